@@ -1,0 +1,62 @@
+"""``lstmkit env``: versions, threads, devices and which backends can run."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("env", help="show versions, threads, devices and available backends",
+                       description="Print the versions of lstmkit and its dependencies, the CPU threads, "
+                       "the accelerators torch sees, and each engine backend with the reason it is unavailable.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=run)
+
+
+def collect() -> dict:
+    import importlib.metadata as md
+    import os
+    import platform
+
+    import torch
+
+    from lstmkit import __version__
+    from lstmkit.kernels import backend_status
+
+    versions = {"lstmkit": __version__, "python": platform.python_version(), "torch": torch.__version__}
+    for dist in ("numpy", "lightning", "safetensors", "pandas", "matplotlib", "triton", "tokenizers"):
+        try:
+            versions[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            versions[dist] = "not installed"
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
+    return {
+        "versions": versions,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "mkldnn": bool(torch.backends.mkldnn.is_available()),
+        "devices": devices,
+        "backends": backend_status(),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    info = collect()
+    if args.json:
+        import json
+
+        print(json.dumps(info, indent=2))
+        return 0
+    print("versions:")
+    for k, v in info["versions"].items():
+        print(f"  {k:12s} {v}")
+    print(f"platform:      {info['platform']}")
+    print(f"cpu threads:   {info['torch_threads']} of {info['cpu_count']} cores (oneDNN: {info['mkldnn']})")
+    print("devices:       " + ", ".join(info["devices"]))
+    print("backends:")
+    for k, v in info["backends"].items():
+        print(f"  {k:12s} {v}")
+    return 0

@@ -1,0 +1,50 @@
+"""``lstmkit <command>``: a thin dispatcher.
+
+Each command lives in its own module with ``add_parser(subparsers)`` and
+``run(args) -> int``. Command modules import only argparse at top level, so
+``lstmkit --help`` stays fast; heavy dependencies load inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+#: command name -> module; order is the order of ``--help``.
+COMMANDS = {
+    "env": "lstmkit.cli.env",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from lstmkit import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="lstmkit",
+        description="Long Short-Term Memory networks from the gates up: train, evaluate and look inside.",
+    )
+    parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        importlib.import_module(module).add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not args.command:
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

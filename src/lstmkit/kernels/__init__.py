@@ -1,0 +1,115 @@
+"""Engines that run a whole recurrence: one entry point and a registry.
+
+``recurrence(x, state, cells, spec, lengths=None, backend="auto")`` runs a
+stack of cells over a time-major sequence. Backends are found by name in a
+registry and imported lazily:
+
+* ``reference``: the cells' own ``step`` in a Python loop (any cell, device, dtype);
+* ``torch``: torch's own kernels (oneDNN/cuDNN) for plain LSTM/GRU/RNN;
+* others (``cpu``, ``triton``) register themselves when they exist.
+
+``auto`` takes the first backend in the device's preference order that can
+run the configuration and logs its choice at debug level.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+from torch import Tensor
+
+from ..cells.base import Cell
+from .base import Backend, reverse_padded, run_stack, step_mask
+from .registry import (
+    BackendUnavailable,
+    auto_order,
+    available_backends,
+    backend_status,
+    load_backend,
+    register_backend,
+)
+from .spec import LayerRegularisers, RecurrenceSpec
+
+log = logging.getLogger("lstmkit.kernels")
+
+__all__ = [
+    "recurrence",
+    "recurrence_step",
+    "select_backend",
+    "RecurrenceSpec",
+    "LayerRegularisers",
+    "Backend",
+    "BackendUnavailable",
+    "register_backend",
+    "available_backends",
+    "backend_status",
+    "reverse_padded",
+    "run_stack",
+    "step_mask",
+]
+
+
+def select_backend(
+    x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None, backend: str = "auto"
+) -> Backend:
+    """The backend that will run this call.
+
+    A backend named explicitly that cannot run the configuration raises
+    :class:`BackendUnavailable` with its reason; ``auto`` tries the device's
+    preference order and never changes the math.
+    """
+    if backend != "auto":
+        chosen = load_backend(backend)
+        reason = chosen.why_not(x, spec, cells, lengths)
+        if reason:
+            raise BackendUnavailable(f"backend {backend!r} cannot run this configuration: {reason}")
+        return chosen
+    reasons = []
+    for name in auto_order(x.device.type):
+        try:
+            candidate = load_backend(name)
+        except BackendUnavailable as exc:
+            reasons.append(str(exc))
+            continue
+        reason = candidate.why_not(x, spec, cells, lengths)
+        if reason is None:
+            log.debug("auto backend: %s (skipped: %s)", name, "; ".join(reasons) or "none")
+            return candidate
+        reasons.append(f"{name}: {reason}")
+    raise BackendUnavailable("no backend can run this configuration: " + "; ".join(reasons))
+
+
+def recurrence(
+    x: Tensor,
+    state: tuple[Tensor, ...],
+    cells: Sequence[Cell],
+    spec: RecurrenceSpec,
+    lengths: Tensor | None = None,
+    backend: str = "auto",
+):
+    """Run a stack of recurrent cells over ``x``.
+
+    Args:
+        x: ``(T, B, I)`` time-major input.
+        state: one ``(L*D, B, n)`` tensor per state component (``(h, c)`` for
+            LSTMs, ``(h,)`` otherwise), torch's layout.
+        cells: ``L*D`` cells, index ``layer * D + direction``.
+        spec: the configuration (:class:`RecurrenceSpec`).
+        lengths: ``(B,)`` int64 valid steps per sequence, or ``None``.
+        backend: a registered backend name or ``"auto"``.
+
+    Returns:
+        ``(output, final_state, gates)``: output ``(T, B, D*Hout)`` with zeros
+        at padded steps, final state in the layout of ``state``, and ``None``
+        or a list of per-layer-and-direction dicts of ``(T, B, n)`` traces.
+    """
+    return select_backend(x, spec, cells, lengths, backend).run(x, state, cells, spec, lengths)
+
+
+def recurrence_step(
+    x_t: Tensor, state: tuple[Tensor, ...], cells: Sequence[Cell], spec: RecurrenceSpec, backend: str = "auto"
+):
+    """One step of a unidirectional stack: ``x_t`` ``(B, I)`` -> ``(h_top, state)``."""
+    chosen = select_backend(x_t.unsqueeze(0), spec, cells, None, backend)
+    return chosen.step(x_t, state, cells, spec)

@@ -1,0 +1,363 @@
+"""Recurrent layers: any cell, stacked and (optionally) bidirectional."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from .. import kernels
+from ..cells.base import Cell
+from . import checks
+
+_TORCH_NAME = re.compile(r"^(?P<param>\w+?)_l(?P<layer>\d+)(?P<rev>_reverse)?$")
+
+
+class Recurrent(nn.Module):
+    r"""A stack of recurrent layers built from any :class:`~lstmkit.cells.Cell`.
+
+    The given cell is layer 0's forward direction; the other layers and the
+    reverse directions are fresh clones of it (``cell.clone(input_size=...)``).
+    Parameters are stored per cell, but ``state_dict`` uses torch.nn's names
+    (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...), so a plain LSTM/GRU/RNN
+    loads into ``torch.nn`` and back, and ``layer.weight_ih_l0`` works too.
+
+    Args:
+        cell: the layer-0 forward cell.
+        num_layers: stacked layers. Default ``1``.
+        bidirectional: run a second direction backwards over each sequence.
+            Default ``False``.
+        batch_first: input and output are ``(B, T, F)`` instead of ``(T, B, F)``.
+            Default ``False``.
+        dropout: torch's dropout on the outputs of every layer but the last,
+            in training. Default ``0``.
+        input_dropout: variational dropout on every layer's input: one mask
+            per sequence for all steps (Gal & Ghahramani 2016). Default ``0``.
+        hidden_dropout: variational dropout on ``h_{t-1}`` in the recurrent
+            product, one mask per sequence. Default ``0``.
+        zoneout: probability that a hidden unit keeps its previous value at a
+            step (Krueger et al. 2017); evaluation uses the expectation.
+            Default ``0``.
+        zoneout_cell: the same for the LSTM cell state. Default ``0``.
+        backend: engine name for :func:`lstmkit.kernels.recurrence`. Default ``"auto"``.
+        check_finite: raise ``ValueError`` on NaN/Inf in the input. Default ``False``.
+
+    Shapes (``D`` = 2 if bidirectional else 1, ``Hout`` = the cell's output size):
+        =================  ============================================
+        input              ``(T, B, I)``, ``(B, T, I)`` if batch_first, ``(T, I)`` unbatched, or a PackedSequence
+        state (each part)  ``(L*D, B, n)``, ``(L*D, n)`` unbatched
+        output             ``(T, B, D*Hout)`` (zeros at padded steps)
+        =================  ============================================
+
+    Example::
+
+        >>> from lstmkit.cells import PeepholeLSTMCell
+        >>> layer = Recurrent(PeepholeLSTMCell(8, 16), num_layers=2)
+        >>> out, (h, c) = layer(torch.randn(5, 3, 8), lengths=[5, 4, 2])
+        >>> out.shape, h.shape
+        (torch.Size([5, 3, 16]), torch.Size([2, 3, 16]))
+    """
+
+    def __init__(
+        self,
+        cell: Cell,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        *,
+        input_dropout: float = 0.0,
+        hidden_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        zoneout_cell: float = 0.0,
+        backend: str = "auto",
+        check_finite: bool = False,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(cell, Cell):
+            raise TypeError(f"{name}: expected cell to be an lstmkit.cells.Cell, got {type(cell).__name__}")
+        self.num_layers = checks.check_positive_int(name, "num_layers", num_layers)
+        self.bidirectional = checks.check_bool(name, "bidirectional", bidirectional)
+        self.batch_first = checks.check_bool(name, "batch_first", batch_first)
+        self.dropout = checks.check_prob(name, "dropout", dropout)
+        self.input_dropout = checks.check_prob(name, "input_dropout", input_dropout)
+        self.hidden_dropout = checks.check_prob(name, "hidden_dropout", hidden_dropout)
+        self.zoneout = checks.check_prob(name, "zoneout", zoneout)
+        self.zoneout_cell = checks.check_prob(name, "zoneout_cell", zoneout_cell)
+        self.check_finite = checks.check_bool(name, "check_finite", check_finite)
+        if not isinstance(backend, str):
+            raise TypeError(f"{name}: expected backend to be a str, got {type(backend).__name__}")
+        self.backend = backend
+        if self.dropout > 0 and num_layers == 1:
+            warnings.warn(
+                f"{name}: dropout={dropout} acts between layers and has no effect with num_layers=1",
+                stacklevel=2,
+            )
+        D = self.num_directions
+        cells = []
+        for layer in range(num_layers):
+            for direction in range(D):
+                if layer == 0 and direction == 0:
+                    cells.append(cell)
+                else:
+                    in_size = cell.input_size if layer == 0 else D * cell.output_size
+                    cells.append(cell.clone(input_size=in_size).to(cell.weight_ih.device, cell.weight_ih.dtype))
+        self.cells = nn.ModuleList(cells)
+        self.register_state_dict_post_hook(_to_torch_names)
+        self.register_load_state_dict_pre_hook(_from_torch_names)
+
+    # ------------------------------------------------------------ properties
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def input_size(self) -> int:
+        return self.cells[0].input_size
+
+    @property
+    def hidden_size(self) -> int:
+        return self.cells[0].hidden_size
+
+    @property
+    def output_size(self) -> int:
+        """Features of the output: ``D * Hout``."""
+        return self.num_directions * self.cells[0].output_size
+
+    @property
+    def kind(self) -> str:
+        return self.cells[0].kind
+
+    def cell_at(self, layer: int, direction: int = 0) -> Cell:
+        return self.cells[layer * self.num_directions + direction]
+
+    def flatten_parameters(self) -> None:
+        """No-op, for drop-in compatibility with torch.nn's RNNs."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            m = _TORCH_NAME.match(name)
+            if m:
+                k = int(m["layer"]) * self.num_directions + (1 if m["rev"] else 0)
+                cells = self._modules["cells"]
+                if k < len(cells) and hasattr(cells[k], m["param"]):
+                    return getattr(cells[k], m["param"])
+            raise
+
+    def extra_repr(self) -> str:
+        parts = [f"num_layers={self.num_layers}"]
+        for attr in ("bidirectional", "batch_first"):
+            if getattr(self, attr):
+                parts.append(f"{attr}=True")
+        for attr in ("dropout", "input_dropout", "hidden_dropout", "zoneout", "zoneout_cell"):
+            if getattr(self, attr):
+                parts.append(f"{attr}={getattr(self, attr)}")
+        if self.backend != "auto":
+            parts.append(f"backend={self.backend!r}")
+        return ", ".join(parts)
+
+    def spec(self, return_gates: bool = False) -> kernels.RecurrenceSpec:
+        return kernels.RecurrenceSpec(
+            kind=self.kind,
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            input_dropout=self.input_dropout,
+            hidden_dropout=self.hidden_dropout,
+            zoneout=self.zoneout,
+            zoneout_cell=self.zoneout_cell,
+            training=self.training,
+            return_gates=return_gates,
+        )
+
+    # ----------------------------------------------------------------- state
+    def init_state(self, batch: int, device=None, dtype=None) -> tuple[Tensor, ...]:
+        """Zero state: one ``(L*D, batch, n)`` tensor per state component."""
+        ref = self.cells[0].weight_ih
+        device = ref.device if device is None else device
+        dtype = ref.dtype if dtype is None else dtype
+        n = self.num_layers * self.num_directions
+        return tuple(torch.zeros(n, batch, size, device=device, dtype=dtype) for size in self.cells[0].state_sizes)
+
+    def _check_state(self, hx, batch: int | None, x: Tensor) -> tuple[Tensor, ...]:
+        """Validate a user state; ``batch=None`` means unbatched."""
+        name = type(self).__name__
+        sizes = self.cells[0].state_sizes
+        if isinstance(hx, torch.Tensor):
+            hx = (hx,)
+        if not isinstance(hx, (tuple, list)) or len(hx) != len(sizes):
+            raise ValueError(
+                f"{name}: expected the state as {len(sizes)} tensor(s) "
+                f"({'(h, c)' if len(sizes) == 2 else 'h'}), got {type(hx).__name__}"
+                + (f" of length {len(hx)}" if isinstance(hx, (tuple, list)) else "")
+            )
+        n = self.num_layers * self.num_directions
+        out = []
+        for label, s, size in zip(("h", "c"), hx, sizes):
+            checks.check_floating(name, f"state {label}", s, x.dtype)
+            checks.check_device(name, f"state {label}", s, x.device)
+            expected = (n, size) if batch is None else (n, batch, size)
+            if tuple(s.shape) != expected:
+                raise ValueError(f"{name}: expected state {label} of shape {expected}, got {tuple(s.shape)}")
+            out.append(s if batch is not None else s.unsqueeze(1))
+        return tuple(out)
+
+    def _check_input(self, x: Tensor) -> None:
+        name = type(self).__name__
+        ref = self.cells[0].weight_ih
+        checks.check_floating(name, "input", x)
+        checks.check_device(name, "input", x, ref.device)
+        if x.dtype != ref.dtype:
+            raise TypeError(f"{name}: expected input of dtype {ref.dtype} (the parameters'), got {x.dtype}")
+        if x.dim() not in (2, 3):
+            raise ValueError(
+                f"{name}: expected input of shape {self._layout('I')} (3-D) or (T, I) unbatched, "
+                f"got {x.dim()}-D input of shape {tuple(x.shape)}"
+            )
+        if x.shape[-1] != self.input_size:
+            shape = tuple(x.shape[:-1]) + (self.input_size,)
+            raise ValueError(f"{name}: expected input of shape {shape}, got {tuple(x.shape)}")
+        if self.check_finite:
+            checks.check_finite(name, "input", x)
+
+    def _layout(self, feat: str) -> str:
+        return f"(B, T, {feat})" if self.batch_first else f"(T, B, {feat})"
+
+    # --------------------------------------------------------------- forward
+    def forward(self, input, hx=None, *, lengths=None, return_gates: bool = False):
+        """Run the stack over a sequence.
+
+        Args:
+            input: see the shapes table; a ``PackedSequence`` is accepted as
+                with torch.nn (then ``lengths`` must not be given).
+            hx: initial state, ``None`` for zeros.
+            lengths: valid steps per sequence (``(B,)`` ints in ``[1, T]``).
+                Padded steps never reach an output, a state or a gradient; the
+                reverse direction starts at each sequence's own last step.
+            return_gates: also return the gate traces.
+
+        Returns:
+            ``(output, state)``, or ``(output, state, gates)`` with
+            ``gates[layer][direction]`` a dict of ``(T, B, n)`` tensors (in the
+            input's layout) named by the cell's ``gate_names``. The state is
+            ``(h_n, c_n)`` for LSTMs and ``h_n`` for one-part states.
+        """
+        name = type(self).__name__
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            if lengths is not None:
+                raise ValueError(f"{name}: lengths must not be given with a PackedSequence (it has its own)")
+            sorted_idx, unsorted_idx = input.sorted_indices, input.unsorted_indices
+            x, lengths = pad_packed_sequence(input)  # (T, B, I), original batch order
+            self._check_input(x)
+            unbatched = False
+        else:
+            self._check_input(input)
+            unbatched = input.dim() == 2
+            if unbatched:
+                x = input.unsqueeze(1)
+            else:
+                x = input.transpose(0, 1) if self.batch_first else input
+        T, B = x.shape[0], x.shape[1]
+        if T == 0:
+            raise ValueError(f"{name}: expected at least one time step, got an input of length 0")
+        if lengths is not None:
+            lengths = checks.check_lengths(name, lengths, B, T)
+            if bool((lengths == T).all()):
+                lengths = None
+        state = self.init_state(B, x.device, x.dtype) if hx is None else self._check_state(hx, None if unbatched else B, x)
+
+        out, final, gates = kernels.recurrence(
+            x, state, list(self.cells), self.spec(return_gates), lengths=lengths, backend=self.backend
+        )
+
+        if packed:
+            lens = lengths if lengths is not None else torch.full((B,), T, dtype=torch.int64)
+            if sorted_idx is None:
+                sorted_idx = torch.arange(B)
+                unsorted_idx = sorted_idx
+            data = pack_padded_sequence(
+                out.index_select(1, sorted_idx.to(out.device)), lens[sorted_idx.cpu()], enforce_sorted=True
+            )
+            out = PackedSequence(data.data, data.batch_sizes, input.sorted_indices, input.unsorted_indices)
+        elif unbatched:
+            out = out.squeeze(1)
+            final = tuple(s.squeeze(1) for s in final)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        state_out = final if len(final) > 1 else final[0]
+        if not return_gates:
+            return out, state_out
+        return out, state_out, self._format_gates(gates, unbatched)
+
+    def _format_gates(self, gates, unbatched: bool):
+        D = self.num_directions
+        nested = []
+        for layer in range(self.num_layers):
+            row = []
+            for direction in range(D):
+                g = gates[layer * D + direction]
+                if unbatched:
+                    g = {k: v.squeeze(1) for k, v in g.items()}
+                elif self.batch_first:
+                    g = {k: v.transpose(0, 1) for k, v in g.items()}
+                row.append(g)
+            nested.append(row)
+        return nested
+
+    # ------------------------------------------------------------- streaming
+    def step(self, x_t: Tensor, state=None):
+        """One time step for online use, carrying the state between calls.
+
+        ``x_t`` is ``(B, I)`` (or ``(I,)`` unbatched); returns ``(h_top, state)``
+        with ``h_top`` ``(B, Hout)``. Stepping through a sequence gives the same
+        outputs and states as running it whole (in evaluation mode, or
+        without stochastic regularisers). Unidirectional stacks only.
+        """
+        name = type(self).__name__
+        if self.bidirectional:
+            raise ValueError(f"{name}: step() needs a unidirectional layer; a bidirectional one must see the whole sequence")
+        checks.check_floating(name, "x_t", x_t)
+        if x_t.dim() not in (1, 2) or x_t.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: expected x_t of shape (B, {self.input_size}) or ({self.input_size},), got {tuple(x_t.shape)}")
+        self._check_input(x_t.unsqueeze(0))
+        unbatched = x_t.dim() == 1
+        xb = x_t.unsqueeze(0) if unbatched else x_t
+        B = xb.shape[0]
+        st = self.init_state(B, xb.device, xb.dtype) if state is None else self._check_state(state, None if unbatched else B, xb)
+        h, final = kernels.recurrence_step(xb, st, list(self.cells), self.spec(), backend=self.backend)
+        if unbatched:
+            h = h.squeeze(0)
+            final = tuple(s.squeeze(1) for s in final)
+        return h, (final if len(final) > 1 else final[0])
+
+
+def _to_torch_names(module, state_dict, prefix, local_metadata):
+    """state_dict hook: ``cells.3.weight_ih`` -> ``weight_ih_l1_reverse``."""
+    D = module.num_directions
+    pat = re.compile(re.escape(prefix) + r"cells\.(\d+)\.(.+)$")
+    for key in [k for k in state_dict if k.startswith(prefix + "cells.")]:
+        m = pat.match(key)
+        if not m:
+            continue
+        k, param = int(m[1]), m[2]
+        layer, direction = divmod(k, D)
+        state_dict[f"{prefix}{param}_l{layer}{'_reverse' if direction else ''}"] = state_dict.pop(key)
+
+
+def _from_torch_names(module, state_dict, prefix, *args):
+    """load_state_dict pre-hook: the inverse of :func:`_to_torch_names`."""
+    D = module.num_directions
+    for key in [k for k in state_dict if k.startswith(prefix) and "." not in k[len(prefix):]]:
+        m = _TORCH_NAME.match(key[len(prefix):])
+        if not m:
+            continue
+        k = int(m["layer"]) * D + (1 if m["rev"] else 0)
+        state_dict[f"{prefix}cells.{k}.{m['param']}"] = state_dict.pop(key)
