@@ -72,7 +72,7 @@ def select_backend(
         except BackendUnavailable as exc:
             reasons.append(str(exc))
             continue
-        reason = candidate.why_not(x, spec, cells, lengths)
+        reason = candidate.why_not(x, spec, cells, lengths) or candidate.auto_declines(x, spec, cells, lengths)
         if reason is None:
             log.debug("auto backend: %s (skipped: %s)", name, "; ".join(reasons) or "none")
             return candidate

@@ -35,6 +35,12 @@ class Backend:
         """Why this backend cannot run this configuration, or ``None`` if it can."""
         return None
 
+    def auto_declines(self, x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str | None:
+        """Why ``auto`` should pass over this backend although it *can* run the
+        configuration (another one is faster there), or ``None``. Asking for the
+        backend by name ignores this."""
+        return None
+
     # -------------------------------------------------------------- per layer
     def run_layer(
         self,
