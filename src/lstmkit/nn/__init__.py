@@ -1,8 +1,9 @@
-"""Layers: LSTM, GRU, RNN, the generic Recurrent, heads and pooling."""
+"""Layers: LSTM, GRU, RNN, the generic Recurrent, heads, pooling and a CRF."""
 
+from .crf import CRF
 from .heads import Head
 from .layers import GRU, LSTM, RNN, from_torch
 from .pooling import SequencePool, pool_last, pool_max, pool_mean
 from .recurrent import Recurrent
 
-__all__ = ["LSTM", "GRU", "RNN", "Recurrent", "from_torch", "Head", "SequencePool", "pool_last", "pool_mean", "pool_max"]
+__all__ = ["LSTM", "GRU", "RNN", "Recurrent", "from_torch", "Head", "SequencePool", "pool_last", "pool_mean", "pool_max", "CRF"]
