@@ -1,0 +1,1 @@
+"""Data: dataset readers, vocabularies, tokenisers and series formats."""

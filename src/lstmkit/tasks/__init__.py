@@ -1,0 +1,1 @@
+"""Tasks: data -> model -> metrics -> report, one sub-package per task."""

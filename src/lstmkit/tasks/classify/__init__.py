@@ -1,0 +1,1 @@
+"""Sequence classification: metrics and nearest-neighbour baselines."""
