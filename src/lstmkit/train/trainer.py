@@ -1,0 +1,184 @@
+"""``fit``: one call that trains any model with Lightning, the same way for every task.
+
+Example::
+
+    from lstmkit.train import TrainConfig, fit
+
+    def step(model, batch):
+        x, y = batch
+        return {"loss": torch.nn.functional.mse_loss(model(x), y)}
+
+    result = fit(model, step, train_loader, val_loader, TrainConfig(epochs=20), out_dir="runs/demo")
+    result.history[-1]["train_loss"], result.best_path
+
+What it does: seeds (``config.seed``), progress bar, gradient clipping, the
+learning-rate schedule, early stopping on ``config.monitor``, CSV logs (and
+TensorBoard if asked) under ``out_dir/logs``, a resumable checkpoint
+``out_dir/checkpoints/last.safetensors`` every ``checkpoint_every`` epochs
+(``resume=True`` continues from it), ``best.safetensors`` when there is
+validation data, whose weights are put back into ``model`` at the end, and
+any number of devices or nodes through Lightning's strategies (DDP).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .callbacks import ResumableCheckpoint, SafetensorsCheckpointIO, resume_path
+from .config import TrainConfig
+from .module import StepFn, TaskModule
+from .seed import seed_everything
+from .state_file import read_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` reports back."""
+
+    epochs: int  # epochs completed (including those before a resume)
+    seconds: float  # wall time of this call
+    history: list[dict[str, float]] = field(default_factory=list)  # per-epoch logged metrics
+    best_score: float | None = None  # best value of config.monitor, if validated
+    best_path: str | None = None  # best.safetensors, if validated
+    last_path: str | None = None  # last.safetensors (the resume point)
+    resumed_from: str | None = None
+
+
+def _history_callback():
+    from lightning.pytorch.callbacks import Callback
+
+    class History(Callback):
+        def __init__(self):
+            self.rows: list[dict[str, float]] = []
+
+        def on_train_epoch_end(self, trainer, pl_module):
+            if trainer.sanity_checking:
+                return
+            row = {"epoch": trainer.current_epoch}
+            for k, v in trainer.callback_metrics.items():
+                row[k] = float(v)
+            self.rows.append(row)
+
+    return History()
+
+
+def _quiet_lightning() -> None:
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda",
+                 "lightning.fabric.utilities.seed", "lightning.pytorch.trainer.connectors.signal_connector"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
+    warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+    warnings.filterwarnings("ignore", message=".*Experiment logs directory .* exists and is not empty.*")
+    warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
+    warnings.filterwarnings("ignore", message=".*isinstance(treespec, LeafSpec).*")
+    warnings.filterwarnings("ignore", message=".*which may be a bottleneck.*")
+
+
+def fit(
+    model: torch.nn.Module,
+    step: StepFn,
+    train_loader,
+    val_loader=None,
+    config: TrainConfig | None = None,
+    out_dir: str | Path = "runs/train",
+    resume: bool = False,
+    val_step: StepFn | None = None,
+    callbacks: list | None = None,
+) -> FitResult:
+    """Train ``model`` with ``step`` (see :class:`TaskModule`) and return a :class:`FitResult`.
+
+    Seed before building the model (:func:`seed_everything`) for repeatable
+    initial weights; ``fit`` seeds again before the first batch.
+    ``resume=True`` continues from ``out_dir/checkpoints/last.safetensors``
+    (weights, optimiser, schedule, epoch, early-stopping state) and raises
+    ``FileNotFoundError`` if there is none.
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping
+    from lightning.pytorch.loggers import CSVLogger
+
+    config = config or TrainConfig()
+    _quiet_lightning()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    out_dir = Path(out_dir)
+    ckpt_dir = out_dir / "checkpoints"
+    ckpt_path = None
+    if resume:
+        ckpt_path = resume_path(ckpt_dir)
+        if not ckpt_path.is_file():
+            raise FileNotFoundError(f"fit: resume asked for, but there is no checkpoint at {ckpt_path}")
+    seed_everything(config.seed, config.deterministic)
+
+    validate = val_loader is not None
+    monitor = config.monitor if validate else None
+    checkpoint = ResumableCheckpoint(
+        dirpath=ckpt_dir,
+        filename="best",
+        monitor=monitor,
+        mode="min",
+        save_top_k=1 if validate else 0,
+        save_last=True,
+        every_n_epochs=config.checkpoint_every,
+        enable_version_counter=False,
+    )
+    history = _history_callback()
+    cbs: list = [checkpoint, history, *(callbacks or [])]
+    if validate and config.early_stopping:
+        cbs.append(EarlyStopping(monitor=config.monitor, patience=config.early_stopping, mode="min"))
+    loggers: list = [CSVLogger(save_dir=str(out_dir), name="logs", version="csv")]
+    if config.tensorboard:
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(save_dir=str(out_dir), name="logs", version="tensorboard"))
+
+    trainer = L.Trainer(
+        max_epochs=config.epochs,
+        accelerator=config.accelerator,
+        devices=config.lightning_devices(),
+        num_nodes=config.num_nodes,
+        strategy=config.strategy,
+        precision=config.precision,
+        gradient_clip_val=config.grad_clip or None,
+        deterministic=config.deterministic,
+        callbacks=cbs,
+        logger=loggers,
+        plugins=[SafetensorsCheckpointIO()],
+        enable_progress_bar=config.progress_bar,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        num_sanity_val_steps=0,
+        default_root_dir=str(out_dir),
+    )
+    module = TaskModule(model, step, config, val_step=val_step)
+    t0 = time.perf_counter()
+    trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
+                ckpt_path=str(ckpt_path) if ckpt_path else None)
+    seconds = time.perf_counter() - t0
+
+    best_path = checkpoint.best_model_path or None
+    best_score = float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None
+    if validate and best_path and Path(best_path).is_file():
+        state = read_state(best_path)["state_dict"]
+        module.load_state_dict(state)
+        log.info("fit: restored the best weights (%s = %.6g) from %s", config.monitor, best_score or float("nan"), best_path)
+    last = resume_path(ckpt_dir)
+    return FitResult(
+        epochs=trainer.current_epoch,
+        seconds=seconds,
+        history=history.rows,
+        best_score=best_score,
+        best_path=best_path,
+        last_path=str(last) if last.is_file() else None,
+        resumed_from=str(ckpt_path) if ckpt_path else None,
+    )
