@@ -1,0 +1,1 @@
+"""Anomaly detection on time series: LSTM detectors, baselines, thresholds, metrics."""

@@ -1,0 +1,70 @@
+"""Anomalies as events: runs of flagged points with their peak."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Event:
+    """A run of consecutive anomalous points, ``start`` and ``end`` inclusive."""
+
+    start: int
+    end: int
+    peak: int
+    peak_score: float
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive ``(start, end)`` of every run of true values in a 1-D mask."""
+    f = np.asarray(flags, dtype=bool).astype(np.int8)
+    if f.ndim != 1:
+        raise ValueError(f"runs: expected a 1-D mask, got shape {f.shape}")
+    edges = np.diff(np.concatenate([[0], f, [0]]))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1) - 1
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def to_events(scores: np.ndarray, threshold: float, min_gap: int = 0, min_length: int = 1) -> list[Event]:
+    """Points with ``score > threshold`` grouped into events.
+
+    Args:
+        scores: one score per point (NaN never flags).
+        threshold: points strictly above it are anomalous.
+        min_gap: merge events separated by at most this many normal points.
+        min_length: drop events shorter than this (after merging).
+    """
+    s = np.asarray(scores, dtype=float)
+    flags = np.nan_to_num(s, nan=-np.inf) > threshold
+    spans = runs(flags)
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start - merged[-1][1] - 1 <= min_gap:
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    events = []
+    for start, end in merged:
+        if end - start + 1 < min_length:
+            continue
+        seg = np.nan_to_num(s[start : end + 1], nan=-np.inf)
+        peak = start + int(np.argmax(seg))
+        events.append(Event(start, end, peak, float(s[peak])))
+    return events
+
+
+def events_to_mask(events: list[Event], n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    for e in events:
+        mask[e.start : e.end + 1] = True
+    return mask
