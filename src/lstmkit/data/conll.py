@@ -1,0 +1,103 @@
+"""Read CoNLL-style column files: one token a line, blank lines between sentences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+DOCSTART = "-DOCSTART-"
+
+
+@dataclass
+class Sentence:
+    """One sentence of a CoNLL file.
+
+    Attributes:
+        tokens: the words (first column).
+        tags: the labels (last column), e.g. ``B-PER``, ``I-ORG``, ``O``.
+        pos: part-of-speech tags (second column) when the file has three
+            columns or more, else ``None``.
+        columns: every column, in file order (``columns[0] is tokens``).
+        line: 1-based line number of the sentence's first token in the file.
+    """
+
+    tokens: list[str]
+    tags: list[str]
+    pos: list[str] | None = None
+    columns: list[list[str]] = field(default_factory=list, repr=False)
+    line: int = 0
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+def iter_conll(path: str | Path, num_columns: int | None = None, encoding: str = "utf-8") -> Iterator[Sentence]:
+    """Yield the sentences of a CoNLL file one by one.
+
+    Format: one token a line, columns separated by whitespace (``token POS
+    tag`` for the CoNLL-2003 copy in ``../shared/data``; the original four-column
+    ``token POS chunk tag`` reads too); a blank line ends a sentence;
+    ``-DOCSTART-`` lines (document boundaries) are skipped and never start a
+    sentence.
+
+    Args:
+        path: the file.
+        num_columns: columns every token line must have. ``None`` (default)
+            takes the first token line's count, which must be at least 2.
+        encoding: text encoding. Default ``'utf-8'``.
+
+    Raises:
+        ValueError: a line with another number of columns, naming the file
+            and the 1-based line number.
+    """
+    path = Path(path)
+    expected = num_columns
+    if expected is not None and expected < 2:
+        raise ValueError(f"read_conll: expected num_columns >= 2 (token and tag), got {expected}")
+    rows: list[list[str]] = []
+    first = 0
+    with path.open(encoding=encoding) as f:
+        for lineno, raw in enumerate(f, start=1):
+            fields = raw.split()
+            if not fields:
+                if rows:
+                    yield _sentence(rows, first)
+                    rows = []
+                continue
+            if fields[0] == DOCSTART:
+                continue
+            if expected is None:
+                if len(fields) < 2:
+                    raise ValueError(
+                        f"read_conll: {path}:{lineno}: expected at least 2 columns (token ... tag), "
+                        f"got {len(fields)}: {raw.rstrip()!r}"
+                    )
+                expected = len(fields)
+            if len(fields) != expected:
+                raise ValueError(
+                    f"read_conll: {path}:{lineno}: expected {expected} columns, got {len(fields)}: {raw.rstrip()!r}"
+                )
+            if not rows:
+                first = lineno
+            rows.append(fields)
+    if rows:
+        yield _sentence(rows, first)
+
+
+def _sentence(rows: list[list[str]], first: int) -> Sentence:
+    columns = [list(c) for c in zip(*rows)]
+    pos = columns[1] if len(columns) >= 3 else None
+    return Sentence(tokens=columns[0], tags=columns[-1], pos=pos, columns=columns, line=first)
+
+
+def read_conll(path: str | Path, num_columns: int | None = None, encoding: str = "utf-8") -> list[Sentence]:
+    """All sentences of a CoNLL file as a list; see :func:`iter_conll`.
+
+    Example::
+
+        >>> sents = read_conll("../shared/data/conll2003/train.txt")  # doctest: +SKIP
+        >>> sents[0].tokens[:3], sents[0].tags[:3]                      # doctest: +SKIP
+        (['EU', 'rejects', 'German'], ['B-ORG', 'O', 'B-MISC'])
+    """
+    return list(iter_conll(path, num_columns=num_columns, encoding=encoding))
