@@ -15,6 +15,7 @@ log = logging.getLogger("lstmkit.kernels")
 _BACKENDS: dict[str, str] = {
     "reference": "lstmkit.kernels.reference:ReferenceBackend",
     "torch": "lstmkit.kernels.torch_backend:TorchBackend",
+    "triton": "lstmkit.kernels.triton:TritonBackend",
 }
 #: preference order of ``auto`` per device type; a name missing from
 #: ``_BACKENDS`` is skipped.

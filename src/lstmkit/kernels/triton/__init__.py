@@ -1,0 +1,157 @@
+"""The ``triton`` backend: fused Triton kernels for the LSTM family, GRU and RNN.
+
+What runs where (one layer, one direction; the shared :func:`run_stack`
+driver does layers, directions and reversal):
+
+* the input projection ``x W_ih^T + b`` for all steps at once, as one large
+  matrix product outside the time loop (with ``LN_ih`` for the layer-norm
+  LSTM), differentiated by autograd;
+* the recurrence in a custom autograd function (:mod:`.sequence`): either a
+  *persistent* kernel that loops over time inside one launch with ``W_hh``
+  held on chip (:mod:`.persistent`, when it fits) or a per-step path of the
+  recurrent product plus one fused gate kernel per step
+  (:mod:`.step_kernels`);
+* the weight gradients as large matrix products after the backward loop.
+
+Inputs may be float32, bfloat16 or float16; the state, the gate math and the
+accumulation are float32 (float64 inputs run in float64). Outputs and final
+states come back in the input dtype. Variable lengths are handled by masking.
+
+Not covered (``why_not`` says so and names the backend that is): LSTM
+projections (``proj_size``), gate traces, variational dropout and zoneout.
+
+Under ``TRITON_INTERPRET=1`` the kernels run in the Triton interpreter on CPU
+tensors; that is how they are tested on machines without a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...cells.base import Cell, State
+from ..base import Backend, LayerResult, step_mask
+from ..spec import LayerRegularisers, RecurrenceSpec
+from . import step_kernels
+from .sequence import GRUSequence, LSTMSequence, RNNSequence
+
+#: whether the kernels of this process were built for the Triton interpreter
+#: (decided when the kernels were defined, which is when triton reads the flag)
+INTERPRETED = type(step_kernels.lstm_fwd_step).__name__ == "InterpretedFunction"
+
+SUPPORTED_KINDS = ("lstm", "peephole", "layernorm", "gru", "rnn_tanh", "rnn_relu")
+SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.float64)
+
+
+def _env_persistent() -> bool:
+    """``LSTMKIT_TRITON_PERSISTENT=0`` forces the per-step path (for tests and benchmarks)."""
+    return os.environ.get("LSTMKIT_TRITON_PERSISTENT", "1") != "0"
+
+
+class TritonBackend(Backend):
+    """Fused Triton kernels (see the module docstring)."""
+
+    name = "triton"
+
+    def __init__(self, persistent: bool | None = None) -> None:
+        #: ``None``: persistent kernels where they fit (unless the environment
+        #: says otherwise); ``False``: always the per-step path.
+        self.persistent = persistent
+
+    # ------------------------------------------------------------ capability
+    def unavailable_reason(self) -> str | None:
+        if INTERPRETED:
+            return None
+        if not torch.cuda.is_available():
+            return (
+                "no CUDA device (set TRITON_INTERPRET=1 to run the kernels in the "
+                "Triton interpreter on CPU, for testing)"
+            )
+        return None
+
+    def why_not(self, x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str | None:
+        if spec.kind not in SUPPORTED_KINDS:
+            return f"the triton backend has no kernels for the {spec.kind!r} cell (backend='reference' runs any cell)"
+        if any(getattr(c, "proj_size", 0) for c in cells):
+            return "the triton backend does not implement LSTM projections (proj_size > 0); use backend='torch' or 'reference'"
+        if spec.return_gates:
+            return "the triton backend does not return gate traces; use backend='reference'"
+        if spec.uses_recurrent_regularisers:
+            return "the triton backend has no variational dropout or zoneout; use backend='reference'"
+        if x.dtype not in SUPPORTED_DTYPES:
+            return f"the triton backend runs float32, bfloat16, float16 (and float64) inputs, got {x.dtype}"
+        if INTERPRETED:
+            if x.device.type != "cpu":
+                return f"the Triton interpreter (TRITON_INTERPRET=1) runs on CPU tensors, got a {x.device.type} tensor"
+        elif x.device.type != "cuda":
+            return (
+                f"the triton backend runs on CUDA tensors, got a {x.device.type} tensor "
+                "(set TRITON_INTERPRET=1 to test the kernels on CPU)"
+            )
+        return None
+
+    def auto_declines(self, x, spec: RecurrenceSpec, cells, lengths) -> str | None:
+        # No GPU measurement of these kernels exists yet (benchmarks/bench_gpu.py
+        # makes one). Until it shows otherwise, cuDNN (backend 'torch') keeps
+        # the configurations it can run; the cells it lacks come here.
+        if spec.is_plain:
+            return "cuDNN (backend 'torch') runs plain cells; triton is not measured faster there yet"
+        return None
+
+    # ------------------------------------------------------------- the layer
+    def run_layer(
+        self,
+        x: Tensor,
+        state: State,
+        cell: Cell,
+        lengths: Tensor | None,
+        reg: LayerRegularisers,
+        return_gates: bool,
+    ) -> LayerResult:
+        if not reg.empty or return_gates:
+            raise RuntimeError("TritonBackend.run_layer: regularisers and gate traces are not supported (see why_not)")
+        T, B, I = x.shape
+        cdt = torch.float64 if x.dtype == torch.float64 else torch.float32
+        kind = cell.kind
+        H = cell.hidden_size
+        use_persistent = self.persistent if self.persistent is not None else _env_persistent()
+        lens = None if lengths is None else lengths.to(device=x.device, dtype=torch.int32).contiguous()
+
+        # the input projection of every step at once: one large matrix product
+        gx = (x.reshape(T * B, I).to(cdt) @ cell.weight_ih.to(cdt).t()).view(T, B, -1)
+        if kind == "layernorm":
+            gx = F.layer_norm(gx, (4 * H,), cell.ln_ih_weight.to(cdt), cell.ln_ih_bias.to(cdt), cell.eps)
+        if cell.bias:
+            b = cell.bias_ih if kind == "gru" else cell.bias_ih + cell.bias_hh
+            gx = gx + b.to(cdt)
+        h0 = state[0].to(cdt)
+        w_hh = cell.weight_hh.to(cdt)
+
+        if kind in ("lstm", "peephole", "layernorm"):
+            c0 = state[1].to(cdt)
+            peep = (cell.weight_ci, cell.weight_cf, cell.weight_co) if kind == "peephole" else (None,) * 3
+            ln = (
+                (cell.ln_hh_weight, cell.ln_hh_bias, cell.ln_c_weight, cell.ln_c_bias)
+                if kind == "layernorm"
+                else (None,) * 4
+            )
+            peep = tuple(p if p is None else p.to(cdt) for p in peep)
+            ln = tuple(p if p is None else p.to(cdt) for p in ln)
+            eps = float(getattr(cell, "eps", 1e-5))
+            hs, c_n = LSTMSequence.apply(gx, h0, c0, w_hh, *peep, *ln, lens, eps, use_persistent)
+            finals: tuple[Tensor, ...] = (hs[-1], c_n)
+        elif kind == "gru":
+            b_hh = cell.bias_hh.to(cdt) if cell.bias else None
+            hs = GRUSequence.apply(gx, h0, w_hh, b_hh, lens, use_persistent)
+            finals = (hs[-1],)
+        else:
+            hs = RNNSequence.apply(gx, h0, w_hh, lens, kind == "rnn_relu", use_persistent)
+            finals = (hs[-1],)
+
+        valid = step_mask(lengths, T, x.device)
+        out = hs if valid is None else torch.where(valid, hs, torch.zeros((), dtype=hs.dtype, device=hs.device))
+        return out.to(x.dtype), tuple(s.to(x.dtype) for s in finals), None

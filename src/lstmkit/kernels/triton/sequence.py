@@ -1,0 +1,239 @@
+"""Autograd functions that run a whole layer with the Triton kernels.
+
+Each function covers the recurrence only: it takes the input projection
+``gx`` (``(T, B, G*H)``, computed outside by one large matrix product, with
+its biases and, for the layer-norm LSTM, its layer norm, so autograd
+differentiates those parts), the initial state and the recurrent parameters.
+It returns the carried hidden states ``hs`` ``(T, B, H)`` (at a padded step
+the state of the last valid one) and, for LSTMs, the final cell state.
+
+Forward: for each step, either one persistent launch for the whole sequence
+(:mod:`.persistent`, when ``W_hh`` fits on chip) or, per step, the recurrent
+product ``h W_hh^T`` (torch) then a fused gate kernel (:mod:`.step_kernels`).
+Backward: per step the fused gate-derivative kernel then ``dGh W_hh`` for the
+gradient of ``h_{t-1}`` (or the persistent backward kernel); after the loop
+the weight gradient ``dW_hh = dGh^T H_prev`` and the vector-parameter
+gradients are single large reductions over all ``T*B`` rows.
+
+Everything inside runs in the compute dtype (float32, or float64).
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+from torch import Tensor
+
+from . import persistent, step_kernels
+
+
+def _blocks(B: int, H: int, whole_rows: bool) -> tuple[int, int, tuple[int, int]]:
+    """Tile sizes and grid of the per-step kernels."""
+    hp = triton.next_power_of_2(H)
+    if whole_rows:  # the layer norms reduce over a whole row: one block per row group
+        bh = hp
+        bb = max(1, min(triton.next_power_of_2(B), 4096 // hp))
+    else:
+        bh = min(hp, 128)
+        bb = min(triton.next_power_of_2(B), 16)
+    return bb, bh, (triton.cdiv(B, bb), triton.cdiv(H, bh))
+
+
+def _prev(seq: Tensor, first: Tensor) -> Tensor:
+    """``(T, B, n)`` values at ``t-1``: ``first`` then ``seq[:-1]``."""
+    return torch.cat([first.unsqueeze(0), seq[:-1]], 0)
+
+
+def _lens_arg(lens: Tensor | None, like: Tensor) -> tuple[Tensor, bool]:
+    if lens is None:
+        return torch.zeros(1, dtype=torch.int32, device=like.device), False
+    return lens, True
+
+
+# --------------------------------------------------------------------- LSTMs
+class LSTMSequence(torch.autograd.Function):
+    """Plain, peephole and layer-norm LSTM over a sequence.
+
+    Inputs: ``gx`` (T, B, 4H); ``h0``, ``c0`` (B, H); ``w_hh`` (4H, H);
+    ``peep``: ``(p_i, p_f, p_o)`` or Nones; ``ln``: ``(ln_hh_w, ln_hh_b,
+    ln_c_w, ln_c_b)`` or Nones; ``lens`` int32 (B,) or None; ``eps``;
+    ``use_persistent``: whether to try the persistent kernels.
+    """
+
+    @staticmethod
+    def forward(ctx, gx, h0, c0, w_hh, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b, lens, eps, use_persistent):
+        T, B, G = gx.shape
+        H = G // 4
+        peep = p_i is not None
+        ln = ln_w is not None
+        gx, h0, c0, w_hh = gx.contiguous(), h0.contiguous(), c0.contiguous(), w_hh.contiguous()
+        dummy = gx.new_zeros(1)
+        lens_t, has_len = _lens_arg(lens, gx)
+        hs = gx.new_empty(T, B, H)
+        cs = gx.new_empty(T, B, H)
+        gates = gx.new_empty(T, B, 4 * H)
+        ghn = gx.new_empty(T, B, 4 * H) if ln else dummy
+        stats = gx.new_zeros(T, B, 4) if ln else dummy
+        args_p = tuple(p.contiguous() if p is not None else dummy for p in (p_i, p_f, p_o))
+        args_ln = tuple(p.contiguous() if p is not None else dummy for p in (ln_w, ln_b, lnc_w, lnc_b))
+        persist = use_persistent and persistent.lstm_fits(B, H, gx.dtype)
+        if persist:
+            persistent.lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, args_ln, eps,
+                                    hs, cs, gates, ghn, stats, peep, ln)
+        else:
+            bb, bh, grid = _blocks(B, H, ln)
+            h, c = h0, c0
+            for t in range(T):
+                gh = h @ w_hh.t()  # (B, 4H) the recurrent product
+                step_kernels.lstm_fwd_step[grid](
+                    gx[t], gh, h, c, lens_t, t, *args_p, *args_ln,
+                    hs[t], cs[t], gates[t], ghn[t] if ln else dummy, stats[t] if ln else dummy, B, H, eps,
+                    PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh,
+                )
+                h, c = hs[t], cs[t]
+        ctx.save_for_backward(h0, c0, w_hh, hs, cs, gates, ghn, stats, lens_t, *args_p, *args_ln)
+        ctx.flags = (peep, ln, has_len, persist)
+        return hs, cs[-1].clone()
+
+    @staticmethod
+    def backward(ctx, d_hs, d_cT):
+        h0, c0, w_hh, hs, cs, gates, ghn, stats, lens_t, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b = ctx.saved_tensors
+        peep, ln, has_len, persist = ctx.flags
+        T, B, H = hs.shape
+        d_hs = torch.zeros_like(hs) if d_hs is None else d_hs.contiguous()
+        dc = torch.zeros_like(c0) if d_cT is None else d_cT.contiguous().clone()
+        dG = hs.new_empty(T, B, 4 * H)
+        dGh = hs.new_empty(T, B, 4 * H) if ln else dG
+        dcn = hs.new_zeros(T, B, H) if ln else hs.new_zeros(1)
+        if persist:
+            dh, dc = persistent.lstm_backward(d_hs, dc, w_hh, gates, cs, c0, lens_t, has_len,
+                                              (p_i, p_f, p_o), (ln_w, ghn, stats, lnc_w, lnc_b),
+                                              dG, dGh, dcn, peep, ln)
+        else:
+            bb, bh, grid = _blocks(B, H, ln)
+            dh = torch.zeros_like(h0)
+            dc_next = torch.empty_like(dc)
+            dh_pass = torch.empty_like(dh)
+            for t in range(T - 1, -1, -1):
+                c_prev = cs[t - 1] if t > 0 else c0
+                step_kernels.lstm_bwd_step[grid](
+                    d_hs[t], dh, dc, gates[t], cs[t], c_prev, lens_t, t,
+                    p_i, p_f, p_o, ln_w, ghn[t] if ln else ghn, stats[t] if ln else stats, lnc_w, lnc_b,
+                    dG[t], dGh[t], dc_next, dh_pass, dcn[t] if ln else dcn,
+                    B, H, PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh,
+                )
+                dh = torch.addmm(dh_pass, dGh[t], w_hh)  # (B, H) gradient of h_{t-1}
+                dc, dc_next = dc_next, dc
+        # the weight and vector-parameter gradients: one large product / reduction each
+        h_prev = _prev(hs, h0).reshape(T * B, H)
+        d_w_hh = dGh.reshape(T * B, 4 * H).t() @ h_prev
+        grads_p = [None, None, None]
+        if peep:
+            c_prev = _prev(cs, c0)
+            grads_p = [
+                (dG[..., :H] * c_prev).sum((0, 1)),
+                (dG[..., H : 2 * H] * c_prev).sum((0, 1)),
+                (dG[..., 3 * H :] * cs).sum((0, 1)),
+            ]
+        grads_ln = [None, None, None, None]
+        if ln:
+            chat = (cs - stats[..., 1:2]) * stats[..., 2:3]
+            grads_ln = [(dG * ghn).sum((0, 1)), dG.sum((0, 1)), (dcn * chat).sum((0, 1)), dcn.sum((0, 1))]
+        return (dG, dh, dc, d_w_hh, *grads_p, *grads_ln, None, None, None)
+
+
+# ----------------------------------------------------------------------- GRU
+class GRUSequence(torch.autograd.Function):
+    """GRU over a sequence: ``gx`` (T, B, 3H) with ``b_ih``; ``b_hh`` (3H) or None."""
+
+    @staticmethod
+    def forward(ctx, gx, h0, w_hh, b_hh, lens, use_persistent):
+        T, B, G = gx.shape
+        H = G // 3
+        gx, h0, w_hh = gx.contiguous(), h0.contiguous(), w_hh.contiguous()
+        b = b_hh.contiguous() if b_hh is not None else gx.new_zeros(G)
+        lens_t, has_len = _lens_arg(lens, gx)
+        hs = gx.new_empty(T, B, H)
+        gates = gx.new_empty(T, B, 4 * H)
+        persist = use_persistent and persistent.gru_fits(B, H, gx.dtype)
+        if persist:
+            persistent.gru_forward(gx, h0, w_hh, b, lens_t, has_len, hs, gates)
+        else:
+            bb, bh, grid = _blocks(B, H, False)
+            h = h0
+            for t in range(T):
+                gh = torch.addmm(b, h, w_hh.t())  # (B, 3H)
+                step_kernels.gru_fwd_step[grid](gx[t], gh, h, lens_t, t, hs[t], gates[t], B, H,
+                                                HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh)
+                h = hs[t]
+        ctx.save_for_backward(h0, w_hh, hs, gates, lens_t)
+        ctx.flags = (has_len, persist, b_hh is not None)
+        return hs
+
+    @staticmethod
+    def backward(ctx, d_hs):
+        h0, w_hh, hs, gates, lens_t = ctx.saved_tensors
+        has_len, persist, has_bias = ctx.flags
+        T, B, H = hs.shape
+        d_hs = d_hs.contiguous()
+        dG = hs.new_empty(T, B, 3 * H)
+        dGh = hs.new_empty(T, B, 3 * H)
+        if persist:
+            dh = persistent.gru_backward(d_hs, w_hh, hs, h0, gates, lens_t, has_len, dG, dGh)
+        else:
+            bb, bh, grid = _blocks(B, H, False)
+            dh = torch.zeros_like(h0)
+            dh_pass = torch.empty_like(dh)
+            for t in range(T - 1, -1, -1):
+                h_prev = hs[t - 1] if t > 0 else h0
+                step_kernels.gru_bwd_step[grid](d_hs[t], dh, gates[t], h_prev, lens_t, t, dG[t], dGh[t], dh_pass,
+                                                B, H, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh)
+                dh = torch.addmm(dh_pass, dGh[t], w_hh)
+        d_w_hh = dGh.reshape(T * B, 3 * H).t() @ _prev(hs, h0).reshape(T * B, H)
+        d_b = dGh.sum((0, 1)) if has_bias else None
+        return dG, dh, d_w_hh, d_b, None, None
+
+
+# ----------------------------------------------------------------------- RNN
+class RNNSequence(torch.autograd.Function):
+    """Elman RNN over a sequence: ``gx`` (T, B, H) with both biases."""
+
+    @staticmethod
+    def forward(ctx, gx, h0, w_hh, lens, relu, use_persistent):
+        T, B, H = gx.shape
+        gx, h0, w_hh = gx.contiguous(), h0.contiguous(), w_hh.contiguous()
+        lens_t, has_len = _lens_arg(lens, gx)
+        hs = gx.new_empty(T, B, H)
+        persist = use_persistent and persistent.rnn_fits(B, H, gx.dtype)
+        if persist:
+            persistent.rnn_forward(gx, h0, w_hh, lens_t, has_len, relu, hs)
+        else:
+            bb, bh, grid = _blocks(B, H, False)
+            h = h0
+            for t in range(T):
+                step_kernels.rnn_fwd_step[grid](gx[t], h @ w_hh.t(), h, lens_t, t, hs[t], B, H,
+                                                RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh)
+                h = hs[t]
+        ctx.save_for_backward(h0, w_hh, hs, lens_t)
+        ctx.flags = (has_len, relu, persist)
+        return hs
+
+    @staticmethod
+    def backward(ctx, d_hs):
+        h0, w_hh, hs, lens_t = ctx.saved_tensors
+        has_len, relu, persist = ctx.flags
+        T, B, H = hs.shape
+        d_hs = d_hs.contiguous()
+        dG = hs.new_empty(T, B, H)
+        if persist:
+            dh = persistent.rnn_backward(d_hs, w_hh, hs, lens_t, has_len, relu, dG)
+        else:
+            bb, bh, grid = _blocks(B, H, False)
+            dh = torch.zeros_like(h0)
+            dh_pass = torch.empty_like(dh)
+            for t in range(T - 1, -1, -1):
+                step_kernels.rnn_bwd_step[grid](d_hs[t], dh, hs[t], lens_t, t, dG[t], dh_pass, B, H,
+                                                RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh)
+                dh = torch.addmm(dh_pass, dG[t], w_hh)
+        d_w_hh = dG.reshape(T * B, H).t() @ _prev(hs, h0).reshape(T * B, H)
+        return dG, dh, d_w_hh, None, None, None

@@ -1,0 +1,284 @@
+"""The triton backend against the reference, kernel by kernel.
+
+On a machine with a CUDA device the kernels run compiled on the GPU. Without
+one they run in the Triton interpreter on CPU tensors: ``TRITON_INTERPRET=1``
+is set here before the kernels are defined (triton reads the flag when a
+``@triton.jit`` function is created, so the backend's modules are reloaded if
+something imported them earlier without it). Shapes are small because the
+interpreter is slow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+ON_GPU = torch.cuda.is_available()
+if not ON_GPU:  # before triton is imported: triton.language builds its own functions with the flag
+    os.environ["TRITON_INTERPRET"] = "1"
+
+triton = pytest.importorskip("triton", reason="triton is not installed (pip install 'lstmkit[gpu]')")
+
+#: False when something imported triton in this process before the flag was
+#: set: its library functions are then compiled-only, and the tests of this
+#: file run in a fresh process instead (test_whole_file_in_a_fresh_process).
+IN_PROCESS = ON_GPU or type(triton.language.standard.sum).__name__ == "InterpretedFunction"
+FRESH_PROCESS_TEST = "test_whole_file_in_a_fresh_process"
+
+import lstmkit  # noqa: E402
+from lstmkit.cells import GRUCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RNNCell  # noqa: E402
+from lstmkit.kernels import BackendUnavailable, RecurrenceSpec, register_backend, run_stack, select_backend  # noqa: E402
+from lstmkit.kernels.reference import ReferenceBackend  # noqa: E402
+
+
+def _load_triton_package():
+    """The backend package, its kernels built for the interpreter when there is no GPU."""
+    pkg = importlib.import_module("lstmkit.kernels.triton")
+    if not ON_GPU and not pkg.INTERPRETED:  # imported earlier without the flag: rebuild the kernels
+        for name in ("activations", "step_kernels", "persistent", "sequence"):
+            importlib.reload(sys.modules[f"lstmkit.kernels.triton.{name}"])
+        pkg = importlib.reload(pkg)
+    return pkg
+
+
+tk = _load_triton_package()
+
+
+@pytest.fixture(autouse=True)
+def _kernels_runnable_here(request):
+    if not IN_PROCESS and request.node.originalname != FRESH_PROCESS_TEST:
+        pytest.skip(f"triton was imported before TRITON_INTERPRET=1 was set; {FRESH_PROCESS_TEST} runs this test")
+
+
+def test_whole_file_in_a_fresh_process():
+    if IN_PROCESS:
+        pytest.skip("not needed: the kernels run in this process")
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout
+DEVICE = "cuda" if ON_GPU else "cpu"
+MODE = "gpu" if ON_GPU else "interpreter"
+
+#: per-dtype tolerance, relative to the size of the reference values
+TOL = {torch.float32: 2e-5, torch.float16: 4e-3, torch.bfloat16: 3e-2, torch.float64: 1e-10}
+
+KINDS = ["lstm", "peephole", "layernorm", "gru", "rnn_tanh", "rnn_relu"]
+
+
+def make_cell(kind: str, I: int, H: int, dtype=torch.float32) -> torch.nn.Module:
+    if kind == "lstm":
+        cell = LSTMCell(I, H)
+    elif kind == "peephole":
+        cell = PeepholeLSTMCell(I, H)
+    elif kind == "layernorm":
+        cell = LayerNormLSTMCell(I, H)
+        with torch.no_grad():  # move the norms away from their identity initialisation
+            for name, p in cell.named_parameters():
+                if name.startswith("ln"):
+                    p.add_(0.3 * torch.randn_like(p))
+    elif kind == "gru":
+        cell = GRUCell(I, H)
+    else:
+        cell = RNNCell(I, H, nonlinearity=kind.split("_")[1])
+    return cell.to(DEVICE, dtype)
+
+
+def make_stack(kind, I, H, L, D, dtype):
+    cells = []
+    for layer in range(L):
+        for _ in range(D):
+            cells.append(make_cell(kind, I if layer == 0 else D * H, H, dtype))
+    return cells
+
+
+def run_with_grads(backend, cells, spec, x, state, lengths, weights):
+    """Output, final state and the gradients of a loss touching all of them
+    with respect to the input, the initial state and every parameter."""
+    x = x.detach().clone().requires_grad_()
+    state = tuple(s.detach().clone().requires_grad_() for s in state)
+    out, final, _ = run_stack(backend, x, state, cells, spec, lengths)
+    w_out, w_fin = weights
+    loss = (out.double() * w_out).sum() + sum((f.double() * w).sum() for f, w in zip(final, w_fin))
+    params = [p for c in cells for p in c.parameters()]
+    grads = torch.autograd.grad(loss, [x, *state, *params])
+    return out, final, grads
+
+
+def assert_close(got, want, tol, what):
+    got, want = got.double(), want.double()
+    scale = 1.0 + want.abs().max().item()
+    err = (got - want).abs().max().item()
+    assert err <= tol * scale, f"{what}: max error {err:.3g} > {tol:g} * {scale:.3g} ({MODE})"
+
+
+def compare(kind, dtype, *, L=2, bidirectional=True, lengths=True, T=5, B=3, I=4, H=8, persistent=None):
+    D = 2 if bidirectional else 1
+    cells = make_stack(kind, I, H, L, D, dtype)
+    # the reference runs in float64 with the very same (rounded) parameters
+    ref_cells = [type(c)(**c.constructor_kwargs()).to(DEVICE, torch.float64) for c in cells]
+    for r, c in zip(ref_cells, cells):
+        r.load_state_dict({k: v.double() for k, v in c.state_dict().items()})
+    spec = RecurrenceSpec(kind=cells[0].kind, num_layers=L, bidirectional=bidirectional)
+    x = torch.randn(T, B, I, device=DEVICE).to(dtype)
+    state = tuple(torch.randn(L * D, B, n, device=DEVICE).to(dtype) for n in cells[0].state_sizes)
+    lens = torch.tensor([T, 2, T - 1][:B]) if lengths else None
+    weights = (
+        torch.randn(T, B, D * H, device=DEVICE, dtype=torch.float64),
+        [torch.randn(L * D, B, n, device=DEVICE, dtype=torch.float64) for n in cells[0].state_sizes],
+    )
+    got = run_with_grads(tk.TritonBackend(persistent=persistent), cells, spec, x, state, lens, weights)
+    want = run_with_grads(ReferenceBackend(), ref_cells, spec, x.double(), tuple(s.double() for s in state), lens, weights)
+    tol = TOL[dtype]
+    assert got[0].dtype == dtype and all(s.dtype == dtype for s in got[1])
+    assert_close(got[0], want[0], tol, "output")
+    if lens is not None:  # padded steps are exactly zero
+        for b, n in enumerate(lens.tolist()):
+            assert torch.all(got[0][n:, b] == 0)
+    for i, (a, b) in enumerate(zip(got[1], want[1])):
+        assert_close(a, b, tol, f"final state {i}")
+    names = ["x"] + [f"state {i}" for i in range(len(state))]
+    names += [f"cell {k}.{n}" for k, c in enumerate(cells) for n, _ in c.named_parameters()]
+    for name, a, b in zip(names, got[2], want[2]):
+        assert a is not None, f"no gradient for {name}"
+        assert a.shape == b.shape
+        assert_close(a, b, 4 * tol, f"gradient of {name}")
+
+
+# ------------------------------------------------------------ the kernel grid
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("path", ["step", "persistent"])
+def test_float32_two_layers_bidirectional_with_lengths(kind, path):
+    compare(kind, torch.float32, persistent=False if path == "step" else None)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "peephole", "layernorm", "gru"])
+def test_float32_one_direction_full_length(kind):
+    compare(kind, torch.float32, L=1, bidirectional=False, lengths=False, H=5, B=2)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+@pytest.mark.parametrize("kind", ["lstm", "layernorm", "gru", "rnn_tanh"])
+def test_half_precision_inputs(kind, dtype):
+    compare(kind, dtype, L=1, bidirectional=True)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "peephole", "layernorm"])
+def test_long_sequence_and_odd_sizes(kind):
+    # more steps than the other tests, sizes that are not powers of two, and a
+    # sequence of length zero (its state passes straight through)
+    cells = [make_cell(kind, 3, 7)]
+    spec = RecurrenceSpec(kind=kind)
+    x = torch.randn(16, 3, 3, device=DEVICE)
+    state = tuple(torch.randn(1, 3, n, device=DEVICE) for n in cells[0].state_sizes)
+    lens = torch.tensor([16, 0, 9])
+    out, final, _ = run_stack(tk.TritonBackend(), x, state, cells, spec, lens)
+    ref_out, ref_final, _ = run_stack(ReferenceBackend(), x, state, cells, spec, lens)
+    torch.testing.assert_close(out, ref_out, rtol=1e-5, atol=2e-5)
+    for a, b in zip(final, ref_final):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=2e-5)
+    for s, f in zip(state, final):  # the empty sequence keeps its initial state
+        assert torch.equal(f[0, 1], s[0, 1])
+
+
+# ------------------------------------------------------------------ gradcheck
+def _gradcheck_inputs(G, T=3, B=2, H=3, lens=(3, 1)):
+    d = dict(dtype=torch.float64, device=DEVICE)
+    gx = torch.randn(T, B, G * H, **d).requires_grad_()
+    h0 = torch.randn(B, H, **d).requires_grad_()
+    w = (0.5 * torch.randn(G * H, H, **d)).requires_grad_()
+    lens_t = torch.tensor(lens, dtype=torch.int32, device=DEVICE)
+    return gx, h0, w, lens_t
+
+
+@pytest.mark.parametrize("kind", ["lstm", "peephole", "layernorm"])
+@pytest.mark.parametrize("persistent", [False, True], ids=["step", "persistent"])
+def test_gradcheck_lstm_sequence(kind, persistent):
+    gx, h0, w, lens = _gradcheck_inputs(4)
+    H = h0.shape[1]
+    c0 = torch.randn_like(h0).requires_grad_()
+    vec = lambda n: torch.randn(n, dtype=torch.float64, device=DEVICE).requires_grad_()  # noqa: E731
+    peep = (vec(H), vec(H), vec(H)) if kind == "peephole" else (None,) * 3
+    ln = (vec(4 * H), vec(4 * H), vec(H), vec(H)) if kind == "layernorm" else (None,) * 4
+
+    def f(gx, h0, c0, w, *rest):
+        p, n = list(rest[:3]), list(rest[3:])
+        return tk.sequence.LSTMSequence.apply(gx, h0, c0, w, *p, *n, lens, 1e-5, persistent)
+
+    assert torch.autograd.gradcheck(f, (gx, h0, c0, w, *peep, *ln), eps=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["step", "persistent"])
+def test_gradcheck_gru_and_rnn_sequences(persistent):
+    gx, h0, w, lens = _gradcheck_inputs(3)
+    b = torch.randn(gx.shape[-1], dtype=torch.float64, device=DEVICE).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda gx, h0, w, b: tk.sequence.GRUSequence.apply(gx, h0, w, b, lens, persistent), (gx, h0, w, b), eps=1e-6, atol=1e-6
+    )
+    gx, h0, w, lens = _gradcheck_inputs(1)
+    for relu in (False, True):
+        assert torch.autograd.gradcheck(
+            lambda gx, h0, w: tk.sequence.RNNSequence.apply(gx, h0, w, lens, relu, persistent), (gx, h0, w), eps=1e-6, atol=1e-6
+        )
+
+
+# ----------------------------------------------------- through the public API
+def test_layer_with_backend_triton_matches_reference():
+    register_backend("triton", "lstmkit.kernels.triton:TritonBackend")  # forget any earlier failure
+    ours = lstmkit.LSTM(4, 6, num_layers=2, cell="peephole", backend="triton").to(DEVICE)
+    ref = lstmkit.LSTM(4, 6, num_layers=2, cell="peephole", backend="reference").to(DEVICE)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(5, 2, 4, device=DEVICE)
+    out, (h, c) = ours(x)
+    ref_out, (rh, rc) = ref(x)
+    torch.testing.assert_close(out, ref_out, rtol=1e-5, atol=2e-5)
+    torch.testing.assert_close(c, rc, rtol=1e-5, atol=2e-5)
+
+
+def test_why_not_names_what_is_missing():
+    be = tk.TritonBackend()
+    x = torch.randn(3, 2, 4, device=DEVICE)
+    cells = [make_cell("lstm", 4, 6)]
+    assert be.why_not(x, RecurrenceSpec(kind="lstm"), cells, None) is None
+    assert "gate traces" in be.why_not(x, RecurrenceSpec(kind="lstm", return_gates=True), cells, None)
+    assert "zoneout" in be.why_not(x, RecurrenceSpec(kind="lstm", zoneout=0.1), cells, None)
+    assert "proj_size" in be.why_not(x, RecurrenceSpec(kind="lstm"), [LSTMCell(4, 6, proj_size=2)], None)
+    assert "'custom'" in be.why_not(x, RecurrenceSpec(kind="custom"), cells, None)
+    assert "int" in be.why_not(x.to(torch.int32), RecurrenceSpec(kind="lstm"), cells, None)
+    register_backend("triton", "lstmkit.kernels.triton:TritonBackend")
+    with pytest.raises(BackendUnavailable, match="gate traces"):
+        select_backend(x, RecurrenceSpec(kind="lstm", return_gates=True), cells, None, "triton")
+
+
+def test_device_mismatch_is_refused_with_a_reason(monkeypatch):
+    be = tk.TritonBackend()
+    spec = RecurrenceSpec(kind="lstm")
+    cells = [LSTMCell(4, 6)]
+    monkeypatch.setattr(tk, "INTERPRETED", False)
+    reason = be.why_not(torch.randn(3, 2, 4), spec, cells, None)
+    assert "CUDA tensors" in reason and "TRITON_INTERPRET=1" in reason
+    if not ON_GPU:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+        assert "no CUDA device" in be.unavailable_reason()
+    monkeypatch.setattr(tk, "INTERPRETED", True)
+    assert be.unavailable_reason() is None
+    if ON_GPU:
+        assert "interpreter" in be.why_not(torch.randn(3, 2, 4, device="cuda"), spec, cells, None)
+
+
+def test_auto_leaves_plain_cells_to_cudnn_and_takes_the_others():
+    be = tk.TritonBackend()
+    x = torch.randn(3, 2, 4, device=DEVICE)
+    assert "cuDNN" in be.auto_declines(x, RecurrenceSpec(kind="lstm"), [LSTMCell(4, 6)], None)
+    assert be.auto_declines(x, RecurrenceSpec(kind="peephole"), [PeepholeLSTMCell(4, 6)], None) is None
+    assert be.auto_declines(x, RecurrenceSpec(kind="layernorm"), [LayerNormLSTMCell(4, 6)], None) is None
+    assert be.auto_declines(x, RecurrenceSpec(kind="gru"), [GRUCell(4, 6)], None) is not None
+    assert be.auto_declines(x, RecurrenceSpec(kind="rnn_tanh"), [RNNCell(4, 6)], None) is not None
