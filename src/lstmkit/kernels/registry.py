@@ -15,6 +15,7 @@ log = logging.getLogger("lstmkit.kernels")
 _BACKENDS: dict[str, str] = {
     "reference": "lstmkit.kernels.reference:ReferenceBackend",
     "torch": "lstmkit.kernels.torch_backend:TorchBackend",
+    "cpu": "lstmkit.kernels.cpu:CPUBackend",
     "triton": "lstmkit.kernels.triton:TritonBackend",
 }
 #: preference order of ``auto`` per device type; a name missing from

@@ -1,0 +1,192 @@
+"""The fast CPU engine: whole sequences in a few large products and fused C++ loops.
+
+For every cell of the core (``lstm``, ``peephole``, ``layernorm``, ``gru``,
+``rnn_tanh``, ``rnn_relu``), one layer and direction runs as:
+
+1. the input projection of all ``T`` steps as one oneDNN product
+   (:class:`~.matmul.ProjectIn`, with its own backward);
+2. the time loop in C++ (``csrc/recurrence.cpp``, compiled on first use and
+   cached): per step one recurrent product on oneDNN with the weight packed
+   once per call, and every pointwise operation of the step fused into one
+   pass per batch row;
+3. the backward loop in reverse, again one product per step, then every
+   parameter gradient as one product or reduction over all steps
+   (:mod:`.functions`).
+
+Variable lengths are handled by masking the state updates (padded steps keep
+the state, emit zeros and get no gradient), so a batch costs what its longest
+sequence costs, with no packing. Layers, directions and the masks of the
+regularisers come from the shared :func:`~lstmkit.kernels.base.run_stack`
+driver, so this backend draws the same masks as the reference.
+
+If the extension cannot be built, asking for ``backend="cpu"`` warns once
+with the reason and runs the reference loop; ``auto`` then passes over this
+backend.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...cells import GRUCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RNNCell
+from ...cells.base import Cell, State
+from ..base import Backend, LayerResult, step_mask
+from ..spec import LayerRegularisers, RecurrenceSpec
+from .functions import GRULoop, LoopConfig, LSTMLoop, RNNLoop
+from .matmul import project_in
+
+#: the cell classes whose ``step`` the C++ loops implement, by kind
+_CELLS: dict[str, type[Cell]] = {
+    "lstm": LSTMCell,
+    "peephole": PeepholeLSTMCell,
+    "layernorm": LayerNormLSTMCell,
+    "gru": GRUCell,
+    "rnn_tanh": RNNCell,
+    "rnn_relu": RNNCell,
+}
+_DTYPES = (torch.float32, torch.float64)
+
+
+def _keep(z: Tensor | float | None) -> tuple[Tensor | None, float]:
+    """A zoneout weight as the loops take it: ``(tensor, -1)`` or ``(None, p)``."""
+    if z is None:
+        return None, 0.0
+    if isinstance(z, Tensor):
+        return z.contiguous(), -1.0
+    return None, float(z)
+
+
+class CPUBackend(Backend):
+    """Fused CPU recurrence for the core cells, float32 and float64."""
+
+    name = "cpu"
+
+    def __init__(self) -> None:
+        self._warned = False
+
+    # ------------------------------------------------------------ capability
+    def _extension(self):
+        from ._build import build_error, load_extension
+
+        return load_extension(), build_error()
+
+    def why_not(self, x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str | None:
+        if x.device.type != "cpu":
+            return f"it runs on the CPU only, got input on {x.device.type}"
+        if x.dtype not in _DTYPES:
+            return f"it supports float32 and float64, got {x.dtype}"
+        for cell in cells:
+            expected = _CELLS.get(cell.kind)
+            if expected is None:
+                return f"it has no loop for the {cell.kind!r} cell"
+            if type(cell).step is not expected.step:
+                return f"{type(cell).__name__} overrides step(), so its math may differ from the {cell.kind!r} loop"
+            if cell.weight_ih.dtype != x.dtype:
+                return f"parameters are {cell.weight_ih.dtype} but the input is {x.dtype}"
+        return None
+
+    def auto_declines(self, x, spec, cells, lengths) -> str | None:
+        ext, err = self._extension()
+        if ext is None:
+            return f"its C++ extension is unavailable ({err})"
+        return None
+
+    def _fallback(self):
+        """The reference backend, after one warning that says why."""
+        from ..registry import load_backend
+
+        if not self._warned:
+            _, err = self._extension()
+            warnings.warn(
+                f"lstmkit cpu backend: the C++ extension could not be built ({err}); "
+                "running the reference loop instead (same results, much slower)",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            self._warned = True
+        return load_backend("reference")
+
+    # ----------------------------------------------------------------- layer
+    def run_layer(
+        self,
+        x: Tensor,
+        state: State,
+        cell: Cell,
+        lengths: Tensor | None,
+        reg: LayerRegularisers,
+        return_gates: bool,
+    ) -> LayerResult:
+        ext, _ = self._extension()
+        if ext is None:
+            return self._fallback().run_layer(x, state, cell, lengths, reg, return_gates)
+        T = x.shape[0]
+        valid = step_mask(lengths, T, x.device, x.dtype)
+        zh, zh_p = _keep(reg.zoneout_h)
+        zc, zc_p = _keep(reg.zoneout_c)
+        cfg = LoopConfig(
+            valid=None if valid is None else valid.squeeze(-1).contiguous(),
+            hmask=None if reg.hidden_mask is None else reg.hidden_mask.contiguous(),
+            zh=zh, zh_p=zh_p, zc=zc, zc_p=zc_p,
+            eps=getattr(cell, "eps", 1e-5),
+            return_gates=return_gates,
+        )
+        kind = cell.kind
+        if kind in ("lstm", "peephole", "layernorm"):
+            return self._lstm(x, state, cell, cfg)
+        if kind == "gru":
+            return self._gru(x, state, cell, cfg)
+        return self._rnn(x, state, cell, cfg)
+
+    def _lstm(self, x, state, cell, cfg: LoopConfig) -> LayerResult:
+        h0, c0 = state
+        H = cell.hidden_size
+        bias = cell.bias_ih + cell.bias_hh if cell.bias else None
+        if cell.kind == "layernorm":
+            xp = F.layer_norm(project_in(x, cell.weight_ih, None), (4 * H,), cell.ln_ih_weight, cell.ln_ih_bias, cell.eps)
+            if bias is not None:
+                xp = xp + bias
+            ln = (cell.ln_hh_weight, cell.ln_hh_bias, cell.ln_c_weight, cell.ln_c_bias)
+        else:
+            xp = project_in(x, cell.weight_ih, bias)
+            ln = (None, None, None, None)
+        peep = torch.stack((cell.weight_ci, cell.weight_cf, cell.weight_co)) if cell.kind == "peephole" else None
+        res = LSTMLoop.apply(xp, h0, c0, cell.weight_hh, cell.weight_hr, peep, *ln, cfg)
+        out, hT, cT = res[:3]
+        gates = None
+        if cfg.return_gates:
+            acts, cseq = res[3], res[4]
+            v = 1.0 if cfg.valid is None else cfg.valid.unsqueeze(-1)
+            i, f, g, o = (a * v for a in acts.chunk(4, dim=-1))
+            gates = {"i": i, "f": f, "g": g, "o": o, "c": cseq[1:] * v, "h": out}
+        return out, (hT, cT), gates
+
+    def _gru(self, x, state, cell, cfg: LoopConfig) -> LayerResult:
+        (h0,) = state
+        H = cell.hidden_size
+        if cell.bias:
+            b_hh = cell.bias_hh
+            bias = cell.bias_ih + torch.cat((b_hh[: 2 * H], torch.zeros_like(b_hh[2 * H :])))
+            b_hn = b_hh[2 * H :]
+        else:
+            bias = b_hn = None
+        xp = project_in(x, cell.weight_ih, bias)
+        res = GRULoop.apply(xp, h0, cell.weight_hh, b_hn, cfg)
+        out, hT = res[:2]
+        gates = None
+        if cfg.return_gates:
+            v = 1.0 if cfg.valid is None else cfg.valid.unsqueeze(-1)
+            r, z, n = (a * v for a in res[2].chunk(3, dim=-1))
+            gates = {"r": r, "z": z, "n": n, "h": out}
+        return out, (hT,), gates
+
+    def _rnn(self, x, state, cell, cfg: LoopConfig) -> LayerResult:
+        (h0,) = state
+        bias = cell.bias_ih + cell.bias_hh if cell.bias else None
+        xp = project_in(x, cell.weight_ih, bias)
+        out, hT = RNNLoop.apply(xp, h0, cell.weight_hh, cell.kind == "rnn_relu", cfg)
+        return out, (hT,), ({"h": out} if cfg.return_gates else None)

@@ -1,0 +1,82 @@
+"""Builds (once, then cached) the C++ time loops of the CPU engine.
+
+The extension is compiled with ``torch.utils.cpp_extension`` the first time it
+is needed and kept in a per-user cache folder keyed by the torch version and
+the CPU (it is built with ``-march=native``), so later imports load it in a
+fraction of a second. If the build fails, :func:`load_extension` returns
+``None`` and :func:`build_error` says why; the backend then falls back to the
+reference loop with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+_SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
+_module: ModuleType | None = None
+_error: str | None = None
+_tried = False
+
+
+def _cpu_fingerprint() -> str:
+    flags = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "model name")):
+                flags += line
+                if line.startswith("flags"):
+                    break
+    except OSError:
+        flags = platform.processor()
+    return hashlib.sha1((flags + platform.machine()).encode()).hexdigest()[:10]
+
+
+def cache_dir() -> Path:
+    """Where the compiled extension lives (``$LSTMKIT_CACHE`` or the user cache)."""
+    root = os.environ.get("LSTMKIT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lstmkit"
+    )
+    tag = f"torch{torch.__version__.replace('+', '_')}-py{sys.version_info[0]}{sys.version_info[1]}-{_cpu_fingerprint()}"
+    return Path(root) / "cpu_ext" / tag
+
+
+def load_extension() -> ModuleType | None:
+    """The compiled module, building it on first use; ``None`` if that fails."""
+    global _module, _error, _tried
+    if _tried:
+        return _module
+    _tried = True
+    if os.environ.get("LSTMKIT_CPU_NO_BUILD"):
+        _error = "building the C++ extension is disabled by LSTMKIT_CPU_NO_BUILD"
+        return None
+    try:
+        from torch.utils.cpp_extension import load
+
+        build = cache_dir()
+        build.mkdir(parents=True, exist_ok=True)
+        source_hash = hashlib.sha1(_SOURCE.read_bytes()).hexdigest()[:12]
+        _module = load(
+            name=f"lstmkit_cpu_{source_hash}",
+            sources=[str(_SOURCE)],
+            extra_cflags=["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math"],
+            build_directory=str(build),
+            verbose=bool(os.environ.get("LSTMKIT_CPU_VERBOSE_BUILD")),
+        )
+    except Exception as exc:  # no compiler, no headers, a compile error...
+        text = str(exc)
+        errors = [ln.strip() for ln in text.splitlines() if "error" in ln.lower()][:3]
+        _error = f"{type(exc).__name__}: " + (" | ".join(errors) if errors else text.strip()[:500])
+        _module = None
+    return _module
+
+
+def build_error() -> str | None:
+    """Why the extension could not be built (after :func:`load_extension`)."""
+    return _error
