@@ -154,10 +154,27 @@ def compare(kind, dtype, *, L=2, bidirectional=True, lengths=True, T=5, B=3, I=4
 
 
 # ------------------------------------------------------------ the kernel grid
+class _NoStepKernels:
+    """Stands in for the per-step kernels where only the persistent ones may run."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the per-step kernel {name} ran where the persistent kernel fits")
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("path", ["step", "persistent"])
-def test_float32_two_layers_bidirectional_with_lengths(kind, path):
+def test_float32_two_layers_bidirectional_with_lengths(kind, path, monkeypatch):
+    if path == "persistent":
+        assert tk.persistent.lstm_fits(3, 8, torch.float32) and tk.persistent.gru_fits(3, 8, torch.float32)
+        monkeypatch.setattr(tk.sequence, "step_kernels", _NoStepKernels())
     compare(kind, torch.float32, persistent=False if path == "step" else None)
+
+
+def test_persistent_kernels_hold_small_layers_only():
+    p = tk.persistent
+    assert p.lstm_fits(64, 64, torch.float32) and not p.lstm_fits(64, 65, torch.float32)
+    assert p.gru_fits(1, 64, torch.float32) and not p.gru_fits(1, 128, torch.float32)
+    assert p.rnn_fits(256, 128, torch.float32) and not p.rnn_fits(256, 129, torch.float32)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "peephole", "layernorm", "gru"])
@@ -213,7 +230,7 @@ def test_gradcheck_lstm_sequence(kind, persistent):
         p, n = list(rest[:3]), list(rest[3:])
         return tk.sequence.LSTMSequence.apply(gx, h0, c0, w, *p, *n, lens, 1e-5, persistent)
 
-    assert torch.autograd.gradcheck(f, (gx, h0, c0, w, *peep, *ln), eps=1e-6, atol=1e-6)
+    assert torch.autograd.gradcheck(f, (gx, h0, c0, w, *peep, *ln), eps=1e-6, atol=1e-6, fast_mode=True)
 
 
 @pytest.mark.parametrize("persistent", [False, True], ids=["step", "persistent"])
