@@ -140,3 +140,17 @@ def test_load_tokenizer_rejects_other_json(tmp_path):
     (tmp_path / "u.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="expected format 'lstmkit.tokenizer' version 1"):
         load_tokenizer(tmp_path / "u.json")
+
+
+def test_label_vocabulary_without_pad_or_unk(tmp_path):
+    tags = [["B-PER", "I-PER", "O"], ["O", "B-LOC"]]
+    v = Vocab.build(tags, pad=False, unk=False, order="sorted")
+    assert v.tokens == ["B-LOC", "B-PER", "I-PER", "O"] and v.pad_id is None and v.unk_id is None
+    assert v.encode(["O", "B-LOC"]) == [3, 0] and v.decode([0, 3]) == ["B-LOC", "O"]  # id 0 is a label, not padding
+    v.save(tmp_path / "tags.json")
+    assert Vocab.load(tmp_path / "tags.json") == v
+    with pytest.raises(ValueError, match="got 'I-LOC' at position 0"):
+        v.encode(["I-LOC"])
+    # with pad but no unk, <unk> is an ordinary token
+    assert Vocab.build([["<unk>"]], unk=False).tokens == ["<pad>", "<unk>"]
+    assert Vocab.build([["a"]], pad=False).tokens == ["<unk>", "a"] and Vocab.build([["a"]], pad=False).unk_id == 0

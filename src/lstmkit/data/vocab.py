@@ -17,9 +17,11 @@ ORDERS = ("frequency", "sorted", "first")
 class Vocab:
     """Token <-> id mapping with a padding token and an unknown-token policy.
 
-    Ids: ``0`` is ``<pad>``; ``1`` is ``<unk>`` when ``unk=True``; then the
-    extra ``specials`` (e.g. ``<bos>``, ``<eos>``) in the order given; then
-    the tokens.
+    Ids: ``0`` is ``<pad>``; the next is ``<unk>`` when ``unk=True``; then
+    the extra ``specials`` (e.g. ``<bos>``, ``<eos>``) in the order given;
+    then the tokens. A label vocabulary (e.g. the tags a CRF scores, where
+    padding is handled by lengths) can leave out both: ``pad=False,
+    unk=False`` numbers the labels from ``0``.
 
     Unknown-token policy:
 
@@ -35,6 +37,7 @@ class Vocab:
             a special token).
         specials: extra special tokens after ``<pad>`` and ``<unk>``.
         unk: whether the vocabulary has ``<unk>``. Default ``True``.
+        pad: whether the vocabulary has ``<pad>`` (id ``0``). Default ``True``.
 
     Example::
 
@@ -47,8 +50,8 @@ class Vocab:
         ['the', '<unk>']
     """
 
-    def __init__(self, tokens: Sequence[str], specials: Sequence[str] = (), unk: bool = True) -> None:
-        head = [PAD] + ([UNK] if unk else []) + list(specials)
+    def __init__(self, tokens: Sequence[str], specials: Sequence[str] = (), unk: bool = True, pad: bool = True) -> None:
+        head = ([PAD] if pad else []) + ([UNK] if unk else []) + list(specials)
         self.tokens: list[str] = head + list(tokens)
         self.specials: list[str] = list(specials)
         self.index: dict[str, int] = {}
@@ -58,8 +61,8 @@ class Vocab:
             if tok in self.index:
                 raise ValueError(f"Vocab: expected unique tokens, got {tok!r} twice (ids {self.index[tok]} and {i})")
             self.index[tok] = i
-        self.pad_id = 0
-        self.unk_id: int | None = 1 if unk else None
+        self.pad_id: int | None = 0 if pad else None
+        self.unk_id: int | None = int(pad) if unk else None
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -71,6 +74,7 @@ class Vocab:
         specials: Sequence[str] = (),
         unk: bool = True,
         order: str = "frequency",
+        pad: bool = True,
     ) -> "Vocab":
         """Count tokens over ``sequences`` and keep the frequent ones.
 
@@ -81,7 +85,7 @@ class Vocab:
             max_size: keep at most this many ordinary tokens (the most
                 frequent). Default ``None``, no limit.
             specials: extra special tokens, see :class:`Vocab`.
-            unk: see :class:`Vocab`.
+            unk, pad: see :class:`Vocab`.
             order: ``'frequency'`` (default; most frequent first, ties by
                 token), ``'sorted'`` (by token, as character-level models
                 often do) or ``'first'`` (order of first appearance).
@@ -99,7 +103,7 @@ class Vocab:
         counts: Counter[str] = Counter()
         for seq in sequences:
             counts.update(seq)
-        reserved = {PAD, UNK, *specials}
+        reserved = ({PAD} if pad else set()) | ({UNK} if unk else set()) | set(specials)
         kept = [t for t, c in counts.items() if c >= min_freq and t not in reserved]  # Counter keeps first-seen order
         by_freq = sorted(kept, key=lambda t: (-counts[t], t))
         if max_size is not None:
@@ -109,7 +113,7 @@ class Vocab:
         else:
             chosen = set(by_freq)
             tokens = sorted(chosen) if order == "sorted" else [t for t in kept if t in chosen]
-        return cls(tokens, specials=specials, unk=unk)
+        return cls(tokens, specials=specials, unk=unk, pad=pad)
 
     # ------------------------------------------------------------------ lookup
     def __len__(self) -> int:
@@ -151,11 +155,19 @@ class Vocab:
 
     def decode(self, ids: Iterable[int], skip_pad: bool = True) -> list[str]:
         """Tokens of ``ids``; ``<pad>`` ids are dropped unless ``skip_pad=False``."""
-        return [self.id_to_token(int(i)) for i in ids if not (skip_pad and int(i) == self.pad_id)]
+        pad = self.pad_id if skip_pad else None
+        return [self.id_to_token(int(i)) for i in ids if pad is None or int(i) != pad]
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict:
-        return dict(format=FORMAT, version=VERSION, unk=self.unk_id is not None, specials=self.specials, tokens=self.tokens)
+        return dict(
+            format=FORMAT,
+            version=VERSION,
+            pad=self.pad_id is not None,
+            unk=self.unk_id is not None,
+            specials=self.specials,
+            tokens=self.tokens,
+        )
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "Vocab.from_dict") -> "Vocab":
@@ -163,11 +175,11 @@ class Vocab:
             raise ValueError(
                 f"{where}: expected format {FORMAT!r} version {VERSION}, got {d.get('format')!r} version {d.get('version')!r}"
             )
-        unk, specials, tokens = bool(d["unk"]), list(d["specials"]), list(d["tokens"])
-        head = [PAD] + ([UNK] if unk else []) + specials
+        pad, unk, specials, tokens = bool(d.get("pad", True)), bool(d["unk"]), list(d["specials"]), list(d["tokens"])
+        head = ([PAD] if pad else []) + ([UNK] if unk else []) + specials
         if tokens[: len(head)] != head:
             raise ValueError(f"{where}: expected the tokens to begin with {head}, got {tokens[: len(head)]}")
-        return cls(tokens[len(head) :], specials=specials, unk=unk)
+        return cls(tokens[len(head) :], specials=specials, unk=unk, pad=pad)
 
     def save(self, path: str | Path) -> None:
         """Write the vocabulary as JSON (UTF-8, one token list in id order)."""
