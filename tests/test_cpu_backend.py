@@ -1,0 +1,306 @@
+"""The cpu engine against the reference: outputs, states, gate traces and every gradient.
+
+A parametrised grid of cells x layers x directions x lengths x batch_first x
+dtype, plus projections, the recurrent regularisers (same seed, so both
+backends draw the same masks), streaming, gradcheck of every custom autograd
+function, the fallback when the C++ build fails, and what ``auto`` picks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import pytest
+import torch
+
+import lstmkit
+from lstmkit import kernels
+from lstmkit.kernels.cpu import CPUBackend, _build
+from lstmkit.kernels.cpu.functions import GRULoop, LoopConfig, LSTMLoop, RNNLoop
+from lstmkit.kernels.cpu.matmul import ProjectIn
+
+pytestmark = pytest.mark.skipif(
+    _build.load_extension() is None, reason=f"cpu extension unavailable: {_build.build_error()}"
+)
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny shapes: one thread is faster and immune to a busy machine's
+    thread-pool waits (one test below runs the threaded path)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+TOL = {torch.float64: dict(rtol=1e-9, atol=1e-10), torch.float32: dict(rtol=2e-4, atol=2e-5)}
+KINDS = ["lstm", "peephole", "layernorm", "gru", "rnn_tanh", "rnn_relu"]
+I, H = 5, 6
+
+
+def make(kind, L=1, bi=False, bf=False, proj=0, dtype=torch.float64, **kw):
+    common = dict(num_layers=L, bidirectional=bi, batch_first=bf, dtype=dtype, **kw)
+    if kind in ("lstm", "peephole", "layernorm"):
+        return lstmkit.LSTM(I, H, proj_size=proj, cell=kind, **common)
+    if kind == "gru":
+        return lstmkit.GRU(I, H, **common)
+    return lstmkit.RNN(I, H, nonlinearity=kind.split("_")[1], **common)
+
+
+def _tuple(s):
+    return s if isinstance(s, tuple) else (s,)
+
+
+def run(layer, backend, x, hx, lengths, seed=0, return_gates=False):
+    """Forward and backward of one loss touching the output and every final
+    state; returns everything that must agree between backends."""
+    layer.backend = backend
+    layer.zero_grad()
+    x = x.clone().requires_grad_()
+    hx = tuple(h.clone().requires_grad_() for h in hx)
+    torch.manual_seed(seed)  # the same dropout / zoneout masks in both runs
+    res = layer(x, hx if len(hx) > 1 else hx[0], lengths=lengths, return_gates=return_gates)
+    out, state = res[0], _tuple(res[1])
+    g = torch.Generator().manual_seed(1)
+    loss = (out * torch.randn(out.shape, generator=g, dtype=out.dtype)).sum()
+    for s in state:
+        loss = loss + (s * torch.randn(s.shape, generator=g, dtype=s.dtype)).sum()
+    loss.backward()
+    named = {"out": out, **{f"state{i}": s for i, s in enumerate(state)}, "dx": x.grad}
+    named.update({f"dh0_{i}": h.grad for i, h in enumerate(hx)})
+    named.update({f"d{n}": p.grad.clone() for n, p in layer.named_parameters()})
+    if return_gates:
+        for l, row in enumerate(res[2]):
+            for d, traces in enumerate(row):
+                named.update({f"gate_{l}{d}_{k}": v for k, v in traces.items()})
+    return named
+
+
+def check_same(layer, x, hx, lengths, dtype, return_gates=False):
+    ref = run(layer, "reference", x, hx, lengths, return_gates=return_gates)
+    got = run(layer, "cpu", x, hx, lengths, return_gates=return_gates)
+    assert ref.keys() == got.keys()
+    for k in ref:
+        assert ref[k] is not None, k
+        torch.testing.assert_close(got[k], ref[k], **TOL[dtype], msg=lambda m: f"{k}: {m}")
+    return ref, got
+
+
+def inputs(layer, T, B, bf, dtype):
+    x = torch.randn(B, T, I, dtype=dtype) if bf else torch.randn(T, B, I, dtype=dtype)
+    hx = tuple(torch.randn(s.shape, dtype=dtype) for s in layer.init_state(B))
+    return x, hx
+
+
+GRID = list(itertools.product(KINDS, (1, 2), (False, True), (False, True), (torch.float32, torch.float64)))
+
+
+@pytest.mark.parametrize("kind,L,bi,bf,dtype", GRID, ids=lambda v: str(v).replace("torch.", ""))
+@pytest.mark.parametrize("variable", [False, True], ids=["full", "lengths"])
+def test_matches_reference(kind, L, bi, bf, dtype, variable):
+    layer = make(kind, L, bi, bf, dtype=dtype)
+    x, hx = inputs(layer, 7, 4, bf, dtype)
+    lengths = torch.tensor([7, 3, 5, 1]) if variable else None
+    check_same(layer, x, hx, lengths, dtype)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "peephole", "layernorm"])
+@pytest.mark.parametrize("bi", [False, True])
+def test_projection(kind, bi):
+    layer = make(kind, 2, bi, proj=3)
+    x, hx = inputs(layer, 6, 3, False, torch.float64)
+    check_same(layer, x, hx, torch.tensor([6, 2, 4]), torch.float64)
+
+
+REGS = [
+    dict(hidden_dropout=0.3),
+    dict(zoneout=0.25),
+    dict(zoneout=0.2, zoneout_cell=0.4),
+    dict(hidden_dropout=0.2, zoneout=0.3, zoneout_cell=0.1, input_dropout=0.2, dropout=0.3),
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("reg", REGS, ids=lambda r: "+".join(r))
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_regularisers(kind, reg, training):
+    layer = make(kind, 2, True, proj=0, **reg)
+    layer.train(training)
+    x, hx = inputs(layer, 6, 3, False, torch.float64)
+    check_same(layer, x, hx, torch.tensor([6, 2, 5]), torch.float64)
+
+
+def test_regularisers_with_projection_and_float32():
+    layer = make("peephole", 2, False, proj=4, dtype=torch.float32, hidden_dropout=0.3, zoneout=0.2, zoneout_cell=0.2)
+    x, hx = inputs(layer, 8, 5, False, torch.float32)
+    check_same(layer, x, hx, torch.tensor([8, 1, 4, 7, 2]), torch.float32)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_gate_traces(kind):
+    layer = make(kind, 2, True, bf=True)
+    x, hx = inputs(layer, 6, 3, True, torch.float64)
+    ref, got = check_same(layer, x, hx, torch.tensor([6, 2, 4]), torch.float64, return_gates=True)
+    traces = [k for k in ref if k.startswith("gate_00_")]
+    cell = layer.cells[0]
+    assert sorted(k.rsplit("_", 1)[1] for k in traces) == sorted(cell.gate_names)
+    # padded steps of the traces are zero (sequence 1 has 2 valid steps; batch_first)
+    assert torch.all(got["gate_01_h"][1, 2:] == 0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_no_grad_inference_and_bigger_shapes_float32(threads):
+    """Forward without autograd (the loops save nothing), at sizes where the
+    pointwise work is split over threads."""
+    layer = lstmkit.LSTM(16, 96, num_layers=2, cell="peephole")
+    x = torch.randn(9, 40, 16)
+    lengths = torch.randint(1, 10, (40,))
+    lengths[0] = 9
+    torch.set_num_threads(threads)
+    with torch.no_grad():
+        layer.backend = "reference"
+        o1, (h1, c1) = layer(x, lengths=lengths)
+        layer.backend = "cpu"
+        o2, (h2, c2) = layer(x, lengths=lengths)
+    for a, b in ((o1, o2), (h1, h2), (c1, c2)):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+    torch.set_num_threads(1)
+
+
+def test_padding_gets_no_gradient_and_outputs_zero():
+    layer = make("layernorm", 1, True, dtype=torch.float64)
+    layer.backend = "cpu"
+    x = torch.randn(5, 2, I, dtype=torch.float64, requires_grad=True)
+    out, _ = layer(x, lengths=torch.tensor([5, 2]))
+    out.sum().backward()
+    assert torch.all(out[2:, 1] == 0)
+    assert torch.all(x.grad[2:, 1] == 0)
+    assert torch.all(x.grad[:2, 1] != 0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_streaming_step_matches_whole_sequence(kind):
+    layer = make(kind, 2, False, dtype=torch.float32, zoneout=0.2).eval()
+    layer.backend = "cpu"
+    x = torch.randn(5, 1, I)
+    with torch.no_grad():
+        out, final = layer(x)
+        state = None
+        for t in range(5):
+            h, state = layer.step(x[t], state)
+            torch.testing.assert_close(h, out[t], rtol=1e-5, atol=1e-6)
+    for a, b in zip(_tuple(state), _tuple(final)):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ gradcheck
+def _cfg(T, B, P, H, lengths=True, hmask=True, zone=True, zc=True):
+    g = torch.Generator().manual_seed(3)
+    d = torch.float64
+    valid = (torch.arange(T).unsqueeze(1) < torch.tensor([T, 2, T - 1][:B])).to(d) if lengths else None
+    return LoopConfig(
+        valid=valid,
+        hmask=(torch.rand(B, P, generator=g, dtype=d) > 0.3).to(d) / 0.7 if hmask else None,
+        zh=(torch.rand(T, B, P, generator=g, dtype=d) < 0.3).to(d) if zone else None,
+        zh_p=-1.0 if zone else 0.0,
+        zc=(torch.rand(T, B, H, generator=g, dtype=d) < 0.3).to(d) if zc else None,
+        zc_p=-1.0 if zc else 0.0,
+    )
+
+
+def _r(*shape, scale=0.5):
+    return (torch.randn(*shape, dtype=torch.float64) * scale).requires_grad_()
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["lstm", "lstm_proj", "peephole", "layernorm", "layernorm_proj_peep", "lstm_masks", "lstm_eval_zoneout"],
+)
+def test_gradcheck_lstm_loop(variant):
+    T, B, H = 4, 3, 3
+    P = 2 if "proj" in variant else H
+    cfg = _cfg(T, B, P, H) if variant == "lstm_masks" else LoopConfig(valid=_cfg(T, B, P, H).valid)
+    if variant == "lstm_eval_zoneout":
+        cfg = LoopConfig(zh_p=0.3, zc_p=0.2)
+    xp, h0, c0, w_hh = _r(T, B, 4 * H), _r(B, P), _r(B, H), _r(4 * H, P)
+    w_hr = _r(P, H) if "proj" in variant else None
+    peep = _r(3, H) if ("peep" in variant) else None
+    ln = (None,) * 4
+    if variant.startswith("layernorm"):
+        ln = (_r(4 * H, scale=1.0), _r(4 * H), _r(H, scale=1.0), _r(H))
+    fn = lambda *a: LSTMLoop.apply(*a, cfg)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (xp, h0, c0, w_hh, w_hr, peep, *ln), eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("masks", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+def test_gradcheck_gru_loop(masks, bias):
+    T, B, H = 4, 3, 3
+    cfg = _cfg(T, B, H, H, zc=False) if masks else LoopConfig()
+    args = (_r(T, B, 3 * H), _r(B, H), _r(3 * H, H), _r(H) if bias else None)
+    assert torch.autograd.gradcheck(lambda *a: GRULoop.apply(*a, cfg), args, eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("masks", [False, True])
+def test_gradcheck_rnn_loop(relu, masks):
+    T, B, H = 4, 3, 3
+    cfg = _cfg(T, B, H, H, zc=False) if masks else LoopConfig()
+    args = (_r(T, B, H), _r(B, H), _r(H, H))
+    assert torch.autograd.gradcheck(lambda *a: RNNLoop.apply(*a, relu, cfg), args, eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_gradcheck_project_in(bias):
+    args = (_r(7, 4), _r(5, 4), _r(5) if bias else None)
+    assert torch.autograd.gradcheck(ProjectIn.apply, args, eps=1e-6, atol=1e-7)
+
+
+def test_project_in_float32_matches_matmul():
+    x, w, b = torch.randn(50, 16), torch.randn(32, 16), torch.randn(32)
+    torch.testing.assert_close(ProjectIn.apply(x, w, b), x @ w.t() + b, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------ choice, errors
+def test_why_not():
+    backend = CPUBackend()
+    spec = kernels.RecurrenceSpec(kind="lstm")
+    cells = [lstmkit.cells.LSTMCell(3, 4)]
+    assert backend.why_not(torch.randn(2, 1, 3), spec, cells, None) is None
+    assert "float16" in backend.why_not(torch.randn(2, 1, 3).half(), spec, cells, None)
+
+    class Odd(lstmkit.cells.LSTMCell):
+        def step(self, x_t, state, trace=None):
+            return state
+
+    assert "overrides step" in backend.why_not(torch.randn(2, 1, 3), spec, [Odd(3, 4)], None)
+
+
+def test_auto_picks_cpu_for_variants():
+    x = torch.randn(4, 2, 3)
+    for kind, cell in (("peephole", lstmkit.cells.PeepholeLSTMCell(3, 4)), ("gru", lstmkit.cells.GRUCell(3, 4))):
+        spec = kernels.RecurrenceSpec(kind=kind)
+        assert kernels.select_backend(x, spec, [cell], None).name == "cpu"
+
+
+def test_build_failure_falls_back_to_reference_with_warning(monkeypatch):
+    layer = make("peephole", 1, False)
+    x, hx = inputs(layer, 4, 2, False, torch.float64)
+    layer.backend = "reference"
+    expected, _ = layer(x, hx)
+    monkeypatch.setattr(_build, "_module", None)
+    monkeypatch.setattr(_build, "_error", "CalledProcessError: no compiler")
+    monkeypatch.setattr(_build, "_tried", True)
+    backend = CPUBackend()
+    monkeypatch.setattr("lstmkit.kernels.registry._loaded", {**kernels.registry._loaded, "cpu": backend})
+    layer.backend = "cpu"
+    with pytest.warns(RuntimeWarning, match="no compiler"):
+        got, _ = layer(x, hx)
+    torch.testing.assert_close(got, expected)
+    assert "no compiler" in backend.auto_declines(x, kernels.RecurrenceSpec(kind="peephole"), layer.cells, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(x, hx)  # warns once only
