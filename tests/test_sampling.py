@@ -53,6 +53,8 @@ def test_top_k_never_samples_outside_the_k_best():
     expected[best[0]] = _softmax(row[best[0]])
     np.testing.assert_allclose(probs[0].numpy(), expected, rtol=1e-5, atol=1e-7)
     assert (filter_logits(logits, top_k=100) == logits).all()  # k beyond the vocabulary keeps all
+    kept = filter_logits(logits, top_k=5)
+    assert (torch.isfinite(kept).sum(-1) == 5).all() and (kept[torch.isfinite(kept)] == logits[torch.isfinite(kept)]).all()
 
 
 def test_top_k_distribution():

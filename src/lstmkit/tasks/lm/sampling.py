@@ -24,8 +24,8 @@ def _check(logits: Tensor, temperature: float, top_k: int | None, top_p: float |
 def filter_logits(logits: Tensor, top_k: int | None = None, top_p: float | None = None) -> Tensor:
     r"""Set to :math:`-\infty` every logit outside the top-k and the nucleus (top-p) set.
 
-    - ``top_k``: keep the ``k`` largest logits (exactly ``k``; among equal
-      logits the first by index wins). ``k`` larger than the vocabulary keeps
+    - ``top_k``: keep the ``k`` largest logits (exactly ``k``; ties at the
+      boundary are broken by ``torch.topk``). ``k`` larger than the vocabulary keeps
       everything.
     - ``top_p``: keep the smallest set of most likely tokens whose
       probability :math:`\mathrm{softmax}(\text{logits})` sums to at least
