@@ -75,3 +75,23 @@ def test_shared_conll2003(shared_data):
     first = read_conll(root / "train.txt")[0]
     assert first.tokens[:3] == ["EU", "rejects", "German"]
     assert first.tags[:3] == ["B-ORG", "O", "B-MISC"] and first.pos[:3] == ["NNP", "VBZ", "JJ"]
+
+
+def test_write_conll_round_trip_and_prediction_column(tmp_path, shared_data):
+    from lstmkit.data.conll import Sentence, write_conll
+
+    sents = read_conll(shared_data / "conll2003" / "dev.txt")[:20]
+    write_conll(tmp_path / "copy.txt", sents)
+    again = read_conll(tmp_path / "copy.txt")
+    assert [(s.tokens, s.pos, s.tags) for s in again] == [(s.tokens, s.pos, s.tags) for s in sents]
+    preds = [["O"] * len(s) for s in sents]
+    write_conll(tmp_path / "pred.txt", sents, preds)
+    with_pred = read_conll(tmp_path / "pred.txt")
+    assert all(s.tags == p for s, p in zip(with_pred, preds)) and with_pred[0].columns[2] == sents[0].tags
+    first_line = (tmp_path / "pred.txt").read_text().splitlines()[0]
+    assert first_line == f"{sents[0].tokens[0]} {sents[0].pos[0]} {sents[0].tags[0]} O"
+    # a sentence built by hand, without columns
+    write_conll(tmp_path / "hand.txt", [Sentence(tokens=["a", "b"], tags=["B-X", "O"])])
+    assert (tmp_path / "hand.txt").read_text() == "a B-X\nb O\n\n"
+    with pytest.raises(ValueError, match="write_conll: expected 2 predicted tags for sentence 0, got 1"):
+        write_conll(tmp_path / "bad.txt", [Sentence(tokens=["a", "b"], tags=["B-X", "O"])], [["O"]])

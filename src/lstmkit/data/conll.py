@@ -1,4 +1,4 @@
-"""Read CoNLL-style column files: one token a line, blank lines between sentences."""
+"""Read and write CoNLL-style column files: one token a line, blank lines between sentences."""
 
 from __future__ import annotations
 
@@ -101,3 +101,28 @@ def read_conll(path: str | Path, num_columns: int | None = None, encoding: str =
         (['EU', 'rejects', 'German'], ['B-ORG', 'O', 'B-MISC'])
     """
     return list(iter_conll(path, num_columns=num_columns, encoding=encoding))
+
+
+def write_conll(path: str | Path, sentences: list[Sentence], predictions: list[list[str]] | None = None) -> None:
+    """Write sentences back as a CoNLL file, optionally with a column of predicted tags.
+
+    Each token line holds the sentence's columns (``token POS tag``) and, when
+    ``predictions`` is given, the predicted tag last: the layout conlleval
+    reads (gold second to last, prediction last). Sentences are separated by
+    a blank line, so :func:`read_conll` reads the file back.
+
+    Raises:
+        ValueError: a prediction list whose length differs from its sentence's.
+    """
+    if predictions is not None and len(predictions) != len(sentences):
+        raise ValueError(f"write_conll: expected {len(sentences)} prediction lists, got {len(predictions)}")
+    lines: list[str] = []
+    for i, sent in enumerate(sentences):
+        columns = sent.columns or [sent.tokens] + ([sent.pos] if sent.pos is not None else []) + [sent.tags]
+        if predictions is not None:
+            if len(predictions[i]) != len(sent):
+                raise ValueError(f"write_conll: expected {len(sent)} predicted tags for sentence {i}, got {len(predictions[i])}")
+            columns = columns + [list(predictions[i])]
+        lines.extend(" ".join(row) for row in zip(*columns))
+        lines.append("")
+    Path(path).write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
