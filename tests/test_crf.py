@@ -184,3 +184,16 @@ def test_bad_input_names_the_class(call, message):
     with pytest.raises(ValueError, match="CRF: ") as info:
         call(CRF(K))
     assert message in str(info.value)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu():
+    crf = _crf()
+    crf.set_constraints(start=torch.tensor([True, True, False]))
+    emissions, tags = _data()
+    gpu = _crf()
+    gpu.set_constraints(start=torch.tensor([True, True, False]))
+    gpu = gpu.cuda()
+    torch.testing.assert_close(gpu.log_likelihood(emissions.cuda(), tags.cuda(), lengths=LENGTHS).cpu(), crf.log_likelihood(emissions, tags, lengths=LENGTHS))
+    assert torch.equal(gpu.decode(emissions.cuda(), lengths=LENGTHS)[0].cpu(), crf.decode(emissions, lengths=LENGTHS)[0])

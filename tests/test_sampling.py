@@ -134,3 +134,16 @@ def test_bad_arguments(kw, message):
     assert message in str(info.value)
     with pytest.raises(ValueError, match="expected floating-point logits"):
         sample_next(torch.tensor([1, 2]))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_generator_and_support():
+    logits = torch.randn(8, 40, device="cuda")
+    g = torch.Generator(device="cuda").manual_seed(0)
+    a = sample_next(logits, top_k=3, generator=g)
+    b = sample_next(logits, top_k=3, generator=torch.Generator(device="cuda").manual_seed(0))
+    assert a.device.type == "cuda" and torch.equal(a, b)
+    best = logits.topk(3, dim=-1).indices
+    assert (best == a.unsqueeze(-1)).any(-1).all()
+    assert torch.equal(sample_next(logits, temperature=0), logits.argmax(-1))
