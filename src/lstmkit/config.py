@@ -142,12 +142,31 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str | None = Non
             if isinstance(value, tp):
                 kwargs[name] = value
             elif isinstance(value, dict):
-                kwargs[name] = from_dict(tp, value, f"{where}.{name}")
+                # start from this field's own default (which may differ from tp()'s defaults)
+                base = to_dict(_field_default(fields[name]) or tp())
+                _merge(base, value)
+                kwargs[name] = from_dict(tp, base, f"{where}.{name}")
             else:
                 raise ValueError(f"{where}.{name}: expected a mapping of {tp.__name__} fields, got {value!r}")
         else:
             kwargs[name] = coerce(value, tp, f"{where}.{name}")
     return cls(**kwargs)
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return None
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> None:
+    for k, v in update.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _merge(base[k], v)
+        else:
+            base[k] = v
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -209,22 +228,22 @@ def replace(cfg: T, **dotted: Any) -> T:
     return from_dict(type(cfg), data)
 
 
-def iter_fields(cls: type, prefix: str = ""):
-    """Yield ``(dotted_name, type, default, help)`` for every leaf field of ``cls``."""
+def iter_fields(cls: type, prefix: str = "", default: Any = None):
+    """Yield ``(dotted_name, type, default, help)`` for every leaf field of ``cls``.
+
+    Defaults are read from ``default`` (an instance; ``cls()`` if not given), so a
+    section whose default differs from its class defaults shows the right values.
+    """
     hints = _hints(cls)
+    inst = default if default is not None else cls()
     for f in dataclasses.fields(cls):
         tp = hints[f.name]
         name = f"{prefix}{f.name}"
+        value = getattr(inst, f.name)
         if _is_dataclass_type(tp):
-            yield from iter_fields(tp, name + ".")
+            yield from iter_fields(tp, name + ".", value)
             continue
-        if f.default is not dataclasses.MISSING:
-            default = f.default
-        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-            default = f.default_factory()  # type: ignore[misc]
-        else:
-            default = None
-        yield name, tp, default, f.metadata.get("help", "")
+        yield name, tp, value, f.metadata.get("help", "")
 
 
 def _type_name(tp: Any) -> str:
@@ -248,8 +267,10 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, title: str 
     group = parser.add_argument_group(title, "every field of the configuration; "
                                       "the same keys nest in a --config YAML file")
     for name, tp, default, help in iter_fields(cls):
+        if f"--{name}" in parser._option_string_actions:  # a shortcut option already sets it
+            continue
         group.add_argument(f"--{name}", dest=f"cfg:{name}", metavar=_type_name(tp), default=argparse.SUPPRESS,
-                           help=f"{help} (default: {default!r})")
+                           help=f"{help} (default: {default!r})".replace("%", "%%"))
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:

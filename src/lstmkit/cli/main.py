@@ -15,6 +15,8 @@ import sys
 #: command name -> module; order is the order of ``--help``.
 COMMANDS = {
     "env": "lstmkit.cli.env",
+    "forecast": "lstmkit.cli.forecast",
+    "anomaly": "lstmkit.cli.anomaly",
 }
 
 

@@ -1,0 +1,390 @@
+"""Load one or many time series from CSV or Parquet, check them, and say what was fixed.
+
+Two layouts:
+
+- **long**: one row per (series, time): an optional id column, a time column,
+  the target column and any covariate columns;
+- **wide**: one row per time, one column per series (``target`` lists the
+  columns, or every numeric column but the time is a series).
+
+Checks, each a ``ValueError`` that names the file, the column and the file row
+(1-based, header = row 1) where it helps: empty file, missing columns,
+non-numeric values, duplicate timestamps, timestamps off a regular grid.
+
+Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
+
+- timestamps missing from a regular grid are inserted as missing values;
+- leading and trailing missing targets are dropped (trailing rows whose
+  known-future covariates are present become the future for ``predict``);
+- inner missing values are linearly interpolated when a run is at most
+  ``max_gap`` long (``missing="interpolate"``); a longer run, or any missing
+  value with ``missing="error"``, is an error naming its rows;
+- missing covariate values are filled forward, then backward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Series:
+    """One series after loading: regular time index, float values, covariates."""
+
+    id: str
+    time: object  # pandas DatetimeIndex (with freq) or Index of integers, length T
+    values: np.ndarray  # (T,) float64, no NaN
+    past: np.ndarray  # (T, P) past-observed covariates
+    future: np.ndarray  # (T + F, K) known-future covariates (F extra future rows, may be 0)
+    rows: np.ndarray  # (T,) file row of each value (-1 for inserted timestamps)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass
+class SeriesSet:
+    """Series loaded from one file, plus what was done to them."""
+
+    series: list[Series]
+    source: str  # file path (or "builtin:airline")
+    target: str  # target column (long) or "value" (wide)
+    freq: object  # pandas frequency string, or an integer step for integer time
+    past_names: list[str] = field(default_factory=list)
+    future_names: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    @property
+    def datetime(self) -> bool:
+        return isinstance(self.freq, str)
+
+
+def _err(path, msg: str) -> ValueError:
+    return ValueError(f"load_series: {path}: {msg}")
+
+
+def read_table(path: str | Path):
+    """A pandas DataFrame from a .csv/.tsv/.txt or .parquet file, with clear errors."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"load_series: file not found: {path}")
+    if path.stat().st_size == 0:
+        raise _err(path, "the file is empty; expected a header row and data rows")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        elif suffix in (".csv", ".txt", ".tsv", ".gz"):
+            df = pd.read_csv(path, sep=None, engine="python") if suffix != ".csv" else pd.read_csv(path)
+        else:
+            raise _err(path, f"expected a .csv or .parquet file, got {suffix or 'no extension'!r}")
+    except pd.errors.EmptyDataError:
+        raise _err(path, "the file is empty; expected a header row and data rows") from None
+    except pd.errors.ParserError as e:
+        raise _err(path, f"could not parse as CSV: {e}") from None
+    if len(df) == 0:
+        raise _err(path, f"no data rows (only the header {list(df.columns)})")
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def _need(df, path, cols: list[str], role: str) -> None:
+    for c in cols:
+        if c not in df.columns:
+            raise _err(path, f"no {role} column {c!r}; the columns are {list(df.columns)}")
+
+
+def _numeric(df, col: str, path, allow_missing: bool = True):
+    """Column as float, raising on values that are present but not numbers."""
+    import pandas as pd
+
+    raw = df[col]
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise _err(path, f"column {col!r} row {i + 2}: expected a number, got {raw.iloc[i]!r}"
+                   f" ({int(bad.sum())} non-numeric value(s) in the column)")
+    return num.astype("float64")
+
+
+def _parse_time(df, col: str, path):
+    """(time values, is_datetime): integers stay integers (years, steps), the rest parse as dates."""
+    import pandas as pd
+
+    raw = df[col]
+    if raw.isna().any():
+        i = int(np.flatnonzero(raw.isna().to_numpy())[0])
+        raise _err(path, f"column {col!r} row {i + 2}: missing timestamp")
+    if pd.api.types.is_integer_dtype(raw):
+        return raw.to_numpy(dtype="int64"), False
+    if pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0):
+        return raw.to_numpy().astype("int64"), False
+    try:
+        t = pd.to_datetime(raw, errors="coerce", format="mixed")
+    except (TypeError, ValueError):
+        t = pd.to_datetime(raw, errors="coerce")
+    if t.isna().any():
+        i = int(np.flatnonzero(t.isna().to_numpy())[0])
+        raise _err(path, f"column {col!r} row {i + 2}: expected a date/time or an integer step, got {raw.iloc[i]!r}")
+    if getattr(t.dt, "tz", None) is not None:
+        t = t.dt.tz_convert(None)
+    return t.to_numpy(), True
+
+
+def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndarray):
+    """The regular grid covering ``times`` (sorted, unique) and its frequency; raise if off-grid."""
+    import pandas as pd
+
+    if not is_dt:
+        steps = np.diff(times)
+        step = int(freq) if freq else (int(np.bincount(steps).argmax()) if len(steps) else 1)
+        if step <= 0:
+            raise _err(path, f"expected a positive integer time step, got {freq!r}")
+        off = (times - times[0]) % step != 0
+        if off.any():
+            i = int(np.flatnonzero(off)[0])
+            raise _err(path, f"series {sid!r}, column {time_col!r} row {rows[i] + 2}: irregular frequency: "
+                       f"expected steps of {step} from {times[0]}, got {times[i]}")
+        grid = np.arange(times[0], times[-1] + 1, step)
+        return pd.Index(grid), step
+    idx = pd.DatetimeIndex(times)
+    f = freq or pd.infer_freq(idx) if len(idx) >= 3 else freq
+    if not f:
+        # try the frequency of the longest regular stretch at the start
+        for n in (12, 8, 5, 3):
+            if len(idx) >= n:
+                f = pd.infer_freq(idx[:n])
+                if f:
+                    break
+    if not f:
+        raise _err(path, f"series {sid!r}, column {time_col!r}: irregular frequency: could not infer a regular "
+                   "step from the timestamps; give it with --data.freq (a pandas frequency such as MS, D, h)")
+    try:
+        grid = pd.date_range(idx[0], idx[-1], freq=f)
+    except ValueError as e:
+        raise _err(path, f"expected a pandas frequency, got {f!r}: {e}") from None
+    on = idx.isin(grid)
+    if not on.all():
+        i = int(np.flatnonzero(~on)[0])
+        raise _err(path, f"series {sid!r}, column {time_col!r} row {rows[i] + 2}: irregular frequency: "
+                   f"{idx[i]} is off the {f!r} grid that starts at {idx[0]}")
+    return grid, f
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True."""
+    out, i, n = [], 0, len(mask)
+    while i < n:
+        if mask[i]:
+            j = i
+            while j < n and mask[j]:
+                j += 1
+            out.append((i, j))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _fill_target(values, rows, sid, path, target, missing: str, max_gap: int, notes: list[str]):
+    """Interpolate inner gaps of ``values`` (already trimmed), or raise."""
+    miss = np.isnan(values)
+    if not miss.any():
+        return values
+    runs = _runs(miss)
+    where = lambda a, b: f"row {rows[a] + 2}" if rows[a] >= 0 else f"position {a}"  # noqa: E731
+    if missing == "error":
+        a, b = runs[0]
+        raise _err(path, f"series {sid!r}, column {target!r} {where(a, b)}: missing value "
+                   f"({int(miss.sum())} in all); use --data.missing interpolate to fill short gaps")
+    long = [(a, b) for a, b in runs if b - a > max_gap]
+    if long:
+        a, b = long[0]
+        raise _err(path, f"series {sid!r}, column {target!r}: a run of {b - a} missing values from {where(a, b)} "
+                   f"is longer than max_gap={max_gap}; fill it, cut the series, or raise --data.max_gap")
+    x = np.arange(len(values))
+    filled = values.copy()
+    filled[miss] = np.interp(x[miss], x[~miss], values[~miss])
+    notes.append(f"series {sid!r}: {int(miss.sum())} missing value(s) of {target!r} in {len(runs)} run(s) "
+                 f"(longest {max(b - a for a, b in runs)}) filled by linear interpolation")
+    return filled
+
+
+def _fill_covariate(arr: np.ndarray, names: list[str], sid: str, notes: list[str]) -> np.ndarray:
+    import pandas as pd
+
+    if arr.size == 0 or not np.isnan(arr).any():
+        return arr
+    df = pd.DataFrame(arr, columns=names)
+    n = int(df.isna().sum().sum())
+    df = df.ffill().bfill()
+    if df.isna().any().any():
+        col = names[int(np.flatnonzero(df.isna().any().to_numpy())[0])]
+        raise ValueError(f"load_series: series {sid!r}: covariate {col!r} has no values at all")
+    notes.append(f"series {sid!r}: {n} missing covariate value(s) filled forward/backward")
+    return df.to_numpy()
+
+
+def load_series(
+    path: str | Path,
+    target: str | list[str] | None = None,
+    time: str | None = None,
+    id: str | None = None,
+    layout: str = "long",
+    past_covariates: list[str] | None = None,
+    future_covariates: list[str] | None = None,
+    freq: str | int | None = None,
+    missing: str = "interpolate",
+    max_gap: int = 12,
+    min_length: int = 2,
+    source: str | None = None,
+) -> SeriesSet:
+    """Read ``path`` and return checked, regular, gap-filled series (see the module doc).
+
+    Args:
+        path: CSV or Parquet file.
+        target: the value column (long); the series columns (wide, default all numeric).
+        time: the time column; ``None`` uses the row order as integer steps.
+        id: the series-id column (long layout); ``None`` means one series.
+        layout: ``"long"`` or ``"wide"``.
+        past_covariates: columns observed only up to the forecast origin.
+        future_covariates: columns known ahead (calendar features are added by the task).
+        freq: pandas frequency (``"MS"``) or integer step; default inferred.
+        missing: ``"interpolate"`` (gaps up to ``max_gap``) or ``"error"``.
+        max_gap: longest run of missing targets that is interpolated.
+        min_length: fewer observed values than this is an error.
+    """
+    import pandas as pd
+
+    if layout not in ("long", "wide"):
+        raise ValueError(f"load_series: expected layout 'long' or 'wide', got {layout!r}")
+    if missing not in ("interpolate", "error"):
+        raise ValueError(f"load_series: expected missing 'interpolate' or 'error', got {missing!r}")
+    past_covariates = list(past_covariates or [])
+    future_covariates = list(future_covariates or [])
+    df = read_table(path)
+    src = source or str(path)
+    notes: list[str] = []
+
+    if layout == "wide":
+        if id or past_covariates or future_covariates:
+            raise _err(src, "the wide layout takes no id column and no covariates; use the long layout for those")
+        cols = [target] if isinstance(target, str) else list(target or [])
+        if time:
+            _need(df, src, [time], "time")
+        if not cols:
+            cols = [c for c in df.columns if c != time and pd.api.types.is_numeric_dtype(df[c])]
+            if not cols:
+                raise _err(src, f"no numeric series columns besides the time column; the columns are {list(df.columns)}")
+        _need(df, src, cols, "series")
+        keep = ([time] if time else []) + cols
+        long = df[keep].melt(id_vars=[time] if time else None, value_vars=cols, var_name="__id__", value_name="__y__",
+                             ignore_index=False)
+        long["__row__"] = long.index.to_numpy()
+        df = long.reset_index(drop=True)
+        id_col, target_col, target_name = "__id__", "__y__", "value"
+    else:
+        if isinstance(target, (list, tuple)):
+            if len(target) != 1:
+                raise _err(src, f"the long layout takes one target column, got {list(target)}")
+            target = target[0]
+        if not target:
+            numeric = [c for c in df.columns if c not in (time, id) and pd.api.types.is_numeric_dtype(df[c])]
+            if len(numeric) != 1:
+                raise _err(src, f"expected --target to name the value column (numeric columns: {numeric})")
+            target = numeric[0]
+        _need(df, src, [target], "target")
+        if time:
+            _need(df, src, [time], "time")
+        if id:
+            _need(df, src, [id], "id")
+        _need(df, src, past_covariates, "past-covariate")
+        _need(df, src, future_covariates, "future-covariate")
+        df = df.copy()
+        df["__row__"] = np.arange(len(df))
+        id_col, target_col, target_name = id, target, target
+
+    y_all = _numeric(df, target_col, src)
+    covs = {c: _numeric(df, c, src) for c in past_covariates + future_covariates}
+    if time:
+        t_all, is_dt = _parse_time(df, time, src)
+    else:
+        t_all, is_dt = None, False
+    ids = df[id_col].astype(str).to_numpy() if id_col else np.array(["series"] * len(df))
+    row_all = df["__row__"].to_numpy()
+
+    out: list[Series] = []
+    for sid in dict.fromkeys(ids):  # file order
+        sel = np.flatnonzero(ids == sid)
+        rows = row_all[sel]
+        y = y_all.to_numpy()[sel]
+        if t_all is None:
+            t = np.arange(len(sel), dtype="int64")
+        else:
+            t = t_all[sel]
+            order = np.argsort(t, kind="stable")
+            t, y, rows, sel = t[order], y[order], rows[order], sel[order]
+            dup = t[1:] == t[:-1]
+            if dup.any():
+                i = int(np.flatnonzero(dup)[0])
+                a, b = sorted((rows[i], rows[i + 1]))
+                raise _err(src, f"series {sid!r}, column {time!r}: duplicate timestamp {pd.Timestamp(t[i]) if is_dt else t[i]} "
+                           f"at rows {a + 2} and {b + 2} ({int(dup.sum())} duplicate(s))")
+        grid, f = _grid(t, is_dt, freq, src, time or "(row order)", sid, rows)
+        n = len(grid)
+        pos = grid.get_indexer(pd.DatetimeIndex(t) if is_dt else pd.Index(t))
+        yy = np.full(n, np.nan)
+        yy[pos] = y
+        rr = np.full(n, -1, dtype="int64")
+        rr[pos] = rows
+        if n > len(t):
+            notes.append(f"series {sid!r}: {n - len(t)} timestamp(s) missing from the {f!r} grid inserted as missing values")
+        cv = np.full((n, len(covs)), np.nan)
+        for j, c in enumerate(covs):
+            cv[pos, j] = covs[c].to_numpy()[sel]
+        observed = np.flatnonzero(~np.isnan(yy))
+        if len(observed) < min_length:
+            raise _err(src, f"series {sid!r}: expected at least {min_length} observed values of {target_name!r}, "
+                       f"got {len(observed)}")
+        first, last = int(observed[0]), int(observed[-1])
+        if first > 0:
+            notes.append(f"series {sid!r}: {first} leading missing value(s) dropped")
+        n_future = 0
+        if last < n - 1:
+            tail_future = cv[last + 1:, len(past_covariates):]
+            if future_covariates and not np.isnan(tail_future).any():
+                n_future = n - 1 - last
+                notes.append(f"series {sid!r}: {n_future} trailing row(s) with known-future covariates kept as the future")
+            else:
+                notes.append(f"series {sid!r}: {n - 1 - last} trailing missing value(s) dropped")
+        values = _fill_target(yy[first:last + 1], rr[first:last + 1], sid, src, target_name, missing, max_gap, notes)
+        past = _fill_covariate(cv[first:last + 1, :len(past_covariates)], past_covariates, sid, notes)
+        fut = _fill_covariate(cv[first:last + 1 + n_future, len(past_covariates):], future_covariates, sid, notes)
+        out.append(Series(id=str(sid), time=grid[first:last + 1], values=values, past=past, future=fut,
+                          rows=rr[first:last + 1]))
+    if not out:
+        raise _err(src, "no series found")
+    return SeriesSet(series=out, source=src, target=target_name, freq=out and (f if is_dt else int(f)),
+                     past_names=past_covariates, future_names=future_covariates, notes=notes)
+
+
+def future_index(series: Series, freq, steps: int):
+    """The ``steps`` timestamps after the end of ``series``."""
+    import pandas as pd
+
+    last = series.time[-1]
+    if isinstance(freq, str):
+        return pd.date_range(last, periods=steps + 1, freq=freq)[1:]
+    return pd.Index(np.arange(1, steps + 1) * int(freq) + int(last))
+
+
+__all__ = ["Series", "SeriesSet", "load_series", "read_table", "future_index"]

@@ -1,0 +1,192 @@
+"""PNG plots and one self-contained HTML report of a forecasting run."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ...config import to_dict
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _interval_cols(frame) -> list[tuple[str, str, float]]:
+    from .metrics import interval_pairs
+
+    levels = sorted(float(c[1:]) for c in frame.columns if c.startswith("q"))
+    return [(f"q{lo:g}", f"q{hi:g}", lvl) for lo, hi, lvl in interval_pairs(levels)]
+
+
+def plot_forecast(path: Path, data, forecast, n_series: int, season: int, target: str) -> Path:
+    plt = _plt()
+    series = data.series[:max(1, n_series)]
+    fig, axes = plt.subplots(len(series), 1, figsize=(10, 3.2 * len(series)), squeeze=False)
+    for ax, s in zip(axes[:, 0], series):
+        keep = max(5 * max(season, 1), 60)
+        ax.plot(s.time[-keep:], s.values[-keep:], color="black", lw=1.2, label="history")
+        f = forecast[forecast["id"] == s.id]
+        for lo, hi, lvl in _interval_cols(f):
+            ax.fill_between(f["time"], f[lo], f[hi], alpha=0.18 if lvl > 90 else 0.3, color="tab:blue",
+                            label=f"{lvl:g}% interval")
+        ax.plot(f["time"], f["forecast"], color="tab:blue", lw=1.8, marker="o", ms=3, label="forecast")
+        ax.set_title(f"{s.id}: history and forecast")
+        ax.set_ylabel(target)
+        ax.legend(loc="upper left", fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_backtest(path: Path, data, frame, n_series: int, horizon: int, target: str) -> Path:
+    plt = _plt()
+    ids = list(dict.fromkeys(frame["id"]))[:max(1, n_series)]
+    fig, axes = plt.subplots(len(ids), 1, figsize=(10, 3.2 * len(ids)), squeeze=False)
+    by_id = {s.id: s for s in data.series}
+    for ax, sid in zip(axes[:, 0], ids):
+        g = frame[frame["id"] == sid]
+        s = by_id[sid]
+        first = g["time"].min()
+        pos = int(np.searchsorted(np.asarray(s.time), np.asarray([first]).astype(np.asarray(s.time).dtype))[0])
+        lo = max(0, pos - 3 * horizon)
+        ax.plot(s.time[lo:], s.values[lo:], color="black", lw=1.2, label="actual")
+        origins = list(dict.fromkeys(g["origin"]))[::horizon]  # non-overlapping paths
+        icols = _interval_cols(g)
+        for i, o in enumerate(origins):
+            p = g[g["origin"] == o]
+            if icols:
+                lo_c, hi_c, _ = icols[0]
+                ax.fill_between(p["time"], p[lo_c], p[hi_c], color="tab:blue", alpha=0.15,
+                                label=f"{icols[0][2]:g}% interval" if i == 0 else None)
+            ax.plot(p["time"], p["forecast"], color="tab:blue", lw=1.6, label="LSTM" if i == 0 else None)
+            ax.plot(p["time"], p["seasonal_naive"], color="tab:orange", lw=1, ls="--",
+                    label="seasonal naive" if i == 0 else None)
+        ax.axvline(first, color="grey", lw=0.8, ls=":")
+        ax.set_title(f"{sid}: backtest forecasts from every {horizon}th origin")
+        ax.set_ylabel(target)
+        ax.legend(loc="upper left", fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_training(path: Path, history: list[list[dict]]) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for k, rows in enumerate(history):
+        ep = [r["epoch"] for r in rows if "train_loss" in r]
+        ax.plot(ep, [r["train_loss"] for r in rows if "train_loss" in r], lw=1, label=f"member {k} train")
+        if any("val_loss" in r for r in rows):
+            ax.plot([r["epoch"] for r in rows if "val_loss" in r], [r["val_loss"] for r in rows if "val_loss" in r],
+                    lw=1, ls="--", label=f"member {k} val")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (scaled units)")
+    ax.set_title("training loss")
+    ax.grid(alpha=0.3)
+    if len(history) <= 6:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_per_step(path: Path, per_step: list[dict]) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    steps = [r["step"] for r in per_step]
+    ax.plot(steps, [r["model_mae"] for r in per_step], marker="o", label="LSTM")
+    ax.plot(steps, [r["seasonal_naive_mae"] for r in per_step], marker="s", ls="--", label="seasonal naive")
+    ax.set_xlabel("steps ahead")
+    ax.set_ylabel("MAE")
+    ax.set_title("backtest error by horizon")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(path.name)}"><figcaption>{html.escape(path.name)}</figcaption></figure>'
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return "nan" if v != v else f"{v:.4g}"
+    return html.escape(str(v))
+
+
+def write_report(out: Path, cfg, data, bt, forecast, metrics: dict, history: list) -> Path:
+    """Write plots under ``out/plots`` and ``out/report.html`` (images embedded); return the report path."""
+    plots = out / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    n = cfg.plot_series
+    figs = [
+        plot_forecast(plots / "forecast.png", data, forecast, n, cfg.season, data.target),
+        plot_backtest(plots / "backtest.png", data, bt.frame, n, cfg.horizon, data.target),
+        plot_per_step(plots / "backtest_by_step.png", bt.metrics["per_step"]),
+    ]
+    if history and any(history):
+        figs.append(plot_training(plots / "training.png", history))
+    m = bt.metrics
+    keys = [k for k in m["model"]]
+    table = ["<table><tr><th>forecaster</th>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr>"]
+    for name, label in (("model", "LSTM"), ("naive", "naive"), ("seasonal_naive", f"seasonal naive (season {cfg.season})")):
+        table.append(f"<tr><td>{label}</td>" + "".join(f"<td>{_fmt(m[name].get(k, ''))}</td>" for k in keys) + "</tr>")
+    table.append("</table>")
+    notes = data.notes or ["no missing values, gaps or irregular timestamps: nothing was changed"]
+    run = metrics.get("run", {})
+    fc_rows = forecast.head(60)
+    doc = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>lstmkit forecast: {html.escape(str(data.source))}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+th{{background:#f3f3f3}}td:first-child{{text-align:left}}img{{max-width:100%}}figure{{margin:1em 0}}
+pre{{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}}</style></head><body>
+<h1>Forecast report</h1>
+<p>Data <code>{html.escape(str(data.source))}</code>: {len(data)} series, target <code>{html.escape(data.target)}</code>,
+frequency <code>{html.escape(str(data.freq))}</code>, season {cfg.season}. Horizon {cfg.horizon}, input window
+{cfg.model.input_size}, {cfg.model.ensemble}-member LSTM ensemble ({html.escape(cfg.model.cell)} cell,
+{html.escape(cfg.model.decoder)} decoder, {html.escape(cfg.model.output)} output).</p>
+<h2>Backtest</h2>
+<p>Rolling origin: {m['origins']} forecast origins from {html.escape(m['first_origin'])}, every {m['stride']} step(s),
+{('model refitted every ' + str(m['refit']) + ' origins') if m['refit'] else 'model trained once on the data before the first origin'};
+{m['points']} forecast points. The baselines forecast from the very same origins. MASE is scaled by the in-sample
+seasonal-naive error before the first origin. MAPE and sMAPE are in percent; coverage is the share of actuals inside each interval.</p>
+{''.join(table)}
+{_img(figs[1])}{_img(figs[2])}
+<h2>Forecast</h2>
+{_img(figs[0])}
+<details><summary>forecast values (first 60 rows; all in forecast.csv)</summary>{fc_rows.to_html(index=False, float_format=lambda v: f'{v:.4g}')}</details>
+<h2>Training</h2>
+<p>Backtest model: {run.get('backtest_train_seconds', '?')} s of training; final model: {run.get('final_train_seconds', '?')} s;
+whole run {run.get('total_seconds', '?')} s; peak memory {run.get('peak_memory_mb', '?')} MiB.</p>
+{_img(figs[3]) if len(figs) > 3 else ''}
+<h2>Data handling</h2><ul>{''.join(f'<li>{html.escape(x)}</li>' for x in notes)}</ul>
+<h2>Files</h2><ul><li><code>forecast.csv</code>: forecasts (and quantiles) after the end of each series</li>
+<li><code>backtest.csv</code>: every backtest forecast beside the actual, naive and seasonal naive</li>
+<li><code>metrics.json</code>, <code>plots/*.png</code>, <code>config.yaml</code> (rerun with <code>--config</code>)</li>
+<li><code>model/</code>: <code>model.safetensors</code> + <code>config.json</code>, for <code>lstmkit forecast predict --model</code></li></ul>
+<h2>Configuration</h2><pre>{html.escape(json.dumps(to_dict(cfg), indent=2))}</pre>
+</body></html>"""
+    path = out / "report.html"
+    path.write_text(doc)
+    return path
