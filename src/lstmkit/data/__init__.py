@@ -1,4 +1,4 @@
-"""Data: loading and checking series, windows, scaling, and the built-in example data."""
+"""Data: dataset readers, vocabularies, tokenisers and series formats; series loading, windows, scaling and built-in example data."""
 
 from pathlib import Path
 
