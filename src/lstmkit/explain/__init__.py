@@ -1,0 +1,1 @@
+"""Seeing inside and showing results: plots, gate traces and HTML reports."""
