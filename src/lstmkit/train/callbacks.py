@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning.fabric.plugins.io.checkpoint_io import CheckpointIO
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 from .state_file import read_state, write_state
 
@@ -34,11 +34,29 @@ class SafetensorsCheckpointIO(CheckpointIO):
             p.unlink()
 
 
-class ResumableCheckpoint(ModelCheckpoint):
-    """Keep ``last.safetensors`` (resume point) and ``best.safetensors`` (best monitored value)."""
+class BestCheckpoint(ModelCheckpoint):
+    """Keep ``best.safetensors``: the weights with the best monitored validation value."""
 
     FILE_EXTENSION = EXTENSION
-    CHECKPOINT_NAME_LAST = RESUME_NAME
+
+
+class ResumePoint(Callback):
+    """Write the whole training state to ``last.safetensors`` after every ``every`` epochs.
+
+    Saved after validation and every other callback has updated its state, so
+    a run killed at any moment resumes at the start of the epoch after the
+    last save, with weights, optimiser, schedule, early-stopping counters and
+    the best-checkpoint record as they were.
+    """
+
+    def __init__(self, dirpath: str | Path, every: int = 1):
+        self.path = resume_path(dirpath)
+        self.every = every
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        last_epoch = trainer.current_epoch + 1 >= (trainer.max_epochs or 0)
+        if (trainer.current_epoch + 1) % self.every == 0 or last_epoch or trainer.should_stop:
+            trainer.save_checkpoint(self.path)
 
 
 def resume_path(checkpoint_dir: str | Path) -> Path:

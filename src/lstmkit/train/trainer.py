@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from .callbacks import ResumableCheckpoint, SafetensorsCheckpointIO, resume_path
+from .callbacks import BestCheckpoint, ResumePoint, SafetensorsCheckpointIO, resume_path
 from .config import TrainConfig
 from .module import StepFn, TaskModule
 from .seed import seed_everything
@@ -122,20 +122,15 @@ def fit(
 
     validate = val_loader is not None
     monitor = config.monitor if validate else None
-    checkpoint = ResumableCheckpoint(
-        dirpath=ckpt_dir,
-        filename="best",
-        monitor=monitor,
-        mode="min",
-        save_top_k=1 if validate else 0,
-        save_last=True,
-        every_n_epochs=config.checkpoint_every,
-        enable_version_counter=False,
-    )
+    checkpoint = None
+    if validate:
+        checkpoint = BestCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="min", save_top_k=1,
+                                    save_last=False, enable_version_counter=False)
     history = _history_callback()
-    cbs: list = [checkpoint, history, *(callbacks or [])]
+    cbs: list = [history, *(callbacks or [])] + ([checkpoint] if checkpoint else [])
     if validate and config.early_stopping:
         cbs.append(EarlyStopping(monitor=config.monitor, patience=config.early_stopping, mode="min"))
+    cbs.append(ResumePoint(ckpt_dir, config.checkpoint_every))  # last, after every state it records is updated
     loggers: list = [CSVLogger(save_dir=str(out_dir), name="logs", version="csv")]
     if config.tensorboard:
         from lightning.pytorch.loggers import TensorBoardLogger
@@ -156,6 +151,7 @@ def fit(
         plugins=[SafetensorsCheckpointIO()],
         enable_progress_bar=config.progress_bar,
         enable_model_summary=False,
+        enable_checkpointing=checkpoint is not None,
         log_every_n_steps=1,
         num_sanity_val_steps=0,
         default_root_dir=str(out_dir),
@@ -166,8 +162,8 @@ def fit(
                 ckpt_path=str(ckpt_path) if ckpt_path else None)
     seconds = time.perf_counter() - t0
 
-    best_path = checkpoint.best_model_path or None
-    best_score = float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None
+    best_path = (checkpoint.best_model_path or None) if checkpoint else None
+    best_score = float(checkpoint.best_model_score) if checkpoint and checkpoint.best_model_score is not None else None
     if validate and best_path and Path(best_path).is_file():
         state = read_state(best_path)["state_dict"]
         module.load_state_dict(state)

@@ -1,0 +1,167 @@
+"""lstmkit.train: pickle-free state files, model folders, resume and seeding."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from lstmkit.train import TrainConfig, fit, load_model, register_model, save_model, seed_everything
+from lstmkit.train.state_file import read_state, write_state
+
+
+def test_state_file_round_trip(tmp_path):
+    state = {
+        "epoch": 3,
+        "weights": {"a": torch.arange(6.0).view(2, 3), "b": torch.tensor(2.5)},
+        "optimizer_states": [{"state": {0: {"step": torch.tensor(4.0)}}, "param_groups": [{"lr": 0.1, "params": [0]}]}],
+        "best": float("inf"),
+        "pair": (1, "x"),
+        "none": None,
+    }
+    path = tmp_path / "s.safetensors"
+    write_state(path, state)
+    back = read_state(path)
+    assert back["epoch"] == 3 and back["pair"] == (1, "x") and back["none"] is None
+    assert math.isinf(back["best"])
+    assert torch.equal(back["weights"]["a"], state["weights"]["a"])
+    assert 0 in back["optimizer_states"][0]["state"]  # integer keys survive
+    assert back["optimizer_states"][0]["state"][0]["step"].item() == 4.0
+    # the file is plain safetensors: no pickle anywhere
+    assert path.read_bytes()[:8] != b"\x80\x04\x95"
+
+
+def test_state_file_rejects_objects(tmp_path):
+    with pytest.raises(TypeError, match=r"cannot store object at .x"):
+        write_state(tmp_path / "s.safetensors", {"x": object()})
+
+
+def test_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "s.safetensors"
+    write_state(path, {"v": torch.ones(2)})
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        write_state(path, {"v": torch.zeros(2)})
+    monkeypatch.undo()
+    assert torch.equal(read_state(path)["v"], torch.ones(2))  # the old file is whole
+    assert [p.name for p in tmp_path.iterdir()] == ["s.safetensors"]  # no temporary left behind
+
+
+@register_model("test-linear")
+def _build_linear(config: dict) -> torch.nn.Module:
+    return torch.nn.Linear(config["n_in"], config["n_out"])
+
+
+def test_model_folder_round_trip(tmp_path):
+    model = torch.nn.Linear(4, 2)
+    x = torch.randn(5, 4)
+    save_model(tmp_path / "m", model, "test-linear", {"n_in": 4, "n_out": 2}, extra={"note": "hi"})
+    meta = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert meta["kind"] == "test-linear" and meta["extra"] == {"note": "hi"}
+    loaded, meta = load_model(tmp_path / "m")
+    assert torch.equal(loaded(x), model(x))
+
+
+def test_model_folder_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        load_model(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"kind": "nope", "config": {}}))
+    with pytest.raises(ValueError, match="registered model kind.*got 'nope'"):
+        load_model(tmp_path)
+
+
+def _problem():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(64, 3, generator=g)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.1
+    return TensorDataset(x, y)
+
+
+def _step(model, batch):
+    x, y = batch
+    return {"loss": torch.nn.functional.mse_loss(model(x), y)}
+
+
+def _cfg(epochs, **kw):
+    return TrainConfig(epochs=epochs, batch_size=16, lr=0.05, progress_bar=False, schedule="cosine", **kw)
+
+
+def _train(tmp_path, name, epochs, seed=0, resume=False, model=None):
+    seed_everything(seed)
+    model = model or torch.nn.Linear(3, 1)
+    loader = DataLoader(_problem(), batch_size=16, shuffle=False)
+    res = fit(model, _step, loader, None, _cfg(epochs, seed=seed), out_dir=tmp_path / name, resume=resume)
+    return model, res
+
+
+def test_loss_falls_and_logs_written(tmp_path):
+    model, res = _train(tmp_path, "a", 8)
+    losses = [r["train_loss"] for r in res.history]
+    assert len(losses) == 8 and losses[-1] < 0.5 * losses[0]
+    assert (tmp_path / "a" / "logs" / "csv" / "metrics.csv").is_file()
+    assert res.last_path and res.last_path.endswith("last.safetensors")
+
+
+def test_same_seed_same_result_other_seed_differs(tmp_path):
+    m1, _ = _train(tmp_path, "s1", 3, seed=7)
+    m2, _ = _train(tmp_path, "s2", 3, seed=7)
+    m3, _ = _train(tmp_path, "s3", 3, seed=8)
+    assert torch.equal(m1.weight, m2.weight) and torch.equal(m1.bias, m2.bias)
+    assert not torch.equal(m1.weight, m3.weight)
+
+
+class _Kill(Exception):
+    pass
+
+
+def _killer(at_epoch):
+    from lightning.pytorch.callbacks import Callback
+
+    class Killer(Callback):
+        def on_train_epoch_start(self, trainer, pl_module):
+            if trainer.current_epoch == at_epoch:
+                raise _Kill(f"killed at epoch {at_epoch}")
+
+    return Killer()
+
+
+def test_killed_run_resumes_exactly(tmp_path):
+    straight, _ = _train(tmp_path, "straight", 6)
+    # the same 6-epoch run, killed as epoch 3 starts (after the epoch-2 checkpoint)
+    seed_everything(0)
+    loader = DataLoader(_problem(), batch_size=16, shuffle=False)
+    with pytest.raises(_Kill):
+        fit(torch.nn.Linear(3, 1), _step, loader, None, _cfg(6), out_dir=tmp_path / "resumed", callbacks=[_killer(3)])
+    seed_everything(0)
+    fresh = torch.nn.Linear(3, 1)  # resume must overwrite these weights from the checkpoint
+    res = fit(fresh, _step, loader, None, _cfg(6), out_dir=tmp_path / "resumed", resume=True)
+    assert res.resumed_from and res.epochs == 6
+    assert [r["epoch"] for r in res.history] == [3, 4, 5]  # no epoch done twice, none lost
+    torch.testing.assert_close(fresh.weight, straight.weight)
+    torch.testing.assert_close(fresh.bias, straight.bias)
+
+
+def test_resume_without_checkpoint_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        _train(tmp_path, "none", 2, resume=True)
+
+
+def test_validation_restores_best_weights(tmp_path):
+    seed_everything(0)
+    model = torch.nn.Linear(3, 1)
+    loader = DataLoader(_problem(), batch_size=16)
+    res = fit(model, _step, loader, loader, _cfg(4, early_stopping=2), out_dir=tmp_path / "v")
+    assert res.best_path and res.best_path.endswith("best.safetensors")
+    best = min(r["val_loss"] for r in res.history)
+    assert res.best_score == pytest.approx(best)
+    with torch.no_grad():
+        x, y = _problem().tensors
+        assert torch.nn.functional.mse_loss(model(x), y).item() == pytest.approx(best, rel=1e-5)
