@@ -2,8 +2,10 @@
 
 Runs, in one process and on one GPU, for every configuration of the grid:
 
-* ``lstmkit triton``: the triton backend (persistent kernel where it fits,
-  else the per-step path; ``--persistent off`` forces the per-step path);
+* ``lstmkit triton``: the triton backend, by its ``auto`` path (persistent
+  kernel where it fits, else the per-step path); ``--path`` forces one
+  (``step``, ``tile``, ``persistent``, ``cooperative``) and ``--cooperative``
+  lets ``auto`` take the cooperative kernel (not yet run on a GPU);
 * ``cuDNN``: ``torch.nn.LSTM`` / ``torch.nn.GRU`` (the plain cells' anchor;
   for the peephole and layer-norm LSTMs the anchor is cuDNN's *plain* LSTM of
   the same size, as the targets are stated);
@@ -135,7 +137,9 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--reference-reps", type=int, default=2)
     p.add_argument("--no-reference", action="store_true", help="skip the (slow) reference loop")
-    p.add_argument("--persistent", choices=("auto", "off"), default="auto")
+    p.add_argument("--path", choices=("auto", "step", "tile", "persistent", "cooperative"), default="auto",
+                   help="the triton backend's path (LSTMKIT_TRITON_PATH); a forced path that cannot run a size is recorded as an error")
+    p.add_argument("--cooperative", action="store_true", help="let auto take the cooperative kernel (LSTMKIT_TRITON_COOPERATIVE=1)")
     p.add_argument("--quick", action="store_true", help="B=16, H=256 only")
     p.add_argument("--json", default=None, help="output path (default benchmarks/results/gpu_<device>.json)")
     p.add_argument("--smoke", action="store_true",
@@ -153,15 +157,16 @@ def main(argv=None) -> int:
               "--smoke checks the script on CPU in the Triton interpreter.")
         return 2
 
-    if args.persistent == "off":
-        os.environ["LSTMKIT_TRITON_PERSISTENT"] = "0"
+    os.environ["LSTMKIT_TRITON_PATH"] = args.path
+    if args.cooperative:
+        os.environ["LSTMKIT_TRITON_COOPERATIVE"] = "1"
     if args.quick:
         args.batch, args.hidden = "16", "256"
     gpu = torch.cuda.get_device_name(0) if DEVICE == "cuda" else "SMOKE TEST on CPU (Triton interpreter), NOT A MEASUREMENT"
     import triton
 
     meta = dict(gpu=gpu, torch=torch.__version__, cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version() if DEVICE == "cuda" else None,
-                triton=triton.__version__, persistent=args.persistent, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+                triton=triton.__version__, path=args.path, cooperative=args.cooperative, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     print(f"# lstmkit GPU benchmark on {gpu} (torch {meta['torch']}, CUDA {meta['cuda']}, cuDNN {meta['cudnn']}, triton {meta['triton']})")
     rows = []
     for cell in args.cells.split(","):

@@ -120,7 +120,7 @@ def assert_close(got, want, tol, what):
     assert err <= tol * scale, f"{what}: max error {err:.3g} > {tol:g} * {scale:.3g} ({MODE})"
 
 
-def compare(kind, dtype, *, L=2, bidirectional=True, lengths=True, T=5, B=3, I=4, H=8, persistent=None):
+def compare(kind, dtype, *, L=2, bidirectional=True, lengths=True, T=5, B=3, I=4, H=8, path="auto"):
     D = 2 if bidirectional else 1
     cells = make_stack(kind, I, H, L, D, dtype)
     # the reference runs in float64 with the very same (rounded) parameters
@@ -130,12 +130,14 @@ def compare(kind, dtype, *, L=2, bidirectional=True, lengths=True, T=5, B=3, I=4
     spec = RecurrenceSpec(kind=cells[0].kind, num_layers=L, bidirectional=bidirectional)
     x = torch.randn(T, B, I, device=DEVICE).to(dtype)
     state = tuple(torch.randn(L * D, B, n, device=DEVICE).to(dtype) for n in cells[0].state_sizes)
-    lens = torch.tensor([T, 2, T - 1][:B]) if lengths else None
+    lens = torch.tensor(([T, 2, T - 1] * B)[:B]) if lengths else None
     weights = (
         torch.randn(T, B, D * H, device=DEVICE, dtype=torch.float64),
         [torch.randn(L * D, B, n, device=DEVICE, dtype=torch.float64) for n in cells[0].state_sizes],
     )
-    got = run_with_grads(tk.TritonBackend(persistent=persistent), cells, spec, x, state, lens, weights)
+    backend = tk.TritonBackend(path=path)
+    assert backend.why_not(x, spec, cells, lens) is None
+    got = run_with_grads(backend, cells, spec, x, state, lens, weights)
     want = run_with_grads(ReferenceBackend(), ref_cells, spec, x.double(), tuple(s.double() for s in state), lens, weights)
     tol = TOL[dtype]
     assert got[0].dtype == dtype and all(s.dtype == dtype for s in got[1])
@@ -155,19 +157,40 @@ def compare(kind, dtype, *, L=2, bidirectional=True, lengths=True, T=5, B=3, I=4
 
 # ------------------------------------------------------------ the kernel grid
 class _NoStepKernels:
-    """Stands in for the per-step kernels where only the persistent ones may run."""
+    """Stands in for the per-step kernels where only another path may run."""
 
     def __getattr__(self, name):
-        raise AssertionError(f"the per-step kernel {name} ran where the persistent kernel fits")
+        raise AssertionError(f"the per-step kernel {name} ran on another path")
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("path", ["step", "persistent"])
+PATH_CASES = [(k, "step") for k in KINDS] + [(k, "persistent") for k in KINDS]
+PATH_CASES += [(k, p) for k in ("lstm", "peephole") for p in ("tile", "cooperative")]
+
+
+@pytest.mark.parametrize("kind,path", PATH_CASES)
 def test_float32_two_layers_bidirectional_with_lengths(kind, path, monkeypatch):
-    if path == "persistent":
-        assert tk.persistent.lstm_fits(3, 8, torch.float32) and tk.persistent.gru_fits(3, 8, torch.float32)
+    if path != "step":
         monkeypatch.setattr(tk.sequence, "step_kernels", _NoStepKernels())
-    compare(kind, torch.float32, persistent=False if path == "step" else None)
+    compare(kind, torch.float32, path=path)
+
+
+def test_auto_path_takes_the_persistent_kernel_where_it_fits(monkeypatch):
+    be = tk.TritonBackend(path="auto")
+    dev = torch.device(DEVICE)
+    assert be.layer_path("layernorm", 3, 8, torch.float32, dev) == "persistent"
+    assert be.layer_path("gru", 300, 64, torch.float32, dev) == "persistent"
+    assert be.layer_path("lstm", 3, 65, torch.float32, dev) == "step"
+    assert be.layer_path("rnn_tanh", 3, 128, torch.float32, dev) == "persistent"
+    monkeypatch.setenv("LSTMKIT_TRITON_PATH", "tile")
+    assert tk.TritonBackend().layer_path("lstm", 3, 8, torch.float32, dev) == "tile"
+
+
+@pytest.mark.parametrize("kind", ["lstm", "peephole"])
+def test_tiled_kernels_with_several_unit_slices_and_batch_tiles(kind, monkeypatch):
+    monkeypatch.setattr(tk.sequence, "step_kernels", _NoStepKernels())
+    bb, bh, hpk, grid = tk.cooperative.tiles(20, 40)
+    assert grid[0] >= 3 and grid[1] >= 2  # the test really spans programs in both directions
+    compare(kind, torch.float32, L=1, bidirectional=False, T=4, B=20, H=40, path="tile")
 
 
 def test_persistent_kernels_hold_small_layers_only():
@@ -216,9 +239,12 @@ def _gradcheck_inputs(G, T=3, B=2, H=3, lens=(3, 1)):
     return gx, h0, w, lens_t
 
 
-@pytest.mark.parametrize("kind", ["lstm", "peephole", "layernorm"])
-@pytest.mark.parametrize("persistent", [False, True], ids=["step", "persistent"])
-def test_gradcheck_lstm_sequence(kind, persistent):
+@pytest.mark.parametrize(
+    "kind,path",
+    [(k, p) for k in ("lstm", "peephole", "layernorm") for p in ("step", "persistent")]
+    + [(k, p) for k in ("lstm", "peephole") for p in ("tile", "cooperative")],
+)
+def test_gradcheck_lstm_sequence(kind, path):
     gx, h0, w, lens = _gradcheck_inputs(4)
     H = h0.shape[1]
     c0 = torch.randn_like(h0).requires_grad_()
@@ -228,22 +254,22 @@ def test_gradcheck_lstm_sequence(kind, persistent):
 
     def f(gx, h0, c0, w, *rest):
         p, n = list(rest[:3]), list(rest[3:])
-        return tk.sequence.LSTMSequence.apply(gx, h0, c0, w, *p, *n, lens, 1e-5, persistent)
+        return tk.sequence.LSTMSequence.apply(gx, h0, c0, w, *p, *n, lens, 1e-5, path)
 
     assert torch.autograd.gradcheck(f, (gx, h0, c0, w, *peep, *ln), eps=1e-6, atol=1e-6, fast_mode=True)
 
 
-@pytest.mark.parametrize("persistent", [False, True], ids=["step", "persistent"])
-def test_gradcheck_gru_and_rnn_sequences(persistent):
+@pytest.mark.parametrize("path", ["step", "persistent"])
+def test_gradcheck_gru_and_rnn_sequences(path):
     gx, h0, w, lens = _gradcheck_inputs(3)
     b = torch.randn(gx.shape[-1], dtype=torch.float64, device=DEVICE).requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda gx, h0, w, b: tk.sequence.GRUSequence.apply(gx, h0, w, b, lens, persistent), (gx, h0, w, b), eps=1e-6, atol=1e-6, fast_mode=True
+        lambda gx, h0, w, b: tk.sequence.GRUSequence.apply(gx, h0, w, b, lens, path), (gx, h0, w, b), eps=1e-6, atol=1e-6, fast_mode=True
     )
     gx, h0, w, lens = _gradcheck_inputs(1)
     for relu in (False, True):
         assert torch.autograd.gradcheck(
-            lambda gx, h0, w: tk.sequence.RNNSequence.apply(gx, h0, w, lens, relu, persistent), (gx, h0, w), eps=1e-6, atol=1e-6, fast_mode=True
+            lambda gx, h0, w: tk.sequence.RNNSequence.apply(gx, h0, w, lens, relu, path), (gx, h0, w), eps=1e-6, atol=1e-6, fast_mode=True
         )
 
 
@@ -270,6 +296,15 @@ def test_why_not_names_what_is_missing():
     assert "proj_size" in be.why_not(x, RecurrenceSpec(kind="lstm"), [LSTMCell(4, 6, proj_size=2)], None)
     assert "'custom'" in be.why_not(x, RecurrenceSpec(kind="custom"), cells, None)
     assert "int" in be.why_not(x.to(torch.int32), RecurrenceSpec(kind="lstm"), cells, None)
+    big = [make_cell("lstm", 4, 100)]
+    assert "persistent" in tk.TritonBackend(path="persistent").why_not(x, RecurrenceSpec(kind="lstm"), big, None)
+    gru = [make_cell("gru", 4, 6)]
+    assert "not 'gru'" in tk.TritonBackend(path="tile").why_not(x, RecurrenceSpec(kind="gru"), gru, None)
+    if not ON_GPU:  # the interpreter cannot run a barrier between several programs
+        wide = torch.randn(3, 20, 4)
+        assert "one after another" in tk.TritonBackend(path="cooperative").why_not(wide, RecurrenceSpec(kind="lstm"), big, None)
+    with pytest.raises(ValueError, match="path"):
+        tk.TritonBackend(path="fast")
     register_backend("triton", "lstmkit.kernels.triton:TritonBackend")
     with pytest.raises(BackendUnavailable, match="gate traces"):
         select_backend(x, RecurrenceSpec(kind="lstm", return_gates=True), cells, None, "triton")

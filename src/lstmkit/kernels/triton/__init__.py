@@ -6,11 +6,24 @@ driver does layers, directions and reversal):
 * the input projection ``x W_ih^T + b`` for all steps at once, as one large
   matrix product outside the time loop (with ``LN_ih`` for the layer-norm
   LSTM), differentiated by autograd;
-* the recurrence in a custom autograd function (:mod:`.sequence`): either a
-  *persistent* kernel that loops over time inside one launch with ``W_hh``
-  held on chip (:mod:`.persistent`, when it fits) or a per-step path of the
-  recurrent product plus one fused gate kernel per step
-  (:mod:`.step_kernels`);
+* the recurrence in a custom autograd function (:mod:`.sequence`), by one of
+  these paths (``path=``, default ``"auto"``):
+
+  - ``persistent``: one launch loops over time with ``W_hh`` held on chip by
+    each program, which owns a tile of 16 sequences and all units
+    (:mod:`.persistent`; H <= 64 for the LSTMs and GRU, H <= 128 for the RNN);
+  - ``cooperative``: plain and peephole LSTMs up to H = 512: one launch loops
+    over time, each program holds a 16-unit slice of ``W_hh`` on chip and the
+    programs meet at a grid-wide barrier per step (:mod:`.cooperative`; the
+    grid must fit the GPU's SMs). Not yet run on a GPU, so ``auto`` takes it
+    only with ``LSTMKIT_TRITON_COOPERATIVE=1``;
+  - ``tile``: the cooperative kernel's step, one launch per step (no barrier);
+  - ``step``: per step the recurrent product (torch) plus one fused gate
+    kernel (:mod:`.step_kernels`); any size, and the layer-norm LSTM beyond
+    the persistent sizes.
+
+  ``auto`` takes ``persistent`` where it fits, then ``cooperative`` if
+  enabled and it fits, else ``step``;
 * the weight gradients as large matrix products after the backward loop.
 
 Inputs may be float32, bfloat16 or float16; the state, the gate math and the
@@ -37,7 +50,7 @@ from ...cells.base import Cell, State
 from ..base import Backend, LayerResult, step_mask
 from ..spec import LayerRegularisers, RecurrenceSpec
 from . import step_kernels
-from .sequence import GRUSequence, LSTMSequence, RNNSequence
+from .sequence import PATHS, GRUSequence, LSTMSequence, RNNSequence, choose_path, path_problem
 
 #: whether the kernels of this process were built for the Triton interpreter
 #: (decided when the kernels were defined, which is when triton reads the flag)
@@ -47,20 +60,32 @@ SUPPORTED_KINDS = ("lstm", "peephole", "layernorm", "gru", "rnn_tanh", "rnn_relu
 SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.float64)
 
 
-def _env_persistent() -> bool:
-    """``LSTMKIT_TRITON_PERSISTENT=0`` forces the per-step path (for tests and benchmarks)."""
-    return os.environ.get("LSTMKIT_TRITON_PERSISTENT", "1") != "0"
-
-
 class TritonBackend(Backend):
-    """Fused Triton kernels (see the module docstring)."""
+    """Fused Triton kernels (see the module docstring).
+
+    Args:
+        path: ``"auto"`` (default), or force one of ``"persistent"``,
+            ``"cooperative"``, ``"tile"``, ``"step"`` (``why_not`` says when a
+            forced path cannot run a configuration). ``None`` reads the
+            environment variable ``LSTMKIT_TRITON_PATH`` (default ``auto``).
+    """
 
     name = "triton"
 
-    def __init__(self, persistent: bool | None = None) -> None:
-        #: ``None``: persistent kernels where they fit (unless the environment
-        #: says otherwise); ``False``: always the per-step path.
-        self.persistent = persistent
+    def __init__(self, path: str | None = None) -> None:
+        if path is not None and path != "auto" and path not in PATHS:
+            raise ValueError(f"TritonBackend: expected path 'auto' or one of {PATHS}, got {path!r}")
+        self.path = path
+
+    def requested_path(self) -> str:
+        return self.path or os.environ.get("LSTMKIT_TRITON_PATH", "auto")
+
+    def layer_path(self, kind: str, B: int, H: int, dtype: torch.dtype, device: torch.device) -> str:
+        """The path one layer runs by (``dtype``: the compute dtype)."""
+        requested = self.requested_path()
+        if requested != "auto":
+            return requested
+        return choose_path(kind, B, H, dtype, device, os.environ.get("LSTMKIT_TRITON_COOPERATIVE", "0") == "1")
 
     # ------------------------------------------------------------ capability
     def unavailable_reason(self) -> str | None:
@@ -92,6 +117,15 @@ class TritonBackend(Backend):
                 f"the triton backend runs on CUDA tensors, got a {x.device.type} tensor "
                 "(set TRITON_INTERPRET=1 to test the kernels on CPU)"
             )
+        requested = self.requested_path()
+        if requested != "auto":
+            if requested not in PATHS:
+                return f"unknown path {requested!r} (LSTMKIT_TRITON_PATH); expected 'auto' or one of {PATHS}"
+            cdt = torch.float64 if x.dtype == torch.float64 else torch.float32
+            for cell in cells:
+                problem = path_problem(requested, cell.kind, x.shape[1], cell.hidden_size, cdt, x.device)
+                if problem:
+                    return f"path {requested!r}: {problem}"
         return None
 
     def auto_declines(self, x, spec: RecurrenceSpec, cells, lengths) -> str | None:
@@ -118,7 +152,7 @@ class TritonBackend(Backend):
         cdt = torch.float64 if x.dtype == torch.float64 else torch.float32
         kind = cell.kind
         H = cell.hidden_size
-        use_persistent = self.persistent if self.persistent is not None else _env_persistent()
+        path = self.layer_path(kind, B, H, cdt, x.device)
         lens = None if lengths is None else lengths.to(device=x.device, dtype=torch.int32).contiguous()
 
         # the input projection of every step at once: one large matrix product
@@ -142,14 +176,14 @@ class TritonBackend(Backend):
             peep = tuple(p if p is None else p.to(cdt) for p in peep)
             ln = tuple(p if p is None else p.to(cdt) for p in ln)
             eps = float(getattr(cell, "eps", 1e-5))
-            hs, c_n = LSTMSequence.apply(gx, h0, c0, w_hh, *peep, *ln, lens, eps, use_persistent)
+            hs, c_n = LSTMSequence.apply(gx, h0, c0, w_hh, *peep, *ln, lens, eps, path)
             finals: tuple[Tensor, ...] = (hs[-1], c_n)
         elif kind == "gru":
             b_hh = cell.bias_hh.to(cdt) if cell.bias else None
-            hs = GRUSequence.apply(gx, h0, w_hh, b_hh, lens, use_persistent)
+            hs = GRUSequence.apply(gx, h0, w_hh, b_hh, lens, path)
             finals = (hs[-1],)
         else:
-            hs = RNNSequence.apply(gx, h0, w_hh, lens, kind == "rnn_relu", use_persistent)
+            hs = RNNSequence.apply(gx, h0, w_hh, lens, kind == "rnn_relu", path)
             finals = (hs[-1],)
 
         valid = step_mask(lengths, T, x.device)

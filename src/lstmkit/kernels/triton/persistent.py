@@ -38,7 +38,7 @@ def _hp(H: int) -> int:
     return max(16, triton.next_power_of_2(H))
 
 
-def _fits(G: int, B: int, H: int, dtype: torch.dtype) -> bool:
+def fits(G: int, B: int, H: int, dtype: torch.dtype) -> bool:
     # float64 only in the interpreter (for gradcheck): compiled, it takes the per-step path
     ok_dtype = dtype == torch.float32 or (dtype == torch.float64 and _interpreted())
     return ok_dtype and G * _hp(H) ** 2 <= MAX_HELD
@@ -49,15 +49,15 @@ def _interpreted() -> bool:
 
 
 def lstm_fits(B: int, H: int, dtype: torch.dtype) -> bool:
-    return _fits(4, B, H, dtype)
+    return fits(4, B, H, dtype)
 
 
 def gru_fits(B: int, H: int, dtype: torch.dtype) -> bool:
-    return _fits(3, B, H, dtype)
+    return fits(3, B, H, dtype)
 
 
 def rnn_fits(B: int, H: int, dtype: torch.dtype) -> bool:
-    return _fits(1, B, H, dtype)
+    return fits(1, B, H, dtype)
 
 
 @triton.jit

@@ -24,7 +24,7 @@ import torch
 import triton
 from torch import Tensor
 
-from . import persistent, step_kernels
+from . import cooperative, persistent, step_kernels
 
 
 def _blocks(B: int, H: int, whole_rows: bool) -> tuple[int, int, tuple[int, int]]:
@@ -37,6 +37,35 @@ def _blocks(B: int, H: int, whole_rows: bool) -> tuple[int, int, tuple[int, int]
         bh = min(hp, 128)
         bb = min(triton.next_power_of_2(B), 16)
     return bb, bh, (triton.cdiv(B, bb), triton.cdiv(H, bh))
+
+
+PATHS = ("step", "persistent", "tile", "cooperative")
+
+
+def path_problem(path: str, kind: str, B: int, H: int, dtype: torch.dtype, device: torch.device) -> str | None:
+    """Why ``path`` cannot run this layer, or None."""
+    G = {"gru": 3, "rnn_tanh": 1, "rnn_relu": 1}.get(kind, 4)
+    if path == "persistent":
+        if not persistent.fits(G, B, H, dtype):
+            return f"the persistent kernel holds W_hh on chip only up to {persistent.MAX_HELD} float32 weights per program (G*HP^2; got H={H})"
+    elif path in ("tile", "cooperative"):
+        if kind not in ("lstm", "peephole"):
+            return f"the tiled kernels cover the plain and peephole LSTMs, not {kind!r}"
+        if path == "cooperative":
+            return cooperative.cooperative_fits(B, H, device)
+    elif path != "step":
+        return f"unknown path {path!r}; expected one of {PATHS}"
+    return None
+
+
+def choose_path(kind: str, B: int, H: int, dtype: torch.dtype, device: torch.device, cooperative_ok: bool) -> str:
+    """``persistent`` where W_hh fits one program, else ``cooperative`` where
+    allowed and the grid fits the GPU, else ``step``."""
+    if path_problem("persistent", kind, B, H, dtype, device) is None:
+        return "persistent"
+    if cooperative_ok and device.type == "cuda" and path_problem("cooperative", kind, B, H, dtype, device) is None:
+        return "cooperative"
+    return "step"
 
 
 def _prev(seq: Tensor, first: Tensor) -> Tensor:
@@ -57,11 +86,12 @@ class LSTMSequence(torch.autograd.Function):
     Inputs: ``gx`` (T, B, 4H); ``h0``, ``c0`` (B, H); ``w_hh`` (4H, H);
     ``peep``: ``(p_i, p_f, p_o)`` or Nones; ``ln``: ``(ln_hh_w, ln_hh_b,
     ln_c_w, ln_c_b)`` or Nones; ``lens`` int32 (B,) or None; ``eps``;
-    ``use_persistent``: whether to try the persistent kernels.
+    ``path``: ``"step"``, ``"persistent"``, ``"tile"`` or ``"cooperative"``
+    (:func:`choose_path`; the caller checks it with :func:`path_problem`).
     """
 
     @staticmethod
-    def forward(ctx, gx, h0, c0, w_hh, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b, lens, eps, use_persistent):
+    def forward(ctx, gx, h0, c0, w_hh, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b, lens, eps, path):
         T, B, G = gx.shape
         H = G // 4
         peep = p_i is not None
@@ -76,8 +106,10 @@ class LSTMSequence(torch.autograd.Function):
         stats = gx.new_zeros(T, B, 4) if ln else dummy
         args_p = tuple(p.contiguous() if p is not None else dummy for p in (p_i, p_f, p_o))
         args_ln = tuple(p.contiguous() if p is not None else dummy for p in (ln_w, ln_b, lnc_w, lnc_b))
-        persist = use_persistent and persistent.lstm_fits(B, H, gx.dtype)
-        if persist:
+        if path in ("tile", "cooperative"):
+            cooperative.lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, peep, hs, cs, gates,
+                                     sync=path == "cooperative")
+        elif path == "persistent":
             persistent.lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, args_ln, eps,
                                     hs, cs, gates, ghn, stats, peep, ln)
         else:
@@ -92,20 +124,23 @@ class LSTMSequence(torch.autograd.Function):
                 )
                 h, c = hs[t], cs[t]
         ctx.save_for_backward(h0, c0, w_hh, hs, cs, gates, ghn, stats, lens_t, *args_p, *args_ln)
-        ctx.flags = (peep, ln, has_len, persist)
+        ctx.flags = (peep, ln, has_len, path)
         return hs, cs[-1].clone()
 
     @staticmethod
     def backward(ctx, d_hs, d_cT):
         h0, c0, w_hh, hs, cs, gates, ghn, stats, lens_t, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b = ctx.saved_tensors
-        peep, ln, has_len, persist = ctx.flags
+        peep, ln, has_len, path = ctx.flags
         T, B, H = hs.shape
         d_hs = torch.zeros_like(hs) if d_hs is None else d_hs.contiguous()
         dc = torch.zeros_like(c0) if d_cT is None else d_cT.contiguous().clone()
         dG = hs.new_empty(T, B, 4 * H)
         dGh = hs.new_empty(T, B, 4 * H) if ln else dG
         dcn = hs.new_zeros(T, B, H) if ln else hs.new_zeros(1)
-        if persist:
+        if path in ("tile", "cooperative"):
+            dh, dc = cooperative.lstm_backward(d_hs, dc, w_hh, gates, cs, c0, lens_t, has_len, (p_i, p_f, p_o),
+                                               peep, dG, sync=path == "cooperative")
+        elif path == "persistent":
             dh, dc = persistent.lstm_backward(d_hs, dc, w_hh, gates, cs, c0, lens_t, has_len,
                                               (p_i, p_f, p_o), (ln_w, ghn, stats, lnc_w, lnc_b),
                                               dG, dGh, dcn, peep, ln)
@@ -147,7 +182,7 @@ class GRUSequence(torch.autograd.Function):
     """GRU over a sequence: ``gx`` (T, B, 3H) with ``b_ih``; ``b_hh`` (3H) or None."""
 
     @staticmethod
-    def forward(ctx, gx, h0, w_hh, b_hh, lens, use_persistent):
+    def forward(ctx, gx, h0, w_hh, b_hh, lens, path):
         T, B, G = gx.shape
         H = G // 3
         gx, h0, w_hh = gx.contiguous(), h0.contiguous(), w_hh.contiguous()
@@ -155,7 +190,7 @@ class GRUSequence(torch.autograd.Function):
         lens_t, has_len = _lens_arg(lens, gx)
         hs = gx.new_empty(T, B, H)
         gates = gx.new_empty(T, B, 4 * H)
-        persist = use_persistent and persistent.gru_fits(B, H, gx.dtype)
+        persist = path == "persistent"
         if persist:
             persistent.gru_forward(gx, h0, w_hh, b, lens_t, has_len, hs, gates)
         else:
@@ -199,12 +234,12 @@ class RNNSequence(torch.autograd.Function):
     """Elman RNN over a sequence: ``gx`` (T, B, H) with both biases."""
 
     @staticmethod
-    def forward(ctx, gx, h0, w_hh, lens, relu, use_persistent):
+    def forward(ctx, gx, h0, w_hh, lens, relu, path):
         T, B, H = gx.shape
         gx, h0, w_hh = gx.contiguous(), h0.contiguous(), w_hh.contiguous()
         lens_t, has_len = _lens_arg(lens, gx)
         hs = gx.new_empty(T, B, H)
-        persist = use_persistent and persistent.rnn_fits(B, H, gx.dtype)
+        persist = path == "persistent"
         if persist:
             persistent.rnn_forward(gx, h0, w_hh, lens_t, has_len, relu, hs)
         else:
