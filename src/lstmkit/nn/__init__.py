@@ -1,9 +1,10 @@
-"""Layers: LSTM, GRU, RNN, the generic Recurrent, heads, pooling and a CRF."""
+"""Layers: LSTM, GRU, RNN, the generic Recurrent, heads, pooling (last/mean/max/attention) and a CRF."""
 
+from .attention_pool import AttentionPool
 from .crf import CRF
 from .heads import Head
 from .layers import GRU, LSTM, RNN, from_torch
 from .pooling import SequencePool, pool_last, pool_max, pool_mean
 from .recurrent import Recurrent
 
-__all__ = ["LSTM", "GRU", "RNN", "Recurrent", "from_torch", "Head", "SequencePool", "pool_last", "pool_mean", "pool_max", "CRF"]
+__all__ = ["LSTM", "GRU", "RNN", "Recurrent", "from_torch", "Head", "SequencePool", "pool_last", "pool_mean", "pool_max", "AttentionPool", "CRF"]
