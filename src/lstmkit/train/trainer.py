@@ -159,7 +159,7 @@ def fit(
     module = TaskModule(model, step, config, val_step=val_step)
     t0 = time.perf_counter()
     trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
-                ckpt_path=str(ckpt_path) if ckpt_path else None)
+                ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
     seconds = time.perf_counter() - t0
 
     best_path = (checkpoint.best_model_path or None) if checkpoint else None

@@ -46,6 +46,9 @@ def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> lis
     out = []
     for s in data.series:
         T = len(s)
+        if horizon >= T:
+            raise ValueError(f"backtest: {data.source}: series {s.id!r}: the horizon {horizon} is longer than the "
+                             f"history ({T} values); shorten --horizon or give more data")
         text = str(start).strip()
         if text == "auto":
             n = 2 * season if season > 1 else max(horizon, int(round(0.2 * T)))
@@ -64,7 +67,7 @@ def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> lis
             except ValueError:
                 raise ValueError(f"backtest: expected start as a time value, -N or auto, got {start!r}") from None
             idx = int(np.searchsorted(np.asarray(s.time), v))
-        if idx > T - horizon:
+        if idx < 1 or idx > T - horizon:
             raise ValueError(f"backtest: series {s.id!r}: start {start!r} leaves no full horizon of {horizon} "
                              f"after it (the series has {T} values)")
         out.append(idx)

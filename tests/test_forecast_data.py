@@ -1,0 +1,148 @@
+"""Loading series: layouts, formats, and a clear error (or a stated fix) for each kind of bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmkit.data.series import load_series
+from lstmkit.tasks.forecast.config import DataConfig, ForecastConfig
+from lstmkit.tasks.forecast.dataset import load_data, resolve_season
+
+
+def _monthly(n=30, start="2000-01"):
+    t = pd.date_range(start, periods=n, freq="MS")
+    return pd.DataFrame({"month": t.strftime("%Y-%m"), "sales": np.arange(1.0, n + 1)})
+
+
+def _write(tmp_path, df, name="d.csv"):
+    path = tmp_path / name
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_airline_shared_and_builtin_agree(shared_data):
+    shared = load_series(shared_data / "series" / "airline.csv", "Passengers", "Date")
+    builtin = load_data(DataConfig())
+    s = shared.series[0]
+    assert len(s) == 144 and shared.freq == "MS" and shared.notes == []
+    assert str(s.time[0].date()) == "1949-01-01" and s.values[0] == 112 and s.values[-1] == 432
+    np.testing.assert_array_equal(builtin.series[0].values, s.values)
+    assert resolve_season(0, shared.freq) == 12
+
+
+def test_integer_time_sunspots(shared_data):
+    d = load_series(shared_data / "series" / "sunspots.csv", "SUNACTIVITY", "YEAR")
+    assert d.freq == 1 and len(d.series[0]) == 309 and d.series[0].time[0] == 1700
+    assert resolve_season(0, d.freq) == 1
+
+
+def test_long_many_series_wide_and_parquet(tmp_path):
+    a, b = _monthly(24), _monthly(20, "2001-01")
+    long = pd.concat([a.assign(store="A"), b.assign(store="B", sales=b.sales * 10)])
+    d = load_series(_write(tmp_path, long), "sales", "month", id="store")
+    assert [s.id for s in d.series] == ["A", "B"] and [len(s) for s in d.series] == [24, 20]
+    assert d.series[1].values[0] == 10.0
+    wide = a.assign(other=a.sales * 2)
+    w = load_series(_write(tmp_path, wide, "w.csv"), None, "month", layout="wide")
+    assert [s.id for s in w.series] == ["sales", "other"] and w.series[1].values[3] == 8.0
+    long.to_parquet(tmp_path / "d.parquet")
+    p = load_series(tmp_path / "d.parquet", "sales", "month", id="store")
+    np.testing.assert_array_equal(p.series[1].values, d.series[1].values)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(ValueError, match=r"empty.csv: the file is empty"):
+        load_series(path, "sales", "month")
+    path.write_text("month,sales\n")
+    with pytest.raises(ValueError, match=r"empty.csv: no data rows"):
+        load_series(path, "sales", "month")
+
+
+def test_missing_column(tmp_path):
+    path = _write(tmp_path, _monthly())
+    with pytest.raises(ValueError, match=r"d.csv: no target column 'revenue'; the columns are \['month', 'sales'\]"):
+        load_series(path, "revenue", "month")
+    with pytest.raises(ValueError, match=r"no time column 'date'"):
+        load_series(path, "sales", "date")
+
+
+def test_non_numeric_value_names_row(tmp_path):
+    df = _monthly().astype({"sales": object})
+    df.loc[4, "sales"] = "n/a?"
+    with pytest.raises(ValueError, match=r"d.csv: column 'sales' row 6: expected a number, got 'n/a\?'"):
+        load_series(_write(tmp_path, df), "sales", "month")
+
+
+def test_bad_timestamp_names_row(tmp_path):
+    df = _monthly()
+    df.loc[2, "month"] = "not a date"
+    with pytest.raises(ValueError, match=r"column 'month' row 4: expected a date"):
+        load_series(_write(tmp_path, df), "sales", "month")
+
+
+def test_duplicate_timestamps_name_rows(tmp_path):
+    df = _monthly()
+    df.loc[5, "month"] = df.loc[4, "month"]
+    with pytest.raises(ValueError, match=r"duplicate timestamp 2000-05-01 00:00:00 at rows 6 and 7"):
+        load_series(_write(tmp_path, df), "sales", "month")
+
+
+def test_irregular_frequency(tmp_path):
+    df = _monthly()
+    df.loc[7, "month"] = "2000-08-15"
+    with pytest.raises(ValueError, match=r"row 9: irregular frequency: 2000-08-15 00:00:00 is off the 'MS' grid"):
+        load_series(_write(tmp_path, df), "sales", "month")
+    years = pd.DataFrame({"year": [2000, 2001, 2002, 2004, 2005, 2007], "v": [1.0, 2, 3, 4, 5, 6]})
+    d = load_series(_write(tmp_path, years, "y.csv"), "v", "year")  # gaps on the yearly grid: filled, reported
+    assert len(d.series[0]) == 8 and any("2 timestamp(s) missing" in n for n in d.notes)
+    odd = pd.DataFrame({"t": [0, 3, 6, 7, 9, 12], "v": [1.0, 2, 3, 4, 5, 6]})
+    with pytest.raises(ValueError, match=r"row 5: irregular frequency: expected steps of 3 from 0, got 7"):
+        load_series(_write(tmp_path, odd, "o.csv"), "v", "t")
+
+
+def test_missing_timestamps_and_short_gaps_interpolated(tmp_path):
+    df = _monthly().drop(index=[10])  # one month absent
+    df.loc[3, "sales"] = np.nan
+    d = load_series(_write(tmp_path, df), "sales", "month")
+    s = d.series[0]
+    assert len(s) == 30
+    np.testing.assert_allclose(s.values, np.arange(1.0, 31.0))  # linear data: interpolation is exact
+    assert any("inserted as missing" in n for n in d.notes)
+    assert any("filled by linear interpolation" in n for n in d.notes)
+
+
+def test_long_nan_run_is_an_error_and_error_policy(tmp_path):
+    df = _monthly()
+    df.loc[5:12, "sales"] = np.nan  # 8 missing in a row
+    path = _write(tmp_path, df)
+    with pytest.raises(ValueError, match=r"a run of 8 missing values from row 7 is longer than max_gap=3"):
+        load_series(path, "sales", "month", max_gap=3)
+    assert len(load_series(path, "sales", "month", max_gap=8).series[0]) == 30
+    with pytest.raises(ValueError, match=r"row 7: missing value"):
+        load_series(path, "sales", "month", missing="error")
+
+
+def test_leading_trailing_missing_dropped(tmp_path):
+    df = _monthly()
+    df.loc[[0, 1, 29], "sales"] = np.nan
+    d = load_series(_write(tmp_path, df), "sales", "month")
+    assert len(d.series[0]) == 27 and d.series[0].values[0] == 3.0
+    assert any("2 leading" in n for n in d.notes) and any("1 trailing" in n for n in d.notes)
+
+
+def test_horizon_longer_than_history_is_clear(tmp_path):
+    from lstmkit.config import replace
+    from lstmkit.tasks.forecast.api import backtest
+
+    path = _write(tmp_path, _monthly(30))
+    cfg = replace(ForecastConfig(), **{"data.path": str(path), "data.target": "sales", "data.time": "month",
+                                       "horizon": 40, "out_dir": str(tmp_path / "out")})
+    with pytest.raises(ValueError, match=r"d.csv: series 'series': the horizon 40 is longer than the history \(30 values\)"):
+        backtest(cfg, say=lambda s: None)
+    cfg = replace(cfg, horizon=8, **{"backtest.start": "-8"})
+    with pytest.raises(ValueError, match=r"has 22 training values, fewer than model.input_size \+ horizon = 24 \+ 8"):
+        backtest(cfg, say=lambda s: None)
