@@ -39,6 +39,9 @@ _BUILDERS: dict[str, Callable[[dict], torch.nn.Module]] = {}
 #: kind -> module that registers it (imported on demand by load_model)
 _KNOWN_KINDS = {
     "forecast-lstm": "lstmkit.tasks.forecast.model",
+    "lm-lstm": "lstmkit.tasks.lm.model",
+    "classify-lstm": "lstmkit.tasks.classify.model",
+    "tag-bilstm-crf": "lstmkit.tasks.tag.model",
 }
 
 

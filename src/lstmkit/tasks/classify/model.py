@@ -1,0 +1,67 @@
+"""The classifier network: embedding (text) or raw features (series) -> (bi)LSTM -> pooling -> linear."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ...nn import LSTM, AttentionPool, SequencePool
+from ...train.checkpoint import register_model
+
+KIND = "classify-lstm"
+
+
+class SequenceClassifier(nn.Module):
+    """Class scores for a batch of sequences.
+
+    Args (one ``config`` dict, as saved in ``config.json``):
+        kind: ``'text'`` (``x`` holds word ids, ``0`` is padding) or
+            ``'series'`` (``x`` holds ``input_size`` features per step).
+        vocab_size, unk_id, embedding_dim, embedding_dropout, word_dropout: text only.
+        input_size: series only.
+        hidden_size, num_layers, bidirectional, cell, dropout: the LSTM.
+        pooling: ``'last'``, ``'mean'``, ``'max'`` or ``'attention'``.
+        num_classes: outputs.
+
+    Shapes: ``x`` ``(B, T)`` or ``(B, T, F)`` (batch first), ``lengths``
+    ``(B,)`` -> logits ``(B, num_classes)``.
+    """
+
+    def __init__(self, config: dict) -> None:
+        super().__init__()
+        c = dict(config)
+        self.config = c
+        self.kind = c["kind"]
+        if self.kind == "text":
+            self.embedding = nn.Embedding(c["vocab_size"], c["embedding_dim"], padding_idx=0)
+            self.embedding_dropout = nn.Dropout(c.get("embedding_dropout", 0.0))
+            in_size = c["embedding_dim"]
+        else:
+            in_size = c["input_size"]
+        self.word_dropout = float(c.get("word_dropout", 0.0))
+        self.unk_id = c.get("unk_id", 1)
+        layers = c["num_layers"]
+        self.lstm = LSTM(in_size, c["hidden_size"], num_layers=layers, batch_first=True, bidirectional=c["bidirectional"],
+                         dropout=c["dropout"] if layers > 1 else 0.0, cell=c.get("cell", "lstm"))
+        D = 2 if c["bidirectional"] else 1
+        feat = D * c["hidden_size"]
+        if c["pooling"] == "attention":
+            self.pool = AttentionPool(feat, batch_first=True)
+        else:
+            self.pool = SequencePool(c["pooling"], num_directions=D, batch_first=True)
+        self.dropout = nn.Dropout(c["dropout"])
+        self.out = nn.Linear(feat, c["num_classes"])
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        if self.kind == "text":
+            if self.training and self.word_dropout:
+                drop = (torch.rand(x.shape, device=x.device) < self.word_dropout) & (x != 0)
+                x = x.masked_fill(drop, self.unk_id)
+            x = self.embedding_dropout(self.embedding(x))
+        out, _ = self.lstm(x, lengths=lengths)
+        return self.out(self.dropout(self.pool(out, lengths)))
+
+
+@register_model(KIND)
+def build(config: dict) -> SequenceClassifier:
+    return SequenceClassifier(config)
