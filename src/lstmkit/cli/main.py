@@ -17,6 +17,7 @@ COMMANDS = {
     "env": "lstmkit.cli.env",
     "forecast": "lstmkit.cli.forecast",
     "anomaly": "lstmkit.cli.anomaly",
+    "lm": "lstmkit.cli.lm",
 }
 
 

@@ -1,0 +1,111 @@
+"""Text generation: read a priming text, then sample one token at a time with the state carried.
+
+The priming text goes through the model in ``bptt`` chunks (any length),
+then each new token is drawn by :func:`lstmkit.tasks.lm.sampling.sample_next`
+(temperature, top-k, top-p; greedy at temperature 0) and fed back in one
+step, so the cost per token is one LSTM step. ``<pad>`` and ``<unk>`` are
+never drawn. Each piece of text is handed to ``on_text`` as soon as its
+token is drawn (streamed output).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+
+from .sampling import sample_next
+
+
+@dataclass
+class Generation:
+    prime: str
+    text: str  # the generated continuation (without the prime)
+    ids: list[int] = field(default_factory=list)
+    prime_unknown: int = 0  # prime tokens that were <unk>
+    seed: int | None = None
+
+
+class _Detokenizer:
+    """Turns a growing list of ids into text pieces, whatever the tokeniser."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tok = tokenizer
+        self.ids: list[int] = []
+        self.text = ""
+
+    def push(self, token: int) -> str:
+        kind = getattr(self.tok, "kind", "")
+        if kind == "char":
+            piece = self.tok.decode([token])
+        elif kind == "word":
+            piece = ("" if not self.ids else " ") + self.tok.decode([token])
+        else:  # subwords: decode the whole continuation and emit what is new
+            full = self.tok.decode(self.ids + [token])
+            piece = full[len(self.text):] if full.startswith(self.text) else full
+        self.ids.append(token)
+        self.text += piece
+        return piece
+
+
+@torch.no_grad()
+def generate(
+    model,
+    tokenizer,
+    prime: str,
+    length: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    context: Sequence[int] = (),
+    bptt: int = 256,
+    on_text: Callable[[str], None] | None = None,
+) -> Generation:
+    """Continue ``prime`` by ``length`` tokens.
+
+    Args:
+        model: a :class:`~lstmkit.tasks.lm.model.LanguageModel` (put in eval mode here).
+        tokenizer: its tokeniser.
+        prime: the priming text; empty means start after ``context`` only.
+        length: tokens to generate (``>= 0``).
+        temperature, top_k, top_p: see :func:`~lstmkit.tasks.lm.sampling.sample_next`.
+        seed: seeds a private ``torch.Generator`` (same seed, same text).
+        context: ids read before the prime (the model's start context).
+        bptt: chunk length for reading the prime.
+        on_text: called with each new piece of text as it is drawn.
+    """
+    if length < 0:
+        raise ValueError(f"generate: expected length >= 0, got {length}")
+    ids = [int(i) for i in context] + tokenizer.encode(prime)
+    if not ids:
+        raise ValueError("generate: expected a priming text or a start context, got neither")
+    unk = tokenizer.unk_id
+    prime_unknown = 0 if unk is None else tokenizer.encode(prime).count(unk)
+    model.eval()
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device)
+    if seed is not None:
+        gen.manual_seed(int(seed))
+    else:
+        gen.seed()
+    banned = [i for i in (tokenizer.pad_id, unk) if i is not None]
+    x = torch.tensor([ids], dtype=torch.int64, device=device)
+    state = None
+    for i in range(0, x.shape[1], bptt):
+        logits, state = model(x[:, i : i + bptt], state)
+    last = logits[0, -1]
+    detok = _Detokenizer(tokenizer)
+    out: list[int] = []
+    for _ in range(length):
+        last = last.float().clone()
+        last[banned] = float("-inf")
+        token = int(sample_next(last, temperature, top_k, top_p, generator=gen))
+        out.append(token)
+        piece = detok.push(token)
+        if on_text is not None and piece:
+            on_text(piece)
+        logits, state = model(torch.tensor([[token]], device=device), state)
+        last = logits[0, -1]
+    return Generation(prime, detok.text, out, prime_unknown, seed)
