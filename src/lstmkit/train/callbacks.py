@@ -56,7 +56,7 @@ class ResumePoint(Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         last_epoch = trainer.current_epoch + 1 >= (trainer.max_epochs or 0)
         if (trainer.current_epoch + 1) % self.every == 0 or last_epoch or trainer.should_stop:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # the full state, for resuming
 
 
 def resume_path(checkpoint_dir: str | Path) -> Path:

@@ -64,6 +64,7 @@ class ModelConfig:
     quantiles: list[float] = option([0.025, 0.1, 0.5, 0.9, 0.975],
                                     "quantile levels predicted (quantile output) or reported (gaussian output)")
     instance_norm: str = option("mean", "reversible instance normalisation of each window: mean, meanstd or none")
+    norm_window: int = option(0, "instance normalisation statistics over the last N input steps (0: all of them)")
     calendar: bool = option(True, "add season-phase and calendar features as known-future inputs")
     ensemble: int = option(5, "models trained from different seeds and averaged")
     backend: str = option("torch", "recurrence engine for the LSTM: torch (fastest for these small models on CPU "
@@ -89,6 +90,8 @@ class ModelConfig:
             raise ValueError(f"ModelConfig: quantile output needs the median 0.5 among quantiles, got {self.quantiles}")
         if self.instance_norm not in ("mean", "meanstd", "none"):
             raise ValueError(f"ModelConfig: expected instance_norm mean, meanstd or none, got {self.instance_norm!r}")
+        if not 0 <= self.norm_window <= self.input_size:
+            raise ValueError(f"ModelConfig: expected 0 <= norm_window <= input_size, got {self.norm_window}")
         if self.ensemble < 1:
             raise ValueError(f"ModelConfig: expected ensemble >= 1, got {self.ensemble}")
 

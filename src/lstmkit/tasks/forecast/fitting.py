@@ -31,7 +31,8 @@ def net_config(cfg: ForecastConfig, tr: Transform) -> dict:
     return {"horizon": cfg.horizon, "input_size": m.input_size, "n_past": tr.n_past, "n_future": tr.n_future,
             "hidden_size": m.hidden_size, "num_layers": m.num_layers, "dropout": m.dropout, "cell": m.cell,
             "output": m.output, "quantiles": list(m.quantiles), "instance_norm": m.instance_norm,
-            "decoder": m.decoder, "ensemble": m.ensemble, "backend": m.backend}
+            "decoder": m.decoder, "ensemble": m.ensemble, "backend": m.backend,
+            "norm_window": m.norm_window}
 
 
 def make_step(net_cfg: dict, loss: str):

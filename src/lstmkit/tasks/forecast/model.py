@@ -40,6 +40,8 @@ class ForecastNet(nn.Module):
             ``"meanstd"`` (also divide by the window std): reversible instance
             normalisation (RevIN, Kim et al. 2022) without the affine part.
         decoder: ``"direct"`` (multi-horizon head) or ``"autoregressive"``.
+        norm_window: statistics of the instance normalisation over the last
+            ``norm_window`` steps (``0``: the whole window). Default ``0``.
         backend: recurrence engine (see :func:`lstmkit.kernels.recurrence`). Default ``"auto"``.
 
     Shapes: ``y (B, L)``, ``past (B, L, P)``, ``future (B, L+H, K)`` ->
@@ -49,7 +51,7 @@ class ForecastNet(nn.Module):
     def __init__(self, horizon: int, input_size: int, n_past: int = 0, n_future: int = 0, hidden_size: int = 32,
                  num_layers: int = 1, dropout: float = 0.0, cell: str = "lstm", output: str = "point",
                  quantiles: list[float] | None = None, instance_norm: str = "mean", decoder: str = "direct",
-                 backend: str = "auto"):
+                 backend: str = "auto", norm_window: int = 0):
         super().__init__()
         if output not in ("point", "gaussian", "quantile"):
             raise ValueError(f"ForecastNet: expected output 'point', 'gaussian' or 'quantile', got {output!r}")
@@ -61,6 +63,9 @@ class ForecastNet(nn.Module):
         self.n_past, self.n_future = n_past, n_future
         self.output, self.instance_norm, self.decoder = output, instance_norm, decoder
         self.quantiles = list(quantiles or [])
+        if not 0 <= norm_window <= input_size:
+            raise ValueError(f"ForecastNet: expected 0 <= norm_window <= input_size={input_size}, got {norm_window}")
+        self.norm_window = norm_window
         self.n_out = {"point": 1, "gaussian": 2, "quantile": len(self.quantiles)}[output]
         self.encoder = LSTM(1 + n_past + n_future, hidden_size, num_layers=num_layers, batch_first=True,
                             dropout=dropout if num_layers > 1 else 0.0, cell=cell, backend=backend)
@@ -73,10 +78,11 @@ class ForecastNet(nn.Module):
     def _norm(self, y: Tensor) -> tuple[Tensor, Tensor]:
         if self.instance_norm == "none":
             return torch.zeros_like(y[:, :1]), torch.ones_like(y[:, :1])
-        loc = y.mean(dim=1, keepdim=True)  # (B, 1)
+        w = y[:, -self.norm_window:] if self.norm_window else y
+        loc = w.mean(dim=1, keepdim=True)  # (B, 1)
         if self.instance_norm == "mean":
             return loc, torch.ones_like(loc)
-        return loc, y.std(dim=1, keepdim=True, unbiased=False).clamp_min(1e-5)
+        return loc, w.std(dim=1, keepdim=True, unbiased=False).clamp_min(1e-5)
 
     def _shape(self, raw: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
         """(B, H, Q) raw head outputs -> outputs in the input's units."""
@@ -161,6 +167,7 @@ def net_kwargs(config: dict) -> dict:
             "quantiles", "instance_norm", "decoder")
     out = {k: config[k] for k in keys}
     out["backend"] = config.get("backend", "auto")
+    out["norm_window"] = int(config.get("norm_window", 0))
     return out
 
 
