@@ -44,9 +44,16 @@ def linear(a: Tensor, w: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def mm_tn(a: Tensor, b: Tensor) -> Tensor:
     """``a.T @ b`` for ``a`` ``(N, M)``, ``b`` ``(N, K)``: the weight gradients,
-    a sum over all ``N = T*B`` steps and rows in one product."""
+    a sum over all ``N = T*B`` steps and rows in one product.
+
+    ``a`` is the wide gate gradient, ``b`` the narrower input. Transposing
+    ``a`` by a copy would cost as much as the product (a strided copy of tens
+    of MB), so ``(b.T @ a).T`` is taken instead: oneDNN reads ``a.T`` as a
+    strided weight and reorders it on the fly; only ``b`` and the small result
+    are transposed."""
     if _onednn(a.dtype):
-        return torch.ops.mkldnn._linear_pointwise(a.t().contiguous(), b.t().contiguous(), None, "none", [], "")
+        r = torch.ops.mkldnn._linear_pointwise(b.t().contiguous(), a.t(), None, "none", [], "")  # (K, M)
+        return r.t().contiguous()
     return a.t() @ b
 
 

@@ -20,7 +20,10 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 using at::Tensor;
@@ -49,14 +52,50 @@ Tensor wlinear(const Tensor& a, const Tensor& w) {
   return at::mm(a, w.t());
 }
 
+// float32: branch-free exp/tanh (Cephes polynomials, relative error ~1e-7)
+// that the compiler vectorises; libm's scalar calls made the loops 5x slower.
+// float64 keeps libm (it is the dtype the tests hold to 1e-10).
+inline float exp_f(float x) {
+  // clamp without dropping NaN (a comparison with NaN is false, so it passes through)
+  x = x > 88.3762626647949f ? 88.3762626647949f : x;
+  x = x < -88.3762626647949f ? -88.3762626647949f : x;
+  float fx = std::floor(x * 1.44269504088896341f + 0.5f);
+  x = x - fx * 0.693359375f + fx * 2.12194440e-4f;
+  const float z = x * x;
+  float y = 1.9875691500E-4f;
+  y = y * x + 1.3981999507E-3f;
+  y = y * x + 8.3334519073E-3f;
+  y = y * x + 4.1665795894E-2f;
+  y = y * x + 1.6666665459E-1f;
+  y = y * x + 5.0000001201E-1f;
+  y = y * z + x + 1.0f;
+  const int32_t n = static_cast<int32_t>(fx) + 127;
+  const uint32_t bits = static_cast<uint32_t>(n) << 23;
+  float pow2n;
+  std::memcpy(&pow2n, &bits, sizeof(float));
+  return y * pow2n;
+}
+
+// tanh(x) = 2 sigma(2x) - 1: one exp and one division; absolute error ~1e-7
+// (relative error grows only where |tanh x| < 1e-3, where it is still ~1e-7 absolute)
+inline float tanh_f(float x) { return 2.0f / (1.0f + exp_f(-2.0f * x)) - 1.0f; }
+
 template <typename scalar_t>
 inline scalar_t sigm(scalar_t x) {
   return scalar_t(1) / (scalar_t(1) + std::exp(-x));
+}
+template <>
+inline float sigm<float>(float x) {
+  return 1.0f / (1.0f + exp_f(-x));
 }
 
 template <typename scalar_t>
 inline scalar_t tanh_(scalar_t x) {
   return std::tanh(x);
+}
+template <>
+inline float tanh_<float>(float x) {
+  return tanh_f(x);
 }
 
 // Zoneout weight of the previous value: per element (training), constant
@@ -122,6 +161,191 @@ inline void ln_backward_row(const scalar_t* dxhat, const scalar_t* xhat, scalar_
   }
 }
 
+// ---------------------------------------------------------------- row kernels
+// One batch row of a step's pointwise work. Separate functions with
+// __restrict pointers so that the compiler vectorises them (inside the
+// lambdas, possible aliasing between the many buffers stopped it).
+#define RS __restrict
+#define NOINLINE __attribute__((noinline))
+
+// new state of one row: zoneout towards the previous value, then the mask
+template <typename S>
+NOINLINE void mix_row(int64_t n, const S* RS hnew, const S* RS kz, S kzc, S m, S* RS h, S* RS out) {
+  for (int64_t j = 0; j < n; ++j) {
+    const S k = kz ? kz[j] : kzc;
+    const S hz = k * h[j] + (S(1) - k) * hnew[j];
+    const S v = m * hz + (S(1) - m) * h[j];
+    h[j] = v;
+    out[j] = m * v;
+  }
+}
+
+template <typename S>
+NOINLINE void lstm_gates_row(int64_t H, const S* RS x, const S* RS r, const S* RS cp, const S* RS pi,
+                             const S* RS pf, const S* RS po, const S* RS kc, S kcc, S m, S* RS g4, S* RS cnb,
+                             S* RS cnx) {
+  for (int64_t j = 0; j < H; ++j) {
+    const S c_ = cp[j];
+    const S i = sigm(x[j] + r[j] + pi[j] * c_);
+    const S f = sigm(x[H + j] + r[H + j] + pf[j] * c_);
+    const S g = tanh_(x[2 * H + j] + r[2 * H + j]);
+    const S cnew = f * c_ + i * g;
+    const S o = sigm(x[3 * H + j] + r[3 * H + j] + po[j] * cnew);
+    g4[j] = i;
+    g4[H + j] = f;
+    g4[2 * H + j] = g;
+    g4[3 * H + j] = o;
+    cnb[j] = cnew;
+    const S k = kc ? kc[j] : kcc;
+    const S cz = k * c_ + (S(1) - k) * cnew;
+    cnx[j] = m * cz + (S(1) - m) * c_;
+  }
+}
+
+// th = tanh(c) (or tanh of the normalised c), hf = o * th
+template <typename S>
+NOINLINE void lstm_out_row(int64_t H, const S* RS cnb, const S* RS o, const S* RS yh, const S* RS gc,
+                           const S* RS bc, S* RS th, S* RS hf) {
+  if (yh) {
+    for (int64_t j = 0; j < H; ++j) {
+      const S v = tanh_(gc[j] * yh[j] + bc[j]);
+      th[j] = v;
+      hf[j] = o[j] * v;
+    }
+  } else {
+    for (int64_t j = 0; j < H; ++j) {
+      const S v = tanh_(cnb[j]);
+      th[j] = v;
+      hf[j] = o[j] * v;
+    }
+  }
+}
+
+template <typename S>
+NOINLINE void normalise_row(int64_t n, const S* RS x, S mean, S rstd, S* RS xhat) {
+  for (int64_t j = 0; j < n; ++j) xhat[j] = (x[j] - mean) * rstd;
+}
+
+template <typename S>
+NOINLINE void affine_row(int64_t n, const S* RS xhat, const S* RS g, const S* RS b, S* RS y) {
+  for (int64_t j = 0; j < n; ++j) y[j] = g[j] * xhat[j] + b[j];
+}
+
+// d(y) through tanh and the output gate: dy = dhf * o * (1 - th^2)
+template <typename S>
+NOINLINE void lstm_dy_row(int64_t H, const S* RS dhf, const S* RS o, const S* RS th, S* RS dy) {
+  for (int64_t j = 0; j < H; ++j) dy[j] = dhf[j] * o[j] * (S(1) - th[j] * th[j]);
+}
+
+template <typename S>
+NOINLINE void mul_row(int64_t n, const S* RS a, const S* RS b, S* RS y) {
+  for (int64_t j = 0; j < n; ++j) y[j] = a[j] * b[j];
+}
+
+template <typename S>
+NOINLINE void lstm_back_row(int64_t H, const S* RS dcn_in, const S* RS g4, const S* RS cp, const S* RS th,
+                            const S* RS dhf, const S* RS pi, const S* RS pf, const S* RS po, const S* RS kc, S kcc,
+                            S m, S* RS gc, S* RS da) {
+  for (int64_t j = 0; j < H; ++j) {
+    const S i = g4[j], f = g4[H + j], g = g4[2 * H + j], o = g4[3 * H + j];
+    const S k = kc ? kc[j] : kcc;
+    const S dc1 = m * gc[j];
+    S dc = dcn_in[j] + (S(1) - k) * dc1;
+    const S dao = dhf[j] * th[j] * o * (S(1) - o);
+    dc += dao * po[j];
+    const S dai = dc * g * i * (S(1) - i);
+    const S daf = dc * cp[j] * f * (S(1) - f);
+    const S dag = dc * i * (S(1) - g * g);
+    gc[j] = (S(1) - m) * gc[j] + k * dc1 + dc * f + dai * pi[j] + daf * pf[j];
+    da[j] = dai;
+    da[H + j] = daf;
+    da[2 * H + j] = dag;
+    da[3 * H + j] = dao;
+  }
+}
+
+// through the output, the mask and zoneout of h: d(hnew) and the part of
+// dh_{t-1} that skips the cell (written back into gh)
+template <typename S>
+NOINLINE void h_back_row(int64_t n, const S* RS dout, const S* RS kz, S kzc, S m, S* RS gh, S* RS dhnew) {
+  for (int64_t j = 0; j < n; ++j) {
+    const S g = gh[j] + (dout ? m * dout[j] : S(0));
+    const S k = kz ? kz[j] : kzc;
+    const S dh1 = m * g;
+    dhnew[j] = (S(1) - k) * dh1;
+    gh[j] = (S(1) - m) * g + k * dh1;
+  }
+}
+
+// gh += dhin (* hmask) (+ direct, the GRU's z * h_in path)
+template <typename S>
+NOINLINE void add_dhin(int64_t n, const S* RS dhin, const S* RS direct, const S* RS mask, S* RS gh) {
+  for (int64_t q = 0; q < n; ++q) {
+    S v = dhin[q] + (direct ? direct[q] : S(0));
+    gh[q] += mask ? v * mask[q] : v;
+  }
+}
+
+template <typename S>
+NOINLINE void copy_masked(int64_t n, const S* RS h, const S* RS mask, S* RS out) {
+  for (int64_t q = 0; q < n; ++q) out[q] = mask ? h[q] * mask[q] : h[q];
+}
+
+template <typename S>
+NOINLINE void gru_fwd_row(int64_t H, const S* RS x, const S* RS r_, const S* RS bn, const S* RS hi, S* RS g3,
+                          S* RS rnb, S* RS hnew) {
+  for (int64_t j = 0; j < H; ++j) {
+    const S r = sigm(x[j] + r_[j]);
+    const S z = sigm(x[H + j] + r_[H + j]);
+    const S hn_ = r_[2 * H + j] + (bn ? bn[j] : S(0));
+    const S n = tanh_(x[2 * H + j] + r * hn_);
+    g3[j] = r;
+    g3[H + j] = z;
+    g3[2 * H + j] = n;
+    rnb[j] = hn_;
+    hnew[j] = (S(1) - z) * n + z * hi[j];
+  }
+}
+
+template <typename S>
+NOINLINE void gru_back_row(int64_t H, const S* RS dhn, const S* RS g3, const S* RS rnb, const S* RS hi, S* RS dx,
+                           S* RS dr, S* RS direct) {
+  for (int64_t j = 0; j < H; ++j) {
+    const S r = g3[j], z = g3[H + j], n = g3[2 * H + j];
+    const S dan = dhn[j] * (S(1) - z) * (S(1) - n * n);
+    const S daz = dhn[j] * (hi[j] - n) * z * (S(1) - z);
+    const S dar = dan * rnb[j] * r * (S(1) - r);
+    dx[j] = dar;
+    dx[H + j] = daz;
+    dx[2 * H + j] = dan;
+    dr[j] = dar;
+    dr[H + j] = daz;
+    dr[2 * H + j] = dan * r;
+    direct[j] = dhn[j] * z;
+  }
+}
+
+template <typename S>
+NOINLINE void rnn_fwd_row(int64_t H, bool relu, const S* RS x, const S* RS r, S* RS v) {
+  if (relu) {
+    for (int64_t j = 0; j < H; ++j) {
+      const S a = x[j] + r[j];
+      v[j] = a > S(0) ? a : S(0);
+    }
+  } else {
+    for (int64_t j = 0; j < H; ++j) v[j] = tanh_(x[j] + r[j]);
+  }
+}
+
+template <typename S>
+NOINLINE void rnn_back_row(int64_t H, bool relu, const S* RS dv, const S* RS v, S* RS da) {
+  if (relu) {
+    for (int64_t j = 0; j < H; ++j) da[j] = v[j] > S(0) ? dv[j] : S(0);
+  } else {
+    for (int64_t j = 0; j < H; ++j) da[j] = dv[j] * (S(1) - v[j] * v[j]);
+  }
+}
+
 // =================================================================== LSTM family
 // lstm, peephole (peep = (3, H): p_i, p_f, p_o), layernorm (ln_hh_*, ln_c_*),
 // with an optional projection weight_hr (whr).
@@ -131,6 +355,7 @@ std::vector<Tensor> lstm_forward_impl(const Tensor& xp, const Tensor& h0, const 
                                       double zh_p, const OptT& zc, double zc_p, const OptT& peep,
                                       const OptT& lnhh_w, const OptT& lnhh_b, const OptT& lnc_w, const OptT& lnc_b,
                                       double eps, bool save) {
+  using S = scalar_t;
   const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 4, P = h0.size(1);
   const bool proj = has(whr), lnhh = has(lnhh_w), lnc = has(lnc_w);
   auto opt = xp.options();
@@ -143,130 +368,81 @@ std::vector<Tensor> lstm_forward_impl(const Tensor& xp, const Tensor& h0, const 
   Tensor cn = at::empty({TS, B, H}, opt);
   Tensor th = at::empty({TS, B, H}, opt);
   Tensor hin = at::empty({TS, B, P}, opt);
-  Tensor hf = proj ? at::empty({TS, B, H}, opt) : Tensor();
+  Tensor hf = at::empty({TS, B, H}, opt);  // o * th: h_t before projection, zoneout and mask
   Tensor rhat = lnhh ? at::empty({TS, B, G}, opt) : Tensor();
   Tensor rstd_hh = lnhh ? at::empty({TS, B}, opt) : Tensor();
   Tensor yhat = lnc ? at::empty({TS, B, H}, opt) : Tensor();
   Tensor rstd_c = lnc ? at::empty({TS, B}, opt) : Tensor();
   Tensor zeros = at::zeros({3, H}, opt);
 
-  const scalar_t* X = xp.data_ptr<scalar_t>();
-  const scalar_t* V = ptr_or_null<scalar_t>(valid);
-  const scalar_t* M = ptr_or_null<scalar_t>(hmask);
-  const scalar_t* PP = has(peep) ? peep->data_ptr<scalar_t>() : zeros.data_ptr<scalar_t>();
-  const scalar_t *pi = PP, *pf = PP + H, *po = PP + 2 * H;
-  const scalar_t* ghh = ptr_or_null<scalar_t>(lnhh_w);
-  const scalar_t* bhh = ptr_or_null<scalar_t>(lnhh_b);
-  const scalar_t* gc = ptr_or_null<scalar_t>(lnc_w);
-  const scalar_t* bc = ptr_or_null<scalar_t>(lnc_b);
-  Keep<scalar_t> KH(zh, zh_p, B * P), KC(zc, zc_p, B * H);
-  scalar_t* Hc = h.data_ptr<scalar_t>();
-  scalar_t* O = out.data_ptr<scalar_t>();
+  const S* X = xp.data_ptr<S>();
+  const S* V = ptr_or_null<S>(valid);
+  const S* M = ptr_or_null<S>(hmask);
+  const S* PP = has(peep) ? peep->data_ptr<S>() : zeros.data_ptr<S>();
+  const S *pi = PP, *pf = PP + H, *po = PP + 2 * H;
+  const S* ghh = ptr_or_null<S>(lnhh_w);
+  const S* bhh = ptr_or_null<S>(lnhh_b);
+  const S* gc = ptr_or_null<S>(lnc_w);
+  const S* bc = ptr_or_null<S>(lnc_b);
+  Keep<S> KH(zh, zh_p, B * P), KC(zc, zc_p, B * H);
+  S* Hc = h.data_ptr<S>();
+  S* O = out.data_ptr<S>();
+  S* CS = cseq.data_ptr<S>();
 
   for (int64_t t = 0; t < T; ++t) {
     const int64_t s = save ? t : 0;
-    scalar_t* hin_t = hin.data_ptr<scalar_t>() + s * B * P;
-    if (M) {
-      for (int64_t k = 0; k < B * P; ++k) hin_t[k] = Hc[k] * M[k];
-    } else {
-      std::copy(Hc, Hc + B * P, hin_t);
-    }
+    S* hin_t = hin.data_ptr<S>() + s * B * P;
+    copy_masked<S>(B * P, Hc, M, hin_t);
     Tensor R = wlinear(hin[s], whh);  // (B, G)
-    scalar_t* Rp = R.data_ptr<scalar_t>();
-    const scalar_t* cprev = cseq.data_ptr<scalar_t>() + (save ? t : (t & 1)) * B * H;
-    scalar_t* cnext = cseq.data_ptr<scalar_t>() + (save ? t + 1 : ((t + 1) & 1)) * B * H;
-    scalar_t* gt = gates.data_ptr<scalar_t>() + s * B * G;
-    scalar_t* cnt = cn.data_ptr<scalar_t>() + s * B * H;
-    scalar_t* tht = th.data_ptr<scalar_t>() + s * B * H;
-    scalar_t* hft = proj ? hf.data_ptr<scalar_t>() + s * B * H : nullptr;
-    scalar_t* rht = lnhh ? rhat.data_ptr<scalar_t>() + s * B * G : nullptr;
-    scalar_t* rst = lnhh ? rstd_hh.data_ptr<scalar_t>() + s * B : nullptr;
-    scalar_t* yht = lnc ? yhat.data_ptr<scalar_t>() + s * B * H : nullptr;
-    scalar_t* rsc = lnc ? rstd_c.data_ptr<scalar_t>() + s * B : nullptr;
-    scalar_t* Ot = O + t * B * P;
+    S* Rp = R.data_ptr<S>();
+    const S* cprev = CS + (save ? t : (t & 1)) * B * H;
+    S* cnext = CS + (save ? t + 1 : ((t + 1) & 1)) * B * H;
+    S* gt = gates.data_ptr<S>() + s * B * G;
+    S* cnt = cn.data_ptr<S>() + s * B * H;
+    S* tht = th.data_ptr<S>() + s * B * H;
+    S* hft = hf.data_ptr<S>() + s * B * H;
+    S* rht = lnhh ? rhat.data_ptr<S>() + s * B * G : nullptr;
+    S* rst = lnhh ? rstd_hh.data_ptr<S>() + s * B : nullptr;
+    S* yht = lnc ? yhat.data_ptr<S>() + s * B * H : nullptr;
+    S* rsc = lnc ? rstd_c.data_ptr<S>() + s * B : nullptr;
+    S* Ot = O + t * B * P;
 
     over_rows(B, G, [&](int64_t b) {
-      const scalar_t* x = X + (t * B + b) * G;
-      scalar_t* r = Rp + b * G;
+      const S* x = X + (t * B + b) * G;
+      S* r = Rp + b * G;
       if (lnhh) {  // r := LN_hh(r) = g * rhat + b
-        scalar_t mean, rstd;
+        S mean, rstd;
         row_stats(r, G, eps, mean, rstd);
         rst[b] = rstd;
-        scalar_t* rh = rht + b * G;
-        for (int64_t j = 0; j < G; ++j) {
-          rh[j] = (r[j] - mean) * rstd;
-          r[j] = ghh[j] * rh[j] + bhh[j];
-        }
+        normalise_row<S>(G, r, mean, rstd, rht + b * G);
+        affine_row<S>(G, rht + b * G, ghh, bhh, r);
       }
-      const scalar_t* cp = cprev + b * H;
-      scalar_t* g4 = gt + b * G;
-      scalar_t* cnb = cnt + b * H;
-      scalar_t* cnx = cnext + b * H;
-      const scalar_t m = V ? V[t * B + b] : scalar_t(1);
-      const scalar_t* kc = KC.row(t, b * H);
-      for (int64_t j = 0; j < H; ++j) {
-        const scalar_t c_ = cp[j];
-        const scalar_t i = sigm(x[j] + r[j] + pi[j] * c_);
-        const scalar_t f = sigm(x[H + j] + r[H + j] + pf[j] * c_);
-        const scalar_t g = tanh_(x[2 * H + j] + r[2 * H + j]);
-        const scalar_t cnew = f * c_ + i * g;
-        const scalar_t o = sigm(x[3 * H + j] + r[3 * H + j] + po[j] * cnew);
-        g4[j] = i;
-        g4[H + j] = f;
-        g4[2 * H + j] = g;
-        g4[3 * H + j] = o;
-        cnb[j] = cnew;
-        const scalar_t k = kc ? kc[j] : KC.c;
-        const scalar_t cz = k * c_ + (scalar_t(1) - k) * cnew;
-        cnx[j] = m * cz + (scalar_t(1) - m) * c_;
-      }
-      scalar_t* thb = tht + b * H;
+      const S m = V ? V[t * B + b] : S(1);
+      S* g4 = gt + b * G;
+      S* cnb = cnt + b * H;
+      lstm_gates_row<S>(H, x, r, cprev + b * H, pi, pf, po, KC.row(t, b * H), KC.c, m, g4, cnb, cnext + b * H);
+      S* yh = nullptr;
       if (lnc) {
-        scalar_t mean, rstd;
+        S mean, rstd;
         row_stats(cnb, H, eps, mean, rstd);
         rsc[b] = rstd;
-        scalar_t* yh = yht + b * H;
-        for (int64_t j = 0; j < H; ++j) {
-          yh[j] = (cnb[j] - mean) * rstd;
-          thb[j] = tanh_(gc[j] * yh[j] + bc[j]);
-        }
-      } else {
-        for (int64_t j = 0; j < H; ++j) thb[j] = tanh_(cnb[j]);
+        yh = yht + b * H;
+        normalise_row<S>(H, cnb, mean, rstd, yh);
       }
-      if (proj) {
-        scalar_t* hfb = hft + b * H;
-        for (int64_t j = 0; j < H; ++j) hfb[j] = g4[3 * H + j] * thb[j];
-      } else {  // h_t directly (P == H)
-        scalar_t* hb = Hc + b * P;
-        scalar_t* ob = Ot + b * P;
-        const scalar_t* kh = KH.row(t, b * P);
-        for (int64_t j = 0; j < H; ++j) {
-          const scalar_t hn = g4[3 * H + j] * thb[j];
-          const scalar_t k = kh ? kh[j] : KH.c;
-          const scalar_t hz = k * hb[j] + (scalar_t(1) - k) * hn;
-          hb[j] = m * hz + (scalar_t(1) - m) * hb[j];
-          ob[j] = m * hb[j];
-        }
-      }
+      lstm_out_row<S>(H, cnb, g4 + 3 * H, yh, gc, bc, tht + b * H, hft + b * H);
+      if (!proj) mix_row<S>(H, hft + b * H, KH.row(t, b * P), KH.c, m, Hc + b * P, Ot + b * P);
     });
     if (proj) {
-      Tensor hn = wlinear(proj ? hf[s] : Tensor(), *whr);  // (B, P)
-      const scalar_t* hnp = hn.data_ptr<scalar_t>();
+      Tensor hn = wlinear(hf[s], *whr);  // (B, P)
+      const S* hnp = hn.data_ptr<S>();
       for (int64_t b = 0; b < B; ++b) {
-        const scalar_t m = V ? V[t * B + b] : scalar_t(1);
-        const scalar_t* kh = KH.row(t, b * P);
-        for (int64_t j = 0; j < P; ++j) {
-          const int64_t q = b * P + j;
-          const scalar_t k = kh ? kh[j] : KH.c;
-          const scalar_t hz = k * Hc[q] + (scalar_t(1) - k) * hnp[q];
-          Hc[q] = m * hz + (scalar_t(1) - m) * Hc[q];
-          Ot[q] = m * Hc[q];
-        }
+        const S m = V ? V[t * B + b] : S(1);
+        mix_row<S>(P, hnp + b * P, KH.row(t, b * P), KH.c, m, Hc + b * P, Ot + b * P);
       }
     }
   }
   Tensor cT = cseq[save ? T : (T & 1)].clone();
-  return {out, h, cT, gates, cseq, cn, th, hin, hf, rhat, rstd_hh, yhat, rstd_c};
+  return {out, h, cT, gates, cseq, cn, th, hin, proj ? hf : Tensor(), rhat, rstd_hh, yhat, rstd_c};
 }
 
 template <typename scalar_t>
@@ -276,6 +452,7 @@ std::vector<Tensor> lstm_backward_impl(const OptT& dout, const Tensor& dhT, cons
                                        double zh_p, const OptT& zc, double zc_p, const OptT& peep,
                                        const OptT& lnhh_w, const OptT& rhat, const OptT& rstd_hh, const OptT& lnc_w,
                                        const OptT& yhat, const OptT& rstd_c) {
+  using S = scalar_t;
   const int64_t T = gates.size(0), B = gates.size(1), G = gates.size(2), H = G / 4, P = dhT.size(1);
   const bool proj = has(whrT), lnhh = has(lnhh_w), lnc = has(lnc_w);
   auto opt = gates.options();
@@ -286,97 +463,66 @@ std::vector<Tensor> lstm_backward_impl(const OptT& dout, const Tensor& dhT, cons
   Tensor gH = dhT.clone();
   Tensor gC = dcT.clone();
   Tensor dhf_buf = proj ? Tensor() : at::empty({B, H}, opt);
+  Tensor dcn_buf = at::empty({B, H}, opt);
+  Tensor scratch = (lnc || lnhh) ? at::empty({B, G}, opt) : Tensor();
   Tensor zeros = at::zeros({3, H}, opt);
 
-  const scalar_t* DO = ptr_or_null<scalar_t>(dout);
-  const scalar_t* V = ptr_or_null<scalar_t>(valid);
-  const scalar_t* M = ptr_or_null<scalar_t>(hmask);
-  const scalar_t* PP = has(peep) ? peep->data_ptr<scalar_t>() : zeros.data_ptr<scalar_t>();
-  const scalar_t *pi = PP, *pf = PP + H, *po = PP + 2 * H;
-  const scalar_t* ghh = ptr_or_null<scalar_t>(lnhh_w);
-  const scalar_t* gc = ptr_or_null<scalar_t>(lnc_w);
-  const scalar_t* RH = ptr_or_null<scalar_t>(rhat);
-  const scalar_t* RS = ptr_or_null<scalar_t>(rstd_hh);
-  const scalar_t* YH = ptr_or_null<scalar_t>(yhat);
-  const scalar_t* YS = ptr_or_null<scalar_t>(rstd_c);
-  Keep<scalar_t> KH(zh, zh_p, B * P), KC(zc, zc_p, B * H);
-  const scalar_t* GA = gates.data_ptr<scalar_t>();
-  const scalar_t* CS = cseq.data_ptr<scalar_t>();
-  const scalar_t* CN = cn.data_ptr<scalar_t>();
-  const scalar_t* TH = th.data_ptr<scalar_t>();
-  scalar_t* gh = gH.data_ptr<scalar_t>();
-  scalar_t* gcp = gC.data_ptr<scalar_t>();
+  const S* DO = ptr_or_null<S>(dout);
+  const S* V = ptr_or_null<S>(valid);
+  const S* M = ptr_or_null<S>(hmask);
+  const S* PP = has(peep) ? peep->data_ptr<S>() : zeros.data_ptr<S>();
+  const S *pi = PP, *pf = PP + H, *po = PP + 2 * H;
+  const S* ghh = ptr_or_null<S>(lnhh_w);
+  const S* gc = ptr_or_null<S>(lnc_w);
+  const S* RH = ptr_or_null<S>(rhat);
+  const S* RSD = ptr_or_null<S>(rstd_hh);
+  const S* YH = ptr_or_null<S>(yhat);
+  const S* YS = ptr_or_null<S>(rstd_c);
+  Keep<S> KH(zh, zh_p, B * P), KC(zc, zc_p, B * H);
+  const S* GA = gates.data_ptr<S>();
+  const S* CSQ = cseq.data_ptr<S>();
+  const S* TH = th.data_ptr<S>();
+  S* gh = gH.data_ptr<S>();
+  S* gcp = gC.data_ptr<S>();
+  S* dcnp = dcn_buf.data_ptr<S>();
+  S* scr = scratch.defined() ? scratch.data_ptr<S>() : nullptr;
 
   for (int64_t t = T - 1; t >= 0; --t) {
-    // through the output, the mask and zoneout of h: d(hn) and the part of dh_{t-1} that skips the cell
-    scalar_t* dhn_t = proj ? dhn.data_ptr<scalar_t>() + t * B * P : dhf_buf.data_ptr<scalar_t>();
+    S* dhn_t = proj ? dhn.data_ptr<S>() + t * B * P : dhf_buf.data_ptr<S>();
     for (int64_t b = 0; b < B; ++b) {
-      const scalar_t m = V ? V[t * B + b] : scalar_t(1);
-      const scalar_t* kh = KH.row(t, b * P);
-      for (int64_t j = 0; j < P; ++j) {
-        const int64_t q = b * P + j;
-        const scalar_t g = gh[q] + (DO ? m * DO[t * B * P + q] : scalar_t(0));
-        const scalar_t k = kh ? kh[j] : KH.c;
-        const scalar_t dh1 = m * g;
-        dhn_t[q] = (scalar_t(1) - k) * dh1;
-        gh[q] = (scalar_t(1) - m) * g + k * dh1;
-      }
+      const S m = V ? V[t * B + b] : S(1);
+      h_back_row<S>(P, DO ? DO + (t * B + b) * P : nullptr, KH.row(t, b * P), KH.c, m, gh + b * P, dhn_t + b * P);
     }
     Tensor dhf_t = proj ? wlinear(dhn[t], *whrT) : dhf_buf;  // (B, H)
-    const scalar_t* DHF = dhf_t.data_ptr<scalar_t>();
-    scalar_t* dAt = dA.data_ptr<scalar_t>() + t * B * G;
-    scalar_t* dRt = dR.data_ptr<scalar_t>() + t * B * G;
+    const S* DHF = dhf_t.data_ptr<S>();
+    S* dAt = dA.data_ptr<S>() + t * B * G;
+    S* dRt = dR.data_ptr<S>() + t * B * G;
     over_rows(B, G, [&](int64_t b) {
       const int64_t row = t * B + b;
-      const scalar_t m = V ? V[row] : scalar_t(1);
-      const scalar_t* kc = KC.row(t, b * H);
-      const scalar_t* g4 = GA + row * G;
-      const scalar_t* cp = CS + row * H;  // c_{t-1}
-      const scalar_t* cnb = CN + row * H;
-      const scalar_t* thb = TH + row * H;
-      const scalar_t* dhf = DHF + b * H;
-      scalar_t* gcb = gcp + b * H;
-      scalar_t* da = dAt + b * G;
-      // da[0:H] holds d(cn) while it is being summed
-      scalar_t* dcn = da;
+      const S m = V ? V[row] : S(1);
+      const S* g4 = GA + row * G;
+      const S* thb = TH + row * H;
+      const S* dhf = DHF + b * H;
+      S* dcn = dcnp + b * H;
       if (lnc) {
-        scalar_t* dyb = dy.data_ptr<scalar_t>() + row * H;
-        scalar_t* dyh = da + H;  // scratch: d(yhat)
-        for (int64_t j = 0; j < H; ++j) {
-          const scalar_t d = dhf[j] * g4[3 * H + j] * (scalar_t(1) - thb[j] * thb[j]);
-          dyb[j] = d;
-          dyh[j] = d * gc[j];
-        }
+        S* dyb = dy.data_ptr<S>() + row * H;
+        S* dyh = scr + b * G;
+        lstm_dy_row<S>(H, dhf, g4 + 3 * H, thb, dyb);
+        mul_row<S>(H, dyb, gc, dyh);
         ln_backward_row(dyh, YH + row * H, YS[row], H, dcn, false);
       } else {
-        for (int64_t j = 0; j < H; ++j) dcn[j] = dhf[j] * g4[3 * H + j] * (scalar_t(1) - thb[j] * thb[j]);
+        lstm_dy_row<S>(H, dhf, g4 + 3 * H, thb, dcn);
       }
-      for (int64_t j = 0; j < H; ++j) {
-        const scalar_t i = g4[j], f = g4[H + j], g = g4[2 * H + j], o = g4[3 * H + j];
-        const scalar_t k = kc ? kc[j] : KC.c;
-        const scalar_t dc1 = m * gcb[j];
-        scalar_t dc = dcn[j] + (scalar_t(1) - k) * dc1;
-        const scalar_t dao = dhf[j] * thb[j] * o * (scalar_t(1) - o);
-        dc += dao * po[j];
-        const scalar_t dai = dc * g * i * (scalar_t(1) - i);
-        const scalar_t daf = dc * cp[j] * f * (scalar_t(1) - f);
-        const scalar_t dag = dc * i * (scalar_t(1) - g * g);
-        gcb[j] = (scalar_t(1) - m) * gcb[j] + k * dc1 + dc * f + dai * pi[j] + daf * pf[j];
-        da[j] = dai;
-        da[H + j] = daf;
-        da[2 * H + j] = dag;
-        da[3 * H + j] = dao;
-      }
-      (void)cnb;
+      S* da = dAt + b * G;
+      lstm_back_row<S>(H, dcn, g4, CSQ + row * H, thb, dhf, pi, pf, po, KC.row(t, b * H), KC.c, m, gcp + b * H, da);
       if (lnhh) {
-        scalar_t* dr = dRt + b * G;
-        for (int64_t j = 0; j < G; ++j) dr[j] = da[j] * ghh[j];
-        ln_backward_row(dr, RH + row * G, RS[row], G, dr, false);
+        S* tmp = scr + b * G;
+        mul_row<S>(G, da, ghh, tmp);
+        ln_backward_row(tmp, RH + row * G, RSD[row], G, dRt + b * G, false);
       }
     });
     Tensor dhin = wlinear(dR[t], whhT);  // (B, P)
-    const scalar_t* DH = dhin.data_ptr<scalar_t>();
-    for (int64_t q = 0; q < B * P; ++q) gh[q] += M ? DH[q] * M[q] : DH[q];
+    add_dhin<S>(B * P, dhin.data_ptr<S>(), nullptr, M, gh);
   }
   return {dA, lnhh ? dR : Tensor(), dhn, dy, gH, gC};
 }
@@ -387,6 +533,7 @@ std::vector<Tensor> lstm_backward_impl(const OptT& dout, const Tensor& dhT, cons
 template <typename scalar_t>
 std::vector<Tensor> gru_forward_impl(const Tensor& xp, const Tensor& h0, const Tensor& whh, const OptT& bhn,
                                      const OptT& valid, const OptT& hmask, const OptT& zh, double zh_p, bool save) {
+  using S = scalar_t;
   const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 3;
   auto opt = xp.options();
   const int64_t TS = save ? T : 1;
@@ -395,50 +542,27 @@ std::vector<Tensor> gru_forward_impl(const Tensor& xp, const Tensor& h0, const T
   Tensor gates = at::empty({TS, B, G}, opt);  // r, z, n
   Tensor rn = at::empty({TS, B, H}, opt);     // W_hn h + b_hn
   Tensor hin = at::empty({TS, B, H}, opt);
-  const scalar_t* X = xp.data_ptr<scalar_t>();
-  const scalar_t* V = ptr_or_null<scalar_t>(valid);
-  const scalar_t* M = ptr_or_null<scalar_t>(hmask);
-  const scalar_t* BN = ptr_or_null<scalar_t>(bhn);
-  Keep<scalar_t> KH(zh, zh_p, B * H);
-  scalar_t* Hc = h.data_ptr<scalar_t>();
-  scalar_t* O = out.data_ptr<scalar_t>();
+  Tensor hnew = at::empty({B, H}, opt);
+  const S* X = xp.data_ptr<S>();
+  const S* V = ptr_or_null<S>(valid);
+  const S* M = ptr_or_null<S>(hmask);
+  const S* BN = ptr_or_null<S>(bhn);
+  Keep<S> KH(zh, zh_p, B * H);
+  S* Hc = h.data_ptr<S>();
+  S* O = out.data_ptr<S>();
+  S* HN = hnew.data_ptr<S>();
   for (int64_t t = 0; t < T; ++t) {
     const int64_t s = save ? t : 0;
-    scalar_t* hin_t = hin.data_ptr<scalar_t>() + s * B * H;
-    if (M) {
-      for (int64_t k = 0; k < B * H; ++k) hin_t[k] = Hc[k] * M[k];
-    } else {
-      std::copy(Hc, Hc + B * H, hin_t);
-    }
+    S* hin_t = hin.data_ptr<S>() + s * B * H;
+    copy_masked<S>(B * H, Hc, M, hin_t);
     Tensor R = wlinear(hin[s], whh);  // (B, 3H)
-    const scalar_t* Rp = R.data_ptr<scalar_t>();
-    scalar_t* gt = gates.data_ptr<scalar_t>() + s * B * G;
-    scalar_t* rnt = rn.data_ptr<scalar_t>() + s * B * H;
+    const S* Rp = R.data_ptr<S>();
+    S* gt = gates.data_ptr<S>() + s * B * G;
+    S* rnt = rn.data_ptr<S>() + s * B * H;
     over_rows(B, G, [&](int64_t b) {
-      const scalar_t* x = X + (t * B + b) * G;
-      const scalar_t* r_ = Rp + b * G;
-      scalar_t* g3 = gt + b * G;
-      scalar_t* rnb = rnt + b * H;
-      const scalar_t* hi = hin_t + b * H;
-      scalar_t* hb = Hc + b * H;
-      scalar_t* ob = O + (t * B + b) * H;
-      const scalar_t m = V ? V[t * B + b] : scalar_t(1);
-      const scalar_t* kh = KH.row(t, b * H);
-      for (int64_t j = 0; j < H; ++j) {
-        const scalar_t r = sigm(x[j] + r_[j]);
-        const scalar_t z = sigm(x[H + j] + r_[H + j]);
-        const scalar_t hn_ = r_[2 * H + j] + (BN ? BN[j] : scalar_t(0));
-        const scalar_t n = tanh_(x[2 * H + j] + r * hn_);
-        const scalar_t hnew = (scalar_t(1) - z) * n + z * hi[j];
-        g3[j] = r;
-        g3[H + j] = z;
-        g3[2 * H + j] = n;
-        rnb[j] = hn_;
-        const scalar_t k = kh ? kh[j] : KH.c;
-        const scalar_t hz = k * hb[j] + (scalar_t(1) - k) * hnew;
-        hb[j] = m * hz + (scalar_t(1) - m) * hb[j];
-        ob[j] = m * hb[j];
-      }
+      const S m = V ? V[t * B + b] : S(1);
+      gru_fwd_row<S>(H, X + (t * B + b) * G, Rp + b * G, BN, hin_t + b * H, gt + b * G, rnt + b * H, HN + b * H);
+      mix_row<S>(H, HN + b * H, KH.row(t, b * H), KH.c, m, Hc + b * H, O + (t * B + b) * H);
     });
   }
   return {out, h, gates, rn, hin};
@@ -448,56 +572,36 @@ template <typename scalar_t>
 std::vector<Tensor> gru_backward_impl(const OptT& dout, const Tensor& dhT, const Tensor& gates, const Tensor& rn,
                                       const Tensor& hin, const Tensor& whhT, const OptT& valid, const OptT& hmask,
                                       const OptT& zh, double zh_p) {
+  using S = scalar_t;
   const int64_t T = gates.size(0), B = gates.size(1), G = gates.size(2), H = G / 3;
   auto opt = gates.options();
   Tensor dxp = at::empty({T, B, G}, opt);
   Tensor dR = at::empty({T, B, G}, opt);
   Tensor gH = dhT.clone();
   Tensor direct = at::empty({B, H}, opt);  // dh_in through z * h_in
-  const scalar_t* DO = ptr_or_null<scalar_t>(dout);
-  const scalar_t* V = ptr_or_null<scalar_t>(valid);
-  const scalar_t* M = ptr_or_null<scalar_t>(hmask);
-  Keep<scalar_t> KH(zh, zh_p, B * H);
-  const scalar_t* GA = gates.data_ptr<scalar_t>();
-  const scalar_t* RN = rn.data_ptr<scalar_t>();
-  const scalar_t* HI = hin.data_ptr<scalar_t>();
-  scalar_t* gh = gH.data_ptr<scalar_t>();
-  scalar_t* dir = direct.data_ptr<scalar_t>();
+  Tensor dhn = at::empty({B, H}, opt);
+  const S* DO = ptr_or_null<S>(dout);
+  const S* V = ptr_or_null<S>(valid);
+  const S* M = ptr_or_null<S>(hmask);
+  Keep<S> KH(zh, zh_p, B * H);
+  const S* GA = gates.data_ptr<S>();
+  const S* RN = rn.data_ptr<S>();
+  const S* HI = hin.data_ptr<S>();
+  S* gh = gH.data_ptr<S>();
+  S* dir = direct.data_ptr<S>();
+  S* DHN = dhn.data_ptr<S>();
+  S* DX = dxp.data_ptr<S>();
+  S* DR = dR.data_ptr<S>();
   for (int64_t t = T - 1; t >= 0; --t) {
     over_rows(B, G, [&](int64_t b) {
       const int64_t row = t * B + b;
-      const scalar_t m = V ? V[row] : scalar_t(1);
-      const scalar_t* kh = KH.row(t, b * H);
-      const scalar_t* g3 = GA + row * G;
-      const scalar_t* rnb = RN + row * H;
-      const scalar_t* hi = HI + row * H;
-      scalar_t* ghb = gh + b * H;
-      scalar_t* dx = dxp.data_ptr<scalar_t>() + row * G;
-      scalar_t* dr = dR.data_ptr<scalar_t>() + row * G;
-      scalar_t* db = dir + b * H;
-      const scalar_t* dob = DO ? DO + row * H : nullptr;
-      for (int64_t j = 0; j < H; ++j) {
-        const scalar_t g = ghb[j] + (dob ? m * dob[j] : scalar_t(0));
-        const scalar_t k = kh ? kh[j] : KH.c;
-        const scalar_t dh1 = m * g;
-        const scalar_t dhn = (scalar_t(1) - k) * dh1;
-        ghb[j] = (scalar_t(1) - m) * g + k * dh1;
-        const scalar_t r = g3[j], z = g3[H + j], n = g3[2 * H + j];
-        const scalar_t dan = dhn * (scalar_t(1) - z) * (scalar_t(1) - n * n);
-        const scalar_t daz = dhn * (hi[j] - n) * z * (scalar_t(1) - z);
-        const scalar_t dar = dan * rnb[j] * r * (scalar_t(1) - r);
-        dx[j] = dar;
-        dx[H + j] = daz;
-        dx[2 * H + j] = dan;
-        dr[j] = dar;
-        dr[H + j] = daz;
-        dr[2 * H + j] = dan * r;
-        db[j] = dhn * z;
-      }
+      const S m = V ? V[row] : S(1);
+      h_back_row<S>(H, DO ? DO + row * H : nullptr, KH.row(t, b * H), KH.c, m, gh + b * H, DHN + b * H);
+      gru_back_row<S>(H, DHN + b * H, GA + row * G, RN + row * H, HI + row * H, DX + row * G, DR + row * G,
+                      dir + b * H);
     });
     Tensor dhin = wlinear(dR[t], whhT);  // (B, H)
-    const scalar_t* DH = dhin.data_ptr<scalar_t>();
-    for (int64_t q = 0; q < B * H; ++q) gh[q] += M ? (DH[q] + dir[q]) * M[q] : DH[q] + dir[q];
+    add_dhin<S>(B * H, dhin.data_ptr<S>(), dir, M, gh);
   }
   return {dxp, dR, gH};
 }
@@ -506,6 +610,7 @@ std::vector<Tensor> gru_backward_impl(const OptT& dout, const Tensor& dhT, const
 template <typename scalar_t>
 std::vector<Tensor> rnn_forward_impl(const Tensor& xp, const Tensor& h0, const Tensor& whh, bool relu,
                                      const OptT& valid, const OptT& hmask, const OptT& zh, double zh_p, bool save) {
+  using S = scalar_t;
   const int64_t T = xp.size(0), B = xp.size(1), H = xp.size(2);
   auto opt = xp.options();
   const int64_t TS = save ? T : 1;
@@ -513,40 +618,23 @@ std::vector<Tensor> rnn_forward_impl(const Tensor& xp, const Tensor& h0, const T
   Tensor h = h0.clone();
   Tensor hn = at::empty({TS, B, H}, opt);  // the new h before zoneout and masking
   Tensor hin = at::empty({TS, B, H}, opt);
-  const scalar_t* X = xp.data_ptr<scalar_t>();
-  const scalar_t* V = ptr_or_null<scalar_t>(valid);
-  const scalar_t* M = ptr_or_null<scalar_t>(hmask);
-  Keep<scalar_t> KH(zh, zh_p, B * H);
-  scalar_t* Hc = h.data_ptr<scalar_t>();
-  scalar_t* O = out.data_ptr<scalar_t>();
+  const S* X = xp.data_ptr<S>();
+  const S* V = ptr_or_null<S>(valid);
+  const S* M = ptr_or_null<S>(hmask);
+  Keep<S> KH(zh, zh_p, B * H);
+  S* Hc = h.data_ptr<S>();
+  S* O = out.data_ptr<S>();
   for (int64_t t = 0; t < T; ++t) {
     const int64_t s = save ? t : 0;
-    scalar_t* hin_t = hin.data_ptr<scalar_t>() + s * B * H;
-    if (M) {
-      for (int64_t k = 0; k < B * H; ++k) hin_t[k] = Hc[k] * M[k];
-    } else {
-      std::copy(Hc, Hc + B * H, hin_t);
-    }
+    S* hin_t = hin.data_ptr<S>() + s * B * H;
+    copy_masked<S>(B * H, Hc, M, hin_t);
     Tensor R = wlinear(hin[s], whh);
-    const scalar_t* Rp = R.data_ptr<scalar_t>();
-    scalar_t* hnt = hn.data_ptr<scalar_t>() + s * B * H;
+    const S* Rp = R.data_ptr<S>();
+    S* hnt = hn.data_ptr<S>() + s * B * H;
     over_rows(B, H, [&](int64_t b) {
-      const scalar_t* x = X + (t * B + b) * H;
-      const scalar_t* r = Rp + b * H;
-      scalar_t* hnb = hnt + b * H;
-      scalar_t* hb = Hc + b * H;
-      scalar_t* ob = O + (t * B + b) * H;
-      const scalar_t m = V ? V[t * B + b] : scalar_t(1);
-      const scalar_t* kh = KH.row(t, b * H);
-      for (int64_t j = 0; j < H; ++j) {
-        const scalar_t a = x[j] + r[j];
-        const scalar_t v = relu ? (a > scalar_t(0) ? a : scalar_t(0)) : tanh_(a);
-        hnb[j] = v;
-        const scalar_t k = kh ? kh[j] : KH.c;
-        const scalar_t hz = k * hb[j] + (scalar_t(1) - k) * v;
-        hb[j] = m * hz + (scalar_t(1) - m) * hb[j];
-        ob[j] = m * hb[j];
-      }
+      const S m = V ? V[t * B + b] : S(1);
+      rnn_fwd_row<S>(H, relu, X + (t * B + b) * H, Rp + b * H, hnt + b * H);
+      mix_row<S>(H, hnt + b * H, KH.row(t, b * H), KH.c, m, Hc + b * H, O + (t * B + b) * H);
     });
   }
   return {out, h, hn, hin};
@@ -555,36 +643,28 @@ std::vector<Tensor> rnn_forward_impl(const Tensor& xp, const Tensor& h0, const T
 template <typename scalar_t>
 std::vector<Tensor> rnn_backward_impl(const OptT& dout, const Tensor& dhT, const Tensor& hn, const Tensor& whhT,
                                       bool relu, const OptT& valid, const OptT& hmask, const OptT& zh, double zh_p) {
+  using S = scalar_t;
   const int64_t T = hn.size(0), B = hn.size(1), H = hn.size(2);
   Tensor dA = at::empty({T, B, H}, hn.options());
   Tensor gH = dhT.clone();
-  const scalar_t* DO = ptr_or_null<scalar_t>(dout);
-  const scalar_t* V = ptr_or_null<scalar_t>(valid);
-  const scalar_t* M = ptr_or_null<scalar_t>(hmask);
-  Keep<scalar_t> KH(zh, zh_p, B * H);
-  const scalar_t* HN = hn.data_ptr<scalar_t>();
-  scalar_t* gh = gH.data_ptr<scalar_t>();
+  Tensor dv = at::empty({B, H}, hn.options());
+  const S* DO = ptr_or_null<S>(dout);
+  const S* V = ptr_or_null<S>(valid);
+  const S* M = ptr_or_null<S>(hmask);
+  Keep<S> KH(zh, zh_p, B * H);
+  const S* HN = hn.data_ptr<S>();
+  S* gh = gH.data_ptr<S>();
+  S* DV = dv.data_ptr<S>();
+  S* DA = dA.data_ptr<S>();
   for (int64_t t = T - 1; t >= 0; --t) {
     over_rows(B, H, [&](int64_t b) {
       const int64_t row = t * B + b;
-      const scalar_t m = V ? V[row] : scalar_t(1);
-      const scalar_t* kh = KH.row(t, b * H);
-      const scalar_t* v = HN + row * H;
-      const scalar_t* dob = DO ? DO + row * H : nullptr;
-      scalar_t* ghb = gh + b * H;
-      scalar_t* da = dA.data_ptr<scalar_t>() + row * H;
-      for (int64_t j = 0; j < H; ++j) {
-        const scalar_t g = ghb[j] + (dob ? m * dob[j] : scalar_t(0));
-        const scalar_t k = kh ? kh[j] : KH.c;
-        const scalar_t dh1 = m * g;
-        const scalar_t dv = (scalar_t(1) - k) * dh1;
-        ghb[j] = (scalar_t(1) - m) * g + k * dh1;
-        da[j] = relu ? (v[j] > scalar_t(0) ? dv : scalar_t(0)) : dv * (scalar_t(1) - v[j] * v[j]);
-      }
+      const S m = V ? V[row] : S(1);
+      h_back_row<S>(H, DO ? DO + row * H : nullptr, KH.row(t, b * H), KH.c, m, gh + b * H, DV + b * H);
+      rnn_back_row<S>(H, relu, DV + b * H, HN + row * H, DA + row * H);
     });
     Tensor dhin = wlinear(dA[t], whhT);
-    const scalar_t* DH = dhin.data_ptr<scalar_t>();
-    for (int64_t q = 0; q < B * H; ++q) gh[q] += M ? DH[q] * M[q] : DH[q];
+    add_dhin<S>(B * H, dhin.data_ptr<S>(), nullptr, M, gh);
   }
   return {dA, gH};
 }

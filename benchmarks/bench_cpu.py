@@ -1,0 +1,278 @@
+"""CPU engine benchmark: lstmkit ``cpu`` backend vs torch.nn vs the Python cell loop.
+
+Every case runs all its engines in one process, repetitions interleaved
+(engine A, B, C, A, B, C, ...), and reports medians, so ratios stay meaningful
+on a shared, noisy machine. Prints a table and writes JSON.
+
+    .venv/bin/python benchmarks/bench_cpu.py                      # everything
+    .venv/bin/python benchmarks/bench_cpu.py --only lstm,stream   # some groups
+    .venv/bin/python benchmarks/bench_cpu.py --quick              # fewer repetitions
+
+Groups: ``lstm``, ``gru``, ``rnn``, ``variants`` (peephole, layernorm),
+``lengths`` (variable lengths), ``stream`` (batch-1 steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import lstmkit
+from lstmkit import kernels
+
+SHAPES = {
+    "T100_B64_I128_H256": dict(T=100, B=64, I=128, H=256, L=1),
+    "T256_B32_I64_H512": dict(T=256, B=32, I=64, H=512, L=1),
+    "small_T48_B32_I8_H64_L2": dict(T=48, B=32, I=8, H=64, L=2),
+}
+
+
+# ------------------------------------------------------------------ engines
+def lk_layer(kind, s, backend):
+    common = dict(num_layers=s["L"], backend=backend)
+    if kind in ("lstm", "peephole", "layernorm"):
+        return lstmkit.LSTM(s["I"], s["H"], cell=kind, **common)
+    if kind == "gru":
+        return lstmkit.GRU(s["I"], s["H"], **common)
+    return lstmkit.RNN(s["I"], s["H"], nonlinearity=kind.split("_")[1], **common)
+
+
+def torch_layer(kind, s):
+    if kind == "lstm":
+        return nn.LSTM(s["I"], s["H"], num_layers=s["L"])
+    if kind == "gru":
+        return nn.GRU(s["I"], s["H"], num_layers=s["L"])
+    if kind.startswith("rnn"):
+        return nn.RNN(s["I"], s["H"], num_layers=s["L"], nonlinearity=kind.split("_")[1])
+    return None
+
+
+def train_fn(layer, x, lengths=None, packed=False):
+    params = list(layer.parameters())
+
+    def f():
+        for p in params:
+            p.grad = None
+        if packed:
+            inp = nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+            out, _ = layer(inp)
+            out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=x.shape[0])
+        elif lengths is not None:
+            out, _ = layer(x, lengths=lengths)
+        else:
+            out, _ = layer(x)
+        out.sum().backward()
+
+    return f
+
+
+def infer_fn(layer, x, lengths=None, packed=False):
+    def f():
+        with torch.no_grad():
+            if packed:
+                out, _ = layer(nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False))
+            elif lengths is not None:
+                layer(x, lengths=lengths)
+            else:
+                layer(x)
+
+    return f
+
+
+def measure(fns: dict, reps: int, warmup: int = 2, budget_s: float | None = None) -> dict:
+    """Interleaved repetitions; median and IQR-ish spread in ms per engine."""
+    for f in fns.values():
+        for _ in range(warmup):
+            f()
+    times = {k: [] for k in fns}
+    start = time.perf_counter()
+    for r in range(reps):
+        for k, f in fns.items():
+            t = time.perf_counter()
+            f()
+            times[k].append((time.perf_counter() - t) * 1e3)
+        if budget_s and time.perf_counter() - start > budget_s and r >= 2:
+            break
+    out = {}
+    for k, v in times.items():
+        v = sorted(v)
+        out[k] = dict(median_ms=statistics.median(v), min_ms=v[0], max_ms=v[-1], n=len(v))
+    return out
+
+
+# -------------------------------------------------------------------- groups
+def case(name, kind, shape, mode, engines, reps, budget):
+    res = measure(engines, reps, budget_s=budget)
+    row = dict(case=name, kind=kind, shape=shape, mode=mode, results=res)
+    base = res.get("lstmkit_cpu")
+    if base:
+        row["speedup_vs"] = {k: v["median_ms"] / base["median_ms"] for k, v in res.items() if k != "lstmkit_cpu"}
+    return row
+
+
+def group_core(kinds, args, ref_shapes=None):
+    rows = []
+    for shape_name, s in SHAPES.items():
+        for kind in kinds:
+            torch.manual_seed(0)
+            x = torch.randn(s["T"], s["B"], s["I"])
+            ours = lk_layer(kind, s, "cpu")
+            theirs = torch_layer(kind, s)
+            ref = lk_layer(kind, s, "reference")
+            ref.load_state_dict(ours.state_dict())
+            for mode, mk in (("train", train_fn), ("infer", infer_fn)):
+                engines = {"lstmkit_cpu": mk(ours, x)}
+                if theirs is not None:
+                    engines["torch_nn"] = mk(theirs, x)
+                if args.reference and (ref_shapes is None or shape_name in ref_shapes):
+                    engines["python_loop"] = mk(ref, x)
+                if kind in ("peephole", "layernorm"):  # the plain LSTM on our engine, for the 1.25x target
+                    plain = lk_layer("lstm", s, "cpu")
+                    engines["lstmkit_cpu_plain_lstm"] = mk(plain, x)
+                reps = args.reps if "python_loop" not in engines else max(3, args.reps // 3)
+                rows.append(case(f"{kind} {mode} {shape_name}", kind, shape_name, mode, engines, reps, args.budget))
+                print_row(rows[-1])
+    return rows
+
+
+def group_lengths(args):
+    rows = []
+    for shape_name, s in list(SHAPES.items())[:2]:
+        torch.manual_seed(0)
+        T, B = s["T"], s["B"]
+        x = torch.randn(T, B, s["I"])
+        lengths = torch.randint(T // 2, T + 1, (B,))
+        lengths[0] = T
+        ours = lk_layer("lstm", s, "cpu")
+        theirs = torch_layer("lstm", s)
+        for mode, mk in (("train", train_fn), ("infer", infer_fn)):
+            engines = {
+                "lstmkit_cpu": mk(ours, x, lengths),
+                "lstmkit_cpu_padded": mk(ours, x),
+                "torch_nn_packed": mk(theirs, x, lengths, packed=True),
+                "torch_nn_padded": mk(theirs, x),
+            }
+            rows.append(case(f"lstm lengths[T/2,T] {mode} {shape_name}", "lstm", shape_name, mode, engines,
+                             args.reps, args.budget))
+            print_row(rows[-1])
+    return rows
+
+
+def group_stream(args):
+    rows = []
+    for H in (256, 64):
+        I = 128 if H == 256 else 8
+        torch.manual_seed(0)
+        ours = lstmkit.LSTM(I, H, backend="cpu").eval()
+        theirs = nn.LSTM(I, H).eval()
+        backend = kernels.registry.load_backend("cpu")
+        spec = ours.spec()
+        cells = list(ours.cells)
+        x1 = torch.randn(1, I)
+        st = ours.init_state(1)
+        x3 = x1.unsqueeze(0)
+        hx = (torch.zeros(1, 1, H), torch.zeros(1, 1, H))
+        ref = lstmkit.LSTM(I, H, backend="reference").eval()
+
+        def ours_layer():
+            with torch.no_grad():
+                ours.step(x1, st)
+
+        def ours_backend():
+            with torch.no_grad():
+                backend.step(x1, st, cells, spec)
+
+        def torch_call():
+            with torch.no_grad():
+                theirs(x3, hx)
+
+        def ref_layer():
+            with torch.no_grad():
+                ref.step(x1, st)
+
+        def many(f, n=50):
+            def g():
+                for _ in range(n):
+                    f()
+            return g
+
+        engines = {"lstmkit_cpu": many(ours_layer), "lstmkit_cpu_backend_step": many(ours_backend),
+                   "torch_nn_call": many(torch_call), "python_loop": many(ref_layer)}
+        row = case(f"lstm stream step B=1 H={H} (x50)", "lstm", f"B1_I{I}_H{H}", "stream", engines, args.reps * 2,
+                   args.budget)
+        for v in row["results"].values():
+            v["us_per_step"] = v["median_ms"] * 1e3 / 50
+        rows.append(row)
+        print_row(rows[-1])
+    return rows
+
+
+def print_row(row):
+    res = row["results"]
+    base = res.get("lstmkit_cpu", {}).get("median_ms")
+    parts = []
+    for k, v in res.items():
+        ratio = f" ({v['median_ms'] / base:.2f}x)" if base and k != "lstmkit_cpu" else ""
+        parts.append(f"{k}={v['median_ms']:.2f}ms{ratio}")
+    print(f"{row['case']:<48} " + "  ".join(parts), flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="lstm,gru,rnn,variants,lengths,stream")
+    ap.add_argument("--reps", type=int, default=9)
+    ap.add_argument("--budget", type=float, default=40.0, help="seconds per case before stopping early")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-reference", dest="reference", action="store_false", help="skip the Python cell loop")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", default="benchmarks/out/bench_cpu.json")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.reps, args.budget = 5, 15.0
+    torch.set_num_threads(args.threads)
+    groups = args.only.split(",")
+    print(f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}, "
+          f"medians of interleaved repetitions (ratio = engine time / lstmkit_cpu time)")
+    rows = []
+    if "lstm" in groups:
+        rows += group_core(["lstm"], args)
+    if "gru" in groups:
+        rows += group_core(["gru"], args)
+    if "rnn" in groups:
+        rows += group_core(["rnn_tanh", "rnn_relu"], args, ref_shapes=["small_T48_B32_I8_H64_L2"])
+    if "variants" in groups:
+        rows += group_core(["peephole", "layernorm"], args)
+    if "lengths" in groups:
+        rows += group_lengths(args)
+    if "stream" in groups:
+        rows += group_stream(args)
+    meta = dict(command=" ".join([Path(sys.executable).name, *sys.argv]), torch=torch.__version__,
+                threads=args.threads, machine=platform.machine(), cpu=_cpu_name(), nproc=os.cpu_count(),
+                time=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
+    print(f"wrote {out}")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    main()
