@@ -17,6 +17,8 @@ COMMANDS = {
     "env": "lstmkit.cli.env",
     "forecast": "lstmkit.cli.forecast",
     "anomaly": "lstmkit.cli.anomaly",
+    "classify": "lstmkit.cli.classify",
+    "tag": "lstmkit.cli.tag",
     "lm": "lstmkit.cli.lm",
 }
 

@@ -27,7 +27,7 @@ def plot_history(path: str | Path, history: list[dict[str, float]], title: str =
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = sorted({k for row in history for k in row if k != "epoch"})
     losses = [k for k in keys if k.endswith("loss")]
-    others = [k for k in keys if k.startswith("val_") and not k.endswith("loss")]
+    others = [k for k in keys if k.startswith("val_") and not k.endswith(("loss", "error"))]  # error = 1 - the score beside it
     panels = [losses] + [[k] for k in others]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2), squeeze=False)
     epochs = [row.get("epoch", i) + 1 for i, row in enumerate(history)]
