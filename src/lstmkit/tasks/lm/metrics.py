@@ -118,7 +118,8 @@ def segment_nats(model, segments: Sequence[Sequence[int]], context: Sequence[int
             for i in range(0, width, bptt):
                 logits, state = model(inputs[:, i : i + bptt], state)
                 y = targets[:, i : i + bptt]
-                nll = F.cross_entropy(logits.transpose(1, 2).float(), y, ignore_index=IGNORE, reduction="none")
+                logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+                nll = F.cross_entropy(logits.transpose(1, 2), y, ignore_index=IGNORE, reduction="none")
                 row_nats += nll.double().sum(1)
             for r, k in enumerate(rows):
                 totals[k] = float(row_nats[r])

@@ -1,0 +1,88 @@
+"""Generation: priming, seeds, greedy decoding, streaming, and tokens that are never drawn."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lstmkit.data.tokenize import CharTokenizer, SubwordTokenizer, WordTokenizer
+from lstmkit.tasks.lm.config import ModelConfig
+from lstmkit.tasks.lm.generate import generate
+from lstmkit.tasks.lm.model import LanguageModel
+
+TEXT = "the quick brown fox jumps over the lazy dog\n" * 3
+
+
+def _model(tok, seed=0):
+    torch.manual_seed(seed)
+    return LanguageModel(tok.vocab_size, ModelConfig(hidden_size=16, num_layers=2, dropout=0.0)).eval()
+
+
+def test_same_seed_same_text_and_streaming_gives_the_text():
+    tok = CharTokenizer.train([TEXT])
+    m = _model(tok)
+    pieces = []
+    a = generate(m, tok, "the ", 40, temperature=1.0, seed=5, context=tok.encode("\n"), on_text=pieces.append)
+    b = generate(m, tok, "the ", 40, temperature=1.0, seed=5, context=tok.encode("\n"))
+    c = generate(m, tok, "the ", 40, temperature=1.0, seed=6, context=tok.encode("\n"))
+    assert a.text == b.text and len(a.ids) == 40
+    assert "".join(pieces) == a.text == tok.decode(a.ids)
+    assert a.text != c.text
+
+
+def test_greedy_is_the_argmax_rollout():
+    tok = CharTokenizer.train([TEXT])
+    m = _model(tok)
+    ctx = tok.encode("\n")
+    g = generate(m, tok, "lazy", 15, temperature=0, context=ctx)
+    ids = ctx + tok.encode("lazy")
+    with torch.no_grad():
+        for _ in range(15):
+            logits, _ = m(torch.tensor([ids]))
+            step = logits[0, -1].clone()
+            step[[tok.pad_id, tok.unk_id]] = float("-inf")
+            ids.append(int(step.argmax()))
+    assert g.ids == ids[-15:]
+    # a prime longer than bptt is read in chunks with the state carried: the same continuation
+    assert generate(m, tok, "lazy", 15, temperature=0, context=ctx, bptt=2).ids == g.ids
+
+
+def test_top_k_one_is_greedy_and_pad_unk_are_never_drawn():
+    tok = CharTokenizer.train([TEXT])
+    m = _model(tok)
+    ctx = tok.encode("\n")
+    assert generate(m, tok, "dog", 20, top_k=1, seed=0, context=ctx).ids == generate(m, tok, "dog", 20, temperature=0, context=ctx).ids
+    with torch.no_grad():  # make <unk> and <pad> overwhelmingly likely
+        m.decoder.bias[tok.unk_id] = 50.0
+        m.decoder.bias[tok.pad_id] = 50.0
+    g = generate(m, tok, "dog", 50, seed=1, context=ctx)
+    assert tok.unk_id not in g.ids and tok.pad_id not in g.ids
+
+
+def test_unseen_prime_characters_are_counted_as_unk():
+    tok = CharTokenizer.train([TEXT])
+    g = generate(_model(tok), tok, "Zebra!", 5, seed=0, context=tok.encode("\n"))
+    assert g.prime_unknown == 2  # "Z" and "!" never occur in TEXT
+    assert len(g.ids) == 5
+
+
+def test_word_and_bpe_streams_join_into_the_decoded_text():
+    word = WordTokenizer.train([TEXT])
+    pieces = []
+    g = generate(_model(word), word, "the", 12, seed=0, context=[word.encode("the")[0]], on_text=pieces.append)
+    assert "".join(pieces) == g.text == word.decode(g.ids)
+    bpe = SubwordTokenizer.train([TEXT] * 5, vocab_size=40)
+    pieces = []
+    g = generate(_model(bpe), bpe, "the", 25, seed=0, context=[bpe.encode("the")[0]], on_text=pieces.append)
+    assert "".join(pieces) == g.text == bpe.decode(g.ids)
+
+
+def test_bad_arguments():
+    tok = CharTokenizer.train([TEXT])
+    m = _model(tok)
+    with pytest.raises(ValueError, match="length >= 0"):
+        generate(m, tok, "a", -1)
+    with pytest.raises(ValueError, match="priming text or a start context"):
+        generate(m, tok, "", 3)
+    with pytest.raises(ValueError, match="temperature"):
+        generate(m, tok, "a", 3, temperature=-1)

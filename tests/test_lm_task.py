@@ -1,0 +1,166 @@
+"""Language-model runs on slices of Tiny Shakespeare: the loss falls, the files are right, every command works."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from lstmkit.cli.main import main
+from lstmkit.config import replace
+from lstmkit.tasks.lm import api
+from lstmkit.tasks.lm.config import LMConfig
+from lstmkit.tasks.lm.corpus import load_corpus, read_text, split_text
+
+
+def _cfg(shared_data, out, **over) -> LMConfig:
+    base = {
+        "data.path": str(shared_data / "tinyshakespeare" / "input.txt"), "data.max_chars": 30000,
+        "model.hidden_size": 48, "model.num_layers": 1, "model.dropout": 0.0, "model.output_dropout": 0.0,
+        "bptt.length": 32, "train.batch_size": 16, "train.epochs": 3, "train.lr": 1e-2, "train.progress_bar": False,
+        "train.num_threads": 1, "train.early_stopping": 0, "run.sample_length": 40, "run.out_dir": str(out),
+    }
+    base.update(over)
+    return replace(LMConfig(), **base)
+
+
+@pytest.fixture(scope="module")
+def char_run(tmp_path_factory):
+    from conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA}")
+    out = tmp_path_factory.mktemp("lm") / "char"
+    return api.train(_cfg(SHARED_DATA, out), say=lambda s: None)
+
+
+def test_nanogpt_split(shared_data):
+    text = read_text(shared_data / "tinyshakespeare" / "input.txt")
+    train, val = split_text(text, 0.1)
+    assert len(text) == 1115394 and len(train) == int(len(text) * 0.9) and train + val == text
+
+
+def test_char_run_loss_falls_and_metrics_agree(char_run):
+    hist = char_run.metrics["history"]
+    assert len(hist) == 3
+    losses = [r["train_loss"] for r in hist]
+    assert losses[0] > losses[1] > losses[2]
+    V = char_run.tokenizer.vocab_size
+    val = char_run.metrics["val"]
+    assert val["loss"] < math.log(V) - 1.0  # far below a uniform guess (ln V nats)
+    assert hist[-1]["val_loss"] < hist[0]["val_loss"]
+    assert val["perplexity"] == pytest.approx(math.exp(val["loss"]))
+    assert val["bpc"] == pytest.approx(val["loss"] / math.log(2))  # a char model: one token per character
+    assert val["tokens"] == val["chars"] == 3000  # the last 10% of 30000 characters, every one scored
+    assert val["nats"] == pytest.approx(val["loss"] * val["tokens"])
+
+
+def test_char_run_folder(char_run):
+    out = char_run.out
+    for name in ("model/model.safetensors", "model/config.json", "model/tokenizer.json", "metrics.json",
+                 "plots/training.png", "report.html", "sample.txt", "config.yaml"):
+        assert (out / name).is_file(), name
+    assert (out / "plots/training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["run"]["parameters"] == char_run.model.num_parameters()
+    assert "Language model report" in (out / "report.html").read_text()
+    assert len((out / "sample.txt").read_text()) == 40
+    # evaluate on the same split gives the same numbers as training reported
+    res = api.evaluate(out / "model", part=None, say=lambda s: None)
+    assert res["part"] == "val" and res["loss"] == pytest.approx(metrics["val"]["loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("kind,extra", [("word", {"data.vocab_size": 500}), ("bpe", {"data.vocab_size": 300})])
+def test_word_and_bpe_runs(shared_data, tmp_path, kind, extra):
+    cfg = _cfg(shared_data, tmp_path / kind, **{"data.tokenizer": kind, "train.epochs": 1, "train.batch_size": 8,
+                                                "bptt.length": 16, **extra})
+    corpus = load_corpus(cfg.data)
+    run = api.train(cfg, say=lambda s: None)
+    val = run.metrics["val"]
+    assert val["chars"] == len(corpus.val_text) and val["tokens"] == len(corpus.val_ids)
+    assert val["bpc"] == pytest.approx(val["nats"] / (len(corpus.val_text) * math.log(2)))
+    assert val["loss"] < math.log(run.tokenizer.vocab_size)
+    if kind == "word":
+        assert val["unknown_tokens"] > 0  # 500 words cannot cover Shakespeare: the rest are <unk>
+    model, tok = api.load_lm(run.out / "model")
+    assert tok.kind == kind and model.vocab_size == tok.vocab_size
+
+
+def test_cli_generate_and_evaluate(char_run, tmp_path, capsys):
+    model = str(char_run.out / "model")
+    assert main(["lm", "generate", "--model", model, "--prime", "ROMEO:", "--length", "30", "--seed", "3",
+                 "--top-k", "10", "--top-p", "0.9", "--temperature", "0.7", "--num-samples", "2",
+                 "--output", str(tmp_path / "s.jsonl")]) == 0
+    printed = capsys.readouterr().out
+    rows = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
+    assert [r["seed"] for r in rows] == [3, 4] and all(len(r["text"]) == 30 for r in rows)
+    assert all("ROMEO:" + r["text"] in printed for r in rows)  # streamed to stdout
+    assert main(["lm", "generate", "--model", model, "--length", "20", "--seed", "3", "--output", str(tmp_path / "s.csv"),
+                 "--no-stream"]) == 0
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 1
+    capsys.readouterr()
+    assert main(["lm", "evaluate", "--model", model, "--output", str(tmp_path / "lines.csv"),
+                 "--metrics", str(tmp_path / "m.json")]) == 0
+    lines = pd.read_csv(tmp_path / "lines.csv")
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert m["lines_scored"] == len(lines) and m["lines_skipped_empty"] > 0
+    assert (lines["tokens"] == lines["text"].str.len()).all()
+    assert lines["bpc"].to_numpy() == pytest.approx((lines["nats"] / (lines["chars"] * math.log(2))).to_numpy())
+
+
+def test_cli_train_end_to_end(shared_data, tmp_path, capsys):
+    out = tmp_path / "cli"
+    code = main(["lm", "train", "--data", str(shared_data / "tinyshakespeare" / "input.txt"), "--out", str(out), "--quiet",
+                 "--data.max_chars", "8000", "--model.hidden_size", "16", "--model.num_layers", "1", "--train.epochs", "1",
+                 "--train.batch_size", "4", "--bptt.length", "16", "--run.sample_length", "10", "--train.num_threads", "1"])
+    assert code == 0
+    assert "validation: loss" in capsys.readouterr().out
+    assert (out / "report.html").is_file() and (out / "model" / "tokenizer.json").is_file()
+
+
+def test_cli_subprocess_generate(char_run):
+    proc = subprocess.run([sys.executable, "-m", "lstmkit", "lm", "generate", "--model", str(char_run.out / "model"),
+                           "--prime", "KING", "--length", "15", "--seed", "0", "--temperature", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("KING") and len(proc.stdout.rstrip("\n")) >= 4 + 1
+
+
+def test_cli_bad_input(tmp_path, capsys, char_run):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n   \n")
+    assert main(["lm", "train", "--data", str(empty), "--out", str(tmp_path / "x")]) == 2
+    assert "holds no text" in capsys.readouterr().err
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\xff\xfe\x00abc")
+    assert main(["lm", "train", "--data", str(binary), "--out", str(tmp_path / "x")]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+    assert main(["lm", "train", "--data", str(tmp_path / "missing.txt")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["lm", "train", "--data", str(empty), "--model.embedding_size", "7"]) == 2
+    assert "tie_weights" in capsys.readouterr().err
+    model = str(char_run.out / "model")
+    assert main(["lm", "generate", "--model", model, "--output", str(tmp_path / "s.txt")]) == 2
+    assert "expected --output ending in .csv, .jsonl or .json" in capsys.readouterr().err
+    assert main(["lm", "generate", "--model", model, "--length", "-3"]) == 2
+    assert "length >= 0" in capsys.readouterr().err
+    assert main(["lm", "evaluate", "--model", model, "--data", str(empty), "--output", str(tmp_path / "l.csv")]) == 2
+    assert "holds no text" in capsys.readouterr().err
+    assert main(["lm", "evaluate", "--model", str(tmp_path)]) == 2
+    assert "config.json" in capsys.readouterr().err
+
+
+def test_unseen_characters_become_unk_in_evaluation(char_run, tmp_path, capsys):
+    odd = tmp_path / "odd.txt"
+    odd.write_text("ROMEO: ¡hola! ñ\n\nJULIET: 你好\n", encoding="utf-8")
+    res = api.evaluate(char_run.out / "model", odd, say=lambda s: None, per_line=tmp_path / "l.jsonl")
+    text = odd.read_text(encoding="utf-8")
+    unseen = [ch for ch in text if ch not in char_run.tokenizer.vocab.index]
+    assert {"¡", "ñ", "你", "好"} <= set(unseen)  # never in Shakespeare's 65 characters
+    assert res["unknown_tokens"] == len(unseen)
+    assert res["lines_scored"] == 2 and res["lines_skipped_empty"] == 1
+    assert res["tokens"] == len(text)
