@@ -180,7 +180,9 @@ def test_auto_path_takes_the_persistent_kernel_where_it_fits(monkeypatch):
     assert be.layer_path("layernorm", 3, 8, torch.float32, dev) == "persistent"
     assert be.layer_path("gru", 300, 64, torch.float32, dev) == "persistent"
     assert be.layer_path("lstm", 3, 65, torch.float32, dev) == "step"
-    assert be.layer_path("rnn_tanh", 3, 128, torch.float32, dev) == "persistent"
+    assert be.layer_path("rnn_tanh", 3, 64, torch.float32, dev) == "persistent"
+    assert be.layer_path("rnn_tanh", 3, 128, torch.float32, dev) == "step"
+    assert be.layer_path("lstm", 3, 512, torch.float32, dev) == "step"  # cooperative only when enabled
     monkeypatch.setenv("LSTMKIT_TRITON_PATH", "tile")
     assert tk.TritonBackend().layer_path("lstm", 3, 8, torch.float32, dev) == "tile"
 
@@ -197,7 +199,8 @@ def test_persistent_kernels_hold_small_layers_only():
     p = tk.persistent
     assert p.lstm_fits(64, 64, torch.float32) and not p.lstm_fits(64, 65, torch.float32)
     assert p.gru_fits(1, 64, torch.float32) and not p.gru_fits(1, 128, torch.float32)
-    assert p.rnn_fits(256, 128, torch.float32) and not p.rnn_fits(256, 129, torch.float32)
+    assert p.rnn_fits(256, 64, torch.float32) and not p.rnn_fits(256, 65, torch.float32)
+    assert not p.lstm_fits(4, 16, torch.bfloat16)  # the compute dtype is float32 (or float64)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "peephole", "layernorm", "gru"])

@@ -39,6 +39,8 @@ BLOCK_B = 16  # rows per program (tl.dot needs 16); the whole previous h of them
 #: weights one program may hold on chip in the cooperative kernel (float32
 #: elements, 128 KiB): a 16-unit slice of all four gates up to H = 512
 MAX_HELD = 32768
+#: launch options on a GPU (see persistent.LAUNCH_OPTS)
+LAUNCH_OPTS = dict(num_warps=8, num_stages=1)
 #: how long a program waits at a grid barrier before it gives up (ns)
 SYNC_TIMEOUT_NS = 2_000_000_000
 
@@ -53,11 +55,20 @@ def tiles(B: int, H: int) -> tuple[int, int, int, tuple[int, int]]:
     return bb, bh, hpk, (triton.cdiv(H, bh), triton.cdiv(B, bb))
 
 
-def cooperative_fits(B: int, H: int, device: torch.device) -> str | None:
-    """Why the cooperative kernel cannot run this size on ``device``, or None."""
+def tile_problem(B: int, H: int) -> str | None:
+    """Why the tiled kernels cannot run this size, or None."""
     bb, bh, hpk, grid = tiles(B, H)
     if 4 * bh * hpk > MAX_HELD:
-        return f"a unit slice of W_hh ({4 * bh}x{hpk}) is too large to hold on chip"
+        return f"a unit slice of W_hh ({4 * bh}x{hpk}) is too large to hold on chip (H <= 512)"
+    return None
+
+
+def cooperative_fits(B: int, H: int, device: torch.device) -> str | None:
+    """Why the cooperative kernel cannot run this size on ``device``, or None."""
+    problem = tile_problem(B, H)
+    if problem:
+        return problem
+    bb, bh, hpk, grid = tiles(B, H)
     n_prog = grid[0] * grid[1]
     if device.type == "cuda":
         sms = torch.cuda.get_device_properties(device).multi_processor_count
@@ -244,9 +255,9 @@ def lstm_tile_bwd(
 def _common(B, H, sync: bool, device):
     bb, bh, hpk, grid = tiles(B, H)
     n_prog = grid[0] * grid[1]
-    kw = dict(BLOCK_B=bb, BLOCK_H=bh, HPK=hpk, PREC="ieee", CM="cg" if sync else "", TIMEOUT=SYNC_TIMEOUT_NS)
+    kw = dict(BLOCK_B=bb, BLOCK_H=bh, HPK=hpk, PREC="ieee", CM=".cg" if sync else "", TIMEOUT=SYNC_TIMEOUT_NS)
     if device.type == "cuda":
-        kw["num_warps"] = 8
+        kw.update(LAUNCH_OPTS)
     return grid, n_prog, kw
 
 

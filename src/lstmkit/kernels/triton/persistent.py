@@ -15,9 +15,9 @@ the carried gradients ``dh, dc`` on chip, computes the gate derivatives and
 for the large weight-gradient products that follow (in :mod:`.sequence`).
 
 Limits: a program must hold ``G * HP * HP`` weights (``HP`` = H rounded up to
-a power of two, at least 16): that is ``H <= 64`` for the LSTMs and the GRU,
-``H <= 128`` for the RNN (:data:`MAX_HELD`). Larger layers use the per-step
-path. Programs are independent (no grid-wide synchronisation), which is also
+a power of two, at least 16): ``H <= 64`` for every cell (:data:`MAX_HELD`,
+:data:`MAX_HP`; compiled for sm_90, a 128x128 RNN tile already spills, see
+:mod:`.aot_check`). Larger layers use the tiled or per-step paths. Programs are independent (no grid-wide synchronisation), which is also
 what lets the Triton interpreter run them one after another on a CPU.
 """
 
@@ -30,6 +30,10 @@ import triton.language as tl
 from .activations import sigmoid, tanh
 
 BLOCK_B = 16  # tl.dot needs at least 16 rows
+#: launch options on a GPU: more threads share the held weights (fewer
+#: registers each); no software pipelining of the time loop (it would
+#: multiply the shared memory the dot operands are staged in)
+LAUNCH_OPTS = dict(num_warps=8, num_stages=1)
 #: most weights one program keeps on chip (float32 elements): 64 KiB
 MAX_HELD = 16384
 
@@ -41,7 +45,12 @@ def _hp(H: int) -> int:
 def fits(G: int, B: int, H: int, dtype: torch.dtype) -> bool:
     # float64 only in the interpreter (for gradcheck): compiled, it takes the per-step path
     ok_dtype = dtype == torch.float32 or (dtype == torch.float64 and _interpreted())
-    return ok_dtype and G * _hp(H) ** 2 <= MAX_HELD
+    # H <= 64 also for the RNN: at H = 128 ptxas spills its 128x128 tile (aot_check)
+    return ok_dtype and G * _hp(H) ** 2 <= MAX_HELD and _hp(H) <= MAX_HP
+
+
+#: largest (padded) hidden size a program holds
+MAX_HP = 64
 
 
 def _interpreted() -> bool:
@@ -113,11 +122,11 @@ def lstm_fwd(
     for t in range(T):
         sg = t * B * 4 * H
         sh = t * B * H
-        a_i = tl.dot(h, w_i, input_precision=PREC)
-        a_f = tl.dot(h, w_f, input_precision=PREC)
-        a_g = tl.dot(h, w_g, input_precision=PREC)
-        a_o = tl.dot(h, w_o, input_precision=PREC)
         if LN:
+            a_i = tl.dot(h, w_i, input_precision=PREC)
+            a_f = tl.dot(h, w_f, input_precision=PREC)
+            a_g = tl.dot(h, w_g, input_precision=PREC)
+            a_o = tl.dot(h, w_o, input_precision=PREC)
             mean = (tl.sum(a_i, 1) + tl.sum(a_f, 1) + tl.sum(a_g, 1) + tl.sum(a_o, 1)) / (4 * H)
             d_i = tl.where(m, a_i - mean[:, None], 0.0)
             d_f = tl.where(m, a_f - mean[:, None], 0.0)
@@ -138,10 +147,15 @@ def lstm_fwd(
             a_g = n_g * _vec(ln_w, 2 * H, cols, cmask) + _vec(ln_b, 2 * H, cols, cmask)
             a_o = n_o * _vec(ln_w, 3 * H, cols, cmask) + _vec(ln_b, 3 * H, cols, cmask)
             tl.store(stats + t * B * 4 + rows * 4, rstd, mask=rmask)
-        pre_i = tl.load(gx + sg + o_g, mask=m, other=0.0) + a_i
-        pre_f = tl.load(gx + sg + o_g + H, mask=m, other=0.0) + a_f
-        pre_g = tl.load(gx + sg + o_g + 2 * H, mask=m, other=0.0) + a_g
-        pre_o = tl.load(gx + sg + o_g + 3 * H, mask=m, other=0.0) + a_o
+            pre_i = tl.load(gx + sg + o_g, mask=m, other=0.0) + a_i
+            pre_f = tl.load(gx + sg + o_g + H, mask=m, other=0.0) + a_f
+            pre_g = tl.load(gx + sg + o_g + 2 * H, mask=m, other=0.0) + a_g
+            pre_o = tl.load(gx + sg + o_g + 3 * H, mask=m, other=0.0) + a_o
+        else:  # the input projection is the accumulator the recurrent product adds to
+            pre_i = tl.dot(h, w_i, tl.load(gx + sg + o_g, mask=m, other=0.0), input_precision=PREC)
+            pre_f = tl.dot(h, w_f, tl.load(gx + sg + o_g + H, mask=m, other=0.0), input_precision=PREC)
+            pre_g = tl.dot(h, w_g, tl.load(gx + sg + o_g + 2 * H, mask=m, other=0.0), input_precision=PREC)
+            pre_o = tl.dot(h, w_o, tl.load(gx + sg + o_g + 3 * H, mask=m, other=0.0), input_precision=PREC)
         if PEEP:
             pre_i += _vec(p_i, 0, cols, cmask) * c
             pre_f += _vec(p_f, 0, cols, cmask) * c
@@ -449,7 +463,10 @@ def rnn_bwd(
 def _launch_args(B: int, H: int, dtype: torch.dtype):
     grid = (triton.cdiv(B, BLOCK_B),)
     prec = "ieee"  # float32 products as float32, not TF32
-    return grid, dict(BLOCK_B=BLOCK_B, HP=_hp(H), PREC=prec)
+    kw = dict(BLOCK_B=BLOCK_B, HP=_hp(H), PREC=prec)
+    if torch.cuda.is_available() and not _interpreted():
+        kw.update(LAUNCH_OPTS)
+    return grid, kw
 
 
 def lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, args_ln, eps, hs, cs, gates, ghn, stats, peep, ln):

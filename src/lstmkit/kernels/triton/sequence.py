@@ -27,16 +27,10 @@ from torch import Tensor
 from . import cooperative, persistent, step_kernels
 
 
-def _blocks(B: int, H: int, whole_rows: bool) -> tuple[int, int, tuple[int, int]]:
-    """Tile sizes and grid of the per-step kernels."""
-    hp = triton.next_power_of_2(H)
-    if whole_rows:  # the layer norms reduce over a whole row: one block per row group
-        bh = hp
-        bb = max(1, min(triton.next_power_of_2(B), 4096 // hp))
-    else:
-        bh = min(hp, 128)
-        bb = min(triton.next_power_of_2(B), 16)
-    return bb, bh, (triton.cdiv(B, bb), triton.cdiv(H, bh))
+def _blocks(B: int, H: int, whole_rows: bool, like: Tensor):
+    """Tile sizes, grid and launch options (none in the interpreter) of the per-step kernels."""
+    bb, bh, grid, opts = step_kernels.blocks(B, H, whole_rows)
+    return bb, bh, grid, (opts if like.is_cuda else {})
 
 
 PATHS = ("step", "persistent", "tile", "cooperative")
@@ -53,6 +47,7 @@ def path_problem(path: str, kind: str, B: int, H: int, dtype: torch.dtype, devic
             return f"the tiled kernels cover the plain and peephole LSTMs, not {kind!r}"
         if path == "cooperative":
             return cooperative.cooperative_fits(B, H, device)
+        return cooperative.tile_problem(B, H)
     elif path != "step":
         return f"unknown path {path!r}; expected one of {PATHS}"
     return None
@@ -113,14 +108,14 @@ class LSTMSequence(torch.autograd.Function):
             persistent.lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, args_ln, eps,
                                     hs, cs, gates, ghn, stats, peep, ln)
         else:
-            bb, bh, grid = _blocks(B, H, ln)
+            bb, bh, grid, opts = _blocks(B, H, ln, h0)
             h, c = h0, c0
             for t in range(T):
                 gh = h @ w_hh.t()  # (B, 4H) the recurrent product
                 step_kernels.lstm_fwd_step[grid](
                     gx[t], gh, h, c, lens_t, t, *args_p, *args_ln,
                     hs[t], cs[t], gates[t], ghn[t] if ln else dummy, stats[t] if ln else dummy, B, H, eps,
-                    PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh,
+                    PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts,
                 )
                 h, c = hs[t], cs[t]
         ctx.save_for_backward(h0, c0, w_hh, hs, cs, gates, ghn, stats, lens_t, *args_p, *args_ln)
@@ -145,7 +140,7 @@ class LSTMSequence(torch.autograd.Function):
                                               (p_i, p_f, p_o), (ln_w, ghn, stats, lnc_w, lnc_b),
                                               dG, dGh, dcn, peep, ln)
         else:
-            bb, bh, grid = _blocks(B, H, ln)
+            bb, bh, grid, opts = _blocks(B, H, ln, h0)
             dh = torch.zeros_like(h0)
             dc_next = torch.empty_like(dc)
             dh_pass = torch.empty_like(dh)
@@ -155,7 +150,7 @@ class LSTMSequence(torch.autograd.Function):
                     d_hs[t], dh, dc, gates[t], cs[t], c_prev, lens_t, t,
                     p_i, p_f, p_o, ln_w, ghn[t] if ln else ghn, stats[t] if ln else stats, lnc_w, lnc_b,
                     dG[t], dGh[t], dc_next, dh_pass, dcn[t] if ln else dcn,
-                    B, H, PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh,
+                    B, H, PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts,
                 )
                 dh = torch.addmm(dh_pass, dGh[t], w_hh)  # (B, H) gradient of h_{t-1}
                 dc, dc_next = dc_next, dc
@@ -194,12 +189,12 @@ class GRUSequence(torch.autograd.Function):
         if persist:
             persistent.gru_forward(gx, h0, w_hh, b, lens_t, has_len, hs, gates)
         else:
-            bb, bh, grid = _blocks(B, H, False)
+            bb, bh, grid, opts = _blocks(B, H, False, h0)
             h = h0
             for t in range(T):
                 gh = torch.addmm(b, h, w_hh.t())  # (B, 3H)
                 step_kernels.gru_fwd_step[grid](gx[t], gh, h, lens_t, t, hs[t], gates[t], B, H,
-                                                HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh)
+                                                HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
                 h = hs[t]
         ctx.save_for_backward(h0, w_hh, hs, gates, lens_t)
         ctx.flags = (has_len, persist, b_hh is not None)
@@ -216,13 +211,13 @@ class GRUSequence(torch.autograd.Function):
         if persist:
             dh = persistent.gru_backward(d_hs, w_hh, hs, h0, gates, lens_t, has_len, dG, dGh)
         else:
-            bb, bh, grid = _blocks(B, H, False)
+            bb, bh, grid, opts = _blocks(B, H, False, h0)
             dh = torch.zeros_like(h0)
             dh_pass = torch.empty_like(dh)
             for t in range(T - 1, -1, -1):
                 h_prev = hs[t - 1] if t > 0 else h0
                 step_kernels.gru_bwd_step[grid](d_hs[t], dh, gates[t], h_prev, lens_t, t, dG[t], dGh[t], dh_pass,
-                                                B, H, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh)
+                                                B, H, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
                 dh = torch.addmm(dh_pass, dGh[t], w_hh)
         d_w_hh = dGh.reshape(T * B, 3 * H).t() @ _prev(hs, h0).reshape(T * B, H)
         d_b = dGh.sum((0, 1)) if has_bias else None
@@ -243,11 +238,11 @@ class RNNSequence(torch.autograd.Function):
         if persist:
             persistent.rnn_forward(gx, h0, w_hh, lens_t, has_len, relu, hs)
         else:
-            bb, bh, grid = _blocks(B, H, False)
+            bb, bh, grid, opts = _blocks(B, H, False, h0)
             h = h0
             for t in range(T):
                 step_kernels.rnn_fwd_step[grid](gx[t], h @ w_hh.t(), h, lens_t, t, hs[t], B, H,
-                                                RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh)
+                                                RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
                 h = hs[t]
         ctx.save_for_backward(h0, w_hh, hs, lens_t)
         ctx.flags = (has_len, relu, persist)
@@ -263,12 +258,12 @@ class RNNSequence(torch.autograd.Function):
         if persist:
             dh = persistent.rnn_backward(d_hs, w_hh, hs, lens_t, has_len, relu, dG)
         else:
-            bb, bh, grid = _blocks(B, H, False)
+            bb, bh, grid, opts = _blocks(B, H, False, h0)
             dh = torch.zeros_like(h0)
             dh_pass = torch.empty_like(dh)
             for t in range(T - 1, -1, -1):
                 step_kernels.rnn_bwd_step[grid](d_hs[t], dh, hs[t], lens_t, t, dG[t], dh_pass, B, H,
-                                                RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh)
+                                                RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
                 dh = torch.addmm(dh_pass, dG[t], w_hh)
         d_w_hh = dG.reshape(T * B, H).t() @ _prev(hs, h0).reshape(T * B, H)
         return dG, dh, d_w_hh, None, None, None

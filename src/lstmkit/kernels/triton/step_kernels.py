@@ -29,6 +29,25 @@ import triton.language as tl
 from .activations import sigmoid, tanh
 
 
+def blocks(B: int, H: int, whole_rows: bool) -> tuple[int, int, tuple[int, int], dict]:
+    """``(BLOCK_B, BLOCK_H, grid, launch options)`` of the per-step kernels.
+
+    ``whole_rows``: the layer norms reduce over a row, so one block holds all
+    H units of a few rows (sized so that ptxas does not spill at H = 1024,
+    see :mod:`.aot_check`).
+    """
+    hp = triton.next_power_of_2(H)
+    if whole_rows:
+        bh = hp
+        bb = max(1, min(triton.next_power_of_2(B), 1024 // hp))
+        opts = dict(num_warps=4 if hp <= 256 else 8)
+    else:
+        bh = min(hp, 128)
+        bb = min(triton.next_power_of_2(B), 16)
+        opts = dict(num_warps=4)
+    return bb, bh, (triton.cdiv(B, bb), triton.cdiv(H, bh)), opts
+
+
 # --------------------------------------------------------------------- LSTMs
 @triton.jit
 def lstm_fwd_step(
