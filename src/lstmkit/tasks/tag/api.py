@@ -183,12 +183,17 @@ class TagRun:
     tagger: Tagger | None = None
 
 
-def _encode_all(encoder: TagEncoder, sentences: list[Sentence], tags: list[list[str]], size: int) -> tuple[list[dict], int]:
+def _encode_all(encoder: TagEncoder, sentences: list[Sentence], source: str, target: str, size: int) -> tuple[list[dict], int]:
+    """Encode sentences cut into pieces of at most ``size`` tokens, tags rewritten from ``source`` to ``target`` scheme.
+
+    Each piece is converted on its own (``repair``), so a cut through an entity
+    gives two well-formed pieces that the constrained CRF can score.
+    """
     items, cut = [], 0
-    for s, t in zip(sentences, tags):
+    for s in sentences:
         spans = _pieces(len(s), size)
         cut += len(spans) > 1
-        items.extend(encoder.encode(s.tokens[a:b], t[a:b]) for a, b in spans)
+        items.extend(encoder.encode(s.tokens[a:b], convert(s.tags[a:b], source, target, repair=True)) for a, b in spans)
     return items, cut
 
 
@@ -212,10 +217,12 @@ def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, o
         raise ValueError(f"tag train: {train_path} has no tag column (expected CoNLL lines 'token ... tag')")
     scheme = file_scheme(train_sents, d.scheme, str(train_path))
     to_model = [convert(s.tags, scheme, d.model_scheme) for s in train_sents]
+    to_model += [convert(s.tags[a:b], scheme, d.model_scheme, repair=True)  # tags of cut pieces (e.g. S-X) join the set
+                 for s in train_sents if len(s) > d.max_length for a, b in _pieces(len(s), d.max_length)]
     encoder = TagEncoder.fit([s.tokens for s in train_sents], to_model, d.lowercase, d.digits_to_zero, d.min_freq, d.max_word_length)
     say(f"loaded {train_path}: {len(train_sents)} sentences, {sum(len(s) for s in train_sents)} tokens, scheme {scheme} "
         f"(model learns {d.model_scheme}: {len(encoder.tags)} tags), {len(encoder.words)} words, {len(encoder.chars)} characters")
-    items, cut = _encode_all(encoder, train_sents, to_model, d.max_length)
+    items, cut = _encode_all(encoder, train_sents, scheme, d.model_scheme, d.max_length)
     if cut:
         say(f"note: {cut} training sentence(s) longer than data.max_length={d.max_length} split into pieces")
     model_cfg = dict(num_words=len(encoder.words), num_chars=len(encoder.chars), num_shapes=len(SHAPES), num_tags=len(encoder.tags),
@@ -246,7 +253,7 @@ def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, o
         keep = [i for i, t in enumerate(dev_model) if set(t) <= set(names)]
         if len(keep) < len(dev_sents):
             say(f"note: {len(dev_sents) - len(keep)} dev sentence(s) with tags unseen in training left out of early stopping")
-        dev_items, _ = _encode_all(encoder, [dev_sents[i] for i in keep], [dev_model[i] for i in keep], d.max_length)
+        dev_items, _ = _encode_all(encoder, [dev_sents[i] for i in keep], dev_scheme, d.model_scheme, d.max_length)
         order = sorted(range(len(dev_items)), key=lambda k: len(dev_items[k]["words"]))
         chunks = [collate([dev_items[k] for k in order[s : s + 256]]) for s in range(0, len(order), 256)]
         val_loader = DataLoader([chunks], batch_size=None, collate_fn=lambda x: x)

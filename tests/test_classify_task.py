@@ -1,0 +1,166 @@
+"""Sequence classification: readers and their bad-input handling, encoding, short real runs, metrics and outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lstmkit.config import replace
+from lstmkit.tasks.classify import api
+from lstmkit.tasks.classify.config import ClassifyConfig, ClassifyDataConfig
+from lstmkit.tasks.classify.data import read_examples
+from lstmkit.tasks.classify.encoding import SequenceEncoder
+
+QUIET = {"train.progress_bar": False, "train.num_threads": 1}
+
+
+def _cfg(**over) -> ClassifyConfig:
+    return replace(ClassifyConfig(), **{**QUIET, **over})
+
+
+# ------------------------------------------------------------------ readers
+def test_tsv_blank_lines_skipped_and_bad_rows_named(tmp_path):
+    p = tmp_path / "a.tsv"
+    p.write_text("sentence\tlabel\ngood film \t1\n\n\nbad film\t0\n")
+    ex = read_examples(p, ClassifyDataConfig())
+    assert ex.kind == "text" and ex.items == ["good film", "bad film"] and ex.labels == ["1", "0"]
+    assert ex.ids == ["line 2", "line 5"]
+    p.write_text("sentence\tlabel\ngood film\t1\n \t0\n")
+    with pytest.raises(ValueError, match=r"a.tsv:3: expected text in column 'sentence'"):
+        read_examples(p, ClassifyDataConfig())
+    p.write_text("sentence\tlabel\ngood film\t1\textra\n")
+    with pytest.raises(ValueError, match=r"a.tsv:2: expected 2 fields"):
+        read_examples(p, ClassifyDataConfig())
+    p.write_text("text\tlabel\ngood\t1\n")
+    with pytest.raises(ValueError, match="expected a text column 'sentence'"):
+        read_examples(p, ClassifyDataConfig())
+
+
+def test_csv_series_wide_and_long(tmp_path):
+    wide = tmp_path / "wide.csv"
+    wide.write_text("label,t0,t1,t2\na,1,2,3\nb,4,5,\n")
+    ex = read_examples(wide, ClassifyDataConfig())
+    assert ex.kind == "series" and ex.labels == ["a", "b"]
+    assert ex.items[0].shape == (3, 1) and ex.items[1].shape == (2, 1)  # trailing gap = a shorter series
+    long = tmp_path / "long.csv"
+    long.write_text("id,t,x,y,label\ns1,1,0.5,1,a\ns1,0,0.1,2,a\ns2,0,3,4,b\n")
+    ex = read_examples(long, ClassifyDataConfig(id_column="id", time_column="t"))
+    assert ex.ids == ["s1", "s2"] and ex.labels == ["a", "b"]
+    np.testing.assert_allclose(ex.items[0], [[0.1, 2], [0.5, 1]])  # sorted by t, channels x and y
+    long.write_text("id,x,label\ns1,1,a\ns1,2,b\n")
+    with pytest.raises(ValueError, match="expected one label per series, got"):
+        read_examples(long, ClassifyDataConfig(id_column="id"))
+    wide.write_text("label,t0,t1,t2\na,1,,3\n")
+    with pytest.raises(ValueError, match="no missing values inside a series, got one at step 1"):
+        read_examples(wide, ClassifyDataConfig())
+
+
+def test_ts_file_reads_as_series(shared_data):
+    ex = read_examples(shared_data / "ucr" / "BasicMotions_TRAIN.ts", ClassifyDataConfig())
+    assert ex.kind == "series" and len(ex) == 40 and ex.items[0].shape == (100, 6)
+    assert set(ex.labels) == {"Standing", "Running", "Walking", "Badminton"}
+
+
+# ------------------------------------------------------------------ encoding
+def test_text_encoding_unknown_words_and_truncation(tmp_path):
+    p = tmp_path / "t.tsv"
+    p.write_text("sentence\tlabel\nthe cat sat\t1\nthe dog\t0\n")
+    cfg = ClassifyDataConfig(max_length=2)
+    enc = SequenceEncoder.fit(read_examples(p, cfg), cfg)
+    q = tmp_path / "q.tsv"
+    q.write_text("sentence\tlabel\nthe zebra\t1\nthe cat sat on\t0\n")
+    tensors, cut = enc.encode(read_examples(q, cfg))
+    unk = enc.tokenizer.unk_id
+    assert tensors[0].tolist() == [enc.tokenizer.encode("the")[0], unk]  # unseen word -> <unk>
+    assert len(tensors[1]) == 2 and cut == 1  # overlong: first max_length words, counted
+
+
+def test_series_encoding_frames_diff_and_scaling():
+    from lstmkit.tasks.classify.data import Examples
+
+    s = np.arange(10, dtype=float)[:, None]
+    ex = Examples("series", [s, s * 2], ["a", "b"], ["0", "1"], "mem")
+    cfg = ClassifyDataConfig(frame=4, diff=True, normalize="global", max_length=0)
+    enc = SequenceEncoder.fit(ex, cfg)
+    (t0, t1), cut = enc.encode(ex)
+    assert enc.input_size == 8 and t0.shape == (3, 8) and cut == 0  # ceil(10 / 4) frames of 4 steps x 2 channels
+    feats = np.concatenate([enc._features(s), enc._features(s * 2)])
+    np.testing.assert_allclose(enc.mean, feats.mean(0))
+    # the last partial frame repeats the final step
+    assert torch.allclose(t0[2].view(4, 2)[2:], t0[2].view(4, 2)[1:2].expand(2, 2))
+    with pytest.raises(ValueError, match="expected series with 1 channel"):
+        enc.encode(Examples("series", [np.zeros((5, 2))], None, ["x"], "mem"))
+
+
+# ------------------------------------------------------------------ short real runs
+@pytest.fixture(scope="module")
+def sst_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sst")
+    from pathlib import Path
+
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sst2"
+    if not shared.is_dir():
+        pytest.skip("shared SST-2 data not found")
+    lines = (shared / "train.tsv").read_text().splitlines()
+    (root / "train.tsv").write_text("\n".join(lines[:601]) + "\n")
+    (root / "val.tsv").write_text("\n".join(lines[:1] + lines[601:801]) + "\n")
+    cfg = _cfg(**{"train.epochs": 4, "model.embedding_dim": 32, "model.hidden_size": 32, "train.lr": 5e-3,
+                  "model.pooling": "attention"})
+    return api.train(cfg, root / "train.tsv", root / "run", val_path=root / "val.tsv", test_path=shared / "test.tsv",
+                     say=lambda s: None), shared
+
+
+def test_sst2_slice_loss_falls_and_metrics_match_the_predictions(sst_run):
+    run, shared = sst_run
+    losses = [h["train_loss"] for h in run.history]
+    assert len(losses) == 4 and losses[-1] < losses[0] - 0.05
+    m = run.metrics["test"]
+    assert m["examples"] == 872
+    with open(run.out / "predictions.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 872
+    acc = np.mean([r["label"] == r["predicted"] for r in rows])
+    assert m["accuracy"] == pytest.approx(acc)
+    cm = np.array(m["confusion_matrix"])
+    assert cm.sum() == 872 and np.trace(cm) == round(acc * 872)
+    for r in rows[:20]:  # probabilities are a distribution and the prediction is its argmax
+        p0, p1 = float(r["p_0"]), float(r["p_1"])
+        assert p0 + p1 == pytest.approx(1, abs=1e-5) and r["predicted"] == ("1" if p1 > p0 else "0")
+    for name in ("model/model.safetensors", "model/config.json", "metrics.json", "config.yaml",
+                 "plots/training.png", "plots/confusion.png"):
+        assert (run.out / name).is_file(), name
+
+
+def test_saved_model_predicts_the_same_and_writes_json_lines(sst_run, tmp_path):
+    run, shared = sst_run
+    rows = api.predict(run.model_dir, shared / "test.tsv", tmp_path / "p.jsonl")
+    lines = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert len(lines) == 872 and lines[0]["predicted"] == rows[0]["predicted"]
+    assert set(lines[0]["probabilities"]) == {"0", "1"}
+    with open(run.out / "predictions.csv", newline="") as f:
+        first = next(csv.DictReader(f))
+    assert first["predicted"] == rows[0]["predicted"]
+
+
+def test_unseen_labels_error_or_skip(sst_run, tmp_path):
+    run, _ = sst_run
+    p = tmp_path / "odd.tsv"
+    p.write_text("sentence\tlabel\na great film\t1\na dull film\t0\nwho knows\tneutral\n")
+    with pytest.raises(ValueError, match=r"labels training never saw: \['neutral'\]"):
+        api.evaluate(run.model_dir, p, tmp_path / "e")
+    m = api.evaluate(run.model_dir, p, tmp_path / "e", unseen_labels="skip", say=lambda s: None)
+    assert m["examples"] == 2 and m["skipped_unseen"] == 1
+
+
+def test_gunpoint_slice_learns(shared_data, tmp_path):
+    cfg = _cfg(**{"train.epochs": 12, "model.hidden_size": 16, "data.frame": 10, "data.diff": True,
+                  "model.pooling": "mean", "data.validation_fraction": 0.2, "train.batch_size": 8})
+    run = api.train(cfg, shared_data / "ucr" / "GunPoint_TRAIN.ts", tmp_path / "gp", say=lambda s: None)
+    losses = [h["train_loss"] for h in run.history]
+    assert losses[-1] < losses[0]
+    v = run.metrics["validation"]
+    assert v["examples"] == 10 and 0 <= v["accuracy"] <= 1 and sum(map(sum, v["confusion_matrix"])) == 10
