@@ -141,7 +141,7 @@ def test_horizon_longer_than_history_is_clear(tmp_path):
     path = _write(tmp_path, _monthly(30))
     cfg = replace(ForecastConfig(), **{"data.path": str(path), "data.target": "sales", "data.time": "month",
                                        "horizon": 40, "out_dir": str(tmp_path / "out")})
-    with pytest.raises(ValueError, match=r"d.csv: series 'series': the horizon 40 is longer than the history \(30 values\)"):
+    with pytest.raises(ValueError, match=r"d.csv: series 'sales': the horizon 40 is longer than the history \(30 values\)"):
         backtest(cfg, say=lambda s: None)
     cfg = replace(cfg, horizon=8, **{"backtest.start": "-8"})
     with pytest.raises(ValueError, match=r"has 22 training values, fewer than model.input_size \+ horizon = 24 \+ 8"):

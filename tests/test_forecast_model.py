@@ -100,3 +100,20 @@ def test_builder_from_config_matches_registry():
     assert len(model.members) == 3
     out = model(torch.randn(2, 5), torch.zeros(2, 5, 0), torch.zeros(2, 7, 0))
     assert out.shape == (2, 2, 2) and torch.all(out[..., 1] > 0)
+
+
+def test_point_model_gets_empirical_intervals(tmp_path):
+    import pandas as pd
+
+    from lstmkit.tasks.forecast.api import apply_residual_quantiles, residual_quantiles
+
+    frame = pd.DataFrame({"step": [1, 1, 1, 2, 2, 2], "actual": [110.0, 100.0, 90.0, 120.0, 100.0, 80.0],
+                          "forecast": [100.0] * 6})
+    rq = residual_quantiles(frame, [0.0001, 0.5, 0.9999], log=False)
+    assert set(rq) == {"0.0001", "0.9999"}  # no interval for the median
+    np.testing.assert_allclose(rq["0.0001"], [-10.0, -20.0], atol=0.01)
+    np.testing.assert_allclose(rq["0.9999"], [10.0, 20.0], atol=0.01)
+    q = apply_residual_quantiles(np.array([[50.0, 60.0]]), rq, log=False)
+    np.testing.assert_allclose(q[0.9999], [[60.0, 80.0]], atol=0.01)
+    ql = apply_residual_quantiles(np.array([[50.0]]), {"0.9": [np.log(2.0)]}, log=True)
+    np.testing.assert_allclose(ql[0.9], [[100.0]])

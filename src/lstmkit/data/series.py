@@ -319,7 +319,7 @@ def load_series(
         t_all, is_dt = _parse_time(df, time, src)
     else:
         t_all, is_dt = None, False
-    ids = df[id_col].astype(str).to_numpy() if id_col else np.array(["series"] * len(df))
+    ids = df[id_col].astype(str).to_numpy() if id_col else np.array([target_name] * len(df))  # one series: named after its column
     row_all = df["__row__"].to_numpy()
 
     out: list[Series] = []

@@ -127,7 +127,36 @@ class Forecaster:
         origins = [np.array([len(s)]) for s in data.series]
         pred = predict_windows(self.model, self.transform, data, origins, self.horizon, self.input_size,
                                steps_after=self.horizon)
+        rq = self.meta.get("extra", {}).get("residual_quantiles")
+        if rq and not pred["quantiles"]:
+            pred["quantiles"] = apply_residual_quantiles(pred["point"], rq, self.transform.scaler.log)
         return forecast_frame(pred, data, self.horizon)
+
+
+def residual_quantiles(frame, levels: list[float], log: bool) -> dict[str, list[float]]:
+    """Per-step quantiles of backtest errors, ``f(actual) - f(forecast)`` with ``f`` = log or identity.
+
+    Used to put empirical prediction intervals around a point model's
+    forecasts: ``f^-1(f(forecast) + quantile)``. They come from the backtest's
+    own errors, so the backtest cannot check their coverage honestly; the
+    report says so.
+    """
+    f = np.log if log else (lambda v: v)
+    out: dict[str, list[float]] = {}
+    for q in levels:
+        if abs(q - 0.5) < 1e-9:
+            continue
+        out[f"{q:g}"] = [float(np.quantile(f(g["actual"].to_numpy()) - f(g["forecast"].to_numpy()), q))
+                         for _, g in frame.groupby("step")]
+    return out
+
+
+def apply_residual_quantiles(point: np.ndarray, rq: dict[str, list[float]], log: bool) -> dict[float, np.ndarray]:
+    out = {}
+    for level, per_step in rq.items():
+        r = np.asarray(per_step)[None, : point.shape[1]]
+        out[float(level)] = np.exp(np.log(point) + r) if log else point + r
+    return out
 
 
 def _write_outputs(out: Path, cfg: ForecastConfig, data: SeriesSet, bt: BacktestResult, forecast, metrics: dict,
@@ -174,6 +203,9 @@ def train(cfg: ForecastConfig | None = None, resume: bool = False, say: Callable
     else:
         model, tr = bt.model, bt.transform
     meta = {"config": net_config(cfg, tr), "extra": {"data": to_dict(cfg.data), "forecast_config": to_dict(cfg)}}
+    if cfg.model.output == "point" and len(bt.frame):
+        # empirical intervals for a point model, from its own backtest errors
+        meta["extra"]["residual_quantiles"] = residual_quantiles(bt.frame, list(cfg.model.quantiles), tr.scaler.log)
     forecaster = Forecaster(model, tr, meta)
     model_dir = forecaster.save(out / MODEL_DIR)
     forecast = forecaster.predict(data)

@@ -71,11 +71,9 @@ def fit_ensemble(cfg: ForecastConfig, data: SeriesSet, ends: list[int], out_dir:
     :func:`lstmkit.train.fit` in ``out_dir/member-k`` (its checkpoints and
     logs); with ``resume`` a member continues from its last checkpoint.
     """
-    import torch
-    from torch.utils.data import DataLoader, TensorDataset
-
     from ...config import replace
     from ...train import fit, seed_everything
+    from ...train.batches import TensorBatches
 
     check_lengths(data, ends, cfg)
     tr = Transform.fit(data, ends, cfg.data, cfg.season, cfg.model.calendar)
@@ -90,20 +88,19 @@ def fit_ensemble(cfg: ForecastConfig, data: SeriesSet, ends: list[int], out_dir:
                          f"input_size + horizon + val_size values before the first forecast origin")
     nc = net_config(cfg, tr)
     info = FitInfo(windows=len(win))
-    train_ds = TensorDataset(*win.tensors())
+    train_tensors = win.tensors()
     val_loader = None
     if val_origins is not None:
         vwin = windows_for(data, tr, val_origins, cfg.model.input_size, cfg.horizon)
         info.val_windows = len(vwin)
-        val_loader = DataLoader(TensorDataset(*vwin.tensors()), batch_size=max(1, len(vwin)))
+        val_loader = TensorBatches(*vwin.tensors(), batch_size=max(1, len(vwin)), shuffle=False)
     step = make_step(nc, cfg.model.loss)
     members = []
     for k in range(cfg.model.ensemble):
         seed = cfg.train.seed + k
         seed_everything(seed, cfg.train.deterministic)
         net = ForecastNet(**net_kwargs(nc))
-        g = torch.Generator().manual_seed(seed)
-        loader = DataLoader(train_ds, batch_size=cfg.train.batch_size, shuffle=True, generator=g)
+        loader = TensorBatches(*train_tensors, batch_size=cfg.train.batch_size, shuffle=True, seed=seed)
         member_dir = out_dir / f"member-{k}"
         can_resume = resume and (member_dir / "checkpoints" / "last.safetensors").is_file()
         say(f"  member {k + 1}/{cfg.model.ensemble}: {len(win)} windows, seed {seed}"

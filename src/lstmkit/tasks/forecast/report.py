@@ -155,6 +155,14 @@ def write_report(out: Path, cfg, data, bt, forecast, metrics: dict, history: lis
     notes = data.notes or ["no missing values, gaps or irregular timestamps: nothing was changed"]
     run = metrics.get("run", {})
     fc_rows = forecast.head(60)
+    if cfg.model.output == "point":
+        interval_note = ("Intervals around this point model's forecasts are empirical: per-step quantiles of its "
+                         "backtest errors (on the log scale when the series was log-transformed). They come from the "
+                         "backtest itself, so the backtest cannot measure their coverage; for calibrated intervals "
+                         "use --model.output gaussian or quantile.")
+    else:
+        interval_note = (f"Intervals come from the model's {cfg.model.output} output; their backtest coverage is in "
+                         "the table above.")
     doc = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>lstmkit forecast: {html.escape(str(data.source))}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}
@@ -174,6 +182,7 @@ seasonal-naive error before the first origin. MAPE and sMAPE are in percent; cov
 {''.join(table)}
 {_img(figs[1])}{_img(figs[2])}
 <h2>Forecast</h2>
+<p>{interval_note}</p>
 {_img(figs[0])}
 <details><summary>forecast values (first 60 rows; all in forecast.csv)</summary>{fc_rows.to_html(index=False, float_format=lambda v: f'{v:.4g}')}</details>
 <h2>Training</h2>
