@@ -337,3 +337,42 @@ def test_auto_leaves_plain_cells_to_cudnn_and_takes_the_others():
     assert be.auto_declines(x, RecurrenceSpec(kind="layernorm"), [LayerNormLSTMCell(4, 6)], None) is None
     assert be.auto_declines(x, RecurrenceSpec(kind="gru"), [GRUCell(4, 6)], None) is not None
     assert be.auto_declines(x, RecurrenceSpec(kind="rnn_tanh"), [RNNCell(4, 6)], None) is not None
+
+
+# ------------------------------------------------------------- GPU-only checks
+needs_gpu = pytest.mark.skipif(not ON_GPU, reason="needs a CUDA device (the interpreter runs programs one at a time)")
+
+
+@needs_gpu
+@pytest.mark.parametrize("kind", ["lstm", "peephole"])
+def test_cooperative_kernel_with_many_programs_at_a_barrier(kind, monkeypatch):
+    # the grid barrier between dozens of co-resident programs: only a GPU runs them at once
+    monkeypatch.setattr(tk.sequence, "step_kernels", _NoStepKernels())
+    bb, bh, hpk, grid = tk.cooperative.tiles(40, 200)
+    assert grid[0] * grid[1] > 1
+    assert tk.cooperative.cooperative_fits(40, 200, torch.device("cuda")) is None
+    compare(kind, torch.float32, L=1, bidirectional=True, T=12, B=40, H=200, path="cooperative")
+
+
+@needs_gpu
+def test_auto_on_cuda_takes_triton_for_the_cells_cudnn_lacks():
+    register_backend("triton", "lstmkit.kernels.triton:TritonBackend")
+    x = torch.randn(4, 2, 3, device="cuda")
+    chosen = select_backend(x, RecurrenceSpec(kind="peephole"), [make_cell("peephole", 3, 5)], None)
+    assert chosen.name == "triton"
+    chosen = select_backend(x, RecurrenceSpec(kind="lstm"), [make_cell("lstm", 3, 5)], None)
+    assert chosen.name == "torch"
+
+
+@pytest.mark.skipif(ON_GPU, reason="on a GPU the programs are co-resident and the barrier does not time out")
+def test_cooperative_barrier_that_cannot_be_met_fails_loudly(monkeypatch):
+    # in the interpreter programs run one after another, so two programs can
+    # never meet: the barrier must time out, stop waiting, and raise
+    monkeypatch.setattr(tk.cooperative, "SYNC_TIMEOUT_NS", 20_000_000)
+    T, B, H = 3, 20, 8
+    assert tk.cooperative.tiles(B, H)[3][1] == 2
+    gx = torch.randn(T, B, 4 * H)
+    h0, c0 = torch.randn(B, H), torch.randn(B, H)
+    w = torch.randn(4 * H, H)
+    with pytest.raises(RuntimeError, match="timed out"):
+        tk.sequence.LSTMSequence.apply(gx, h0, c0, w, *(None,) * 7, None, 1e-5, "cooperative")

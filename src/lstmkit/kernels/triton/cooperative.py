@@ -84,8 +84,10 @@ def _grid_barrier(sync, k, n_prog, err, TIMEOUT: tl.constexpr):
     """All ``n_prog`` programs meet at barrier ``k`` (its own counter ``sync[k]``)."""
     tl.debug_barrier()  # this program's stores are done
     tl.atomic_add(sync + k, 1, sem="release", scope="gpu")
-    ok = tl.atomic_poll(sync + k, n_prog, sem="acquire", scope="gpu", timeout_ns=TIMEOUT)
-    tl.atomic_max(err, tl.where(ok, 0, 1))
+    # once one barrier has timed out the results are void: stop waiting at the others
+    if tl.atomic_add(err, 0, sem="acquire", scope="gpu") == 0:
+        ok = tl.atomic_poll(sync + k, n_prog, sem="acquire", scope="gpu", timeout_ns=TIMEOUT)
+        tl.atomic_max(err, tl.where(ok, 0, 1))
     tl.debug_barrier()
 
 
