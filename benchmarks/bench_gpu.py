@@ -6,6 +6,9 @@ Runs, in one process and on one GPU, for every configuration of the grid:
   kernel where it fits, else the per-step path); ``--path`` forces one
   (``step``, ``tile``, ``persistent``, ``cooperative``) and ``--cooperative``
   lets ``auto`` take the cooperative kernel (not yet run on a GPU);
+* ``lstmkit triton_cooperative`` (``--also-paths``): the same with the
+  cooperative kernel forced (plain and peephole LSTMs, H <= 512, grid within
+  the SMs; an error is recorded elsewhere);
 * ``cuDNN``: ``torch.nn.LSTM`` / ``torch.nn.GRU`` (the plain cells' anchor;
   for the peephole and layer-norm LSTMs the anchor is cuDNN's *plain* LSTM of
   the same size, as the targets are stated);
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -87,19 +91,30 @@ def _cudnn_model(cell: str, H: int, dtype):
 def measure(cell, B, H, T, dtype, backward, args) -> dict:
     row = dict(cell=cell, B=B, H=H, T=T, dtype=str(dtype).replace("torch.", ""), mode="fwd+bwd" if backward else "fwd")
     x = torch.randn(T, B, H, device=DEVICE, dtype=dtype, requires_grad=backward)
-    for name, make, reps in (
-        ("triton", lambda: _lstmkit_model(cell, H, dtype, "triton"), args.reps),
-        ("cudnn", lambda: _cudnn_model(cell, H, dtype), args.reps),
-        ("reference", lambda: _lstmkit_model(cell, H, dtype, "reference"), args.reference_reps),
-    ):
+    runs = [
+        ("triton", lambda: _lstmkit_model(cell, H, dtype, "triton"), args.reps, None),
+        ("cudnn", lambda: _cudnn_model(cell, H, dtype), args.reps, None),
+        ("reference", lambda: _lstmkit_model(cell, H, dtype, "reference"), args.reference_reps, None),
+    ]
+    for path in filter(None, args.also_paths.split(",")):  # extra triton columns, one per forced path
+        runs.insert(1, (f"triton_{path}", lambda: _lstmkit_model(cell, H, dtype, "triton"), args.reps, path))
+    for name, make, reps, path in runs:
         if name == "reference" and args.no_reference:
             continue
+        saved = os.environ.get("LSTMKIT_TRITON_PATH")
+        if path:
+            os.environ["LSTMKIT_TRITON_PATH"] = path
         try:
             model = make()
             with torch.set_grad_enabled(backward):
                 row[name + "_ms"] = _timed(_job(model, x, backward), reps, warmup=1 if name == "reference" else 3)
-        except Exception as exc:  # record, keep going
+        except Exception as exc:  # record, keep going (a forced path that cannot run this size lands here)
             row[name + "_error"] = f"{type(exc).__name__}: {exc}"[:200]
+        finally:
+            if saved is not None:
+                os.environ["LSTMKIT_TRITON_PATH"] = saved
+            else:
+                os.environ.pop("LSTMKIT_TRITON_PATH", None)
         if DEVICE == "cuda":
             torch.cuda.empty_cache()
     if "triton_ms" in row and "cudnn_ms" in row:
@@ -139,14 +154,14 @@ def main(argv=None) -> int:
     p.add_argument("--no-reference", action="store_true", help="skip the (slow) reference loop")
     p.add_argument("--path", choices=("auto", "step", "tile", "persistent", "cooperative"), default="auto",
                    help="the triton backend's path (LSTMKIT_TRITON_PATH); a forced path that cannot run a size is recorded as an error")
+    p.add_argument("--also-paths", default="cooperative",
+                   help="extra triton columns with these paths forced (comma-separated; '' for none)")
     p.add_argument("--cooperative", action="store_true", help="let auto take the cooperative kernel (LSTMKIT_TRITON_COOPERATIVE=1)")
     p.add_argument("--quick", action="store_true", help="B=16, H=256 only")
     p.add_argument("--json", default=None, help="output path (default benchmarks/results/gpu_<device>.json)")
     p.add_argument("--smoke", action="store_true",
                    help="no GPU: run a tiny grid on CPU in the Triton interpreter to check the script (times are meaningless)")
     args = p.parse_args(argv)
-    import os
-
     global DEVICE
     if args.smoke:
         os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported
@@ -178,7 +193,8 @@ def main(argv=None) -> int:
                         rows.append(row)
                         print("  ", json.dumps(row), file=sys.stderr, flush=True)
     anchor_row = anchor(args)
-    cols = ["cell", "dtype", "B", "H", "mode", "triton_ms", "cudnn_ms", "reference_ms", "triton_over_cudnn", "speedup_over_reference"]
+    extra = [f"triton_{p}_ms" for p in filter(None, args.also_paths.split(","))]
+    cols = ["cell", "dtype", "B", "H", "mode", "triton_ms", *extra, "cudnn_ms", "reference_ms", "triton_over_cudnn", "speedup_over_reference"]
     print("\n| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for r in rows:
