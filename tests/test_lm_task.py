@@ -164,3 +164,46 @@ def test_unseen_characters_become_unk_in_evaluation(char_run, tmp_path, capsys):
     assert res["unknown_tokens"] == len(unseen)
     assert res["lines_scored"] == 2 and res["lines_skipped_empty"] == 1
     assert res["tokens"] == len(text)
+
+
+def test_time_budget_stops_between_epochs_and_anneals(shared_data, tmp_path):
+    from lstmkit.tasks.lm.time_budget import cosine_fraction
+
+    assert cosine_fraction(0, 10) == pytest.approx(1.0)
+    assert cosine_fraction(5, 10, floor=0.0) == pytest.approx(0.5)
+    assert cosine_fraction(10, 10, floor=0.01) == pytest.approx(0.01)
+    assert cosine_fraction(20, 10, floor=0.01) == pytest.approx(0.01)
+    cfg = _cfg(shared_data, tmp_path / "budget", **{"data.max_chars": 8000, "model.hidden_size": 16, "train.epochs": 500,
+                                                     "train.batch_size": 4, "bptt.length": 16, "run.max_minutes": 0.05,
+                                                     "run.anneal_over_time": True, "train.schedule": "none",
+                                                     "run.sample_length": 0})
+    run = api.train(cfg, say=lambda s: None)
+    assert run.metrics["run"]["stopped_by_time_limit"] is True
+    assert 1 <= run.metrics["run"]["epochs"] < 500
+    assert run.metrics["run"]["train_seconds"] < 3 * 60 * 0.05 + 30
+    with pytest.raises(ValueError, match="expected train.schedule none"):
+        replace(cfg, **{"train.schedule": "cosine"})
+    with pytest.raises(ValueError, match="needs a time budget"):
+        replace(cfg, **{"run.max_minutes": 0})
+
+
+def test_time_budget_sets_the_learning_rate_from_the_clock():
+    import time
+    from types import SimpleNamespace
+
+    import torch
+
+    from lstmkit.tasks.lm.time_budget import TimeBudget
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    trainer = SimpleNamespace(optimizers=[opt], should_stop=False)
+    cb = TimeBudget(minutes=1.0, anneal=True, floor=0.0)
+    cb.on_train_start(trainer, None)
+    cb.start = time.perf_counter() - 30.0  # half the budget spent
+    cb.on_train_batch_start(trainer, None, None, 0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05, rel=1e-3)
+    cb.on_train_batch_end(trainer, None, None, None, 0)
+    assert trainer.should_stop is False
+    cb.epoch_start = time.perf_counter() - 40.0  # an epoch takes 40 s: the next would end after the budget
+    cb.on_train_epoch_end(trainer, None)
+    assert trainer.should_stop is True and cb.stopped

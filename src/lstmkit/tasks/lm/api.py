@@ -43,27 +43,6 @@ def default_out_dir(cfg: LMConfig) -> Path:
     return Path(cfg.run.out_dir or f"runs/lm-{name}")
 
 
-def _time_limit_callback(minutes: float):
-    from lightning.pytorch.callbacks import Callback
-
-    class TimeLimit(Callback):
-        """Stop at the first batch end after ``minutes`` of training (validation then runs as usual)."""
-
-        def __init__(self):
-            self.start = None
-            self.stopped = False
-
-        def on_train_start(self, trainer, pl_module):
-            self.start = time.perf_counter()
-
-        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-            if time.perf_counter() - self.start > minutes * 60:
-                trainer.should_stop = True
-                self.stopped = True
-
-    return TimeLimit()
-
-
 # ------------------------------------------------------------------ saving and loading
 def save_lm(directory: str | Path, model: LanguageModel, tokenizer, context: list[int], extra: dict | None = None) -> Path:
     """Model folder: weights and config (:func:`lstmkit.train.save_model`) plus ``tokenizer.json``."""
@@ -154,7 +133,9 @@ def train(cfg: LMConfig, out: str | Path | None = None, resume: bool = False,
     callbacks = []
     limit = None
     if cfg.run.max_minutes:
-        limit = _time_limit_callback(cfg.run.max_minutes)
+        from .time_budget import TimeBudget
+
+        limit = TimeBudget(cfg.run.max_minutes, anneal=cfg.run.anneal_over_time)
         callbacks.append(limit)
     t_fit = time.perf_counter()
     result = fit(model, TBPTTStep(), train_chunks, val_chunks, cfg.train, out_dir=out / "training", resume=resume,

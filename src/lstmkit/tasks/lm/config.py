@@ -105,7 +105,10 @@ class BPTTConfig:
 class RunConfig:
     """Time budget and what the run writes besides the model."""
 
-    max_minutes: float = option(0.0, "stop training after this many minutes (0: no limit); the best weights are kept")
+    max_minutes: float = option(0.0, "train for at most this many minutes (0: no limit): stop at the last epoch "
+                                     "border that fits; the best weights are kept")
+    anneal_over_time: bool = option(False, "with max_minutes: cosine-anneal the learning rate over the time budget "
+                                           "(to 1% of train.lr) instead of over epochs; needs train.schedule none")
     sample_length: int = option(500, "tokens of sample text written to sample.txt and the report (0: none)")
     temperature: float = option(0.8, "sampling temperature of that sample")
     out_dir: str = option("", "output folder; empty: runs/lm-<data name>")
@@ -114,6 +117,8 @@ class RunConfig:
         if self.max_minutes < 0 or self.sample_length < 0 or self.temperature < 0:
             raise ValueError(f"RunConfig: expected max_minutes, sample_length and temperature >= 0, "
                              f"got {self.max_minutes}, {self.sample_length}, {self.temperature}")
+        if self.anneal_over_time and not self.max_minutes:
+            raise ValueError("RunConfig: anneal_over_time needs a time budget, got max_minutes 0")
 
 
 def _default_train() -> TrainConfig:
@@ -130,3 +135,8 @@ class LMConfig:
     run: RunConfig = section(RunConfig)
     train: TrainConfig = field(default_factory=_default_train,
                                metadata={"help": "the fit loop; batch_size is the number of parallel text streams"})
+
+    def __post_init__(self):
+        if self.run.anneal_over_time and self.train.schedule != "none":
+            raise ValueError(f"LMConfig: run.anneal_over_time sets the learning rate itself; expected train.schedule "
+                             f"none, got {self.train.schedule!r}")

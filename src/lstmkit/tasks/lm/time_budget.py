@@ -1,0 +1,70 @@
+"""Train for a wall-clock budget: stop between epochs in time, optionally anneal the learning rate over the budget."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from lightning.pytorch.callbacks import Callback
+
+
+def cosine_fraction(elapsed: float, budget: float, floor: float = 0.01) -> float:
+    """The learning-rate multiplier ``floor + (1 - floor) * (1 + cos(pi * t)) / 2`` at ``t = elapsed / budget``."""
+    t = min(max(elapsed / budget, 0.0), 1.0)
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+class TimeBudget(Callback):
+    """Keep training within ``minutes`` of wall-clock time.
+
+    - At the end of each epoch, stop if another epoch (timed as the slowest
+      so far, validation included) would end after the budget; so training
+      normally ends on an epoch border, with a validation pass and a checkpoint.
+    - Stop at once, mid-epoch, if the budget is spent anyway (a slower
+      machine than the first epochs said).
+    - ``anneal=True``: set every optimiser group's learning rate to
+      ``lr * cosine_fraction(elapsed, budget)`` before each batch, so the
+      cosine schedule ends when the time does (use it with ``schedule: none``).
+    """
+
+    def __init__(self, minutes: float, anneal: bool = False, floor: float = 0.01) -> None:
+        if not minutes > 0:
+            raise ValueError(f"TimeBudget: expected minutes > 0, got {minutes}")
+        self.budget = minutes * 60.0
+        self.anneal = anneal
+        self.floor = floor
+        self.start: float | None = None
+        self.epoch_start: float | None = None
+        self.slowest_epoch = 0.0
+        self.stopped = False
+        self.base_lrs: list[float] = []
+
+    def elapsed(self) -> float:
+        return 0.0 if self.start is None else time.perf_counter() - self.start
+
+    def on_train_start(self, trainer, pl_module):
+        self.start = time.perf_counter()
+        self.base_lrs = [g["lr"] for opt in trainer.optimizers for g in opt.param_groups]
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self.epoch_start = time.perf_counter()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self.anneal:
+            f = cosine_fraction(self.elapsed(), self.budget, self.floor)
+            groups = [g for opt in trainer.optimizers for g in opt.param_groups]
+            for g, lr in zip(groups, self.base_lrs):
+                g["lr"] = lr * f
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self.elapsed() >= self.budget:
+            trainer.should_stop = True
+            self.stopped = True
+
+    def on_train_epoch_end(self, trainer, pl_module):  # after the epoch's validation pass
+        if self.epoch_start is None:
+            return
+        self.slowest_epoch = max(self.slowest_epoch, time.perf_counter() - self.epoch_start)
+        if self.elapsed() + self.slowest_epoch > self.budget:
+            trainer.should_stop = True
+            self.stopped = True
