@@ -117,3 +117,20 @@ def test_point_model_gets_empirical_intervals(tmp_path):
     np.testing.assert_allclose(q[0.9999], [[60.0, 80.0]], atol=0.01)
     ql = apply_residual_quantiles(np.array([[50.0]]), {"0.9": [np.log(2.0)]}, log=True)
     np.testing.assert_allclose(ql[0.9], [[100.0]])
+
+
+def test_autoregressive_feeds_back_its_own_point_forecast():
+    torch.manual_seed(0)
+    net = ForecastNet(3, 12, n_future=2, hidden_size=8, decoder="autoregressive", output="quantile",
+                      quantiles=[0.1, 0.5, 0.9], instance_norm="none").eval()
+    y, past, fut = _inputs(P=0)
+    with torch.no_grad():
+        out = net(y, past, fut)
+        # step 1 by hand: encode, read out, feed the median back through step()
+        x = torch.cat([y.unsqueeze(-1), past, fut[:, :12]], dim=-1)
+        seq, state = net.encoder(x)
+        first = net._shape(net.head(seq[:, -1]).unsqueeze(1), torch.zeros(4, 1), torch.ones(4, 1))
+        h, _ = net.encoder.step(torch.cat([first[:, 0, 1:2], fut[:, 12]], dim=-1), state)
+        second = net._shape(net.head(h).unsqueeze(1), torch.zeros(4, 1), torch.ones(4, 1))
+    torch.testing.assert_close(out[:, :1], first)
+    torch.testing.assert_close(out[:, 1:2], second)

@@ -208,7 +208,18 @@ def train(cfg: ForecastConfig | None = None, resume: bool = False, say: Callable
         meta["extra"]["residual_quantiles"] = residual_quantiles(bt.frame, list(cfg.model.quantiles), tr.scaler.log)
     forecaster = Forecaster(model, tr, meta)
     model_dir = forecaster.save(out / MODEL_DIR)
-    forecast = forecaster.predict(data)
+    missing_future = [s.id for s in data.series if data.future_names and len(s.future) < len(s) + cfg.horizon]
+    if missing_future:
+        import pandas as pd
+
+        note = (f"no forecast after the end of series {missing_future[:5]}: the known-future covariates "
+                f"{data.future_names} need {cfg.horizon} rows after the last target value; add them (with an empty "
+                f"target) and run `lstmkit forecast predict`")
+        data.notes.append(note)
+        say(f"  note: {note}")
+        forecast = pd.DataFrame(columns=["id", "time", "step", "forecast"])
+    else:
+        forecast = forecaster.predict(data)
 
     metrics = {
         "data": {"source": data.source, "series": len(data), "values": int(sum(len(s) for s in data.series)),

@@ -120,12 +120,17 @@ class ForecastNet(nn.Module):
         raw = self.head(h)  # prediction for step t
         raws.append(raw)
         for k in range(1, H):
-            prev = raw[:, :1] if self.output != "quantile" else raw[:, self.n_out // 2: self.n_out // 2 + 1]
+            prev = self._feedback(raw)  # (B, 1), normalised units like z
             x_t = torch.cat([prev, last_past, future[:, L + k - 1]], dim=-1)  # (B, 1+P+K)
             h_t, state = self.encoder.step(x_t, state)
             raw = self.head(self.drop(h_t))
             raws.append(raw)
         return self._shape(torch.stack(raws, dim=1), loc, scale)
+
+    def _feedback(self, raw: Tensor) -> Tensor:
+        """One step's raw head output (B, Q) -> its point value (B, 1) in normalised units."""
+        zeros = raw.new_zeros(raw.shape[0], 1)
+        return self.point(self._shape(raw.unsqueeze(1), zeros, torch.ones_like(zeros)))
 
     def point(self, out: Tensor) -> Tensor:
         """(B, H, Q) outputs -> (B, H) point forecast (mean or median)."""
