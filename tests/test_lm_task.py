@@ -207,3 +207,13 @@ def test_time_budget_sets_the_learning_rate_from_the_clock():
     cb.epoch_start = time.perf_counter() - 40.0  # an epoch takes 40 s: the next would end after the budget
     cb.on_train_epoch_end(trainer, None)
     assert trainer.should_stop is True and cb.stopped
+
+
+def test_missing_default_corpus_says_so(monkeypatch, capsys):
+    from lstmkit.tasks.lm import corpus
+
+    monkeypatch.setattr(corpus, "DEFAULT_DATA", corpus.Path("no") / "such" / "input.txt")
+    with pytest.raises(FileNotFoundError, match="not shipped with the package: pass --data FILE"):
+        corpus.resolve_data_path("")
+    assert main(["lm", "train", "--quiet"]) == 2
+    assert "Tiny Shakespeare" in capsys.readouterr().err

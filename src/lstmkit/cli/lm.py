@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
     lsub = p.add_subparsers(dest="lm_command", metavar="ACTION")
 
     t = lsub.add_parser("train", help="train a model and write model/, metrics.json, plots/, sample.txt, report.html",
-                        description="Split the text (first 90%% train, last 10%% validation, as nanoGPT), train a "
+                        description="Split the text (first 90% train, last 10% validation, as nanoGPT), train a "
                         "tokenizer on the training part, fit the LSTM with truncated BPTT, score the validation text "
                         "exactly and write the run folder. With no --data it uses Tiny Shakespeare at "
                         "../shared/data/tinyshakespeare/input.txt (not shipped with the package).",
