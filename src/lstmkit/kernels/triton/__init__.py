@@ -11,7 +11,7 @@ driver does layers, directions and reversal):
 
   - ``persistent``: one launch loops over time with ``W_hh`` held on chip by
     each program, which owns a tile of 16 sequences and all units
-    (:mod:`.persistent`; H <= 64 for the LSTMs and GRU, H <= 128 for the RNN);
+    (:mod:`.persistent`; H <= 64);
   - ``cooperative``: plain and peephole LSTMs up to H = 512: one launch loops
     over time, each program holds a 16-unit slice of ``W_hh`` on chip and the
     programs meet at a grid-wide barrier per step (:mod:`.cooperative`; the

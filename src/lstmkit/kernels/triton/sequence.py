@@ -7,13 +7,15 @@ differentiates those parts), the initial state and the recurrent parameters.
 It returns the carried hidden states ``hs`` ``(T, B, H)`` (at a padded step
 the state of the last valid one) and, for LSTMs, the final cell state.
 
-Forward: for each step, either one persistent launch for the whole sequence
-(:mod:`.persistent`, when ``W_hh`` fits on chip) or, per step, the recurrent
-product ``h W_hh^T`` (torch) then a fused gate kernel (:mod:`.step_kernels`).
-Backward: per step the fused gate-derivative kernel then ``dGh W_hh`` for the
-gradient of ``h_{t-1}`` (or the persistent backward kernel); after the loop
-the weight gradient ``dW_hh = dGh^T H_prev`` and the vector-parameter
-gradients are single large reductions over all ``T*B`` rows.
+Forward, by path (:func:`choose_path`): one persistent launch for the whole
+sequence (:mod:`.persistent`, when ``W_hh`` fits one program), one cooperative
+launch or one tiled launch per step (:mod:`.cooperative`, plain and peephole
+LSTMs), or per step the recurrent product ``h W_hh^T`` (torch) then a fused
+gate kernel (:mod:`.step_kernels`). Backward mirrors it: the gate-derivative
+kernels give ``dG``/``dGh`` per step and ``dh_{t-1} = dGh_t W_hh`` (inside the
+kernel, or a torch product per step); after the loop the weight gradient
+``dW_hh = dGh^T H_prev`` and the vector-parameter gradients are single large
+reductions over all ``T*B`` rows.
 
 Everything inside runs in the compute dtype (float32, or float64).
 """
