@@ -69,12 +69,28 @@ def load_extension() -> ModuleType | None:
             build_directory=str(build),
             verbose=bool(os.environ.get("LSTMKIT_CPU_VERBOSE_BUILD")),
         )
+        _tune_malloc(_module)
     except Exception as exc:  # no compiler, no headers, a compile error...
         text = str(exc)
         errors = [ln.strip() for ln in text.splitlines() if "error" in ln.lower()][:3]
         _error = f"{type(exc).__name__}: " + (" | ".join(errors) if errors else text.strip()[:500])
         _module = None
     return _module
+
+
+def _tune_malloc(module) -> None:
+    """Ask glibc to keep freed blocks up to 1 GiB for reuse (opt out with
+    ``LSTMKIT_CPU_NO_MALLOPT=1``).
+
+    glibc returns large freed blocks to the kernel, so each training step
+    page-faults its saved activations in again; keeping them cut a step of
+    both this engine and torch.nn.LSTM by about a third in our measurements.
+    It is a process-wide setting with no effect on results; memory freed by
+    the process stays reserved for its own later allocations.
+    """
+    if os.environ.get("LSTMKIT_CPU_NO_MALLOPT"):
+        return
+    module.tune_malloc(1 << 30, 1 << 30)
 
 
 def build_error() -> str | None:

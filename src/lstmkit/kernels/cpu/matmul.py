@@ -24,22 +24,29 @@ def _onednn(dtype: torch.dtype) -> bool:
     return _HAS_MKLDNN and dtype == torch.float32
 
 
+#: multiply-adds per call below which ``torch.mm`` beats oneDNN's linear
+#: (its per-call overhead; measured: (32x64)x(64x256) 15 us with mm, 25 us with
+#: oneDNN; (64x256)x(256x1024) 360 us with mm, 170 us with oneDNN packed).
+SMALL_PRODUCT = 1 << 21
+
+
 def prepare_weight(w: Tensor, batch: int) -> Tensor:
-    """``w`` ``(N, K)`` in the form :func:`linear` (and the C++ loops) read fastest
-    for ``batch`` rows at a time: oneDNN-packed for float32, as is otherwise."""
+    """``w`` ``(N, K)`` in the form the C++ loops read fastest for ``batch``
+    rows per product: oneDNN-packed for float32 products above
+    :data:`SMALL_PRODUCT`, else plain and contiguous (``torch.mm``)."""
     w = w.detach().contiguous()
-    if _onednn(w.dtype):
+    if _onednn(w.dtype) and batch * w.shape[0] * w.shape[1] >= SMALL_PRODUCT:
         return torch.ops.mkldnn._reorder_linear_weight(w, batch)
     return w
 
 
 def linear(a: Tensor, w: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``a @ w.T (+ bias)`` for ``a`` ``(M, K)``; ``w`` raw ``(N, K)`` or from
-    :func:`prepare_weight`. No autograd."""
-    if _onednn(a.dtype):
+    """``a @ w.T (+ bias)`` for ``a`` ``(M, K)`` and a plain ``w`` ``(N, K)``,
+    for one-off products (packing would not pay): oneDNN for large float32
+    products, ``torch.mm`` otherwise. No autograd."""
+    if _onednn(a.dtype) and a.shape[0] * w.shape[0] * w.shape[1] >= SMALL_PRODUCT:
         return torch.ops.mkldnn._linear_pointwise(a, w, bias, "none", [], "")
-    out = a @ w.t()
-    return out if bias is None else out + bias
+    return torch.addmm(bias, a, w.t()) if bias is not None else a @ w.t()
 
 
 def mm_tn(a: Tensor, b: Tensor) -> Tensor:
@@ -51,7 +58,7 @@ def mm_tn(a: Tensor, b: Tensor) -> Tensor:
     of MB), so ``(b.T @ a).T`` is taken instead: oneDNN reads ``a.T`` as a
     strided weight and reorders it on the fly; only ``b`` and the small result
     are transposed."""
-    if _onednn(a.dtype):
+    if _onednn(a.dtype) and a.numel() * b.shape[1] >= SMALL_PRODUCT:
         r = torch.ops.mkldnn._linear_pointwise(b.t().contiguous(), a.t(), None, "none", [], "")  # (K, M)
         return r.t().contiguous()
     return a.t() @ b
@@ -68,7 +75,7 @@ class ProjectIn(torch.autograd.Function):
     def forward(ctx, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None
-        return linear(x.contiguous(), prepare_weight(w, x.shape[0]), b)
+        return linear(x.contiguous(), w.detach(), b)
 
     @staticmethod
     def backward(ctx, dy: Tensor):
@@ -76,7 +83,7 @@ class ProjectIn(torch.autograd.Function):
         dy = dy.contiguous()
         dx = dw = db = None
         if ctx.needs_input_grad[0]:
-            dx = linear(dy, prepare_weight(w.t(), dy.shape[0]))  # dy @ W
+            dx = linear(dy, w.detach().t().contiguous())  # dy @ W
         if ctx.needs_input_grad[1]:
             dw = mm_tn(dy, x)
         if ctx.has_bias and ctx.needs_input_grad[2]:
