@@ -201,30 +201,18 @@ def _split(train: Examples, fraction: float, seed: int) -> tuple[Examples, Examp
     return train.subset(keep), train.subset(sorted(val))
 
 
-def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path: str | Path | None = None,
-          test_path: str | Path | None = None, resume: bool = False, say: Callable[[str], None] = print) -> ClassifyRun:
-    """Fit a classifier on ``train_path`` (early stopping on ``val_path`` or a held-out share) and write the run folder."""
-    import yaml
-
-    from ...explain.training_plots import plot_confusion, plot_history
+def fit_examples(cfg: ClassifyConfig, tr: Examples, out: str | Path, va: Examples | None = None, resume: bool = False,
+                 say: Callable[[str], None] = print, callbacks: list | None = None) -> ClassifyRun:
+    """Fit a classifier on in-memory examples (early stopping on ``va``); only ``out/training`` is written."""
     from ...train import fit, seed_everything
-    from ...train.state_file import atomic_write_text
     from .model import SequenceClassifier
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    examples = read_examples(train_path, cfg.data)
-    if examples.labels is None:
-        raise ValueError(f"classify train: {train_path} has no label column {cfg.data.label_column!r}")
-    if val_path:
-        tr, va = examples, read_examples(val_path, cfg.data, kind=examples.kind)
-    else:
-        tr, va = _split(examples, cfg.data.validation_fraction, cfg.train.seed)
+    if tr.labels is None:
+        raise ValueError(f"classify train: {tr.source} has no label column {cfg.data.label_column!r}")
     classes = sorted(set(tr.labels))
     if len(classes) < 2:
-        raise ValueError(f"classify train: expected at least 2 classes in {train_path}, got {classes}")
-    say(f"loaded {train_path}: {len(tr)} training {examples.kind} examples, {len(classes)} classes"
-        + (f", {len(va)} for validation" if va is not None else ", no validation"))
+        raise ValueError(f"classify train: expected at least 2 classes in {tr.source}, got {classes}")
     encoder = SequenceEncoder.fit(tr, cfg.data)
     x_tr, cut = encoder.encode(tr)
     if cut:
@@ -248,14 +236,43 @@ def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path
         va = va.subset(keep)
         x_va, _ = encoder.encode(va)
         val_loader = _loader(x_va, [index[y] for y in va.labels], 256, shuffle=False)
-    result = fit(model, _step, train_loader, val_loader, cfg.train, out_dir=out / "training", resume=resume)
+    result = fit(model, _step, train_loader, val_loader, cfg.train, out_dir=out / "training", resume=resume, callbacks=callbacks)
     clf = Classifier(model.eval(), encoder, classes, cfg)
-    model_dir = clf.save(out / "model")
+    metrics = {"train_seconds": round(result.seconds, 2), "epochs": result.epochs,
+               "parameters": sum(p.numel() for p in model.parameters())}
+    return ClassifyRun(out, out / "model", metrics, result.history, result.seconds, clf)
+
+
+def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path: str | Path | None = None,
+          test_path: str | Path | None = None, resume: bool = False, say: Callable[[str], None] = print,
+          callbacks: list | None = None) -> ClassifyRun:
+    """Fit a classifier on ``train_path`` (early stopping on ``val_path`` or a held-out share) and write the run folder.
+
+    ``callbacks``: extra Lightning callbacks for :func:`lstmkit.train.fit` (e.g. a time budget).
+    """
+    import yaml
+
+    from ...explain.training_plots import plot_confusion, plot_history
+    from ...train.state_file import atomic_write_text
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    examples = read_examples(train_path, cfg.data)
+    if examples.labels is None:
+        raise ValueError(f"classify train: {train_path} has no label column {cfg.data.label_column!r}")
+    if val_path:
+        tr, va = examples, read_examples(val_path, cfg.data, kind=examples.kind)
+    else:
+        tr, va = _split(examples, cfg.data.validation_fraction, cfg.train.seed)
+    say(f"loaded {train_path}: {len(tr)} training {examples.kind} examples, {len(set(tr.labels))} classes"
+        + (f", {len(va)} for validation" if va is not None else ", no validation"))
+    run = fit_examples(cfg, tr, out, va, resume=resume, say=say, callbacks=callbacks)
+    clf, metrics = run.classifier, run.metrics
+    clf.save(run.model_dir)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
-    metrics: dict = {"train_seconds": round(result.seconds, 2), "epochs": result.epochs,
-                     "parameters": sum(p.numel() for p in model.parameters())}
     shown = None
     if va is not None:
+        va = va.subset([i for i, y in enumerate(va.labels) if y in set(clf.classes)])
         metrics["validation"], rows = score(clf, va, say)
         shown = ("validation", metrics["validation"], rows)
     if test_path:
@@ -265,12 +282,12 @@ def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path
     if shown:
         name, m_, rows = shown
         write_predictions(out / "predictions.csv", rows)
-        plot_confusion(out / "plots" / "confusion.png", m_["confusion_matrix"], classes,
+        plot_confusion(out / "plots" / "confusion.png", m_["confusion_matrix"], clf.classes,
                        f"{name}: accuracy {m_['accuracy']:.4f}")
-    if result.history:
-        plot_history(out / "plots" / "training.png", result.history, f"classify: {Path(train_path).name}")
+    if run.history:
+        plot_history(out / "plots" / "training.png", run.history, f"classify: {Path(train_path).name}")
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
-    return ClassifyRun(out, model_dir, metrics, result.history, result.seconds, clf)
+    return run
 
 
 def evaluate(model_dir: str | Path, data_path: str | Path, out: str | Path, say: Callable[[str], None] = print,

@@ -198,8 +198,12 @@ def _encode_all(encoder: TagEncoder, sentences: list[Sentence], source: str, tar
 
 
 def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, out: str | Path,
-          test_path: str | Path | None = None, resume: bool = False, say: Callable[[str], None] = print) -> TagRun:
-    """Fit a BiLSTM-CRF on ``train_path`` with early stopping on ``dev_path`` entity F1, and write the run folder."""
+          test_path: str | Path | None = None, resume: bool = False, say: Callable[[str], None] = print,
+          callbacks: list | None = None) -> TagRun:
+    """Fit a BiLSTM-CRF on ``train_path`` with early stopping on ``dev_path`` entity F1, and write the run folder.
+
+    ``callbacks``: extra Lightning callbacks for :func:`lstmkit.train.fit` (e.g. a time budget).
+    """
     import yaml
     from torch.utils.data import DataLoader
 
@@ -270,7 +274,7 @@ def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, o
             f1 = entity_scores(gold, pred, d.model_scheme).micro.f1
             return {"loss": torch.tensor(nll / max(n, 1)), "f1": torch.tensor(f1), "error": torch.tensor(1.0 - f1)}
 
-    result = fit(model, step, train_loader, val_loader, cfg.train, out_dir=out / "training", resume=resume, val_step=val_step)
+    result = fit(model, step, train_loader, val_loader, cfg.train, out_dir=out / "training", resume=resume, callbacks=callbacks, val_step=val_step)
     tagger = Tagger(model.eval(), encoder, scheme, cfg)
     model_dir = tagger.save(out / "model")
     atomic_write_text(out / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))

@@ -1,0 +1,212 @@
+"""Quality bars of sequence classification: SST-2 accuracy, and three UCR/UEA sets beside 1-NN baselines.
+
+UCR/UEA (GunPoint, ItalyPowerDemand, BasicMotions from ../shared/data/ucr): on
+the archive's own train/test split, the script computes 1-NN Euclidean and
+1-NN DTW (full window, dependent DTW for the multivariate set) itself, then
+trains the LSTM classifier. The LSTM's configuration is chosen *on the
+training set only*: 3-fold stratified cross-validation over a small grid
+(pooling last or mean, frame 1 or about T/15), then one model is trained on
+the whole training set with the chosen configuration and scored once on the
+test set.
+
+SST-2 (../shared/data/sst2): trained on train.tsv (the GLUE phrase-level
+training data), early stopping on dev.tsv, accuracy on test.tsv (872
+sentences, the GLUE dev set papers report). No pretrained word vectors.
+
+Each set writes benchmarks/out/classify/<set>.json; every run rewrites
+benchmarks/RESULTS_classify.md from all the JSON files present.
+
+    .venv/bin/python benchmarks/eval_classify.py --sets ucr          # a few minutes
+    .venv/bin/python benchmarks/eval_classify.py --sets sst2         # longer; --threads 2
+    .venv/bin/python benchmarks/eval_classify.py --quick             # smoke test of the script
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+OUT = ROOT / "benchmarks" / "out" / "classify"
+RESULTS = ROOT / "benchmarks" / "RESULTS_classify.md"
+UCR_SETS = ("GunPoint", "ItalyPowerDemand", "BasicMotions")
+
+UCR_BASE = {"train.epochs": 100, "train.lr": 5e-3, "train.batch_size": 16, "train.schedule": "cosine",
+            "model.hidden_size": 64, "model.dropout": 0.3, "data.diff": True, "data.validation_fraction": 0.0}
+SST2 = {"train.epochs": 6, "train.batch_size": 64, "train.lr": 2e-3, "train.early_stopping": 2, "train.schedule": "none",
+        "model.embedding_dim": 200, "model.hidden_size": 192, "model.num_layers": 1, "model.bidirectional": True,
+        "model.pooling": "max", "model.dropout": 0.5, "model.embedding_dropout": 0.3, "model.word_dropout": 0.05}
+
+
+def _grid(T: int) -> list[dict]:
+    frames = sorted({1, max(1, round(T / 15))})
+    return [{"model.pooling": p, "data.frame": f} for p in ("last", "mean") for f in frames]
+
+
+def _cv_accuracy(cfg, examples, folds: int, seed: int) -> float:
+    import numpy as np
+
+    from lstmkit.tasks.classify import api
+
+    labels = np.asarray(examples.labels)
+    rng = np.random.default_rng(seed)
+    fold_of = np.zeros(len(labels), dtype=int)
+    for c in np.unique(labels):  # stratified folds
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        fold_of[idx] = np.arange(len(idx)) % folds
+    accs = []
+    for k in range(folds):
+        tr = examples.subset(np.flatnonzero(fold_of != k))
+        te = examples.subset(np.flatnonzero(fold_of == k))
+        run = api.fit_examples(cfg, tr, OUT / "cv", say=lambda s: None)
+        m, _ = api.score(run.classifier, te, say=lambda s: None)
+        accs.append(m["accuracy"] * len(te))
+    return float(sum(accs) / len(labels))
+
+
+def run_ucr(name: str, args) -> dict:
+    import numpy as np
+
+    from lstmkit.config import replace
+    from lstmkit.data.ts_format import read_ts
+    from lstmkit.tasks.classify import api
+    from lstmkit.tasks.classify.config import ClassifyConfig
+    from lstmkit.tasks.classify.data import read_examples
+    from lstmkit.tasks.classify.metrics import accuracy, nearest_neighbour
+
+    train_p, test_p = DATA / "ucr" / f"{name}_TRAIN.ts", DATA / "ucr" / f"{name}_TEST.ts"
+    tr, te = read_ts(train_p), read_ts(test_p)
+    t = time.perf_counter()
+    ed = accuracy(te.y, nearest_neighbour(tr.X, tr.y, te.X, "euclidean"))
+    t_ed = time.perf_counter() - t
+    t = time.perf_counter()
+    dtw = accuracy(te.y, nearest_neighbour(tr.X, tr.y, te.X, "dtw"))
+    t_dtw = time.perf_counter() - t
+    base = {**UCR_BASE, "train.progress_bar": False, "train.num_threads": args.threads}
+    if args.quick:
+        base["train.epochs"] = 3
+    examples = read_examples(train_p, ClassifyConfig().data)
+    cv = []
+    t = time.perf_counter()
+    for cand in _grid(tr.X.shape[2]):
+        cfg = replace(ClassifyConfig(), **{**base, **cand})
+        cv.append((_cv_accuracy(cfg, examples, 3, 0), cand))
+    t_cv = time.perf_counter() - t
+    best_acc, best = max(cv, key=lambda r: r[0])  # ties: the first (simplest) candidate
+    cfg = replace(ClassifyConfig(), **{**base, **best})
+    t = time.perf_counter()
+    run = api.train(cfg, train_p, OUT / name, test_path=test_p, say=lambda s: None)
+    seconds = time.perf_counter() - t
+    over = {k: v for k, v in {**UCR_BASE, **best}.items()}
+    command = (f".venv/bin/lstmkit classify train --data ../shared/data/ucr/{name}_TRAIN.ts --test ../shared/data/ucr/{name}_TEST.ts "
+               + " ".join(f"--{k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in over.items()))
+    return {"set": name, "train": len(tr), "test": len(te), "channels": tr.X.shape[1], "length": tr.X.shape[2],
+            "lstm_accuracy": run.metrics["test"]["accuracy"], "nn_euclidean": ed, "nn_dtw": dtw,
+            "nn_seconds": {"euclidean": round(t_ed, 2), "dtw": round(t_dtw, 2)},
+            "cv": [{"config": c, "cv_accuracy": a} for a, c in cv], "chosen": best, "cv_seconds": round(t_cv, 1),
+            "train_seconds": round(seconds, 1), "epochs": run.metrics["epochs"], "parameters": run.metrics["parameters"],
+            "command": command, "quick": args.quick}
+
+
+def run_sst2(args) -> dict:
+    from lstmkit.config import replace
+    from lstmkit.tasks.classify import api
+    from lstmkit.tasks.classify.config import ClassifyConfig
+
+    over = {**SST2, "train.progress_bar": False, "train.num_threads": args.threads}
+    train_p = DATA / "sst2" / "train.tsv"
+    if args.quick:
+        lines = train_p.read_text().splitlines()
+        train_p = OUT / "sst2_quick_train.tsv"
+        train_p.parent.mkdir(parents=True, exist_ok=True)
+        train_p.write_text("\n".join(lines[:2001]) + "\n")
+        over["train.epochs"] = 1
+    cfg = replace(ClassifyConfig(), **over)
+    t = time.perf_counter()
+    run = api.train(cfg, train_p, OUT / "sst2", val_path=DATA / "sst2" / "dev.tsv", test_path=DATA / "sst2" / "test.tsv",
+                    say=lambda s: print(s, file=sys.stderr))
+    seconds = time.perf_counter() - t
+    command = ("lstmkit classify train --data ../shared/data/sst2/train.tsv --val ../shared/data/sst2/dev.tsv "
+               "--test ../shared/data/sst2/test.tsv " + " ".join(f"--{k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in SST2.items()))
+    return {"set": "SST-2", "test_accuracy": run.metrics["test"]["accuracy"], "dev_accuracy": run.metrics["validation"]["accuracy"],
+            "test_macro_f1": run.metrics["test"]["macro_f1"], "epochs": run.metrics["epochs"], "train_seconds": round(seconds, 1),
+            "parameters": run.metrics["parameters"], "history": run.history, "command": command, "quick": args.quick,
+            "threads": args.threads}
+
+
+def write_results() -> None:
+    import torch
+
+    ucr = [json.loads((OUT / f"{n}.json").read_text()) for n in UCR_SETS if (OUT / f"{n}.json").is_file()]
+    sst = json.loads((OUT / "sst2.json").read_text()) if (OUT / "sst2.json").is_file() else None
+    lines = ["# Sequence classification: quality bars (issue 6)", "",
+             "Written by `benchmarks/eval_classify.py` from `benchmarks/out/classify/*.json`; CPU only "
+             f"({platform.processor() or platform.machine()}, torch {torch.__version__}), no pretrained vectors.", ""]
+    lines += ["## SST-2 (test.tsv, 872 sentences; bar: accuracy >= 85 %)", ""]
+    if sst:
+        lines += ["| model | dev accuracy | test accuracy | test macro-F1 | epochs | training time | parameters |",
+                  "|---|---|---|---|---|---|---|",
+                  f"| BiLSTM, max pooling, random init | {sst['dev_accuracy'] * 100:.2f} % | **{sst['test_accuracy'] * 100:.2f} %** | "
+                  f"{sst['test_macro_f1'] * 100:.2f} % | {sst['epochs']} | {sst['train_seconds']:.0f} s ({sst['threads']} threads) | {sst['parameters']:,} |",
+                  "| Tai et al. 2015, LSTM with GloVe (reference) | | 84.9 % | | | | |",
+                  "| Tai et al. 2015, BiLSTM with GloVe (reference) | | 87.5 % | | | | |", "",
+                  f"Bar {'met' if sst['test_accuracy'] >= 0.85 else 'NOT met'}" + (" (quick smoke run, not a result)" if sst["quick"] else "") + ".", "",
+                  "```", sst["command"], "```", ""]
+    else:
+        lines += ["Not run yet: `.venv/bin/python benchmarks/eval_classify.py --sets sst2 --threads 2`.", ""]
+    lines += ["## UCR/UEA beside 1-nearest-neighbour baselines (same split, computed in the same run)", ""]
+    if ucr:
+        lines += ["| data set | train / test | channels x length | 1-NN Euclidean | 1-NN DTW (full window) | LSTM (config chosen by 3-fold CV on train) | beats both? | LSTM training time | parameters |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in ucr:
+            beat = r["lstm_accuracy"] > max(r["nn_euclidean"], r["nn_dtw"])
+            tie = r["lstm_accuracy"] == max(r["nn_euclidean"], r["nn_dtw"])
+            lines.append(f"| {r['set']} | {r['train']} / {r['test']} | {r['channels']} x {r['length']} | {r['nn_euclidean'] * 100:.2f} % | "
+                         f"{r['nn_dtw'] * 100:.2f} % | **{r['lstm_accuracy'] * 100:.2f} %** ({', '.join(f'{k}={v}' for k, v in r['chosen'].items())}) | "
+                         f"{'yes' if beat else 'tie' if tie else 'no'}{' (quick smoke run)' if r['quick'] else ''} | {r['train_seconds']:.0f} s (+{r['cv_seconds']:.0f} s CV) | {r['parameters']:,} |")
+        lines += ["", "Commands (the chosen configuration, as the CLI runs it):", "", "```"] + [r["command"] for r in ucr] + ["```", "",
+                  "Cross-validation accuracy of each candidate (training set only):", ""]
+        for r in ucr:
+            lines.append(f"- {r['set']}: " + "; ".join(f"{', '.join(f'{k}={v}' for k, v in c['config'].items())}: {c['cv_accuracy'] * 100:.1f} %" for c in r["cv"]))
+        lines.append("")
+    else:
+        lines += ["Not run yet: `.venv/bin/python benchmarks/eval_classify.py --sets ucr`.", ""]
+    RESULTS.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None) -> int:
+    import torch
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sets", default="ucr,sst2", help="comma-separated: ucr, sst2, or UCR set names")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--quick", action="store_true", help="tiny epochs: checks the script, numbers mean nothing")
+    args = p.parse_args(argv)
+    if not DATA.is_dir():
+        print(f"eval_classify: data not found at {DATA}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    OUT.mkdir(parents=True, exist_ok=True)
+    wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
+    names = [n for n in UCR_SETS if "ucr" in wanted or n in wanted]
+    for name in names:
+        r = run_ucr(name, args)
+        (OUT / f"{name}.json").write_text(json.dumps(r, indent=2))
+        print(f"{name}: LSTM {r['lstm_accuracy']:.4f}, 1-NN ED {r['nn_euclidean']:.4f}, 1-NN DTW {r['nn_dtw']:.4f} "
+              f"(chosen {r['chosen']}, {r['train_seconds']} s)", flush=True)
+        write_results()
+    if "sst2" in wanted:
+        r = run_sst2(args)
+        (OUT / "sst2.json").write_text(json.dumps(r, indent=2))
+        print(f"SST-2: test accuracy {r['test_accuracy']:.4f} (dev {r['dev_accuracy']:.4f}), {r['train_seconds']} s", flush=True)
+        write_results()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
