@@ -17,7 +17,9 @@ kernel, or a torch product per step); after the loop the weight gradient
 ``dW_hh = dGh^T H_prev`` and the vector-parameter gradients are single large
 reductions over all ``T*B`` rows.
 
-Everything inside runs in the compute dtype (float32, or float64).
+Everything inside runs in the compute dtype (float32, or float64), except
+that for half-precision inputs the weight gradient ``dW_hh`` is a
+half-precision GEMM (``wgrad_dtype``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,18 @@ def choose_path(kind: str, B: int, H: int, dtype: torch.dtype, device: torch.dev
     return "step"
 
 
+def _weight_grad(d_pre: Tensor, h_prev: Tensor, dtype: torch.dtype | None) -> Tensor:
+    """``dW_hh = d_pre^T h_prev`` over all ``T*B`` rows: one large product.
+
+    With ``dtype`` (bfloat16/float16 inputs) it runs as a half-precision GEMM
+    (float32 accumulation in the BLAS, result rounded to ``dtype``), as cuDNN
+    and autocast compute weight gradients; the recurrence stays float32.
+    """
+    if dtype is None:
+        return d_pre.t() @ h_prev
+    return (d_pre.to(dtype).t() @ h_prev.to(dtype)).to(d_pre.dtype)
+
+
 def _prev(seq: Tensor, first: Tensor) -> Tensor:
     """``(T, B, n)`` values at ``t-1``: ``first`` then ``seq[:-1]``."""
     return torch.cat([first.unsqueeze(0), seq[:-1]], 0)
@@ -88,7 +102,7 @@ class LSTMSequence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, gx, h0, c0, w_hh, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b, lens, eps, path):
+    def forward(ctx, gx, h0, c0, w_hh, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b, lens, eps, path, wgrad_dtype=None):
         T, B, G = gx.shape
         H = G // 4
         peep = p_i is not None
@@ -122,6 +136,7 @@ class LSTMSequence(torch.autograd.Function):
                 h, c = hs[t], cs[t]
         ctx.save_for_backward(h0, c0, w_hh, hs, cs, gates, ghn, stats, lens_t, *args_p, *args_ln)
         ctx.flags = (peep, ln, has_len, path)
+        ctx.wgrad_dtype = wgrad_dtype
         return hs, cs[-1].clone()
 
     @staticmethod
@@ -158,7 +173,7 @@ class LSTMSequence(torch.autograd.Function):
                 dc, dc_next = dc_next, dc
         # the weight and vector-parameter gradients: one large product / reduction each
         h_prev = _prev(hs, h0).reshape(T * B, H)
-        d_w_hh = dGh.reshape(T * B, 4 * H).t() @ h_prev
+        d_w_hh = _weight_grad(dGh.reshape(T * B, 4 * H), h_prev, ctx.wgrad_dtype)
         grads_p = [None, None, None]
         if peep:
             c_prev = _prev(cs, c0)
@@ -171,7 +186,7 @@ class LSTMSequence(torch.autograd.Function):
         if ln:
             chat = (cs - stats[..., 1:2]) * stats[..., 2:3]
             grads_ln = [(dG * ghn).sum((0, 1)), dG.sum((0, 1)), (dcn * chat).sum((0, 1)), dcn.sum((0, 1))]
-        return (dG, dh, dc, d_w_hh, *grads_p, *grads_ln, None, None, None)
+        return (dG, dh, dc, d_w_hh, *grads_p, *grads_ln, None, None, None, None)
 
 
 # ----------------------------------------------------------------------- GRU
@@ -179,7 +194,7 @@ class GRUSequence(torch.autograd.Function):
     """GRU over a sequence: ``gx`` (T, B, 3H) with ``b_ih``; ``b_hh`` (3H) or None."""
 
     @staticmethod
-    def forward(ctx, gx, h0, w_hh, b_hh, lens, path):
+    def forward(ctx, gx, h0, w_hh, b_hh, lens, path, wgrad_dtype=None):
         T, B, G = gx.shape
         H = G // 3
         gx, h0, w_hh = gx.contiguous(), h0.contiguous(), w_hh.contiguous()
@@ -200,6 +215,7 @@ class GRUSequence(torch.autograd.Function):
                 h = hs[t]
         ctx.save_for_backward(h0, w_hh, hs, gates, lens_t)
         ctx.flags = (has_len, persist, b_hh is not None)
+        ctx.wgrad_dtype = wgrad_dtype
         return hs
 
     @staticmethod
@@ -221,9 +237,9 @@ class GRUSequence(torch.autograd.Function):
                 step_kernels.gru_bwd_step[grid](d_hs[t], dh, gates[t], h_prev, lens_t, t, dG[t], dGh[t], dh_pass,
                                                 B, H, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
                 dh = torch.addmm(dh_pass, dGh[t], w_hh)
-        d_w_hh = dGh.reshape(T * B, 3 * H).t() @ _prev(hs, h0).reshape(T * B, H)
+        d_w_hh = _weight_grad(dGh.reshape(T * B, 3 * H), _prev(hs, h0).reshape(T * B, H), ctx.wgrad_dtype)
         d_b = dGh.sum((0, 1)) if has_bias else None
-        return dG, dh, d_w_hh, d_b, None, None
+        return dG, dh, d_w_hh, d_b, None, None, None
 
 
 # ----------------------------------------------------------------------- RNN
@@ -231,7 +247,7 @@ class RNNSequence(torch.autograd.Function):
     """Elman RNN over a sequence: ``gx`` (T, B, H) with both biases."""
 
     @staticmethod
-    def forward(ctx, gx, h0, w_hh, lens, relu, path):
+    def forward(ctx, gx, h0, w_hh, lens, relu, path, wgrad_dtype=None):
         T, B, H = gx.shape
         gx, h0, w_hh = gx.contiguous(), h0.contiguous(), w_hh.contiguous()
         lens_t, has_len = _lens_arg(lens, gx)
@@ -248,6 +264,7 @@ class RNNSequence(torch.autograd.Function):
                 h = hs[t]
         ctx.save_for_backward(h0, w_hh, hs, lens_t)
         ctx.flags = (has_len, relu, persist)
+        ctx.wgrad_dtype = wgrad_dtype
         return hs
 
     @staticmethod
@@ -267,5 +284,5 @@ class RNNSequence(torch.autograd.Function):
                 step_kernels.rnn_bwd_step[grid](d_hs[t], dh, hs[t], lens_t, t, dG[t], dh_pass, B, H,
                                                 RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
                 dh = torch.addmm(dh_pass, dG[t], w_hh)
-        d_w_hh = dG.reshape(T * B, H).t() @ _prev(hs, h0).reshape(T * B, H)
-        return dG, dh, d_w_hh, None, None, None
+        d_w_hh = _weight_grad(dG.reshape(T * B, H), _prev(hs, h0).reshape(T * B, H), ctx.wgrad_dtype)
+        return dG, dh, d_w_hh, None, None, None, None
