@@ -5,7 +5,7 @@ the archive's own train/test split, the script computes 1-NN Euclidean and
 1-NN DTW (full window, dependent DTW for the multivariate set) itself, then
 trains the LSTM classifier. The LSTM's configuration is chosen *on the
 training set only*: 3-fold stratified cross-validation over a small grid
-(pooling last or mean, frame 1 or about T/15), then one model is trained on
+(pooling last or mean; frames of about T/24 or T/12 steps), then one model is trained on
 the whole training set with the chosen configuration and scored once on the
 test set.
 
@@ -44,7 +44,8 @@ SST2 = {"train.epochs": 6, "train.batch_size": 64, "train.lr": 2e-3, "train.earl
 
 
 def _grid(T: int) -> list[dict]:
-    frames = sorted({1, max(1, round(T / 15))})
+    """Pooling last or mean; frames that make the LSTM read about 24 or about 12 steps."""
+    frames = sorted({max(1, round(T / 24)), max(1, round(T / 12))})
     return [{"model.pooling": p, "data.frame": f} for p in ("last", "mean") for f in frames]
 
 
