@@ -41,6 +41,7 @@ QUALITY = {
     "model.tie_weights": True,
     "model.dropout": 0.2,
     "model.output_dropout": 0.2,
+    "model.forget_bias": 1.0,
     "model.backend": "torch",
     "bptt.length": 128,
     "bptt.random_offset": True,

@@ -106,6 +106,13 @@ def test_dropout_variants_reach_the_lstm():
     assert torch.equal(m(x)[0], m(x)[0])
 
 
+def test_forget_bias_reaches_every_layer():
+    m = LanguageModel(10, ModelConfig(hidden_size=8, num_layers=3, forget_bias=1.0))
+    for layer in range(3):
+        assert torch.equal(getattr(m.lstm, f"bias_ih_l{layer}")[8:16], torch.ones(8))  # gate order i, f, g, o
+        assert torch.equal(getattr(m.lstm, f"bias_hh_l{layer}")[8:16], torch.zeros(8))
+
+
 def test_model_rejects_bad_ids():
     m = LanguageModel(10, ModelConfig(hidden_size=8, num_layers=1, dropout=0.0))
     with pytest.raises(ValueError, match=r"expected token ids in \[0, 10\), got values in \[0, 12\]"):

@@ -57,6 +57,7 @@ class ModelConfig:
     input_dropout: float = option(0.0, "variational dropout on every LSTM layer's input (one mask per chunk)")
     hidden_dropout: float = option(0.0, "variational dropout on h_{t-1} in the recurrent product (one mask per chunk)")
     zoneout: float = option(0.0, "zoneout probability on the hidden and cell state")
+    forget_bias: float | None = option(None, "initial forget-gate bias (1.0: Jozefowicz et al. 2015); none: torch's init")
     backend: str = option("auto", "recurrence engine: auto, cpu, torch, reference or triton")
 
     def __post_init__(self):

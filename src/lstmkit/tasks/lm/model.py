@@ -59,7 +59,7 @@ class LanguageModel(nn.Module):
             c.embedding_dim, c.hidden_size, num_layers=c.num_layers, batch_first=True,
             dropout=c.dropout if c.num_layers > 1 else 0.0, proj_size=c.proj_size, cell=c.cell,
             input_dropout=c.input_dropout, hidden_dropout=c.hidden_dropout, zoneout=c.zoneout,
-            zoneout_cell=c.zoneout, backend=c.backend,
+            zoneout_cell=c.zoneout, forget_bias=c.forget_bias, backend=c.backend,
         )
         self.output_dropout = nn.Dropout(c.output_dropout)
         self.decoder = nn.Linear(c.output_size, vocab_size)
