@@ -13,7 +13,7 @@ import pytest
 
 from lstmkit.cli.main import main
 
-TINY = ["--train.epochs", "2", "--model.ensemble", "1", "--model.hidden_size", "8", "--quiet", "--plot_series", "1"]
+TINY = ["--train.epochs", "2", "--backtest.final_epochs", "2", "--model.ensemble", "1", "--model.hidden_size", "8", "--quiet", "--plot_series", "1"]
 
 
 def test_help_explains_every_option(capsys):

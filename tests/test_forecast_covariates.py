@@ -30,7 +30,7 @@ def _cfg(tmp_path, path):
         "data.past_covariates": ["temp"], "data.future_covariates": ["promo"], "horizon": 3,
         "model.input_size": 12, "model.hidden_size": 8, "model.ensemble": 1, "model.output": "gaussian",
         "train.epochs": 3, "train.progress_bar": False, "out_dir": str(tmp_path / "run"), "val_size": 2,
-        "train.early_stopping": 2})
+        "train.early_stopping": 2, "backtest.final_epochs": 2})
 
 
 def test_many_series_with_covariates(tmp_path):

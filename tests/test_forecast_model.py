@@ -59,7 +59,7 @@ def test_losses_by_hand():
 
 def _tiny(tmp_path, **kw):
     over = {"train.epochs": 3, "model.ensemble": 1, "model.hidden_size": 8, "train.progress_bar": False,
-            "out_dir": str(tmp_path / "run"), "plot_series": 1}
+            "out_dir": str(tmp_path / "run"), "plot_series": 1, "backtest.final_epochs": 2}
     over.update(kw)
     return replace(ForecastConfig(), **over)
 
@@ -81,7 +81,7 @@ def test_airline_training_loss_falls(tmp_path, shared_data):
 def test_saved_forecaster_gives_the_same_forecasts(tmp_path, output):
     from lstmkit.tasks.forecast.api import Forecaster, train
 
-    res = train(_tiny(tmp_path, **{"model.output": output, "model.ensemble": 2, "backtest.final_fit": False}),
+    res = train(_tiny(tmp_path, **{"model.output": output, "model.ensemble": 2, "backtest.final_fit": "none"}),
                 say=lambda s: None)
     again = Forecaster.load(res.model_dir).predict()  # the built-in series, as trained
     assert len(again) == 6

@@ -80,7 +80,8 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
     warnings.filterwarnings("ignore", message=".*Experiment logs directory .* exists and is not empty.*")
     warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
-    warnings.filterwarnings("ignore", message=".*isinstance(treespec, LeafSpec).*")
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=".*`validation_step` but have no `val_dataloader`.*")
     warnings.filterwarnings("ignore", message=".*which may be a bottleneck.*")
 
 

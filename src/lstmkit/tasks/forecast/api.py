@@ -194,12 +194,20 @@ def train(cfg: ForecastConfig | None = None, resume: bool = False, say: Callable
 
     history = bt.fit.history
     final_seconds = 0.0
-    if cfg.backtest.final_fit:
+    ends = [len(s) for s in data.series]
+    if cfg.backtest.final_fit == "full":
         say("final model: training on the whole history")
-        model, tr, fi = fit_ensemble(cfg, data, [len(s) for s in data.series], out / "fits" / "final",
-                                     resume=resume, say=say)
+        model, tr, fi = fit_ensemble(cfg, data, ends, out / "fits" / "final", resume=resume, say=say)
         final_seconds = fi.seconds
         history = fi.history
+    elif cfg.backtest.final_fit == "finetune":
+        say(f"final model: the backtest models trained on for {cfg.backtest.final_epochs} epochs on the whole history")
+        from ...config import replace
+
+        tune = replace(cfg.train, epochs=cfg.backtest.final_epochs, lr=cfg.train.lr / 3)
+        model, tr, fi = fit_ensemble(cfg, data, ends, out / "fits" / "final", resume=resume, say=say, init=bt.model,
+                                     train_cfg=tune)
+        final_seconds = fi.seconds
     else:
         model, tr = bt.model, bt.transform
     meta = {"config": net_config(cfg, tr), "extra": {"data": to_dict(cfg.data), "forecast_config": to_dict(cfg)}}

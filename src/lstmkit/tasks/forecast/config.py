@@ -104,17 +104,24 @@ class BacktestConfig:
                                 "or auto (the last two seasons, or 20% of the series)")
     stride: int = option(1, "steps between forecast origins")
     refit: int = option(0, "refit the model every N origins on all data before them (0: fit once before the first origin)")
-    final_fit: bool = option(True, "after the backtest, fit the saved model on the whole series (else keep the backtest model)")
+    final_fit: str = option("finetune", "the saved model: finetune (the backtest models trained on, for final_epochs "
+                                        "on the whole series), full (trained afresh on the whole series) or none "
+                                        "(the backtest models as they are)")
+    final_epochs: int = option(100, "epochs of the finetune on the whole series (learning rate train.lr / 3)")
 
     def __post_init__(self):
         if self.stride < 1:
             raise ValueError(f"BacktestConfig: expected stride >= 1, got {self.stride}")
         if self.refit < 0:
             raise ValueError(f"BacktestConfig: expected refit >= 0, got {self.refit}")
+        if self.final_fit not in ("finetune", "full", "none"):
+            raise ValueError(f"BacktestConfig: expected final_fit finetune, full or none, got {self.final_fit!r}")
+        if self.final_epochs < 1:
+            raise ValueError(f"BacktestConfig: expected final_epochs >= 1, got {self.final_epochs}")
 
 
 def _train_defaults() -> TrainConfig:
-    return TrainConfig(epochs=300, batch_size=32, lr=1e-2, schedule="cosine", grad_clip=1.0, num_threads=1,
+    return TrainConfig(epochs=500, batch_size=32, lr=3e-3, schedule="cosine", grad_clip=1.0, num_threads=1,
                        checkpoint_every=25)
 
 

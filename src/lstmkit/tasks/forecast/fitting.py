@@ -64,8 +64,12 @@ def check_lengths(data: SeriesSet, ends: list[int], cfg: ForecastConfig) -> None
 
 
 def fit_ensemble(cfg: ForecastConfig, data: SeriesSet, ends: list[int], out_dir: Path, resume: bool = False,
-                 say: Callable[[str], None] = print) -> tuple[ForecastEnsemble, Transform, FitInfo]:
+                 say: Callable[[str], None] = print, init: ForecastEnsemble | None = None,
+                 train_cfg=None) -> tuple[ForecastEnsemble, Transform, FitInfo]:
     """Train ``cfg.model.ensemble`` members on windows whose targets end before ``ends[k]``.
+
+    ``init`` starts each member from the weights of a previous ensemble (a
+    finetune); ``train_cfg`` replaces ``cfg.train``.
 
     Each member ``k`` is seeded with ``cfg.train.seed + k`` and trained by
     :func:`lstmkit.train.fit` in ``out_dir/member-k`` (its checkpoints and
@@ -100,12 +104,14 @@ def fit_ensemble(cfg: ForecastConfig, data: SeriesSet, ends: list[int], out_dir:
         seed = cfg.train.seed + k
         seed_everything(seed, cfg.train.deterministic)
         net = ForecastNet(**net_kwargs(nc))
+        if init is not None:
+            net.load_state_dict(init.members[k].state_dict())
         loader = TensorBatches(*train_tensors, batch_size=cfg.train.batch_size, shuffle=True, seed=seed)
         member_dir = out_dir / f"member-{k}"
         can_resume = resume and (member_dir / "checkpoints" / "last.safetensors").is_file()
         say(f"  member {k + 1}/{cfg.model.ensemble}: {len(win)} windows, seed {seed}"
             + (" (resuming)" if can_resume else ""))
-        result = fit(net, step, loader, val_loader, replace(cfg.train, seed=seed), out_dir=member_dir,
+        result = fit(net, step, loader, val_loader, replace(train_cfg or cfg.train, seed=seed), out_dir=member_dir,
                      resume=can_resume)
         info.seconds += result.seconds
         info.epochs.append(result.epochs)
