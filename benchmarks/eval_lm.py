@@ -95,7 +95,7 @@ def _machine() -> dict:
     except OSError:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+            "load_average": [round(x, 2) for x in os.getloadavg()], "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}
 
 
 def plan(cfg, steps: int = 6) -> None:
@@ -184,7 +184,8 @@ def write_results(path: Path, command: str, cfg_over: dict, res, machine_before:
         "## Run",
         "",
         f"- machine: {machine_before['cpu']}, {machine_before['cores']} cores, torch {machine_before['torch']}, "
-        f"python {machine_before['python']}",
+        f"python {machine_before['python']}, {r['torch_threads']} torch threads, OMP_WAIT_POLICY "
+        f"{machine_before['OMP_WAIT_POLICY']}",
         f"- load average (1, 5, 15 min) at the start: {machine_before['load_average']}, at the end: "
         f"{machine_after['load_average']} (other work on the machine slows the run down)",
         f"- training: {r['train_seconds']:.0f} s for {r['epochs']} epochs of {r['steps_per_epoch']} steps "
@@ -218,7 +219,13 @@ def main(argv=None) -> int:
     ap.add_argument("--plan", action="store_true", help="only time a few steps and project the full run")
     ap.add_argument("--smoke", action="store_true", help="tiny run on 60,000 characters (checks the script)")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    ap.add_argument("--omp-wait", choices=("passive", "active"), default="passive",
+                    help="OMP_WAIT_POLICY for torch's threads (default passive: idle threads sleep instead of spinning, "
+                    "which keeps 2 threads efficient when other work shares the cores)")
     args = ap.parse_args(argv)
+    if "torch" in sys.modules:
+        raise RuntimeError("eval_lm: set OMP_WAIT_POLICY before torch is imported")
+    os.environ["OMP_WAIT_POLICY"] = args.omp_wait.upper()
     cfg, over = _config(args)
     if args.plan:
         plan(cfg)
