@@ -20,7 +20,6 @@ those examples out of the metrics and counts them (``skipped_unseen``).
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
