@@ -286,6 +286,30 @@ def test_auto_picks_cpu_for_variants():
         assert kernels.select_backend(x, spec, [cell], None).name == "cpu"
 
 
+def test_auto_defers_plain_full_length_lstm_to_torch():
+    x = torch.randn(4, 2, 3)
+    cells = [lstmkit.cells.LSTMCell(3, 4)]
+    spec = kernels.RecurrenceSpec(kind="lstm")
+    assert kernels.select_backend(x, spec, cells, None).name == "torch"
+    assert kernels.select_backend(x, spec, cells, torch.tensor([4, 2])).name == "cpu"
+    gates = kernels.RecurrenceSpec(kind="lstm", return_gates=True)
+    assert kernels.select_backend(x, gates, cells, None).name == "cpu"
+
+
+def test_streaming_step_with_projection_and_peephole_matches_reference():
+    for kw in (dict(proj_size=3), dict(cell="peephole")):
+        layer = lstmkit.LSTM(I, H, num_layers=2, zoneout=0.3, zoneout_cell=0.2, **kw).eval()
+        x = torch.randn(4, 1, I)
+        with torch.no_grad():
+            layer.backend = "reference"
+            out, _ = layer(x)
+            layer.backend = "cpu"
+            state = None
+            for t in range(4):
+                h, state = layer.step(x[t], state)
+                torch.testing.assert_close(h, out[t], rtol=1e-5, atol=1e-6)
+
+
 def test_build_failure_falls_back_to_reference_with_warning(monkeypatch):
     layer = make("peephole", 1, False)
     x, hx = inputs(layer, 4, 2, False, torch.float64)

@@ -52,6 +52,18 @@ _CELLS: dict[str, type[Cell]] = {
 _DTYPES = (torch.float32, torch.float64)
 
 
+def _ext_module():
+    from ._build import load_extension
+
+    return load_extension()
+
+
+def _needs_grad(x_t, state, cells) -> bool:
+    return x_t.requires_grad or any(s.requires_grad for s in state) or any(
+        p.requires_grad for c in cells for p in c.parameters()
+    )
+
+
 def _keep(z: Tensor | float | None) -> tuple[Tensor | None, float]:
     """A zoneout weight as the loops take it: ``(tensor, -1)`` or ``(None, p)``."""
     if z is None:
@@ -94,6 +106,12 @@ class CPUBackend(Backend):
         ext, err = self._extension()
         if ext is None:
             return f"its C++ extension is unavailable ({err})"
+        if spec.kind == "lstm" and spec.is_plain and lengths is None:
+            # measured (benchmarks/RESULTS.md): torch.nn.LSTM runs a plain LSTM on
+            # oneDNN's fused RNN primitive, forward and backward, faster than this
+            # engine on full-length batches; with lengths it must pack, and this
+            # engine's masking is ~4x faster than that.
+            return "torch.nn.LSTM's oneDNN RNN kernels are faster for a plain LSTM without lengths"
         return None
 
     def _fallback(self):
@@ -110,6 +128,37 @@ class CPUBackend(Backend):
             )
             self._warned = True
         return load_backend("reference")
+
+    # ------------------------------------------------------------- streaming
+    _STEP_KINDS = {"lstm": 0, "peephole": 0, "gru": 1, "rnn_tanh": 2, "rnn_relu": 3}
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...], cells: Sequence[Cell], spec: RecurrenceSpec):
+        """One step of the stack. Without autograd and stochastic regularisers
+        (evaluation, the streaming case) the whole stack runs in one C++ call
+        with hand-written matrix-vector products for up to 8 rows; otherwise
+        as a sequence of length 1."""
+        kind = self._STEP_KINDS.get(spec.kind)
+        ext = _ext_module()
+        if (
+            ext is None
+            or kind is None
+            or x_t.shape[0] > 8
+            or (spec.training and (spec.dropout > 0 or spec.uses_recurrent_regularisers))
+            or (torch.is_grad_enabled() and _needs_grad(x_t, state, cells))
+        ):
+            return super().step(x_t, state, cells, spec)
+        zh = spec.zoneout if not spec.training else 0.0
+        zc = spec.zoneout_cell if not spec.training else 0.0
+        h, c = ext.stack_step(
+            kind, x_t, state[0].contiguous(), state[1].contiguous() if len(state) > 1 else None,
+            [cell.weight_ih.contiguous() for cell in cells], [cell.weight_hh.contiguous() for cell in cells],
+            [cell.bias_ih for cell in cells], [cell.bias_hh for cell in cells],
+            [getattr(cell, "weight_hr", None) for cell in cells],
+            [torch.stack((cell.weight_ci, cell.weight_cf, cell.weight_co)) if kind == 0 and cell.kind == "peephole"
+             else None for cell in cells],
+            zh, zc,
+        )
+        return h[-1], ((h,) if c is None else (h, c))
 
     # ----------------------------------------------------------------- layer
     def run_layer(

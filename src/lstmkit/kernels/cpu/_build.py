@@ -59,9 +59,9 @@ def load_extension() -> ModuleType | None:
     try:
         from torch.utils.cpp_extension import load
 
-        build = cache_dir()
-        build.mkdir(parents=True, exist_ok=True)
         source_hash = hashlib.sha1(_SOURCE.read_bytes()).hexdigest()[:12]
+        build = cache_dir() / source_hash  # one folder per source version: no stale objects
+        build.mkdir(parents=True, exist_ok=True)
         _module = load(
             name=f"lstmkit_cpu_{source_hash}",
             sources=[str(_SOURCE)],

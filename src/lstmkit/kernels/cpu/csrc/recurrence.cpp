@@ -672,6 +672,106 @@ std::vector<Tensor> rnn_backward_impl(const OptT& dout, const Tensor& dhT, const
   return {dA, gH};
 }
 
+// ================================================================= streaming
+// One step of a whole unidirectional stack for a few rows (batch 1 in
+// streaming): no autograd, no saved activations, every product a hand-written
+// matrix-vector loop over the weights in their own layout (no packing, no
+// oneDNN call overhead), split over threads by output rows.
+
+template <typename S>
+inline S dot(const S* RS w, const S* RS v, int64_t n) {
+  S acc[16] = {};
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += w[k + l] * v[k + l];
+  S tot = 0;
+  for (int l = 0; l < 16; ++l) tot += acc[l];
+  for (; k < n; ++k) tot += w[k] * v[k];
+  return tot;
+}
+
+// y[b, g] = W[g] . v[b] (+ bias[g]) for b < B
+template <typename S>
+void gemv_rows(const S* W, const S* v, const S* bias, S* y, int64_t B, int64_t G, int64_t K) {
+  const int64_t grain = std::max<int64_t>(16, 65536 / std::max<int64_t>(1, K * B));
+  at::parallel_for(0, G, grain, [&](int64_t g0, int64_t g1) {
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t g = g0; g < g1; ++g) y[b * G + g] = dot(W + g * K, v + b * K, K) + (bias ? bias[g] : S(0));
+  });
+}
+
+// kind: 0 lstm/peephole, 1 gru, 2 rnn_tanh, 3 rnn_relu.
+// Per layer l: w_ih[l], w_hh[l], b_ih[l], b_hh[l] (may be undefined),
+// w_hr[l] (LSTM projection, may be undefined), peep[l] ((3, H) or undefined).
+// h: (L, B, P), c: (L, B, H) for LSTMs. zh_p, zc_p: zoneout in evaluation.
+template <typename S>
+std::vector<Tensor> stack_step_impl(int64_t kind, const Tensor& x, const Tensor& h, const OptT& c,
+                                    const std::vector<Tensor>& w_ih, const std::vector<Tensor>& w_hh,
+                                    const std::vector<OptT>& b_ih, const std::vector<OptT>& b_hh,
+                                    const std::vector<OptT>& w_hr, const std::vector<OptT>& peep, double zh_p,
+                                    double zc_p) {
+  const int64_t L = h.size(0), B = h.size(1), P = h.size(2);
+  Tensor hn = h.clone();
+  Tensor cn = has(c) ? c->clone() : Tensor();
+  const int64_t H = has(c) ? c->size(2) : P;
+  const int64_t G = w_hh[0].size(0);
+  auto opt = x.options();
+  Tensor gx = at::empty({B, G}, opt), gh = at::empty({B, G}, opt), hf = at::empty({B, H}, opt);
+  const S kh = S(zh_p), kc = S(zc_p);
+  Tensor inp = x.contiguous();
+  for (int64_t l = 0; l < L; ++l) {
+    const int64_t I = w_ih[l].size(1);
+    const S* xin = inp.data_ptr<S>();
+    S* hl = hn.data_ptr<S>() + l * B * P;
+    S* GX = gx.data_ptr<S>();
+    S* GH = gh.data_ptr<S>();
+    gemv_rows<S>(w_ih[l].data_ptr<S>(), xin, ptr_or_null<S>(b_ih[l]), GX, B, G, I);
+    gemv_rows<S>(w_hh[l].data_ptr<S>(), hl, ptr_or_null<S>(b_hh[l]), GH, B, G, P);
+    S* HF = hf.data_ptr<S>();
+    for (int64_t b = 0; b < B; ++b) {
+      const S* a = GX + b * G;
+      const S* r = GH + b * G;
+      S* hb = hl + b * P;
+      if (kind == 0) {
+        S* cb = cn.data_ptr<S>() + (l * B + b) * H;
+        const S* pp = ptr_or_null<S>(peep[l]);
+        for (int64_t j = 0; j < H; ++j) {
+          const S c_ = cb[j];
+          const S i = sigm(a[j] + r[j] + (pp ? pp[j] * c_ : S(0)));
+          const S f = sigm(a[H + j] + r[H + j] + (pp ? pp[H + j] * c_ : S(0)));
+          const S g = tanh_(a[2 * H + j] + r[2 * H + j]);
+          const S cnew = f * c_ + i * g;
+          const S o = sigm(a[3 * H + j] + r[3 * H + j] + (pp ? pp[2 * H + j] * cnew : S(0)));
+          HF[b * H + j] = o * tanh_(cnew);
+          cb[j] = kc * c_ + (S(1) - kc) * cnew;
+        }
+      } else if (kind == 1) {
+        for (int64_t j = 0; j < H; ++j) {
+          const S rr = sigm(a[j] + r[j]);
+          const S z = sigm(a[H + j] + r[H + j]);
+          const S n = tanh_(a[2 * H + j] + rr * r[2 * H + j]);
+          HF[b * H + j] = (S(1) - z) * n + z * hb[j];
+        }
+      } else {
+        for (int64_t j = 0; j < H; ++j) {
+          const S v = a[j] + r[j];
+          HF[b * H + j] = kind == 3 ? (v > S(0) ? v : S(0)) : tanh_(v);
+        }
+      }
+    }
+    if (kind == 0 && has(w_hr[l])) {
+      Tensor hp = at::empty({B, P}, opt);
+      gemv_rows<S>(w_hr[l]->data_ptr<S>(), HF, nullptr, hp.data_ptr<S>(), B, P, H);
+      const S* HP = hp.data_ptr<S>();
+      for (int64_t q = 0; q < B * P; ++q) hl[q] = kh * hl[q] + (S(1) - kh) * HP[q];
+    } else {
+      for (int64_t q = 0; q < B * P; ++q) hl[q] = kh * hl[q] + (S(1) - kh) * HF[q];
+    }
+    inp = hn[l];
+  }
+  return {hn, cn};
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- bindings
@@ -728,7 +828,15 @@ bool tune_malloc(int64_t mmap_bytes, int64_t trim_bytes) {
 #endif
 }
 
+std::vector<Tensor> stack_step(int64_t kind, Tensor x, Tensor h, OptT c, std::vector<Tensor> w_ih,
+                               std::vector<Tensor> w_hh, std::vector<OptT> b_ih, std::vector<OptT> b_hh,
+                               std::vector<OptT> w_hr, std::vector<OptT> peep, double zh_p, double zc_p) {
+  return DISPATCH(x, "stack_step",
+                  stack_step_impl<scalar_t>(kind, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, peep, zh_p, zc_p));
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("stack_step", &stack_step);
   m.def("tune_malloc", &tune_malloc);
   m.def("lstm_forward", &lstm_forward);
   m.def("lstm_backward", &lstm_backward);
