@@ -29,7 +29,7 @@ def time_features(index, freq, season: int, step0: int = 0) -> tuple[np.ndarray,
     if isinstance(freq, str):
         idx = pd.DatetimeIndex(index)
         offset = pd.tseries.frequencies.to_offset(freq)
-        name = offset.name if hasattr(offset, "name") else str(freq)
+        name = getattr(offset, "rule_code", None) or str(freq)
         code = name.split("-")[0].upper()
         if season > 1:
             if code in ("MS", "M", "ME", "BM", "BMS", "SM", "SMS") and season == 12:

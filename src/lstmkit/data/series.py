@@ -140,6 +140,18 @@ def _parse_time(df, col: str, path):
     return t.to_numpy(), True
 
 
+def _infer_freq(idx) -> str | None:
+    """``pd.infer_freq`` as a string (pandas 3 may return an offset object)."""
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = pd.infer_freq(idx)
+    return f if f is None or isinstance(f, str) else f.freqstr
+
+
 def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndarray):
     """The regular grid covering ``times`` (sorted, unique) and its frequency; raise if off-grid."""
     import pandas as pd
@@ -157,12 +169,12 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
         grid = np.arange(times[0], times[-1] + 1, step)
         return pd.Index(grid), step
     idx = pd.DatetimeIndex(times)
-    f = freq or pd.infer_freq(idx) if len(idx) >= 3 else freq
+    f = freq or _infer_freq(idx) if len(idx) >= 3 else freq
     if not f:
         # try the frequency of the longest regular stretch at the start
         for n in (12, 8, 5, 3):
             if len(idx) >= n:
-                f = pd.infer_freq(idx[:n])
+                f = _infer_freq(idx[:n])
                 if f:
                     break
     if not f:

@@ -52,7 +52,7 @@ def resolve_season(season: int, freq) -> int:
     if isinstance(freq, str):
         import pandas as pd
 
-        name = pd.tseries.frequencies.to_offset(freq).name.split("-")[0]
+        name = pd.tseries.frequencies.to_offset(freq).rule_code.split("-")[0]
         return _SEASONS.get(name, _SEASONS.get(name.upper(), 1))
     return 1
 
