@@ -37,6 +37,7 @@ from ...cells import GRUCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RNN
 from ...cells.base import Cell, State
 from ..base import Backend, LayerResult, step_mask
 from ..spec import LayerRegularisers, RecurrenceSpec
+from . import _build
 from .functions import GRULoop, LoopConfig, LSTMLoop, RNNLoop
 from .matmul import project_in
 
@@ -53,9 +54,7 @@ _DTYPES = (torch.float32, torch.float64)
 
 
 def _ext_module():
-    from ._build import load_extension
-
-    return load_extension()
+    return _build.load_extension()  # cached after the first call
 
 
 def _needs_grad(x_t, state, cells) -> bool:
@@ -149,14 +148,18 @@ class CPUBackend(Backend):
             return super().step(x_t, state, cells, spec)
         zh = spec.zoneout if not spec.training else 0.0
         zc = spec.zoneout_cell if not spec.training else 0.0
+        peep = spec.kind == "peephole"
+        w_ih, w_hh, b_ih, b_hh, w_hr, p = [], [], [], [], [], []
+        for cell in cells:  # parameters are contiguous: torch creates them so
+            w_ih.append(cell.weight_ih)
+            w_hh.append(cell.weight_hh)
+            b_ih.append(cell.bias_ih)
+            b_hh.append(cell.bias_hh)
+            w_hr.append(cell.weight_hr if kind == 0 else None)
+            p.append(torch.stack((cell.weight_ci, cell.weight_cf, cell.weight_co)) if peep else None)
         h, c = ext.stack_step(
             kind, x_t, state[0].contiguous(), state[1].contiguous() if len(state) > 1 else None,
-            [cell.weight_ih.contiguous() for cell in cells], [cell.weight_hh.contiguous() for cell in cells],
-            [cell.bias_ih for cell in cells], [cell.bias_hh for cell in cells],
-            [getattr(cell, "weight_hr", None) for cell in cells],
-            [torch.stack((cell.weight_ci, cell.weight_cf, cell.weight_co)) if kind == 0 and cell.kind == "peephole"
-             else None for cell in cells],
-            zh, zc,
+            w_ih, w_hh, b_ih, b_hh, w_hr, p, zh, zc,
         )
         return h[-1], ((h,) if c is None else (h, c))
 

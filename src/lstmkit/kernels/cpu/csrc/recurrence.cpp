@@ -134,30 +134,60 @@ void over_rows(int64_t B, int64_t width, const F& f) {
   });
 }
 
+// sums over a row with 16 independent partial sums, which the compiler can
+// vectorise (a single running sum is a dependency chain it must keep scalar)
+template <typename S>
+inline S sum16(const S* __restrict x, int64_t n) {
+  S acc[16] = {};
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += x[k + l];
+  S tot = 0;
+  for (int l = 0; l < 16; ++l) tot += acc[l];
+  for (; k < n; ++k) tot += x[k];
+  return tot;
+}
+
+template <typename S>
+inline S dot16(const S* __restrict x, const S* __restrict y, int64_t n) {
+  S acc[16] = {};
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += x[k + l] * y[k + l];
+  S tot = 0;
+  for (int l = 0; l < 16; ++l) tot += acc[l];
+  for (; k < n; ++k) tot += x[k] * y[k];
+  return tot;
+}
+
+template <typename S>
+inline S sqdev16(const S* __restrict x, S mean, int64_t n) {
+  S acc[16] = {};
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16)
+    for (int l = 0; l < 16; ++l) {
+      const S d = x[k + l] - mean;
+      acc[l] += d * d;
+    }
+  S tot = 0;
+  for (int l = 0; l < 16; ++l) tot += acc[l];
+  for (; k < n; ++k) tot += (x[k] - mean) * (x[k] - mean);
+  return tot;
+}
+
 // mean and 1/std over n values (biased variance, as F.layer_norm)
 template <typename scalar_t>
 inline void row_stats(const scalar_t* x, int64_t n, double eps, scalar_t& mean, scalar_t& rstd) {
-  double s = 0, s2 = 0;
-  for (int64_t j = 0; j < n; ++j) s += x[j];
-  double mu = s / n;
-  for (int64_t j = 0; j < n; ++j) {
-    double d = x[j] - mu;
-    s2 += d * d;
-  }
-  mean = scalar_t(mu);
-  rstd = scalar_t(1.0 / std::sqrt(s2 / n + eps));
+  mean = sum16(x, n) / scalar_t(n);
+  const scalar_t var = sqdev16(x, mean, n) / scalar_t(n);
+  rstd = scalar_t(1.0 / std::sqrt(double(var) + eps));
 }
 
 // the gradient through xhat = (x - mean) * rstd given d(xhat)
 template <typename scalar_t>
 inline void ln_backward_row(const scalar_t* dxhat, const scalar_t* xhat, scalar_t rstd, int64_t n, scalar_t* dx,
                             bool accumulate) {
-  double m1 = 0, m2 = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    m1 += dxhat[j];
-    m2 += double(dxhat[j]) * xhat[j];
-  }
-  const scalar_t a = scalar_t(m1 / n), b = scalar_t(m2 / n);
+  const scalar_t a = sum16(dxhat, n) / scalar_t(n), b = dot16(dxhat, xhat, n) / scalar_t(n);
   for (int64_t j = 0; j < n; ++j) {
     scalar_t v = rstd * (dxhat[j] - a - xhat[j] * b);
     dx[j] = accumulate ? dx[j] + v : v;
@@ -725,8 +755,9 @@ std::vector<Tensor> stack_step_impl(int64_t kind, const Tensor& x, const Tensor&
     S* hl = hn.data_ptr<S>() + l * B * P;
     S* GX = gx.data_ptr<S>();
     S* GH = gh.data_ptr<S>();
-    gemv_rows<S>(w_ih[l].data_ptr<S>(), xin, ptr_or_null<S>(b_ih[l]), GX, B, G, I);
-    gemv_rows<S>(w_hh[l].data_ptr<S>(), hl, ptr_or_null<S>(b_hh[l]), GH, B, G, P);
+    const Tensor wi = w_ih[l].contiguous(), wh = w_hh[l].contiguous();  // no copy when already so
+    gemv_rows<S>(wi.data_ptr<S>(), xin, ptr_or_null<S>(b_ih[l]), GX, B, G, I);
+    gemv_rows<S>(wh.data_ptr<S>(), hl, ptr_or_null<S>(b_hh[l]), GH, B, G, P);
     S* HF = hf.data_ptr<S>();
     for (int64_t b = 0; b < B; ++b) {
       const S* a = GX + b * G;
@@ -761,7 +792,8 @@ std::vector<Tensor> stack_step_impl(int64_t kind, const Tensor& x, const Tensor&
     }
     if (kind == 0 && has(w_hr[l])) {
       Tensor hp = at::empty({B, P}, opt);
-      gemv_rows<S>(w_hr[l]->data_ptr<S>(), HF, nullptr, hp.data_ptr<S>(), B, P, H);
+      const Tensor wr = w_hr[l]->contiguous();
+      gemv_rows<S>(wr.data_ptr<S>(), HF, nullptr, hp.data_ptr<S>(), B, P, H);
       const S* HP = hp.data_ptr<S>();
       for (int64_t q = 0; q < B * P; ++q) hl[q] = kh * hl[q] + (S(1) - kh) * HP[q];
     } else {
