@@ -74,6 +74,15 @@ def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> lis
     return out
 
 
+def _time_text(t) -> str:
+    """A timestamp as text, without a midnight time part."""
+    import pandas as pd
+
+    if isinstance(t, pd.Timestamp) and t == t.normalize():
+        return str(t.date())
+    return str(t)
+
+
 def _pooled(actual, forecast, scale) -> dict:
     return M.point_metrics(actual, forecast, scale)
 
@@ -150,7 +159,7 @@ def run_backtest(cfg: ForecastConfig, data: SeriesSet, out_dir: Path, resume: bo
         **res,
         "origins": int(frame.groupby(["id", "origin"]).ngroups) if len(frame) else 0,
         "points": int(len(frame)),
-        "first_origin": str(data.series[0].time[starts[0]]),
+        "first_origin": _time_text(data.series[0].time[starts[0]]),
         "horizon": H, "stride": stride, "refit": cfg.backtest.refit, "season": season,
         "per_series": per_series, "per_step": per_step,
     }
