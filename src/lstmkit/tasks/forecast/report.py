@@ -155,6 +155,12 @@ def write_report(out: Path, cfg, data, bt, forecast, metrics: dict, history: lis
     notes = data.notes or ["no missing values, gaps or irregular timestamps: nothing was changed"]
     run = metrics.get("run", {})
     fc_rows = forecast.head(60)
+    final_text = {
+        "finetune": f"The saved model is the backtest ensemble trained on for {cfg.backtest.final_epochs} more epochs "
+                    f"on the whole series (learning rate {cfg.train.lr / 3:g}).",
+        "full": "The saved model was trained afresh on the whole series with the same settings.",
+        "none": "The saved model is the backtest ensemble, trained only on the data before the first origin.",
+    }[cfg.backtest.final_fit]
     if cfg.model.output == "point":
         interval_note = ("Intervals around this point model's forecasts are empirical: per-step quantiles of its "
                          "backtest errors (on the log scale when the series was log-transformed). They come from the "
@@ -186,7 +192,7 @@ seasonal-naive error before the first origin. MAPE and sMAPE are in percent; cov
 {_img(figs[0])}
 <details><summary>forecast values (first 60 rows; all in forecast.csv)</summary>{fc_rows.to_html(index=False, float_format=lambda v: f'{v:.4g}')}</details>
 <h2>Training</h2>
-<p>Backtest model: {run.get('backtest_train_seconds', '?')} s of training; final model: {run.get('final_train_seconds', '?')} s;
+<p>{final_text} Backtest model: {run.get('backtest_train_seconds', '?')} s of training; final model: {run.get('final_train_seconds', '?')} s;
 whole run {run.get('total_seconds', '?')} s; peak memory {run.get('peak_memory_mb', '?')} MiB.</p>
 {_img(figs[3]) if len(figs) > 3 else ''}
 <h2>Data handling</h2><ul>{''.join(f'<li>{html.escape(x)}</li>' for x in notes)}</ul>
