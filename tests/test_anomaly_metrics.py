@@ -142,3 +142,11 @@ def test_isolation_forest_isolates_outliers_first():
     assert scores.min() > 0 and scores.max() <= 1
     s = baselines.isolation_forest_scores(np.sin(np.arange(400) / 5.0), window=16, n_trees=20)
     assert np.isnan(s[:15]).all() and np.isfinite(s[15:]).all()
+
+
+def test_events_from_flags_never_flag_unflagged_rows():
+    scores = np.array([0.1, 5.0, 5.0, 0.2, np.nan, 0.3])
+    flags = scores > 1.0
+    evs = events.events_from_flags(flags, scores)
+    assert [(e.start, e.end) for e in evs] == [(1, 2)]
+    assert [(e.start, e.end) for e in events.to_events(scores, -np.inf)] == [(0, 3), (5, 5)]  # NaN never flags

@@ -110,6 +110,12 @@ def test_threshold_methods(method):
     assert det.flags[800:810].all()
     assert any(e.start <= 805 <= e.end for e in det.events)
     assert det.flags.sum() < 60
+    # events are exactly the runs of flagged rows (merged across short gaps), never more
+    covered = np.zeros(1000, dtype=bool)
+    for e in det.events:
+        covered[e.start : e.end + 1] = True
+        assert det.flags[e.start] and det.flags[e.end]
+    assert covered.sum() < 60 + 20 * len(det.events)
 
 
 def test_end_to_end_on_the_real_ecg_slice(tmp_path, shared_data):

@@ -24,7 +24,7 @@ from ...config import to_dict
 from .config import AnomalyConfig, parse_segment
 from .data import AnomalyData, load_anomaly_data
 from .detector import LSTMDetector
-from .events import Event, to_events
+from .events import Event, events_from_flags
 from . import baselines, metrics, thresholds
 
 
@@ -54,10 +54,8 @@ def decide(scores: np.ndarray, cfg: AnomalyConfig, n: int) -> Detection:
     else:
         filled = np.where(finite, scores, np.nanmin(scores))
         thr = thresholds.dynamic(filled, window=t.dynamic_window or None, smoothing=1)
-    flags = np.nan_to_num(scores, nan=-np.inf) > thr
-    events = to_events(np.where(flags, scores, -np.inf), -np.inf, min_gap=t.min_gap) if flags.any() else []
-    events = [Event(e.start, e.end, e.peak, float(scores[e.peak])) for e in events]
-    return Detection(scores, thr, flags, events)
+    flags = np.where(finite, scores > thr, False)
+    return Detection(scores, thr, flags, events_from_flags(flags, scores, min_gap=t.min_gap))
 
 
 def baseline_scores(data: AnomalyData, cfg: AnomalyConfig) -> dict[str, np.ndarray]:

@@ -35,20 +35,25 @@ def runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist()))
 
 
-def to_events(scores: np.ndarray, threshold: float, min_gap: int = 0, min_length: int = 1) -> list[Event]:
+def to_events(scores: np.ndarray, threshold, min_gap: int = 0, min_length: int = 1) -> list[Event]:
     """Points with ``score > threshold`` grouped into events.
 
     Args:
         scores: one score per point (NaN never flags).
-        threshold: points strictly above it are anomalous.
+        threshold: a number, or one per point; points strictly above it are anomalous.
         min_gap: merge events separated by at most this many normal points.
         min_length: drop events shorter than this (after merging).
     """
     s = np.asarray(scores, dtype=float)
-    flags = np.nan_to_num(s, nan=-np.inf) > threshold
-    spans = runs(flags)
+    flags = np.where(np.isnan(s), False, s > threshold)
+    return events_from_flags(flags, s, min_gap, min_length)
+
+
+def events_from_flags(flags: np.ndarray, scores: np.ndarray, min_gap: int = 0, min_length: int = 1) -> list[Event]:
+    """Runs of flagged points as events, with the peak taken from ``scores``."""
+    s = np.asarray(scores, dtype=float)
     merged: list[list[int]] = []
-    for start, end in spans:
+    for start, end in runs(flags):
         if merged and start - merged[-1][1] - 1 <= min_gap:
             merged[-1][1] = end
         else:
@@ -57,7 +62,7 @@ def to_events(scores: np.ndarray, threshold: float, min_gap: int = 0, min_length
     for start, end in merged:
         if end - start + 1 < min_length:
             continue
-        seg = np.nan_to_num(s[start : end + 1], nan=-np.inf)
+        seg = np.where(np.isnan(s[start : end + 1]), -np.inf, s[start : end + 1])
         peak = start + int(np.argmax(seg))
         events.append(Event(start, end, peak, float(s[peak])))
     return events

@@ -121,19 +121,3 @@ def ucr_hit(labels, scores, margin: int = 100) -> bool:
     y, s = _check(labels, scores, "ucr_hit")
     peak = int(np.nanargmax(s.astype(float)))
     return any(start - margin <= peak <= end + margin for start, end in runs(y))
-
-
-def all_metrics(labels, scores, threshold: float) -> dict:
-    """Every metric for one detector at one threshold (flags are ``score > threshold``)."""
-    s = np.asarray(scores, dtype=float)
-    flags = np.nan_to_num(s, nan=-np.inf) > threshold
-    filled = np.nan_to_num(s, nan=np.nanmin(s) if np.isfinite(s).any() else 0.0)
-    return {
-        "threshold": float(threshold),
-        "point": point_prf(labels, flags),
-        "point_adjusted": point_adjusted_prf(labels, flags),
-        "event": event_prf(labels, flags),
-        "roc_auc": roc_auc(labels, filled),
-        "pr_auc": pr_auc(labels, filled),
-        "ucr_hit": ucr_hit(labels, filled),
-    }
