@@ -165,3 +165,23 @@ def test_validation_restores_best_weights(tmp_path):
     with torch.no_grad():
         x, y = _problem().tensors
         assert torch.nn.functional.mse_loss(model(x), y).item() == pytest.approx(best, rel=1e-5)
+
+
+def test_tensor_batches_cover_every_example_once_and_repeat_by_seed():
+    from lstmkit.train.batches import TensorBatches
+
+    x = torch.arange(10.0)
+    y = x * 2
+    batches = TensorBatches(x, y, batch_size=4, seed=3)
+    assert len(batches) == 3
+    epoch1 = list(batches)
+    assert [len(b[0]) for b in epoch1] == [4, 4, 2]
+    seen = torch.cat([b[0] for b in epoch1])
+    assert sorted(seen.tolist()) == x.tolist()
+    assert all(torch.equal(b[1], b[0] * 2) for b in epoch1)  # rows stay aligned
+    epoch2 = torch.cat([b[0] for b in batches])
+    assert not torch.equal(seen, epoch2)  # reshuffled each epoch
+    again = torch.cat([b[0] for b in TensorBatches(x, y, batch_size=4, seed=3)])
+    assert torch.equal(again, seen)  # the same seed, the same order
+    with pytest.raises(ValueError, match="same first dimension"):
+        TensorBatches(x, y[:5], batch_size=2)
