@@ -185,3 +185,27 @@ def test_tensor_batches_cover_every_example_once_and_repeat_by_seed():
     assert torch.equal(again, seen)  # the same seed, the same order
     with pytest.raises(ValueError, match="same first dimension"):
         TensorBatches(x, y[:5], batch_size=2)
+
+
+def test_load_model_imports_the_registering_lstmkit_module_only(tmp_path):
+    import subprocess
+    import sys
+
+    from lstmkit.tasks.forecast.model import build
+
+    model = build({"horizon": 2, "input_size": 4, "n_past": 0, "n_future": 0, "hidden_size": 3, "num_layers": 1,
+                   "dropout": 0.0, "cell": "lstm", "output": "point", "quantiles": [0.5], "instance_norm": "mean",
+                   "decoder": "direct", "ensemble": 1})
+    save_model(tmp_path / "f", model, "forecast-lstm", {"horizon": 2, "input_size": 4, "n_past": 0, "n_future": 0,
+               "hidden_size": 3, "num_layers": 1, "dropout": 0.0, "cell": "lstm", "output": "point",
+               "quantiles": [0.5], "instance_norm": "mean", "decoder": "direct", "ensemble": 1})
+    assert json.loads((tmp_path / "f" / "config.json").read_text())["module"] == "lstmkit.tasks.forecast.model"
+    # a fresh interpreter that never imported the task loads it from the folder alone
+    code = f"from lstmkit.train import load_model; m, meta = load_model({str(tmp_path / 'f')!r}); print(type(m).__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ForecastEnsemble", out.stderr[-1000:]
+    meta = json.loads((tmp_path / "f" / "config.json").read_text())
+    meta.update(kind="evil", module="os")
+    (tmp_path / "f" / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="registered model kind"):
+        load_model(tmp_path / "f")

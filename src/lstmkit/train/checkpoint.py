@@ -3,9 +3,10 @@
 A saved model is a folder::
 
     model.safetensors   the weights (state_dict of the model)
-    config.json         {"kind": ..., "config": {...}, "extra": {...}, "lstmkit_version": ...}
+    config.json         {"kind": ..., "module": ..., "config": {...}, "extra": {...}, "lstmkit_version": ...}
 
-``kind`` names a *builder* registered with :func:`register_model`; loading calls
+``kind`` names a *builder* registered with :func:`register_model` (``module`` is
+where it is registered, imported on load if it is part of lstmkit); loading calls
 that builder with the stored config and loads the weights into what it
 returns. Nothing is unpickled, so a model folder from anyone is safe to load.
 Both files are written atomically (temporary file, then ``os.replace``), the
@@ -50,14 +51,22 @@ def register_model(kind: str) -> Callable:
 
     def deco(builder: Callable[[dict], torch.nn.Module]):
         _BUILDERS[kind] = builder
+        _KNOWN_KINDS.setdefault(kind, builder.__module__)
         return builder
 
     return deco
 
 
-def builder_for(kind: str) -> Callable[[dict], torch.nn.Module]:
-    if kind not in _BUILDERS and kind in _KNOWN_KINDS:
-        importlib.import_module(_KNOWN_KINDS[kind])
+def builder_for(kind: str, module: str | None = None) -> Callable[[dict], torch.nn.Module]:
+    """The builder registered as ``kind``, importing the lstmkit module that registers it if needed.
+
+    ``module`` (as recorded by :func:`save_model`) is imported only when it is
+    inside the ``lstmkit`` package: a model folder cannot make us import anything else.
+    """
+    if kind not in _BUILDERS:
+        name = _KNOWN_KINDS.get(kind) or module
+        if name and (name == "lstmkit" or name.startswith("lstmkit.")):
+            importlib.import_module(name)
     if kind not in _BUILDERS:
         raise ValueError(f"load_model: expected a registered model kind (one of {sorted(set(_BUILDERS) | set(_KNOWN_KINDS))}), "
                          f"got {kind!r}; import the module that registers it first")
@@ -75,7 +84,8 @@ def save_model(directory: str | Path, model: torch.nn.Module, kind: str, config:
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     atomic_write_bytes(directory / WEIGHTS, save(tensors, metadata={"kind": kind}))
-    meta = {"kind": kind, "config": config, "extra": extra or {}, "lstmkit_version": __version__}
+    meta = {"kind": kind, "module": _KNOWN_KINDS.get(kind), "config": config, "extra": extra or {},
+            "lstmkit_version": __version__}
     atomic_write_text(directory / CONFIG, json.dumps(meta, indent=2, allow_nan=True))
     return directory
 
@@ -95,7 +105,7 @@ def load_model(directory: str | Path, map_location: str | torch.device = "cpu") 
     from safetensors.torch import load_file
 
     meta = read_model_config(directory)
-    model = builder_for(meta["kind"])(meta["config"])
+    model = builder_for(meta["kind"], meta.get("module"))(meta["config"])
     weights = Path(directory) / WEIGHTS
     if not weights.is_file():
         raise FileNotFoundError(f"load_model: expected {WEIGHTS} in {directory}, found none")
