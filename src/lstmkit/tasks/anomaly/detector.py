@@ -289,7 +289,8 @@ class StreamingDetector:
         self.model = detector.model
         self.horizon = detector.config.detector.horizon
         self.recent: deque[np.ndarray] = deque(maxlen=self.horizon)  # newest first: (horizon, C) predictions
-        self.logs: deque[float] = deque(maxlen=max(1, detector.config.detector.smooth))  # for the pooled score
+        self.logs: deque[float | None] = deque(maxlen=max(1, detector.config.detector.smooth))  # None: no score
+        self.log_sum, self.log_count = 0.0, 0  # running sum and count of the finite logs in the window
         self.state = None
 
     @torch.no_grad()
@@ -302,13 +303,18 @@ class StreamingDetector:
         if len(self.recent) == self.horizon:
             err = np.stack([xs - self.recent[k][k] for k in range(self.horizon)])  # (horizon, C)
             score = float(self.det.errors_model.score(err.reshape(1, -1))[0])
-        if self.logs.maxlen > 1:
-            if np.isfinite(score):
-                self.logs.append(float(np.log1p(max(score, 0.0))))
-            else:
-                self.logs.append(float("nan"))
-            finite = [v for v in self.logs if np.isfinite(v)]
-            score = float(np.mean(finite)) if np.isfinite(score) and finite else float("nan")
+        if self.logs.maxlen > 1:  # trailing mean of log1p(score), as smooth_log computes it
+            value = math.log1p(max(score, 0.0)) if math.isfinite(score) else None
+            if len(self.logs) == self.logs.maxlen:
+                old = self.logs[0]
+                if old is not None:
+                    self.log_sum -= old
+                    self.log_count -= 1
+            self.logs.append(value)
+            if value is not None:
+                self.log_sum += value
+                self.log_count += 1
+            score = self.log_sum / self.log_count if value is not None else float("nan")
         h, self.state = self.model.lstm.step(torch.as_tensor(xs, dtype=torch.float32).unsqueeze(0), self.state)
         pred = self.model.head(h).view(self.horizon, -1).double().numpy()
         self.recent.appendleft(pred)
