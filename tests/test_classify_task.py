@@ -131,7 +131,7 @@ def test_sst2_slice_loss_falls_and_metrics_match_the_predictions(sst_run):
         p0, p1 = float(r["p_0"]), float(r["p_1"])
         assert p0 + p1 == pytest.approx(1, abs=1e-5) and r["predicted"] == ("1" if p1 > p0 else "0")
     for name in ("model/model.safetensors", "model/config.json", "metrics.json", "config.yaml",
-                 "plots/training.png", "plots/confusion.png"):
+                 "plots/training.png", "plots/confusion.png", "report.html"):
         assert (run.out / name).is_file(), name
 
 

@@ -84,7 +84,7 @@ def test_conll_slice_loss_falls_and_dev_f1_is_logged(conll_run):
     losses = [h["train_loss"] for h in run.history]
     assert len(losses) == 4 and losses[-1] < 0.7 * losses[0]
     assert all(0 <= h["val_f1"] <= 1 and h["val_error"] == pytest.approx(1 - h["val_f1"]) for h in run.history)
-    for name in ("model/model.safetensors", "metrics.json", "predictions.conll", "predictions.jsonl", "plots/training.png"):
+    for name in ("model/model.safetensors", "metrics.json", "predictions.conll", "predictions.jsonl", "plots/training.png", "report.html"):
         assert (run.out / name).is_file(), name
 
 

@@ -8,6 +8,7 @@ A training run folder holds::
     predictions.csv     predictions on the --test file (or the validation data)
     plots/training.png  loss and validation-error curves
     plots/confusion.png confusion matrix of the evaluated data
+    report.html         all of it on one page
     training/           Lightning logs and resumable checkpoints
 
 Labels at evaluate time that training never saw: ``data.unseen_labels``
@@ -286,6 +287,9 @@ def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path
     if run.history:
         plot_history(out / "plots" / "training.png", run.history, f"classify: {Path(train_path).name}")
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
+    from .report import write_report
+
+    write_report(out, Path(train_path).name, metrics, to_dict(cfg))
     return run
 
 

@@ -7,7 +7,8 @@ A training run folder holds::
     metrics.json         dev (and --test) entity P/R/F1: micro, macro and per type; token accuracy
     predictions.conll    the evaluated file with a predicted-tag column (conlleval's layout)
     predictions.jsonl    one sentence a line: tokens, tags, entities
-    plots/training.png   loss and dev-error (1 - entity F1) curves
+    plots/training.png   loss and dev entity-F1 curves
+    report.html          all of it on one page
     training/            Lightning logs and resumable checkpoints
 
 Schemes: the files' scheme is detected (``data.scheme auto``; a corpus mixing
@@ -293,6 +294,9 @@ def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, o
     if result.history:
         plot_history(out / "plots" / "training.png", result.history, f"tag: {Path(train_path).name}")
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
+    from .report import write_report
+
+    write_report(out, Path(train_path).name, metrics, to_dict(cfg))
     return TagRun(out, model_dir, metrics, result.history, result.seconds, tagger)
 
 
