@@ -92,3 +92,15 @@ def test_subprocess_tiny_run(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "backtest (23 origins from 1959-01" in proc.stdout
     assert (out / "report.html").is_file() and len(pd.read_csv(out / "forecast.csv")) == 2
+
+
+def test_backtest_with_refits(tmp_path):
+    out = tmp_path / "refit"
+    args = ["forecast", "backtest", "--out", str(out), "--horizon", "2", "--backtest.start", "-10",
+            "--backtest.refit", "5", *TINY]
+    assert main(args) == 0
+    bt = json.loads((out / "metrics.json").read_text())["backtest"]
+    assert bt["origins"] == 9 and bt["refit"] == 5
+    assert (out / "fits" / "backtest" / "block-0").is_dir() and (out / "fits" / "backtest" / "block-1").is_dir()
+    frame = pd.read_csv(out / "backtest.csv")
+    assert list(frame["origin"].unique()[:2]) == ["1960-03-01", "1960-04-01"]

@@ -134,7 +134,13 @@ def fit(
     cbs.append(ResumePoint(ckpt_dir, config.checkpoint_every))  # last, after every state it records is updated
     loggers: list = [CSVLogger(save_dir=str(out_dir), name="logs", version="csv")]
     if config.tensorboard:
+        import importlib.util
+
         from lightning.pytorch.loggers import TensorBoardLogger
+
+        if not (importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX")):
+            raise ValueError("TrainConfig: tensorboard=true needs the tensorboard package (pip install tensorboard); "
+                             "the CSV logs under logs/csv are always written")
 
         loggers.append(TensorBoardLogger(save_dir=str(out_dir), name="logs", version="tensorboard"))
 
