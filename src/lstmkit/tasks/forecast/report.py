@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ...config import to_dict
+from ...explain.html_report import HtmlReport
+from ...train.state_file import atomic_write_text
 
 
 def _plt():
@@ -123,17 +122,6 @@ def plot_per_step(path: Path, per_step: list[dict]) -> Path:
     return path
 
 
-def _img(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(path.name)}"><figcaption>{html.escape(path.name)}</figcaption></figure>'
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return "nan" if v != v else f"{v:.4g}"
-    return html.escape(str(v))
-
-
 def write_report(out: Path, cfg, data, bt, forecast, metrics: dict, history: list) -> Path:
     """Write plots under ``out/plots`` and ``out/report.html`` (images embedded); return the report path."""
     plots = out / "plots"
@@ -148,13 +136,8 @@ def write_report(out: Path, cfg, data, bt, forecast, metrics: dict, history: lis
         figs.append(plot_training(plots / "training.png", history))
     m = bt.metrics
     keys = [k for k in m["model"]]
-    table = ["<table><tr><th>forecaster</th>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr>"]
-    for name, label in (("model", "LSTM"), ("naive", "naive"), ("seasonal_naive", f"seasonal naive (season {cfg.season})")):
-        table.append(f"<tr><td>{label}</td>" + "".join(f"<td>{_fmt(m[name].get(k, ''))}</td>" for k in keys) + "</tr>")
-    table.append("</table>")
     notes = data.notes or ["no missing values, gaps or irregular timestamps: nothing was changed"]
     run = metrics.get("run", {})
-    fc_rows = forecast.head(60)
     final_text = {
         "finetune": f"The saved model is the backtest ensemble trained on for {cfg.backtest.final_epochs} more epochs "
                     f"on the whole series (learning rate {cfg.train.lr / 3:g}).",
@@ -169,39 +152,49 @@ def write_report(out: Path, cfg, data, bt, forecast, metrics: dict, history: lis
     else:
         interval_note = (f"Intervals come from the model's {cfg.model.output} output; their backtest coverage is in "
                          "the table above.")
-    doc = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>lstmkit forecast: {html.escape(str(data.source))}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
-th{{background:#f3f3f3}}td:first-child{{text-align:left}}img{{max-width:100%}}figure{{margin:1em 0}}
-pre{{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}}</style></head><body>
-<h1>Forecast report</h1>
-<p>Data <code>{html.escape(str(data.source))}</code>: {len(data)} series, target <code>{html.escape(data.target)}</code>,
-frequency <code>{html.escape(str(data.freq))}</code>, season {cfg.season}. Horizon {cfg.horizon}, input window
-{cfg.model.input_size}, {cfg.model.ensemble}-member LSTM ensemble ({html.escape(cfg.model.cell)} cell,
-{html.escape(cfg.model.decoder)} decoder, {html.escape(cfg.model.output)} output).</p>
-<h2>Backtest</h2>
-<p>Rolling origin: {m['origins']} forecast origins from {html.escape(m['first_origin'])}, every {m['stride']} step(s),
-{('model refitted every ' + str(m['refit']) + ' origins') if m['refit'] else 'model trained once on the data before the first origin'};
-{m['points']} forecast points. The baselines forecast from the very same origins. MASE is scaled by the in-sample
-seasonal-naive error before the first origin. MAPE and sMAPE are in percent; coverage is the share of actuals inside each interval.</p>
-{''.join(table)}
-{_img(figs[1])}{_img(figs[2])}
-<h2>Forecast</h2>
-<p>{interval_note}</p>
-{_img(figs[0])}
-<details><summary>forecast values (first 60 rows; all in forecast.csv)</summary>{fc_rows.to_html(index=False, float_format=lambda v: f'{v:.4g}')}</details>
-<h2>Training</h2>
-<p>{final_text} Backtest model: {run.get('backtest_train_seconds', '?')} s of training; final model: {run.get('final_train_seconds', '?')} s;
-whole run {run.get('total_seconds', '?')} s; peak memory {run.get('peak_memory_mb', '?')} MiB.</p>
-{_img(figs[3]) if len(figs) > 3 else ''}
-<h2>Data handling</h2><ul>{''.join(f'<li>{html.escape(x)}</li>' for x in notes)}</ul>
-<h2>Files</h2><ul><li><code>forecast.csv</code>: forecasts (and quantiles) after the end of each series</li>
-<li><code>backtest.csv</code>: every backtest forecast beside the actual, naive and seasonal naive</li>
-<li><code>metrics.json</code>, <code>plots/*.png</code>, <code>config.yaml</code> (rerun with <code>--config</code>)</li>
-<li><code>model/</code>: <code>model.safetensors</code> + <code>config.json</code>, for <code>lstmkit forecast predict --model</code></li></ul>
-<h2>Configuration</h2><pre>{html.escape(json.dumps(to_dict(cfg), indent=2))}</pre>
-</body></html>"""
+    page = HtmlReport(
+        "Forecast report",
+        f"Data {data.source}: {len(data)} series, target {data.target}, frequency {data.freq}, season {cfg.season}. "
+        f"Horizon {cfg.horizon}, input window {cfg.model.input_size}, {cfg.model.ensemble}-member LSTM ensemble "
+        f"({cfg.model.cell} cell, {cfg.model.decoder} decoder, {cfg.model.output} output).",
+    )
+    page.heading("Backtest")
+    refit = (f"model refitted every {m['refit']} origins" if m["refit"]
+             else "model trained once on the data before the first origin")
+    page.paragraph(
+        f"Rolling origin: {m['origins']} forecast origins from {m['first_origin']}, every {m['stride']} step(s), "
+        f"{refit}; {m['points']} forecast points. The baselines forecast from the very same origins. MASE is scaled "
+        "by the in-sample seasonal-naive error before the first origin. MAPE and sMAPE are in percent; coverage is "
+        "the share of actuals inside each interval."
+    )
+    labels = (("model", "LSTM"), ("naive", "naive"), ("seasonal_naive", f"seasonal naive (season {cfg.season})"))
+    page.table(["forecaster", *keys], [[label, *(m[name].get(k, "") for k in keys)] for name, label in labels])
+    page.image(figs[1])
+    page.image(figs[2])
+    page.heading("Forecast")
+    page.paragraph(interval_note)
+    page.image(figs[0])
+    table_html = forecast.head(60).to_html(index=False, float_format=lambda v: f"{v:.4g}")
+    page.raw(f"<details><summary>forecast values (first 60 rows; all in forecast.csv)</summary>{table_html}</details>")
+    page.heading("Training")
+    page.paragraph(
+        f"{final_text} Backtest model: {run.get('backtest_train_seconds', '?')} s of training; final model: "
+        f"{run.get('final_train_seconds', '?')} s; whole run {run.get('total_seconds', '?')} s; peak memory "
+        f"{run.get('peak_memory_mb', '?')} MiB."
+    )
+    if len(figs) > 3:
+        page.image(figs[3])
+    page.heading("Data handling")
+    page.bullets(notes)
+    page.heading("Files")
+    page.bullets([
+        "forecast.csv: forecasts (and quantiles) after the end of each series",
+        "backtest.csv: every backtest forecast beside the actual, naive and seasonal naive",
+        "metrics.json, plots/*.png, config.yaml (rerun with --config)",
+        "model/: model.safetensors + config.json, for lstmkit forecast predict --model",
+    ])
+    page.heading("Configuration")
+    page.code(to_dict(cfg))
     path = out / "report.html"
-    path.write_text(doc)
+    atomic_write_text(path, page.render())
     return path
