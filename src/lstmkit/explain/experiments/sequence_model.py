@@ -1,0 +1,38 @@
+"""One recurrent layer of lstmkit.nn and a linear read-out of its last hidden state."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ...nn import GRU, LSTM, RNN
+
+CELLS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
+
+
+class SequenceModel(nn.Module):
+    """``x`` ``(B, T, I)`` -> ``(B, outputs)`` from the hidden state after each sequence's last step.
+
+    ``cell`` is ``rnn`` (Elman, tanh), ``gru`` or ``lstm``; all three get the
+    same hidden size. ``forget_bias`` (LSTM only) sets the forget-gate bias.
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, outputs: int = 1,
+                 forget_bias: float | None = None) -> None:
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"SequenceModel: expected cell in {tuple(CELLS)}, got {cell!r}")
+        kw = {"forget_bias": forget_bias} if cell == "lstm" and forget_bias is not None else {}
+        self.cell = cell
+        self.rnn = CELLS[cell](input_size, hidden_size, batch_first=True, **kw)
+        self.head = nn.Linear(hidden_size, outputs)
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        _, state = self.rnn(x, lengths=lengths)
+        h = state[0] if isinstance(state, tuple) else state  # (L, B, H)
+        return self.head(h[-1])
+
+
+def build(cell: str, input_size: int, hidden_size: int, outputs: int, seed: int, forget_bias: float | None = None) -> SequenceModel:
+    torch.manual_seed(seed)
+    return SequenceModel(cell, input_size, hidden_size, outputs, forget_bias)

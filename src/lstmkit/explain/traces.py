@@ -1,0 +1,185 @@
+"""Gate traces of one sequence: what every gate, the cell and the hidden state did at every step.
+
+The recurrent layers return them with ``return_gates=True``
+(``gates[layer][direction][name]``, ``(B, T, H)`` batch-first or ``(T, B, H)``);
+:class:`Traces` keeps one sequence of those as numpy arrays, with a label per
+step (a character, a word or a time), and writes them as JSON or CSV.
+
+Example::
+
+    >>> from lstmkit.nn import LSTM
+    >>> lstm = LSTM(3, 8, batch_first=True)
+    >>> tr = layer_traces(lstm, torch.randn(1, 5, 3), labels=list("hello"))
+    >>> tr.names, tr.values(0, "f").shape
+    (('i', 'f', 'g', 'o', 'c', 'h'), (5, 8))
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+#: what each gate name means, for plots and the page.
+GATE_TITLES = {
+    "i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate", "c": "cell state",
+    "h": "hidden state", "r": "reset gate", "z": "update gate", "n": "candidate",
+}
+
+
+@dataclass
+class Traces:
+    """Per-step gate values of one sequence.
+
+    ``gates[layer][direction][name]`` is a float array ``(T, H)``; ``labels``
+    has one string per step (the token, or the time).
+    """
+
+    labels: list[str]
+    gates: list[list[dict[str, np.ndarray]]]
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for l, layer in enumerate(self.gates):
+            for d, named in enumerate(layer):
+                for name, v in named.items():
+                    if v.ndim != 2 or v.shape[0] != len(self.labels):
+                        raise ValueError(f"Traces: expected gates[{l}][{d}][{name!r}] of shape ({len(self.labels)}, H), "
+                                         f"got {tuple(v.shape)}")
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.gates)
+
+    @property
+    def num_directions(self) -> int:
+        return len(self.gates[0]) if self.gates else 0
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.gates[0][0]) if self.gates else ()
+
+    def hidden_size(self, layer: int = 0) -> int:
+        return next(iter(self.gates[layer][0].values())).shape[1]
+
+    def values(self, layer: int, name: str, direction: int = 0) -> np.ndarray:
+        """``(T, H)`` values of gate ``name`` in ``layer`` (errors say what exists)."""
+        if not 0 <= layer < self.num_layers:
+            raise ValueError(f"Traces: expected layer in [0, {self.num_layers}), got {layer}")
+        if not 0 <= direction < self.num_directions:
+            raise ValueError(f"Traces: expected direction in [0, {self.num_directions}), got {direction}")
+        named = self.gates[layer][direction]
+        if name not in named:
+            raise ValueError(f"Traces: expected a gate name in {tuple(named)}, got {name!r}")
+        return named[name]
+
+    def check_units(self, units, layer: int = 0) -> list[int]:
+        """Units as a list; ``None`` means all of them."""
+        H = self.hidden_size(layer)
+        units = list(range(H)) if units is None else [int(u) for u in units]
+        bad = [u for u in units if not 0 <= u < H]
+        if bad or not units:
+            raise ValueError(f"Traces: expected units in [0, {H}), got {bad or 'none'}")
+        return units
+
+    # ------------------------------------------------------------ files
+    def to_dict(self, layers=None, units=None, names=None) -> dict:
+        """JSON-ready: ``{"labels", "layers": [{"layer", "direction", "units", "<name>": [[per unit] per step]}]}``."""
+        out = {"labels": list(self.labels), "meta": self.meta, "layers": []}
+        for l in (range(self.num_layers) if layers is None else layers):
+            us = self.check_units(units, l)
+            for d in range(self.num_directions):
+                entry = {"layer": int(l), "direction": d, "units": us}
+                for name in (names or self.names):
+                    entry[name] = np.round(self.values(l, name, d)[:, us], 6).tolist()
+                out["layers"].append(entry)
+        return out
+
+    def write_json(self, path: str | Path, **select) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(**select)))
+        return path
+
+    def write_csv(self, path: str | Path, layers=None, units=None, names=None) -> Path:
+        """Long format: one row per step, layer, direction and unit; one column per gate."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        names = list(names or self.names)
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["step", "label", "layer", "direction", "unit", *names])
+            for l in (range(self.num_layers) if layers is None else layers):
+                us = self.check_units(units, l)
+                for d in range(self.num_directions):
+                    arrays = [self.values(l, n, d) for n in names]
+                    for t, lab in enumerate(self.labels):
+                        for u in us:
+                            w.writerow([t, lab, l, d, u, *(f"{a[t, u]:.6g}" for a in arrays)])
+        return path
+
+
+def gates_to_traces(gates, labels: list[str], batch_first: bool, index: int = 0, meta: dict | None = None) -> Traces:
+    """Sequence ``index`` of a layer's ``return_gates`` output as :class:`Traces` (first ``len(labels)`` steps)."""
+    T = len(labels)
+    out = []
+    for layer in gates:
+        dirs = []
+        for named in layer:
+            dirs.append({k: (v[index] if batch_first else v[:, index]).detach().float().cpu().numpy()[:T]
+                         for k, v in named.items()})
+        out.append(dirs)
+    return Traces(list(labels), out, dict(meta or {}))
+
+
+def layer_traces(layer: nn.Module, x: torch.Tensor, labels: list[str] | None = None, state=None,
+                 index: int = 0) -> Traces:
+    """Run a recurrent ``layer`` (lstmkit.nn LSTM/GRU/RNN) on ``x`` and keep sequence ``index``'s gates.
+
+    ``x`` is laid out as the layer expects (``batch_first`` or not); ``labels``
+    default to the step numbers.
+    """
+    batch_first = bool(getattr(layer, "batch_first", False))
+    T = x.shape[1] if batch_first else x.shape[0]
+    labels = [str(t) for t in range(T)] if labels is None else list(labels)
+    if len(labels) != T:
+        raise ValueError(f"layer_traces: expected {T} labels (one per step), got {len(labels)}")
+    was = layer.training
+    layer.eval()
+    try:
+        with torch.no_grad():
+            res = layer(x, state, return_gates=True)
+    finally:
+        layer.train(was)
+    return gates_to_traces(res[-1], labels, batch_first, index)
+
+
+class LayerInputRecorder:
+    """Record what a submodule was called with, to run it again for its gates.
+
+    Any task model whose recurrent layer is an lstmkit layer can be traced
+    this way without knowing how the task builds that layer's input::
+
+        with LayerInputRecorder(model.encoder) as rec:
+            model(*inputs)
+        traces = layer_traces(model.encoder, rec.args[0], labels)
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module, self.args, self.kwargs, self._handle = module, None, None, None
+
+    def _hook(self, module, args, kwargs):
+        if self.args is None:  # the first call is the sequence; later ones (decoders) are ignored
+            self.args, self.kwargs = args, dict(kwargs)
+
+    def __enter__(self) -> "LayerInputRecorder":
+        self._handle = self.module.register_forward_pre_hook(self._hook, with_kwargs=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._handle.remove()
