@@ -115,6 +115,23 @@ def test_projection(kind, bi):
     check_same(layer, x, hx, torch.tensor([6, 2, 4]), torch.float64)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_without_bias(kind):
+    layer = make(kind, 2, True, bf=True, bias=False)
+    x, hx = inputs(layer, 6, 3, True, torch.float64)
+    check_same(layer, x, hx, torch.tensor([6, 2, 5]), torch.float64)
+
+
+def test_double_backward_raises_instead_of_being_wrong():
+    layer = make("gru", 1, False)
+    layer.backend = "cpu"
+    x = torch.randn(4, 2, I, dtype=torch.float64, requires_grad=True)
+    out, _ = layer(x)
+    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError):
+        g.sum().backward()
+
+
 REGS = [
     dict(hidden_dropout=0.3),
     dict(zoneout=0.25),

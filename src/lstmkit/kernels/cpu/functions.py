@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from .matmul import mm_tn, prepare_weight
 
@@ -94,6 +95,7 @@ class LSTMLoop(torch.autograd.Function):
         return out, hT, cT
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, dout, dhT, dcT, *_):
         (w_hh, w_hr, peep, ln_hh_w, ln_c_w, gates, cseq, cn, th, hin, hf, rhat, rstd_hh, yhat,
          rstd_c) = ctx.saved_tensors
@@ -155,6 +157,7 @@ class GRULoop(torch.autograd.Function):
         return out, hT
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, dout, dhT, *_):
         w_hh, gates, rn, hin = ctx.saved_tensors
         cfg = ctx.cfg
@@ -187,6 +190,7 @@ class RNNLoop(torch.autograd.Function):
         return out, hT
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, dout, dhT):
         w_hh, hn, hin = ctx.saved_tensors
         cfg = ctx.cfg

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 _HAS_MKLDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
@@ -78,6 +79,7 @@ class ProjectIn(torch.autograd.Function):
         return linear(x.contiguous(), w.detach(), b)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, dy: Tensor):
         x, w = ctx.saved_tensors
         dy = dy.contiguous()
