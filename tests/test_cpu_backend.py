@@ -245,9 +245,11 @@ def test_gradcheck_lstm_loop(variant):
     xp, h0, c0, w_hh = _r(T, B, 4 * H), _r(B, P), _r(B, H), _r(4 * H, P)
     w_hr = _r(P, H) if "proj" in variant else None
     peep = _r(3, H) if ("peep" in variant) else None
-    ln = (None,) * 4
+    ln = (None,) * 5
     if variant.startswith("layernorm"):
-        ln = (_r(4 * H, scale=1.0), _r(4 * H), _r(H, scale=1.0), _r(H))
+        ln_ih = torch.stack((1 + 0.3 * torch.randn(4 * H), 0.3 * torch.randn(4 * H), 0.3 * torch.randn(4 * H)))
+        ln_ih = ln_ih.double().requires_grad_()
+        ln = (ln_ih, _r(4 * H, scale=1.0), _r(4 * H), _r(H, scale=1.0), _r(H))
     fn = lambda *a: LSTMLoop.apply(*a, cfg)  # noqa: E731
     assert torch.autograd.gradcheck(fn, (xp, h0, c0, w_hh, w_hr, peep, *ln), eps=1e-6, atol=1e-7)
 

@@ -30,7 +30,6 @@ import warnings
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ...cells import GRUCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RNNCell
@@ -198,14 +197,14 @@ class CPUBackend(Backend):
         h0, c0 = state
         H = cell.hidden_size
         bias = cell.bias_ih + cell.bias_hh if cell.bias else None
-        if cell.kind == "layernorm":
-            xp = F.layer_norm(project_in(x, cell.weight_ih, None), (4 * H,), cell.ln_ih_weight, cell.ln_ih_bias, cell.eps)
-            if bias is not None:
-                xp = xp + bias
-            ln = (cell.ln_hh_weight, cell.ln_hh_bias, cell.ln_c_weight, cell.ln_c_bias)
+        if cell.kind == "layernorm":  # the input side's norm runs inside the loop, row by row
+            xp = project_in(x, cell.weight_ih, None)
+            ln_ih = torch.stack((cell.ln_ih_weight, cell.ln_ih_bias,
+                                 bias if bias is not None else torch.zeros_like(cell.ln_ih_bias)))
+            ln = (ln_ih, cell.ln_hh_weight, cell.ln_hh_bias, cell.ln_c_weight, cell.ln_c_bias)
         else:
             xp = project_in(x, cell.weight_ih, bias)
-            ln = (None, None, None, None)
+            ln = (None, None, None, None, None)
         peep = torch.stack((cell.weight_ci, cell.weight_cf, cell.weight_co)) if cell.kind == "peephole" else None
         res = LSTMLoop.apply(xp, h0, c0, cell.weight_hh, cell.weight_hr, peep, *ln, cfg)
         out, hT, cT = res[:3]

@@ -65,9 +65,10 @@ def _zero_if_none(g: Tensor | None, like: Tensor) -> Tensor:
 
 class LSTMLoop(torch.autograd.Function):
     """The LSTM family: ``lstm``, ``peephole`` (``peep`` ``(3, H)``),
-    ``layernorm`` (``ln_hh_*`` on the recurrent product, ``ln_c_*`` on the
-    cell; the input side's norm is applied to ``xp`` outside), with optional
-    projection ``w_hr``.
+    ``layernorm`` (``ln_ih`` ``(3, 4H)``: gain, bias and the summed
+    ``b_ih + b_hh`` of the input side's norm, ``xp`` then being the raw
+    projection; ``ln_hh_*`` on the recurrent product, ``ln_c_*`` on the cell),
+    with optional projection ``w_hr``.
 
     Returns ``out`` ``(T, B, P)``, ``h_T``, ``c_T`` and, with
     ``cfg.return_gates``, the activations ``(T, B, 4H)`` (i, f, g, o) and
@@ -75,20 +76,20 @@ class LSTMLoop(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, xp, h0, c0, w_hh, w_hr, peep, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, cfg: LoopConfig):
+    def forward(ctx, xp, h0, c0, w_hh, w_hr, peep, ln_ih, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, cfg: LoopConfig):
         T, B = xp.shape[0], xp.shape[1]
         save = any(ctx.needs_input_grad) or cfg.return_gates
-        (out, hT, cT, gates, cseq, cn, th, hin, hf, rhat, rstd_hh, yhat, rstd_c) = _ext().lstm_forward(
+        (out, hT, cT, gates, cseq, cn, th, hin, hf, rhat, rstd_hh, yhat, rstd_c, xhat, rstd_ih) = _ext().lstm_forward(
             xp.contiguous(), h0.contiguous(), c0.contiguous(), prepare_weight(w_hh, B),
             None if w_hr is None else prepare_weight(w_hr, B),
             cfg.valid, cfg.hmask, cfg.zh, cfg.zh_p, cfg.zc, cfg.zc_p,
-            peep, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, cfg.eps, save,
+            peep, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, None if ln_ih is None else ln_ih.contiguous(), cfg.eps, save,
         )
         ctx.cfg = cfg
         ctx.has = (w_hr is not None, peep is not None, ln_hh_w is not None, ln_c_w is not None)
         if any(ctx.needs_input_grad):
             ctx.save_for_backward(w_hh, w_hr, peep, ln_hh_w, ln_c_w, gates, cseq, cn, th, hin, hf, rhat, rstd_hh,
-                                  yhat, rstd_c)
+                                  yhat, rstd_c, ln_ih, xhat, rstd_ih)
         if cfg.return_gates:
             ctx.mark_non_differentiable(gates, cseq)
             return out, hT, cT, gates, cseq
@@ -98,17 +99,18 @@ class LSTMLoop(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, dout, dhT, dcT, *_):
         (w_hh, w_hr, peep, ln_hh_w, ln_c_w, gates, cseq, cn, th, hin, hf, rhat, rstd_hh, yhat,
-         rstd_c) = ctx.saved_tensors
+         rstd_c, ln_ih, xhat, rstd_ih) = ctx.saved_tensors
         cfg = ctx.cfg
         T, B, G = gates.shape
         H, P = G // 4, hin.shape[-1]
-        dA, dR, dhn, dy, dh0, dc0 = _ext().lstm_backward(
+        dA, dR, dhn, dy, dh0, dc0, dX = _ext().lstm_backward(
             None if dout is None else dout.contiguous(),
             _zero_if_none(dhT, hin[0]), _zero_if_none(dcT, cseq[0]),
             gates, cseq, cn, th, prepare_weight(w_hh.t(), B),
             None if w_hr is None else prepare_weight(w_hr.t(), B),
             cfg.valid, cfg.hmask, cfg.zh, cfg.zh_p, cfg.zc, cfg.zc_p,
             peep, ln_hh_w, rhat, rstd_hh, ln_c_w, yhat, rstd_c,
+            None if ln_ih is None else ln_ih.contiguous(), xhat, rstd_ih,
         )
         need = ctx.needs_input_grad
         dR_ = dA if dR is None else dR
@@ -122,6 +124,10 @@ class LSTMLoop(torch.autograd.Function):
                 (dA[..., H : 2 * H] * cprev).sum((0, 1)),
                 (dA[..., 3 * H :] * cn).sum((0, 1)),
             ))
+        d_lnih = None
+        if ln_ih is not None and need[6]:
+            db = dA.sum((0, 1))
+            d_lnih = torch.stack(((dA * xhat).sum((0, 1)), db, db))
         d_lnhh_w = d_lnhh_b = d_lnc_w = d_lnc_b = None
         if ln_hh_w is not None:
             d_lnhh_w = (dA * rhat).sum((0, 1))
@@ -129,7 +135,8 @@ class LSTMLoop(torch.autograd.Function):
         if ln_c_w is not None:
             d_lnc_w = (dy * yhat).sum((0, 1))
             d_lnc_b = dy.sum((0, 1))
-        return dA, dh0, dc0, d_whh, d_whr, d_peep, d_lnhh_w, d_lnhh_b, d_lnc_w, d_lnc_b, None
+        dxp = dA if ln_ih is None else dX
+        return dxp, dh0, dc0, d_whh, d_whr, d_peep, d_lnih, d_lnhh_w, d_lnhh_b, d_lnc_w, d_lnc_b, None
 
 
 class GRULoop(torch.autograd.Function):

@@ -260,6 +260,11 @@ NOINLINE void normalise_row(int64_t n, const S* RS x, S mean, S rstd, S* RS xhat
 }
 
 template <typename S>
+NOINLINE void affine2_row(int64_t n, const S* RS xhat, const S* RS g, const S* RS b, const S* RS b2, S* RS y) {
+  for (int64_t j = 0; j < n; ++j) y[j] = g[j] * xhat[j] + b[j] + b2[j];
+}
+
+template <typename S>
 NOINLINE void affine_row(int64_t n, const S* RS xhat, const S* RS g, const S* RS b, S* RS y) {
   for (int64_t j = 0; j < n; ++j) y[j] = g[j] * xhat[j] + b[j];
 }
@@ -387,12 +392,18 @@ std::vector<Tensor> lstm_forward_impl(const Tensor& xp, const Tensor& h0, const 
                                       const OptT& whr, const OptT& valid, const OptT& hmask, const OptT& zh,
                                       double zh_p, const OptT& zc, double zc_p, const OptT& peep,
                                       const OptT& lnhh_w, const OptT& lnhh_b, const OptT& lnc_w, const OptT& lnc_b,
-                                      double eps, bool save) {
+                                      const OptT& lnih, double eps, bool save) {
   using S = scalar_t;
   const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 4, P = h0.size(1);
-  const bool proj = has(whr), lnhh = has(lnhh_w), lnc = has(lnc_w);
+  const bool proj = has(whr), lnhh = has(lnhh_w), lnc = has(lnc_w), lnx = has(lnih);
   auto opt = xp.options();
   const int64_t TS = save ? T : 1;  // saved sequences have T steps, else one reused slot
+  // layer norm of the input projection (layernorm cell): xp is then the raw
+  // projection and lnih = (gain, bias, b_ih + b_hh), each (G,)
+  Tensor xhat = lnx ? at::empty({TS, B, G}, opt) : Tensor();
+  Tensor rstd_ih = lnx ? at::empty({TS, B}, opt) : Tensor();
+  Tensor xa = lnx ? at::empty({B, G}, opt) : Tensor();
+  const S* LX = lnx ? lnih->data_ptr<S>() : nullptr;
   Tensor out = at::empty({T, B, P}, opt);
   Tensor h = h0.clone();
   Tensor cseq = at::empty({save ? T + 1 : 2, B, H}, opt);
@@ -440,8 +451,19 @@ std::vector<Tensor> lstm_forward_impl(const Tensor& xp, const Tensor& h0, const 
     S* rsc = lnc ? rstd_c.data_ptr<S>() + s * B : nullptr;
     S* Ot = O + t * B * P;
 
+    S* xht = lnx ? xhat.data_ptr<S>() + s * B * G : nullptr;
+    S* rsx = lnx ? rstd_ih.data_ptr<S>() + s * B : nullptr;
     over_rows(B, G, [&](int64_t b) {
       const S* x = X + (t * B + b) * G;
+      if (lnx) {  // x := LN_ih(x) + b_ih + b_hh
+        S mean, rstd;
+        row_stats(x, G, eps, mean, rstd);
+        rsx[b] = rstd;
+        normalise_row<S>(G, x, mean, rstd, xht + b * G);
+        S* xab = xa.data_ptr<S>() + b * G;
+        affine2_row<S>(G, xht + b * G, LX, LX + G, LX + 2 * G, xab);
+        x = xab;
+      }
       S* r = Rp + b * G;
       if (lnhh) {  // r := LN_hh(r) = g * rhat + b
         S mean, rstd;
@@ -475,7 +497,7 @@ std::vector<Tensor> lstm_forward_impl(const Tensor& xp, const Tensor& h0, const 
     }
   }
   Tensor cT = cseq[save ? T : (T & 1)].clone();
-  return {out, h, cT, gates, cseq, cn, th, hin, proj ? hf : Tensor(), rhat, rstd_hh, yhat, rstd_c};
+  return {out, h, cT, gates, cseq, cn, th, hin, proj ? hf : Tensor(), rhat, rstd_hh, yhat, rstd_c, xhat, rstd_ih};
 }
 
 template <typename scalar_t>
@@ -484,12 +506,17 @@ std::vector<Tensor> lstm_backward_impl(const OptT& dout, const Tensor& dhT, cons
                                        const OptT& whrT, const OptT& valid, const OptT& hmask, const OptT& zh,
                                        double zh_p, const OptT& zc, double zc_p, const OptT& peep,
                                        const OptT& lnhh_w, const OptT& rhat, const OptT& rstd_hh, const OptT& lnc_w,
-                                       const OptT& yhat, const OptT& rstd_c) {
+                                       const OptT& yhat, const OptT& rstd_c, const OptT& lnih, const OptT& xhat,
+                                       const OptT& rstd_ih) {
   using S = scalar_t;
   const int64_t T = gates.size(0), B = gates.size(1), G = gates.size(2), H = G / 4, P = dhT.size(1);
-  const bool proj = has(whrT), lnhh = has(lnhh_w), lnc = has(lnc_w);
+  const bool proj = has(whrT), lnhh = has(lnhh_w), lnc = has(lnc_w), lnx = has(lnih);
   auto opt = gates.options();
   Tensor dA = at::empty({T, B, G}, opt);
+  Tensor dX = lnx ? at::empty({T, B, G}, opt) : Tensor();  // d(raw input projection)
+  const S* GIH = lnx ? lnih->data_ptr<S>() : nullptr;
+  const S* XH = ptr_or_null<S>(xhat);
+  const S* XS = ptr_or_null<S>(rstd_ih);
   Tensor dR = lnhh ? at::empty({T, B, G}, opt) : dA;
   Tensor dhn = proj ? at::empty({T, B, P}, opt) : Tensor();
   Tensor dy = lnc ? at::empty({T, B, H}, opt) : Tensor();
@@ -497,7 +524,7 @@ std::vector<Tensor> lstm_backward_impl(const OptT& dout, const Tensor& dhT, cons
   Tensor gC = dcT.clone();
   Tensor dhf_buf = proj ? Tensor() : at::empty({B, H}, opt);
   Tensor dcn_buf = at::empty({B, H}, opt);
-  Tensor scratch = (lnc || lnhh) ? at::empty({B, G}, opt) : Tensor();
+  Tensor scratch = (lnc || lnhh || lnx) ? at::empty({B, G}, opt) : Tensor();
   Tensor zeros = at::zeros({3, H}, opt);
 
   const S* DO = ptr_or_null<S>(dout);
@@ -553,11 +580,16 @@ std::vector<Tensor> lstm_backward_impl(const OptT& dout, const Tensor& dhT, cons
         mul_row<S>(G, da, ghh, tmp);
         ln_backward_row(tmp, RH + row * G, RSD[row], G, dRt + b * G, false);
       }
+      if (lnx) {
+        S* tmp = scr + b * G;
+        mul_row<S>(G, da, GIH, tmp);
+        ln_backward_row(tmp, XH + row * G, XS[row], G, dX.data_ptr<S>() + row * G, false);
+      }
     });
     Tensor dhin = wlinear(dR[t], whhT);  // (B, P)
     add_dhin<S>(B * P, dhin.data_ptr<S>(), nullptr, M, gh);
   }
-  return {dA, lnhh ? dR : Tensor(), dhn, dy, gH, gC};
+  return {dA, lnhh ? dR : Tensor(), dhn, dy, gH, gC, dX};
 }
 
 // ======================================================================== GRU
@@ -811,19 +843,20 @@ std::vector<Tensor> stack_step_impl(int64_t kind, const Tensor& x, const Tensor&
 
 std::vector<Tensor> lstm_forward(Tensor xp, Tensor h0, Tensor c0, Tensor whh, OptT whr, OptT valid, OptT hmask,
                                  OptT zh, double zh_p, OptT zc, double zc_p, OptT peep, OptT lnhh_w, OptT lnhh_b,
-                                 OptT lnc_w, OptT lnc_b, double eps, bool save) {
+                                 OptT lnc_w, OptT lnc_b, OptT lnih, double eps, bool save) {
   return DISPATCH(xp, "lstm_forward",
                   lstm_forward_impl<scalar_t>(xp, h0, c0, whh, whr, valid, hmask, zh, zh_p, zc, zc_p, peep, lnhh_w,
-                                              lnhh_b, lnc_w, lnc_b, eps, save));
+                                              lnhh_b, lnc_w, lnc_b, lnih, eps, save));
 }
 
 std::vector<Tensor> lstm_backward(OptT dout, Tensor dhT, Tensor dcT, Tensor gates, Tensor cseq, Tensor cn, Tensor th,
                                   Tensor whhT, OptT whrT, OptT valid, OptT hmask, OptT zh, double zh_p, OptT zc,
                                   double zc_p, OptT peep, OptT lnhh_w, OptT rhat, OptT rstd_hh, OptT lnc_w, OptT yhat,
-                                  OptT rstd_c) {
+                                  OptT rstd_c, OptT lnih, OptT xhat, OptT rstd_ih) {
   return DISPATCH(gates, "lstm_backward",
                   lstm_backward_impl<scalar_t>(dout, dhT, dcT, gates, cseq, cn, th, whhT, whrT, valid, hmask, zh,
-                                               zh_p, zc, zc_p, peep, lnhh_w, rhat, rstd_hh, lnc_w, yhat, rstd_c));
+                                               zh_p, zc, zc_p, peep, lnhh_w, rhat, rstd_hh, lnc_w, yhat, rstd_c,
+                                               lnih, xhat, rstd_ih));
 }
 
 std::vector<Tensor> gru_forward(Tensor xp, Tensor h0, Tensor whh, OptT bhn, OptT valid, OptT hmask, OptT zh,
