@@ -20,6 +20,8 @@ COMMANDS = {
     "classify": "lstmkit.cli.classify",
     "tag": "lstmkit.cli.tag",
     "lm": "lstmkit.cli.lm",
+    "explain": "lstmkit.cli.explain",
+    "experiment": "lstmkit.cli.experiment",
 }
 
 
