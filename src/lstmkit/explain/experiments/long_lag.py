@@ -45,7 +45,8 @@ def task_batch(task: str, batch: int, T: int, gen: torch.Generator):
         x, y = adding_batch(batch, T, gen)
         return x, None, y
     if task == "temporal_order":
-        return temporal_order_batch(batch, T, gen)
+        x, _, y = temporal_order_batch(batch, T, gen)  # left-padded: every sequence ends on the last step
+        return x, None, y
     raise ValueError(f"long_lag: expected a task in {TASKS}, got {task!r}")
 
 
@@ -94,7 +95,7 @@ def train_model(model: SequenceModel, task: str, T: int, steps: int, batch_size:
 
 
 @torch.no_grad()
-def test_model(model: SequenceModel, task: str, T: int, test_size: int, seed: int = 0, batch_size: int = 256) -> tuple[int, float]:
+def evaluate_model(model: SequenceModel, task: str, T: int, test_size: int, seed: int = 0, batch_size: int = 256) -> tuple[int, float]:
     """``(wrong sequences, mean loss)`` on ``test_size`` fresh sequences (the same ones for every model of a seed)."""
     gen = set_seed_generator(10_000 + seed)
     model.eval()
@@ -132,7 +133,7 @@ def run_long_lag(task: str, T: int, cells=("rnn", "gru", "lstm"), hidden_size: i
         t0 = time.perf_counter()
         losses = train_model(model, task, T, steps, batch_size, lr, seed, progress=tick, max_seconds=max_seconds,
                              log_every=max(1, steps // 100))
-        wrong, test_loss = test_model(model, task, T, test_size, seed)
+        wrong, test_loss = evaluate_model(model, task, T, test_size, seed)
         results.append(LongLagResult(task, cell, T, hidden_size, done[0], batch_size, test_size, wrong, test_loss,
                                      round(time.perf_counter() - t0, 2), losses))
     return results

@@ -10,7 +10,7 @@ absolute error of the prediction is below 0.04 (the paper's rule).
 **Temporal order** (experiment 6a). Sequences of ``T`` to ``T + 10`` one-hot
 symbols from ``{a, b, c, d, B, E, X, Y}``: ``E`` first, ``B`` last, ``a``-``d``
 noise in between, except at two steps ``t1`` in ``[T/10, T/5]`` and ``t2`` in
-``[T/2, 3T/5]`` that hold ``X`` or ``Y``. The class is the order: XX, XY, YX or
+``[T/2, 3T/5]`` (counted from ``E``) that hold ``X`` or ``Y``. The class is the order: XX, XY, YX or
 YY. A sequence counts as right when the predicted class is the true one.
 """
 
@@ -52,22 +52,28 @@ def adding_wrong(pred, target, tolerance: float = ADDING_TOLERANCE) -> int:
 
 
 def temporal_order_batch(batch: int, T: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``x`` ``(B, T + 10, 8)`` one-hot (zero-padded), ``lengths`` ``(B,)`` in ``[T, T + 10]`` and the class ``(B,)``."""
+    """``x`` ``(B, T + 10, 8)`` one-hot, ``lengths`` ``(B,)`` in ``[T, T + 10]`` and the class ``(B,)``.
+
+    Shorter sequences are padded with zero steps at the *start*, so every
+    sequence ends on the last step and the model reads the answer there
+    (no per-sequence lengths needed in the layer).
+    """
     if T < 20:
         raise ValueError(f"temporal_order_batch: expected T >= 20, got {T}")
     Tmax = T + 10
     lengths = torch.randint(T, Tmax + 1, (batch,), generator=gen)
+    start = Tmax - lengths  # (B,) first real step
     sym = torch.randint(0, 4, (batch, Tmax), generator=gen)  # a-d noise
     t1 = torch.randint(T // 10, T // 5 + 1, (batch,), generator=gen)
     t2 = torch.randint(T // 2, 3 * T // 5 + 1, (batch,), generator=gen)
     which = torch.randint(0, 2, (batch, 2), generator=gen)  # 0: X, 1: Y
     rows = torch.arange(batch)
-    sym[:, 0] = 5  # E
-    sym[rows, lengths - 1] = 4  # B
-    sym[rows, t1] = 6 + which[:, 0]
-    sym[rows, t2] = 6 + which[:, 1]
+    sym[rows, start] = 5  # E
+    sym[:, -1] = 4  # B
+    sym[rows, start + t1] = 6 + which[:, 0]
+    sym[rows, start + t2] = 6 + which[:, 1]
     x = torch.nn.functional.one_hot(sym, 8).float()
-    x[torch.arange(Tmax)[None, :] >= lengths[:, None]] = 0.0
+    x[torch.arange(Tmax)[None, :] < start[:, None]] = 0.0
     return x, lengths, which[:, 0] * 2 + which[:, 1]
 
 

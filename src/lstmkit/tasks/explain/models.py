@@ -122,7 +122,9 @@ def _lm(directory: Path) -> Explainable:
         ids = tok.encode(text)
         if not ids:
             raise ValueError("Explainable: the text gives no tokens")
-        return [tok.decode([i]) for i in ids], lambda: model(torch.tensor([ids]))
+        # characters keep their own spelling (an unseen one is <unk> to the model, not on the page)
+        labels = list(text) if getattr(tok, "kind", "") == "char" and len(ids) == len(text) else [tok.decode([i]) for i in ids]
+        return labels, lambda: model(torch.tensor([ids]))
 
     ex = Explainable("lm-lstm", model, model.lstm, "text", run, str(directory))
     ex.tokenizer = tok
