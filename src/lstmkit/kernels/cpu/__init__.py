@@ -6,12 +6,23 @@ For every cell of the core (``lstm``, ``peephole``, ``layernorm``, ``gru``,
 1. the input projection of all ``T`` steps as one oneDNN product
    (:class:`~.matmul.ProjectIn`, with its own backward);
 2. the time loop in C++ (``csrc/recurrence.cpp``, compiled on first use and
-   cached): per step one recurrent product on oneDNN with the weight packed
-   once per call, and every pointwise operation of the step fused into one
-   pass per batch row;
+   cached): per step one recurrent product (oneDNN with the weight packed
+   once per call; ``torch.mm`` for small products and float64), and every
+   pointwise operation of the step (gates, layer norms, peepholes, zoneout,
+   the length mask) fused into one vectorised pass per batch row;
 3. the backward loop in reverse, again one product per step, then every
    parameter gradient as one product or reduction over all steps
    (:mod:`.functions`).
+
+Streaming steps (``step``) of up to 8 rows without autograd run the whole
+stack in one C++ call with hand-written matrix-vector products.
+
+``auto`` uses this backend on CPU except for a plain LSTM over full-length
+sequences, where torch.nn's oneDNN RNN primitive is faster (measured in
+``benchmarks/RESULTS.md``). Float32 sigmoid/tanh use polynomial
+approximations with absolute error ~1e-7; float64 uses libm. On first use the
+backend raises glibc's ``mallopt`` thresholds so freed activations are
+reused instead of page-faulted in again (``LSTMKIT_CPU_NO_MALLOPT=1`` opts out).
 
 Variable lengths are handled by masking the state updates (padded steps keep
 the state, emit zeros and get no gradient), so a batch costs what its longest
