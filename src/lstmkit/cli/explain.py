@@ -92,9 +92,10 @@ def _input(args, ex):
         return text[: args.max_chars] if args.max_chars else text
     if not args.series:
         raise ValueError(f"explain: a {ex.kind} model reads a series; expected --series, got text")
-    if ex.kind == "forecast-lstm" and Path(args.series).is_file():
+    from lstmkit.tasks.explain.models import is_file, read_series
+
+    if ex.kind == "forecast-lstm" and is_file(args.series):
         return args.series
-    from lstmkit.tasks.explain import read_series
 
     values, _ = read_series(args.series, args.column)
     return values if values.shape[1] > 1 else values[:, 0].tolist()

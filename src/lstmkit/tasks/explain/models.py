@@ -63,6 +63,14 @@ def read_series(source: str | Path | list | np.ndarray, column: str = "") -> tup
     return values, [str(i) for i in range(len(values))]
 
 
+def is_file(source) -> bool:
+    """``True`` for a path to an existing file (numbers or an over-long string are not)."""
+    try:
+        return isinstance(source, (str, Path)) and Path(str(source)).is_file()
+    except OSError:
+        return False
+
+
 def _looks_numeric(s: str) -> bool:
     try:
         [float(v) for v in s.replace(",", " ").split()]
@@ -103,8 +111,15 @@ class Explainable:
             predict()
         if rec.args is None:
             raise RuntimeError(f"Explainable: the {self.kind} model never called its recurrent layer")
-        with torch.no_grad():
-            res = self.layer(*rec.args, **{**rec.kwargs, "return_gates": True})
+        pinned = getattr(self.layer, "backend", None)
+        try:  # a layer pinned to torch's kernels (no gate traces there) runs on the engine auto picks
+            if pinned == "torch":
+                self.layer.backend = "auto"
+            with torch.no_grad():
+                res = self.layer(*rec.args, **{**rec.kwargs, "return_gates": True})
+        finally:
+            if pinned is not None:
+                self.layer.backend = pinned
         gates = res[-1]
         T = next(iter(gates[0][0].values())).shape[1 if self.layer.batch_first else 0]
         labels = list(labels)[-T:] if len(labels) >= T else list(labels) + [str(t) for t in range(len(labels), T)]
@@ -141,7 +156,8 @@ def _classify(directory: Path) -> Explainable:
     def run(data):
         if enc.kind == "text":
             ids = enc.tokenizer.encode(data)
-            labels = [enc.tokenizer.decode([i]) for i in ids]
+            words = enc.tokenizer.tokenize(data) if hasattr(enc.tokenizer, "tokenize") else []
+            labels = words if len(words) == len(ids) else [enc.tokenizer.decode([i]) for i in ids]
             item = data
         else:
             values, labels = read_series(data)
@@ -174,20 +190,21 @@ def _forecast(directory: Path) -> Explainable:
 
         from ...data.series import SeriesSet
 
-        if isinstance(data, (str, Path)) and Path(str(data)).is_file():
+        if is_file(data):
             dc = fc.data_config(path=str(data))
             from ..forecast.dataset import load_data
 
             ss = load_data(dc)
         else:
             values, _ = read_series(data)
-            frame = pd.DataFrame({"value": values[:, 0]})
+            name = sorted(fc.transform.scaler.loc)[0]  # numbers are read as the (first) series it was trained on
+            frame = pd.DataFrame({name: values[:, 0]})
             path = Path(directory) / ".explain_input.csv"
             frame.to_csv(path, index=False)
             try:
                 from ..forecast.dataset import load_data
 
-                ss = load_data(fc.data_config(path=str(path), target="value", time="", id=""))
+                ss = load_data(fc.data_config(path=str(path), target=name, time="", id="", layout="long"))
             finally:
                 path.unlink(missing_ok=True)
         s = ss.series[0]
