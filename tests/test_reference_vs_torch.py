@@ -101,8 +101,8 @@ def test_default_init_matches_torch_range():
     layer = lstmkit.LSTM(3, 25)
     bound = 1 / 25**0.5
     for p in layer.parameters():
-        assert float(p.abs().max()) <= bound
-        assert float(p.abs().max()) > bound * 0.8  # actually spread over the range
+        assert float(p.detach().abs().max()) <= bound
+        assert float(p.detach().abs().max()) > bound * 0.8  # actually spread over the range
 
 
 def test_forget_bias_option():
