@@ -161,6 +161,22 @@ def test_bad_files(tmp_path):
         load_anomaly_data(_csv(tmp_path, "v,label\n1,0\n2,3\n"))
 
 
+def test_time_column_checks(tmp_path):
+    from lstmkit.tasks.anomaly.config import DataConfig
+
+    cfg_t = DataConfig(time="t")
+    with pytest.raises(ValueError, match=r"column 't': duplicate timestamp 2 at rows 3 and 4"):
+        load_anomaly_data(_csv(tmp_path, "t,v\n1,1\n2,2\n2,3\n3,4\n"), cfg_t)
+    with pytest.raises(ValueError, match=r"row 4: timestamps must increase"):
+        load_anomaly_data(_csv(tmp_path, "t,v\n1,1\n3,2\n2,3\n"), cfg_t)
+    with pytest.raises(ValueError, match=r"row 3: expected a time"):
+        load_anomaly_data(_csv(tmp_path, "t,v\n2024-01-01,1\nsoon,2\n"), cfg_t)
+    data = load_anomaly_data(_csv(tmp_path, "t,v\n2024-01-01,1\n2024-01-02,2\n2024-01-04,5\n"), cfg_t)
+    assert "not evenly spaced" in data.notes[0] and data.columns == ["v"]
+    with pytest.raises(ValueError, match=r"no time column 'when'"):
+        load_anomaly_data(_csv(tmp_path, "t,v\n1,1\n2,2\n"), DataConfig(time="when"))
+
+
 def test_short_gaps_are_interpolated_and_reported(tmp_path):
     data = load_anomaly_data(_csv(tmp_path, "v\n1\nnan\n3\n4\n"))
     assert data.values[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
