@@ -142,3 +142,43 @@ def test_explorer_server_endpoints(lm_dir):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_serve_command_prints_the_url_of_a_free_port(lm_dir):
+    import os
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "lstmkit", "explain", "serve", "--model", str(lm_dir), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = __import__("re").search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert url and int(url.group(1)) > 0, line + proc.stderr.read() if proc.poll() is not None else line
+        with urllib.request.urlopen(url.group(0) + "api/info", timeout=30) as r:
+            assert json.loads(r.read())["kind"] == "lm-lstm"
+        status, res = _post(url.group(0), {"text": "Hello.", "unit": 0})
+        assert status == 200 and res["labels"] == list("Hello.")
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == 0  # Ctrl-C stops it cleanly
+
+
+def test_explorer_serves_series_models():
+    from lstmkit.explain.traces import layer_traces
+    from lstmkit.nn import LSTM
+
+    layer = LSTM(1, 4, batch_first=True)
+
+    def trace(values):
+        return layer_traces(layer, __import__("torch").tensor(values).view(1, -1, 1))
+
+    server = ExplorerServer(trace, traces_info(trace([0.0, 1.0]), "test", "series"), port=0)
+    server.start_background()
+    try:
+        status, res = _post(server.url, {"series": [0.5, 1.5, -2.0], "unit": 3})
+        assert status == 200 and res["values"] == [0.5, 1.5, -2.0] and len(res["gates"]["c"]) == 3
+        assert _post(server.url, {"series": ["a"]})[0] == 400
+        assert _post(server.url, {"text": "abc"})[0] == 400
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -89,8 +89,11 @@ class ExplorerServer(ThreadingHTTPServer):
         if not 0 <= unit < max(H, 1) or H == 0:
             raise ValueError(f"explorer: expected layer in [0, {tr.num_layers}) and unit in [0, {H}), got {layer}, {unit}")
         gates = {name: [round(float(v), 5) for v in tr.values(layer, name, direction)[:, unit]] for name in tr.names}
-        return {"labels": tr.labels, "layer": layer, "unit": unit, "direction": direction, "gates": gates,
-                "titles": {k: GATE_TITLES.get(k, k) for k in tr.names}}
+        out = {"labels": tr.labels, "layer": layer, "unit": unit, "direction": direction, "gates": gates,
+               "titles": {k: GATE_TITLES.get(k, k) for k in tr.names}}
+        if isinstance(data, list):  # series: the values the steps read (a forecaster reads only the last window)
+            out["values"] = data[-len(tr.labels):]
+        return out
 
 
 class _Handler(BaseHTTPRequestHandler):

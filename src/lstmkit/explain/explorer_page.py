@@ -87,7 +87,7 @@ function renderTokens(res) {
     s.dataset.t = t;
     s.title = `step ${t}: ${gate} = ${vals[t].toFixed(4)}`;
     s.style.background = colour(vals[t], gate, scale);
-    s.textContent = visible(lab) + sep;
+    s.textContent = (res.values ? String(+res.values[t].toPrecision(4)) : visible(lab)) + sep;
     box.appendChild(s);
   });
   const range = gate in UNIT_RANGE ? "0 (white) to 1 (blue)" : `-${scale.toFixed(3)} (red) to +${scale.toFixed(3)} (blue)`;
