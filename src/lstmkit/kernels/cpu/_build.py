@@ -65,7 +65,10 @@ def load_extension() -> ModuleType | None:
         _module = load(
             name=f"lstmkit_cpu_{source_hash}",
             sources=[str(_SOURCE)],
-            extra_cflags=["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math"],
+            # -fopenmp: at::parallel_for is a header template, so it only runs in
+            # parallel when this translation unit is compiled with OpenMP
+            extra_cflags=["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp"],
+            extra_ldflags=["-fopenmp"],
             build_directory=str(build),
             verbose=bool(os.environ.get("LSTMKIT_CPU_VERBOSE_BUILD")),
         )

@@ -7,6 +7,8 @@
 // each batch row. Equations and symbols follow lstmkit/cells/*.py; the
 // notation of the backward passes is written out in kernels/cpu/functions.py.
 //
+// (Compiled with -fopenmp so that at::parallel_for splits rows over threads.)
+//
 // Conventions shared by every loop:
 //   xp     (T, B, G)   input projection incl. biases (G = 4H, 3H or H)
 //   valid  (T, B)      1 where step t is inside sequence b, 0 at padding (optional)
