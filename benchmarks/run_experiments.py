@@ -6,7 +6,7 @@ the commands and the wall-clock time of each part.
 
 Usage (from the repository root)::
 
-    python benchmarks/run_experiments.py                 # the "modest" size (about 25 minutes on one core)
+    python benchmarks/run_experiments.py                 # the "modest" size (about 20 minutes on one core)
     python benchmarks/run_experiments.py --size smoke    # a tiny run of every part (about 1 minute)
     python benchmarks/run_experiments.py --size paper    # the paper's adding sizes with long training (hours)
     python benchmarks/run_experiments.py --only adding,vanishing --threads 2
@@ -17,7 +17,7 @@ Sizes (steps are Adam steps of 32 sequences; test sets of 2,560 sequences):
 size        vanishing     adding (T: steps, cap/model)     temporal order     char LM for full-stop
 ==========  ============  ==============================  =================  =====================
 smoke       T=50, 30      T=20: 100                        T=20: 100          1 x 32, 0.3 min
-modest      T=100, 300    100/500/1000: 3000, 150 s        T=100: 3000        1 x 128, 5 min
+modest      T=100, 300    100/500/1000: 3000, 100 s        T=100: 3000        1 x 128, 4 min
 paper       T=100, 1000   100/500/1000: 30000, none        T=100: 30000       2 x 256, 30 min
 ==========  ============  ==============================  =================  =====================
 """
@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT / "src"))
 SIZES = {
     "smoke": dict(van_T=50, van_steps=30, add_T=[20], add_steps=100, add_cap=0, to_T=20, to_steps=100,
                   lm_hidden=32, lm_layers=1, lm_minutes=0.3, lm_chars=200_000, test=512),
-    "modest": dict(van_T=100, van_steps=300, add_T=[100, 500, 1000], add_steps=3000, add_cap=150, to_T=100,
-                   to_steps=3000, lm_hidden=128, lm_layers=1, lm_minutes=5.0, lm_chars=0, test=2560),
+    "modest": dict(van_T=100, van_steps=300, add_T=[100, 500, 1000], add_steps=3000, add_cap=100, to_T=100,
+                   to_steps=3000, lm_hidden=128, lm_layers=1, lm_minutes=4.0, lm_chars=0, test=2560),
     "paper": dict(van_T=100, van_steps=1000, add_T=[100, 500, 1000], add_steps=30000, add_cap=0, to_T=100,
                   to_steps=30000, lm_hidden=256, lm_layers=2, lm_minutes=30.0, lm_chars=0, test=2560),
 }

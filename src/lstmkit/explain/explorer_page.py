@@ -79,7 +79,8 @@ function renderTokens(res) {
   const scale = Math.max(1e-6, ...vals.map(Math.abs));
   const box = $("tokens");
   box.textContent = "";
-  const sep = INFO && INFO.input === "series" ? " " : "";
+  // characters sit side by side; words and series values get a space between them
+  const sep = (INFO && INFO.input === "series") || res.labels.some((l) => l.length > 1 && l !== "\n") ? " " : "";
   res.labels.forEach((lab, t) => {
     const s = document.createElement("span");
     s.className = "tok";
