@@ -67,7 +67,7 @@ def count_wrong(task: str, out: torch.Tensor, y: torch.Tensor) -> int:
     return int((out.argmax(-1) != y).sum())
 
 
-def train_model(model: SequenceModel, task: str, T: int, steps: int, batch_size: int = 32, lr: float = 1e-2,
+def train_model(model: SequenceModel, task: str, T: int, steps: int, batch_size: int = 32, lr: float = 1e-3,
                 seed: int = 0, log_every: int = 10, progress: Callable[[int, float], None] | None = None,
                 max_seconds: float = 0.0) -> list[float]:
     """Adam on fresh batches (gradient norm clipped at 1); returns the loss every ``log_every`` steps."""
@@ -110,7 +110,7 @@ def evaluate_model(model: SequenceModel, task: str, T: int, test_size: int, seed
 
 
 def run_long_lag(task: str, T: int, cells=("rnn", "gru", "lstm"), hidden_size: int = 32, steps: int = 1000,
-                 batch_size: int = 32, lr: float = 1e-2, test_size: int = 2560, seed: int = 0,
+                 batch_size: int = 32, lr: float = 1e-3, test_size: int = 2560, seed: int = 0,
                  progress: Callable[[str, int, float], None] | None = None, max_seconds: float = 0.0) -> list[LongLagResult]:
     """Train each cell on ``task`` at length ``T`` and count its wrong test sequences.
 

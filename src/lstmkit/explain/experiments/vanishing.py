@@ -53,7 +53,7 @@ class VanishingResult:
 
 
 def run_vanishing(T: int = 100, cells=("rnn", "gru", "lstm"), hidden_size: int = 32, train_steps: int = 300,
-                  batch_size: int = 64, lr: float = 1e-2, seed: int = 0, progress=None) -> list[VanishingResult]:
+                  batch_size: int = 64, lr: float = 1e-3, seed: int = 0, progress=None) -> list[VanishingResult]:
     """``g(k)`` of each cell at initialisation and after ``train_steps`` on the adding problem (length ``T``)."""
     ins, outs = task_shape("adding")
     gen = set_seed_generator(20_000 + seed)
