@@ -17,7 +17,7 @@ Sizes (steps are Adam steps of 32 sequences; test sets of 2,560 sequences):
 size        vanishing     adding (T: steps, cap/model)     temporal order     char LM for full-stop
 ==========  ============  ==============================  =================  =====================
 smoke       T=50, 30      T=20: 100                        T=20: 100          1 x 32, 0.3 min
-modest      T=100, 300    50/100/500/1000: 5000, 120 s     T=100: 3000        1 x 128, 4 min
+modest      T=100, 300    50/100/500/1000: 5000, 120 s     T=100: 6000        1 x 128, 4 min
 paper       T=100, 1000   100/500/1000: 30000, none        T=100: 30000       2 x 256, 30 min
 ==========  ============  ==============================  =================  =====================
 """
@@ -42,7 +42,7 @@ SIZES = {
     "smoke": dict(van_T=50, van_steps=30, add_T=[20], add_steps=100, add_cap=0, to_T=20, to_steps=100,
                   lm_hidden=32, lm_layers=1, lm_minutes=0.3, lm_chars=200_000, test=512),
     "modest": dict(van_T=100, van_steps=300, add_T=[50, 100, 500, 1000], add_steps=5000, add_cap=120, to_T=100,
-                   to_steps=3000, lm_hidden=128, lm_layers=1, lm_minutes=4.0, lm_chars=0, test=2560),
+                   to_steps=6000, lm_hidden=128, lm_layers=1, lm_minutes=4.0, lm_chars=0, test=2560),
     "paper": dict(van_T=100, van_steps=1000, add_T=[100, 500, 1000], add_steps=30000, add_cap=0, to_T=100,
                   to_steps=30000, lm_hidden=256, lm_layers=2, lm_minutes=30.0, lm_chars=0, test=2560),
 }
