@@ -166,8 +166,7 @@ def _run(args) -> int:
             print(f"  layer {r['layer']} dir {r['direction']} {r['gate']} unit {r['unit']:4d}  r = {r['r']:+.3f}")
         for k, s in enumerate(best[:3]):
             plot_unit_lines(tr, out / f"unit_{k + 1}_layer{s.layer}_unit{s.unit}.png", s.layer, s.unit,
-                            names=[s.name], direction=s.direction, prop=prop / (abs(prop).max() or 1),
-                            prop_name=f"{name} (scaled)", max_steps=args.max_steps,
+                            names=[s.name], direction=s.direction, prop=prop, prop_name=name, max_steps=args.max_steps,
                             title=f"#{k + 1}: layer {s.layer} unit {s.unit} {s.name}, r = {s.r:+.3f} with {name}")
         top_layer = best[0].layer
         plot_heatmap(tr, out / "units_heatmap.png", layer=top_layer,

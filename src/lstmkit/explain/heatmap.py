@@ -69,13 +69,15 @@ def plot_unit_lines(traces: Traces, path: str | Path, layer: int, unit: int, nam
 
     names = list(names or traces.names)
     T = min(len(traces.labels), max_steps)
-    fig, ax = plt.subplots(figsize=(min(30.0, max(6.0, 0.08 * T + 2)), 3.2))
+    fig, ax = plt.subplots(figsize=(min(16.0, max(6.0, 0.05 * T + 2)), 3.2))
     for name in names:
         ax.plot(traces.values(layer, name, direction)[:T, unit], label=f"{name} ({GATE_TITLES.get(name, name)})", lw=1)
-    if prop is not None:
-        ax.plot(np.asarray(prop, float)[:T], "k--", lw=0.8, label=prop_name or "property")
     ax.set_xlabel("step")
-    ax.legend(fontsize=7, ncol=4, loc="upper right")
+    ax.legend(fontsize=7, ncol=4, loc="upper left")
+    if prop is not None:  # on its own axis: the property's units are not the gate's
+        ax2 = ax.twinx()
+        ax2.plot(np.asarray(prop, float)[:T], "k--", lw=0.8)
+        ax2.set_ylabel(prop_name or "property", fontsize=8)
     ax.set_title(title or f"layer {layer}, unit {unit}", fontsize=10)
     fig.tight_layout()
     path = Path(path)
