@@ -31,6 +31,11 @@ def test_explain_trace_writes_heatmaps_json_and_csv(lm_dir, tmp_path, capsys):
     assert d["labels"] == list("Bob is nice. Dan") and [e["units"] for e in d["layers"]] == [[0, 1, 2, 3]] * 2
     assert set(d["layers"][0]) >= {"i", "f", "g", "o", "c", "h"}
     assert len((out / "traces.csv").read_text().splitlines()) == 1 + 16 * 2 * 4
+    assert main(["explain", "--model", str(lm_dir), "--text", "Bob", "--units", "all", "--layers", "1", "--gates", "f,c",
+                 "--out", str(out)]) == 0
+    d = json.loads((out / "traces.json").read_text())
+    assert [e["layer"] for e in d["layers"]] == [1] and d["layers"][0]["units"] == list(range(8))
+    assert "i" not in d["layers"][0] and len(d["layers"][0]["f"]) == 3
 
 
 def test_explain_units_ranks_and_plots(lm_dir, tmp_path, capsys):

@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     src.add_argument("--max-chars", type=int, default=2000, help="use at most this many characters of the text (default 2000)")
     sel = p.add_argument_group("what to show")
     sel.add_argument("--layers", default="", help="layers, e.g. 0 or 0,1 (default all)")
-    sel.add_argument("--units", default="", help="units, e.g. 0-15 or 3,7,42 (default: the first 16; units: the best)")
+    sel.add_argument("--units", default="", help="units, e.g. 0-15, 3,7,42 or all (default: the first 16; for `units`: the best)")
     sel.add_argument("--gates", default="", help="gate names, e.g. f,i,o,g,c,h (default all of the cell's)")
     sel.add_argument("--max-steps", type=int, default=300, help="steps shown in the heatmaps (the files hold all)")
     sel.add_argument("--out", metavar="DIR", default="runs/explain", help="output folder (default runs/explain)")
@@ -174,10 +174,13 @@ def _run(args) -> int:
                      title=f"units tracking {name}")
         print(f"wrote {out / 'units.json'} and plots in {out}")
         return 0
-    units = parse_list(args.units, "units")
+    every = args.units.strip() == "all"
+    units = None if every else parse_list(args.units, "units")
+    if units is None and not every:  # the first 16 of the narrowest layer, in the plots and the files alike
+        units = list(range(min(16, *(tr.hidden_size(l) for l in range(tr.num_layers)))))
     written = []
     for l in (layers if layers is not None else range(tr.num_layers)):
-        us = units if units is not None else list(range(min(16, tr.hidden_size(l))))
+        us = units if units is not None else list(range(tr.hidden_size(l)))
         for d in range(tr.num_directions):
             suffix = f"_dir{d}" if tr.num_directions > 1 else ""
             written.append(plot_heatmap(tr, out / f"heatmap_layer{l}{suffix}.png", layer=l, units=us, names=gates,
