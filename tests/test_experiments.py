@@ -122,3 +122,22 @@ def test_full_stop_on_a_model_wired_to_forget_at_the_full_stop():
     res = forget_gate_at_boundaries(tr, permutations=200)
     assert res.f_boundary < 1e-3 and res.f_other > 0.99
     assert res.difference < -0.98 and res.units_lower_at_boundary == 4 and res.p_permutation < 0.01
+
+
+@pytest.mark.slow
+def test_run_experiments_smoke_writes_every_section(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root.parent / "shared" / "data" / "tinyshakespeare").is_dir():
+        pytest.skip("shared Tiny Shakespeare data not found")
+    results = tmp_path / "R.md"
+    r = subprocess.run([sys.executable, str(root / "benchmarks" / "run_experiments.py"), "--size", "smoke", "--out",
+                        str(tmp_path / "out"), "--results", str(results)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = results.read_text()
+    for heading in ("1. Vanishing gradients", "2a. The adding problem", "2b. Temporal order", "3. Forgetting at the full stop"):
+        assert heading in text
+    assert "lstmkit experiment full-stop --model" in text
