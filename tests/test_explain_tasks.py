@@ -44,6 +44,13 @@ def test_anomaly_detector_series_traces_and_seasonal_units(tmp_path, capsys):
     assert best["abs_r"] > 0.5  # some unit follows the 40-step cycle of a sine it was trained on
     assert main(["explain", "--model", str(tmp_path / "model"), "--text", "hello"]) == 2
     assert "reads a series" in capsys.readouterr().err
+    rec = LSTMDetector(replace(AnomalyConfig(), **{**QUIET, "detector.kind": "reconstruction", "detector.window": 32,
+                                                   "detector.hidden_size": 8, "detector.num_layers": 1}))
+    rec.fit(x[:300], out_dir=tmp_path / "fit-rec")
+    rec.save(tmp_path / "rec")
+    ex = load_explainable(tmp_path / "rec")
+    assert ex.kind == "anomaly-reconstruction" and ex.layer is ex.model.encoder
+    assert ex.trace(x[:50, 0].tolist()).values(0, "f").shape == (50, 8)
 
 
 def test_forecaster_traces_its_input_window(tmp_path):

@@ -221,7 +221,7 @@ def _anomaly(directory: Path) -> Explainable:
 
     det, _ = LSTMDetector.load(directory)
     net = det.model
-    layer = getattr(net, "lstm", None) or net.encoder
+    layer = net.lstm if hasattr(net, "lstm") else net.encoder  # prediction: lstm; reconstruction: its encoder
 
     def run(data):
         values, labels = read_series(data)
