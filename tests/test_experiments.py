@@ -141,3 +141,33 @@ def test_run_experiments_smoke_writes_every_section(tmp_path):
     for heading in ("1. Vanishing gradients", "2a. The adding problem", "2b. Temporal order", "3. Forgetting at the full stop"):
         assert heading in text
     assert "lstmkit experiment full-stop --model" in text
+
+
+def test_full_stop_on_a_tiny_trained_shakespeare_model(tmp_path, shared_data, capsys):
+    import json
+
+    from lstmkit.cli.main import main
+    from lstmkit.config import replace
+    from lstmkit.tasks.lm import api
+    from lstmkit.tasks.lm.config import LMConfig
+    from lstmkit.tasks.lm.corpus import read_text, split_text
+
+    path = shared_data / "tinyshakespeare" / "input.txt"
+    cfg = replace(LMConfig(), **{
+        "data.path": str(path), "data.max_chars": 20000, "model.hidden_size": 16, "model.num_layers": 1,
+        "model.dropout": 0.0, "model.output_dropout": 0.0, "bptt.length": 32, "train.batch_size": 16,
+        "train.epochs": 1, "train.lr": 1e-2, "train.progress_bar": False, "train.num_threads": 1,
+        "train.early_stopping": 0, "run.sample_length": 0, "run.out_dir": str(tmp_path / "lm")})
+    run = api.train(cfg, say=lambda s: None)
+    out = tmp_path / "fs"
+    assert main(["experiment", "full-stop", "--model", str(run.out / "model"), "--max-chars", "1500",
+                 "--permutations", "100", "--out", str(out)]) == 0
+    d = json.loads((out / "full_stop.json").read_text())
+    text = split_text(read_text(path, 20000), 0.1)[1][:1500]  # the validation part of the model's data
+    assert d["characters"] == len(text) and d["boundary_steps"] == int(boundary_mask(list(text)).sum())
+    model, tok = api.load_lm(run.out / "model")
+    _, gates = gate_traces(model, tok, text)
+    f = gates[0][0]["f"].numpy().mean(1)
+    m = boundary_mask(list(text))
+    assert d["f_boundary"] == pytest.approx(f[m].mean(), abs=1e-6) and d["f_other"] == pytest.approx(f[~m].mean(), abs=1e-6)
+    assert 0 < d["p_permutation"] <= 1 and d["units"] == 16

@@ -192,7 +192,8 @@ def _full_stop(args, out) -> int:
     if len(tokens) != len(text):
         raise ValueError(f"experiment full-stop: expected a character model (one token per character), "
                          f"got {len(tokens)} tokens for {len(text)} characters")
-    tr = Traces(tokens, [[{k: v.numpy() for k, v in d.items()} for d in layer] for layer in gates])
+    # the text's own characters: one the model never saw decodes as <unk>, but a '?' is still a sentence end
+    tr = Traces(list(text), [[{k: v.numpy() for k, v in d.items()} for d in layer] for layer in gates])
     layer = args.layer % tr.num_layers
     res = forget_gate_at_boundaries(tr, layer, permutations=args.permutations, seed=args.seed)
     plot_full_stop(tr, res, out / "full_stop.png")
