@@ -185,7 +185,7 @@ def _full_stop(args, out) -> int:
     else:
         extra = model.meta["extra"]
         path = resolve_data_path(extra.get("data"))
-        text = split_text(read_text(path), float(extra.get("val_fraction", 0.1)))[1]
+        text = split_text(read_text(path, int(extra.get("max_chars") or 0)), float(extra.get("val_fraction", 0.1)))[1]
         source = f"{path} (validation part)"
     text = text[: args.max_chars] if args.max_chars else text
     tokens, gates = gate_traces(model, tok, text)
