@@ -315,6 +315,16 @@ def test_auto_defers_plain_full_length_lstm_to_torch():
     assert kernels.select_backend(x, gates, cells, None).name == "cpu"
 
 
+def test_auto_streams_a_plain_lstm_on_cpu_without_grad():
+    cells = [lstmkit.cells.LSTMCell(3, 4)]
+    spec = kernels.RecurrenceSpec(kind="lstm")
+    one_step = torch.randn(1, 1, 3)
+    assert kernels.select_backend(one_step, spec, cells, None).name == "torch"  # training a step: torch
+    with torch.no_grad():
+        assert kernels.select_backend(one_step, spec, cells, None).name == "cpu"  # online inference: fused step
+        assert kernels.select_backend(torch.randn(5, 1, 3), spec, cells, None).name == "torch"  # a whole sequence
+
+
 def test_streaming_step_with_projection_and_peephole_matches_reference():
     for kw in (dict(proj_size=3), dict(cell="peephole")):
         layer = lstmkit.LSTM(I, H, num_layers=2, zoneout=0.3, zoneout_cell=0.2, **kw).eval()

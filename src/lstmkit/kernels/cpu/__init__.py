@@ -115,7 +115,10 @@ class CPUBackend(Backend):
         ext, err = self._extension()
         if ext is None:
             return f"its C++ extension is unavailable ({err})"
-        if spec.kind == "lstm" and spec.is_plain and lengths is None:
+        streaming = x.shape[0] == 1 and x.shape[1] <= 8 and not torch.is_grad_enabled()
+        if spec.kind == "lstm" and spec.is_plain and lengths is None and not streaming:
+            # (a no-grad step of a few rows runs the fused stack_step, 3-4x faster
+            # than one torch.nn.LSTM call: bench_cpu.py's streaming row)
             # measured (benchmarks/RESULTS.md): torch.nn.LSTM runs a plain LSTM on
             # oneDNN's fused RNN primitive, forward and backward, faster than this
             # engine on full-length batches; with lengths it must pack, and this
