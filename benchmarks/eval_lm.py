@@ -36,7 +36,7 @@ QUALITY = {
     "data.tokenizer": "char",
     "data.val_fraction": 0.1,
     "model.cell": "lstm",
-    "model.num_layers": 3,
+    "model.num_layers": 2,
     "model.hidden_size": 512,
     "model.tie_weights": True,
     "model.dropout": 0.2,
