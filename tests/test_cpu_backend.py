@@ -325,6 +325,12 @@ def test_auto_streams_a_plain_lstm_on_cpu_without_grad():
         assert kernels.select_backend(torch.randn(5, 1, 3), spec, cells, None).name == "torch"  # a whole sequence
 
 
+def test_auto_keeps_projected_lstms_on_cpu():
+    # torch has no oneDNN kernel for LSTMP and falls back to its generic loop (7x+ slower here)
+    cells = [lstmkit.cells.LSTMCell(3, 4, proj_size=2)]
+    assert kernels.select_backend(torch.randn(5, 2, 3), kernels.RecurrenceSpec(kind="lstm"), cells, None).name == "cpu"
+
+
 def test_streaming_step_with_projection_and_peephole_matches_reference():
     for kw in (dict(proj_size=3), dict(cell="peephole")):
         layer = lstmkit.LSTM(I, H, num_layers=2, zoneout=0.3, zoneout_cell=0.2, **kw).eval()

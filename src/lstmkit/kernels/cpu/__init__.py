@@ -116,7 +116,8 @@ class CPUBackend(Backend):
         if ext is None:
             return f"its C++ extension is unavailable ({err})"
         streaming = x.shape[0] == 1 and x.shape[1] <= 8 and not torch.is_grad_enabled()
-        if spec.kind == "lstm" and spec.is_plain and lengths is None and not streaming:
+        projected = bool(getattr(cells[0], "proj_size", 0))  # oneDNN has no LSTMP: torch falls back to a slow loop
+        if spec.kind == "lstm" and spec.is_plain and lengths is None and not streaming and not projected:
             # (a no-grad step of a few rows runs the fused stack_step, 3-4x faster
             # than one torch.nn.LSTM call: bench_cpu.py's streaming row)
             # measured (benchmarks/RESULTS.md): torch.nn.LSTM runs a plain LSTM on
