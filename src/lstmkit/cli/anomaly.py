@@ -13,13 +13,10 @@ _EPILOG = """examples:
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
-    from lstmkit.config import add_config_arguments
+    from lstmkit.cli.run_options import add_run_options
     from lstmkit.tasks.anomaly.config import AnomalyConfig
 
-    p.add_argument("--config", metavar="FILE.yaml", help="YAML file with any of the fields below (same nesting)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted training run from its checkpoints")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_config_arguments(p, AnomalyConfig, title="configuration fields (override --config)")
+    add_run_options(p, AnomalyConfig)
 
 
 def add_parser(sub) -> None:
@@ -64,13 +61,10 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "evaluate" and args.model:
             res = api.score(args.model, args.data, args.out or f"runs/anomaly-{name}", evaluate=True)
         else:
-            from lstmkit.config import load_config, overrides_from_args
+            from lstmkit.cli.run_options import config_from_args
             from lstmkit.tasks.anomaly.config import AnomalyConfig
 
-            over = overrides_from_args(args)
-            if args.quiet:
-                over["train.progress_bar"] = False
-            cfg = load_config(AnomalyConfig, args.config, over)
+            cfg = config_from_args(AnomalyConfig, args)
             res = api.train(cfg, args.data, args.out or f"runs/anomaly-{name}", resume=args.resume)
         if args.action == "evaluate" and res.evaluation is None:
             print(f"lstmkit anomaly: error: {args.data} has no label column to evaluate against", file=sys.stderr)

@@ -21,15 +21,12 @@ def _common(p: argparse.ArgumentParser, with_config: bool = True) -> None:
     if with_config:
         p.add_argument("--horizon", type=int, metavar="N", help="steps to forecast from each origin (default 6)")
         p.add_argument("--season", type=int, metavar="N", help="season length; default from the frequency (12 for monthly)")
-        p.add_argument("--config", metavar="FILE.yaml", help="YAML file with any of the fields below (same nesting)")
         p.add_argument("--out", metavar="DIR", help="output folder (default runs/forecast-<data name>)")
-        p.add_argument("--resume", action="store_true",
-                       help="continue an interrupted run from the checkpoints in its output folder")
-        p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def add_parser(sub) -> None:
-    from lstmkit.cli.forecast_options import add_config_options
+    from lstmkit.cli.run_options import add_run_options
+    from lstmkit.tasks.forecast.config import ForecastConfig
 
     p = sub.add_parser("forecast", help="train, backtest and apply LSTM forecasters",
                        description="Forecast one or many time series with an LSTM: rolling-origin backtest beside "
@@ -43,14 +40,14 @@ def add_parser(sub) -> None:
                         "the built-in airline-passengers series.", epilog=_EPILOG,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(t)
-    add_config_options(t)
+    add_run_options(t, ForecastConfig)
     t.set_defaults(func=run, action="train")
     b = fsub.add_parser("backtest", help="only the rolling-origin backtest (metrics.json and backtest.csv)",
                         description="Rolling-origin backtest of the configured model beside naive and seasonal-naive "
                         "forecasts; writes backtest.csv and metrics.json.", epilog=_EPILOG,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(b)
-    add_config_options(b)
+    add_run_options(b, ForecastConfig)
     b.set_defaults(func=run, action="backtest")
     r = fsub.add_parser("predict", help="forecast after the end of each series with a trained model",
                         description="Load a model folder written by `forecast train` and forecast its horizon after "
@@ -63,19 +60,13 @@ def add_parser(sub) -> None:
 
 
 def _config(args):
-    from lstmkit.config import load_config, overrides_from_args
+    from lstmkit.cli.run_options import config_from_args
     from lstmkit.tasks.forecast.config import ForecastConfig
 
-    over = {}
-    for flag, key in (("data", "data.path"), ("target", "data.target"), ("time", "data.time"), ("id", "data.id"),
-                      ("horizon", "horizon"), ("season", "season"), ("out", "out_dir")):
-        v = getattr(args, flag, None)
-        if v is not None:
-            over[key] = v
-    over.update(overrides_from_args(args))
-    if getattr(args, "quiet", False):
-        over["train.progress_bar"] = False
-    return load_config(ForecastConfig, args.config, over)
+    shortcuts = {key: getattr(args, flag, None) for flag, key in (
+        ("data", "data.path"), ("target", "data.target"), ("time", "data.time"), ("id", "data.id"),
+        ("horizon", "horizon"), ("season", "season"), ("out", "out_dir"))}
+    return config_from_args(ForecastConfig, args, shortcuts)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -31,13 +31,10 @@ def add_parser(sub) -> None:
                         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("--data", metavar="FILE", help="UTF-8 text file (sets data.path)")
     t.add_argument("--out", metavar="DIR", help="output folder (sets run.out_dir; default runs/lm-<data name>)")
-    t.add_argument("--config", metavar="FILE.yaml", help="YAML file with any of the fields below (same nesting)")
-    t.add_argument("--resume", action="store_true", help="continue an interrupted run from the checkpoints in its folder")
-    t.add_argument("--quiet", action="store_true", help="no progress bars")
-    from lstmkit.config import add_config_arguments
+    from lstmkit.cli.run_options import add_run_options
     from lstmkit.tasks.lm.config import LMConfig
 
-    add_config_arguments(t, LMConfig, title="configuration fields (override --config)")
+    add_run_options(t, LMConfig)
     t.set_defaults(func=run, action="train")
 
     g = lsub.add_parser("generate", help="continue a priming text, streaming it to the terminal",
@@ -75,19 +72,11 @@ def add_parser(sub) -> None:
 
 
 def _train(args) -> int:
-    from lstmkit.config import load_config, overrides_from_args
+    from lstmkit.cli.run_options import config_from_args
     from lstmkit.tasks.lm import api
     from lstmkit.tasks.lm.config import LMConfig
 
-    over = {}
-    if args.data:
-        over["data.path"] = args.data
-    if args.out:
-        over["run.out_dir"] = args.out
-    over.update(overrides_from_args(args))
-    if args.quiet:
-        over["train.progress_bar"] = False
-    cfg = load_config(LMConfig, args.config, over)
+    cfg = config_from_args(LMConfig, args, {"data.path": args.data, "run.out_dir": args.out})
     api.train(cfg, resume=args.resume)
     return 0
 
