@@ -15,13 +15,10 @@ _EPILOG = """examples:
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
-    from lstmkit.config import add_config_arguments
+    from lstmkit.cli.run_options import add_run_options
     from lstmkit.tasks.classify.config import ClassifyConfig
 
-    p.add_argument("--config", metavar="FILE.yaml", help="YAML file with any of the fields below (same nesting)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted training run from its checkpoints")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_config_arguments(p, ClassifyConfig, title="configuration fields (override --config)")
+    add_run_options(p, ClassifyConfig)
 
 
 def add_parser(sub) -> None:
@@ -88,13 +85,10 @@ def run(args: argparse.Namespace) -> int:
             m = api.evaluate(args.model, args.data, out, unseen_labels=args.unseen_labels)
             print(f"accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} on {m['examples']} examples; written to {out}")
             return 0
-        from lstmkit.config import load_config, overrides_from_args
+        from lstmkit.cli.run_options import config_from_args
         from lstmkit.tasks.classify.config import ClassifyConfig
 
-        over = overrides_from_args(args)
-        if args.quiet:
-            over["train.progress_bar"] = False
-        cfg = load_config(ClassifyConfig, args.config, over)
+        cfg = config_from_args(ClassifyConfig, args)
         res = api.train(cfg, args.data, args.out or f"runs/classify-{name}", val_path=args.val, test_path=args.test,
                         resume=args.resume)
         for split in ("validation", "test"):

@@ -14,13 +14,10 @@ _EPILOG = """examples:
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
-    from lstmkit.config import add_config_arguments
+    from lstmkit.cli.run_options import add_run_options
     from lstmkit.tasks.tag.config import TagConfig
 
-    p.add_argument("--config", metavar="FILE.yaml", help="YAML file with any of the fields below (same nesting)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted training run from its checkpoints")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_config_arguments(p, TagConfig, title="configuration fields (override --config)")
+    add_run_options(p, TagConfig)
 
 
 def add_parser(sub) -> None:
@@ -83,13 +80,10 @@ def run(args: argparse.Namespace) -> int:
             _print_scores("", m)
             print(f"written to {out}")
             return 0
-        from lstmkit.config import load_config, overrides_from_args
+        from lstmkit.cli.run_options import config_from_args
         from lstmkit.tasks.tag.config import TagConfig
 
-        over = overrides_from_args(args)
-        if args.quiet:
-            over["train.progress_bar"] = False
-        cfg = load_config(TagConfig, args.config, over)
+        cfg = config_from_args(TagConfig, args)
         res = api.train(cfg, args.data, args.dev, args.out or f"runs/tag-{name}", test_path=args.test, resume=args.resume)
         for split in ("dev", "test"):
             if split in res.metrics:
