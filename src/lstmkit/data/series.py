@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .runs import true_runs
+
 
 @dataclass
 class Series:
@@ -102,7 +104,7 @@ def _need(df, path, cols: list[str], role: str) -> None:
             raise _err(path, f"no {role} column {c!r}; the columns are {list(df.columns)}")
 
 
-def _numeric(df, col: str, path, allow_missing: bool = True):
+def numeric_column(df, col: str, path, allow_missing: bool = True):
     """Column as float, raising on values that are present but not numbers."""
     import pandas as pd
 
@@ -192,27 +194,12 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
     return grid, f
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of True."""
-    out, i, n = [], 0, len(mask)
-    while i < n:
-        if mask[i]:
-            j = i
-            while j < n and mask[j]:
-                j += 1
-            out.append((i, j))
-            i = j
-        else:
-            i += 1
-    return out
-
-
 def _fill_target(values, rows, sid, path, target, missing: str, max_gap: int, notes: list[str]):
     """Interpolate inner gaps of ``values`` (already trimmed), or raise."""
     miss = np.isnan(values)
     if not miss.any():
         return values
-    runs = _runs(miss)
+    runs = [(a, b + 1) for a, b in true_runs(miss)]  # (start, stop)
     where = lambda a, b: f"row {rows[a] + 2}" if rows[a] >= 0 else f"position {a}"  # noqa: E731
     if missing == "error":
         a, b = runs[0]
@@ -325,8 +312,8 @@ def load_series(
         df["__row__"] = np.arange(len(df))
         id_col, target_col, target_name = id, target, target
 
-    y_all = _numeric(df, target_col, src)
-    covs = {c: _numeric(df, c, src) for c in past_covariates + future_covariates}
+    y_all = numeric_column(df, target_col, src)
+    covs = {c: numeric_column(df, c, src) for c in past_covariates + future_covariates}
     if time:
         t_all, is_dt = _parse_time(df, time, src)
     else:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import _numeric, read_table
+from ...data.series import numeric_column, read_table
 from .config import DataConfig
 from .events import runs
 
@@ -68,13 +68,13 @@ def load_anomaly_data(path: str | Path, cfg: DataConfig | None = None) -> Anomal
         if not columns:
             raise _err(path, f"no value columns besides {sorted(reserved)}")
     notes: list[str] = []
-    values = np.stack([_fill(_numeric(df, c, path).to_numpy(), c, path, cfg.max_gap, notes) for c in columns], axis=1)
+    values = np.stack([_fill(numeric_column(df, c, path).to_numpy(), c, path, cfg.max_gap, notes) for c in columns], axis=1)
     flat = [c for c, sd in zip(columns, values.std(axis=0)) if not sd > 0]
     if flat:
         raise _err(path, f"column(s) {flat} are constant: a constant series has nothing to learn or flag")
     labels = None
     if cfg.label and cfg.label in df.columns:
-        lab = _numeric(df, cfg.label, path)
+        lab = numeric_column(df, cfg.label, path)
         bad = ~lab.isin([0, 1])
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])

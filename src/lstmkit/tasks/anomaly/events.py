@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ...data.runs import true_runs as runs
+
 
 @dataclass(frozen=True)
 class Event:
@@ -22,17 +24,6 @@ class Event:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """Inclusive ``(start, end)`` of every run of true values in a 1-D mask."""
-    f = np.asarray(flags, dtype=bool).astype(np.int8)
-    if f.ndim != 1:
-        raise ValueError(f"runs: expected a 1-D mask, got shape {f.shape}")
-    edges = np.diff(np.concatenate([[0], f, [0]]))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1) - 1
-    return list(zip(starts.tolist(), ends.tolist()))
 
 
 def to_events(scores: np.ndarray, threshold, min_gap: int = 0, min_length: int = 1) -> list[Event]:
