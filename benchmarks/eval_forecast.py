@@ -51,6 +51,7 @@ def run_case(name: str) -> dict:
     from lstmkit.cli.main import build_parser
     from lstmkit.cli.forecast import _config
     from lstmkit.tasks.forecast import api
+    from lstmkit.train.memory import peak_memory_mb
 
     args = build_parser().parse_args(["forecast", "backtest", *CASES[name]["args"], "--quiet",
                                       "--out", str(OUT / f"forecast-{name}")])
@@ -64,7 +65,7 @@ def run_case(name: str) -> dict:
         "model": m["model"], "naive": m["naive"], "seasonal_naive": m["seasonal_naive"],
         "origins": m["origins"], "points": m["points"], "first_origin": m["first_origin"], "horizon": m["horizon"],
         "train_seconds": round(bt.fit.seconds, 1), "backtest_seconds": round(wall, 1),
-        "peak_memory_mb": round(api.peak_memory_mb(), 1),
+        "peak_memory_mb": round(peak_memory_mb(), 1),
         "ensemble": cfg.model.ensemble, "epochs": cfg.train.epochs,
     }
 

@@ -212,6 +212,13 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def to_yaml(cfg: Any) -> str:
+    """The configuration as YAML, in field order: what ``--config`` reads back."""
+    import yaml
+
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False)
+
+
 def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> T:
     """Defaults, then the YAML file at ``path``, then dotted ``overrides``; validated."""
     data = read_yaml(path) if path else {}
@@ -279,6 +286,6 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 __all__ = [
-    "option", "section", "coerce", "from_dict", "to_dict", "set_dotted", "read_yaml", "load_config",
+    "option", "section", "coerce", "from_dict", "to_dict", "to_yaml", "set_dotted", "read_yaml", "load_config",
     "replace", "iter_fields", "add_config_arguments", "overrides_from_args",
 ]

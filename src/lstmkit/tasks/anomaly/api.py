@@ -20,7 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from ...config import to_dict
+from ...config import to_dict, to_yaml
+from ...train.memory import peak_memory_mb
 from .config import AnomalyConfig, parse_segment
 from .data import AnomalyData, load_anomaly_data
 from .detector import LSTMDetector
@@ -203,12 +204,6 @@ def write_report(out: Path, cfg: AnomalyConfig, data: AnomalyData, named: dict[s
     return path
 
 
-def peak_memory_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 @dataclass
 class AnomalyRun:
     out: Path
@@ -259,7 +254,7 @@ def train(cfg: AnomalyConfig, data_path: str | Path, out: str | Path = "runs/ano
     det.fit(data.values, out_dir=out / "training", resume=resume)
     run = {"train_seconds": round(time.perf_counter() - t, 2), "epochs": det.fit_result.epochs}
     det.save(out / "model")
-    atomic_write_text(out / "config.yaml", _yaml(cfg))
+    atomic_write_text(out / "config.yaml", to_yaml(cfg))
     return _finish(out, cfg, data, det, run, with_baselines=data.labels is not None, say=say)
 
 
@@ -274,9 +269,3 @@ def score(model_dir: str | Path, data_path: str | Path, out: str | Path, say: Ca
         raise ValueError(f"anomaly score: the model expects {det.channels} channel(s), {data.source} has "
                          f"{data.values.shape[1]} ({data.columns})")
     return _finish(out, det.config, data, det, {"model": str(model_dir)}, with_baselines=evaluate and data.labels is not None, say=say)
-
-
-def _yaml(cfg: AnomalyConfig) -> str:
-    import yaml
-
-    return yaml.safe_dump(to_dict(cfg), sort_keys=False)

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ...config import from_dict, to_dict
+from ...config import from_dict, to_dict, to_yaml
 from .config import ClassifyConfig
 from .data import Examples, read_examples
 from .encoding import SequenceEncoder
@@ -250,8 +250,6 @@ def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path
 
     ``callbacks``: extra Lightning callbacks for :func:`lstmkit.train.fit` (e.g. a time budget).
     """
-    import yaml
-
     from ...explain.training_plots import plot_confusion, plot_history
     from ...train.state_file import atomic_write_text
 
@@ -269,7 +267,7 @@ def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path
     run = fit_examples(cfg, tr, out, va, resume=resume, say=say, callbacks=callbacks)
     clf, metrics = run.classifier, run.metrics
     clf.save(run.model_dir)
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    atomic_write_text(out / "config.yaml", to_yaml(cfg))
     shown = None
     if va is not None:
         va = va.subset([i for i, y in enumerate(va.labels) if y in set(clf.classes)])

@@ -15,7 +15,6 @@ Example::
 from __future__ import annotations
 
 import json
-import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,10 @@ from typing import Callable
 
 import numpy as np
 
-from ...config import to_dict
+from ...config import to_dict, to_yaml
 from ...data.series import SeriesSet, future_index
+from ...train.memory import peak_memory_mb
+from ...train.state_file import atomic_write_text
 from .backtest import BacktestResult, run_backtest
 from .config import DataConfig, ForecastConfig
 from .dataset import Transform, data_name, load_data, resolve_season
@@ -32,11 +33,6 @@ from .fitting import fit_ensemble, net_config, predict_windows
 from .model import KIND, ForecastEnsemble
 
 MODEL_DIR = "model"
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far (MiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def default_out_dir(cfg: ForecastConfig) -> Path:
@@ -161,12 +157,10 @@ def apply_residual_quantiles(point: np.ndarray, rq: dict[str, list[float]], log:
 
 def _write_outputs(out: Path, cfg: ForecastConfig, data: SeriesSet, bt: BacktestResult, forecast, metrics: dict,
                    history: list) -> Path:
-    import yaml
-
     from .report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    atomic_write_text(out / "config.yaml", to_yaml(cfg))
     forecast.to_csv(out / "forecast.csv", index=False)
     bt.frame.to_csv(out / "backtest.csv", index=False)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))

@@ -28,7 +28,7 @@ from typing import Callable
 
 import torch
 
-from ...config import to_dict
+from ...config import to_dict, to_yaml
 from .config import LMConfig
 from .corpus import Corpus, load_corpus, read_text, resolve_data_path, split_text, start_context
 from .generate import Generation, generate
@@ -148,7 +148,7 @@ def train(cfg: LMConfig, out: str | Path | None = None, resume: bool = False,
     eval_seconds = time.perf_counter() - t_eval
     say(f"validation: loss {val.loss:.4f} nats/token, perplexity {val.perplexity:.3f}, {val.bpc:.4f} bits/char "
         f"({val.tokens} tokens, {val.unknown} <unk>)")
-    model_dir = save_lm(out / "model", model, tok, context,
+    save_lm(out / "model", model, tok, context,
                         extra={"data": corpus.source, "val_fraction": cfg.data.val_fraction, "max_chars": cfg.data.max_chars})
     sample = None
     if cfg.run.sample_length:
@@ -168,7 +168,7 @@ def train(cfg: LMConfig, out: str | Path | None = None, resume: bool = False,
     }
     metrics = {"val": val.to_dict(), "run": run, "history": result.history}
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True))
-    atomic_write_text(out / "config.yaml", _yaml(cfg))
+    atomic_write_text(out / "config.yaml", to_yaml(cfg))
     plot = plot_training(out / "plots" / "training.png", result.history, cfg.data.tokenizer)
     intro = (f"{cfg.model.num_layers}-layer {cfg.model.cell} language model ({cfg.model.hidden_size} units, "
              f"{n_params:,} parameters, {cfg.data.tokenizer} tokens) on {corpus.source}: first "
@@ -244,10 +244,6 @@ def generate_text(model: LanguageModel, tokenizer, prime: str = "", length: int 
     return generate(model, tokenizer, prime, length, temperature, top_k, top_p, seed, context=context, on_text=on_text)
 
 
-def _yaml(cfg: LMConfig) -> str:
-    import yaml
-
-    return yaml.safe_dump(to_dict(cfg), sort_keys=False)
 
 
 __all__ = ["train", "evaluate", "generate_text", "load_lm", "save_lm", "gate_traces", "write_rows", "LMRun",

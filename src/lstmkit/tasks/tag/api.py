@@ -35,7 +35,7 @@ from typing import Callable
 
 import torch
 
-from ...config import from_dict, to_dict
+from ...config import from_dict, to_dict, to_yaml
 from ...data.conll import Sentence, write_conll
 from .config import TagConfig
 from .data import read_sentences
@@ -205,7 +205,6 @@ def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, o
 
     ``callbacks``: extra Lightning callbacks for :func:`lstmkit.train.fit` (e.g. a time budget).
     """
-    import yaml
     from torch.utils.data import DataLoader
 
     from ...data.batching import BucketBatchSampler
@@ -278,7 +277,7 @@ def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, o
     result = fit(model, step, train_loader, val_loader, cfg.train, out_dir=out / "training", resume=resume, callbacks=callbacks, val_step=val_step)
     tagger = Tagger(model.eval(), encoder, scheme, cfg)
     model_dir = tagger.save(out / "model")
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    atomic_write_text(out / "config.yaml", to_yaml(cfg))
     metrics: dict = {"train_seconds": round(result.seconds, 2), "epochs": result.epochs,
                      "parameters": sum(p.numel() for p in model.parameters())}
     last = None
