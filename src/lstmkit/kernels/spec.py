@@ -58,9 +58,9 @@ class RecurrenceSpec:
 
     @property
     def uses_recurrent_regularisers(self) -> bool:
-        return self.training and (
-            self.hidden_dropout > 0 or self.zoneout > 0 or self.zoneout_cell > 0 or self.input_dropout > 0
-        ) or (not self.training and (self.zoneout > 0 or self.zoneout_cell > 0))
+        # zoneout acts in training and evaluation alike (as its expectation in evaluation)
+        zoneout = self.zoneout > 0 or self.zoneout_cell > 0
+        return zoneout or (self.training and (self.hidden_dropout > 0 or self.input_dropout > 0))
 
 
 @dataclass

@@ -54,8 +54,10 @@ def _fill(col: np.ndarray, name: str, path, max_gap: int, notes: list[str]) -> n
 def load_anomaly_data(path: str | Path, cfg: DataConfig | None = None) -> AnomalyData:
     cfg = cfg or DataConfig()
     df = read_table(path)
-    for role, col in (("label", cfg.label), ("time", cfg.time)):
-        if col and col not in df.columns and (role == "time" or cfg.label != "label"):
+    # the default label column is optional (no labels: no evaluation); one the user names must exist
+    named_label = cfg.label if cfg.label != "label" else ""
+    for role, col in (("label", named_label), ("time", cfg.time)):
+        if col and col not in df.columns:
             raise _err(path, f"no {role} column {col!r}; the columns are {list(df.columns)}")
     reserved = {c for c in (cfg.label, cfg.time) if c}
     if cfg.columns:
