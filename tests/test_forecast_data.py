@@ -87,7 +87,7 @@ def test_bad_timestamp_names_row(tmp_path):
 def test_duplicate_timestamps_name_rows(tmp_path):
     df = _monthly()
     df.loc[5, "month"] = df.loc[4, "month"]
-    with pytest.raises(ValueError, match=r"duplicate timestamp 2000-05-01 00:00:00 at rows 6 and 7"):
+    with pytest.raises(ValueError, match=r"series 'sales', column 'month': duplicate timestamp 2000-05-01 00:00:00 at rows 6 and 7"):
         load_series(_write(tmp_path, df), "sales", "month")
 
 

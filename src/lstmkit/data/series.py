@@ -322,7 +322,7 @@ def load_series(
     row_all = df["__row__"].to_numpy()
 
     out: list[Series] = []
-    for sid in dict.fromkeys(ids):  # file order
+    for sid in map(str, dict.fromkeys(ids)):  # file order; plain str, not numpy str, in ids and messages
         sel = np.flatnonzero(ids == sid)
         rows = row_all[sel]
         y = y_all.to_numpy()[sel]
