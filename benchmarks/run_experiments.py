@@ -17,8 +17,14 @@ Sizes (steps are Adam steps of 32 sequences; test sets of 2,560 sequences):
 size        vanishing     adding (T: steps, cap/model)     temporal order     char LM for full-stop
 ==========  ============  ==============================  =================  =====================
 smoke       T=50, 30      T=20: 100                        T=20: 100          1 x 32, 0.3 min
-modest      T=100, 300    50/100/500/1000: 5000, 120 s     T=100: 6000        1 x 128, 4 min
-paper       T=100, 1000   100/500/1000: 30000, none        T=100: 30000       2 x 256, 30 min
+modest      T=100, 300    100/500/1000: 5000, 120 s        T=100: 6000        1 x 128, 4 min
+paper       T=100, 1000   100/500/1000: 20000, none        T=100: 10000       2 x 256, 30 min
+==========  ============  ==============================  =================  =====================
+
+Gates start from the chrono initialisation (``--init chrono``, Tallec & Ollivier
+2018) everywhere. The ``modest`` and ``paper`` sizes also run the vanishing
+experiment and the LSTM alone on the adding problem with the forget-gate bias
+at 1 (``--init forget1``), to show what the initialisation does.
 ==========  ============  ==============================  =================  =====================
 """
 
@@ -40,11 +46,13 @@ sys.path.insert(0, str(ROOT / "src"))
 
 SIZES = {
     "smoke": dict(van_T=50, van_steps=30, add_T=[20], add_steps=100, add_cap=0, to_T=20, to_steps=100,
-                  lm_hidden=32, lm_layers=1, lm_minutes=0.3, lm_chars=200_000, test=512),
-    "modest": dict(van_T=100, van_steps=300, add_T=[50, 100, 500, 1000], add_steps=5000, add_cap=120, to_T=100,
-                   to_steps=6000, lm_hidden=128, lm_layers=1, lm_minutes=4.0, lm_chars=0, test=2560),
-    "paper": dict(van_T=100, van_steps=1000, add_T=[100, 500, 1000], add_steps=30000, add_cap=0, to_T=100,
-                  to_steps=30000, lm_hidden=256, lm_layers=2, lm_minutes=30.0, lm_chars=0, test=2560),
+                  lm_hidden=32, lm_layers=1, lm_minutes=0.3, lm_chars=200_000, test=512, compare_init=""),
+    "modest": dict(van_T=100, van_steps=300, add_T=[100, 500, 1000], add_steps=5000, add_cap=120, to_T=100,
+                   to_steps=6000, lm_hidden=128, lm_layers=1, lm_minutes=4.0, lm_chars=0, test=2560,
+                   compare_init="forget1"),
+    "paper": dict(van_T=100, van_steps=1000, add_T=[100, 500, 1000], add_steps=20000, add_cap=0, to_T=100,
+                  to_steps=10000, lm_hidden=256, lm_layers=2, lm_minutes=30.0, lm_chars=0, test=2560,
+                  compare_init="forget1"),
 }
 PARTS = ("vanishing", "adding", "temporal-order", "full-stop")
 
@@ -124,43 +132,60 @@ def main(argv=None) -> int:
     sections, commands, facts = [], [], {}
     common = ["--threads", str(args.threads), "--quiet"]
 
-    def run(name: str, argv: list[str]) -> tuple[str, float]:
-        cmd = ["experiment", name, *argv, *common, "--out", str(out / name)]
-        commands.append("lstmkit " + " ".join(cmd))
+    def run(name: str, argv: list[str], folder: str = "") -> tuple[str, float]:
+        folder = folder or name
+        cmd = ["experiment", name, *argv, *common, "--out", str(out / folder)]
+        commands.append(("lstmkit " + " ".join(cmd)).replace(str(ROOT) + os.sep, ""))  # no machine path in the page
         rc, text, secs = _cli(cmd)
         if rc:
             raise SystemExit(f"run_experiments: `lstmkit {' '.join(cmd)}` failed with exit code {rc}")
-        facts[name] = round(secs, 1)
-        return _table(out / name / "table.csv"), secs
+        facts[folder] = round(secs, 1)
+        return _table(out / folder / "table.csv"), secs
 
+    compare = s["compare_init"]
     if "vanishing" in parts:
-        table, secs = run("vanishing", ["--T", str(s["van_T"]), "--steps", str(s["van_steps"])])
+        van = ["--T", str(s["van_T"]), "--steps", str(s["van_steps"])]
+        table, secs = run("vanishing", van + ["--init", "chrono"])
+        plots = [_rel(out / "vanishing" / ("vanishing_T%d.png" % s["van_T"]))]
+        if compare:
+            table2, secs2 = run("vanishing", van + ["--init", compare], f"vanishing-{compare}")
+            table, secs = table + "\n" + "\n".join(table2.splitlines()[2:]), secs + secs2
+            plots.append(_rel(out / f"vanishing-{compare}" / ("vanishing_T%d.png" % s["van_T"])))
         sections.append(f"## 1. Vanishing gradients\n\nMean over 64 adding-problem sequences of ||dL/dx_(T-k)|| "
-                        f"for an Elman RNN, a GRU and an LSTM with 32 units each (forget-gate bias 1 for the "
-                        f"LSTM), at initialisation and after {s['van_steps']} Adam steps on the adding problem of "
-                        f"the same length (T = {s['van_T']}). g(k) is the gradient reaching the input k steps before "
-                        f"the last one.\n\n{table}\n\nPlot: `{_rel(out / 'vanishing' / ('vanishing_T%d.png' % s['van_T']))}` "
-                        f"({secs:.0f} s).\n")
+                        f"for an Elman RNN, a GRU and an LSTM with 32 units each, at initialisation and after "
+                        f"{s['van_steps']} Adam steps on the adding problem of the same length (T = {s['van_T']}). "
+                        f"g(k) is the gradient reaching the input k steps before the last one. `init`: the gate "
+                        f"biases of the LSTM and the GRU (chrono: Tallec & Ollivier 2018, time scales drawn up to T; "
+                        f"forget1: LSTM forget-gate bias 1, GRU as torch makes it; the Elman RNN has no gate and is "
+                        f"the same model in both).\n\n{table}\n\nPlots: "
+                        + ", ".join(f"`{p}`" for p in plots) + f" ({secs:.0f} s).\n")
     if "adding" in parts:
         argv = ["--T", ",".join(map(str, s["add_T"])), "--steps", str(s["add_steps"]), "--test-size", str(s["test"])]
         if s["add_cap"]:
             argv += ["--max-seconds", str(s["add_cap"])]
-        table, secs = run("adding", argv)
+        table, secs = run("adding", argv + ["--init", "chrono"])
+        plots = [_rel(out / "adding" / "adding.png")]
+        if compare:
+            table2, secs2 = run("adding", argv + ["--init", compare, "--cells", "lstm"], f"adding-{compare}")
+            table, secs = table + "\n" + "\n".join(table2.splitlines()[2:]), secs + secs2
+            plots.append(_rel(out / f"adding-{compare}" / "adding.png"))
         cap_note = f" or {s['add_cap']} s" if s["add_cap"] else ""
         sections.append(f"## 2a. The adding problem (Hochreiter & Schmidhuber 1997, experiment 4)\n\nA sequence is "
                         f"right when |prediction - target| < 0.04. The paper's LSTM had at most 1 wrong of 2,560 test "
                         f"sequences (T = 100, 500, 1000) after 74,000 to 853,000 training sequences. Here: 32 units, "
                         f"Adam (lr 1e-3, batch 32, gradient norm clipped at 1), at most {s['add_steps']} steps"
                         f"{cap_note} per model "
-                        f"(`steps` is what was reached), {s['test']} test sequences.\n\n{table}\n\n"
-                        f"Plot: `{_rel(out / 'adding' / 'adding.png')}` ({secs:.0f} s).\n")
+                        f"(`steps` is what was reached; {s['add_steps']} steps are {32 * s['add_steps']:,} training "
+                        f"sequences), {s['test']} test sequences."
+                        + (f" The last rows: the LSTM alone with init {compare}." if compare else "")
+                        + f"\n\n{table}\n\nPlots: " + ", ".join(f"`{p}`" for p in plots) + f" ({secs:.0f} s).\n")
     if "temporal-order" in parts:
         table, secs = run("temporal-order", ["--T", str(s["to_T"]), "--steps", str(s["to_steps"]),
-                                             "--test-size", str(s["test"])])
+                                             "--test-size", str(s["test"]), "--init", "chrono"])
         sections.append(f"## 2b. Temporal order (experiment 6a)\n\nFour classes (XX, XY, YX, YY) from two symbols "
                         f"at steps {s['to_T'] // 10}-{s['to_T'] // 5} and {s['to_T'] // 2}-{3 * s['to_T'] // 5} of "
                         f"{s['to_T']}-{s['to_T'] + 10}-step sequences of noise (zero steps before the shorter ones); "
-                        f"wrong = arg-max class differs (chance: 75 % wrong). {s['to_steps']} steps.\n\n{table}\n\n"
+                        f"wrong = arg-max class differs (chance: 75 % wrong). {s['to_steps']} steps, chrono init.\n\n{table}\n\n"
                         f"Plot: `{_rel(out / 'temporal-order' / 'temporal_order.png')}` ({secs:.0f} s).\n")
     if "full-stop" in parts:
         t0 = time.perf_counter()

@@ -81,8 +81,12 @@ def test_experiment_adding_and_vanishing_commands(tmp_path, capsys):
     assert main(["experiment", "adding", "--T", "15", "--steps", "20", "--test-size", "64", "--hidden-size", "8",
                  "--cells", "rnn,lstm", "--quiet", "--out", str(out)]) == 0
     rows = (out / "table.csv").read_text().splitlines()
-    assert rows[0].startswith("task,T,cell,hidden,steps,wrong,test") and len(rows) == 3
+    assert rows[0].startswith("task,T,cell,init,hidden,steps,wrong,test") and len(rows) == 3
+    assert rows[1].split(",")[2:4] == ["rnn", "-"] and rows[2].split(",")[2:4] == ["lstm", "chrono"]
     assert (out / "adding.png").is_file() and json.loads((out / "adding.json").read_text())[1]["cell"] == "lstm"
+    assert main(["experiment", "adding", "--T", "15", "--steps", "2", "--test-size", "8", "--hidden-size", "4",
+                 "--cells", "lstm", "--init", "forget1", "--quiet", "--out", str(out)]) == 0
+    assert json.loads((out / "adding.json").read_text())[0]["init"] == "forget1"
     out2 = tmp_path / "van"
     assert main(["experiment", "vanishing", "--T", "20", "--steps", "3", "--hidden-size", "8", "--quiet",
                  "--out", str(out2)]) == 0

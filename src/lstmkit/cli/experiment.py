@@ -39,6 +39,9 @@ def add_parser(sub) -> None:
                    "adding 2000, temporal-order 2000)")
     p.add_argument("--batch-size", type=int, default=32, help="training sequences per step (default 32)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3; 1e-2 kept the LSTM at the mean on T=50)")
+    p.add_argument("--init", choices=("chrono", "forget1", "torch"), default="chrono",
+                   help="gate biases of the LSTM and the GRU: chrono (Tallec & Ollivier 2018, time scales up to the "
+                        "sequence length; default), forget1 (LSTM forget bias 1) or torch (torch's init)")
     p.add_argument("--test-size", type=int, default=2560, help="test sequences (default 2560, as in the paper)")
     p.add_argument("--max-seconds", type=float, default=0.0, help="cap each model's training time (0: none)")
     p.add_argument("--seed", type=int, default=0, help="seed of the models and the data (default 0)")
@@ -135,11 +138,12 @@ def _run(args) -> int:
         with _Progress(args.quiet, len(cells) * steps * len(Ts)) as bar:
             for T in Ts:
                 results += run_vanishing(T, cells, args.hidden_size, steps, lr=args.lr, seed=args.seed,
-                                         progress=lambda c, s, loss, T=T: bar.tick(f"{c} T={T}", s, loss))
+                                         progress=lambda c, s, loss, T=T: bar.tick(f"{c} T={T}", s, loss), init=args.init)
         rows = []
         for T in Ts:
             part = [r for r in results if r.T == T]
-            rows += [{"T": T, **row} for row in vanishing_table(part, (0, 10, 25, 50, T - 1))]
+            rows += [{"T": T, "init": args.init if row["cell"] != "rnn" else "-", **row}
+                     for row in vanishing_table(part, (0, 10, 25, 50, T - 1))]
             plot_vanishing(part, out / f"vanishing_T{T}.png")
         (out / "vanishing.json").write_text(json.dumps([r.to_dict() for r in results]))
     else:
@@ -151,9 +155,10 @@ def _run(args) -> int:
         with _Progress(args.quiet, len(cells) * steps * len(Ts)) as bar:
             for T in Ts:
                 results += run_long_lag(task, T, cells, args.hidden_size, steps, args.batch_size, args.lr,
-                                        args.test_size, args.seed, max_seconds=args.max_seconds,
+                                        args.test_size, args.seed, max_seconds=args.max_seconds, init=args.init,
                                         progress=lambda c, s, loss, T=T: bar.tick(f"{c} T={T}", s, loss))
-        rows = [{"task": r.task, "T": r.T, "cell": r.cell, "hidden": r.hidden_size, "steps": r.steps,
+        rows = [{"task": r.task, "T": r.T, "cell": r.cell, "init": r.init if r.cell != "rnn" else "-",
+                 "hidden": r.hidden_size, "steps": r.steps,
                  "wrong": r.wrong, "test": r.test_size, "wrong %": 100.0 * r.wrong / r.test_size,
                  "test loss": r.test_loss, "seconds": r.seconds} for r in results]
         plot_long_lag(results, out / f"{task}.png")

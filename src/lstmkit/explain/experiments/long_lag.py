@@ -34,6 +34,7 @@ class LongLagResult:
     test_loss: float
     seconds: float
     losses: list[float] = field(default_factory=list)  # training loss every `log_every` steps
+    init: str = "chrono"  # gate initialisation (sequence_model.INITS)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,6 +54,11 @@ def task_batch(task: str, batch: int, T: int, gen: torch.Generator):
 def task_shape(task: str) -> tuple[int, int]:
     """``(inputs per step, outputs)``."""
     return (2, 1) if task == "adding" else (8, 4)
+
+
+def task_length(task: str, T: int) -> int:
+    """The longest sequence of ``task`` at length ``T`` (temporal order runs to ``T + 10`` steps)."""
+    return T + 10 if task == "temporal_order" else T
 
 
 def task_loss(task: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -111,18 +117,21 @@ def evaluate_model(model: SequenceModel, task: str, T: int, test_size: int, seed
 
 def run_long_lag(task: str, T: int, cells=("rnn", "gru", "lstm"), hidden_size: int = 32, steps: int = 1000,
                  batch_size: int = 32, lr: float = 1e-3, test_size: int = 2560, seed: int = 0,
-                 progress: Callable[[str, int, float], None] | None = None, max_seconds: float = 0.0) -> list[LongLagResult]:
+                 progress: Callable[[str, int, float], None] | None = None, max_seconds: float = 0.0,
+                 init: str = "chrono") -> list[LongLagResult]:
     """Train each cell on ``task`` at length ``T`` and count its wrong test sequences.
 
     ``max_seconds`` caps each model's training time (0: no cap); the result
-    records how many steps were actually taken.
+    records how many steps were actually taken. ``init`` is the gate
+    initialisation of the LSTM and the GRU (``chrono`` with ``max_lag`` the
+    sequence length, ``forget1`` or ``torch``; see ``sequence_model.build``).
     """
     if task not in TASKS:
         raise ValueError(f"run_long_lag: expected a task in {TASKS}, got {task!r}")
     ins, outs = task_shape(task)
     results = []
     for cell in cells:
-        model = build(cell, ins, hidden_size, outs, seed, forget_bias=1.0)
+        model = build(cell, ins, hidden_size, outs, seed, init=init, max_lag=task_length(task, T))
         done = [0]
 
         def tick(s, loss, cell=cell):
@@ -135,7 +144,7 @@ def run_long_lag(task: str, T: int, cells=("rnn", "gru", "lstm"), hidden_size: i
                              log_every=max(1, steps // 100))
         wrong, test_loss = evaluate_model(model, task, T, test_size, seed)
         results.append(LongLagResult(task, cell, T, hidden_size, done[0], batch_size, test_size, wrong, test_loss,
-                                     round(time.perf_counter() - t0, 2), losses))
+                                     round(time.perf_counter() - t0, 2), losses, init))
     return results
 
 

@@ -44,6 +44,7 @@ class VanishingResult:
     hidden_size: int
     train_steps: int
     norms: list[float]  # g(k), k = 0 .. T-1
+    init: str = "chrono"  # gate initialisation (sequence_model.INITS)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,20 +54,24 @@ class VanishingResult:
 
 
 def run_vanishing(T: int = 100, cells=("rnn", "gru", "lstm"), hidden_size: int = 32, train_steps: int = 300,
-                  batch_size: int = 64, lr: float = 1e-3, seed: int = 0, progress=None) -> list[VanishingResult]:
-    """``g(k)`` of each cell at initialisation and after ``train_steps`` on the adding problem (length ``T``)."""
+                  batch_size: int = 64, lr: float = 1e-3, seed: int = 0, progress=None,
+                  init: str = "chrono") -> list[VanishingResult]:
+    """``g(k)`` of each cell at initialisation and after ``train_steps`` on the adding problem (length ``T``).
+
+    ``init``: the gate initialisation of the LSTM and the GRU (``sequence_model.INITS``).
+    """
     ins, outs = task_shape("adding")
     gen = set_seed_generator(20_000 + seed)
     x, _, y = task_batch("adding", batch_size, T, gen)
     results = []
     for cell in cells:
-        model = build(cell, ins, hidden_size, outs, seed, forget_bias=1.0)
-        results.append(VanishingResult(cell, "init", T, hidden_size, 0, gradient_by_lag(model, x, y).tolist()))
+        model = build(cell, ins, hidden_size, outs, seed, init=init, max_lag=T)
+        results.append(VanishingResult(cell, "init", T, hidden_size, 0, gradient_by_lag(model, x, y).tolist(), init))
         if train_steps:
             tick = (lambda s, loss, cell=cell: progress(cell, s, loss)) if progress else None
             train_model(model, "adding", T, train_steps, 32, lr, seed, progress=tick)
             results.append(VanishingResult(cell, "trained", T, hidden_size, train_steps,
-                                           gradient_by_lag(model, x, y).tolist()))
+                                           gradient_by_lag(model, x, y).tolist(), init))
     return results
 
 
