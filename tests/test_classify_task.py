@@ -164,3 +164,31 @@ def test_gunpoint_slice_learns(shared_data, tmp_path):
     assert losses[-1] < losses[0]
     v = run.metrics["validation"]
     assert v["examples"] == 10 and 0 <= v["accuracy"] <= 1 and sum(map(sum, v["confusion_matrix"])) == 10
+
+
+def test_ensemble_averages_its_members_and_saves_as_one_model(shared_data, tmp_path):
+    from lstmkit.tasks.classify.model import EnsembleClassifier
+
+    base = {"train.epochs": 3, "model.hidden_size": 8, "data.frame": 10, "model.pooling": "mean",
+            "data.validation_fraction": 0.2, "train.batch_size": 8}
+    data = shared_data / "ucr" / "GunPoint_TRAIN.ts"
+    run = api.train(_cfg(**base, **{"model.ensemble": 3}), data, tmp_path / "ens", say=lambda s: None)
+    clf = run.classifier
+    assert isinstance(clf.model, EnsembleClassifier) and len(clf.model.members) == 3
+    assert [m["seed"] for m in run.metrics["members"]] == [0, 1, 2]
+    assert (tmp_path / "ens" / "training" / "member-2").is_dir()
+    # member 0 is the single network of the same seed: the ensemble starts from the plain run
+    single = api.train(_cfg(**base), data, tmp_path / "one", say=lambda s: None)
+    for a, b in zip(single.classifier.model.state_dict().values(), clf.model.members[0].state_dict().values()):
+        torch.testing.assert_close(a, b)
+    ex = clf.read(data)
+    probs, _ = clf.predict_proba(ex)
+    members = []
+    for m in clf.model.members:
+        members.append(api.Classifier(m, clf.encoder, clf.classes, clf.config).predict_proba(ex)[0])
+    np.testing.assert_allclose(probs, np.mean(members, axis=0), atol=1e-6)
+    assert not np.allclose(members[0], members[1])  # the seeds differ
+    loaded = api.Classifier.load(run.model_dir)
+    np.testing.assert_allclose(loaded.predict_proba(ex)[0], probs, atol=1e-6)
+    with pytest.raises(ValueError, match="ensemble >= 1"):
+        _cfg(**{"model.ensemble": 0})

@@ -42,6 +42,7 @@ _KNOWN_KINDS = {
     "forecast-lstm": "lstmkit.tasks.forecast.model",
     "lm-lstm": "lstmkit.tasks.lm.model",
     "classify-lstm": "lstmkit.tasks.classify.model",
+    "classify-lstm-ensemble": "lstmkit.tasks.classify.model",
     "tag-bilstm-crf": "lstmkit.tasks.tag.model",
 }
 

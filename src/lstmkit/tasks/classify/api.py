@@ -73,9 +73,10 @@ class Classifier:
 
     def save(self, directory: str | Path) -> Path:
         from ...train.checkpoint import save_model
-        from .model import KIND
+        from .model import KIND, KIND_ENSEMBLE, EnsembleClassifier
 
-        return save_model(directory, self.model, KIND, self.model.config,
+        kind = KIND_ENSEMBLE if isinstance(self.model, EnsembleClassifier) else KIND
+        return save_model(directory, self.model, kind, self.model.config,
                           extra={"encoder": self.encoder.to_dict(), "classes": self.classes, "run_config": to_dict(self.config)})
 
     @classmethod
@@ -205,7 +206,7 @@ def fit_examples(cfg: ClassifyConfig, tr: Examples, out: str | Path, va: Example
                  say: Callable[[str], None] = print, callbacks: list | None = None) -> ClassifyRun:
     """Fit a classifier on in-memory examples (early stopping on ``va``); only ``out/training`` is written."""
     from ...train import fit, seed_everything
-    from .model import SequenceClassifier
+    from .model import EnsembleClassifier, SequenceClassifier
 
     out = Path(out)
     if tr.labels is None:
@@ -223,11 +224,9 @@ def fit_examples(cfg: ClassifyConfig, tr: Examples, out: str | Path, va: Example
                      embedding_dim=m.embedding_dim, embedding_dropout=m.embedding_dropout, word_dropout=m.word_dropout,
                      hidden_size=m.hidden_size, num_layers=m.num_layers, bidirectional=m.bidirectional, cell=m.cell,
                      dropout=m.dropout, pooling=m.pooling, num_classes=len(classes))
-    seed_everything(cfg.train.seed, cfg.train.deterministic)
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
-    model = SequenceClassifier(model_cfg)
-    train_loader = _loader(x_tr, [index[y] for y in tr.labels], cfg.train.batch_size, shuffle=True)
+    y_tr = [index[y] for y in tr.labels]
     val_loader = None
     if va is not None:
         keep = [i for i, y in enumerate(va.labels) if y in index]
@@ -236,11 +235,32 @@ def fit_examples(cfg: ClassifyConfig, tr: Examples, out: str | Path, va: Example
         va = va.subset(keep)
         x_va, _ = encoder.encode(va)
         val_loader = _loader(x_va, [index[y] for y in va.labels], 256, shuffle=False)
-    result = fit(model, _step, train_loader, val_loader, cfg.train, out_dir=out / "training", resume=resume, callbacks=callbacks)
+    members, results = [], []
+    for k in range(m.ensemble):  # member k: seed + k, its own early stopping and logs
+        seed_everything(cfg.train.seed + k, cfg.train.deterministic)
+        net = SequenceClassifier(model_cfg)
+        train_loader = _loader(x_tr, y_tr, cfg.train.batch_size, shuffle=True)
+        if m.ensemble > 1:
+            say(f"ensemble member {k + 1} of {m.ensemble} (seed {cfg.train.seed + k})")
+        run_dir = out / "training" / (f"member-{k}" if k else "")
+        results.append(fit(net, _step, train_loader, val_loader, cfg.train, out_dir=run_dir, resume=resume,
+                           callbacks=callbacks))
+        members.append(net.eval())
+    if m.ensemble == 1:
+        model = members[0]
+    else:
+        model = EnsembleClassifier({"members": m.ensemble, "member": model_cfg})
+        for slot, net in zip(model.members, members):
+            slot.load_state_dict(net.state_dict())
     clf = Classifier(model.eval(), encoder, classes, cfg)
-    metrics = {"train_seconds": round(result.seconds, 2), "epochs": result.epochs,
+    result = results[0]
+    seconds = sum(r.seconds for r in results)
+    metrics = {"train_seconds": round(seconds, 2), "epochs": result.epochs,
                "parameters": sum(p.numel() for p in model.parameters())}
-    return ClassifyRun(out, out / "model", metrics, result.history, result.seconds, clf)
+    if m.ensemble > 1:
+        metrics["members"] = [{"seed": cfg.train.seed + k, "epochs": r.epochs, "train_seconds": round(r.seconds, 2),
+                               "best_" + cfg.train.monitor: r.best_score} for k, r in enumerate(results)]
+    return ClassifyRun(out, out / "model", metrics, result.history, seconds, clf)
 
 
 def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path: str | Path | None = None,

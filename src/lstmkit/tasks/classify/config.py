@@ -60,8 +60,12 @@ class ClassifyModelConfig:
     dropout: float = option(0.3, "dropout on the pooled features and between LSTM layers")
     embedding_dropout: float = option(0.2, "text: dropout on the word embeddings")
     word_dropout: float = option(0.0, "text: in training, replace words by <unk> with this probability (teaches the <unk> vector)")
+    ensemble: int = option(1, "train this many networks (seeds train.seed, train.seed+1, ...) and average their class "
+                              "probabilities; steadier on small data sets (1: one network)")
 
     def __post_init__(self):
+        if self.ensemble < 1:
+            raise ValueError(f"ClassifyModelConfig: expected ensemble >= 1 (networks), got {self.ensemble}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"ClassifyModelConfig: expected pooling in {POOLINGS}, got {self.pooling!r}")
         if self.cell not in ("lstm", "peephole", "layernorm"):

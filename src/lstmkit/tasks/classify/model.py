@@ -1,6 +1,12 @@
-"""The classifier network: embedding (text) or raw features (series) -> (bi)LSTM -> pooling -> linear."""
+"""The classifier network: embedding (text) or raw features (series) -> (bi)LSTM -> pooling -> linear.
+
+:class:`EnsembleClassifier` averages the class probabilities of several such
+networks (``model.ensemble``); it is saved and loaded like one network.
+"""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor, nn
@@ -9,6 +15,7 @@ from ...nn import LSTM, AttentionPool, SequencePool
 from ...train.checkpoint import register_model
 
 KIND = "classify-lstm"
+KIND_ENSEMBLE = "classify-lstm-ensemble"
 
 
 class SequenceClassifier(nn.Module):
@@ -65,3 +72,37 @@ class SequenceClassifier(nn.Module):
 @register_model(KIND)
 def build(config: dict) -> SequenceClassifier:
     return SequenceClassifier(config)
+
+
+class EnsembleClassifier(nn.Module):
+    """The mean of the members' class probabilities, returned as its logarithm.
+
+    ``softmax(forward(x))`` is therefore the average of the members' softmax
+    outputs, and ``cross_entropy`` on the output is the ensemble's log loss.
+
+    Args (one ``config`` dict): ``members`` (how many) and ``member`` (the
+    :class:`SequenceClassifier` config every member shares).
+    """
+
+    def __init__(self, config: dict) -> None:
+        super().__init__()
+        self.config = dict(config)
+        n = int(self.config["members"])
+        if n < 1:
+            raise ValueError(f"EnsembleClassifier: expected members >= 1, got {n}")
+        self.members = nn.ModuleList(SequenceClassifier(self.config["member"]) for _ in range(n))
+        self.kind = self.members[0].kind
+
+    @property
+    def lstm(self) -> nn.Module:
+        """The first member's LSTM (what ``lstmkit explain`` traces)."""
+        return self.members[0].lstm
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        logp = torch.stack([torch.log_softmax(m(x, lengths), -1) for m in self.members])  # (N, B, K)
+        return torch.logsumexp(logp, 0) - math.log(len(self.members))
+
+
+@register_model(KIND_ENSEMBLE)
+def build_ensemble(config: dict) -> EnsembleClassifier:
+    return EnsembleClassifier(config)

@@ -236,6 +236,7 @@ def _anomaly(directory: Path) -> Explainable:
 LOADERS = {
     "lm-lstm": _lm,
     "classify-lstm": _classify,
+    "classify-lstm-ensemble": _classify,
     "tag-bilstm-crf": _tag,
     "forecast-lstm": _forecast,
     "anomaly-prediction": _anomaly,
