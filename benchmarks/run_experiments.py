@@ -95,6 +95,19 @@ def _table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def _copy_figures(out: Path, dest: Path) -> list[str]:
+    """Copy ``out/<part>/*.png`` to ``dest/<part>/``; the copies' repository paths."""
+    import shutil
+
+    copied = []
+    for png in sorted(out.glob("*/*.png")):
+        target = dest / png.parent.name / png.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, target)
+        copied.append(_rel(target))
+    return copied
+
+
 def _train_lm(s: dict, out: Path, threads: int) -> Path:
     from lstmkit.config import replace
     from lstmkit.tasks.lm import api
@@ -118,6 +131,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the machine is shared)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "experiments"))
     ap.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS_experiments.md"))
+    ap.add_argument("--figures", default=str(ROOT / "benchmarks" / "figures" / "experiments"),
+                    help="copy every plot here (kept in git; --out is not); '' to skip")
     ap.add_argument("--lm-model", default="", help="use this character LM folder for full-stop instead of training one")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -213,6 +228,9 @@ def main(argv=None) -> int:
             f"(started {started}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores shared "
             f"with other jobs, torch {torch.__version__}, {args.threads} thread(s)). Seconds per part: "
             f"{json.dumps(facts)}.\n")
+    if args.figures:
+        figures = _copy_figures(out, Path(args.figures))
+        sections.append("Copies of these plots, kept in the repository: " + ", ".join(f"`{f}`" for f in figures) + ".\n")
     cmd_block = "## Commands\n\n```\n" + "\n".join(commands) + "\n```\n"
     text = "\n".join([head, *sections, cmd_block])
     Path(args.results).write_text(text)
