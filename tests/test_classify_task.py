@@ -127,6 +127,8 @@ def test_sst2_slice_loss_falls_and_metrics_match_the_predictions(sst_run):
     assert m["accuracy"] == pytest.approx(acc)
     cm = np.array(m["confusion_matrix"])
     assert cm.sum() == 872 and np.trace(cm) == round(acc * 872)
+    p_true = np.array([float(r["p_" + r["label"]]) for r in rows])  # rounded to 6 places in the file
+    assert m["log_loss"] == pytest.approx(-np.log(np.clip(p_true, 1e-6, 1)).mean(), rel=2e-2)
     for r in rows[:20]:  # probabilities are a distribution and the prediction is its argmax
         p0, p1 = float(r["p_0"]), float(r["p_1"])
         assert p0 + p1 == pytest.approx(1, abs=1e-5) and r["predicted"] == ("1" if p1 > p0 else "0")

@@ -166,8 +166,11 @@ def score(clf: Classifier, examples: Examples, say: Callable[[str], None] = prin
         say(f"note: {cut} sequence(s) longer than data.max_length={clf.encoder.max_length} were cut to their first steps")
     pred = [clf.classes[k] for k in probs.argmax(1)]
     cm = confusion_matrix(examples.labels, pred, labels=clf.classes)
+    index = {c: k for k, c in enumerate(clf.classes)}
+    p_true = probs[np.arange(len(pred)), [index[y] for y in examples.labels]]
     metrics = {
         "examples": len(examples), "accuracy": accuracy(examples.labels, pred),
+        "log_loss": float(-np.log(np.clip(p_true, 1e-12, 1.0)).mean()),
         "macro_f1": macro_f1(examples.labels, pred, labels=clf.classes),
         "per_class_f1": dict(zip(clf.classes, f1_per_class(examples.labels, pred, labels=clf.classes).tolist())),
         "classes": clf.classes, "confusion_matrix": cm.tolist(), "truncated": cut, "skipped_unseen": skipped,
