@@ -86,3 +86,30 @@ def test_bad_arguments():
         generate(m, tok, "", 3)
     with pytest.raises(ValueError, match="temperature"):
         generate(m, tok, "a", 3, temperature=-1)
+
+
+class _ByteTokenizer:
+    """A subword-like tokeniser over UTF-8 bytes whose decoder drops a leading space (as some do)."""
+
+    kind = "bpe"
+
+    def __init__(self):
+        self.longest = 0
+
+    def decode(self, ids):
+        ids = list(ids)
+        self.longest = max(self.longest, len(ids))
+        return bytes(ids).decode("utf-8", errors="replace").removeprefix(" ")
+
+
+def test_subword_stream_decodes_a_short_window_and_waits_for_whole_characters():
+    from lstmkit.tasks.lm.generate import _Detokenizer
+
+    text = "so, café — naïve ünïcode text " * 20
+    ids = list(text.encode("utf-8"))
+    tok = _ByteTokenizer()
+    d = _Detokenizer(tok)
+    pieces = [d.push(i) for i in ids] + [d.flush()]
+    assert "".join(pieces) == d.text == text.removeprefix(" ")  # the whole decode, piece by piece
+    assert all("\ufffd" not in p for p in pieces)  # a multi-byte character comes out whole, once complete
+    assert tok.longest <= 4  # the window stays short: constant cost per token, not the whole text

@@ -34,26 +34,50 @@ class Generation:
 
 
 class _Detokenizer:
-    """Turns a growing list of ids into text pieces, whatever the tokeniser."""
+    """Turns a growing list of ids into text pieces, whatever the tokeniser.
+
+    Subwords are decoded in a short window, not from the start: ``prefix``
+    marks the first id of the window and ``read`` the ids whose text was
+    already emitted. The new piece is ``decode(ids[prefix:])`` minus
+    ``decode(ids[prefix:read])``, so a decoder that treats the first token of
+    a slice specially cancels out, and the cost per token stays constant
+    instead of growing with the text. A piece that ends in an unfinished
+    character (``'\ufffd'``) waits for the next token.
+    """
 
     def __init__(self, tokenizer) -> None:
         self.tok = tokenizer
         self.ids: list[int] = []
         self.text = ""
+        self.prefix = 0
+        self.read = 0
 
     def push(self, token: int) -> str:
         kind = getattr(self.tok, "kind", "")
+        self.ids.append(token)
         if kind == "char":
             piece = self.tok.decode([token])
         elif kind == "word":
-            piece = ("" if not self.ids else " ") + self.tok.decode([token])
-        else:  # subwords: decode the whole continuation and emit what is new
-            full = self.tok.decode(self.ids + [token])
-            piece = full[len(self.text):] if full.startswith(self.text) else full
-        self.ids.append(token)
+            piece = ("" if len(self.ids) == 1 else " ") + self.tok.decode([token])
+        else:
+            before = self.tok.decode(self.ids[self.prefix : self.read])
+            after = self.tok.decode(self.ids[self.prefix :])
+            if after.endswith("\ufffd") or len(after) <= len(before):
+                return ""  # not a whole new character yet
+            piece = after[len(before) :]
+            self.prefix, self.read = self.read, len(self.ids)
         self.text += piece
         return piece
 
+    def flush(self) -> str:
+        """What the last tokens still hold back (subwords only); empty for whole pieces."""
+        if getattr(self.tok, "kind", "") in ("char", "word") or self.read == len(self.ids):
+            return ""
+        before = self.tok.decode(self.ids[self.prefix : self.read])
+        piece = self.tok.decode(self.ids[self.prefix :])[len(before) :]
+        self.read = len(self.ids)
+        self.text += piece
+        return piece
 
 @torch.no_grad()
 def generate(
@@ -121,6 +145,9 @@ def generate(
                 on_text(piece)
             logits, state = model(torch.tensor([[token]], device=device), state)
             last = logits[0, -1]
+        piece = detok.flush()
+        if on_text is not None and piece:
+            on_text(piece)
     finally:
         if own is not None:
             lstm.backend = own
