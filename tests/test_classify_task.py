@@ -194,3 +194,33 @@ def test_ensemble_averages_its_members_and_saves_as_one_model(shared_data, tmp_p
     np.testing.assert_allclose(loaded.predict_proba(ex)[0], probs, atol=1e-6)
     with pytest.raises(ValueError, match="ensemble >= 1"):
         _cfg(**{"model.ensemble": 0})
+
+
+def test_conv_branch_unframes_ignores_padding_and_trains(shared_data, tmp_path):
+    from lstmkit.tasks.classify.model import ConvBranch, SequenceClassifier
+
+    torch.manual_seed(0)
+    branch = ConvBranch(channels=2, frame=3, widths=[4, 5], kernels=[3, 2]).eval()
+    series = torch.randn(2, 12, 2)  # (B, steps, channels) at full resolution
+    framed = series.reshape(2, 4, 6)  # what the encoder feeds with frame=3
+    lengths = torch.tensor([4, 2])
+    both = branch(framed, lengths)
+    alone = branch(framed[1:, :2], lengths[1:])  # the short series without its padding
+    torch.testing.assert_close(both[1:], alone)
+    garbage = framed.clone()
+    garbage[1, 2:] = 1e3  # padding holds anything
+    torch.testing.assert_close(branch(garbage, lengths), both)
+    cfg = dict(kind="series", input_size=6, hidden_size=4, num_layers=1, bidirectional=False, dropout=0.0,
+               pooling="last", num_classes=3, conv_channels=[4, 5], conv_kernels=[3, 2], frame=3, vocab_size=0)
+    net = SequenceClassifier(cfg)
+    assert net.out.in_features == 4 + 5 and net(framed, lengths).shape == (2, 3)
+    with pytest.raises(ValueError, match="one conv_kernels entry"):
+        _cfg(**{"model.conv_channels": [8, 8], "model.conv_kernels": [3]})
+    run = api.train(_cfg(**{"train.epochs": 6, "model.hidden_size": 8, "data.frame": 10, "model.conv_channels": [8, 8],
+                            "model.conv_kernels": [5, 3], "data.validation_fraction": 0.2, "train.batch_size": 8}),
+                    shared_data / "ucr" / "GunPoint_TRAIN.ts", tmp_path / "fcn", say=lambda s: None)
+    losses = [h["train_loss"] for h in run.history]
+    assert losses[-1] < losses[0]
+    loaded = api.Classifier.load(run.model_dir)
+    ex = loaded.read(shared_data / "ucr" / "GunPoint_TRAIN.ts")
+    np.testing.assert_allclose(loaded.predict_proba(ex)[0], run.classifier.predict_proba(ex)[0], atol=1e-6)

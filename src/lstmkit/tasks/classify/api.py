@@ -227,6 +227,10 @@ def fit_examples(cfg: ClassifyConfig, tr: Examples, out: str | Path, va: Example
                      embedding_dim=m.embedding_dim, embedding_dropout=m.embedding_dropout, word_dropout=m.word_dropout,
                      hidden_size=m.hidden_size, num_layers=m.num_layers, bidirectional=m.bidirectional, cell=m.cell,
                      dropout=m.dropout, pooling=m.pooling, num_classes=len(classes))
+    if m.conv_channels:
+        if encoder.kind != "series":
+            raise ValueError(f"classify train: model.conv_channels is for series; {tr.source} is text")
+        model_cfg.update(conv_channels=list(m.conv_channels), conv_kernels=list(m.conv_kernels), frame=encoder.frame)
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
     y_tr = [index[y] for y in tr.labels]

@@ -60,10 +60,19 @@ class ClassifyModelConfig:
     dropout: float = option(0.3, "dropout on the pooled features and between LSTM layers")
     embedding_dropout: float = option(0.2, "text: dropout on the word embeddings")
     word_dropout: float = option(0.0, "text: in training, replace words by <unk> with this probability (teaches the <unk> vector)")
+    conv_channels: list[int] = option([], "series: a convolutional branch beside the LSTM (LSTM-FCN, Karim et al. 2017) "
+                                          "with these filters per block, e.g. 128,256,128; empty: none")
+    conv_kernels: list[int] = option([8, 5, 3], "series: kernel size of each convolutional block (one per conv_channels entry)")
     ensemble: int = option(1, "train this many networks (seeds train.seed, train.seed+1, ...) and average their class "
                               "probabilities; steadier on small data sets (1: one network)")
 
     def __post_init__(self):
+        if self.conv_channels and len(self.conv_kernels) != len(self.conv_channels):
+            raise ValueError(f"ClassifyModelConfig: expected one conv_kernels entry per conv_channels entry, got "
+                             f"{self.conv_kernels} for {self.conv_channels}")
+        if any(v < 1 for v in [*self.conv_channels, *self.conv_kernels]):
+            raise ValueError(f"ClassifyModelConfig: expected conv_channels and conv_kernels >= 1, got "
+                             f"{self.conv_channels} and {self.conv_kernels}")
         if self.ensemble < 1:
             raise ValueError(f"ClassifyModelConfig: expected ensemble >= 1 (networks), got {self.ensemble}")
         if self.pooling not in POOLINGS:

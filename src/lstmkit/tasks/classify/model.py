@@ -18,6 +18,37 @@ KIND = "classify-lstm"
 KIND_ENSEMBLE = "classify-lstm-ensemble"
 
 
+class ConvBranch(nn.Module):
+    """LSTM-FCN's fully convolutional branch (Karim et al. 2017), over the series at its own time resolution.
+
+    The encoder may have stacked ``frame`` steps into one input vector; the
+    branch undoes that (``(B, T, frame * C)`` -> ``(B, T * frame, C)``), then
+    runs blocks of Conv1d (zero-padded to keep the length) -> BatchNorm -> ReLU and averages
+    each filter over the valid steps of each series (padding is zeroed
+    before every block and left out of the average).
+    """
+
+    def __init__(self, channels: int, frame: int, widths: list[int], kernels: list[int]) -> None:
+        super().__init__()
+        self.channels, self.frame = channels, frame
+        blocks, c_in = [], channels
+        for w, k in zip(widths, kernels):
+            pad = nn.ConstantPad1d(((k - 1) // 2, k // 2), 0.0)  # 'same' length for odd and even kernels alike
+            blocks.append(nn.Sequential(pad, nn.Conv1d(c_in, w, k), nn.BatchNorm1d(w), nn.ReLU()))
+            c_in = w
+        self.blocks = nn.ModuleList(blocks)
+        self.out_features = c_in
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        B, T, F = x.shape
+        z = x.reshape(B, T * self.frame, self.channels).transpose(1, 2)  # (B, C, L)
+        steps = lengths.to(z.device) * self.frame
+        mask = (torch.arange(T * self.frame, device=z.device)[None, :] < steps[:, None]).to(z.dtype)[:, None]  # (B, 1, L)
+        for block in self.blocks:
+            z = block(z * mask)
+        return (z * mask).sum(-1) / steps.clamp(min=1)[:, None].to(z.dtype)
+
+
 class SequenceClassifier(nn.Module):
     """Class scores for a batch of sequences.
 
@@ -28,6 +59,8 @@ class SequenceClassifier(nn.Module):
         input_size: series only.
         hidden_size, num_layers, bidirectional, cell, dropout: the LSTM.
         pooling: ``'last'``, ``'mean'``, ``'max'`` or ``'attention'``.
+        conv_channels, conv_kernels, frame: series only, optional: a
+            :class:`ConvBranch` whose features join the pooled LSTM output.
         num_classes: outputs.
 
     Shapes: ``x`` ``(B, T)`` or ``(B, T, F)`` (batch first), ``lengths``
@@ -56,6 +89,13 @@ class SequenceClassifier(nn.Module):
             self.pool = AttentionPool(feat, batch_first=True)
         else:
             self.pool = SequencePool(c["pooling"], num_directions=D, batch_first=True)
+        self.conv = None
+        if c.get("conv_channels"):
+            if self.kind != "series":
+                raise ValueError("SequenceClassifier: conv_channels is for series, not text")
+            frame = int(c.get("frame", 1))
+            self.conv = ConvBranch(c["input_size"] // frame, frame, list(c["conv_channels"]), list(c["conv_kernels"]))
+            feat += self.conv.out_features
         self.dropout = nn.Dropout(c["dropout"])
         self.out = nn.Linear(feat, c["num_classes"])
 
@@ -66,7 +106,10 @@ class SequenceClassifier(nn.Module):
                 x = x.masked_fill(drop, self.unk_id)
             x = self.embedding_dropout(self.embedding(x))
         out, _ = self.lstm(x, lengths=lengths)
-        return self.out(self.dropout(self.pool(out, lengths)))
+        features = self.pool(out, lengths)
+        if self.conv is not None:
+            features = torch.cat([features, self.conv(x, lengths)], -1)
+        return self.out(self.dropout(features))
 
 
 @register_model(KIND)
