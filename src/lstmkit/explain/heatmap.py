@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .figures import pyplot, save_figure
 from .traces import GATE_TITLES, Traces
 
 #: value ranges for a shared colour scale: gates in (0, 1), the rest in (-1, 1).
@@ -22,10 +23,7 @@ def plot_heatmap(traces: Traces, path: str | Path, layer: int = 0, units=None, n
 
     Long inputs are cut to ``max_steps`` columns (the title says so).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(names or traces.names)
     units = traces.check_units(units, layer)
@@ -51,21 +49,13 @@ def plot_heatmap(traces: Traces, path: str | Path, layer: int = 0, units=None, n
         ax.set_xticklabels(labels[::step], fontsize=6, rotation=0 if step == 1 and max(map(len, labels)) <= 1 else 90)
     cut = f" (first {T} of {len(traces.labels)} steps)" if T < len(traces.labels) else ""
     axes[0, 0].set_title((title or f"layer {layer} gate traces") + cut, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)
 
 
 def plot_unit_lines(traces: Traces, path: str | Path, layer: int, unit: int, names=None, direction: int = 0,
                     prop: np.ndarray | None = None, prop_name: str = "", max_steps: int = 400, title: str = "") -> Path:
     """Line plot of one unit's gates over the steps, with a property's values beside them when given."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(names or traces.names)
     T = min(len(traces.labels), max_steps)
@@ -79,9 +69,4 @@ def plot_unit_lines(traces: Traces, path: str | Path, layer: int, unit: int, nam
         ax2.plot(np.asarray(prop, float)[:T], "k--", lw=0.8)
         ax2.set_ylabel(prop_name or "property", fontsize=8)
     ax.set_title(title or f"layer {layer}, unit {unit}", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)

@@ -7,14 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from .figures import pyplot, save_figure
 
 
 def plot_history(path: str | Path, history: list[dict[str, float]], title: str = "training") -> Path:
@@ -22,9 +15,7 @@ def plot_history(path: str | Path, history: list[dict[str, float]], title: str =
 
     ``history`` is :attr:`lstmkit.train.FitResult.history` (one dict per epoch).
     """
-    plt = _pyplot()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    plt = pyplot()
     keys = sorted({k for row in history for k in row if k != "epoch"})
     losses = [k for k in keys if k.endswith("loss")]
     others = [k for k in keys if k.startswith("val_") and not k.endswith(("loss", "error"))]  # error = 1 - the score beside it
@@ -39,17 +30,12 @@ def plot_history(path: str | Path, history: list[dict[str, float]], title: str =
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)
 
 
 def plot_confusion(path: str | Path, matrix, labels: Sequence[str], title: str = "confusion matrix") -> Path:
     """A confusion matrix (rows: true class, columns: predicted), counts written in the cells."""
-    plt = _pyplot()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    plt = pyplot()
     cm = np.asarray(matrix)
     k = len(labels)
     if cm.shape != (k, k):
@@ -69,7 +55,4 @@ def plot_confusion(path: str | Path, matrix, labels: Sequence[str], title: str =
                         color="white" if top and cm[i, j] > top / 2 else "black")
     fig.colorbar(im, ax=ax, fraction=0.046)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)

@@ -15,9 +15,11 @@ statistic compares boundary steps with all other steps:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
+from ..figures import pyplot, save_figure
 from ..traces import Traces
 
 SENTENCE_END = ".!?"
@@ -86,14 +88,9 @@ def forget_gate_at_boundaries(traces: Traces, layer: int = 0, permutations: int 
                           int((unit_diff < 0).sum()), int(f.shape[1]), tops)
 
 
-def plot_full_stop(traces: Traces, result: FullStopResult, path, mask: np.ndarray | None = None) -> "Path":
+def plot_full_stop(traces: Traces, result: FullStopResult, path, mask: np.ndarray | None = None) -> Path:
     """Left: histograms of the per-step mean forget gate, boundary vs elsewhere. Right: per-unit differences."""
-    from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     f = traces.values(result.layer, "f")
     mask = boundary_mask(traces.labels) if mask is None else mask
@@ -111,9 +108,4 @@ def plot_full_stop(traces: Traces, result: FullStopResult, path, mask: np.ndarra
     a2.set_ylabel("mean f at boundary - elsewhere")
     a2.set_title(f"{result.units_lower_at_boundary} of {result.units} units forget more at a boundary", fontsize=9)
     fig.suptitle(f"Forget gate at sentence boundaries (layer {result.layer})", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
 
+from ..figures import pyplot, save_figure
 from .long_lag_tasks import adding_batch, adding_wrong, set_seed_generator, temporal_order_batch
 from .sequence_model import SequenceModel, build
 
@@ -148,14 +150,9 @@ def run_long_lag(task: str, T: int, cells=("rnn", "gru", "lstm"), hidden_size: i
     return results
 
 
-def plot_long_lag(results: list[LongLagResult], path) -> "Path":
+def plot_long_lag(results: list[LongLagResult], path) -> Path:
     """Training loss curves of every (task, T, cell) and the wrong fraction in the legend."""
-    from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for r in results:
@@ -166,9 +163,4 @@ def plot_long_lag(results: list[LongLagResult], path) -> "Path":
     ax.set_ylabel("training loss")
     ax.set_title(f"{results[0].task if results else ''}: RNN, GRU and LSTM of the same size")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)

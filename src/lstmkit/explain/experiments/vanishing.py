@@ -13,10 +13,12 @@ curve falls geometrically with ``k``; the LSTM's cell state keeps it up.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..figures import pyplot, save_figure
 from .long_lag import task_batch, task_shape, train_model
 from .long_lag_tasks import set_seed_generator
 from .sequence_model import SequenceModel, build
@@ -75,13 +77,8 @@ def run_vanishing(T: int = 100, cells=("rnn", "gru", "lstm"), hidden_size: int =
     return results
 
 
-def plot_vanishing(results: list[VanishingResult], path) -> "Path":
-    from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def plot_vanishing(results: list[VanishingResult], path) -> Path:
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 4))
     colours = {"rnn": "tab:red", "gru": "tab:blue", "lstm": "tab:green"}
@@ -95,12 +92,7 @@ def plot_vanishing(results: list[VanishingResult], path) -> "Path":
     ax.set_title(f"Gradient reaching the input k steps back (T={results[0].T if results else '?'}, "
                  f"hidden {results[0].hidden_size if results else '?'})")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def vanishing_table(results: list[VanishingResult], lags=(0, 10, 50, 99)) -> list[dict]:

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ...config import to_dict, to_yaml
+from ...explain.figures import pyplot, save_figure
 from ...train.memory import peak_memory_mb
 from .config import AnomalyConfig, parse_segment
 from .data import AnomalyData, load_anomaly_data
@@ -122,10 +123,7 @@ def _events_json(data: AnomalyData, events: list[Event]) -> list[dict]:
 
 
 def plot_scores(path: Path, data: AnomalyData, named: dict[str, Detection], focus: Detection) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n = data.values.shape[0]
     x = np.arange(n)
@@ -147,10 +145,7 @@ def plot_scores(path: Path, data: AnomalyData, named: dict[str, Detection], focu
         ax.set_title(name, fontsize=9)
         ax.legend(loc="upper left", fontsize=7)
     axes[-1, 0].set_xlabel("row")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def write_report(out: Path, cfg: AnomalyConfig, data: AnomalyData, named: dict[str, Detection],

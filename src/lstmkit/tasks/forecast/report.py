@@ -7,17 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from ...config import to_dict
+from ...explain.figures import pyplot, save_figure
 from ...explain.html_report import HtmlReport
 from ...train.state_file import atomic_write_text
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _interval_cols(frame) -> list[tuple[str, str, float]]:
@@ -28,7 +20,7 @@ def _interval_cols(frame) -> list[tuple[str, str, float]]:
 
 
 def plot_forecast(path: Path, data, forecast, n_series: int, season: int, target: str) -> Path:
-    plt = _plt()
+    plt = pyplot()
     series = data.series[:max(1, n_series)]
     fig, axes = plt.subplots(len(series), 1, figsize=(10, 3.2 * len(series)), squeeze=False)
     for ax, s in zip(axes[:, 0], series):
@@ -43,14 +35,11 @@ def plot_forecast(path: Path, data, forecast, n_series: int, season: int, target
         ax.set_ylabel(target)
         ax.legend(loc="upper left", fontsize=8)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_backtest(path: Path, data, frame, n_series: int, horizon: int, target: str) -> Path:
-    plt = _plt()
+    plt = pyplot()
     ids = list(dict.fromkeys(frame["id"]))[:max(1, n_series)]
     fig, axes = plt.subplots(len(ids), 1, figsize=(10, 3.2 * len(ids)), squeeze=False)
     by_id = {s.id: s for s in data.series}
@@ -77,14 +66,11 @@ def plot_backtest(path: Path, data, frame, n_series: int, horizon: int, target: 
         ax.set_ylabel(target)
         ax.legend(loc="upper left", fontsize=8)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_training(path: Path, history: list[list[dict]]) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.2))
     for k, rows in enumerate(history):
         ep = [r["epoch"] for r in rows if "train_loss" in r]
@@ -99,14 +85,11 @@ def plot_training(path: Path, history: list[list[dict]]) -> Path:
     ax.grid(alpha=0.3)
     if len(history) <= 6:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_per_step(path: Path, per_step: list[dict]) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.2))
     steps = [r["step"] for r in per_step]
     ax.plot(steps, [r["model_mae"] for r in per_step], marker="o", label="LSTM")
@@ -116,10 +99,7 @@ def plot_per_step(path: Path, per_step: list[dict]) -> Path:
     ax.set_title("backtest error by horizon")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def write_report(out: Path, cfg, data, bt, forecast, metrics: dict, history: list) -> Path:

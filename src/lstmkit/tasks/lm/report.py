@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ...explain.figures import pyplot, save_figure
+
 
 def plot_training(path: Path, history: list[dict], tokenizer_kind: str) -> Path:
     """Training and validation loss per epoch (nats per token; bits on the right axis)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 3.4))
     tr = [(r["epoch"] + 1, r["train_loss"]) for r in history if "train_loss" in r]
@@ -27,11 +26,7 @@ def plot_training(path: Path, history: list[dict], tokenizer_kind: str) -> Path:
     ax.legend(fontsize=8)
     right = ax.secondary_yaxis("right", functions=(lambda v: v / math.log(2), lambda b: b * math.log(2)))
     right.set_ylabel("bits per token")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def write_report(out: Path, title: str, intro: str, metrics: dict, run: dict, sample: str | None,
