@@ -56,7 +56,7 @@ def test_temporal_order_batch():
 
 
 def test_lstm_learns_a_short_adding_problem_and_counts_wrong_by_the_rule():
-    model = build("lstm", 2, 16, 1, seed=0, forget_bias=1.0)
+    model = build("lstm", 2, 16, 1, seed=0, init="forget1")
     before, _ = evaluate_model(model, "adding", 20, 256)
     losses = train_model(model, "adding", 20, steps=250, lr=1e-2, log_every=25)
     after, mse = evaluate_model(model, "adding", 20, 256)

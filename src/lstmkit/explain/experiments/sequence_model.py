@@ -35,25 +35,21 @@ class SequenceModel(nn.Module):
         return self.head(h[-1])
 
 
-def build(cell: str, input_size: int, hidden_size: int, outputs: int, seed: int, forget_bias: float | None = None,
-          init: str | None = None, max_lag: int = 0) -> SequenceModel:
+def build(cell: str, input_size: int, hidden_size: int, outputs: int, seed: int, init: str = "torch",
+          max_lag: int = 0) -> SequenceModel:
     """A seeded :class:`SequenceModel`.
 
     ``init`` sets the gate biases of the LSTM and the GRU: ``"chrono"``
     (Tallec & Ollivier 2018, time scales spread up to ``max_lag`` steps),
     ``"forget1"`` (LSTM forget bias 1, Jozefowicz et al. 2015) or ``"torch"``
-    (torch's uniform init). ``None`` keeps ``forget_bias`` as given.
+    (torch's uniform init, the default).
     """
-    if init is not None and init not in INITS:
+    if init not in INITS:
         raise ValueError(f"build: expected init in {INITS}, got {init!r}")
-    if init == "forget1":
-        forget_bias = 1.0
-    elif init is not None:
-        forget_bias = None
+    if init == "chrono" and cell != "rnn" and max_lag <= 2:
+        raise ValueError(f"build: init='chrono' needs max_lag > 2 (the task's longest lag), got {max_lag}")
     torch.manual_seed(seed)
-    model = SequenceModel(cell, input_size, hidden_size, outputs, forget_bias)
+    model = SequenceModel(cell, input_size, hidden_size, outputs, forget_bias=1.0 if init == "forget1" else None)
     if init == "chrono" and cell != "rnn":
-        if max_lag <= 2:
-            raise ValueError(f"build: init='chrono' needs max_lag > 2 (the task's longest lag), got {max_lag}")
         chrono_init_(model.rnn, max_lag, generator=torch.Generator().manual_seed(seed))
     return model
