@@ -60,24 +60,27 @@ class _Detokenizer:
         elif kind == "word":
             piece = ("" if len(self.ids) == 1 else " ") + self.tok.decode([token])
         else:
-            before = self.tok.decode(self.ids[self.prefix : self.read])
-            after = self.tok.decode(self.ids[self.prefix :])
-            if after.endswith("\ufffd") or len(after) <= len(before):
+            piece = self._window_piece()
+            if piece.endswith("\ufffd") or not piece:
                 return ""  # not a whole new character yet
-            piece = after[len(before) :]
             self.prefix, self.read = self.read, len(self.ids)
         self.text += piece
         return piece
+
+    def _window_piece(self) -> str:
+        """The text the ids after ``read`` add to the window that starts at ``prefix``."""
+        before = self.tok.decode(self.ids[self.prefix : self.read])
+        return self.tok.decode(self.ids[self.prefix :])[len(before) :]
 
     def flush(self) -> str:
         """What the last tokens still hold back (subwords only); empty for whole pieces."""
         if getattr(self.tok, "kind", "") in ("char", "word") or self.read == len(self.ids):
             return ""
-        before = self.tok.decode(self.ids[self.prefix : self.read])
-        piece = self.tok.decode(self.ids[self.prefix :])[len(before) :]
+        piece = self._window_piece()
         self.read = len(self.ids)
         self.text += piece
         return piece
+
 
 @torch.no_grad()
 def generate(
