@@ -256,9 +256,7 @@ def fit_examples(cfg: ClassifyConfig, tr: Examples, out: str | Path, va: Example
     if m.ensemble == 1:
         model = members[0]
     else:
-        model = EnsembleClassifier({"members": m.ensemble, "member": model_cfg})
-        for slot, net in zip(model.members, members):
-            slot.load_state_dict(net.state_dict())
+        model = EnsembleClassifier({"members": m.ensemble, "member": model_cfg}, members)
     clf = Classifier(model.eval(), encoder, classes, cfg)
     result = results[0]
     seconds = sum(r.seconds for r in results)

@@ -123,17 +123,22 @@ class EnsembleClassifier(nn.Module):
     ``softmax(forward(x))`` is therefore the average of the members' softmax
     outputs, and ``cross_entropy`` on the output is the ensemble's log loss.
 
-    Args (one ``config`` dict): ``members`` (how many) and ``member`` (the
-    :class:`SequenceClassifier` config every member shares).
+    Args:
+        config: ``members`` (how many) and ``member`` (the
+            :class:`SequenceClassifier` config every member shares).
+        networks: trained members to hold as they are; default: fresh ones
+            built from ``config`` (what loading a saved ensemble does).
     """
 
-    def __init__(self, config: dict) -> None:
+    def __init__(self, config: dict, networks: list[SequenceClassifier] | None = None) -> None:
         super().__init__()
         self.config = dict(config)
         n = int(self.config["members"])
         if n < 1:
             raise ValueError(f"EnsembleClassifier: expected members >= 1, got {n}")
-        self.members = nn.ModuleList(SequenceClassifier(self.config["member"]) for _ in range(n))
+        if networks is not None and len(networks) != n:
+            raise ValueError(f"EnsembleClassifier: expected {n} networks, got {len(networks)}")
+        self.members = nn.ModuleList(networks or (SequenceClassifier(self.config["member"]) for _ in range(n)))
         self.kind = self.members[0].kind
 
     @property
