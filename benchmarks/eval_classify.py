@@ -133,8 +133,6 @@ def _cv_accuracy(cfg, examples, folds: int, seed: int, work: Path) -> tuple[floa
 
 
 def run_ucr(name: str, args) -> dict:
-    import numpy as np
-
     from lstmkit.config import replace
     from lstmkit.data.ts_format import read_ts
     from lstmkit.tasks.classify import api

@@ -254,7 +254,7 @@ class Recurrent(nn.Module):
         if packed:
             if lengths is not None:
                 raise ValueError(f"{name}: lengths must not be given with a PackedSequence (it has its own)")
-            sorted_idx, unsorted_idx = input.sorted_indices, input.unsorted_indices
+            sorted_idx = input.sorted_indices
             x, lengths = pad_packed_sequence(input)  # (T, B, I), original batch order
             self._check_input(x)
             unbatched = False
@@ -282,7 +282,6 @@ class Recurrent(nn.Module):
             lens = lengths if lengths is not None else torch.full((B,), T, dtype=torch.int64)
             if sorted_idx is None:
                 sorted_idx = torch.arange(B)
-                unsorted_idx = sorted_idx
             data = pack_padded_sequence(
                 out.index_select(1, sorted_idx.to(out.device)), lens[sorted_idx.cpu()], enforce_sorted=True
             )

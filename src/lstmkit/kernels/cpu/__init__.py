@@ -210,7 +210,6 @@ class CPUBackend(Backend):
 
     def _lstm(self, x, state, cell, cfg: LoopConfig) -> LayerResult:
         h0, c0 = state
-        H = cell.hidden_size
         bias = cell.bias_ih + cell.bias_hh if cell.bias else None
         if cell.kind == "layernorm":  # the input side's norm runs inside the loop, row by row
             xp = project_in(x, cell.weight_ih, None)

@@ -77,7 +77,7 @@ class LSTMLoop(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xp, h0, c0, w_hh, w_hr, peep, ln_ih, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, cfg: LoopConfig):
-        T, B = xp.shape[0], xp.shape[1]
+        B = xp.shape[1]
         save = any(ctx.needs_input_grad) or cfg.return_gates
         (out, hT, cT, gates, cseq, cn, th, hin, hf, rhat, rstd_hh, yhat, rstd_c, xhat, rstd_ih) = _ext().lstm_forward(
             xp.contiguous(), h0.contiguous(), c0.contiguous(), prepare_weight(w_hh, B),

@@ -25,7 +25,6 @@ half-precision GEMM (``wgrad_dtype``).
 from __future__ import annotations
 
 import torch
-import triton
 from torch import Tensor
 
 from . import cooperative, persistent, step_kernels
