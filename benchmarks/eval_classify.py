@@ -197,7 +197,7 @@ def run_sst2(args) -> dict:
     return {"set": "SST-2", "test_accuracy": run.metrics["test"]["accuracy"], "dev_accuracy": run.metrics["validation"]["accuracy"],
             "test_macro_f1": run.metrics["test"]["macro_f1"], "epochs": run.metrics["epochs"], "train_seconds": round(seconds, 1),
             "parameters": run.metrics["parameters"], "history": run.history, "command": command, "quick": args.quick,
-            "threads": args.threads, "config": SST2, "members": run.metrics.get("members", [])}
+            "threads": args.threads, "config": SST2}
 
 
 def _run_members(run_dir: Path) -> list[dict]:
@@ -217,7 +217,7 @@ def write_results() -> None:
     lines += ["## SST-2 (test.tsv, 872 sentences; bar: accuracy >= 85 %)", ""]
     if sst:
         c = {**SST2, **sst.get("config", {})}
-        members = sst.get("members") or _run_members(OUT / "sst2")
+        members = _run_members(OUT / "sst2")
         n = int(c.get("model.ensemble", 1))
         who = (f"{c['model.num_layers']}-layer BiLSTM ({c['model.hidden_size']} units), {c['model.pooling']} pooling, random init")
         if n > 1:
