@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from lstmkit.train import TrainConfig, fit, load_model, register_model, save_model, seed_everything
+from lstmkit.train import ModelFolderError, TrainConfig, fit, load_model, register_model, save_model, seed_everything
 from lstmkit.train.state_file import read_state, write_state
 
 
@@ -74,8 +74,77 @@ def test_model_folder_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_model(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps({"kind": "nope", "config": {}}))
-    with pytest.raises(ValueError, match="registered model kind.*got 'nope'"):
+    with pytest.raises(ModelFolderError, match="unknown model kind 'nope'"):
         load_model(tmp_path)
+
+
+def _saved_linear(tmp_path):
+    model = torch.nn.Linear(4, 2)
+    folder = save_model(tmp_path / "m", model, "test-linear", {"n_in": 4, "n_out": 2})
+    return model, folder
+
+
+def test_model_folder_naming_a_module_is_refused(tmp_path):
+    _, folder = _saved_linear(tmp_path)
+    meta = json.loads((folder / "config.json").read_text())
+    meta["module"] = "os"
+    (folder / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFolderError, match=r"config.json: field 'module' is not allowed"):
+        load_model(folder)
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage"])
+def test_damaged_weights_are_one_line_errors(tmp_path, damage):
+    _, folder = _saved_linear(tmp_path)
+    w = folder / "model.safetensors"
+    blob = w.read_bytes()
+    w.write_bytes({"empty": b"", "truncated": blob[: len(blob) // 2], "garbage": b"\x00" * 40}[damage])
+    with pytest.raises(ModelFolderError, match=r"model.safetensors: ") as info:
+        load_model(folder)
+    assert "\n" not in str(info.value)
+
+
+def test_damaged_weights_without_a_recorded_digest_still_fail_cleanly(tmp_path):
+    _, folder = _saved_linear(tmp_path)
+    meta = json.loads((folder / "config.json").read_text())
+    del meta["weights_sha256"]
+    (folder / "config.json").write_text(json.dumps(meta))
+    w = folder / "model.safetensors"
+    w.write_bytes(w.read_bytes()[:30])
+    with pytest.raises(ModelFolderError, match="not a readable safetensors file"):
+        load_model(folder)
+
+
+def test_edited_config_is_caught(tmp_path):
+    _, folder = _saved_linear(tmp_path)
+    meta = json.loads((folder / "config.json").read_text())
+    meta["config"]["n_out"] = 3
+    (folder / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFolderError, match=r"field 'config' differs from the configuration the weights were saved"):
+        load_model(folder)
+
+
+def test_shape_mismatch_names_the_tensor(tmp_path):
+    from lstmkit.train.checkpoint import load_state_checked
+
+    model = torch.nn.Linear(4, 2)
+    with pytest.raises(ModelFolderError, match=r"tensor 'weight': expected shape \(3, 4\) from the config, got \(2, 4\)"):
+        load_state_checked(torch.nn.Linear(4, 3), model.state_dict(), "w.safetensors")
+    with pytest.raises(ModelFolderError, match=r"missing \['bias'\]"):
+        load_state_checked(torch.nn.Linear(4, 2), {"weight": model.weight}, "w.safetensors")
+
+
+def test_invalid_json_names_the_file(tmp_path):
+    _, folder = _saved_linear(tmp_path)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(ModelFolderError, match=r"config.json: invalid JSON at line 1"):
+        load_model(folder)
+
+
+def test_kind_of_another_estimator_is_refused(tmp_path):
+    _, folder = _saved_linear(tmp_path)
+    with pytest.raises(ModelFolderError, match=r"Forecaster: .*field 'kind': expected 'forecast-lstm', got 'test-linear'"):
+        load_model(folder, kinds=["forecast-lstm"], who="Forecaster")
 
 
 def _problem():
@@ -187,25 +256,22 @@ def test_tensor_batches_cover_every_example_once_and_repeat_by_seed():
         TensorBatches(x, y[:5], batch_size=2)
 
 
-def test_load_model_imports_the_registering_lstmkit_module_only(tmp_path):
-    import subprocess
-    import sys
+def test_lstmkit_load_refuses_unknown_kinds_and_imports_nothing_named_in_a_file(tmp_path):
+    import lstmkit
 
-    from lstmkit.tasks.forecast.model import build
+    _, folder = _saved_linear(tmp_path)
+    meta = json.loads((folder / "config.json").read_text())
+    meta["kind"] = "evil"
+    (folder / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFolderError, match=r"lstmkit.load: unknown model kind 'evil'; expected one of \["):
+        lstmkit.load(folder)
 
-    model = build({"horizon": 2, "input_size": 4, "n_past": 0, "n_future": 0, "hidden_size": 3, "num_layers": 1,
-                   "dropout": 0.0, "cell": "lstm", "output": "point", "quantiles": [0.5], "instance_norm": "mean",
-                   "decoder": "direct", "ensemble": 1})
-    save_model(tmp_path / "f", model, "forecast-lstm", {"horizon": 2, "input_size": 4, "n_past": 0, "n_future": 0,
-               "hidden_size": 3, "num_layers": 1, "dropout": 0.0, "cell": "lstm", "output": "point",
-               "quantiles": [0.5], "instance_norm": "mean", "decoder": "direct", "ensemble": 1})
-    assert json.loads((tmp_path / "f" / "config.json").read_text())["module"] == "lstmkit.tasks.forecast.model"
-    # a fresh interpreter that never imported the task loads it from the folder alone
-    code = f"from lstmkit.train import load_model; m, meta = load_model({str(tmp_path / 'f')!r}); print(type(m).__name__)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.stdout.strip() == "ForecastEnsemble", out.stderr[-1000:]
-    meta = json.loads((tmp_path / "f" / "config.json").read_text())
-    meta.update(kind="evil", module="os")
-    (tmp_path / "f" / "config.json").write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match="registered model kind"):
-        load_model(tmp_path / "f")
+
+def test_fit_without_out_dir_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    seed_everything(0)
+    model = torch.nn.Linear(3, 1)
+    loader = DataLoader(_problem(), batch_size=16, shuffle=False)
+    res = fit(model, _step, loader, loader, _cfg(2))
+    assert len(res.history) == 2 and res.best_path is None and res.last_path is None
+    assert list(tmp_path.iterdir()) == []  # no lightning_logs/, no runs/, no checkpoints

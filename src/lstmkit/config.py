@@ -285,7 +285,68 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg:")}
 
 
+def leaf_names(cls: type) -> dict[str, list[str]]:
+    """``{field name: [dotted names]}`` for every leaf field of ``cls`` (``"epochs": ["train.epochs"]``)."""
+    out: dict[str, list[str]] = {}
+    for dotted, _, _, _ in iter_fields(cls):
+        out.setdefault(dotted.rsplit(".", 1)[-1], []).append(dotted)
+    return out
+
+
+def dotted_params(cls: type, params: dict[str, Any], where: str | None = None) -> dict[str, Any]:
+    """Keyword arguments of an estimator as dotted config overrides.
+
+    A flat name that is one field of ``cls`` anywhere in its tree maps to that
+    field (``hidden_size=64`` -> ``model.hidden_size``); a section is named
+    with a double underscore, as scikit-learn does (``train__seed=1`` ->
+    ``train.seed``), which is also how a name found in two sections is told
+    apart. Unknown and ambiguous names raise ``ValueError`` saying what would fit.
+    """
+    import difflib
+
+    where = where or cls.__name__
+    leaves = leaf_names(cls)
+    dotted_all = [d for names in leaves.values() for d in names]
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if "__" in key:
+            name = key.replace("__", ".")
+            if name not in dotted_all:
+                near = difflib.get_close_matches(name, dotted_all, n=3)
+                raise ValueError(f"{where}: unknown parameter {key!r}" + (f"; did you mean {[n.replace('.', '__') for n in near]}?" if near else ""))
+        elif key in leaves:
+            if len(leaves[key]) > 1:
+                options = [n.replace(".", "__") for n in leaves[key]]
+                raise ValueError(f"{where}: parameter {key!r} is a field of several sections; expected one of {options}")
+            name = leaves[key][0]
+        else:
+            near = difflib.get_close_matches(key, list(leaves), n=3)
+            raise ValueError(f"{where}: unknown parameter {key!r}" + (f"; did you mean {near}?" if near else
+                             "; see the configuration fields in the class docstring"))
+        if name in out:
+            raise ValueError(f"{where}: {name!r} given twice")
+        out[name] = value
+    return out
+
+
+def config_with_params(cls: type[T], config: T | dict[str, Any] | None = None, params: dict[str, Any] | None = None,
+                       where: str | None = None) -> T:
+    """``config`` (an instance, a nested dict or ``None`` for the defaults) with estimator keyword arguments applied."""
+    if config is None:
+        data: dict[str, Any] = {}
+    elif isinstance(config, cls):
+        data = to_dict(config)
+    elif isinstance(config, dict):
+        data = dict(config)
+    else:
+        raise ValueError(f"{where or cls.__name__}: expected config as a {cls.__name__} or a dict, got {type(config).__name__}")
+    for key, value in dotted_params(cls, params or {}, where).items():
+        set_dotted(data, key, value)
+    return from_dict(cls, data)
+
+
 __all__ = [
     "option", "section", "coerce", "from_dict", "to_dict", "to_yaml", "set_dotted", "read_yaml", "load_config",
-    "replace", "iter_fields", "add_config_arguments", "overrides_from_args",
+    "replace", "iter_fields", "add_config_arguments", "overrides_from_args", "leaf_names", "dotted_params",
+    "config_with_params",
 ]

@@ -130,7 +130,7 @@ def _evaluate(args) -> int:
 
     res = api.evaluate(args.model, args.data, args.part, per_line=args.output, bptt=args.bptt, batch_size=args.batch_size)
     if args.metrics:
-        from lstmkit.train.state_file import atomic_write_text
+        from lstmkit.io.files import atomic_write_text
 
         atomic_write_text(args.metrics, json.dumps(res, indent=2, allow_nan=True))
     return 0

@@ -40,6 +40,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _PlainLines(logging.Handler):
+    """Print a record's message alone on stdout: the estimators' progress lines, as the command line shows them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), flush=True)
+        except Exception:  # noqa: BLE001 - a closed stdout must not end the run
+            self.handleError(record)
+
+
+def show_task_progress(quiet: bool = False) -> None:
+    """Route the ``lstmkit.tasks`` loggers' INFO lines to stdout (warnings and errors always)."""
+    logger = logging.getLogger("lstmkit.tasks")
+    if not any(isinstance(h, _PlainLines) for h in logger.handlers):
+        handler = _PlainLines()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -47,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
+    show_task_progress(quiet=getattr(args, "quiet", False))
     if not args.command:
         parser.print_help()
         return 2

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .figures import pyplot, save_figure
+from ..io.figures import pyplot, save_figure
 from .traces import GATE_TITLES, Traces
 
 #: value ranges for a shared colour scale: gates in (0, 1), the rest in (-1, 1).

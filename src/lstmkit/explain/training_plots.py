@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .figures import pyplot, save_figure
+from ..io.figures import pyplot, save_figure
 
 
 def plot_history(path: str | Path, history: list[dict[str, float]], title: str = "training") -> Path:

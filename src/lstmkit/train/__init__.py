@@ -2,25 +2,30 @@
 
 - :func:`fit` / :class:`FitResult` / :class:`TaskModule`: train any model with a ``step(model, batch)`` function.
 - :class:`TrainConfig`: optimiser, schedule, early stopping, devices, seeding.
-- :func:`save_model`, :func:`load_model`, :func:`register_model`: model folders (safetensors + JSON).
+- :func:`save_model`, :func:`load_model`, :func:`register_model`, :class:`ModelFolderError`: model folders
+  (safetensors + JSON), checked on load.
 - :func:`seed_everything`.
+
+Only :class:`TrainConfig` is imported eagerly (the command line builds its
+options from it); torch and Lightning load on first use of the rest.
 """
 
-from .checkpoint import load_model, read_model_config, register_model, save_model
+from __future__ import annotations
+
+import importlib
+
 from .config import TrainConfig
-from .seed import seed_everything
 
-__all__ = ["fit", "FitResult", "TaskModule", "TrainConfig", "save_model", "load_model", "read_model_config",
-           "register_model", "seed_everything"]
+_LAZY = {
+    "fit": "trainer", "FitResult": "trainer", "TaskModule": "module",
+    "save_model": "checkpoint", "load_model": "checkpoint", "read_model_config": "checkpoint",
+    "register_model": "checkpoint", "ModelFolderError": "checkpoint", "seed_everything": "seed",
+}
+
+__all__ = ["TrainConfig", *_LAZY]
 
 
-def __getattr__(name):  # Lightning loads only when the fit loop is used
-    if name in ("fit", "FitResult"):
-        from . import trainer
-
-        return getattr(trainer, name)
-    if name == "TaskModule":
-        from .module import TaskModule
-
-        return TaskModule
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'lstmkit.train' has no attribute {name!r}")

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ..io.files import atomic_write_bytes
 
 _TREE_KEY = "lstmkit.tree"
 
@@ -62,27 +62,6 @@ def _decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
             return float(obj["__float__"])
         return {k: _decode(v, tensors) for k, v in obj.items()}
     return obj
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def write_state(path: str | Path, state: dict[str, Any], metadata: dict[str, str] | None = None) -> None:

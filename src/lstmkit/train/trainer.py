@@ -90,12 +90,17 @@ def fit(
     train_loader,
     val_loader=None,
     config: TrainConfig | None = None,
-    out_dir: str | Path = "runs/train",
+    out_dir: str | Path | None = None,
     resume: bool = False,
     val_step: StepFn | None = None,
     callbacks: list | None = None,
 ) -> FitResult:
     """Train ``model`` with ``step`` (see :class:`TaskModule`) and return a :class:`FitResult`.
+
+    ``out_dir=None`` (the default) writes nothing that outlives the call:
+    checkpoints go to a temporary folder that is removed at the end and no
+    logs are kept (``history`` still holds every epoch's metrics). With an
+    ``out_dir``, the CSV log and the resumable checkpoints are kept there.
 
     Seed before building the model (:func:`seed_everything`) for repeatable
     initial weights; ``fit`` seeds again before the first batch.
@@ -103,15 +108,30 @@ def fit(
     (weights, optimiser, schedule, epoch, early-stopping state) and raises
     ``FileNotFoundError`` if there is none.
     """
+    config = config or TrainConfig()
+    if out_dir is None:
+        if resume:
+            raise ValueError("fit: resume=True needs the out_dir of the interrupted run")
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="lstmkit-fit-") as tmp:
+            result = _fit(model, step, train_loader, val_loader, config, Path(tmp), False, val_step, callbacks,
+                          keep_files=False)
+        result.best_path = result.last_path = None
+        return result
+    return _fit(model, step, train_loader, val_loader, config, Path(out_dir), resume, val_step, callbacks,
+                keep_files=True)
+
+
+def _fit(model, step, train_loader, val_loader, config: TrainConfig, out_dir: Path, resume: bool, val_step,
+         callbacks, keep_files: bool) -> FitResult:
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping
     from lightning.pytorch.loggers import CSVLogger
 
-    config = config or TrainConfig()
     _quiet_lightning()
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
-    out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
     ckpt_path = None
     if resume:
@@ -131,8 +151,8 @@ def fit(
     if validate and config.early_stopping:
         cbs.append(EarlyStopping(monitor=config.monitor, patience=config.early_stopping, mode="min"))
     cbs.append(ResumePoint(ckpt_dir, config.checkpoint_every))  # last, after every state it records is updated
-    loggers: list = [CSVLogger(save_dir=str(out_dir), name="logs", version="csv")]
-    if config.tensorboard:
+    loggers: list = [CSVLogger(save_dir=str(out_dir), name="logs", version="csv")] if keep_files else []
+    if config.tensorboard and keep_files:
         import importlib.util
 
         from lightning.pytorch.loggers import TensorBoardLogger
@@ -153,7 +173,7 @@ def fit(
         gradient_clip_val=config.grad_clip or None,
         deterministic="warn" if config.deterministic else False,  # warn, not fail, where an op has no deterministic kernel
         callbacks=cbs,
-        logger=loggers,
+        logger=loggers or False,
         plugins=[SafetensorsCheckpointIO()],
         enable_progress_bar=config.progress_bar,
         enable_model_summary=False,

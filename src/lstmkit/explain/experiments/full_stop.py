@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..figures import pyplot, save_figure
+from ...io.figures import pyplot, save_figure
 from ..traces import Traces
 
 SENTENCE_END = ".!?"

@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 
-from ..figures import pyplot, save_figure
+from ...io.figures import pyplot, save_figure
 from .long_lag_tasks import adding_batch, adding_wrong, set_seed_generator, temporal_order_batch
 from .sequence_model import SequenceModel, build
 

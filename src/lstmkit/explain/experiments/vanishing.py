@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..figures import pyplot, save_figure
+from ...io.figures import pyplot, save_figure
 from .long_lag import task_batch, task_shape, train_model
 from .long_lag_tasks import set_seed_generator
 from .sequence_model import SequenceModel, build

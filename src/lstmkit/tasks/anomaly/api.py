@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ...config import to_dict, to_yaml
-from ...explain.figures import pyplot, save_figure
+from ...io.figures import pyplot, save_figure
 from ...train.memory import peak_memory_mb
 from .config import AnomalyConfig, parse_segment
 from .data import AnomalyData, load_anomaly_data
@@ -150,8 +150,8 @@ def plot_scores(path: Path, data: AnomalyData, named: dict[str, Detection], focu
 
 def write_report(out: Path, cfg: AnomalyConfig, data: AnomalyData, named: dict[str, Detection],
                  evaluation: dict | None, run: dict) -> Path:
-    from ...explain.html_report import HtmlReport
-    from ...train.state_file import atomic_write_text
+    from ...io.html_report import HtmlReport
+    from ...io.files import atomic_write_text
 
     lstm = named["LSTM"]
     plots = out / "plots"
@@ -210,7 +210,7 @@ class AnomalyRun:
 
 def _finish(out: Path, cfg: AnomalyConfig, data: AnomalyData, det: LSTMDetector, run: dict, with_baselines: bool,
             say: Callable[[str], None]) -> AnomalyRun:
-    from ...train.state_file import atomic_write_text
+    from ...io.files import atomic_write_text
 
     n = data.values.shape[0]
     t = time.perf_counter()
@@ -238,7 +238,7 @@ def _finish(out: Path, cfg: AnomalyConfig, data: AnomalyData, det: LSTMDetector,
 def train(cfg: AnomalyConfig, data_path: str | Path, out: str | Path = "runs/anomaly", resume: bool = False,
           say: Callable[[str], None] = print) -> AnomalyRun:
     """Load data, train the detector, score every row, write the run folder."""
-    from ...train.state_file import atomic_write_text
+    from ...io.files import atomic_write_text
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -125,7 +125,7 @@ def prediction_rows(clf: Classifier, examples: Examples, probs: np.ndarray) -> l
 
 def write_predictions(path: str | Path, rows: list[dict]) -> Path:
     """CSV (``p_<class>`` columns) or JSON lines (``.jsonl``/``.json``), by the file's suffix."""
-    from ...train.state_file import atomic_write_text
+    from ...io.files import atomic_write_text
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -276,7 +276,7 @@ def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path
     ``callbacks``: extra Lightning callbacks for :func:`lstmkit.train.fit` (e.g. a time budget).
     """
     from ...explain.training_plots import plot_confusion, plot_history
-    from ...train.state_file import atomic_write_text
+    from ...io.files import atomic_write_text
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -320,7 +320,7 @@ def evaluate(model_dir: str | Path, data_path: str | Path, out: str | Path, say:
              unseen_labels: str | None = None) -> dict:
     """Metrics of a saved classifier on a labelled file: metrics.json, predictions.csv, plots/confusion.png in ``out``."""
     from ...explain.training_plots import plot_confusion
-    from ...train.state_file import atomic_write_text
+    from ...io.files import atomic_write_text
 
     clf = Classifier.load(model_dir)
     if unseen_labels:

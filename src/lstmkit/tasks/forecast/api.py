@@ -25,7 +25,7 @@ import numpy as np
 from ...config import to_dict, to_yaml
 from ...data.series import SeriesSet, future_index
 from ...train.memory import peak_memory_mb
-from ...train.state_file import atomic_write_text
+from ...io.files import atomic_write_text
 from .backtest import BacktestResult, run_backtest
 from .config import DataConfig, ForecastConfig
 from .dataset import Transform, data_name, load_data, resolve_season

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from ...config import to_dict
-from ...explain.figures import pyplot, save_figure
-from ...explain.html_report import HtmlReport
-from ...train.state_file import atomic_write_text
+from ...io.figures import pyplot, save_figure
+from ...io.html_report import HtmlReport
+from ...io.files import atomic_write_text
 
 
 def _interval_cols(frame) -> list[tuple[str, str, float]]:

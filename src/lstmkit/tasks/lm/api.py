@@ -108,7 +108,7 @@ def train(cfg: LMConfig, out: str | Path | None = None, resume: bool = False,
           say: Callable[[str], None] = print) -> LMRun:
     """Read and split the text, fit the model with TBPTT, score the validation text, write the run folder."""
     from ...train import fit, seed_everything
-    from ...train.state_file import atomic_write_text
+    from ...io.files import atomic_write_text
     from .report import plot_training, write_report
     from .streams import StreamChunks, TBPTTStep
 
@@ -219,7 +219,7 @@ def evaluate(model_dir: str | Path, data: str | Path | None = None, part: str | 
 
 def write_rows(path: str | Path, rows: list[dict]) -> Path:
     """Rows as CSV (``.csv``) or JSON lines (``.jsonl``/``.json``), chosen by the extension."""
-    from ...train.state_file import atomic_write_text
+    from ...io.files import atomic_write_text
 
     path = Path(path)
     suffix = path.suffix.lower()

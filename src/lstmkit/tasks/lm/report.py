@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ...explain.figures import pyplot, save_figure
+from ...io.figures import pyplot, save_figure
 
 
 def plot_training(path: Path, history: list[dict], tokenizer_kind: str) -> Path:
@@ -31,8 +31,8 @@ def plot_training(path: Path, history: list[dict], tokenizer_kind: str) -> Path:
 
 def write_report(out: Path, title: str, intro: str, metrics: dict, run: dict, sample: str | None,
                  plot: Path | None, config: dict) -> Path:
-    from ...explain.html_report import HtmlReport
-    from ...train.state_file import atomic_write_text
+    from ...io.html_report import HtmlReport
+    from ...io.files import atomic_write_text
 
     page = HtmlReport(title, intro)
     page.heading("Validation")

@@ -132,7 +132,7 @@ class Tagger:
 # ------------------------------------------------------------------ outputs
 def write_outputs(out: Path, sentences: list[Sentence], predicted: list[list[str]], scheme: str, has_gold: bool,
                   conll: Path | None = None, jsonl: Path | None = None) -> None:
-    from ...train.state_file import atomic_write_text
+    from ...io.files import atomic_write_text
 
     if conll is not None:
         if has_gold:
@@ -210,7 +210,7 @@ def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, o
     from ...data.batching import BucketBatchSampler
     from ...explain.training_plots import plot_history
     from ...train import fit, seed_everything
-    from ...train.state_file import atomic_write_text
+    from ...io.files import atomic_write_text
     from .model import BiLSTMCRFTagger
 
     out = Path(out)
@@ -301,7 +301,7 @@ def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, o
 
 def evaluate(model_dir: str | Path, data_path: str | Path, out: str | Path, say: Callable[[str], None] = print) -> dict:
     """Entity scores of a saved tagger on a CoNLL file: metrics.json, predictions.conll/.jsonl in ``out``."""
-    from ...train.state_file import atomic_write_text
+    from ...io.files import atomic_write_text
 
     tagger = Tagger.load(model_dir)
     sents, gold = read_sentences(data_path)

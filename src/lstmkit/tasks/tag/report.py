@@ -6,8 +6,8 @@ from pathlib import Path
 
 
 def write_report(out: Path, train_name: str, metrics: dict, config: dict) -> Path:
-    from ...explain.html_report import HtmlReport
-    from ...train.state_file import atomic_write_text
+    from ...io.html_report import HtmlReport
+    from ...io.files import atomic_write_text
 
     page = HtmlReport("Tagging report", f"BiLSTM-CRF trained on {train_name}: {metrics['epochs']} epochs in "
                       f"{metrics['train_seconds']:.0f} s, {metrics['parameters']:,} parameters.")

@@ -7,7 +7,7 @@ is a single file that can be mailed or archived (images are embedded)::
     page.heading("Metrics")
     page.table(["detector", "PR-AUC"], [["LSTM", 0.41], ["z-score", 0.20]])
     page.image(Path("plots/scores.png"))
-    atomic_write_text(out / "report.html", page.render())   # tasks write it (train.state_file)
+    atomic_write_text(out / "report.html", page.render())   # tasks write it (lstmkit.io.files)
 """
 
 from __future__ import annotations

@@ -1,0 +1,132 @@
+"""The shape every task shares: an estimator on in-memory data.
+
+Each task (:class:`~lstmkit.Forecaster`, :class:`~lstmkit.AnomalyDetector`,
+:class:`~lstmkit.SequenceClassifier`, :class:`~lstmkit.SequenceTagger`,
+:class:`~lstmkit.LanguageModel`, :class:`~lstmkit.Translator`) is a subclass of
+:class:`Estimator`:
+
+- constructed from keyword arguments that name fields of the task's
+  configuration dataclass, flat where the name is unique
+  (``hidden_size=64``, ``epochs=20``, ``horizon=12``) and ``section__field``
+  otherwise (``train__seed=1``), or from a whole ``config=``; unknown names
+  are refused with a suggestion;
+- ``fit(...)`` on DataFrames, arrays or lists of strings returns ``self``;
+  ``predict``, ``evaluate`` (a dict of metrics) and the task's own verbs;
+- ``save(path)`` writes a model folder (:mod:`lstmkit.train.checkpoint`) and
+  the classmethod ``load(path)`` reads it back; ``lstmkit.load(path)`` opens
+  any folder through :mod:`lstmkit.tasks.registry`;
+- nothing is written to disk unless asked: ``save``, ``report`` or an explicit
+  ``log_dir`` to ``fit``;
+- progress lines go to the ``lstmkit.tasks`` logger (the command line prints
+  them; a library user sees them after ``logging.basicConfig(level="INFO")``),
+  progress bars follow ``train.progress_bar``.
+
+The command line (:mod:`lstmkit.cli`) only reads files, makes run folders and
+prints; everything else happens in the estimators.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from ..config import config_with_params, iter_fields, leaf_names, to_dict
+
+E = TypeVar("E", bound="Estimator")
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator method that needs a trained model was called before ``fit`` or ``load``."""
+
+
+def task_logger(task: str) -> logging.Logger:
+    """The logger a task reports its progress lines on (``lstmkit.tasks.<task>``)."""
+    return logging.getLogger(f"lstmkit.tasks.{task}")
+
+
+class Estimator:
+    """Base class of the task estimators (see the module docstring for the shared contract).
+
+    Subclasses set :attr:`config_class` (the task's configuration dataclass),
+    :attr:`kinds` (the model-folder kinds they save and load) and
+    :attr:`task` (the logger name), and implement ``fit``, ``predict``,
+    ``evaluate``, ``save`` and ``load``.
+
+    Args:
+        config: a configuration instance or nested dict to start from
+            (default: the task's defaults).
+        **params: configuration fields by name (see :meth:`get_params`).
+    """
+
+    config_class: ClassVar[type]
+    kinds: ClassVar[tuple[str, ...]] = ()
+    task: ClassVar[str] = "task"
+
+    def __init__(self, config: Any = None, **params: Any) -> None:
+        self.config = config_with_params(self.config_class, config, params, type(self).__name__)
+        self.log = task_logger(self.task)
+
+    # ------------------------------------------------------------ parameters
+    @classmethod
+    def param_names(cls) -> dict[str, str]:
+        """``{keyword: dotted field}`` for every configuration field: flat where unique, ``a__b`` where not."""
+        leaves = leaf_names(cls.config_class)
+        out = {}
+        for dotted, _, _, _ in iter_fields(cls.config_class):
+            short = dotted.rsplit(".", 1)[-1]
+            out[short if len(leaves[short]) == 1 else dotted.replace(".", "__")] = dotted
+        return out
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Every configuration field by its keyword name (what the constructor takes)."""
+        flat = to_dict(self.config)
+        out = {}
+        for key, dotted in self.param_names().items():
+            node: Any = flat
+            for part in dotted.split("."):
+                node = node[part]
+            out[key] = node
+        return out
+
+    def set_params(self: E, **params: Any) -> E:
+        """Change configuration fields by keyword name (validated); returns ``self``."""
+        self.config = config_with_params(self.config_class, self.config, params, type(self).__name__)
+        return self
+
+    def __repr__(self) -> str:
+        default = type(self)(config=None).get_params()
+        changed = {k: v for k, v in self.get_params().items() if default.get(k) != v}
+        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------ state
+    @property
+    def is_fitted(self) -> bool:
+        """Whether a trained model is held (after ``fit`` or ``load``)."""
+        return getattr(self, "model_", None) is not None
+
+    def _require_fitted(self, method: str) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{type(self).__name__}.{method}: no trained model yet; call fit() or "
+                                 f"{type(self).__name__}.load(path) first")
+
+    # ------------------------------------------------------------ the verbs every task has
+    def fit(self: E, *args: Any, **kwargs: Any) -> E:
+        raise NotImplementedError
+
+    def predict(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def save(self, path: str | Path) -> Path:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls: type[E], path: str | Path) -> E:
+        raise NotImplementedError
+
+
+__all__ = ["Estimator", "NotFittedError", "task_logger"]
