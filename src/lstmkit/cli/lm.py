@@ -115,7 +115,9 @@ def _generate(args) -> int:
             pieces = lm.generate(prime, args.length, temperature=args.temperature, top_k=args.top_k,
                                  top_p=args.top_p, seed=seed, stream=True)
         for w in caught:  # the prime's unknown characters: stated once, on stderr, before the text
-            if i == 0 and issubclass(w.category, VocabularyWarning):
+            if not issubclass(w.category, VocabularyWarning):
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            elif i == 0:
                 print(f"lstmkit lm: note: {w.message}", file=sys.stderr, flush=True)
         if args.num_samples > 1:
             print(f"--- sample {i + 1} ---", flush=True)
@@ -132,8 +134,7 @@ def _generate(args) -> int:
         if args.no_stream:
             sys.stdout.write(prime + text)
         print(flush=True)
-        rows.append({"sample": i, "seed": seed, "prime": prime, "text": text,
-                     "tokens": args.length,
+        rows.append({"sample": i, "seed": seed, "prime": prime, "text": text, "tokens": args.length,
                      "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p})
     if args.output:
         write_rows(args.output, rows)
