@@ -103,12 +103,12 @@ def plan(cfg, steps: int = 6) -> None:
     import torch
 
     from lstmkit.tasks.lm.corpus import load_corpus
-    from lstmkit.tasks.lm.model import LanguageModel
+    from lstmkit.tasks.lm.model import LMNet
     from lstmkit.tasks.lm.streams import StreamChunks, TBPTTStep
 
     torch.set_num_threads(cfg.train.num_threads or torch.get_num_threads())
     corpus = load_corpus(cfg.data)
-    model = LanguageModel(corpus.tokenizer.vocab_size, cfg.model).train()
+    model = LMNet(corpus.tokenizer.vocab_size, cfg.model).train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
     chunks = StreamChunks(corpus.train_ids, cfg.train.batch_size, cfg.bptt.length)
     step = TBPTTStep()
@@ -230,12 +230,14 @@ def main(argv=None) -> int:
     if args.plan:
         plan(cfg)
         return 0
-    from lstmkit.tasks.lm import api
+    from lstmkit.cli.main import show_task_progress
+    from lstmkit.tasks.lm.run_folder import train_run
 
+    show_task_progress()  # the estimator's progress lines, as `lstmkit lm train` prints them
     command = "python benchmarks/eval_lm.py " + " ".join(argv if argv is not None else sys.argv[1:])
     before = _machine()
     print(f"machine: {before}")
-    res = api.train(cfg)
+    res = train_run(cfg)
     after = _machine()
     results = Path(args.results)
     if args.smoke and args.results == ap.get_default("results"):

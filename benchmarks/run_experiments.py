@@ -110,8 +110,9 @@ def _copy_figures(out: Path, dest: Path) -> list[str]:
 
 def _train_lm(s: dict, out: Path, threads: int) -> Path:
     from lstmkit.config import replace
-    from lstmkit.tasks.lm import api
+    from lstmkit.cli.main import show_task_progress
     from lstmkit.tasks.lm.config import LMConfig
+    from lstmkit.tasks.lm.run_folder import train_run
 
     cfg = replace(LMConfig(), **{
         "data.path": str(ROOT.parent / "shared" / "data" / "tinyshakespeare" / "input.txt"),
@@ -120,7 +121,8 @@ def _train_lm(s: dict, out: Path, threads: int) -> Path:
         "train.batch_size": 32, "train.epochs": 1000, "train.lr": 3e-3, "train.schedule": "none",
         "train.early_stopping": 0, "train.progress_bar": False, "train.num_threads": threads,
         "run.max_minutes": s["lm_minutes"], "run.sample_length": 300, "run.out_dir": str(out)})
-    run = api.train(cfg, say=print)
+    show_task_progress()
+    run = train_run(cfg)
     return run.out / "model", run.metrics
 
 

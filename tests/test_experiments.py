@@ -14,7 +14,6 @@ from lstmkit.explain.experiments.long_lag_tasks import (adding_batch, adding_wro
 from lstmkit.explain.experiments.sequence_model import build
 from lstmkit.explain.experiments.vanishing import gradient_by_lag, run_vanishing
 from lstmkit.explain.traces import Traces
-from lstmkit.tasks.lm.api import gate_traces
 
 
 def test_adding_batch_follows_the_paper():
@@ -115,10 +114,10 @@ def test_full_stop_statistic_by_hand():
 
 
 def test_full_stop_on_a_model_wired_to_forget_at_the_full_stop():
-    model, tok = full_stop_lm()
+    lm = full_stop_lm()
     text = "Bob is a nice person. Dan, on the other hand, is evil. Ann sings. Tom is late. "
-    toks, gates = gate_traces(model, tok, text)
-    tr = Traces(toks, [[{k: v.numpy() for k, v in d.items()} for d in layer] for layer in gates])
+    tr = lm.gate_traces(text)
+    assert tr.labels == list(text)
     res = forget_gate_at_boundaries(tr, permutations=200)
     assert res.f_boundary < 1e-3 and res.f_other > 0.99
     assert res.difference < -0.98 and res.units_lower_at_boundary == 4 and res.p_permutation < 0.01
@@ -148,9 +147,10 @@ def test_full_stop_on_a_tiny_trained_shakespeare_model(tmp_path, shared_data, ca
 
     from lstmkit.cli.main import main
     from lstmkit.config import replace
-    from lstmkit.tasks.lm import api
+    from lstmkit import LanguageModel
     from lstmkit.tasks.lm.config import LMConfig
     from lstmkit.tasks.lm.corpus import read_text, split_text
+    from lstmkit.tasks.lm.run_folder import train_run
 
     path = shared_data / "tinyshakespeare" / "input.txt"
     cfg = replace(LMConfig(), **{
@@ -158,16 +158,14 @@ def test_full_stop_on_a_tiny_trained_shakespeare_model(tmp_path, shared_data, ca
         "model.dropout": 0.0, "model.output_dropout": 0.0, "bptt.length": 32, "train.batch_size": 16,
         "train.epochs": 1, "train.lr": 1e-2, "train.progress_bar": False, "train.num_threads": 1,
         "train.early_stopping": 0, "run.sample_length": 0, "run.out_dir": str(tmp_path / "lm")})
-    run = api.train(cfg, say=lambda s: None)
+    run = train_run(cfg)
     out = tmp_path / "fs"
     assert main(["experiment", "full-stop", "--model", str(run.out / "model"), "--max-chars", "1500",
                  "--permutations", "100", "--out", str(out)]) == 0
     d = json.loads((out / "full_stop.json").read_text())
     text = split_text(read_text(path, 20000), 0.1)[1][:1500]  # the validation part of the model's data
     assert d["characters"] == len(text) and d["boundary_steps"] == int(boundary_mask(list(text)).sum())
-    model, tok = api.load_lm(run.out / "model")
-    _, gates = gate_traces(model, tok, text)
-    f = gates[0][0]["f"].numpy().mean(1)
+    f = LanguageModel.load(run.out / "model").gate_traces(text).values(0, "f").mean(1)
     m = boundary_mask(list(text))
     assert d["f_boundary"] == pytest.approx(f[m].mean(), abs=1e-6) and d["f_other"] == pytest.approx(f[~m].mean(), abs=1e-6)
     assert 0 < d["p_permutation"] <= 1 and d["units"] == 16

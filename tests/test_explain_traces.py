@@ -16,7 +16,6 @@ from lstmkit.explain.traces import LayerInputRecorder, Traces, layer_traces
 from lstmkit.explain.unit_search import correlations, rank_units
 from lstmkit.nn import GRU, LSTM, RNN
 from lstmkit.tasks.explain import load_explainable, read_series
-from lstmkit.tasks.lm.api import gate_traces
 
 
 @pytest.mark.parametrize("cls,names", [(LSTM, ("i", "f", "g", "o", "c", "h")), (GRU, ("r", "z", "n", "h")), (RNN, ("h",))])
@@ -112,19 +111,44 @@ def test_recorder_gives_what_the_model_fed_its_lstm():
     assert not model.lstm._forward_pre_hooks  # removed on exit
 
 
-def test_load_explainable_lm_traces_equal_gate_traces(tmp_path):
+def test_load_explainable_lm_traces_equal_the_networks_own_gates(tmp_path):
+    from lstmkit import LanguageModel
+
     d = save_char_lm(tmp_path / "lm")
-    ex = load_explainable(d)
-    assert (ex.kind, ex.input_kind) == ("lm-lstm", "text")
-    tr = ex.trace("Bob is nice. Dan~ is evil")  # '~' is not in the vocabulary: <unk> to the model
-    assert tr.labels == list("Bob is nice. Dan~ is evil") and tr.num_layers == 2
-    model, tok = ex.model, ex.tokenizer
-    _, gates = gate_traces(model, tok, "Bob is nice. Dan~ is evil")
-    np.testing.assert_allclose(tr.values(1, "c"), gates[1][0]["c"].numpy(), atol=1e-6)
+    ex = load_explainable(d)  # opened through the registry: the estimator's explain_target
+    assert (ex.kind, ex.input_kind) == ("lm-lstm", "text") and isinstance(ex.estimator, LanguageModel)
+    text = "Bob is nice. Dan~ is evil"  # '~' is not in the vocabulary: <unk> to the model
+    tr = ex.trace(text)
+    assert tr.labels == list(text) and tr.num_layers == 2
+    net, tok = ex.estimator.model_, ex.estimator.tokenizer_
+    assert ex.model is net and ex.layer is net.lstm
+    with torch.no_grad():
+        _, _, gates = net(torch.tensor([tok.encode(text)]), return_gates=True)
+    for layer in (0, 1):
+        for name in "ifgoch":
+            np.testing.assert_allclose(tr.values(layer, name), gates[layer][0][name][0].numpy(), atol=1e-6)
+    np.testing.assert_array_equal(ex.estimator.gate_traces(text).values(1, "c"), tr.values(1, "c"))
     with pytest.raises(ValueError, match="reads text"):
         ex.trace([1.0, 2.0])
     with pytest.raises(FileNotFoundError, match="expected a model folder"):
         load_explainable(tmp_path / "nothing")
+
+
+def test_load_explainable_refuses_unknown_kinds_and_kinds_it_cannot_trace_yet(tmp_path, monkeypatch):
+    import json
+
+    from lstmkit.tasks import registry
+    from lstmkit.train.checkpoint import ModelFolderError
+
+    d = save_char_lm(tmp_path / "lm")
+    meta = json.loads((d / "config.json").read_text())
+    (d / "config.json").write_text(json.dumps({**meta, "kind": "no-such-kind"}))
+    with pytest.raises(ModelFolderError, match="unknown model kind 'no-such-kind'"):
+        load_explainable(d)
+    # a registered kind whose estimator module does not exist (yet) and that has no legacy adapter: one line
+    monkeypatch.setitem(registry._ESTIMATORS, "no-such-kind", "lstmkit.tasks.nosuchtask.estimator:Nothing")
+    with pytest.raises(ValueError, match="cannot be traced yet"):
+        load_explainable(d)
 
 
 def test_read_series_from_numbers_and_csv(tmp_path):

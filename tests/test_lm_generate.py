@@ -8,14 +8,14 @@ import torch
 from lstmkit.data.tokenize import CharTokenizer, SubwordTokenizer, WordTokenizer
 from lstmkit.tasks.lm.config import ModelConfig
 from lstmkit.tasks.lm.generate import generate
-from lstmkit.tasks.lm.model import LanguageModel
+from lstmkit.tasks.lm.model import LMNet
 
 TEXT = "the quick brown fox jumps over the lazy dog\n" * 3
 
 
 def _model(tok, seed=0):
     torch.manual_seed(seed)
-    return LanguageModel(tok.vocab_size, ModelConfig(hidden_size=16, num_layers=2, dropout=0.0)).eval()
+    return LMNet(tok.vocab_size, ModelConfig(hidden_size=16, num_layers=2, dropout=0.0)).eval()
 
 
 def test_same_seed_same_text_and_streaming_gives_the_text():

@@ -12,7 +12,7 @@ from torch import nn
 from lstmkit.data.tokenize import CharTokenizer, WordTokenizer
 from lstmkit.tasks.lm.config import ModelConfig
 from lstmkit.tasks.lm.metrics import LMScore, score_lines, score_text, segment_nats, split_segments
-from lstmkit.tasks.lm.model import LanguageModel
+from lstmkit.tasks.lm.model import LMNet
 
 
 class Bigram(nn.Module):
@@ -89,7 +89,7 @@ def test_lstm_score_is_the_whole_sequence_cross_entropy():
     """The state carried across bptt chunks gives exactly the loss of one pass over the text."""
     torch.manual_seed(0)
     tok = CharTokenizer.train(["to be or not to be\n"])
-    model = LanguageModel(tok.vocab_size, ModelConfig(hidden_size=16, num_layers=2, dropout=0.3, output_dropout=0.3)).double()
+    model = LMNet(tok.vocab_size, ModelConfig(hidden_size=16, num_layers=2, dropout=0.3, output_dropout=0.3)).double()
     text = "to be or not to be, that is the question\n"
     ids = tok.encode(text)
     ctx = tok.encode("\n")

@@ -8,9 +8,9 @@ import torch.nn.functional as F
 
 from lstmkit.config import load_config
 from lstmkit.data.tokenize import CharTokenizer
-from lstmkit.tasks.lm.api import gate_traces, load_lm, save_lm
+from lstmkit.tasks.lm.estimator import LanguageModel
 from lstmkit.tasks.lm.config import LMConfig, ModelConfig
-from lstmkit.tasks.lm.model import LanguageModel
+from lstmkit.tasks.lm.model import LMNet
 from lstmkit.tasks.lm.streams import StreamChunks, TBPTTStep, batchify
 
 
@@ -46,7 +46,7 @@ def test_random_offsets_keep_the_length_and_the_order():
 def _tiny_model(V, **kw):
     cfg = dict(hidden_size=12, num_layers=2, dropout=0.0, output_dropout=0.0)
     cfg.update(kw)
-    return LanguageModel(V, ModelConfig(**cfg)).double()
+    return LMNet(V, ModelConfig(**cfg)).double()
 
 
 def test_tbptt_step_carries_the_state_exactly():
@@ -81,21 +81,21 @@ def test_tbptt_gradients_stop_at_the_chunk_border():
 
 
 def test_weight_tying_and_sizes():
-    m = LanguageModel(50, ModelConfig(hidden_size=32, num_layers=1, dropout=0.0))
+    m = LMNet(50, ModelConfig(hidden_size=32, num_layers=1, dropout=0.0))
     assert m.tied and m.decoder.weight is m.embedding.weight
-    untied = LanguageModel(50, ModelConfig(hidden_size=32, num_layers=1, dropout=0.0, tie_weights=False))
+    untied = LMNet(50, ModelConfig(hidden_size=32, num_layers=1, dropout=0.0, tie_weights=False))
     assert untied.num_parameters() - m.num_parameters() == 50 * 32  # the shared matrix counted once
-    proj = LanguageModel(50, ModelConfig(hidden_size=32, proj_size=16, num_layers=2))
+    proj = LMNet(50, ModelConfig(hidden_size=32, proj_size=16, num_layers=2))
     assert proj.embedding.weight.shape == (50, 16) and proj.tied
     logits, (h, c) = proj(torch.randint(0, 50, (3, 5)))
     assert logits.shape == (3, 5, 50) and h.shape == (2, 3, 16) and c.shape == (2, 3, 32)
     with pytest.raises(ValueError, match="tie_weights needs embedding_size equal to the LSTM output size"):
         ModelConfig(hidden_size=32, embedding_size=8)
-    assert LanguageModel(50, ModelConfig(hidden_size=32, embedding_size=8, tie_weights=False)).embedding.weight.shape == (50, 8)
+    assert LMNet(50, ModelConfig(hidden_size=32, embedding_size=8, tie_weights=False)).embedding.weight.shape == (50, 8)
 
 
 def test_dropout_variants_reach_the_lstm():
-    m = LanguageModel(20, ModelConfig(hidden_size=8, num_layers=2, dropout=0.1, input_dropout=0.2, hidden_dropout=0.3,
+    m = LMNet(20, ModelConfig(hidden_size=8, num_layers=2, dropout=0.1, input_dropout=0.2, hidden_dropout=0.3,
                                       zoneout=0.05, cell="layernorm"))
     assert (m.lstm.dropout, m.lstm.input_dropout, m.lstm.hidden_dropout, m.lstm.zoneout) == (0.1, 0.2, 0.3, 0.05)
     assert m.lstm.kind == "layernorm"
@@ -107,14 +107,14 @@ def test_dropout_variants_reach_the_lstm():
 
 
 def test_forget_bias_reaches_every_layer():
-    m = LanguageModel(10, ModelConfig(hidden_size=8, num_layers=3, forget_bias=1.0))
+    m = LMNet(10, ModelConfig(hidden_size=8, num_layers=3, forget_bias=1.0))
     for layer in range(3):
         assert torch.equal(getattr(m.lstm, f"bias_ih_l{layer}")[8:16], torch.ones(8))  # gate order i, f, g, o
         assert torch.equal(getattr(m.lstm, f"bias_hh_l{layer}")[8:16], torch.zeros(8))
 
 
 def test_model_rejects_bad_ids():
-    m = LanguageModel(10, ModelConfig(hidden_size=8, num_layers=1, dropout=0.0))
+    m = LMNet(10, ModelConfig(hidden_size=8, num_layers=1, dropout=0.0))
     with pytest.raises(ValueError, match=r"expected token ids in \[0, 10\), got values in \[0, 12\]"):
         m(torch.tensor([[0, 12]]))
     with pytest.raises(ValueError, match="shape \\(B, T\\)"):
@@ -123,18 +123,21 @@ def test_model_rejects_bad_ids():
 
 def test_save_load_round_trip_and_gate_traces(tmp_path):
     tok = CharTokenizer.train(["hello world\n"])
-    m = LanguageModel(tok.vocab_size, ModelConfig(hidden_size=16, num_layers=2, dropout=0.0, backend="torch")).eval()
-    save_lm(tmp_path / "model", m, tok, context=tok.encode("\n"))
-    loaded, tok2 = load_lm(tmp_path / "model")
-    assert loaded.tied and loaded.context == tok.encode("\n") and tok2.encode("hello") == tok.encode("hello")
+    m = LMNet(tok.vocab_size, ModelConfig(hidden_size=16, num_layers=2, dropout=0.0, backend="torch")).eval()
+    LanguageModel.from_network(m, tok, context=tok.encode("\n")).save(tmp_path / "model")
+    lm = LanguageModel.load(tmp_path / "model")
+    loaded, tok2 = lm.model_, lm.tokenizer_
+    assert loaded.tied and lm.context_ == tok.encode("\n") and tok2.encode("hello") == tok.encode("hello")
+    assert lm.get_params()["backend"] == "torch" and loaded.lstm.backend == "torch"  # the trained choice is kept
     x = torch.tensor([tok.encode("hello world")])
     with torch.no_grad():
         assert torch.allclose(loaded(x)[0], m(x)[0], atol=1e-6)
-    tokens, gates = gate_traces(loaded, tok2, "hello")  # the loaded model runs on 'auto', which returns gates
-    assert tokens == list("hello")
-    assert len(gates) == 2 and set("ifgoch") <= set(gates[0][0])
-    assert gates[1][0]["f"].shape == (5, 16)
-    assert bool(((gates[0][0]["f"] > 0) & (gates[0][0]["f"] < 1)).all())
+    tr = lm.gate_traces("hello")  # torch's fused kernels give no gates: traced on 'auto', then put back
+    assert loaded.lstm.backend == "torch"
+    assert tr.labels == list("hello")
+    assert tr.num_layers == 2 and set("ifgoch") <= set(tr.names)
+    assert tr.values(1, "f").shape == (5, 16)
+    assert bool(((tr.values(0, "f") > 0) & (tr.values(0, "f") < 1)).all())
 
 
 def test_config_rejects_unknown_keys_and_bad_values():

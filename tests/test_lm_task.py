@@ -1,4 +1,5 @@
-"""Language-model runs on slices of Tiny Shakespeare: the loss falls, the files are right, every command works."""
+"""Language-model runs on slices of Tiny Shakespeare: the loss falls, the files are right, every command works,
+and the command line gives what the ``lstmkit.LanguageModel`` estimator gives."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import sys
 import pandas as pd
 import pytest
 
+from lstmkit import LanguageModel
 from lstmkit.cli.main import main
 from lstmkit.config import replace
-from lstmkit.tasks.lm import api
 from lstmkit.tasks.lm.config import LMConfig
-from lstmkit.tasks.lm.corpus import load_corpus, read_text, split_text
+from lstmkit.tasks.lm.corpus import make_corpus, read_text, split_text
+from lstmkit.tasks.lm.run_folder import train_run
 
 
 def _cfg(shared_data, out, **over) -> LMConfig:
@@ -35,7 +37,7 @@ def char_run(tmp_path_factory):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder not found at {SHARED_DATA}")
     out = tmp_path_factory.mktemp("lm") / "char"
-    return api.train(_cfg(SHARED_DATA, out), say=lambda s: None)
+    return train_run(_cfg(SHARED_DATA, out))
 
 
 def test_nanogpt_split(shared_data):
@@ -49,7 +51,7 @@ def test_char_run_loss_falls_and_metrics_agree(char_run):
     assert len(hist) == 3
     losses = [r["train_loss"] for r in hist]
     assert losses[0] > losses[1] > losses[2]
-    V = char_run.tokenizer.vocab_size
+    V = char_run.estimator.tokenizer_.vocab_size
     val = char_run.metrics["val"]
     assert val["loss"] < math.log(V) - 1.0  # far below a uniform guess (ln V nats)
     assert hist[-1]["val_loss"] < hist[0]["val_loss"]
@@ -66,28 +68,34 @@ def test_char_run_folder(char_run):
         assert (out / name).is_file(), name
     assert (out / "plots/training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["run"]["parameters"] == char_run.model.num_parameters()
+    assert metrics["run"]["parameters"] == char_run.estimator.model_.num_parameters()
     assert "Language model report" in (out / "report.html").read_text()
-    assert len((out / "sample.txt").read_text()) == 40
+    sample = (out / "sample.txt").read_text()
+    assert len(sample) == 40 and sample == char_run.estimator.generate("", 40, temperature=0.8, seed=0)
     # evaluate on the same split gives the same numbers as training reported
-    res = api.evaluate(out / "model", part=None, say=lambda s: None)
-    assert res["part"] == "val" and res["loss"] == pytest.approx(metrics["val"]["loss"], rel=1e-5)
+    assert main(["lm", "evaluate", "--model", str(out / "model"), "--metrics", str(out / "eval.json")]) == 0
+    res = json.loads((out / "eval.json").read_text())
+    assert res["part"] == "val" and res["loss"] == pytest.approx(metrics["val"]["loss"], rel=1e-9)
+    assert res["tokens"] == metrics["val"]["tokens"]
 
 
-@pytest.mark.parametrize("kind,extra", [("word", {"data.vocab_size": 500}), ("bpe", {"data.vocab_size": 300})])
-def test_word_and_bpe_runs(shared_data, tmp_path, kind, extra):
-    cfg = _cfg(shared_data, tmp_path / kind, **{"data.tokenizer": kind, "train.epochs": 1, "train.batch_size": 8,
-                                                "bptt.length": 16, **extra})
-    corpus = load_corpus(cfg.data)
-    run = api.train(cfg, say=lambda s: None)
-    val = run.metrics["val"]
+@pytest.mark.parametrize("kind,extra", [("word", {"vocab_size": 500}), ("bpe", {"vocab_size": 300})])
+def test_word_and_bpe_models_fit_in_memory(shared_data, tmp_path, kind, extra):
+    text = read_text(shared_data / "tinyshakespeare" / "input.txt", 30000)
+    lm = LanguageModel(tokenizer=kind, hidden_size=48, num_layers=1, dropout=0.0, output_dropout=0.0, length=16,
+                       batch_size=8, epochs=1, lr=1e-2, progress_bar=False, num_threads=1, **extra).fit(text)
+    corpus = make_corpus(text, lm.config.data)
+    val = lm.metrics_["val"]
     assert val["chars"] == len(corpus.val_text) and val["tokens"] == len(corpus.val_ids)
     assert val["bpc"] == pytest.approx(val["nats"] / (len(corpus.val_text) * math.log(2)))
-    assert val["loss"] < math.log(run.tokenizer.vocab_size)
+    assert val["loss"] < math.log(lm.tokenizer_.vocab_size)
+    assert lm.evaluate(corpus.val_text) == pytest.approx(val, rel=1e-9)  # fit scores its validation text so
     if kind == "word":
         assert val["unknown_tokens"] > 0  # 500 words cannot cover Shakespeare: the rest are <unk>
-    model, tok = api.load_lm(run.out / "model")
-    assert tok.kind == kind and model.vocab_size == tok.vocab_size
+    lm.save(tmp_path / "model")
+    again = LanguageModel.load(tmp_path / "model")
+    assert again.tokenizer_.kind == kind and again.model_.vocab_size == lm.tokenizer_.vocab_size
+    assert again.generate("First Citizen:", 12, seed=4) == lm.generate("First Citizen:", 12, seed=4)
 
 
 def test_cli_generate_and_evaluate(char_run, tmp_path, capsys):
@@ -112,14 +120,25 @@ def test_cli_generate_and_evaluate(char_run, tmp_path, capsys):
     assert lines["bpc"].to_numpy() == pytest.approx((lines["nats"] / (lines["chars"] * math.log(2))).to_numpy())
 
 
-def test_cli_train_end_to_end(shared_data, tmp_path, capsys):
+def test_cli_train_and_the_same_api_call_give_the_same_metrics(shared_data, tmp_path, capsys, monkeypatch):
+    path = shared_data / "tinyshakespeare" / "input.txt"
     out = tmp_path / "cli"
-    code = main(["lm", "train", "--data", str(shared_data / "tinyshakespeare" / "input.txt"), "--out", str(out), "--quiet",
-                 "--data.max_chars", "8000", "--model.hidden_size", "16", "--model.num_layers", "1", "--train.epochs", "1",
-                 "--train.batch_size", "4", "--bptt.length", "16", "--run.sample_length", "10", "--train.num_threads", "1"])
+    code = main(["lm", "train", "--data", str(path), "--out", str(out), "--quiet",
+                 "--data.max_chars", "8000", "--model.hidden_size", "16", "--model.num_layers", "1", "--train.epochs", "2",
+                 "--train.batch_size", "4", "--bptt.length", "16", "--run.sample_length", "10", "--train.num_threads", "1",
+                 "--train.seed", "3"])
     assert code == 0
     assert "validation: loss" in capsys.readouterr().out
     assert (out / "report.html").is_file() and (out / "model" / "tokenizer.json").is_file()
+    cli = json.loads((out / "metrics.json").read_text())
+    monkeypatch.chdir(tmp_path)  # the estimator writes nothing unless asked
+    before = set(tmp_path.rglob("*"))
+    lm = LanguageModel(max_chars=8000, hidden_size=16, num_layers=1, epochs=2, batch_size=4, length=16,
+                       num_threads=1, seed=3, progress_bar=False).fit(read_text(path))
+    assert set(tmp_path.rglob("*")) == before
+    assert lm.metrics_["val"] == cli["val"]  # the same numbers, to the last bit
+    assert [r["train_loss"] for r in lm.history_] == [r["train_loss"] for r in cli["history"]]
+    assert lm.generate("", 10, temperature=0.8, seed=3) == (out / "sample.txt").read_text()
 
 
 def test_cli_subprocess_generate(char_run):
@@ -138,7 +157,7 @@ def test_cli_bad_input(tmp_path, capsys, char_run):
     binary = tmp_path / "bin.txt"
     binary.write_bytes(b"\xff\xfe\x00abc")
     assert main(["lm", "train", "--data", str(binary), "--out", str(tmp_path / "x")]) == 2
-    assert "not UTF-8" in capsys.readouterr().err
+    assert f"{binary}: line 1: expected UTF-8 text, got byte 0xff" in capsys.readouterr().err
     assert main(["lm", "train", "--data", str(tmp_path / "missing.txt")]) == 2
     assert "not found" in capsys.readouterr().err
     assert main(["lm", "train", "--data", str(empty), "--model.embedding_size", "7"]) == 2
@@ -157,13 +176,16 @@ def test_cli_bad_input(tmp_path, capsys, char_run):
 def test_unseen_characters_become_unk_in_evaluation(char_run, tmp_path, capsys):
     odd = tmp_path / "odd.txt"
     odd.write_text("ROMEO: ¡hola! ñ\n\nJULIET: 你好\n", encoding="utf-8")
-    res = api.evaluate(char_run.out / "model", odd, say=lambda s: None, per_line=tmp_path / "l.jsonl")
+    assert main(["lm", "evaluate", "--model", str(char_run.out / "model"), "--data", str(odd), "--output",
+                 str(tmp_path / "l.jsonl"), "--metrics", str(tmp_path / "m.json")]) == 0
+    res = json.loads((tmp_path / "m.json").read_text())
     text = odd.read_text(encoding="utf-8")
-    unseen = [ch for ch in text if ch not in char_run.tokenizer.vocab.index]
+    unseen = [ch for ch in text if ch not in char_run.estimator.tokenizer_.vocab.index]
     assert {"¡", "ñ", "你", "好"} <= set(unseen)  # never in Shakespeare's 65 characters
     assert res["unknown_tokens"] == len(unseen)
     assert res["lines_scored"] == 2 and res["lines_skipped_empty"] == 1
     assert res["tokens"] == len(text)
+    assert f"({len(unseen)} <unk>)" in capsys.readouterr().out
 
 
 def test_time_budget_stops_between_epochs_and_anneals(shared_data, tmp_path):
@@ -177,10 +199,10 @@ def test_time_budget_stops_between_epochs_and_anneals(shared_data, tmp_path):
                                                      "train.batch_size": 4, "bptt.length": 16, "run.max_minutes": 0.05,
                                                      "run.anneal_over_time": True, "train.schedule": "none",
                                                      "run.sample_length": 0})
-    run = api.train(cfg, say=lambda s: None)
-    assert run.metrics["run"]["stopped_by_time_limit"] is True
-    assert 1 <= run.metrics["run"]["epochs"] < 500
-    assert run.metrics["run"]["train_seconds"] < 3 * 60 * 0.05 + 30
+    lm = LanguageModel(config=cfg).fit(read_text(cfg.data.path))
+    assert lm.metrics_["run"]["stopped_by_time_limit"] is True
+    assert 1 <= lm.metrics_["run"]["epochs"] < 500
+    assert lm.metrics_["run"]["train_seconds"] < 3 * 60 * 0.05 + 30
     with pytest.raises(ValueError, match="expected train.schedule none"):
         replace(cfg, **{"train.schedule": "cosine"})
     with pytest.raises(ValueError, match="needs a time budget"):

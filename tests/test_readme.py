@@ -17,3 +17,38 @@ def test_the_short_tour_runs_and_gives_what_its_comments_say():
     assert tuple(ns["out"].shape) == (4, 20, 32) and tuple(ns["logits"].shape) == (4, 5)
     f = ns["lstm"].bias_ih_l0[32:64].detach()  # chrono_init_ set the forget biases of layer 0
     assert bool((f >= 0).all()) and float(f.max()) <= 7.0
+
+
+def _section_python(heading: str) -> str:
+    """The python block of the README section that starts with ``heading``."""
+    text = README.read_text()
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n## ", start + 1)
+    blocks = re.findall(r"```python\n(.*?)```", text[start : end if end > 0 else None], flags=re.S)
+    assert len(blocks) == 1, f"expected one python block under {heading!r}, got {len(blocks)}"
+    return blocks[0]
+
+
+def test_the_language_model_quick_start_runs_and_gives_what_its_comments_say(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    shared = README.parent.parent / "shared"
+    if not (shared / "data" / "tinyshakespeare" / "input.txt").is_file():
+        pytest.skip(f"Tiny Shakespeare not found under {shared}")
+    (tmp_path / "shared").symlink_to(shared)  # ../shared/data/... as from the repository root
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    ns: dict = {}
+    exec(compile(_section_python("## Language models"), "README.md (language models)", "exec"), ns)
+    lm, lm2, tr = ns["lm"], ns["lm2"], ns["tr"]
+    assert type(lm).__name__ == "LanguageModel" and type(lm2) is type(lm)
+    val = lm.metrics_["val"]
+    assert val["tokens"] == 2000 and 0 < val["bpc"] < 7  # the last 10% of 20,000 characters
+    assert tr.values(0, "f").shape == (19, 64) and tr.labels == list("To be, or not to be")  # the comment
+    printed = capsys.readouterr().out
+    assert lm.generate("ROMEO:", 100, temperature=0.8, top_p=0.95, seed=0) in printed
+    assert lm2.evaluate("To be, or not to be") == lm.evaluate("To be, or not to be")
+    # nothing but the model folder the snippet saved was written
+    assert sorted(str(p.relative_to(tmp_path / "work")) for p in (tmp_path / "work").rglob("*") if p.is_file()) == \
+        ["runs/lm-quickstart/model/config.json", "runs/lm-quickstart/model/model.safetensors",
+         "runs/lm-quickstart/model/tokenizer.json"]

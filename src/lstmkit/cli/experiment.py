@@ -174,13 +174,12 @@ def _full_stop(args, out) -> int:
     from pathlib import Path
 
     from lstmkit.explain.experiments.full_stop import forget_gate_at_boundaries, plot_full_stop
-    from lstmkit.explain.traces import Traces
-    from lstmkit.tasks.lm.api import gate_traces, load_lm
-    from lstmkit.tasks.lm.corpus import read_text, resolve_data_path, split_text
+    from lstmkit.tasks.lm.estimator import LanguageModel
+    from lstmkit.tasks.lm.run_folder import training_text
 
     if not args.model:
         raise ValueError("experiment full-stop: expected --model DIR (a character language model), got none")
-    model, tok = load_lm(args.model)
+    lm = LanguageModel.load(args.model)
     if args.text_file:
         path = Path(args.text_file)
         if not path.is_file():
@@ -188,17 +187,15 @@ def _full_stop(args, out) -> int:
         text = path.read_text(encoding="utf-8", errors="replace")
         source = str(path)
     else:
-        extra = model.meta["extra"]
-        path = resolve_data_path(extra.get("data"))
-        text = split_text(read_text(path, int(extra.get("max_chars") or 0)), float(extra.get("val_fraction", 0.1)))[1]
+        path, text = training_text(lm, "val")
         source = f"{path} (validation part)"
     text = text[: args.max_chars] if args.max_chars else text
-    tokens, gates = gate_traces(model, tok, text)
-    if len(tokens) != len(text):
+    # a character model's traces are labelled with the text's own characters: one the model never saw is <unk>
+    # to it, but a '?' is still a sentence end
+    tr = lm.gate_traces(text)
+    if tr.labels != list(text):
         raise ValueError(f"experiment full-stop: expected a character model (one token per character), "
-                         f"got {len(tokens)} tokens for {len(text)} characters")
-    # the text's own characters: one the model never saw decodes as <unk>, but a '?' is still a sentence end
-    tr = Traces(list(text), [[{k: v.numpy() for k, v in d.items()} for d in layer] for layer in gates])
+                         f"got {len(tr.labels)} tokens for {len(text)} characters")
     layer = args.layer % tr.num_layers
     res = forget_gate_at_boundaries(tr, layer, permutations=args.permutations, seed=args.seed)
     plot_full_stop(tr, res, out / "full_stop.png")

@@ -65,70 +65,106 @@ def add_parser(sub) -> None:
                    "--data, all with it); train/val is the split used in training")
     e.add_argument("--output", metavar="FILE", help="also score each non-empty line on its own: .csv or .jsonl")
     e.add_argument("--metrics", metavar="FILE.json", help="write the metrics here as JSON")
-    e.add_argument("--bptt", type=int, default=256, metavar="N", help="chunk length for scoring (default 256)")
-    e.add_argument("--batch-size", type=int, default=32, metavar="N", help="parallel segments (default 32)")
+    e.add_argument("--bptt", type=int, default=None, metavar="N", help="chunk length for scoring (default: as in "
+                   "training's validation score, max(bptt.length, 256))")
+    e.add_argument("--batch-size", type=int, default=None, metavar="N", help="parallel segments (default: the "
+                   "model's bptt.eval_batch_size, 32 unless changed)")
     e.set_defaults(func=run, action="evaluate")
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
 def _train(args) -> int:
     from lstmkit.cli.run_options import config_from_args
-    from lstmkit.tasks.lm import api
     from lstmkit.tasks.lm.config import LMConfig
+    from lstmkit.tasks.lm.run_folder import train_run
 
     cfg = config_from_args(LMConfig, args, {"data.path": args.data, "run.out_dir": args.out})
-    api.train(cfg, resume=args.resume)
+    run = train_run(cfg, resume=args.resume)
+    val, facts = run.metrics["val"], run.metrics["run"]
+    print(f"validation: loss {val['loss']:.4f} nats/token, perplexity {val['perplexity']:.3f}, {val['bpc']:.4f} "
+          f"bits/char ({val['tokens']} tokens, {val['unknown_tokens']} <unk>)")
+    print(f"done in {facts['total_seconds']:.0f} s; model: {run.out / 'model'}; report: {run.report}")
     return 0
 
 
 def _generate(args) -> int:
     import sys
+    import warnings
     from pathlib import Path
 
-    from lstmkit.tasks.lm import api
+    from lstmkit.tasks.lm.estimator import LanguageModel, VocabularyWarning
+    from lstmkit.tasks.lm.run_folder import write_rows
 
     if args.num_samples < 1:
         raise ValueError(f"expected --num-samples >= 1, got {args.num_samples}")
     prime = args.prime
     if args.prime_file:
-        from lstmkit.tasks.lm.corpus import read_text
+        from lstmkit.io.files import read_text
 
-        prime = read_text(args.prime_file)
+        prime = read_text(args.prime_file, "a priming text")
     if args.output:
         suffix = Path(args.output).suffix.lower()
         if suffix not in (".csv", ".jsonl", ".json"):
             raise ValueError(f"expected --output ending in .csv, .jsonl or .json, got {args.output!r}")
-    model, tok = api.load_lm(args.model)
+    lm = LanguageModel.load(args.model)
     rows = []
     for i in range(args.num_samples):
         seed = None if args.seed is None else args.seed + i
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", VocabularyWarning)
+            pieces = lm.generate(prime, args.length, temperature=args.temperature, top_k=args.top_k,
+                                 top_p=args.top_p, seed=seed, stream=True)
+        for w in caught:  # the prime's unknown characters: stated once, on stderr, before the text
+            if not issubclass(w.category, VocabularyWarning):
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            elif i == 0:
+                print(f"lstmkit lm: note: {w.message}", file=sys.stderr, flush=True)
         if args.num_samples > 1:
             print(f"--- sample {i + 1} ---", flush=True)
-        stream = None if args.no_stream else (lambda s: (sys.stdout.write(s), sys.stdout.flush()))
-        if stream:
-            stream(prime)
-        gen = api.generate_text(model, tok, prime, args.length, temperature=args.temperature, top_k=args.top_k,
-                                top_p=args.top_p, seed=seed, on_text=stream)
-        if not stream:
-            sys.stdout.write(prime + gen.text)
+        text = []
+        if not args.no_stream:
+            sys.stdout.write(prime)
+            sys.stdout.flush()
+        for piece in pieces:
+            text.append(piece)
+            if not args.no_stream:
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+        text = "".join(text)
+        if args.no_stream:
+            sys.stdout.write(prime + text)
         print(flush=True)
-        if gen.prime_unknown:
-            print(f"lstmkit lm: note: {gen.prime_unknown} token(s) of the prime are not in the vocabulary and were read "
-                  "as <unk>", file=sys.stderr)
-        rows.append({"sample": i, "seed": seed, "prime": prime, "text": gen.text, "tokens": len(gen.ids),
+        rows.append({"sample": i, "seed": seed, "prime": prime, "text": text, "tokens": args.length,
                      "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p})
     if args.output:
-        api.write_rows(args.output, rows)
+        write_rows(args.output, rows)
         print(f"samples: {args.output}", file=sys.stderr)
     return 0
 
 
 def _evaluate(args) -> int:
     import json
+    from pathlib import Path
 
-    from lstmkit.tasks.lm import api
+    from lstmkit.tasks.lm.corpus import read_text, text_part
+    from lstmkit.tasks.lm.estimator import LanguageModel
+    from lstmkit.tasks.lm.run_folder import training_text, write_rows
 
-    res = api.evaluate(args.model, args.data, args.part, per_line=args.output, bptt=args.bptt, batch_size=args.batch_size)
+    lm = LanguageModel.load(args.model)
+    part = args.part or ("all" if args.data else "val")
+    if args.data:
+        path = Path(args.data)
+        text = text_part(read_text(path), part, lm.source_["val_fraction"])
+    else:
+        path, text = training_text(lm, part)
+    res = {"data": str(path), "part": part, **lm.evaluate(text, bptt=args.bptt, batch_size=args.batch_size)}
+    print(f"{path} ({part}): loss {res['loss']:.4f} nats/token, perplexity {res['perplexity']:.3f}, "
+          f"{res['bpc']:.4f} bits/char over {res['tokens']} tokens ({res['unknown_tokens']} <unk>)")
+    if args.output:
+        rows, skipped = lm.score_lines(text, bptt=args.bptt, batch_size=args.batch_size)
+        write_rows(args.output, rows)
+        res["lines_scored"], res["lines_skipped_empty"] = len(rows), skipped
+        print(f"per-line scores: {args.output} ({len(rows)} lines, {skipped} empty line(s) skipped)")
     if args.metrics:
         from lstmkit.io.files import atomic_write_text
 

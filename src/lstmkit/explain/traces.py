@@ -20,6 +20,7 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -183,3 +184,56 @@ class LayerInputRecorder:
 
     def __exit__(self, *exc) -> None:
         self._handle.remove()
+
+
+@dataclass
+class TraceTarget:
+    """What a task model hands to gate tracing: its network, the recurrent layer, and how an input reaches it.
+
+    ``prepare(data)`` turns a raw input (a text for ``input_kind`` ``"text"``,
+    numbers or rows for ``"series"``) into ``(labels, run)``: one label per
+    step and a call that runs ``network`` on that input the way the task
+    does (its own tokenising, scaling and windowing). :func:`trace_target`
+    notes what ``layer`` is called with during ``run()`` and runs it once more
+    with ``return_gates=True``. A task estimator provides one from its
+    ``explain_target()`` method; ``lstmkit explain`` needs nothing else.
+    """
+
+    network: nn.Module
+    layer: nn.Module
+    input_kind: str
+    prepare: Callable[[Any], tuple[list[str], Callable[[], Any]]]
+
+
+def trace_target(target: TraceTarget, data, meta: dict | None = None) -> Traces:
+    """Gate traces of ``target.layer`` on ``data`` (see :class:`TraceTarget`), in eval mode, without gradients.
+
+    The first call of the layer during ``run()`` is the one traced (a
+    decoder's later calls are not). A layer pinned to the ``torch`` engine
+    (torch's fused kernels give no gates) is traced on ``auto`` and put back.
+    The labels are aligned to the traced steps: the last ``T`` of them, or
+    step numbers where there are too few.
+    """
+    labels, run = target.prepare(data)
+    net, layer = target.network, target.layer
+    rec = LayerInputRecorder(layer)
+    was = net.training
+    net.eval()
+    pinned = getattr(layer, "backend", None)
+    try:
+        with rec, torch.no_grad():
+            run()
+        if rec.args is None:
+            raise RuntimeError(f"trace_target: the network never called its recurrent layer {type(layer).__name__}")
+        if pinned == "torch":
+            layer.backend = "auto"
+        with torch.no_grad():
+            res = layer(*rec.args, **{**rec.kwargs, "return_gates": True})
+    finally:
+        if pinned is not None:
+            layer.backend = pinned
+        net.train(was)
+    gates = res[-1]
+    T = next(iter(gates[0][0].values())).shape[1 if layer.batch_first else 0]
+    labels = list(labels)[-T:] if len(labels) >= T else list(labels) + [str(t) for t in range(len(labels), T)]
+    return gates_to_traces(gates, labels, layer.batch_first, 0, meta=meta)

@@ -33,6 +33,16 @@ def known_kinds() -> list[str]:
     return sorted(_ESTIMATORS)
 
 
+def estimator_module(kind: str) -> str:
+    """The module that holds the estimator of ``kind`` (from the table; nothing is imported)."""
+    from ..train.checkpoint import ModelFolderError
+
+    target = _ESTIMATORS.get(kind)
+    if target is None:
+        raise ModelFolderError(f"lstmkit.load: unknown model kind {kind!r}; expected one of {known_kinds()}")
+    return target.partition(":")[0]
+
+
 def estimator_class(kind: str) -> type:
     """The estimator class that saves and loads folders of ``kind``; ``ValueError`` for an unknown kind."""
     from ..train.checkpoint import ModelFolderError

@@ -1,12 +1,24 @@
 """Load any lstmkit model folder for explaining, and trace its recurrent layer on one input.
 
-Each task feeds its LSTM differently (token embeddings, scaled windows,
-word features). Rather than rebuild each task's input pipeline, the task's
-own prediction code runs on the input while a
-:class:`~lstmkit.explain.traces.LayerInputRecorder` notes what the LSTM was
-called with; the LSTM then runs once more on exactly that with
-``return_gates=True``. The labels of the steps come from the task's own
-tokenisation (characters or words) or are the time steps of a series.
+A folder is opened by its ``kind``, through the registry that
+``lstmkit.load(path)`` uses (:mod:`lstmkit.tasks.registry`): the estimator
+class comes from that table in code, never from the folder. An estimator
+that can be explained has a method ``explain_target()`` returning a
+:class:`~lstmkit.explain.traces.TraceTarget`:
+
+- ``network``: the trained ``nn.Module`` the task predicts with;
+- ``layer``: the recurrent layer inside it whose gates are traced (an
+  lstmkit LSTM/GRU/RNN; for an encoder-decoder, the encoder);
+- ``input_kind``: ``"text"`` or ``"series"`` (what ``--text``/``--series`` give);
+- ``prepare(data)``: the raw input -> ``(labels, run)``, one label per step
+  (characters, words, times) and a call that runs the network on that input
+  the way the task does (its tokenising, scaling, windowing).
+
+Each task feeds its LSTM differently, so rather than rebuild each input
+pipeline, the task's own code runs on the input while a
+:class:`~lstmkit.explain.traces.LayerInputRecorder` notes what the layer was
+called with; the layer then runs once more on exactly that with
+``return_gates=True`` (:func:`~lstmkit.explain.traces.trace_target`).
 
 =======================  ===========  ==========================================
 kind                     input        steps
@@ -16,7 +28,14 @@ kind                     input        steps
 ``tag-bilstm-crf``       text         whitespace-separated words (both directions)
 ``forecast-lstm``        series       the last ``input_size`` values (first ensemble member)
 ``anomaly-prediction``   series       every row (also ``anomaly-reconstruction``: its encoder)
+``translate-seq2seq``    text         the source tokens, through the encoder (once its
+                                      estimator has ``explain_target``)
 =======================  ===========  ==========================================
+
+Kinds whose estimator has no ``explain_target`` yet (forecast, anomaly,
+classify and tag, while they move to estimators) are opened by the adapters
+in :data:`LEGACY_LOADERS`, written against those tasks' current classes; an
+adapter goes once its task's estimator provides ``explain_target``.
 """
 
 from __future__ import annotations
@@ -29,7 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...explain.traces import LayerInputRecorder, Traces, gates_to_traces
+from ...explain.traces import TraceTarget, Traces, trace_target
 from ...train.checkpoint import read_model_config
 
 
@@ -93,6 +112,7 @@ class Explainable:
     input_kind: str
     run: Callable  # input -> (labels, run the task's prediction on it)
     directory: str = ""
+    estimator: object = None  # the fitted estimator, when the folder was opened through the registry
 
     @property
     def cell_names(self) -> tuple[str, ...]:
@@ -104,48 +124,11 @@ class Explainable:
             raise ValueError(f"Explainable: a {self.kind} model reads text, got {type(data).__name__}")
         if self.input_kind == "text" and not data.strip():
             raise ValueError(f"Explainable: expected some text, got {data!r}")
-        labels, predict = self.run(data)
-        rec = LayerInputRecorder(self.layer)
-        self.model.eval()
-        with rec, torch.no_grad():
-            predict()
-        if rec.args is None:
-            raise RuntimeError(f"Explainable: the {self.kind} model never called its recurrent layer")
-        pinned = getattr(self.layer, "backend", None)
-        try:  # a layer pinned to torch's kernels (no gate traces there) runs on the engine auto picks
-            if pinned == "torch":
-                self.layer.backend = "auto"
-            with torch.no_grad():
-                res = self.layer(*rec.args, **{**rec.kwargs, "return_gates": True})
-        finally:
-            if pinned is not None:
-                self.layer.backend = pinned
-        gates = res[-1]
-        T = next(iter(gates[0][0].values())).shape[1 if self.layer.batch_first else 0]
-        labels = list(labels)[-T:] if len(labels) >= T else list(labels) + [str(t) for t in range(len(labels), T)]
-        return gates_to_traces(gates, labels, self.layer.batch_first, 0,
-                               meta={"kind": self.kind, "model": self.directory, "input": self.input_kind})
+        return trace_target(TraceTarget(self.model, self.layer, self.input_kind, self.run), data,
+                            meta={"kind": self.kind, "model": self.directory, "input": self.input_kind})
 
 
 # ------------------------------------------------------------------ per task
-def _lm(directory: Path) -> Explainable:
-    from ..lm.api import load_lm
-
-    model, tok = load_lm(directory)
-
-    def run(text: str):
-        ids = tok.encode(text)
-        if not ids:
-            raise ValueError("Explainable: the text gives no tokens")
-        # characters keep their own spelling (an unseen one is <unk> to the model, not on the page)
-        labels = list(text) if getattr(tok, "kind", "") == "char" and len(ids) == len(text) else [tok.decode([i]) for i in ids]
-        return labels, lambda: model(torch.tensor([ids]))
-
-    ex = Explainable("lm-lstm", model, model.lstm, "text", run, str(directory))
-    ex.tokenizer = tok
-    return ex
-
-
 def _classify(directory: Path) -> Explainable:
     from ..classify.api import Classifier
     from ..classify.data import Examples
@@ -233,8 +216,8 @@ def _anomaly(directory: Path) -> Explainable:
     return Explainable(f"anomaly-{det.kind}", net, layer, "series", run, str(directory))
 
 
-LOADERS = {
-    "lm-lstm": _lm,
+#: kind -> adapter for the tasks whose estimator has no ``explain_target`` yet (see the module docstring)
+LEGACY_LOADERS = {
     "classify-lstm": _classify,
     "classify-lstm-ensemble": _classify,
     "tag-bilstm-crf": _tag,
@@ -244,13 +227,50 @@ LOADERS = {
 }
 
 
+def _explainable_estimator(kind: str):
+    """The registry's estimator class for ``kind`` if it can be explained (has ``explain_target``), else ``None``.
+
+    A kind the registry does not know raises :class:`~lstmkit.train.checkpoint.ModelFolderError`;
+    an estimator module that does not exist yet (a task still moving to its
+    estimator) gives ``None``, so the legacy adapter opens the folder.
+    """
+    from ..registry import estimator_class, estimator_module
+
+    module = estimator_module(kind)
+    try:
+        cls = estimator_class(kind)
+    except ModuleNotFoundError as e:
+        if e.name is not None and module.startswith(e.name):  # the estimator's own module is missing, not a dependency
+            return None
+        raise
+    return cls if callable(getattr(cls, "explain_target", None)) else None
+
+
+def explainable(est, kind: str, directory: str | Path = "") -> Explainable:
+    """:class:`Explainable` from a fitted estimator that has ``explain_target()``."""
+    t = est.explain_target()
+    if t.input_kind not in ("text", "series"):
+        raise ValueError(f"explain: {type(est).__name__}.explain_target: expected input_kind 'text' or 'series', "
+                         f"got {t.input_kind!r}")
+    return Explainable(kind, t.network, t.layer, t.input_kind, t.prepare, str(directory), est)
+
+
 def load_explainable(directory: str | Path) -> Explainable:
-    """:class:`Explainable` for the model saved in ``directory`` (any task's model folder)."""
+    """:class:`Explainable` for the model saved in ``directory`` (any task's model folder).
+
+    The folder's kind picks the estimator through the registry
+    (``lstmkit.load``'s table); one without ``explain_target`` yet is opened
+    by its legacy adapter. An unknown kind is refused in one line.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"load_explainable: expected a model folder, {directory} does not exist")
     meta = read_model_config(directory)
     kind = meta["kind"]
-    if kind not in LOADERS:
-        raise ValueError(f"load_explainable: expected a model of kind {tuple(LOADERS)}, got {kind!r} in {directory}")
-    return LOADERS[kind](directory)
+    cls = _explainable_estimator(kind)
+    if cls is not None:
+        return explainable(cls.load(directory), kind, directory)
+    if kind in LEGACY_LOADERS:
+        return LEGACY_LOADERS[kind](directory)
+    raise ValueError(f"load_explainable: {directory}: a {kind!r} model cannot be traced yet (its estimator has no "
+                     f"explain_target()); expected one of {sorted(LEGACY_LOADERS)} or an estimator with explain_target")

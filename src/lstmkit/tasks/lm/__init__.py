@@ -1,17 +1,19 @@
 """Language modelling and generation: character, word and subword LSTM language models.
 
+- :mod:`.estimator`: :class:`LanguageModel` (``lstmkit.LanguageModel``): ``fit(text)``,
+  ``generate``, ``perplexity``, ``evaluate``, ``gate_traces``, ``save``/``load``.
 - :mod:`.config`: :class:`LMConfig` (data, model, bptt, run, train sections).
-- :mod:`.corpus`: read, split (nanoGPT's 90/10) and tokenise a text file.
-- :mod:`.model`: :class:`LanguageModel` (embedding -> lstmkit.LSTM -> tied decoder).
+- :mod:`.corpus`: read, split (nanoGPT's 90/10) and tokenise text.
+- :mod:`.model`: :class:`LMNet`, the network (embedding -> lstmkit.LSTM -> tied decoder).
 - :mod:`.streams`: truncated BPTT over parallel streams with the state carried.
 - :mod:`.metrics`: exact loss, perplexity and bits per character.
 - :mod:`.sampling` and :mod:`.generate`: temperature, top-k, top-p, priming, streaming.
-- :mod:`.api`: ``train``, ``evaluate``, ``generate_text``, ``load_lm`` and run folders.
+- :mod:`.run_folder` and :mod:`.report`: the files of ``lstmkit lm train`` (run folder, report).
 
 Submodules load on demand, so ``import lstmkit.tasks.lm`` stays light.
 """
 
-__all__ = ["LMConfig", "LanguageModel", "load_lm"]
+__all__ = ["LMConfig", "LanguageModel", "LMNet"]
 
 
 def __getattr__(name):
@@ -20,11 +22,11 @@ def __getattr__(name):
 
         return LMConfig
     if name == "LanguageModel":
-        from .model import LanguageModel
+        from .estimator import LanguageModel
 
         return LanguageModel
-    if name == "load_lm":
-        from .api import load_lm
+    if name == "LMNet":
+        from .model import LMNet
 
-        return load_lm
+        return LMNet
     raise AttributeError(f"module 'lstmkit.tasks.lm' has no attribute {name!r}")

@@ -50,19 +50,47 @@ def resolve_data_path(path: str | Path | None) -> Path:
 
 
 def read_text(path: str | Path, max_chars: int = 0) -> str:
-    """The whole file as text (UTF-8), at most ``max_chars`` characters when > 0."""
+    """The whole file as text (UTF-8), at most ``max_chars`` characters when > 0.
+
+    Errors name the file: missing, not UTF-8 (a latin-1 or binary file: the
+    line and byte, from :func:`lstmkit.io.files.read_text`), holding NUL
+    characters (a binary file that happens to decode), or holding no text.
+    """
+    from ...io.files import read_text as read_utf8
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"lm: text file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"lm: {path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+    text = read_utf8(path, "text for a language model")
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise ValueError(f"{path}: line {text.count(chr(10), 0, nul) + 1}: expected text, got a NUL character at "
+                         f"character {nul} (a binary file?)")
     if max_chars:
         text = text[:max_chars]
     if not text.strip():
         raise ValueError(f"lm: {path} holds no text (expected some non-whitespace characters, got {len(text)} characters)")
     return text
+
+
+def join_text(text, who: str = "lm") -> str:
+    """A string as it is; an iterable of strings (lines or documents) joined, with a newline after each
+    piece that does not already end in one (so ``open(path)``'s lines come back as the file)."""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, (bytes, bytearray)):
+        raise ValueError(f"{who}: expected text as str or an iterable of str, got bytes (decode it first)")
+    try:
+        pieces = iter(text)
+    except TypeError:
+        raise ValueError(f"{who}: expected text as str or an iterable of str, got {type(text).__name__}") from None
+    out = []
+    for k, piece in enumerate(pieces):
+        if not isinstance(piece, str):
+            raise ValueError(f"{who}: expected every item of the text to be a str, got {type(piece).__name__} at "
+                             f"index {k}")
+        out.append(piece if piece.endswith("\n") else piece + "\n")
+    return "".join(out)
 
 
 def split_text(text: str, val_fraction: float) -> tuple[str, str]:
@@ -104,18 +132,49 @@ class Corpus:
         return 0 if unk is None else sum(1 for i in self.val_ids if i == unk)
 
 
-def load_corpus(cfg: DataConfig) -> Corpus:
-    """Read, split and tokenise the configured text."""
-    path = resolve_data_path(cfg.path)
-    text = read_text(path, cfg.max_chars)
-    train_text, val_text = split_text(text, cfg.val_fraction)
+def make_corpus(text: str, cfg: DataConfig, val_text: str | None = None, source: str = "") -> Corpus:
+    """Split (unless ``val_text`` is given) and tokenise ``text``; the tokeniser learns the training part only.
+
+    ``cfg.max_chars`` keeps the first characters of ``text`` (not of
+    ``val_text``); without ``val_text`` the last ``cfg.val_fraction`` of the
+    characters validate.
+    """
+    where = source or "the text"
+    if cfg.max_chars:
+        text = text[: cfg.max_chars]
+    if not text.strip():
+        raise ValueError(f"lm: {where} holds no text (expected some non-whitespace characters, got {len(text)} "
+                         "characters)")
+    if val_text is None:
+        train_text, val_text = split_text(text, cfg.val_fraction)
+    else:
+        train_text = text
+        if len(val_text) < 2 or len(train_text) < 2:
+            raise ValueError(f"lm: expected at least 2 characters of training and of validation text, got "
+                             f"{len(train_text)} and {len(val_text)}")
     tok = train_tokenizer(train_text, cfg)
     train_ids, val_ids = tok.encode(train_text), tok.encode(val_text)
     for part, ids in (("training", train_ids), ("validation", val_ids)):
         if len(ids) < 2:
-            raise ValueError(f"lm: the {part} part of {path} gives {len(ids)} token(s) with the {cfg.tokenizer} "
+            raise ValueError(f"lm: the {part} part of {where} gives {len(ids)} token(s) with the {cfg.tokenizer} "
                              "tokenizer; expected at least 2")
-    return Corpus(str(path), train_text, val_text, tok, train_ids, val_ids)
+    return Corpus(source, train_text, val_text, tok, train_ids, val_ids)
+
+
+def load_corpus(cfg: DataConfig) -> Corpus:
+    """Read, split and tokenise the configured file (``cfg.path``, or Tiny Shakespeare when empty)."""
+    path = resolve_data_path(cfg.path)
+    return make_corpus(read_text(path), cfg, source=str(path))
+
+
+def text_part(text: str, part: str, val_fraction: float) -> str:
+    """``all`` of ``text``, or its ``train`` or ``val`` part as :func:`split_text` cuts it."""
+    if part not in ("all", "train", "val"):
+        raise ValueError(f"lm: expected part all, train or val, got {part!r}")
+    if part == "all":
+        return text
+    train, val = split_text(text, val_fraction)
+    return val if part == "val" else train
 
 
 def start_context(tokenizer, train_ids: list[int] | None = None) -> list[int]:

@@ -5,7 +5,8 @@ then each new token is drawn by :func:`lstmkit.tasks.lm.sampling.sample_next`
 (temperature, top-k, top-p; greedy at temperature 0) and fed back in one
 step, so the cost per token is one LSTM step. ``<pad>`` and ``<unk>`` are
 never drawn. Each piece of text is handed to ``on_text`` as soon as its
-token is drawn (streamed output).
+token is drawn (:func:`generate`), or yielded (:func:`generate_pieces`):
+streamed output.
 
 The one-token steps run on the ``reference`` backend by default (the cell
 equations, same math as every engine): the fused CPU engines re-lay out the
@@ -16,8 +17,9 @@ itself (measured: 2x512 LSTM, ~2-4 ms per token on ``reference``, 5 ms on
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Generator, Sequence
 
 import torch
 
@@ -82,7 +84,96 @@ class _Detokenizer:
         return piece
 
 
-@torch.no_grad()
+def _real(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def check_generate_args(length: int, temperature: float, top_k: int | None, top_p: float | None,
+                        who: str = "generate") -> None:
+    """The checks :func:`generate` makes before reading anything (so a lazy stream fails at once, too)."""
+    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+        raise ValueError(f"{who}: expected length >= 0 (an int), got {length!r}")
+    if isinstance(temperature, bool) or not (_real(temperature) and temperature >= 0 and math.isfinite(temperature)):
+        raise ValueError(f"{who}: expected a finite temperature >= 0, got {temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"{who}: expected top_k an int >= 1 or None, got {top_k!r}")
+    if top_p is not None and not (_real(top_p) and 0 < top_p <= 1):
+        raise ValueError(f"{who}: expected top_p in (0, 1] or None, got {top_p!r}")
+
+
+def generate_pieces(
+    model,
+    tokenizer,
+    prime: str,
+    length: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    context: Sequence[int] = (),
+    bptt: int = 256,
+    step_backend: str | None = "reference",
+) -> Generator[str, None, Generation]:
+    """Continue ``prime`` by ``length`` tokens, yielding each new piece of text as it is drawn.
+
+    The arguments are those of :func:`generate`. The generator's return
+    value (``StopIteration.value``, or ``yield from``) is the whole
+    :class:`Generation`. Nothing runs until the first ``next()``.
+    """
+    check_generate_args(length, temperature, top_k, top_p)
+    ids = [int(i) for i in context] + tokenizer.encode(prime)
+    if not ids:
+        raise ValueError("generate: expected a priming text or a start context, got neither")
+    unk = tokenizer.unk_id
+    prime_unknown = 0 if unk is None else tokenizer.encode(prime).count(unk)
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device)
+    if seed is not None:
+        gen.manual_seed(int(seed))
+    else:
+        gen.seed()
+    banned = [i for i in (tokenizer.pad_id, unk) if i is not None]
+    detok = _Detokenizer(tokenizer)
+    out: list[int] = []
+    lstm = getattr(model, "lstm", None)
+    own = getattr(lstm, "backend", None)
+    try:
+        with torch.no_grad():
+            x = torch.tensor([ids], dtype=torch.int64, device=device)
+            state = None
+            for i in range(0, x.shape[1], bptt):
+                logits, state = model(x[:, i : i + bptt], state)
+            last = logits[0, -1]
+        if step_backend is not None and own is not None:
+            lstm.backend = step_backend
+        for _ in range(length):
+            with torch.no_grad():
+                last = last.float().clone()
+                last[banned] = float("-inf")
+                token = int(sample_next(last, temperature, top_k, top_p, generator=gen))
+            out.append(token)
+            piece = detok.push(token)
+            if piece:
+                yield piece
+            with torch.no_grad():
+                logits, state = model(torch.tensor([[token]], device=device), state)
+            last = logits[0, -1]
+        piece = detok.flush()
+        if piece:
+            yield piece
+    finally:  # also when the caller stops reading early
+        if own is not None:
+            lstm.backend = own
+        model.train(was_training)
+    return Generation(prime, detok.text, out, prime_unknown, seed)
+
+
 def generate(
     model,
     tokenizer,
@@ -100,7 +191,7 @@ def generate(
     """Continue ``prime`` by ``length`` tokens.
 
     Args:
-        model: a :class:`~lstmkit.tasks.lm.model.LanguageModel` (put in eval mode here).
+        model: a :class:`~lstmkit.tasks.lm.model.LMNet` (in eval mode while it runs).
         tokenizer: its tokeniser.
         prime: the priming text; empty means start after ``context`` only.
         length: tokens to generate (``>= 0``).
@@ -111,47 +202,12 @@ def generate(
         on_text: called with each new piece of text as it is drawn.
         step_backend: engine for the one-token steps (``None``: the model's own).
     """
-    if length < 0:
-        raise ValueError(f"generate: expected length >= 0, got {length}")
-    ids = [int(i) for i in context] + tokenizer.encode(prime)
-    if not ids:
-        raise ValueError("generate: expected a priming text or a start context, got neither")
-    unk = tokenizer.unk_id
-    prime_unknown = 0 if unk is None else tokenizer.encode(prime).count(unk)
-    model.eval()
-    device = next(model.parameters()).device
-    gen = torch.Generator(device=device)
-    if seed is not None:
-        gen.manual_seed(int(seed))
-    else:
-        gen.seed()
-    banned = [i for i in (tokenizer.pad_id, unk) if i is not None]
-    x = torch.tensor([ids], dtype=torch.int64, device=device)
-    state = None
-    for i in range(0, x.shape[1], bptt):
-        logits, state = model(x[:, i : i + bptt], state)
-    last = logits[0, -1]
-    detok = _Detokenizer(tokenizer)
-    out: list[int] = []
-    lstm = getattr(model, "lstm", None)
-    own = getattr(lstm, "backend", None)
-    if step_backend is not None and own is not None:
-        lstm.backend = step_backend
-    try:
-        for _ in range(length):
-            last = last.float().clone()
-            last[banned] = float("-inf")
-            token = int(sample_next(last, temperature, top_k, top_p, generator=gen))
-            out.append(token)
-            piece = detok.push(token)
-            if on_text is not None and piece:
-                on_text(piece)
-            logits, state = model(torch.tensor([[token]], device=device), state)
-            last = logits[0, -1]
-        piece = detok.flush()
-        if on_text is not None and piece:
+    pieces = generate_pieces(model, tokenizer, prime, length, temperature, top_k, top_p, seed, context, bptt,
+                             step_backend)
+    while True:
+        try:
+            piece = next(pieces)
+        except StopIteration as stop:
+            return stop.value
+        if on_text is not None:
             on_text(piece)
-    finally:
-        if own is not None:
-            lstm.backend = own
-    return Generation(prime, detok.text, out, prime_unknown, seed)

@@ -1,4 +1,8 @@
-"""The LSTM language model: embedding -> lstmkit.LSTM stack -> decoder tied to the embedding."""
+"""The network of a language model: embedding -> lstmkit.LSTM stack -> decoder tied to the embedding.
+
+:class:`LMNet` is the ``nn.Module``; the estimator users train, sample from and save is
+:class:`lstmkit.LanguageModel` (:mod:`lstmkit.tasks.lm.estimator`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from .config import ModelConfig
 KIND = "lm-lstm"
 
 
-class LanguageModel(nn.Module):
+class LMNet(nn.Module):
     r"""Next-token language model on an LSTM stack.
 
     .. math::
@@ -37,7 +41,7 @@ class LanguageModel(nn.Module):
 
     Example::
 
-        >>> m = LanguageModel(65, ModelConfig(hidden_size=32, num_layers=1, dropout=0))
+        >>> m = LMNet(65, ModelConfig(hidden_size=32, num_layers=1, dropout=0))
         >>> logits, state = m(torch.randint(0, 65, (4, 10)))
         >>> logits.shape
         torch.Size([4, 10, 65])
@@ -49,7 +53,7 @@ class LanguageModel(nn.Module):
     def __init__(self, vocab_size: int, config: ModelConfig) -> None:
         super().__init__()
         if vocab_size < 2:
-            raise ValueError(f"LanguageModel: expected vocab_size >= 2, got {vocab_size}")
+            raise ValueError(f"LMNet: expected vocab_size >= 2, got {vocab_size}")
         c = config
         self.vocab_size = vocab_size
         self.config = c
@@ -85,10 +89,10 @@ class LanguageModel(nn.Module):
         """``ids`` ``(B, T)`` -> ``(logits (B, T, V), state)``, plus the gate traces when
         ``return_gates`` (``gates[layer][0]`` a dict of ``(B, T, n)`` tensors: i, f, g, o, c, h)."""
         if ids.dim() != 2 or ids.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"LanguageModel: expected token ids of shape (B, T) and an integer dtype, "
+            raise ValueError(f"LMNet: expected token ids of shape (B, T) and an integer dtype, "
                              f"got shape {tuple(ids.shape)} and {ids.dtype}")
         if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.vocab_size):
-            raise ValueError(f"LanguageModel: expected token ids in [0, {self.vocab_size}), "
+            raise ValueError(f"LMNet: expected token ids in [0, {self.vocab_size}), "
                              f"got values in [{int(ids.min())}, {int(ids.max())}]")
         x = self.embedding_dropout(self.embedding(ids))  # (B, T, E)
         res = self.lstm(x, state, return_gates=return_gates)
@@ -104,7 +108,7 @@ def model_config_dict(vocab_size: int, config: ModelConfig) -> dict:
 
 
 @register_model(KIND)
-def build(config: dict) -> LanguageModel:
+def build(config: dict) -> LMNet:
     from ...config import from_dict
 
-    return LanguageModel(int(config["vocab_size"]), from_dict(ModelConfig, config["model"]))
+    return LMNet(int(config["vocab_size"]), from_dict(ModelConfig, config["model"]))

@@ -1,4 +1,14 @@
-"""The training-curve PNG and the HTML report of a language-modelling run."""
+"""The run folder of a language-modelling fit: metrics, configuration, training curve, a sample, the HTML report.
+
+Written by :meth:`lstmkit.LanguageModel.report` (``lstmkit lm train`` calls it
+after saving the model into ``model/``)::
+
+    metrics.json        validation loss, perplexity, bits per character; run facts; per-epoch history
+    config.yaml         the full configuration
+    plots/training.png  training and validation loss per epoch
+    sample.txt          a sample from the trained model
+    report.html         all of it on one page
+"""
 
 from __future__ import annotations
 
@@ -6,6 +16,31 @@ import math
 from pathlib import Path
 
 from ...io.figures import pyplot, save_figure
+
+
+def write_run_folder(est, out: Path) -> Path:
+    """Write the files above for a fitted :class:`~lstmkit.LanguageModel` ``est``; returns ``report.html``."""
+    import json
+
+    from ...config import to_dict, to_yaml
+    from ...io.files import atomic_write_text
+
+    cfg = est.config
+    metrics, run = est.metrics_, est.metrics_["run"]
+    out.mkdir(parents=True, exist_ok=True)
+    sample = None
+    if cfg.run.sample_length:
+        sample = est.generate("", cfg.run.sample_length, temperature=cfg.run.temperature, seed=cfg.train.seed)
+        atomic_write_text(out / "sample.txt", sample)
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True))
+    atomic_write_text(out / "config.yaml", to_yaml(cfg))
+    plot = plot_training(out / "plots" / "training.png", metrics["history"], cfg.data.tokenizer)
+    intro = (f"{cfg.model.num_layers}-layer {cfg.model.cell} language model ({cfg.model.hidden_size} units, "
+             f"{run['parameters']:,} parameters, {cfg.data.tokenizer} tokens) on {run['data']}: "
+             + (f"first {1 - cfg.data.val_fraction:.0%} of the characters for training, the rest for validation"
+                if not run.get("val_given") else "the validation text given separately")
+             + f"; truncated BPTT over {cfg.train.batch_size} streams in chunks of {cfg.bptt.length}.")
+    return write_report(out, "Language model report", intro, metrics, run, sample, plot, to_dict(cfg))
 
 
 def plot_training(path: Path, history: list[dict], tokenizer_kind: str) -> Path:
@@ -50,9 +85,9 @@ def write_report(out: Path, title: str, intro: str, metrics: dict, run: dict, sa
     page.heading("Run")
     page.bullets([f"{k}: {v}" for k, v in run.items()])
     page.heading("Files")
-    page.bullets(["model/: model.safetensors, config.json, tokenizer.json (lstmkit lm generate|evaluate --model)",
-                  "metrics.json", "plots/training.png", "sample.txt", "config.yaml",
-                  "training/: Lightning CSV logs and resumable checkpoints"])
+    page.bullets(["model/: model.safetensors, config.json, tokenizer.json (lstmkit lm generate|evaluate --model; "
+                  "lstmkit.load)", "metrics.json", "plots/training.png", "sample.txt", "config.yaml",
+                  "training/: Lightning CSV logs and resumable checkpoints (lstmkit lm train; --resume)"])
     page.heading("Configuration")
     page.code(config)
     path = out / "report.html"
