@@ -1,7 +1,8 @@
 """Latency per point of the streaming anomaly detector, beside re-scoring a window.
 
-A trained prediction detector is fed one observation at a time
-(:class:`StreamingDetector.update`); the anchor in the same run is what a
+A trained prediction detector (:class:`lstmkit.AnomalyDetector`) is fed one
+observation at a time (``streaming().update``: the per-row score with the LSTM
+state carried, then the pooling); the anchor in the same run is what a
 detector without carried state must do per point: run the LSTM over the last
 ``window`` rows again. Prints a table and writes JSON.
 
@@ -23,9 +24,7 @@ import numpy as np
 def main(argv=None) -> int:
     import torch
 
-    from lstmkit.config import replace
-    from lstmkit.tasks.anomaly.config import AnomalyConfig
-    from lstmkit.tasks.anomaly.detector import LSTMDetector
+    from lstmkit import AnomalyDetector
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--hidden", type=int, default=64)
@@ -37,10 +36,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)
     x = np.sin(np.arange(4000) / 7.0) + 0.05 * rng.normal(size=4000)
-    cfg = replace(AnomalyConfig(), **{"detector.hidden_size": args.hidden, "detector.num_layers": args.layers,
-                                      "detector.window": args.window, "train.epochs": 1, "train.progress_bar": False})
-    det = LSTMDetector(cfg)
-    det.fit(x, out_dir="benchmarks/out/anomaly_stream_model")
+    det = AnomalyDetector(hidden_size=args.hidden, num_layers=args.layers, window=args.window, epochs=1,
+                          progress_bar=False).fit(x)
     stream = det.streaming()
     for v in x[:200]:  # warm up
         stream.update(v)
@@ -52,7 +49,7 @@ def main(argv=None) -> int:
     rescore = []
     for end in range(1000, 1000 + min(args.points, 300)):
         t = time.perf_counter()
-        det.raw_score(x[end - args.window : end])
+        det.detector_.raw_score(x[end - args.window : end])
         rescore.append(time.perf_counter() - t)
     stream_us = statistics.median(per_point) * 1e6
     rescore_us = statistics.median(rescore) * 1e6

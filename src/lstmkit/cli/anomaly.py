@@ -157,7 +157,16 @@ def run(args: argparse.Namespace) -> int:
             atomic_write_text(out / "config.yaml", to_yaml(cfg))
         out.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
-        result = det.analyse(data, span=span, baselines=True)
+        try:
+            result = det.analyse(data, span=span, baselines=True)
+        except ValueError as e:
+            if args.action == "evaluate" or data.labels is None or "metrics need both classes" not in str(e):
+                raise
+            print(f"note: no evaluation: {e}")  # train still scores, flags and reports
+            from dataclasses import replace as dc_replace
+
+            data = dc_replace(data, labels=None)
+            result = det.analyse(data, span=span, baselines=True)
         run_info["score_seconds"] = round(time.perf_counter() - t, 2)
         run_info["peak_memory_mb"] = round(peak_memory_mb(), 1)
         _write_outputs(out, det, result, run_info)
