@@ -66,7 +66,7 @@ def check_finite(values: np.ndarray, columns: list[str], where, row_offset: int)
         i, c = (int(v[0]) for v in np.nonzero(bad))
         what = "an infinite value" if np.isinf(values[i, c]) else f"a value beyond +-{MAX_ABS:g}"
         raise _err(where, f"column {columns[c]!r} row {i + row_offset}: expected a finite number, got {what} "
-                   f"({values[i, c]!r}; {int(bad.sum())} such value(s) in the data)")
+                   f"({float(values[i, c])!r}; {int(bad.sum())} such value(s) in the data)")
 
 
 def _read(path: str | Path):

@@ -124,7 +124,6 @@ class AnomalyDetector(Estimator):
         data = self._series(x, "AnomalyDetector.fit")
         val = self._series(validation, "AnomalyDetector.fit(validation=)").values if validation is not None else None
         det = LSTMDetector(self.config)
-        seg_note = ""
         self.log.info(f"fitting the {self.config.detector.kind} detector on {data.values.shape[0]} rows x "
                       f"{data.values.shape[1]} channel(s)")
         det.fit(data.values, out_dir=log_dir, resume=resume, validation=val)
@@ -132,7 +131,7 @@ class AnomalyDetector(Estimator):
         ch = det.choices
         self.log.info(f"network trained on rows {seg.train[0]}:{seg.train[1]} ({det.fit_result.epochs} epochs); "
                       + (f"validation rows {seg.validation[0]}:{seg.validation[1]}" if seg.validation else
-                         f"validation: {val.shape[0]} separate rows") + seg_note)
+                         f"validation: {val.shape[0]} separate rows"))
         d = self.config.detector
         val_scores = det.validation_scores
         if d.smooth == 1:
