@@ -55,11 +55,13 @@ def main(argv=None) -> int:
     rescore_us = statistics.median(rescore) * 1e6
     result = {"hidden": args.hidden, "layers": args.layers, "window": args.window, "stream_median_us": round(stream_us, 1),
               "stream_p99_us": round(float(np.percentile(per_point, 99)) * 1e6, 1), "rescore_window_median_us": round(rescore_us, 1),
-              "speedup": round(rescore_us / stream_us, 2), "backend_note": "layer.step() through kernels.recurrence_step (auto)"}
+              "speedup": round(rescore_us / stream_us, 2),
+              "pooling_spans": list(det.pooling_.spans), "delay_rows": stream.delay, "backend_note": "layer.step() through kernels.recurrence_step (auto)"}
     print(f"{'path':32s} {'median µs/point':>16s}")
     print(f"{'streaming update (carried state)':32s} {stream_us:16.1f}")
     print(f"{'re-score last window':32s} {rescore_us:16.1f}")
-    print(f"speed-up {result['speedup']}x; p99 streaming {result['stream_p99_us']} µs")
+    print(f"speed-up {result['speedup']}x; p99 streaming {result['stream_p99_us']} µs; pooling spans "
+          f"{result['pooling_spans']}, scores {result['delay_rows']} rows late")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     return 0
