@@ -66,7 +66,7 @@ class DetectorConfig:
     num_layers: int = option(2, "stacked LSTM layers")
     cell: str = option("lstm", "LSTM variant: lstm, peephole or layernorm")
     dropout: float = option(0.0, "dropout between LSTM layers")
-    smooth: int = option(0, "pooling of log(1 + per-row score): 0 chooses on the validation rows (per-row and a centred mean over one season, each scaled to its normal spread, the larger counts); 1: per-row; N: a centred mean over N rows; baselines get the same")
+    smooth: int = option(0, "pooling of log(1 + per-row score): 0 chooses from the data (per-row, and with a season also a centred mean over one season without its 2 largest values, each in units of its spread on the validation rows; the larger counts); 1: per-row; N: that trimmed centred mean over N rows; baselines get the same")
     difference: str = option("auto", "model x[t] - x[t-1] instead of x[t]: auto (when the normal rows have a monotone trend), none or difference")
     log: str = option("auto", "model log(x) (before differencing): auto (when the rows are positive and their spread grows with their level), none or log")
     scaling: str = option("standard", "per-channel scaling fitted on the training segment: standard (mean/std) or robust (median/IQR)")
