@@ -150,3 +150,61 @@ def test_events_from_flags_never_flag_unflagged_rows():
     evs = events.events_from_flags(flags, scores)
     assert [(e.start, e.end) for e in evs] == [(1, 2)]
     assert [(e.start, e.end) for e in events.to_events(scores, -np.inf)] == [(0, 3), (5, 5)]  # NaN never flags
+
+
+def test_one_giant_event_does_not_score_a_high_event_f1():
+    labels = np.zeros(1000, dtype=int)
+    labels[500:520] = 1
+    everything = np.ones(1000, dtype=int)  # one event covering the whole series
+    ev = metrics.event_prf(labels, everything)
+    assert ev["recall"] == 1.0 and ev["precision"] == pytest.approx(0.02) and ev["f1"] < 0.05
+    assert (ev["predicted_events"], ev["flagged_rows"]) == (1, 1000)
+    tight = np.zeros(1000, dtype=int)
+    tight[505:525] = 1  # 15 of its 20 rows labelled
+    ev = metrics.event_prf(labels, tight)
+    assert ev["precision"] == pytest.approx(0.75) and ev["f1"] == pytest.approx(2 * 0.75 / 1.75)
+
+
+def test_centred_pooling_and_its_calibration_by_hand():
+    from lstmkit.tasks.anomaly.pooling import Pooling, centred_mean
+
+    logs = np.array([1.0, 2.0, np.nan, 4.0, 5.0])
+    # span 3: rows [i-1, i+1]; span 2: rows [i-1, i]; NaN rows are left out of the means
+    np.testing.assert_allclose(centred_mean(logs, 3), [1.5, 1.5, 3.0, 4.5, 4.5])
+    np.testing.assert_allclose(centred_mean(logs, 2), [1.0, 1.5, 2.0, 4.0, 4.5])
+    # trim 1: the largest value of each window is left out when more than one remains
+    np.testing.assert_allclose(centred_mean(logs, 3, trim=1), [1.0, 1.0, 2.0, 4.0, 4.0])
+    spiky = np.zeros(50)
+    spiky[25] = 9.0
+    assert np.nanmax(centred_mean(spiky, 10, trim=2)) == 0.0  # one spike does not lift its neighbours
+    rng = np.random.default_rng(0)
+    normal = np.expm1(np.abs(rng.normal(size=2000)))
+    pool = Pooling([1, 10]).fit(normal, np.ones(2000, dtype=bool))
+    assert pool.delay == 4 and len(pool.median) == 2
+    z = pool.apply(normal)
+    assert np.mean(z > 1) == pytest.approx(0.01, abs=0.01)  # 1: the top 1 % of normal rows at some span
+    # the 10-row spread is at least 2.33 sd / sqrt(10) (few windows understate it)
+    assert pool.spread[1] >= 2.326 * np.std(np.log1p(normal)) / np.sqrt(10) - 1e-12
+    s = normal.copy()
+    s[1000] = 1e6  # a spike: the per-row span carries it
+    s[1500:1510] = np.expm1(2.5)  # a run of moderately high rows: the 10-row span carries it
+    z = pool.apply(s)
+    assert np.argmax(z) == 1000 and z[1500:1510].min() > np.quantile(pool.apply(normal), 0.99)
+    assert z[1001:1006].max() < z[1000] / 2  # the rows around the spike are not lifted with it
+    assert Pooling.from_dict(pool.to_dict()).apply(s) == pytest.approx(z, nan_ok=True)
+
+
+def test_automatic_choices_from_the_normal_rows():
+    from lstmkit.tasks.anomaly import choices
+
+    rng = np.random.default_rng(0)
+    t = np.arange(3000)
+    seasonal = np.sin(2 * np.pi * t / 37) + 0.2 * rng.normal(size=3000)
+    assert choices.season(seasonal) == pytest.approx(37, abs=1)
+    assert not choices.monotone_trend(seasonal)
+    trending = seasonal + 0.01 * t
+    assert choices.monotone_trend(trending) and choices.season(trending) == pytest.approx(37, abs=1)
+    assert choices.season(rng.normal(size=3000)) is None
+    assert choices.training_window(37, 3000) == 74 and choices.training_window(None, 3000) == 128
+    assert choices.training_window(200, 400) == 100  # at most a quarter of the training rows
+    assert choices.pooling_span(37, 1000) == 37 and choices.pooling_span(37, 100) is None

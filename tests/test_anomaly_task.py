@@ -1,4 +1,4 @@
-"""The anomaly-detection task: detectors, streaming, persistence, bad input, CLI."""
+"""The anomaly-detection task: the estimator, its rows and choices, streaming, persistence, bad input, CLI."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import lstmkit
 from lstmkit.config import replace
-from lstmkit.tasks.anomaly import api
 from lstmkit.tasks.anomaly.config import AnomalyConfig
 from lstmkit.tasks.anomaly.data import load_anomaly_data
-from lstmkit.tasks.anomaly.detector import LSTMDetector
+from lstmkit.tasks.anomaly.estimator import AnomalyDetector
 
 FAST = {
-    "detector.window": 32, "detector.hidden_size": 16, "detector.num_layers": 1, "detector.smooth": 8,
-    "train.epochs": 6, "train.progress_bar": False, "train.batch_size": 16, "train.lr": 0.01,
-    "split.train": "0:0.5", "split.validation": "0.5:0.7",
+    "detector.window": 32, "detector.hidden_size": 16, "detector.num_layers": 1,
+    "train.epochs": 6, "train.progress_bar": False, "train.batch_size": 16, "train.lr": 0.01, "train.num_threads": 1,
+    "split.train": "0:0.5",
 }
 
 
@@ -38,55 +38,111 @@ def cfg(**over):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained():
     x, y = synthetic()
-    det = LSTMDetector(cfg())
-    result = det.fit(x, out_dir=tmp_path_factory.mktemp("det"))
-    return det, x, y, result
+    det = AnomalyDetector(config=cfg()).fit(x)
+    return det, x, y
 
 
-def test_training_loss_falls(trained):
-    _, _, _, result = trained
-    losses = [row["train_loss"] for row in result.history]
+def test_training_loss_falls_and_the_rows_are_said(trained):
+    det, _, _ = trained
+    losses = [row["train_loss"] for row in det.fit_result_.history]
     assert losses[-1] < 0.5 * losses[0]
+    seg = det.detector_.segments
+    # train 0:0.5 of 1200 rows; the validation rows are the last quarter of them (at least 256 rows)
+    assert (seg.train, seg.validation, seg.normal) == ((0, 344), (344, 600), (0, 600))
+    assert det.choices_["season"] == pytest.approx(40, abs=1) and det.choices_["difference"] is False
 
 
-def test_prediction_detector_finds_the_injected_anomaly(trained):
+def test_only_the_rows_not_fitted_are_scored_and_the_anomaly_tops_them(trained):
     from lstmkit.tasks.anomaly import metrics
 
-    det, x, y, _ = trained
+    det, x, y = trained
     s = det.score(x)
-    assert np.isnan(s[: det.warmup()]).all() and np.isfinite(s[det.warmup():]).all()
-    ok = np.isfinite(s)
-    assert metrics.roc_auc(y[ok], s[ok]) > 0.95
+    assert np.isnan(s[:600]).all() and np.isfinite(s[600:]).all()
+    assert metrics.roc_auc(y[600:], s[600:]) > 0.95
     assert 985 <= int(np.nanargmax(s)) <= 1030
+    events = det.detect(x)
+    assert list(events.columns) == ["start", "end", "peak", "score"]
+    assert events["start"].min() >= 600 and ((events["start"] <= 1014) & (events["end"] >= 1000)).any()
+    # a span: only those rows (the rows before serve as context)
+    s = det.score(x, span=(900, 1100))
+    assert np.isnan(s[:900]).all() and np.isnan(s[1100:]).all() and np.isfinite(s[900:1100]).all()
+    # another series: every row but the warm-up
+    fresh = det.score(x[600:])
+    warm = det.detector_.warmup()
+    assert np.isnan(fresh[:warm]).all() and np.isfinite(fresh[warm:]).all()
 
 
-def test_streaming_scores_equal_batch_scores(trained):
-    det, x, _, _ = trained
+def test_evaluate_beside_the_baselines_on_the_same_rows(trained):
+    det, x, y = trained
+    ev = det.evaluate(x, y)
+    assert ev["rows_scored"] == 600 and ev["first_row_scored"] == 600 and ev["labelled_rows"] == 15
+    for name in ("LSTM", "rolling z-score", "isolation forest"):
+        m = ev[name]
+        assert 0 <= m["pr_auc"] <= 1 and m["flagged_rows"] >= 0 and m["predicted_events"] == m["event"]["predicted_events"]
+    assert ev["LSTM"]["roc_auc"] > 0.95 and ev["LSTM"]["ucr_hit"]
+    ahead = ev["baselines_ahead_of_lstm"]
+    assert ("beats the LSTM" in ev["verdict"]) == bool(ahead)
+    frame = pd.DataFrame({"value": x[:, 0], "label": y})
+    assert det.evaluate(frame)["rows_scored"] == 600  # labels from the DataFrame's label column
+
+
+def test_streaming_scores_equal_batch_scores_a_delay_later(trained):
+    det, x, _ = trained
     batch = det.score(x[:300])
     stream = det.streaming()
     online = np.array([stream.update(v) for v in x[:300]])
-    np.testing.assert_allclose(online, batch, rtol=1e-4, atol=1e-5, equal_nan=True)
+    d = stream.delay
+    assert d == max(p - 1 - p // 2 for p in det.pooling_.spans)
+    np.testing.assert_allclose(online[d:], batch[: 300 - d], rtol=1e-4, atol=1e-4, equal_nan=True)
+    assert np.isfinite(online[d:]).sum() > 150
+    with pytest.raises(ValueError, match="finite"):
+        stream.update([np.inf])
 
 
 def test_save_and_load_give_the_same_scores(trained, tmp_path):
-    det, x, _, _ = trained
+    det, x, _ = trained
     det.save(tmp_path / "model")
-    loaded, extra = LSTMDetector.load(tmp_path / "model")
+    loaded = AnomalyDetector.load(tmp_path / "model")
     np.testing.assert_allclose(loaded.score(x), det.score(x), rtol=1e-6, equal_nan=True)
-    assert "scaler" in extra and (tmp_path / "model" / "model.safetensors").is_file()
+    assert type(lstmkit.load(tmp_path / "model")) is AnomalyDetector
+    assert loaded.get_params()["hidden_size"] == 16 and loaded.choices_["window"] == 32
 
 
-def test_reconstruction_detector_on_multivariate_data(tmp_path):
+def test_not_fitted_and_channel_errors(trained):
+    from lstmkit.tasks.estimator import NotFittedError
+
+    with pytest.raises(NotFittedError, match="AnomalyDetector.score"):
+        AnomalyDetector().score(np.zeros(10))
+    det, _, _ = trained
+    with pytest.raises(ValueError, match="fitted on 1 channel"):
+        det.score(np.zeros((100, 2)))
+
+
+def test_a_trending_series_is_modelled_by_its_differences(tmp_path):
+    rng = np.random.default_rng(1)
+    t = np.arange(1200)
+    x = 10 + 0.02 * t + np.sin(2 * np.pi * t / 24) + 0.1 * rng.normal(size=1200)
+    y = np.zeros(1200, dtype=int)
+    for i in (700, 850, 1000, 1150):
+        x[i] += 3.0
+        y[i] = 1
+    det = AnomalyDetector(config=cfg(**{"detector.window": 0, "train.epochs": 8})).fit(x)
+    assert det.choices_["difference"] is True and det.choices_["window"] == 48
+    s = det.score(x)
+    top = set(np.argsort(-np.nan_to_num(s, nan=-1))[:4].tolist())
+    assert top == {700, 850, 1000, 1150}  # each spike its own row: the rows after it are not flagged instead
+
+
+def test_reconstruction_detector_on_multivariate_data():
     from lstmkit.tasks.anomaly import metrics
 
     x, y = synthetic(channels=3)
-    det = LSTMDetector(cfg(**{"detector.kind": "reconstruction", "detector.stride": 4, "train.epochs": 8}))
-    det.fit(x, out_dir=tmp_path)
+    det = AnomalyDetector(config=cfg(**{"detector.kind": "reconstruction", "detector.stride": 4, "train.epochs": 8})).fit(x)
     s = det.score(x)
-    assert s.shape == (len(x),) and np.isfinite(s).all()
-    assert metrics.roc_auc(y, s) > 0.9
+    assert s.shape == (len(x),) and np.isfinite(s[600:]).all()
+    assert metrics.roc_auc(y[600:], s[600:]) > 0.9
     with pytest.raises(ValueError, match="reconstruction"):
         det.streaming()
 
@@ -103,14 +159,16 @@ def test_robust_training_option_trims_the_worst_windows():
 
 @pytest.mark.parametrize("method", ["false_alarm", "contamination", "dynamic"])
 def test_threshold_methods(method):
+    from lstmkit.tasks.anomaly.evaluation import decide
+
     rng = np.random.default_rng(0)
     s = np.abs(rng.normal(size=1000))
     s[800:810] = 20.0
-    det = api.decide(s, cfg(**{"threshold.method": method, "threshold.contamination": 0.01, "threshold.min_gap": 0}), 1000)
-    assert det.flags[800:810].all()
+    s[:50] = np.nan  # rows not scored never flag
+    det = decide(s, method, level=3.5, contamination=0.015, dynamic_window=0, min_gap=0)
+    assert det.flags[800:810].all() and not det.flags[:50].any()
     assert any(e.start <= 805 <= e.end for e in det.events)
     assert det.flags.sum() < 60
-    # events are exactly the runs of flagged rows (merged across short gaps), never more
     covered = np.zeros(1000, dtype=bool)
     for e in det.events:
         covered[e.start : e.end + 1] = True
@@ -118,23 +176,20 @@ def test_threshold_methods(method):
     assert covered.sum() < 60 + 20 * len(det.events)
 
 
-def test_end_to_end_on_the_real_ecg_slice(tmp_path, shared_data):
-    # the labelled arrhythmia of the MIT-BIH record lies in rows 6936-7287: keep 4500 rows around it
-    frame = pd.read_csv(shared_data / "anomaly" / "mitdb.csv").iloc[3000:].reset_index(drop=True)
-    path = tmp_path / "ecg.csv"
-    frame.to_csv(path, index=False)
-    c = cfg(**{"detector.window": 96, "detector.smooth": 64, "train.epochs": 3, "split.train": "0:0.55", "split.validation": "0.55:0.75"})
-    run = api.train(c, path, tmp_path / "run", say=lambda s: None)
-    ev = run.evaluation
-    for name in ("LSTM", "rolling z-score", "isolation forest"):
-        assert 0 <= ev[name]["pr_auc"] <= 1 and 0 <= ev[name]["roc_auc"] <= 1
-    for f in ("scores.csv", "events.json", "metrics.json", "report.html", "plots/scores.png", "model/config.json"):
-        assert (run.out / f).is_file(), f
-    scores = pd.read_csv(run.out / "scores.csv")
-    assert list(scores.columns) == ["time", "data", "score", "threshold", "anomaly", "label"] and len(scores) == len(frame)
-    events = json.loads((run.out / "events.json").read_text())
-    assert all(e["start"] <= e["peak"] <= e["end"] for e in events)
-    assert "Point-adjusted" in (run.out / "report.html").read_text()
+def test_segments_of_the_split():
+    from lstmkit.tasks.anomaly.config import SplitConfig
+    from lstmkit.tasks.anomaly.detector import segments
+
+    seg = segments(1000, SplitConfig(), False, min_rows=100)
+    assert (seg.train, seg.validation, seg.normal) == ((0, 750), (750, 1000), (0, 1000))
+    seg = segments(1000, SplitConfig(train="0:0.4", validation="0.3:0.4"), False, min_rows=100)
+    assert (seg.train, seg.validation) == ((0, 300), (300, 400))
+    seg = segments(1000, SplitConfig(train="0:0.4", validation="0.5:0.6"), False, min_rows=100)
+    assert (seg.train, seg.validation) == ((0, 400), (500, 600))
+    seg = segments(1000, SplitConfig(), True, min_rows=100)
+    assert (seg.train, seg.validation) == ((0, 1000), None)
+    with pytest.raises(ValueError, match="overlap the training rows"):
+        segments(1000, SplitConfig(train="0:0.5", validation="0.2:0.3"), False, min_rows=100)
 
 
 # ------------------------------------------------------------------ bad input
@@ -156,9 +211,37 @@ def test_bad_files(tmp_path):
 
         load_anomaly_data(_csv(tmp_path, "v\n1\n2\n"), DataConfig(columns=["w"]))
     with pytest.raises(ValueError, match=r"rows 3-10: 8 missing values in a row"):
-        load_anomaly_data(_csv(tmp_path, "v\n1\n" + "\n" * 0 + "".join("nan\n" for _ in range(8)) + "2\n3\n"))
+        load_anomaly_data(_csv(tmp_path, "v\n1\n" + "".join("nan\n" for _ in range(8)) + "2\n3\n"))
     with pytest.raises(ValueError, match=r"expected a 0/1 label, got"):
         load_anomaly_data(_csv(tmp_path, "v,label\n1,0\n2,3\n"))
+
+
+@pytest.mark.parametrize("value, what", [("inf", "an infinite value"), ("-inf", "an infinite value"),
+                                         ("1e300", "a value beyond")])
+def test_non_finite_values_name_the_file_column_and_row(tmp_path, value, what):
+    rows = "".join(f"{np.sin(i / 3):.3f},{i % 2}\n" for i in range(40))
+    lines = ("v,w\n" + rows).splitlines()
+    lines[7] = f"{value},1"  # file row 8 (the header is row 1)
+    p = _csv(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=rf"bad.csv: column 'v' row 8: expected a finite number, got {what}"):
+        load_anomaly_data(p)
+    with pytest.raises(ValueError, match=r"column 'value' row 5: expected a finite number"):
+        AnomalyDetector().fit(np.r_[np.zeros(5), [np.inf], np.zeros(5)])
+
+
+def test_text_that_is_not_utf8_or_a_binary_file_names_the_file(tmp_path):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("v,label\n1,0\ncaf\xe9,0\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin.csv: line 3: expected UTF-8 text"):
+        load_anomaly_data(latin)
+    binary = tmp_path / "blob.csv"
+    binary.write_bytes(b"v\n1\n\x00\x00\x01\x02\n")
+    with pytest.raises(ValueError, match=r"blob.csv: line 3: expected CSV text, got a NUL byte"):
+        load_anomaly_data(binary)
+    parquet = tmp_path / "fake.parquet"
+    parquet.write_bytes(b"not parquet at all")
+    with pytest.raises(ValueError, match=r"fake.parquet: not a readable table"):
+        load_anomaly_data(parquet)
 
 
 def test_time_column_checks(tmp_path):
@@ -186,18 +269,20 @@ def test_short_gaps_are_interpolated_and_reported(tmp_path):
 def test_series_shorter_than_the_window():
     x, _ = synthetic(n=50)
     with pytest.raises(ValueError, match=r"shorter than one window"):
-        LSTMDetector(cfg(**{"detector.window": 64})).fit(x)
+        AnomalyDetector(config=cfg(**{"detector.window": 64, "split.train": ""})).fit(x)
 
 
 def test_constant_training_segment():
     x = np.r_[np.zeros(600), np.sin(np.arange(600))]
     with pytest.raises(ValueError, match="constant on the training segment"):
-        LSTMDetector(cfg()).fit(x)
+        AnomalyDetector(config=cfg()).fit(x)
 
 
 def test_config_errors():
     with pytest.raises(ValueError, match="expected kind in"):
-        replace(AnomalyConfig(), **{"detector.kind": "psychic"})
+        AnomalyDetector(kind="psychic")
+    with pytest.raises(ValueError, match="expected difference in"):
+        AnomalyDetector(difference="sometimes")
     with pytest.raises(ValueError, match="expected START:END"):
         from lstmkit.tasks.anomaly.config import parse_segment
 
@@ -205,20 +290,79 @@ def test_config_errors():
 
 
 # ------------------------------------------------------------------ command line
+def _series_file(tmp_path, n=600, spike_at=500):
+    x, y = synthetic(n=n, spike_at=spike_at)
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"value": x[:, 0], "label": y}).to_csv(path, index=False)
+    return path, x, y
+
+
+def _fast_args():
+    return [f"--{k}={v}" for k, v in FAST.items() if k != "train.progress_bar"] + ["--train.epochs=2"]
+
+
 def test_cli_in_process_and_as_subprocess(tmp_path):
     from lstmkit.cli.main import main
 
-    x, y = synthetic(n=600, spike_at=500)
-    path = tmp_path / "s.csv"
-    pd.DataFrame({"value": x[:, 0], "label": y}).to_csv(path, index=False)
-    args = ["anomaly", "train", "--data", str(path), "--out", str(tmp_path / "run"), "--quiet"]
-    args += [f"--{k}={v}" for k, v in FAST.items() if k != "train.progress_bar"] + ["--train.epochs=2"]
-    assert main(args) == 0
-    assert (tmp_path / "run" / "report.html").is_file()
+    path, _, _ = _series_file(tmp_path)
+    assert main(["anomaly", "train", "--data", str(path), "--out", str(tmp_path / "run"), "--quiet"] + _fast_args()) == 0
+    for f in ("scores.csv", "events.json", "metrics.json", "report.html", "plots/scores.png", "model/config.json"):
+        assert (tmp_path / "run" / f).is_file(), f
+    scores = pd.read_csv(tmp_path / "run" / "scores.csv")
+    assert list(scores.columns) == ["time", "value", "score", "threshold", "anomaly", "label"] and len(scores) == 600
+    assert scores["score"][:300].isna().all() and scores["score"][300:].notna().all()  # the fitted half is not scored
+    assert scores["anomaly"][:300].sum() == 0
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "What was scored" in html and "Automatic choices" in html and "rolling z-score" in html
     res = subprocess.run([sys.executable, "-m", "lstmkit", "anomaly", "score", "--model", str(tmp_path / "run" / "model"),
-                          "--data", str(path), "--out", str(tmp_path / "scored")], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    assert (tmp_path / "scored" / "scores.csv").is_file()
-    bad = subprocess.run([sys.executable, "-m", "lstmkit", "anomaly", "train", "--data", str(tmp_path / "nope.csv")],
+                          "--data", str(path), "--out", str(tmp_path / "scored"), "--span", "400:600"],
                          capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "file not found" in bad.stderr
+    assert res.returncode == 0, res.stderr
+    scored = pd.read_csv(tmp_path / "scored" / "scores.csv")
+    assert scored["score"][:400].isna().all() and scored["score"][400:].notna().all()
+
+
+
+def test_cli_missing_file(tmp_path, capsys):
+    from lstmkit.cli.main import main
+
+    assert main(["anomaly", "train", "--data", str(tmp_path / "nope.csv")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_cli_and_python_give_the_same_metrics(tmp_path):
+    from lstmkit.cli.main import main
+
+    path, x, y = _series_file(tmp_path)
+    assert main(["anomaly", "evaluate", "--data", str(path), "--out", str(tmp_path / "run"), "--quiet"] + _fast_args()) == 0
+    cli = json.loads((tmp_path / "run" / "metrics.json").read_text())["evaluation"]
+    det = AnomalyDetector(config=cfg(**{"train.epochs": 2})).fit(x)  # FAST names split.train 0:0.5, the CLI's default
+    api = det.evaluate(x, y)
+    for name in ("LSTM", "rolling z-score", "isolation forest"):
+        for key in ("pr_auc", "roc_auc", "flagged_rows", "predicted_events"):
+            assert cli[name][key] == pytest.approx(api[name][key], rel=1e-6), (name, key)
+    assert cli["rows_scored"] == api["rows_scored"] == 300
+
+
+def test_cli_bad_inputs_are_one_line_errors(tmp_path, capsys):
+    from lstmkit.cli.main import main
+
+    p = tmp_path / "inf.csv"
+    p.write_text("v\n" + "".join(f"{np.sin(i):.3f}\n" for i in range(50)) + "inf\n")
+    assert main(["anomaly", "train", "--data", str(p), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "inf.csv: column 'v' row 52: expected a finite number" in err
+
+
+def test_end_to_end_on_the_real_ecg_slice(tmp_path, shared_data):
+    # the labelled arrhythmia of the MIT-BIH record lies in rows 6936-7287: keep 4500 rows around it
+    frame = pd.read_csv(shared_data / "anomaly" / "mitdb.csv").iloc[3000:].reset_index(drop=True)
+    det = AnomalyDetector(config=cfg(**{"detector.window": 96, "train.epochs": 3, "split.train": "0:0.55"}))
+    det.fit(frame[["data"]])
+    ev = det.evaluate(frame)
+    for name in ("LSTM", "rolling z-score", "isolation forest"):
+        assert 0 <= ev[name]["pr_auc"] <= 1 and 0 <= ev[name]["roc_auc"] <= 1
+    assert ev["first_row_scored"] == int(round(0.55 * len(frame)))
+    report = det.report(tmp_path / "report")
+    assert report.name == "report.html" and (tmp_path / "report" / "plots" / "scores.png").is_file()
+    assert "Point-adjusted" in report.read_text() or "point-adjusted" in report.read_text()

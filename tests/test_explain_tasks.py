@@ -27,7 +27,7 @@ def test_anomaly_detector_series_traces_and_seasonal_units(tmp_path, capsys):
     t = np.arange(600)
     x = np.sin(2 * np.pi * t / 40)[:, None] + 0.05 * np.random.default_rng(0).normal(size=(600, 1))
     det = LSTMDetector(replace(AnomalyConfig(), **{**QUIET, "detector.window": 32, "detector.hidden_size": 8,
-                                                   "detector.num_layers": 1, "train.epochs": 2,
+                                                   "detector.num_layers": 1, "train.epochs": 4,
                                                    "train.batch_size": 16, "train.lr": 0.01}))
     det.fit(x, out_dir=tmp_path / "fit")
     det.save(tmp_path / "model")

@@ -52,3 +52,16 @@ def test_the_language_model_quick_start_runs_and_gives_what_its_comments_say(tmp
     assert sorted(str(p.relative_to(tmp_path / "work")) for p in (tmp_path / "work").rglob("*") if p.is_file()) == \
         ["runs/lm-quickstart/model/config.json", "runs/lm-quickstart/model/model.safetensors",
          "runs/lm-quickstart/model/tokenizer.json"]
+
+
+def test_the_anomaly_quick_start_runs_as_written(tmp_path, monkeypatch):
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)  # it saves a model folder in the working directory
+    ns: dict = {}
+    exec(compile(_section_python("## Anomaly detection"), "README.md (anomaly quick start)", "exec"), ns)
+    assert np.isnan(ns["scores"][:1000]).all() and np.isfinite(ns["scores"][1000:]).all()
+    ev = ns["events"]
+    assert ((ev["start"] <= 1711) & (ev["end"] >= 1700)).any()  # the anomaly is one of the events
+    assert 0 <= ns["metrics"]["LSTM"]["pr_auc"] <= 1 and "LSTM" in ns["metrics"]["verdict"]
+    np.testing.assert_allclose(ns["same"], ns["scores"], equal_nan=True)

@@ -1,7 +1,11 @@
 """Load a (multivariate) series with optional 0/1 labels for anomaly detection.
 
 Reuses the forecasting loader's table reading and numeric checks, so a bad file
-gets the same errors (file, column and row). Handling, reported in ``notes``:
+gets the same errors (file, column and row); a file that is not UTF-8 text (or
+not a readable Parquet file) and any infinite or overflowing value (beyond
+``1e100`` in size, where scaling overflows) are errors naming the file, column
+and row. In-memory input (:func:`from_frame`, :func:`from_array`) gets the
+same checks, naming the column and row position. Handling, reported in ``notes``:
 inner runs of missing values up to ``max_gap`` rows are linearly interpolated
 (edge runs take the nearest value); longer runs are an error naming the rows.
 A channel that is constant over the whole series is an error.
@@ -33,7 +37,7 @@ def _err(path, msg: str) -> ValueError:
     return ValueError(f"anomaly data: {path}: {msg}")
 
 
-def _fill(col: np.ndarray, name: str, path, max_gap: int, notes: list[str]) -> np.ndarray:
+def _fill(col: np.ndarray, name: str, path, max_gap: int, notes: list[str], row_offset: int = 2) -> np.ndarray:
     missing = np.isnan(col)
     if not missing.any():
         return col
@@ -44,16 +48,62 @@ def _fill(col: np.ndarray, name: str, path, max_gap: int, notes: list[str]) -> n
         length = end - start + 1
         edge = start == 0 or end == col.size - 1
         if length > max_gap and not edge:
-            raise _err(path, f"column {name!r} rows {start + 2}-{end + 2}: {length} missing values in a row, "
+            raise _err(path, f"column {name!r} rows {start + row_offset}-{end + row_offset}: {length} missing values in a row, "
                        f"more than data.max_gap={max_gap} allows to interpolate")
     filled = np.interp(idx, idx[~missing], col[~missing])  # edges take the nearest value
     notes.append(f"{name}: {int(missing.sum())} missing value(s) in {len(runs(missing))} run(s) filled by linear interpolation")
     return filled
 
 
+#: values larger than this in size are refused: scaling squares them (1e300 ** 2 overflows to inf)
+MAX_ABS = 1e100
+
+
+def check_finite(values: np.ndarray, columns: list[str], where, row_offset: int) -> None:
+    """Raise a one-line error naming the first infinite or overflowing value (column and row)."""
+    bad = ~(np.abs(values) <= MAX_ABS) & ~np.isnan(values)
+    if bad.any():
+        i, c = (int(v[0]) for v in np.nonzero(bad))
+        what = "an infinite value" if np.isinf(values[i, c]) else f"a value beyond +-{MAX_ABS:g}"
+        raise _err(where, f"column {columns[c]!r} row {i + row_offset}: expected a finite number, got {what} "
+                   f"({float(values[i, c])!r}; {int(bad.sum())} such value(s) in the data)")
+
+
+def _read(path: str | Path):
+    """The table of a CSV/Parquet file, refusing text that is not UTF-8 and unreadable Parquet with errors naming it."""
+    from ...io.files import read_text
+
+    p = Path(path)
+    if p.is_file() and p.suffix.lower() in (".csv", ".tsv", ".txt"):
+        text = read_text(p, "anomaly data (CSV)")
+        if "\x00" in text:
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            raise _err(path, f"line {line}: expected CSV text, got a NUL byte (a binary file?)")
+    try:
+        return read_table(path)
+    except FileNotFoundError:
+        raise
+    except ValueError as e:
+        if str(e).startswith("load_series:"):  # the shared reader's own one-line errors
+            raise
+        raise _err(path, f"not a readable table ({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})") from None
+    except Exception as e:  # noqa: BLE001 - pyarrow/pandas raise many types for a damaged Parquet file
+        raise _err(path, f"not a readable table ({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})") from None
+
+
 def load_anomaly_data(path: str | Path, cfg: DataConfig | None = None) -> AnomalyData:
+    """Read a CSV/Parquet file of one row per time step (see the module docstring for the checks)."""
     cfg = cfg or DataConfig()
-    df = read_table(path)
+    return from_frame(_read(path), cfg, str(path), row_offset=2)
+
+
+def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row_offset: int = 0,
+               refuse_constant: bool = True) -> AnomalyData:
+    """An :class:`AnomalyData` from a DataFrame (value columns: ``cfg.columns``, else every column but
+    the label and time columns). ``row_offset``: what to add to a row position in messages (2 for a
+    file with a header line, 0 in memory)."""
+    cfg = cfg or DataConfig()
+    path = source
     # the default label column is optional (no labels: no evaluation); one the user names must exist
     named_label = cfg.label if cfg.label != "label" else ""
     for role, col in (("label", named_label), ("time", cfg.time)):
@@ -70,23 +120,56 @@ def load_anomaly_data(path: str | Path, cfg: DataConfig | None = None) -> Anomal
         if not columns:
             raise _err(path, f"no value columns besides {sorted(reserved)}")
     notes: list[str] = []
-    values = np.stack([_fill(numeric_column(df, c, path).to_numpy(), c, path, cfg.max_gap, notes) for c in columns], axis=1)
+    raw = np.stack([_numeric(df, c, path, row_offset).to_numpy() for c in columns], axis=1)
+    check_finite(raw, columns, path, row_offset)
+    values = np.stack([_fill(raw[:, i], c, path, cfg.max_gap, notes, row_offset) for i, c in enumerate(columns)], axis=1)
     flat = [c for c, sd in zip(columns, values.std(axis=0)) if not sd > 0]
-    if flat:
+    if flat and refuse_constant:
         raise _err(path, f"column(s) {flat} are constant: a constant series has nothing to learn or flag")
     labels = None
     if cfg.label and cfg.label in df.columns:
-        lab = numeric_column(df, cfg.label, path)
+        lab = _numeric(df, cfg.label, path, row_offset)
         bad = ~lab.isin([0, 1])
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise _err(path, f"column {cfg.label!r} row {i + 2}: expected a 0/1 label, got {df[cfg.label].iloc[i]!r}")
+            raise _err(path, f"column {cfg.label!r} row {i + row_offset}: expected a 0/1 label, got {df[cfg.label].iloc[i]!r}")
         labels = lab.to_numpy().astype(int)
-    time = _check_time(df, cfg.time, path, notes) if cfg.time else np.arange(len(df))
+    time = _check_time(df, cfg.time, path, notes, row_offset) if cfg.time else np.arange(len(df))
     return AnomalyData(values, labels, time, columns, str(path), notes)
 
 
-def _check_time(df, col: str, path, notes: list[str]) -> np.ndarray:
+def _numeric(df, col: str, path, row_offset: int):
+    try:
+        return numeric_column(df, col, path)
+    except ValueError as e:
+        if row_offset == 2:
+            raise
+        # the shared helper counts file rows (header = 1); in memory, say the position
+        import re
+
+        msg = re.sub(r"row (\d+):", lambda m: f"row {int(m.group(1)) - 2 + row_offset}:", str(e), count=1)
+        raise ValueError(msg.replace("load_series: ", "anomaly data: ", 1)) from None
+
+
+def from_array(x, cfg: DataConfig | None = None, source: str = "array") -> AnomalyData:
+    """An :class:`AnomalyData` from an array ``(T,)`` or ``(T, C)`` (no labels, row numbers as time)."""
+    cfg = cfg or DataConfig()
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"anomaly data: {source}: expected numbers, got {type(x).__name__} ({e})") from None
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"anomaly data: {source}: expected shape (T,) or (T, C) with T, C >= 1, got {a.shape}")
+    columns = [f"x{i}" for i in range(a.shape[1])] if a.shape[1] > 1 else ["value"]
+    check_finite(a, columns, source, 0)
+    notes: list[str] = []
+    values = np.stack([_fill(a[:, i].copy(), c, source, cfg.max_gap, notes, 0) for i, c in enumerate(columns)], axis=1)
+    return AnomalyData(values, None, np.arange(a.shape[0]), columns, source, notes)
+
+
+def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np.ndarray:
     """The time column: duplicates and disorder are errors; uneven spacing is reported.
 
     The detectors treat rows as equally spaced steps, so uneven spacing is
@@ -102,16 +185,16 @@ def _check_time(df, col: str, path, notes: list[str]) -> np.ndarray:
         parsed = pd.to_datetime(raw, errors="coerce")
         if parsed.isna().any():
             i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-            raise _err(path, f"column {col!r} row {i + 2}: expected a time (number or date), got {raw.iloc[i]!r}")
+            raise _err(path, f"column {col!r} row {i + row_offset}: expected a time (number or date), got {raw.iloc[i]!r}")
         t = parsed.to_numpy()
     dup = pd.Series(t).duplicated(keep=False).to_numpy()
     if dup.any():
-        rows = (np.flatnonzero(dup)[:2] + 2).tolist()
-        raise _err(path, f"column {col!r}: duplicate timestamp {raw.iloc[rows[0] - 2]} at rows {rows[0]} and {rows[1]}")
+        rows = (np.flatnonzero(dup)[:2] + row_offset).tolist()
+        raise _err(path, f"column {col!r}: duplicate timestamp {raw.iloc[rows[0] - row_offset]} at rows {rows[0]} and {rows[1]}")
     steps = np.diff(t)
     if steps.size and (steps < steps.dtype.type(0)).any():
         i = int(np.flatnonzero(steps < steps.dtype.type(0))[0]) + 1
-        raise _err(path, f"column {col!r} row {i + 2}: timestamps must increase; {raw.iloc[i]} comes after {raw.iloc[i - 1]}")
+        raise _err(path, f"column {col!r} row {i + row_offset}: timestamps must increase; {raw.iloc[i]} comes after {raw.iloc[i - 1]}")
     if steps.size and (steps != steps[0]).any():
         notes.append(f"{col}: the timestamps are not evenly spaced ({len(np.unique(steps))} different steps); "
                      "the detectors treat the rows as equally spaced steps")

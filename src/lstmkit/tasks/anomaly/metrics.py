@@ -7,8 +7,11 @@ Conventions (stated in every report):
   flagged, every point of that event counts as detected. This inflates
   scores; it is reported *beside* the unadjusted numbers, never instead.
 * **event-wise**: a labelled event is found when at least one flagged point
-  falls inside it (recall over labelled events); a predicted event is correct
-  when it overlaps a labelled event (precision over predicted events).
+  falls inside it (recall over labelled events); each predicted event counts
+  for the share of its rows that lie inside labelled events (precision: the
+  mean share over predicted events), so one giant event that covers the
+  series scores a precision near the anomalies' share of the rows, not 1.
+  Reports print the number of predicted events and flagged rows beside it.
 * **ROC-AUC / PR-AUC** from the raw scores (PR-AUC is average precision, the
   step-wise area, as in scikit-learn's ``average_precision_score``).
 * **UCR criterion** (UCR anomaly archive, Wu & Keogh 2021): the single
@@ -61,18 +64,20 @@ def point_adjusted_prf(labels, flags) -> dict[str, float]:
 
 
 def event_prf(labels, flags) -> dict[str, float]:
-    """Event-wise precision (predicted events overlapping a labelled one),
-    recall (labelled events with at least one flagged point) and their F1."""
+    """Event-wise precision (mean over predicted events of the share of their rows inside labelled
+    events), recall (labelled events with at least one flagged point) and their F1, with the counts
+    of labelled events, predicted events and flagged rows."""
     y, f = _check(labels, flags, "event_prf")
     f = f.astype(bool)
     true_events = runs(y)
     pred_events = runs(f)
     found = sum(bool(f[s : e + 1].any()) for s, e in true_events)
-    correct = sum(bool(y[s : e + 1].any()) for s, e in pred_events)
+    correct = sum(float(y[s : e + 1].mean()) for s, e in pred_events)
     p = correct / len(pred_events) if pred_events else 0.0
     r = found / len(true_events) if true_events else 0.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": p, "recall": r, "f1": f1, "true_events": len(true_events), "predicted_events": len(pred_events)}
+    return {"precision": p, "recall": r, "f1": f1, "true_events": len(true_events), "predicted_events": len(pred_events),
+            "flagged_rows": int(f.sum())}
 
 
 def roc_auc(labels, scores) -> float:

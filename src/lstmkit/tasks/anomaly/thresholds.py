@@ -53,31 +53,6 @@ def ewma(x, span: int) -> np.ndarray:
     return out
 
 
-def smooth_log(scores, window: int) -> np.ndarray:
-    """Trailing mean of ``log1p(score)`` over ``window`` rows (``window <= 1``: unchanged).
-
-    Anomalies that span many rows (an abnormal heartbeat, a failing machine)
-    stand out against per-row noise once scores are pooled over time; the log
-    keeps a single huge error from dominating the mean. Trailing, so a
-    streaming detector can compute it. NaN rows (warm-up) stay NaN and are left
-    out of their neighbours' means.
-    """
-    s = np.asarray(scores, dtype=float)
-    if window <= 1:
-        return s
-    logs = np.log1p(np.maximum(s, 0.0))
-    ok = np.isfinite(logs)
-    c_val = np.cumsum(np.r_[0.0, np.where(ok, logs, 0.0)])
-    c_cnt = np.cumsum(np.r_[0, ok.astype(int)])
-    i = np.arange(s.size)
-    lo = np.maximum(0, i - window + 1)
-    cnt = c_cnt[i + 1] - c_cnt[lo]
-    out = np.full(s.size, np.nan)
-    has = ok & (cnt > 0)
-    out[has] = (c_val[i + 1] - c_val[lo])[has] / cnt[has]
-    return out
-
-
 def _best_epsilon(e: np.ndarray, z_values: np.ndarray) -> float:
     mu, sd = float(e.mean()), float(e.std())
     if sd == 0:
