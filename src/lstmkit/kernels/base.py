@@ -141,6 +141,13 @@ def run_stack(
     """
     T, B = x.shape[0], x.shape[1]
     D = spec.num_directions
+    if lengths is not None:
+        # padding never reaches the math: whatever the padded steps hold (NaN,
+        # inf, 1e300), the layers see zeros there. Masking the state updates
+        # alone is not enough: 0 * NaN is NaN, and a NaN pre-activation at a
+        # padded step poisons the recurrent product's gradient of every
+        # earlier step.
+        x = torch.where(step_mask(lengths, T, x.device), x, x.new_zeros(()))
     finals: list[list[Tensor]] = [[] for _ in state]
     traces: list[Gates] | None = [] if spec.return_gates else None
     layer_in = x
