@@ -48,8 +48,8 @@ from ...cells.base import Cell, State
 from ..base import Backend, LayerResult, step_mask
 from ..spec import LayerRegularisers, RecurrenceSpec
 from . import _build
-from .functions import GRULoop, LoopConfig, LSTMLoop, RNNLoop
-from .matmul import project_in
+from .functions import LoopConfig, gru_loop, lstm_loop, rnn_loop
+from .ops import project_in
 
 #: the cell classes whose ``step`` the C++ loops implement, by kind
 _CELLS: dict[str, type[Cell]] = {
@@ -220,7 +220,7 @@ class CPUBackend(Backend):
             xp = project_in(x, cell.weight_ih, bias)
             ln = (None, None, None, None, None)
         peep = torch.stack((cell.weight_ci, cell.weight_cf, cell.weight_co)) if cell.kind == "peephole" else None
-        res = LSTMLoop.apply(xp, h0, c0, cell.weight_hh, cell.weight_hr, peep, *ln, cfg)
+        res = lstm_loop(xp, h0, c0, cell.weight_hh, cell.weight_hr, peep, *ln, cfg)
         out, hT, cT = res[:3]
         gates = None
         if cfg.return_gates:
@@ -240,7 +240,7 @@ class CPUBackend(Backend):
         else:
             bias = b_hn = None
         xp = project_in(x, cell.weight_ih, bias)
-        res = GRULoop.apply(xp, h0, cell.weight_hh, b_hn, cfg)
+        res = gru_loop(xp, h0, cell.weight_hh, b_hn, cfg)
         out, hT = res[:2]
         gates = None
         if cfg.return_gates:
@@ -253,5 +253,5 @@ class CPUBackend(Backend):
         (h0,) = state
         bias = cell.bias_ih + cell.bias_hh if cell.bias else None
         xp = project_in(x, cell.weight_ih, bias)
-        out, hT = RNNLoop.apply(xp, h0, cell.weight_hh, cell.kind == "rnn_relu", cfg)
+        out, hT = rnn_loop(xp, h0, cell.weight_hh, cell.kind == "rnn_relu", cfg)
         return out, (hT,), ({"h": out} if cfg.return_gates else None)
