@@ -93,6 +93,7 @@ class Recurrent(nn.Module):
         if not isinstance(backend, str):
             raise TypeError(f"{name}: expected backend to be a str, got {type(backend).__name__}")
         self.backend = backend
+        kernels.preload(backend, cell.weight_ih.device.type)
         if self.dropout > 0 and num_layers == 1:
             warnings.warn(
                 f"{name}: dropout={dropout} acts between layers and has no effect with num_layers=1",
@@ -269,8 +270,11 @@ class Recurrent(nn.Module):
         if T == 0:
             raise ValueError(f"{name}: expected at least one time step, got an input of length 0")
         if lengths is not None:
-            lengths = checks.check_lengths(name, lengths, B, T)
-            if bool((lengths == T).all()):
+            # traced (torch.compile/export): no value checks, which would read
+            # the lengths' values and break the graph; full lengths then run masked
+            tracing = torch.compiler.is_compiling()
+            lengths = checks.check_lengths(name, lengths, B, T, check_values=not tracing)
+            if not tracing and bool((lengths == T).all()):
                 lengths = None
         state = self.init_state(B, x.device, x.dtype) if hx is None else self._check_state(hx, None if unbatched else B, x)
 

@@ -92,9 +92,10 @@ class CPUBackend(Backend):
 
     # ------------------------------------------------------------ capability
     def _extension(self):
-        from ._build import build_error, load_extension
+        return _build.load_extension(), _build.build_error()
 
-        return load_extension(), build_error()
+    def warm(self) -> None:
+        _build.load_extension()
 
     def why_not(self, x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str | None:
         if x.device.type != "cpu":

@@ -116,9 +116,11 @@ def _first_order(name: str, op):
     that compute gradients are used by the formulas below, and a gradient of
     one of them (double backward) is not implemented."""
 
+    opname = op._name.split("::")[-1]
+
     def forward(*args):
         with torch._C._AutoDispatchBelowAutograd():
-            return op(*args)
+            return getattr(torch.ops.lstmkit, opname)(*args)
 
     def setup_context(ctx, inputs, output):
         pass
@@ -132,7 +134,13 @@ def _first_order(name: str, op):
         "setup_context": staticmethod(setup_context),
         "backward": staticmethod(backward),
     })
-    return fn.apply
+
+    def call(*args):
+        if torch.compiler.is_compiling():  # traced backward graphs are not differentiated again
+            return getattr(torch.ops.lstmkit, opname)(*args)
+        return fn.apply(*args)
+
+    return call
 
 
 # ================================================================== products
@@ -478,7 +486,12 @@ _rnn_seq_bwd_g = _first_order("rnn_seq_bwd", rnn_seq_bwd)
 # vmap rules). Eager autograd, torch.compile and torch.export see the same
 # operators either way.
 def _function(name: str, op, setup, backward):
+    opname = op._name.split("::")[-1]
+
     def forward(*args):
+        op = getattr(torch.ops.lstmkit, opname)
+        if torch.compiler.is_compiling():  # traced below autograd already
+            return op(*args)
         with torch._C._AutoDispatchBelowAutograd():  # the formula is this Function's, not the operator's
             return op(*args)
 
