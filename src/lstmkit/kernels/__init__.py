@@ -67,10 +67,10 @@ def select_backend(
     plain look-ups (the layers :func:`preload` their backends when built, so
     no import, build or logging happens in traced code) and ``auto`` passes
     over backends that fail there (:meth:`Backend.traced_declines`). Inside
-    ``torch.onnx.export`` the cell's own equations are exported (see
-    :func:`decomposed_backend`).
+    ``torch.onnx.export`` and ``torch.jit.trace`` the cell's own equations are
+    recorded (see :func:`decomposed_backend`), so the file runs without lstmkit.
     """
-    if torch.onnx.is_in_onnx_export():
+    if torch.onnx.is_in_onnx_export() or torch.jit.is_tracing():
         return load_backend(decomposed_backend(x, spec, cells, lengths))
     return load_backend(_choose(x, spec, cells, lengths, backend, tracing=torch.compiler.is_compiling()))
 
@@ -90,10 +90,14 @@ def preload(backend: str = "auto", device_type: str = "cpu") -> None:
 
 def decomposed_backend(x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str:
     """The backend an export target that cannot express lstmkit's operators
-    gets (the ONNX exporters): ``torch`` where torch.nn's own RNN operator
+    gets (the ONNX exporters, TorchScript tracing): ``torch`` where torch.nn's own RNN operator
     runs the configuration (ONNX has it), else ``reference``, whose graph is
     the cell's equations step by step. Never a graph of a different model."""
     torch_backend = load_backend("torch")
+    # (torch 2.13's ONNX exporter loses the dynamic batch of a bidirectional
+    # GRU/RNN operator: those get the equations too)
+    if spec.bidirectional and spec.kind != "lstm":
+        return "reference"
     if lengths is None and torch_backend.why_not(x, spec, cells, lengths) is None:
         return "torch"
     return "reference"

@@ -7,6 +7,8 @@ import numbers
 import torch
 from torch import Tensor
 
+from ..cells.base import ArgumentTypeError, ShapeError
+
 
 def check_prob(owner: str, name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
@@ -32,7 +34,7 @@ def check_floating(owner: str, name: str, x, expected_dtype: torch.dtype | None 
     if not x.is_floating_point():
         raise TypeError(f"{owner}: expected {name} to be a floating-point tensor, got dtype {x.dtype}")
     if expected_dtype is not None and x.dtype != expected_dtype:
-        raise TypeError(f"{owner}: expected {name} of dtype {expected_dtype} (the parameters'), got {x.dtype}")
+        raise ArgumentTypeError(f"{owner}: expected {name} of dtype {expected_dtype} (the parameters'), got {x.dtype}")
 
 
 def check_device(owner: str, name: str, x: Tensor, device: torch.device) -> None:

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .. import kernels
-from ..cells.base import Cell
+from ..cells.base import ArgumentTypeError, Cell, ShapeError
 from . import checks
 
 _TORCH_NAME = re.compile(r"^(?P<param>\w+?)_l(?P<layer>\d+)(?P<rev>_reverse)?$")
@@ -206,7 +206,7 @@ class Recurrent(nn.Module):
             checks.check_device(name, f"state {label}", s, x.device)
             expected = (n, size) if batch is None else (n, batch, size)
             if tuple(s.shape) != expected:
-                raise ValueError(f"{name}: expected state {label} of shape {expected}, got {tuple(s.shape)}")
+                raise ShapeError(f"{name}: expected state {label} of shape {expected}, got {tuple(s.shape)}")
             out.append(s if batch is not None else s.unsqueeze(1))
         return tuple(out)
 
@@ -216,7 +216,7 @@ class Recurrent(nn.Module):
         checks.check_floating(name, "input", x)
         checks.check_device(name, "input", x, ref.device)
         if x.dtype != ref.dtype:
-            raise TypeError(f"{name}: expected input of dtype {ref.dtype} (the parameters'), got {x.dtype}")
+            raise ArgumentTypeError(f"{name}: expected input of dtype {ref.dtype} (the parameters'), got {x.dtype}")
         if x.dim() not in (2, 3):
             raise ValueError(
                 f"{name}: expected input of shape {self._layout('I')} (3-D) or (T, I) unbatched, "
@@ -224,7 +224,7 @@ class Recurrent(nn.Module):
             )
         if x.shape[-1] != self.input_size:
             shape = tuple(x.shape[:-1]) + (self.input_size,)
-            raise ValueError(f"{name}: expected input of shape {shape}, got {tuple(x.shape)}")
+            raise ShapeError(f"{name}: expected input of shape {shape}, got {tuple(x.shape)}")
         if self.check_finite:
             checks.check_finite(name, "input", x)
 
@@ -340,6 +340,46 @@ class Recurrent(nn.Module):
             h = h.squeeze(0)
             final = tuple(s.squeeze(1) for s in final)
         return h, (final if len(final) > 1 else final[0])
+
+
+    # ---------------------------------------------------------------- export
+    def __prepare_scriptable__(self):
+        """``torch.jit.script``: TorchScript cannot compile lstmkit's dispatch,
+        so a plain LSTM/GRU/RNN scripts as the equivalent torch.nn module (same
+        weights, same math); other configurations raise and say what works."""
+        plain = self.kind in ("lstm", "gru", "rnn_tanh", "rnn_relu") and not (
+            self.input_dropout or self.hidden_dropout or self.zoneout or self.zoneout_cell
+        )
+        if plain and hasattr(self, "to_torch"):
+            return self.to_torch().train(self.training)
+        raise TypeError(
+            f"{type(self).__name__}: torch.jit.script supports plain LSTM/GRU/RNN layers only (scripted as torch.nn); "
+            f"for the {self.kind!r} cell use torch.jit.trace, torch.export or .export(path, format='onnx')"
+        )
+
+    def export(self, path, format: str = "onnx", *, example: Tensor | None = None, step: bool = False,
+               dynamic_batch: bool = True):
+        """Write this layer as an ONNX graph ``(input, h0[, c0]) -> (output, h_n[, c_n])``.
+
+        The graph is the same math on any engine: torch.nn's RNN operator for
+        a plain configuration, else the cell's equations unrolled over the
+        example's length (:mod:`lstmkit.nn.export`). Exported in evaluation
+        mode.
+
+        Args:
+            path: the ``.onnx`` file.
+            format: ``"onnx"`` (the only one).
+            example: an example input (default: length 16, batch 3).
+            step: also write ``<path>.step.onnx``, one streaming step
+                ``(x_t, h[, c]) -> (y_t, h_next[, c_next])`` (unidirectional only).
+            dynamic_batch: let the batch size vary. Default ``True``.
+
+        Returns:
+            The list of files written.
+        """
+        from .export import export_layer
+
+        return export_layer(self, path, format, example=example, step=step, dynamic_batch=dynamic_batch)
 
 
 def _to_torch_names(module, state_dict, prefix, local_metadata):
