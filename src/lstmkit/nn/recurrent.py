@@ -344,17 +344,11 @@ class Recurrent(nn.Module):
 
     # ---------------------------------------------------------------- export
     def __prepare_scriptable__(self):
-        """``torch.jit.script``: TorchScript cannot compile lstmkit's dispatch,
-        so a plain LSTM/GRU/RNN scripts as the equivalent torch.nn module (same
-        weights, same math); other configurations raise and say what works."""
-        plain = self.kind in ("lstm", "gru", "rnn_tanh", "rnn_relu") and not (
-            self.input_dropout or self.hidden_dropout or self.zoneout or self.zoneout_cell
-        )
-        if plain and hasattr(self, "to_torch"):
-            return self.to_torch().train(self.training)
+        """``torch.jit.script`` cannot compile lstmkit's dispatch (nor, in torch
+        2.13, call a scripted torch.nn RNN): say so, and what works instead."""
         raise TypeError(
-            f"{type(self).__name__}: torch.jit.script supports plain LSTM/GRU/RNN layers only (scripted as torch.nn); "
-            f"for the {self.kind!r} cell use torch.jit.trace, torch.export or .export(path, format='onnx')"
+            f"{type(self).__name__}: torch.jit.script is not supported; use torch.jit.trace, torch.export, "
+            "torch.compile or .export(path, format='onnx') (each records the same math)"
         )
 
     def export(self, path, format: str = "onnx", *, example: Tensor | None = None, step: bool = False,
