@@ -305,17 +305,45 @@ def test_auto_picks_cpu_for_variants():
         assert kernels.select_backend(x, spec, [cell], None).name == "cpu"
 
 
-def test_auto_defers_plain_full_length_lstm_to_torch():
+@pytest.fixture
+def measured(monkeypatch):
+    """Stand-in measurements for auto (the shipped table is machine-specific)."""
+    import lstmkit.kernels.cpu as cpu_pkg
+
+    table = {"1": {"lstm train": 0.8, "lstm infer": 0.6, "gru train": 1.3, "rnn_tanh train": 0.7}}
+    monkeypatch.setattr(cpu_pkg, "_ratios", table)
+    return table
+
+
+def test_auto_follows_the_measured_table(measured):
     x = torch.randn(4, 2, 3)
     cells = [lstmkit.cells.LSTMCell(3, 4)]
     spec = kernels.RecurrenceSpec(kind="lstm")
-    assert kernels.select_backend(x, spec, cells, None).name == "torch"
-    assert kernels.select_backend(x, spec, cells, torch.tensor([4, 2])).name == "cpu"
+    assert kernels.select_backend(x, spec, cells, None).name == "torch"  # measured slower: torch.nn
+    assert kernels.select_backend(x, spec, cells, torch.tensor([4, 2])).name == "cpu"  # lengths: masking wins
     gates = kernels.RecurrenceSpec(kind="lstm", return_gates=True)
-    assert kernels.select_backend(x, gates, cells, None).name == "cpu"
+    assert kernels.select_backend(x, gates, cells, None).name == "cpu"  # torch cannot
+    gru = [lstmkit.cells.GRUCell(3, 4)]
+    assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="gru"), gru, None).name == "cpu"  # measured faster
+    rnn = [lstmkit.cells.RNNCell(3, 4)]
+    assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="rnn_tanh"), rnn, None).name == "torch"
+    with torch.no_grad():  # not measured for inference: the engine keeps it
+        assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="rnn_tanh"), rnn, None).name == "cpu"
 
 
-def test_auto_streams_a_plain_lstm_on_cpu_without_grad():
+def test_the_shipped_table_covers_every_plain_cell_and_mode():
+    import json
+
+    from lstmkit.kernels.cpu import AUTO_TABLE
+
+    table = json.loads(AUTO_TABLE.read_text())
+    for threads, ratios in table["threads"].items():
+        for kind in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
+            for mode in ("train", "infer"):
+                assert ratios[f"{kind} {mode}"] > 0, (threads, kind, mode)
+
+
+def test_auto_streams_a_plain_lstm_on_cpu_without_grad(measured):
     cells = [lstmkit.cells.LSTMCell(3, 4)]
     spec = kernels.RecurrenceSpec(kind="lstm")
     one_step = torch.randn(1, 1, 3)

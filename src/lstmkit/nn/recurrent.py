@@ -329,13 +329,30 @@ class Recurrent(nn.Module):
             raise ValueError(f"{name}: step() needs a unidirectional layer; a bidirectional one must see the whole sequence")
         checks.check_floating(name, "x_t", x_t)
         if x_t.dim() not in (1, 2) or x_t.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: expected x_t of shape (B, {self.input_size}) or ({self.input_size},), got {tuple(x_t.shape)}")
-        self._check_input(x_t.unsqueeze(0))
+            raise ShapeError(f"{name}: expected x_t of shape (B, {self.input_size}) or ({self.input_size},), got {tuple(x_t.shape)}")
+        ref = self.cells[0].weight_ih
+        # what the checks and the backend choice depend on: the same for every
+        # step of a stream, so they run once per stream, not once per step
+        key = (x_t.dtype, x_t.device, ref.dtype, ref.device, x_t.shape, self.training, torch.is_grad_enabled(),
+               self.backend, self.check_finite, self.dropout, self.input_dropout, self.hidden_dropout, self.zoneout,
+               self.zoneout_cell)
+        cached = self.__dict__.get("_step_cache")
+        if cached is None or cached[0] != key or torch.compiler.is_compiling():
+            self._check_input(x_t.unsqueeze(0))
+            xb0 = x_t.unsqueeze(0) if x_t.dim() == 1 else x_t
+            spec = self.spec()
+            chosen = kernels.select_backend(xb0.unsqueeze(0), spec, list(self.cells), None, self.backend)
+            cached = (key, spec, chosen)
+            if not torch.compiler.is_compiling():
+                self.__dict__["_step_cache"] = cached
+        elif self.check_finite:
+            checks.check_finite(name, "input", x_t)
+        _, spec, chosen = cached
         unbatched = x_t.dim() == 1
         xb = x_t.unsqueeze(0) if unbatched else x_t
         B = xb.shape[0]
         st = self.init_state(B, xb.device, xb.dtype) if state is None else self._check_state(state, None if unbatched else B, xb)
-        h, final = kernels.recurrence_step(xb, st, list(self.cells), self.spec(), backend=self.backend)
+        h, final = chosen.step(xb, st, list(self.cells), spec)
         if unbatched:
             h = h.squeeze(0)
             final = tuple(s.squeeze(1) for s in final)
