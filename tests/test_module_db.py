@@ -36,7 +36,14 @@ if "expecttest" not in sys.modules:
         _shim.TestCase = unittest.TestCase
         sys.modules["expecttest"] = _shim
 
+_frozen_before = torch.backends.flags_frozen()
 common_modules = pytest.importorskip("torch.testing._internal.common_modules")
+# importing torch's test utilities freezes torch.backends' global flags
+# (disable_global_flags) for the whole process, which breaks every later test
+# that sets a flag (Lightning's deterministic seeding): undo it
+if not _frozen_before and torch.backends.flags_frozen():
+    torch.backends.flags_frozen.__globals__["__allow_nonbracketed_mutation_flag"] = True
+assert torch.backends.flags_frozen() == _frozen_before
 
 CLASSES = (torch.nn.LSTM, torch.nn.GRU, torch.nn.RNN, torch.nn.LSTMCell, torch.nn.GRUCell, torch.nn.RNNCell)
 INFOS = {m.module_cls.__name__: m for m in common_modules.module_db if m.module_cls in CLASSES}
