@@ -61,7 +61,9 @@ def load_extension() -> ModuleType | None:
 
         code = _SOURCE.read_bytes()
         source_hash = hashlib.sha1(code).hexdigest()[:12]
-        build = cache_dir() / source_hash  # one folder per source version: no stale objects
+        # one folder per source version (no stale objects); "-copy": the
+        # layout below, apart from folders that compile the checkout's own file
+        build = cache_dir() / f"{source_hash}-copy"
         build.mkdir(parents=True, exist_ok=True)
         # compile a copy kept in the build folder: the build command then
         # names the same file for every checkout of this source, so two
