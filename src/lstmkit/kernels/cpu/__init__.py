@@ -4,7 +4,7 @@ For every cell of the core (``lstm``, ``peephole``, ``layernorm``, ``gru``,
 ``rnn_tanh``, ``rnn_relu``), one layer and direction runs as:
 
 1. the input projection of all ``T`` steps as one oneDNN product
-   (:class:`~.matmul.ProjectIn`, with its own backward);
+   (``lstmkit::project_in``, with its own backward);
 2. the time loop in C++ (``csrc/recurrence.cpp``, compiled on first use and
    cached): per step one recurrent product (oneDNN with the weight packed
    once per call; ``torch.mm`` for small products and float64), and every
@@ -13,6 +13,10 @@ For every cell of the core (``lstm``, ``peephole``, ``layernorm``, ``gru``,
 3. the backward loop in reverse, again one product per step, then every
    parameter gradient as one product or reduction over all steps
    (:mod:`.functions`).
+
+Each of these is a PyTorch operator (``torch.ops.lstmkit.*``, :mod:`.ops`)
+with a fake kernel, an autograd formula and a vmap rule, so torch.export,
+torch.compile and torch.func see one operator per layer and direction.
 
 Streaming steps (``step``) of up to 8 rows without autograd run the whole
 stack in one C++ call with hand-written matrix-vector products.
