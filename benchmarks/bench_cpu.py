@@ -126,11 +126,13 @@ def group_core(kinds, args, ref_shapes=None):
             torch.manual_seed(0)
             x = torch.randn(s["T"], s["B"], s["I"])
             ours = lk_layer(kind, s, "cpu")
+            auto = lk_layer(kind, s, "auto")
+            auto.load_state_dict(ours.state_dict())
             theirs = torch_layer(kind, s)
             ref = lk_layer(kind, s, "reference")
             ref.load_state_dict(ours.state_dict())
             for mode, mk in (("train", train_fn), ("infer", infer_fn)):
-                engines = {"lstmkit_cpu": mk(ours, x)}
+                engines = {"lstmkit_cpu": mk(ours, x), "lstmkit_auto": mk(auto, x)}
                 if theirs is not None:
                     engines["torch_nn"] = mk(theirs, x)
                 if args.reference and (ref_shapes is None or shape_name in ref_shapes):
@@ -235,13 +237,17 @@ def main(argv=None):
     ap.add_argument("--no-reference", dest="reference", action="store_false", help="skip the Python cell loop")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", default="benchmarks/out/bench_cpu.json")
+    ap.add_argument("--write-auto-table", action="store_true",
+                    help="store the measured cpu-vs-torch.nn ratios for auto (src/lstmkit/kernels/cpu/auto_table.json)")
     args = ap.parse_args(argv)
     if args.quick:
         args.reps, args.budget = 5, 15.0
     torch.set_num_threads(args.threads)
     groups = args.only.split(",")
+    load_before = os.getloadavg()
     print(f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}, "
-          f"medians of interleaved repetitions (ratio = engine time / lstmkit_cpu time)")
+          f"medians of interleaved repetitions (ratio = engine time / lstmkit_cpu time); "
+          f"load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
     rows = []
     if "lstm" in groups:
         rows += group_core(["lstm"], args)
@@ -257,11 +263,38 @@ def main(argv=None):
         rows += group_stream(args)
     meta = dict(command=" ".join([Path(sys.executable).name, *sys.argv]), torch=torch.__version__,
                 threads=args.threads, machine=platform.machine(), cpu=_cpu_name(), nproc=os.cpu_count(),
-                time=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+                time=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                loadavg_before=load_before, loadavg_after=os.getloadavg())
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in meta['loadavg_after'])}")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
     print(f"wrote {out}")
+    if args.write_auto_table:
+        write_auto_table(rows, meta)
+
+
+def write_auto_table(rows, meta) -> None:
+    """For each plain cell and mode, the worst ratio over the shapes of
+    torch.nn's time to the cpu engine's, at this thread count: what ``auto``
+    reads to choose between them (below 1: torch.nn)."""
+    from lstmkit.kernels.cpu import AUTO_TABLE
+
+    worst: dict[str, float] = {}
+    for row in rows:
+        res = row["results"]
+        if "torch_nn" not in res or "lstmkit_cpu" not in res or "lengths" in row["case"]:
+            continue
+        key = f"{row['kind']} {row['mode']}"
+        ratio = res["torch_nn"]["median_ms"] / res["lstmkit_cpu"]["median_ms"]
+        worst[key] = round(min(ratio, worst.get(key, ratio)), 3)
+    table = json.loads(AUTO_TABLE.read_text()) if AUTO_TABLE.exists() else {"threads": {}}
+    table["threads"][str(meta["threads"])] = dict(sorted(worst.items()))
+    table.setdefault("measured", {})[str(meta["threads"])] = (
+        f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
+    )
+    AUTO_TABLE.write_text(json.dumps(table, indent=1) + "\n")
+    print(f"wrote {AUTO_TABLE}")
 
 
 def _cpu_name() -> str:

@@ -137,3 +137,39 @@ def test_rnn_relu_step():
     x = torch.randn(4, 2)
     (h,) = cell.step(x, cell.init_state(4))
     torch.testing.assert_close(h, F.relu(x @ cell.weight_ih.t() + cell.bias_ih + cell.bias_hh))
+
+
+# ------------------------------------------------------- torch.nn drop-ins
+@pytest.mark.parametrize("cls", [torch.nn.LSTMCell, torch.nn.GRUCell, torch.nn.RNNCell])
+def test_cells_are_torch_drop_ins(cls):
+    """from_torch copies the weights, forward(input, hx=None) is torch's call
+    (batched, unbatched, default state), and the state_dict goes both ways."""
+    import lstmkit
+
+    torch.manual_seed(0)
+    ref = cls(4, 6).double()
+    ours = lstmkit.nn.from_torch(ref)
+    assert ours.state_dict().keys() == ref.state_dict().keys()
+    x = torch.randn(3, 4, dtype=torch.float64)
+    for args in ((x,), (x[0],)):
+        want, got = ref(*args), ours(*args)
+        for a, b in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+            torch.testing.assert_close(a, b)
+    hx = ref(x)
+    torch.testing.assert_close(ours(x, hx), ref(x, hx))
+    back = ours.to_torch()
+    assert type(back) is cls
+    torch.testing.assert_close(back(x, hx), ref(x, hx))
+
+
+def test_peephole_and_layernorm_cells_take_torch_calls():
+    cell = PeepholeLSTMCell(4, 6)
+    h, c = cell(torch.randn(2, 4))
+    h2, c2 = cell.step(torch.randn(2, 4) * 0, cell.init_state(2))
+    assert h.shape == (2, 6) and c.shape == (2, 6) and h2.shape == (2, 6)
+    ln = LayerNormLSTMCell(4, 6)
+    x, state = torch.randn(2, 4), (torch.randn(2, 6), torch.randn(2, 6))
+    for a, b in zip(ln(x, state), ln.step(x, state)):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(RuntimeError, match="inconsistent input_size"):
+        ln(torch.randn(2, 5))

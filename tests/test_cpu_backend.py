@@ -17,8 +17,8 @@ import torch
 import lstmkit
 from lstmkit import kernels
 from lstmkit.kernels.cpu import CPUBackend, _build
-from lstmkit.kernels.cpu.functions import GRULoop, LoopConfig, LSTMLoop, RNNLoop
-from lstmkit.kernels.cpu.matmul import ProjectIn
+from lstmkit.kernels.cpu import ops
+from lstmkit.kernels.cpu.functions import LoopConfig, gru_loop, lstm_loop, rnn_loop
 
 pytestmark = pytest.mark.skipif(
     _build.load_extension() is None, reason=f"cpu extension unavailable: {_build.build_error()}"
@@ -250,7 +250,7 @@ def test_gradcheck_lstm_loop(variant):
         ln_ih = torch.stack((1 + 0.3 * torch.randn(4 * H), 0.3 * torch.randn(4 * H), 0.3 * torch.randn(4 * H)))
         ln_ih = ln_ih.double().requires_grad_()
         ln = (ln_ih, _r(4 * H, scale=1.0), _r(4 * H), _r(H, scale=1.0), _r(H))
-    fn = lambda *a: LSTMLoop.apply(*a, cfg)  # noqa: E731
+    fn = lambda *a: lstm_loop(*a, cfg)  # noqa: E731
     assert torch.autograd.gradcheck(fn, (xp, h0, c0, w_hh, w_hr, peep, *ln), eps=1e-6, atol=1e-7)
 
 
@@ -260,7 +260,7 @@ def test_gradcheck_gru_loop(masks, bias):
     T, B, H = 4, 3, 3
     cfg = _cfg(T, B, H, H, zc=False) if masks else LoopConfig()
     args = (_r(T, B, 3 * H), _r(B, H), _r(3 * H, H), _r(H) if bias else None)
-    assert torch.autograd.gradcheck(lambda *a: GRULoop.apply(*a, cfg), args, eps=1e-6, atol=1e-7)
+    assert torch.autograd.gradcheck(lambda *a: gru_loop(*a, cfg), args, eps=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("relu", [False, True])
@@ -269,18 +269,18 @@ def test_gradcheck_rnn_loop(relu, masks):
     T, B, H = 4, 3, 3
     cfg = _cfg(T, B, H, H, zc=False) if masks else LoopConfig()
     args = (_r(T, B, H), _r(B, H), _r(H, H))
-    assert torch.autograd.gradcheck(lambda *a: RNNLoop.apply(*a, relu, cfg), args, eps=1e-6, atol=1e-7)
+    assert torch.autograd.gradcheck(lambda *a: rnn_loop(*a, relu, cfg), args, eps=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("bias", [False, True])
 def test_gradcheck_project_in(bias):
     args = (_r(7, 4), _r(5, 4), _r(5) if bias else None)
-    assert torch.autograd.gradcheck(ProjectIn.apply, args, eps=1e-6, atol=1e-7)
+    assert torch.autograd.gradcheck(ops.project_in_op, args, eps=1e-6, atol=1e-7)
 
 
 def test_project_in_float32_matches_matmul():
     x, w, b = torch.randn(50, 16), torch.randn(32, 16), torch.randn(32)
-    torch.testing.assert_close(ProjectIn.apply(x, w, b), x @ w.t() + b, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ops.project_in_op(x, w, b), x @ w.t() + b, rtol=1e-5, atol=1e-5)
 
 
 # ------------------------------------------------------------ choice, errors
@@ -305,17 +305,45 @@ def test_auto_picks_cpu_for_variants():
         assert kernels.select_backend(x, spec, [cell], None).name == "cpu"
 
 
-def test_auto_defers_plain_full_length_lstm_to_torch():
+@pytest.fixture
+def measured(monkeypatch):
+    """Stand-in measurements for auto (the shipped table is machine-specific)."""
+    import lstmkit.kernels.cpu as cpu_pkg
+
+    table = {"1": {"lstm train": 0.8, "lstm infer": 0.6, "gru train": 1.3, "rnn_tanh train": 0.7}}
+    monkeypatch.setattr(cpu_pkg, "_ratios", table)
+    return table
+
+
+def test_auto_follows_the_measured_table(measured):
     x = torch.randn(4, 2, 3)
     cells = [lstmkit.cells.LSTMCell(3, 4)]
     spec = kernels.RecurrenceSpec(kind="lstm")
-    assert kernels.select_backend(x, spec, cells, None).name == "torch"
-    assert kernels.select_backend(x, spec, cells, torch.tensor([4, 2])).name == "cpu"
+    assert kernels.select_backend(x, spec, cells, None).name == "torch"  # measured slower: torch.nn
+    assert kernels.select_backend(x, spec, cells, torch.tensor([4, 2])).name == "cpu"  # lengths: masking wins
     gates = kernels.RecurrenceSpec(kind="lstm", return_gates=True)
-    assert kernels.select_backend(x, gates, cells, None).name == "cpu"
+    assert kernels.select_backend(x, gates, cells, None).name == "cpu"  # torch cannot
+    gru = [lstmkit.cells.GRUCell(3, 4)]
+    assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="gru"), gru, None).name == "cpu"  # measured faster
+    rnn = [lstmkit.cells.RNNCell(3, 4)]
+    assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="rnn_tanh"), rnn, None).name == "torch"
+    with torch.no_grad():  # not measured for inference: the engine keeps it
+        assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="rnn_tanh"), rnn, None).name == "cpu"
 
 
-def test_auto_streams_a_plain_lstm_on_cpu_without_grad():
+def test_the_shipped_table_covers_every_plain_cell_and_mode():
+    import json
+
+    from lstmkit.kernels.cpu import AUTO_TABLE
+
+    table = json.loads(AUTO_TABLE.read_text())
+    for threads, ratios in table["threads"].items():
+        for kind in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
+            for mode in ("train", "infer"):
+                assert ratios[f"{kind} {mode}"] > 0, (threads, kind, mode)
+
+
+def test_auto_streams_a_plain_lstm_on_cpu_without_grad(measured):
     cells = [lstmkit.cells.LSTMCell(3, 4)]
     spec = kernels.RecurrenceSpec(kind="lstm")
     one_step = torch.randn(1, 1, 3)

@@ -107,7 +107,7 @@ def test_to_torch_refuses_a_variant_cell():
 
 
 def test_from_torch_rejects_other_modules():
-    with pytest.raises(TypeError, match="expected torch.nn.LSTM, GRU or RNN"):
+    with pytest.raises(TypeError, match="expected torch.nn.LSTM, GRU, RNN, LSTMCell, GRUCell or RNNCell"):
         lstmkit.nn.from_torch(nn.Linear(2, 2))
 
 

@@ -376,3 +376,32 @@ def test_cooperative_barrier_that_cannot_be_met_fails_loudly(monkeypatch):
     w = torch.randn(4 * H, H)
     with pytest.raises(RuntimeError, match="timed out"):
         tk.sequence.LSTMSequence.apply(gx, h0, c0, w, *(None,) * 7, None, 1e-5, "cooperative")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_padding_never_reaches_outputs_states_or_gradients(kind):
+    """NaN, inf and huge values in the padded steps change nothing (issue 14)."""
+    L, D, T, B, I, H = 2, 2, 5, 3, 4, 8
+    cells = make_stack(kind, I, H, L, D, torch.float32)
+    spec = RecurrenceSpec(kind=cells[0].kind, num_layers=L, bidirectional=True)
+    lens = torch.tensor([5, 2, 3])
+    x = torch.randn(T, B, I, device=DEVICE)
+    for b, n in enumerate(lens.tolist()):
+        x[n:, b] = 0.0
+    state = tuple(torch.randn(L * D, B, n, device=DEVICE) for n in cells[0].state_sizes)
+    weights = (
+        torch.randn(T, B, D * H, device=DEVICE, dtype=torch.float64),
+        [torch.randn(L * D, B, n, device=DEVICE, dtype=torch.float64) for n in cells[0].state_sizes],
+    )
+    backend = tk.TritonBackend()
+    clean = run_with_grads(backend, cells, spec, x, state, lens, weights)
+    for poison in (float("nan"), float("inf"), 1e30):
+        bad = x.clone()
+        for b, n in enumerate(lens.tolist()):
+            bad[n:, b] = poison
+        got = run_with_grads(backend, cells, spec, bad, state, lens, weights)
+        flat_got = [got[0], *got[1], *got[2]]
+        flat_want = [clean[0], *clean[1], *clean[2]]
+        for a, w in zip(flat_got, flat_want):
+            assert torch.isfinite(a).all(), f"{kind}: non-finite result with {poison} in the padding"
+            torch.testing.assert_close(a, w, rtol=0, atol=0)

@@ -18,6 +18,16 @@ from torch import Tensor, nn
 State = tuple[Tensor, ...]
 
 
+class ShapeError(ValueError, RuntimeError):
+    """A size or batch mismatch: a ``ValueError`` (lstmkit's convention) that
+    is also the ``RuntimeError`` torch.nn raises for the same input."""
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type: the ``TypeError`` torch.nn raises, and a
+    ``ValueError`` as lstmkit's earlier releases raised."""
+
+
 class Cell(nn.Module):
     """Base class of all cells.
 
@@ -40,7 +50,9 @@ class Cell(nn.Module):
         super().__init__()
         name = type(self).__name__
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ArgumentTypeError(f"{name}: expected {arg} to be a positive int, got {value!r}")
+            if value < 1:
                 raise ValueError(f"{name}: expected {arg} to be a positive int, got {value!r}")
         if not isinstance(bias, bool):
             raise TypeError(f"{name}: expected bias to be a bool, got {type(bias).__name__}")
@@ -72,6 +84,49 @@ class Cell(nn.Module):
         (``gate_names``) in it, each ``(B, H)``.
         """
         raise NotImplementedError
+
+    # -------------------------------------------------------- torch drop-in
+    def forward(self, input: Tensor, hx: Tensor | tuple[Tensor, ...] | None = None):
+        """torch.nn's cell call: ``input`` ``(B, I)`` or ``(I,)``, ``hx`` the
+        state (``(h, c)`` for LSTMs, ``h`` otherwise; zeros if ``None``).
+        Returns the new state in the same form, as ``torch.nn.LSTMCell``,
+        ``GRUCell`` and ``RNNCell`` do."""
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: expected input to be a torch.Tensor, got {type(input).__name__}")
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)
+        if x.shape[1] != self.input_size:
+            raise ShapeError(f"{name}: input has inconsistent input_size: got {x.shape[1]} expected {self.input_size}")
+        n = len(self.state_sizes)
+        if hx is None:
+            state = self.init_state(x.shape[0], x.device, x.dtype)
+        else:
+            parts = (hx,) if isinstance(hx, Tensor) else tuple(hx)
+            if len(parts) != n:
+                raise ValueError(f"{name}: expected the state as {n} tensor(s), got {len(parts)}")
+            state = []
+            for k, (s, size) in enumerate(zip(parts, self.state_sizes)):
+                label = "hidden" if n == 1 else f"hx[{k}]"
+                if s.dim() not in (1, 2):
+                    raise ValueError(f"{name}: Expected {label} to be 1D or 2D, got {s.dim()}D instead")
+                if s.dim() != input.dim():
+                    raise ShapeError(
+                        f"{name}: expected {label} to be {input.dim()}D for a {input.dim()}D input, got {s.dim()}D"
+                    )
+                s = s if batched else s.unsqueeze(0)
+                if s.shape[0] != x.shape[0]:
+                    raise ShapeError(f"{name}: Input batch size {x.shape[0]} doesn't match hidden{k} batch size {s.shape[0]}")
+                if s.shape[1] != size:
+                    raise ShapeError(f"{name}: hidden{k} has inconsistent hidden_size: got {s.shape[1]}, expected {size}")
+                state.append(s)
+            state = tuple(state)
+        new = self.step(x, state)
+        if not batched:
+            new = tuple(s.squeeze(0) for s in new)
+        return new if n > 1 else new[0]
 
     def constructor_kwargs(self) -> dict[str, Any]:
         """Arguments that rebuild an equivalent (freshly initialised) cell."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .base import Cell, State
 
@@ -42,6 +42,26 @@ class GRUCell(Cell):
         super().__init__(input_size, hidden_size, bias)
         self._init_recurrent_weights(3, hidden_size)
         self.reset_parameters()
+
+    @classmethod
+    def from_torch(cls, module: nn.Module) -> "GRUCell":
+        """This cell from a ``torch.nn.GRUCell``, with a copy of its weights."""
+        if type(module) is not nn.GRUCell:
+            raise TypeError(f"{cls.__name__}.from_torch: expected a torch.nn.GRUCell, got {type(module).__name__}")
+        p = module.weight_ih
+        cell = cls(module.input_size, module.hidden_size, bias=bool(module.bias), )
+        cell = cell.to(device=p.device, dtype=p.dtype)
+        cell.load_state_dict(module.state_dict())
+        return cell
+
+    def to_torch(self) -> nn.Module:
+        """An equivalent ``torch.nn.GRUCell`` with a copy of these weights."""
+        if type(self) is not GRUCell:
+            raise ValueError(f"{type(self).__name__}: torch.nn.GRUCell has no {self.kind!r} cell")
+        p = self.weight_ih
+        module = nn.GRUCell(self.input_size, self.hidden_size, bias=self.bias, device=p.device, dtype=p.dtype)
+        module.load_state_dict(self.state_dict())
+        return module
 
     def step(self, x_t: Tensor, state: State, trace: dict[str, Tensor] | None = None) -> State:
         (h_prev,) = state

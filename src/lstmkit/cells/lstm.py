@@ -117,6 +117,28 @@ class LSTMCell(Cell):
     def _project(self, h: Tensor) -> Tensor:
         return h if self.weight_hr is None else h @ self.weight_hr.t()
 
+    @classmethod
+    def from_torch(cls, module: nn.Module) -> "LSTMCell":
+        """This cell from a ``torch.nn.LSTMCell``, with a copy of its weights."""
+        if type(module) is not nn.LSTMCell:
+            raise TypeError(f"{cls.__name__}.from_torch: expected a torch.nn.LSTMCell, got {type(module).__name__}")
+        if cls is not LSTMCell:
+            raise TypeError(f"{cls.__name__}.from_torch: torch.nn.LSTMCell has no {cls.kind!r} parameters; use LSTMCell.from_torch")
+        p = module.weight_ih
+        cell = cls(module.input_size, module.hidden_size, bias=bool(module.bias), )
+        cell = cell.to(device=p.device, dtype=p.dtype)
+        cell.load_state_dict(module.state_dict())
+        return cell
+
+    def to_torch(self) -> nn.Module:
+        """An equivalent ``torch.nn.LSTMCell`` with a copy of these weights."""
+        if type(self) is not LSTMCell or self.proj_size:
+            raise ValueError(f"{type(self).__name__}: torch.nn.LSTMCell has no {self.kind!r} cell")
+        p = self.weight_ih
+        module = nn.LSTMCell(self.input_size, self.hidden_size, bias=self.bias, device=p.device, dtype=p.dtype)
+        module.load_state_dict(self.state_dict())
+        return module
+
     def step(self, x_t: Tensor, state: State, trace: dict[str, Tensor] | None = None) -> State:
         h, c = state
         gx, gh = self._affine(x_t, h)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .base import Cell, State
 
@@ -49,6 +49,26 @@ class RNNCell(Cell):
         kwargs = super().constructor_kwargs()
         kwargs["nonlinearity"] = self.nonlinearity
         return kwargs
+
+    @classmethod
+    def from_torch(cls, module: nn.Module) -> "RNNCell":
+        """This cell from a ``torch.nn.RNNCell``, with a copy of its weights."""
+        if type(module) is not nn.RNNCell:
+            raise TypeError(f"{cls.__name__}.from_torch: expected a torch.nn.RNNCell, got {type(module).__name__}")
+        p = module.weight_ih
+        cell = cls(module.input_size, module.hidden_size, bias=bool(module.bias), nonlinearity=module.nonlinearity, )
+        cell = cell.to(device=p.device, dtype=p.dtype)
+        cell.load_state_dict(module.state_dict())
+        return cell
+
+    def to_torch(self) -> nn.Module:
+        """An equivalent ``torch.nn.RNNCell`` with a copy of these weights."""
+        if type(self) is not RNNCell:
+            raise ValueError(f"{type(self).__name__}: torch.nn.RNNCell has no {self.kind!r} cell")
+        p = self.weight_ih
+        module = nn.RNNCell(self.input_size, self.hidden_size, bias=self.bias, nonlinearity=self.nonlinearity, device=p.device, dtype=p.dtype)
+        module.load_state_dict(self.state_dict())
+        return module
 
     def step(self, x_t: Tensor, state: State, trace: dict[str, Tensor] | None = None) -> State:
         (h,) = state

@@ -17,10 +17,12 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
+import torch
 from torch import Tensor
 
 from ..cells.base import Cell
 from .base import Backend, reverse_padded, run_stack, step_mask
+from . import registry as _registry
 from .registry import (
     BackendUnavailable,
     auto_order,
@@ -37,6 +39,8 @@ __all__ = [
     "recurrence",
     "recurrence_step",
     "select_backend",
+    "decomposed_backend",
+    "preload",
     "RecurrenceSpec",
     "LayerRegularisers",
     "Backend",
@@ -58,13 +62,54 @@ def select_backend(
     A backend named explicitly that cannot run the configuration raises
     :class:`BackendUnavailable` with its reason; ``auto`` tries the device's
     preference order and never changes the math.
+
+    Under ``torch.compile`` and ``torch.export`` the choice is traced as
+    plain look-ups (the layers :func:`preload` their backends when built, so
+    no import, build or logging happens in traced code) and ``auto`` passes
+    over backends that fail there (:meth:`Backend.traced_declines`). Inside
+    ``torch.onnx.export`` and ``torch.jit.trace`` the cell's own equations are
+    recorded (see :func:`decomposed_backend`), so the file runs without lstmkit.
     """
+    if torch.onnx.is_in_onnx_export() or torch.jit.is_tracing():
+        return load_backend(decomposed_backend(x, spec, cells, lengths))
+    return load_backend(_choose(x, spec, cells, lengths, backend, tracing=torch.compiler.is_compiling()))
+
+
+def preload(backend: str = "auto", device_type: str = "cpu") -> None:
+    """Import (and build) the backends a layer may use, ahead of time.
+
+    The layers call this when they are built, so that a later
+    ``torch.compile`` traces only dictionary look-ups here: no import, no
+    build, no file access inside the traced code (a graph break each)."""
+    for name in auto_order(device_type) if backend == "auto" else (backend,):
+        try:
+            load_backend(name).warm()
+        except BackendUnavailable:
+            pass
+
+
+def decomposed_backend(x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str:
+    """The backend an export target that cannot express lstmkit's operators
+    gets (the ONNX exporters, TorchScript tracing): ``torch`` where torch.nn's own RNN operator
+    runs the configuration (ONNX has it), else ``reference``, whose graph is
+    the cell's equations step by step. Never a graph of a different model."""
+    torch_backend = load_backend("torch")
+    # (torch 2.13's ONNX exporter loses the dynamic batch of a bidirectional
+    # GRU/RNN operator: those get the equations too)
+    if spec.bidirectional and spec.kind != "lstm":
+        return "reference"
+    if lengths is None and torch_backend.why_not(x, spec, cells, lengths) is None:
+        return "torch"
+    return "reference"
+
+
+def _choose(x, spec, cells, lengths, backend: str, tracing: bool = False) -> str:
     if backend != "auto":
         chosen = load_backend(backend)
         reason = chosen.why_not(x, spec, cells, lengths)
         if reason:
             raise BackendUnavailable(f"backend {backend!r} cannot run this configuration: {reason}")
-        return chosen
+        return backend
     reasons = []
     for name in auto_order(x.device.type):
         try:
@@ -73,9 +118,12 @@ def select_backend(
             reasons.append(str(exc))
             continue
         reason = candidate.why_not(x, spec, cells, lengths) or candidate.auto_declines(x, spec, cells, lengths)
+        if reason is None and tracing:
+            reason = candidate.traced_declines(x, spec, cells, lengths)
         if reason is None:
-            log.debug("auto backend: %s (skipped: %s)", name, "; ".join(reasons) or "none")
-            return candidate
+            if not tracing:  # (logging inside a traced graph is a graph break)
+                log.debug("auto backend: %s (skipped: %s)", name, "; ".join(reasons) or "none")
+            return name
         reasons.append(f"{name}: {reason}")
     raise BackendUnavailable("no backend can run this configuration: " + "; ".join(reasons))
 

@@ -31,6 +31,10 @@ class Backend:
         """Why this backend cannot run at all on this machine, or ``None``."""
         return None
 
+    def warm(self) -> None:
+        """Prepare everything a call needs (build an extension, ...), so that
+        traced code only looks it up."""
+
     def why_not(self, x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str | None:
         """Why this backend cannot run this configuration, or ``None`` if it can."""
         return None
@@ -39,6 +43,11 @@ class Backend:
         """Why ``auto`` should pass over this backend although it *can* run the
         configuration (another one is faster there), or ``None``. Asking for the
         backend by name ignores this."""
+        return None
+
+    def traced_declines(self, x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str | None:
+        """Why ``auto`` should pass over this backend inside ``torch.compile`` /
+        ``torch.export`` (it fails there), or ``None``."""
         return None
 
     # -------------------------------------------------------------- per layer
@@ -141,6 +150,13 @@ def run_stack(
     """
     T, B = x.shape[0], x.shape[1]
     D = spec.num_directions
+    if lengths is not None:
+        # padding never reaches the math: whatever the padded steps hold (NaN,
+        # inf, 1e300), the layers see zeros there. Masking the state updates
+        # alone is not enough: 0 * NaN is NaN, and a NaN pre-activation at a
+        # padded step poisons the recurrent product's gradient of every
+        # earlier step.
+        x = torch.where(step_mask(lengths, T, x.device), x, x.new_zeros(()))
     finals: list[list[Tensor]] = [[] for _ in state]
     traces: list[Gates] | None = [] if spec.return_gates else None
     layer_in = x

@@ -45,6 +45,20 @@ class TorchBackend(Backend):
             return "torch's kernels have no variational dropout or zoneout"
         return None
 
+    def auto_declines(self, x, spec, cells, lengths) -> str | None:
+        if torch._C._functorch.peek_interpreter_stack() is not None:
+            return "torch's fused RNN kernels have no vmap rule (inside a torch.func transform)"
+        return None
+
+    def traced_declines(self, x, spec, cells, lengths) -> str | None:
+        if x.device.type == "cpu" and torch.is_grad_enabled():
+            # torch 2.13: a compiled training step through aten.mkldnn_rnn_layer
+            # fails on its second call (TypeError: expected Tensor())
+            return "torch.compile of oneDNN's RNN training kernel fails on repeated calls"
+        if lengths is not None:
+            return "packing needs the lengths' values at trace time"
+        return None
+
     def run(self, x, state, cells, spec: RecurrenceSpec, lengths):
         func = _FUNCS[spec.kind]
         weights = flat_weights(cells)

@@ -7,6 +7,8 @@ import numbers
 import torch
 from torch import Tensor
 
+from ..cells.base import ArgumentTypeError, ShapeError
+
 
 def check_prob(owner: str, name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
@@ -32,7 +34,7 @@ def check_floating(owner: str, name: str, x, expected_dtype: torch.dtype | None 
     if not x.is_floating_point():
         raise TypeError(f"{owner}: expected {name} to be a floating-point tensor, got dtype {x.dtype}")
     if expected_dtype is not None and x.dtype != expected_dtype:
-        raise TypeError(f"{owner}: expected {name} of dtype {expected_dtype} (the parameters'), got {x.dtype}")
+        raise ArgumentTypeError(f"{owner}: expected {name} of dtype {expected_dtype} (the parameters'), got {x.dtype}")
 
 
 def check_device(owner: str, name: str, x: Tensor, device: torch.device) -> None:
@@ -47,8 +49,9 @@ def check_finite(owner: str, name: str, x: Tensor) -> None:
         raise ValueError(f"{owner}: expected finite values in {name}, got NaN or Inf (first at index {first})")
 
 
-def check_lengths(owner: str, lengths, batch: int, T: int) -> Tensor:
-    """``lengths`` as an int64 CPU tensor of shape (batch,), each in [1, T]."""
+def check_lengths(owner: str, lengths, batch: int, T: int, check_values: bool = True) -> Tensor:
+    """``lengths`` as an int64 CPU tensor of shape (batch,), each in [1, T]
+    (the values unchecked with ``check_values=False``)."""
     if isinstance(lengths, (list, tuple)):
         if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in lengths):
             raise TypeError(f"{owner}: expected lengths to be integers, got {lengths!r}")
@@ -60,7 +63,7 @@ def check_lengths(owner: str, lengths, batch: int, T: int) -> Tensor:
     if lengths.shape != (batch,):
         raise ValueError(f"{owner}: expected lengths of shape ({batch},), got {tuple(lengths.shape)}")
     lengths = lengths.to("cpu", torch.int64)
-    if batch and (int(lengths.min()) < 1 or int(lengths.max()) > T):
+    if check_values and batch and (int(lengths.min()) < 1 or int(lengths.max()) > T):
         raise ValueError(
             f"{owner}: expected every length in [1, {T}] (the sequence length), "
             f"got min {int(lengths.min())} and max {int(lengths.max())}"

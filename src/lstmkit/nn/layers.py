@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..cells import LSTM_CELLS, GRUCell, RNNCell
+from ..cells import LSTM_CELLS, GRUCell, LSTMCell, RNNCell
 from .recurrent import Recurrent
 
 _REGULARISER_DOC = """
@@ -228,12 +228,21 @@ class RNN(_TorchCompatible):
         return dict(super()._torch_kwargs(), nonlinearity=self.nonlinearity)
 
 
-def from_torch(module: nn.Module, **kwargs) -> _TorchCompatible:
-    """The lstmkit layer equivalent to a ``torch.nn.LSTM``/``GRU``/``RNN``, with its weights."""
+def from_torch(module: nn.Module, **kwargs):
+    """The lstmkit equivalent of a ``torch.nn.LSTM``/``GRU``/``RNN`` (a layer;
+    keyword arguments go to it) or ``LSTMCell``/``GRUCell``/``RNNCell`` (a
+    cell with torch's ``forward(input, hx=None)``), with a copy of its weights."""
     for cls in (LSTM, GRU, RNN):
         if type(module) is cls._torch_cls:
             return cls.from_torch(module, **kwargs)
-    raise TypeError(f"from_torch: expected torch.nn.LSTM, GRU or RNN, got {type(module).__name__}")
+    cells = {nn.LSTMCell: LSTMCell, nn.GRUCell: GRUCell, nn.RNNCell: RNNCell}
+    if type(module) in cells:
+        if kwargs:
+            raise TypeError(f"from_torch: a cell takes no options, got {sorted(kwargs)}")
+        return cells[type(module)].from_torch(module)
+    raise TypeError(
+        f"from_torch: expected torch.nn.LSTM, GRU, RNN, LSTMCell, GRUCell or RNNCell, got {type(module).__name__}"
+    )
 
 
 __all__ = ["LSTM", "GRU", "RNN", "from_torch"]

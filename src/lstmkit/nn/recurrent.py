@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .. import kernels
-from ..cells.base import Cell
+from ..cells.base import ArgumentTypeError, Cell, ShapeError
 from . import checks
 
 _TORCH_NAME = re.compile(r"^(?P<param>\w+?)_l(?P<layer>\d+)(?P<rev>_reverse)?$")
@@ -93,6 +93,7 @@ class Recurrent(nn.Module):
         if not isinstance(backend, str):
             raise TypeError(f"{name}: expected backend to be a str, got {type(backend).__name__}")
         self.backend = backend
+        kernels.preload(backend, cell.weight_ih.device.type)
         if self.dropout > 0 and num_layers == 1:
             warnings.warn(
                 f"{name}: dropout={dropout} acts between layers and has no effect with num_layers=1",
@@ -205,7 +206,7 @@ class Recurrent(nn.Module):
             checks.check_device(name, f"state {label}", s, x.device)
             expected = (n, size) if batch is None else (n, batch, size)
             if tuple(s.shape) != expected:
-                raise ValueError(f"{name}: expected state {label} of shape {expected}, got {tuple(s.shape)}")
+                raise ShapeError(f"{name}: expected state {label} of shape {expected}, got {tuple(s.shape)}")
             out.append(s if batch is not None else s.unsqueeze(1))
         return tuple(out)
 
@@ -215,7 +216,7 @@ class Recurrent(nn.Module):
         checks.check_floating(name, "input", x)
         checks.check_device(name, "input", x, ref.device)
         if x.dtype != ref.dtype:
-            raise TypeError(f"{name}: expected input of dtype {ref.dtype} (the parameters'), got {x.dtype}")
+            raise ArgumentTypeError(f"{name}: expected input of dtype {ref.dtype} (the parameters'), got {x.dtype}")
         if x.dim() not in (2, 3):
             raise ValueError(
                 f"{name}: expected input of shape {self._layout('I')} (3-D) or (T, I) unbatched, "
@@ -223,7 +224,7 @@ class Recurrent(nn.Module):
             )
         if x.shape[-1] != self.input_size:
             shape = tuple(x.shape[:-1]) + (self.input_size,)
-            raise ValueError(f"{name}: expected input of shape {shape}, got {tuple(x.shape)}")
+            raise ShapeError(f"{name}: expected input of shape {shape}, got {tuple(x.shape)}")
         if self.check_finite:
             checks.check_finite(name, "input", x)
 
@@ -269,8 +270,11 @@ class Recurrent(nn.Module):
         if T == 0:
             raise ValueError(f"{name}: expected at least one time step, got an input of length 0")
         if lengths is not None:
-            lengths = checks.check_lengths(name, lengths, B, T)
-            if bool((lengths == T).all()):
+            # traced (torch.compile/export): no value checks, which would read
+            # the lengths' values and break the graph; full lengths then run masked
+            tracing = torch.compiler.is_compiling()
+            lengths = checks.check_lengths(name, lengths, B, T, check_values=not tracing)
+            if not tracing and bool((lengths == T).all()):
                 lengths = None
         state = self.init_state(B, x.device, x.dtype) if hx is None else self._check_state(hx, None if unbatched else B, x)
 
@@ -325,17 +329,68 @@ class Recurrent(nn.Module):
             raise ValueError(f"{name}: step() needs a unidirectional layer; a bidirectional one must see the whole sequence")
         checks.check_floating(name, "x_t", x_t)
         if x_t.dim() not in (1, 2) or x_t.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: expected x_t of shape (B, {self.input_size}) or ({self.input_size},), got {tuple(x_t.shape)}")
-        self._check_input(x_t.unsqueeze(0))
+            raise ShapeError(f"{name}: expected x_t of shape (B, {self.input_size}) or ({self.input_size},), got {tuple(x_t.shape)}")
+        ref = self.cells[0].weight_ih
+        # what the checks and the backend choice depend on: the same for every
+        # step of a stream, so they run once per stream, not once per step
+        key = (x_t.dtype, x_t.device, ref.dtype, ref.device, x_t.shape, self.training, torch.is_grad_enabled(),
+               self.backend, self.check_finite, self.dropout, self.input_dropout, self.hidden_dropout, self.zoneout,
+               self.zoneout_cell)
+        cached = self.__dict__.get("_step_cache")
+        if cached is None or cached[0] != key or torch.compiler.is_compiling():
+            self._check_input(x_t.unsqueeze(0))
+            xb0 = x_t.unsqueeze(0) if x_t.dim() == 1 else x_t
+            spec = self.spec()
+            chosen = kernels.select_backend(xb0.unsqueeze(0), spec, list(self.cells), None, self.backend)
+            cached = (key, spec, chosen)
+            if not torch.compiler.is_compiling():
+                self.__dict__["_step_cache"] = cached
+        elif self.check_finite:
+            checks.check_finite(name, "input", x_t)
+        _, spec, chosen = cached
         unbatched = x_t.dim() == 1
         xb = x_t.unsqueeze(0) if unbatched else x_t
         B = xb.shape[0]
         st = self.init_state(B, xb.device, xb.dtype) if state is None else self._check_state(state, None if unbatched else B, xb)
-        h, final = kernels.recurrence_step(xb, st, list(self.cells), self.spec(), backend=self.backend)
+        h, final = chosen.step(xb, st, list(self.cells), spec)
         if unbatched:
             h = h.squeeze(0)
             final = tuple(s.squeeze(1) for s in final)
         return h, (final if len(final) > 1 else final[0])
+
+
+    # ---------------------------------------------------------------- export
+    def __prepare_scriptable__(self):
+        """``torch.jit.script`` cannot compile lstmkit's dispatch (nor, in torch
+        2.13, call a scripted torch.nn RNN): say so, and what works instead."""
+        raise TypeError(
+            f"{type(self).__name__}: torch.jit.script is not supported; use torch.jit.trace, torch.export, "
+            "torch.compile or .export(path, format='onnx') (each records the same math)"
+        )
+
+    def export(self, path, format: str = "onnx", *, example: Tensor | None = None, step: bool = False,
+               dynamic_batch: bool = True):
+        """Write this layer as an ONNX graph ``(input, h0[, c0]) -> (output, h_n[, c_n])``.
+
+        The graph is the same math on any engine: torch.nn's RNN operator for
+        a plain configuration, else the cell's equations unrolled over the
+        example's length (:mod:`lstmkit.nn.export`). Exported in evaluation
+        mode.
+
+        Args:
+            path: the ``.onnx`` file.
+            format: ``"onnx"`` (the only one).
+            example: an example input (default: length 16, batch 3).
+            step: also write ``<path>.step.onnx``, one streaming step
+                ``(x_t, h[, c]) -> (y_t, h_next[, c_next])`` (unidirectional only).
+            dynamic_batch: let the batch size vary. Default ``True``.
+
+        Returns:
+            The list of files written.
+        """
+        from .export import export_layer
+
+        return export_layer(self, path, format, example=example, step=step, dynamic_batch=dynamic_batch)
 
 
 def _to_torch_names(module, state_dict, prefix, local_metadata):

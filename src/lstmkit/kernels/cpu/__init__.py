@@ -4,7 +4,7 @@ For every cell of the core (``lstm``, ``peephole``, ``layernorm``, ``gru``,
 ``rnn_tanh``, ``rnn_relu``), one layer and direction runs as:
 
 1. the input projection of all ``T`` steps as one oneDNN product
-   (:class:`~.matmul.ProjectIn`, with its own backward);
+   (``lstmkit::project_in``, with its own backward);
 2. the time loop in C++ (``csrc/recurrence.cpp``, compiled on first use and
    cached): per step one recurrent product (oneDNN with the weight packed
    once per call; ``torch.mm`` for small products and float64), and every
@@ -14,12 +14,16 @@ For every cell of the core (``lstm``, ``peephole``, ``layernorm``, ``gru``,
    parameter gradient as one product or reduction over all steps
    (:mod:`.functions`).
 
+Each of these is a PyTorch operator (``torch.ops.lstmkit.*``, :mod:`.ops`)
+with a fake kernel, an autograd formula and a vmap rule, so torch.export,
+torch.compile and torch.func see one operator per layer and direction.
+
 Streaming steps (``step``) of up to 8 rows without autograd run the whole
 stack in one C++ call with hand-written matrix-vector products.
 
-``auto`` uses this backend on CPU except for a plain LSTM over full-length
-sequences, where torch.nn's oneDNN RNN primitive is faster (measured in
-``benchmarks/RESULTS.md``). Float32 sigmoid/tanh use polynomial
+``auto`` uses this backend on CPU except for plain full-length configurations
+where the benchmark measured torch.nn faster (``auto_table.json``, written by
+``benchmarks/bench_cpu.py --write-auto-table``; see ``benchmarks/RESULTS.md``). Float32 sigmoid/tanh use polynomial
 approximations with absolute error ~1e-7; float64 uses libm. On first use the
 backend raises glibc's ``mallopt`` thresholds so freed activations are
 reused instead of page-faulted in again (``LSTMKIT_CPU_NO_MALLOPT=1`` opts out).
@@ -37,7 +41,9 @@ backend.
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -48,8 +54,8 @@ from ...cells.base import Cell, State
 from ..base import Backend, LayerResult, step_mask
 from ..spec import LayerRegularisers, RecurrenceSpec
 from . import _build
-from .functions import GRULoop, LoopConfig, LSTMLoop, RNNLoop
-from .matmul import project_in
+from .functions import LoopConfig, gru_loop, lstm_loop, rnn_loop
+from .ops import project_in
 
 #: the cell classes whose ``step`` the C++ loops implement, by kind
 _CELLS: dict[str, type[Cell]] = {
@@ -61,6 +67,35 @@ _CELLS: dict[str, type[Cell]] = {
     "rnn_relu": RNNCell,
 }
 _DTYPES = (torch.float32, torch.float64)
+
+#: what ``auto`` knows of this engine against torch.nn: for each plain cell
+#: and mode (``"gru train"``), per thread count, the worst ratio of torch.nn's
+#: time to this engine's over the benchmark's shapes (below 1: torch.nn is
+#: faster, and ``auto`` hands it the call). Written by
+#: ``benchmarks/bench_cpu.py --write-auto-table``; read once, when the
+#: backend is loaded.
+AUTO_TABLE = Path(__file__).with_name("auto_table.json")
+_ratios: dict[str, dict[str, float]] | None = None
+
+
+def auto_ratio(key: str) -> float | None:
+    """The measured worst-case ``torch.nn / cpu`` time ratio for ``key`` at this
+    thread count (the nearest measured one), or ``None`` if never measured."""
+    table = _ratios if _ratios is not None else _load_auto_table()
+    if not table:
+        return None
+    threads = torch.get_num_threads()
+    nearest = min(table, key=lambda t: (abs(int(t) - threads), int(t)))
+    return table[nearest].get(key)
+
+
+def _load_auto_table() -> dict[str, dict[str, float]]:
+    global _ratios
+    try:
+        _ratios = {str(k): dict(v) for k, v in json.loads(AUTO_TABLE.read_text())["threads"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        _ratios = {}
+    return _ratios
 
 
 def _ext_module():
@@ -89,12 +124,15 @@ class CPUBackend(Backend):
 
     def __init__(self) -> None:
         self._warned = False
+        _load_auto_table()
 
     # ------------------------------------------------------------ capability
     def _extension(self):
-        from ._build import build_error, load_extension
+        return _build.load_extension(), _build.build_error()
 
-        return load_extension(), build_error()
+    def warm(self) -> None:
+        _build.load_extension()
+        _load_auto_table()
 
     def why_not(self, x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str | None:
         if x.device.type != "cpu":
@@ -115,16 +153,23 @@ class CPUBackend(Backend):
         ext, err = self._extension()
         if ext is None:
             return f"its C++ extension is unavailable ({err})"
+        # a no-grad step of a few rows runs the fused stack_step, faster than
+        # one torch.nn call (bench_cpu.py's streaming rows); with lengths,
+        # torch.nn must pack, and this engine's masking is several times
+        # faster (the lengths rows); oneDNN has no LSTMP (proj_size), where
+        # torch falls back to a slow loop
         streaming = x.shape[0] == 1 and x.shape[1] <= 8 and not torch.is_grad_enabled()
-        projected = bool(getattr(cells[0], "proj_size", 0))  # oneDNN has no LSTMP: torch falls back to a slow loop
-        if spec.kind == "lstm" and spec.is_plain and lengths is None and not streaming and not projected:
-            # (a no-grad step of a few rows runs the fused stack_step, 3-4x faster
-            # than one torch.nn.LSTM call: bench_cpu.py's streaming row)
-            # measured (benchmarks/RESULTS.md): torch.nn.LSTM runs a plain LSTM on
-            # oneDNN's fused RNN primitive, forward and backward, faster than this
-            # engine on full-length batches; with lengths it must pack, and this
-            # engine's masking is ~4x faster than that.
-            return "torch.nn.LSTM's oneDNN RNN kernels are faster for a plain LSTM without lengths"
+        projected = bool(getattr(cells[0], "proj_size", 0))
+        if not spec.is_plain or lengths is not None or streaming or projected:
+            return None
+        training = torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for c in cells for p in c.parameters())
+        )
+        key = f"{spec.kind} {'train' if training else 'infer'}"
+        ratio = auto_ratio(key)
+        if ratio is not None and ratio < 1.0:
+            return (f"torch.nn is faster for a full-length plain {key}: this engine ran at {ratio:.2f}x its speed "
+                    f"in the worst measured shape ({AUTO_TABLE.name}, written by benchmarks/bench_cpu.py)")
         return None
 
     def _fallback(self):
@@ -155,6 +200,7 @@ class CPUBackend(Backend):
         if (
             ext is None
             or kind is None
+            or torch.compiler.is_compiling()
             or x_t.shape[0] > 8
             or (spec.training and (spec.dropout > 0 or spec.uses_recurrent_regularisers))
             or (torch.is_grad_enabled() and _needs_grad(x_t, state, cells))
@@ -220,7 +266,7 @@ class CPUBackend(Backend):
             xp = project_in(x, cell.weight_ih, bias)
             ln = (None, None, None, None, None)
         peep = torch.stack((cell.weight_ci, cell.weight_cf, cell.weight_co)) if cell.kind == "peephole" else None
-        res = LSTMLoop.apply(xp, h0, c0, cell.weight_hh, cell.weight_hr, peep, *ln, cfg)
+        res = lstm_loop(xp, h0, c0, cell.weight_hh, cell.weight_hr, peep, *ln, cfg)
         out, hT, cT = res[:3]
         gates = None
         if cfg.return_gates:
@@ -240,7 +286,7 @@ class CPUBackend(Backend):
         else:
             bias = b_hn = None
         xp = project_in(x, cell.weight_ih, bias)
-        res = GRULoop.apply(xp, h0, cell.weight_hh, b_hn, cfg)
+        res = gru_loop(xp, h0, cell.weight_hh, b_hn, cfg)
         out, hT = res[:2]
         gates = None
         if cfg.return_gates:
@@ -253,5 +299,5 @@ class CPUBackend(Backend):
         (h0,) = state
         bias = cell.bias_ih + cell.bias_hh if cell.bias else None
         xp = project_in(x, cell.weight_ih, bias)
-        out, hT = RNNLoop.apply(xp, h0, cell.weight_hh, cell.kind == "rnn_relu", cfg)
+        out, hT = rnn_loop(xp, h0, cell.weight_hh, cell.kind == "rnn_relu", cfg)
         return out, (hT,), ({"h": out} if cfg.return_gates else None)

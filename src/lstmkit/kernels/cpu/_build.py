@@ -59,12 +59,23 @@ def load_extension() -> ModuleType | None:
     try:
         from torch.utils.cpp_extension import load
 
-        source_hash = hashlib.sha1(_SOURCE.read_bytes()).hexdigest()[:12]
-        build = cache_dir() / source_hash  # one folder per source version: no stale objects
+        code = _SOURCE.read_bytes()
+        source_hash = hashlib.sha1(code).hexdigest()[:12]
+        # one folder per source version (no stale objects); "-copy": the
+        # layout below, apart from folders that compile the checkout's own file
+        build = cache_dir() / f"{source_hash}-copy"
         build.mkdir(parents=True, exist_ok=True)
+        # compile a copy kept in the build folder: the build command then
+        # names the same file for every checkout of this source, so two
+        # checkouts sharing the cache do not rebuild it in turn
+        source = build / _SOURCE.name
+        if not source.exists() or source.read_bytes() != code:
+            tmp = source.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(code)
+            os.replace(tmp, source)
         _module = load(
             name=f"lstmkit_cpu_{source_hash}",
-            sources=[str(_SOURCE)],
+            sources=[str(source)],
             # -fopenmp: at::parallel_for is a header template, so it only runs in
             # parallel when this translation unit is compiled with OpenMP
             extra_cflags=["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp"],

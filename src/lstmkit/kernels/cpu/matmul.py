@@ -3,8 +3,8 @@
 On this kind of machine oneDNN's linear (``torch.ops.mkldnn._linear_pointwise``)
 runs float32 products 2-2.5x faster than ``torch.mm`` (MKL), more so with the
 weight packed once into oneDNN's blocked layout. It has no autograd and no
-float64, so everything here is used inside our own autograd functions, and
-other dtypes go to ``torch.mm``.
+float64, so everything here is used inside the operators of :mod:`.ops`,
+and other dtypes go to ``torch.mm``.
 
 Packed weights are not cached across calls: packing costs a copy of the
 weight (tens of microseconds), far less than a sequence, and a cache keyed on
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 _HAS_MKLDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
@@ -63,37 +62,3 @@ def mm_tn(a: Tensor, b: Tensor) -> Tensor:
         r = torch.ops.mkldnn._linear_pointwise(b.t().contiguous(), a.t(), None, "none", [], "")  # (K, M)
         return r.t().contiguous()
     return a.t() @ b
-
-
-class ProjectIn(torch.autograd.Function):
-    """``y = x @ W.T + b`` with oneDNN forward and backward.
-
-    ``x`` ``(N, I)``, ``W`` ``(G, I)``, ``b`` ``(G,)`` or ``None``; the input
-    projection of all steps of a sequence as one product.
-    """
-
-    @staticmethod
-    def forward(ctx, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
-        ctx.save_for_backward(x, w)
-        ctx.has_bias = b is not None
-        return linear(x.contiguous(), w.detach(), b)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, dy: Tensor):
-        x, w = ctx.saved_tensors
-        dy = dy.contiguous()
-        dx = dw = db = None
-        if ctx.needs_input_grad[0]:
-            dx = linear(dy, w.detach().t().contiguous())  # dy @ W
-        if ctx.needs_input_grad[1]:
-            dw = mm_tn(dy, x)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            db = dy.sum(0)
-        return dx, dw, db
-
-
-def project_in(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
-    """``(T, B, I) -> (T, B, G)``: every step's input projection at once."""
-    T, B, I = x.shape
-    return ProjectIn.apply(x.reshape(T * B, I), w, b).view(T, B, w.shape[0])

@@ -67,8 +67,8 @@ class ModelConfig:
     norm_window: int = option(0, "instance normalisation statistics over the last N input steps (0: all of them)")
     calendar: bool = option(True, "add season-phase and calendar features as known-future inputs")
     ensemble: int = option(5, "models trained from different seeds and averaged")
-    backend: str = option("torch", "recurrence engine for the LSTM: torch (fastest for these small models on CPU "
-                                   "when measured), auto, cpu, reference, triton")
+    backend: str = option("auto", "recurrence engine for the LSTM: auto (the fastest measured for the configuration), "
+                                  "cpu, torch, reference, triton")
 
     def __post_init__(self):
         if self.input_size < 1 or self.hidden_size < 1 or self.num_layers < 1:

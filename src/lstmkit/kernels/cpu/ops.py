@@ -1,0 +1,513 @@
+r"""The CPU engine as PyTorch operators: ``torch.ops.lstmkit.*``.
+
+Every entry into the C++ loops and the oneDNN products is a custom operator
+registered with :mod:`torch.library`, with
+
+* a fake (meta) kernel, so ``torch.export``, ``torch.compile`` and the
+  dynamo ONNX exporter see one operator per layer and direction, with shapes;
+* an autograd formula (:func:`torch.library.register_autograd`), so
+  ``torch.func.grad`` and compiled training steps differentiate it; the
+  backward itself runs on operators of this module, so AOTAutograd traces
+  it too;
+* a ``vmap`` rule (one call per vmapped slice), so per-sample gradients
+  ``vmap(grad(...))`` work.
+
+Double backward is not implemented: the backward operators raise a clear
+error if a gradient of a gradient is asked for (the ``reference`` backend
+differentiates any number of times).
+
+The operators never alias their inputs, so they need no functionalization
+rules; optional outputs that a configuration does not have are returned as
+empty tensors (shape ``(0,)``). Weight packing for oneDNN happens inside the
+operators, so no opaque (``mkldnn``) tensor ever crosses an operator boundary.
+
+Operators (``T`` steps, ``B`` rows, ``G`` gate width, ``P`` output size):
+
+=========================  ===========================================================
+``lstmkit::linear``        ``a @ w.T (+ b)``, no autograd (used inside formulas)
+``lstmkit::mm_tn``         ``a.T @ b``: a weight gradient over all steps at once
+``lstmkit::project_in``    ``x @ w.T + b`` with autograd: the input projection
+``lstmkit::lstm_seq``      one LSTM-family layer over a sequence (and its ``_bwd``)
+``lstmkit::gru_seq``       one GRU layer (and its ``_bwd``)
+``lstmkit::rnn_seq``       one Elman RNN layer (and its ``_bwd``)
+=========================  ===========================================================
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from . import _build
+from .matmul import linear as _linear_eager
+from .matmul import mm_tn as _mm_tn_eager
+from .matmul import prepare_weight
+
+_DOUBLE_BACKWARD = (
+    "lstmkit cpu engine: double backward (a gradient of a gradient) is not supported by {op}; "
+    "run the layer with backend='reference' for higher-order gradients"
+)
+
+
+def _ext():
+    ext = _build.load_extension()
+    if ext is None:
+        raise RuntimeError(f"lstmkit cpu engine: the C++ extension is unavailable ({_build.build_error()})")
+    return ext
+
+
+def _empty(like: Tensor) -> Tensor:
+    return like.new_empty((0,))
+
+
+def _or_empty(t: Tensor | None, like: Tensor) -> Tensor:
+    return _empty(like) if t is None else t
+
+
+def _c(t: Tensor | None) -> Tensor | None:
+    return None if t is None else t.contiguous()
+
+
+class _NoAutocast:
+    """Run an operator's body in the dtype it was given: torch's CPU autocast
+    would otherwise turn the products inside it into bfloat16."""
+
+    def __enter__(self):
+        self.on = torch.is_autocast_enabled("cpu")
+        if self.on:
+            self.ctx = torch.autocast("cpu", enabled=False)
+            self.ctx.__enter__()
+
+    def __exit__(self, *exc):
+        if self.on:
+            self.ctx.__exit__(*exc)
+
+
+def _vmap_by_slices(op):
+    """A vmap rule that runs ``op`` once per vmapped slice and stacks the results."""
+
+    def rule(info, in_dims, *args):
+        outs = []
+        for i in range(info.batch_size):
+            sliced = [
+                a if d is None or not isinstance(a, Tensor) else a.select(d, i) for a, d in zip(args, in_dims)
+            ]
+            outs.append(op(*sliced))
+        if isinstance(outs[0], Tensor):
+            return torch.stack(outs), 0
+        stacked = tuple(torch.stack(parts) for parts in zip(*outs))
+        return stacked, (0,) * len(stacked)
+
+    return rule
+
+
+def _register(op, fake, autograd=None):
+    if fake is not None:
+        op.register_fake(fake)
+    torch.library.register_vmap(op, _vmap_by_slices(op))
+    if autograd is not None:
+        op.register_autograd(autograd[1], setup_context=autograd[0])
+
+
+def _first_order(name: str, op):
+    """``op`` as an autograd.Function whose own backward raises: the operators
+    that compute gradients are used by the formulas below, and a gradient of
+    one of them (double backward) is not implemented."""
+
+    opname = op._name.split("::")[-1]
+
+    def forward(*args):
+        with torch._C._AutoDispatchBelowAutograd():
+            return getattr(torch.ops.lstmkit, opname)(*args)
+
+    def setup_context(ctx, inputs, output):
+        pass
+
+    def backward(ctx, *grads):
+        raise RuntimeError(_DOUBLE_BACKWARD.format(op=f"lstmkit::{name}"))
+
+    fn = type(name, (torch.autograd.Function,), {
+        "generate_vmap_rule": True,
+        "forward": staticmethod(forward),
+        "setup_context": staticmethod(setup_context),
+        "backward": staticmethod(backward),
+    })
+
+    def call(*args):
+        if torch.compiler.is_compiling():  # traced backward graphs are not differentiated again
+            return getattr(torch.ops.lstmkit, opname)(*args)
+        return fn.apply(*args)
+
+    return call
+
+
+# ================================================================== products
+@torch.library.custom_op("lstmkit::linear", mutates_args=())
+def linear(a: Tensor, w: Tensor, bias: Optional[Tensor]) -> Tensor:
+    """``a @ w.T (+ bias)``: oneDNN for large float32 products, else ``addmm``."""
+    with _NoAutocast():
+        return _linear_eager(a.contiguous(), w.contiguous(), bias)
+
+
+def _linear_fake(a, w, bias):
+    return a.new_empty((a.shape[0], w.shape[0]))
+
+
+@torch.library.custom_op("lstmkit::mm_tn", mutates_args=())
+def mm_tn(a: Tensor, b: Tensor) -> Tensor:
+    """``a.T @ b`` for ``a`` ``(N, M)``, ``b`` ``(N, K)``."""
+    with _NoAutocast():
+        return _mm_tn_eager(a.contiguous(), b.contiguous())
+
+
+def _mm_tn_fake(a, b):
+    return a.new_empty((a.shape[1], b.shape[1]))
+
+
+_register(linear, _linear_fake)
+_register(mm_tn, _mm_tn_fake)
+_linear_g = _first_order("linear", linear)
+_mm_tn_g = _first_order("mm_tn", mm_tn)
+
+
+@torch.library.custom_op("lstmkit::project_in", mutates_args=())
+def project_in_op(x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:
+    """``x @ w.T + b`` for ``x`` ``(N, I)``: every step's input projection at once."""
+    with _NoAutocast():
+        return _linear_eager(x.contiguous(), w.detach().contiguous(), b)
+
+
+def _project_in_setup(ctx, inputs, output):
+    x, w, b = inputs
+    ctx.save_for_backward(x, w)
+    ctx.has_bias = b is not None
+
+
+def _project_in_backward(ctx, dy):
+    x, w = ctx.saved_tensors
+    need = ctx.needs_input_grad
+    dx = _linear_g(dy, w.t(), None) if need[0] else None
+    dw = _mm_tn_g(dy, x) if need[1] else None
+    db = dy.sum(0) if ctx.has_bias and need[2] else None
+    return dx, dw, db
+
+
+_register(project_in_op, _linear_fake, (_project_in_setup, _project_in_backward))
+
+
+def project_in(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+    """``(T, B, I) -> (T, B, G)``."""
+    T, B, I = x.shape
+    return ProjectIn.apply(x.reshape(T * B, I), w, b).view(T, B, w.shape[0])
+
+
+# ============================================================= LSTM family
+@torch.library.custom_op("lstmkit::lstm_seq", mutates_args=())
+def lstm_seq(
+    xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, w_hr: Optional[Tensor],
+    valid: Optional[Tensor], hmask: Optional[Tensor], zh: Optional[Tensor], zh_p: float,
+    zc: Optional[Tensor], zc_p: float, peep: Optional[Tensor],
+    ln_hh_w: Optional[Tensor], ln_hh_b: Optional[Tensor], ln_c_w: Optional[Tensor], ln_c_b: Optional[Tensor],
+    ln_ih: Optional[Tensor], eps: float, save: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor,
+           Tensor, Tensor, Tensor]:
+    """One LSTM-family layer over ``xp`` ``(T, B, 4H)``.
+
+    Returns ``out, h_T, c_T`` and the activations the backward needs
+    (``gates, cseq, cn, th, hin, hf, rhat, rstd_hh, yhat, rstd_c, xhat,
+    rstd_ih``; with ``save=False`` only one step's worth, reused)."""
+    B = xp.shape[1]
+    with _NoAutocast():
+        res = _ext().lstm_forward(
+            xp.contiguous(), h0.contiguous(), c0.contiguous(), prepare_weight(w_hh, B),
+            None if w_hr is None else prepare_weight(w_hr, B),
+            _c(valid), _c(hmask), _c(zh), zh_p, _c(zc), zc_p, _c(peep), _c(ln_hh_w), _c(ln_hh_b), _c(ln_c_w),
+            _c(ln_c_b), _c(ln_ih), eps, save,
+        )
+    return tuple(_or_empty(t, xp) for t in res)
+
+
+@lstm_seq.register_fake
+def _lstm_seq_fake(xp, h0, c0, w_hh, w_hr, valid, hmask, zh, zh_p, zc, zc_p, peep, ln_hh_w, ln_hh_b, ln_c_w,
+                   ln_c_b, ln_ih, eps, save):
+    T, B, G = xp.shape
+    H, P = G // 4, h0.shape[-1]
+    TS = T if save else 1
+    e = lambda *s: xp.new_empty(s)  # noqa: E731
+    return (
+        e(T, B, P), e(B, P), e(B, H), e(TS, B, G), e(T + 1 if save else 2, B, H), e(TS, B, H), e(TS, B, H),
+        e(TS, B, P),
+        e(TS, B, H) if w_hr is not None else e(0),
+        e(TS, B, G) if ln_hh_w is not None else e(0), e(TS, B) if ln_hh_w is not None else e(0),
+        e(TS, B, H) if ln_c_w is not None else e(0), e(TS, B) if ln_c_w is not None else e(0),
+        e(TS, B, G) if ln_ih is not None else e(0), e(TS, B) if ln_ih is not None else e(0),
+    )
+
+
+@torch.library.custom_op("lstmkit::lstm_seq_bwd", mutates_args=())
+def lstm_seq_bwd(
+    dout: Optional[Tensor], dhT: Tensor, dcT: Tensor, gates: Tensor, cseq: Tensor, cn: Tensor, th: Tensor,
+    w_hh: Tensor, w_hr: Optional[Tensor], valid: Optional[Tensor], hmask: Optional[Tensor],
+    zh: Optional[Tensor], zh_p: float, zc: Optional[Tensor], zc_p: float, peep: Optional[Tensor],
+    ln_hh_w: Optional[Tensor], rhat: Optional[Tensor], rstd_hh: Optional[Tensor], ln_c_w: Optional[Tensor],
+    yhat: Optional[Tensor], rstd_c: Optional[Tensor], ln_ih: Optional[Tensor], xhat: Optional[Tensor],
+    rstd_ih: Optional[Tensor],
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The reverse loop: ``dA, dR, dhn, dy, dh0, dc0, dX`` (see :mod:`.functions`)."""
+    B = gates.shape[1]
+    with _NoAutocast():
+        res = _ext().lstm_backward(
+            _c(dout), dhT.contiguous(), dcT.contiguous(), gates, cseq, cn, th, prepare_weight(w_hh.t(), B),
+            None if w_hr is None else prepare_weight(w_hr.t(), B),
+            _c(valid), _c(hmask), _c(zh), zh_p, _c(zc), zc_p, _c(peep), _c(ln_hh_w), _c(rhat), _c(rstd_hh),
+            _c(ln_c_w), _c(yhat), _c(rstd_c), _c(ln_ih), _c(xhat), _c(rstd_ih),
+        )
+    return tuple(_or_empty(t, gates) for t in res)
+
+
+@lstm_seq_bwd.register_fake
+def _lstm_seq_bwd_fake(dout, dhT, dcT, gates, cseq, cn, th, w_hh, w_hr, valid, hmask, zh, zh_p, zc, zc_p, peep,
+                       ln_hh_w, rhat, rstd_hh, ln_c_w, yhat, rstd_c, ln_ih, xhat, rstd_ih):
+    T, B, G = gates.shape
+    H, P = G // 4, dhT.shape[-1]
+    e = lambda *s: gates.new_empty(s)  # noqa: E731
+    return (
+        e(T, B, G),
+        e(T, B, G) if ln_hh_w is not None else e(0),
+        e(T, B, P) if w_hr is not None else e(0),
+        e(T, B, H) if ln_c_w is not None else e(0),
+        e(B, P), e(B, H),
+        e(T, B, G) if ln_ih is not None else e(0),
+    )
+
+
+def _lstm_setup(ctx, inputs, output):
+    (xp, h0, c0, w_hh, w_hr, valid, hmask, zh, zh_p, zc, zc_p, peep, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, ln_ih,
+     eps, save) = inputs
+    (out, hT, cT, gates, cseq, cn, th, hin, hf, rhat, rstd_hh, yhat, rstd_c, xhat, rstd_ih) = output
+    ctx.p = (zh_p, zc_p, save)
+    ctx.has = (w_hr is not None, ln_hh_w is not None, ln_c_w is not None, ln_ih is not None)
+    ctx.save_for_backward(w_hh, w_hr, valid, hmask, zh, zc, peep, ln_hh_w, ln_c_w, ln_ih, gates, cseq, cn, th, hin,
+                          hf, rhat, rstd_hh, yhat, rstd_c, xhat, rstd_ih)
+
+
+def _lstm_backward(ctx, dout, dhT, dcT, *_):
+    (w_hh, w_hr, valid, hmask, zh, zc, peep, ln_hh_w, ln_c_w, ln_ih, gates, cseq, cn, th, hin, hf, rhat, rstd_hh,
+     yhat, rstd_c, xhat, rstd_ih) = ctx.saved_tensors
+    zh_p, zc_p, save = ctx.p
+    if not save:
+        raise RuntimeError("lstmkit::lstm_seq: backward through a call that saved no activations (save=False)")
+    proj, lnhh, lnc, lnx = ctx.has
+    T, B, G = gates.shape
+    H, P = G // 4, hin.shape[-1]
+    dhT = torch.zeros_like(hin[0]) if dhT is None else dhT
+    dcT = torch.zeros_like(cseq[0]) if dcT is None else dcT
+    dA, dR, dhn, dy, dh0, dc0, dX = _lstm_seq_bwd_g(
+        dout, dhT, dcT, gates, cseq, cn, th, w_hh, w_hr, valid, hmask, zh, zh_p, zc, zc_p, peep,
+        ln_hh_w, rhat if lnhh else None, rstd_hh if lnhh else None, ln_c_w, yhat if lnc else None,
+        rstd_c if lnc else None, ln_ih, xhat if lnx else None, rstd_ih if lnx else None,
+    )
+    need = ctx.needs_input_grad
+    dR_ = dR if lnhh else dA
+    d_whh = _mm_tn_g(dR_.reshape(T * B, G), hin.reshape(T * B, P)) if need[3] else None
+    d_whr = _mm_tn_g(dhn.reshape(T * B, P), hf.reshape(T * B, H)) if proj and need[4] else None
+    d_peep = None
+    if peep is not None and need[11]:
+        cprev = cseq[:-1]
+        d_peep = torch.stack((
+            (dA[..., :H] * cprev).sum((0, 1)),
+            (dA[..., H: 2 * H] * cprev).sum((0, 1)),
+            (dA[..., 3 * H:] * cn).sum((0, 1)),
+        ))
+    d_lnih = None
+    if lnx and need[16]:
+        db = dA.sum((0, 1))
+        d_lnih = torch.stack(((dA * xhat).sum((0, 1)), db, db))
+    d_lnhh_w = d_lnhh_b = d_lnc_w = d_lnc_b = None
+    if lnhh:
+        d_lnhh_w = (dA * rhat).sum((0, 1)) if need[12] else None
+        d_lnhh_b = dA.sum((0, 1)) if need[13] else None
+    if lnc:
+        d_lnc_w = (dy * yhat).sum((0, 1)) if need[14] else None
+        d_lnc_b = dy.sum((0, 1)) if need[15] else None
+    dxp = dX if lnx else dA
+    return (dxp, dh0, dc0, d_whh, d_whr, None, None, None, None, None, None, d_peep, d_lnhh_w, d_lnhh_b, d_lnc_w,
+            d_lnc_b, d_lnih, None, None)
+
+
+_register(lstm_seq, _lstm_seq_fake, (_lstm_setup, _lstm_backward))
+_register(lstm_seq_bwd, None)
+_lstm_seq_bwd_g = _first_order("lstm_seq_bwd", lstm_seq_bwd)
+
+
+# ======================================================================== GRU
+@torch.library.custom_op("lstmkit::gru_seq", mutates_args=())
+def gru_seq(
+    xp: Tensor, h0: Tensor, w_hh: Tensor, b_hn: Optional[Tensor], valid: Optional[Tensor],
+    hmask: Optional[Tensor], zh: Optional[Tensor], zh_p: float, save: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """One GRU layer: ``out, h_T, gates (r, z, n), rn, hin``."""
+    B = xp.shape[1]
+    with _NoAutocast():
+        res = _ext().gru_forward(
+            xp.contiguous(), h0.contiguous(), prepare_weight(w_hh, B), _c(b_hn), _c(valid), _c(hmask), _c(zh), zh_p,
+            save,
+        )
+    return tuple(res)
+
+
+def _gru_seq_fake(xp, h0, w_hh, b_hn, valid, hmask, zh, zh_p, save):
+    T, B, G = xp.shape
+    H = G // 3
+    TS = T if save else 1
+    e = lambda *s: xp.new_empty(s)  # noqa: E731
+    return e(T, B, H), e(B, H), e(TS, B, G), e(TS, B, H), e(TS, B, H)
+
+
+@torch.library.custom_op("lstmkit::gru_seq_bwd", mutates_args=())
+def gru_seq_bwd(
+    dout: Optional[Tensor], dhT: Tensor, gates: Tensor, rn: Tensor, hin: Tensor, w_hh: Tensor,
+    valid: Optional[Tensor], hmask: Optional[Tensor], zh: Optional[Tensor], zh_p: float,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The GRU's reverse loop: ``dxp, dR, dh0``."""
+    B = gates.shape[1]
+    with _NoAutocast():
+        res = _ext().gru_backward(
+            _c(dout), dhT.contiguous(), gates, rn, hin, prepare_weight(w_hh.t(), B), _c(valid), _c(hmask), _c(zh),
+            zh_p,
+        )
+    return tuple(res)
+
+
+@gru_seq_bwd.register_fake
+def _gru_seq_bwd_fake(dout, dhT, gates, rn, hin, w_hh, valid, hmask, zh, zh_p):
+    return torch.empty_like(gates), torch.empty_like(gates), torch.empty_like(dhT)
+
+
+def _gru_setup(ctx, inputs, output):
+    xp, h0, w_hh, b_hn, valid, hmask, zh, zh_p, save = inputs
+    out, hT, gates, rn, hin = output
+    ctx.p = (zh_p, save, b_hn is not None)
+    ctx.save_for_backward(w_hh, valid, hmask, zh, gates, rn, hin)
+
+
+def _gru_backward(ctx, dout, dhT, *_):
+    w_hh, valid, hmask, zh, gates, rn, hin = ctx.saved_tensors
+    zh_p, save, has_bias = ctx.p
+    if not save:
+        raise RuntimeError("lstmkit::gru_seq: backward through a call that saved no activations (save=False)")
+    T, B, G = gates.shape
+    H = G // 3
+    dhT = torch.zeros_like(hin[0]) if dhT is None else dhT
+    dxp, dR, dh0 = _gru_seq_bwd_g(dout, dhT, gates, rn, hin, w_hh, valid, hmask, zh, zh_p)
+    need = ctx.needs_input_grad
+    d_whh = _mm_tn_g(dR.reshape(T * B, G), hin.reshape(T * B, H)) if need[2] else None
+    d_bhn = dR[..., 2 * H:].sum((0, 1)) if has_bias and need[3] else None
+    return dxp, dh0, d_whh, d_bhn, None, None, None, None, None
+
+
+_register(gru_seq, _gru_seq_fake, (_gru_setup, _gru_backward))
+_register(gru_seq_bwd, None)
+_gru_seq_bwd_g = _first_order("gru_seq_bwd", gru_seq_bwd)
+
+
+# ======================================================================== RNN
+@torch.library.custom_op("lstmkit::rnn_seq", mutates_args=())
+def rnn_seq(
+    xp: Tensor, h0: Tensor, w_hh: Tensor, relu: bool, valid: Optional[Tensor], hmask: Optional[Tensor],
+    zh: Optional[Tensor], zh_p: float, save: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """One Elman RNN layer: ``out, h_T, hn, hin``."""
+    B = xp.shape[1]
+    with _NoAutocast():
+        res = _ext().rnn_forward(
+            xp.contiguous(), h0.contiguous(), prepare_weight(w_hh, B), relu, _c(valid), _c(hmask), _c(zh), zh_p, save,
+        )
+    return tuple(res)
+
+
+def _rnn_seq_fake(xp, h0, w_hh, relu, valid, hmask, zh, zh_p, save):
+    T, B, H = xp.shape
+    TS = T if save else 1
+    e = lambda *s: xp.new_empty(s)  # noqa: E731
+    return e(T, B, H), e(B, H), e(TS, B, H), e(TS, B, H)
+
+
+@torch.library.custom_op("lstmkit::rnn_seq_bwd", mutates_args=())
+def rnn_seq_bwd(
+    dout: Optional[Tensor], dhT: Tensor, hn: Tensor, w_hh: Tensor, relu: bool, valid: Optional[Tensor],
+    hmask: Optional[Tensor], zh: Optional[Tensor], zh_p: float,
+) -> tuple[Tensor, Tensor]:
+    """The RNN's reverse loop: ``dA, dh0``."""
+    B = hn.shape[1]
+    with _NoAutocast():
+        res = _ext().rnn_backward(
+            _c(dout), dhT.contiguous(), hn, prepare_weight(w_hh.t(), B), relu, _c(valid), _c(hmask), _c(zh), zh_p,
+        )
+    return tuple(res)
+
+
+@rnn_seq_bwd.register_fake
+def _rnn_seq_bwd_fake(dout, dhT, hn, w_hh, relu, valid, hmask, zh, zh_p):
+    return torch.empty_like(hn), torch.empty_like(dhT)
+
+
+def _rnn_setup(ctx, inputs, output):
+    xp, h0, w_hh, relu, valid, hmask, zh, zh_p, save = inputs
+    out, hT, hn, hin = output
+    ctx.p = (relu, zh_p, save)
+    ctx.save_for_backward(w_hh, valid, hmask, zh, hn, hin)
+
+
+def _rnn_backward(ctx, dout, dhT, *_):
+    w_hh, valid, hmask, zh, hn, hin = ctx.saved_tensors
+    relu, zh_p, save = ctx.p
+    if not save:
+        raise RuntimeError("lstmkit::rnn_seq: backward through a call that saved no activations (save=False)")
+    T, B, H = hn.shape
+    dhT = torch.zeros_like(hin[0]) if dhT is None else dhT
+    dA, dh0 = _rnn_seq_bwd_g(dout, dhT, hn, w_hh, relu, valid, hmask, zh, zh_p)
+    d_whh = _mm_tn_g(dA.reshape(T * B, H), hin.reshape(T * B, H)) if ctx.needs_input_grad[2] else None
+    return dA, dh0, d_whh, None, None, None, None, None, None
+
+
+_register(rnn_seq, _rnn_seq_fake, (_rnn_setup, _rnn_backward))
+_register(rnn_seq_bwd, None)
+_rnn_seq_bwd_g = _first_order("rnn_seq_bwd", rnn_seq_bwd)
+
+
+# ============================================== autograd.Function entry points
+# torch 2.13's register_autograd builds an autograd.Function without a
+# separate setup_context, which torch.func refuses (pytorch/pytorch#170834).
+# The layers therefore enter the operators through these functions: the same
+# formulas, in the form torch.func accepts (vmap through the operators' own
+# vmap rules). Eager autograd, torch.compile and torch.export see the same
+# operators either way.
+def _function(name: str, op, setup, backward):
+    opname = op._name.split("::")[-1]
+
+    def forward(*args):
+        op = getattr(torch.ops.lstmkit, opname)
+        if torch.compiler.is_compiling():  # traced below autograd already
+            return op(*args)
+        with torch._C._AutoDispatchBelowAutograd():  # the formula is this Function's, not the operator's
+            return op(*args)
+
+    return type(
+        name,
+        (torch.autograd.Function,),
+        {
+            "generate_vmap_rule": True,
+            "forward": staticmethod(forward),
+            "setup_context": staticmethod(setup),
+            "backward": staticmethod(backward),
+        },
+    )
+
+
+ProjectIn = _function("ProjectIn", project_in_op, _project_in_setup, _project_in_backward)
+LSTMSeq = _function("LSTMSeq", lstm_seq, _lstm_setup, _lstm_backward)
+GRUSeq = _function("GRUSeq", gru_seq, _gru_setup, _gru_backward)
+RNNSeq = _function("RNNSeq", rnn_seq, _rnn_setup, _rnn_backward)
