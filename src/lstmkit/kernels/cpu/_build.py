@@ -19,7 +19,9 @@ from types import ModuleType
 
 import torch
 
-_SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
+_CSRC = Path(__file__).with_name("csrc")
+#: the translation units, and every file of csrc/ they may include
+_SOURCES = ("recurrence.cpp", "lstm_fused.cpp")
 _module: ModuleType | None = None
 _error: str | None = None
 _tried = False
@@ -59,8 +61,11 @@ def load_extension() -> ModuleType | None:
     try:
         from torch.utils.cpp_extension import load
 
-        code = _SOURCE.read_bytes()
-        source_hash = hashlib.sha1(code).hexdigest()[:12]
+        files = {p.name: p.read_bytes() for p in sorted(_CSRC.iterdir()) if p.suffix in (".cpp", ".h")}
+        digest = hashlib.sha1()
+        for name, code in files.items():
+            digest.update(name.encode() + b"\0" + code)
+        source_hash = digest.hexdigest()[:12]
         # one folder per source version (no stale objects); "-copy": the
         # layout below, apart from folders that compile the checkout's own file
         build = cache_dir() / f"{source_hash}-copy"
@@ -68,14 +73,15 @@ def load_extension() -> ModuleType | None:
         # compile a copy kept in the build folder: the build command then
         # names the same file for every checkout of this source, so two
         # checkouts sharing the cache do not rebuild it in turn
-        source = build / _SOURCE.name
-        if not source.exists() or source.read_bytes() != code:
-            tmp = source.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(code)
-            os.replace(tmp, source)
+        for name, code in files.items():
+            source = build / name
+            if not source.exists() or source.read_bytes() != code:
+                tmp = build / f"{name}.{os.getpid()}.tmp"
+                tmp.write_bytes(code)
+                os.replace(tmp, source)
         _module = load(
             name=f"lstmkit_cpu_{source_hash}",
-            sources=[str(source)],
+            sources=[str(build / name) for name in _SOURCES],
             # -fopenmp: at::parallel_for is a header template, so it only runs in
             # parallel when this translation unit is compiled with OpenMP
             extra_cflags=["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp"],

@@ -19,6 +19,8 @@
 
 #include <torch/extension.h>
 
+#include "lstm_fused.h"
+
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
@@ -911,4 +913,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("gru_backward", &gru_backward);
   m.def("rnn_forward", &rnn_forward);
   m.def("rnn_backward", &rnn_backward);
+  m.def("lstm_fused_forward", &lstmkit_fused::forward);
+  m.def("lstm_fused_backward", &lstmkit_fused::backward);
+  m.def("lane_width", [](bool float64) { return lstmkit_fused::lane_width(float64 ? at::kDouble : at::kFloat); });
 }
