@@ -122,3 +122,12 @@ def test_command_line_prints_one_line_and_exits_1(tmp_path, capsys):
     assert rc == 1, err
     assert len(err.splitlines()) == 1 and err.startswith("lstmkit forecast: error: training diverged at epoch 1 of 2")
     assert not (out / "model" / "model.safetensors").exists()  # no model with non-finite weights
+
+
+def test_the_check_flags_nan_and_inf_but_not_huge_finite_values():
+    from lstmkit.train.module import _first_nonfinite
+
+    assert _first_nonfinite([("w", torch.tensor([1e20, 1.0])), ("b", torch.zeros(3))]) is None  # its norm overflows
+    assert _first_nonfinite([("w", torch.ones(2)), ("b", torch.tensor([0.0, float("inf")]))])[0] == "b"
+    assert _first_nonfinite([("w", torch.tensor([float("nan")]))])[0] == "w"
+    assert _first_nonfinite([]) is None
