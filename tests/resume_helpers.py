@@ -13,7 +13,9 @@ flag::
 
 What it checks: the killed process really died from the signal before it
 finished, the resumed one exits 0, every tensor of ``weights`` is
-bit-identical to the uninterrupted run's, and every ``logs/csv/metrics.csv``
+bit-identical to the uninterrupted run's, so is every tensor of each final
+``last.safetensors`` (weights after the last epoch, optimiser moments, random
+and data-order states), and every ``logs/csv/metrics.csv``
 of the resumed run holds the same epochs and values as the uninterrupted one
 (timings aside): the epochs before the kill were kept, none is missing or
 repeated.
@@ -41,8 +43,9 @@ class ResumeCheck:
 
     killed_after: int  # checkpoint writes seen before the kill
     checkpoints_straight: int  # checkpoint writes of the uninterrupted run (counted the same way)
-    tensors: int  # tensors compared
+    tensors: int  # tensors of the weights file compared
     csv_files: int  # metrics.csv files compared
+    states: int  # last.safetensors files compared (every tensor of the final training state)
     straight: Path
     resumed: Path
 
@@ -161,10 +164,21 @@ def check_exact_resume(command: Callable[[Path], list[str]], resume_flag: Sequen
     assert rc == 0, f"resumed run failed ({rc}): {err}"
 
     a, b = read_weights(straight / weights), read_weights(resumed / weights)
+    n_weights = len(a)
     assert sorted(a) == sorted(b), f"{weights}: different tensors: {sorted(set(a) ^ set(b))}"
     differ = [k for k in a if a[k].dtype != b[k].dtype or a[k].shape != b[k].shape or not torch.equal(a[k], b[k])]
     assert not differ, (f"{weights}: killed after checkpoint {kill_after} and resumed, {len(differ)} of {len(a)} "
                         f"tensors differ from the uninterrupted run, e.g. {differ[:3]}")
+
+    # the final training state too (weights after the last epoch, optimiser moments, random and data-order states):
+    # the saved weights alone can be a best checkpoint from before the kill, equal whatever the resume did
+    states = sorted(p.relative_to(straight) for p in straight.rglob(CHECKPOINT))
+    for rel in states:
+        assert (resumed / rel).is_file(), f"{rel}: missing in the resumed run"
+        a, b = read_weights(straight / rel), read_weights(resumed / rel)
+        differ = [k for k in a if k not in b or a[k].shape != b[k].shape or not torch.equal(a[k], b[k])]
+        assert sorted(a) == sorted(b) and not differ, (
+            f"{rel}: the final training state differs from the uninterrupted run's in {len(differ)} of {len(a)} tensors")
 
     csv_files = sorted(p.relative_to(straight) for p in straight.rglob("metrics.csv") if p.parent.name == "csv")
     for rel in csv_files:
@@ -173,7 +187,7 @@ def check_exact_resume(command: Callable[[Path], list[str]], resume_flag: Sequen
         assert [r.get("epoch") for r in got] == [r.get("epoch") for r in want], (
             f"{rel}: epochs {[r.get('epoch') for r in got]} after the resume, expected {[r.get('epoch') for r in want]}")
         assert got == want, f"{rel}: logged values differ from the uninterrupted run"
-    return ResumeCheck(kill_after, total, len(a), len(csv_files), straight, resumed)
+    return ResumeCheck(kill_after, total, n_weights, len(csv_files), len(states), straight, resumed)
 
 
 def python_command(*args: str) -> list[str]:

@@ -163,7 +163,7 @@ def test_killed_subprocess_resumes_bit_identical(tmp_path):
 
     check = check_exact_resume(command, ["--resume"], tmp_path, weights="model.safetensors", kill_after=kill_after,
                                kill_delay=random.uniform(0.0, 0.05))
-    assert check.tensors == 6 and check.csv_files == 1, (kind, kill_after)
+    assert (check.tensors, check.states, check.csv_files) == (6, 1, 1), (kind, kill_after)
 
 
 @pytest.mark.slow
