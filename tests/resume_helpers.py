@@ -13,9 +13,10 @@ flag::
 
 What it checks: the killed process really died from the signal before it
 finished, the resumed one exits 0, every tensor of ``weights`` is
-bit-identical to the uninterrupted run's, so is every tensor of each final
-``last.safetensors`` (weights after the last epoch, optimiser moments, random
-and data-order states), and every ``logs/csv/metrics.csv``
+bit-identical to the uninterrupted run's, so is each final ``last.safetensors``
+in what decides the computation (weights after the last epoch, optimiser
+moments, schedule, epoch and step, random and data-order states), and every
+``logs/csv/metrics.csv``
 of the resumed run holds the same epochs and values as the uninterrupted one
 (timings aside): the epochs before the kill were kept, none is missing or
 repeated.
@@ -45,7 +46,7 @@ class ResumeCheck:
     checkpoints_straight: int  # checkpoint writes of the uninterrupted run (counted the same way)
     tensors: int  # tensors of the weights file compared
     csv_files: int  # metrics.csv files compared
-    states: int  # last.safetensors files compared (every tensor of the final training state)
+    states: int  # last.safetensors files compared (weights, optimiser, schedule, random and data-order states)
     straight: Path
     resumed: Path
 
@@ -132,6 +133,49 @@ def read_weights(path: Path) -> dict:
     return load_file(str(path))
 
 
+#: the parts of a training state that decide what a resumed run computes (paths, timings and
+#: Lightning's bookkeeping of the last score seen differ harmlessly between two folders)
+STATE_PARTS = ("epoch", "global_step", "state_dict", "optimizer_states", "lr_schedulers")
+RESUME_PARTS = ("rng", "data")
+
+
+def _state_differences(a_path: Path, b_path: Path) -> list[str]:
+    """Where two ``last.safetensors`` training states differ in a part that decides the computation."""
+    import torch
+
+    from lstmkit.train.state_file import read_state
+
+    a, b = read_state(a_path), read_state(b_path)
+    out: list[str] = []
+
+    def walk(x, y, where: str) -> None:
+        if type(x) is not type(y):
+            out.append(f"{where} ({type(x).__name__} vs {type(y).__name__})")
+        elif isinstance(x, torch.Tensor):
+            if x.dtype != y.dtype or x.shape != y.shape or not torch.equal(x, y):
+                out.append(where)
+        elif isinstance(x, dict):
+            for k in sorted(set(x) | set(y), key=str):
+                if k not in x or k not in y:
+                    out.append(f"{where}.{k} (only in one)")
+                else:
+                    walk(x[k], y[k], f"{where}.{k}")
+        elif isinstance(x, (list, tuple)):
+            if len(x) != len(y):
+                out.append(f"{where} (length {len(x)} vs {len(y)})")
+            for i, (p, q) in enumerate(zip(x, y)):
+                walk(p, q, f"{where}[{i}]")
+        elif x != y and not (x != x and y != y):  # NaN equals NaN here
+            out.append(f"{where} ({x!r} vs {y!r})")
+
+    for part in STATE_PARTS:
+        walk(a.get(part), b.get(part), part)
+    resume_a, resume_b = a.get("callbacks", {}).get("ResumePoint", {}), b.get("callbacks", {}).get("ResumePoint", {})
+    for part in RESUME_PARTS:
+        walk(resume_a.get(part), resume_b.get(part), f"ResumePoint.{part}")
+    return out
+
+
 def _csv_rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as f:
         return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in csv.DictReader(f)]
@@ -170,15 +214,14 @@ def check_exact_resume(command: Callable[[Path], list[str]], resume_flag: Sequen
     assert not differ, (f"{weights}: killed after checkpoint {kill_after} and resumed, {len(differ)} of {len(a)} "
                         f"tensors differ from the uninterrupted run, e.g. {differ[:3]}")
 
-    # the final training state too (weights after the last epoch, optimiser moments, random and data-order states):
-    # the saved weights alone can be a best checkpoint from before the kill, equal whatever the resume did
+    # the final training state too (weights after the last epoch, optimiser moments, schedule, random and
+    # data-order states): the saved weights alone can be a best checkpoint from before the kill, or a final fit
+    # run whole after the resume, equal whatever the resume did
     states = sorted(p.relative_to(straight) for p in straight.rglob(CHECKPOINT))
     for rel in states:
         assert (resumed / rel).is_file(), f"{rel}: missing in the resumed run"
-        a, b = read_weights(straight / rel), read_weights(resumed / rel)
-        differ = [k for k in a if k not in b or a[k].shape != b[k].shape or not torch.equal(a[k], b[k])]
-        assert sorted(a) == sorted(b) and not differ, (
-            f"{rel}: the final training state differs from the uninterrupted run's in {len(differ)} of {len(a)} tensors")
+        differ = _state_differences(straight / rel, resumed / rel)
+        assert not differ, f"{rel}: the final training state differs from the uninterrupted run's at {differ[:4]}"
 
     csv_files = sorted(p.relative_to(straight) for p in straight.rglob("metrics.csv") if p.parent.name == "csv")
     for rel in csv_files:

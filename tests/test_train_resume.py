@@ -186,7 +186,7 @@ TASK_COMMANDS = {
                  "model/model.safetensors"),
     "forecast": (lambda data, out: ["forecast", "train", "--out", str(out), "--train.epochs", "6",
                                     "--backtest.final_epochs", "6", "--model.ensemble", "1", "--model.hidden_size", "8",
-                                    "--model.dropout", "0.2", "--train.num_threads", "1", "--plot_series", "1", "--quiet"],
+                                    "--model.num_layers", "2", "--model.dropout", "0.2", "--train.batch_size", "8", "--train.num_threads", "1", "--plot_series", "1", "--quiet"],
                  "model/model.safetensors"),
 }
 

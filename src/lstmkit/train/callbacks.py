@@ -129,7 +129,8 @@ class EpochLog(Callback):
         self.extra: list[dict[str, float]] = []  # step and seconds of each row, for the CSV
 
     def on_train_start(self, trainer, pl_module) -> None:
-        self._write()  # a resumed run: the kept epochs only, at once
+        if trainer.is_global_zero:
+            self._write()  # a resumed run: the kept epochs only, at once
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
@@ -139,7 +140,8 @@ class EpochLog(Callback):
             row[k] = float(v)
         self.rows.append(row)
         self.extra.append({"step": trainer.global_step, "seconds": round(self.clock(), 3) if self.clock else float("nan")})
-        self._write()
+        if trainer.is_global_zero:  # one writer when several processes train together
+            self._write()
 
     def _write(self) -> None:
         if self.csv_path is None:
