@@ -157,8 +157,10 @@ def test_serve_command_prints_the_url_of_a_free_port(lm_dir):
     import os
     import signal
 
+    # a test run started in the background ignores SIGINT, and children inherit that: give Ctrl-C back to the server
     proc = subprocess.Popen([sys.executable, "-m", "lstmkit", "explain", "serve", "--model", str(lm_dir), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = proc.stdout.readline()
         url = __import__("re").search(r"http://127\.0\.0\.1:(\d+)/", line)
