@@ -25,6 +25,7 @@ repeated.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import signal
 import subprocess
@@ -116,7 +117,7 @@ def run_and_count(cmds: Sequence[tuple[Sequence[str], Path, int | None]], env: d
     runs = [_Run(cmd, run_dir, env, kill_after, kill_delay) for cmd, run_dir, kill_after in cmds]
     deadline = time.monotonic() + timeout
     try:
-        while any([r.poll() for r in runs]):
+        while any([r.poll() for r in runs]):  # a list, not a generator: every run is polled each time
             if time.monotonic() > deadline:
                 raise AssertionError(f"still running after {timeout} s: {[' '.join(map(str, r.cmd)) for r in runs]}")
             time.sleep(0.002)
@@ -165,7 +166,7 @@ def _state_differences(a_path: Path, b_path: Path) -> list[str]:
                 out.append(f"{where} (length {len(x)} vs {len(y)})")
             for i, (p, q) in enumerate(zip(x, y)):
                 walk(p, q, f"{where}[{i}]")
-        elif x != y and not (x != x and y != y):  # NaN equals NaN here
+        elif x != y and not (isinstance(x, float) and math.isnan(x) and math.isnan(y)):  # NaN equals NaN here
             out.append(f"{where} ({x!r} vs {y!r})")
 
     for part in STATE_PARTS:

@@ -28,7 +28,7 @@ class Net(torch.nn.Module):
         self.head = torch.nn.Linear(12, 1)
 
     def forward(self, x, lengths=None):
-        out, (h, c) = self.lstm(x, lengths=lengths) if lengths is not None else self.lstm(x)
+        _, (h, _) = self.lstm(x, lengths=lengths) if lengths is not None else self.lstm(x)
         return self.head(self.drop(h[-1]))
 
 

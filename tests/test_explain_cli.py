@@ -157,10 +157,12 @@ def test_serve_command_prints_the_url_of_a_free_port(lm_dir):
     import os
     import signal
 
-    # a test run started in the background ignores SIGINT, and children inherit that: give Ctrl-C back to the server
-    proc = subprocess.Popen([sys.executable, "-m", "lstmkit", "explain", "serve", "--model", str(lm_dir), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # a test run started in the background ignores SIGINT, and children inherit that: the child gives Ctrl-C back
+    # to Python before running the command line
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from lstmkit.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, "explain", "serve", "--model", str(lm_dir), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
         url = __import__("re").search(r"http://127\.0\.0\.1:(\d+)/", line)

@@ -34,7 +34,7 @@ def _step(model, batch):
 
 
 def _cfg(**kw) -> TrainConfig:
-    return TrainConfig(**{**dict(epochs=6, batch_size=16, lr=0.05, schedule="none", progress_bar=False), **kw})
+    return TrainConfig(**{"epochs": 6, "batch_size": 16, "lr": 0.05, "schedule": "none", "progress_bar": False, **kw})
 
 
 def _fit(step, out=None, **kw):
@@ -107,7 +107,7 @@ def test_without_out_dir_the_message_says_nothing_was_saved():
 
 
 def test_healthy_training_is_not_stopped():
-    model, res = _fit(_step, epochs=3)
+    _, res = _fit(_step, epochs=3)
     assert res.epochs == 3 and all(math.isfinite(r["train_loss"]) for r in res.history)
 
 

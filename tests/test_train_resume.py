@@ -42,7 +42,8 @@ def _killer(at_epoch: int):
 
 
 def _cfg(epochs: int, **kw) -> TrainConfig:
-    return TrainConfig(**{**dict(epochs=epochs, batch_size=16, lr=0.02, schedule="cosine", progress_bar=False, seed=3), **kw})
+    return TrainConfig(**{"epochs": epochs, "batch_size": 16, "lr": 0.02, "schedule": "cosine", "progress_bar": False, "seed": 3,
+                           **kw})
 
 
 def _script_run(kind: str, out: Path, epochs: int, kill_at: int | None = None, resume: bool = False):

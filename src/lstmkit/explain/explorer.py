@@ -105,10 +105,10 @@ class ExplorerServer(LocalHTTPServer):
             raise ValueError(f"explorer: expected at most {self.max_steps} steps of input, got {n}")
         layer, unit, direction = (_int_field(request, k) for k in ("layer", "unit", "direction"))
         layers, sizes, directions = self.info.get("layers"), self.info.get("hidden_sizes"), self.info.get("directions")
-        if isinstance(layers, int) and isinstance(sizes, list) and len(sizes) == layers:
-            if not 0 <= layer < layers or not 0 <= unit < sizes[layer]:
-                raise ValueError(f"explorer: expected layer in [0, {layers}) and unit in "
-                                 f"[0, {sizes[layer] if 0 <= layer < layers else max(sizes)}), got {layer}, {unit}")
+        known = isinstance(layers, int) and isinstance(sizes, list) and len(sizes) == layers
+        if known and (not 0 <= layer < layers or not 0 <= unit < sizes[layer]):
+            raise ValueError(f"explorer: expected layer in [0, {layers}) and unit in "
+                             f"[0, {sizes[layer] if 0 <= layer < layers else max(sizes)}), got {layer}, {unit}")
         if isinstance(directions, int) and not 0 <= direction < directions:
             raise ValueError(f"explorer: expected direction in [0, {directions}), got {direction}")
         with self.lock:
