@@ -114,6 +114,31 @@ def test_language_model_streams_resume_with_the_same_offsets(tmp_path):
     assert (rr.epochs, rr.best_score, rr.history) == (rs.epochs, rs.best_score, rs.history)
 
 
+def test_killed_after_early_stopping_wrote_its_last_checkpoint_stays_stopped(tmp_path):
+    """Early stopping sets trainer.should_stop, which Lightning does not keep: a resume must not train on."""
+    from lightning.pytorch.callbacks import Callback
+
+    class KillAtEnd(Callback):  # after the last checkpoint, where a task writes its reports
+        def on_train_end(self, trainer, pl_module):
+            raise _Kill("killed after training")
+
+    def run(out, callbacks=None, resume=False):
+        seed_everything(3)
+        model = script.Net()
+        train, val = script.data(96, 1), script.data(32, 2)
+        res = fit(model, script.step, script.loader("tensor", *train, seed=3), script.loader("tensor", *val, seed=0),
+                  _cfg(12, lr=0.2, early_stopping=1), out_dir=out, resume=resume, callbacks=callbacks)
+        return model, res
+
+    straight, rs = run(tmp_path / "straight")
+    assert rs.epochs < 12  # early stopping ended it
+    with pytest.raises(_Kill):
+        run(tmp_path / "resumed", callbacks=[KillAtEnd()])
+    resumed, rr = run(tmp_path / "resumed", resume=True)
+    assert rr.epochs == rs.epochs and rr.history == rs.history
+    _assert_same_weights(straight, resumed)
+
+
 def test_tensor_batches_resume_mid_epoch_and_between_epochs():
     x = torch.arange(23.0)
     a = TensorBatches(x, batch_size=4, seed=9)

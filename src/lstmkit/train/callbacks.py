@@ -58,8 +58,11 @@ class ResumePoint(Checkpoint):
     ``Trainer.fit(ckpt_path=...)`` restores it, before the first batch is
     drawn. It is a Lightning ``Checkpoint`` so that Lightning calls it after
     the callbacks that watch the validation metric (early stopping and the
-    best checkpoint update their state at the end of the training epoch too). A run killed at any moment and resumed therefore computes the
-    same numbers as one that was never interrupted (bit for bit on CPU): the
+    best checkpoint update their state at the end of the training epoch
+    too). A run that was stopping (early stopping, a time budget) when the
+    checkpoint was written stays stopped. A run killed at any moment and
+    resumed therefore computes the same numbers as one that was never
+    interrupted (bit for bit on CPU): the
     epochs after the last checkpoint are done again, with the same batches
     and the same dropout masks.
 
@@ -77,6 +80,7 @@ class ResumePoint(Checkpoint):
         self.started: float | None = None  # perf_counter() when this call started training
         self.saved_epochs = 0  # epochs completed when last.safetensors was last written by this run
         self.resumed_epochs: int | None = None
+        self.stopping = False  # the run was told to stop (early stopping, a time budget) when last saved
 
     def start_clock(self) -> None:
         self.started = time.perf_counter()
@@ -88,15 +92,18 @@ class ResumePoint(Checkpoint):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         last_epoch = trainer.current_epoch + 1 >= (trainer.max_epochs or 0)
         if (trainer.current_epoch + 1) % self.every == 0 or last_epoch or trainer.should_stop:
+            self.stopping = bool(trainer.should_stop)
             trainer.save_checkpoint(self.path, weights_only=False)  # the full state, for resuming
             self.saved_epochs = trainer.current_epoch + 1
 
     def state_dict(self) -> dict[str, Any]:
-        return {"rng": global_rng_state(), "data": loader_state(self.loaders), "train_seconds": self.seconds()}
+        return {"rng": global_rng_state(), "data": loader_state(self.loaders), "train_seconds": self.seconds(),
+                "stopping": self.stopping}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # called while Lightning restores the checkpoint, before the loaders are iterated
         self.seconds_before = float(state_dict.get("train_seconds", 0.0))
+        self.stopping = bool(state_dict.get("stopping", False))
         if "data" in state_dict:
             set_loader_state(self.loaders, state_dict["data"])
         if "rng" in state_dict:
@@ -105,6 +112,8 @@ class ResumePoint(Checkpoint):
     def on_train_start(self, trainer, pl_module) -> None:
         if self.resumed_epochs is None and trainer.ckpt_path:
             self.resumed_epochs = self.saved_epochs = trainer.current_epoch
+            if self.stopping:  # killed after its last checkpoint: Lightning does not keep should_stop, we do
+                trainer.should_stop = True
 
 
 class EpochLog(Callback):
