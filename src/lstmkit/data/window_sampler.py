@@ -63,11 +63,12 @@ class WindowSampler:
             raise ValueError(f"WindowSampler: expected lo and hi with one entry per series ({len(values)}), got "
                              f"{len(lo)} and {len(hi)}")
         lens = np.array([len(v) for v in values], dtype="int64")
-        if np.any(lo < self.L):
-            raise ValueError(f"WindowSampler: expected every first origin >= input_size={self.L}, got {int(lo.min())}")
-        if np.any(hi + self.H > lens):
-            raise ValueError("WindowSampler: expected every last origin to leave a full horizon inside its series")
         self.counts = np.maximum(hi - lo + 1, 0)
+        used = self.counts > 0
+        if np.any(lo[used] < self.L):
+            raise ValueError(f"WindowSampler: expected every first origin >= input_size={self.L}, got {int(lo[used].min())}")
+        if np.any(hi[used] + self.H > lens[used]):
+            raise ValueError("WindowSampler: expected every last origin to leave a full horizon inside its series")
         self.total = int(self.counts.sum())
         if self.total == 0:
             raise ValueError("WindowSampler: no valid window in any series")
