@@ -49,11 +49,8 @@ def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> lis
                              f"history ({T} values); shorten --horizon or give more data")
         text = str(start).strip()
         if text == "auto":
-            n = 2 * season if season > 1 else max(horizon, int(round(0.2 * T)))
-            n = max(n, horizon)
-            if T - n < max(3, horizon):  # keep a training part at least as long as the test part
-                n = max(horizon, T // 2)
-            idx = T - n
+            n = 2 * season if season > 1 else int(round(0.2 * T))
+            idx = T - max(min(n, T // 3), horizon)  # at most a third of the series, at least one horizon
         elif text.startswith("-") and text[1:].isdigit():
             idx = T - int(text[1:])
         elif data.datetime:

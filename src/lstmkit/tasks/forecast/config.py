@@ -104,7 +104,7 @@ class ModelConfig:
 
 
 #: every candidate the inner validation can choose
-CANDIDATES = ("lstm", "lstm-level", "ets", "arima", "theta", "seasonal_naive", "naive")
+CANDIDATES = ("lstm", "lstm-level", "ets", "arima", "theta", "seasonal_naive", "naive", "combination")
 PEERS = ("ets", "arima", "theta")
 METRICS = ("mase", "smape", "mae")
 
@@ -117,7 +117,8 @@ class SelectConfig:
                                 "candidate forced by name")
     candidates: list[str] = option(list(CANDIDATES), "candidates of the automatic choice: lstm (seasonal-naive "
                                    "anchor, log when positive), lstm-level (level anchor, scaled), ets, arima, theta, "
-                                   "seasonal_naive, naive")
+                                   "seasonal_naive, naive, combination (the mean of the best LSTM set-up and the best "
+                                   "of ets/arima/theta)")
     windows: int = option(0, "validation origins per series at the end of the training part; 0: auto "
                              "(horizon or season, whichever is longer, at most a fifth of the history; one for many series)")
     metric: str = option("mase", "validation score: mase, smape or mae (mean over series and origins)")
@@ -150,7 +151,7 @@ class BacktestConfig:
     """Rolling-origin evaluation."""
 
     start: str = option("auto", "first forecast origin: a date (1959-01), a time value, -N (the last N steps), "
-                                "or auto (the last two seasons, or 20% of the series, at least one horizon)")
+                                "or auto (the last two seasons, or 20% of the series; at most a third of it, at least one horizon)")
     stride: int = option(1, "steps between forecast origins")
     refit: int = option(0, "refit (model choice included) every N origins on all data before them (0: once, "
                            "before the first origin)")

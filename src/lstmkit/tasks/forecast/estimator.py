@@ -406,6 +406,7 @@ class Forecaster(Estimator):
             "core": {"chosen": core.chosen, "runner_up": core.runner_up, "scores": core.scores,
                      "metric": core.metric, "fallback": core.fallback, "residuals": core.residuals,
                      "interval_log": core.interval_log, "notes": core.notes, "ends": core.ends,
+                     "members": core.members,
                      "plan": core.plan.to_dict(),
                      "lstm": None if core.lstm is None else {"setup": _setup_dict(core.lstm.setup),
                                                              "epochs": core.lstm.epochs,
@@ -445,7 +446,7 @@ class Forecaster(Estimator):
             core = CoreFit(plan=plan, ends=list(c["ends"]), chosen=c["chosen"], runner_up=c["runner_up"],
                            scores=dict(c["scores"]), metric=c["metric"], lstm=lstm, fallback=c["fallback"],
                            residuals=dict(c["residuals"]), interval_log=bool(c["interval_log"]),
-                           notes=list(c["notes"]))
+                           notes=list(c["notes"]), members=list(c.get("members", [])))
             fc = pd.DataFrame(extra["forecast"])
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFolderError(f"{cls.__name__}.load: {Path(path) / 'config.json'}: field 'extra' is not a "

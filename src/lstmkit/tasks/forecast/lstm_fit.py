@@ -133,7 +133,8 @@ def series_arrays(data: SeriesSet, tr: Transform, steps_after: int = 0):
 
 def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, train_cfg, *,
              validate: int = 0, epochs: int | None = None, batches: int | None = None,
-             out_dir: str | Path | None = None, resume: bool = False, progress=None) -> FittedLSTM:
+             out_dir: str | Path | None = None, resume: bool = False, progress=None,
+             init: ForecastEnsemble | None = None) -> FittedLSTM:
     """Train ``setup`` on each series' values before ``ends[k]`` (series with no full window are skipped).
 
     Args:
@@ -149,6 +150,7 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
         out_dir: where the trainer keeps checkpoints and logs (``None``: a temporary folder).
         resume: continue from the checkpoints in ``out_dir``.
         progress: ``callable(str)`` for one line per member.
+        init: start each network from the weights of this ensemble's member (a warm start).
     """
     from ...config import replace
     from ...data.window_sampler import FixedWindows, WindowSampler
@@ -187,6 +189,8 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
         seed = train_cfg.seed + k
         seed_everything(seed, train_cfg.deterministic)
         net = ForecastNet(**net_kwargs(nc))
+        if init is not None:
+            net.load_state_dict(init.members[k].state_dict())
         sampler = WindowSampler(values, past, future, L, H, lo, hi, train_cfg.batch_size, batches, seed=seed)
         member_dir = None if out_dir is None else Path(out_dir) / f"member-{k}"
         can_resume = bool(resume and member_dir is not None

@@ -11,7 +11,8 @@ Given the series, the training part (``ends``) and the configuration, a
   several, at most a fifth of the typical history;
 - the LSTM's **input window**: ``max(2 * season, 2 * horizon)`` (at least one
   full season, two where the history allows), shortened until the shortest
-  training part that matters still yields :data:`MIN_WINDOWS` training windows,
+  training part that matters still yields :data:`MIN_WINDOWS` training windows
+  (split across series when there are several),
   never below one season when a season exists and the history has it;
 - the **transform** of the ``lstm`` set-up: log when every value is positive,
   else per-series standard scaling;
@@ -64,20 +65,24 @@ class Plan:
                 "lstm_setups": {k: v.describe() for k, v in self.lstm_setups.items()}, "reasons": list(self.reasons)}
 
 
-def _window(season: int, horizon: int, n_typ: int, given: int) -> tuple[int, str]:
-    """The input window for a typical training length ``n_typ`` (values before the validation origins)."""
+def _window(season: int, horizon: int, n_typ: int, given: int, n_series: int = 1) -> tuple[int, str]:
+    """The input window for a typical training length ``n_typ`` (values before the validation origins).
+
+    The typical series must yield ``ceil(MIN_WINDOWS / n_series)`` training windows (all series pool theirs).
+    """
     if given:
         return given, f"input window {given} (given)"
+    need = max(1, math.ceil(MIN_WINDOWS / max(1, n_series)))
     want = max(2 * season, 2 * horizon, MIN_INPUT) if season > 1 else max(2 * horizon, MIN_INPUT)
-    room = n_typ - horizon - MIN_WINDOWS + 1  # the longest window that still leaves MIN_WINDOWS windows
+    room = n_typ - horizon - need + 1  # the longest window that still leaves `need` windows
     if want <= room:
         why = "two seasons" if season > 1 and want == 2 * season else "twice the horizon"
         return want, f"input window {want} ({why})"
     if season > 1 and season <= room:
-        return room, f"input window {room} (history of {n_typ} values: at least one season, {MIN_WINDOWS} windows)"
+        return room, f"input window {room} (history of {n_typ} values: at least one season, {need} window(s) each)"
     if season > 1 and season + horizon < n_typ:
         return season, (f"input window {season} (one season; the history of {n_typ} values leaves fewer than "
-                        f"{MIN_WINDOWS} training windows)")
+                        f"{need} training window(s))")
     w = max(MIN_INPUT, min(want, room))
     return w, f"input window {w} (shortened: history of {n_typ} values)"
 
@@ -102,7 +107,7 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
                        f"(one cycle of errors{' across ' + str(n) + ' series' if n > 1 else ''}, at most a fifth "
                        f"of the history); the model is chosen on them, never on test windows")
     inner = n_typ - H - V + 1  # typical values before the first validation origin
-    L, why = _window(season, H, inner, cfg.model.input_size)
+    L, why = _window(season, H, inner, cfg.model.input_size, n)
     reasons.append(why)
 
     log_ok = all(np.all(s.values[:e] > 0) for s, e in zip(data.series, ends))
@@ -115,7 +120,12 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
         reasons.append(f"{ensemble} networks per LSTM set-up (seeds {cfg.train.seed}..{cfg.train.seed + ensemble - 1}), "
                        "averaged")
 
-    candidates = list(cfg.select.candidates) if cfg.select.model == "auto" else [cfg.select.model]
+    if cfg.select.model == "auto":
+        candidates = list(cfg.select.candidates)
+    elif cfg.select.model == "combination":  # its members are chosen among the other candidates
+        candidates = list(dict.fromkeys([*cfg.select.candidates, "combination"]))
+    else:
+        candidates = [cfg.select.model]
     if "arima" in candidates and n > cfg.select.max_arima_series and cfg.select.model != "arima":
         candidates.remove("arima")
         reasons.append(f"AutoARIMA left out of the candidates: {n} series > select.max_arima_series="
@@ -148,6 +158,8 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
     if setups and len(short) == n:
         for k in setups:
             candidates.remove(k)
+        if "combination" in candidates:
+            candidates.remove("combination")
         reasons.append(f"LSTM set-ups left out: no series has the {L + H} values one training window needs "
                        f"(input window {L} + horizon {H})")
         setups, short = {}, []

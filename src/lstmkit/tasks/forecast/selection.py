@@ -9,7 +9,8 @@ block runs on the data before its first origin):
    ``V`` origins of the training part; its score is the mean over series of
    the chosen metric (MASE by default);
 3. the best candidate is refitted on the whole training part (an LSTM set-up
-   with the same number of steps), the runner-up is recorded, and per-step
+   is trained on from its validated networks for a quarter of its passes, at
+   a lower learning rate, with the newest windows), the runner-up is recorded, and per-step
    quantiles of the chosen candidate's validation errors become its
    prediction intervals.
 
@@ -34,7 +35,13 @@ from .plan import Plan, make_plan
 
 log = logging.getLogger("lstmkit.tasks.forecast")
 
-LSTM_LABELS = {"lstm": "LSTM", "lstm-level": "LSTM (level anchor)"}
+LSTM_LABELS = {"lstm": "LSTM", "lstm-level": "LSTM (level anchor)",
+               "combination": "combination (mean of the best LSTM and the best statistical model)"}
+STATS = ("ets", "arima", "theta")
+#: the chosen LSTM's final training: this share of train.epochs more, on the whole training part, from the
+#: validated networks, at this share of the learning rate
+FINETUNE = 0.25
+FINETUNE_LR = 0.3
 
 
 def label(name: str) -> str:
@@ -92,9 +99,10 @@ class CoreFit:
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     val_count: int = 0  # validation forecasts per candidate (series x origins)
+    members: list[str] = field(default_factory=list)  # the combination's: [LSTM set-up, statistical model]
 
     def summary(self) -> dict:
-        return {"chosen": self.chosen, "runner_up": self.runner_up, "metric": self.metric,
+        return {"chosen": self.chosen, "runner_up": self.runner_up, "metric": self.metric, "members": self.members,
                 "validation": {k: round(v, 6) for k, v in self.scores.items()}, "fallback": self.fallback,
                 "validation_forecasts": self.val_count, "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
                 "plan": self.plan.to_dict(), "notes": list(self.notes)}
@@ -116,9 +124,18 @@ class CoreFit:
             cf = classical_forecasts(self.chosen, data, ends, origins, H, season, jobs)
             point = cf.point
             self.notes.extend(n_ for n_ in cf.notes() if n_ not in self.notes)
+        elif self.chosen == "combination":
+            lstm_part = CoreFit(plan=self.plan, ends=self.ends, chosen=self.members[0], runner_up=None, scores={},
+                                metric=self.metric, lstm=self.lstm, fallback=self.members[1], notes=self.notes)
+            a = lstm_part.forecast(data, origins, jobs, ends).point
+            cf = classical_forecasts(self.members[1], data, ends, origins, H, season, jobs)
+            self.notes.extend(n_ for n_ in cf.notes() if n_ not in self.notes)
+            point = [0.5 * (x + y) for x, y in zip(a, cf.point)]
         else:
             L = self.lstm.setup.input_size
-            can = [k for k in range(n) if len(origins[k]) and int(np.min(origins[k])) >= L]
+            short = set(self.plan.short)
+            can = [k for k in range(n) if len(origins[k]) and int(np.min(origins[k])) >= L
+                   and data.series[k].id not in short]
             rest = [k for k in range(n) if k not in can and len(origins[k])]
             if can:
                 sub = subset(data, can)
@@ -212,7 +229,9 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
     scores: dict[str, float] = {}
     errors: dict[str, np.ndarray] = {}
     inner_fits: dict[str, FittedLSTM] = {}
-    to_validate = list(plan.candidates)
+    to_validate = [c for c in plan.candidates if c != "combination"]
+    val_fc: dict[str, list[np.ndarray]] = {}
+    members: list[str] = []
     if usable:
         sub = subset(data, usable)
         sub_ends = [vends[k] for k in usable]
@@ -230,13 +249,26 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
                     notes.append(n_)
             if fit is not None:
                 inner_fits[name] = fit
+            val_fc[name] = fc
+            seconds[f"validate {name}"] = time.perf_counter() - t0
+        if "combination" in plan.candidates:
+            best_lstm = min((k for k in val_fc if k in plan.lstm_setups), default=None,
+                            key=lambda k: np.mean([score(metric, a, f, s) for a, f, s in zip(actual, val_fc[k], scales)]))
+            best_stat = min((k for k in val_fc if k in STATS), default=None,
+                            key=lambda k: np.mean([score(metric, a, f, s) for a, f, s in zip(actual, val_fc[k], scales)]))
+            if best_lstm and best_stat:
+                members = [best_lstm, best_stat]
+                val_fc["combination"] = [0.5 * (x + y) for x, y in zip(val_fc[best_lstm], val_fc[best_stat])]
+            else:
+                plan.candidates.remove("combination")
+                notes.append("combination left out: it needs an LSTM set-up and one of ETS, ARIMA, Theta")
+        for name, fc in val_fc.items():
             scores[name] = float(np.mean([score(metric, a, f, s) for a, f, s in zip(actual, fc, scales)]))
             if plan.log:
                 errors[name] = np.concatenate([np.log(np.maximum(a, 1e-300)) - np.log(np.maximum(f, 1e-300))
                                                for a, f in zip(actual, fc)])
             else:
                 errors[name] = np.concatenate([(a - f) / s for a, f, s in zip(actual, fc, scales)])
-            seconds[f"validate {name}"] = time.perf_counter() - t0
         val_count = sum(len(o) for o in origins)
     else:
         val_count = 0
@@ -249,6 +281,11 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
     runner_up = next((k for k in ranked if k != chosen), None)
     classical_ranked = [k for k in ranked if k in CLASSICAL]
     fallback = classical_ranked[0] if classical_ranked else "seasonal_naive"
+    if chosen == "combination":
+        if not members:
+            raise ValueError(f"forecast: {data.source}: select.model combination needs an LSTM set-up and one of "
+                             f"ETS, ARIMA, Theta among the candidates that could run")
+        fallback = members[1]
 
     residuals: dict[str, list[float]] = {}
     if chosen in errors and len(errors[chosen]):
@@ -258,16 +295,28 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
 
     core = CoreFit(plan=plan, ends=ends, chosen=chosen, runner_up=runner_up, scores=scores, metric=metric,
                    fallback=fallback, residuals=residuals, interval_log=plan.log, notes=notes,
-                   seconds=seconds, val_count=val_count)
+                   seconds=seconds, val_count=val_count, members=members if chosen == "combination" else [])
     # ---- the chosen candidate on the whole training part
-    if chosen in plan.lstm_setups:
+    net_name = members[0] if chosen == "combination" else chosen
+    if net_name in plan.lstm_setups:
         t0 = time.perf_counter()
-        inner = inner_fits.get(chosen)
-        say(f"training {label(chosen)} on the whole training part")
-        core.lstm = fit_lstm(plan.lstm_setups[chosen], data, ends, H, cfg.train, epochs=cfg.train.epochs,
-                             batches=inner.batches if inner else None, progress=progress, resume=resume,
-                             out_dir=None if log_dir is None else Path(log_dir) / f"final-{chosen}")
-        if plan.lstm_setups[chosen].output != "point":
+        inner = inner_fits.get(net_name)
+        final_dir = None if log_dir is None else Path(log_dir) / f"final-{net_name}"
+        if inner is not None:  # warm start: the validated networks, trained on with the newest windows
+            epochs = max(1, round(cfg.train.epochs * FINETUNE))
+            say(f"training {label(net_name)} on for {epochs} passes on the whole training part (warm start)")
+            from ...config import replace
+
+            tune = replace(cfg.train, epochs=epochs, lr=cfg.train.lr * FINETUNE_LR)
+            core.lstm = fit_lstm(plan.lstm_setups[net_name], data, ends, H, tune, batches=inner.batches,
+                                 progress=progress, resume=resume, out_dir=final_dir, init=inner.model)
+            core.lstm.epochs += inner.epochs
+            core.lstm.seconds += inner.seconds
+        else:
+            say(f"training {label(net_name)} on the whole training part")
+            core.lstm = fit_lstm(plan.lstm_setups[net_name], data, ends, H, cfg.train, epochs=cfg.train.epochs,
+                                 progress=progress, resume=resume, out_dir=final_dir)
+        if plan.lstm_setups[net_name].output != "point" and chosen == net_name:
             core.residuals = {}
         seconds["final fit"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - t_all
