@@ -57,7 +57,7 @@ CASES = {
     "weekly_yearly": ("unseen", 13, "-52"),
     "quarterly": ("unseen", 8, "-16"),
 }
-M3_DRAW = {"monthly": (18, 6), "yearly": (6, 6)}  # horizon, number of series drawn (seed 1)
+M3_DRAW = {"monthly": (18, 4), "yearly": (6, 4)}  # horizon, number of series drawn (seed 1)
 
 
 def _m3_cases() -> dict:

@@ -116,16 +116,16 @@ class SelectConfig:
     model: str = option("auto", "auto: the candidate with the best validation score on the training part; or one "
                                 "candidate forced by name")
     candidates: list[str] = option(list(CANDIDATES), "candidates of the automatic choice: lstm (seasonal-naive "
-                                   "anchor, log when positive), lstm-level (level anchor, scaled), ets, arima, theta, "
-                                   "seasonal_naive, naive, combination (the mean of the best LSTM set-up and the best "
-                                   "of ets/arima/theta)")
+                                   "anchor), lstm-level (level anchor), ets, arima, theta, "
+                                   "seasonal_naive, naive, combination (the mean of the best LSTM set-up and "
+                                   "every one of ets/arima/theta that runs)")
     windows: int = option(0, "validation origins per series at the end of the training part; 0: auto "
                              "(horizon or season, whichever is longer, at most a fifth of the history; one for many series)")
     metric: str = option("mase", "validation score: mase, smape or mae (mean over series and origins)")
     peers: list[str] = option(list(PEERS), "statsforecast peers computed beside the LSTM in every backtest table "
                                            "(ets, arima, theta); empty: none")
-    max_arima_series: int = option(100, "AutoARIMA (a candidate and a peer) only when there are at most this many "
-                                        "series: its search costs seconds a series")
+    max_arima_series: int = option(1000, "AutoARIMA (a candidate and a peer) only when there are at most this many "
+                                         "series: its search costs up to seconds a series")
     jobs: int = option(1, "worker processes for the classical models when there are many series")
 
     def __post_init__(self):

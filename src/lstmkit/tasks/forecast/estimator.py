@@ -24,12 +24,13 @@ class Forecaster(Estimator):
 
     ``fit`` derives what the data imply (season, input window, transform,
     validation windows), then runs an *inner rolling-origin validation* on the
-    end of the training data: a few LSTM set-ups (``lstm``: a correction to
-    the seasonal-naive forecast, log scale when the values are positive;
-    ``lstm-level``: a correction to the window's level, standard scaling) and
+    end of the training data: two LSTM set-ups (``lstm``: a correction to
+    the seasonal-naive forecast; ``lstm-level``: a correction to the window's
+    level; both in logs when the values are positive, else standard-scaled),
     the classical forecasters (AutoETS, AutoARIMA and AutoTheta from
-    statsforecast, seasonal naive, naive) are each fitted before the last
-    validation origins and scored on them (MASE). The best one is refitted on
+    statsforecast, seasonal naive, naive) and their ``combination`` (the mean
+    of the best LSTM and the statistical models) are each fitted before
+    the last validation origins and scored on them (MASE). The best one is refitted on
     all the data; ``select__model="lstm"`` (or any candidate) forces one.
 
     With many series (``id=``), one *global* LSTM is trained across all of
@@ -324,6 +325,10 @@ class Forecaster(Estimator):
         ends = [len(s) for s in data.series]
         origins = [np.array([e]) for e in ends]
         for p in peer_names(self.config, len(data.series), notes):
+            kept = core.future_classical.get((p, tuple(s.id for s in data.series)))
+            if kept is not None:  # made for the model's own forecasts (the chosen model or a combination member)
+                out[p] = [a[0] for a in kept]
+                continue
             self.log.info(f"peer {p}")
             cf = classical_forecasts(p, data, ends, origins, core.plan.horizon, core.plan.season, self.config.select.jobs)
             out[p] = [a[0] for a in cf.point]

@@ -14,7 +14,7 @@ Given the series, the training part (``ends``) and the configuration, a
   training part that matters still yields :data:`MIN_WINDOWS` training windows
   (split across series when there are several),
   never below one season when a season exists and the history has it;
-- the **transform** of the ``lstm`` set-up: log when every value is positive,
+- the **transform** of the LSTM set-ups: log when every value is positive,
   else per-series standard scaling;
 - the **ensemble** size and the **candidates** (AutoARIMA left out above
   ``select.max_arima_series`` series; the statsforecast models left out with a
@@ -152,8 +152,9 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
                                    scaling=cfg.data.scaling if cfg.data.scaling != "auto" else ("none" if log else "standard"),
                                    **common)
     if "lstm-level" in candidates:
-        setups["lstm-level"] = LSTMSetup(name="lstm-level", anchor="level", log=False,
-                                         scaling=cfg.data.scaling if cfg.data.scaling != "auto" else "standard", **common)
+        setups["lstm-level"] = LSTMSetup(name="lstm-level", anchor="level", log=log,
+                                         scaling=cfg.data.scaling if cfg.data.scaling != "auto" else ("none" if log else "standard"),
+                                         **common)
     short = [s.id for s, e in zip(data.series, ends) if e < L + H]
     if setups and len(short) == n:
         for k in setups:

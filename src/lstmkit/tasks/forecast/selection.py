@@ -36,7 +36,7 @@ from .plan import Plan, make_plan
 log = logging.getLogger("lstmkit.tasks.forecast")
 
 LSTM_LABELS = {"lstm": "LSTM", "lstm-level": "LSTM (level anchor)",
-               "combination": "combination (mean of the best LSTM and the best statistical model)"}
+               "combination": "combination (mean of the best LSTM and the statistical models)"}
 STATS = ("ets", "arima", "theta")
 #: the chosen LSTM's final training: this share of train.epochs more, on the whole training part, from the
 #: validated networks, at this share of the learning rate
@@ -99,7 +99,9 @@ class CoreFit:
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     val_count: int = 0  # validation forecasts per candidate (series x origins)
-    members: list[str] = field(default_factory=list)  # the combination's: [LSTM set-up, statistical model]
+    members: list[str] = field(default_factory=list)  # the combination's: [LSTM set-up, statistical models...]
+    #: classical forecasts from the end of the training part, kept once made (the peers of evaluate() reuse them)
+    future_classical: dict = field(default_factory=dict, repr=False)
 
     def summary(self) -> dict:
         return {"chosen": self.chosen, "runner_up": self.runner_up, "metric": self.metric, "members": self.members,
@@ -121,16 +123,15 @@ class CoreFit:
         point: list[np.ndarray] = [np.zeros((len(o), H)) for o in origins]
         quant: dict[float, list[np.ndarray]] = {}
         if self.chosen in CLASSICAL:
-            cf = classical_forecasts(self.chosen, data, ends, origins, H, season, jobs)
-            point = cf.point
-            self.notes.extend(n_ for n_ in cf.notes() if n_ not in self.notes)
+            point = self._classical(self.chosen, data, ends, origins, jobs)
         elif self.chosen == "combination":
             lstm_part = CoreFit(plan=self.plan, ends=self.ends, chosen=self.members[0], runner_up=None, scores={},
                                 metric=self.metric, lstm=self.lstm, fallback=self.members[1], notes=self.notes)
             a = lstm_part.forecast(data, origins, jobs, ends).point
-            cf = classical_forecasts(self.members[1], data, ends, origins, H, season, jobs)
-            self.notes.extend(n_ for n_ in cf.notes() if n_ not in self.notes)
-            point = [0.5 * (x + y) for x, y in zip(a, cf.point)]
+            parts = [a]
+            for name in self.members[1:]:
+                parts.append(self._classical(name, data, ends, origins, jobs))
+            point = [np.mean(arrs, axis=0) for arrs in zip(*parts)]
         else:
             L = self.lstm.setup.input_size
             short = set(self.plan.short)
@@ -159,6 +160,19 @@ class CoreFit:
         if not quant and self.residuals:
             quant = self.intervals(data, point, ends)
         return Forecasts(point, quant)
+
+    def _classical(self, name: str, data: SeriesSet, ends: list[int], origins: list[np.ndarray],
+                   jobs: int) -> list[np.ndarray]:
+        """``name``'s forecasts; those from the end of the training data itself are kept for reuse."""
+        future = list(ends) == list(self.ends) and all(len(o) == 1 and int(o[0]) == e for o, e in zip(origins, ends))
+        key = (name, tuple(s.id for s in data.series))
+        if future and key in self.future_classical:
+            return self.future_classical[key]
+        cf = classical_forecasts(name, data, ends, origins, self.plan.horizon, self.plan.season, jobs)
+        self.notes.extend(n_ for n_ in cf.notes() if n_ not in self.notes)
+        if future:
+            self.future_classical[key] = cf.point
+        return cf.point
 
     def intervals(self, data: SeriesSet, point: list[np.ndarray], ends: list[int]) -> dict[float, list[np.ndarray]]:
         """Empirical quantiles: the forecast moved by per-step quantiles of the validation errors."""
@@ -254,11 +268,10 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
         if "combination" in plan.candidates:
             best_lstm = min((k for k in val_fc if k in plan.lstm_setups), default=None,
                             key=lambda k: np.mean([score(metric, a, f, s) for a, f, s in zip(actual, val_fc[k], scales)]))
-            best_stat = min((k for k in val_fc if k in STATS), default=None,
-                            key=lambda k: np.mean([score(metric, a, f, s) for a, f, s in zip(actual, val_fc[k], scales)]))
-            if best_lstm and best_stat:
-                members = [best_lstm, best_stat]
-                val_fc["combination"] = [0.5 * (x + y) for x, y in zip(val_fc[best_lstm], val_fc[best_stat])]
+            stats = [k for k in STATS if k in val_fc]
+            if best_lstm and stats:
+                members = [best_lstm, *stats]
+                val_fc["combination"] = [np.mean(arrs, axis=0) for arrs in zip(*(val_fc[k] for k in members))]
             else:
                 plan.candidates.remove("combination")
                 notes.append("combination left out: it needs an LSTM set-up and one of ETS, ARIMA, Theta")
@@ -285,7 +298,7 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
         if not members:
             raise ValueError(f"forecast: {data.source}: select.model combination needs an LSTM set-up and one of "
                              f"ETS, ARIMA, Theta among the candidates that could run")
-        fallback = members[1]
+        fallback = min(members[1:], key=lambda k: scores.get(k, np.inf))
 
     residuals: dict[str, list[float]] = {}
     if chosen in errors and len(errors[chosen]):
