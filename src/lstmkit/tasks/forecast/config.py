@@ -58,7 +58,8 @@ class ModelConfig:
 
     input_size: int = option(0, "input window: past steps the LSTM reads at each origin; 0: from the season and the "
                                 "history (two seasons where the history allows, at least one)")
-    hidden_size: int = option(32, "LSTM units per layer")
+    hidden_size: int = option(0, "LSTM units per layer; 0: auto (32, or 64 when there are more than 20,000 "
+                                 "training windows: a global model over many series has the data for more units)")
     num_layers: int = option(1, "stacked LSTM layers")
     dropout: float = option(0.0, "dropout between layers and before the head")
     cell: str = option("lstm", "LSTM cell: lstm, peephole or layernorm")
@@ -70,14 +71,17 @@ class ModelConfig:
     instance_norm: str = option("mean", "reversible instance normalisation of each window: mean, meanstd or none")
     norm_window: int = option(0, "instance normalisation statistics over the last N input steps (0: all of them)")
     calendar: bool = option(True, "add season-phase and calendar features as known-future inputs")
-    ensemble: int = option(0, "networks trained from consecutive seeds and averaged; 0: auto (3, or 1 for many "
-                              "series, where one global network already sees many windows)")
+    deseasonalise: bool = option(False, "take each series' own seasonal indices (classical decomposition of its "
+                                        "training part, when its season is significant) out of the values the LSTM "
+                                        "reads and add them back to its forecasts, as ES-RNN's per-series seasonality")
+    ensemble: int = option(0, "networks trained from consecutive seeds and averaged; 0: auto (3, or 2 when there "
+                              "are more than 20,000 training windows, whose networks are larger and slower)")
     backend: str = option("torch", "recurrence engine for the LSTM: torch (fastest for these small models on CPU "
                                    "when measured), auto, cpu, reference, triton")
 
     def __post_init__(self):
-        if self.hidden_size < 1 or self.num_layers < 1:
-            raise ValueError(f"ModelConfig: expected hidden_size, num_layers >= 1, got "
+        if self.hidden_size < 0 or self.num_layers < 1:
+            raise ValueError(f"ModelConfig: expected hidden_size >= 0 (0: auto) and num_layers >= 1, got "
                              f"{self.hidden_size}, {self.num_layers}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"ModelConfig: expected 0 <= dropout < 1, got {self.dropout}")
@@ -180,7 +184,8 @@ class ForecastConfig:
     data: DataConfig = section(DataConfig)
     model: ModelConfig = section(ModelConfig)
     train: TrainConfig = field(default_factory=_train_defaults, metadata={
-        "help": "how to fit each network (epochs are passes over the sampled windows, each at least 10 batches)"})
+        "help": "how to fit each network (epochs are passes over the sampled windows: every window once on average, "
+                "at least 10 and at most 100 batches; batch_size grows up to 8x for large data sets)"})
     select: SelectConfig = section(SelectConfig)
     backtest: BacktestConfig = section(BacktestConfig)
 

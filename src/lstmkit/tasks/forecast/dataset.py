@@ -34,23 +34,30 @@ class Transform:
     fut_loc: list[float] = field(default_factory=list)
     fut_scale: list[float] = field(default_factory=list)
     calendar_names: list[str] = field(default_factory=list)
+    #: per-series seasonal indices in the scaled units (ES-RNN-style deseasonalisation), by series id
+    seasonal: dict[str, list[float]] | None = None
 
     def to_dict(self) -> dict:
         return {"scaler": self.scaler.to_dict(), "season": self.season, "calendar": self.calendar,
                 "freq": self.freq, "past_loc": self.past_loc, "past_scale": self.past_scale,
-                "fut_loc": self.fut_loc, "fut_scale": self.fut_scale, "calendar_names": self.calendar_names}
+                "fut_loc": self.fut_loc, "fut_scale": self.fut_scale, "calendar_names": self.calendar_names,
+                "seasonal": self.seasonal}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Transform":
         return cls(scaler=SeriesScaler.from_dict(d["scaler"]), season=int(d["season"]), calendar=bool(d["calendar"]),
                    freq=d["freq"], past_loc=list(d["past_loc"]), past_scale=list(d["past_scale"]),
                    fut_loc=list(d["fut_loc"]), fut_scale=list(d["fut_scale"]),
-                   calendar_names=list(d["calendar_names"]))
+                   calendar_names=list(d["calendar_names"]), seasonal=d.get("seasonal"))
 
     @classmethod
     def fit(cls, data: SeriesSet, ends: list[int], cfg: DataConfig | None, season: int, calendar: bool,
-            log: bool | None = None, scaling: str | None = None) -> "Transform":
-        """Fit on ``values[:ends[k]]`` of each series; ``log``/``scaling`` override ``cfg.transform``/``cfg.scaling``."""
+            log: bool | None = None, scaling: str | None = None, deseasonalise: bool = False) -> "Transform":
+        """Fit on ``values[:ends[k]]`` of each series; ``log``/``scaling`` override ``cfg.transform``/``cfg.scaling``.
+
+        ``deseasonalise``: also estimate each series' seasonal indices (:func:`seasonal_indices`) and
+        take them out of the values the network reads (they are added back to its forecasts).
+        """
         if log is None:
             log = resolve_transform(cfg.transform if cfg else "auto", data)
         if scaling is None:
@@ -69,7 +76,18 @@ class Transform:
         fut_loc, fut_scale = stats([s.future[:e] for s, e in zip(data.series, ends)])
         s0 = data.series[0]
         _, names = time_features(s0.time[:1], data.freq, season) if calendar else (None, [])
-        return cls(scaler, season, calendar, data.freq, past_loc, past_scale, fut_loc, fut_scale, names)
+        tr = cls(scaler, season, calendar, data.freq, past_loc, past_scale, fut_loc, fut_scale, names)
+        if deseasonalise and season > 1:
+            tr.seasonal = {s.id: seasonal_indices(scaler.transform(s.id, s.values[:max(1, e)]), season).tolist()
+                           for s, e in zip(data.series, ends)}
+        return tr
+
+    def season_terms(self, sid: str, positions: np.ndarray) -> np.ndarray:
+        """The seasonal indices of series ``sid`` at ``positions`` (0 without deseasonalisation)."""
+        if not self.seasonal:
+            return np.zeros(len(positions))
+        idx = np.asarray(self.seasonal[sid])
+        return idx[np.asarray(positions) % len(idx)]
 
     @property
     def n_future(self) -> int:
@@ -84,6 +102,10 @@ class Transform:
         if s.id not in self.scaler.loc:  # a series not seen in training: scaled on its own values
             self.scaler.fit({s.id: s.values})
         values = self.scaler.transform(s.id, s.values)
+        if self.seasonal is not None:
+            if s.id not in self.seasonal:
+                self.seasonal[s.id] = seasonal_indices(values, self.season).tolist()
+            values = values - self.season_terms(s.id, np.arange(len(values)))
         past = (s.past - np.asarray(self.past_loc)) / np.asarray(self.past_scale) if self.n_past else s.past[:, :0]
         n = len(s.values) + steps_after
         parts = []
@@ -97,3 +119,41 @@ class Transform:
             parts.append(user)
         fut = np.concatenate([p[:n] for p in parts], axis=1) if parts else np.zeros((n, 0))
         return values, past, fut
+
+
+def seasonal_indices(z: np.ndarray, season: int) -> np.ndarray:
+    """Additive seasonal indices of ``z`` (already in log or scaled units) by classical decomposition.
+
+    The trend is the centred moving average over one season (``2 x m`` for even
+    ``m``); each index is the mean of ``z - trend`` at that position modulo
+    ``m``, centred to sum to zero. Zeros when ``z`` has fewer than two seasons,
+    or when the season is not significant (the autocorrelation of ``z - trend``
+    at lag ``m`` below the 90 % band used by the Theta method).
+    """
+    z = np.asarray(z, dtype="float64")
+    m = int(season)
+    n = len(z)
+    out = np.zeros(m)
+    if m <= 1 or n < 2 * m + 1:
+        return out
+    if m % 2:
+        w = np.ones(m) / m
+    else:
+        w = np.r_[0.5, np.ones(m - 1), 0.5] / m
+    trend = np.convolve(z, w, mode="valid")
+    half = (len(w) - 1) // 2
+    detr = z[half:half + len(trend)] - trend
+    pos = (np.arange(len(detr)) + half) % m
+    # seasonality test on the raw values (as Theta's): acf at lag m against 1.645 * its standard error
+    x = z - z.mean()
+    den = float(np.dot(x, x))
+    if den <= 0:
+        return out
+    acf = [float(np.dot(x[k:], x[:-k]) / den) for k in range(1, m + 1)]
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(np.square(acf[:-1]))) / n)
+    if abs(acf[-1]) <= limit:
+        return out
+    for p in range(m):
+        sel = detr[pos == p]
+        out[p] = sel.mean() if len(sel) else 0.0
+    return out - out.mean()

@@ -415,7 +415,9 @@ class Forecaster(Estimator):
                      "plan": core.plan.to_dict(),
                      "lstm": None if core.lstm is None else {"setup": _setup_dict(core.lstm.setup),
                                                              "epochs": core.lstm.epochs,
-                                                             "batches": core.lstm.batches}},
+                                                             "batches": core.lstm.batches,
+                                                             "batch_size": core.lstm.batch_size,
+                                                             "windows": core.lstm.windows}},
             "transform": transform, "forecast": fc.to_dict(orient="list"),
             "time_is_datetime": bool(self.data_.datetime), "freq": self.data_.freq,
         }
@@ -447,7 +449,8 @@ class Forecaster(Estimator):
                 setup = LSTMSetup(**c["lstm"]["setup"])
                 plan.lstm_setups = {setup.name: setup}
                 lstm = FittedLSTM(setup, model, Transform.from_dict(extra["transform"]), plan.horizon,
-                                  epochs=c["lstm"]["epochs"], batches=c["lstm"]["batches"])
+                                  epochs=c["lstm"]["epochs"], batches=c["lstm"]["batches"],
+                                  batch_size=c["lstm"].get("batch_size", 0), windows=c["lstm"].get("windows", 0))
             core = CoreFit(plan=plan, ends=list(c["ends"]), chosen=c["chosen"], runner_up=c["runner_up"],
                            scores=dict(c["scores"]), metric=c["metric"], lstm=lstm, fallback=c["fallback"],
                            residuals=dict(c["residuals"]), interval_log=bool(c["interval_log"]),

@@ -28,6 +28,17 @@ log = logging.getLogger(__name__)
 
 #: fewest batches per pass: tiny data sets still get enough steps between validation checks
 MIN_BATCHES = 10
+#: most batches per pass; larger data sets first grow the batch (up to MAX_GROWTH x train.batch_size)
+MAX_BATCHES = 100
+MAX_GROWTH = 8
+
+
+def batch_plan(n_windows: int, batch_size: int) -> tuple[int, int]:
+    """(batch size, batches per pass) for ``n_windows`` training windows (see :data:`MAX_BATCHES`)."""
+    batch = batch_size
+    while batch < MAX_GROWTH * batch_size and math.ceil(n_windows / batch) > MAX_BATCHES:
+        batch *= 2
+    return batch, min(MAX_BATCHES, max(MIN_BATCHES, math.ceil(n_windows / batch)))
 
 
 @dataclass
@@ -53,11 +64,13 @@ class LSTMSetup:
     backend: str = "auto"
     season: int = 1
     ensemble: int = 1
+    deseasonalise: bool = False
 
     def describe(self) -> str:
         parts = [f"window {self.input_size}", f"{self.decoder} decoder",
                  "seasonal-naive anchor" if self.anchor == "seasonal" else "level anchor",
                  "log" if self.log else ("scaled" if self.scaling != "none" else "raw"),
+                 *(["deseasonalised per series"] if self.deseasonalise else []),
                  f"{self.hidden_size} units" + (f" x {self.num_layers} layers" if self.num_layers > 1 else "")]
         if self.ensemble > 1:
             parts.append(f"{self.ensemble} seeds")
@@ -113,6 +126,7 @@ class FittedLSTM:
     horizon: int
     epochs: int = 0  # passes trained (the best one when validated)
     batches: int = 0  # batches per pass
+    batch_size: int = 0
     seconds: float = 0.0
     windows: int = 0
     history: list = field(default_factory=list)  # per member, per epoch
@@ -146,7 +160,8 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
         validate: hold out the last ``validate`` origins of each training part for early
             stopping (the training windows end before them); 0: train ``epochs`` passes.
         epochs: passes to train (default ``train_cfg.epochs``; the maximum when validating).
-        batches: batches per pass (default: every window once on average, at least :data:`MIN_BATCHES`).
+        batches: batches per pass (default: every window once on average, at least :data:`MIN_BATCHES`,
+            at most :data:`MAX_BATCHES` after growing the batch; see :func:`batch_plan`).
         out_dir: where the trainer keeps checkpoints and logs (``None``: a temporary folder).
         resume: continue from the checkpoints in ``out_dir``.
         progress: ``callable(str)`` for one line per member.
@@ -157,7 +172,8 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
     from ...train import fit, seed_everything
 
     L, H = setup.input_size, horizon
-    tr = Transform.fit(data, ends, None, setup.season, setup.calendar, log=setup.log, scaling=setup.scaling)
+    tr = Transform.fit(data, ends, None, setup.season, setup.calendar, log=setup.log, scaling=setup.scaling,
+                       deseasonalise=setup.deseasonalise)
     values, past, future = series_arrays(data, tr)
     ends = np.asarray(ends, dtype="int64")
     hi = ends - H  # last origin whose target stays inside the training part
@@ -172,13 +188,14 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
     if n_windows == 0:
         raise ValueError(f"forecast: {data.source}: no series has {L + H} values before its forecast origins "
                          f"(input window {L} + horizon {H}); a shorter window is needed")
+    batch_size, auto_batches = batch_plan(n_windows, train_cfg.batch_size)
     if batches is None:
-        batches = max(MIN_BATCHES, math.ceil(n_windows / train_cfg.batch_size))
+        batches = auto_batches
     n_epochs = int(epochs or train_cfg.epochs)
     val_loader = None
     if val_origins is not None and sum(len(o) for o in val_origins):
         val_loader = FixedWindows(values, past, future, L, H, val_origins, batch_size=4096)
-    cfg = replace(train_cfg, epochs=n_epochs)
+    cfg = replace(train_cfg, epochs=n_epochs, batch_size=batch_size)
     if val_loader is None:
         cfg = replace(cfg, early_stopping=0)
     nc = net_config(setup, tr, H)
@@ -191,7 +208,7 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
         net = ForecastNet(**net_kwargs(nc))
         if init is not None:
             net.load_state_dict(init.members[k].state_dict())
-        sampler = WindowSampler(values, past, future, L, H, lo, hi, train_cfg.batch_size, batches, seed=seed)
+        sampler = WindowSampler(values, past, future, L, H, lo, hi, batch_size, batches, seed=seed)
         member_dir = None if out_dir is None else Path(out_dir) / f"member-{k}"
         can_resume = bool(resume and member_dir is not None
                           and (member_dir / "checkpoints" / "last.safetensors").is_file())
@@ -211,7 +228,7 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
         members.append(net.eval())
     model = ForecastEnsemble(members).eval()
     return FittedLSTM(setup, model, tr, H, epochs=int(round(float(np.median(best_epochs)))), batches=batches,
-                      seconds=seconds, windows=n_windows, history=history)
+                      batch_size=batch_size, seconds=seconds, windows=n_windows, history=history)
 
 
 def check_finite_forecasts(point: np.ndarray, data: SeriesSet, series: np.ndarray, who: str) -> None:
@@ -250,7 +267,14 @@ def predict_windows(model: ForecastEnsemble, tr: Transform, data: SeriesSet, ori
             outs.append(model(y, p, f).double().numpy())
     out = np.concatenate(outs) if outs else np.zeros((0, horizon, first.n_out))
     ids = [data.series[k].id for k in win.series]
-    inv = lambda z: np.stack([tr.scaler.inverse(sid, row) for sid, row in zip(ids, z)]) if len(z) else z  # noqa: E731
+    steps = np.arange(horizon)
+
+    def inv(z):
+        if not len(z):
+            return z
+        return np.stack([tr.scaler.inverse(sid, row + tr.season_terms(sid, t + steps))
+                         for sid, t, row in zip(ids, win.origin, z)])
+
     quantiles: dict[float, np.ndarray] = {}
     if first.output == "point":
         point = inv(out[..., 0])

@@ -16,7 +16,8 @@ Given the series, the training part (``ends``) and the configuration, a
   never below one season when a season exists and the history has it;
 - the **transform** of the LSTM set-ups: log when every value is positive,
   else per-series standard scaling;
-- the **ensemble** size and the **candidates** (AutoARIMA left out above
+- the network's **size** and the **ensemble** size (64 units and 2 networks
+  above :data:`BIG_DATA` training windows, else 32 and 3), and the **candidates** (AutoARIMA left out above
   ``select.max_arima_series`` series; the statsforecast models left out with a
   note when statsforecast is not installed; the LSTM set-ups left out when no
   series is long enough for even the shortest window);
@@ -40,6 +41,8 @@ from .seasonality import resolve_season
 MIN_WINDOWS = 20
 #: shortest input window
 MIN_INPUT = 3
+#: above this many training windows: 64 units instead of 32, 2 networks per set-up instead of 3
+BIG_DATA = 20_000
 
 
 @dataclass
@@ -115,10 +118,16 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
         raise ValueError(f"forecast: {data.source}: data.transform log needs positive values; some series have "
                          "values <= 0 (use transform auto or none)")
     log = cfg.data.transform == "log" or (cfg.data.transform == "auto" and log_ok)
-    ensemble = cfg.model.ensemble or 3
+    windows = sum(max(0, e - H - V + 1 - L - H + 1) for e in ends)  # training windows before the validation
+    big = windows > BIG_DATA
+    ensemble = cfg.model.ensemble or (2 if big else 3)
+    hidden = cfg.model.hidden_size or (64 if big else 32)
     if not cfg.model.ensemble:
         reasons.append(f"{ensemble} networks per LSTM set-up (seeds {cfg.train.seed}..{cfg.train.seed + ensemble - 1}), "
-                       "averaged")
+                       "averaged" + (f" ({windows} training windows > {BIG_DATA})" if big else ""))
+    if not cfg.model.hidden_size:
+        reasons.append(f"{hidden} LSTM units ({windows} training windows"
+                       + (f" > {BIG_DATA})" if big else f" <= {BIG_DATA})"))
 
     if cfg.select.model == "auto":
         candidates = list(cfg.select.candidates)
@@ -141,11 +150,12 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
                            "(pip install 'lstmkit[tasks]')")
 
     m_net = min(season, L) if season > 1 else 1
-    common = dict(input_size=L, hidden_size=cfg.model.hidden_size, num_layers=cfg.model.num_layers,
+    common = dict(input_size=L, hidden_size=hidden, num_layers=cfg.model.num_layers,
                   dropout=cfg.model.dropout, cell=cfg.model.cell, output=cfg.model.output, loss=cfg.model.loss,
                   quantiles=list(cfg.model.quantiles), instance_norm=cfg.model.instance_norm,
                   norm_window=min(cfg.model.norm_window, L), calendar=cfg.model.calendar, backend=cfg.model.backend,
-                  season=m_net, ensemble=ensemble, decoder=cfg.model.decoder)
+                  season=m_net, ensemble=ensemble, decoder=cfg.model.decoder,
+                  deseasonalise=cfg.model.deseasonalise and season > 1)
     setups = {}
     if "lstm" in candidates:
         setups["lstm"] = LSTMSetup(name="lstm", anchor="seasonal", log=log,

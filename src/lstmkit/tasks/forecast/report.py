@@ -259,7 +259,8 @@ def _choice(page: HtmlReport, core) -> None:
         page.table(["candidate", f"validation {core.metric.upper()}", "set-up", ""], rows)
     if core.lstm is not None:
         page.paragraph(f"Final LSTM: {core.lstm.setup.describe()}; {core.lstm.epochs} passes of {core.lstm.batches} "
-                       f"batches on {core.lstm.windows} windows, {core.lstm.seconds:.1f} s of training.")
+                       f"batches of {core.lstm.batch_size} windows (of {core.lstm.windows}), "
+                       f"{core.lstm.seconds:.1f} s of training.")
     elif core.chosen:
         page.paragraph(f"{label(core.chosen)} was chosen: no LSTM is part of the final model.")
 
