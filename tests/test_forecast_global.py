@@ -114,3 +114,22 @@ def test_two_processes_train_the_same_model_as_one(tmp_path):
     init = ForecastNet(horizon=4, input_size=12, hidden_size=8, anchor="seasonal", season=6, backend="torch")
     moved = max(float((out[1][f"members.0.{k}"] - v).abs().max()) for k, v in init.state_dict().items())
     assert moved > 1e-3  # the weights were trained, not left at their start
+
+
+def test_seasonal_indices_found_when_significant_and_added_back():
+    from lstmkit import Forecaster
+    from lstmkit.tasks.forecast.dataset import seasonal_indices
+
+    t = np.arange(120)
+    z = 0.01 * t + 0.3 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(0).normal(0, 0.02, 120)
+    np.testing.assert_allclose(seasonal_indices(z, 12), 0.3 * np.sin(2 * np.pi * np.arange(12) / 12), atol=0.02)
+    assert not seasonal_indices(np.random.default_rng(1).normal(size=120), 12).any()  # no season: no indices
+    assert not seasonal_indices(z[:20], 12).any()  # fewer than two seasons
+    df = pd.DataFrame({"t": pd.date_range("2000-01", periods=120, freq="MS"), "y": np.exp(z) * 100})
+    f = Forecaster(horizon=6, model="lstm", deseasonalise=True, epochs=2, ensemble=1, hidden_size=4,
+                   progress_bar=False).fit(df, time="t", target="y")
+    tr = f.lstm_.transform
+    assert tr.seasonal is not None and np.ptp(tr.seasonal["y"]) > 0.4  # log scale: the 0.3 sine's peak to peak
+    assert "deseasonalised per series" in f.lstm_.setup.describe()
+    fc = f.predict()["forecast"].to_numpy()
+    assert np.all(np.isfinite(fc)) and np.ptp(fc) > 10  # the season is back in the forecast
