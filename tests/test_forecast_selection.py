@@ -36,11 +36,11 @@ def test_season_detected_in_cycles_but_not_in_noise():
 
 
 def test_window_and_validation_come_from_the_data():
-    # half-hourly with a daily cycle: the window covers two days, the validation one day of origins
+    # half-hourly with a daily cycle: the window covers two days, the validation a tenth of the 960 values
     f = Forecaster(horizon=48, candidates=["seasonal_naive", "naive"], peers=[], progress_bar=False)
     f.fit(_seasonal(48 * 20, "30min", 48), time="t", target="y")
     plan = f.core_.plan
-    assert plan.season == 48 and plan.input_size == 96 and plan.val_windows == 48
+    assert plan.season == 48 and plan.input_size == 96 and plan.val_windows == 96
     assert f.choice_["chosen"] == "seasonal_naive" and f.choice_["runner_up"] == "naive"
     assert any("two seasons" in r for r in plan.reasons)
     # monthly, short: at least one season, fewer windows

@@ -6,9 +6,10 @@ Given the series, the training part (``ends``) and the configuration, a
 - the **season**: the user's, the calendar's, or one detected in the training
   values (:func:`.seasonality.resolve_season`);
 - the **validation origins** of the inner model choice: the last ``V``
-  origins of each series' training part, ``V`` = the longer of the horizon
-  and the season (one cycle of errors), split across series when there are
-  several, at most a fifth of the typical history;
+  origins of each series' training part, ``V`` = the longest of the horizon,
+  the season (one cycle of errors) and a tenth of the history (fewer origins
+  make a noisier choice), split across series when there are several, at
+  most a fifth of the typical history;
 - the LSTM's **input window**: ``max(2 * season, 2 * horizon)`` (at least one
   full season, two where the history allows), shortened until the shortest
   training part that matters still yields :data:`MIN_WINDOWS` training windows
@@ -104,11 +105,12 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
         V = cfg.select.windows
         reasons.append(f"{V} validation origin(s) per series (given)")
     else:
-        V = max(1, math.ceil(max(H, season) / n))
+        V = max(1, math.ceil(max(H, season, 0.1 * n_typ) / n))
         V = max(1, min(V, int(0.2 * n_typ)))
         reasons.append(f"{V} validation origin(s) per series at the end of each training part "
-                       f"(one cycle of errors{' across ' + str(n) + ' series' if n > 1 else ''}, at most a fifth "
-                       f"of the history); the model is chosen on them, never on test windows")
+                       f"(a season, a horizon or a tenth of the history, whichever is longest"
+                       f"{', shared across ' + str(n) + ' series' if n > 1 else ''}; at most a fifth of the history); "
+                       "the model is chosen on them, never on test windows")
     inner = n_typ - H - V + 1  # typical values before the first validation origin
     L, why = _window(season, H, inner, cfg.model.input_size, n)
     reasons.append(why)
