@@ -126,7 +126,7 @@ def test_seasonal_indices_found_when_significant_and_added_back():
     assert not seasonal_indices(np.random.default_rng(1).normal(size=120), 12).any()  # no season: no indices
     assert not seasonal_indices(z[:20], 12).any()  # fewer than two seasons
     df = pd.DataFrame({"t": pd.date_range("2000-01", periods=120, freq="MS"), "y": np.exp(z) * 100})
-    f = Forecaster(horizon=6, model="lstm", deseasonalise=True, epochs=2, ensemble=1, hidden_size=4,
+    f = Forecaster(horizon=6, model="lstm-level", epochs=2, ensemble=1, hidden_size=4,
                    progress_bar=False).fit(df, time="t", target="y")
     tr = f.lstm_.transform
     assert tr.seasonal is not None and np.ptp(tr.seasonal["y"]) > 0.4  # log scale: the 0.3 sine's peak to peak

@@ -71,9 +71,10 @@ class ModelConfig:
     instance_norm: str = option("mean", "reversible instance normalisation of each window: mean, meanstd or none")
     norm_window: int = option(0, "instance normalisation statistics over the last N input steps (0: all of them)")
     calendar: bool = option(True, "add season-phase and calendar features as known-future inputs")
-    deseasonalise: bool = option(False, "take each series' own seasonal indices (classical decomposition of its "
+    deseasonalise: str = option("auto", "take each series' own seasonal indices (classical decomposition of its "
                                         "training part, when its season is significant) out of the values the LSTM "
-                                        "reads and add them back to its forecasts, as ES-RNN's per-series seasonality")
+                                        "reads and add them back to its forecasts, as ES-RNN's per-series "
+                                        "seasonality: auto (the lstm-level set-up), all (both set-ups) or none")
     ensemble: int = option(0, "networks trained from consecutive seeds and averaged; 0: auto (3, or 2 when there "
                               "are more than 20,000 training windows, whose networks are larger and slower)")
     backend: str = option("torch", "recurrence engine for the LSTM: torch (fastest for these small models on CPU "
@@ -105,6 +106,8 @@ class ModelConfig:
             raise ValueError(f"ModelConfig: expected 0 <= norm_window <= input_size, got {self.norm_window}")
         if self.ensemble < 0:
             raise ValueError(f"ModelConfig: expected ensemble >= 0 (0: auto), got {self.ensemble}")
+        if self.deseasonalise not in ("auto", "all", "none"):
+            raise ValueError(f"ModelConfig: expected deseasonalise auto, all or none, got {self.deseasonalise!r}")
 
 
 #: every candidate the inner validation can choose
@@ -120,7 +123,7 @@ class SelectConfig:
     model: str = option("auto", "auto: the candidate with the best validation score on the training part; or one "
                                 "candidate forced by name")
     candidates: list[str] = option(list(CANDIDATES), "candidates of the automatic choice: lstm (seasonal-naive "
-                                   "anchor), lstm-level (level anchor), ets, arima, theta, "
+                                   "anchor), lstm-level (level anchor, deseasonalised), ets, arima, theta, "
                                    "seasonal_naive, naive, combination (the mean of the best LSTM set-up and "
                                    "every one of ets/arima/theta that runs)")
     windows: int = option(0, "validation origins per series at the end of the training part; 0: auto "

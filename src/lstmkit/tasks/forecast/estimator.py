@@ -26,7 +26,8 @@ class Forecaster(Estimator):
     validation windows), then runs an *inner rolling-origin validation* on the
     end of the training data: two LSTM set-ups (``lstm``: a correction to
     the seasonal-naive forecast; ``lstm-level``: a correction to the window's
-    level; both in logs when the values are positive, else standard-scaled),
+    level, reading each series with its own seasonal indices taken out; both
+    in logs when the values are positive, else standard-scaled),
     the classical forecasters (AutoETS, AutoARIMA and AutoTheta from
     statsforecast, seasonal naive, naive) and their ``combination`` (the mean
     of the best LSTM and the statistical models) are each fitted before

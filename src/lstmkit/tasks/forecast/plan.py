@@ -16,7 +16,8 @@ Given the series, the training part (``ends``) and the configuration, a
   (split across series when there are several),
   never below one season when a season exists and the history has it;
 - the **transform** of the LSTM set-ups: log when every value is positive,
-  else per-series standard scaling;
+  else per-series standard scaling; ``lstm-level`` also reads each series
+  with its own seasonal indices taken out (when its season is significant);
 - the network's **size** and the **ensemble** size (64 units and 2 networks
   above :data:`BIG_DATA` training windows, else 32 and 3), and the **candidates** (AutoARIMA left out above
   ``select.max_arima_series`` series; the statsforecast models left out with a
@@ -156,15 +157,16 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
                   dropout=cfg.model.dropout, cell=cfg.model.cell, output=cfg.model.output, loss=cfg.model.loss,
                   quantiles=list(cfg.model.quantiles), instance_norm=cfg.model.instance_norm,
                   norm_window=min(cfg.model.norm_window, L), calendar=cfg.model.calendar, backend=cfg.model.backend,
-                  season=m_net, ensemble=ensemble, decoder=cfg.model.decoder,
-                  deseasonalise=cfg.model.deseasonalise and season > 1)
+                  season=m_net, ensemble=ensemble, decoder=cfg.model.decoder)
+    ds = cfg.model.deseasonalise
     setups = {}
     if "lstm" in candidates:
-        setups["lstm"] = LSTMSetup(name="lstm", anchor="seasonal", log=log,
+        setups["lstm"] = LSTMSetup(name="lstm", anchor="seasonal", log=log, deseasonalise=ds == "all" and season > 1,
                                    scaling=cfg.data.scaling if cfg.data.scaling != "auto" else ("none" if log else "standard"),
                                    **common)
     if "lstm-level" in candidates:
         setups["lstm-level"] = LSTMSetup(name="lstm-level", anchor="level", log=log,
+                                         deseasonalise=ds in ("auto", "all") and season > 1,
                                          scaling=cfg.data.scaling if cfg.data.scaling != "auto" else ("none" if log else "standard"),
                                          **common)
     short = [s.id for s, e in zip(data.series, ends) if e < L + H]
