@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import torch
 
-from lstmkit.config import replace
 from lstmkit.tasks.forecast.model import ForecastNet, build, gaussian_nll, pinball_loss, point_loss
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -523,7 +522,3 @@ def _setup_dict(setup) -> dict:
     from dataclasses import asdict
 
     return asdict(setup)
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, indent=2, default=str)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -289,7 +289,3 @@ def predict_windows(model: ForecastEnsemble, tr: Transform, data: SeriesSet, ori
         point = quantiles[min(first.quantiles, key=lambda q: abs(q - 0.5))]
     check_finite_forecasts(point, data, win.series, "Forecaster")
     return {"point": point, "quantiles": quantiles, "series": win.series, "origin": win.origin}
-
-
-def setup_dict(setup: LSTMSetup) -> dict:
-    return asdict(setup)
