@@ -172,7 +172,7 @@ class BacktestConfig:
 
 def _train_defaults() -> TrainConfig:
     return TrainConfig(epochs=40, batch_size=32, lr=3e-3, schedule="cosine", grad_clip=1.0, num_threads=1,
-                       checkpoint_every=10)
+                       checkpoint_every=10, early_stopping=5)
 
 
 @dataclass
@@ -187,8 +187,9 @@ class ForecastConfig:
     data: DataConfig = section(DataConfig)
     model: ModelConfig = section(ModelConfig)
     train: TrainConfig = field(default_factory=_train_defaults, metadata={
-        "help": "how to fit each network (epochs are passes over the sampled windows: every window once on average, "
-                "at least 10 and at most 100 batches; batch_size grows up to 8x for large data sets)"})
+        "help": "how to fit each network (epochs: the most passes over the sampled windows, each every window once "
+                "on average, at least 10 and at most 100 batches; batch_size grows up to 8x for large data sets; "
+                "early_stopping: passes without a better loss on origins held out at the end of the training part)"})
     select: SelectConfig = section(SelectConfig)
     backtest: BacktestConfig = section(BacktestConfig)
 

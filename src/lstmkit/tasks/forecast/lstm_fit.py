@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: fewest batches per pass: tiny data sets still get enough steps between validation checks
 MIN_BATCHES = 10
+#: fewest training windows left after holding the early-stopping origins out (else no early stopping)
+MIN_ES_WINDOWS = 20
 #: most batches per pass; larger data sets first grow the batch (up to MAX_GROWTH x train.batch_size)
 MAX_BATCHES = 100
 MAX_GROWTH = 8
@@ -130,6 +132,7 @@ class FittedLSTM:
     seconds: float = 0.0
     windows: int = 0
     history: list = field(default_factory=list)  # per member, per epoch
+    early_stopped: bool = False  # trained with early stopping on held-out origins
 
     def net_config(self) -> dict:
         return net_config(self.setup, self.transform, self.horizon)
@@ -158,7 +161,9 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
         horizon: steps to forecast.
         train_cfg: :class:`lstmkit.train.TrainConfig` (optimiser, batch size, seed, devices, ...).
         validate: hold out the last ``validate`` origins of each training part for early
-            stopping (the training windows end before them); 0: train ``epochs`` passes.
+            stopping on ``train_cfg.early_stopping`` passes without a better validation loss (the
+            training windows end before them, the best pass's weights are kept); skipped when
+            fewer than :data:`MIN_ES_WINDOWS` training windows would be left; 0: train ``epochs`` passes.
         epochs: passes to train (default ``train_cfg.epochs``; the maximum when validating).
         batches: batches per pass (default: every window once on average, at least :data:`MIN_BATCHES`,
             at most :data:`MAX_BATCHES` after growing the batch; see :func:`batch_plan`).
@@ -178,11 +183,16 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
     ends = np.asarray(ends, dtype="int64")
     hi = ends - H  # last origin whose target stays inside the training part
     val_origins = None
+    lo = np.full(len(values), L, dtype="int64")
     if validate:
         first_val = np.maximum(hi - validate + 1, L)
-        val_origins = [np.arange(a, b + 1) if b >= a else np.zeros(0, "int64") for a, b in zip(first_val, hi)]
-        hi = np.minimum(hi, first_val - H)
-    lo = np.full(len(values), L, dtype="int64")
+        hi_es = np.minimum(hi, first_val - H)
+        if int(np.maximum(hi_es - lo + 1, 0).sum()) >= MIN_ES_WINDOWS:
+            val_origins = [np.arange(a, b + 1) if b >= a else np.zeros(0, "int64") for a, b in zip(first_val, hi)]
+            hi = hi_es
+        elif progress:
+            progress(f"  {setup.name}: too few windows to hold {validate} origin(s) out for early stopping; "
+                     f"{epochs or train_cfg.epochs} passes without it")
     hi = np.where(hi >= lo, hi, lo - 1)  # no window: count 0
     n_windows = int(np.maximum(hi - lo + 1, 0).sum())
     if n_windows == 0:
@@ -228,7 +238,8 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
         members.append(net.eval())
     model = ForecastEnsemble(members).eval()
     return FittedLSTM(setup, model, tr, H, epochs=int(round(float(np.median(best_epochs)))), batches=batches,
-                      batch_size=batch_size, seconds=seconds, windows=n_windows, history=history)
+                      batch_size=batch_size, seconds=seconds, windows=n_windows, history=history,
+                      early_stopped=val_loader is not None and cfg.early_stopping > 0)
 
 
 def check_finite_forecasts(point: np.ndarray, data: SeriesSet, series: np.ndarray, who: str) -> None:

@@ -23,6 +23,8 @@ Given the series, the training part (``ends``) and the configuration, a
   ``select.max_arima_series`` series; the statsforecast models left out with a
   note when statsforecast is not installed; the LSTM set-ups left out when no
   series is long enough for even the shortest window);
+- the LSTM's **passes**: early stopping on the ``V`` origins just before the
+  validation origins (inside the training part), at most ``train.epochs``;
 - which series are **too short** for the LSTM's window: they are forecast by
   the best classical candidate instead, and listed.
 """
@@ -186,5 +188,10 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
         raise ValueError(f"forecast: {data.source}: no candidate left to choose from (asked for {cfg.select.candidates})")
     if setups:
         reasons.append("LSTM set-ups: " + "; ".join(f"{k}: {v.describe()}" for k, v in setups.items()))
+        es = cfg.train.early_stopping
+        reasons.append(f"LSTM training: at most {cfg.train.epochs} passes"
+                       + (f", stopped after {es} passes without a better loss on the {V} origin(s) before the "
+                          "validation origins (where the history leaves enough windows), the best pass kept"
+                          if es else " (no early stopping)"))
     return Plan(horizon=H, season=season, season_reason=season_why, input_size=L, val_windows=V, ensemble=ensemble,
                 log=log, candidates=candidates, lstm_setups=setups, short=short, reasons=reasons)

@@ -8,9 +8,11 @@ block runs on the data before its first origin):
    series' values before its last ``V + H - 1`` steps and forecasts the last
    ``V`` origins of the training part; its score is the mean over series of
    the chosen metric (MASE by default);
-3. the best candidate is refitted on the whole training part (an LSTM set-up
-   is trained on from its validated networks for a quarter of its passes, at
-   a lower learning rate, with the newest windows), the runner-up is recorded, and per-step
+3. the best candidate is refitted on the whole training part (an LSTM set-up,
+   whose passes were set by early stopping on origins held out before the
+   validation origins, is trained on from its validated networks for a
+   quarter of those passes, at a lower learning rate, with the newest
+   windows), the runner-up is recorded, and per-step
    quantiles of the chosen candidate's validation errors become its
    prediction intervals.
 
@@ -38,8 +40,8 @@ log = logging.getLogger("lstmkit.tasks.forecast")
 LSTM_LABELS = {"lstm": "LSTM", "lstm-level": "LSTM (level anchor)",
                "combination": "combination (mean of the best LSTM and the statistical models)"}
 STATS = ("ets", "arima", "theta")
-#: the chosen LSTM's final training: this share of train.epochs more, on the whole training part, from the
-#: validated networks, at this share of the learning rate
+#: the chosen LSTM's final training: this share of its (early-stopped) passes more, on the whole training part,
+#: from the validated networks, at this share of the learning rate
 FINETUNE = 0.25
 FINETUNE_LR = 0.3
 
@@ -203,7 +205,8 @@ def _candidate_forecasts(name: str, plan: Plan, cfg: ForecastConfig, data: Serie
         return cf.point, None, cf.notes()
     setup = plan.lstm_setups[name]
     f = fit_lstm(setup, data, ends, H, cfg.train, epochs=epochs or cfg.train.epochs, batches=batches,
-                 progress=progress, out_dir=out_dir, resume=resume)
+                 progress=progress, out_dir=out_dir, resume=resume,
+                 validate=plan.val_windows if cfg.train.early_stopping else 0)
     p = predict_windows(f.model, f.transform, data, origins, H, setup.input_size)
     point = [p["point"][p["series"] == k] for k in range(len(data.series))]
     return point, f, []
@@ -316,7 +319,7 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
         inner = inner_fits.get(net_name)
         final_dir = None if log_dir is None else Path(log_dir) / f"final-{net_name}"
         if inner is not None:  # warm start: the validated networks, trained on with the newest windows
-            epochs = max(1, round(cfg.train.epochs * FINETUNE))
+            epochs = max(1, round(inner.epochs * FINETUNE))
             say(f"training {label(net_name)} on for {epochs} passes on the whole training part (warm start)")
             from ...config import replace
 
