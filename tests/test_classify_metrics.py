@@ -105,7 +105,7 @@ def test_nearest_neighbour_ties_and_errors():
     with pytest.raises(ValueError, match="expected window an int >= 0 or None, got -1"):
         nearest_neighbour([[0.0]], [0], [[0.0]], metric="dtw", window=-1)
     with pytest.raises(ValueError, match="expected finite values in A"):
-        dtw_distances([[0.0, np.nan]], [[0.0, 1.0]])
+        dtw_distances([[np.nan, 0.0]], [[0.0, 1.0]])
 
 
 @pytest.mark.parametrize(
