@@ -1,0 +1,248 @@
+"""Choosing a series classifier on its own training data: stratified k-fold cross-validation over a small grid.
+
+The candidates (:func:`candidates`) start from the data's defaults
+(:mod:`.defaults`) and change one setting at a time, only among the settings
+the user left at ``auto``:
+
+- the base network: bidirectional LSTM, last pooling, about 24 frames,
+  global scaling, first differences;
+- mean pooling instead of last;
+- frames twice as long (about 12 LSTM steps);
+- LSTM-FCN's convolutional branch beside the LSTM;
+- each series z-normalised instead of global scaling (only when the series
+  are not z-normalised already, as UCR sets are);
+- and, for every network, the epochs: one training run per fold is scored
+  after a quarter, a half and all of the epochs (the learning-rate schedule
+  spans all of them, and the final model stops where the chosen one did);
+- 1-NN Euclidean and 1-NN DTW (``select.neighbours``), on the raw series.
+
+Each fold trains one network per candidate (seed ``train.seed``); the final
+model is then an ensemble of ``model.ensemble`` networks of the chosen
+settings, so the cross-validation measures single networks and is, if
+anything, pessimistic about the network. The choice is the network with the
+best cross-validated accuracy (ties: the lower log loss), unless a 1-NN
+classifier is strictly more accurate: then the run falls back to it, and
+says so.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ...config import replace
+from .config import ClassifyConfig
+from .data import Examples
+from .defaults import SERIES_FRAMES, frame_for, is_z_normalised, median_length
+from .neighbours import NN_METRICS, class_distances, distances, soft_probabilities
+
+#: temperatures tried for the 1-NN class probabilities, as multiples of the median nearest-neighbour distance
+TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+@dataclass
+class Candidate:
+    """One model the cross-validation scores: a network (``settings`` change the base) or a 1-NN metric."""
+
+    name: str
+    kind: str  # "network", "euclidean" or "dtw"
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass
+class Scored:
+    """A candidate's cross-validated result (one row of the selection table)."""
+
+    name: str
+    kind: str
+    settings: dict
+    epochs: int | None
+    accuracy: float
+    log_loss: float
+    seconds: float
+    temperature: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "settings": self.settings, "epochs": self.epochs,
+                "cv_accuracy": round(self.accuracy, 6), "cv_log_loss": round(self.log_loss, 6),
+                "seconds": round(self.seconds, 2), **({"temperature": self.temperature} if self.temperature else {})}
+
+
+@dataclass
+class Selection:
+    """What the cross-validation found and chose."""
+
+    folds: int
+    rows: list[Scored]
+    chosen: Scored
+    best_network: Scored | None
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fell_back(self) -> bool:
+        """Whether a 1-NN classifier was chosen over every network."""
+        return self.chosen.kind != "network"
+
+    def summary(self) -> str:
+        c = self.chosen
+        line = (f"cross-validation ({self.folds} folds, {len(self.rows)} candidates, {self.seconds:.0f} s): chose "
+                f"{label(c)}, CV accuracy {c.accuracy:.4f}")
+        if self.fell_back and self.best_network is not None:
+            line += (f"; it beats the best network ({label(self.best_network)}, {self.best_network.accuracy:.4f}), "
+                     f"so the model is the nearest-neighbour classifier")
+        return line
+
+    def as_dict(self) -> dict:
+        return {"folds": self.folds, "seconds": round(self.seconds, 1), "chosen": self.chosen.as_dict(),
+                "fell_back_to_neighbours": self.fell_back, "candidates": [r.as_dict() for r in self.rows],
+                "notes": self.notes}
+
+
+def label(row: Scored) -> str:
+    return row.name if row.epochs is None else f"{row.name}, {row.epochs} epochs"
+
+
+def candidates(user: ClassifyConfig, base: ClassifyConfig, examples: Examples) -> list[Candidate]:
+    """The network variants (one setting changed at a time, only where ``user`` left ``auto``) and the 1-NN metrics."""
+    d, m = base.data, base.model
+
+    def name(pooling: str, frame: int, branch: str, normalize: str) -> str:
+        net = "LSTM-FCN" if branch == "on" else "LSTM"
+        scaling = {"global": "global scaling", "series": "per-series scaling", "none": "no scaling"}[normalize]
+        return f"{net}, {pooling} pooling, frame {frame}, {scaling}"
+
+    out = [Candidate(name(m.pooling, d.frame, m.conv_branch, d.normalize), "network", {})]
+    if user.model.pooling == "auto":
+        out.append(Candidate(name("mean", d.frame, m.conv_branch, d.normalize), "network", {"model.pooling": "mean"}))
+    if user.data.frame == 0:
+        coarse = frame_for(median_length(examples), SERIES_FRAMES // 2)
+        if coarse != d.frame:
+            out.append(Candidate(name(m.pooling, coarse, m.conv_branch, d.normalize), "network", {"data.frame": coarse}))
+    if user.model.conv_branch == "auto" and not user.model.conv_channels:
+        out.append(Candidate(name(m.pooling, d.frame, "on", d.normalize), "network", {"model.conv_branch": "on"}))
+    if user.data.normalize == "auto" and not is_z_normalised(examples):
+        out.append(Candidate(name(m.pooling, d.frame, m.conv_branch, "series"), "network", {"data.normalize": "series"}))
+    if base.select.neighbours:
+        out += [Candidate(NN_METRICS[k], k) for k in NN_METRICS]
+    return out
+
+
+def stratified_folds(labels: list, folds: int, seed: int) -> np.ndarray:
+    """Fold index of every example: each class spread over the folds in a seeded random order."""
+    labels = np.asarray([str(v) for v in labels])
+    rng = np.random.default_rng(seed)
+    out = np.zeros(len(labels), dtype=int)
+    offset = 0
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        out[idx] = (np.arange(len(idx)) + offset) % folds  # rotate so that small classes do not all start in fold 0
+        offset += len(idx)
+    return out
+
+
+def fold_count(cfg: ClassifyConfig, n: int) -> int:
+    k = cfg.select.folds or (5 if n < 200 else 3)
+    return max(2, min(k, n // 2))
+
+
+def _scores(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    acc = float((probs.argmax(1) == y).mean())
+    p_true = probs[np.arange(len(y)), y]
+    return acc, float(-np.log(np.clip(p_true, 1e-12, 1.0)).mean())
+
+
+def dtw_work(examples: Examples, m: int | None = None) -> float:
+    """Cells of the DTW tables between the training series and ``m`` others (default: themselves)."""
+    n = len(examples)
+    t = float(np.mean([len(s) for s in examples.items]))
+    return n * (m if m is not None else n) * t * t
+
+
+def cross_validate(user: ClassifyConfig, base: ClassifyConfig, examples: Examples, y: np.ndarray, num_classes: int,
+                   epochs: int, say: Callable[[str], None]) -> Selection:
+    """Score every candidate by stratified k-fold cross-validation on ``examples`` (class indices ``y``)."""
+    from .encoding import SequenceEncoder
+    from .training import fit_for_selection
+
+    t_start = time.perf_counter()
+    k = fold_count(base, len(examples))
+    fold = stratified_folds(examples.labels, k, base.train.seed)
+    snap = sorted({max(1, round(epochs * f)) for f in (0.25, 0.5, 1.0)}) if user.train.epochs == 0 else [epochs]
+    rows: list[Scored] = []
+    notes: list[str] = []
+    cands = candidates(user, base, examples)
+    say(f"cross-validation: {k} folds x {sum(c.kind == 'network' for c in cands)} network settings "
+        f"(scored after {', '.join(map(str, snap))} epochs) and {sum(c.kind != 'network' for c in cands)} 1-NN classifiers "
+        f"on {len(examples)} series")
+    for cand in cands:
+        t0 = time.perf_counter()
+        if cand.kind != "network":
+            if cand.kind == "dtw" and dtw_work(examples) > base.select.dtw_max_cells:
+                notes.append(f"1-NN DTW left out of the cross-validation: {dtw_work(examples):.3g} DTW cells > "
+                             f"select.dtw_max_cells={base.select.dtw_max_cells:.3g}")
+                continue
+            probs, temperature = _neighbour_cv(cand.kind, examples, y, fold, num_classes)
+            acc, loss = _scores(probs, y)
+            rows.append(Scored(cand.name, cand.kind, {}, None, acc, loss, time.perf_counter() - t0, temperature))
+            say(f"  {cand.name}: CV accuracy {acc:.4f}")
+            continue
+        cfg = replace(base, **{**cand.settings, "model.ensemble": 1})
+        probs = {e: np.zeros((len(examples), num_classes)) for e in snap}
+        for f in range(k):
+            tr, va = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+            ex_tr, ex_va = examples.subset(tr), examples.subset(va)
+            encoder = SequenceEncoder.fit(ex_tr, cfg.data)
+            x_tr, _ = encoder.encode(ex_tr)
+            x_va, _ = encoder.encode(ex_va)
+            train_cfg = replace(cfg.train.resolved(epochs, cfg.train.batch_size, cfg.train.lr, cfg.train.schedule),
+                                checkpoint_every=epochs)
+            store = fit_for_selection(cfg, encoder, x_tr, y[tr].tolist(), num_classes, train_cfg, snap, x_va)
+            for e in snap:
+                probs[e][va] = store[e]
+        seconds = time.perf_counter() - t0
+        for e in snap:
+            acc, loss = _scores(probs[e], y)
+            rows.append(Scored(cand.name, "network", cand.settings, e, acc, loss, seconds / len(snap)))
+        say(f"  {cand.name}: CV accuracy " + ", ".join(f"{_scores(probs[e], y)[0]:.4f} after {e} epochs" for e in snap)
+            + f" ({seconds:.0f} s)")
+    nets = [r for r in rows if r.kind == "network"]
+    best_net = min(nets, key=lambda r: (-r.accuracy, r.log_loss)) if nets else None
+    nn = [r for r in rows if r.kind != "network"]
+    best_nn = min(nn, key=lambda r: (-r.accuracy, r.log_loss)) if nn else None
+    chosen = best_net
+    if best_nn is not None and (best_net is None or best_nn.accuracy > best_net.accuracy):
+        chosen = best_nn
+    return Selection(k, rows, chosen, best_net, time.perf_counter() - t_start, notes)
+
+
+def _neighbour_cv(metric: str, examples: Examples, y: np.ndarray, fold: np.ndarray,
+                  num_classes: int) -> tuple[np.ndarray, float]:
+    """Out-of-fold 1-NN class probabilities, with the temperature of the lowest cross-validated log loss."""
+    dist = distances(metric, examples.items, examples.items)
+    per_class = np.zeros((len(examples), num_classes))
+    for f in np.unique(fold):
+        va, tr = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
+        per_class[va] = class_distances(dist[np.ix_(va, tr)], y[tr], num_classes)
+    scale = nearest_scale(dist)
+    best = None
+    for mult in TEMPERATURES:
+        probs = soft_probabilities(per_class, scale * mult)
+        loss = _scores(probs, y)[1]
+        if best is None or loss < best[0]:
+            best = (loss, probs, scale * mult)
+    return best[1], float(best[2])
+
+
+def nearest_scale(dist: np.ndarray) -> float:
+    """The median distance of a series to its nearest other series (``dist`` square, series x series)."""
+    d = dist.astype(float).copy()
+    np.fill_diagonal(d, np.inf)
+    nearest = d.min(axis=1)
+    nearest = nearest[np.isfinite(nearest)]
+    scale = float(np.median(nearest)) if len(nearest) else 1.0
+    return scale if scale > 0 and math.isfinite(scale) else 1.0
