@@ -180,13 +180,13 @@ def test_ensemble_averages_its_members_and_saves_as_one_model(shared_data, tmp_p
             "data.validation_fraction": 0.2, "train.batch_size": 8, **FIXED}
     data = shared_data / "ucr" / "GunPoint_TRAIN.ts"
     run = api.train(_cfg(**{**base, "model.ensemble": 3}), data, tmp_path / "ens", say=lambda s: None)
-    clf = run.classifier
+    clf = run.estimator
     assert isinstance(clf.model_, EnsembleClassifier) and len(clf.model_.members) == 3
     assert [m["seed"] for m in run.metrics["members"]] == [0, 1, 2]
     assert (tmp_path / "ens" / "training" / "member-2").is_dir()
     # member 0 is the single network of the same seed: the ensemble starts from the plain run
     single = api.train(_cfg(**base), data, tmp_path / "one", say=lambda s: None)
-    for a, b in zip(single.classifier.model_.state_dict().values(), clf.model_.members[0].state_dict().values()):
+    for a, b in zip(single.estimator.model_.state_dict().values(), clf.model_.members[0].state_dict().values()):
         torch.testing.assert_close(a, b)
     ex = api.clf_read(clf, data)
     probs = clf.predict_proba(ex)
@@ -225,7 +225,7 @@ def test_conv_branch_unframes_ignores_padding_and_trains(shared_data, tmp_path):
                     shared_data / "ucr" / "GunPoint_TRAIN.ts", tmp_path / "fcn", say=lambda s: None)
     losses = [h["train_loss"] for h in run.history]
     assert losses[-1] < losses[0]
-    assert run.classifier.model_.conv is not None  # conv_channels given: the branch is on
+    assert run.estimator.model_.conv is not None  # conv_channels given: the branch is on
     loaded = SequenceClassifier.load(run.model_dir)
     ex = api.clf_read(loaded, shared_data / "ucr" / "GunPoint_TRAIN.ts")
-    np.testing.assert_allclose(loaded.predict_proba(ex), run.classifier.predict_proba(ex), atol=1e-6)
+    np.testing.assert_allclose(loaded.predict_proba(ex), run.estimator.predict_proba(ex), atol=1e-6)

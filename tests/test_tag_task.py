@@ -130,14 +130,13 @@ def test_predictions_are_well_formed_iob2_and_scores_match_them(conll_run):
             assert r["tags"][e["start"]].startswith("B-") and e["text"] == " ".join(r["tokens"][e["start"] : e["end"]])
 
 
-def test_overlong_sentences_are_tagged_in_pieces(conll_run, caplog):
+def test_overlong_sentences_are_tagged_in_pieces(conll_run, task_log):
     run, _ = conll_run
-    tagger = run.tagger
+    tagger = run.estimator
     long = ["Peter", "Blackburn", "went", "to", "Paris", "."] * 12  # 72 tokens, data.max_length = 30
-    with caplog.at_level("INFO", logger="lstmkit.tasks.tag"):
-        tags = tagger.predict([long, ["EU"]])
+    tags = tagger.predict([long, ["EU"]])
     assert len(tags[0]) == 72 and len(tags[1]) == 1
-    assert "1 sentence(s) longer than data.max_length=30 tagged in pieces" in caplog.text
+    assert "1 sentence(s) longer than data.max_length=30 tagged in pieces" in task_log.text
 
 
 def test_hand_computed_scores_through_the_saved_model(conll_run, tmp_path):
@@ -157,14 +156,13 @@ def test_hand_computed_scores_through_the_saved_model(conll_run, tmp_path):
     assert m["token_accuracy"] == pytest.approx(5 / 6)
 
 
-def test_unseen_entity_types_are_scored_as_missed(conll_run, tmp_path, caplog):
+def test_unseen_entity_types_are_scored_as_missed(conll_run, tmp_path, task_log):
     run, _ = conll_run
     p = tmp_path / "new_type.txt"
     p.write_text("Olympics NNP B-EVENT\nbegin VBP O\n")
-    with caplog.at_level("INFO", logger="lstmkit.tasks.tag"):
-        m = api.evaluate(run.model_dir, p, tmp_path / "e")
+    m = api.evaluate(run.model_dir, p, tmp_path / "e")
     assert m["unseen_types"] == ["EVENT"] and m["per_type"]["EVENT"]["recall"] == 0
-    assert "entity types never seen in training: ['EVENT']" in caplog.text
+    assert "entity types never seen in training: ['EVENT']" in task_log.text
 
 
 def test_bioes_training_files_round_trip(conll_run, tmp_path):
@@ -182,4 +180,4 @@ def test_bioes_training_files_round_trip(conll_run, tmp_path):
     assert r.metrics["test"]["scheme"] == "BIOES"
     for s in read_conll(tmp_path / "r" / "predictions.conll"):
         validate(s.columns[-1], "BIOES")
-    assert torch.is_tensor(r.tagger.model_.crf.allowed_transitions)
+    assert torch.is_tensor(r.estimator.model_.crf.allowed_transitions)

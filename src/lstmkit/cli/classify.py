@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.cli.task_actions import Action, add_task_command, default_out, note, run_action
+from lstmkit.cli.task_actions import (add_task_command, default_out, evaluate_action, note, predict_action, print_run,
+                                      run_action, train_action, wrote_output)
 
 _EPILOG = """examples:
   lstmkit classify train --data ../shared/data/ucr/GunPoint_TRAIN.ts --test ../shared/data/ucr/GunPoint_TEST.ts
@@ -15,25 +16,20 @@ _EPILOG = """examples:
 """
 
 ACTIONS = [
-    Action("train", "train a classifier (series: model chosen by cross-validation, 1-NN baselines beside it)",
-           "Train on --data. Small series sets choose pooling, frame, the LSTM-FCN branch, scaling and epochs by "
-           "cross-validation on --data, with 1-NN Euclidean and DTW as candidates; otherwise early stopping on --val "
-           "(or a held-out share of --data when large enough). Scores --test if given, beside the 1-NN baselines.",
-           [("--data", "FILE", "training file: .tsv/.csv text, .ts or .csv series", {"required": True}),
-            ("--val", "FILE", "validation file for early stopping (same layout; turns the cross-validation off)", {}),
-            ("--test", "FILE", "test file scored after training (metrics.json, predictions.csv, confusion.png)", {}),
-            ("--out", "DIR", "output folder (default runs/classify-<data name>)", {})], run_options=True),
-    Action("predict", "predict classes with a trained model",
-           "Predict every example of --data (labels not needed) with a model folder from `classify train`.",
-           [("--model", "DIR", "model folder (…/model)", {"required": True}),
-            ("--data", "FILE", "file in the training data's layout", {"required": True}),
-            ("--output", "FILE", "predictions as .csv or .jsonl (default: CSV on standard output)", {})]),
-    Action("evaluate", "accuracy, macro-F1 and confusion matrix of a trained model on a labelled file, beside 1-NN",
-           "Score a model folder on --data: metrics.json, predictions.csv and plots/confusion.png in --out.",
-           [("--model", "DIR", "model folder (…/model)", {"required": True}),
-            ("--data", "FILE", "labelled file in the training data's layout", {"required": True}),
-            ("--out", "DIR", "output folder (default runs/classify-eval-<data name>)", {}),
-            ("--unseen-labels", None, "labels training never saw: error (default) or skip them", {"choices": ("error", "skip")})]),
+    train_action("classify", "train a classifier (series: model chosen by cross-validation, 1-NN baselines beside it)",
+                 "Train on --data. Small series sets choose pooling, frame, the LSTM-FCN branch, scaling and epochs by "
+                 "cross-validation on --data, with 1-NN Euclidean and DTW as candidates; otherwise early stopping on "
+                 "--val (or a held-out share of --data when large enough). Scores --test if given, beside the 1-NN "
+                 "baselines.", "training file: .tsv/.csv text, .ts or .csv series",
+                 ("--val", "validation file for early stopping (same layout; turns the cross-validation off)"),
+                 "test file scored after training (metrics.json, predictions.csv, confusion.png)"),
+    predict_action("classify", "predict classes with a trained model", "file in the training data's layout (labels not needed)",
+                   "predictions as .csv or .jsonl (default: CSV on standard output)"),
+    evaluate_action("classify", "accuracy, macro-F1 and confusion matrix of a trained model on a labelled file, beside 1-NN",
+                    "Score a model folder on --data: metrics.json, predictions.csv and plots/confusion.png in --out.",
+                    "labelled file in the training data's layout",
+                    [("--unseen-labels", None, "labels training never saw: error (default) or skip them",
+                      {"choices": ("error", "skip")})]),
 ]
 
 
@@ -72,20 +68,15 @@ def _train(args: argparse.Namespace) -> int:
     from lstmkit.tasks.classify.config import ClassifyConfig
 
     cfg = config_from_args(ClassifyConfig, args)
-    res = api.train(cfg, args.data, default_out("classify", args), val_path=args.val, test_path=args.test, resume=args.resume)
-    for split in ("validation", "test"):
-        if split in res.metrics:
-            _print_scores(split, res.metrics[split])
-    print(f"done in {res.metrics['total_seconds']:.0f} s: {res.out}")
-    return 0
+    run = api.train(cfg, args.data, default_out("classify", args), val_path=args.val, test_path=args.test, resume=args.resume)
+    return print_run(run, ("validation", "test"), _print_scores)
 
 
 def _predict(args: argparse.Namespace) -> int:
     from lstmkit.tasks.classify import api
 
     rows = api.predict(args.model, args.data, args.output, say=note)
-    if args.output:
-        print(f"predictions: {args.output} ({len(rows)} rows)")
+    if wrote_output(args, len(rows), "rows"):
         return 0
     import csv
     import io

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.cli.task_actions import Action, add_task_command, default_out, note, run_action
+from lstmkit.cli.task_actions import (add_task_command, default_out, evaluate_action, note, predict_action, print_run,
+                                      run_action, train_action, wrote_output)
 
 _EPILOG = """examples:
   lstmkit tag train --data ../shared/data/conll2003/train.txt --dev ../shared/data/conll2003/dev.txt \\
@@ -15,23 +16,16 @@ _EPILOG = """examples:
 """
 
 ACTIONS = [
-    Action("train", "train a tagger (early stopping on --dev entity F1)",
-           "Train on --data, stop early on --dev entity F1, score --test if given; writes model/, metrics.json "
-           "(per-type F1), predictions.conll/.jsonl, plots/training.png and report.html.",
-           [("--data", "FILE", "training CoNLL file (token ... tag per line)", {"required": True}),
-            ("--dev", "FILE", "development CoNLL file for early stopping", {}),
-            ("--test", "FILE", "test CoNLL file scored after training", {}),
-            ("--out", "DIR", "output folder (default runs/tag-<data name>)", {})], run_options=True),
-    Action("predict", "tag a file with a trained model",
-           "Tag --data (CoNLL, or one token a line) with a model folder from `tag train`.",
-           [("--model", "DIR", "model folder (…/model)", {"required": True}),
-            ("--data", "FILE", "CoNLL file or tokens one a line, blank lines between sentences", {"required": True}),
-            ("--output", "FILE", "CoNLL (default) or JSON lines (.jsonl); default: CoNLL on standard output", {})]),
-    Action("evaluate", "entity P/R/F1 (micro, macro, per type) of a trained model on a CoNLL file",
-           "Score a model folder on --data: metrics.json and predictions.conll/.jsonl in --out.",
-           [("--model", "DIR", "model folder (…/model)", {"required": True}),
-            ("--data", "FILE", "CoNLL file with gold tags", {"required": True}),
-            ("--out", "DIR", "output folder (default runs/tag-eval-<data name>)", {})]),
+    train_action("tag", "train a tagger (early stopping on --dev entity F1)",
+                 "Train on --data, stop early on --dev entity F1, score --test if given; writes model/, metrics.json "
+                 "(per-type F1), predictions.conll/.jsonl, plots/training.png and report.html.",
+                 "training CoNLL file (token ... tag per line)", ("--dev", "development CoNLL file for early stopping"),
+                 "test CoNLL file scored after training"),
+    predict_action("tag", "tag a file with a trained model", "CoNLL file or tokens one a line, blank lines between sentences",
+                   "CoNLL (default) or JSON lines (.jsonl); default: CoNLL on standard output"),
+    evaluate_action("tag", "entity P/R/F1 (micro, macro, per type) of a trained model on a CoNLL file",
+                    "Score a model folder on --data: metrics.json and predictions.conll/.jsonl in --out.",
+                    "CoNLL file with gold tags"),
 ]
 
 
@@ -60,12 +54,8 @@ def _train(args: argparse.Namespace) -> int:
     from lstmkit.tasks.tag.config import TagConfig
 
     cfg = config_from_args(TagConfig, args)
-    res = api.train(cfg, args.data, args.dev, default_out("tag", args), test_path=args.test, resume=args.resume)
-    for split in ("dev", "test"):
-        if split in res.metrics:
-            _print_scores(f"{split}: ", res.metrics[split])
-    print(f"done in {res.metrics['total_seconds']:.0f} s: {res.out}")
-    return 0
+    run = api.train(cfg, args.data, args.dev, default_out("tag", args), test_path=args.test, resume=args.resume)
+    return print_run(run, ("dev", "test"), lambda split, m: _print_scores(f"{split}: ", m))
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -73,8 +63,7 @@ def _predict(args: argparse.Namespace) -> int:
     from lstmkit.tasks.tag.data import read_sentences
 
     tags = api.predict(args.model, args.data, args.output, say=note)
-    if args.output:
-        print(f"predictions: {args.output} ({len(tags)} sentences)")
+    if wrote_output(args, len(tags), "sentences"):
         return 0
     sents, _ = read_sentences(args.data)
     for s, t in zip(sents, tags):

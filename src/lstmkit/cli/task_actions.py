@@ -28,6 +28,29 @@ class Action:
     run_options: bool = False  # --config, --resume, --quiet and the configuration fields (train)
 
 
+def train_action(task: str, help: str, description: str, data: str, validation: tuple[str, str], test: str) -> Action:
+    """``<task> train --data FILE [--val/--dev FILE] [--test FILE] [--out DIR]`` and the run options."""
+    return Action("train", help, description,
+                  [("--data", "FILE", data, {"required": True}), (validation[0], "FILE", validation[1], {}),
+                   ("--test", "FILE", test, {}), ("--out", "DIR", f"output folder (default runs/{task}-<data name>)", {})],
+                  run_options=True)
+
+
+def predict_action(task: str, help: str, data: str, output: str) -> Action:
+    """``<task> predict --model DIR --data FILE [--output FILE]``."""
+    return Action("predict", help, f"Predict every example of --data with a model folder from `{task} train`.",
+                  [("--model", "DIR", "model folder (…/model)", {"required": True}),
+                   ("--data", "FILE", data, {"required": True}), ("--output", "FILE", output, {})])
+
+
+def evaluate_action(task: str, help: str, description: str, data: str, extra: list[Argument] | None = None) -> Action:
+    """``<task> evaluate --model DIR --data FILE [--out DIR]`` and ``extra`` arguments."""
+    return Action("evaluate", help, description,
+                  [("--model", "DIR", "model folder (…/model)", {"required": True}),
+                   ("--data", "FILE", data, {"required": True}),
+                   ("--out", "DIR", f"output folder (default runs/{task}-eval-<data name>)", {}), *(extra or [])])
+
+
 def add_task_command(sub, task: str, help: str, description: str, epilog: str, actions: list[Action],
                      config: Callable[[], type], run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
     """Add ``lstmkit <task> <action> ...`` to the ``sub`` parsers; ``config()`` returns the task's config class."""
@@ -69,6 +92,22 @@ def run_action(task: str, args: argparse.Namespace, handlers: dict[str, Callable
     except (ValueError, FileNotFoundError) as e:
         print(f"lstmkit {task}: error: {e}", file=sys.stderr)
         return 2
+
+
+def print_run(run, splits: tuple[str, ...], show: Callable[[str, dict], None]) -> int:
+    """After ``train``: ``show(split, metrics)`` for each evaluated split, then the time and the folder."""
+    for split in splits:
+        if split in run.metrics:
+            show(split, run.metrics[split])
+    print(f"done in {run.metrics['total_seconds']:.0f} s: {run.out}")
+    return 0
+
+
+def wrote_output(args: argparse.Namespace, count: int, unit: str) -> bool:
+    """After ``predict``: say where the predictions went when ``--output`` was given (else the caller prints them)."""
+    if args.output:
+        print(f"predictions: {args.output} ({count} {unit})")
+    return bool(args.output)
 
 
 def note(text: str) -> None:

@@ -22,6 +22,27 @@ from typing import Any
 
 
 @dataclass
+class TrainingRun:
+    """What a training command wrote (``out``, ``metrics``) and the estimator it trained."""
+
+    out: Path
+    metrics: dict[str, Any]
+    estimator: Any
+
+    @property
+    def model_dir(self) -> Path:
+        return self.out / "model"
+
+    @property
+    def history(self) -> list[dict]:
+        return self.estimator.history_
+
+    @property
+    def train_seconds(self) -> float:
+        return float(self.metrics.get("train_seconds", 0.0))
+
+
+@dataclass
 class Section:
     """One part of a report: a heading, an optional table and paragraphs under it."""
 
@@ -58,21 +79,36 @@ def write_report(path: str | Path, title: str, intro: str, sections: list[Sectio
     return path
 
 
-def write_run_folder(out: str | Path, estimator, metrics: dict[str, Any], history: list[dict], plot_title: str) -> Path:
-    """Save the fitted ``estimator`` and write ``config.yaml``, ``metrics.json`` and ``plots/training.png`` under ``out``."""
+def write_run_folder(out: str | Path, estimator, metrics: dict[str, Any], train_path: str | Path, started: float,
+                     plots: dict[str, Path] | None = None) -> TrainingRun:
+    """Finish a training command's run folder ``out``: the model, ``config.yaml``, ``metrics.json``, plots, report.
+
+    Saves the fitted ``estimator`` under ``model/``, plots its ``history_``
+    (``plots/training.png``), adds ``total_seconds`` since ``started`` (a
+    :func:`time.perf_counter` reading) to ``metrics`` and writes the report
+    through ``estimator.report`` with ``plots`` (the task's own PNGs) beside
+    the training curves.
+    """
+    import time
+
     from ..config import to_yaml
     from ..io.files import atomic_write_json, atomic_write_text
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    estimator.fit_info_["train_name"] = Path(train_path).name
     estimator.save(out / "model")
     atomic_write_text(out / "config.yaml", to_yaml(getattr(estimator, "config_", None) or estimator.config))
-    if history:
+    plots = dict(plots or {})
+    if estimator.history_:
         from ..explain.training_plots import plot_history
 
-        plot_history(out / "plots" / "training.png", history, plot_title)
+        plots["training"] = plot_history(out / "plots" / "training.png", estimator.history_,
+                                         f"{estimator.task}: {Path(train_path).name}")
+    metrics["total_seconds"] = round(time.perf_counter() - started, 1)
     atomic_write_json(out / "metrics.json", metrics)
-    return out
+    estimator.report(out / "report.html", plots)
+    return TrainingRun(out, metrics, estimator)
 
 
 def write_json_lines(path: str | Path, rows: list[dict]) -> Path:

@@ -25,7 +25,6 @@ those examples out of the metrics and counts them (``skipped_unseen``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -81,54 +80,38 @@ def _plot_confusion(out: Path, name: str, metrics: dict) -> Path:
 
 
 # ------------------------------------------------------------------ runs
-@dataclass
-class ClassifyRun:
-    out: Path
-    model_dir: Path
-    metrics: dict
-    history: list[dict] = field(default_factory=list)
-    train_seconds: float = 0.0
-    classifier: SequenceClassifier | None = None
-
-
 def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path: str | Path | None = None,
           test_path: str | Path | None = None, resume: bool = False, say: Callable[[str], None] = print,
-          callbacks: list | None = None) -> ClassifyRun:
+          callbacks: list | None = None):
     """Read the files, fit a :class:`~lstmkit.SequenceClassifier` on ``train_path`` and write the run folder ``out``.
 
+    Returns a :class:`~lstmkit.tasks.run_folder.TrainingRun` (``out``, ``metrics``, ``estimator``).
     ``callbacks``: extra Lightning callbacks for :func:`lstmkit.train.fit` (e.g. a time budget).
     """
     from ..run_folder import write_run_folder
 
-    t0 = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     examples = read_examples(train_path, cfg.data)
     if examples.labels is None:
         raise ValueError(f"classify train: {train_path} has no label column {cfg.data.label_column!r}")
     val = read_examples(val_path, cfg.data, kind=examples.kind) if val_path else None
     say(f"loaded {train_path}: {len(examples)} {examples.kind} examples, {len(set(examples.labels))} classes"
         + (f"; validation: {val_path} ({len(val)})" if val is not None else ""))
-    clf = SequenceClassifier(config=cfg)
-    clf.fit(examples, None, val, None, out_dir=out, resume=resume, callbacks=callbacks)
-    clf.fit_info_["train_name"] = Path(train_path).name
+    clf = SequenceClassifier(config=cfg).fit(examples, None, val, None, out_dir=out, resume=resume, callbacks=callbacks)
     metrics = {**clf.fit_info_, "selection": clf.selection_}
-    plots = {"training": out / "plots" / "training.png"}
-    shown = None
+    shown, plots = None, {}
     if "validation" in clf.scores_:
         metrics["validation"] = clf.scores_["validation"]
         shown = ("validation", clf.validation_data_, clf.predict_proba(clf.validation_data_))
     if test_path:
         metrics["test"], test_ex, probs = clf.evaluate(clf_read(clf, test_path), name="test", return_probabilities=True)
         shown = ("test", test_ex, probs)
+    out = Path(out)
     if shown:
         name, shown_ex, probs = shown
         write_predictions(out / "predictions.csv", prediction_rows(clf, shown_ex, probs))
         plots["confusion"] = _plot_confusion(out, name, metrics[name])
-    metrics["total_seconds"] = round(time.perf_counter() - t0, 1)
-    write_run_folder(out, clf, metrics, clf.history_, f"classify: {Path(train_path).name}")
-    clf.report(out / "report.html", plots)
-    return ClassifyRun(out, out / "model", metrics, clf.history_, metrics.get("train_seconds", 0.0), clf)
+    return write_run_folder(out, clf, metrics, train_path, started, plots)
 
 
 def clf_read(clf: SequenceClassifier, path: str | Path) -> Examples:

@@ -123,6 +123,9 @@ class ClassifyTrainConfig(TrainConfig):
     early_stopping: int = option(3, "stop after this many epochs without a better validation metric (0: off); only with "
                                     "validation data")
     monitor: str = option("val_error", "the validation metric for early stopping and the best checkpoint")
+    num_threads: int = option(0, "torch CPU threads while fitting; 0: from the data (series: 1, since small networks "
+                                 "gain nothing from more and lose much on a busy machine; text: torch's choice); the "
+                                 "process's setting is restored afterwards")
 
     def __post_init__(self):
         if self.epochs < 0 or self.batch_size < 0 or self.lr < 0:

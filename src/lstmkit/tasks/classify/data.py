@@ -92,7 +92,7 @@ def check_series(values: np.ndarray, where: str, steps: list[str] | None = None,
         t, c = (int(v) for v in np.argwhere(bad)[0])
         step = steps[t] if steps else f"step {t}"
         channel = channels[c] if channels else f"channel {c}"
-        got = body[t, c]
+        got = float(body[t, c])
         what = ("a missing value (NaN) before the series' end; only trailing NaN marks a shorter series"
                 if np.isnan(got) else f"{got!r}")
         place = f"{step}, {channel}" if channel else step
@@ -230,10 +230,16 @@ def series_from_frame(frame, cfg: ClassifyDataConfig, source: str, first_line: i
             raise ValueError(f"classify: {source}: expected value columns {missing}, got {list(frame.columns)}")
         values = list(cfg.value_columns)
     else:
-        values = [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
-    bad = [c for c in values if not pd.api.types.is_numeric_dtype(frame[c])]
-    if bad or not values:
-        raise ValueError(f"classify: {source}: expected numeric value columns, got {bad or 'none'} "
+        values = [c for c in frame.columns if c not in skip and _as_numbers(frame[c]) is not None]
+    for c in values:
+        numbers = _as_numbers(frame[c])
+        if numbers is None:
+            bad = next(r for r, v in enumerate(frame[c]) if _number(v) is None)
+            raise ValueError(f"classify: {source}: {row_name(bad)}, column {c!r}: expected a number, got {frame[c].iloc[bad]!r} "
+                             f"(set data.value_columns, or data.text_column for text)")
+        frame[c] = numbers
+    if not values:
+        raise ValueError(f"classify: {source}: expected numeric value columns, got none "
                          f"(set data.value_columns, or data.text_column for text)")
     items, labels, ids = [], [], []
     names = [str(c) for c in values]
@@ -262,6 +268,30 @@ def series_from_frame(frame, cfg: ClassifyDataConfig, source: str, first_line: i
                     raise ValueError(f"classify: {source}: expected one label per series, got {list(seen)} for series {sid!r}")
                 labels.append(_label(seen[0], first_line))
     return Examples("series", items, labels if has_label else None, ids, source)
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float (text such as ``'1e999'`` or ``'-inf'`` that pandas leaves as text included), else ``None``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return float("nan")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_numbers(column):
+    """A numeric column as it is; a text column whose every entry is a number (``'1e999'``) as floats; else ``None``."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column
+    if column.dtype != object:
+        return None
+    numbers = [_number(v) for v in column]
+    if any(v is None for v in numbers):
+        return None
+    return pd.Series(numbers, index=column.index, dtype=float)
 
 
 def _label(value: Any, first_line: int | None) -> Any:

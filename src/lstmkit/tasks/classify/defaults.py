@@ -4,8 +4,11 @@ Text keeps the settings the SST-2 recipe grew from (max pooling, 128 units,
 20 epochs of 64 sentences at 2e-3, early stopping on a validation share).
 Series get what works for small UCR/UEA-sized sets: a small bidirectional
 LSTM reading about 24 frames of the series with first differences, last
-pooling, 16 series a batch at 5e-3 with a cosine schedule, and about 1,000
-optimiser steps (20-150 epochs), as :func:`series_epochs` says. Whether the
+pooling, 16 series a batch at 5e-3 with a cosine schedule, about 1,000
+optimiser steps (20-150 epochs), as :func:`series_epochs` says, and one CPU
+thread (such networks gain nothing from a second one, and two threads
+contending with other work on a 2-core machine ran a cross-validation 20 times
+slower in one measurement). Whether the
 cross-validation of :mod:`.selection` runs is decided here too
 (:func:`plan`).
 """
@@ -110,6 +113,7 @@ def plan(cfg: ClassifyConfig, examples: Examples, has_validation: bool) -> Plan:
                      "data.normalize": "global" if d.normalize == "auto" else d.normalize,
                      "data.frame": d.frame or frame_for(median_length(examples), SERIES_FRAMES)})
         train = t.resolved(series_epochs(n, batch), batch, 5e-3, "cosine")
+        over["train.num_threads"] = t.num_threads or 1
     over.update({f"train.{k}": getattr(train, k) for k in ("epochs", "batch_size", "lr", "schedule")})
     base = replace(cfg, **over)
     return Plan(base, cross, reason, train.epochs)

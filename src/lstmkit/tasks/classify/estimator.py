@@ -16,6 +16,12 @@ from .data import Examples, as_examples
 KINDS = ("classify-lstm", "classify-lstm-ensemble", "classify-nn")
 
 
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def _sorted_classes(labels: list) -> list:
     try:
         return sorted(set(labels))
@@ -102,12 +108,22 @@ class SequenceClassifier(Estimator):
             resume: continue an interrupted fit from ``out_dir``.
             callbacks: extra Lightning callbacks for the networks' training.
         """
+        import torch
+
+        threads = torch.get_num_threads()
+        try:
+            return self._fit(X, y, X_val, y_val, out_dir, resume, callbacks)
+        finally:
+            torch.set_num_threads(threads)  # the fit may have set its own; the process keeps its setting
+
+    def _fit(self, X, y, X_val, y_val, out_dir, resume, callbacks) -> "SequenceClassifier":
         from ...config import replace
         from .defaults import plan
         from .encoding import SequenceEncoder
         from .training import train_networks
 
         t_start = time.perf_counter()
+        cpu_start = time.process_time()
         data = as_examples(X, y, self.config.data, who="SequenceClassifier.fit")
         if data.labels is None:
             raise ValueError(f"SequenceClassifier.fit: expected labels (y, or a {self.config.data.label_column!r} column), got none")
@@ -175,6 +191,8 @@ class SequenceClassifier(Estimator):
             "validation_examples": len(val) if val is not None else 0,
             "plan": p.reason,
             "fit_seconds": round(time.perf_counter() - t_start, 1),
+            "fit_cpu_seconds": round(time.process_time() - cpu_start, 1),
+            "threads": cfg.train.num_threads or torch_threads(),
         }
         if len(results) > 1:
             self.fit_info_["members"] = [{"seed": cfg.train.seed + k, "epochs": r.epochs, "train_seconds": round(r.seconds, 2),
@@ -274,7 +292,7 @@ class SequenceClassifier(Estimator):
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each example, ``(N,)``."""
         self._require_fitted("predict")
-        probs = self.predict_proba(X)
+        probs = self._proba(self._examples(X, who="predict"))[0]
         out = np.empty(len(probs), dtype=object)
         out[:] = [self.classes_[k] for k in probs.argmax(1)]
         return out if any(not isinstance(c, str) for c in self.classes_) else out.astype(str)

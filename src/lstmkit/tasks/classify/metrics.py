@@ -287,6 +287,8 @@ def nearest_neighbour(train_X, train_y, test_X, metric: str = "euclidean", windo
     train_y = np.asarray(train_y)
     if len(train_y) != len(train_X) or len(train_y) == 0:
         raise ValueError(f"nearest_neighbour: expected {len(train_X)} training labels (at least one), got {len(train_y)}")
+    train_X = as_series_list(train_X, "nearest_neighbour", "train_X")
+    test_X = as_series_list(test_X, "nearest_neighbour", "test_X")
     if metric == "euclidean":
         if window is not None:
             raise ValueError(f"nearest_neighbour: expected window=None with metric 'euclidean', got {window!r}")

@@ -31,7 +31,6 @@ missed entities) and the run says which; sentences longer than
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -68,35 +67,23 @@ def _gold(path: str | Path, action: str) -> list[Sentence]:
     return sents
 
 
-@dataclass
-class TagRun:
-    out: Path
-    model_dir: Path
-    metrics: dict
-    history: list[dict] = field(default_factory=list)
-    train_seconds: float = 0.0
-    tagger: SequenceTagger | None = None
-
-
 def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, out: str | Path,
           test_path: str | Path | None = None, resume: bool = False, say: Callable[[str], None] = print,
-          callbacks: list | None = None) -> TagRun:
+          callbacks: list | None = None):
     """Read the files, fit a :class:`~lstmkit.SequenceTagger` (early stopping on ``dev_path``) and write the run folder.
 
+    Returns a :class:`~lstmkit.tasks.run_folder.TrainingRun` (``out``, ``metrics``, ``estimator``).
     ``callbacks``: extra Lightning callbacks for :func:`lstmkit.train.fit` (e.g. a time budget).
     """
     from ..run_folder import write_run_folder
 
-    t0 = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     train_sents, has_gold = read_sentences(train_path)
     if not has_gold:
         raise ValueError(f"tag train: {train_path} has no tag column (expected CoNLL lines 'token ... tag')")
     dev = _gold(dev_path, "train") if dev_path else None
     say(f"loaded {train_path}: {len(train_sents)} sentences" + (f"; dev: {dev_path} ({len(dev)})" if dev else ""))
     tagger = SequenceTagger(config=cfg).fit(train_sents, None, dev, None, out_dir=out, resume=resume, callbacks=callbacks)
-    tagger.fit_info_["train_name"] = Path(train_path).name
     metrics = dict(tagger.fit_info_)
     last = None
     if dev is not None:
@@ -106,14 +93,13 @@ def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, o
         test = _gold(test_path, "train")
         metrics["test"], predicted = tagger.evaluate(test, name="test", return_predictions=True)
         last = (test, predicted)
+    out = Path(out)
     if last is not None:
+        out.mkdir(parents=True, exist_ok=True)
         sents, predicted = last
         write_outputs(tagger, sents, predicted if predicted is not None else tagger.predict(sents), True,
                       out / "predictions.conll", out / "predictions.jsonl")
-    metrics["total_seconds"] = round(time.perf_counter() - t0, 1)
-    write_run_folder(out, tagger, metrics, tagger.history_, f"tag: {Path(train_path).name}")
-    tagger.report(out / "report.html", {"training": out / "plots" / "training.png"})
-    return TagRun(out, out / "model", metrics, tagger.history_, metrics["train_seconds"], tagger)
+    return write_run_folder(out, tagger, metrics, train_path, started)
 
 
 def evaluate(model_dir: str | Path, data_path: str | Path, out: str | Path, say: Callable[[str], None] = print) -> dict:
