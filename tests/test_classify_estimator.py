@@ -103,7 +103,7 @@ def test_cross_validation_falls_back_to_the_nearest_neighbour_and_says_so(tmp_pa
     clf = lstmkit.SequenceClassifier(epochs=1, hidden_size=2, folds=3, ensemble=1, progress_bar=False).fit(X, y)
     sel = clf.selection_
     nets = [r for r in sel["candidates"] if r["kind"] == "network"]
-    knn = [r for r in sel["candidates"] if r["kind"] != "network"]
+    knn = [r for r in sel["candidates"] if r["kind"] in ("euclidean", "dtw")]
     assert {r["name"] for r in knn} == {"1-NN Euclidean", "1-NN DTW"} and len(nets) >= 4  # pooling, frame, FCN, scaling
     assert max(r["cv_accuracy"] for r in knn) == 1.0 > max(r["cv_accuracy"] for r in nets)
     assert sel["fell_back_to_neighbours"] and sel["chosen"]["kind"] in ("euclidean", "dtw")
@@ -123,15 +123,38 @@ def test_the_network_is_kept_unless_a_nearest_neighbour_is_strictly_better():
     X, y = _waves(n=20, T=24)
     clf = lstmkit.SequenceClassifier(epochs=4, hidden_size=4, folds=2, ensemble=1, progress_bar=False).fit(X, y)
     sel = clf.selection_
+    rank = lambda r: (-r["cv_accuracy"], r["cv_log_loss"])  # noqa: E731
     nets = [r for r in sel["candidates"] if r["kind"] == "network"]
-    knn = [r for r in sel["candidates"] if r["kind"] != "network"]
-    best_net = min(nets, key=lambda r: (-r["cv_accuracy"], r["cv_log_loss"]))
-    if max(r["cv_accuracy"] for r in knn) > best_net["cv_accuracy"]:
-        assert sel["fell_back_to_neighbours"]
-    else:
-        assert not sel["fell_back_to_neighbours"] and sel["chosen"]["name"] == best_net["name"]
-        assert clf.fit_info_["epochs"] == best_net["epochs"] and clf.encoder_ is not None
+    blends = [r for r in sel["candidates"] if r["kind"] == "blend"]
+    knn = [r for r in sel["candidates"] if r["kind"] in ("euclidean", "dtw")]
+    best_net = min(nets, key=rank)
+    assert {b["name"] for b in blends} == {f"{best_net['name']}, {best_net['epochs']} epochs + {k['name']}" for k in knn}
+    better = [r for r in blends + knn if r["cv_accuracy"] > best_net["cv_accuracy"]]
+    best = min(better, key=rank) if better else best_net  # a nearest neighbour only when it is more accurate
+    assert sel["chosen"]["name"] == best["name"] and sel["fell_back_to_neighbours"] == (best["kind"] in ("euclidean", "dtw"))
+    if best["kind"] != "euclidean" and best["kind"] != "dtw":
+        assert clf.fit_info_["epochs"] == best["epochs"] and clf.encoder_ is not None
+        assert (clf.blend_ is not None) == (best["kind"] == "blend")
     assert sel["folds"] == 2 and all(r["cv_accuracy"] <= 1 for r in sel["candidates"])
+
+
+def test_a_blend_averages_the_network_and_the_nearest_neighbour_and_saves(tmp_path):
+    X, y = _waves(n=16, T=24)
+    clf = lstmkit.SequenceClassifier(**TINY, mode="off").fit(X, y)
+    net = clf.predict_proba(X)
+    clf.blend_ = {"metric": "dtw", "temperature": 0.5, "weight": 0.5}  # what the cross-validation sets when a blend wins
+    near = clf.neighbours_.predict_proba(list(X), "dtw", 0.5)
+    np.testing.assert_allclose(clf.predict_proba(X), 0.5 * net + 0.5 * near, atol=1e-9)
+    assert clf.model_name.endswith("+ 1-NN DTW, probabilities averaged")
+    clf.save(tmp_path / "b")
+    loaded = lstmkit.load(tmp_path / "b")
+    assert loaded.blend_ == clf.blend_
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    import shutil
+
+    shutil.rmtree(tmp_path / "b" / "neighbours")
+    with pytest.raises(ValueError, match="the model blends in 1-NN, but the folder 'neighbours' with the training series is missing"):
+        lstmkit.load(tmp_path / "b")
 
 
 def test_stratified_folds_spread_every_class_and_repeat_with_the_seed():

@@ -152,11 +152,17 @@ class SequenceClassifier(Estimator):
             selection = self._selection(p, data, y_idx, len(classes), out_dir, resume)
             self.log.info(selection.summary())
             chosen = selection.chosen
-            if chosen.kind == "network":
+            if chosen.kind in ("network", "blend"):
                 cfg = replace(p.base, **chosen.settings)
                 stop_after = chosen.epochs if chosen.epochs < p.epochs else None
         self.classes_ = classes
         self.selection_ = selection.as_dict() if selection else None
+        self.blend_ = None
+        if selection is not None and selection.chosen.kind == "blend":
+            from .selection import BLEND_WEIGHT
+
+            self.blend_ = {"metric": selection.chosen.neighbour, "temperature": selection.chosen.temperature,
+                           "weight": BLEND_WEIGHT}
         self.neighbours_ = self._reference(data, y_idx, len(classes), p.base)
         self.history_, results = [], []
         if selection is not None and selection.fell_back:
@@ -230,8 +236,7 @@ class SequenceClassifier(Estimator):
         saved = None if out_dir is None else Path(out_dir) / "training" / "selection.json"
         if resume and saved is not None and saved.is_file():
             d = json.loads(saved.read_text(encoding="utf-8"))
-            rows = [Scored(r["name"], r["kind"], r["settings"], r["epochs"], r["cv_accuracy"], r["cv_log_loss"], r["seconds"],
-                           r.get("temperature")) for r in d["candidates"]]
+            rows = [Scored.from_dict(r) for r in d["candidates"]]
             chosen = next(r for r in rows if r.name == d["chosen"]["name"] and r.epochs == d["chosen"]["epochs"])
             nets = [r for r in rows if r.kind == "network"]
             self.log.info(f"resume: cross-validation result read from {saved}")
@@ -246,7 +251,7 @@ class SequenceClassifier(Estimator):
 
     def _reference(self, data: Examples, y_idx: np.ndarray, num_classes: int, base: ClassifyConfig):
         """The training series as a 1-NN classifier, for the baselines beside the model (series only)."""
-        if data.kind != "series" or not base.select.baselines:
+        if data.kind != "series" or not (base.select.baselines or self.blend_):
             return None
         from .neighbours import NearestNeighbourClassifier
 
@@ -266,7 +271,10 @@ class SequenceClassifier(Estimator):
         if self.encoder_.kind == "series":
             text += f", frame {c.data.frame}, {c.data.normalize} scaling"
         n = int(getattr(self.model_, "config", {}).get("members", 1))
-        return text + ")" + (f", ensemble of {n}" if n > 1 else "")
+        text += ")" + (f", ensemble of {n}" if n > 1 else "")
+        if getattr(self, "blend_", None):
+            text += f" + {NN_METRICS[self.blend_['metric']]}, probabilities averaged"
+        return text
 
     # ------------------------------------------------------------------ predict
     def _examples(self, X: Any, y: Any = None, who: str = "predict") -> Examples:
@@ -282,7 +290,12 @@ class SequenceClassifier(Estimator):
         tensors, cut = self.encoder_.encode(examples)
         if cut:
             self.log.info(f"note: {cut} sequence(s) longer than data.max_length={self.encoder_.max_length} were cut to their first steps")
-        return predict_proba(self.model_, tensors), cut
+        probs = predict_proba(self.model_, tensors)
+        if getattr(self, "blend_", None):  # the chosen blend: the networks' and the nearest neighbour's probabilities
+            b = self.blend_
+            near = self.neighbours_.predict_proba(examples.items, b["metric"], b["temperature"])
+            probs = (1 - b["weight"]) * probs + b["weight"] * near
+        return probs, cut
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(N, K)``, columns in the order of :attr:`classes_`."""
@@ -397,7 +410,7 @@ class SequenceClassifier(Estimator):
         else:
             kind = KIND_ENSEMBLE if isinstance(self.model_, EnsembleClassifier) else KIND
         extra = {"encoder": None if self.encoder_ is None else self.encoder_.to_dict(), "classes": list(self.classes_),
-                 "selection": self.selection_, "fit": getattr(self, "fit_info_", {})}
+                 "selection": self.selection_, "fit": getattr(self, "fit_info_", {}), "blend": getattr(self, "blend_", None)}
         save_estimator(self, path, self.model_, kind, extra)
         if self.neighbours_ is not None and self.encoder_ is not None:
             from ...train.checkpoint import save_model
@@ -419,6 +432,7 @@ class SequenceClassifier(Estimator):
         est.encoder_ = SequenceEncoder.from_dict(extra["encoder"]) if extra.get("encoder") else None
         est.classes_ = list(extra["classes"])
         est.selection_ = extra.get("selection")
+        est.blend_ = extra.get("blend")
         est.fit_info_ = extra.get("fit", {})
         est.history_ = []
         est.scores_ = {}
@@ -427,6 +441,11 @@ class SequenceClassifier(Estimator):
             est.neighbours_ = model
         elif (Path(path) / "neighbours").is_dir():
             est.neighbours_, _ = load_model(Path(path) / "neighbours", kinds=("classify-nn",), who="SequenceClassifier.load")
+        if est.blend_ and est.neighbours_ is None:
+            from ...train.checkpoint import ModelFolderError
+
+            raise ModelFolderError(f"SequenceClassifier.load: {Path(path)}: the model blends in 1-NN, but the folder "
+                                   f"'neighbours' with the training series is missing")
         return est
 
     def report(self, path: str | Path, plots: dict[str, Path] | None = None) -> Path:

@@ -118,11 +118,11 @@ class NearestNeighbourClassifier(nn.Module):
         """The training series as ``(T_i, C)`` arrays."""
         return [self.series[i, : int(n)].numpy() for i, n in enumerate(self.lengths)]
 
-    def predict_proba(self, series: list[np.ndarray], metric: str | None = None) -> np.ndarray:
-        """Class probabilities ``(M, K)`` of ``(T_i, C)`` series, by this model's metric or another one."""
+    def predict_proba(self, series: list[np.ndarray], metric: str | None = None, temperature: float | None = None) -> np.ndarray:
+        """Class probabilities ``(M, K)`` of ``(T_i, C)`` series, by this model's metric and temperature or others."""
         dist = distances(metric or self.metric, series, self.references())
         per_class = class_distances(dist, self.labels.numpy(), int(self.config["num_classes"]))
-        return soft_probabilities(per_class, float(self.config["temperature"]))
+        return soft_probabilities(per_class, float(temperature or self.config["temperature"]))
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         series = [x[i, : int(n)].detach().cpu().double().numpy() for i, n in enumerate(lengths)]

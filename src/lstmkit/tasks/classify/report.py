@@ -48,6 +48,9 @@ def selection_section(sel: dict) -> Section:
     if sel["fell_back_to_neighbours"]:
         first += (" A nearest-neighbour classifier was more accurate in the cross-validation than every network, so "
                   "the model is that 1-NN classifier, not an LSTM.")
+    elif c["kind"] == "blend":
+        first += (" The model averages the networks' class probabilities with the nearest neighbour's (a softmax over "
+                  "each class's nearest distance), which did best in the cross-validation.")
     rows = [[r["name"], r["epochs"] or "", r["cv_accuracy"], r["cv_log_loss"], r["seconds"]] for r in sel["candidates"]]
     return Section("Model selection", ["candidate", "epochs", "CV accuracy", "CV log loss", "seconds"], rows,
                    [first, *sel.get("notes", [])])

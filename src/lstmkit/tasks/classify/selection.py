@@ -14,15 +14,19 @@ the user left at ``auto``:
 - and, for every network, the epochs: one training run per fold is scored
   after a quarter, a half and all of the epochs (the learning-rate schedule
   spans all of them, and the final model stops where the chosen one did);
-- 1-NN Euclidean and 1-NN DTW (``select.neighbours``), on the raw series.
+- 1-NN Euclidean and 1-NN DTW (``select.neighbours``), on the raw series;
+- the best network and each 1-NN classifier together: their class
+  probabilities averaged (the 1-NN probabilities are a softmax over each
+  class's nearest distance, :mod:`.neighbours`, with the temperature of the
+  lowest cross-validated log loss).
 
 Each fold trains one network per candidate (seed ``train.seed``); the final
 model is then an ensemble of ``model.ensemble`` networks of the chosen
 settings, so the cross-validation measures single networks and is, if
 anything, pessimistic about the network. The choice is the network with the
 best cross-validated accuracy (ties: the lower log loss), unless a 1-NN
-classifier is strictly more accurate: then the run falls back to it, and
-says so.
+classifier, alone or blended in, is strictly more accurate: then the most
+accurate of those (ties: the lower log loss), and the run says so.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from .neighbours import NN_METRICS, class_distances, distances, soft_probabiliti
 
 #: temperatures tried for the 1-NN class probabilities, as multiples of the median nearest-neighbour distance
 TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 1.0)
+#: a blend's share of the 1-NN probabilities (the network has the rest)
+BLEND_WEIGHT = 0.5
 
 
 @dataclass
@@ -49,7 +55,7 @@ class Candidate:
     """One model the cross-validation scores: a network (``settings`` change the base) or a 1-NN metric."""
 
     name: str
-    kind: str  # "network", "euclidean" or "dtw"
+    kind: str  # "network", "euclidean", "dtw" or "blend"
     settings: dict = field(default_factory=dict)
 
 
@@ -65,11 +71,18 @@ class Scored:
     log_loss: float
     seconds: float
     temperature: float | None = None
+    neighbour: str | None = None  # a blend's 1-NN metric
 
     def as_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "settings": self.settings, "epochs": self.epochs,
                 "cv_accuracy": round(self.accuracy, 6), "cv_log_loss": round(self.log_loss, 6),
-                "seconds": round(self.seconds, 2), **({"temperature": self.temperature} if self.temperature else {})}
+                "seconds": round(self.seconds, 2), **({"temperature": self.temperature} if self.temperature else {}),
+                **({"neighbour": self.neighbour} if self.neighbour else {})}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Scored":
+        return cls(d["name"], d["kind"], d["settings"], d["epochs"], d["cv_accuracy"], d["cv_log_loss"], d["seconds"],
+                   d.get("temperature"), d.get("neighbour"))
 
 
 @dataclass
@@ -85,8 +98,8 @@ class Selection:
 
     @property
     def fell_back(self) -> bool:
-        """Whether a 1-NN classifier was chosen over every network."""
-        return self.chosen.kind != "network"
+        """Whether a 1-NN classifier alone was chosen over every network."""
+        return self.chosen.kind in NN_METRICS
 
     def summary(self) -> str:
         c = self.chosen
@@ -95,6 +108,8 @@ class Selection:
         if self.fell_back and self.best_network is not None:
             line += (f"; it beats the best network ({label(self.best_network)}, {self.best_network.accuracy:.4f}), "
                      f"so the model is the nearest-neighbour classifier")
+        elif c.kind == "blend":
+            line += "; the model averages the networks' and the nearest neighbour's class probabilities"
         return line
 
     def as_dict(self) -> dict:
@@ -104,7 +119,8 @@ class Selection:
 
 
 def label(row: Scored) -> str:
-    return row.name if row.epochs is None else f"{row.name}, {row.epochs} epochs"
+    """A row's name with its epochs (a blend's name holds them already)."""
+    return row.name if row.epochs is None or row.kind == "blend" else f"{row.name}, {row.epochs} epochs"
 
 
 def candidates(user: ClassifyConfig, base: ClassifyConfig, examples: Examples) -> list[Candidate]:
@@ -175,6 +191,7 @@ def cross_validate(user: ClassifyConfig, base: ClassifyConfig, examples: Example
     snap = sorted({max(1, round(epochs * f)) for f in (0.25, 0.5, 1.0)}) if user.train.epochs == 0 else [epochs]
     rows: list[Scored] = []
     notes: list[str] = []
+    oof: dict[int, np.ndarray] = {}  # out-of-fold probabilities of each row
     cands = candidates(user, base, examples)
     say(f"cross-validation: {k} folds x {sum(c.kind == 'network' for c in cands)} network settings "
         f"(scored after {', '.join(map(str, snap))} epochs) and {sum(c.kind != 'network' for c in cands)} 1-NN classifiers "
@@ -188,6 +205,7 @@ def cross_validate(user: ClassifyConfig, base: ClassifyConfig, examples: Example
                 continue
             probs, temperature = _neighbour_cv(cand.kind, examples, y, fold, num_classes)
             acc, loss = _scores(probs, y)
+            oof[len(rows)] = probs
             rows.append(Scored(cand.name, cand.kind, {}, None, acc, loss, time.perf_counter() - t0, temperature))
             say(f"  {cand.name}: CV accuracy {acc:.4f}")
             continue
@@ -207,16 +225,25 @@ def cross_validate(user: ClassifyConfig, base: ClassifyConfig, examples: Example
         seconds = time.perf_counter() - t0
         for e in snap:
             acc, loss = _scores(probs[e], y)
+            oof[len(rows)] = probs[e]
             rows.append(Scored(cand.name, "network", cand.settings, e, acc, loss, seconds / len(snap)))
         say(f"  {cand.name}: CV accuracy " + ", ".join(f"{_scores(probs[e], y)[0]:.4f} after {e} epochs" for e in snap)
             + f" ({seconds:.0f} s)")
-    nets = [r for r in rows if r.kind == "network"]
-    best_net = min(nets, key=lambda r: (-r.accuracy, r.log_loss)) if nets else None
-    nn = [r for r in rows if r.kind != "network"]
-    best_nn = min(nn, key=lambda r: (-r.accuracy, r.log_loss)) if nn else None
-    chosen = best_net
-    if best_nn is not None and (best_net is None or best_nn.accuracy > best_net.accuracy):
-        chosen = best_nn
+    nets = [i for i, r in enumerate(rows) if r.kind == "network"]
+    nn = [i for i, r in enumerate(rows) if r.kind in NN_METRICS]
+    if nets:  # the best network and each 1-NN classifier, probabilities averaged
+        b = min(nets, key=lambda i: (-rows[i].accuracy, rows[i].log_loss))
+        for i in nn:
+            acc, loss = _scores(BLEND_WEIGHT * oof[i] + (1 - BLEND_WEIGHT) * oof[b], y)
+            rows.append(Scored(f"{label(rows[b])} + {rows[i].name}", "blend", rows[b].settings, rows[b].epochs, acc, loss,
+                               0.0, rows[i].temperature, rows[i].kind))
+    def rank(r: Scored) -> tuple:
+        return -r.accuracy, r.log_loss
+
+    best_net = min((r for r in rows if r.kind == "network"), key=rank, default=None)
+    # the nearest neighbour, alone or blended in, only when it is more accurate than the networks alone
+    better = [r for r in rows if r.kind != "network" and (best_net is None or r.accuracy > best_net.accuracy)]
+    chosen = min(better, key=rank) if better else best_net
     return Selection(k, rows, chosen, best_net, time.perf_counter() - t_start, notes)
 
 
