@@ -117,6 +117,10 @@ def test_cross_validation_falls_back_to_the_nearest_neighbour_and_says_so(tmp_pa
     assert json.loads((tmp_path / "nn" / "config.json").read_text())["kind"] == "classify-nn"
     loaded = lstmkit.load(tmp_path / "nn")
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-9)
+    from lstmkit.tasks.explain.models import load_explainable
+
+    with pytest.raises(ValueError, match=r"holds a 1-NN (Euclidean|DTW) classifier .* it has no LSTM gates to show"):
+        load_explainable(tmp_path / "nn")
 
 
 def test_the_network_is_kept_unless_a_nearest_neighbour_is_strictly_better():

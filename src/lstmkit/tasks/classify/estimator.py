@@ -85,7 +85,7 @@ class SequenceClassifier(Estimator):
         >>> rng = np.random.default_rng(0)
         >>> X = rng.normal(size=(40, 30)) + np.repeat([0.0, 2.0], 20)[:, None]   # 40 series of 30 steps
         >>> y = np.repeat(["low", "high"], 20)
-        >>> clf = lstmkit.SequenceClassifier(epochs=5, mode="off").fit(X, y)
+        >>> clf = lstmkit.SequenceClassifier(epochs=5, mode="off", progress_bar=False).fit(X, y)
         >>> clf.predict(X[:2]).tolist(), clf.predict_proba(X[:2]).shape
         (['low', 'low'], (2, 2))
     """

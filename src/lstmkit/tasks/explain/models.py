@@ -240,6 +240,7 @@ LOADERS = {
     "lm-lstm": _lm,
     "classify-lstm": _classify,
     "classify-lstm-ensemble": _classify,
+    "classify-nn": _classify,  # refused with a message: a 1-NN model has no gates
     "tag-bilstm-crf": _tag,
     "forecast-lstm": _forecast,
     "anomaly-prediction": _anomaly,

@@ -87,7 +87,8 @@ class SequenceTagger(Estimator):
         >>> import lstmkit
         >>> sents = [["EU", "rejects", "German", "call"], ["Peter", "Blackburn"]]
         >>> tags = [["B-ORG", "O", "B-MISC", "O"], ["B-PER", "I-PER"]]
-        >>> tagger = lstmkit.SequenceTagger(epochs=2, hidden_size=8, word_dim=8, char_features=8).fit(sents, tags)
+        >>> tagger = lstmkit.SequenceTagger(epochs=2, hidden_size=8, word_dim=8, char_features=8, progress_bar=False)
+        >>> tagger = tagger.fit(sents, tags)
         >>> [len(t) for t in tagger.predict([["EU", "calls"]])]
         [2]
     """
