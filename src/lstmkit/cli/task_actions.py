@@ -99,7 +99,7 @@ def print_run(run, splits: tuple[str, ...], show: Callable[[str, dict], None]) -
     for split in splits:
         if split in run.metrics:
             show(split, run.metrics[split])
-    print(f"done in {run.metrics['total_seconds']:.0f} s: {run.out}")
+    print(f"done in {run.metrics['total_seconds']:.0f} s ({run.metrics['total_cpu_seconds']:.0f} s of CPU): {run.out}")
     return 0
 
 

@@ -79,13 +79,20 @@ def write_report(path: str | Path, title: str, intro: str, sections: list[Sectio
     return path
 
 
-def write_run_folder(out: str | Path, estimator, metrics: dict[str, Any], train_path: str | Path, started: float,
-                     plots: dict[str, Path] | None = None) -> TrainingRun:
+def run_clock() -> tuple[float, float]:
+    """``(wall, CPU)`` readings at the start of a command, for :func:`write_run_folder`."""
+    import time
+
+    return time.perf_counter(), time.process_time()
+
+
+def write_run_folder(out: str | Path, estimator, metrics: dict[str, Any], train_path: str | Path,
+                     started: tuple[float, float], plots: dict[str, Path] | None = None) -> TrainingRun:
     """Finish a training command's run folder ``out``: the model, ``config.yaml``, ``metrics.json``, plots, report.
 
     Saves the fitted ``estimator`` under ``model/``, plots its ``history_``
-    (``plots/training.png``), adds ``total_seconds`` since ``started`` (a
-    :func:`time.perf_counter` reading) to ``metrics`` and writes the report
+    (``plots/training.png``), adds ``total_seconds`` and ``total_cpu_seconds``
+    since ``started`` (:func:`run_clock`) to ``metrics`` and writes the report
     through ``estimator.report`` with ``plots`` (the task's own PNGs) beside
     the training curves.
     """
@@ -105,7 +112,8 @@ def write_run_folder(out: str | Path, estimator, metrics: dict[str, Any], train_
 
         plots["training"] = plot_history(out / "plots" / "training.png", estimator.history_,
                                          f"{estimator.task}: {Path(train_path).name}")
-    metrics["total_seconds"] = round(time.perf_counter() - started, 1)
+    metrics["total_seconds"] = round(time.perf_counter() - started[0], 1)
+    metrics["total_cpu_seconds"] = round(time.process_time() - started[1], 1)
     atomic_write_json(out / "metrics.json", metrics)
     estimator.report(out / "report.html", plots)
     return TrainingRun(out, metrics, estimator)

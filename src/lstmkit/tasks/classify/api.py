@@ -24,7 +24,6 @@ those examples out of the metrics and counts them (``skipped_unseen``).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -88,9 +87,9 @@ def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path
     Returns a :class:`~lstmkit.tasks.run_folder.TrainingRun` (``out``, ``metrics``, ``estimator``).
     ``callbacks``: extra Lightning callbacks for :func:`lstmkit.train.fit` (e.g. a time budget).
     """
-    from ..run_folder import write_run_folder
+    from ..run_folder import run_clock, write_run_folder
 
-    started = time.perf_counter()
+    started = run_clock()
     examples = read_examples(train_path, cfg.data)
     if examples.labels is None:
         raise ValueError(f"classify train: {train_path} has no label column {cfg.data.label_column!r}")

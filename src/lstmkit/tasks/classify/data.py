@@ -216,7 +216,6 @@ def series_from_frame(frame, cfg: ClassifyDataConfig, source: str, first_line: i
     ``first_line``: the file line of the frame's first row (CSV: 2), so errors
     name lines; ``None`` for an in-memory frame (errors name rows).
     """
-    import pandas as pd
 
     def row_name(r) -> str:
         return f"line {r + first_line}" if first_line is not None else f"row {r}"

@@ -61,7 +61,9 @@ def write_report(clf, path: Path, plots: dict[str, Path]) -> Path:
     info = getattr(clf, "fit_info_", {}) or {}
     intro = fit_intro(f"Classifier ({clf.model_name})", info.get("train_name", "in-memory data"), info)
     if info.get("fit_seconds") is not None:
-        intro += f" The whole fit took {info['fit_seconds']:.0f} s ({info.get('plan', '')})."
+        intro += (f" The whole fit (model selection included) took {info['fit_seconds']:.0f} s of wall time and "
+                  f"{info.get('fit_cpu_seconds', 0):.0f} s of CPU time on {info.get('threads', '?')} thread(s); "
+                  f"{info.get('plan', '')}.")
     sections = []
     if clf.selection_:
         sections.append(selection_section(clf.selection_))

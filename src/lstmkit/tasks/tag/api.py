@@ -30,7 +30,6 @@ missed entities) and the run says which; sentences longer than
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -75,9 +74,9 @@ def train(cfg: TagConfig, train_path: str | Path, dev_path: str | Path | None, o
     Returns a :class:`~lstmkit.tasks.run_folder.TrainingRun` (``out``, ``metrics``, ``estimator``).
     ``callbacks``: extra Lightning callbacks for :func:`lstmkit.train.fit` (e.g. a time budget).
     """
-    from ..run_folder import write_run_folder
+    from ..run_folder import run_clock, write_run_folder
 
-    started = time.perf_counter()
+    started = run_clock()
     train_sents, has_gold = read_sentences(train_path)
     if not has_gold:
         raise ValueError(f"tag train: {train_path} has no tag column (expected CoNLL lines 'token ... tag')")
