@@ -358,7 +358,7 @@ class SequenceClassifier(Estimator):
         p_true = probs[np.arange(len(pred)), [index[v] for v in examples.labels]]
         metrics = {
             "examples": len(examples), "model": self.model_name, "accuracy": accuracy(truth, pred),
-            "log_loss": float(-np.log(np.clip(p_true, 1e-12, 1.0)).mean()),
+            "log_loss": float(-np.log(np.clip(p_true, 1e-12, 1.0)).mean()) + 0.0,  # + 0.0: no -0.0
             "macro_f1": macro_f1(truth, pred, labels=labels),
             "per_class_f1": {str(c): f for c, f in zip(self.classes_, f1_per_class(truth, pred, labels=labels).tolist())},
             "classes": list(self.classes_), "confusion_matrix": confusion_matrix(truth, pred, labels=labels).tolist(),

@@ -28,7 +28,7 @@ def verdict(metrics: dict) -> str:
 
 def score_sections(name: str, m: dict) -> list[Section]:
     head = f"{name}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} ({m['examples']} examples)"
-    rows = [[m.get("model", "model"), m["accuracy"], m["macro_f1"], ""]]
+    rows = [[f"the model: {m.get('model', '')}", m["accuracy"], m["macro_f1"], ""]]
     for k, b in m.get("baselines", {}).items():
         rows.append([k, b.get("accuracy") if b.get("accuracy") is not None else "skipped", b.get("macro_f1", ""),
                      b.get("skipped", f"{b.get('seconds', 0):.1f} s")])
@@ -59,7 +59,11 @@ def selection_section(sel: dict) -> Section:
 def write_report(clf, path: Path, plots: dict[str, Path]) -> Path:
     """Write ``path`` for the fitted (or loaded) :class:`~lstmkit.SequenceClassifier` ``clf``."""
     info = getattr(clf, "fit_info_", {}) or {}
-    intro = fit_intro(f"Classifier ({clf.model_name})", info.get("train_name", "in-memory data"), info)
+    if clf.encoder_ is None:  # the cross-validation chose a nearest-neighbour classifier
+        intro = (f"{clf.model_name} classifier holding the {info.get('training_examples', '?')} training series of "
+                 f"{info.get('train_name', 'in-memory data')}.")
+    else:
+        intro = fit_intro(f"Classifier ({clf.model_name})", info.get("train_name", "in-memory data"), info)
     if info.get("fit_seconds") is not None:
         intro += (f" The whole fit (model selection included) took {info['fit_seconds']:.0f} s of wall time and "
                   f"{info.get('fit_cpu_seconds', 0):.0f} s of CPU time on {info.get('threads', '?')} thread(s); "

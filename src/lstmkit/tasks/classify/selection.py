@@ -169,7 +169,7 @@ def fold_count(cfg: ClassifyConfig, n: int) -> int:
 def _scores(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     acc = float((probs.argmax(1) == y).mean())
     p_true = probs[np.arange(len(y)), y]
-    return acc, float(-np.log(np.clip(p_true, 1e-12, 1.0)).mean())
+    return acc, float(-np.log(np.clip(p_true, 1e-12, 1.0)).mean()) + 0.0  # + 0.0: no -0.0
 
 
 def dtw_work(examples: Examples, m: int | None = None) -> float:
