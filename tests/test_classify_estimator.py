@@ -161,6 +161,23 @@ def test_a_blend_averages_the_network_and_the_nearest_neighbour_and_saves(tmp_pa
         lstmkit.load(tmp_path / "b")
 
 
+def test_dtw_falls_back_to_a_band_then_to_nothing_when_the_work_is_too_much():
+    X, y = _waves(n=12, T=40)
+    clf = lstmkit.SequenceClassifier(**TINY, mode="off").fit(X, y)
+    full = clf.evaluate(X, y)["baselines"]["1-NN DTW"]
+    assert "window" not in full and full["accuracy"] == 1.0
+    clf.config_.select.dtw_max_cells = 12 * 12 * 40 * 40 - 1  # the full tables no longer fit; a 10 % band does
+    banded = clf.evaluate(X, y)["baselines"]["1-NN DTW"]
+    assert banded["window"] == 4 and banded["accuracy"] == 1.0
+    clf.config_.select.dtw_max_cells = 100
+    skipped = clf.evaluate(X, y)["baselines"]["1-NN DTW"]
+    assert skipped["accuracy"] is None and "DTW skipped" in skipped["skipped"]
+    sel = lstmkit.SequenceClassifier(epochs=1, hidden_size=2, folds=2, ensemble=1, progress_bar=False,
+                                     dtw_max_cells=12 * 12 * 40 * 40 - 1).fit(X, y).selection_
+    dtw = next(r for r in sel["candidates"] if r["kind"] == "dtw")
+    assert dtw["window"] == 4 and dtw["name"] == "1-NN DTW (band 4)" and any("Sakoe-Chiba band of 4" in n for n in sel["notes"])
+
+
 def test_stratified_folds_spread_every_class_and_repeat_with_the_seed():
     labels = ["a"] * 10 + ["b"] * 5 + ["c"] * 3
     f = stratified_folds(labels, 3, seed=4)

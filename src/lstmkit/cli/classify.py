@@ -50,7 +50,8 @@ def add_parser(sub) -> None:
 def _scores_line(split: str, m: dict) -> str:
     line = f"{split}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} ({m.get('model', 'model')})"
     for name, b in m.get("baselines", {}).items():
-        line += f" | {name} " + (f"{b['accuracy']:.4f}" if b.get("accuracy") is not None else "skipped")
+        band = f" (band {b['window']})" if b.get("window") else ""
+        line += f" | {name}{band} " + (f"{b['accuracy']:.4f}" if b.get("accuracy") is not None else "skipped")
     return line
 
 

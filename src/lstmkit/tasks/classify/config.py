@@ -154,7 +154,8 @@ class SelectConfig:
     neighbours: bool = option(True, "the 1-NN Euclidean and 1-NN DTW classifiers are candidates too: the run falls back "
                                     "to one of them when the cross-validation says it is better")
     baselines: bool = option(True, "series: score 1-NN Euclidean and 1-NN DTW beside the model on every evaluated set")
-    dtw_max_cells: float = option(3e9, "DTW work limit (pairs x steps x steps): beyond it DTW is skipped, and the run says so")
+    dtw_max_cells: float = option(3e9, "DTW work limit (cells of the DTW tables, pairs x steps x steps): beyond it DTW uses "
+                                       "a 10% Sakoe-Chiba band, and is skipped if even that exceeds it; the run says which")
 
     def __post_init__(self):
         if self.mode not in SELECT_MODES:

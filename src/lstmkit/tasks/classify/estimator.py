@@ -162,14 +162,14 @@ class SequenceClassifier(Estimator):
             from .selection import BLEND_WEIGHT
 
             self.blend_ = {"metric": selection.chosen.neighbour, "temperature": selection.chosen.temperature,
-                           "weight": BLEND_WEIGHT}
+                           "weight": BLEND_WEIGHT, "window": selection.chosen.window}
         self.neighbours_ = self._reference(data, y_idx, len(classes), p.base)
         self.history_, results = [], []
         if selection is not None and selection.fell_back:
             from .neighbours import NearestNeighbourClassifier
 
             self.model_ = NearestNeighbourClassifier.from_series(data.items, y_idx, len(classes), selection.chosen.kind,
-                                                                 selection.chosen.temperature or 1.0)
+                                                                 selection.chosen.temperature or 1.0, selection.chosen.window)
             self.encoder_ = None
         else:
             self.encoder_ = SequenceEncoder.fit(data, cfg.data)
@@ -293,7 +293,7 @@ class SequenceClassifier(Estimator):
         probs = predict_proba(self.model_, tensors)
         if getattr(self, "blend_", None):  # the chosen blend: the networks' and the nearest neighbour's probabilities
             b = self.blend_
-            near = self.neighbours_.predict_proba(examples.items, b["metric"], b["temperature"])
+            near = self.neighbours_.predict_proba(examples.items, b["metric"], b["temperature"], b.get("window"))
             probs = (1 - b["weight"]) * probs + b["weight"] * near
         return probs, cut
 
@@ -373,9 +373,14 @@ class SequenceClassifier(Estimator):
         return (metrics, examples, probs) if return_probabilities else metrics
 
     def _baselines(self, examples: Examples, truth: np.ndarray) -> dict:
-        """1-NN Euclidean and 1-NN DTW (full window) against the training series, on ``examples``."""
+        """1-NN Euclidean and 1-NN DTW against the training series, on ``examples``.
+
+        DTW uses the full window, or a 10 % Sakoe-Chiba band (``window`` in the
+        result) when the full tables would exceed ``select.dtw_max_cells``, or
+        is skipped (``skipped`` says why) when even that would.
+        """
         from .metrics import accuracy, macro_f1
-        from .neighbours import NN_METRICS, distances
+        from .neighbours import NN_METRICS, distances, dtw_plan
 
         refs = self.neighbours_.references()
         ref_labels = np.empty(len(refs), dtype=object)
@@ -383,17 +388,17 @@ class SequenceClassifier(Estimator):
         labels = np.empty(len(self.classes_), dtype=object)
         labels[:] = self.classes_
         out = {}
-        mean_len = float(np.mean([len(s) for s in refs]))
-        work = len(refs) * len(examples) * mean_len * float(np.mean([len(s) for s in examples.items]))
         for metric, title in NN_METRICS.items():
-            if metric == "dtw" and work > self.config_.select.dtw_max_cells:
-                out[title] = {"accuracy": None, "skipped": f"{work:.3g} DTW cells > select.dtw_max_cells="
-                                                           f"{self.config_.select.dtw_max_cells:.3g}"}
-                continue
+            window = None
+            if metric == "dtw":
+                ok, window, note = dtw_plan(examples.items, refs, self.config_.select.dtw_max_cells)
+                if not ok:
+                    out[title] = {"accuracy": None, "skipped": note}
+                    continue
             t0 = time.perf_counter()
-            pred = ref_labels[distances(metric, examples.items, refs).argmin(axis=1)]
+            pred = ref_labels[distances(metric, examples.items, refs, window).argmin(axis=1)]
             out[title] = {"accuracy": accuracy(truth, pred), "macro_f1": macro_f1(truth, pred, labels=labels),
-                          "seconds": round(time.perf_counter() - t0, 2)}
+                          "seconds": round(time.perf_counter() - t0, 2), **({"window": window} if window else {})}
         return out
 
     # ------------------------------------------------------------------ files

@@ -21,15 +21,41 @@ KIND_NN = "classify-nn"
 NN_METRICS = {"euclidean": "1-NN Euclidean", "dtw": "1-NN DTW"}
 
 
-def distances(metric: str, queries: list[np.ndarray], references: list[np.ndarray]) -> np.ndarray:
-    """``(M, N)`` distances between ``(T_i, C)`` series: Euclidean, or the square root of (full-window) DTW."""
+#: the Sakoe-Chiba band DTW falls back to when the full window is too much work: this share of the series length
+DTW_BAND = 0.1
+
+
+def distances(metric: str, queries: list[np.ndarray], references: list[np.ndarray], window: int | None = None) -> np.ndarray:
+    """``(M, N)`` distances between ``(T_i, C)`` series: Euclidean, or the square root of DTW (``window``: its band)."""
     q = [np.asarray(s, dtype=np.float64).T for s in queries]
     r = [np.asarray(s, dtype=np.float64).T for s in references]
     if metric == "euclidean":
         return euclidean_distances(q, r)
     if metric == "dtw":
-        return np.sqrt(dtw_distances(q, r))
+        return np.sqrt(dtw_distances(q, r, window))
     raise ValueError(f"distances: expected metric in {list(NN_METRICS)}, got {metric!r}")
+
+
+def dtw_plan(queries: list[np.ndarray], references: list[np.ndarray], limit: float) -> tuple[bool, int | None, str]:
+    """Whether DTW between these series fits in ``limit`` cells of its tables, and with which band.
+
+    Returns ``(ok, window, note)``: the full window (``window=None``) when it
+    fits; else a Sakoe-Chiba band of :data:`DTW_BAND` of the longest series
+    (the UCR archive's usual band) when that fits; else ``ok=False``. The note
+    says what was done, for the run's messages.
+    """
+    nq, nr = len(queries), len(references)
+    tq, tr = float(np.mean([len(s) for s in queries])), float(np.mean([len(s) for s in references]))
+    full = nq * nr * tq * tr
+    if full <= limit:
+        return True, None, ""
+    window = max(1, round(DTW_BAND * max(max(len(s) for s in queries), max(len(s) for s in references))))
+    banded = nq * nr * max(tq, tr) * (2 * window + 1)
+    if banded <= limit:
+        return True, window, (f"DTW with a Sakoe-Chiba band of {window} steps ({DTW_BAND:.0%}): the full window would "
+                              f"fill {full:.3g} cells > select.dtw_max_cells={limit:.3g}")
+    return False, None, (f"DTW skipped: {banded:.3g} cells even with a {DTW_BAND:.0%} band > "
+                         f"select.dtw_max_cells={limit:.3g}")
 
 
 def class_distances(dist: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
@@ -65,7 +91,8 @@ class NearestNeighbourClassifier(nn.Module):
 
     Args (one ``config`` dict, as saved in ``config.json``):
         metric: ``'euclidean'`` (series of unequal lengths are resampled to a
-            common length first) or ``'dtw'`` (full window).
+            common length first) or ``'dtw'``.
+        window: DTW's Sakoe-Chiba band in steps, or ``None`` (optional; full window).
         channels: values per step.
         count: training series held; max_length: the longest of them.
         num_classes: outputs.
@@ -99,11 +126,11 @@ class NearestNeighbourClassifier(nn.Module):
 
     @classmethod
     def from_series(cls, series: list[np.ndarray], labels, num_classes: int, metric: str,
-                    temperature: float = 1.0) -> "NearestNeighbourClassifier":
+                    temperature: float = 1.0, window: int | None = None) -> "NearestNeighbourClassifier":
         """Hold ``series`` (``(T_i, C)`` arrays) with class indices ``labels``."""
         lengths = [len(s) for s in series]
         model = cls(dict(metric=metric, channels=int(series[0].shape[1]), count=len(series), max_length=max(lengths),
-                         num_classes=int(num_classes), temperature=float(temperature)))
+                         num_classes=int(num_classes), temperature=float(temperature), window=window))
         for i, s in enumerate(series):
             model.series[i, : len(s)] = torch.from_numpy(np.asarray(s, dtype=np.float64))
         model.lengths.copy_(torch.tensor(lengths))
@@ -118,9 +145,12 @@ class NearestNeighbourClassifier(nn.Module):
         """The training series as ``(T_i, C)`` arrays."""
         return [self.series[i, : int(n)].numpy() for i, n in enumerate(self.lengths)]
 
-    def predict_proba(self, series: list[np.ndarray], metric: str | None = None, temperature: float | None = None) -> np.ndarray:
-        """Class probabilities ``(M, K)`` of ``(T_i, C)`` series, by this model's metric and temperature or others."""
-        dist = distances(metric or self.metric, series, self.references())
+    def predict_proba(self, series: list[np.ndarray], metric: str | None = None, temperature: float | None = None,
+                      window: int | None = None) -> np.ndarray:
+        """Class probabilities ``(M, K)`` of ``(T_i, C)`` series, by this model's metric, temperature and DTW band or others."""
+        if metric is None:
+            metric, window = self.metric, self.config.get("window")
+        dist = distances(metric, series, self.references(), window)
         per_class = class_distances(dist, self.labels.numpy(), int(self.config["num_classes"]))
         return soft_probabilities(per_class, float(temperature or self.config["temperature"]))
 

@@ -30,8 +30,9 @@ def score_sections(name: str, m: dict) -> list[Section]:
     head = f"{name}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} ({m['examples']} examples)"
     rows = [[f"the model: {m.get('model', '')}", m["accuracy"], m["macro_f1"], ""]]
     for k, b in m.get("baselines", {}).items():
-        rows.append([k, b.get("accuracy") if b.get("accuracy") is not None else "skipped", b.get("macro_f1", ""),
-                     b.get("skipped", f"{b.get('seconds', 0):.1f} s")])
+        note = b.get("skipped") or (f"{b.get('seconds', 0):.1f} s" + (f", Sakoe-Chiba band {b['window']} steps"
+                                                                       if b.get("window") else ""))
+        rows.append([k, b.get("accuracy") if b.get("accuracy") is not None else "skipped", b.get("macro_f1", ""), note])
     notes = [p for p in (verdict(m),) if p]
     if m.get("truncated") or m.get("skipped_unseen"):
         notes.append(f"{m.get('truncated', 0)} sequence(s) cut to max_length; "

@@ -42,7 +42,7 @@ from ...config import replace
 from .config import ClassifyConfig
 from .data import Examples
 from .defaults import SERIES_FRAMES, frame_for, is_z_normalised, median_length
-from .neighbours import NN_METRICS, class_distances, distances, soft_probabilities
+from .neighbours import NN_METRICS, class_distances, distances, dtw_plan, soft_probabilities
 
 #: temperatures tried for the 1-NN class probabilities, as multiples of the median nearest-neighbour distance
 TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 1.0)
@@ -70,19 +70,20 @@ class Scored:
     accuracy: float
     log_loss: float
     seconds: float
-    temperature: float | None = None
+    temperature: float | None = None  # 1-NN probabilities' temperature
     neighbour: str | None = None  # a blend's 1-NN metric
+    window: int | None = None  # DTW's band (None: the full window)
 
     def as_dict(self) -> dict:
+        extra = {k: getattr(self, k) for k in ("temperature", "neighbour", "window") if getattr(self, k)}
         return {"name": self.name, "kind": self.kind, "settings": self.settings, "epochs": self.epochs,
                 "cv_accuracy": round(self.accuracy, 6), "cv_log_loss": round(self.log_loss, 6),
-                "seconds": round(self.seconds, 2), **({"temperature": self.temperature} if self.temperature else {}),
-                **({"neighbour": self.neighbour} if self.neighbour else {})}
+                "seconds": round(self.seconds, 2), **extra}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Scored":
         return cls(d["name"], d["kind"], d["settings"], d["epochs"], d["cv_accuracy"], d["cv_log_loss"], d["seconds"],
-                   d.get("temperature"), d.get("neighbour"))
+                   d.get("temperature"), d.get("neighbour"), d.get("window"))
 
 
 @dataclass
@@ -172,13 +173,6 @@ def _scores(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return acc, float(-np.log(np.clip(p_true, 1e-12, 1.0)).mean()) + 0.0  # + 0.0: no -0.0
 
 
-def dtw_work(examples: Examples, m: int | None = None) -> float:
-    """Cells of the DTW tables between the training series and ``m`` others (default: themselves)."""
-    n = len(examples)
-    t = float(np.mean([len(s) for s in examples.items]))
-    return n * (m if m is not None else n) * t * t
-
-
 def cross_validate(user: ClassifyConfig, base: ClassifyConfig, examples: Examples, y: np.ndarray, num_classes: int,
                    epochs: int, say: Callable[[str], None]) -> Selection:
     """Score every candidate by stratified k-fold cross-validation on ``examples`` (class indices ``y``)."""
@@ -199,14 +193,18 @@ def cross_validate(user: ClassifyConfig, base: ClassifyConfig, examples: Example
     for cand in cands:
         t0 = time.perf_counter()
         if cand.kind != "network":
-            if cand.kind == "dtw" and dtw_work(examples) > base.select.dtw_max_cells:
-                notes.append(f"1-NN DTW left out of the cross-validation: {dtw_work(examples):.3g} DTW cells > "
-                             f"select.dtw_max_cells={base.select.dtw_max_cells:.3g}")
-                continue
-            probs, temperature = _neighbour_cv(cand.kind, examples, y, fold, num_classes)
+            window = None
+            if cand.kind == "dtw":
+                ok, window, note = dtw_plan(examples.items, examples.items, base.select.dtw_max_cells)
+                if note:
+                    notes.append(f"cross-validation: {note}")
+                if not ok:
+                    continue
+            probs, temperature = _neighbour_cv(cand.kind, examples, y, fold, num_classes, window)
             acc, loss = _scores(probs, y)
             oof[len(rows)] = probs
-            rows.append(Scored(cand.name, cand.kind, {}, None, acc, loss, time.perf_counter() - t0, temperature))
+            name = cand.name if window is None else f"{cand.name} (band {window})"
+            rows.append(Scored(name, cand.kind, {}, None, acc, loss, time.perf_counter() - t0, temperature, window=window))
             say(f"  {cand.name}: CV accuracy {acc:.4f}")
             continue
         cfg = replace(base, **{**cand.settings, "model.ensemble": 1})
@@ -236,7 +234,7 @@ def cross_validate(user: ClassifyConfig, base: ClassifyConfig, examples: Example
         for i in nn:
             acc, loss = _scores(BLEND_WEIGHT * oof[i] + (1 - BLEND_WEIGHT) * oof[b], y)
             rows.append(Scored(f"{label(rows[b])} + {rows[i].name}", "blend", rows[b].settings, rows[b].epochs, acc, loss,
-                               0.0, rows[i].temperature, rows[i].kind))
+                               0.0, rows[i].temperature, rows[i].kind, rows[i].window))
     def rank(r: Scored) -> tuple:
         return -r.accuracy, r.log_loss
 
@@ -247,10 +245,10 @@ def cross_validate(user: ClassifyConfig, base: ClassifyConfig, examples: Example
     return Selection(k, rows, chosen, best_net, time.perf_counter() - t_start, notes)
 
 
-def _neighbour_cv(metric: str, examples: Examples, y: np.ndarray, fold: np.ndarray,
-                  num_classes: int) -> tuple[np.ndarray, float]:
+def _neighbour_cv(metric: str, examples: Examples, y: np.ndarray, fold: np.ndarray, num_classes: int,
+                  window: int | None = None) -> tuple[np.ndarray, float]:
     """Out-of-fold 1-NN class probabilities, with the temperature of the lowest cross-validated log loss."""
-    dist = distances(metric, examples.items, examples.items)
+    dist = distances(metric, examples.items, examples.items, window)
     per_class = np.zeros((len(examples), num_classes))
     for f in np.unique(fold):
         va, tr = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
