@@ -130,11 +130,14 @@ class Explainable:
 
 # ------------------------------------------------------------------ per task
 def _classify(directory: Path) -> Explainable:
-    from ..classify.api import Classifier
     from ..classify.data import Examples
+    from ..classify.estimator import SequenceClassifier
 
-    clf = Classifier.load(directory)
-    enc = clf.encoder
+    clf = SequenceClassifier.load(directory)
+    enc = clf.encoder_
+    if enc is None:
+        raise ValueError(f"explain: {directory} holds a {clf.model_name} classifier (the cross-validation chose it over "
+                         f"the networks): it has no LSTM gates to show")
 
     def run(data):
         if enc.kind == "text":
@@ -148,19 +151,19 @@ def _classify(directory: Path) -> Explainable:
         ex = Examples(enc.kind, [item], None, ["input"], "input")
         return labels, lambda: clf.predict_proba(ex)
 
-    return Explainable("classify-lstm", clf.model, clf.model.lstm, enc.kind, run, str(directory))
+    return Explainable("classify-lstm", clf.model_, clf.model_.lstm, enc.kind, run, str(directory))
 
 
 def _tag(directory: Path) -> Explainable:
-    from ..tag.api import Tagger
+    from ..tag.estimator import SequenceTagger
 
-    tagger = Tagger.load(directory)
+    tagger = SequenceTagger.load(directory)
 
     def run(text: str):
         words = text.split()
-        return words, lambda: tagger.tag([words])
+        return words, lambda: tagger.predict([words])
 
-    return Explainable("tag-bilstm-crf", tagger.model, tagger.model.lstm, "text", run, str(directory))
+    return Explainable("tag-bilstm-crf", tagger.model_, tagger.model_.lstm, "text", run, str(directory))
 
 
 def _forecast(directory: Path) -> Explainable:
@@ -219,6 +222,7 @@ def _anomaly(directory: Path) -> Explainable:
 LEGACY_LOADERS = {
     "classify-lstm": _classify,
     "classify-lstm-ensemble": _classify,
+    "classify-nn": _classify,  # refused with a message: a 1-NN model has no gates
     "tag-bilstm-crf": _tag,
     "forecast-lstm": _forecast,
     "anomaly-prediction": _anomaly,
