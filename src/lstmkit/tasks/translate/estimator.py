@@ -350,6 +350,10 @@ class Translator(Estimator):
         else:
             if data is None:
                 data = getattr(self, "data_path_", None)
+                given = (getattr(self, "split_", None) or {}).get(f"{part}_fraction") == "given"
+                if data and part in ("dev", "test") and given:
+                    raise ValueError(f"Translator.evaluate: the {part} part was given to fit() separately, not split "
+                                     f"from {data}; pass it as data")
                 if not data:
                     raise ValueError("Translator.evaluate: no data given and the model was not trained on a file; "
                                      "pass the pairs to score")

@@ -113,6 +113,11 @@ def write_report(est, path: Path, sentences: Sequence[str] | None = None) -> Pat
                     "greedy chrF", f"beam {cfg.decode.beam} BLEU", f"beam {cfg.decode.beam} chrF",
                     "test translation s"], rows)
         page.bullets(_verdicts(results))
+        unk = results.get("lstm", {}).get("beam", {}).get("unknown_source_tokens")
+        if unk is not None:
+            page.paragraph(f"Unknown tokens: {unk} source token(s) of the test part were never seen in training "
+                           f"({'characters: BPE splits unseen words into known pieces' if cfg.data.tokenizer == 'bpe' else 'words'}) "
+                           f"and were read as <unk>.")
         sig = next((r["beam"]["bleu_signature"] for r in results.values() if "beam" in r), None)
         if sig:
             page.paragraph(f"sacrebleu signatures: {sig}; "

@@ -82,6 +82,26 @@ class TimeLimit(Callback):
             self.stopped = True
 
 
+class EpochLog(Callback):
+    """One progress line per epoch on the task logger: losses, learning rate and time.
+
+    (The logger is not kept as ``self.log``: Lightning sets every callback's ``log`` to the module's.)"""
+
+    def __init__(self, name: str, logger: logging.Logger) -> None:
+        self.name, self.logger = name, logger
+        self.start = 0.0
+
+    def on_train_start(self, trainer, pl_module):
+        self.start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        m = trainer.callback_metrics
+        parts = [f"{k} {float(m[k]):.4f}" for k in ("train_loss", "val_loss") if k in m]
+        lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else float("nan")
+        self.logger.info("%s: epoch %d: %s, lr %.2g, %.0f s", self.name, trainer.current_epoch + 1, ", ".join(parts), lr,
+                      time.perf_counter() - self.start)
+
+
 class WarmupInverseSqrt(Callback):
     """Learning rate ``lr * min(step / warmup, sqrt(warmup / step))`` (Vaswani et al. 2017's shape, peak ``lr``)."""
 
@@ -119,10 +139,50 @@ class Outcome:
                 "notes": self.notes}
 
 
-def batches(enc: Encoded, batch_size: int, shuffle: bool, seed: int):
-    from ...train.batches import TensorBatches
+class LengthBuckets:
+    """Mini-batches of sentences of similar length, in a new random order every epoch.
 
-    return TensorBatches(enc.src, enc.src_len, enc.tgt_in, enc.tgt_out, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    Each epoch shuffles the pairs (with its own seeded generator, so runs repeat), cuts them into pools of
+    ``pool`` batches, sorts each pool by target then source length, cuts it into batches and shuffles the
+    batches. A batch is then padded to little more than its own sentences, which spares most of the
+    decoder steps a random batch would spend on padding (the usual practice in translation).
+
+    Args:
+        enc: the encoded pairs.
+        batch_size: pairs per batch (the last of the epoch may be smaller).
+        shuffle: a new order every epoch (``False``: sorted by length once, for validation).
+        seed: seed of the shuffling generator.
+        pool: batches per sorted pool. Default ``50``.
+    """
+
+    def __init__(self, enc: Encoded, batch_size: int, shuffle: bool = True, seed: int = 0, pool: int = 50) -> None:
+        if batch_size < 1 or pool < 1:
+            raise ValueError(f"LengthBuckets: expected batch_size >= 1 and pool >= 1, got {batch_size}, {pool}")
+        self.enc, self.batch_size, self.shuffle, self.pool = enc, batch_size, shuffle, pool
+        self.generator = torch.Generator().manual_seed(seed)
+        self.key = enc.tgt_len * (int(enc.src_len.max()) + 1) + enc.src_len  # target length first
+
+    def __len__(self) -> int:
+        n = len(self.enc.src)
+        return (n + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        n = len(self.enc.src)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        size = self.batch_size * (self.pool if self.shuffle else max(1, n))
+        groups = []
+        for chunk in order.split(size):
+            chunk = chunk[torch.argsort(self.key[chunk], stable=True)]
+            groups.extend(chunk.split(self.batch_size))
+        if self.shuffle:
+            groups = [groups[i] for i in torch.randperm(len(groups), generator=self.generator).tolist()]
+        e = self.enc
+        for idx in groups:
+            yield e.src[idx], e.src_len[idx], e.tgt_in[idx], e.tgt_out[idx]
+
+
+def batches(enc: Encoded, batch_size: int, shuffle: bool, seed: int) -> LengthBuckets:
+    return LengthBuckets(enc, batch_size, shuffle=shuffle, seed=seed)
 
 
 def _warm_up(model: torch.nn.Module, data: Encoded) -> None:
@@ -149,7 +209,7 @@ def train_model(name: str, model: torch.nn.Module, train: Encoded, dev: Encoded 
     """
     from ...train import fit
 
-    callbacks: list = []
+    callbacks: list = [EpochLog(name, log)] if log else []
     limit = TimeLimit(max_minutes) if max_minutes else None
     if limit:
         callbacks.append(limit)
@@ -176,4 +236,4 @@ def train_model(name: str, model: torch.nn.Module, train: Encoded, dev: Encoded 
     return out
 
 
-__all__ = ["SentenceStep", "TimeLimit", "WarmupInverseSqrt", "Outcome", "train_model", "batches"]
+__all__ = ["SentenceStep", "TimeLimit", "WarmupInverseSqrt", "EpochLog", "LengthBuckets", "Outcome", "train_model", "batches"]
