@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 _EPILOG = """examples:
   lstmkit translate train                                  # ../shared/data/translation/eng-fra.tsv -> runs/translate-eng-fra/
@@ -78,9 +79,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-def default_out_dir(cfg) -> "Path":
-    from pathlib import Path
-
+def default_out_dir(cfg) -> Path:
     name = Path(cfg.data.path).stem if cfg.data.path else "eng-fra"
     return Path(cfg.run.out_dir or f"runs/translate-{name}")
 
@@ -144,8 +143,6 @@ def _translate(args) -> int:
     texts, unknown, with_unknown = [], 0, 0
     out = None
     if args.output:
-        from pathlib import Path
-
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115 - written line by line as translations come
     try:

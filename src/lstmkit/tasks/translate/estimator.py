@@ -98,7 +98,7 @@ class Translator(Estimator):
             pairs_from(data, what, skip_bad=d.skip_bad_lines)
 
     def _parts(self, data, dev, test) -> dict:
-        from .pairs import SPLIT_RULE, PairSet, source_key, split_by_source
+        from .pairs import SPLIT_RULE, source_key, split_by_source
 
         s = self.config.split
         pairs = self._read(data, "Translator.fit: data")
@@ -118,7 +118,7 @@ class Translator(Estimator):
         self.split_ = {
             "rule": SPLIT_RULE, "seed": s.seed, "dev_fraction": s.dev_fraction if dev is None else "given",
             "test_fraction": s.test_fraction if test is None else "given",
-            **{f"{p}_pairs": len(parts[p]) for p in parts}, **{f"{p}_sources": len(set(parts[p].sources)) for p in parts},
+            **{f"{p}_pairs": len(parts[p]) for p in parts}, **{f"{p}_sources": len({source_key(x) for x in parts[p].sources}) for p in parts},
             "data": pairs.summary(),
         }
         if pairs.skipped_bad or pairs.skipped_blank:

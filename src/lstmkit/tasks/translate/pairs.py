@@ -45,7 +45,7 @@ class PairSet:
         return PairSet([self.sources[i] for i in idx], [self.targets[i] for i in idx], self.origin)
 
     def summary(self) -> dict:
-        return {"origin": self.origin, "pairs": len(self), "sources": len(set(self.sources)),
+        return {"origin": self.origin, "pairs": len(self), "sources": len({source_key(s) for s in self.sources}),
                 "skipped_malformed": self.skipped_bad, "skipped_blank": self.skipped_blank}
 
 

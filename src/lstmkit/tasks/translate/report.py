@@ -103,7 +103,7 @@ def write_report(est, path: Path, sentences: Sequence[str] | None = None) -> Pat
     page.heading("Test scores (BLEU and chrF against every reference of a source, sacrebleu)")
     if results:
         rows = []
-        for name, r in results.items():
+        for r in results.values():
             g, b = r.get("greedy", {}), r.get("beam", {})
             rows.append([r["name"], r["parameters"], r["epochs"], r["train_seconds"], r["stopped_by_time_limit"],
                          r["best_val_loss"] if r["best_val_loss"] is not None else "n/a",
