@@ -20,6 +20,7 @@ COMMANDS = {
     "classify": "lstmkit.cli.classify",
     "tag": "lstmkit.cli.tag",
     "lm": "lstmkit.cli.lm",
+    "translate": "lstmkit.cli.translate",
     "explain": "lstmkit.cli.explain",
     "experiment": "lstmkit.cli.experiment",
 }
