@@ -55,6 +55,7 @@ from ..base import Backend, LayerResult, step_mask
 from ..spec import LayerRegularisers, RecurrenceSpec
 from . import _build
 from .functions import LoopConfig, gru_loop, lstm_loop, rnn_loop
+from .fused import fused_applies, fused_lstm_layer
 from .ops import project_in
 
 #: the cell classes whose ``step`` the C++ loops implement, by kind
@@ -257,6 +258,9 @@ class CPUBackend(Backend):
     def _lstm(self, x, state, cell, cfg: LoopConfig) -> LayerResult:
         h0, c0 = state
         bias = cell.bias_ih + cell.bias_hh if cell.bias else None
+        if fused_applies(cell, cfg):
+            out, hT, cT = fused_lstm_layer(x, h0, c0, cell.weight_ih, cell.weight_hh, bias, cfg)
+            return out, (hT, cT), None
         if cell.kind == "layernorm":  # the input side's norm runs inside the loop, row by row
             xp = project_in(x, cell.weight_ih, None)
             ln_ih = torch.stack((cell.ln_ih_weight, cell.ln_ih_bias,

@@ -35,6 +35,7 @@ Operators (``T`` steps, ``B`` rows, ``G`` gate width, ``P`` output size):
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import torch
@@ -342,6 +343,106 @@ _register(lstm_seq_bwd, None)
 _lstm_seq_bwd_g = _first_order("lstm_seq_bwd", lstm_seq_bwd)
 
 
+# ================================================ plain LSTM, fused loop
+# The plain LSTM (no projection, masks or zoneout) runs the loop of
+# csrc/lstm_fused.cpp: the recurrent product and the gates in one register
+# tile, gates laid out "interleaved" (unit block, gate, lane); see
+# :mod:`.fused` for the layout and the layer built on these operators.
+@torch.library.custom_op("lstmkit::lstm_fused_seq", mutates_args=())
+def lstm_fused_seq(
+    xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, valid: Optional[Tensor], save: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``xp`` ``(T, B, 4Hp)`` interleaved, biases included; ``w_hh`` ``(4H, H)``
+    in torch's order. Returns ``hseq`` ``(T+1, B, Hp)`` (``h_0`` first),
+    ``c_T`` ``(B, Hp)`` and, with ``save``, the activations ``(T, B, 4Hp)``
+    and the cell states ``(T+1, B, Hp)``."""
+    with _NoAutocast():
+        hseq, cT, gates, cseq = _ext().lstm_fused_forward(
+            xp.contiguous(), h0.contiguous(), c0.contiguous(), w_hh.detach().contiguous(), _c(valid), save,
+        )
+    return hseq, cT, _or_empty(gates if save else None, xp), _or_empty(cseq if save else None, xp)
+
+
+def _lstm_fused_seq_fake(xp, h0, c0, w_hh, valid, save):
+    T, B, G = xp.shape
+    Hp = G // 4
+    e = lambda *s: xp.new_empty(s)  # noqa: E731
+    return e(T + 1, B, Hp), e(B, Hp), e(T, B, G) if save else e(0), e(T + 1, B, Hp) if save else e(0)
+
+
+@torch.library.custom_op("lstmkit::lstm_fused_seq_bwd", mutates_args=())
+def lstm_fused_seq_bwd(
+    dhseq: Tensor, dcT: Tensor, gates: Tensor, cseq: Tensor, w_hh: Tensor, valid: Optional[Tensor], need_dh0: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The reverse loop: ``dA`` ``(T, B, 4Hp)`` interleaved (the gradient of
+    ``xp``), ``dh_0`` (zeros unless ``need_dh0``) and ``dc_0``, ``(B, Hp)``."""
+    with _NoAutocast():
+        res = _ext().lstm_fused_backward(
+            dhseq.contiguous(), dcT.contiguous(), gates, cseq, w_hh.detach().contiguous(), _c(valid), need_dh0,
+        )
+    return tuple(res)
+
+
+@lstm_fused_seq_bwd.register_fake
+def _lstm_fused_seq_bwd_fake(dhseq, dcT, gates, cseq, w_hh, valid, need_dh0):
+    T, B, G = gates.shape
+    return gates.new_empty((T, B, G)), gates.new_empty((B, G // 4)), gates.new_empty((B, G // 4))
+
+
+def _lstm_fused_setup(ctx, inputs, output):
+    xp, h0, c0, w_hh, valid, save = inputs
+    hseq, cT, gates, cseq = output
+    ctx.save_flag = save
+    ctx.save_for_backward(w_hh, valid, gates, cseq, hseq)
+
+
+def _lstm_fused_backward(ctx, dhseq, dcT, *_):
+    w_hh, valid, gates, cseq, hseq = ctx.saved_tensors
+    if not ctx.save_flag:
+        raise RuntimeError("lstmkit::lstm_fused_seq: backward through a call that saved no activations (save=False)")
+    T, B, G = gates.shape
+    Hp, H = G // 4, w_hh.shape[1]
+    dhseq = torch.zeros_like(hseq) if dhseq is None else dhseq
+    dcT = torch.zeros_like(cseq[0]) if dcT is None else dcT
+    need = ctx.needs_input_grad
+    dA, dh0, dc0 = _lstm_fused_seq_bwd_g(dhseq, dcT, gates, cseq, w_hh, valid, need[1])
+    d_whh = None
+    if need[3]:
+        hin = hseq[:-1].reshape(T * B, Hp)[:, :H]
+        d_whh = _mm_tn_g(dA.reshape(T * B, G), hin).index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
+    return (dA, dh0[:, :H] if need[1] else None, dc0[:, :H] if need[2] else None, d_whh, None, None)
+
+
+def lane_width(dtype: torch.dtype) -> int:
+    """Lanes per vector of the fused loop for ``dtype`` (16 floats with
+    AVX-512, 8 with AVX2): the unit block of the interleaved layout."""
+    key = dtype == torch.float64
+    if key not in _LANES:
+        _LANES[key] = int(_ext().lane_width(key))
+    return _LANES[key]
+
+
+_LANES: dict[bool, int] = {}
+
+
+@functools.lru_cache(maxsize=64)
+def interleave_index(H: int, L: int) -> tuple[Tensor, Tensor]:
+    """Index maps between torch's gate order (4H rows: i, f, g, o blocks) and
+    the interleaved order (unit block u, gate, lane l) of width 4Hp:
+    ``fwd[p]`` is the torch row at interleaved position ``p`` (``4H`` for a
+    padding position: a zero row appended by the caller); ``inv[r]`` the
+    position of torch row ``r``."""
+    Hp = (H + L - 1) // L * L
+    p = torch.arange(4 * Hp)
+    u, gate, lane = p // (4 * L), (p // L) % 4, p % L
+    unit = u * L + lane
+    fwd = torch.where(unit < H, gate * H + unit, torch.full_like(p, 4 * H))
+    inv = torch.empty(4 * H, dtype=torch.long)
+    real = unit < H
+    inv[fwd[real]] = p[real]
+    return fwd, inv
+
+
 # ======================================================================== GRU
 @torch.library.custom_op("lstmkit::gru_seq", mutates_args=())
 def gru_seq(
@@ -408,6 +509,9 @@ def _gru_backward(ctx, dout, dhT, *_):
     return dxp, dh0, d_whh, d_bhn, None, None, None, None, None
 
 
+_register(lstm_fused_seq, _lstm_fused_seq_fake, (_lstm_fused_setup, _lstm_fused_backward))
+_register(lstm_fused_seq_bwd, None)
+_lstm_fused_seq_bwd_g = _first_order("lstm_fused_seq_bwd", lstm_fused_seq_bwd)
 _register(gru_seq, _gru_seq_fake, (_gru_setup, _gru_backward))
 _register(gru_seq_bwd, None)
 _gru_seq_bwd_g = _first_order("gru_seq_bwd", gru_seq_bwd)
@@ -509,5 +613,6 @@ def _function(name: str, op, setup, backward):
 
 ProjectIn = _function("ProjectIn", project_in_op, _project_in_setup, _project_in_backward)
 LSTMSeq = _function("LSTMSeq", lstm_seq, _lstm_setup, _lstm_backward)
+LSTMFusedSeq = _function("LSTMFusedSeq", lstm_fused_seq, _lstm_fused_setup, _lstm_fused_backward)
 GRUSeq = _function("GRUSeq", gru_seq, _gru_setup, _gru_backward)
 RNNSeq = _function("RNNSeq", rnn_seq, _rnn_setup, _rnn_backward)

@@ -1,0 +1,133 @@
+"""The plain LSTM's fused loop (csrc/lstm_fused.cpp) on the cpu engine.
+
+Against torch.nn.LSTM (same weights) and the reference backend: outputs,
+final states and every gradient, with hidden sizes that fill the vector
+lanes exactly and ones that need padding, lengths, both directions, two
+layers, float32 and float64; gradcheck of the layer; the index maps of the
+interleaved layout; and that the engine really takes this path.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import lstmkit
+from lstmkit.kernels.cpu import _build, ops
+from lstmkit.kernels.cpu.functions import LoopConfig
+from lstmkit.kernels.cpu.fused import fused_lstm_layer
+from lstmkit.nn.export import SequenceGraph
+
+pytestmark = pytest.mark.skipif(
+    _build.load_extension() is None, reason=f"cpu extension unavailable: {_build.build_error()}"
+)
+
+TOL = {torch.float64: dict(rtol=1e-9, atol=1e-10), torch.float32: dict(rtol=2e-4, atol=2e-5)}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _grads(out_state, inputs, params, seed=1):
+    out, (h, c) = out_state
+    g = torch.Generator().manual_seed(seed)
+    loss = sum((t * torch.randn(t.shape, generator=g, dtype=t.dtype)).sum() for t in (out, h, c))
+    return torch.autograd.grad(loss, [*inputs, *params])
+
+
+@pytest.mark.parametrize("H", [16, 21, 40])
+@pytest.mark.parametrize("layers,bi", [(1, False), (2, True)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_matches_torch_nn_lstm(H, layers, bi, dtype):
+    torch.manual_seed(0)
+    I, T, B = 7, 9, 11
+    ref = nn.LSTM(I, H, num_layers=layers, bidirectional=bi, dtype=dtype)
+    ours = lstmkit.LSTM.from_torch(ref, backend="cpu")
+    D = 2 if bi else 1
+    x = torch.randn(T, B, I, dtype=dtype, requires_grad=True)
+    h0 = torch.randn(layers * D, B, H, dtype=dtype, requires_grad=True)
+    c0 = torch.randn(layers * D, B, H, dtype=dtype, requires_grad=True)
+    a = ref(x, (h0, c0))
+    b = ours(x, (h0, c0))
+    for got, want in zip((b[0], *b[1]), (a[0], *a[1])):
+        torch.testing.assert_close(got, want, **TOL[dtype])
+    ga = _grads(a, (x, h0, c0), list(ref.parameters()))
+    gb = _grads(b, (x, h0, c0), list(ours.parameters()))
+    assert len(ga) == len(gb)
+    for got, want in zip(gb, ga):
+        torch.testing.assert_close(got, want, **TOL[dtype])
+
+
+@pytest.mark.parametrize("H", [16, 5])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_lengths_match_reference(H, dtype):
+    torch.manual_seed(1)
+    layer = lstmkit.LSTM(4, H, num_layers=2, bidirectional=True, dtype=dtype)
+    x = torch.randn(6, 5, 4, dtype=dtype)
+    lengths = torch.tensor([6, 1, 3, 6, 2])
+    res = {}
+    for backend in ("reference", "cpu"):
+        layer.backend = backend
+        xb = x.clone().requires_grad_()
+        out_state = layer(xb, lengths=lengths)
+        res[backend] = (out_state[0], *out_state[1], *_grads(out_state, (xb,), list(layer.parameters())))
+    for got, want in zip(res["cpu"], res["reference"]):
+        torch.testing.assert_close(got, want, **TOL[dtype])
+    out = res["cpu"][0]
+    assert torch.all(out[1:, 1] == 0) and torch.all(out[3:, 2] == 0)
+
+
+@pytest.mark.parametrize("H,masked", [(3, False), (3, True), (16, True)])
+def test_gradcheck_fused_layer(H, masked):
+    torch.manual_seed(2)
+    T, B, I = 4, 3, 2
+    r = lambda *s: (0.5 * torch.randn(*s, dtype=torch.float64)).requires_grad_()  # noqa: E731
+    valid = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 0, 0]], dtype=torch.float64) if masked else None
+    cfg = LoopConfig(valid=valid)
+    fn = lambda *a: fused_lstm_layer(*a, cfg)  # noqa: E731
+    args = (r(T, B, I), r(B, H), r(B, H), r(4 * H, I), r(4 * H, H), r(4 * H))
+    assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("H", [1, 8, 16, 17, 33])
+def test_interleave_index_is_a_bijection_on_real_rows(H):
+    L = ops.lane_width(torch.float32)
+    fwd, inv = ops.interleave_index(H, L)
+    Hp = (H + L - 1) // L * L
+    assert fwd.shape == (4 * Hp,) and inv.shape == (4 * H,)
+    assert torch.equal(fwd[inv], torch.arange(4 * H))
+    assert int((fwd == 4 * H).sum()) == 4 * (Hp - H)
+    # position u*4L + gate*L + l holds gate row gate*H + u*L + l
+    if H > L:
+        assert int(fwd[L]) == H and int(fwd[4 * L]) == L
+
+
+def test_plain_lstm_takes_the_fused_operator():
+    layer = lstmkit.LSTM(4, 16, backend="cpu").eval()
+    x = torch.randn(5, 3, 4)
+    st = tuple(torch.randn(s.shape) for s in layer.init_state(3))
+    ep = torch.export.export(SequenceGraph(layer), (x, *st))
+    targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
+    assert any("lstm_fused_seq" in t for t in targets), targets
+    for got, want in zip(ep.module()(x, *st), SequenceGraph(layer)(x, *st)):
+        torch.testing.assert_close(got, want)
+
+
+def test_inference_saves_no_activations_and_matches_training_call():
+    torch.manual_seed(3)
+    w_hh = torch.randn(64, 16) * 0.3
+    L = ops.lane_width(torch.float32)
+    Hp = (16 + L - 1) // L * L
+    xp, h0, c0 = torch.randn(3, 2, 4 * Hp), torch.zeros(2, 16), torch.zeros(2, 16)
+    lean = ops.lstm_fused_seq(xp, h0, c0, w_hh, None, False)
+    full = ops.lstm_fused_seq(xp, h0, c0, w_hh, None, True)
+    assert lean[2].numel() == 0 and lean[3].numel() == 0
+    assert full[2].shape == (3, 2, 4 * Hp) and full[3].shape == (4, 2, Hp)
+    torch.testing.assert_close(lean[0], full[0], rtol=0, atol=0)
+    torch.testing.assert_close(lean[1], full[1], rtol=0, atol=0)
