@@ -19,9 +19,10 @@ traces) runs as
    the pointwise derivatives fused, then ``dW_hh`` as one product over all
    steps, mapped back to torch's row order.
 
-The states come back as ``hseq`` ``(T+1, B, Hp)``; the layer's output is
-``hseq[1:, :, :H]`` with padded steps set to zero, the final state
-``hseq[T]`` (padded steps keep the state).
+The loop returns ``h_1 .. h_T`` ``(T, B, Hp)`` (padded steps keep the
+state), ``h_T`` and ``c_T`` as separate tensors, so their gradients reach the
+backward loop without being assembled into one ``(T+1)``-step buffer; the
+layer's output is the first ``H`` units with padded steps set to zero.
 """
 
 from __future__ import annotations
@@ -60,18 +61,15 @@ def fused_lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tens
                      cfg: LoopConfig) -> tuple[Tensor, Tensor, Tensor]:
     """One plain LSTM layer and direction: ``x`` ``(T, B, I)`` to ``out``
     ``(T, B, H)``, ``h_T``, ``c_T``; ``bias`` is ``b_ih + b_hh`` or ``None``."""
-    T = x.shape[0]
     H = w_hh.shape[1]
     L = lane_width(x.dtype)
     fwd, _ = interleave_index(H, L)
     padded = H % L != 0
     xp = project_in(x, _interleaved(w_ih, fwd, padded), None if bias is None else _interleaved(bias, fwd, padded))
     save = _save(cfg, xp, h0, c0, w_hh)
-    hseq, cT = ops.LSTMFusedSeq.apply(xp, h0, c0, w_hh, cfg.valid, save)[:2]
-    out = hseq[1:]
+    out, hT, cT = ops.LSTMFusedSeq.apply(xp, h0, c0, w_hh, cfg.valid, save)[:3]
     if padded:
-        out = out[..., :H]
+        out, hT, cT = out[..., :H], hT[:, :H], cT[:, :H]
     if cfg.valid is not None:
         out = out * cfg.valid.unsqueeze(-1)
-    hT = hseq[T, :, :H]
-    return out, hT, (cT[:, :H] if padded else cT)
+    return out, hT, cT

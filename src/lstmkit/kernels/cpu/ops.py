@@ -351,65 +351,71 @@ _lstm_seq_bwd_g = _first_order("lstm_seq_bwd", lstm_seq_bwd)
 @torch.library.custom_op("lstmkit::lstm_fused_seq", mutates_args=())
 def lstm_fused_seq(
     xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, valid: Optional[Tensor], save: bool,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """``xp`` ``(T, B, 4Hp)`` interleaved, biases included; ``w_hh`` ``(4H, H)``
-    in torch's order. Returns ``hseq`` ``(T+1, B, Hp)`` (``h_0`` first),
-    ``c_T`` ``(B, Hp)`` and, with ``save``, the activations ``(T, B, 4Hp)``
-    and the cell states ``(T+1, B, Hp)``."""
+    in torch's order. Returns ``out`` ``(T, B, Hp)`` (``h_1 .. h_T``, padded
+    steps keeping the state), ``h_T``, ``c_T`` ``(B, Hp)`` and, with ``save``,
+    the activations ``(T, B, 4Hp)`` and the cell states ``(T+1, B, Hp)``."""
     with _NoAutocast():
-        hseq, cT, gates, cseq = _ext().lstm_fused_forward(
+        out, hT, cT, gates, cseq = _ext().lstm_fused_forward(
             xp.contiguous(), h0.contiguous(), c0.contiguous(), w_hh.detach().contiguous(), _c(valid), save,
         )
-    return hseq, cT, _or_empty(gates if save else None, xp), _or_empty(cseq if save else None, xp)
+    return out, hT, cT, _or_empty(gates if save else None, xp), _or_empty(cseq if save else None, xp)
 
 
 def _lstm_fused_seq_fake(xp, h0, c0, w_hh, valid, save):
     T, B, G = xp.shape
     Hp = G // 4
     e = lambda *s: xp.new_empty(s)  # noqa: E731
-    return e(T + 1, B, Hp), e(B, Hp), e(T, B, G) if save else e(0), e(T + 1, B, Hp) if save else e(0)
+    return e(T, B, Hp), e(B, Hp), e(B, Hp), e(T, B, G) if save else e(0), e(T + 1, B, Hp) if save else e(0)
 
 
 @torch.library.custom_op("lstmkit::lstm_fused_seq_bwd", mutates_args=())
 def lstm_fused_seq_bwd(
-    dhseq: Tensor, dcT: Tensor, gates: Tensor, cseq: Tensor, w_hh: Tensor, valid: Optional[Tensor], need_dh0: bool,
+    dout: Tensor, dhT: Tensor, dcT: Tensor, gates: Tensor, cseq: Tensor, w_hh: Tensor, valid: Optional[Tensor],
+    need_dh0: bool,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The reverse loop: ``dA`` ``(T, B, 4Hp)`` interleaved (the gradient of
     ``xp``), ``dh_0`` (zeros unless ``need_dh0``) and ``dc_0``, ``(B, Hp)``."""
     with _NoAutocast():
         res = _ext().lstm_fused_backward(
-            dhseq.contiguous(), dcT.contiguous(), gates, cseq, w_hh.detach().contiguous(), _c(valid), need_dh0,
+            dout.contiguous(), dhT.contiguous(), dcT.contiguous(), gates, cseq, w_hh.detach().contiguous(), _c(valid),
+            need_dh0,
         )
     return tuple(res)
 
 
 @lstm_fused_seq_bwd.register_fake
-def _lstm_fused_seq_bwd_fake(dhseq, dcT, gates, cseq, w_hh, valid, need_dh0):
+def _lstm_fused_seq_bwd_fake(dout, dhT, dcT, gates, cseq, w_hh, valid, need_dh0):
     T, B, G = gates.shape
     return gates.new_empty((T, B, G)), gates.new_empty((B, G // 4)), gates.new_empty((B, G // 4))
 
 
 def _lstm_fused_setup(ctx, inputs, output):
     xp, h0, c0, w_hh, valid, save = inputs
-    hseq, cT, gates, cseq = output
+    out, hT, cT, gates, cseq = output
     ctx.save_flag = save
-    ctx.save_for_backward(w_hh, valid, gates, cseq, hseq)
+    ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out)
 
 
-def _lstm_fused_backward(ctx, dhseq, dcT, *_):
-    w_hh, valid, gates, cseq, hseq = ctx.saved_tensors
+def _lstm_fused_backward(ctx, dout, dhT, dcT, *_):
+    h0, w_hh, valid, gates, cseq, out = ctx.saved_tensors
     if not ctx.save_flag:
         raise RuntimeError("lstmkit::lstm_fused_seq: backward through a call that saved no activations (save=False)")
     T, B, G = gates.shape
     Hp, H = G // 4, w_hh.shape[1]
-    dhseq = torch.zeros_like(hseq) if dhseq is None else dhseq
+    dout = torch.zeros_like(out) if dout is None else dout
+    dhT = torch.zeros_like(cseq[0]) if dhT is None else dhT
     dcT = torch.zeros_like(cseq[0]) if dcT is None else dcT
     need = ctx.needs_input_grad
-    dA, dh0, dc0 = _lstm_fused_seq_bwd_g(dhseq, dcT, gates, cseq, w_hh, valid, need[1])
+    dA, dh0, dc0 = _lstm_fused_seq_bwd_g(dout, dhT, dcT, gates, cseq, w_hh, valid, need[1])
     d_whh = None
-    if need[3]:
-        hin = hseq[:-1].reshape(T * B, Hp)[:, :H]
-        d_whh = _mm_tn_g(dA.reshape(T * B, G), hin).index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
+    if need[3]:  # sum_t dA_t^T h_{t-1}: h_0 is an input, h_1 .. h_{T-1} the output
+        d_whh = _mm_tn_g(dA[0], h0)
+        if T > 1:
+            hin = out[:-1].reshape((T - 1) * B, Hp)[:, :H]
+            d_whh = d_whh + _mm_tn_g(dA[1:].reshape((T - 1) * B, G), hin)
+        d_whh = d_whh.index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
     return (dA, dh0[:, :H] if need[1] else None, dc0[:, :H] if need[2] else None, d_whh, None, None)
 
 

@@ -303,7 +303,8 @@ struct Fwd {
   const S* X;    // (T, B, U, 4, L)
   const S* Wf;   // (U, H, 4, L)
   const S* Vm;   // (T, B) or null
-  S* HS;         // (T+1, B, Hp)
+  const S* H0;   // (B, Hp): h_0
+  S* HS;         // (T, B, Hp): h_1 .. h_T
   S* CS;         // (T+1 or 2, B, Hp)
   S* GA;         // (T, B, U, 4, L) or null
   bool save;
@@ -322,8 +323,8 @@ struct Fwd {
     template <int MR>
     void finish(int64_t r0, v (&acc)[MR][4]) const {
       const int64_t B = f.B, Hp = f.Hp;
-      const S* hprev = f.HS + t * B * Hp;
-      S* hnext = f.HS + (t + 1) * B * Hp;
+      const S* hprev = t == 0 ? f.H0 : f.HS + (t - 1) * B * Hp;
+      S* hnext = f.HS + t * B * Hp;
       const S* cprev = f.CS + (f.save ? t : (t & 1)) * B * Hp;
       S* cnext = f.CS + (f.save ? t + 1 : ((t + 1) & 1)) * B * Hp;
       for (int r = 0; r < MR; ++r) {
@@ -362,14 +363,14 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
               xp.size(2));
   auto opt = xp.options();
   at::Tensor wf = pack_forward(whh, L);
-  at::Tensor hseq = Hp == H ? at::empty({T + 1, B, Hp}, opt) : at::zeros({T + 1, B, Hp}, opt);
+  at::Tensor hseq = Hp == H ? at::empty({T, B, Hp}, opt) : at::zeros({T, B, Hp}, opt);
   at::Tensor cseq = Hp == H ? at::empty({save ? T + 1 : 2, B, Hp}, opt) : at::zeros({save ? T + 1 : 2, B, Hp}, opt);
-  hseq[0].narrow(1, 0, H).copy_(h0);
+  at::Tensor h0p = Hp == H ? h0.contiguous() : at::constant_pad_nd(h0, {0, Hp - H}).contiguous();
   cseq[0].narrow(1, 0, H).copy_(c0);
   at::Tensor gates = save ? at::empty({T, B, 4 * Hp}, opt) : at::Tensor();
   at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
   const Fwd<S> k{T, B, H, Hp, U, xp.data_ptr<S>(), wf.data_ptr<S>(),
-                 vmask.defined() ? vmask.data_ptr<S>() : nullptr, hseq.data_ptr<S>(), cseq.data_ptr<S>(),
+                 vmask.defined() ? vmask.data_ptr<S>() : nullptr, h0p.data_ptr<S>(), hseq.data_ptr<S>(), cseq.data_ptr<S>(),
                  save ? gates.data_ptr<S>() : nullptr, save};
   const RowBlocks rb(B);
   const Work work(U, rb, requested_threads());
@@ -383,14 +384,16 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
         int64_t u, r0, r1;
         work.item(i, u, r0, r1);
         const typename Fwd<S>::Step step{k, t, u};
-        const Panel<S, typename Fwd<S>::Step> p{step, rb, H, k.HS + t * B * Hp, Hp, k.Wf + u * H * 4 * L, pt};
+        const S* hprev = t == 0 ? k.H0 : k.HS + (t - 1) * B * Hp;
+        const Panel<S, typename Fwd<S>::Step> p{step, rb, H, hprev, Hp, k.Wf + u * H * 4 * L, pt};
         p.run(r0, r1);
       }
       barrier(nt);
     }
   });
+  at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0p.clone();
   at::Tensor cT = cseq[save ? T : (T & 1)].clone();
-  return {hseq, cT, save ? gates : at::Tensor(), save ? cseq : at::Tensor()};
+  return {hseq, hT, cT, save ? gates : at::Tensor(), save ? cseq : at::Tensor()};
 }
 
 // ----------------------------------------------------------------- backward
@@ -399,7 +402,7 @@ struct Bwd {
   using v = typename Vec<S>::v;
   static constexpr int L = Vec<S>::L;
   int64_t T, B, H, Hp, U;
-  const S* DH;   // (T+1, B, Hp): gradient reaching each h state from outside (outputs, h_T)
+  const S* DO;   // (T, B, Hp): gradient reaching h_1 .. h_T from the outputs (h_T's own is in GH at the start)
   const S* GA;   // (T, B, U, 4, L) activations
   const S* CS;   // (T+1, B, Hp)
   const S* Wb;   // (NQ, 4Hp, 4, L)
@@ -413,7 +416,7 @@ struct Bwd {
   // product's share prod = (dA_{t+1} W_hh)[b, block u]
   inline void point(int64_t t, int64_t b, int64_t u, const v& prod) const {
     const int64_t off = b * Hp + u * L;
-    const v tot = prod + vload<v>(GH + off) + vload<v>(DH + (t + 1) * B * Hp + off);
+    const v tot = prod + vload<v>(GH + off) + vload<v>(DO + t * B * Hp + off);
     S* da = DA + ((t * B + b) * U + u) * 4 * L;
     const S m = Vm ? Vm[t * B + b] : S(1);
     if (m == S(0)) {  // padding: both gradients pass to the previous state untouched
@@ -460,7 +463,7 @@ struct Bwd {
             w.point(t, b, u, acc[r][j]);
           } else {
             const int64_t off = b * w.Hp + u * L;
-            vstore(w.DH0 + off, acc[r][j] + vload<v>(w.GH + off) + vload<v>(w.DH + off));
+            vstore(w.DH0 + off, acc[r][j] + vload<v>(w.GH + off));
           }
         }
       }
@@ -469,7 +472,8 @@ struct Bwd {
 };
 
 template <typename S>
-std::vector<at::Tensor> backward_impl(const at::Tensor& dhseq, const at::Tensor& dcT, const at::Tensor& gates,
+std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
+                                      const at::Tensor& gates,
                                       const at::Tensor& cseq, const at::Tensor& whh,
                                       const std::optional<at::Tensor>& valid, bool need_dh0) {
   using v = typename Vec<S>::v;
@@ -479,10 +483,10 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dhseq, const at::Tensor&
   auto opt = gates.options();
   at::Tensor wb = pack_backward(whh, L);
   at::Tensor dA = at::empty({T, B, 4 * Hp}, opt);
-  at::Tensor gH = at::zeros({B, Hp}, opt);
+  at::Tensor gH = dhT.contiguous().clone();
   at::Tensor gC = dcT.contiguous().clone();
   at::Tensor dh0 = at::zeros({B, Hp}, opt);
-  at::Tensor dh = dhseq.contiguous();
+  at::Tensor dh = dout.contiguous();
   at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
   const Bwd<S> k{T, B, H, Hp, U, dh.data_ptr<S>(), gates.data_ptr<S>(), cseq.data_ptr<S>(), wb.data_ptr<S>(),
                  vmask.defined() ? vmask.data_ptr<S>() : nullptr, dA.data_ptr<S>(), gH.data_ptr<S>(),
@@ -541,12 +545,12 @@ std::vector<at::Tensor> forward(const at::Tensor& xp, const at::Tensor& h0, cons
                                     [&] { return forward_impl<scalar_t>(xp, h0, c0, whh, valid, save); });
 }
 
-std::vector<at::Tensor> backward(const at::Tensor& dhseq, const at::Tensor& dcT, const at::Tensor& gates,
-                                 const at::Tensor& cseq, const at::Tensor& whh, const std::optional<at::Tensor>& valid,
-                                 bool need_dh0) {
+std::vector<at::Tensor> backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
+                                 const at::Tensor& gates, const at::Tensor& cseq, const at::Tensor& whh,
+                                 const std::optional<at::Tensor>& valid, bool need_dh0) {
   TORCH_CHECK(gates.is_contiguous() && cseq.is_contiguous(), "lstm_fused_backward: saved tensors must be contiguous");
   return AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_fused_backward", [&] {
-    return backward_impl<scalar_t>(dhseq, dcT, gates, cseq, whh, valid, need_dh0);
+    return backward_impl<scalar_t>(dout, dhT, dcT, gates, cseq, whh, valid, need_dh0);
   });
 }
 

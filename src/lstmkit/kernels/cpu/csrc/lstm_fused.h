@@ -18,18 +18,18 @@ at::Tensor pack_forward(const at::Tensor& whh, int64_t L);
 at::Tensor pack_backward(const at::Tensor& whh, int64_t L);
 
 // xp (T, B, 4Hp) interleaved, biases included; h0, c0 (B, H); w_hh (4H, H);
-// valid (T, B) 1/0 or none. Returns hseq (T+1, B, Hp) (the h states, h_0
-// first), c_T (B, Hp), and with save the activations (T, B, 4Hp) and the c
-// states (T+1, B, Hp).
+// valid (T, B) 1/0 or none. Returns out (T, B, Hp) (h_1 .. h_T; padded steps
+// keep the state), h_T and c_T (B, Hp), and with save the activations
+// (T, B, 4Hp) and the c states (T+1, B, Hp).
 std::vector<at::Tensor> forward(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
                                 const at::Tensor& whh, const std::optional<at::Tensor>& valid, bool save);
 
-// dhseq (T+1, B, Hp): the gradient reaching each h state from outside the
-// loop; dcT (B, Hp). Returns dA (T, B, 4Hp) interleaved (the gradient of the
+// dout (T, B, Hp): the gradient reaching h_1 .. h_T from the outputs; dhT,
+// dcT (B, Hp). Returns dA (T, B, 4Hp) interleaved (the gradient of the
 // pre-activations, hence of xp), dh_0 (zeros unless need_dh0: it costs one
 // more product) and dc_0.
-std::vector<at::Tensor> backward(const at::Tensor& dhseq, const at::Tensor& dcT, const at::Tensor& gates,
-                                 const at::Tensor& cseq, const at::Tensor& whh, const std::optional<at::Tensor>& valid,
-                                 bool need_dh0);
+std::vector<at::Tensor> backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
+                                 const at::Tensor& gates, const at::Tensor& cseq, const at::Tensor& whh,
+                                 const std::optional<at::Tensor>& valid, bool need_dh0);
 
 }  // namespace lstmkit_fused
