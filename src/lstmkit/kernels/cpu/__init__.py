@@ -14,6 +14,11 @@ For every cell of the core (``lstm``, ``peephole``, ``layernorm``, ``gru``,
    parameter gradient as one product or reduction over all steps
    (:mod:`.functions`).
 
+A plain LSTM layer (no projection, hidden-state dropout, zoneout or gate
+traces) runs step 2 and 3 in the fused loop of ``csrc/lstm_fused.cpp``
+instead (:mod:`.fused`): the recurrent product and the gate math in one
+register tile, no per-step product call and no ``(B, 4H)`` intermediate.
+
 Each of these is a PyTorch operator (``torch.ops.lstmkit.*``, :mod:`.ops`)
 with a fake kernel, an autograd formula and a vmap rule, so torch.export,
 torch.compile and torch.func see one operator per layer and direction.

@@ -23,14 +23,15 @@ operators, so no opaque (``mkldnn``) tensor ever crosses an operator boundary.
 
 Operators (``T`` steps, ``B`` rows, ``G`` gate width, ``P`` output size):
 
-=========================  ===========================================================
-``lstmkit::linear``        ``a @ w.T (+ b)``, no autograd (used inside formulas)
-``lstmkit::mm_tn``         ``a.T @ b``: a weight gradient over all steps at once
-``lstmkit::project_in``    ``x @ w.T + b`` with autograd: the input projection
-``lstmkit::lstm_seq``      one LSTM-family layer over a sequence (and its ``_bwd``)
-``lstmkit::gru_seq``       one GRU layer (and its ``_bwd``)
-``lstmkit::rnn_seq``       one Elman RNN layer (and its ``_bwd``)
-=========================  ===========================================================
+===========================  =========================================================
+``lstmkit::linear``          ``a @ w.T (+ b)``, no autograd (used inside formulas)
+``lstmkit::mm_tn``           ``a.T @ b``: a weight gradient over all steps at once
+``lstmkit::project_in``      ``x @ w.T + b`` with autograd: the input projection
+``lstmkit::lstm_seq``        one LSTM-family layer over a sequence (and its ``_bwd``)
+``lstmkit::lstm_fused_seq``  one plain LSTM layer on the fused loop (and its ``_bwd``)
+``lstmkit::gru_seq``         one GRU layer (and its ``_bwd``)
+``lstmkit::rnn_seq``         one Elman RNN layer (and its ``_bwd``)
+===========================  =========================================================
 """
 
 from __future__ import annotations
