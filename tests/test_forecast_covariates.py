@@ -30,7 +30,7 @@ def test_many_series_with_covariates(tmp_path):
     frame = f.backtest(_stores(), **cols)
     bt = f.evaluate()
     assert [r["id"] for r in bt["per_series"]] == ["north", "south"]
-    assert bt["origins"] == 2 * (24 - 3 + 1)  # auto start: the last two seasons of each series
+    assert bt["origins"] == 2 * (16 - 3 + 1)  # auto start: two seasons (24) capped at a third of the 48 values
     assert "coverage_95" in bt["model"] and set(frame["id"]) == {"north", "south"}
     f.fit(_stores(), **cols)
     assert f.lstm_.transform.n_past == 1 and f.lstm_.transform.n_future == 3  # promo + the month's sin/cos

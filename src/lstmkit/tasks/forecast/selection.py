@@ -320,7 +320,8 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
         final_dir = None if log_dir is None else Path(log_dir) / f"final-{net_name}"
         if inner is not None:  # warm start: the validated networks, trained on with the newest windows
             epochs = max(1, round(inner.epochs * FINETUNE))
-            say(f"training {label(net_name)} on for {epochs} passes on the whole training part (warm start)")
+            say(f"continuing to train {label(net_name)} for {epochs} more pass{'es' if epochs != 1 else ''} on the whole "
+                f"training part (warm start)")
             from ...config import replace
 
             tune = replace(cfg.train, epochs=epochs, lr=cfg.train.lr * FINETUNE_LR)
