@@ -1,17 +1,31 @@
-"""Forecasting quality bars: airline passengers and sunspots, LSTM beside naive baselines.
+"""Single series with the defaults: the shipped ones and series nobody tuned on, beside the peers.
 
-    .venv/bin/python benchmarks/eval_forecast.py              # both cases, writes benchmarks/RESULTS_forecast.md
-    .venv/bin/python benchmarks/eval_forecast.py --case airline
+    .venv/bin/python benchmarks/eval_forecast.py                     # every case, writes benchmarks/RESULTS_forecast.md
+    .venv/bin/python benchmarks/eval_forecast.py --case airline --case halfhourly
+    .venv/bin/python benchmarks/eval_forecast.py --group unseen
 
-Each case runs `lstmkit forecast backtest` with the options shown in the
-results table, in its own process so that its peak memory (max RSS, which
-includes the Python, torch and Lightning imports) is its own. The bars (from
-issue 5):
+Every case runs ``lstmkit.Forecaster(horizon=h)`` with every other setting
+at its default (season, window, transform, model choice all derived from the
+data) through ``Forecaster.backtest``: the forecaster is fitted, model choice
+included, on the data before the first origin only, then forecasts from every
+origin (stride 1) reading the actual history up to it; naive, seasonal naive
+and statsforecast's AutoETS, AutoARIMA and AutoTheta forecast the same
+windows. The protocol (horizon, first origin) is the case's, the same for
+everybody. Each case runs in its own process.
 
-- airline, backtest from January 1959, horizon 6: MAPE <= 2.7 % and better than
-  seasonal naive (season 12);
-- sunspots, forecasts covering the last 30 years: better than seasonal naive
-  (season 11) on MASE.
+Cases:
+
+- shipped: airline (monthly), sunspots (yearly, an ~11-year cycle), shampoo (36 months);
+- unseen: series generated here with a fixed seed and never looked at while
+  the defaults were set: an annual series with a 10-year cycle, a monthly series
+  with trend and multiplicative season, a half-hourly series with a daily cycle
+  that is zero at night (season 48, horizon 48), a daily series with a weekly
+  pattern, a weekly series with a yearly cycle, a quarterly series; and M3
+  series (monthly and yearly, picked by a fixed random draw) as single series,
+  forecast once from the end of their training part.
+
+The bars (issue 12): beat seasonal naive on MASE on each case, and for the
+shipped series stay within 5 % of the best statsforecast model's MASE.
 """
 
 from __future__ import annotations
@@ -25,109 +39,177 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "series"
+SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "benchmarks" / "out"
 
+#: name -> (group, horizon, first origin); the data come from `frame(name)`
 CASES = {
-    "airline": {
-        "args": ["--data", "../shared/data/series/airline.csv", "--time", "Date", "--target", "Passengers",
-                 "--horizon", "6", "--season", "12", "--backtest.start", "1959-01"],
-        "bar": "MAPE <= 2.7 % and < seasonal naive",
-    },
-    "sunspots": {
-        "args": ["--data", "../shared/data/series/sunspots.csv", "--time", "YEAR", "--target", "SUNACTIVITY",
-                 "--horizon", "11", "--season", "11", "--backtest.start", "-30",
-                 "--model.input_size", "33", "--model.instance_norm", "none", "--model.calendar", "false",
-                 "--train.lr", "0.01", "--train.epochs", "300"],
-        "bar": "MASE < seasonal naive",
-    },
+    "airline": ("shipped", 6, "1959-01"),
+    "sunspots": ("shipped", 11, "-30"),
+    "shampoo": ("shipped", 6, "-12"),
+    "annual_cycle10": ("unseen", 10, "-30"),
+    "monthly_trend_season": ("unseen", 12, "-36"),
+    "halfhourly_daily": ("unseen", 48, "-144"),
+    "daily_weekly": ("unseen", 14, "-56"),
+    "weekly_yearly": ("unseen", 13, "-52"),
+    "quarterly": ("unseen", 8, "-16"),
 }
+M3_DRAW = {"monthly": (18, 4), "yearly": (6, 4)}  # horizon, number of series drawn (seed 1)
+
+
+def _m3_cases() -> dict:
+    rng = np.random.default_rng(1)
+    out = {}
+    for freq, (h, n) in M3_DRAW.items():
+        total = 1428 if freq == "monthly" else 645
+        for i in sorted(rng.choice(total, n, replace=False)):
+            out[f"m3_{freq}_{i}"] = ("unseen", h, f"-{h}")
+    return out
+
+
+CASES.update(_m3_cases())
+
+
+def frame(name: str):
+    """(DataFrame, column keywords) of a case."""
+    import pandas as pd
+
+    if name == "airline":
+        return pd.read_csv(SHARED / "series" / "airline.csv"), {"time": "Date", "target": "Passengers"}
+    if name == "sunspots":
+        return pd.read_csv(SHARED / "series" / "sunspots.csv"), {"time": "YEAR", "target": "SUNACTIVITY"}
+    if name == "shampoo":
+        return pd.read_csv(SHARED / "series" / "shampoo.csv"), {"time": "Time", "target": "Sales"}
+    if name.startswith("m3_"):
+        _, freq, i = name.split("_")
+        tr = pd.read_csv(SHARED / "m3" / f"m3_{freq}_train.csv")
+        te = pd.read_csv(SHARED / "m3" / f"m3_{freq}_test.csv")
+        sid = sorted(tr["series"].unique())[int(i)]
+        df = pd.concat([tr[tr["series"] == sid], te[te["series"] == sid]])[["t", "value"]]
+        return df.reset_index(drop=True), {"time": "t", "target": "value"}
+    rng = np.random.default_rng(12345)
+    if name == "annual_cycle10":
+        n = 120
+        t = np.arange(n)
+        y = 50 + 30 * np.sin(2 * np.pi * t / 10 + 1) + np.cumsum(rng.normal(0, 2, n)) + rng.normal(0, 5, n)
+        return pd.DataFrame({"year": 1900 + t, "v": y}), {"time": "year", "target": "v"}
+    if name == "monthly_trend_season":
+        n = 180
+        t = np.arange(n)
+        y = (100 + 0.8 * t) * (1 + 0.25 * np.sin(2 * np.pi * t / 12)) * np.exp(rng.normal(0, 0.04, n))
+        return pd.DataFrame({"m": pd.date_range("2000-01", periods=n, freq="MS"), "v": y}), {"time": "m", "target": "v"}
+    if name == "halfhourly_daily":
+        n = 48 * 28
+        t = np.arange(n)
+        day = np.maximum(np.sin(2 * np.pi * (t % 48 - 12) / 48), 0)  # zero at night
+        y = 20 * day * (1 + 0.2 * np.sin(2 * np.pi * t / (48 * 7))) * np.exp(rng.normal(0, 0.1, n))
+        return (pd.DataFrame({"ts": pd.date_range("2021-03-01", periods=n, freq="30min"), "v": y}),
+                {"time": "ts", "target": "v"})
+    if name == "daily_weekly":
+        n = 730
+        t = np.arange(n)
+        y = (200 + 30 * np.sin(2 * np.pi * t / 365.25) + np.array([0, 5, 8, 6, 10, 40, 30])[t % 7]
+             + np.cumsum(rng.normal(0, 2, n)) + rng.normal(0, 6, n))
+        return pd.DataFrame({"d": pd.date_range("2019-01-01", periods=n, freq="D"), "v": y}), {"time": "d", "target": "v"}
+    if name == "weekly_yearly":
+        n = 260
+        t = np.arange(n)
+        y = 1000 + 200 * np.sin(2 * np.pi * t / 52.18) + np.cumsum(rng.normal(0, 15, n)) + rng.normal(0, 30, n)
+        return pd.DataFrame({"w": pd.date_range("2015-01-04", periods=n, freq="W"), "v": y}), {"time": "w", "target": "v"}
+    if name == "quarterly":
+        n = 80
+        t = np.arange(n)
+        y = ((500 + 3 * t + np.cumsum(rng.normal(0, 5, n))) * (1 + np.array([0.1, -0.05, 0.15, -0.2])[t % 4])
+             + rng.normal(0, 8, n))
+        return pd.DataFrame({"q": pd.date_range("2000-01", periods=n, freq="QS"), "v": y}), {"time": "q", "target": "v"}
+    raise KeyError(name)
 
 
 def run_case(name: str) -> dict:
-    """Run one case in this process and return its numbers."""
-    os.chdir(ROOT)
-    from lstmkit.cli.main import build_parser
-    from lstmkit.cli.forecast import _config
-    from lstmkit.tasks.forecast import api
+    from lstmkit import Forecaster
     from lstmkit.train.memory import peak_memory_mb
 
-    args = build_parser().parse_args(["forecast", "backtest", *CASES[name]["args"], "--quiet",
-                                      "--out", str(OUT / f"forecast-{name}")])
-    cfg = _config(args)
-    t0 = time.perf_counter()
-    bt = api.backtest(cfg, say=lambda s: None)
-    wall = time.perf_counter() - t0
-    m = bt.metrics
+    group, horizon, start = CASES[name]
+    df, cols = frame(name)
+    f = Forecaster(horizon=horizon, start=start, progress_bar=False)
+    load0 = os.getloadavg()
+    t0, c0 = time.perf_counter(), time.process_time()
+    f.backtest(df, **cols)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    m = f.evaluate()
+    core = f.backtest_.cores[0]
+    peers = m["peers"]
     return {
-        "case": name,
-        "model": m["model"], "naive": m["naive"], "seasonal_naive": m["seasonal_naive"],
-        "origins": m["origins"], "points": m["points"], "first_origin": m["first_origin"], "horizon": m["horizon"],
-        "train_seconds": round(bt.fit.seconds, 1), "backtest_seconds": round(wall, 1),
-        "peak_memory_mb": round(peak_memory_mb(), 1),
-        "ensemble": cfg.model.ensemble, "epochs": cfg.train.epochs,
+        "case": name, "group": group, "horizon": horizon, "start": start, "origins": m["origins"],
+        "season": m["season"], "season_reason": core.plan.season_reason, "window": core.plan.input_size,
+        "chosen": core.chosen, "runner_up": core.runner_up, "validation": core.scores,
+        "mase": {k: m[k]["mase"] for k in ["model", *peers]}, "smape": {k: m[k]["smape"] for k in ["model", *peers]},
+        "verdict": m["verdict"]["text"], "seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
+        "peak_memory_mb": round(peak_memory_mb(), 1), "load_average": [round(x, 2) for x in load0],
     }
 
 
-def passes(r: dict) -> bool:
-    if r["case"] == "airline":
-        return r["model"]["mape"] <= 2.7 and r["model"]["mape"] < r["seasonal_naive"]["mape"]
-    return r["model"]["mase"] < r["seasonal_naive"]["mase"]
+def judge(r: dict) -> tuple[bool, bool | None]:
+    """(beats seasonal naive, within 5 % of the best statsforecast peer; None if not a bar for this case)."""
+    mase = r["mase"]
+    beats = mase["model"] < mase["seasonal_naive"]
+    stats = [mase[k] for k in ("ets", "arima", "theta") if k in mase]
+    near = mase["model"] <= 1.05 * min(stats) if stats and r["group"] == "shipped" else None
+    return beats, near
 
 
 def write_results(results: list[dict]) -> Path:
     import torch
 
+    from lstmkit.tasks.forecast.selection import label
+
     lines = [
-        "# Forecasting quality bars",
+        "# Forecasting with the defaults: shipped series and series nobody tuned on",
         "",
         "Written by `benchmarks/eval_forecast.py` (rerun: `.venv/bin/python benchmarks/eval_forecast.py`).",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} torch threads at start (training uses `--train.num_threads 1`). "
-        "Timings are on a machine shared with other jobs.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; shared with other jobs "
+        "(the load average at each case's start is in the JSON; times are upper bounds, CPU seconds are given too).",
         "",
-        "Rolling-origin backtest: one model (an ensemble of seeds, averaged) is trained only on data whose targets end "
-        "before the first origin; it then forecasts the whole horizon from every origin (stride 1), reading the actual "
-        "history up to that origin. Naive and seasonal-naive forecasts come from the very same origins. MASE is scaled "
-        "by the in-sample seasonal-naive MAE before the first origin.",
+        "Every case: `lstmkit.Forecaster(horizon=h, start=...)`, all else default, through `Forecaster.backtest` "
+        "(fitted, model choice included, only on the data before the first origin; stride 1; the peers forecast "
+        "the same windows). MASE per case (lower is better); the model column is whatever the forecaster chose "
+        "on its own training data (named in the next column).",
         "",
-        "| case | bar | LSTM MAPE % | seasonal naive MAPE % | naive MAPE % | LSTM MASE | seasonal naive MASE | "
-        "origins x horizon | train time (s) | peak memory (MiB) | pass |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| case | group | h | origins | season | chosen | MASE model | seasonal naive | naive | AutoETS | AutoARIMA | "
+        "AutoTheta | beats s. naive | within 5 % of best peer | time (s, wall / CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(
-            f"| {r['case']} | {CASES[r['case']]['bar']} | {r['model']['mape']:.2f} | {r['seasonal_naive']['mape']:.2f} | "
-            f"{r['naive']['mape']:.2f} | {r['model']['mase']:.3f} | {r['seasonal_naive']['mase']:.3f} | "
-            f"{r['origins']} x {r['horizon']} from {r['first_origin'][:10]} | {r['train_seconds']} | "
-            f"{r['peak_memory_mb']} | {'yes' if passes(r) else 'NO'} |")
-    lines += ["", "Commands (the same runs through the command line):", ""]
-    for r in results:
-        lines.append(f"- {r['case']}: `.venv/bin/lstmkit forecast backtest {' '.join(CASES[r['case']]['args'])}`")
-    lines += [
-        "",
-        "Notes:",
-        "",
-        "- Recipes. Airline uses the forecasting defaults (they were chosen for it): log transform, window-mean "
-        "instance normalisation, 24-month input window, month-of-year features, one LSTM layer of 32 units, a direct "
-        "6-step head, MSE loss, Adam at 3e-3 with a cosine schedule for 500 epochs, batch 32, an ensemble of 5 seeds "
-        "(0-4) averaged. Sunspots (no log: the series has zeros) uses standard scaling, a 33-year window, no instance "
-        "normalisation or season features, a horizon of 11 years, Adam at 1e-2 for 300 epochs, 5 seeds.",
-        "- Honesty. These settings were picked while looking at these same backtests (as the Darts example's were), "
-        "so the figures are optimistic for unseen series. Seed sensitivity of the airline figure, from development "
-        "runs of the same backtest with `--train.seed 0 / 100 / 200` (members seeded 0-4, 100-104, 200-204): "
-        "MAPE 2.50 / 2.59 / 2.58 %. Settings that did worse there: lr 1e-2 for 300 epochs (2.73 %), mean-absolute "
-        "loss (3.2 %), 36-month window (2.76 %), dropout 0.1 (2.99 %), two layers (3.28 %), normalising by the last "
-        "12 months only (2.99 %), forecasting the residual over seasonal naive (4.1 %).",
-        "- Train time is the time inside the fit loops (all ensemble members); peak memory is the process's maximum "
-        "resident set (`resource.getrusage`), most of it the Python, torch and Lightning imports.",
-        "- The main-job command `.venv/bin/lstmkit forecast train` (no arguments: the built-in airline series, "
-        "horizon 6, backtest from 1959-01) runs this airline backtest, then finetunes the ensemble for 100 epochs on "
-        "the whole series and forecasts the first half of 1961: about 50 s of CPU time; wall time is longer when the "
-        "machine is shared.",
-    ]
-    lines += ["", "All metrics (sMAPE, RMSE, MAE too):", "", "```json", json.dumps(results, indent=1), "```", ""]
+        m = r["mase"]
+        beats, near = judge(r)
+        cell = lambda k: f"{m[k]:.3f}" if k in m else "-"  # noqa: E731
+        lines.append(f"| {r['case']} | {r['group']} | {r['horizon']} | {r['origins']} | {r['season']} | "
+                     f"{label(r['chosen'])} | **{m['model']:.3f}** | {cell('seasonal_naive')} | {cell('naive')} | "
+                     f"{cell('ets')} | {cell('arima')} | {cell('theta')} | {'yes' if beats else 'NO'} | "
+                     f"{'-' if near is None else ('yes' if near else 'NO')} | {r['seconds']} / {r['cpu_seconds']} |")
+    n = len(results)
+    nb = sum(judge(r)[0] for r in results)
+    shipped = [r for r in results if r["group"] == "shipped"]
+    lines += ["", f"Beats seasonal naive on {nb} of {n} cases"
+              + (f"; on the shipped series, within 5 % of the best statsforecast model on "
+                 f"{sum(bool(judge(r)[1]) for r in shipped)} of {len(shipped)}." if shipped else "."), "",
+              "Notes:", "",
+              "- Nothing here was tuned per series: the only arguments are the horizon and the first origin of the "
+              "protocol. The season, window, transform, network size and the choice between the LSTM set-ups, the "
+              "statsforecast models and their combination are the forecaster's own, made on the data before the "
+              "first origin. When the choice is a classical model, the model column is that model's forecasts "
+              "(and equals its peer column).",
+              "- The unseen series are generated in this script with a fixed seed (see `frame()`); they were not "
+              "looked at while the defaults were set. The M3 series are single series drawn by a fixed seed from "
+              "both M3 files and forecast once from the end of their training part.",
+              "- Where a peer wins, the table says so; so does each run's report, in its first lines.",
+              "",
+              "Seasons and windows derived: " + "; ".join(f"{r['case']}: season {r['season']} ({r['season_reason']}), "
+                                                           f"window {r['window']}" for r in results) + ".",
+              "", "All figures:", "", "```json", json.dumps(results, indent=1), "```", ""]
     path = ROOT / "benchmarks" / "RESULTS_forecast.md"
     path.write_text("\n".join(lines))
     return path
@@ -136,39 +218,40 @@ def write_results(results: list[dict]) -> Path:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--case", choices=sorted(CASES), action="append", help="run only these cases")
-    p.add_argument("--one", choices=sorted(CASES), help=argparse.SUPPRESS)  # internal: run one case, print JSON
+    p.add_argument("--group", choices=["shipped", "unseen"], help="run only this group")
+    p.add_argument("--one", choices=sorted(CASES), help=argparse.SUPPRESS)  # internal: one case, print JSON
     args = p.parse_args()
     if args.one:
         print("RESULT " + json.dumps(run_case(args.one)))
         return 0
-    if not DATA.is_dir():
-        print(f"eval_forecast: shared data not found at {DATA}", file=sys.stderr)
-        return 2
     OUT.mkdir(parents=True, exist_ok=True)
+    names = args.case or [k for k, v in CASES.items() if args.group in (None, v[0])]
     results = []
-    for name in args.case or list(CASES):
+    for name in names:
         proc = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True, cwd=ROOT,
                               env={**os.environ, "PYTHONWARNINGS": "ignore"})
         line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
         if proc.returncode or not line:
-            print(proc.stderr[-3000:], file=sys.stderr)
+            print(f"{name}: failed\n{proc.stderr[-3000:]}", file=sys.stderr)
             return 1
         r = json.loads(line[0][7:])
         results.append(r)
-        print(f"{name}: LSTM MAPE {r['model']['mape']:.2f}% (seasonal naive {r['seasonal_naive']['mape']:.2f}%), "
-              f"MASE {r['model']['mase']:.3f} (seasonal naive {r['seasonal_naive']['mase']:.3f}), "
-              f"train {r['train_seconds']} s, peak {r['peak_memory_mb']} MiB -> {'pass' if passes(r) else 'FAIL'}")
-    if args.case:  # keep the other cases' last results in the table
-        try:
-            earlier = json.loads((OUT / "forecast.json").read_text())
-        except (OSError, ValueError):
-            earlier = []
-        ran = {r["case"] for r in results}
-        results = [r for r in earlier if r["case"] not in ran and r["case"] in CASES] + results
-        results.sort(key=lambda r: list(CASES).index(r["case"]))
-    (OUT / "forecast.json").write_text(json.dumps(results, indent=1))
+        beats, near = judge(r)
+        print(f"{name}: chosen {r['chosen']}, MASE {r['mase']['model']:.3f} (seasonal naive "
+              f"{r['mase']['seasonal_naive']:.3f}, best peer {min(v for k, v in r['mase'].items() if k != 'model'):.3f})"
+              f" beats s.naive: {beats}, near best: {near}; {r['seconds']} s ({r['cpu_seconds']} s CPU), "
+              f"load {r['load_average'][0]}", flush=True)
+    store = OUT / "forecast.json"
+    try:
+        earlier = json.loads(store.read_text())
+    except (OSError, ValueError):
+        earlier = []
+    ran = {r["case"] for r in results}
+    results = [r for r in earlier if r["case"] not in ran and r["case"] in CASES] + results
+    results.sort(key=lambda r: list(CASES).index(r["case"]))
+    store.write_text(json.dumps(results, indent=1))
     print(f"results: {write_results(results)}")
-    return 0 if all(passes(r) for r in results) else 1
+    return 0
 
 
 if __name__ == "__main__":

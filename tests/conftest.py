@@ -42,3 +42,33 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def task_log():
+    """The text of the ``lstmkit.tasks`` progress lines logged during the test, at INFO.
+
+    ``caplog`` misses them once a command-line test in the same session has
+    routed that logger to stdout (``show_task_progress`` stops propagation).
+    """
+    import logging
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger("lstmkit.tasks")
+    handler, level = Keep(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    class Text:
+        @property
+        def text(self) -> str:
+            return "\n".join(lines)
+
+    yield Text()
+    logger.removeHandler(handler)
+    logger.setLevel(level)

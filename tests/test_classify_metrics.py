@@ -105,7 +105,7 @@ def test_nearest_neighbour_ties_and_errors():
     with pytest.raises(ValueError, match="expected window an int >= 0 or None, got -1"):
         nearest_neighbour([[0.0]], [0], [[0.0]], metric="dtw", window=-1)
     with pytest.raises(ValueError, match="expected finite values in A"):
-        dtw_distances([[0.0, np.nan]], [[0.0, 1.0]])
+        dtw_distances([[np.nan, 0.0]], [[0.0, 1.0]])
 
 
 @pytest.mark.parametrize(
@@ -126,3 +126,28 @@ def test_one_nn_matches_published_ucr_baselines(shared_data, name, metric, error
     assert accuracy(test.y, pred) == pytest.approx(1 - errors / len(test))
     cm = confusion_matrix(test.y, pred, labels=test.classes)
     assert cm.sum() == len(test) and np.trace(cm) == len(test) - errors
+
+
+def test_dtw_of_variable_length_series_is_each_pair_over_its_own_lengths():
+    rng = np.random.default_rng(2)
+    A = [rng.normal(size=(2, n)) for n in (1, 3, 4, 2)]
+    B = [rng.normal(size=(2, m)) for m in (4, 1, 2)]
+    for w in (None, 0, 1):
+        got = dtw_distances(A, B, window=w)
+        want = [[_brute_dtw(a, b, w) for b in B] for a in A]
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    padded = np.full((4, 2, 4), np.nan)  # the same series as one NaN-padded array
+    for i, a in enumerate(A):
+        padded[i, :, : a.shape[1]] = a
+    np.testing.assert_allclose(dtw_distances(padded, B), dtw_distances(A, B), rtol=1e-12)
+
+
+def test_nearest_neighbour_takes_variable_lengths_with_either_metric():
+    train = [[0.0, 0.0, 0.0], [5.0, 5.0, 5.0, 5.0, 5.0]]
+    test = [[0.0, 0.1], [5.0, 4.9, 5.1, 5.0, 5.0, 5.0]]
+    for metric in ("euclidean", "dtw"):
+        assert nearest_neighbour(train, ["low", "high"], test, metric=metric).tolist() == ["low", "high"]
+    # Euclidean resamples to the longest length: a 2-step ramp and its 5-step version are the same series
+    np.testing.assert_allclose(euclidean_distances([[0.0, 4.0]], [[0.0, 1.0, 2.0, 3.0, 4.0]]), [[0.0]], atol=1e-12)
+    with pytest.raises(ValueError, match=r"nearest_neighbour: expected finite values in test_X, got inf in series 1 at step 0"):
+        nearest_neighbour(train, ["a", "b"], [[1.0], [np.inf]])

@@ -14,8 +14,12 @@ from lstmkit.tasks.classify import api
 from lstmkit.tasks.classify.config import ClassifyConfig, ClassifyDataConfig
 from lstmkit.tasks.classify.data import read_examples
 from lstmkit.tasks.classify.encoding import SequenceEncoder
+from lstmkit.tasks.classify.estimator import SequenceClassifier
+from lstmkit.tasks.classify.training import predict_proba
 
 QUIET = {"train.progress_bar": False, "train.num_threads": 1}
+#: one network as configured, a validation share however small: what these short runs check
+FIXED = {"select.mode": "off", "data.min_validation": 0, "model.ensemble": 1}
 
 
 def _cfg(**over) -> ClassifyConfig:
@@ -55,7 +59,8 @@ def test_csv_series_wide_and_long(tmp_path):
     with pytest.raises(ValueError, match="expected one label per series, got"):
         read_examples(long, ClassifyDataConfig(id_column="id"))
     wide.write_text("label,t0,t1,t2\na,1,,3\n")
-    with pytest.raises(ValueError, match="no missing values inside a series, got one at step 1"):
+    with pytest.raises(ValueError, match=r"wide.csv: line 2, column 't1': expected a finite value .*got a missing "
+                                         r"value \(NaN\) before the series' end"):
         read_examples(wide, ClassifyDataConfig())
 
 
@@ -160,7 +165,7 @@ def test_unseen_labels_error_or_skip(sst_run, tmp_path):
 
 def test_gunpoint_slice_learns(shared_data, tmp_path):
     cfg = _cfg(**{"train.epochs": 12, "model.hidden_size": 16, "data.frame": 10, "data.diff": True,
-                  "model.pooling": "mean", "data.validation_fraction": 0.2, "train.batch_size": 8})
+                  "model.pooling": "mean", "data.validation_fraction": 0.2, "train.batch_size": 8, **FIXED})
     run = api.train(cfg, shared_data / "ucr" / "GunPoint_TRAIN.ts", tmp_path / "gp", say=lambda s: None)
     losses = [h["train_loss"] for h in run.history]
     assert losses[-1] < losses[0]
@@ -172,32 +177,31 @@ def test_ensemble_averages_its_members_and_saves_as_one_model(shared_data, tmp_p
     from lstmkit.tasks.classify.model import EnsembleClassifier
 
     base = {"train.epochs": 3, "model.hidden_size": 8, "data.frame": 10, "model.pooling": "mean",
-            "data.validation_fraction": 0.2, "train.batch_size": 8}
+            "data.validation_fraction": 0.2, "train.batch_size": 8, **FIXED}
     data = shared_data / "ucr" / "GunPoint_TRAIN.ts"
-    run = api.train(_cfg(**base, **{"model.ensemble": 3}), data, tmp_path / "ens", say=lambda s: None)
-    clf = run.classifier
-    assert isinstance(clf.model, EnsembleClassifier) and len(clf.model.members) == 3
+    run = api.train(_cfg(**{**base, "model.ensemble": 3}), data, tmp_path / "ens", say=lambda s: None)
+    clf = run.estimator
+    assert isinstance(clf.model_, EnsembleClassifier) and len(clf.model_.members) == 3
     assert [m["seed"] for m in run.metrics["members"]] == [0, 1, 2]
     assert (tmp_path / "ens" / "training" / "member-2").is_dir()
     # member 0 is the single network of the same seed: the ensemble starts from the plain run
     single = api.train(_cfg(**base), data, tmp_path / "one", say=lambda s: None)
-    for a, b in zip(single.classifier.model.state_dict().values(), clf.model.members[0].state_dict().values()):
+    for a, b in zip(single.estimator.model_.state_dict().values(), clf.model_.members[0].state_dict().values()):
         torch.testing.assert_close(a, b)
-    ex = clf.read(data)
-    probs, _ = clf.predict_proba(ex)
-    members = []
-    for m in clf.model.members:
-        members.append(api.Classifier(m, clf.encoder, clf.classes, clf.config).predict_proba(ex)[0])
+    ex = api.clf_read(clf, data)
+    probs = clf.predict_proba(ex)
+    tensors, _ = clf.encoder_.encode(ex)
+    members = [predict_proba(m, tensors) for m in clf.model_.members]
     np.testing.assert_allclose(probs, np.mean(members, axis=0), atol=1e-6)
     assert not np.allclose(members[0], members[1])  # the seeds differ
-    loaded = api.Classifier.load(run.model_dir)
-    np.testing.assert_allclose(loaded.predict_proba(ex)[0], probs, atol=1e-6)
-    with pytest.raises(ValueError, match="ensemble >= 1"):
-        _cfg(**{"model.ensemble": 0})
+    loaded = SequenceClassifier.load(run.model_dir)
+    np.testing.assert_allclose(loaded.predict_proba(ex), probs, atol=1e-6)
+    with pytest.raises(ValueError, match="ensemble >= 0"):
+        _cfg(**{"model.ensemble": -1})
 
 
 def test_conv_branch_unframes_ignores_padding_and_trains(shared_data, tmp_path):
-    from lstmkit.tasks.classify.model import ConvBranch, SequenceClassifier
+    from lstmkit.tasks.classify.model import ClassifierNet, ConvBranch
 
     torch.manual_seed(0)
     branch = ConvBranch(channels=2, frame=3, widths=[4, 5], kernels=[3, 2]).eval()
@@ -212,15 +216,16 @@ def test_conv_branch_unframes_ignores_padding_and_trains(shared_data, tmp_path):
     torch.testing.assert_close(branch(garbage, lengths), both)
     cfg = dict(kind="series", input_size=6, hidden_size=4, num_layers=1, bidirectional=False, dropout=0.0,
                pooling="last", num_classes=3, conv_channels=[4, 5], conv_kernels=[3, 2], frame=3, vocab_size=0)
-    net = SequenceClassifier(cfg)
+    net = ClassifierNet(cfg)
     assert net.out.in_features == 4 + 5 and net(framed, lengths).shape == (2, 3)
     with pytest.raises(ValueError, match="one conv_kernels entry"):
         _cfg(**{"model.conv_channels": [8, 8], "model.conv_kernels": [3]})
     run = api.train(_cfg(**{"train.epochs": 6, "model.hidden_size": 8, "data.frame": 10, "model.conv_channels": [8, 8],
-                            "model.conv_kernels": [5, 3], "data.validation_fraction": 0.2, "train.batch_size": 8}),
+                            "model.conv_kernels": [5, 3], "data.validation_fraction": 0.2, "train.batch_size": 8, **FIXED}),
                     shared_data / "ucr" / "GunPoint_TRAIN.ts", tmp_path / "fcn", say=lambda s: None)
     losses = [h["train_loss"] for h in run.history]
     assert losses[-1] < losses[0]
-    loaded = api.Classifier.load(run.model_dir)
-    ex = loaded.read(shared_data / "ucr" / "GunPoint_TRAIN.ts")
-    np.testing.assert_allclose(loaded.predict_proba(ex)[0], run.classifier.predict_proba(ex)[0], atol=1e-6)
+    assert run.estimator.model_.conv is not None  # conv_channels given: the branch is on
+    loaded = SequenceClassifier.load(run.model_dir)
+    ex = api.clf_read(loaded, shared_data / "ucr" / "GunPoint_TRAIN.ts")
+    np.testing.assert_allclose(loaded.predict_proba(ex), run.estimator.predict_proba(ex), atol=1e-6)

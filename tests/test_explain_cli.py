@@ -157,7 +157,11 @@ def test_serve_command_prints_the_url_of_a_free_port(lm_dir):
     import os
     import signal
 
-    proc = subprocess.Popen([sys.executable, "-m", "lstmkit", "explain", "serve", "--model", str(lm_dir), "--port", "0"],
+    # a test run started in the background ignores SIGINT, and children inherit that: the child gives Ctrl-C back
+    # to Python before running the command line
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from lstmkit.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, "explain", "serve", "--model", str(lm_dir), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

@@ -54,19 +54,17 @@ def test_anomaly_detector_series_traces_and_seasonal_units(tmp_path, capsys):
 
 
 def test_forecaster_traces_its_input_window(tmp_path):
-    from lstmkit.tasks.forecast.api import train
-    from lstmkit.tasks.forecast.config import ForecastConfig
+    from lstmkit import Forecaster
 
-    cfg = replace(ForecastConfig(), **{**QUIET, "model.ensemble": 1, "model.hidden_size": 8, "out_dir": str(tmp_path / "run"),
-                                       "plot_series": 1, "backtest.final_epochs": 1})
-    res = train(cfg, say=lambda s: None)
-    ex = load_explainable(res.model_dir)
+    f = Forecaster(model="lstm", ensemble=1, hidden_size=8, epochs=2, progress_bar=False).fit()
+    model_dir = f.save(tmp_path / "model")
+    ex = load_explainable(model_dir)
     n = ex.model.first.input_size
     tr = ex.trace([float(v) for v in 100 + np.arange(200) % 12])
     assert len(tr.labels) == n and tr.labels[-1] == "199" and tr.values(0, "f").shape == (n, 8)
     assert ex.layer.backend == ex.model.first.encoder.backend  # restored after the gate run
     out = tmp_path / "ex"
-    assert main(["explain", "--model", str(res.model_dir), "--series", ",".join(str(100 + i % 12) for i in range(80)),
+    assert main(["explain", "--model", str(model_dir), "--series", ",".join(str(100 + i % 12) for i in range(80)),
                  "--out", str(out)]) == 0
     assert (out / "heatmap_layer0.png").is_file() and len(json.loads((out / "traces.json").read_text())["labels"]) == n
 

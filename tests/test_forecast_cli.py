@@ -1,4 +1,4 @@
-"""``lstmkit forecast``: in-process and once as a subprocess, on tiny runs."""
+"""``lstmkit forecast``: in-process and once as a subprocess, on tiny runs; the CLI and the estimator agree."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from lstmkit.cli.main import main
 
-TINY = ["--train.epochs", "2", "--backtest.final_epochs", "2", "--model.ensemble", "1", "--model.hidden_size", "8", "--quiet", "--plot_series", "1"]
+FAST = ["--train.epochs", "2", "--model.ensemble", "1", "--model.hidden_size", "8", "--plot_series", "1",
+        "--select.candidates", "lstm,seasonal_naive,naive", "--select.peers", "ets,theta"]
+TINY = FAST + ["--quiet"]
 
 
 def test_help_explains_every_option(capsys):
@@ -39,7 +42,7 @@ def test_train_then_predict_in_process(tmp_path, shared_data, capsys):
                "--config", str(cfg), "--out", str(out), *TINY])
     assert rc == 0
     printed = capsys.readouterr().out
-    assert str(out / "report.html") in printed
+    assert str(out / "report.html") in printed and "data handling: nothing changed" in printed
     for name in ("report.html", "forecast.csv", "backtest.csv", "metrics.json", "config.yaml",
                  "plots/forecast.png", "plots/backtest.png", "model/model.safetensors", "model/config.json"):
         assert (out / name).is_file(), name
@@ -47,27 +50,54 @@ def test_train_then_predict_in_process(tmp_path, shared_data, capsys):
     bt = metrics["backtest"]
     assert bt["origins"] == 10 and bt["points"] == 30 and bt["first_origin"].startswith("1960-01")
     assert {"mae", "rmse", "mape", "smape", "mase"} <= set(bt["model"]) and "mape" in bt["seasonal_naive"]
+    assert bt["peers"] == ["naive", "seasonal_naive", "ets", "theta"] and "mase" in bt["ets"]
+    assert metrics["choice"]["chosen"] in ("lstm", "seasonal_naive", "naive")
+    assert set(metrics["choice"]["validation"]) == {"lstm", "seasonal_naive", "naive"}
     assert metrics["run"]["peak_memory_mb"] > 0
+    frame = pd.read_csv(out / "backtest.csv")
+    assert list(frame.columns) == ["id", "origin", "step", "time", "actual", "forecast", "q0.025", "q0.1", "q0.9",
+                                   "q0.975", "naive", "seasonal_naive", "ets", "theta"]
     fc = pd.read_csv(out / "forecast.csv")
     assert list(fc["time"]) == ["1961-01-01", "1961-02-01", "1961-03-01"]
     saved = (out / "config.yaml").read_text()
     assert "start: 1960-01" in saved and "horizon: 3" in saved  # YAML and command line both applied
     assert "hidden_size: 8" in saved  # the command line wins over the YAML file
     html = (out / "report.html").read_text()
-    assert "seasonal naive" in html and "data:image/png;base64" in html
+    assert "seasonal naive" in html and "AutoETS" in html and "data:image/png;base64" in html
 
     pred_csv = tmp_path / "pred.csv"
     assert main(["forecast", "predict", "--model", str(out / "model"), "--data", str(data), "--output", str(pred_csv)]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(pred_csv), fc)
 
 
+def test_cli_and_estimator_give_the_same_metrics(tmp_path, shared_data):
+    """`lstmkit forecast backtest` is the estimator plus file handling: same seed, same numbers."""
+    from lstmkit import Forecaster
+
+    path = shared_data / "series" / "airline.csv"
+    out = tmp_path / "cli"
+    assert main(["forecast", "backtest", "--data", str(path), "--target", "Passengers", "--time", "Date",
+                 "--horizon", "3", "--backtest.start", "1960-01", "--out", str(out), *TINY]) == 0
+    cli = json.loads((out / "metrics.json").read_text())["backtest"]
+    f = Forecaster(horizon=3, start="1960-01", epochs=2, ensemble=1, hidden_size=8, plot_series=1,
+                   candidates=["lstm", "seasonal_naive", "naive"], peers=["ets", "theta"], progress_bar=False)
+    f.backtest(pd.read_csv(path), target="Passengers", time="Date")
+    api = f.evaluate()
+    for name in ("model", "seasonal_naive", "ets", "theta"):
+        for k in ("mae", "smape", "mase"):
+            assert api[name][k] == pytest.approx(cli[name][k], rel=1e-9), (name, k)
+    assert api["choice"][0]["validation"] == pytest.approx(cli["choice"][0]["validation"])
+
+
 def test_resume_flag_continues_a_run(tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["forecast", "backtest", "--out", str(out), *TINY]
+    args = ["forecast", "backtest", "--out", str(out), "--train.progress_bar", "false", *FAST]
     assert main(args) == 0
     first = json.loads((out / "metrics.json").read_text())["backtest"]["model"]["mae"]
-    assert main(args + ["--resume"]) == 0  # finished members resume as finished: same model, same numbers
+    capsys.readouterr()
+    assert main(args + ["--resume"]) == 0  # finished trainings resume as finished: same model, same numbers
     assert "(resuming)" in capsys.readouterr().out
+    assert (out / "fits" / "backtest" / "block-0" / "validate-lstm" / "member-0" / "checkpoints").is_dir()
     assert json.loads((out / "metrics.json").read_text())["backtest"]["model"]["mae"] == pytest.approx(first)
 
 
@@ -81,14 +111,55 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
     assert "no target column 'Pax'" in capsys.readouterr().err
     assert main(["forecast", "train", "--model.cell", "gru", *TINY]) == 2
     assert "ModelConfig: expected cell in" in capsys.readouterr().err
+    assert main(["forecast", "train", "--select.model", "prophet", *TINY]) == 2
+    assert "SelectConfig: expected model 'auto' or one of" in capsys.readouterr().err
+
+
+def test_non_finite_values_stop_train_and_predict(tmp_path, shared_data, capsys):
+    """Issue 14: inf or 1e300 in a CSV is an error naming file, column and row, never an exit 0 with NaN."""
+    src = pd.read_csv(shared_data / "series" / "airline.csv").astype({"Passengers": float})
+    for value, row in ((np.inf, 40), (1e300, 143)):
+        df = src.copy()
+        df.loc[row, "Passengers"] = value
+        path = tmp_path / "x.csv"
+        df.to_csv(path, index=False)
+        assert main(["forecast", "train", "--data", str(path), "--target", "Passengers", "--time", "Date",
+                     "--out", str(tmp_path / "run"), *TINY]) == 2
+        err = capsys.readouterr().err
+        assert f"x.csv: column 'Passengers' row {row + 2}: expected a finite number" in err
+    # a trained model, then new data whose last row is inf: predict refuses, it does not print empty forecasts
+    out = tmp_path / "ok"
+    assert main(["forecast", "train", "--out", str(out), "--horizon", "2", "--backtest.start", "-4", *TINY]) == 0
+    df = src.copy()
+    df.loc[len(df) - 1, "Passengers"] = np.inf
+    df.to_csv(tmp_path / "last.csv", index=False)
+    capsys.readouterr()
+    assert main(["forecast", "predict", "--model", str(out / "model"), "--data", str(tmp_path / "last.csv")]) == 2
+    captured = capsys.readouterr()
+    assert "last.csv: column 'Passengers' row 145: expected a finite number" in captured.err and captured.out == ""
+
+
+def test_zeros_make_mape_undefined_and_summary_says_so(tmp_path, capsys):
+    t = pd.date_range("2000-01-01", periods=120, freq="D")
+    y = np.where(np.arange(120) % 7 == 6, 0.0, 10 + np.arange(120) % 7)  # a zero every Sunday
+    path = tmp_path / "zeros.csv"
+    pd.DataFrame({"day": t, "sales": y}).to_csv(path, index=False)
+    assert main(["forecast", "backtest", "--data", str(path), "--time", "day", "--target", "sales", "--horizon", "7",
+                 "--out", str(tmp_path / "z"), *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "nan%" not in printed and "MAPE undefined (an actual value is 0): sMAPE and MASE shown" in printed
+    assert "sMAPE" in printed and "MASE" in printed
+    html = (tmp_path / "z" / "report.html").read_text()
+    assert "undefined" in html
 
 
 def test_subprocess_tiny_run(tmp_path):
     exe = Path(sys.executable).with_name("lstmkit")
     cmd = [str(exe)] if exe.is_file() else [sys.executable, "-m", "lstmkit"]
     out = tmp_path / "sub"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run(cmd + ["forecast", "train", "--out", str(out), "--horizon", "2", *TINY],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                          capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "backtest (23 origins from 1959-01" in proc.stdout
     assert (out / "report.html").is_file() and len(pd.read_csv(out / "forecast.csv")) == 2
@@ -100,7 +171,7 @@ def test_backtest_with_refits(tmp_path):
             "--backtest.refit", "5", *TINY]
     assert main(args) == 0
     bt = json.loads((out / "metrics.json").read_text())["backtest"]
-    assert bt["origins"] == 9 and bt["refit"] == 5
+    assert bt["origins"] == 9 and bt["refit"] == 5 and len(bt["choice"]) == 2
     assert (out / "fits" / "backtest" / "block-0").is_dir() and (out / "fits" / "backtest" / "block-1").is_dir()
     frame = pd.read_csv(out / "backtest.csv")
     assert list(frame["origin"].unique()[:2]) == ["1960-03-01", "1960-04-01"]

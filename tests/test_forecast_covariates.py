@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from lstmkit.config import replace
-from lstmkit.tasks.forecast import ForecastConfig
 
 
 def _stores(n=48, future=0):
@@ -24,34 +21,26 @@ def _stores(n=48, future=0):
     return pd.DataFrame(rows)
 
 
-def _cfg(tmp_path, path):
-    return replace(ForecastConfig(), **{
-        "data.path": str(path), "data.target": "sales", "data.time": "month", "data.id": "store",
-        "data.past_covariates": ["temp"], "data.future_covariates": ["promo"], "horizon": 3,
-        "model.input_size": 12, "model.hidden_size": 8, "model.ensemble": 1, "model.output": "gaussian",
-        "train.epochs": 3, "train.progress_bar": False, "out_dir": str(tmp_path / "run"), "val_size": 2,
-        "train.early_stopping": 2, "backtest.final_epochs": 2})
-
-
 def test_many_series_with_covariates(tmp_path):
-    from lstmkit.tasks.forecast.api import Forecaster, train
+    from lstmkit import Forecaster
 
-    path = tmp_path / "stores.csv"
-    _stores().to_csv(path, index=False)
-    res = train(_cfg(tmp_path, path), say=lambda s: None)
-    bt = res.metrics["backtest"]
+    f = Forecaster(horizon=3, input_size=12, hidden_size=8, ensemble=1, output="gaussian", epochs=3,
+                   model="lstm", progress_bar=False, peers=["ets"])
+    cols = dict(target="sales", time="month", id="store", past_covariates=["temp"], future_covariates=["promo"])
+    frame = f.backtest(_stores(), **cols)
+    bt = f.evaluate()
     assert [r["id"] for r in bt["per_series"]] == ["north", "south"]
     assert bt["origins"] == 2 * (24 - 3 + 1)  # auto start: the last two seasons of each series
-    assert "coverage_95" in bt["model"]
-    f = Forecaster.load(res.model_dir)
-    assert f.transform.n_past == 1 and f.transform.n_future == 3  # promo + the month's sin/cos
+    assert "coverage_95" in bt["model"] and set(frame["id"]) == {"north", "south"}
+    f.fit(_stores(), **cols)
+    assert f.lstm_.transform.n_past == 1 and f.lstm_.transform.n_future == 3  # promo + the month's sin/cos
+    f.save(tmp_path / "model")
 
     # forecasting needs the known-future covariate over the horizon: rows after the last sales value
-    with pytest.raises(ValueError, match=r"needs known-future covariates up to step 51, got 48 rows"):
-        f.predict(path)
-    future = tmp_path / "stores_future.csv"
-    _stores(future=3).to_csv(future, index=False)
-    pred = f.predict(future)
+    assert len(f.predict()) == 0 and any("known-future covariates" in n for n in f.data_.notes)
+    pred = f.predict(history=_stores(future=3))
     assert list(pred["id"].unique()) == ["north", "south"] and len(pred) == 6
     assert str(pred["time"].iloc[0].date()) == "2019-01-01"
     assert (pred["q0.025"] < pred["forecast"]).all()
+    again = Forecaster.load(tmp_path / "model").predict(history=_stores(future=3))
+    pd.testing.assert_frame_equal(again, pred)

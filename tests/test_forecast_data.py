@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from lstmkit.data.series import load_series
-from lstmkit.tasks.forecast.config import DataConfig, ForecastConfig
-from lstmkit.tasks.forecast.dataset import load_data, resolve_season
+from lstmkit.tasks.forecast.seasonality import resolve_season
 
 
 def _monthly(n=30, start="2000-01"):
@@ -23,19 +22,23 @@ def _write(tmp_path, df, name="d.csv"):
 
 
 def test_airline_shared_and_builtin_agree(shared_data):
+    from lstmkit.tasks.forecast.estimator import Forecaster
+
     shared = load_series(shared_data / "series" / "airline.csv", "Passengers", "Date")
-    builtin = load_data(DataConfig())
+    builtin = Forecaster().read()
     s = shared.series[0]
     assert len(s) == 144 and shared.freq == "MS" and shared.notes == []
     assert str(s.time[0].date()) == "1949-01-01" and s.values[0] == 112 and s.values[-1] == 432
     np.testing.assert_array_equal(builtin.series[0].values, s.values)
-    assert resolve_season(0, shared.freq) == 12
+    assert resolve_season(0, shared.freq) == (12, "from the 'MS' frequency")
 
 
 def test_integer_time_sunspots(shared_data):
     d = load_series(shared_data / "series" / "sunspots.csv", "SUNACTIVITY", "YEAR")
     assert d.freq == 1 and len(d.series[0]) == 309 and d.series[0].time[0] == 1700
-    assert resolve_season(0, d.freq) == 1
+    assert resolve_season(0, d.freq) == (1, "no calendar season")  # integer steps: no calendar season ...
+    m, why = resolve_season(0, d.freq, [d.series[0].values])
+    assert m in (10, 11) and why.startswith("detected")  # ... but the ~11-year cycle is found in the data
 
 
 def test_long_many_series_wide_and_parquet(tmp_path):
@@ -134,15 +137,53 @@ def test_leading_trailing_missing_dropped(tmp_path):
     assert any("2 leading" in n for n in d.notes) and any("1 trailing" in n for n in d.notes)
 
 
-def test_horizon_longer_than_history_is_clear(tmp_path):
-    from lstmkit.config import replace
-    from lstmkit.tasks.forecast.api import backtest
+def test_horizon_longer_than_history_is_clear_and_short_history_falls_back(tmp_path):
+    from lstmkit.tasks.forecast.estimator import Forecaster
 
-    path = _write(tmp_path, _monthly(30))
-    cfg = replace(ForecastConfig(), **{"data.path": str(path), "data.target": "sales", "data.time": "month",
-                                       "horizon": 40, "out_dir": str(tmp_path / "out")})
-    with pytest.raises(ValueError, match=r"d.csv: series 'sales': the horizon 40 is longer than the history \(30 values\)"):
-        backtest(cfg, say=lambda s: None)
-    cfg = replace(cfg, horizon=8, **{"backtest.start": "-8"})
-    with pytest.raises(ValueError, match=r"has 22 training values, fewer than model.input_size \+ horizon = 24 \+ 8"):
-        backtest(cfg, say=lambda s: None)
+    df = _monthly(30)
+    f = Forecaster(horizon=40, progress_bar=False)
+    with pytest.raises(ValueError, match=r"DataFrame: series 'sales': the horizon 40 is longer than the history \(30 values\)"):
+        f.backtest(df, target="sales", time="month")
+    # 22 values before the first origin: too few for a two-season window; never an exception
+    f = Forecaster(horizon=8, start="-8", candidates=["lstm", "seasonal_naive", "naive"], epochs=2, hidden_size=4,
+                   ensemble=1, progress_bar=False, peers=[])
+    frame = f.backtest(df, target="sales", time="month")
+    assert len(frame) == 8
+    plan = f.backtest_.cores[0].plan
+    assert plan.input_size < 24 and any("input window" in r and "history" in r for r in plan.reasons)
+
+
+def test_in_memory_frames_series_and_arrays_match_the_file(tmp_path):
+    df = _monthly(30)
+    path = _write(tmp_path, df)
+    from_file = load_series(path, "sales", "month")
+    from_frame = load_series(df, "sales", "month")
+    assert from_frame.source == "DataFrame" and from_file.source == str(path)
+    np.testing.assert_array_equal(from_file.series[0].values, from_frame.series[0].values)
+    assert list(from_file.series[0].time) == list(from_frame.series[0].time) and from_frame.freq == "MS"
+    s = pd.Series(df["sales"].to_numpy(), index=pd.to_datetime(df["month"]), name="sales")
+    from_series = load_series(s)
+    assert from_series.freq == "MS" and from_series.series[0].id == "sales"
+    from_array = load_series(df["sales"].to_numpy())
+    assert from_array.freq == 1 and len(from_array.series[0]) == 30 and from_array.series[0].id == "value"
+    bad = df.astype({"sales": object})
+    bad.loc[4, "sales"] = "x"
+    with pytest.raises(ValueError, match=r"DataFrame: column 'sales' position 4: expected a number, got 'x'"):
+        load_series(bad, "sales", "month")
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, 1e300])
+def test_non_finite_and_overflowing_values_name_file_column_and_row(tmp_path, value):
+    df = _monthly()
+    df.loc[6, "sales"] = value
+    with pytest.raises(ValueError, match=r"d.csv: column 'sales' row 8: expected a finite number of magnitude at "
+                                         r"most 1e\+100, got -?(inf|1e\+300)"):
+        load_series(_write(tmp_path, df), "sales", "month")
+    wide = _monthly().assign(other=1.0)
+    wide.loc[2, "other"] = value
+    with pytest.raises(ValueError, match=r"w.csv: column 'other' row 4: expected a finite number"):
+        load_series(_write(tmp_path, wide, "w.csv"), None, "month", layout="wide")
+    cov = _monthly().assign(promo=0.0)
+    cov.loc[9, "promo"] = value
+    with pytest.raises(ValueError, match=r"c.csv: column 'promo' row 11: expected a finite number"):
+        load_series(_write(tmp_path, cov, "c.csv"), "sales", "month", future_covariates=["promo"])

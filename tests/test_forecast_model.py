@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from lstmkit.config import replace
-from lstmkit.tasks.forecast.config import ForecastConfig
 from lstmkit.tasks.forecast.model import ForecastNet, build, gaussian_nll, pinball_loss, point_loss
 
 
@@ -57,39 +56,42 @@ def test_losses_by_hand():
     assert pinball_loss(qo, torch.tensor([[3.0]]), [0.1, 0.9]).item() == pytest.approx(0.55)
 
 
-def _tiny(tmp_path, **kw):
-    over = {"train.epochs": 3, "model.ensemble": 1, "model.hidden_size": 8, "train.progress_bar": False,
-            "out_dir": str(tmp_path / "run"), "plot_series": 1, "backtest.final_epochs": 2}
-    over.update(kw)
-    return replace(ForecastConfig(), **over)
+TINY = {"epochs": 3, "ensemble": 1, "hidden_size": 8, "progress_bar": False, "plot_series": 1}
 
 
-def test_airline_training_loss_falls(tmp_path, shared_data):
-    from lstmkit.tasks.forecast.api import prepare
-    from lstmkit.tasks.forecast.fitting import fit_ensemble
+def test_airline_training_loss_falls(shared_data):
+    from lstmkit.data.series import load_series
+    from lstmkit.tasks.forecast.lstm_fit import LSTMSetup, fit_lstm
+    from lstmkit.train import TrainConfig
 
-    cfg = _tiny(tmp_path, **{"data.path": str(shared_data / "series" / "airline.csv"), "data.target": "Passengers",
-                             "data.time": "Date", "train.epochs": 25})
-    cfg, data = prepare(cfg)
-    _, _, info = fit_ensemble(cfg, data, [120], tmp_path / "fit", say=lambda s: None)
-    losses = [r["train_loss"] for r in info.history[0]]
-    assert len(losses) == 25
+    data = load_series(shared_data / "series" / "airline.csv", "Passengers", "Date")
+    setup = LSTMSetup(input_size=24, season=12, hidden_size=8, log=True, scaling="none", anchor="level",
+                      backend="torch")
+    fit = fit_lstm(setup, data, [120], 6, TrainConfig(epochs=25, progress_bar=False, num_threads=1))
+    losses = [r["train_loss"] for r in fit.history[0]]
+    assert len(losses) == 25 and fit.windows == 120 - 24 - 6 + 1
     assert np.mean(losses[-3:]) < 0.5 * losses[0]
 
 
 @pytest.mark.parametrize("output", ["point", "quantile"])
 def test_saved_forecaster_gives_the_same_forecasts(tmp_path, output):
-    from lstmkit.tasks.forecast.api import Forecaster, train
+    from lstmkit.tasks.forecast.estimator import Forecaster
 
-    res = train(_tiny(tmp_path, **{"model.output": output, "model.ensemble": 2, "backtest.final_fit": "none"}),
-                say=lambda s: None)
-    again = Forecaster.load(res.model_dir).predict()  # the built-in series, as trained
-    assert len(again) == 6
-    np.testing.assert_allclose(again["forecast"].to_numpy(), res.forecast["forecast"].to_numpy(), rtol=1e-6)
-    if output == "quantile":
-        assert {"q0.025", "q0.975"} <= set(again.columns)
-        assert (again["q0.025"] < again["forecast"]).all() and (again["forecast"] < again["q0.975"]).all()
-        assert "coverage_95" in res.metrics["backtest"]["model"] and "quantile_loss" in res.metrics["backtest"]["model"]
+    f = Forecaster(output=output, model="lstm", **{**TINY, "ensemble": 2}).fit()  # the built-in airline series
+    f.save(tmp_path / "model")
+    g = Forecaster.load(tmp_path / "model")
+    again = g.predict()
+    assert len(again) == 6 and g.choice_["chosen"] == "lstm"
+    pd.testing.assert_frame_equal(again, f.predict())
+    from lstmkit.data import builtin_path
+
+    history = pd.read_csv(builtin_path("airline.csv"))  # the same series as new history: the LSTM runs again
+    h1 = f.predict(history=history)
+    h2 = g.predict(history=history)
+    np.testing.assert_allclose(h1["forecast"], h2["forecast"], rtol=1e-6)
+    np.testing.assert_allclose(h1["forecast"], f.predict()["forecast"], rtol=1e-6)
+    assert {"q0.025", "q0.975"} <= set(again.columns)
+    assert (again["q0.025"] < again["forecast"]).all() and (again["forecast"] < again["q0.975"]).all()
 
 
 def test_builder_from_config_matches_registry():
@@ -102,21 +104,20 @@ def test_builder_from_config_matches_registry():
     assert out.shape == (2, 2, 2) and torch.all(out[..., 1] > 0)
 
 
-def test_point_model_gets_empirical_intervals(tmp_path):
-    import pandas as pd
+def test_point_model_gets_empirical_intervals_from_validation_errors():
+    from lstmkit.tasks.forecast.estimator import Forecaster
 
-    from lstmkit.tasks.forecast.api import apply_residual_quantiles, residual_quantiles
-
-    frame = pd.DataFrame({"step": [1, 1, 1, 2, 2, 2], "actual": [110.0, 100.0, 90.0, 120.0, 100.0, 80.0],
-                          "forecast": [100.0] * 6})
-    rq = residual_quantiles(frame, [0.0001, 0.5, 0.9999], log=False)
-    assert set(rq) == {"0.0001", "0.9999"}  # no interval for the median
-    np.testing.assert_allclose(rq["0.0001"], [-10.0, -20.0], atol=0.01)
-    np.testing.assert_allclose(rq["0.9999"], [10.0, 20.0], atol=0.01)
-    q = apply_residual_quantiles(np.array([[50.0, 60.0]]), rq, log=False)
-    np.testing.assert_allclose(q[0.9999], [[60.0, 80.0]], atol=0.01)
-    ql = apply_residual_quantiles(np.array([[50.0]]), {"0.9": [np.log(2.0)]}, log=True)
-    np.testing.assert_allclose(ql[0.9], [[100.0]])
+    t = pd.date_range("2000-01", periods=60, freq="MS")
+    y = 100 + np.random.default_rng(0).normal(0, 5, 60)
+    f = Forecaster(horizon=2, candidates=["naive"], quantiles=[0.1, 0.5, 0.9], progress_bar=False)
+    f.fit(pd.DataFrame({"t": t, "y": y}), time="t", target="y")
+    core = f.core_
+    assert set(core.residuals) == {"0.1", "0.5", "0.9"} and core.interval_log  # positive data: log scale
+    fc = f.predict()
+    assert list(fc.columns) == ["id", "time", "step", "forecast", "q0.1", "q0.9"]  # no interval for the median
+    lo = np.log(fc["forecast"]) + np.asarray(core.residuals["0.1"])
+    np.testing.assert_allclose(fc["q0.1"], np.exp(lo))
+    assert (fc["q0.1"] < fc["forecast"]).all() and (fc["forecast"] < fc["q0.9"]).all()
 
 
 def test_autoregressive_feeds_back_its_own_point_forecast():

@@ -65,3 +65,31 @@ def test_the_anomaly_quick_start_runs_as_written(tmp_path, monkeypatch):
     assert ((ev["start"] <= 1711) & (ev["end"] >= 1700)).any()  # the anomaly is one of the events
     assert 0 <= ns["metrics"]["LSTM"]["pr_auc"] <= 1 and "LSTM" in ns["metrics"]["verdict"]
     np.testing.assert_allclose(ns["same"], ns["scores"], equal_nan=True)
+
+
+def test_the_forecasting_quick_start_runs_as_written(tmp_path, monkeypatch):
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)  # it writes runs/airline/
+    ns: dict = {}
+    exec(compile(_section_python("## Forecasting"), "README.md (forecasting)", "exec"), ns)
+    f, forecast = ns["f"], ns["forecast"]
+    assert f.choice_["chosen"] in ("lstm", "ets", "seasonal_naive")
+    assert set(f.choice_["validation"]) == {"lstm", "ets", "seasonal_naive"}
+    assert list(forecast.columns[:4]) == ["id", "time", "step", "forecast"] and len(forecast) == 6
+    assert ns["frame"]["origin"].min() == pd.Timestamp("1959-01-01")
+    assert {"naive", "seasonal_naive", "ets", "arima", "theta"} <= set(ns["frame"].columns)
+    pd.testing.assert_frame_equal(ns["same"], forecast)
+    assert (tmp_path / "runs" / "airline" / "report.html").is_file()
+
+
+def test_translation_quick_start_runs_and_gives_what_its_comments_say(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # it saves a model folder in the current folder
+    ns: dict = {}
+    exec(compile(_section_python("## Machine translation"), "README.md (translation)", "exec"), ns)
+    tr = ns["tr"]
+    assert tr.translate(["I am hungry.", "You are here."], beam=5) == ["J'ai faim.", "Tu es ici."]
+    assert ns["scores"]["bleu"] > 50 and (ns["scores"]["sentences"], ns["scores"]["references"]) == (7, 8)  # "I am here." has two
+    assert ns["same"].translate(["I am cold."]) == tr.translate(["I am cold."])
+    assert len(ns["weights"]) == len(tr.alignments("I am here.")[0]["target_tokens"])
+    assert ns["gates"]["decoder"].values(0, "f").shape[1] == 64

@@ -11,6 +11,7 @@ from lstmkit.config import replace
 from lstmkit.data.conll import read_conll, write_conll
 from lstmkit.tasks.tag import api
 from lstmkit.tasks.tag.config import TagConfig
+from lstmkit.tasks.tag.estimator import SequenceTagger
 from lstmkit.tasks.tag.data import read_sentences
 from lstmkit.tasks.tag.features import TagEncoder, collate, word_shape
 from lstmkit.tasks.tag.metrics import entity_scores
@@ -55,11 +56,32 @@ def test_tokens_only_files_and_malformed_lines(tmp_path):
 def test_mixed_schemes_and_bad_tags_are_errors(tmp_path):
     p = tmp_path / "mixed.txt"
     p.write_text("EU NNP I-ORG\nrejects VBZ O\n\nPeter NNP B-PER\nsaid VBD O\n")
-    with pytest.raises(ValueError, match="mixed.txt: detect_scheme: expected one scheme, got a mix of IOB1"):
-        api.train(replace(TagConfig(), **QUIET), p, None, tmp_path / "r")
+    with pytest.raises(ValueError, match=r"detect_scheme: expected one scheme, got a mix of IOB1 .* at \S*mixed.txt:1 "
+                                         r"\('I-ORG' after '<start>'\) and IOB2 .* at \S*mixed.txt:4 \('B-PER'"):
+        api.train(replace(TagConfig(), **QUIET), p, None, tmp_path / "r", say=lambda s: None)
     p.write_text("EU NNP X-ORG\n")
     with pytest.raises(ValueError, match=r"mixed.txt:1: split_tag: expected 'O' or a tag like 'B-PER'"):
-        api.train(replace(TagConfig(), **QUIET), p, None, tmp_path / "r")
+        api.train(replace(TagConfig(), **QUIET), p, None, tmp_path / "r", say=lambda s: None)
+
+
+def test_a_bad_tag_is_reported_at_its_own_line(tmp_path):
+    """Issue 14: the line of the bad tag, not of its sentence's first token (was: line 6 reported as line 1)."""
+    p = tmp_path / "bad_tag.txt"
+    p.write_text("EU NNP B-ORG\nrejects VBZ O\nGerman JJ B-MISC\ncall NN O\nto TO O\nboycott VB B-\n\nPeter NNP B-PER\n")
+    with pytest.raises(ValueError, match=r"bad_tag.txt:6: split_tag: expected 'O' or a tag like 'B-PER' .*, got 'B-'"):
+        api.train(replace(TagConfig(), **QUIET), p, None, tmp_path / "r", say=lambda s: None)
+    lines = ["-DOCSTART- -X- O", ""] + [f"w{i} NN O" for i in range(297)] + ["bad NN Z-LOC"]  # the bad tag on line 300
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"bad_tag.txt:300: split_tag: .*got 'Z-LOC'"):
+        api.train(replace(TagConfig(), **QUIET), p, None, tmp_path / "r", say=lambda s: None)
+    p.write_text("EU NNP S-ORG\nsays VBZ O\n\nPeter NNP B-PER\nBlackburn NNP I-PER\nsaid VBD O\n")  # BIOES: I-PER never ends
+    with pytest.raises(ValueError, match=r"bad_tag.txt:6 is not valid BIOES: .*got 'O' after 'I-PER'"):
+        api.train(replace(TagConfig(), **QUIET), p, None, tmp_path / "r", say=lambda s: None)
+    # in memory the places are sentence and token
+    from lstmkit import SequenceTagger
+
+    with pytest.raises(ValueError, match=r"SequenceTagger.fit: sentence 1, token 1: split_tag: .*got 'Q-PER'"):
+        SequenceTagger(progress_bar=False).fit([["EU"], ["Peter", "Blackburn"]], [["B-ORG"], ["B-PER", "Q-PER"]])
 
 
 @pytest.fixture(scope="module")
@@ -108,24 +130,25 @@ def test_predictions_are_well_formed_iob2_and_scores_match_them(conll_run):
             assert r["tags"][e["start"]].startswith("B-") and e["text"] == " ".join(r["tokens"][e["start"] : e["end"]])
 
 
-def test_overlong_sentences_are_tagged_in_pieces(conll_run):
+def test_overlong_sentences_are_tagged_in_pieces(conll_run, task_log):
     run, _ = conll_run
-    tagger = run.tagger
+    tagger = run.estimator
     long = ["Peter", "Blackburn", "went", "to", "Paris", "."] * 12  # 72 tokens, data.max_length = 30
-    tags, cut = tagger.tag([long, ["EU"]])
-    assert cut == 1 and len(tags[0]) == 72 and len(tags[1]) == 1
+    tags = tagger.predict([long, ["EU"]])
+    assert len(tags[0]) == 72 and len(tags[1]) == 1
+    assert "1 sentence(s) longer than data.max_length=30 tagged in pieces" in task_log.text
 
 
 def test_hand_computed_scores_through_the_saved_model(conll_run, tmp_path):
     """Evaluate a saved model on a file whose predicted tags we fix by hand, then check P/R/F1 by counting."""
     run, _ = conll_run
-    tagger = api.Tagger.load(run.model_dir)
+    tagger = SequenceTagger.load(run.model_dir)
     p = tmp_path / "tiny.txt"
     p.write_text("Peter NNP B-PER\nBlackburn NNP I-PER\nin IN O\nParis NNP B-LOC\n\nEU NNP B-ORG\nsaid VBD O\n")
     sents = read_conll(p)
     fixed = [["B-PER", "I-PER", "O", "B-ORG"], ["B-ORG", "O"]]
-    tagger.tag = lambda toks, batch_size=128: (fixed, 0)  # the scorer sees exactly these predictions
-    m, _ = api.score(tagger, sents, str(p), say=lambda s: None)
+    tagger._tag = lambda sentences, batch_size=128: (fixed, 0)  # the scorer sees exactly these predictions
+    m = tagger.evaluate(sents)
     # gold: PER(0,2) LOC(3,4) | ORG(0,1); predicted: PER(0,2) ORG(3,4) | ORG(0,1): 2 correct of 3 and 3
     assert (m["micro"]["correct"], m["micro"]["predicted"], m["micro"]["gold"]) == (2, 3, 3)
     assert m["micro"]["f1"] == pytest.approx(2 / 3)
@@ -133,14 +156,13 @@ def test_hand_computed_scores_through_the_saved_model(conll_run, tmp_path):
     assert m["token_accuracy"] == pytest.approx(5 / 6)
 
 
-def test_unseen_entity_types_are_scored_as_missed(conll_run, tmp_path):
+def test_unseen_entity_types_are_scored_as_missed(conll_run, tmp_path, task_log):
     run, _ = conll_run
     p = tmp_path / "new_type.txt"
     p.write_text("Olympics NNP B-EVENT\nbegin VBP O\n")
-    notes = []
-    m = api.evaluate(run.model_dir, p, tmp_path / "e", say=notes.append)
+    m = api.evaluate(run.model_dir, p, tmp_path / "e")
     assert m["unseen_types"] == ["EVENT"] and m["per_type"]["EVENT"]["recall"] == 0
-    assert any("EVENT" in n for n in notes)
+    assert "entity types never seen in training: ['EVENT']" in task_log.text
 
 
 def test_bioes_training_files_round_trip(conll_run, tmp_path):
@@ -158,4 +180,4 @@ def test_bioes_training_files_round_trip(conll_run, tmp_path):
     assert r.metrics["test"]["scheme"] == "BIOES"
     for s in read_conll(tmp_path / "r" / "predictions.conll"):
         validate(s.columns[-1], "BIOES")
-    assert torch.is_tensor(r.tagger.model.crf.allowed_transitions)
+    assert torch.is_tensor(r.estimator.model_.crf.allowed_transitions)

@@ -50,7 +50,9 @@ def add_parser(sub) -> None:
     us.add_argument("--period", type=int, default=0, help="steps per season for seasonal_phase")
     us.add_argument("--top", type=int, default=10, help="units to report (default 10)")
     sv = p.add_argument_group("serve")
-    sv.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1: this machine only)")
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="interface (default 127.0.0.1: this machine only); requests must name this server in their "
+                         "Host header (localhost, 127.0.0.1, [::1] or this address), so other sites cannot reach it")
     sv.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     p.set_defaults(func=run)
 
@@ -201,6 +203,9 @@ def _serve(args, ex) -> int:
     probe = ex.trace("Hello." if ex.input_kind == "text" else [0.0] * _min_series(ex))
     server = ExplorerServer(ex.trace, traces_info(probe, ex.kind, ex.input_kind), host=args.host, port=args.port)
     print(f"gate explorer for {args.model}: {server.url}  (Ctrl-C to stop)", flush=True)
+    if args.host in ("0.0.0.0", "::", ""):
+        print(f"note: bound to every interface, but only requests addressed to {', '.join(server.allowed_hosts)} are "
+              "answered (Host header); give --host an address of this machine to serve under that address", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

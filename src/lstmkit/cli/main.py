@@ -20,6 +20,7 @@ COMMANDS = {
     "classify": "lstmkit.cli.classify",
     "tag": "lstmkit.cli.tag",
     "lm": "lstmkit.cli.lm",
+    "translate": "lstmkit.cli.translate",
     "explain": "lstmkit.cli.explain",
     "experiment": "lstmkit.cli.experiment",
 }
@@ -72,7 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except RuntimeError as e:
+        from lstmkit.train.diverged import TrainingDiverged
+
+        if not isinstance(e, TrainingDiverged):
+            raise
+        print(f"lstmkit {args.command}: error: {e}", file=sys.stderr)  # one line: where, which value, the checkpoint
+        return 1
 
 
 if __name__ == "__main__":

@@ -42,8 +42,16 @@ def time_features(index, freq, season: int, step0: int = 0) -> tuple[np.ndarray,
                 pos = idx.hour.to_numpy()
             else:  # steps since the epoch, modulo the season
                 steps = ((idx - pd.Timestamp("1970-01-01")) / pd.Timedelta(1, unit="ns")).to_numpy()
-                delta = offset.nanos if hasattr(offset, "nanos") and not code.startswith(("M", "Q", "Y", "A", "B", "S", "W")) else None
-                pos = (steps // delta) if delta else (idx.year.to_numpy() * 12 + idx.month.to_numpy())
+                try:
+                    delta = offset.nanos if not code.startswith(("M", "Q", "Y", "A", "B", "S", "W")) else None
+                except ValueError:  # a non-fixed frequency (weeks anchored on a day, ...)
+                    delta = None
+                if delta is None and code.startswith("W"):  # weeks: the phase within the calendar year
+                    pos = (idx.dayofyear.to_numpy() - 1) / 7.0 * season / (365.25 / 7)
+                if delta:
+                    pos = steps // delta
+                elif not code.startswith("W"):
+                    pos = idx.year.to_numpy() * 12 + idx.month.to_numpy()
             cols += _cycle(pos, season)
             names += ["season_sin", "season_cos"]
         try:

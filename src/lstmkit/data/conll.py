@@ -20,6 +20,8 @@ class Sentence:
             columns or more, else ``None``.
         columns: every column, in file order (``columns[0] is tokens``).
         line: 1-based line number of the sentence's first token in the file.
+        lines: 1-based line number of every token (for errors that name the place).
+        source: the file the sentence was read from (``''`` when built in memory).
     """
 
     tokens: list[str]
@@ -27,6 +29,14 @@ class Sentence:
     pos: list[str] | None = None
     columns: list[list[str]] = field(default_factory=list, repr=False)
     line: int = 0
+    lines: list[int] = field(default_factory=list, repr=False)
+    source: str = field(default="", repr=False)
+
+    def place(self, token: int) -> str:
+        """Where token ``token`` is: ``file:line`` for a sentence read from a file, else ``token i``."""
+        if self.source and token < len(self.lines):
+            return f"{self.source}:{self.lines[token]}"
+        return f"token {token}"
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -49,46 +59,64 @@ def iter_conll(path: str | Path, num_columns: int | None = None, encoding: str =
 
     Raises:
         ValueError: a line with another number of columns, naming the file
-            and the 1-based line number.
+            and the 1-based line number; a file that is not text in
+            ``encoding`` (latin-1 read as UTF-8, binary), naming the file.
     """
     path = Path(path)
     expected = num_columns
     if expected is not None and expected < 2:
         raise ValueError(f"read_conll: expected num_columns >= 2 (token and tag), got {expected}")
     rows: list[list[str]] = []
-    first = 0
-    with path.open(encoding=encoding) as f:
-        for lineno, raw in enumerate(f, start=1):
-            fields = raw.split()
-            if not fields:
-                if rows:
-                    yield _sentence(rows, first)
-                    rows = []
-                continue
-            if fields[0] == DOCSTART:
-                continue
-            if expected is None:
-                if len(fields) < 2:
-                    raise ValueError(
-                        f"read_conll: {path}:{lineno}: expected at least 2 columns (token ... tag), "
-                        f"got {len(fields)}: {raw.rstrip()!r}"
-                    )
-                expected = len(fields)
-            if len(fields) != expected:
+    lines: list[int] = []
+    for lineno, raw in enumerate(read_lines(path, encoding, "CoNLL data"), start=1):
+        fields = raw.split()
+        if not fields:
+            if rows:
+                yield _sentence(rows, lines, str(path))
+                rows, lines = [], []
+            continue
+        if fields[0] == DOCSTART:
+            continue
+        if expected is None:
+            if len(fields) < 2:
                 raise ValueError(
-                    f"read_conll: {path}:{lineno}: expected {expected} columns, got {len(fields)}: {raw.rstrip()!r}"
+                    f"read_conll: {path}:{lineno}: expected at least 2 columns (token ... tag), "
+                    f"got {len(fields)}: {raw.rstrip()!r}"
                 )
-            if not rows:
-                first = lineno
-            rows.append(fields)
+            expected = len(fields)
+        if len(fields) != expected:
+            raise ValueError(
+                f"read_conll: {path}:{lineno}: expected {expected} columns, got {len(fields)}: {raw.rstrip()!r}"
+            )
+        rows.append(fields)
+        lines.append(lineno)
     if rows:
-        yield _sentence(rows, first)
+        yield _sentence(rows, lines, str(path))
 
 
-def _sentence(rows: list[list[str]], first: int) -> Sentence:
+def read_lines(path: str | Path, encoding: str = "utf-8", what: str = "text") -> list[str]:
+    """The lines of a text file; a file that is not text in ``encoding`` raises ``ValueError`` naming it."""
+    path = Path(path)
+    if encoding.lower().replace("-", "") in ("utf8", "utf8sig"):
+        from .text_input import read_data_text
+
+        text = read_data_text(path, what)
+    else:
+        if not path.is_file():
+            raise FileNotFoundError(f"{what} not found: {path}")
+        try:
+            text = path.read_bytes().decode(encoding)
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path}: expected {encoding} text ({what}), got byte 0x{e.object[e.start]:02x} at offset "
+                             f"{e.start}") from None
+    return text.split("\n")
+
+
+def _sentence(rows: list[list[str]], lines: list[int], source: str) -> Sentence:
     columns = [list(c) for c in zip(*rows)]
     pos = columns[1] if len(columns) >= 3 else None
-    return Sentence(tokens=columns[0], tags=columns[-1], pos=pos, columns=columns, line=first)
+    return Sentence(tokens=columns[0], tags=columns[-1], pos=pos, columns=columns, line=lines[0], lines=list(lines),
+                    source=source)
 
 
 def read_conll(path: str | Path, num_columns: int | None = None, encoding: str = "utf-8") -> list[Sentence]:

@@ -1,4 +1,11 @@
-"""Load one or many time series from CSV or Parquet, check them, and say what was fixed.
+"""Load one or many time series from a DataFrame (or a CSV/Parquet file), check them, and say what was fixed.
+
+The source is a pandas DataFrame, a pandas Series or a 1-D array (one series)
+or a file path; a file is read into a DataFrame first (:func:`read_table`)
+and then takes the very same path, so a file and the frame it holds give the
+same series and the same checks. Errors about a file name the file and its
+row (1-based, header = row 1); errors about an in-memory frame name its
+position (0-based).
 
 Two layouts:
 
@@ -9,7 +16,9 @@ Two layouts:
 
 Checks, each a ``ValueError`` that names the file, the column and the file row
 (1-based, header = row 1) where it helps: empty file, missing columns,
-non-numeric values, duplicate timestamps, timestamps off a regular grid.
+non-numeric values, non-finite values (``inf``, and magnitudes above
+:data:`MAX_ABS` such as ``1e300`` that overflow once squared or summed),
+duplicate timestamps, timestamps off a regular grid.
 
 Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
 
@@ -95,7 +104,14 @@ def read_table(path: str | Path):
     if len(df) == 0:
         raise _err(path, f"no data rows (only the header {list(df.columns)})")
     df.columns = [str(c).strip() for c in df.columns]
+    df.attrs["source"] = str(path)
+    df.attrs["file_rows"] = True
     return df
+
+
+def where_row(df, i: int) -> str:
+    """``row N`` (file row, header = row 1) for a frame read from a file, ``position i`` for one made in memory."""
+    return f"row {i + 2}" if df.attrs.get("file_rows") else f"position {i}"
 
 
 def _need(df, path, cols: list[str], role: str) -> None:
@@ -113,9 +129,28 @@ def numeric_column(df, col: str, path, allow_missing: bool = True):
     bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise _err(path, f"column {col!r} row {i + 2}: expected a number, got {raw.iloc[i]!r}"
+        raise _err(path, f"column {col!r} {where_row(df, i)}: expected a number, got {raw.iloc[i]!r}"
                    f" ({int(bad.sum())} non-numeric value(s) in the column)")
     return num.astype("float64")
+
+
+#: largest magnitude a value may have: beyond it, squares and sums (variances, losses) overflow float64
+MAX_ABS = 1e100
+
+
+def check_finite(values: np.ndarray, df, col: str, path) -> None:
+    """Raise a one-line error naming ``col`` and the row of the first ``inf`` or ``|x| > MAX_ABS`` value.
+
+    ``NaN`` (missing) is not checked here; the loaders fill or refuse it.
+    """
+    v = np.asarray(values, dtype="float64")
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(v) | (np.abs(v) > MAX_ABS)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _err(path, f"column {col!r} {where_row(df, i)}: expected a finite number of magnitude at most "
+                   f"{MAX_ABS:g}, got {float(v[i])!r} ({int(bad.sum())} such value(s) in the column; they would "
+                   f"overflow the scaling and the loss)")
 
 
 def _parse_time(df, col: str, path):
@@ -125,7 +160,12 @@ def _parse_time(df, col: str, path):
     raw = df[col]
     if raw.isna().any():
         i = int(np.flatnonzero(raw.isna().to_numpy())[0])
-        raise _err(path, f"column {col!r} row {i + 2}: missing timestamp")
+        raise _err(path, f"column {col!r} {where_row(df, i)}: missing timestamp")
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        t = pd.to_datetime(raw)
+        if getattr(t.dt, "tz", None) is not None:
+            t = t.dt.tz_convert(None)
+        return t.to_numpy(), True
     if pd.api.types.is_integer_dtype(raw):
         return raw.to_numpy(dtype="int64"), False
     if pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0):
@@ -136,7 +176,7 @@ def _parse_time(df, col: str, path):
         t = pd.to_datetime(raw, errors="coerce")
     if t.isna().any():
         i = int(np.flatnonzero(t.isna().to_numpy())[0])
-        raise _err(path, f"column {col!r} row {i + 2}: expected a date/time or an integer step, got {raw.iloc[i]!r}")
+        raise _err(path, f"column {col!r} {where_row(df, i)}: expected a date/time or an integer step, got {raw.iloc[i]!r}")
     if getattr(t.dt, "tz", None) is not None:
         t = t.dt.tz_convert(None)
     return t.to_numpy(), True
@@ -154,7 +194,12 @@ def _infer_freq(idx) -> str | None:
     return f if f is None or isinstance(f, str) else f.freqstr
 
 
-def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndarray):
+def _row_text(file_rows: bool):
+    """How to name row ``r`` of the source: ``row r+2`` in a file (header = row 1), ``position r`` in a frame."""
+    return (lambda r: f"row {r + 2}") if file_rows else (lambda r: f"position {r}")
+
+
+def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndarray, row_text=_row_text(True)):
     """The regular grid covering ``times`` (sorted, unique) and its frequency; raise if off-grid."""
     import pandas as pd
 
@@ -166,7 +211,7 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
         off = (times - times[0]) % step != 0
         if off.any():
             i = int(np.flatnonzero(off)[0])
-            raise _err(path, f"series {sid!r}, column {time_col!r} row {rows[i] + 2}: irregular frequency: "
+            raise _err(path, f"series {sid!r}, column {time_col!r} {row_text(rows[i])}: irregular frequency: "
                        f"expected steps of {step} from {times[0]}, got {times[i]}")
         grid = np.arange(times[0], times[-1] + 1, step)
         return pd.Index(grid), step
@@ -189,18 +234,19 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
     on = idx.isin(grid)
     if not on.all():
         i = int(np.flatnonzero(~on)[0])
-        raise _err(path, f"series {sid!r}, column {time_col!r} row {rows[i] + 2}: irregular frequency: "
+        raise _err(path, f"series {sid!r}, column {time_col!r} {row_text(rows[i])}: irregular frequency: "
                    f"{idx[i]} is off the {f!r} grid that starts at {idx[0]}")
     return grid, f
 
 
-def _fill_target(values, rows, sid, path, target, missing: str, max_gap: int, notes: list[str]):
+def _fill_target(values, rows, sid, path, target, missing: str, max_gap: int, notes: list[str],
+                 row_text=_row_text(True)):
     """Interpolate inner gaps of ``values`` (already trimmed), or raise."""
     miss = np.isnan(values)
     if not miss.any():
         return values
     runs = [(a, b + 1) for a, b in true_runs(miss)]  # (start, stop)
-    where = lambda a, b: f"row {rows[a] + 2}" if rows[a] >= 0 else f"position {a}"  # noqa: E731
+    where = lambda a, b: row_text(rows[a]) if rows[a] >= 0 else f"step {a} of the series"  # noqa: E731
     if missing == "error":
         a, b = runs[0]
         raise _err(path, f"series {sid!r}, column {target!r} {where(a, b)}: missing value "
@@ -233,8 +279,48 @@ def _fill_covariate(arr: np.ndarray, names: list[str], sid: str, notes: list[str
     return df.to_numpy()
 
 
+def as_frame(source, target: str | list[str] | None = None, time: str | None = None):
+    """A DataFrame (and its name for messages) from a path, DataFrame, Series or 1-D array.
+
+    A pandas Series becomes a frame with its name as the value column (and
+    its index as the time column when ``time`` is not given and the index
+    holds dates or is named); a 1-D array becomes the column ``target`` (or
+    ``"value"``).
+    """
+    import pandas as pd
+
+    if isinstance(source, (str, Path)):
+        df = read_table(source)
+        return df, str(source), time
+    if isinstance(source, pd.DataFrame):
+        if len(source) == 0:
+            raise _err(source.attrs.get("source", "DataFrame"), f"no data rows (columns {list(source.columns)})")
+        df = source.copy()
+        df.columns = [str(c).strip() for c in df.columns]
+        return df, str(source.attrs.get("source", "DataFrame")), time
+    if isinstance(source, pd.Series):
+        name = str(source.name) if source.name is not None else (target if isinstance(target, str) and target else "value")
+        idx = source.index
+        if time is None and (isinstance(idx, pd.DatetimeIndex) or idx.name is not None):
+            time = str(idx.name or "time")
+            df = pd.DataFrame({time: idx, name: source.to_numpy()})
+        else:
+            df = pd.DataFrame({name: source.to_numpy()})
+        if len(df) == 0:
+            raise _err("Series", "no values")
+        return df, "Series", time
+    arr = np.asarray(source)
+    if arr.ndim != 1:
+        raise ValueError(f"load_series: expected a DataFrame, a Series, a 1-D array or a file path, got an array "
+                         f"of shape {arr.shape}")
+    if len(arr) == 0:
+        raise _err("array", "no values")
+    name = target if isinstance(target, str) and target else "value"
+    return pd.DataFrame({name: arr}), "array", time
+
+
 def load_series(
-    path: str | Path,
+    path,
     target: str | list[str] | None = None,
     time: str | None = None,
     id: str | None = None,
@@ -247,10 +333,13 @@ def load_series(
     min_length: int = 2,
     source: str | None = None,
 ) -> SeriesSet:
-    """Read ``path`` and return checked, regular, gap-filled series (see the module doc).
+    """Check ``path`` (a DataFrame, Series, 1-D array or a file) and return regular, gap-filled series.
+
+    See the module doc for the checks and the stated fixes.
 
     Args:
-        path: CSV or Parquet file.
+        path: a DataFrame (long or wide), a pandas Series or 1-D array (one
+            series), or a CSV/Parquet file, which is read into a DataFrame first.
         target: the value column (long); the series columns (wide, default all numeric).
         time: the time column; ``None`` uses the row order as integer steps.
         id: the series-id column (long layout); ``None`` means one series.
@@ -261,6 +350,7 @@ def load_series(
         missing: ``"interpolate"`` (gaps up to ``max_gap``) or ``"error"``.
         max_gap: longest run of missing targets that is interpolated.
         min_length: fewer observed values than this is an error.
+        source: the name used in messages and reports (default: the file path, or ``DataFrame``).
     """
     import pandas as pd
 
@@ -270,8 +360,9 @@ def load_series(
         raise ValueError(f"load_series: expected missing 'interpolate' or 'error', got {missing!r}")
     past_covariates = list(past_covariates or [])
     future_covariates = list(future_covariates or [])
-    df = read_table(path)
-    src = source or str(path)
+    df, name, time = as_frame(path, target, time)
+    src = source or name
+    row_text = _row_text(bool(df.attrs.get("file_rows")))
     notes: list[str] = []
 
     if layout == "wide":
@@ -285,11 +376,15 @@ def load_series(
             if not cols:
                 raise _err(src, f"no numeric series columns besides the time column; the columns are {list(df.columns)}")
         _need(df, src, cols, "series")
+        for c in cols:  # checked here, while the rows are still the file's
+            check_finite(numeric_column(df, c, src).to_numpy(), df, c, src)
         keep = ([time] if time else []) + cols
-        long = df[keep].melt(id_vars=[time] if time else None, value_vars=cols, var_name="__id__", value_name="__y__",
-                             ignore_index=False)
+        file_rows = df.attrs.get("file_rows")
+        long = df[keep].reset_index(drop=True).melt(id_vars=[time] if time else None, value_vars=cols,
+                                                    var_name="__id__", value_name="__y__", ignore_index=False)
         long["__row__"] = long.index.to_numpy()
         df = long.reset_index(drop=True)
+        df.attrs["file_rows"] = file_rows
         id_col, target_col, target_name = "__id__", "__y__", "value"
     else:
         if isinstance(target, (list, tuple)):
@@ -308,12 +403,16 @@ def load_series(
             _need(df, src, [id], "id")
         _need(df, src, past_covariates, "past-covariate")
         _need(df, src, future_covariates, "future-covariate")
-        df = df.copy()
+        df = df.reset_index(drop=True)
         df["__row__"] = np.arange(len(df))
         id_col, target_col, target_name = id, target, target
 
     y_all = numeric_column(df, target_col, src)
     covs = {c: numeric_column(df, c, src) for c in past_covariates + future_covariates}
+    if layout == "long":
+        check_finite(y_all.to_numpy(), df, target_col, src)
+        for c, v in covs.items():
+            check_finite(v.to_numpy(), df, c, src)
     if time:
         t_all, is_dt = _parse_time(df, time, src)
     else:
@@ -337,8 +436,9 @@ def load_series(
                 i = int(np.flatnonzero(dup)[0])
                 a, b = sorted((rows[i], rows[i + 1]))
                 raise _err(src, f"series {sid!r}, column {time!r}: duplicate timestamp {pd.Timestamp(t[i]) if is_dt else t[i]} "
-                           f"at rows {a + 2} and {b + 2} ({int(dup.sum())} duplicate(s))")
-        grid, f = _grid(t, is_dt, freq, src, time or "(row order)", sid, rows)
+                           f"at {row_text(a)} and {row_text(b).split(' ')[-1]} ({int(dup.sum())} duplicate(s))"
+                           .replace("at row ", "at rows ").replace("at position ", "at positions "))
+        grid, f = _grid(t, is_dt, freq, src, time or "(row order)", sid, rows, row_text)
         n = len(grid)
         pos = grid.get_indexer(pd.DatetimeIndex(t) if is_dt else pd.Index(t))
         yy = np.full(n, np.nan)
@@ -365,7 +465,8 @@ def load_series(
                 notes.append(f"series {sid!r}: {n_future} trailing row(s) with known-future covariates kept as the future")
             else:
                 notes.append(f"series {sid!r}: {n - 1 - last} trailing missing value(s) dropped")
-        values = _fill_target(yy[first:last + 1], rr[first:last + 1], sid, src, target_name, missing, max_gap, notes)
+        values = _fill_target(yy[first:last + 1], rr[first:last + 1], sid, src, target_name, missing, max_gap, notes,
+                              row_text)
         past = _fill_covariate(cv[first:last + 1, :len(past_covariates)], past_covariates, sid, notes)
         fut = _fill_covariate(cv[first:last + 1 + n_future, len(past_covariates):], future_covariates, sid, notes)
         out.append(Series(id=str(sid), time=grid[first:last + 1], values=values, past=past, future=fut,
@@ -386,4 +487,4 @@ def future_index(series: Series, freq, steps: int):
     return pd.Index(np.arange(1, steps + 1) * int(freq) + int(last))
 
 
-__all__ = ["Series", "SeriesSet", "load_series", "read_table", "future_index"]
+__all__ = ["Series", "SeriesSet", "load_series", "read_table", "as_frame", "check_finite", "future_index", "MAX_ABS"]

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .text_input import read_data_text
+
 _BOOL_KEYS = ("timestamps", "missing", "univariate", "equallength")
 
 
@@ -44,6 +46,8 @@ class TSData:
         lengths: the length of each series ``(N,)`` (its longest channel).
         name: ``@problemName``, or ``None``.
         header: every header line, key lower-cased to its raw value text.
+        lines: the 1-based line of the file each series was read from ``(N,)``
+            (for error messages that name the place).
     """
 
     X: np.ndarray
@@ -52,6 +56,7 @@ class TSData:
     lengths: np.ndarray
     name: str | None = None
     header: dict[str, str] = field(default_factory=dict)
+    lines: np.ndarray | None = None
 
     @property
     def y_index(self) -> np.ndarray:
@@ -104,7 +109,8 @@ def read_ts(path: str | Path, dtype=np.float64) -> TSData:
         ValueError: a malformed header or data line, naming the file and the
             1-based line number: non-numeric values, a channel count or length
             that differs from the header or from the other series, a class
-            label not declared in ``@classLabel``, a missing ``@data``.
+            label not declared in ``@classLabel``, a missing ``@data``; a file
+            that is not UTF-8 text (binary, latin-1), naming the file.
 
     Example::
 
@@ -121,54 +127,54 @@ def read_ts(path: str | Path, dtype=np.float64) -> TSData:
     series: list[list[np.ndarray]] = []
     labels: list[str] = []
     lines: list[int] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, raw in enumerate(f, start=1):
-            line = raw.strip()
-            where = f"{path}:{lineno}"
-            if not line or (line.startswith("#") and not in_data):
+    text = read_data_text(path, "a .ts file")
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        where = f"{path}:{lineno}"
+        if not line or (line.startswith("#") and not in_data):
+            continue
+        if not in_data:
+            if not line.startswith("@"):
+                raise ValueError(f"read_ts: {where}: expected a header line starting with '@' before @data, got {line[:40]!r}")
+            key, _, value = line[1:].partition(" ")
+            key, value = key.lower(), value.strip()
+            if key == "data":
+                in_data = True
                 continue
-            if not in_data:
-                if not line.startswith("@"):
-                    raise ValueError(f"read_ts: {where}: expected a header line starting with '@' before @data, got {line[:40]!r}")
-                key, _, value = line[1:].partition(" ")
-                key, value = key.lower(), value.strip()
-                if key == "data":
-                    in_data = True
-                    continue
-                header[key], header_line[key] = value, lineno
-                if key in _BOOL_KEYS:
-                    _bool(value, key, where)
-                elif key == "classlabel":
-                    has_class = _bool(value, key, where)
-                    classes = value.split()[1:] if has_class else None
-                    if has_class and not classes:
-                        raise ValueError(f"read_ts: {where}: expected class names after '@classLabel true', got none")
-                elif key == "targetlabel":
-                    has_target = _bool(value, key, where)
-                elif key in ("serieslength", "dimensions"):
-                    if not value.isdigit():
-                        raise ValueError(f"read_ts: {where}: expected @{key} a positive integer, got {value!r}")
-                continue
-            fields = line.split(":")
-            if has_class or has_target:
-                if len(fields) < 2:
-                    raise ValueError(f"read_ts: {where}: expected series then ':' and a label, got no ':'")
-                label = fields.pop().strip()
-                if has_class and label not in classes:
-                    raise ValueError(f"read_ts: {where}: expected a class label in {classes}, got {label!r}")
-                if has_target:
-                    try:
-                        float(label)
-                    except ValueError:
-                        raise ValueError(f"read_ts: {where}: expected a numeric target after the last ':', got {label!r}") from None
-                labels.append(label)
-            channels = [_values(text, where, c) for c, text in enumerate(fields)]
-            if series and len(channels) != len(series[0]):
-                raise ValueError(
-                    f"read_ts: {where}: expected {len(series[0])} channels as in the first series (line {lines[0]}), got {len(channels)}"
-                )
-            series.append(channels)
-            lines.append(lineno)
+            header[key], header_line[key] = value, lineno
+            if key in _BOOL_KEYS:
+                _bool(value, key, where)
+            elif key == "classlabel":
+                has_class = _bool(value, key, where)
+                classes = value.split()[1:] if has_class else None
+                if has_class and not classes:
+                    raise ValueError(f"read_ts: {where}: expected class names after '@classLabel true', got none")
+            elif key == "targetlabel":
+                has_target = _bool(value, key, where)
+            elif key in ("serieslength", "dimensions"):
+                if not value.isdigit():
+                    raise ValueError(f"read_ts: {where}: expected @{key} a positive integer, got {value!r}")
+            continue
+        fields = line.split(":")
+        if has_class or has_target:
+            if len(fields) < 2:
+                raise ValueError(f"read_ts: {where}: expected series then ':' and a label, got no ':'")
+            label = fields.pop().strip()
+            if has_class and label not in classes:
+                raise ValueError(f"read_ts: {where}: expected a class label in {classes}, got {label!r}")
+            if has_target:
+                try:
+                    float(label)
+                except ValueError:
+                    raise ValueError(f"read_ts: {where}: expected a numeric target after the last ':', got {label!r}") from None
+            labels.append(label)
+        channels = [_values(text, where, c) for c, text in enumerate(fields)]
+        if series and len(channels) != len(series[0]):
+            raise ValueError(
+                f"read_ts: {where}: expected {len(series[0])} channels as in the first series (line {lines[0]}), got {len(channels)}"
+            )
+        series.append(channels)
+        lines.append(lineno)
     if not in_data:
         raise ValueError(f"read_ts: {path}: expected an @data line, got none")
     if has_class and has_target:
@@ -202,4 +208,53 @@ def read_ts(path: str | Path, dtype=np.float64) -> TSData:
         y = np.array(labels, dtype=object).astype(str)
     elif has_target:
         y = np.array([float(v) for v in labels], dtype=np.float64)
-    return TSData(X=X, y=y, classes=classes, lengths=lengths, name=header.get("problemname"), header=header)
+    return TSData(X=X, y=y, classes=classes, lengths=lengths, name=header.get("problemname"), header=header,
+                  lines=np.array(lines, dtype=np.int64))
+
+
+def write_ts(path: str | Path, series: list, labels: list | None = None, name: str = "data") -> Path:
+    """Write series in the ``.ts`` format that :func:`read_ts` reads (the way aeon and sktime write them).
+
+    Args:
+        path: the file.
+        series: one ``(T_i, C)`` array per series (``(T_i,)`` for one channel);
+            the lengths may differ (``@equalLength false``).
+        labels: class labels (written as text, declared in ``@classLabel``), or ``None``.
+        name: ``@problemName``.
+
+    Raises:
+        ValueError: series with different channel counts, a label with white
+            space, ``:`` or ``,`` in it, or a non-finite value.
+    """
+    from ..io.files import atomic_write_text
+
+    arrays = [np.asarray(s, dtype=np.float64) for s in series]
+    arrays = [a[:, None] if a.ndim == 1 else a for a in arrays]
+    channels = {a.shape[1] for a in arrays}
+    if len(channels) != 1 or not arrays:
+        raise ValueError(f"write_ts: expected series with one channel count, got {sorted(channels) or 'no series'}")
+    if any(not np.isfinite(a).all() for a in arrays):
+        raise ValueError("write_ts: expected finite values, got NaN or inf")
+    text_labels = None if labels is None else [str(v) for v in labels]
+    if text_labels is not None:
+        if len(text_labels) != len(arrays):
+            raise ValueError(f"write_ts: expected {len(arrays)} labels, got {len(text_labels)}")
+        bad = [v for v in text_labels if not v or any(ch in v for ch in " \t:,")]
+        if bad:
+            raise ValueError(f"write_ts: expected labels without white space, ':' or ',', got {bad[0]!r}")
+    lengths = {len(a) for a in arrays}
+    head = [f"@problemName {name}", "@timeStamps false", "@missing false",
+            f"@univariate {'true' if channels == {1} else 'false'}", f"@dimensions {channels.pop()}",
+            f"@equalLength {'true' if len(lengths) == 1 else 'false'}"]
+    if len(lengths) == 1:
+        head.append(f"@seriesLength {lengths.pop()}")
+    if text_labels is not None:
+        head.append("@classLabel true " + " ".join(dict.fromkeys(sorted(text_labels))))
+    else:
+        head.append("@classLabel false")
+    rows = []
+    for i, a in enumerate(arrays):
+        row = ":".join(",".join(repr(float(v)) for v in a[:, c]) for c in range(a.shape[1]))
+        rows.append(row + (f":{text_labels[i]}" if text_labels is not None else ""))
+    atomic_write_text(path, "\n".join(head + ["@data"] + rows) + "\n")
+    return Path(path)

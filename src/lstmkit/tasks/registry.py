@@ -18,6 +18,7 @@ _ESTIMATORS: dict[str, str] = {
     "anomaly-reconstruction": "lstmkit.tasks.anomaly.estimator:AnomalyDetector",
     "classify-lstm": "lstmkit.tasks.classify.estimator:SequenceClassifier",
     "classify-lstm-ensemble": "lstmkit.tasks.classify.estimator:SequenceClassifier",
+    "classify-nn": "lstmkit.tasks.classify.estimator:SequenceClassifier",
     "tag-bilstm-crf": "lstmkit.tasks.tag.estimator:SequenceTagger",
     "lm-lstm": "lstmkit.tasks.lm.estimator:LanguageModel",
     "translate-seq2seq": "lstmkit.tasks.translate.estimator:Translator",

@@ -4,6 +4,8 @@
 - :class:`TrainConfig`: optimiser, schedule, early stopping, devices, seeding.
 - :func:`save_model`, :func:`load_model`, :func:`register_model`, :class:`ModelFolderError`: model folders
   (safetensors + JSON), checked on load.
+- :class:`TrainingDiverged`: what :func:`fit` raises when the loss, a gradient or a weight stops being
+  finite (a ``RuntimeError`` whose message is one line, ready to print).
 - :func:`seed_everything`.
 
 Only :class:`TrainConfig` is imported eagerly (the command line builds its
@@ -20,6 +22,7 @@ _LAZY = {
     "fit": "trainer", "FitResult": "trainer", "TaskModule": "module",
     "save_model": "checkpoint", "load_model": "checkpoint", "read_model_config": "checkpoint",
     "register_model": "checkpoint", "ModelFolderError": "checkpoint", "seed_everything": "seed",
+    "TrainingDiverged": "diverged",
 }
 
 __all__ = ["TrainConfig", *_LAZY]

@@ -12,12 +12,15 @@ Example::
     result.history[-1]["train_loss"], result.best_path
 
 What it does: seeds (``config.seed``), progress bar, gradient clipping, the
-learning-rate schedule, early stopping on ``config.monitor``, CSV logs (and
-TensorBoard if asked) under ``out_dir/logs``, a resumable checkpoint
-``out_dir/checkpoints/last.safetensors`` every ``checkpoint_every`` epochs
-(``resume=True`` continues from it), ``best.safetensors`` when there is
-validation data, whose weights are put back into ``model`` at the end, and
-any number of devices or nodes through Lightning's strategies (DDP).
+learning-rate schedule, early stopping on ``config.monitor``, a CSV log of one
+row per epoch (and TensorBoard if asked) under ``out_dir/logs``, a resumable
+checkpoint ``out_dir/checkpoints/last.safetensors`` every ``checkpoint_every``
+epochs (``resume=True`` continues from it, exactly: see
+:class:`~lstmkit.train.callbacks.ResumePoint`), ``best.safetensors`` when
+there is validation data, whose weights are put back into ``model`` at the
+end, and any number of devices or nodes through Lightning's strategies (DDP).
+A non-finite loss, gradient or weight stops the run with
+:class:`~lstmkit.train.TrainingDiverged` before anything non-finite is saved.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from pathlib import Path
 
 import torch
 
-from .callbacks import BestCheckpoint, ResumePoint, SafetensorsCheckpointIO, resume_path
+from .callbacks import BestCheckpoint, EpochLog, ResumePoint, SafetensorsCheckpointIO, resume_path
 from .config import TrainConfig
+from .diverged import TrainingDiverged
 from .module import StepFn, TaskModule
 from .seed import seed_everything
 from .state_file import read_state
@@ -44,30 +48,13 @@ class FitResult:
     """What :func:`fit` reports back."""
 
     epochs: int  # epochs completed (including those before a resume)
-    seconds: float  # wall time of this call
-    history: list[dict[str, float]] = field(default_factory=list)  # per-epoch logged metrics
+    seconds: float  # training time of the whole run, across resumes (work redone after a kill counted once)
+    history: list[dict[str, float]] = field(default_factory=list)  # per-epoch logged metrics, the whole run
     best_score: float | None = None  # best value of config.monitor, if validated
     best_path: str | None = None  # best.safetensors, if validated
     last_path: str | None = None  # last.safetensors (the resume point)
     resumed_from: str | None = None
-
-
-def _history_callback():
-    from lightning.pytorch.callbacks import Callback
-
-    class History(Callback):
-        def __init__(self):
-            self.rows: list[dict[str, float]] = []
-
-        def on_train_epoch_end(self, trainer, pl_module):
-            if trainer.sanity_checking:
-                return
-            row = {"epoch": trainer.current_epoch}
-            for k, v in trainer.callback_metrics.items():
-                row[k] = float(v)
-            self.rows.append(row)
-
-    return History()
+    call_seconds: float = 0.0  # wall time of this call alone
 
 
 def _quiet_lightning() -> None:
@@ -105,8 +92,17 @@ def fit(
     Seed before building the model (:func:`seed_everything`) for repeatable
     initial weights; ``fit`` seeds again before the first batch.
     ``resume=True`` continues from ``out_dir/checkpoints/last.safetensors``
-    (weights, optimiser, schedule, epoch, early-stopping state) and raises
-    ``FileNotFoundError`` if there is none.
+    (weights, optimiser, schedule, epoch, early-stopping state, random
+    generators, the loaders' data order, the epoch log and the time so far)
+    and raises ``FileNotFoundError`` if there is none. Built the same way,
+    a resumed run ends with the same weights as an uninterrupted one (bit
+    for bit on CPU), whenever it was killed.
+
+    Raises :class:`~lstmkit.train.TrainingDiverged` (a ``RuntimeError``)
+    when the loss, a gradient or a weight stops being finite; its message
+    is one line (where, which value, what became of the checkpoints), and
+    ``last.safetensors`` keeps the last good state. ``model`` is then left
+    as it was at the failing step: do not use it.
     """
     config = config or TrainConfig()
     if out_dir is None:
@@ -127,7 +123,6 @@ def _fit(model, step, train_loader, val_loader, config: TrainConfig, out_dir: Pa
          callbacks, keep_files: bool) -> FitResult:
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping
-    from lightning.pytorch.loggers import CSVLogger
 
     _quiet_lightning()
     if config.num_threads:
@@ -146,12 +141,13 @@ def _fit(model, step, train_loader, val_loader, config: TrainConfig, out_dir: Pa
     if validate:
         checkpoint = BestCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="min", save_top_k=1,
                                     save_last=False, enable_version_counter=False)
-    history = _history_callback()
+    resume_point = ResumePoint(ckpt_dir, config.checkpoint_every, loaders={"train": train_loader, "val": val_loader})
+    history = EpochLog(out_dir / "logs" / "csv" / "metrics.csv" if keep_files else None, clock=resume_point.seconds)
     cbs: list = [history, *(callbacks or [])] + ([checkpoint] if checkpoint else [])
     if validate and config.early_stopping:
         cbs.append(EarlyStopping(monitor=config.monitor, patience=config.early_stopping, mode="min"))
-    cbs.append(ResumePoint(ckpt_dir, config.checkpoint_every))  # last, after every state it records is updated
-    loggers: list = [CSVLogger(save_dir=str(out_dir), name="logs", version="csv")] if keep_files else []
+    cbs.append(resume_point)  # last, after every state it records is updated
+    loggers: list = []
     if config.tensorboard and keep_files:
         import importlib.util
 
@@ -177,16 +173,20 @@ def _fit(model, step, train_loader, val_loader, config: TrainConfig, out_dir: Pa
         plugins=[SafetensorsCheckpointIO()],
         enable_progress_bar=config.progress_bar,
         enable_model_summary=False,
-        enable_checkpointing=checkpoint is not None,
+        enable_checkpointing=True,  # ResumePoint (and BestCheckpoint) are the checkpoint callbacks
         log_every_n_steps=1,
         num_sanity_val_steps=0,
         default_root_dir=str(out_dir),
     )
     module = TaskModule(model, step, config, val_step=val_step)
     t0 = time.perf_counter()
-    trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
-                ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
-    seconds = time.perf_counter() - t0
+    resume_point.start_clock()
+    try:
+        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
+                    ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
+    except TrainingDiverged as e:
+        raise _with_checkpoint_note(e, resume_point, config, keep_files) from None
+    call_seconds = time.perf_counter() - t0
 
     best_path = (checkpoint.best_model_path or None) if checkpoint else None
     best_score = float(checkpoint.best_model_score) if checkpoint and checkpoint.best_model_score is not None else None
@@ -197,10 +197,26 @@ def _fit(model, step, train_loader, val_loader, config: TrainConfig, out_dir: Pa
     last = resume_path(ckpt_dir)
     return FitResult(
         epochs=trainer.current_epoch,
-        seconds=seconds,
+        seconds=resume_point.seconds_before + call_seconds,
+        call_seconds=call_seconds,
         history=history.rows,
         best_score=best_score,
         best_path=best_path,
         last_path=str(last) if last.is_file() else None,
         resumed_from=str(ckpt_path) if ckpt_path else None,
     )
+
+
+def _with_checkpoint_note(e: TrainingDiverged, resume_point: ResumePoint, config: TrainConfig,
+                          keep_files: bool) -> TrainingDiverged:
+    """``e`` with what became of the checkpoints and what to try, still one line."""
+    hint = (f"lower train.lr (now {config.lr:g})"
+            + (f" or train.grad_clip (now {config.grad_clip:g})" if config.grad_clip else ", set train.grad_clip")
+            + ", or look for extreme values in the data")
+    path = resume_point.path
+    if not keep_files:
+        return e.extended(f"nothing was saved (no out_dir); {hint}")
+    if path.is_file() and resume_point.saved_epochs:
+        return e.extended(f"the last good checkpoint (after epoch {resume_point.saved_epochs}) is kept at {path}; {hint}",
+                          checkpoint=str(path))
+    return e.extended(f"no checkpoint was written before it; {hint}")

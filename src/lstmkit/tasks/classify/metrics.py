@@ -77,27 +77,93 @@ def macro_f1(y_true, y_pred, labels=None) -> float:
 
 
 # ------------------------------------------------------------------ distances
-def _series(X, who: str, name: str) -> np.ndarray:
-    """(N, T) or (N, C, T) -> float64 (N, C, T)."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 2:
-        X = X[:, None, :]
-    if X.ndim != 3 or X.shape[2] == 0:
-        raise ValueError(f"{who}: expected {name} of shape (N, T) or (N, C, T), got {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{who}: expected finite values in {name}, got NaN or inf (pad or trim unequal series first)")
-    return X
+def as_series_list(X, who: str, name: str) -> list[np.ndarray]:
+    """Series in any of the accepted layouts -> a list of float64 ``(C, T_i)`` arrays.
+
+    Accepted: an array ``(N, T)`` (univariate) or ``(N, C, T)``, where a
+    series shorter than ``T`` is padded with NaN at its end; or a list of
+    ``(T_i,)`` or ``(C, T_i)`` arrays of any lengths. NaN before a series'
+    end, infinite values and an empty series are errors naming the series.
+    """
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 2:
+            X = X[:, None, :]
+        if X.ndim != 3 or X.shape[2] == 0:
+            raise ValueError(f"{who}: expected {name} of shape (N, T) or (N, C, T), got {X.shape}")
+        items = list(X)
+    else:
+        items = []
+        for i, x in enumerate(X):
+            x = np.asarray(x, dtype=np.float64)
+            if x.ndim == 1:
+                x = x[None, :]
+            if x.ndim != 2 or x.shape[1] == 0:
+                raise ValueError(f"{who}: expected {name}[{i}] of shape (T,) or (C, T), got {x.shape}")
+            items.append(x)
+        if not items:
+            raise ValueError(f"{who}: expected at least one series in {name}, got none")
+    out = []
+    for i, x in enumerate(items):
+        if np.isinf(x).any():
+            c, t = np.argwhere(np.isinf(x))[0]
+            raise ValueError(f"{who}: expected finite values in {name}, got {x[c, t]} in series {i} at step {t}")
+        missing = np.isnan(x).any(axis=0)
+        end = len(missing) - int(np.argmin(missing[::-1])) if not missing.all() else 0
+        if end == 0:
+            raise ValueError(f"{who}: expected values in {name}, got series {i} with none (all NaN)")
+        if missing[:end].any():
+            raise ValueError(f"{who}: expected finite values in {name}, got NaN in series {i} at step "
+                             f"{int(np.argmax(missing[:end]))} before its end (only trailing NaN marks a shorter series)")
+        out.append(x[:, :end])
+    channels = {x.shape[0] for x in out}
+    if len(channels) != 1:
+        raise ValueError(f"{who}: expected every series of {name} to have the same channels, got {sorted(channels)}")
+    return out
+
+
+def _pad(series: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, C, T_max)`` with zeros after each series' end, and the lengths ``(N,)``."""
+    lengths = np.array([x.shape[1] for x in series], dtype=np.int64)
+    out = np.zeros((len(series), series[0].shape[0], int(lengths.max())))
+    for i, x in enumerate(series):
+        out[i, :, : x.shape[1]] = x
+    return out, lengths
+
+
+def resample(series: list[np.ndarray], length: int) -> np.ndarray:
+    """Each ``(C, T_i)`` series linearly interpolated to ``length`` steps, ``(N, C, length)``.
+
+    A series of ``length`` steps is returned unchanged; a series of one step is repeated.
+    """
+    out = np.empty((len(series), series[0].shape[0], length))
+    grid = np.linspace(0.0, 1.0, length)
+    for i, x in enumerate(series):
+        if x.shape[1] == length:
+            out[i] = x
+        elif x.shape[1] == 1:
+            out[i] = x[:, :1]
+        else:
+            at = np.linspace(0.0, 1.0, x.shape[1])
+            out[i] = np.stack([np.interp(grid, at, ch) for ch in x])
+    return out
 
 
 def euclidean_distances(A, B) -> np.ndarray:
     r"""Pairwise Euclidean distances :math:`\lVert a - b \rVert_2` over all channels and steps, ``(N, M)``.
 
-    ``A`` is ``(N, T)`` or ``(N, C, T)``, ``B`` likewise with the same ``C`` and ``T``.
+    ``A`` and ``B`` in any layout :func:`as_series_list` accepts, with the
+    same channels. Series of unequal lengths (variable-length data) are first
+    linearly resampled to the longest length in ``A`` and ``B``, the usual way
+    of giving such sets a Euclidean baseline; series of equal length are used
+    as they are.
     """
-    A, B = _series(A, "euclidean_distances", "A"), _series(B, "euclidean_distances", "B")
-    if A.shape[1:] != B.shape[1:]:
-        raise ValueError(f"euclidean_distances: expected B of shape (M, {A.shape[1]}, {A.shape[2]}), got {B.shape}")
-    a, b = A.reshape(len(A), -1), B.reshape(len(B), -1)
+    a_list, b_list = as_series_list(A, "euclidean_distances", "A"), as_series_list(B, "euclidean_distances", "B")
+    if a_list[0].shape[0] != b_list[0].shape[0]:
+        raise ValueError(f"euclidean_distances: expected B with {a_list[0].shape[0]} channels, got {b_list[0].shape[0]}")
+    length = max(x.shape[1] for x in a_list + b_list)
+    a = resample(a_list, length).reshape(len(a_list), -1)
+    b = resample(b_list, length).reshape(len(b_list), -1)
     out = np.empty((len(a), len(b)))
     step = max(1, 2_000_000 // max(1, b.size))
     for s in range(0, len(a), step):
@@ -118,35 +184,43 @@ def dtw_distances(A, B, window: int | None = None) -> np.ndarray:
     with :math:`D_{0,0} = 0` and :math:`D = \infty` off the grid: the least
     total squared cost over monotone alignments (as aeon's ``dtw_distance``;
     no square root, so ``window=0`` gives the squared Euclidean distance).
-    Channels move together (dependent DTW).
+    Channels move together (dependent DTW). Series may differ in length
+    (variable-length data): each pair is aligned over its own lengths.
 
     Args:
-        A: ``(N, T_a)`` or ``(N, C, T_a)``.
-        B: ``(M, T_b)`` or ``(M, C, T_b)``.
+        A: ``(N, T_a)`` or ``(N, C, T_a)`` (NaN after a shorter series' end),
+            or a list of ``(T,)`` / ``(C, T)`` arrays.
+        B: likewise, with the same channels.
         window: Sakoe-Chiba band: only cells with :math:`|i - j| \le` ``window``
-            (in steps; widened to :math:`|n - m|` so that a path exists). A
-            UCR window of ``r`` percent is ``round(r / 100 * T)``. Default
-            ``None``: no band.
+            (in steps; widened to :math:`|n - m|` for each pair so that a path
+            exists). A UCR window of ``r`` percent is ``round(r / 100 * T)``.
+            Default ``None``: no band.
 
     Computed one anti-diagonal of :math:`D` at a time, vectorised over all
-    pairs.
+    pairs (shorter series are zero-padded; a pair's distance is read at its
+    own cell :math:`(n, m)`, which the padding never reaches).
     """
-    A, B = _series(A, "dtw_distances", "A"), _series(B, "dtw_distances", "B")
-    if A.shape[1] != B.shape[1]:
-        raise ValueError(f"dtw_distances: expected B with {A.shape[1]} channels, got {B.shape[1]}")
+    a_list, b_list = as_series_list(A, "dtw_distances", "A"), as_series_list(B, "dtw_distances", "B")
+    if a_list[0].shape[0] != b_list[0].shape[0]:
+        raise ValueError(f"dtw_distances: expected B with {a_list[0].shape[0]} channels, got {b_list[0].shape[0]}")
     if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 0):
         raise ValueError(f"dtw_distances: expected window an int >= 0 or None, got {window!r}")
-    n, m = A.shape[2], B.shape[2]
-    w = max(n, m) if window is None else max(int(window), abs(n - m))
+    A, la = _pad(a_list)
+    B, lb = _pad(b_list)
     out = np.empty((len(A), len(B)))
-    step = max(1, 4_000_000 // max(1, len(B) * (n + 1)))
+    step = max(1, 4_000_000 // max(1, len(B) * (A.shape[2] + 1)))
     for s in range(0, len(A), step):
-        out[s : s + step] = _dtw_block(A[s : s + step], B, w)
+        out[s : s + step] = _dtw_block(A[s : s + step], la[s : s + step], B, lb, window)
     return out
 
 
-def _dtw_block(A: np.ndarray, B: np.ndarray, w: int) -> np.ndarray:
-    n, m = A.shape[2], B.shape[2]
+def _dtw_block(A: np.ndarray, la: np.ndarray, B: np.ndarray, lb: np.ndarray, window: int | None) -> np.ndarray:
+    n, m = int(la.max()), int(lb.max())
+    A, B = A[:, :, :n], B[:, :, :m]
+    band = None if window is None else np.maximum(window, np.abs(la[:, None] - lb[None, :]))  # (NA, NB) per pair
+    w = max(n, m) if band is None else int(band.max())
+    target = la[:, None] + lb[None, :]  # the anti-diagonal of each pair's last cell (la, lb)
+    result = np.full((len(A), len(B)), np.inf)
     # three anti-diagonals of D, indexed by row i (0..n) first; D[i, j] lies on diagonal d = i + j
     prev2 = np.full((n + 1, len(A), len(B)), np.inf)
     prev2[0] = 0.0  # diagonal 0: D[0, 0]
@@ -156,7 +230,7 @@ def _dtw_block(A: np.ndarray, B: np.ndarray, w: int) -> np.ndarray:
     Bt = np.ascontiguousarray(B.transpose(2, 1, 0)[::-1])[:, :, None, :]  # (m, C, 1, NB): b_{j-1} is Bt[m - j]
     for d in range(2, n + m + 1):
         lo, hi = max(1, d - m), min(n, d - 1)  # rows of the grid on this diagonal
-        lo, hi = max(lo, -(-(d - w) // 2)), min(hi, (d + w) // 2)  # inside the band |i - j| <= w
+        lo, hi = max(lo, -(-(d - w) // 2)), min(hi, (d + w) // 2)  # inside the widest band |i - j| <= w
         # the next two diagonals read this one only at rows lo - 1 .. hi + 1 (the bounds never decrease)
         cur[max(lo - 1, 0) : hi + 2] = np.inf
         if lo <= hi:
@@ -164,8 +238,15 @@ def _dtw_block(A: np.ndarray, B: np.ndarray, w: int) -> np.ndarray:
             cost = np.square(diff[:, 0]) if diff.shape[1] == 1 else np.square(diff).sum(axis=1)
             best = np.minimum(np.minimum(prev1[lo - 1 : hi], prev1[lo : hi + 1]), prev2[lo - 1 : hi])
             np.add(cost, best, out=cur[lo : hi + 1])
+            if band is not None and w > int(band.min()):  # pairs with a narrower band: cells outside it are off
+                rows = np.arange(lo, hi + 1)
+                outside = np.abs(2 * rows - d)[:, None, None] > band[None]
+                cur[lo : hi + 1][outside] = np.inf
+        ai, bi = np.nonzero(target == d)
+        if len(ai):
+            result[ai, bi] = cur[la[ai], ai, bi]
         prev2, prev1, cur = prev1, cur, prev2
-    return prev1[n].copy()
+    return result
 
 
 def dtw_distance(a, b, window: int | None = None) -> float:
@@ -178,18 +259,19 @@ def dtw_distance(a, b, window: int | None = None) -> float:
         >>> dtw_distance([1.0, 2.0, 3.0], [1.0, 2.0, 2.0, 3.0])
         0.0
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(dtw_distances(a[None], b[None], window)[0, 0])
+    return float(dtw_distances([np.asarray(a, dtype=np.float64)], [np.asarray(b, dtype=np.float64)], window)[0, 0])
 
 
 def nearest_neighbour(train_X, train_y, test_X, metric: str = "euclidean", window: int | None = None) -> np.ndarray:
     """1-nearest-neighbour classification: each test series gets the label of its closest training series.
 
     Args:
-        train_X: ``(N, T)`` or ``(N, C, T)``.
+        train_X: ``(N, T)`` or ``(N, C, T)`` (NaN after a shorter series'
+            end), or a list of ``(T,)`` / ``(C, T)`` arrays of any lengths.
         train_y: ``(N,)`` labels.
-        test_X: ``(M, T)`` or ``(M, C, T)``.
-        metric: ``'euclidean'`` (default) or ``'dtw'``.
+        test_X: ``(M, T)``, ``(M, C, T)`` or a list, likewise.
+        metric: ``'euclidean'`` (default; unequal lengths are resampled, see
+            :func:`euclidean_distances`) or ``'dtw'``.
         window: DTW band, see :func:`dtw_distances`.
 
     Returns:
@@ -205,6 +287,8 @@ def nearest_neighbour(train_X, train_y, test_X, metric: str = "euclidean", windo
     train_y = np.asarray(train_y)
     if len(train_y) != len(train_X) or len(train_y) == 0:
         raise ValueError(f"nearest_neighbour: expected {len(train_X)} training labels (at least one), got {len(train_y)}")
+    train_X = as_series_list(train_X, "nearest_neighbour", "train_X")
+    test_X = as_series_list(test_X, "nearest_neighbour", "test_X")
     if metric == "euclidean":
         if window is not None:
             raise ValueError(f"nearest_neighbour: expected window=None with metric 'euclidean', got {window!r}")

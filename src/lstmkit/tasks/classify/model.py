@@ -49,8 +49,8 @@ class ConvBranch(nn.Module):
         return (z * mask).sum(-1) / steps.clamp(min=1)[:, None].to(z.dtype)
 
 
-class SequenceClassifier(nn.Module):
-    """Class scores for a batch of sequences.
+class ClassifierNet(nn.Module):
+    """Class scores for a batch of sequences: the network inside :class:`~lstmkit.SequenceClassifier`.
 
     Args (one ``config`` dict, as saved in ``config.json``):
         kind: ``'text'`` (``x`` holds word ids, ``0`` is padding) or
@@ -92,7 +92,7 @@ class SequenceClassifier(nn.Module):
         self.conv = None
         if c.get("conv_channels"):
             if self.kind != "series":
-                raise ValueError("SequenceClassifier: conv_channels is for series, not text")
+                raise ValueError("ClassifierNet: conv_channels is for series, not text")
             frame = int(c.get("frame", 1))
             self.conv = ConvBranch(c["input_size"] // frame, frame, list(c["conv_channels"]), list(c["conv_kernels"]))
             feat += self.conv.out_features
@@ -113,8 +113,8 @@ class SequenceClassifier(nn.Module):
 
 
 @register_model(KIND)
-def build(config: dict) -> SequenceClassifier:
-    return SequenceClassifier(config)
+def build(config: dict) -> ClassifierNet:
+    return ClassifierNet(config)
 
 
 class EnsembleClassifier(nn.Module):
@@ -125,12 +125,12 @@ class EnsembleClassifier(nn.Module):
 
     Args:
         config: ``members`` (how many) and ``member`` (the
-            :class:`SequenceClassifier` config every member shares).
+            :class:`ClassifierNet` config every member shares).
         networks: trained members to hold as they are; default: fresh ones
             built from ``config`` (what loading a saved ensemble does).
     """
 
-    def __init__(self, config: dict, networks: list[SequenceClassifier] | None = None) -> None:
+    def __init__(self, config: dict, networks: list[ClassifierNet] | None = None) -> None:
         super().__init__()
         self.config = dict(config)
         n = int(self.config["members"])
@@ -138,7 +138,7 @@ class EnsembleClassifier(nn.Module):
             raise ValueError(f"EnsembleClassifier: expected members >= 1, got {n}")
         if networks is not None and len(networks) != n:
             raise ValueError(f"EnsembleClassifier: expected {n} networks, got {len(networks)}")
-        self.members = nn.ModuleList(networks or (SequenceClassifier(self.config["member"]) for _ in range(n)))
+        self.members = nn.ModuleList(networks or (ClassifierNet(self.config["member"]) for _ in range(n)))
         self.kind = self.members[0].kind
 
     @property

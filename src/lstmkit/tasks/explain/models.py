@@ -130,11 +130,14 @@ class Explainable:
 
 # ------------------------------------------------------------------ per task
 def _classify(directory: Path) -> Explainable:
-    from ..classify.api import Classifier
     from ..classify.data import Examples
+    from ..classify.estimator import SequenceClassifier
 
-    clf = Classifier.load(directory)
-    enc = clf.encoder
+    clf = SequenceClassifier.load(directory)
+    enc = clf.encoder_
+    if enc is None:
+        raise ValueError(f"explain: {directory} holds a {clf.model_name} classifier (the cross-validation chose it over "
+                         f"the networks): it has no LSTM gates to show")
 
     def run(data):
         if enc.kind == "text":
@@ -148,55 +151,54 @@ def _classify(directory: Path) -> Explainable:
         ex = Examples(enc.kind, [item], None, ["input"], "input")
         return labels, lambda: clf.predict_proba(ex)
 
-    return Explainable("classify-lstm", clf.model, clf.model.lstm, enc.kind, run, str(directory))
+    return Explainable("classify-lstm", clf.model_, clf.model_.lstm, enc.kind, run, str(directory))
 
 
 def _tag(directory: Path) -> Explainable:
-    from ..tag.api import Tagger
+    from ..tag.estimator import SequenceTagger
 
-    tagger = Tagger.load(directory)
+    tagger = SequenceTagger.load(directory)
 
     def run(text: str):
         words = text.split()
-        return words, lambda: tagger.tag([words])
+        return words, lambda: tagger.predict([words])
 
-    return Explainable("tag-bilstm-crf", tagger.model, tagger.model.lstm, "text", run, str(directory))
+    return Explainable("tag-bilstm-crf", tagger.model_, tagger.model_.lstm, "text", run, str(directory))
 
 
 def _forecast(directory: Path) -> Explainable:
-    from ..forecast.api import Forecaster
+    from ..forecast.estimator import Forecaster
+    from ..forecast.lstm_fit import predict_windows
+    from ..forecast.selection import label
 
     fc = Forecaster.load(directory)
+    lstm = fc.lstm_
+    if lstm is None:
+        raise ValueError(f"Explainable: {directory}: this forecaster chose {label(fc.core_.chosen)}, not an LSTM; "
+                         "there are no gates to show (force one with --select.model lstm)")
+    n = lstm.setup.input_size
 
     def run(data):
+        import numpy as np
         import pandas as pd
 
-        from ...data.series import SeriesSet
-
         if is_file(data):
-            dc = fc.data_config(path=str(data))
-            from ..forecast.dataset import load_data
-
-            ss = load_data(dc)
+            ss = fc.read(str(data))
         else:
             values, _ = read_series(data)
-            name = sorted(fc.transform.scaler.loc)[0]  # numbers are read as the (first) series it was trained on
-            frame = pd.DataFrame({name: values[:, 0]})
-            path = Path(directory) / ".explain_input.csv"
-            frame.to_csv(path, index=False)
-            try:
-                from ..forecast.dataset import load_data
-
-                ss = load_data(fc.data_config(path=str(path), target=name, time="", id="", layout="long"))
-            finally:
-                path.unlink(missing_ok=True)
+            name = sorted(lstm.transform.scaler.loc)[0]  # numbers are read as the (first) series it was trained on
+            ss = fc.read(pd.DataFrame({name: values[:, 0]}), target=name, time="", id="", layout="long",
+                         past_covariates=[], future_covariates=[], freq="")
         s = ss.series[0]
-        if len(s) < fc.input_size:
-            raise ValueError(f"Explainable: the forecaster reads {fc.input_size} values, got a series of {len(s)}")
-        times = [str(t) for t in s.time][-fc.input_size:]
-        return times, lambda: fc.predict(SeriesSet([s], ss.source, ss.target, ss.freq, ss.past_names, ss.future_names))
+        if len(s) < n:
+            raise ValueError(f"Explainable: the forecaster reads {n} values, got a series of {len(s)}")
+        times = [str(t) for t in s.time][-n:]
+        from ...data.series import SeriesSet
 
-    return Explainable("forecast-lstm", fc.model, fc.model.first.encoder, "series", run, str(directory))
+        one = SeriesSet([s], ss.source, ss.target, ss.freq, ss.past_names, ss.future_names)
+        return times, lambda: predict_windows(lstm.model, lstm.transform, one, [np.array([len(s)])], lstm.horizon, n)
+
+    return Explainable("forecast-lstm", lstm.model, lstm.model.first.encoder, "series", run, str(directory))
 
 
 def _anomaly(directory: Path) -> Explainable:
@@ -220,6 +222,7 @@ def _anomaly(directory: Path) -> Explainable:
 LEGACY_LOADERS = {
     "classify-lstm": _classify,
     "classify-lstm-ensemble": _classify,
+    "classify-nn": _classify,  # refused with a message: a 1-NN model has no gates
     "tag-bilstm-crf": _tag,
     "forecast-lstm": _forecast,
     "anomaly-prediction": _anomaly,

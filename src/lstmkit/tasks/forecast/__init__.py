@@ -1,17 +1,16 @@
-"""Forecasting: one or many series in, backtested LSTM forecasts, baselines, plots and a report out.
+"""Forecasting: one or many series in, a model chosen against classical forecasters, forecasts, backtests and a report out.
 
-See :func:`train`, :class:`Forecaster` and :class:`ForecastConfig`.
+See :class:`lstmkit.Forecaster` (``lstmkit.tasks.forecast.estimator``) and :class:`ForecastConfig`.
 """
 
-from .config import BacktestConfig, DataConfig, ForecastConfig, ModelConfig
+from .config import BacktestConfig, DataConfig, ForecastConfig, ModelConfig, SelectConfig
 
-__all__ = ["ForecastConfig", "DataConfig", "ModelConfig", "BacktestConfig", "train", "backtest", "Forecaster",
-           "TrainResult"]
+__all__ = ["ForecastConfig", "DataConfig", "ModelConfig", "SelectConfig", "BacktestConfig", "Forecaster"]
 
 
-def __getattr__(name):  # torch and Lightning load on first use
-    if name in ("train", "backtest", "Forecaster", "TrainResult"):
-        from . import api
+def __getattr__(name):  # torch, pandas and Lightning load on first use
+    if name == "Forecaster":
+        from .estimator import Forecaster
 
-        return getattr(api, name)
+        return Forecaster
     raise AttributeError(f"module 'lstmkit.tasks.forecast' has no attribute {name!r}")

@@ -1,42 +1,40 @@
-"""Rolling-origin backtest: forecast from each origin with only the past, score beside baselines.
+"""Rolling-origin backtest: forecast from each origin with only the past, beside the peers on the same windows.
 
 For every series, origins run from ``start`` to the last one with a full
-horizon, every ``stride`` steps. With ``refit=0`` one model is trained on the
-windows whose targets end before each series' first origin (and its scaler is
-fitted on that history only); it then forecasts from every origin reading the
-actual values up to that origin, never after. With ``refit=N`` the model is
-refitted every ``N`` origins on everything before them. Naive and
-seasonal-naive forecasts are made from the very same origins, and MASE uses
-the in-sample seasonal-naive error of the history before the first origin.
+horizon, every ``stride`` steps. With ``refit=0`` the forecaster is fitted
+once on the data before each series' first origin, model choice included
+(:func:`.selection.fit_core`: the test windows are never used for any choice);
+it then forecasts from every origin reading the actual values up to that
+origin, never after. With ``refit=N`` everything is refitted every ``N``
+origins on all data before them. The peers (naive, seasonal naive and the
+statsforecast models) are fitted on exactly the same training part and
+forecast from exactly the same origins. MASE divides by the in-sample
+seasonal-naive error of each series before its first origin.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ...data.series import SeriesSet
 from . import metrics as M
-from .baselines import baseline_windows
+from .classical import STATISTICAL, classical_forecasts, statsforecast_available
 from .config import ForecastConfig
-from .fitting import FitInfo, fit_ensemble, predict_windows
-from .model import ForecastEnsemble
-from .dataset import Transform
+from .selection import CoreFit, fit_core, label, series_scale
 
 
 @dataclass
 class BacktestResult:
     frame: object  # pandas DataFrame: one row per (series, origin, step)
-    metrics: dict  # {"model": {...}, "naive": {...}, "seasonal_naive": {...}, "per_series": [...], "per_step": [...]}
+    metrics: dict  # {"model": {...}, "naive": {...}, ..., "per_series": [...], "per_step": [...], "winner": ...}
     starts: list[int]  # first origin index per series
-    fit: FitInfo = field(default_factory=FitInfo)
-    model: ForecastEnsemble | None = None  # the last model fitted (refit=0: the only one)
-    transform: Transform | None = None
+    cores: list[CoreFit] = field(default_factory=list)  # the fit of each block (refit=0: one)
+    peers: list[str] = field(default_factory=list)  # forecaster columns besides "forecast"
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
 
 def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> list[int]:
@@ -51,8 +49,8 @@ def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> lis
                              f"history ({T} values); shorten --horizon or give more data")
         text = str(start).strip()
         if text == "auto":
-            n = 2 * season if season > 1 else max(horizon, int(round(0.2 * T)))
-            idx = T - max(n, horizon)
+            n = 2 * season if season > 1 else int(round(0.2 * T))
+            idx = T - max(min(n, T // 3), horizon)  # at most a third of the series, at least one horizon
         elif text.startswith("-") and text[1:].isdigit():
             idx = T - int(text[1:])
         elif data.datetime:
@@ -67,9 +65,9 @@ def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> lis
             except ValueError:
                 raise ValueError(f"backtest: expected start as a time value, -N or auto, got {start!r}") from None
             idx = int(np.searchsorted(np.asarray(s.time), v))
-        if idx < 1 or idx > T - horizon:
-            raise ValueError(f"backtest: series {s.id!r}: start {start!r} leaves no full horizon of {horizon} "
-                             f"after it (the series has {T} values)")
+        if idx < 2 or idx > T - horizon:
+            raise ValueError(f"backtest: {data.source}: series {s.id!r}: start {start!r} leaves no full horizon of "
+                             f"{horizon} after it and at least 2 values before it (the series has {T} values)")
         out.append(idx)
     return out
 
@@ -83,86 +81,180 @@ def _time_text(t) -> str:
     return str(t)
 
 
-def _pooled(actual, forecast, scale) -> dict:
+def peer_names(cfg: ForecastConfig, n_series: int, notes: list[str] | None = None) -> list[str]:
+    """The forecasters shown beside the model: naive, seasonal naive and the configured statsforecast peers."""
+    peers = ["naive", "seasonal_naive"]
+    for p in cfg.select.peers:
+        if p not in STATISTICAL:
+            continue
+        if not statsforecast_available():
+            if notes is not None and "statsforecast" not in " ".join(notes):
+                notes.append("statsforecast is not installed: ETS, ARIMA and Theta peers left out "
+                             "(pip install 'lstmkit[tasks]')")
+            continue
+        if p == "arima" and n_series > cfg.select.max_arima_series:
+            if notes is not None:
+                notes.append(f"AutoARIMA peer left out: {n_series} series > select.max_arima_series="
+                             f"{cfg.select.max_arima_series}")
+            continue
+        peers.append(p)
+    return peers
+
+
+def forecaster_metrics(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict:
+    """MAE, RMSE, MAPE (NaN when an actual is 0), sMAPE and MASE of pooled points."""
     return M.point_metrics(actual, forecast, scale)
 
 
-def run_backtest(cfg: ForecastConfig, data: SeriesSet, out_dir: Path, resume: bool = False,
-                 say: Callable[[str], None] = print) -> BacktestResult:
-    import pandas as pd
-
-    t0 = time.perf_counter()
-    H, L = cfg.horizon, cfg.model.input_size
-    starts = resolve_start(cfg.backtest.start, data, H, cfg.season)
-    stride = cfg.backtest.stride
-    all_origins = [np.arange(st, len(s) - H + 1, stride, dtype="int64") for s, st in zip(data.series, starts)]
-    n_blocks = 1
-    if cfg.backtest.refit:
-        n_blocks = max(int(np.ceil(len(o) / cfg.backtest.refit)) for o in all_origins)
-    preds = []
-    info = FitInfo()
-    model = tr = None
-    for b in range(n_blocks):
-        if cfg.backtest.refit:
-            block = [o[b * cfg.backtest.refit:(b + 1) * cfg.backtest.refit] for o in all_origins]
-            ends = [int(o[0]) if len(o) else len(s) for o, s in zip(block, data.series)]
-            say(f"backtest block {b + 1}/{n_blocks}: training on the data before each block's first origin")
-        else:
-            block, ends = all_origins, starts
-            say(f"backtest: training on the data before the first origin ({sum(len(o) for o in block)} origins follow)")
-        model, tr, fi = fit_ensemble(cfg, data, ends, out_dir / (f"block-{b}" if cfg.backtest.refit else "fit"),
-                                     resume=resume, say=say)
-        info.seconds += fi.seconds
-        info.windows += fi.windows
-        info.epochs += fi.epochs
-        info.history += fi.history
-        preds.append(predict_windows(model, tr, data, block, H, L))
-
-    # assemble rows
-    rows = []
-    season = cfg.season
-    scales = [M.mase_scale(s.values[:st], season) for s, st in zip(data.series, starts)]
-    for p in preds:
-        for n, (k, t) in enumerate(zip(p["series"], p["origin"])):
-            s = data.series[k]
-            base = baseline_windows(s.values, np.array([t]), H, season)
-            for h in range(H):
-                row = {"id": s.id, "origin": s.time[t], "step": h + 1, "time": s.time[t + h],
-                       "actual": s.values[t + h], "forecast": p["point"][n, h],
-                       "naive": base["naive"][0, h], "seasonal_naive": base["seasonal_naive"][0, h],
-                       "_scale": scales[k]}
-                for q, arr in p["quantiles"].items():
-                    row[f"q{q:g}"] = arr[n, h]
-                rows.append(row)
-    frame = pd.DataFrame(rows)
-    res = {}
-    for name in ("forecast", "naive", "seasonal_naive"):
-        res["model" if name == "forecast" else name] = _pooled(frame["actual"], frame[name], frame["_scale"])
+def summarise(frame, names: list[str], season: int) -> dict:
+    """Metrics of every forecaster column of a backtest (or evaluation) frame, overall, per series and per step."""
+    a = frame["actual"].to_numpy()
+    sc = frame["_scale"].to_numpy()
+    out: dict = {"forecasters": {}}
+    for name in names:
+        out["forecasters"][name] = forecaster_metrics(a, frame[name].to_numpy(), sc)
     qcols = {float(c[1:]): frame[c].to_numpy() for c in frame.columns if c.startswith("q")}
     if qcols:
-        res["model"]["quantile_loss"] = M.quantile_loss(frame["actual"], qcols)
+        out["forecasters"]["forecast"]["quantile_loss"] = M.quantile_loss(a, qcols)
         for lo, hi, level in M.interval_pairs(sorted(qcols)):
-            res["model"][f"coverage_{level:g}"] = M.coverage(frame["actual"], qcols[lo], qcols[hi])
+            out["forecasters"]["forecast"][f"coverage_{level:g}"] = M.coverage(a, qcols[lo], qcols[hi])
     per_series = []
     for sid, g in frame.groupby("id", sort=False):
         entry = {"id": sid}
-        for name in ("forecast", "naive", "seasonal_naive"):
-            m = _pooled(g["actual"], g[name], g["_scale"])
-            entry.update({f"{'model' if name == 'forecast' else name}_{k}": v for k, v in m.items()})
+        ga, gs = g["actual"].to_numpy(), g["_scale"].to_numpy()
+        for name in names:
+            entry.update({f"{name}_{k}": v for k, v in
+                          forecaster_metrics(ga, g[name].to_numpy(), gs).items() if k in ("mae", "smape", "mase")})
         per_series.append(entry)
-    per_step = []
-    for h, g in frame.groupby("step"):
-        per_step.append({"step": int(h), "model_mae": M.mae(g["actual"], g["forecast"]),
-                         "seasonal_naive_mae": M.mae(g["actual"], g["seasonal_naive"]),
-                         "model_mape": M.mape(g["actual"], g["forecast"])})
+    out["per_series"] = per_series
+    out["per_step"] = [{"step": int(h), **{f"{name}_mae": M.mae(g["actual"], g[name]) for name in names}}
+                       for h, g in frame.groupby("step")]
+    return out
+
+
+def verdict(forecasters: dict, chosen: str | None, metric: str = "mase") -> dict:
+    """Who did best on ``metric``, and the report's first line about it.
+
+    ``forecasters`` maps ``"forecast"`` (the model) and each peer to its
+    metrics. When the automatic choice *is* a peer (``chosen``), that peer's
+    column holds the same forecasts, so the model is compared with the others.
+    """
+    vals = {k: v.get(metric) for k, v in forecasters.items()
+            if v.get(metric) is not None and np.isfinite(v.get(metric))}
+    name = metric.upper()
+    if "forecast" not in vals:
+        return {"best": None, "peer_wins": False, "text": f"{name} is undefined on these windows"}
+    model = vals.pop("forecast")
+    who = f"the model ({label(chosen)})" if chosen else "the model"
+    others = {k: v for k, v in vals.items() if k != chosen}
+    if not others:
+        return {"best": "forecast", "peer_wins": False, "text": f"{who}: {name} {model:.3f}"}
+    best = min(others, key=others.get)
+    if others[best] < model:
+        return {"best": best, "peer_wins": True,
+                "text": f"a peer wins: {label(best)} has {name} {others[best]:.3f}, {who} {model:.3f}"}
+    return {"best": "forecast", "peer_wins": False,
+            "text": f"{who} has the lowest {name} ({model:.3f}); the best other forecaster is {label(best)} "
+                    f"({others[best]:.3f})"}
+
+
+def run_backtest(cfg: ForecastConfig, data: SeriesSet, progress=None, log_dir=None,
+                 resume: bool = False) -> BacktestResult:
+    """Backtest ``cfg`` on ``data`` (see the module doc); ``progress`` gets one line per stage.
+
+    ``log_dir``/``resume``: keep (and continue) the LSTM trainings' checkpoints under ``log_dir/block-<b>``.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    say = progress or (lambda s: None)
+    H = cfg.horizon
+    notes: list[str] = []
+    starts = resolve_start(cfg.backtest.start, data, H, _detected_season(cfg, data))
+    stride = cfg.backtest.stride
+    all_origins = [np.arange(st, len(s) - H + 1, stride, dtype="int64") for s, st in zip(data.series, starts)]
+    refit = cfg.backtest.refit
+    n_blocks = max(int(np.ceil(len(o) / refit)) for o in all_origins) if refit else 1
+    peers = peer_names(cfg, len(data.series), notes)
+    cols: dict[str, list[np.ndarray]] = {}
+    cores: list[CoreFit] = []
+    for b in range(n_blocks):
+        if refit:
+            block = [o[b * refit:(b + 1) * refit] for o in all_origins]
+            ends = [int(o[0]) if len(o) else len(s) for o, s in zip(block, data.series)]
+            say(f"backtest block {b + 1}/{n_blocks}: fitting on the data before each block's first origin")
+        else:
+            block, ends = all_origins, starts
+            say(f"backtest: fitting on the data before the first origin ({sum(len(o) for o in block)} origins follow)")
+        core = fit_core(cfg, data, ends, progress=progress, resume=resume,
+                        log_dir=None if log_dir is None else Path(log_dir) / f"block-{b}")
+        cores.append(core)
+        say(f"  chosen: {label(core.chosen)}" + (f" (validation {core.metric.upper()} "
+            f"{core.scores[core.chosen]:.3f}; runner-up {label(core.runner_up)} {core.scores[core.runner_up]:.3f})"
+            if core.runner_up and core.chosen in core.scores else ""))
+        fc = core.forecast(data, block, cfg.select.jobs)
+        cols.setdefault("forecast", []).extend(fc.point)
+        for q, arrs in fc.quantiles.items():
+            cols.setdefault(f"q{q:g}", []).extend(arrs)
+        for p in peers:
+            if p == core.chosen and not core.plan.short:
+                cols.setdefault(p, []).extend(fc.point)
+                continue
+            say(f"  peer {label(p)}")
+            cf = classical_forecasts(p, data, ends, block, H, core.plan.season, cfg.select.jobs)
+            cols.setdefault(p, []).extend(cf.point)
+            notes.extend(n for n in cf.notes() if n not in notes)
+        for n_ in core.notes:
+            if n_ not in notes:
+                notes.append(n_)
+    season = cores[0].plan.season
+    # ---- one row per (series, origin, step), built per series with arrays
+    blocks_origins = []
+    for b in range(n_blocks):
+        blocks_origins.extend([o[b * refit:(b + 1) * refit] for o in all_origins] if refit else all_origins)
+    scales = [series_scale(s.values[:st], season) for s, st in zip(data.series, starts)]
+    parts = []
+    for j, origins in enumerate(blocks_origins):
+        k = j % len(data.series)
+        if not len(origins):
+            continue
+        s = data.series[k]
+        n = len(origins)
+        t_idx = origins[:, None] + np.arange(H)[None, :]  # (n, H)
+        part = {"id": np.repeat(s.id, n * H), "origin": np.repeat(np.asarray(s.time[origins]), H),
+                "step": np.tile(np.arange(1, H + 1), n), "time": np.asarray(s.time[t_idx.ravel()]),
+                "actual": s.values[t_idx].ravel()}
+        for name, arrs in cols.items():
+            part[name] = np.asarray(arrs[j], dtype="float64").ravel()
+        part["_scale"] = np.full(n * H, scales[k])
+        parts.append(pd.DataFrame(part))
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame[["id", "origin", "step", "time", "actual", "forecast"] + [c for c in frame.columns if c.startswith("q")]
+                  + peers + ["_scale"]]
+    names = ["forecast"] + peers
+    summary = summarise(frame, names, season)
+    chosen = cores[0].chosen if len(cores) == 1 else None
+    forecasters = summary["forecasters"]
     metrics = {
-        **res,
-        "origins": int(frame.groupby(["id", "origin"]).ngroups) if len(frame) else 0,
+        "model": forecasters["forecast"], **{p: forecasters[p] for p in peers},
+        "verdict": verdict(forecasters, chosen),
+        "origins": int(frame.groupby(["id", "origin"]).ngroups),
         "points": int(len(frame)),
         "first_origin": _time_text(data.series[0].time[starts[0]]),
-        "horizon": H, "stride": stride, "refit": cfg.backtest.refit, "season": season,
-        "per_series": per_series, "per_step": per_step,
+        "horizon": H, "stride": stride, "refit": refit, "season": season, "peers": peers,
+        "choice": [c.summary() for c in cores],
+        "per_series": summary["per_series"], "per_step": summary["per_step"], "notes": notes,
     }
     frame = frame.drop(columns="_scale")
-    return BacktestResult(frame=frame, metrics=metrics, starts=starts, fit=info, model=model, transform=tr,
-                          seconds=time.perf_counter() - t0)
+    return BacktestResult(frame=frame, metrics=metrics, starts=starts, cores=cores, peers=peers,
+                          seconds=time.perf_counter() - t0, notes=notes)
+
+
+def _detected_season(cfg: ForecastConfig, data: SeriesSet) -> int:
+    """The season ``start=auto`` uses: given, from the calendar, or detected on the first 80 % of each series."""
+    from .seasonality import resolve_season
+
+    m, _ = resolve_season(cfg.season, data.freq, [s.values[: int(0.8 * len(s))] for s in data.series])
+    return m

@@ -1,9 +1,12 @@
-"""Configuration of a forecasting run: data, model, training, backtest, outputs.
+"""Configuration of a forecaster: data, the LSTM set-ups, training, model choice, backtest.
 
 Every field has a default and a help line; ``lstmkit forecast train --help``
 lists them all, ``--config run.yaml`` sets them from YAML with the same nesting,
-and ``--model.hidden_size 64`` overrides one. The defaults are the recipe that
-reaches the airline-passengers quality bar (see ``benchmarks/RESULTS_forecast.md``).
+``--model.hidden_size 64`` overrides one, and ``lstmkit.Forecaster(hidden_size=64)``
+takes the same names. Fields whose default is ``0`` or ``auto`` are derived
+from the data when the forecaster is fitted (season, input window, transform,
+validation windows, ensemble size), and the report says what was chosen and why.
+None of the defaults was picked on a particular series.
 """
 
 from __future__ import annotations
@@ -53,27 +56,34 @@ class DataConfig:
 class ModelConfig:
     """The LSTM forecaster."""
 
-    input_size: int = option(24, "input window: past steps the model reads at each origin")
-    hidden_size: int = option(32, "LSTM units per layer")
+    input_size: int = option(0, "input window: past steps the LSTM reads at each origin; 0: from the season and the "
+                                "history (two seasons where the history allows, at least one)")
+    hidden_size: int = option(0, "LSTM units per layer; 0: auto (32, or 64 when there are more than 20,000 "
+                                 "training windows: a global model over many series has the data for more units)")
     num_layers: int = option(1, "stacked LSTM layers")
     dropout: float = option(0.0, "dropout between layers and before the head")
     cell: str = option("lstm", "LSTM cell: lstm, peephole or layernorm")
     decoder: str = option("direct", "direct (one head emits the whole horizon) or autoregressive (one step fed back)")
     output: str = option("point", "point, gaussian (mean and std) or quantile")
-    loss: str = option("mse", "point loss: mse or mae (gaussian uses NLL, quantile the pinball loss)")
+    loss: str = option("mae", "point loss: mae or mse (gaussian uses NLL, quantile the pinball loss)")
     quantiles: list[float] = option([0.025, 0.1, 0.5, 0.9, 0.975],
                                     "quantile levels predicted (quantile output) or reported (gaussian output)")
     instance_norm: str = option("mean", "reversible instance normalisation of each window: mean, meanstd or none")
     norm_window: int = option(0, "instance normalisation statistics over the last N input steps (0: all of them)")
     calendar: bool = option(True, "add season-phase and calendar features as known-future inputs")
-    ensemble: int = option(5, "models trained from different seeds and averaged")
+    deseasonalise: str = option("auto", "take each series' own seasonal indices (classical decomposition of its "
+                                        "training part, when its season is significant) out of the values the LSTM "
+                                        "reads and add them back to its forecasts, as ES-RNN's per-series "
+                                        "seasonality: auto (the lstm-level set-up), all (both set-ups) or none")
+    ensemble: int = option(0, "networks trained from consecutive seeds and averaged; 0: auto (3, or 2 when there "
+                              "are more than 20,000 training windows, whose networks are larger and slower)")
     backend: str = option("auto", "recurrence engine for the LSTM: auto (the fastest measured for the configuration), "
                                   "cpu, torch, reference, triton")
 
     def __post_init__(self):
-        if self.input_size < 1 or self.hidden_size < 1 or self.num_layers < 1:
-            raise ValueError(f"ModelConfig: expected input_size, hidden_size, num_layers >= 1, got "
-                             f"{self.input_size}, {self.hidden_size}, {self.num_layers}")
+        if self.hidden_size < 0 or self.num_layers < 1:
+            raise ValueError(f"ModelConfig: expected hidden_size >= 0 (0: auto) and num_layers >= 1, got "
+                             f"{self.hidden_size}, {self.num_layers}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"ModelConfig: expected 0 <= dropout < 1, got {self.dropout}")
         if self.cell not in CELLS:
@@ -90,10 +100,57 @@ class ModelConfig:
             raise ValueError(f"ModelConfig: quantile output needs the median 0.5 among quantiles, got {self.quantiles}")
         if self.instance_norm not in ("mean", "meanstd", "none"):
             raise ValueError(f"ModelConfig: expected instance_norm mean, meanstd or none, got {self.instance_norm!r}")
-        if not 0 <= self.norm_window <= self.input_size:
+        if self.input_size < 0:
+            raise ValueError(f"ModelConfig: expected input_size >= 0 (0: auto), got {self.input_size}")
+        if self.norm_window < 0 or (self.input_size and self.norm_window > self.input_size):
             raise ValueError(f"ModelConfig: expected 0 <= norm_window <= input_size, got {self.norm_window}")
-        if self.ensemble < 1:
-            raise ValueError(f"ModelConfig: expected ensemble >= 1, got {self.ensemble}")
+        if self.ensemble < 0:
+            raise ValueError(f"ModelConfig: expected ensemble >= 0 (0: auto), got {self.ensemble}")
+        if self.deseasonalise not in ("auto", "all", "none"):
+            raise ValueError(f"ModelConfig: expected deseasonalise auto, all or none, got {self.deseasonalise!r}")
+
+
+#: every candidate the inner validation can choose
+CANDIDATES = ("lstm", "lstm-level", "ets", "arima", "theta", "seasonal_naive", "naive", "combination")
+PEERS = ("ets", "arima", "theta")
+METRICS = ("mase", "smape", "mae")
+
+
+@dataclass
+class SelectConfig:
+    """Model choice by rolling-origin validation inside the training part, and the peers every table shows."""
+
+    model: str = option("auto", "auto: the candidate with the best validation score on the training part; or one "
+                                "candidate forced by name")
+    candidates: list[str] = option(list(CANDIDATES), "candidates of the automatic choice: lstm (seasonal-naive "
+                                   "anchor), lstm-level (level anchor, deseasonalised), ets, arima, theta, "
+                                   "seasonal_naive, naive, combination (the mean of the best LSTM set-up and "
+                                   "every one of ets/arima/theta that runs)")
+    windows: int = option(0, "validation origins per series at the end of the training part; 0: auto "
+                             "(horizon or season, whichever is longer, at most a fifth of the history; one for many series)")
+    metric: str = option("mase", "validation score: mase, smape or mae (mean over series and origins)")
+    peers: list[str] = option(list(PEERS), "statsforecast peers computed beside the LSTM in every backtest table "
+                                           "(ets, arima, theta); empty: none")
+    max_arima_series: int = option(1000, "AutoARIMA (a candidate and a peer) only when there are at most this many "
+                                         "series: its search costs up to seconds a series")
+    jobs: int = option(1, "worker processes for the classical models when there are many series")
+
+    def __post_init__(self):
+        if self.model != "auto" and self.model not in CANDIDATES:
+            raise ValueError(f"SelectConfig: expected model 'auto' or one of {CANDIDATES}, got {self.model!r}")
+        bad = [c for c in self.candidates if c not in CANDIDATES]
+        if bad or not self.candidates:
+            raise ValueError(f"SelectConfig: expected candidates among {CANDIDATES}, got {self.candidates}")
+        bad = [c for c in self.peers if c not in PEERS]
+        if bad:
+            raise ValueError(f"SelectConfig: expected peers among {PEERS}, got {self.peers}")
+        if self.windows < 0:
+            raise ValueError(f"SelectConfig: expected windows >= 0 (0: auto), got {self.windows}")
+        if self.metric not in METRICS:
+            raise ValueError(f"SelectConfig: expected metric in {METRICS}, got {self.metric!r}")
+        if self.max_arima_series < 0 or self.jobs < 1:
+            raise ValueError(f"SelectConfig: expected max_arima_series >= 0 and jobs >= 1, got "
+                             f"{self.max_arima_series}, {self.jobs}")
 
 
 @dataclass
@@ -101,28 +158,21 @@ class BacktestConfig:
     """Rolling-origin evaluation."""
 
     start: str = option("auto", "first forecast origin: a date (1959-01), a time value, -N (the last N steps), "
-                                "or auto (the last two seasons, or 20% of the series)")
+                                "or auto (the last two seasons, or 20% of the series; at most a third of it, at least one horizon)")
     stride: int = option(1, "steps between forecast origins")
-    refit: int = option(0, "refit the model every N origins on all data before them (0: fit once before the first origin)")
-    final_fit: str = option("finetune", "the saved model: finetune (the backtest models trained on, for final_epochs "
-                                        "on the whole series), full (trained afresh on the whole series) or none "
-                                        "(the backtest models as they are)")
-    final_epochs: int = option(100, "epochs of the finetune on the whole series (learning rate train.lr / 3)")
+    refit: int = option(0, "refit (model choice included) every N origins on all data before them (0: once, "
+                           "before the first origin)")
 
     def __post_init__(self):
         if self.stride < 1:
             raise ValueError(f"BacktestConfig: expected stride >= 1, got {self.stride}")
         if self.refit < 0:
             raise ValueError(f"BacktestConfig: expected refit >= 0, got {self.refit}")
-        if self.final_fit not in ("finetune", "full", "none"):
-            raise ValueError(f"BacktestConfig: expected final_fit finetune, full or none, got {self.final_fit!r}")
-        if self.final_epochs < 1:
-            raise ValueError(f"BacktestConfig: expected final_epochs >= 1, got {self.final_epochs}")
 
 
 def _train_defaults() -> TrainConfig:
-    return TrainConfig(epochs=500, batch_size=32, lr=3e-3, schedule="cosine", grad_clip=1.0, num_threads=1,
-                       checkpoint_every=25)
+    return TrainConfig(epochs=40, batch_size=32, lr=3e-3, schedule="cosine", grad_clip=1.0, num_threads=1,
+                       checkpoint_every=10, early_stopping=5)
 
 
 @dataclass
@@ -130,13 +180,17 @@ class ForecastConfig:
     """A forecasting run."""
 
     horizon: int = option(6, "steps to forecast from each origin")
-    season: int = option(0, "season length (12 for monthly data with a yearly cycle); 0: from the frequency, 1: none")
-    val_size: int = option(0, "last N training origins held out for validation, early stopping and the best checkpoint")
-    out_dir: str = option("", "output folder; empty: runs/forecast-<data name>")
+    season: int = option(0, "season length (12 for monthly data with a yearly cycle); 0: from the frequency, else "
+                            "detected in the data; 1: none")
+    out_dir: str = option("", "output folder of the command line; empty: runs/forecast-<data name>")
     plot_series: int = option(6, "series plotted in the report (the first N)")
     data: DataConfig = section(DataConfig)
     model: ModelConfig = section(ModelConfig)
-    train: TrainConfig = field(default_factory=_train_defaults, metadata={"help": "how to fit"})
+    train: TrainConfig = field(default_factory=_train_defaults, metadata={
+        "help": "how to fit each network (epochs: the most passes over the sampled windows, each every window once "
+                "on average, at least 10 and at most 100 batches; batch_size grows up to 8x for large data sets; "
+                "early_stopping: passes without a better loss on origins held out at the end of the training part)"})
+    select: SelectConfig = section(SelectConfig)
     backtest: BacktestConfig = section(BacktestConfig)
 
     def __post_init__(self):
@@ -144,7 +198,5 @@ class ForecastConfig:
             raise ValueError(f"ForecastConfig: expected horizon >= 1, got {self.horizon}")
         if self.season < 0:
             raise ValueError(f"ForecastConfig: expected season >= 0, got {self.season}")
-        if self.val_size < 0:
-            raise ValueError(f"ForecastConfig: expected val_size >= 0, got {self.val_size}")
         if self.plot_series < 0:
             raise ValueError(f"ForecastConfig: expected plot_series >= 0, got {self.plot_series}")

@@ -1,4 +1,4 @@
-"""From a SeriesSet to model inputs: season, known-future features, scaling, windows."""
+"""From a SeriesSet to the LSTM's inputs: per-series transform and scaling, known-future features."""
 
 from __future__ import annotations
 
@@ -6,55 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...data import builtin_path
 from ...data.calendar import time_features
 from ...data.scaling import SeriesScaler
-from ...data.series import Series, SeriesSet, future_index, load_series
-from ...data.windows import Windows, make_windows, origins_for
+from ...data.series import Series, SeriesSet, future_index
 from .config import DataConfig
-
-#: the series `lstmkit forecast train` uses when no --data is given
-BUILTIN_DATA = {"path": "airline.csv", "target": "Passengers", "time": "Date", "name": "airline"}
-
-_SEASONS = {"MS": 12, "M": 12, "ME": 12, "BMS": 12, "BM": 12, "BME": 12, "QS": 4, "Q": 4, "QE": 4, "BQS": 4,
-            "W": 52, "D": 7, "B": 5, "H": 24, "h": 24, "T": 60, "min": 60}
-
-
-def data_name(cfg: DataConfig) -> str:
-    if not cfg.path:
-        return BUILTIN_DATA["name"]
-    from pathlib import Path
-
-    return Path(cfg.path).stem
-
-
-def load_data(cfg: DataConfig) -> SeriesSet:
-    """Load the configured data (the built-in airline series when ``cfg.path`` is empty)."""
-    if not cfg.path:
-        target, time, path, source = BUILTIN_DATA["target"], BUILTIN_DATA["time"], builtin_path(BUILTIN_DATA["path"]), "builtin:airline"
-    else:
-        target, time, path, source = cfg.target, cfg.time, cfg.path, None
-    targets: str | list[str] | None = target or None
-    if cfg.layout == "wide" and target:
-        targets = [t.strip() for t in target.split(",") if t.strip()]
-    freq: str | int | None = cfg.freq or None
-    if isinstance(freq, str) and freq.lstrip("-").isdigit():
-        freq = int(freq)
-    return load_series(path, target=targets, time=time or None, id=cfg.id or None, layout=cfg.layout,
-                       past_covariates=cfg.past_covariates, future_covariates=cfg.future_covariates, freq=freq,
-                       missing=cfg.missing, max_gap=cfg.max_gap, source=source)
-
-
-def resolve_season(season: int, freq) -> int:
-    """``season`` if given, else a default from the frequency (12 for monthly, 1 for integer steps)."""
-    if season:
-        return season
-    if isinstance(freq, str):
-        import pandas as pd
-
-        name = pd.tseries.frequencies.to_offset(freq).rule_code.split("-")[0]
-        return _SEASONS.get(name, _SEASONS.get(name.upper(), 1))
-    return 1
 
 
 def resolve_transform(transform: str, data: SeriesSet) -> bool:
@@ -79,25 +34,37 @@ class Transform:
     fut_loc: list[float] = field(default_factory=list)
     fut_scale: list[float] = field(default_factory=list)
     calendar_names: list[str] = field(default_factory=list)
+    #: per-series seasonal indices in the scaled units (ES-RNN-style deseasonalisation), by series id
+    seasonal: dict[str, list[float]] | None = None
 
     def to_dict(self) -> dict:
         return {"scaler": self.scaler.to_dict(), "season": self.season, "calendar": self.calendar,
                 "freq": self.freq, "past_loc": self.past_loc, "past_scale": self.past_scale,
-                "fut_loc": self.fut_loc, "fut_scale": self.fut_scale, "calendar_names": self.calendar_names}
+                "fut_loc": self.fut_loc, "fut_scale": self.fut_scale, "calendar_names": self.calendar_names,
+                "seasonal": self.seasonal}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Transform":
         return cls(scaler=SeriesScaler.from_dict(d["scaler"]), season=int(d["season"]), calendar=bool(d["calendar"]),
                    freq=d["freq"], past_loc=list(d["past_loc"]), past_scale=list(d["past_scale"]),
                    fut_loc=list(d["fut_loc"]), fut_scale=list(d["fut_scale"]),
-                   calendar_names=list(d["calendar_names"]))
+                   calendar_names=list(d["calendar_names"]), seasonal=d.get("seasonal"))
 
     @classmethod
-    def fit(cls, data: SeriesSet, ends: list[int], cfg: DataConfig, season: int, calendar: bool) -> "Transform":
-        log = resolve_transform(cfg.transform, data)
-        method = cfg.scaling if cfg.scaling != "auto" else ("none" if log else "standard")
+    def fit(cls, data: SeriesSet, ends: list[int], cfg: DataConfig | None, season: int, calendar: bool,
+            log: bool | None = None, scaling: str | None = None, deseasonalise: bool = False) -> "Transform":
+        """Fit on ``values[:ends[k]]`` of each series; ``log``/``scaling`` override ``cfg.transform``/``cfg.scaling``.
+
+        ``deseasonalise``: also estimate each series' seasonal indices (:func:`seasonal_indices`) and
+        take them out of the values the network reads (they are added back to its forecasts).
+        """
+        if log is None:
+            log = resolve_transform(cfg.transform if cfg else "auto", data)
+        if scaling is None:
+            scaling = cfg.scaling if cfg else "auto"
+        method = scaling if scaling != "auto" else ("none" if log else "standard")
         scaler = SeriesScaler(method=method, log=log)
-        scaler.fit({s.id: s.values[:e] for s, e in zip(data.series, ends)})
+        scaler.fit({s.id: s.values[:max(1, e)] for s, e in zip(data.series, ends)})
 
         def stats(arrays):
             if not arrays or arrays[0].shape[1] == 0:
@@ -109,7 +76,18 @@ class Transform:
         fut_loc, fut_scale = stats([s.future[:e] for s, e in zip(data.series, ends)])
         s0 = data.series[0]
         _, names = time_features(s0.time[:1], data.freq, season) if calendar else (None, [])
-        return cls(scaler, season, calendar, data.freq, past_loc, past_scale, fut_loc, fut_scale, names)
+        tr = cls(scaler, season, calendar, data.freq, past_loc, past_scale, fut_loc, fut_scale, names)
+        if deseasonalise and season > 1:
+            tr.seasonal = {s.id: seasonal_indices(scaler.transform(s.id, s.values[:max(1, e)]), season).tolist()
+                           for s, e in zip(data.series, ends)}
+        return tr
+
+    def season_terms(self, sid: str, positions: np.ndarray) -> np.ndarray:
+        """The seasonal indices of series ``sid`` at ``positions`` (0 without deseasonalisation)."""
+        if not self.seasonal:
+            return np.zeros(len(positions))
+        idx = np.asarray(self.seasonal[sid])
+        return idx[np.asarray(positions) % len(idx)]
 
     @property
     def n_future(self) -> int:
@@ -121,10 +99,13 @@ class Transform:
 
     def series_arrays(self, s: Series, steps_after: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(scaled values (T,), scaled past (T, P), known-future features (T + steps_after or fewer, K))."""
-        values = self.scaler.transform(s.id, s.values) if s.id in self.scaler.loc else None
-        if values is None:
-            raise ValueError(f"Forecaster: series {s.id!r} was not in the training data; "
-                             f"known series: {sorted(self.scaler.loc)[:10]}")
+        if s.id not in self.scaler.loc:  # a series not seen in training: scaled on its own values
+            self.scaler.fit({s.id: s.values})
+        values = self.scaler.transform(s.id, s.values)
+        if self.seasonal is not None:
+            if s.id not in self.seasonal:
+                self.seasonal[s.id] = seasonal_indices(values, self.season).tolist()
+            values = values - self.season_terms(s.id, np.arange(len(values)))
         past = (s.past - np.asarray(self.past_loc)) / np.asarray(self.past_scale) if self.n_past else s.past[:, :0]
         n = len(s.values) + steps_after
         parts = []
@@ -140,13 +121,39 @@ class Transform:
         return values, past, fut
 
 
-def windows_for(data: SeriesSet, tr: Transform, origins: list[np.ndarray], input_size: int, horizon: int,
-                steps_after: int = 0) -> Windows:
-    arrays = [tr.series_arrays(s, steps_after) for s in data.series]
-    return make_windows([a[0] for a in arrays], [a[1] for a in arrays], [a[2] for a in arrays], origins,
-                        input_size, horizon)
+def seasonal_indices(z: np.ndarray, season: int) -> np.ndarray:
+    """Additive seasonal indices of ``z`` (already in log or scaled units) by classical decomposition.
 
-
-def training_origins(data: SeriesSet, ends: list[int], input_size: int, horizon: int) -> list[np.ndarray]:
-    """Origins whose whole target lies before ``ends[k]`` in each series."""
-    return [origins_for(len(s), input_size, horizon, stop=e - horizon + 1) for s, e in zip(data.series, ends)]
+    The trend is the centred moving average over one season (``2 x m`` for even
+    ``m``); each index is the mean of ``z - trend`` at that position modulo
+    ``m``, centred to sum to zero. Zeros when ``z`` has fewer than two seasons,
+    or when the season is not significant (the autocorrelation of ``z - trend``
+    at lag ``m`` below the 90 % band used by the Theta method).
+    """
+    z = np.asarray(z, dtype="float64")
+    m = int(season)
+    n = len(z)
+    out = np.zeros(m)
+    if m <= 1 or n < 2 * m + 1:
+        return out
+    if m % 2:
+        w = np.ones(m) / m
+    else:
+        w = np.r_[0.5, np.ones(m - 1), 0.5] / m
+    trend = np.convolve(z, w, mode="valid")
+    half = (len(w) - 1) // 2
+    detr = z[half:half + len(trend)] - trend
+    pos = (np.arange(len(detr)) + half) % m
+    # seasonality test on the raw values (as Theta's): acf at lag m against 1.645 * its standard error
+    x = z - z.mean()
+    den = float(np.dot(x, x))
+    if den <= 0:
+        return out
+    acf = [float(np.dot(x[k:], x[:-k]) / den) for k in range(1, m + 1)]
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(np.square(acf[:-1]))) / n)
+    if abs(acf[-1]) <= limit:
+        return out
+    for p in range(m):
+        sel = detr[pos == p]
+        out[p] = sel.mean() if len(sel) else 0.0
+    return out - out.mean()

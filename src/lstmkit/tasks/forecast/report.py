@@ -1,4 +1,9 @@
-"""PNG plots and one self-contained HTML report of a forecasting run."""
+"""PNG plots and one self-contained HTML report of a forecaster: verdict first, then backtest, choice, forecast, data.
+
+The first lines say who won: when a peer (seasonal naive, AutoETS, ...) has
+a lower MASE than the model on the backtest (or on the evaluation data), the
+report says so before anything else.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ import numpy as np
 
 from ...config import to_dict
 from ...io.figures import pyplot, save_figure
-from ...io.html_report import HtmlReport
 from ...io.files import atomic_write_text
+from ...io.html_report import HtmlReport
 
 
 def _interval_cols(frame) -> list[tuple[str, str, float]]:
@@ -38,7 +43,10 @@ def plot_forecast(path: Path, data, forecast, n_series: int, season: int, target
     return save_figure(fig, path, dpi=110)
 
 
-def plot_backtest(path: Path, data, frame, n_series: int, horizon: int, target: str) -> Path:
+def plot_backtest(path: Path, data, frame, n_series: int, horizon: int, target: str, best_peer: str | None,
+                  model_label: str) -> Path:
+    from .selection import label
+
     plt = pyplot()
     ids = list(dict.fromkeys(frame["id"]))[:max(1, n_series)]
     fig, axes = plt.subplots(len(ids), 1, figsize=(10, 3.2 * len(ids)), squeeze=False)
@@ -47,7 +55,7 @@ def plot_backtest(path: Path, data, frame, n_series: int, horizon: int, target: 
         g = frame[frame["id"] == sid]
         s = by_id[sid]
         first = g["time"].min()
-        pos = int(np.searchsorted(np.asarray(s.time), np.asarray([first]).astype(np.asarray(s.time).dtype))[0])
+        pos = int(pd_index(s.time).get_indexer([first])[0])
         lo = max(0, pos - 3 * horizon)
         ax.plot(s.time[lo:], s.values[lo:], color="black", lw=1.2, label="actual")
         origins = list(dict.fromkeys(g["origin"]))[::horizon]  # non-overlapping paths
@@ -58,9 +66,12 @@ def plot_backtest(path: Path, data, frame, n_series: int, horizon: int, target: 
                 lo_c, hi_c, _ = icols[0]
                 ax.fill_between(p["time"], p[lo_c], p[hi_c], color="tab:blue", alpha=0.15,
                                 label=f"{icols[0][2]:g}% interval" if i == 0 else None)
-            ax.plot(p["time"], p["forecast"], color="tab:blue", lw=1.6, label="LSTM" if i == 0 else None)
+            ax.plot(p["time"], p["forecast"], color="tab:blue", lw=1.6, label=model_label if i == 0 else None)
             ax.plot(p["time"], p["seasonal_naive"], color="tab:orange", lw=1, ls="--",
                     label="seasonal naive" if i == 0 else None)
+            if best_peer and best_peer in p:
+                ax.plot(p["time"], p[best_peer], color="tab:green", lw=1, ls=":",
+                        label=label(best_peer) if i == 0 else None)
         ax.axvline(first, color="grey", lw=0.8, ls=":")
         ax.set_title(f"{sid}: backtest forecasts from every {horizon}th origin")
         ax.set_ylabel(target)
@@ -69,31 +80,22 @@ def plot_backtest(path: Path, data, frame, n_series: int, horizon: int, target: 
     return save_figure(fig, path, dpi=110)
 
 
-def plot_training(path: Path, history: list[list[dict]]) -> Path:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    for k, rows in enumerate(history):
-        ep = [r["epoch"] for r in rows if "train_loss" in r]
-        ax.plot(ep, [r["train_loss"] for r in rows if "train_loss" in r], lw=1, label=f"member {k} train")
-        if any("val_loss" in r for r in rows):
-            ax.plot([r["epoch"] for r in rows if "val_loss" in r], [r["val_loss"] for r in rows if "val_loss" in r],
-                    lw=1, ls="--", label=f"member {k} val")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (scaled units)")
-    ax.set_title("training loss")
-    ax.grid(alpha=0.3)
-    if len(history) <= 6:
-        ax.legend(fontsize=7)
-    return save_figure(fig, path, dpi=110)
+def pd_index(times):
+    import pandas as pd
+
+    return pd.Index(times)
 
 
-def plot_per_step(path: Path, per_step: list[dict]) -> Path:
+def plot_per_step(path: Path, per_step: list[dict], names: list[str]) -> Path:
+    from .selection import label
+
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.2))
     steps = [r["step"] for r in per_step]
-    ax.plot(steps, [r["model_mae"] for r in per_step], marker="o", label="LSTM")
-    ax.plot(steps, [r["seasonal_naive_mae"] for r in per_step], marker="s", ls="--", label="seasonal naive")
+    for name in names:
+        ax.plot(steps, [r[f"{name}_mae"] for r in per_step], marker="o" if name == "forecast" else ".",
+                lw=2 if name == "forecast" else 1, ls="-" if name == "forecast" else "--",
+                label="model" if name == "forecast" else label(name))
     ax.set_xlabel("steps ahead")
     ax.set_ylabel("MAE")
     ax.set_title("backtest error by horizon")
@@ -102,79 +104,168 @@ def plot_per_step(path: Path, per_step: list[dict]) -> Path:
     return save_figure(fig, path, dpi=110)
 
 
-def write_report(out: Path, cfg, data, bt, forecast, metrics: dict, history: list) -> Path:
-    """Write plots under ``out/plots`` and ``out/report.html`` (images embedded); return the report path."""
+def plot_training(path: Path, history: list[list[dict]]) -> Path:
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for k, rows in enumerate(history):
+        ep = [r["epoch"] for r in rows if "train_loss" in r]
+        ax.plot(ep, [r["train_loss"] for r in rows if "train_loss" in r], lw=1, label=f"network {k} train")
+    ax.set_yscale("log")
+    ax.set_xlabel("pass over the sampled windows")
+    ax.set_ylabel("loss (scaled units)")
+    ax.set_title("training loss of the final LSTM")
+    ax.grid(alpha=0.3)
+    if len(history) <= 6:
+        ax.legend(fontsize=7)
+    return save_figure(fig, path, dpi=110)
+
+
+def _fmt_metric(key: str, value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and not np.isfinite(value):
+        return "undefined" if key == "mape" else "nan"
+    return f"{value:.4g}"
+
+
+def metrics_table(page: HtmlReport, m: dict, chosen_label: str) -> None:
+    """One row per forecaster (the model first), MAPE shown as undefined when an actual is 0."""
+    from .selection import label
+
+    names = ["model", *m.get("peers", [])]
+    keys = [k for k in m["model"]]
+    rows = []
+    for name in names:
+        v = m[name]
+        lab = f"model ({chosen_label})" if name == "model" else label(name)
+        rows.append([lab, *(_fmt_metric(k, v.get(k)) for k in keys)])
+    page.table(["forecaster", *keys], rows)
+
+
+def write_report(out: Path, f, title: str = "Forecast report") -> Path:
+    """Write plots under ``out/plots`` and ``out/report.html`` for the :class:`Forecaster` ``f``."""
+    from .selection import label
+
+    out.mkdir(parents=True, exist_ok=True)
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
-    n = cfg.plot_series
-    figs = [
-        plot_forecast(plots / "forecast.png", data, forecast, n, cfg.season, data.target),
-        plot_backtest(plots / "backtest.png", data, bt.frame, n, cfg.horizon, data.target),
-        plot_per_step(plots / "backtest_by_step.png", bt.metrics["per_step"]),
-    ]
-    if history and any(history):
-        figs.append(plot_training(plots / "training.png", history))
-    m = bt.metrics
-    keys = [k for k in m["model"]]
-    notes = data.notes or ["no missing values, gaps or irregular timestamps: nothing was changed"]
-    run = metrics.get("run", {})
-    final_text = {
-        "finetune": f"The saved model is the backtest ensemble trained on for {cfg.backtest.final_epochs} more epochs "
-                    f"on the whole series (learning rate {cfg.train.lr / 3:g}).",
-        "full": "The saved model was trained afresh on the whole series with the same settings.",
-        "none": "The saved model is the backtest ensemble, trained only on the data before the first origin.",
-    }[cfg.backtest.final_fit]
-    if cfg.model.output == "point":
-        interval_note = ("Intervals around this point model's forecasts are empirical: per-step quantiles of its "
-                         "backtest errors (on the log scale when the series was log-transformed). They come from the "
-                         "backtest itself, so the backtest cannot measure their coverage; for calibrated intervals "
-                         "use --model.output gaussian or quantile.")
-    else:
-        interval_note = (f"Intervals come from the model's {cfg.model.output} output; their backtest coverage is in "
-                         "the table above.")
-    page = HtmlReport(
-        "Forecast report",
-        f"Data {data.source}: {len(data)} series, target {data.target}, frequency {data.freq}, season {cfg.season}. "
-        f"Horizon {cfg.horizon}, input window {cfg.model.input_size}, {cfg.model.ensemble}-member LSTM ensemble "
-        f"({cfg.model.cell} cell, {cfg.model.decoder} decoder, {cfg.model.output} output).",
-    )
-    page.heading("Backtest")
-    refit = (f"model refitted every {m['refit']} origins" if m["refit"]
-             else "model trained once on the data before the first origin")
-    page.paragraph(
-        f"Rolling origin: {m['origins']} forecast origins from {m['first_origin']}, every {m['stride']} step(s), "
-        f"{refit}; {m['points']} forecast points. The baselines forecast from the very same origins. MASE is scaled "
-        "by the in-sample seasonal-naive error before the first origin. MAPE and sMAPE are in percent; coverage is "
-        "the share of actuals inside each interval."
-    )
-    labels = (("model", "LSTM"), ("naive", "naive"), ("seasonal_naive", f"seasonal naive (season {cfg.season})"))
-    page.table(["forecaster", *keys], [[label, *(m[name].get(k, "") for k in keys)] for name, label in labels])
-    page.image(figs[1])
-    page.image(figs[2])
-    page.heading("Forecast")
-    page.paragraph(interval_note)
-    page.image(figs[0])
-    table_html = forecast.head(60).to_html(index=False, float_format=lambda v: f"{v:.4g}")
-    page.raw(f"<details><summary>forecast values (first 60 rows; all in forecast.csv)</summary>{table_html}</details>")
-    page.heading("Training")
-    page.paragraph(
-        f"{final_text} Backtest model: {run.get('backtest_train_seconds', '?')} s of training; final model: "
-        f"{run.get('final_train_seconds', '?')} s; whole run {run.get('total_seconds', '?')} s; peak memory "
-        f"{run.get('peak_memory_mb', '?')} MiB."
-    )
-    if len(figs) > 3:
-        page.image(figs[3])
+    cfg = f.config
+    bt = getattr(f, "backtest_", None)
+    ev = getattr(f, "evaluation_", None)
+    core = getattr(f, "core_", None)
+    data = getattr(f, "data_", None) or getattr(f, "backtest_data_", None)
+    n_plot = cfg.plot_series
+
+    # ---- first lines: the verdict
+    lines = []
+    if bt is not None:
+        lines.append(f"Backtest ({bt.metrics['origins']} origins, horizon {bt.metrics['horizon']}): "
+                     f"{bt.metrics['verdict']['text']}.")
+    if ev is not None:
+        lines.append(f"Evaluation on the data that followed the training data ({ev['points']} points): "
+                     f"{ev['verdict']['text']}.")
+    if core is not None:
+        lines.append(f"Model chosen on the training data: {label(core.chosen)}"
+                     + (f" (validation {core.metric.upper()} {core.scores[core.chosen]:.3f}"
+                        + (f"; runner-up {label(core.runner_up)} {core.scores[core.runner_up]:.3f}"
+                           if core.runner_up in core.scores else "") + ")" if core.chosen in core.scores else "")
+                     + ".")
+    page = HtmlReport(title, "")
+    for line in lines:
+        page.raw(f"<p><b>{_esc(line)}</b></p>")
+    if data is not None:
+        page.paragraph(f"Data {data.source}: {len(data)} series, target {data.target}, frequency {data.freq}.")
+
+    # ---- backtest
+    if bt is not None:
+        m = bt.metrics
+        bcore = bt.cores[0]
+        chosen_label = label(bcore.chosen) if len(bt.cores) == 1 else "chosen per block"
+        page.heading("Backtest")
+        refit = (f"refitted (model choice included) every {m['refit']} origins" if m["refit"]
+                 else "fitted once on the data before the first origin (model choice included)")
+        page.paragraph(
+            f"Rolling origin: {m['origins']} forecast origins from {m['first_origin']}, every {m['stride']} step(s), "
+            f"horizon {m['horizon']}; the forecaster was {refit}, then read the actual history up to each origin. "
+            f"{m['points']} forecast points. The peers were fitted on the same data and forecast from the very same "
+            f"origins. MASE divides by each series' in-sample seasonal-naive error (season {m['season']}) before its "
+            "first origin; MAPE and sMAPE are in percent (MAPE is undefined when an actual value is 0); coverage is "
+            "the share of actuals inside each interval.")
+        metrics_table(page, m, chosen_label)
+        best = m["verdict"].get("best")
+        best_peer = best if best not in (None, "forecast", "seasonal_naive") else None
+        page.image(plot_backtest(plots / "backtest.png", f.backtest_data_, bt.frame, n_plot, m["horizon"],
+                                 f.backtest_data_.target, best_peer, f"model ({chosen_label})"))
+        page.image(plot_per_step(plots / "backtest_by_step.png", m["per_step"], ["forecast", *m["peers"]]))
+        if len(bt.cores) == 1:
+            page.heading("Model choice inside the backtest's training part", 3)
+            _choice(page, bcore)
+    if ev is not None:
+        page.heading("Evaluation")
+        page.paragraph(f"The forecasts from the end of the training data and the peers fitted on the same data, "
+                       f"against {ev['points']} actual values of {ev['series']} series.")
+        metrics_table(page, ev, label(core.chosen) if core else "model")
+
+    # ---- the fitted forecaster
+    if core is not None:
+        page.heading("Model choice on the whole training data")
+        _choice(page, core)
+        fc = f.forecast_
+        page.heading("Forecast")
+        if core.lstm is None or core.lstm.setup.output == "point":
+            page.paragraph("Intervals are empirical: per-step quantiles of the chosen model's errors on the "
+                           "validation origins (on the log scale for positive data, else in units of each series' "
+                           "MASE scale), added to the forecast. They are not checked on held-out data.")
+        else:
+            page.paragraph(f"Intervals come from the LSTM's {core.lstm.setup.output} output.")
+        if data is not None and f.data_ is not None and len(fc):
+            page.image(plot_forecast(plots / "forecast.png", f.data_, fc, n_plot, core.plan.season, f.data_.target))
+        table_html = fc.head(60).to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        page.raw(f"<details><summary>forecast values (first 60 rows)</summary>{table_html}</details>")
+        if core.lstm is not None and core.lstm.history and any(core.lstm.history):
+            page.image(plot_training(plots / "training.png", core.lstm.history))
+
+    # ---- data handling
     page.heading("Data handling")
-    page.bullets(notes)
-    page.heading("Files")
-    page.bullets([
-        "forecast.csv: forecasts (and quantiles) after the end of each series",
-        "backtest.csv: every backtest forecast beside the actual, naive and seasonal naive",
-        "metrics.json, plots/*.png, config.yaml (rerun with --config)",
-        "model/: model.safetensors + config.json, for lstmkit forecast predict --model",
-    ])
+    notes = list(data.notes) if data is not None else []
+    if bt is not None:
+        notes += [n for n in bt.notes if n not in notes]
+    if core is not None:
+        notes += [n for n in core.notes if n not in notes]
+    page.bullets(notes or ["no missing values, gaps, irregular timestamps or too-short series: nothing was changed"])
     page.heading("Configuration")
     page.code(to_dict(cfg))
     path = out / "report.html"
     atomic_write_text(path, page.render())
     return path
+
+
+def _choice(page: HtmlReport, core) -> None:
+    from .classical import describe
+    from .selection import label
+
+    plan = core.plan
+    page.paragraph(f"Derived from the data: {'; '.join(plan.reasons)}.")
+    if core.scores:
+        ranked = sorted(core.scores, key=core.scores.get)
+        rows = []
+        for k in ranked:
+            what = plan.lstm_setups[k].describe() if k in plan.lstm_setups else describe(k, plan.season)
+            rows.append([label(k), f"{core.scores[k]:.4g}", what, "chosen" if k == core.chosen else
+                         ("runner-up" if k == core.runner_up else "")])
+        page.paragraph(f"Inner rolling-origin validation: each candidate fitted before the last {plan.val_windows} "
+                       f"origin(s) of the training part of each series, scored on them by {core.metric.upper()} "
+                       f"({core.val_count} forecasts each).")
+        page.table(["candidate", f"validation {core.metric.upper()}", "set-up", ""], rows)
+    if core.lstm is not None:
+        page.paragraph(f"Final LSTM: {core.lstm.setup.describe()}; {core.lstm.epochs} passes of {core.lstm.batches} "
+                       f"batches of {core.lstm.batch_size} windows (of {core.lstm.windows}), "
+                       f"{core.lstm.seconds:.1f} s of training.")
+    elif core.chosen:
+        page.paragraph(f"{label(core.chosen)} was chosen: no LSTM is part of the final model.")
+
+
+def _esc(text: str) -> str:
+    import html
+
+    return html.escape(text)

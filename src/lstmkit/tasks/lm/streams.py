@@ -21,6 +21,8 @@ drawn per epoch), so the chunk borders (where gradients are cut) move from
 epoch to epoch; every epoch then has the same number of full-length chunks
 (Lightning needs a fixed length) and the tail after the last full chunk
 (fewer than ``2 * bptt`` tokens per stream) is skipped in that epoch.
+:class:`StreamChunks` keeps the epoch count in its ``state_dict``, so a
+resumed run draws the same offsets as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -78,6 +80,13 @@ class StreamChunks:
             return 0
         g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
         return int(torch.randint(0, self.bptt, (1,), generator=g))
+
+    def state_dict(self) -> dict:
+        """The epoch counter the offsets are drawn from (a resumed run continues with the same offsets)."""
+        return {"epoch": self.epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch = int(state["epoch"])
 
     def __iter__(self):
         start = self.offset(self.epoch)

@@ -23,7 +23,7 @@ Decoding follows conlleval (the CoNLL shared-task scorer) unless
 
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 SCHEMES = ("IOB1", "IOB2", "BIOES")
 _PREFIXES = {"IOB1": "BIO", "IOB2": "BIO", "BIOES": "BIOES"}
@@ -86,6 +86,25 @@ def _move_ok(prev: tuple[str, str | None], cur: tuple[str, str | None], scheme: 
     return not inside
 
 
+def first_violation(tags: Sequence[str], scheme: str = "IOB2") -> tuple[int, str] | None:
+    """Where ``tags`` first break ``scheme``: ``(token index, what is wrong)``, or ``None`` if they do not.
+
+    The index is ``len(tags)`` when only the sentence's end is wrong (a
+    BIOES entity left open). Malformed tags raise ``ValueError`` (:func:`split_tag`).
+    """
+    _check_scheme(scheme, "validate")
+    parsed = _parse(tags, scheme, "validate")
+    prev, prev_tag = ("O", None), "<start>"
+    for i, cur in enumerate(parsed):
+        if not _move_ok(prev, cur, scheme):
+            return i, (f"expected a valid {scheme} sequence ({_RULES[scheme]}), got {tags[i]!r} after {prev_tag!r} "
+                       f"at token {i}")
+        prev, prev_tag = cur, tags[i]
+    if not _move_ok(prev, ("O", None), scheme):
+        return len(tags), f"expected a valid {scheme} sequence ({_RULES[scheme]}), got the sentence ending in {prev_tag!r}"
+    return None
+
+
 def validate(tags: Sequence[str], scheme: str = "IOB2") -> None:
     """Raise ``ValueError`` at the first place where ``tags`` break ``scheme``.
 
@@ -97,17 +116,9 @@ def validate(tags: Sequence[str], scheme: str = "IOB2") -> None:
         ...
         ValueError: validate: expected a valid IOB2 sequence (I-X must follow B-X or I-X), got 'I-PER' after 'O' at token 1
     """
-    _check_scheme(scheme, "validate")
-    parsed = _parse(tags, scheme, "validate")
-    prev, prev_tag = ("O", None), "<start>"
-    for i, cur in enumerate(parsed):
-        if not _move_ok(prev, cur, scheme):
-            raise ValueError(
-                f"validate: expected a valid {scheme} sequence ({_RULES[scheme]}), got {tags[i]!r} after {prev_tag!r} at token {i}"
-            )
-        prev, prev_tag = cur, tags[i]
-    if not _move_ok(prev, ("O", None), scheme):
-        raise ValueError(f"validate: expected a valid {scheme} sequence ({_RULES[scheme]}), got the sentence ending in {prev_tag!r}")
+    found = first_violation(tags, scheme)
+    if found is not None:
+        raise ValueError(f"validate: {found[1]}")
 
 
 def allowed_transitions(tag_names: Sequence[str], scheme: str = "IOB2") -> tuple[list[list[bool]], list[bool], list[bool]]:
@@ -200,13 +211,18 @@ def entities(tags: Sequence[str], scheme: str = "IOB2", strict: bool = False) ->
 
 
 # ------------------------------------------------------------------ detection
-def detect_scheme(sentences: Iterable[Sequence[str]]) -> str:
+def detect_scheme(sentences: Iterable[Sequence[str]], where: Callable[[int, int], str] | None = None) -> str:
     """Which scheme a corpus (a list of tag sequences) is written in.
 
     Evidence: ``E-``/``S-`` tags mean BIOES (then every sentence must be valid
     BIOES); an ``I-X`` that starts an entity means IOB1; a ``B-X`` that does
     not follow an ``X`` token means IOB2. A corpus with no evidence either way
     (no entities, or only ``B-X I-X`` after another ``X``) is reported as IOB2.
+
+    Args:
+        where: ``where(sentence, token)`` names a place for the messages
+            (default ``'sentence s token i'``; a file reader passes one that
+            gives ``file:line``).
 
     Raises:
         ValueError: evidence of two schemes (a mixed corpus), naming a
@@ -227,23 +243,26 @@ def detect_scheme(sentences: Iterable[Sequence[str]]) -> str:
                 iob2 = (s, i, tag, prev_tag)
             prev, prev_tag = cur, tag
 
-    def where(e) -> str:
-        return f"sentence {e[0]} token {e[1]} ({e[2]!r} after {e[3]!r})"
+    def at(s: int, i: int) -> str:
+        return where(s, i) if where is not None else f"sentence {s} token {i}"
+
+    def evidence(e) -> str:
+        return f"{at(e[0], e[1])} ({e[2]!r} after {e[3]!r})"
 
     if bioes is not None:
         for s, tags in enumerate(sentences):
-            try:
-                validate(tags, "BIOES")
-            except ValueError as err:
+            found = first_violation(tags, "BIOES")
+            if found is not None:
                 raise ValueError(
-                    f"detect_scheme: expected one scheme, got a mix: E-/S- tags (BIOES) at {where(bioes)}, "
-                    f"but sentence {s} is not valid BIOES: {err}"
-                ) from None
+                    f"detect_scheme: expected one scheme, got a mix: E-/S- tags (BIOES) at {evidence(bioes)}, "
+                    f"but {f'sentence {s}' if where is None else where(s, min(found[0], len(tags) - 1))} is not "
+                    f"valid BIOES: {found[1]}"
+                )
         return "BIOES"
     if iob1 is not None and iob2 is not None:
         raise ValueError(
-            f"detect_scheme: expected one scheme, got a mix of IOB1 (an entity starting with I-) at {where(iob1)} "
-            f"and IOB2 (an entity starting with B- after O or another type) at {where(iob2)}"
+            f"detect_scheme: expected one scheme, got a mix of IOB1 (an entity starting with I-) at {evidence(iob1)} "
+            f"and IOB2 (an entity starting with B- after O or another type) at {evidence(iob2)}"
         )
     return "IOB1" if iob1 is not None else "IOB2"
 

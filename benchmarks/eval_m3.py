@@ -1,0 +1,204 @@
+"""The M3 competition with lstmkit's defaults: monthly (1,428 series, h=18) and yearly (645 series, h=6).
+
+    .venv/bin/python benchmarks/eval_m3.py                        # both, writes benchmarks/RESULTS_m3.md
+    .venv/bin/python benchmarks/eval_m3.py --freq monthly --jobs 2
+    .venv/bin/python benchmarks/eval_m3.py --freq yearly --limit 100   # a quick look on the first 100 series
+
+For each frequency, in its own process (so that its peak memory is its own):
+``lstmkit.Forecaster(horizon=h, season=m)`` with every other setting at its
+default is fitted on ``../shared/data/m3/m3_<freq>_train.csv`` (the model is
+chosen by its inner validation on the end of each training series, among the
+global LSTM set-ups and the classical candidates), then
+``Forecaster.evaluate`` scores its forecasts against ``m3_<freq>_test.csv``
+beside naive, seasonal naive, AutoETS and AutoTheta fitted on the same
+training data in the same run. The season (12 for monthly, 1 for yearly) is
+the data's known frequency, given because M3's time column counts steps; the
+peers get the same season.
+
+sMAPE is the competition's: ``200 |y - f| / (|y| + |f|)`` averaged over all
+series and horizons. MASE divides each series' errors by its in-sample
+seasonal-naive MAE (M4's definition). "Training" is the time of ``fit``
+(model choice included); the peers' time is measured apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "m3"
+OUT = ROOT / "benchmarks" / "out"
+FREQS = {"monthly": {"horizon": 18, "season": 12, "series": 1428},
+         "yearly": {"horizon": 6, "season": 1, "series": 645}}
+#: published and measured references (../shared/data/README.md)
+TARGETS = {"monthly": "sMAPE <= 13.85 (Theta, published) and below AutoETS in the same run",
+           "yearly": "sMAPE below AutoETS and AutoTheta in the same run"}
+
+
+def run_one(freq: str, jobs: int, seed: int, limit: int | None) -> dict:
+    import resource
+
+    import pandas as pd
+
+    from lstmkit import Forecaster
+
+    spec = FREQS[freq]
+    train = pd.read_csv(DATA / f"m3_{freq}_train.csv")
+    test = pd.read_csv(DATA / f"m3_{freq}_test.csv")
+    if limit:
+        keep = list(dict.fromkeys(train["series"]))[:limit]
+        train, test = train[train["series"].isin(keep)], test[test["series"].isin(keep)]
+    cols = dict(time="t", target="value", id="series")
+    f = Forecaster(horizon=spec["horizon"], season=spec["season"], jobs=jobs, train__seed=seed, progress_bar=False)
+    load0 = os.getloadavg()
+    t0, c0 = time.perf_counter(), time.process_time()
+    f.fit(train, **cols)
+    fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t1 = time.perf_counter()
+    ev = f.evaluate(test, **cols)
+    peers_s = time.perf_counter() - t1
+    lstm_alone = None
+    if f.lstm_ is not None:  # the LSTM on its own (the chosen model may combine it with classical ones)
+        import numpy as np
+
+        from lstmkit.tasks.forecast.selection import CoreFit
+
+        core = f.core_
+        alone = CoreFit(plan=core.plan, ends=core.ends, chosen=f.lstm_.setup.name, runner_up=None, scores={},
+                        metric=core.metric, lstm=f.lstm_, fallback=core.fallback)
+        fc = alone.forecast(f.data_, [np.array([e]) for e in core.ends], jobs)
+        frame = f.evaluation_frame_.copy()
+        pos = {s.id: k for k, s in enumerate(f.data_.series)}
+        frame["lstm"] = [fc.point[pos[i]][0][h - 1] for i, h in zip(frame["id"], frame["step"])]
+        a, p_ = frame["actual"].to_numpy(), frame["lstm"].to_numpy()
+        from lstmkit.tasks.forecast import metrics as M
+        from lstmkit.tasks.forecast.selection import series_scale
+
+        sc = np.asarray([series_scale(f.data_.series[pos[i]].values, spec["season"]) for i in frame["id"]])
+        lstm_alone = {"setup": f.lstm_.setup.name, "smape": M.smape(a, p_), "mase": M.mase(a, p_, sc)}
+    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    names = ["model", *ev["peers"]]
+    return {
+        "freq": freq, "series": ev["series"], "points": ev["points"], "horizon": spec["horizon"],
+        "season": spec["season"], "chosen": f.choice_["chosen"], "runner_up": f.choice_["runner_up"],
+        "validation": f.choice_["validation"], "plan": f.choice_["plan"]["reasons"],
+        "smape": {n: ev[n]["smape"] for n in names}, "mase": {n: ev[n]["mase"] for n in names},
+        "verdict": ev["verdict"]["text"], "fit_seconds": round(fit_s, 1), "fit_cpu_seconds": round(fit_cpu, 1),
+        "peers_seconds": round(peers_s, 1), "peak_memory_mb": round(self_mb, 1),
+        "peak_worker_memory_mb": round(child_mb, 1), "jobs": jobs, "seed": seed,
+        "load_average_start": [round(x, 2) for x in load0], "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "lstm_alone": lstm_alone,
+        "lstm": None if f.lstm_ is None else {"setup": f.lstm_.setup.describe(), "epochs": f.lstm_.epochs,
+                                              "batches": f.lstm_.batches, "windows": f.lstm_.windows,
+                                              "train_seconds": round(f.lstm_.seconds, 1)},
+    }
+
+
+def write_results(results: list[dict], command: str) -> Path:
+    import torch
+
+    from lstmkit.tasks.forecast.selection import label
+
+    lines = [
+        "# M3 with lstmkit's defaults",
+        "",
+        f"Written by `benchmarks/eval_m3.py`. Command: `{command}`.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; the load average at the "
+        "start and end of each run is in the JSON below (this machine was shared with other jobs, so the times are "
+        "upper bounds; the CPU seconds of the main process are given too).",
+        "",
+        "Protocol: `lstmkit.Forecaster(horizon=h, season=m)`, every other setting at its default, fitted on each "
+        "`m3_<freq>_train.csv` (the model is chosen by the forecaster's own validation on the end of each training "
+        "series; the test values are never seen), then scored on `m3_<freq>_test.csv`. The peers are fitted on the "
+        "same training series in the same run. sMAPE is the competition's (mean over series and horizons, in %); "
+        "MASE divides by each series' in-sample seasonal-naive MAE.",
+        "",
+        "| frequency | target | model (chosen) | sMAPE model | LSTM alone | naive | seasonal naive | AutoETS | AutoTheta | "
+        "MASE model | MASE LSTM alone | MASE AutoETS | MASE AutoTheta | fit (s, wall / CPU) | "
+        "peak memory (MiB, main + largest worker) | met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        s, m = r["smape"], r["mase"]
+        la = r.get("lstm_alone")
+        alone = lambda k, d: f"{la[k]:.{d}f}" if la else "-"  # noqa: E731
+        met = (s["model"] <= 13.85 and s["model"] < s["ets"]) if r["freq"] == "monthly" else \
+            (s["model"] < s["ets"] and s["model"] < s["theta"])
+        lines.append(
+            f"| {r['freq']} ({r['series']} series, h={r['horizon']}) | {TARGETS[r['freq']]} | {label(r['chosen'])} | "
+            f"**{s['model']:.2f}** | {alone('smape', 2)} | {s['naive']:.2f} | {s['seasonal_naive']:.2f} | {s['ets']:.2f} | "
+            f"{s['theta']:.2f} | {m['model']:.3f} | {alone('mase', 3)} | {m['ets']:.3f} | {m['theta']:.3f} | "
+            f"{r['fit_seconds']} / {r['fit_cpu_seconds']} | "
+            f"{r['peak_memory_mb']} + {r['peak_worker_memory_mb']} | {'yes' if met else 'no'} |")
+    lines += ["", "What the forecaster derived and chose (its own words):", ""]
+    for r in results:
+        lines.append(f"- {r['freq']}: chosen {label(r['chosen'])}, runner-up {label(r['runner_up'])}; validation "
+                     + ", ".join(f"{label(k)} {v:.3f}" for k, v in sorted(r["validation"].items(), key=lambda kv: kv[1]))
+                     + f". {'; '.join(r['plan'])}. Verdict on the test data: {r['verdict']}.")
+    lines += ["", "All figures:", "", "```json", json.dumps(results, indent=1), "```", ""]
+    path = ROOT / "benchmarks" / "RESULTS_m3.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--freq", choices=sorted(FREQS), action="append", help="only these frequencies (default both)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes for the classical models (default 2)")
+    p.add_argument("--seed", type=int, default=0, help="train.seed (default 0)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N series (a quick look; not written "
+                   "to RESULTS_m3.md)")
+    p.add_argument("--one", choices=sorted(FREQS), help=argparse.SUPPRESS)  # internal: one frequency, print JSON
+    args = p.parse_args()
+    if args.one:
+        print("RESULT " + json.dumps(run_one(args.one, args.jobs, args.seed, args.limit)))
+        return 0
+    if not DATA.is_dir():
+        print(f"eval_m3: M3 data not found at {DATA}", file=sys.stderr)
+        return 2
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = []
+    for freq in args.freq or list(FREQS):
+        cmd = [sys.executable, __file__, "--one", freq, "--jobs", str(args.jobs), "--seed", str(args.seed)]
+        if args.limit:
+            cmd += ["--limit", str(args.limit)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+        if proc.returncode or not line:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            return 1
+        r = json.loads(line[0][7:])
+        results.append(r)
+        print(f"{freq}: sMAPE model ({r['chosen']}) {r['smape']['model']:.2f} | AutoETS {r['smape']['ets']:.2f} | "
+              f"AutoTheta {r['smape']['theta']:.2f} | seasonal naive {r['smape']['seasonal_naive']:.2f} | naive "
+              f"{r['smape']['naive']:.2f}; fit {r['fit_seconds']} s ({r['fit_cpu_seconds']} s CPU), peak "
+              f"{r['peak_memory_mb']} MiB; load {r['load_average_start']}", flush=True)
+    if args.limit:
+        return 0
+    name = OUT / "m3.json"
+    if args.freq:  # keep the other frequency's last results in the table
+        try:
+            earlier = json.loads(name.read_text())
+        except (OSError, ValueError):
+            earlier = []
+        ran = {r["freq"] for r in results}
+        results = [r for r in earlier if r["freq"] not in ran] + results
+        results.sort(key=lambda r: list(FREQS).index(r["freq"]))
+    name.write_text(json.dumps(results, indent=1))
+    command = "python benchmarks/eval_m3.py" + (f" --jobs {args.jobs}" if args.jobs != 2 else "") + \
+        (f" --seed {args.seed}" if args.seed else "")
+    print(f"results: {write_results(results, command)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""The classical forecasters every LSTM is measured against (and may lose to): naive, seasonal naive, ETS, ARIMA, Theta.
+
+ETS, ARIMA and Theta are statsforecast's ``AutoETS``, ``AutoARIMA`` and
+``AutoTheta`` (an optional dependency, in lstmkit's ``tasks`` extra, imported
+only when used). For each series a model is fitted once on the training part
+and then *moved forward* (``forward``: the fitted parameters, the actual
+history up to the origin) to every forecast origin: the same protocol as the
+LSTM, which is trained once and reads the history up to each origin.
+
+Stated limits (they keep a run on long or fine-grained data to seconds):
+
+- the fit uses at most the last ``max(10 seasons, 300)`` values of a series;
+- seasons longer than 24 steps (half-hourly data with a daily cycle, ...)
+  are handled by STL: the series is seasonally adjusted (statsforecast's
+  ``MSTL``) and the trend is forecast by ETS or ARIMA (ETS and seasonal ARIMA
+  searches are refused or take minutes there); seasonal ARIMA is searched only
+  for seasons up to 12;
+- a model that fails on a series (too short, constant, numerical trouble) or
+  returns non-finite values is replaced for that series by seasonal naive
+  (naive when the series is shorter than a season), and a note says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: every classical forecaster, in table order
+CLASSICAL = ("naive", "seasonal_naive", "ets", "arima", "theta")
+#: the statsforecast ones
+STATISTICAL = ("ets", "arima", "theta")
+LABELS = {"naive": "naive", "seasonal_naive": "seasonal naive", "ets": "AutoETS", "arima": "AutoARIMA",
+          "theta": "AutoTheta"}
+#: longest season ETS and ARIMA are fitted with directly (above it: STL adjustment first)
+MAX_DIRECT_SEASON = 24
+MAX_SEASONAL_ARIMA = 12
+
+
+def statsforecast_available() -> bool:
+    return importlib.util.find_spec("statsforecast") is not None
+
+
+def fit_length(season: int) -> int:
+    """Most values a classical model is fitted on (the last ones)."""
+    return max(10 * max(season, 1), 300)
+
+
+def describe(name: str, season: int) -> str:
+    """One line saying which statsforecast model runs for ``name`` at this season."""
+    if name == "naive":
+        return "naive: the last value repeated"
+    if name == "seasonal_naive":
+        return f"seasonal naive: the last {season} values repeated" if season > 1 else "seasonal naive = naive (no season)"
+    if name == "theta":
+        return f"AutoTheta(season_length={season})"
+    if season > MAX_DIRECT_SEASON:
+        inner = "AutoETS(model='ZZN')" if name == "ets" else "AutoARIMA()"
+        return f"MSTL(season_length={season}, trend_forecaster={inner}) (STL adjustment: season > {MAX_DIRECT_SEASON})"
+    if name == "ets":
+        return f"AutoETS(season_length={season})"
+    if season > MAX_SEASONAL_ARIMA:
+        return f"MSTL(season_length={season}, trend_forecaster=AutoARIMA()) (seasonal ARIMA only up to {MAX_SEASONAL_ARIMA})"
+    return f"AutoARIMA(season_length={season})"
+
+
+def _model(name: str, season: int, n: int):
+    from statsforecast.models import MSTL, AutoARIMA, AutoETS, AutoTheta
+
+    m = max(1, int(season))
+    if name == "theta":
+        return AutoTheta(season_length=m)
+    stl = m > MAX_DIRECT_SEASON or (name == "arima" and m > MAX_SEASONAL_ARIMA)
+    if stl and n >= 2 * m + 1:
+        trend = AutoETS(model="ZZN") if name == "ets" else AutoARIMA()
+        return MSTL(season_length=m, trend_forecaster=trend)
+    if stl:  # too short to adjust: no seasonality
+        return AutoETS(model="ZZN") if name == "ets" else AutoARIMA()
+    return AutoETS(season_length=m) if name == "ets" else AutoARIMA(season_length=m)
+
+
+def naive_forecast(history: np.ndarray, horizon: int) -> np.ndarray:
+    """The last value repeated."""
+    return np.full(horizon, float(history[-1]))
+
+
+def seasonal_naive_forecast(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """The last season repeated (naive when the history is shorter than a season or ``season <= 1``)."""
+    if season <= 1 or len(history) < season:
+        return naive_forecast(history, horizon)
+    last = np.asarray(history[-season:], dtype="float64")
+    return last[np.arange(horizon) % season]
+
+
+def _series_forecasts(name: str, values: np.ndarray, end: int, origins: np.ndarray, horizon: int,
+                      season: int) -> tuple[np.ndarray, str | None]:
+    """Forecasts ``(len(origins), H)`` of one series, and a note if a fallback was used."""
+    out = np.zeros((len(origins), horizon))
+    if name in ("naive", "seasonal_naive"):
+        for i, t in enumerate(origins):
+            out[i] = naive_forecast(values[:t], horizon) if name == "naive" else \
+                seasonal_naive_forecast(values[:t], horizon, season)
+        return out, None
+    cap = fit_length(season)
+    y = np.asarray(values[max(0, end - cap):end], dtype="float64")
+    note = None
+    try:
+        if len(y) < 3:
+            raise ValueError(f"{len(y)} values")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            model = _model(name, season, len(y)).fit(y)
+            for i, t in enumerate(origins):
+                hist = np.asarray(values[max(0, t - cap):t], dtype="float64")
+                f = model.predict(horizon)["mean"] if t == end else model.forward(y=hist, h=horizon)["mean"]
+                out[i] = np.asarray(f, dtype="float64")[:horizon]
+        if not np.all(np.isfinite(out)) or np.any(np.abs(out) > 1e100):
+            raise FloatingPointError("non-finite forecasts")
+    except Exception as e:  # noqa: BLE001 - any failure of a peer on one series becomes a stated fallback
+        for i, t in enumerate(origins):
+            out[i] = seasonal_naive_forecast(values[:t], horizon, season)
+        note = f"{type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else ''}".rstrip(": ")
+    return out, note
+
+
+def _chunk(name, values_list, ends, origins_list, horizon, season):
+    return [_series_forecasts(name, v, e, o, horizon, season) for v, e, o in zip(values_list, ends, origins_list)]
+
+
+@dataclass
+class ClassicalForecasts:
+    """Forecasts of one classical model: ``point[k]`` is ``(len(origins[k]), H)``."""
+
+    name: str
+    point: list[np.ndarray]
+    fallbacks: dict[str, str] = field(default_factory=dict)  # series id -> why seasonal naive was used
+    seconds: float = 0.0
+
+    def notes(self) -> list[str]:
+        if not self.fallbacks:
+            return []
+        ids = list(self.fallbacks)
+        first = self.fallbacks[ids[0]]
+        return [f"{LABELS[self.name]}: seasonal naive used instead on {len(ids)} series ({', '.join(map(repr, ids[:5]))}"
+                f"{' ...' if len(ids) > 5 else ''}; first reason: {first})"]
+
+
+def classical_forecasts(name: str, data, ends: list[int], origins: list[np.ndarray], horizon: int, season: int,
+                        jobs: int = 1) -> ClassicalForecasts:
+    """Fit ``name`` on ``values[:ends[k]]`` of each series and forecast from every ``origins[k]``.
+
+    ``data`` is a :class:`~lstmkit.data.series.SeriesSet` (only the values are
+    used). With ``jobs > 1`` and many series the series are split across
+    that many worker processes.
+    """
+    import time
+
+    if name not in CLASSICAL:
+        raise ValueError(f"classical_forecasts: expected one of {CLASSICAL}, got {name!r}")
+    if name in STATISTICAL and not statsforecast_available():
+        raise ImportError(f"{LABELS[name]} needs the statsforecast package: pip install 'lstmkit[tasks]' "
+                          "(or pip install statsforecast)")
+    t0 = time.perf_counter()
+    values = [s.values for s in data.series]
+    origins = [np.asarray(o, dtype="int64") for o in origins]
+    n = len(values)
+    if jobs > 1 and name in STATISTICAL and n >= 8 * jobs:
+        from concurrent.futures import ProcessPoolExecutor
+        import multiprocessing as mp
+
+        bounds = np.linspace(0, n, 4 * jobs + 1).astype(int)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(_chunk, name, values[a:b], ends[a:b], origins[a:b], horizon, season)
+                       for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+            results = [r for f in futures for r in f.result()]
+    else:
+        results = _chunk(name, values, ends, origins, horizon, season)
+    fallbacks = {data.series[k].id: note for k, (_, note) in enumerate(results) if note}
+    return ClassicalForecasts(name, [r[0] for r in results], fallbacks, time.perf_counter() - t0)
+
+
+__all__ = ["CLASSICAL", "STATISTICAL", "LABELS", "ClassicalForecasts", "classical_forecasts", "describe",
+           "naive_forecast", "seasonal_naive_forecast", "statsforecast_available", "fit_length"]

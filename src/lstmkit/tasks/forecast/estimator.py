@@ -1,0 +1,524 @@
+"""``lstmkit.Forecaster``: LSTM forecasting on in-memory data, with the classical peers beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...data.series import SeriesSet, future_index
+from ..estimator import Estimator
+from .config import DataConfig, ForecastConfig
+from .model import KIND
+
+#: the series fitted when neither data nor ``data.path`` is given
+BUILTIN_DATA = {"path": "airline.csv", "target": "Passengers", "time": "Date", "name": "airline"}
+
+_COLUMNS = ("target", "time", "id", "past_covariates", "future_covariates", "layout", "freq")
+
+
+class Forecaster(Estimator):
+    r"""Forecast one or many time series with an LSTM, chosen against classical forecasters on your own data.
+
+    ``fit`` derives what the data imply (season, input window, transform,
+    validation windows), then runs an *inner rolling-origin validation* on the
+    end of the training data: two LSTM set-ups (``lstm``: a correction to
+    the seasonal-naive forecast; ``lstm-level``: a correction to the window's
+    level, reading each series with its own seasonal indices taken out; both
+    in logs when the values are positive, else standard-scaled),
+    the classical forecasters (AutoETS, AutoARIMA and AutoTheta from
+    statsforecast, seasonal naive, naive) and their ``combination`` (the mean
+    of the best LSTM and the statistical models) are each fitted before
+    the last validation origins and scored on them (MASE). The best one is refitted on
+    all the data; ``select__model="lstm"`` (or any candidate) forces one.
+
+    With many series (``id=``), one *global* LSTM is trained across all of
+    them: each series is scaled on its own, each window is normalised by its
+    own level, and batches are drawn from all series on the fly (memory grows
+    with the data, not the number of windows). Series too short for the input
+    window are forecast by the best classical candidate and listed.
+
+    .. math::
+        \hat y_{t:t+H} = \mu_t + \mathrm{Head}(\mathrm{LSTM}(y_{t-L:t} - \mu_t))
+        + \text{(the last season of the window, for the seasonal anchor)}
+
+    Args:
+        config: a :class:`ForecastConfig` (or nested dict) to start from.
+        **params: any configuration field by name, flat where unique
+            (``horizon=12``, ``season=7``, ``hidden_size=64``, ``epochs=20``,
+            ``candidates=["lstm", "ets"]``, ``model="lstm"``) or
+            ``section__field`` (``train__seed=1``).
+
+    Attributes (after ``fit``):
+        choice_: the chosen candidate, the runner-up, every validation score
+            and the derived settings (with their reasons).
+        model_: the LSTM networks (an empty ensemble when a classical model won).
+
+    Data: a long DataFrame (``id``, ``time``, ``target``, covariate columns),
+    a wide one (``layout="wide"``: one column per series), a pandas Series or
+    a 1-D array (one series). Forecasts come back as a DataFrame with columns
+    ``id, time, step, forecast`` and one ``q<level>`` column per quantile.
+
+    Example::
+
+        >>> import numpy as np, pandas as pd, lstmkit
+        >>> t = pd.date_range("2000-01", periods=96, freq="MS")
+        >>> y = 100 + 10 * np.sin(2 * np.pi * np.arange(96) / 12)
+        >>> f = lstmkit.Forecaster(horizon=6, candidates=["seasonal_naive", "naive"])
+        >>> f.fit(pd.DataFrame({"month": t, "sales": y}), time="month", target="sales").choice_["chosen"]
+        'seasonal_naive'
+        >>> f.predict().shape[0]
+        6
+    """
+
+    config_class = ForecastConfig
+    kinds = (KIND,)
+    task = "forecast"
+
+    # ------------------------------------------------------------------ data
+    def _columns(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        base = dict(getattr(self, "columns_", None) or {})
+        d = self.config.data
+        for key in _COLUMNS:
+            base.setdefault(key, getattr(d, key))
+        for k, v in overrides.items():
+            if v is not None:
+                base[k] = v
+        return base
+
+    def read(self, data=None, **columns) -> SeriesSet:
+        """The series in ``data`` (a DataFrame, Series, array or file path; ``None``: ``data.path`` or the built-in airline series).
+
+        Column names default to those given to :meth:`fit` (or the ``data``
+        section of the configuration); keyword arguments override them.
+        """
+        from ...data import builtin_path
+        from ...data.series import load_series
+
+        import pandas as pd
+
+        cols = self._columns(columns)
+        if data is not None and not isinstance(data, (pd.DataFrame, str, Path)):
+            # a Series or an array holds one series: no id or covariate columns, time only from a Series' index
+            cols.update(id=None, past_covariates=[], future_covariates=[], layout="long",
+                        time=columns.get("time"))
+        source = None
+        if data is None:
+            if self.config.data.path:
+                data = self.config.data.path
+            else:
+                data = builtin_path(BUILTIN_DATA["path"])
+                source = "builtin:airline"
+                cols.update(target=cols["target"] or BUILTIN_DATA["target"], time=cols["time"] or BUILTIN_DATA["time"])
+        target = cols["target"]
+        if cols["layout"] == "wide" and isinstance(target, str) and target:
+            target = [t.strip() for t in target.split(",") if t.strip()]
+        freq = cols["freq"] or None
+        if isinstance(freq, str) and freq.lstrip("-").isdigit():
+            freq = int(freq)
+        d = self.config.data
+        self._read_columns = dict(cols, target=target if not isinstance(target, list) else ",".join(target))
+        out = load_series(data, target=target or None, time=cols["time"] or None, id=cols["id"] or None,
+                          layout=cols["layout"], past_covariates=list(cols["past_covariates"] or []),
+                          future_covariates=list(cols["future_covariates"] or []), freq=freq, missing=d.missing,
+                          max_gap=d.max_gap, source=source)
+        return out
+
+    def _with(self, horizon: int | None = None, **dotted) -> ForecastConfig:
+        from ...config import replace
+
+        over = {k: v for k, v in dotted.items() if v is not None}
+        if horizon is not None:
+            over["horizon"] = horizon
+        return replace(self.config, **over) if over else self.config
+
+    # ------------------------------------------------------------------ fit / predict
+    def fit(self, df=None, time: str | None = None, target: str | list[str] | None = None, id: str | None = None,
+            past_covariates: list[str] | None = None, future_covariates: list[str] | None = None,
+            layout: str | None = None, freq: str | int | None = None, log_dir: str | Path | None = None,
+            resume: bool = False) -> "Forecaster":
+        """Choose and train the forecaster on all of ``df`` (see the class doc); returns ``self``.
+
+        Args:
+            df: long or wide DataFrame, Series, 1-D array or file path (``None``: see :meth:`read`).
+            time, target, id, past_covariates, future_covariates, layout, freq:
+                column names and layout (default: the ``data`` section of the configuration).
+            log_dir: keep the trainer's checkpoints and CSV logs here (default: nothing is written).
+            resume: continue interrupted trainings from the checkpoints in ``log_dir``.
+        """
+        from .selection import fit_core
+
+        cols = dict(time=time, target=target, id=id, past_covariates=past_covariates,
+                    future_covariates=future_covariates, layout=layout, freq=freq)
+        data = self.read(df, **cols)
+        self.columns_ = self._read_columns
+        self.log.info(f"data: {data.source}: {len(data)} series, {sum(len(s) for s in data.series)} values, "
+                      f"frequency {data.freq}")
+        for note in data.notes:
+            self.log.info(f"  note: {note}")
+        core = fit_core(self.config, data, progress=self.log.info,
+                        log_dir=None if log_dir is None else Path(log_dir) / "fit", resume=resume)
+        self._set_core(core, data)
+        self.log.info(f"chosen: {self.choice_text()}")
+        return self
+
+    def _set_core(self, core, data: SeriesSet) -> None:
+        from .model import ForecastEnsemble
+
+        self.core_ = core
+        self.data_ = data
+        self.freq_ = data.freq
+        self.model_ = core.lstm.model if core.lstm is not None else ForecastEnsemble([])
+        self.choice_ = core.summary()
+        self.forecast_ = self._future(data, core, len_origin=None)
+
+    def choice_text(self) -> str:
+        """One line: the chosen model, its validation score and the runner-up's."""
+        from .selection import label
+
+        self._require_fitted("choice_text")
+        c = self.choice_
+        v = c["validation"]
+        text = label(c["chosen"])
+        if c["chosen"] in v:
+            text += f" (validation {c['metric'].upper()} {v[c['chosen']]:.3f}"
+            if c["runner_up"] in v:
+                text += f"; runner-up {label(c['runner_up'])} {v[c['runner_up']]:.3f}"
+            text += ")"
+        return text
+
+    def _future(self, data: SeriesSet, core, len_origin=None):
+        """Forecasts after the end of every series of ``data`` as a DataFrame (see :meth:`predict`)."""
+        import pandas as pd
+
+        H = core.plan.horizon
+        keep, missing = [], []
+        for k, s in enumerate(data.series):
+            if data.future_names and len(s.future) < len(s) + H:
+                missing.append(s.id)
+            else:
+                keep.append(k)
+        if missing:
+            note = (f"no forecast after the end of series {missing[:5]}: the known-future covariates "
+                    f"{data.future_names} need {H} rows after the last target value; add them (with an empty "
+                    "target) and predict with history=")
+            if note not in data.notes:
+                data.notes.append(note)
+            self.log.info(f"  note: {note}")
+        if not keep:
+            return pd.DataFrame(columns=["id", "time", "step", "forecast"])
+        from .selection import subset
+
+        sub = subset(data, keep)
+        origins = [np.array([len(s)]) for s in sub.series]
+        ends = [len(s) for s in sub.series]
+        fc = core.forecast(sub, origins, self.config.select.jobs, ends=ends)
+        parts = []
+        for j, s in enumerate(sub.series):
+            part = {"id": [s.id] * H, "time": list(future_index(s, data.freq, H)), "step": np.arange(1, H + 1),
+                    "forecast": fc.point[j][0]}
+            for q in sorted(fc.quantiles):
+                part[f"q{q:g}"] = fc.quantiles[q][j][0]
+            parts.append(pd.DataFrame(part))
+        return pd.concat(parts, ignore_index=True)
+
+    def predict(self, horizon: int | None = None, history=None, **columns):
+        """Forecasts after the end of each series: of the training data, or of ``history``.
+
+        Args:
+            horizon: steps (at most the fitted ``horizon``; default all of them).
+            history: new data (same layout and column names as in ``fit``, or
+                give ``time=``, ``target=``, ... here); each of its series is
+                forecast from its own last value.
+
+        Returns a DataFrame ``id, time, step, forecast, q<level>...``.
+        """
+        self._require_fitted("predict")
+        H = self.core_.plan.horizon
+        horizon = H if horizon is None else int(horizon)
+        if not 1 <= horizon <= H:
+            raise ValueError(f"Forecaster.predict: expected 1 <= horizon <= {H} (the fitted horizon), got {horizon}")
+        if history is None:
+            frame = self.forecast_
+        else:
+            data = self.read(history, **columns)
+            if str(data.freq) != str(self.freq_):
+                raise ValueError(f"Forecaster.predict: {data.source}: expected data of frequency {self.freq_!r} (as "
+                                 f"in training), got {data.freq!r}; give the time column with time=")
+            frame = self._future(data, self.core_)
+        return frame[frame["step"] <= horizon].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ backtest / evaluate
+    def backtest(self, df=None, *, time: str | None = None, target: str | list[str] | None = None,
+                 id: str | None = None, start: str | int | None = None, horizon: int | None = None,
+                 stride: int | None = None, refit: int | None = None, log_dir: str | Path | None = None,
+                 resume: bool = False, **columns):
+        """Forecasts from rolling origins (like Darts' ``historical_forecasts``), beside the peers.
+
+        The forecaster (model choice included) is fitted afresh on the data
+        before each series' first origin (and again every ``refit`` origins),
+        then forecasts ``horizon`` steps from every ``stride``-th origin,
+        reading the actual history up to it. Naive, seasonal naive and the
+        statsforecast peers (``select.peers``) forecast the same windows.
+        The fitted model of :meth:`fit` is not changed.
+
+        Args:
+            df: the data (default: the data given to :meth:`fit`, else ``data.path``).
+            start: first origin: a date, a time value, ``-N`` (the last N steps) or ``"auto"``.
+            horizon, stride, refit: as in the configuration's ``horizon`` and ``backtest`` section.
+
+        Returns a DataFrame ``id, origin, step, time, actual, forecast, q<level>..., naive, seasonal_naive,
+        ets, arima, theta``; :meth:`evaluate` (no arguments) gives its metrics.
+        """
+        from .backtest import run_backtest
+
+        cfg = self._with(horizon, **{"backtest.start": None if start is None else str(start),
+                                     "backtest.stride": stride, "backtest.refit": refit})
+        if df is None and getattr(self, "data_", None) is not None and not any(
+                v is not None for v in (time, target, id, *columns.values())):
+            data = self.data_
+        else:
+            cols = dict(time=time, target=target, id=id, **columns)
+            data = self.read(df, **cols)
+            if not hasattr(self, "columns_"):
+                self.columns_ = self._read_columns
+        res = run_backtest(cfg, data, progress=self.log.info,
+                           log_dir=None if log_dir is None else Path(log_dir) / "backtest", resume=resume)
+        self.backtest_ = res
+        self.backtest_config_ = cfg
+        self.backtest_data_ = data
+        m = res.metrics
+        self.log.info(f"backtest ({m['origins']} origins from {m['first_origin']}, horizon {cfg.horizon}): "
+                      f"{backtest_line(m)}")
+        self.log.info(f"  {m['verdict']['text']}")
+        return res.frame
+
+    def evaluate(self, df=None, **columns) -> dict:
+        """Metrics: of the last :meth:`backtest` (no arguments), or of the forecasts against actuals in ``df``.
+
+        With ``df`` (the values that followed the training data: same ids,
+        the timestamps after each series' end), the forecasts of :meth:`fit`
+        and those of the peers fitted on the same training data are scored on
+        them: ``{"model": {...}, "naive": ..., "seasonal_naive": ..., "ets": ..., "verdict": ...,
+        "per_series": [...], "per_step": [...]}`` with MAE, RMSE, MAPE, sMAPE and MASE each.
+        """
+        if df is None:
+            if getattr(self, "backtest_", None) is None:
+                raise ValueError("Forecaster.evaluate: no backtest to report; call backtest() first or pass the "
+                                 "actual values that followed the training data")
+            return self.backtest_.metrics
+        self._require_fitted("evaluate")
+        return self._evaluate_future(df, **columns)
+
+    def _peer_forecasts(self) -> dict[str, list[np.ndarray]]:
+        """The peers' forecasts after the end of the training data (fitted on it), computed once."""
+        from .backtest import peer_names
+        from .classical import classical_forecasts
+
+        cached = getattr(self, "peer_forecasts_", None)
+        if cached is not None:
+            return cached
+        data, core = self.data_, self.core_
+        notes: list[str] = []
+        out = {}
+        ends = [len(s) for s in data.series]
+        origins = [np.array([e]) for e in ends]
+        for p in peer_names(self.config, len(data.series), notes):
+            kept = core.future_classical.get((p, tuple(s.id for s in data.series)))
+            if kept is not None:  # made for the model's own forecasts (the chosen model or a combination member)
+                out[p] = [a[0] for a in kept]
+                continue
+            self.log.info(f"peer {p}")
+            cf = classical_forecasts(p, data, ends, origins, core.plan.horizon, core.plan.season, self.config.select.jobs)
+            out[p] = [a[0] for a in cf.point]
+            notes.extend(cf.notes())
+        self.peer_forecasts_ = out
+        self.peer_notes_ = notes
+        return out
+
+    def _evaluate_future(self, df, **columns) -> dict:
+        import pandas as pd
+
+        from .backtest import summarise, verdict
+        from .selection import series_scale
+
+        actual = self.read(df, **columns)
+        by_id = {s.id: s for s in actual.series}
+        H, season = self.core_.plan.horizon, self.core_.plan.season
+        peers = self._peer_forecasts()
+        fc = self.forecast_
+        parts = []
+        for k, s in enumerate(self.data_.series):
+            a = by_id.get(s.id)
+            if a is None:
+                continue
+            times = future_index(s, self.data_.freq, H)
+            pos = pd.Index(a.time).get_indexer(times)
+            ok = pos >= 0
+            if not ok.any():
+                continue
+            f = fc[fc["id"] == s.id]
+            if len(f) != H:
+                continue
+            part = {"id": [s.id] * int(ok.sum()), "step": np.arange(1, H + 1)[ok], "time": np.asarray(times)[ok],
+                    "actual": a.values[pos[ok]], "forecast": f["forecast"].to_numpy()[ok]}
+            for p, arrs in peers.items():
+                part[p] = arrs[k][ok]
+            part["_scale"] = np.full(int(ok.sum()), series_scale(s.values, season))
+            parts.append(pd.DataFrame(part))
+        if not parts:
+            raise ValueError(f"Forecaster.evaluate: {actual.source}: no actual value at the {H} timestamps after "
+                             "the end of any training series (same ids, the times that follow)")
+        frame = pd.concat(parts, ignore_index=True)
+        names = ["forecast", *peers]
+        summary = summarise(frame, names, season)
+        fm = summary["forecasters"]
+        out = {"model": fm["forecast"], **{p: fm[p] for p in peers}, "verdict": verdict(fm, self.core_.chosen),
+               "series": int(frame["id"].nunique()), "points": int(len(frame)), "horizon": H, "season": season,
+               "peers": list(peers), "per_series": summary["per_series"], "per_step": summary["per_step"],
+               "notes": list(getattr(self, "peer_notes_", []))}
+        self.evaluation_ = out
+        self.evaluation_frame_ = frame.drop(columns="_scale")
+        return out
+
+    # ------------------------------------------------------------------ report / save / load
+    def report(self, path: str | Path, title: str = "Forecast report") -> Path:
+        """Write ``path/report.html`` (plots embedded, PNGs under ``path/plots``); returns the report's path."""
+        from .report import write_report
+
+        if not self.is_fitted and getattr(self, "backtest_", None) is None:
+            raise ValueError("Forecaster.report: nothing to report yet; call fit() or backtest() first")
+        return write_report(Path(path), self, title)
+
+    def save(self, path: str | Path) -> Path:
+        """Write a model folder (weights, config, the chosen model and the forecasts) to ``path``."""
+        from ...config import to_dict
+        from ...train.checkpoint import save_model
+
+        self._require_fitted("save")
+        core = self.core_
+        if core.lstm is not None:
+            net = core.lstm.net_config()
+            transform = core.lstm.transform.to_dict()
+        else:
+            net = {"ensemble": 0}
+            transform = None
+        fc = self.forecast_.copy()
+        fc["time"] = fc["time"].astype(str)
+        extra = {
+            "forecast_config": to_dict(self.config), "columns": self.columns_,
+            "core": {"chosen": core.chosen, "runner_up": core.runner_up, "scores": core.scores,
+                     "metric": core.metric, "fallback": core.fallback, "residuals": core.residuals,
+                     "interval_log": core.interval_log, "notes": core.notes, "ends": core.ends,
+                     "members": core.members,
+                     "plan": core.plan.to_dict(),
+                     "lstm": None if core.lstm is None else {"setup": _setup_dict(core.lstm.setup),
+                                                             "epochs": core.lstm.epochs,
+                                                             "batches": core.lstm.batches,
+                                                             "batch_size": core.lstm.batch_size,
+                                                             "windows": core.lstm.windows}},
+            "transform": transform, "forecast": fc.to_dict(orient="list"),
+            "time_is_datetime": bool(self.data_.datetime), "freq": self.data_.freq,
+        }
+        return save_model(path, self.model_, KIND, net, extra=extra)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Forecaster":
+        """Open a model folder written by :meth:`save` (or ``lstmkit forecast train``)."""
+        import pandas as pd
+
+        from ...train.checkpoint import ModelFolderError, load_model
+        from .dataset import Transform
+        from .lstm_fit import FittedLSTM, LSTMSetup
+        from .plan import Plan
+        from .selection import CoreFit
+
+        model, meta = load_model(path, kinds=cls.kinds, who=f"{cls.__name__}.load")
+        extra = meta["extra"]
+        try:
+            f = cls(config=extra["forecast_config"])
+            c = extra["core"]
+            p = c["plan"]
+            plan = Plan(horizon=p["horizon"], season=p["season"], season_reason=p["season_reason"],
+                        input_size=p["input_size"], val_windows=p["val_windows"], ensemble=p["ensemble"],
+                        log=p["log"], candidates=list(p["candidates"]), short=list(p["short_series"]),
+                        reasons=list(p["reasons"]))
+            lstm = None
+            if c["lstm"] is not None:
+                setup = LSTMSetup(**c["lstm"]["setup"])
+                plan.lstm_setups = {setup.name: setup}
+                lstm = FittedLSTM(setup, model, Transform.from_dict(extra["transform"]), plan.horizon,
+                                  epochs=c["lstm"]["epochs"], batches=c["lstm"]["batches"],
+                                  batch_size=c["lstm"].get("batch_size", 0), windows=c["lstm"].get("windows", 0))
+            core = CoreFit(plan=plan, ends=list(c["ends"]), chosen=c["chosen"], runner_up=c["runner_up"],
+                           scores=dict(c["scores"]), metric=c["metric"], lstm=lstm, fallback=c["fallback"],
+                           residuals=dict(c["residuals"]), interval_log=bool(c["interval_log"]),
+                           notes=list(c["notes"]), members=list(c.get("members", [])))
+            fc = pd.DataFrame(extra["forecast"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFolderError(f"{cls.__name__}.load: {Path(path) / 'config.json'}: field 'extra' is not a "
+                                   f"forecaster's ({type(e).__name__}: {e})") from None
+        if extra.get("time_is_datetime"):
+            fc["time"] = pd.to_datetime(fc["time"])
+        elif len(fc):
+            fc["time"] = fc["time"].astype("int64")
+        f.columns_ = dict(extra["columns"])
+        f.freq_ = extra["freq"]
+        f.core_ = core
+        f.data_ = None
+        f.model_ = model
+        f.choice_ = core.summary()
+        f.forecast_ = fc
+        return f
+
+    # ------------------------------------------------------------------ helpers for callers
+    @property
+    def horizon(self) -> int:
+        return self.core_.plan.horizon if getattr(self, "core_", None) is not None else self.config.horizon
+
+    @property
+    def input_size(self) -> int:
+        """The LSTM's input window (after ``fit``)."""
+        self._require_fitted("input_size")
+        return self.core_.plan.input_size
+
+    @property
+    def lstm_(self):
+        """The fitted LSTM (networks and the transform they read), or ``None`` when a classical model was chosen."""
+        return getattr(self, "core_", None) and self.core_.lstm
+
+    def data_config(self) -> DataConfig:
+        """The data section with the column names of the training data (for reading new files)."""
+        from ...config import from_dict, to_dict
+
+        d = to_dict(self.config.data)
+        for k, v in (getattr(self, "columns_", None) or {}).items():
+            d[k] = v if not isinstance(v, list) else list(v)
+        if isinstance(d.get("target"), list):
+            d["target"] = ",".join(d["target"])
+        d["freq"] = "" if d.get("freq") is None else str(d["freq"])
+        return from_dict(DataConfig, d)
+
+
+def backtest_line(m: dict) -> str:
+    """One line of backtest results: sMAPE and MASE of the model and every peer (MAPE only where defined)."""
+    from .selection import label
+
+    names = ["model", *m.get("peers", [])]
+    parts = []
+    for key in names:
+        v = m[key]
+        lab = "model" if key == "model" else label(key)
+        txt = f"{lab} sMAPE {v['smape']:.2f}% MASE {v['mase']:.3f}"
+        parts.append(txt)
+    mape = m["model"].get("mape")
+    tail = (f"; model MAPE {mape:.2f}%" if mape is not None and np.isfinite(mape)
+            else "; MAPE undefined (an actual value is 0): sMAPE and MASE shown")
+    return " | ".join(parts) + tail
+
+
+def _setup_dict(setup) -> dict:
+    from dataclasses import asdict
+
+    return asdict(setup)

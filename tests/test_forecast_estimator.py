@@ -1,0 +1,93 @@
+"""``lstmkit.Forecaster``: keyword parameters, in-memory inputs, the verbs, save/load, the combination candidate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lstmkit
+from lstmkit import Forecaster
+from lstmkit.tasks.estimator import NotFittedError
+
+QUICK = {"epochs": 2, "ensemble": 1, "hidden_size": 4, "progress_bar": False}
+
+
+def _monthly(n=72, seed=0):
+    rng = np.random.default_rng(seed)
+    t = pd.date_range("2015-01", periods=n, freq="MS")
+    y = 200 + np.arange(n) + 30 * np.sin(2 * np.pi * np.arange(n) / 12) + rng.normal(0, 3, n)
+    return pd.DataFrame({"month": t, "sales": y})
+
+
+def test_parameters_mirror_the_configuration():
+    f = Forecaster(horizon=12, hidden_size=16, model="ets", train__seed=3)
+    p = f.get_params()
+    assert p["horizon"] == 12 and p["hidden_size"] == 16 and p["model"] == "ets" and p["seed"] == 3
+    assert f.config.select.model == "ets" and f.config.model.hidden_size == 16
+    assert "horizon=12" in repr(f)
+    with pytest.raises(ValueError, match="unknown parameter 'hidden'"):
+        Forecaster(hidden=3)
+    with pytest.raises(ValueError, match="SelectConfig: expected model 'auto' or one of"):
+        Forecaster(model="prophet")
+
+
+def test_verbs_need_a_fit_and_say_so():
+    f = Forecaster(**QUICK)
+    with pytest.raises(NotFittedError, match=r"Forecaster.predict: no trained model yet"):
+        f.predict()
+    with pytest.raises(NotFittedError):
+        f.save("never")
+    with pytest.raises(ValueError, match="Forecaster.evaluate: no backtest to report"):
+        f.evaluate()
+
+
+def test_series_and_arrays_fit_one_series():
+    df = _monthly()
+    s = pd.Series(df["sales"].to_numpy(), index=df["month"], name="sales")
+    f = Forecaster(horizon=4, candidates=["seasonal_naive", "naive"], peers=[], progress_bar=False).fit(s)
+    fc = f.predict()
+    assert list(fc["id"]) == ["sales"] * 4 and fc["time"].iloc[0] == pd.Timestamp("2021-01-01")
+    assert f.core_.plan.season == 12  # from the index's monthly frequency
+    np.testing.assert_allclose(fc["forecast"], df["sales"].to_numpy()[-12:-8])  # seasonal naive
+    a = Forecaster(horizon=4, candidates=["naive"], peers=[], progress_bar=False).fit(df["sales"].to_numpy())
+    assert list(a.predict()["time"]) == [72, 73, 74, 75] and (a.predict()["forecast"] == df["sales"].iloc[-1]).all()
+    assert len(a.predict(horizon=2)) == 2
+    with pytest.raises(ValueError, match=r"expected 1 <= horizon <= 4 \(the fitted horizon\), got 5"):
+        a.predict(horizon=5)
+
+
+def test_evaluate_on_the_values_that_followed(tmp_path):
+    df = _monthly(84)
+    train, test = df.iloc[:72], df.iloc[72:]
+    f = Forecaster(horizon=6, candidates=["ets", "seasonal_naive"], peers=["ets", "theta"], progress_bar=False)
+    f.fit(train, time="month", target="sales")
+    m = f.evaluate(test, time="month", target="sales")
+    assert m["points"] == 6 and m["peers"] == ["naive", "seasonal_naive", "ets", "theta"]
+    chosen = f.choice_["chosen"]
+    assert m["model"]["mase"] == pytest.approx(m[chosen]["mase"])  # the model is the chosen peer's forecasts
+    assert "verdict" in m and m["per_step"][0]["step"] == 1
+    report = f.report(tmp_path / "r").read_text()
+    assert "Evaluation" in report and "AutoTheta" in report
+    f.save(tmp_path / "m")
+    g = lstmkit.load(tmp_path / "m")
+    assert isinstance(g, Forecaster) and g.choice_["chosen"] == chosen
+    pd.testing.assert_frame_equal(g.predict(), f.predict())
+    pd.testing.assert_frame_equal(g.predict(history=df), f.predict(history=df))  # refitted on the new history
+
+
+def test_the_combination_is_the_mean_of_its_members():
+    from lstmkit.tasks.forecast.classical import classical_forecasts
+    from lstmkit.tasks.forecast.lstm_fit import predict_windows
+
+    df = _monthly()
+    f = Forecaster(horizon=3, model="combination", candidates=["lstm", "ets", "theta", "combination"], **QUICK)
+    f.fit(df, time="month", target="sales")
+    core = f.core_
+    assert core.chosen == "combination" and core.members == ["lstm", "ets", "theta"]
+    data = f.data_
+    net = predict_windows(core.lstm.model, core.lstm.transform, data, [np.array([72])], 3, core.plan.input_size)
+    ets = classical_forecasts("ets", data, [72], [np.array([72])], 3, 12).point[0][0]
+    theta = classical_forecasts("theta", data, [72], [np.array([72])], 3, 12).point[0][0]
+    np.testing.assert_allclose(f.predict()["forecast"], (net["point"][0] + ets + theta) / 3)
+    assert "combination" in f.choice_["validation"]

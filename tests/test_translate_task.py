@@ -1,0 +1,148 @@
+"""lstmkit.Translator on a small made-up language pair: fit, translate, evaluate, save/load, report, gates."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+from translate_toy import TINY, toy_pairs, write_toy_tsv
+
+import lstmkit
+from lstmkit.tasks.estimator import NotFittedError
+from lstmkit.tasks.translate.estimator import Translator
+from lstmkit.tasks.translate.pairs import source_key
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return Translator(**TINY).fit(toy_pairs())
+
+
+def test_fit_learns_the_toy_language_and_reports_every_part(fitted):
+    res = fitted.results_["lstm"]
+    assert res["beam"]["bleu"] > 50 and res["greedy"]["bleu"] > 50  # word-for-word is learnable in 20 epochs
+    assert res["beam"]["sentences"] == fitted.split_["test_sources"] > 0
+    assert fitted.split_["train_pairs"] + fitted.split_["dev_pairs"] + fitted.split_["test_pairs"] == len(toy_pairs())
+    assert "sha256" in fitted.split_["rule"]
+    test = {source_key(s) for s in fitted.test_pairs_.sources}
+    assert len(fitted.test_translations_) == len(test)
+    assert res["epochs"] == 20 and res["parameters"] == fitted.model_.num_parameters()
+
+
+def test_translate_evaluate_and_the_beam_argument(fitted):
+    out = fitted.translate(["The big cat runs .", "Two red birds ."])
+    assert len(out) == 2 and all(isinstance(t, str) and t for t in out)
+    assert fitted.translate("The dog sleeps .") == fitted.translate(["The dog sleeps ."])
+    greedy = fitted.evaluate(beam=1)
+    assert greedy["bleu"] == fitted.results_["lstm"]["greedy"]["bleu"] and greedy["part"] == "test"
+    ev = fitted.evaluate(toy_pairs(60, seed=5), return_translations=True)
+    assert ev["part"] == "all" and len(ev["translations"]) == ev["sentences"] and ev["beam"] == 3
+    with pytest.raises(ValueError, match="expected beam >= 1"):
+        fitted.translate(["x"], beam=0)
+    with pytest.raises(ValueError, match="expected part in"):
+        fitted.evaluate(part="validation")
+
+
+def test_unknown_words_are_read_as_unk_and_stated(fitted, caplog):
+    tr = list(fitted.translate_iter(["The zebra runs .", "The cat runs ."]))
+    assert tr[0].unknown == 1 and tr[1].unknown == 0
+    with caplog.at_level(logging.INFO, logger="lstmkit.tasks.translate"):
+        fitted.translate(["The zebra and the gnu run ."])
+    assert any("unknown to the model" in r.getMessage() and "4 source token" in r.getMessage() for r in caplog.records)
+
+
+def test_save_and_load_give_identical_translations(fitted, tmp_path):
+    path = fitted.save(tmp_path / "model")
+    assert {p.name for p in path.iterdir()} >= {"model.safetensors", "config.json", "source_tokenizer.json",
+                                               "target_tokenizer.json"}
+    loaded = Translator.load(path)
+    sentences = ["The big cat runs .", "Two red birds .", "A small dog eats ."]
+    for beam in (1, 3):
+        assert loaded.translate(sentences, beam=beam) == fitted.translate(sentences, beam=beam)
+    assert isinstance(lstmkit.load(path), Translator)
+    again = loaded.evaluate(toy_pairs(60, seed=5))
+    assert again["bleu"] == fitted.evaluate(toy_pairs(60, seed=5))["bleu"]
+    assert loaded.results_["lstm"]["beam"]["bleu"] == fitted.results_["lstm"]["beam"]["bleu"]
+    assert loaded.get_params() == fitted.get_params()
+
+
+def test_alignments_report_and_gate_traces(fitted, tmp_path):
+    al = fitted.alignments(["The big cat runs ."])[0]
+    w = np.asarray(al["weights"])
+    assert w.shape == (len(al["target_tokens"]), len(al["source_tokens"])) and al["target_tokens"][-1] == "<eos>"
+    np.testing.assert_allclose(w.sum(1), 1.0, atol=1e-5)
+    report = fitted.report(tmp_path / "r" / "report.html", sentences=["The big cat runs .", "Red dog ."])
+    html = report.read_text()
+    assert "Split by source sentence" in html and "LSTM with attention" in html and "data:image/png" in html
+    data = json.loads((tmp_path / "r" / "alignments.json").read_text())
+    assert [d["source"] for d in data] == ["The big cat runs .", "Red dog ."]
+    assert (tmp_path / "r" / "plots" / "alignment_1.png").is_file()
+
+    g = fitted.gate_traces("The big cat runs .")
+    enc, dec = g["encoder"], g["decoder"]
+    assert enc.num_directions == 2 and enc.labels == g["source_tokens"] and enc.values(0, "f").shape == (5, 16)
+    assert dec.num_directions == 1 and dec.labels == g["target_tokens"] and dec.values(0, "h").shape == (len(dec.labels), 32)
+    for t in (enc, dec):
+        f = t.values(0, "f")
+        assert f.min() >= 0 and f.max() <= 1
+    assert g["translation"] == fitted.translate("The big cat runs .")[0]
+
+
+def test_baselines_are_trained_on_the_same_split_and_reported(tmp_path):
+    tr = Translator(**{**TINY, "epochs": 2, "baselines": ["no-attention", "transformer"]}).fit(toy_pairs(150))
+    assert set(tr.results_) == {"lstm", "no-attention", "transformer"}
+    for r in tr.results_.values():
+        assert r["epochs"] == 2 and r["beam"]["sentences"] == tr.split_["test_sources"]
+    assert set(tr.baselines_) == {"no-attention", "transformer"}
+    html = tr.report(tmp_path / "report.html").read_text()
+    assert "Transformer" in html and "LSTM without attention" in html and "baseline" in html
+
+
+def test_time_budget_stops_training():
+    tr = Translator(**{**TINY, "epochs": 500, "max_minutes": 0.02}).fit(toy_pairs(150))
+    r = tr.results_["lstm"]
+    assert r["stopped_by_time_limit"] and r["epochs"] < 500 and r["train_seconds"] < 30
+
+
+def test_file_input_bad_lines_and_parts(tmp_path):
+    bad = write_toy_tsv(tmp_path / "bad.tsv", 150, extra_lines=["no tab here", "Hello .\t"])
+    with pytest.raises(ValueError, match=r"bad\.tsv: line 6: expected two columns"):
+        Translator(**TINY).fit(bad)
+    tr = Translator(**{**TINY, "epochs": 2, "skip_bad_lines": True}).fit(bad)
+    assert tr.split_["data"]["skipped_malformed"] == 2
+    # evaluate on the file by the model's own split = the test part held out by fit
+    assert tr.evaluate(bad, part="test")["bleu"] == tr.results_["lstm"]["beam"]["bleu"]
+    latin = tmp_path / "latin.tsv"
+    latin.write_bytes("Go .\tVa !\nHe went .\tIl est allé .\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin\.tsv: line 2: expected UTF-8"):
+        Translator(**TINY).fit(latin)
+
+
+def test_explicit_dev_and_test_parts_are_used_as_given():
+    pairs = toy_pairs()
+    tr = Translator(**{**TINY, "epochs": 1}).fit(pairs[:300], dev=pairs[300:400], test=pairs[400:])
+    assert tr.split_["dev_pairs"] == 100 and tr.split_["test_pairs"] == len(pairs) - 400
+    assert tr.split_["train_pairs"] == 300 and tr.split_["test_fraction"] == "given"
+
+
+def test_not_fitted_params_and_missing_default_data(monkeypatch):
+    tr = Translator(beam=2, attention="additive")
+    assert tr.get_params()["beam"] == 2 and tr.config.model.attention == "additive"
+    with pytest.raises(NotFittedError):
+        tr.translate(["x"])
+    with pytest.raises(ValueError, match="unknown parameter 'beams'"):
+        Translator(beams=2)
+    from lstmkit.tasks.translate import estimator
+
+    monkeypatch.setattr(estimator, "DEFAULT_DATA", estimator.DEFAULT_DATA.with_name("missing.tsv"))
+    with pytest.raises(FileNotFoundError, match="--data FILE"):
+        Translator(**TINY).fit()
+
+
+def test_subword_tokens_split_unseen_words_into_known_pieces():
+    tr = Translator(**{**TINY, "tokenizer": "bpe", "vocab_size": 80, "epochs": 1}).fit(toy_pairs(150))
+    words = list(tr.translate_iter(["The catdog runs ."]))[0]
+    chars = list(tr.translate_iter(["The ☃ runs ."]))[0]
+    assert words.unknown == 0 and chars.unknown == 1  # only a never-seen character becomes <unk>
