@@ -44,13 +44,14 @@ def layer_norm_gates_fwd(a_i, a_f, a_g, a_o, m, H, eps, ln_w, ln_b, cols, cmask,
     n_g = d_g * rstd[:, None]
     n_o = d_o * rstd[:, None]
     store_gates(ghn, o_g, H, m, n_i, n_f, n_g, n_o)
+    # the statistics are stored after the outputs are formed, as the kernels
+    # did before these helpers (storing first costs the persistent forward 4 registers)
+    y_i = n_i * row_vector(ln_w, 0, cols, cmask) + row_vector(ln_b, 0, cols, cmask)
+    y_f = n_f * row_vector(ln_w, H, cols, cmask) + row_vector(ln_b, H, cols, cmask)
+    y_g = n_g * row_vector(ln_w, 2 * H, cols, cmask) + row_vector(ln_b, 2 * H, cols, cmask)
+    y_o = n_o * row_vector(ln_w, 3 * H, cols, cmask) + row_vector(ln_b, 3 * H, cols, cmask)
     tl.store(stats + rows * 4, rstd, mask=rmask)
-    return (
-        n_i * row_vector(ln_w, 0, cols, cmask) + row_vector(ln_b, 0, cols, cmask),
-        n_f * row_vector(ln_w, H, cols, cmask) + row_vector(ln_b, H, cols, cmask),
-        n_g * row_vector(ln_w, 2 * H, cols, cmask) + row_vector(ln_b, 2 * H, cols, cmask),
-        n_o * row_vector(ln_w, 3 * H, cols, cmask) + row_vector(ln_b, 3 * H, cols, cmask),
-    )
+    return y_i, y_f, y_g, y_o
 
 
 @triton.jit
@@ -82,9 +83,10 @@ def layer_norm_cell_fwd(c, m, H, eps, lnc_w, lnc_b, cols, cmask, stats, rows, rm
     mu = tl.sum(tl.where(m, c, 0.0), 1) / H
     d = tl.where(m, c - mu[:, None], 0.0)
     rstd = 1.0 / tl.sqrt(tl.sum(d * d, 1) / H + eps)
+    y = d * rstd[:, None] * row_vector(lnc_w, 0, cols, cmask) + row_vector(lnc_b, 0, cols, cmask)
     tl.store(stats + rows * 4 + 1, mu, mask=rmask)
     tl.store(stats + rows * 4 + 2, rstd, mask=rmask)
-    return d * rstd[:, None] * row_vector(lnc_w, 0, cols, cmask) + row_vector(lnc_b, 0, cols, cmask)
+    return y
 
 
 @triton.jit

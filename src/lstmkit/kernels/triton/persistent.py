@@ -95,7 +95,6 @@ def lstm_fwd(
     w_f = w_hh_tile_t(w, 1, H, cols, cmask, cols, cmask)
     w_g = w_hh_tile_t(w, 2, H, cols, cmask, cols, cmask)
     w_o = w_hh_tile_t(w, 3, H, cols, cmask, cols, cmask)
-    v_i, v_f, v_o = peephole_weights(p_i, p_f, p_o, cols, cmask, PEEP)
     h = tl.load(h0 + o_h, mask=m, other=0.0)
     c = tl.load(c0 + o_h, mask=m, other=0.0)
     n_valid = sequence_lengths(lens, rows, rmask, HAS_LEN)
@@ -113,10 +112,15 @@ def lstm_fwd(
             pre_f = tl.dot(h, w_f, tl.load(gx + sg + o_g + H, mask=m, other=0.0), input_precision=PREC)
             pre_g = tl.dot(h, w_g, tl.load(gx + sg + o_g + 2 * H, mask=m, other=0.0), input_precision=PREC)
             pre_o = tl.dot(h, w_o, tl.load(gx + sg + o_g + 3 * H, mask=m, other=0.0), input_precision=PREC)
+        # the peephole rows are re-read every step, after the products: held
+        # across the loop (or loaded before the products) they take registers
+        # from the weight tiles, which then spill (8 -> 16 bytes on sm_90, 16 -> 20 on sm_80)
+        v_i, v_f, v_o = peephole_weights(p_i, p_f, p_o, cols, cmask, PEEP)
         i, f, g, o, c_new = lstm_gates(pre_i, pre_f, pre_g, pre_o, c, v_i, v_f, v_o, PEEP)
         h_new = lstm_hidden(c_new, o, m, H, eps, lnc_w, lnc_b, cols, cmask, stats + t * B * 4, rows, rmask, LN)
         if HAS_LEN:
-            valid = valid_at(t, n_valid, m, HAS_LEN)
+            # not tiles.valid_at: its extra `& m` spills 8 more bytes here on sm_90 (172 -> 180)
+            valid = (t < n_valid)[:, None]
             h_new = tl.where(valid, h_new, h)
             c_new = tl.where(valid, c_new, c)
         h = tl.where(m, h_new, 0.0)
