@@ -80,7 +80,7 @@ def lstm_hidden_bwd(dh, o, c, valid, m, H, lnc_w, lnc_b, cols, cmask, stats, row
     dcn = tl.where(valid, dh * o * (1.0 - tc * tc), 0.0)
     if LN:
         tl.store(dcn_out + o_h, dcn, mask=m)
-        dcn = layer_norm_cell_bwd(dcn, chat, rstd_c, w_c, m, H)
+        dcn = layer_norm_cell_bwd(dcn, chat, rstd_c, w_c, H)
     return dpo, dcn
 
 

@@ -20,11 +20,13 @@ from .tiles import load_gates, row_vector, store_gates
 
 
 @triton.jit
-def layer_norm_grad(e, xhat, mean1, mean2, rstd, m):
+def layer_norm_grad(e, xhat, mean1, mean2, rstd):
     """Gradient at the input of a layer norm ``y = xhat * w + b``, ``xhat =
     (x - mean) * rstd``: ``rstd (e - mean(e) - xhat mean(e xhat))`` with
-    ``e = dL/dy * w`` and its two row means given (zero off the mask)."""
-    return tl.where(m, rstd * (e - mean1[:, None] - xhat * mean2[:, None]), 0.0)
+    ``e = dL/dy * w`` and its two row means given. Off the tile mask the
+    result is not zero: a kernel that feeds it to a product zeroes it there
+    (zeroing it here costs the per-step backward registers)."""
+    return rstd * (e - mean1[:, None] - xhat * mean2[:, None])
 
 
 @triton.jit
@@ -68,10 +70,10 @@ def layer_norm_gates_bwd(d_i, d_f, d_g, d_o, m, H, ln_w, cols, cmask, ghn, o_g, 
     mean2 = (tl.sum(e_i * n_i, 1) + tl.sum(e_f * n_f, 1) + tl.sum(e_g * n_g, 1) + tl.sum(e_o * n_o, 1)) / (4 * H)
     rstd = tl.load(stats + rows * 4, mask=rmask, other=0.0)[:, None]
     return (
-        layer_norm_grad(e_i, n_i, mean1, mean2, rstd, m),
-        layer_norm_grad(e_f, n_f, mean1, mean2, rstd, m),
-        layer_norm_grad(e_g, n_g, mean1, mean2, rstd, m),
-        layer_norm_grad(e_o, n_o, mean1, mean2, rstd, m),
+        layer_norm_grad(e_i, n_i, mean1, mean2, rstd),
+        layer_norm_grad(e_f, n_f, mean1, mean2, rstd),
+        layer_norm_grad(e_g, n_g, mean1, mean2, rstd),
+        layer_norm_grad(e_o, n_o, mean1, mean2, rstd),
     )
 
 
@@ -101,9 +103,9 @@ def layer_norm_cell_restore(c, m, lnc_w, lnc_b, cols, cmask, stats, rows, rmask)
 
 
 @triton.jit
-def layer_norm_cell_bwd(dcn, chat, rstd, w, m, H):
+def layer_norm_cell_bwd(dcn, chat, rstd, w, H):
     """Back through ``LN_c``: from the gradient of its output ``dcn`` to that of the cell state."""
     e = dcn * w
     mean1 = tl.sum(e, 1) / H
     mean2 = tl.sum(e * chat, 1) / H
-    return layer_norm_grad(e, chat, mean1, mean2, rstd[:, None], m)
+    return layer_norm_grad(e, chat, mean1, mean2, rstd[:, None])

@@ -166,6 +166,11 @@ def lstm_bwd(
         if LN:
             dpi, dpf, dpg, dpo = layer_norm_gates_bwd(dpi, dpf, dpg, dpo, m, H, ln_w, cols, cmask, ghn + sg, o_g,
                                                       stats + t * B * 4, rows, rmask)
+            # zero off the tile for the products below (layer_norm_grad does not)
+            dpi = tl.where(m, dpi, 0.0)
+            dpf = tl.where(m, dpf, 0.0)
+            dpg = tl.where(m, dpg, 0.0)
+            dpo = tl.where(m, dpo, 0.0)
             store_gates(dGh + sg, o_g, H, m, dpi, dpf, dpg, dpo)
         # dh_{t-1}: through W_hh (on chip), or straight through at a padded step
         dh_carry = add_gate_products(dh_carry, dpi, dpf, dpg, dpo, w_i, w_f, w_g, w_o, PREC)
@@ -250,7 +255,7 @@ def rnn_fwd(
     for t in range(T):
         h_new = rnn_cell(tl.load(gx + t * B * H + o_h, mask=m, other=0.0) + tl.dot(h, w_t, input_precision=PREC), RELU)
         if HAS_LEN:
-            h_new = tl.where(valid_at(t, n_valid, m, HAS_LEN), h_new, h)
+            h_new = tl.where((t < n_valid)[:, None], h_new, h)
         h = tl.where(m, h_new, 0.0)
         tl.store(hs + t * B * H + o_h, h, mask=m)
 
