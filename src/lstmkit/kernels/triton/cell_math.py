@@ -17,7 +17,11 @@ import triton
 import triton.language as tl
 
 from .activations import sigmoid, tanh
-from .layer_norm import layer_norm_cell_bwd, layer_norm_cell_fwd, layer_norm_cell_restore
+from .layer_norm import (
+    layer_norm_cell_bwd,
+    layer_norm_cell_fwd,
+    layer_norm_cell_restore,
+)
 from .tiles import row_vector
 
 

@@ -33,10 +33,24 @@ import torch
 import triton
 import triton.language as tl
 
-from .cell_math import lstm_gates, lstm_gates_bwd, lstm_hidden, lstm_hidden_bwd, peephole_weights
+from .cell_math import (
+    lstm_gates,
+    lstm_gates_bwd,
+    lstm_hidden,
+    lstm_hidden_bwd,
+    peephole_weights,
+)
 from .tiles import (
-    gate_products, load_gates, offsets, previous_step, sequence_lengths, store_gates, tile, valid_at,
-    w_hh_tile, w_hh_tile_t,
+    gate_products,
+    load_gates,
+    offsets,
+    previous_step,
+    sequence_lengths,
+    store_gates,
+    tile,
+    valid_at,
+    w_hh_tile,
+    w_hh_tile_t,
 )
 
 BLOCK_B = 16  # rows per program (tl.dot needs 16); the whole previous h of them is one tile

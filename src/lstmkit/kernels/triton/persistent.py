@@ -28,13 +28,31 @@ import triton
 import triton.language as tl
 
 from .cell_math import (
-    gru_cell, gru_cell_bwd, lstm_gates, lstm_gates_bwd, lstm_hidden, lstm_hidden_bwd, peephole_weights, rnn_cell,
+    gru_cell,
+    gru_cell_bwd,
+    lstm_gates,
+    lstm_gates_bwd,
+    lstm_hidden,
+    lstm_hidden_bwd,
+    peephole_weights,
+    rnn_cell,
     rnn_cell_bwd,
 )
 from .layer_norm import layer_norm_gates_bwd, layer_norm_gates_fwd
 from .tiles import (
-    add_gate_products, gate_products, load_gates, offsets, previous_step, row_vector, sequence_lengths,
-    store_gates, store_gates3, tile, valid_at, w_hh_tile, w_hh_tile_t,
+    add_gate_products,
+    gate_products,
+    load_gates,
+    offsets,
+    previous_step,
+    row_vector,
+    sequence_lengths,
+    store_gates,
+    store_gates3,
+    tile,
+    valid_at,
+    w_hh_tile,
+    w_hh_tile_t,
 )
 
 BLOCK_B = 16  # tl.dot needs at least 16 rows

@@ -27,11 +27,27 @@ import triton
 import triton.language as tl
 
 from .cell_math import (
-    gru_cell, gru_cell_bwd, lstm_gates, lstm_gates_bwd, lstm_hidden, lstm_hidden_bwd, peephole_weights, rnn_cell,
+    gru_cell,
+    gru_cell_bwd,
+    lstm_gates,
+    lstm_gates_bwd,
+    lstm_hidden,
+    lstm_hidden_bwd,
+    peephole_weights,
+    rnn_cell,
     rnn_cell_bwd,
 )
 from .layer_norm import layer_norm_gates_bwd, layer_norm_gates_fwd
-from .tiles import load_gates, load_gates3, offsets, sequence_lengths, store_gates, store_gates3, tile, valid_at
+from .tiles import (
+    load_gates,
+    load_gates3,
+    offsets,
+    sequence_lengths,
+    store_gates,
+    store_gates3,
+    tile,
+    valid_at,
+)
 
 
 def blocks(B: int, H: int, whole_rows: bool) -> tuple[int, int, tuple[int, int], dict]:
@@ -129,7 +145,7 @@ def gru_fwd_step(
 ):
     """One GRU step. ``gx``: (B, 3H) with b_ih; ``gh``: (B, 3H) with b_hh.
     Saves r, z, n and the recurrent candidate term ``hn`` as (B, 4H)."""
-    rows, cols, rmask, cmask, m = tile(tl.program_id(0), tl.program_id(1), B, H, BLOCK_B, BLOCK_H)
+    rows, cols, rmask, _, m = tile(tl.program_id(0), tl.program_id(1), B, H, BLOCK_B, BLOCK_H)
     o_h = offsets(rows, cols, H)
     o_3 = offsets(rows, cols, 3 * H)
     x_r, x_z, x_n = load_gates3(gx, o_3, H, m)
@@ -151,7 +167,7 @@ def gru_bwd_step(
     """Backward of one GRU step: ``dG`` (B, 3H) for the input projection,
     ``dGh`` (B, 3H) for the recurrent product, ``dh_pass = z dh`` (or ``dh``
     at a padded step)."""
-    rows, cols, rmask, cmask, m = tile(tl.program_id(0), tl.program_id(1), B, H, BLOCK_B, BLOCK_H)
+    rows, cols, rmask, _, m = tile(tl.program_id(0), tl.program_id(1), B, H, BLOCK_B, BLOCK_H)
     o_h = offsets(rows, cols, H)
     o_3 = offsets(rows, cols, 3 * H)
     dh = tl.load(dh_out + o_h, mask=m, other=0.0) + tl.load(dh_carry + o_h, mask=m, other=0.0)
@@ -171,7 +187,7 @@ def rnn_fwd_step(
     B, H,
     RELU: tl.constexpr, HAS_LEN: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_H: tl.constexpr,
 ):
-    rows, cols, rmask, cmask, m = tile(tl.program_id(0), tl.program_id(1), B, H, BLOCK_B, BLOCK_H)
+    rows, cols, rmask, _, m = tile(tl.program_id(0), tl.program_id(1), B, H, BLOCK_B, BLOCK_H)
     o_h = offsets(rows, cols, H)
     h = rnn_cell(tl.load(gx + o_h, mask=m, other=0.0) + tl.load(gh + o_h, mask=m, other=0.0), RELU)
     if HAS_LEN:
@@ -186,7 +202,7 @@ def rnn_bwd_step(
     B, H,
     RELU: tl.constexpr, HAS_LEN: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_H: tl.constexpr,
 ):
-    rows, cols, rmask, cmask, m = tile(tl.program_id(0), tl.program_id(1), B, H, BLOCK_B, BLOCK_H)
+    rows, cols, rmask, _, m = tile(tl.program_id(0), tl.program_id(1), B, H, BLOCK_B, BLOCK_H)
     o_h = offsets(rows, cols, H)
     dh = tl.load(dh_out + o_h, mask=m, other=0.0) + tl.load(dh_carry + o_h, mask=m, other=0.0)
     valid = valid_at(t, sequence_lengths(lens, rows, rmask, HAS_LEN), m, HAS_LEN)
