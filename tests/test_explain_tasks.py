@@ -21,18 +21,18 @@ def _model_dir(root: Path) -> Path:
 
 
 def test_anomaly_detector_series_traces_and_seasonal_units(tmp_path, capsys):
+    from lstmkit import AnomalyDetector
     from lstmkit.tasks.anomaly.config import AnomalyConfig
-    from lstmkit.tasks.anomaly.detector import LSTMDetector
 
     t = np.arange(600)
     x = np.sin(2 * np.pi * t / 40)[:, None] + 0.05 * np.random.default_rng(0).normal(size=(600, 1))
-    det = LSTMDetector(replace(AnomalyConfig(), **{**QUIET, "detector.window": 32, "detector.hidden_size": 8,
-                                                   "detector.num_layers": 1, "train.epochs": 4,
-                                                   "train.batch_size": 16, "train.lr": 0.01}))
-    det.fit(x, out_dir=tmp_path / "fit")
+    det = AnomalyDetector(replace(AnomalyConfig(), **{**QUIET, "detector.window": 32, "detector.hidden_size": 8,
+                                                      "detector.num_layers": 1, "train.epochs": 4,
+                                                      "train.batch_size": 16, "train.lr": 0.01}))
+    det.fit(x)
     det.save(tmp_path / "model")
-    ex = load_explainable(tmp_path / "model")
-    assert (ex.kind, ex.input_kind) == ("anomaly-prediction", "series")
+    ex = load_explainable(tmp_path / "model")  # through the registry: AnomalyDetector.explain_target
+    assert (ex.kind, ex.input_kind) == ("anomaly-prediction", "series") and isinstance(ex.estimator, AnomalyDetector)
     tr = ex.trace(x[:120, 0].tolist())
     assert tr.labels == [str(i) for i in range(120)] and tr.values(0, "c").shape == (120, 8)
     csv = tmp_path / "s.csv"
@@ -44,9 +44,10 @@ def test_anomaly_detector_series_traces_and_seasonal_units(tmp_path, capsys):
     assert best["abs_r"] > 0.5  # some unit follows the 40-step cycle of a sine it was trained on
     assert main(["explain", "--model", str(tmp_path / "model"), "--text", "hello"]) == 2
     assert "reads a series" in capsys.readouterr().err
-    rec = LSTMDetector(replace(AnomalyConfig(), **{**QUIET, "detector.kind": "reconstruction", "detector.window": 32,
-                                                   "detector.hidden_size": 8, "detector.num_layers": 1}))
-    rec.fit(x[:300], out_dir=tmp_path / "fit-rec")
+    rec = AnomalyDetector(replace(AnomalyConfig(), **{**QUIET, "detector.kind": "reconstruction",
+                                                      "detector.window": 32, "detector.hidden_size": 8,
+                                                      "detector.num_layers": 1}))
+    rec.fit(x[:300])
     rec.save(tmp_path / "rec")
     ex = load_explainable(tmp_path / "rec")
     assert ex.kind == "anomaly-reconstruction" and ex.layer is ex.model.encoder
