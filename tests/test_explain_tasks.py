@@ -70,6 +70,17 @@ def test_forecaster_traces_its_input_window(tmp_path):
     assert (out / "heatmap_layer0.png").is_file() and len(json.loads((out / "traces.json").read_text())["labels"]) == n
 
 
+def test_a_forecaster_that_chose_a_classical_model_is_refused_in_one_line(tmp_path, capsys):
+    from lstmkit import Forecaster
+
+    model_dir = Forecaster(model="seasonal_naive", progress_bar=False).fit().save(tmp_path / "model")
+    with pytest.raises(ValueError, match=r"chose seasonal naive, not an LSTM; there are no gates to show") as e:
+        load_explainable(model_dir)
+    assert str(model_dir) in str(e.value) and "\n" not in str(e.value)
+    assert main(["explain", "--model", str(model_dir), "--series", "1,2,3", "--out", str(tmp_path / "ex")]) == 2
+    assert "no gates to show" in capsys.readouterr().err and not (tmp_path / "ex").exists()
+
+
 def test_classifier_and_tagger_trace_words(tmp_path):
     from lstmkit.data.conll import read_conll, write_conll
     from lstmkit.tasks.classify import api as capi

@@ -17,7 +17,7 @@ _EPILOG = """examples:
   lstmkit explain --model runs/anomaly-mitdb/model --series ../shared/data/anomaly/mitdb.csv --layers 0 --out runs/explain-ecg
   lstmkit explain units --model runs/lm-input/model --text-file ../shared/data/tinyshakespeare/input.txt --max-chars 5000 --property inside_quotes
   lstmkit explain units --model runs/forecast-airline/model --series airline.csv --property seasonal_phase --period 12
-  lstmkit explain --model runs/translate/model --text "I am cold." --part decoder --out runs/explain-decoder
+  lstmkit explain --model runs/translate-eng-fra/model --text "I am cold." --part decoder --out runs/explain-decoder
   lstmkit explain serve --model runs/lm-input/model --port 0
 """
 

@@ -154,9 +154,9 @@ def _explainable_estimator(kind: str, directory: Path) -> type:
             raise
         cls = None
     if cls is None or not callable(getattr(cls, "explain_target", None)):
-        where = module if cls is None else f"{cls.__module__}.{cls.__name__}"
+        got = f"no module {module}" if cls is None else f"{cls.__module__}.{cls.__name__} without one"
         raise ValueError(f"load_explainable: {directory}: a {kind!r} model cannot be traced yet: expected an estimator "
-                         f"with explain_target(), got {where} without one")
+                         f"with explain_target(), got {got}")
     return cls
 
 
