@@ -105,3 +105,34 @@ def test_part_is_refused_where_it_does_not_apply(model_dir, tmp_path, capsys):
         main(["explain", "--model", str(model_dir), "--text", "hello", "--part", "middle"])
     with pytest.raises(ValueError, match=r"expected part in \('encoder', 'decoder'\), got 'middle'"):
         Translator.load(model_dir).explain_target(part="middle")
+
+
+def test_units_and_the_explorer_page_on_the_decoder(model_dir, tmp_path, capsys):
+    import urllib.request
+
+    from lstmkit.explain.explorer import ExplorerServer, traces_info
+
+    out = tmp_path / "units"
+    assert main(["explain", "units", "--model", str(model_dir), "--text", "The cat . The dog runs .", "--part",
+                 "decoder", "--property", "sentence_boundary", "--top", "3", "--out", str(out)]) == 0
+    units = json.loads((out / "units.json").read_text())
+    assert len(units["units"]) == 3 and units["steps"] == len(
+        load_explainable(model_dir, part="decoder").trace("The cat . The dog runs .").labels)
+    ex = load_explainable(model_dir, part="decoder")
+    server = ExplorerServer(ex.trace, traces_info(ex.trace("Hello."), ex.title, ex.input_kind), port=0)
+    server.start_background()
+    try:
+        with urllib.request.urlopen(server.url + "api/info", timeout=30) as r:
+            info = json.loads(r.read())
+        assert info["kind"] == "translate-seq2seq decoder" and info["directions"] == 1 and info["layers"] == 2
+        req = urllib.request.Request(server.url + "api/trace", data=json.dumps({"text": SENTENCE, "layer": 1,
+                                                                                "unit": 3}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            res = json.loads(r.read())
+        want = ex.trace(SENTENCE)
+        assert res["labels"] == want.labels
+        assert res["gates"]["h"] == pytest.approx(want.values(1, "h")[:, 3].tolist(), abs=1e-5)
+    finally:
+        server.shutdown()
+        server.server_close()
