@@ -233,7 +233,7 @@ class TraceTarget:
     network: nn.Module
     layer: nn.Module
     input_kind: str
-    prepare: Callable[[Any], tuple[list[str], "Callable[[], Any] | LayerCall"]]
+    prepare: Callable[[Any], tuple[list[str], Callable[[], Any] | LayerCall]]
 
 
 def trace_target(target: TraceTarget, data, meta: dict | None = None) -> Traces:

@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 from torch import nn
 
 from ...explain.traces import TraceTarget, Traces, trace_target

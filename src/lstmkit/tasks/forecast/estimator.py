@@ -517,7 +517,7 @@ class Forecaster(Estimator):
                 ss = self.read(str(data))
             else:
                 values, _ = read_series(data)
-                name = sorted(lstm.transform.scaler.loc)[0]  # numbers are read as the (first) series it was trained on
+                name = min(lstm.transform.scaler.loc)  # numbers are read as the (first) series it was trained on
                 ss = self.read(pd.DataFrame({name: values[:, 0]}), target=name, time="", id="", layout="long",
                                past_covariates=[], future_covariates=[], freq="")
             s = ss.series[0]
