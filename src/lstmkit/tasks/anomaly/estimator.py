@@ -376,6 +376,34 @@ class AnomalyDetector(Estimator):
         est.result_ = None
         return est
 
+    # ------------------------------------------------------------ seeing inside
+    def explain_target(self):
+        """What ``lstmkit explain`` traces: the network's LSTM (a reconstruction detector's encoder) on a series.
+
+        Returns a :class:`lstmkit.explain.traces.TraceTarget` whose ``prepare(series)``
+        takes numbers, rows or a CSV path, scales every row as in training
+        and runs the network over all of them (one label per row).
+        """
+        import torch
+
+        from ...explain.traces import TraceTarget
+        from ..explain.models import read_series
+
+        self._require_fitted("explain_target")
+        det = self.detector_
+        net = det.model
+        layer = net.lstm if hasattr(net, "lstm") else net.encoder  # prediction: lstm; reconstruction: its encoder
+
+        def prepare(data):
+            values, labels = read_series(data)
+            if values.shape[1] != det.channels:
+                raise ValueError(f"AnomalyDetector.explain_target: the detector reads {det.channels} channels, "
+                                 f"got {values.shape[1]}")
+            x = torch.as_tensor(det.scaler.transform(values), dtype=torch.float32)[None]  # (1, T, C)
+            return labels, lambda: net(x)
+
+        return TraceTarget(net, layer, "series", prepare)
+
     # ------------------------------------------------------------ report
     def report(self, path: str | Path, x: Any = None, labels: Any = None, span: Any = None, run: dict | None = None) -> Path:
         """Write an HTML report (series, scores, events, metrics beside the baselines) and its plot.

@@ -276,6 +276,37 @@ class SequenceClassifier(Estimator):
             text += f" + {NN_METRICS[self.blend_['metric']]}, probabilities averaged"
         return text
 
+    def explain_target(self):
+        """What ``lstmkit explain`` traces: the network, its LSTM and how a text or a series reaches it.
+
+        Returns a :class:`lstmkit.explain.traces.TraceTarget` whose ``prepare(x)``
+        takes one text (labels: its words, or the decoded tokens) or one
+        series (numbers, rows or a CSV path; labels: its steps) and runs
+        :meth:`predict_proba` on it. A 1-NN model (chosen by the
+        cross-validation over the networks) has no gates: ``ValueError``.
+        """
+        from ...explain.traces import TraceTarget
+        from ..explain.models import read_series
+
+        self._require_fitted("explain_target")
+        enc = self.encoder_
+        if enc is None:
+            raise ValueError(f"SequenceClassifier.explain_target: the model holds a {self.model_name} classifier (the "
+                             "cross-validation chose it over the networks): it has no LSTM gates to show")
+
+        def prepare(data):
+            if enc.kind == "text":
+                ids = enc.tokenizer.encode(data)
+                words = enc.tokenizer.tokenize(data) if hasattr(enc.tokenizer, "tokenize") else []
+                labels = words if len(words) == len(ids) else [enc.tokenizer.decode([i]) for i in ids]
+                item = data
+            else:
+                item, labels = read_series(data)
+            one = Examples(enc.kind, [item], None, ["input"], "input")
+            return labels, lambda: self.predict_proba(one)
+
+        return TraceTarget(self.model_, self.model_.lstm, enc.kind, prepare)
+
     # ------------------------------------------------------------------ predict
     def _examples(self, X: Any, y: Any = None, who: str = "predict") -> Examples:
         kind = self.encoder_.kind if self.encoder_ is not None else "series"

@@ -236,6 +236,23 @@ class SequenceTagger(Estimator):
         self._require_fitted("predict")
         return self._tag(as_sentences(sentences, None, "SequenceTagger.predict"))[0]
 
+    def explain_target(self):
+        """What ``lstmkit explain`` traces: the network, its BiLSTM and how a sentence reaches it.
+
+        Returns a :class:`lstmkit.explain.traces.TraceTarget` whose ``prepare(text)``
+        splits the text at whitespace (one label per word) and tags it with
+        :meth:`predict`; the traces hold both directions.
+        """
+        from ...explain.traces import TraceTarget
+
+        self._require_fitted("explain_target")
+
+        def prepare(text: str):
+            words = text.split()
+            return words, lambda: self.predict([words])
+
+        return TraceTarget(self.model_, self.model_.lstm, "text", prepare)
+
     def evaluate(self, sentences: Any, tags: Any = None, *, name: str = "evaluation", return_predictions: bool = False):
         """Entity precision, recall and F1 (micro, macro, per type) and token accuracy against gold ``tags``.
 
