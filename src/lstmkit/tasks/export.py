@@ -102,14 +102,15 @@ def write_graphs(who: str, graphs: list[ExportGraph], path: str | Path, *, opset
     written = []
     for g in graphs:
         out = graph_path(path, g.suffix)
-        was_training = g.module.training
+        modes = [(m, m.training) for m in g.module.modules()]  # restored one by one: a wrapper is new, its network not
         g.module.eval()
         try:
             with torch.no_grad():
                 export_onnx(g.module, tuple(g.inputs), out, input_names=g.input_names, output_names=g.output_names,
                             dynamic_batch=g.dynamic_batch or None, opset_version=opset)
         finally:
-            g.module.train(was_training)
+            for m, training in modes:
+                m.training = training
         model = onnx.load(str(out))
         shapes = {n: list(t.shape) if hasattr(t, "shape") else None for n, t in zip(g.input_names, g.inputs)}
         props = {**(metadata or {}), "graph": g.computes, "inputs": {"names": g.input_names, "example_shapes": shapes,
