@@ -4,9 +4,6 @@ line, run in onnxruntime against its PyTorch network (and at another batch size)
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -103,7 +100,7 @@ def test_anomaly_networks(tmp_path, kind):
                                       "train.progress_bar": False, "train.num_threads": 1})
     det = AnomalyDetector(config=cfg).fit(x)
     det.save(tmp_path / "m")
-    (s,) = export_cli(tmp_path / "m", tmp_path / "a.onnx", "--steps", 8)
+    (s,) = export_cli(tmp_path / "m", tmp_path / "a.onnx", "--steps", 4)  # graphs unroll their steps: keep them short
     for B in (2, 3):
         feeds = feeds_for(s, B, np.random.default_rng(B))
         with torch.no_grad():
@@ -127,16 +124,16 @@ def test_classify_network_with_lengths_and_the_1nn_refusal(tmp_path, capsys):
     clf = lstmkit.SequenceClassifier(epochs=1, hidden_size=4, mode="off", ensemble=1, **FIT).fit(X, y)
     assert clf.fit_info_["max_steps"] == 8
     clf.save(tmp_path / "m")
-    (s,) = export_cli(tmp_path / "m", tmp_path / "c.onnx", "--steps", 5)
+    (s,) = export_cli(tmp_path / "m", tmp_path / "c.onnx", "--steps", 4)
     F = s.get_inputs()[0].shape[2]
-    for B, lengths in ((2, [5, 3]), (4, [5, 1, 4, 2])):  # padded batches: each sequence's own length
-        x = rng.normal(size=(B, 5, F)).astype(np.float32)
+    for B, lengths in ((2, [4, 3]), (4, [4, 1, 3, 2])):  # padded batches: each sequence's own length
+        x = rng.normal(size=(B, 4, F)).astype(np.float32)
         L = np.array(lengths, dtype=np.int64)
         with torch.no_grad():
             want = clf.model_(torch.as_tensor(x), torch.as_tensor(L))
         assert_close(s.run(None, {"x": x, "lengths": L}), [want])
     meta = read_metadata(tmp_path / "c.onnx")
-    assert json.loads(meta["classes"]) == ["fast", "slow"] and json.loads(meta["steps"]) == 5
+    assert json.loads(meta["classes"]) == ["fast", "slow"] and json.loads(meta["steps"]) == 4
 
     # a 1-NN classifier (the cross-validation falls back to it on exact templates) has no network
     templates = rng.normal(size=(2, 10))
@@ -201,15 +198,15 @@ def test_translate_encoder_and_decoder_step(tmp_path):
     tr = lstmkit.Translator(**{**TINY, "epochs": 1, "hidden_size": 8, "embedding_size": 8, "beam": 1,
                                "dev_fraction": 0.0, "test_fraction": 0.0}).fit(toy_pairs(30))
     tr.save(tmp_path / "m")
-    enc_s, step_s = export_cli(tmp_path / "m", tmp_path / "tr.onnx", "--steps", 4)
+    enc_s, step_s = export_cli(tmp_path / "m", tmp_path / "tr.onnx", "--steps", 3)
     assert (tmp_path / "tr.step.onnx").is_file()
     assert [o.name for o in enc_s.get_outputs()] == ["enc", "mask", "h0", "c0", "keys", "feed0"]
     net = tr.model_
     rng = np.random.default_rng(3)
-    for B, lengths in ((2, [4, 2]), (3, [1, 4, 3])):
+    for B, lengths in ((2, [3, 2]), (3, [1, 3, 2])):
         L = np.array(lengths, dtype=np.int64)
-        src = rng.integers(4, net.src_vocab, size=(B, 4)).astype(np.int64)
-        src[np.arange(4)[None, :] >= L[:, None]] = 0
+        src = rng.integers(4, net.src_vocab, size=(B, 3)).astype(np.int64)
+        src[np.arange(3)[None, :] >= L[:, None]] = 0
         got = enc_s.run(None, {"src": src, "src_len": L})
         with torch.no_grad():
             mem = net.encode(torch.as_tensor(src), torch.as_tensor(L))
@@ -252,9 +249,3 @@ def test_an_unfitted_estimator_and_an_unknown_format_are_refused(tmp_path):
         lstmkit.LanguageModel().export(tmp_path / "x.onnx")
     with pytest.raises(ValueError, match=r"SequenceTagger.export: expected format one of \['onnx'\], got 'tflite'"):
         lstmkit.SequenceTagger().export(tmp_path / "x.onnx", format="tflite")
-
-
-def test_the_command_fails_with_an_exit_code_as_a_subprocess(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "lstmkit", "export", "--model", str(tmp_path), "--out",
-                        str(tmp_path / "o.onnx")], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "expected config.json" in r.stderr
