@@ -21,6 +21,17 @@ RTOL, ATOL = 1e-4, 1e-5
 FIT = dict(progress_bar=False, num_threads=1)
 
 
+@pytest.fixture(autouse=True)
+def _task_logger_as_found():
+    """``main`` routes the ``lstmkit.tasks`` logger to stdout; put it back so later tests' ``caplog`` sees it."""
+    import logging
+
+    logger = logging.getLogger("lstmkit.tasks")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
+
+
 def export_cli(model_dir, out, *extra) -> list:
     """Export through the command line (in-process) and open every graph written."""
     assert main(["export", "--model", str(model_dir), "--out", str(out), *map(str, extra)]) == 0
