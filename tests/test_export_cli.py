@@ -182,12 +182,19 @@ def test_tag_emissions_crf_outside(tmp_path):
     assert json.loads(meta["tags"]) == tagger.encoder_.tag_names
 
 
-def test_lm_step_with_state(tmp_path):
+def test_lm_step_with_state(tmp_path, capsys):
+    import onnx
+
     text = "First Citizen:\nBefore we proceed any further, hear me speak.\n" * 4
     lm = lstmkit.LanguageModel(hidden_size=8, num_layers=2, dropout=0.0, output_dropout=0.0, length=16, batch_size=4,
                                epochs=1, early_stopping=0, **FIT).fit(text)
     lm.save(tmp_path / "m")
-    (s,) = export_cli(tmp_path / "m", tmp_path / "lm.onnx")  # default: one step
+    capsys.readouterr()
+    assert main(["export", "--model", str(tmp_path / "m"), "--out", str(tmp_path / "bad.onnx"), "--opset", "99"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "expected an ONNX opset between 7 and" in err and "got 99" in err and "\n" not in err
+    (s,) = export_cli(tmp_path / "m", tmp_path / "lm.onnx", "--opset", 18)  # default: one step
+    assert [o.version for o in onnx.load(str(tmp_path / "lm.onnx")).opset_import if o.domain == ""] == [18]
     net = lm.model_
     V = net.vocab_size
     h, c = (t.numpy() for t in net.init_state(3))  # streaming: three steps, the state carried, batch 3

@@ -133,13 +133,26 @@ class Estimator:
                steps: int | None = None) -> list[Path]:
         """Write the fitted network as an ONNX graph (or graphs) for use without lstmkit.
 
-        What the graph computes is the task's to say (see each estimator's
-        ``export`` notes): the network on the encoded inputs (scaled windows,
-        word or token ids); scaling, tokenising and decoding stay outside and
-        what they need (scaling parameters, vocabularies, class and tag names)
-        is written into the file's ``metadata_props`` under ``lstmkit.*``
-        (:func:`lstmkit.tasks.export.read_metadata`). The batch dimension is
-        dynamic; every time axis has the length the graph was exported with.
+        The graph is the task's network on encoded inputs; scaling,
+        tokenising and decoding stay outside, and what they need (scaling
+        parameters, vocabularies, class and tag names, CRF scores) is written
+        into the file's ``metadata_props`` under ``lstmkit.*``
+        (:func:`lstmkit.tasks.export.read_metadata`); its ``doc_string`` says
+        what the graph computes. The batch dimension is dynamic; every time
+        axis has the length the graph was exported with (``steps``).
+
+        ==================  ============================================================
+        Forecaster          ``(y (B, L)[, past][, future]) -> forecast (B, H, Q)`` on scaled
+                            windows (a classical model: ``ValueError``)
+        AnomalyDetector     prediction: ``(x (B, T, C), h0, c0) -> (pred, h_n, c_n)``;
+                            reconstruction: ``x (B, T, C) -> recon``, both on scaled rows
+        SequenceClassifier  ``(x, lengths) -> scores (B, K)`` (a 1-NN model: ``ValueError``)
+        SequenceTagger      ``(words, lengths[, chars][, shapes]) -> emissions (B, T, K)``;
+                            CRF Viterbi decoding stays outside
+        LanguageModel       ``(ids (B, T), h0, c0) -> (logits, h_n, c_n)``, ``T = steps`` (1)
+        Translator          two graphs: the encoder ``(src, src_len) -> (enc, mask, h0, c0,
+                            ...)`` and one decoder step (``<stem>.step.onnx``)
+        ==================  ============================================================
 
         Args:
             path: the ``.onnx`` file; a task that exports two graphs writes

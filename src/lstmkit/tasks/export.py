@@ -96,8 +96,10 @@ def write_graphs(who: str, graphs: list[ExportGraph], path: str | Path, *, opset
     from ..nn.export import export_onnx
 
     path = check_out_path(path, who)
-    if opset is not None and not 7 <= int(opset) <= 30:
-        raise ValueError(f"{who}: expected an ONNX opset between 7 and 30, got {opset}")
+    newest = onnx.defs.onnx_opset_version()
+    if opset is not None and not 7 <= int(opset) <= newest:
+        raise ValueError(f"{who}: expected an ONNX opset between 7 and {newest} (the installed onnx's newest), "
+                         f"got {opset}")
     names = {g.suffix or "main": graph_path(path, g.suffix).name for g in graphs}
     written = []
     for g in graphs:
@@ -108,6 +110,10 @@ def write_graphs(who: str, graphs: list[ExportGraph], path: str | Path, *, opset
             with torch.no_grad():
                 export_onnx(g.module, tuple(g.inputs), out, input_names=g.input_names, output_names=g.output_names,
                             dynamic_batch=g.dynamic_batch or None, opset_version=opset)
+        except Exception as e:  # the exporter's reports run to pages: one line here, the whole one as the cause
+            first = next((line.strip() for line in str(e).splitlines() if line.strip()), "")
+            at = f" at opset {opset}" if opset is not None else ""
+            raise ValueError(f"{who}: the ONNX exporter failed on {out.name}{at}: {type(e).__name__}: {first}") from e
         finally:
             for m, training in modes:
                 m.training = training
