@@ -263,7 +263,9 @@ def test_bad_folders_and_out_paths_are_one_line_errors(tmp_path, capsys):
 
 
 def test_an_unfitted_estimator_and_an_unknown_format_are_refused(tmp_path):
-    with pytest.raises(lstmkit.tasks.estimator.NotFittedError, match="LanguageModel.export: no trained model yet"):
+    from lstmkit.tasks.estimator import NotFittedError
+
+    with pytest.raises(NotFittedError, match="LanguageModel.export: no trained model yet"):
         lstmkit.LanguageModel().export(tmp_path / "x.onnx")
     with pytest.raises(ValueError, match=r"SequenceTagger.export: expected format one of \['onnx'\], got 'tflite'"):
         lstmkit.SequenceTagger().export(tmp_path / "x.onnx", format="tflite")
