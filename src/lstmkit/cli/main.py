@@ -22,6 +22,7 @@ COMMANDS = {
     "lm": "lstmkit.cli.lm",
     "translate": "lstmkit.cli.translate",
     "explain": "lstmkit.cli.explain",
+    "export": "lstmkit.cli.export",
     "experiment": "lstmkit.cli.experiment",
 }
 

@@ -404,6 +404,19 @@ class AnomalyDetector(Estimator):
 
         return TraceTarget(net, layer, "series", prepare)
 
+    def _export_kind(self) -> str:
+        return f"anomaly-{self.detector_.kind}"
+
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: the network on scaled rows. Prediction detector: ``(x (B, T, C), h0, c0) -> (pred (B, T,
+        horizon, C), h_n, c_n)``, the state in and out for streaming (``steps``: ``T``, default the training
+        window); reconstruction detector: ``x (B, T, C) -> recon (B, T, C)``. Scaling (and differencing), the
+        error model, pooling and threshold stay outside; the scaling parameters, pooling and threshold are in
+        the file's metadata (``lstmkit.scaler``, ``lstmkit.pooling``, ``lstmkit.threshold``)."""
+        from .onnx_graphs import graphs
+
+        return graphs(self, steps)
+
     # ------------------------------------------------------------ report
     def report(self, path: str | Path, x: Any = None, labels: Any = None, span: Any = None, run: dict | None = None) -> Path:
         """Write an HTML report (series, scores, events, metrics beside the baselines) and its plot.

@@ -164,7 +164,7 @@ class SequenceClassifier(Estimator):
             self.blend_ = {"metric": selection.chosen.neighbour, "temperature": selection.chosen.temperature,
                            "weight": BLEND_WEIGHT, "window": selection.chosen.window}
         self.neighbours_ = self._reference(data, y_idx, len(classes), p.base)
-        self.history_, results = [], []
+        self.history_, results, max_steps = [], [], 0
         if selection is not None and selection.fell_back:
             from .neighbours import NearestNeighbourClassifier
 
@@ -187,6 +187,7 @@ class SequenceClassifier(Estimator):
                                                      resume=resume, stop_after=stop_after, callbacks=callbacks,
                                                      say=self.log.info)
             self.history_ = results[0].history
+            max_steps = max(len(t) for t in x)
         self.config_ = cfg
         self.fit_info_ = {
             "train_seconds": round(sum(r.seconds for r in results), 2),
@@ -199,6 +200,7 @@ class SequenceClassifier(Estimator):
             "fit_seconds": round(time.perf_counter() - t_start, 1),
             "fit_cpu_seconds": round(time.process_time() - cpu_start, 1),
             "threads": cfg.train.num_threads or torch_threads(),
+            "max_steps": max_steps,  # the longest encoded training sequence: the default length of an export
         }
         if len(results) > 1:
             self.fit_info_["members"] = [{"seed": cfg.train.seed + k, "epochs": r.epochs, "train_seconds": round(r.seconds, 2),
@@ -483,6 +485,22 @@ class SequenceClassifier(Estimator):
             raise ModelFolderError(f"SequenceClassifier.load: {Path(path)}: the model blends in 1-NN, but the folder "
                                    f"'neighbours' with the training series is missing")
         return est
+
+    def _export_kind(self) -> str:
+        from .model import KIND, KIND_ENSEMBLE, EnsembleClassifier
+        from .neighbours import KIND_NN
+
+        return KIND_NN if self.encoder_ is None else KIND_ENSEMBLE if isinstance(self.model_, EnsembleClassifier) else KIND
+
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: the network (an ensemble: the log of its mean probabilities) on encoded sequences padded
+        to ``steps`` (default: the longest training sequence), ``(x (B, T) ids or (B, T, F), lengths (B,)) ->
+        scores (B, K)``; tokenising or the series encoding stays outside (its parameters, and the class names,
+        are in the file's metadata: ``lstmkit.encoder``, ``lstmkit.classes``). A blend with 1-NN exports its
+        network part (the file says so); a 1-NN model has no network: a ``ValueError``."""
+        from .onnx_graphs import graphs
+
+        return graphs(self, steps)
 
     def report(self, path: str | Path, plots: dict[str, Path] | None = None) -> Path:
         """Write the HTML report of the last fit and the evaluations since (``scores_``) to ``path``."""

@@ -423,6 +423,19 @@ class Forecaster(Estimator):
         }
         return save_model(path, self.model_, KIND, net, extra=extra)
 
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: the LSTM network(s) on one scaled window per series, ``(y (B, L)[, past][, future]) ->
+        forecast (B, H, Q)`` in the model's scaled units (the window's own level normalisation and the seasonal
+        anchor are inside). The per-series scaling (log, loc/scale, seasonal indices) and its inverse stay
+        outside; their parameters are in the file's metadata (``lstmkit.transform``). ``steps`` is not used:
+        the window is the fitted ``input_size``. A classical model has no network: a ``ValueError``."""
+        from .onnx_graphs import graphs
+
+        if steps is not None:
+            raise ValueError(f"Forecaster.export: the graph reads the fitted window of {self.input_size} steps; "
+                             f"expected steps=None, got {steps}")
+        return graphs(self)
+
     @classmethod
     def load(cls, path: str | Path) -> "Forecaster":
         """Open a model folder written by :meth:`save` (or ``lstmkit forecast train``)."""

@@ -181,7 +181,10 @@ class SequenceTagger(Estimator):
         self.history_ = result.history
         self.fit_info_ = {"train_seconds": round(result.seconds, 2), "epochs": result.epochs,
                           "parameters": int(sum(p.numel() for p in model.parameters())),
-                          "training_sentences": len(train), "fit_seconds": round(time.perf_counter() - t_start, 1)}
+                          "training_sentences": len(train), "fit_seconds": round(time.perf_counter() - t_start, 1),
+                          # the longest encoded sentence and word: the default shape of an export
+                          "max_tokens": max(len(it["words"]) for it in items),
+                          "max_chars": max(int(it["chars"].shape[1]) for it in items)}
         self.scores_ = {}
         if dev is not None:
             self.evaluate(dev, name="dev")
@@ -318,6 +321,16 @@ class SequenceTagger(Estimator):
         est.model_, est.encoder_, est.scheme_ = model, TagEncoder.from_dict(extra["encoder"]), extra["file_scheme"]
         est.fit_info_, est.history_, est.scores_ = extra.get("fit", {}), [], {}
         return est
+
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: the emission network, ``(words (B, T), lengths (B,)[, chars (B, T, L)][, shapes (B, T)]) ->
+        emissions (B, T, K)`` with ``T = steps`` (default: the longest training sentence) and ``L`` the longest
+        training word. CRF Viterbi decoding stays outside the graph; its start, transition and end scores and
+        the allowed transitions are in the file's metadata (``lstmkit.crf``) beside the tag names and
+        vocabularies (``lstmkit.tags``, ``lstmkit.encoder``)."""
+        from .onnx_graphs import graphs
+
+        return graphs(self, steps)
 
     def report(self, path: str | Path, plots: dict[str, Path] | None = None) -> Path:
         """Write the HTML report of the last fit and the evaluations since (``scores_``) to ``path``."""

@@ -166,6 +166,7 @@ class Translator(Estimator):
             dev_enc, _ = encode_pairs(self.source_tokenizer_, self.target_tokenizer_, parts["dev"].sources,
                                       parts["dev"].targets)
         self.split_["train_pairs_dropped_as_too_long"] = dropped
+        self.split_["max_source_tokens"] = int(train_enc.src_len.max())  # the default source length of an export
         V_src, V_tgt = self.source_tokenizer_.vocab_size, self.target_tokenizer_.vocab_size
         self.log.info("data: %s; %d train / %d dev / %d test pairs (%d / %d / %d source sentences), split by source "
                       "sentence; %s tokens: %d source and %d target types%s", self.split_["data"]["origin"],
@@ -490,6 +491,16 @@ class Translator(Estimator):
         decoder = Traces(list(f["target_tokens"]), dec_gates, {"part": "decoder", "translation": f["translation"]})
         return {"source_tokens": f["source_tokens"], "target_tokens": f["target_tokens"],
                 "translation": f["translation"], "encoder": encoder, "decoder": decoder}
+
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: two graphs. ``path``: the encoder and the bridge, ``(src (B, S), src_len (B,)) -> (enc,
+        mask, h0, c0[, keys][, feed0])`` with ``S = steps`` (default: the longest training source);
+        ``<stem>.step.onnx``: one decoder step, ``(prev (B,), h, c[, enc, mask, keys][, feed]) -> (logits (B, V),
+        h_next, c_next[, feed_next][, attention])``. The search (greedy or beam) and tokenising stay outside;
+        both tokenisers and the special ids are in the files' metadata."""
+        from .onnx_graphs import graphs
+
+        return graphs(self, steps)
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
