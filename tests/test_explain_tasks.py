@@ -21,18 +21,18 @@ def _model_dir(root: Path) -> Path:
 
 
 def test_anomaly_detector_series_traces_and_seasonal_units(tmp_path, capsys):
+    from lstmkit import AnomalyDetector
     from lstmkit.tasks.anomaly.config import AnomalyConfig
-    from lstmkit.tasks.anomaly.detector import LSTMDetector
 
     t = np.arange(600)
     x = np.sin(2 * np.pi * t / 40)[:, None] + 0.05 * np.random.default_rng(0).normal(size=(600, 1))
-    det = LSTMDetector(replace(AnomalyConfig(), **{**QUIET, "detector.window": 32, "detector.hidden_size": 8,
-                                                   "detector.num_layers": 1, "train.epochs": 4,
-                                                   "train.batch_size": 16, "train.lr": 0.01}))
-    det.fit(x, out_dir=tmp_path / "fit")
+    det = AnomalyDetector(replace(AnomalyConfig(), **{**QUIET, "detector.window": 32, "detector.hidden_size": 8,
+                                                      "detector.num_layers": 1, "train.epochs": 4,
+                                                      "train.batch_size": 16, "train.lr": 0.01}))
+    det.fit(x)
     det.save(tmp_path / "model")
-    ex = load_explainable(tmp_path / "model")
-    assert (ex.kind, ex.input_kind) == ("anomaly-prediction", "series")
+    ex = load_explainable(tmp_path / "model")  # through the registry: AnomalyDetector.explain_target
+    assert (ex.kind, ex.input_kind) == ("anomaly-prediction", "series") and isinstance(ex.estimator, AnomalyDetector)
     tr = ex.trace(x[:120, 0].tolist())
     assert tr.labels == [str(i) for i in range(120)] and tr.values(0, "c").shape == (120, 8)
     csv = tmp_path / "s.csv"
@@ -44,9 +44,10 @@ def test_anomaly_detector_series_traces_and_seasonal_units(tmp_path, capsys):
     assert best["abs_r"] > 0.5  # some unit follows the 40-step cycle of a sine it was trained on
     assert main(["explain", "--model", str(tmp_path / "model"), "--text", "hello"]) == 2
     assert "reads a series" in capsys.readouterr().err
-    rec = LSTMDetector(replace(AnomalyConfig(), **{**QUIET, "detector.kind": "reconstruction", "detector.window": 32,
-                                                   "detector.hidden_size": 8, "detector.num_layers": 1}))
-    rec.fit(x[:300], out_dir=tmp_path / "fit-rec")
+    rec = AnomalyDetector(replace(AnomalyConfig(), **{**QUIET, "detector.kind": "reconstruction",
+                                                      "detector.window": 32, "detector.hidden_size": 8,
+                                                      "detector.num_layers": 1}))
+    rec.fit(x[:300])
     rec.save(tmp_path / "rec")
     ex = load_explainable(tmp_path / "rec")
     assert ex.kind == "anomaly-reconstruction" and ex.layer is ex.model.encoder
@@ -67,6 +68,17 @@ def test_forecaster_traces_its_input_window(tmp_path):
     assert main(["explain", "--model", str(model_dir), "--series", ",".join(str(100 + i % 12) for i in range(80)),
                  "--out", str(out)]) == 0
     assert (out / "heatmap_layer0.png").is_file() and len(json.loads((out / "traces.json").read_text())["labels"]) == n
+
+
+def test_a_forecaster_that_chose_a_classical_model_is_refused_in_one_line(tmp_path, capsys):
+    from lstmkit import Forecaster
+
+    model_dir = Forecaster(model="seasonal_naive", progress_bar=False).fit().save(tmp_path / "model")
+    with pytest.raises(ValueError, match=r"chose seasonal naive, not an LSTM; there are no gates to show") as e:
+        load_explainable(model_dir)
+    assert str(model_dir) in str(e.value) and "\n" not in str(e.value)
+    assert main(["explain", "--model", str(model_dir), "--series", "1,2,3", "--out", str(tmp_path / "ex")]) == 2
+    assert "no gates to show" in capsys.readouterr().err and not (tmp_path / "ex").exists()
 
 
 def test_classifier_and_tagger_trace_words(tmp_path):

@@ -145,10 +145,17 @@ def test_load_explainable_refuses_unknown_kinds_and_kinds_it_cannot_trace_yet(tm
     (d / "config.json").write_text(json.dumps({**meta, "kind": "no-such-kind"}))
     with pytest.raises(ModelFolderError, match="unknown model kind 'no-such-kind'"):
         load_explainable(d)
-    # a registered kind whose estimator module does not exist (yet) and that has no legacy adapter: one line
+    # a registered kind whose estimator module does not exist (yet): one line
     monkeypatch.setitem(registry._ESTIMATORS, "no-such-kind", "lstmkit.tasks.nosuchtask.estimator:Nothing")
-    with pytest.raises(ValueError, match="cannot be traced yet"):
+    with pytest.raises(ValueError, match="cannot be traced yet") as e:
         load_explainable(d)
+    assert "\n" not in str(e.value)
+    # an estimator without explain_target: refused before it opens the folder, naming the class
+    monkeypatch.setitem(registry._ESTIMATORS, "no-such-kind", "lstmkit.tasks.estimator:Estimator")
+    with pytest.raises(ValueError, match=r"cannot be traced yet: expected an estimator with explain_target\(\), "
+                                         r"got lstmkit.tasks.estimator.Estimator without one") as e:
+        load_explainable(d)
+    assert "\n" not in str(e.value) and str(d) in str(e.value)
 
 
 def test_read_series_from_numbers_and_csv(tmp_path):

@@ -115,7 +115,7 @@ def test_command_line_prints_one_line_and_exits_1(tmp_path, capsys):
     from lstmkit.cli.main import main
 
     out = tmp_path / "run"
-    rc = main(["forecast", "train", "--out", str(out), "--train.epochs", "2", "--backtest.final_epochs", "2",
+    rc = main(["forecast", "train", "--out", str(out), "--train.epochs", "2", "--select.model", "lstm",
                "--model.ensemble", "1", "--model.hidden_size", "4", "--train.optimizer", "sgd", "--train.lr", "1e38",
                "--train.grad_clip", "0", "--train.schedule", "none", "--quiet", "--plot_series", "1"])
     err = capsys.readouterr().err.strip()

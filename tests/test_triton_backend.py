@@ -40,7 +40,7 @@ def _load_triton_package():
     """The backend package, its kernels built for the interpreter when there is no GPU."""
     pkg = importlib.import_module("lstmkit.kernels.triton")
     if not ON_GPU and not pkg.INTERPRETED:  # imported earlier without the flag: rebuild the kernels
-        for name in ("activations", "step_kernels", "persistent", "cooperative", "sequence"):
+        for name in pkg.KERNEL_MODULES:
             importlib.reload(sys.modules[f"lstmkit.kernels.triton.{name}"])
         pkg = importlib.reload(pkg)
     return pkg

@@ -17,10 +17,12 @@ _EPILOG = """examples:
   lstmkit explain --model runs/anomaly-mitdb/model --series ../shared/data/anomaly/mitdb.csv --layers 0 --out runs/explain-ecg
   lstmkit explain units --model runs/lm-input/model --text-file ../shared/data/tinyshakespeare/input.txt --max-chars 5000 --property inside_quotes
   lstmkit explain units --model runs/forecast-airline/model --series airline.csv --property seasonal_phase --period 12
+  lstmkit explain --model runs/translate-eng-fra/model --text "I am cold." --part decoder --out runs/explain-decoder
   lstmkit explain serve --model runs/lm-input/model --port 0
 """
 
 ACTIONS = ("trace", "units", "serve")
+PARTS = ("encoder", "decoder")
 
 
 def add_parser(sub) -> None:
@@ -38,6 +40,9 @@ def add_parser(sub) -> None:
     src.add_argument("--column", default="", help="with a CSV --series: the value column (default: every numeric column)")
     src.add_argument("--max-chars", type=int, default=2000, help="use at most this many characters of the text (default 2000)")
     sel = p.add_argument_group("what to show")
+    sel.add_argument("--part", choices=PARTS, default=None,
+                     help="encoder-decoder models (translate): trace the encoder (default: the source tokens, both "
+                          "directions) or the decoder (along the model's own greedy translation)")
     sel.add_argument("--layers", default="", help="layers, e.g. 0 or 0,1 (default all)")
     sel.add_argument("--units", default="", help="units, e.g. 0-15, 3,7,42 or all (default: the first 16; for `units`: the best)")
     sel.add_argument("--gates", default="", help="gate names, e.g. f,i,o,g,c,h (default all of the cell's)")
@@ -146,7 +151,7 @@ def _run(args) -> int:
 
     from lstmkit.tasks.explain import load_explainable
 
-    ex = load_explainable(args.model)
+    ex = load_explainable(args.model, part=args.part)
     if args.action == "serve":
         return _serve(args, ex)
     tr = ex.trace(_input(args, ex))
@@ -173,7 +178,7 @@ def _run(args) -> int:
         top_layer = best[0].layer
         plot_heatmap(tr, out / "units_heatmap.png", layer=top_layer,
                      units=sorted({s.unit for s in best if s.layer == top_layer}), names=gates, max_steps=args.max_steps,
-                     title=f"units tracking {name}")
+                     title=f"{ex.title}: units tracking {name}")
         print(f"wrote {out / 'units.json'} and plots in {out}")
         return 0
     every = args.units.strip() == "all"
@@ -187,11 +192,11 @@ def _run(args) -> int:
             suffix = f"_dir{d}" if tr.num_directions > 1 else ""
             written.append(plot_heatmap(tr, out / f"heatmap_layer{l}{suffix}.png", layer=l, units=us, names=gates,
                                         direction=d, max_steps=args.max_steps,
-                                        title=f"{ex.kind}: layer {l}{' backward' if d else ''}"))
+                                        title=f"{ex.title}: layer {l}{' backward' if d else ''}"))
     sel = {"layers": layers, "units": units, "names": gates}
     written.append(tr.write_json(out / "traces.json", **sel))
     written.append(tr.write_csv(out / "traces.csv", **sel))
-    print(f"traced {len(tr.labels)} steps of {ex.kind} ({tr.num_layers} layer(s), gates {', '.join(tr.names)}):")
+    print(f"traced {len(tr.labels)} steps of {ex.title} ({tr.num_layers} layer(s), gates {', '.join(tr.names)}):")
     for w in written:
         print(f"  {w}")
     return 0
@@ -201,7 +206,7 @@ def _serve(args, ex) -> int:
     from lstmkit.explain.explorer import ExplorerServer, traces_info
 
     probe = ex.trace("Hello." if ex.input_kind == "text" else [0.0] * _min_series(ex))
-    server = ExplorerServer(ex.trace, traces_info(probe, ex.kind, ex.input_kind), host=args.host, port=args.port)
+    server = ExplorerServer(ex.trace, traces_info(probe, ex.title, ex.input_kind), host=args.host, port=args.port)
     print(f"gate explorer for {args.model}: {server.url}  (Ctrl-C to stop)", flush=True)
     if args.host in ("0.0.0.0", "::", ""):
         print(f"note: bound to every interface, but only requests addressed to {', '.join(server.allowed_hosts)} are "

@@ -22,6 +22,7 @@ COMMANDS = {
     "lm": "lstmkit.cli.lm",
     "translate": "lstmkit.cli.translate",
     "explain": "lstmkit.cli.explain",
+    "export": "lstmkit.cli.export",
     "experiment": "lstmkit.cli.experiment",
 }
 
@@ -69,10 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
-    show_task_progress(quiet=getattr(args, "quiet", False))
     if not args.command:
         parser.print_help()
         return 2
+    # the task loggers print to stdout for this command only: a program (or test) that calls main() in-process
+    # gets its own logging set-up back afterwards
+    logger = logging.getLogger("lstmkit.tasks")
+    before = (list(logger.handlers), logger.level, logger.propagate)
+    show_task_progress(quiet=getattr(args, "quiet", False))
     try:
         return int(args.func(args) or 0)
     except RuntimeError as e:
@@ -82,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"lstmkit {args.command}: error: {e}", file=sys.stderr)  # one line: where, which value, the checkpoint
         return 1
+    finally:
+        logger.handlers[:] = before[0]
+        logger.setLevel(before[1])
+        logger.propagate = before[2]
 
 
 if __name__ == "__main__":

@@ -187,6 +187,34 @@ class LayerInputRecorder:
 
 
 @dataclass
+class LayerCall:
+    """One call of a recurrent layer over a whole sequence: ``layer(*args, **kwargs)``.
+
+    Most networks run their recurrent layer over the sequence at once, and
+    :func:`trace_target` notes that call while the network runs. A decoder
+    with input feeding cannot: each step reads the previous step's output, so
+    it is stepped one position at a time through its cells. For such a layer,
+    ``TraceTarget.prepare`` returns a ``LayerCall`` in place of the call that
+    runs the network: the layer's input at every step (gathered while the
+    task's own code stepped it) and its initial state. Run once on this in
+    evaluation mode, the layer goes through the same states as the stepping
+    did, and returns its gates.
+
+    Example::
+
+        >>> from lstmkit.nn import LSTM
+        >>> lstm = LSTM(3, 4, batch_first=True)
+        >>> call = LayerCall((torch.randn(1, 5, 3), (torch.zeros(1, 1, 4), torch.zeros(1, 1, 4))))
+        >>> target = TraceTarget(lstm, lstm, "series", lambda data: (list("abcde"), call))
+        >>> trace_target(target, None).values(0, "h").shape
+        (5, 4)
+    """
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
 class TraceTarget:
     """What a task model hands to gate tracing: its network, the recurrent layer, and how an input reaches it.
 
@@ -195,21 +223,25 @@ class TraceTarget:
     step and a call that runs ``network`` on that input the way the task
     does (its own tokenising, scaling and windowing). :func:`trace_target`
     notes what ``layer`` is called with during ``run()`` and runs it once more
-    with ``return_gates=True``. A task estimator provides one from its
-    ``explain_target()`` method; ``lstmkit explain`` needs nothing else.
+    with ``return_gates=True``. For a layer the network steps one position at
+    a time (a decoder with input feeding), ``run`` is a :class:`LayerCall`
+    instead: the layer's whole input, gathered while the task's code ran it.
+    A task estimator provides one from its ``explain_target()`` method;
+    ``lstmkit explain`` needs nothing else.
     """
 
     network: nn.Module
     layer: nn.Module
     input_kind: str
-    prepare: Callable[[Any], tuple[list[str], Callable[[], Any]]]
+    prepare: Callable[[Any], tuple[list[str], Callable[[], Any] | LayerCall]]
 
 
 def trace_target(target: TraceTarget, data, meta: dict | None = None) -> Traces:
     """Gate traces of ``target.layer`` on ``data`` (see :class:`TraceTarget`), in eval mode, without gradients.
 
     The first call of the layer during ``run()`` is the one traced (a
-    decoder's later calls are not). A layer pinned to the ``torch`` engine
+    decoder's later calls are not); a :class:`LayerCall` from ``prepare`` is
+    run as it is. A layer pinned to the ``torch`` engine
     (torch's fused kernels give no gates) is traced on ``auto`` and put back.
     The labels are aligned to the traced steps: the last ``T`` of them, or
     step numbers where there are too few.
@@ -221,14 +253,18 @@ def trace_target(target: TraceTarget, data, meta: dict | None = None) -> Traces:
     net.eval()
     pinned = getattr(layer, "backend", None)
     try:
-        with rec, torch.no_grad():
-            run()
-        if rec.args is None:
-            raise RuntimeError(f"trace_target: the network never called its recurrent layer {type(layer).__name__}")
+        if isinstance(run, LayerCall):
+            call = run
+        else:
+            with rec, torch.no_grad():
+                run()
+            if rec.args is None:
+                raise RuntimeError(f"trace_target: the network never called its recurrent layer {type(layer).__name__}")
+            call = LayerCall(rec.args, rec.kwargs)
         if pinned == "torch":
             layer.backend = "auto"
         with torch.no_grad():
-            res = layer(*rec.args, **{**rec.kwargs, "return_gates": True})
+            res = layer(*call.args, **{**call.kwargs, "return_gates": True})
     finally:
         if pinned is not None:
             layer.backend = pinned

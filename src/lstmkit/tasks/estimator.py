@@ -128,5 +128,71 @@ class Estimator:
     def load(cls: type[E], path: str | Path) -> E:
         raise NotImplementedError
 
+    # ------------------------------------------------------------ export
+    def export(self, path: str | Path, format: str = "onnx", *, opset: int | None = None,
+               steps: int | None = None) -> list[Path]:
+        """Write the fitted network as an ONNX graph (or graphs) for use without lstmkit.
+
+        The graph is the task's network on encoded inputs; scaling,
+        tokenising and decoding stay outside, and what they need (scaling
+        parameters, vocabularies, class and tag names, CRF scores) is written
+        into the file's ``metadata_props`` under ``lstmkit.*``
+        (:func:`lstmkit.tasks.export.read_metadata`); its ``doc_string`` says
+        what the graph computes. The batch dimension is dynamic; every time
+        axis has the length the graph was exported with (``steps``).
+
+        ==================  ============================================================
+        Forecaster          ``(y (B, L)[, past][, future]) -> forecast (B, H, Q)`` on scaled
+                            windows (a classical model: ``ValueError``)
+        AnomalyDetector     prediction: ``(x (B, T, C), h0, c0) -> (pred, h_n, c_n)``;
+                            reconstruction: ``x (B, T, C) -> recon``, both on scaled rows
+        SequenceClassifier  ``(x, lengths) -> scores (B, K)`` (a 1-NN model: ``ValueError``)
+        SequenceTagger      ``(words, lengths[, chars][, shapes]) -> emissions (B, T, K)``;
+                            CRF Viterbi decoding stays outside
+        LanguageModel       ``(ids (B, T), h0, c0) -> (logits, h_n, c_n)``, ``T = steps`` (1)
+        Translator          two graphs: the encoder ``(src, src_len) -> (enc, mask, h0, c0,
+                            ...)`` and one decoder step (``<stem>.step.onnx``)
+        ==================  ============================================================
+
+        Args:
+            path: the ``.onnx`` file; a task that exports two graphs writes
+                the second beside it (``<stem>.step.onnx``).
+            format: ``"onnx"`` (the only one).
+            opset: ONNX opset; ``None`` for the exporter's default.
+            steps: the graph's sequence length where the task lets you choose
+                (``None``: the task's default, see its notes).
+
+        Returns:
+            The files written.
+
+        Raises:
+            NotFittedError: before ``fit``/``load``.
+            ValueError: an unknown format, an unwritable ``path``, or a model with no network to export.
+        """
+        from .export import FORMATS, check_out_path, write_graphs
+
+        who = f"{type(self).__name__}.export"
+        if format not in FORMATS:
+            raise ValueError(f"{who}: expected format one of {list(FORMATS)}, got {format!r}")
+        if steps is not None and int(steps) < 1:
+            raise ValueError(f"{who}: expected steps >= 1, got {steps}")
+        self._require_fitted("export")
+        check_out_path(path, who)
+        graphs = self._export_graphs(None if steps is None else int(steps))
+        kind = getattr(self, "kinds", ("",))[0]
+        meta = {"task": self.task, "estimator": type(self).__name__, "kind": self._export_kind() or kind}
+        from .. import __version__
+
+        meta["version"] = __version__
+        return write_graphs(who, graphs, path, opset=opset, metadata=meta)
+
+    def _export_kind(self) -> str | None:
+        """The model-folder kind of the fitted model (``None``: the first of :attr:`kinds`)."""
+        return None
+
+    def _export_graphs(self, steps: int | None) -> list:
+        """The :class:`~lstmkit.tasks.export.ExportGraph` list of this task (overridden by each task)."""
+        raise ValueError(f"{type(self).__name__}.export: this estimator has no ONNX export")
+
 
 __all__ = ["Estimator", "NotFittedError", "task_logger"]

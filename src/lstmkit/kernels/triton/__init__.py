@@ -56,6 +56,11 @@ from ..spec import LayerRegularisers, RecurrenceSpec
 from . import step_kernels
 from .sequence import PATHS, GRUSequence, LSTMSequence, RNNSequence, choose_path, path_problem
 
+#: the modules that define kernels or their ``@triton.jit`` helpers, each after
+#: those it imports (a test reloads them in this order to rebuild every kernel
+#: for the interpreter when triton was imported before TRITON_INTERPRET=1)
+KERNEL_MODULES = ("activations", "tiles", "layer_norm", "cell_math", "step_kernels", "persistent", "cooperative", "sequence")
+
 #: whether the kernels of this process were built for the Triton interpreter
 #: (decided when the kernels were defined, which is when triton reads the flag)
 INTERPRETED = type(step_kernels.lstm_fwd_step).__name__ == "InterpretedFunction"

@@ -33,7 +33,25 @@ import torch
 import triton
 import triton.language as tl
 
-from .activations import sigmoid, tanh
+from .cell_math import (
+    lstm_gates,
+    lstm_gates_bwd,
+    lstm_hidden,
+    lstm_hidden_bwd,
+    peephole_weights,
+)
+from .tiles import (
+    gate_products,
+    load_gates,
+    offsets,
+    previous_step,
+    sequence_lengths,
+    store_gates,
+    tile,
+    valid_at,
+    w_hh_tile,
+    w_hh_tile_t,
+)
 
 BLOCK_B = 16  # rows per program (tl.dot needs 16); the whole previous h of them is one tile
 #: weights one program may hold on chip in the cooperative kernel (float32
@@ -100,66 +118,36 @@ def lstm_tile_fwd(
     BLOCK_B: tl.constexpr, BLOCK_H: tl.constexpr, HPK: tl.constexpr, PREC: tl.constexpr,
     CM: tl.constexpr, TIMEOUT: tl.constexpr,
 ):
-    ph = tl.program_id(0)
-    pb = tl.program_id(1)
-    rows = pb * BLOCK_B + tl.arange(0, BLOCK_B)
-    cols = ph * BLOCK_H + tl.arange(0, BLOCK_H)
-    ks = tl.arange(0, HPK)
-    rmask = rows < B
-    cmask = cols < H
-    kmask = ks < H
-    m = rmask[:, None] & cmask[None, :]
-    mk = rmask[:, None] & kmask[None, :]
-    o_h = rows[:, None] * H + cols[None, :]
-    o_k = rows[:, None] * H + ks[None, :]
-    o_g = rows[:, None] * (4 * H) + cols[None, :]
+    rows, cols, rmask, cmask, m = tile(tl.program_id(1), tl.program_id(0), B, H, BLOCK_B, BLOCK_H)
+    _, ks, _, kmask, mk = tile(tl.program_id(1), 0, B, H, BLOCK_B, HPK)  # the whole previous h of these rows
+    o_h = offsets(rows, cols, H)
+    o_k = offsets(rows, ks, H)
+    o_g = offsets(rows, cols, 4 * H)
     # this program's rows of W_hh, transposed: (HPK, BLOCK_H) per gate
-    wmask = kmask[:, None] & cmask[None, :]
-    w_i = tl.load(w + cols[None, :] * H + ks[:, None], mask=wmask, other=0.0)
-    w_f = tl.load(w + (H + cols)[None, :] * H + ks[:, None], mask=wmask, other=0.0)
-    w_g = tl.load(w + (2 * H + cols)[None, :] * H + ks[:, None], mask=wmask, other=0.0)
-    w_o = tl.load(w + (3 * H + cols)[None, :] * H + ks[:, None], mask=wmask, other=0.0)
-    if PEEP:
-        v_i = tl.load(p_i + cols, mask=cmask, other=0.0)[None, :]
-        v_f = tl.load(p_f + cols, mask=cmask, other=0.0)[None, :]
-        v_o = tl.load(p_o + cols, mask=cmask, other=0.0)[None, :]
-    if HAS_LEN:
-        n_valid = tl.load(lens + rows, mask=rmask, other=0)
+    w_i = w_hh_tile_t(w, 0, H, cols, cmask, ks, kmask)
+    w_f = w_hh_tile_t(w, 1, H, cols, cmask, ks, kmask)
+    w_g = w_hh_tile_t(w, 2, H, cols, cmask, ks, kmask)
+    w_o = w_hh_tile_t(w, 3, H, cols, cmask, ks, kmask)
+    v_i, v_f, v_o = peephole_weights(p_i, p_f, p_o, cols, cmask, PEEP)
+    n_valid = sequence_lengths(lens, rows, rmask, HAS_LEN)
     for s in range(n_steps):
         t = t_start + s
-        later = ((rows * 0 + t) > 0)[:, None]  # not the first step: the state is in hs/cs
-        prev = (t - 1) * B * H
-        h_full = tl.load(hs + prev + o_k, mask=mk & later, other=0.0, cache_modifier=CM) + tl.load(
-            h0 + o_k, mask=mk & ~later, other=0.0
-        )
-        hp = tl.load(hs + prev + o_h, mask=m & later, other=0.0, cache_modifier=CM) + tl.load(h0 + o_h, mask=m & ~later, other=0.0)
-        cp = tl.load(cs + prev + o_h, mask=m & later, other=0.0, cache_modifier=CM) + tl.load(c0 + o_h, mask=m & ~later, other=0.0)
+        # the state of step t-1, written by all programs (h0, c0 at the first step)
+        h_full = previous_step(hs, h0, t, B, H, o_k, mk, rows, CM)
+        hp = previous_step(hs, h0, t, B, H, o_h, m, rows, CM)
+        cp = previous_step(cs, c0, t, B, H, o_h, m, rows, CM)
         sg = t * B * 4 * H
-        pre_i = tl.load(gx + sg + o_g, mask=m, other=0.0) + tl.dot(h_full, w_i, input_precision=PREC)
-        pre_f = tl.load(gx + sg + o_g + H, mask=m, other=0.0) + tl.dot(h_full, w_f, input_precision=PREC)
-        pre_g = tl.load(gx + sg + o_g + 2 * H, mask=m, other=0.0) + tl.dot(h_full, w_g, input_precision=PREC)
-        pre_o = tl.load(gx + sg + o_g + 3 * H, mask=m, other=0.0) + tl.dot(h_full, w_o, input_precision=PREC)
-        if PEEP:
-            pre_i += v_i * cp
-            pre_f += v_f * cp
-        i = sigmoid(pre_i)
-        f = sigmoid(pre_f)
-        g = tanh(pre_g)
-        c = f * cp + i * g
-        if PEEP:
-            pre_o += v_o * c
-        o = sigmoid(pre_o)
-        h = o * tanh(c)
+        x_i, x_f, x_g, x_o = load_gates(gx + sg, o_g, H, m, "")
+        a_i, a_f, a_g, a_o = gate_products(h_full, w_i, w_f, w_g, w_o, PREC)
+        i, f, g, o, c = lstm_gates(x_i + a_i, x_f + a_f, x_g + a_g, x_o + a_o, cp, v_i, v_f, v_o, PEEP)
+        h = lstm_hidden(c, o, m, H, 0.0, 0, 0, cols, cmask, 0, rows, rmask, False)
         if HAS_LEN:
-            valid = (t < n_valid)[:, None]
+            valid = valid_at(t, n_valid, m, HAS_LEN)
             h = tl.where(valid, h, hp)
             c = tl.where(valid, c, cp)
         tl.store(hs + t * B * H + o_h, h, mask=m)
         tl.store(cs + t * B * H + o_h, c, mask=m)
-        tl.store(gates + sg + o_g, i, mask=m)
-        tl.store(gates + sg + o_g + H, f, mask=m)
-        tl.store(gates + sg + o_g + 2 * H, g, mask=m)
-        tl.store(gates + sg + o_g + 3 * H, o, mask=m)
+        store_gates(gates + sg, o_g, H, m, i, f, g, o)
         if SYNC:
             _grid_barrier(sync, s, n_prog, err, TIMEOUT)
 
@@ -180,69 +168,41 @@ def lstm_tile_bwd(
     ``dh_buf`` holds the gradient reaching ``h_t`` through ``W_hh`` (zero at
     the start), ``dc_buf`` the one reaching ``c_t`` (``dc_T`` at the start).
     """
-    ph = tl.program_id(0)
-    pb = tl.program_id(1)
-    rows = pb * BLOCK_B + tl.arange(0, BLOCK_B)
-    cols = ph * BLOCK_H + tl.arange(0, BLOCK_H)  # units (phase 1) and columns of h (phase 2)
-    js = tl.arange(0, HPK)
-    rmask = rows < B
-    cmask = cols < H
-    jmask = js < H
-    m = rmask[:, None] & cmask[None, :]
-    mj = rmask[:, None] & jmask[None, :]
-    o_h = rows[:, None] * H + cols[None, :]
-    o_g = rows[:, None] * (4 * H) + cols[None, :]
-    o_j = rows[:, None] * (4 * H) + js[None, :]
+    # cols: the units (phase 1) and the columns of h (phase 2) of this program
+    rows, cols, rmask, cmask, m = tile(tl.program_id(1), tl.program_id(0), B, H, BLOCK_B, BLOCK_H)
+    _, js, _, jmask, mj = tile(tl.program_id(1), 0, B, H, BLOCK_B, HPK)  # all units of these rows
+    o_h = offsets(rows, cols, H)
+    o_g = offsets(rows, cols, 4 * H)
+    o_j = offsets(rows, js, 4 * H)
     if PHASE != 1:  # columns `cols` of W_hh for all units j: (HPK, BLOCK_H) per gate
-        wmask = jmask[:, None] & cmask[None, :]
-        w_i = tl.load(w + js[:, None] * H + cols[None, :], mask=wmask, other=0.0)
-        w_f = tl.load(w + (H + js)[:, None] * H + cols[None, :], mask=wmask, other=0.0)
-        w_g = tl.load(w + (2 * H + js)[:, None] * H + cols[None, :], mask=wmask, other=0.0)
-        w_o = tl.load(w + (3 * H + js)[:, None] * H + cols[None, :], mask=wmask, other=0.0)
-    if PEEP:
-        v_i = tl.load(p_i + cols, mask=cmask, other=0.0)[None, :]
-        v_f = tl.load(p_f + cols, mask=cmask, other=0.0)[None, :]
-        v_o = tl.load(p_o + cols, mask=cmask, other=0.0)[None, :]
-    if HAS_LEN:
-        n_valid = tl.load(lens + rows, mask=rmask, other=0)
+        w_i = w_hh_tile(w, 0, H, js, jmask, cols, cmask)
+        w_f = w_hh_tile(w, 1, H, js, jmask, cols, cmask)
+        w_g = w_hh_tile(w, 2, H, js, jmask, cols, cmask)
+        w_o = w_hh_tile(w, 3, H, js, jmask, cols, cmask)
+    v_i, v_f, v_o = peephole_weights(p_i, p_f, p_o, cols, cmask, PEEP)
+    n_valid = sequence_lengths(lens, rows, rmask, HAS_LEN)
     for s in range(n_steps):
         t = t_start - s
         sg = t * B * 4 * H
         sh = t * B * H
-        if HAS_LEN:
-            valid = (t < n_valid)[:, None] & m
-        else:
-            valid = m
         if PHASE != 2:
+            valid = valid_at(t, n_valid, m, HAS_LEN)
             dh = tl.load(d_hs + sh + o_h, mask=m, other=0.0) + tl.load(dh_buf + o_h, mask=m, other=0.0, cache_modifier=CM)
             dc_in = tl.load(dc_buf + o_h, mask=m, other=0.0)
-            i = tl.load(gates + sg + o_g, mask=m, other=0.0)
-            f = tl.load(gates + sg + o_g + H, mask=m, other=0.0)
-            g = tl.load(gates + sg + o_g + 2 * H, mask=m, other=0.0)
-            o = tl.load(gates + sg + o_g + 3 * H, mask=m, other=0.0)
+            i, f, g, o = load_gates(gates + sg, o_g, H, m, "")
             c = tl.load(cs + sh + o_h, mask=m, other=0.0)
+            # c_{t-1} written out, not tiles.previous_step: its address form
+            # (t-1)*B*H spills 8 bytes here on sm_90 (tests/test_triton_compile.py)
             later = ((rows * 0 + t) > 0)[:, None]
             cp = tl.load(cs + sh - B * H + o_h, mask=m & later, other=0.0) + tl.load(c0 + o_h, mask=m & ~later, other=0.0)
-            tc = tanh(c)
-            dpo = dh * tc * o * (1.0 - o)
-            dc = dc_in + dh * o * (1.0 - tc * tc)
-            if PEEP:
-                dc += dpo * v_o
-            dpi = dc * g * i * (1.0 - i)
-            dpf = dc * cp * f * (1.0 - f)
-            dpg = dc * i * (1.0 - g * g)
-            dcp = dc * f
-            if PEEP:
-                dcp += dpi * v_i + dpf * v_f
-            tl.store(dG + sg + o_g, tl.where(valid, dpi, 0.0), mask=m)
-            tl.store(dG + sg + o_g + H, tl.where(valid, dpf, 0.0), mask=m)
-            tl.store(dG + sg + o_g + 2 * H, tl.where(valid, dpg, 0.0), mask=m)
-            tl.store(dG + sg + o_g + 3 * H, tl.where(valid, dpo, 0.0), mask=m)
-            tl.store(dc_buf + o_h, tl.where(valid, dcp, dc_in), mask=m)
-            tl.store(dh_pass + o_h, tl.where(valid, 0.0, dh), mask=m)
+            dpo, dcn = lstm_hidden_bwd(dh, o, c, valid, m, H, 0, 0, cols, cmask, 0, rows, rmask, 0, o_h, False)
+            dpi, dpf, dpg, dpo, dcp, dh_p = lstm_gates_bwd(dh, dc_in, dcn, dpo, i, f, g, cp, valid, v_i, v_f, v_o, PEEP)
+            store_gates(dG + sg, o_g, H, m, dpi, dpf, dpg, dpo)
+            tl.store(dc_buf + o_h, dcp, mask=m)
+            tl.store(dh_pass + o_h, dh_p, mask=m)
         if SYNC:
             _grid_barrier(sync, 2 * s, n_prog, err, TIMEOUT)
-        if PHASE != 1:
+        if PHASE != 1:  # dh_{t-1}[:, cols] from all units' dG (each gate's tile read just before its product)
             acc = tl.load(dh_pass + o_h, mask=m, other=0.0, cache_modifier=CM)
             acc += tl.dot(tl.load(dG + sg + o_j, mask=mj, other=0.0, cache_modifier=CM), w_i, input_precision=PREC)
             acc += tl.dot(tl.load(dG + sg + o_j + H, mask=mj, other=0.0, cache_modifier=CM), w_f, input_precision=PREC)

@@ -27,7 +27,33 @@ import torch
 import triton
 import triton.language as tl
 
-from .activations import sigmoid, tanh
+from .cell_math import (
+    gru_cell,
+    gru_cell_bwd,
+    lstm_gates,
+    lstm_gates_bwd,
+    lstm_hidden,
+    lstm_hidden_bwd,
+    peephole_weights,
+    rnn_cell,
+    rnn_cell_bwd,
+)
+from .layer_norm import layer_norm_gates_bwd, layer_norm_gates_fwd
+from .tiles import (
+    add_gate_products,
+    gate_products,
+    load_gates,
+    offsets,
+    previous_step,
+    row_vector,
+    sequence_lengths,
+    store_gates,
+    store_gates3,
+    tile,
+    valid_at,
+    w_hh_tile,
+    w_hh_tile_t,
+)
 
 BLOCK_B = 16  # tl.dot needs at least 16 rows
 #: launch options on a GPU: more threads share the held weights (fewer
@@ -69,29 +95,6 @@ def rnn_fits(B: int, H: int, dtype: torch.dtype) -> bool:
     return fits(1, B, H, dtype)
 
 
-@triton.jit
-def _load_wt(w, g, H, HP: tl.constexpr):
-    """Gate ``g`` of ``W_hh`` (G*H, H), transposed: ``(HP_k, HP_j) = W[g*H + j, k]``."""
-    k = tl.arange(0, HP)
-    j = tl.arange(0, HP)
-    mask = (k < H)[:, None] & (j < H)[None, :]
-    return tl.load(w + (g * H + j)[None, :] * H + k[:, None], mask=mask, other=0.0)
-
-
-@triton.jit
-def _load_w(w, g, H, HP: tl.constexpr):
-    """Gate ``g`` of ``W_hh`` as stored: ``(HP_j, HP_k) = W[g*H + j, k]``."""
-    j = tl.arange(0, HP)
-    k = tl.arange(0, HP)
-    mask = (j < H)[:, None] & (k < H)[None, :]
-    return tl.load(w + (g * H + j)[:, None] * H + k[None, :], mask=mask, other=0.0)
-
-
-@triton.jit
-def _vec(p, off, cols, cmask):
-    return tl.load(p + off + cols, mask=cmask, other=0.0)[None, :]
-
-
 # --------------------------------------------------------------------- LSTMs
 @triton.jit
 def lstm_fwd(
@@ -102,92 +105,47 @@ def lstm_fwd(
     PEEP: tl.constexpr, LN: tl.constexpr, HAS_LEN: tl.constexpr,
     BLOCK_B: tl.constexpr, HP: tl.constexpr, PREC: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_B + tl.arange(0, BLOCK_B)
-    cols = tl.arange(0, HP)
-    rmask = rows < B
-    cmask = cols < H
-    m = rmask[:, None] & cmask[None, :]
-    o_h = rows[:, None] * H + cols[None, :]
-    o_g = rows[:, None] * (4 * H) + cols[None, :]
+    rows, cols, rmask, cmask, m = tile(tl.program_id(0), 0, B, H, BLOCK_B, HP)
+    o_h = offsets(rows, cols, H)
+    o_g = offsets(rows, cols, 4 * H)
     # the recurrent weights: loaded once, on chip for the whole sequence
-    w_i = _load_wt(w, 0, H, HP)
-    w_f = _load_wt(w, 1, H, HP)
-    w_g = _load_wt(w, 2, H, HP)
-    w_o = _load_wt(w, 3, H, HP)
+    w_i = w_hh_tile_t(w, 0, H, cols, cmask, cols, cmask)
+    w_f = w_hh_tile_t(w, 1, H, cols, cmask, cols, cmask)
+    w_g = w_hh_tile_t(w, 2, H, cols, cmask, cols, cmask)
+    w_o = w_hh_tile_t(w, 3, H, cols, cmask, cols, cmask)
     h = tl.load(h0 + o_h, mask=m, other=0.0)
     c = tl.load(c0 + o_h, mask=m, other=0.0)
-    if HAS_LEN:
-        n_valid = tl.load(lens + rows, mask=rmask, other=0)
+    n_valid = sequence_lengths(lens, rows, rmask, HAS_LEN)
     for t in range(T):
         sg = t * B * 4 * H
-        sh = t * B * H
         if LN:
-            a_i = tl.dot(h, w_i, input_precision=PREC)
-            a_f = tl.dot(h, w_f, input_precision=PREC)
-            a_g = tl.dot(h, w_g, input_precision=PREC)
-            a_o = tl.dot(h, w_o, input_precision=PREC)
-            mean = (tl.sum(a_i, 1) + tl.sum(a_f, 1) + tl.sum(a_g, 1) + tl.sum(a_o, 1)) / (4 * H)
-            d_i = tl.where(m, a_i - mean[:, None], 0.0)
-            d_f = tl.where(m, a_f - mean[:, None], 0.0)
-            d_g = tl.where(m, a_g - mean[:, None], 0.0)
-            d_o = tl.where(m, a_o - mean[:, None], 0.0)
-            var = (tl.sum(d_i * d_i, 1) + tl.sum(d_f * d_f, 1) + tl.sum(d_g * d_g, 1) + tl.sum(d_o * d_o, 1)) / (4 * H)
-            rstd = 1.0 / tl.sqrt(var + eps)
-            n_i = d_i * rstd[:, None]
-            n_f = d_f * rstd[:, None]
-            n_g = d_g * rstd[:, None]
-            n_o = d_o * rstd[:, None]
-            tl.store(ghn + sg + o_g, n_i, mask=m)
-            tl.store(ghn + sg + o_g + H, n_f, mask=m)
-            tl.store(ghn + sg + o_g + 2 * H, n_g, mask=m)
-            tl.store(ghn + sg + o_g + 3 * H, n_o, mask=m)
-            a_i = n_i * _vec(ln_w, 0, cols, cmask) + _vec(ln_b, 0, cols, cmask)
-            a_f = n_f * _vec(ln_w, H, cols, cmask) + _vec(ln_b, H, cols, cmask)
-            a_g = n_g * _vec(ln_w, 2 * H, cols, cmask) + _vec(ln_b, 2 * H, cols, cmask)
-            a_o = n_o * _vec(ln_w, 3 * H, cols, cmask) + _vec(ln_b, 3 * H, cols, cmask)
-            tl.store(stats + t * B * 4 + rows * 4, rstd, mask=rmask)
-            pre_i = tl.load(gx + sg + o_g, mask=m, other=0.0) + a_i
-            pre_f = tl.load(gx + sg + o_g + H, mask=m, other=0.0) + a_f
-            pre_g = tl.load(gx + sg + o_g + 2 * H, mask=m, other=0.0) + a_g
-            pre_o = tl.load(gx + sg + o_g + 3 * H, mask=m, other=0.0) + a_o
+            a_i, a_f, a_g, a_o = gate_products(h, w_i, w_f, w_g, w_o, PREC)
+            a_i, a_f, a_g, a_o = layer_norm_gates_fwd(a_i, a_f, a_g, a_o, m, H, eps, ln_w, ln_b, cols, cmask,
+                                                      ghn + sg, o_g, stats + t * B * 4, rows, rmask)
+            x_i, x_f, x_g, x_o = load_gates(gx + sg, o_g, H, m, "")
+            pre_i, pre_f, pre_g, pre_o = x_i + a_i, x_f + a_f, x_g + a_g, x_o + a_o
         else:  # the input projection is the accumulator the recurrent product adds to
+            # (each gate's tile read just before its product: fewer live registers)
             pre_i = tl.dot(h, w_i, tl.load(gx + sg + o_g, mask=m, other=0.0), input_precision=PREC)
             pre_f = tl.dot(h, w_f, tl.load(gx + sg + o_g + H, mask=m, other=0.0), input_precision=PREC)
             pre_g = tl.dot(h, w_g, tl.load(gx + sg + o_g + 2 * H, mask=m, other=0.0), input_precision=PREC)
             pre_o = tl.dot(h, w_o, tl.load(gx + sg + o_g + 3 * H, mask=m, other=0.0), input_precision=PREC)
-        if PEEP:
-            pre_i += _vec(p_i, 0, cols, cmask) * c
-            pre_f += _vec(p_f, 0, cols, cmask) * c
-        i = sigmoid(pre_i)
-        f = sigmoid(pre_f)
-        g = tanh(pre_g)
-        c_new = f * c + i * g
-        if PEEP:
-            pre_o += _vec(p_o, 0, cols, cmask) * c_new
-        o = sigmoid(pre_o)
-        if LN:
-            mu_c = tl.sum(tl.where(m, c_new, 0.0), 1) / H
-            dcc = tl.where(m, c_new - mu_c[:, None], 0.0)
-            rstd_c = 1.0 / tl.sqrt(tl.sum(dcc * dcc, 1) / H + eps)
-            cn = dcc * rstd_c[:, None] * _vec(lnc_w, 0, cols, cmask) + _vec(lnc_b, 0, cols, cmask)
-            tl.store(stats + t * B * 4 + rows * 4 + 1, mu_c, mask=rmask)
-            tl.store(stats + t * B * 4 + rows * 4 + 2, rstd_c, mask=rmask)
-        else:
-            cn = c_new
-        h_new = o * tanh(cn)
+        # the peephole rows are re-read every step, after the products: held
+        # across the loop (or loaded before the products) they take registers
+        # from the weight tiles, which then spill (8 -> 16 bytes on sm_90, 16 -> 20 on sm_80)
+        v_i, v_f, v_o = peephole_weights(p_i, p_f, p_o, cols, cmask, PEEP)
+        i, f, g, o, c_new = lstm_gates(pre_i, pre_f, pre_g, pre_o, c, v_i, v_f, v_o, PEEP)
+        h_new = lstm_hidden(c_new, o, m, H, eps, lnc_w, lnc_b, cols, cmask, stats + t * B * 4, rows, rmask, LN)
         if HAS_LEN:
+            # not tiles.valid_at: its extra `& m` spills 8 more bytes here on sm_90 (172 -> 180)
             valid = (t < n_valid)[:, None]
             h_new = tl.where(valid, h_new, h)
             c_new = tl.where(valid, c_new, c)
         h = tl.where(m, h_new, 0.0)
         c = tl.where(m, c_new, 0.0)
-        tl.store(hs + sh + o_h, h, mask=m)
-        tl.store(cs + sh + o_h, c, mask=m)
-        tl.store(gates + sg + o_g, i, mask=m)
-        tl.store(gates + sg + o_g + H, f, mask=m)
-        tl.store(gates + sg + o_g + 2 * H, g, mask=m)
-        tl.store(gates + sg + o_g + 3 * H, o, mask=m)
+        tl.store(hs + t * B * H + o_h, h, mask=m)
+        tl.store(cs + t * B * H + o_h, c, mask=m)
+        store_gates(gates + sg, o_g, H, m, i, f, g, o)
 
 
 @triton.jit
@@ -199,99 +157,41 @@ def lstm_bwd(
     PEEP: tl.constexpr, LN: tl.constexpr, HAS_LEN: tl.constexpr,
     BLOCK_B: tl.constexpr, HP: tl.constexpr, PREC: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_B + tl.arange(0, BLOCK_B)
-    cols = tl.arange(0, HP)
-    rmask = rows < B
-    cmask = cols < H
-    m = rmask[:, None] & cmask[None, :]
-    o_h = rows[:, None] * H + cols[None, :]
-    o_g = rows[:, None] * (4 * H) + cols[None, :]
-    w_i = _load_w(w, 0, H, HP)
-    w_f = _load_w(w, 1, H, HP)
-    w_g = _load_w(w, 2, H, HP)
-    w_o = _load_w(w, 3, H, HP)
+    rows, cols, rmask, cmask, m = tile(tl.program_id(0), 0, B, H, BLOCK_B, HP)
+    o_h = offsets(rows, cols, H)
+    o_g = offsets(rows, cols, 4 * H)
+    w_i = w_hh_tile(w, 0, H, cols, cmask, cols, cmask)
+    w_f = w_hh_tile(w, 1, H, cols, cmask, cols, cmask)
+    w_g = w_hh_tile(w, 2, H, cols, cmask, cols, cmask)
+    w_o = w_hh_tile(w, 3, H, cols, cmask, cols, cmask)
+    v_i, v_f, v_o = peephole_weights(p_i, p_f, p_o, cols, cmask, PEEP)
     dh_carry = tl.zeros((BLOCK_B, HP), dtype=w_i.dtype)
     dc_in = tl.load(dc_T + o_h, mask=m, other=0.0)
-    if HAS_LEN:
-        n_valid = tl.load(lens + rows, mask=rmask, other=0)
+    n_valid = sequence_lengths(lens, rows, rmask, HAS_LEN)
     for tt in range(T):
         t = T - 1 - tt
         sg = t * B * 4 * H
         sh = t * B * H
         dh = tl.load(d_hs + sh + o_h, mask=m, other=0.0) + dh_carry
-        i = tl.load(gates + sg + o_g, mask=m, other=0.0)
-        f = tl.load(gates + sg + o_g + H, mask=m, other=0.0)
-        g = tl.load(gates + sg + o_g + 2 * H, mask=m, other=0.0)
-        o = tl.load(gates + sg + o_g + 3 * H, mask=m, other=0.0)
+        i, f, g, o = load_gates(gates + sg, o_g, H, m, "")
         c = tl.load(cs + sh + o_h, mask=m, other=0.0)
-        later = m & ((rows * 0 + t) > 0)[:, None]  # a (B, H) mask: this is not the first step
-        cp = tl.load(cs + sh - B * H + o_h, mask=later, other=0.0) + tl.load(c0 + o_h, mask=m & ~later, other=0.0)
-        if HAS_LEN:
-            valid = (t < n_valid)[:, None] & m
-        else:
-            valid = m
+        cp = previous_step(cs, c0, t, B, H, o_h, m, rows, "")
+        valid = valid_at(t, n_valid, m, HAS_LEN)
+        dpo, dcn = lstm_hidden_bwd(dh, o, c, valid, m, H, lnc_w, lnc_b, cols, cmask, stats + t * B * 4, rows, rmask,
+                                   dcn_out + sh, o_h, LN)
+        dpi, dpf, dpg, dpo, dc_in, dh_carry = lstm_gates_bwd(dh, dc_in, dcn, dpo, i, f, g, cp, valid, v_i, v_f, v_o, PEEP)
+        store_gates(dG + sg, o_g, H, m, dpi, dpf, dpg, dpo)
         if LN:
-            mu_c = tl.load(stats + t * B * 4 + rows * 4 + 1, mask=rmask, other=0.0)
-            rstd_c = tl.load(stats + t * B * 4 + rows * 4 + 2, mask=rmask, other=0.0)
-            chat = tl.where(m, (c - mu_c[:, None]) * rstd_c[:, None], 0.0)
-            wc = _vec(lnc_w, 0, cols, cmask)
-            cn = chat * wc + _vec(lnc_b, 0, cols, cmask)
-        else:
-            cn = c
-        tc = tanh(cn)
-        dpo = dh * tc * o * (1.0 - o)
-        dcn = tl.where(valid, dh * o * (1.0 - tc * tc), 0.0)
-        if LN:
-            tl.store(dcn_out + sh + o_h, dcn, mask=m)
-            dchat = dcn * wc
-            mean1 = tl.sum(dchat, 1) / H
-            mean2 = tl.sum(dchat * chat, 1) / H
-            dcn = rstd_c[:, None] * (dchat - mean1[:, None] - chat * mean2[:, None])
-        dc = dc_in + dcn
-        if PEEP:
-            dc += dpo * _vec(p_o, 0, cols, cmask)
-        dpi = dc * g * i * (1.0 - i)
-        dpf = dc * cp * f * (1.0 - f)
-        dpg = dc * i * (1.0 - g * g)
-        dcp = dc * f
-        if PEEP:
-            dcp += dpi * _vec(p_i, 0, cols, cmask) + dpf * _vec(p_f, 0, cols, cmask)
-        dpi = tl.where(valid, dpi, 0.0)
-        dpf = tl.where(valid, dpf, 0.0)
-        dpg = tl.where(valid, dpg, 0.0)
-        dpo = tl.where(valid, dpo, 0.0)
-        tl.store(dG + sg + o_g, dpi, mask=m)
-        tl.store(dG + sg + o_g + H, dpf, mask=m)
-        tl.store(dG + sg + o_g + 2 * H, dpg, mask=m)
-        tl.store(dG + sg + o_g + 3 * H, dpo, mask=m)
-        if LN:
-            n_i = tl.load(ghn + sg + o_g, mask=m, other=0.0)
-            n_f = tl.load(ghn + sg + o_g + H, mask=m, other=0.0)
-            n_g = tl.load(ghn + sg + o_g + 2 * H, mask=m, other=0.0)
-            n_o = tl.load(ghn + sg + o_g + 3 * H, mask=m, other=0.0)
-            e_i = dpi * _vec(ln_w, 0, cols, cmask)
-            e_f = dpf * _vec(ln_w, H, cols, cmask)
-            e_g = dpg * _vec(ln_w, 2 * H, cols, cmask)
-            e_o = dpo * _vec(ln_w, 3 * H, cols, cmask)
-            mean1 = (tl.sum(e_i, 1) + tl.sum(e_f, 1) + tl.sum(e_g, 1) + tl.sum(e_o, 1)) / (4 * H)
-            mean2 = (tl.sum(e_i * n_i, 1) + tl.sum(e_f * n_f, 1) + tl.sum(e_g * n_g, 1) + tl.sum(e_o * n_o, 1)) / (4 * H)
-            rstd = tl.load(stats + t * B * 4 + rows * 4, mask=rmask, other=0.0)[:, None]
-            dpi = tl.where(m, rstd * (e_i - mean1[:, None] - n_i * mean2[:, None]), 0.0)
-            dpf = tl.where(m, rstd * (e_f - mean1[:, None] - n_f * mean2[:, None]), 0.0)
-            dpg = tl.where(m, rstd * (e_g - mean1[:, None] - n_g * mean2[:, None]), 0.0)
-            dpo = tl.where(m, rstd * (e_o - mean1[:, None] - n_o * mean2[:, None]), 0.0)
-            tl.store(dGh + sg + o_g, dpi, mask=m)
-            tl.store(dGh + sg + o_g + H, dpf, mask=m)
-            tl.store(dGh + sg + o_g + 2 * H, dpg, mask=m)
-            tl.store(dGh + sg + o_g + 3 * H, dpo, mask=m)
+            dpi, dpf, dpg, dpo = layer_norm_gates_bwd(dpi, dpf, dpg, dpo, m, H, ln_w, cols, cmask, ghn + sg, o_g,
+                                                      stats + t * B * 4, rows, rmask)
+            # zero off the tile for the products below (layer_norm_grad does not)
+            dpi = tl.where(m, dpi, 0.0)
+            dpf = tl.where(m, dpf, 0.0)
+            dpg = tl.where(m, dpg, 0.0)
+            dpo = tl.where(m, dpo, 0.0)
+            store_gates(dGh + sg, o_g, H, m, dpi, dpf, dpg, dpo)
         # dh_{t-1}: through W_hh (on chip), or straight through at a padded step
-        dh_carry = tl.where(valid, 0.0, dh)
-        dh_carry += tl.dot(dpi, w_i, input_precision=PREC)
-        dh_carry += tl.dot(dpf, w_f, input_precision=PREC)
-        dh_carry += tl.dot(dpg, w_g, input_precision=PREC)
-        dh_carry += tl.dot(dpo, w_o, input_precision=PREC)
-        dc_in = tl.where(valid, dcp, dc_in)
+        dh_carry = add_gate_products(dh_carry, dpi, dpf, dpg, dpo, w_i, w_f, w_g, w_o, PREC)
     tl.store(dh0 + o_h, dh_carry, mask=m)
     tl.store(dc0 + o_h, dc_in, mask=m)
 
@@ -303,40 +203,29 @@ def gru_fwd(
     T, B, H,
     HAS_LEN: tl.constexpr, BLOCK_B: tl.constexpr, HP: tl.constexpr, PREC: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_B + tl.arange(0, BLOCK_B)
-    cols = tl.arange(0, HP)
-    rmask = rows < B
-    cmask = cols < H
-    m = rmask[:, None] & cmask[None, :]
-    o_h = rows[:, None] * H + cols[None, :]
-    o_3 = rows[:, None] * (3 * H) + cols[None, :]
-    o_4 = rows[:, None] * (4 * H) + cols[None, :]
-    w_r = _load_wt(w, 0, H, HP)
-    w_z = _load_wt(w, 1, H, HP)
-    w_n = _load_wt(w, 2, H, HP)
-    b_r = _vec(b, 0, cols, cmask)
-    b_z = _vec(b, H, cols, cmask)
-    b_n = _vec(b, 2 * H, cols, cmask)
+    rows, cols, rmask, cmask, m = tile(tl.program_id(0), 0, B, H, BLOCK_B, HP)
+    o_h = offsets(rows, cols, H)
+    o_3 = offsets(rows, cols, 3 * H)
+    o_4 = offsets(rows, cols, 4 * H)
+    w_r = w_hh_tile_t(w, 0, H, cols, cmask, cols, cmask)
+    w_z = w_hh_tile_t(w, 1, H, cols, cmask, cols, cmask)
+    w_n = w_hh_tile_t(w, 2, H, cols, cmask, cols, cmask)
+    b_r = row_vector(b, 0, cols, cmask)
+    b_z = row_vector(b, H, cols, cmask)
+    b_n = row_vector(b, 2 * H, cols, cmask)
     h = tl.load(h0 + o_h, mask=m, other=0.0)
-    if HAS_LEN:
-        n_valid = tl.load(lens + rows, mask=rmask, other=0)
+    n_valid = sequence_lengths(lens, rows, rmask, HAS_LEN)
     for t in range(T):
-        s3 = t * B * 3 * H
-        s4 = t * B * 4 * H
+        s3 = t * B * 3 * H  # each gate's input tile read just before its product: fewer live registers
         hn = tl.dot(h, w_n, input_precision=PREC) + b_n
-        r = sigmoid(tl.load(gx + s3 + o_3, mask=m, other=0.0) + tl.dot(h, w_r, input_precision=PREC) + b_r)
-        z = sigmoid(tl.load(gx + s3 + o_3 + H, mask=m, other=0.0) + tl.dot(h, w_z, input_precision=PREC) + b_z)
-        n = tanh(tl.load(gx + s3 + o_3 + 2 * H, mask=m, other=0.0) + r * hn)
-        h_new = (1.0 - z) * n + z * h
+        pre_r = tl.load(gx + s3 + o_3, mask=m, other=0.0) + tl.dot(h, w_r, input_precision=PREC) + b_r
+        pre_z = tl.load(gx + s3 + o_3 + H, mask=m, other=0.0) + tl.dot(h, w_z, input_precision=PREC) + b_z
+        r, z, n, h_new = gru_cell(pre_r, pre_z, tl.load(gx + s3 + o_3 + 2 * H, mask=m, other=0.0), hn, h)
         if HAS_LEN:
-            h_new = tl.where((t < n_valid)[:, None], h_new, h)
+            h_new = tl.where(valid_at(t, n_valid, m, HAS_LEN), h_new, h)
         h = tl.where(m, h_new, 0.0)
         tl.store(hs + t * B * H + o_h, h, mask=m)
-        tl.store(gates + s4 + o_4, r, mask=m)
-        tl.store(gates + s4 + o_4 + H, z, mask=m)
-        tl.store(gates + s4 + o_4 + 2 * H, n, mask=m)
-        tl.store(gates + s4 + o_4 + 3 * H, hn, mask=m)
+        store_gates(gates + t * B * 4 * H, o_4, H, m, r, z, n, hn)
 
 
 @triton.jit
@@ -345,49 +234,24 @@ def gru_bwd(
     T, B, H,
     HAS_LEN: tl.constexpr, BLOCK_B: tl.constexpr, HP: tl.constexpr, PREC: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_B + tl.arange(0, BLOCK_B)
-    cols = tl.arange(0, HP)
-    rmask = rows < B
-    cmask = cols < H
-    m = rmask[:, None] & cmask[None, :]
-    o_h = rows[:, None] * H + cols[None, :]
-    o_3 = rows[:, None] * (3 * H) + cols[None, :]
-    o_4 = rows[:, None] * (4 * H) + cols[None, :]
-    w_r = _load_w(w, 0, H, HP)
-    w_z = _load_w(w, 1, H, HP)
-    w_n = _load_w(w, 2, H, HP)
+    rows, cols, rmask, cmask, m = tile(tl.program_id(0), 0, B, H, BLOCK_B, HP)
+    o_h = offsets(rows, cols, H)
+    o_3 = offsets(rows, cols, 3 * H)
+    o_4 = offsets(rows, cols, 4 * H)
+    w_r = w_hh_tile(w, 0, H, cols, cmask, cols, cmask)
+    w_z = w_hh_tile(w, 1, H, cols, cmask, cols, cmask)
+    w_n = w_hh_tile(w, 2, H, cols, cmask, cols, cmask)
     dh_carry = tl.zeros((BLOCK_B, HP), dtype=w_r.dtype)
-    if HAS_LEN:
-        n_valid = tl.load(lens + rows, mask=rmask, other=0)
+    n_valid = sequence_lengths(lens, rows, rmask, HAS_LEN)
     for tt in range(T):
         t = T - 1 - tt
         s3 = t * B * 3 * H
-        s4 = t * B * 4 * H
-        sh = t * B * H
-        dh = tl.load(d_hs + sh + o_h, mask=m, other=0.0) + dh_carry
-        r = tl.load(gates + s4 + o_4, mask=m, other=0.0)
-        z = tl.load(gates + s4 + o_4 + H, mask=m, other=0.0)
-        n = tl.load(gates + s4 + o_4 + 2 * H, mask=m, other=0.0)
-        hn = tl.load(gates + s4 + o_4 + 3 * H, mask=m, other=0.0)
-        later = m & ((rows * 0 + t) > 0)[:, None]
-        hp = tl.load(hs + sh - B * H + o_h, mask=later, other=0.0) + tl.load(h0 + o_h, mask=m & ~later, other=0.0)
-        if HAS_LEN:
-            valid = (t < n_valid)[:, None] & m
-        else:
-            valid = m
-        dpn = dh * (1.0 - z) * (1.0 - n * n)
-        dpr = tl.where(valid, dpn * hn * r * (1.0 - r), 0.0)
-        dpz = tl.where(valid, dh * (hp - n) * z * (1.0 - z), 0.0)
-        dpn = tl.where(valid, dpn, 0.0)
-        dhn = dpn * r
-        tl.store(dG + s3 + o_3, dpr, mask=m)
-        tl.store(dG + s3 + o_3 + H, dpz, mask=m)
-        tl.store(dG + s3 + o_3 + 2 * H, dpn, mask=m)
-        tl.store(dGh + s3 + o_3, dpr, mask=m)
-        tl.store(dGh + s3 + o_3 + H, dpz, mask=m)
-        tl.store(dGh + s3 + o_3 + 2 * H, dhn, mask=m)
-        dh_carry = tl.where(valid, dh * z, dh)
+        dh = tl.load(d_hs + t * B * H + o_h, mask=m, other=0.0) + dh_carry
+        r, z, n, hn = load_gates(gates + t * B * 4 * H, o_4, H, m, "")
+        hp = previous_step(hs, h0, t, B, H, o_h, m, rows, "")
+        dpr, dpz, dpn, dhn, dh_carry = gru_cell_bwd(dh, r, z, n, hn, hp, valid_at(t, n_valid, m, HAS_LEN))
+        store_gates3(dG + s3, o_3, H, m, dpr, dpz, dpn)
+        store_gates3(dGh + s3, o_3, H, m, dpr, dpz, dhn)
         dh_carry += tl.dot(dpr, w_r, input_precision=PREC)
         dh_carry += tl.dot(dpz, w_z, input_precision=PREC)
         dh_carry += tl.dot(dhn, w_n, input_precision=PREC)
@@ -401,23 +265,13 @@ def rnn_fwd(
     T, B, H,
     RELU: tl.constexpr, HAS_LEN: tl.constexpr, BLOCK_B: tl.constexpr, HP: tl.constexpr, PREC: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_B + tl.arange(0, BLOCK_B)
-    cols = tl.arange(0, HP)
-    rmask = rows < B
-    cmask = cols < H
-    m = rmask[:, None] & cmask[None, :]
-    o_h = rows[:, None] * H + cols[None, :]
-    w_t = _load_wt(w, 0, H, HP)
+    rows, cols, rmask, cmask, m = tile(tl.program_id(0), 0, B, H, BLOCK_B, HP)
+    o_h = offsets(rows, cols, H)
+    w_t = w_hh_tile_t(w, 0, H, cols, cmask, cols, cmask)
     h = tl.load(h0 + o_h, mask=m, other=0.0)
-    if HAS_LEN:
-        n_valid = tl.load(lens + rows, mask=rmask, other=0)
+    n_valid = sequence_lengths(lens, rows, rmask, HAS_LEN)
     for t in range(T):
-        pre = tl.load(gx + t * B * H + o_h, mask=m, other=0.0) + tl.dot(h, w_t, input_precision=PREC)
-        if RELU:
-            h_new = tl.maximum(pre, 0.0)
-        else:
-            h_new = tanh(pre)
+        h_new = rnn_cell(tl.load(gx + t * B * H + o_h, mask=m, other=0.0) + tl.dot(h, w_t, input_precision=PREC), RELU)
         if HAS_LEN:
             h_new = tl.where((t < n_valid)[:, None], h_new, h)
         h = tl.where(m, h_new, 0.0)
@@ -430,32 +284,18 @@ def rnn_bwd(
     T, B, H,
     RELU: tl.constexpr, HAS_LEN: tl.constexpr, BLOCK_B: tl.constexpr, HP: tl.constexpr, PREC: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_B + tl.arange(0, BLOCK_B)
-    cols = tl.arange(0, HP)
-    rmask = rows < B
-    cmask = cols < H
-    m = rmask[:, None] & cmask[None, :]
-    o_h = rows[:, None] * H + cols[None, :]
-    w_s = _load_w(w, 0, H, HP)
+    rows, cols, rmask, cmask, m = tile(tl.program_id(0), 0, B, H, BLOCK_B, HP)
+    o_h = offsets(rows, cols, H)
+    w_s = w_hh_tile(w, 0, H, cols, cmask, cols, cmask)
     dh_carry = tl.zeros((BLOCK_B, HP), dtype=w_s.dtype)
-    if HAS_LEN:
-        n_valid = tl.load(lens + rows, mask=rmask, other=0)
+    n_valid = sequence_lengths(lens, rows, rmask, HAS_LEN)
     for tt in range(T):
         t = T - 1 - tt
         dh = tl.load(d_hs + t * B * H + o_h, mask=m, other=0.0) + dh_carry
         h = tl.load(hs + t * B * H + o_h, mask=m, other=0.0)
-        if HAS_LEN:
-            valid = (t < n_valid)[:, None] & m
-        else:
-            valid = m
-        if RELU:
-            d = tl.where(h > 0, dh, 0.0)
-        else:
-            d = dh * (1.0 - h * h)
-        d = tl.where(valid, d, 0.0)
+        d, dh_p = rnn_cell_bwd(dh, h, valid_at(t, n_valid, m, HAS_LEN), RELU)
         tl.store(dG + t * B * H + o_h, d, mask=m)
-        dh_carry = tl.where(valid, 0.0, dh) + tl.dot(d, w_s, input_precision=PREC)
+        dh_carry = dh_p + tl.dot(d, w_s, input_precision=PREC)
     tl.store(dh0 + o_h, dh_carry, mask=m)
 
 

@@ -376,6 +376,47 @@ class AnomalyDetector(Estimator):
         est.result_ = None
         return est
 
+    # ------------------------------------------------------------ seeing inside
+    def explain_target(self):
+        """What ``lstmkit explain`` traces: the network's LSTM (a reconstruction detector's encoder) on a series.
+
+        Returns a :class:`lstmkit.explain.traces.TraceTarget` whose ``prepare(series)``
+        takes numbers, rows or a CSV path, scales every row as in training
+        and runs the network over all of them (one label per row).
+        """
+        import torch
+
+        from ...explain.traces import TraceTarget
+        from ..explain.models import read_series
+
+        self._require_fitted("explain_target")
+        det = self.detector_
+        net = det.model
+        layer = net.lstm if hasattr(net, "lstm") else net.encoder  # prediction: lstm; reconstruction: its encoder
+
+        def prepare(data):
+            values, labels = read_series(data)
+            if values.shape[1] != det.channels:
+                raise ValueError(f"AnomalyDetector.explain_target: the detector reads {det.channels} channels, "
+                                 f"got {values.shape[1]}")
+            x = torch.as_tensor(det.scaler.transform(values), dtype=torch.float32)[None]  # (1, T, C)
+            return labels, lambda: net(x)
+
+        return TraceTarget(net, layer, "series", prepare)
+
+    def _export_kind(self) -> str:
+        return f"anomaly-{self.detector_.kind}"
+
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: the network on scaled rows. Prediction detector: ``(x (B, T, C), h0, c0) -> (pred (B, T,
+        horizon, C), h_n, c_n)``, the state in and out for streaming (``steps``: ``T``, default the training
+        window); reconstruction detector: ``x (B, T, C) -> recon (B, T, C)``. Scaling (and differencing), the
+        error model, pooling and threshold stay outside; the scaling parameters, pooling and threshold are in
+        the file's metadata (``lstmkit.scaler``, ``lstmkit.pooling``, ``lstmkit.threshold``)."""
+        from .onnx_graphs import graphs
+
+        return graphs(self, steps)
+
     # ------------------------------------------------------------ report
     def report(self, path: str | Path, x: Any = None, labels: Any = None, span: Any = None, run: dict | None = None) -> Path:
         """Write an HTML report (series, scores, events, metrics beside the baselines) and its plot.

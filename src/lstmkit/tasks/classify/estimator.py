@@ -164,7 +164,7 @@ class SequenceClassifier(Estimator):
             self.blend_ = {"metric": selection.chosen.neighbour, "temperature": selection.chosen.temperature,
                            "weight": BLEND_WEIGHT, "window": selection.chosen.window}
         self.neighbours_ = self._reference(data, y_idx, len(classes), p.base)
-        self.history_, results = [], []
+        self.history_, results, max_steps = [], [], 0
         if selection is not None and selection.fell_back:
             from .neighbours import NearestNeighbourClassifier
 
@@ -187,6 +187,7 @@ class SequenceClassifier(Estimator):
                                                      resume=resume, stop_after=stop_after, callbacks=callbacks,
                                                      say=self.log.info)
             self.history_ = results[0].history
+            max_steps = max(len(t) for t in x)
         self.config_ = cfg
         self.fit_info_ = {
             "train_seconds": round(sum(r.seconds for r in results), 2),
@@ -199,6 +200,7 @@ class SequenceClassifier(Estimator):
             "fit_seconds": round(time.perf_counter() - t_start, 1),
             "fit_cpu_seconds": round(time.process_time() - cpu_start, 1),
             "threads": cfg.train.num_threads or torch_threads(),
+            "max_steps": max_steps,  # the longest encoded training sequence: the default length of an export
         }
         if len(results) > 1:
             self.fit_info_["members"] = [{"seed": cfg.train.seed + k, "epochs": r.epochs, "train_seconds": round(r.seconds, 2),
@@ -275,6 +277,37 @@ class SequenceClassifier(Estimator):
         if getattr(self, "blend_", None):
             text += f" + {NN_METRICS[self.blend_['metric']]}, probabilities averaged"
         return text
+
+    def explain_target(self):
+        """What ``lstmkit explain`` traces: the network, its LSTM and how a text or a series reaches it.
+
+        Returns a :class:`lstmkit.explain.traces.TraceTarget` whose ``prepare(x)``
+        takes one text (labels: its words, or the decoded tokens) or one
+        series (numbers, rows or a CSV path; labels: its steps) and runs
+        :meth:`predict_proba` on it. A 1-NN model (chosen by the
+        cross-validation over the networks) has no gates: ``ValueError``.
+        """
+        from ...explain.traces import TraceTarget
+        from ..explain.models import read_series
+
+        self._require_fitted("explain_target")
+        enc = self.encoder_
+        if enc is None:
+            raise ValueError(f"SequenceClassifier.explain_target: the model holds a {self.model_name} classifier (the "
+                             "cross-validation chose it over the networks): it has no LSTM gates to show")
+
+        def prepare(data):
+            if enc.kind == "text":
+                ids = enc.tokenizer.encode(data)
+                words = enc.tokenizer.tokenize(data) if hasattr(enc.tokenizer, "tokenize") else []
+                labels = words if len(words) == len(ids) else [enc.tokenizer.decode([i]) for i in ids]
+                item = data
+            else:
+                item, labels = read_series(data)
+            one = Examples(enc.kind, [item], None, ["input"], "input")
+            return labels, lambda: self.predict_proba(one)
+
+        return TraceTarget(self.model_, self.model_.lstm, enc.kind, prepare)
 
     # ------------------------------------------------------------------ predict
     def _examples(self, X: Any, y: Any = None, who: str = "predict") -> Examples:
@@ -452,6 +485,22 @@ class SequenceClassifier(Estimator):
             raise ModelFolderError(f"SequenceClassifier.load: {Path(path)}: the model blends in 1-NN, but the folder "
                                    f"'neighbours' with the training series is missing")
         return est
+
+    def _export_kind(self) -> str:
+        from .model import KIND, KIND_ENSEMBLE, EnsembleClassifier
+        from .neighbours import KIND_NN
+
+        return KIND_NN if self.encoder_ is None else KIND_ENSEMBLE if isinstance(self.model_, EnsembleClassifier) else KIND
+
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: the network (an ensemble: the log of its mean probabilities) on encoded sequences padded
+        to ``steps`` (default: the longest training sequence), ``(x (B, T) ids or (B, T, F), lengths (B,)) ->
+        scores (B, K)``; tokenising or the series encoding stays outside (its parameters, and the class names,
+        are in the file's metadata: ``lstmkit.encoder``, ``lstmkit.classes``). A blend with 1-NN exports its
+        network part (the file says so); a 1-NN model has no network: a ``ValueError``."""
+        from .onnx_graphs import graphs
+
+        return graphs(self, steps)
 
     def report(self, path: str | Path, plots: dict[str, Path] | None = None) -> Path:
         """Write the HTML report of the last fit and the evaluations since (``scores_``) to ``path``."""

@@ -1,7 +1,7 @@
 """Gate traces of any saved task model: load a model folder, turn an input into steps, trace its LSTM.
 
 - :mod:`.models`: :func:`load_explainable` for every registered kind (language
-  model, classifier, tagger, forecaster, anomaly detector) and
+  model, classifier, tagger, forecaster, anomaly detector, translator: encoder or decoder) and
   :class:`Explainable.trace` for a text or a series.
 
 The model-independent parts (traces, heatmaps, unit search, experiments) live

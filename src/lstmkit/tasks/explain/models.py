@@ -8,7 +8,7 @@ that can be explained has a method ``explain_target()`` returning a
 
 - ``network``: the trained ``nn.Module`` the task predicts with;
 - ``layer``: the recurrent layer inside it whose gates are traced (an
-  lstmkit LSTM/GRU/RNN; for an encoder-decoder, the encoder);
+  lstmkit LSTM/GRU/RNN; for an encoder-decoder, the part asked for);
 - ``input_kind``: ``"text"`` or ``"series"`` (what ``--text``/``--series`` give);
 - ``prepare(data)``: the raw input -> ``(labels, run)``, one label per step
   (characters, words, times) and a call that runs the network on that input
@@ -18,7 +18,12 @@ Each task feeds its LSTM differently, so rather than rebuild each input
 pipeline, the task's own code runs on the input while a
 :class:`~lstmkit.explain.traces.LayerInputRecorder` notes what the layer was
 called with; the layer then runs once more on exactly that with
-``return_gates=True`` (:func:`~lstmkit.explain.traces.trace_target`).
+``return_gates=True`` (:func:`~lstmkit.explain.traces.trace_target`). A
+decoder stepped one position at a time (input feeding) hands over its
+gathered input as a :class:`~lstmkit.explain.traces.LayerCall` instead.
+
+An estimator with several recurrent parts names them in ``explain_parts``
+and takes ``explain_target(part=...)``; ``lstmkit explain --part`` picks one.
 
 =======================  ===========  ==========================================
 kind                     input        steps
@@ -28,14 +33,13 @@ kind                     input        steps
 ``tag-bilstm-crf``       text         whitespace-separated words (both directions)
 ``forecast-lstm``        series       the last ``input_size`` values (first ensemble member)
 ``anomaly-prediction``   series       every row (also ``anomaly-reconstruction``: its encoder)
-``translate-seq2seq``    text         the source tokens, through the encoder (once its
-                                      estimator has ``explain_target``)
+``translate-seq2seq``    text         ``part="encoder"``: the source subwords (both
+                                      directions); ``part="decoder"``: the target
+                                      tokens of the model's greedy translation
 =======================  ===========  ==========================================
 
-Kinds whose estimator has no ``explain_target`` yet (forecast, anomaly,
-classify and tag, while they move to estimators) are opened by the adapters
-in :data:`LEGACY_LOADERS`, written against those tasks' current classes; an
-adapter goes once its task's estimator provides ``explain_target``.
+A kind whose estimator has no ``explain_target``, a 1-NN classifier and a
+forecaster that chose a classical model are refused in one line.
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 from torch import nn
 
 from ...explain.traces import TraceTarget, Traces, trace_target
@@ -112,7 +115,13 @@ class Explainable:
     input_kind: str
     run: Callable  # input -> (labels, run the task's prediction on it)
     directory: str = ""
-    estimator: object = None  # the fitted estimator, when the folder was opened through the registry
+    estimator: object = None  # the fitted estimator whose explain_target() gave the rest
+    part: str = ""  # an encoder-decoder model's traced part ("encoder", "decoder"); "" for the others
+
+    @property
+    def title(self) -> str:
+        """The kind, and the part where there is one (``"translate-seq2seq decoder"``)."""
+        return f"{self.kind} {self.part}" if self.part else self.kind
 
     @property
     def cell_names(self) -> tuple[str, ...]:
@@ -125,117 +134,14 @@ class Explainable:
         if self.input_kind == "text" and not data.strip():
             raise ValueError(f"Explainable: expected some text, got {data!r}")
         return trace_target(TraceTarget(self.model, self.layer, self.input_kind, self.run), data,
-                            meta={"kind": self.kind, "model": self.directory, "input": self.input_kind})
+                            meta={"kind": self.kind, "model": self.directory, "input": self.input_kind,
+                                  **({"part": self.part} if self.part else {})})
 
 
-# ------------------------------------------------------------------ per task
-def _classify(directory: Path) -> Explainable:
-    from ..classify.data import Examples
-    from ..classify.estimator import SequenceClassifier
+def _explainable_estimator(kind: str, directory: Path) -> type:
+    """The registry's estimator class for ``kind``; refused in one line when it has no ``explain_target``.
 
-    clf = SequenceClassifier.load(directory)
-    enc = clf.encoder_
-    if enc is None:
-        raise ValueError(f"explain: {directory} holds a {clf.model_name} classifier (the cross-validation chose it over "
-                         f"the networks): it has no LSTM gates to show")
-
-    def run(data):
-        if enc.kind == "text":
-            ids = enc.tokenizer.encode(data)
-            words = enc.tokenizer.tokenize(data) if hasattr(enc.tokenizer, "tokenize") else []
-            labels = words if len(words) == len(ids) else [enc.tokenizer.decode([i]) for i in ids]
-            item = data
-        else:
-            values, labels = read_series(data)
-            item = values
-        ex = Examples(enc.kind, [item], None, ["input"], "input")
-        return labels, lambda: clf.predict_proba(ex)
-
-    return Explainable("classify-lstm", clf.model_, clf.model_.lstm, enc.kind, run, str(directory))
-
-
-def _tag(directory: Path) -> Explainable:
-    from ..tag.estimator import SequenceTagger
-
-    tagger = SequenceTagger.load(directory)
-
-    def run(text: str):
-        words = text.split()
-        return words, lambda: tagger.predict([words])
-
-    return Explainable("tag-bilstm-crf", tagger.model_, tagger.model_.lstm, "text", run, str(directory))
-
-
-def _forecast(directory: Path) -> Explainable:
-    from ..forecast.estimator import Forecaster
-    from ..forecast.lstm_fit import predict_windows
-    from ..forecast.selection import label
-
-    fc = Forecaster.load(directory)
-    lstm = fc.lstm_
-    if lstm is None:
-        raise ValueError(f"Explainable: {directory}: this forecaster chose {label(fc.core_.chosen)}, not an LSTM; "
-                         "there are no gates to show (force one with --select.model lstm)")
-    n = lstm.setup.input_size
-
-    def run(data):
-        import numpy as np
-        import pandas as pd
-
-        if is_file(data):
-            ss = fc.read(str(data))
-        else:
-            values, _ = read_series(data)
-            name = sorted(lstm.transform.scaler.loc)[0]  # numbers are read as the (first) series it was trained on
-            ss = fc.read(pd.DataFrame({name: values[:, 0]}), target=name, time="", id="", layout="long",
-                         past_covariates=[], future_covariates=[], freq="")
-        s = ss.series[0]
-        if len(s) < n:
-            raise ValueError(f"Explainable: the forecaster reads {n} values, got a series of {len(s)}")
-        times = [str(t) for t in s.time][-n:]
-        from ...data.series import SeriesSet
-
-        one = SeriesSet([s], ss.source, ss.target, ss.freq, ss.past_names, ss.future_names)
-        return times, lambda: predict_windows(lstm.model, lstm.transform, one, [np.array([len(s)])], lstm.horizon, n)
-
-    return Explainable("forecast-lstm", lstm.model, lstm.model.first.encoder, "series", run, str(directory))
-
-
-def _anomaly(directory: Path) -> Explainable:
-    from ..anomaly.detector import LSTMDetector
-
-    det, _ = LSTMDetector.load(directory)
-    net = det.model
-    layer = net.lstm if hasattr(net, "lstm") else net.encoder  # prediction: lstm; reconstruction: its encoder
-
-    def run(data):
-        values, labels = read_series(data)
-        if values.shape[1] != det.channels:
-            raise ValueError(f"Explainable: the detector reads {det.channels} channels, got {values.shape[1]}")
-        x = torch.as_tensor(det.scaler.transform(values), dtype=torch.float32)[None]  # (1, T, C)
-        return labels, lambda: net(x)
-
-    return Explainable(f"anomaly-{det.kind}", net, layer, "series", run, str(directory))
-
-
-#: kind -> adapter for the tasks whose estimator has no ``explain_target`` yet (see the module docstring)
-LEGACY_LOADERS = {
-    "classify-lstm": _classify,
-    "classify-lstm-ensemble": _classify,
-    "classify-nn": _classify,  # refused with a message: a 1-NN model has no gates
-    "tag-bilstm-crf": _tag,
-    "forecast-lstm": _forecast,
-    "anomaly-prediction": _anomaly,
-    "anomaly-reconstruction": _anomaly,
-}
-
-
-def _explainable_estimator(kind: str):
-    """The registry's estimator class for ``kind`` if it can be explained (has ``explain_target``), else ``None``.
-
-    A kind the registry does not know raises :class:`~lstmkit.train.checkpoint.ModelFolderError`;
-    an estimator module that does not exist yet (a task still moving to its
-    estimator) gives ``None``, so the legacy adapter opens the folder.
+    A kind the registry does not know raises :class:`~lstmkit.train.checkpoint.ModelFolderError`.
     """
     from ..registry import estimator_class, estimator_module
 
@@ -243,37 +149,56 @@ def _explainable_estimator(kind: str):
     try:
         cls = estimator_class(kind)
     except ModuleNotFoundError as e:
-        if e.name is not None and module.startswith(e.name):  # the estimator's own module is missing, not a dependency
-            return None
-        raise
-    return cls if callable(getattr(cls, "explain_target", None)) else None
+        if e.name is None or not module.startswith(e.name):  # a dependency is missing, not the estimator's module
+            raise
+        cls = None
+    if cls is None or not callable(getattr(cls, "explain_target", None)):
+        got = f"no module {module}" if cls is None else f"{cls.__module__}.{cls.__name__} without one"
+        raise ValueError(f"load_explainable: {directory}: a {kind!r} model cannot be traced yet: expected an estimator "
+                         f"with explain_target(), got {got}")
+    return cls
 
 
-def explainable(est, kind: str, directory: str | Path = "") -> Explainable:
-    """:class:`Explainable` from a fitted estimator that has ``explain_target()``."""
-    t = est.explain_target()
+def explainable(est, kind: str, directory: str | Path = "", part: str | None = None) -> Explainable:
+    """:class:`Explainable` from a fitted estimator that has ``explain_target()``.
+
+    ``part``: for an estimator with several recurrent parts (its
+    ``explain_parts``, e.g. a translator's ``("encoder", "decoder")``), the one
+    to trace (default: the first); ``None`` for the others.
+    """
+    who = f"explain: {directory}" if str(directory) else "explain"
+    parts = tuple(getattr(est, "explain_parts", ()) or ())
+    if part is not None and not parts:
+        raise ValueError(f"{who}: a {kind} model has one recurrent network to trace; --part (got {part!r}) applies "
+                         "to encoder-decoder models such as translate-seq2seq")
+    if parts:
+        part = parts[0] if part is None else part
+        if part not in parts:
+            raise ValueError(f"{who}: a {kind} model has the parts {', '.join(parts)}; expected --part one of "
+                             f"them, got {part!r}")
+    try:
+        t = est.explain_target(part=part) if parts else est.explain_target()
+    except ValueError as e:  # a model without gates (a 1-NN classifier, a classical forecaster)
+        raise ValueError(f"{who}: {e}") from None
     if t.input_kind not in ("text", "series"):
-        raise ValueError(f"explain: {type(est).__name__}.explain_target: expected input_kind 'text' or 'series', "
+        raise ValueError(f"{who}: {type(est).__name__}.explain_target: expected input_kind 'text' or 'series', "
                          f"got {t.input_kind!r}")
-    return Explainable(kind, t.network, t.layer, t.input_kind, t.prepare, str(directory), est)
+    return Explainable(kind, t.network, t.layer, t.input_kind, t.prepare, str(directory), est, part or "")
 
 
-def load_explainable(directory: str | Path) -> Explainable:
+def load_explainable(directory: str | Path, part: str | None = None) -> Explainable:
     """:class:`Explainable` for the model saved in ``directory`` (any task's model folder).
 
     The folder's kind picks the estimator through the registry
-    (``lstmkit.load``'s table); one without ``explain_target`` yet is opened
-    by its legacy adapter. An unknown kind is refused in one line.
+    (``lstmkit.load``'s table), whose ``explain_target()`` says what to
+    trace; ``part`` picks the encoder or the decoder of an encoder-decoder
+    model (default: the encoder). An unknown kind, an estimator without
+    ``explain_target`` or a model without gates (a 1-NN classifier, a
+    classical forecaster) is refused in one line naming the folder.
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"load_explainable: expected a model folder, {directory} does not exist")
-    meta = read_model_config(directory)
-    kind = meta["kind"]
-    cls = _explainable_estimator(kind)
-    if cls is not None:
-        return explainable(cls.load(directory), kind, directory)
-    if kind in LEGACY_LOADERS:
-        return LEGACY_LOADERS[kind](directory)
-    raise ValueError(f"load_explainable: {directory}: a {kind!r} model cannot be traced yet (its estimator has no "
-                     f"explain_target()); expected one of {sorted(LEGACY_LOADERS)} or an estimator with explain_target")
+    kind = read_model_config(directory)["kind"]
+    cls = _explainable_estimator(kind, directory)
+    return explainable(cls.load(directory), kind, directory, part)

@@ -423,6 +423,19 @@ class Forecaster(Estimator):
         }
         return save_model(path, self.model_, KIND, net, extra=extra)
 
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: the LSTM network(s) on one scaled window per series, ``(y (B, L)[, past][, future]) ->
+        forecast (B, H, Q)`` in the model's scaled units (the window's own level normalisation and the seasonal
+        anchor are inside). The per-series scaling (log, loc/scale, seasonal indices) and its inverse stay
+        outside; their parameters are in the file's metadata (``lstmkit.transform``). ``steps`` is not used:
+        the window is the fitted ``input_size``. A classical model has no network: a ``ValueError``."""
+        from .onnx_graphs import graphs
+
+        if steps is not None:
+            raise ValueError(f"Forecaster.export: the graph reads the fitted window of {self.input_size} steps; "
+                             f"expected steps=None, got {steps}")
+        return graphs(self)
+
     @classmethod
     def load(cls, path: str | Path) -> "Forecaster":
         """Open a model folder written by :meth:`save` (or ``lstmkit forecast train``)."""
@@ -487,6 +500,47 @@ class Forecaster(Estimator):
     def lstm_(self):
         """The fitted LSTM (networks and the transform they read), or ``None`` when a classical model was chosen."""
         return getattr(self, "core_", None) and self.core_.lstm
+
+    def explain_target(self):
+        """What ``lstmkit explain`` traces: the LSTM (the first ensemble member's encoder) and its input window.
+
+        Returns a :class:`lstmkit.explain.traces.TraceTarget` whose ``prepare(series)``
+        takes a CSV path (read like the training data) or numbers (read as
+        the first series the model was trained on) and forecasts from its
+        end; the labels are the times of the last ``input_size`` values, the
+        window the network reads. A forecaster that chose a classical model
+        has no gates: ``ValueError``.
+        """
+        from ...explain.traces import TraceTarget
+        from ..explain.models import is_file, read_series
+        from .lstm_fit import predict_windows
+        from .selection import label
+
+        self._require_fitted("explain_target")
+        lstm = self.lstm_
+        if lstm is None:
+            raise ValueError(f"Forecaster.explain_target: this forecaster chose {label(self.core_.chosen)}, not an "
+                             "LSTM; there are no gates to show (force one with --select.model lstm)")
+        n = lstm.setup.input_size
+
+        def prepare(data):
+            import pandas as pd
+
+            if is_file(data):
+                ss = self.read(str(data))
+            else:
+                values, _ = read_series(data)
+                name = min(lstm.transform.scaler.loc)  # numbers are read as the (first) series it was trained on
+                ss = self.read(pd.DataFrame({name: values[:, 0]}), target=name, time="", id="", layout="long",
+                               past_covariates=[], future_covariates=[], freq="")
+            s = ss.series[0]
+            if len(s) < n:
+                raise ValueError(f"Forecaster.explain_target: the forecaster reads {n} values, got a series of {len(s)}")
+            times = [str(t) for t in s.time][-n:]
+            one = SeriesSet([s], ss.source, ss.target, ss.freq, ss.past_names, ss.future_names)
+            return times, lambda: predict_windows(lstm.model, lstm.transform, one, [np.array([len(s)])], lstm.horizon, n)
+
+        return TraceTarget(lstm.model, lstm.model.first.encoder, "series", prepare)
 
     def data_config(self) -> DataConfig:
         """The data section with the column names of the training data (for reading new files)."""

@@ -378,6 +378,14 @@ class LanguageModel(Estimator):
         est.context_ = list(context) if context else start_context(tokenizer)
         return est
 
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: the network over ``steps`` token ids (default 1: one step of generation) with the LSTM
+        state in and out, ``(ids (B, T), h0, c0) -> (logits (B, T, V), h_n, c_n)``; tokenising and sampling
+        stay outside (the tokenizer's vocabulary is in the file's metadata, ``lstmkit.tokenizer``)."""
+        from .onnx_graphs import graphs
+
+        return graphs(self, steps)
+
     def report(self, path: str | Path) -> Path:
         """Write the run folder of the last :meth:`fit` into ``path``: ``metrics.json``, ``config.yaml``,
         ``plots/training.png``, ``sample.txt`` (``sample_length`` tokens at ``temperature``, seed ``seed``)

@@ -181,7 +181,10 @@ class SequenceTagger(Estimator):
         self.history_ = result.history
         self.fit_info_ = {"train_seconds": round(result.seconds, 2), "epochs": result.epochs,
                           "parameters": int(sum(p.numel() for p in model.parameters())),
-                          "training_sentences": len(train), "fit_seconds": round(time.perf_counter() - t_start, 1)}
+                          "training_sentences": len(train), "fit_seconds": round(time.perf_counter() - t_start, 1),
+                          # the longest encoded sentence and word: the default shape of an export
+                          "max_tokens": max(len(it["words"]) for it in items),
+                          "max_chars": max(int(it["chars"].shape[1]) for it in items)}
         self.scores_ = {}
         if dev is not None:
             self.evaluate(dev, name="dev")
@@ -235,6 +238,23 @@ class SequenceTagger(Estimator):
         """One tag per token of every sentence, in the training data's scheme (longer sentences are tagged in pieces)."""
         self._require_fitted("predict")
         return self._tag(as_sentences(sentences, None, "SequenceTagger.predict"))[0]
+
+    def explain_target(self):
+        """What ``lstmkit explain`` traces: the network, its BiLSTM and how a sentence reaches it.
+
+        Returns a :class:`lstmkit.explain.traces.TraceTarget` whose ``prepare(text)``
+        splits the text at whitespace (one label per word) and tags it with
+        :meth:`predict`; the traces hold both directions.
+        """
+        from ...explain.traces import TraceTarget
+
+        self._require_fitted("explain_target")
+
+        def prepare(text: str):
+            words = text.split()
+            return words, lambda: self.predict([words])
+
+        return TraceTarget(self.model_, self.model_.lstm, "text", prepare)
 
     def evaluate(self, sentences: Any, tags: Any = None, *, name: str = "evaluation", return_predictions: bool = False):
         """Entity precision, recall and F1 (micro, macro, per type) and token accuracy against gold ``tags``.
@@ -301,6 +321,16 @@ class SequenceTagger(Estimator):
         est.model_, est.encoder_, est.scheme_ = model, TagEncoder.from_dict(extra["encoder"]), extra["file_scheme"]
         est.fit_info_, est.history_, est.scores_ = extra.get("fit", {}), [], {}
         return est
+
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: the emission network, ``(words (B, T), lengths (B,)[, chars (B, T, L)][, shapes (B, T)]) ->
+        emissions (B, T, K)`` with ``T = steps`` (default: the longest training sentence) and ``L`` the longest
+        training word. CRF Viterbi decoding stays outside the graph; its start, transition and end scores and
+        the allowed transitions are in the file's metadata (``lstmkit.crf``) beside the tag names and
+        vocabularies (``lstmkit.tags``, ``lstmkit.encoder``)."""
+        from .onnx_graphs import graphs
+
+        return graphs(self, steps)
 
     def report(self, path: str | Path, plots: dict[str, Path] | None = None) -> Path:
         """Write the HTML report of the last fit and the evaluations since (``scores_``) to ``path``."""

@@ -166,6 +166,7 @@ class Translator(Estimator):
             dev_enc, _ = encode_pairs(self.source_tokenizer_, self.target_tokenizer_, parts["dev"].sources,
                                       parts["dev"].targets)
         self.split_["train_pairs_dropped_as_too_long"] = dropped
+        self.split_["max_source_tokens"] = int(train_enc.src_len.max())  # the default source length of an export
         V_src, V_tgt = self.source_tokenizer_.vocab_size, self.target_tokenizer_.vocab_size
         self.log.info("data: %s; %d train / %d dev / %d test pairs (%d / %d / %d source sentences), split by source "
                       "sentence; %s tokens: %d source and %d target types%s", self.split_["data"]["origin"],
@@ -375,7 +376,9 @@ class Translator(Estimator):
 
     # ------------------------------------------------------------------ seeing inside
     def _forced(self, sentence: str, beam: int | None, trace: bool = False) -> dict:
-        """Translate ``sentence``, then run the decoder along that translation: attention weights and gates."""
+        """Translate ``sentence``, then step the decoder along that translation: attention weights, gates (with
+        ``trace``), and the decoder's input at each step and first state (``decoder_input``: ``(1, T, E[+H])``;
+        ``decoder_start``: ``(h0, c0)``, each ``(layers, 1, H)``), on which the decoder run whole steps alike."""
         import torch
 
         from .tokens import BOS_ID, EOS_ID, encode_sources, source_pieces, target_pieces
@@ -388,13 +391,15 @@ class Translator(Estimator):
         net.eval()
         L = net.config.decoder_layers
         traces = [[] for _ in range(L)]
-        weights = []
+        weights, inputs = [], []
         with torch.no_grad():
             memory = net.encode(enc.src, enc.src_len)
             state = net.start(memory)
+            start = tuple(state[k].transpose(0, 1).contiguous() for k in ("h", "c"))  # (L, 1, H): the layer's hx
             prev = torch.tensor([BOS_ID])
             for i in ids:
                 step_trace = [{} for _ in range(L)] if trace else None
+                inputs.append(net.decoder_input(net.tgt_emb(prev), state))  # eval mode: no dropout
                 _, state, w = net.step(memory, state, prev, step_trace)
                 if w is not None:
                     weights.append(w[0].tolist())
@@ -404,7 +409,8 @@ class Translator(Estimator):
                 prev = torch.tensor([i])
         return {"source": sentence, "translation": tr.text, "source_tokens": source_pieces(self.source_tokenizer_, sentence),
                 "target_tokens": target_pieces(self.target_tokenizer_, ids), "weights": weights or None,
-                "decoder_steps": traces, "memory_input": enc}
+                "decoder_steps": traces, "memory_input": enc, "decoder_input": torch.stack(inputs, 1),
+                "decoder_start": start}
 
     def alignments(self, sentences: str | Sequence[str], beam: int | None = None) -> list[dict]:
         """Attention weights of each translation: ``{"source", "translation", "source_tokens", "target_tokens",
@@ -414,6 +420,51 @@ class Translator(Estimator):
             sentences = [sentences]
         keys = ("source", "translation", "source_tokens", "target_tokens", "weights")
         return [{k: v for k, v in self._forced(s, beam).items() if k in keys} for s in sentences]
+
+    #: the recurrent parts :meth:`explain_target` can trace (``lstmkit explain --part``)
+    explain_parts = ("encoder", "decoder")
+
+    def explain_target(self, part: str = "encoder", beam: int = 1):
+        """What ``lstmkit explain`` traces: the encoder or the decoder LSTM, and how a sentence reaches it.
+
+        Args:
+            part: ``"encoder"``: the bidirectional encoder on the source subwords (one label each, both
+                directions); ``"decoder"``: the decoder along the model's own translation of the sentence,
+                one step per target token it wrote (``<eos>`` last), each labelled by that token.
+            beam: beam width of that translation (default 1: greedy).
+
+        Returns a :class:`lstmkit.explain.traces.TraceTarget`. The encoder is recorded while
+        :meth:`~lstmkit.tasks.translate.seq2seq.Seq2SeqNet.encode` runs; the decoder is stepped one
+        position at a time (input feeding), so ``prepare`` gathers its input at every step and its first
+        state and returns them as a :class:`~lstmkit.explain.traces.LayerCall`: one run of the decoder LSTM
+        over them goes through the same states as the stepping did.
+        """
+        from ...explain.traces import LayerCall, TraceTarget
+        from .tokens import encode_sources, source_pieces
+
+        self._require_fitted("explain_target")
+        if part not in self.explain_parts:
+            raise ValueError(f"Translator.explain_target: expected part in {self.explain_parts}, got {part!r}")
+        if int(beam) < 1:
+            raise ValueError(f"Translator.explain_target: expected beam >= 1, got {beam}")
+        net = self.model_
+
+        def text_of(sentence) -> str:
+            if not isinstance(sentence, str) or not sentence.strip():
+                raise ValueError(f"Translator.explain_target: expected a sentence as a non-empty str, got {sentence!r}")
+            return sentence
+
+        def encoder(sentence):
+            enc = encode_sources(self.source_tokenizer_, [text_of(sentence)])
+            return source_pieces(self.source_tokenizer_, sentence), lambda: net.encode(enc.src, enc.src_len)
+
+        def decoder(sentence):
+            f = self._forced(text_of(sentence), int(beam))
+            return f["target_tokens"], LayerCall((f["decoder_input"], f["decoder_start"]))
+
+        if part == "encoder":
+            return TraceTarget(net, net.encoder, "text", encoder)
+        return TraceTarget(net, net.decoder, "text", decoder)
 
     def gate_traces(self, sentence: str, beam: int | None = None) -> dict:
         """The gates of the encoder and the decoder while translating ``sentence``.
@@ -440,6 +491,16 @@ class Translator(Estimator):
         decoder = Traces(list(f["target_tokens"]), dec_gates, {"part": "decoder", "translation": f["translation"]})
         return {"source_tokens": f["source_tokens"], "target_tokens": f["target_tokens"],
                 "translation": f["translation"], "encoder": encoder, "decoder": decoder}
+
+    def _export_graphs(self, steps: int | None) -> list:
+        """``export``: two graphs. ``path``: the encoder and the bridge, ``(src (B, S), src_len (B,)) -> (enc,
+        mask, h0, c0[, keys][, feed0])`` with ``S = steps`` (default: the longest training source);
+        ``<stem>.step.onnx``: one decoder step, ``(prev (B,), h, c[, enc, mask, keys][, feed]) -> (logits (B, V),
+        h_next, c_next[, feed_next][, attention])``. The search (greedy or beam) and tokenising stay outside;
+        both tokenisers and the special ids are in the files' metadata."""
+        from .onnx_graphs import graphs
+
+        return graphs(self, steps)
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:

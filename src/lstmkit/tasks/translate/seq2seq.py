@@ -125,12 +125,16 @@ class Seq2SeqNet(nn.Module):
         ctx, w = self.attention(top, memory["keys"], memory["enc"], memory["mask"])
         return torch.tanh(self.combine(torch.cat([ctx, top], dim=-1))), w
 
+    def decoder_input(self, emb: Tensor, state: dict[str, Tensor]) -> Tensor:
+        """What the first decoder layer reads at a step: the previous token's embedding ``(B, E)``, with input
+        feeding followed by the last attentional vector ``(B, E + H)``."""
+        return torch.cat([emb, state["feed"]], dim=-1) if self.feeds else emb
+
     def _advance(self, memory: dict[str, Tensor], state: dict[str, Tensor], x: Tensor,
                  trace: list[dict[str, Tensor]] | None = None) -> tuple[Tensor, dict[str, Tensor], Tensor | None]:
         """One decoder step from the (dropped-out) embedding ``x (B, E)`` of the previous token:
         ``(attentional vector h~ (B, H), new state, attention weights (B, S) or None)``."""
-        if self.feeds:
-            x = torch.cat([x, state["feed"]], dim=-1)  # (B, E + H): input feeding
+        x = self.decoder_input(x, state)
         hs, cs = [], []
         L = self.config.decoder_layers
         for layer in range(L):
