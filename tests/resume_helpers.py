@@ -19,7 +19,10 @@ moments, schedule, epoch and step, random and data-order states), and every
 ``logs/csv/metrics.csv``
 of the resumed run holds the same epochs and values as the uninterrupted one
 (timings aside): the epochs before the kill were kept, none is missing or
-repeated.
+repeated. The timings continue too: each fit's rows up to its last checkpoint
+before the kill are kept as they were (their ``seconds`` included), the
+``seconds`` column never goes back, and each final training state's
+``train_seconds`` is at least what that fit's checkpoint before the kill held.
 """
 
 from __future__ import annotations
@@ -177,9 +180,24 @@ def _state_differences(a_path: Path, b_path: Path) -> list[str]:
     return out
 
 
-def _csv_rows(path: Path) -> list[dict[str, str]]:
+def _kept_before_kill(run_dir: Path) -> dict[Path, tuple[int, float, list[dict[str, str]]]]:
+    """Per fit of a killed run (its ``last.safetensors``): epochs its checkpoint keeps, its time, its CSV rows."""
+    from lstmkit.train.state_file import read_state
+
+    kept = {}
+    for p in run_dir.rglob(CHECKPOINT):
+        state = read_state(p)
+        rows = state.get("callbacks", {}).get("EpochLog", {}).get("rows", [])
+        seconds = float(state.get("callbacks", {}).get("ResumePoint", {}).get("train_seconds", 0.0))
+        fit_dir = p.parent.parent  # <fit>/checkpoints/last.safetensors; the log is <fit>/logs/csv/metrics.csv
+        log = fit_dir / "logs" / "csv" / "metrics.csv"
+        kept[fit_dir.relative_to(run_dir)] = (len(rows), seconds, _csv_rows(log, timings=True) if log.is_file() else [])
+    return kept
+
+
+def _csv_rows(path: Path, timings: bool = False) -> list[dict[str, str]]:
     with open(path, newline="") as f:
-        return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in csv.DictReader(f)]
+        return [{k: v for k, v in row.items() if timings or k not in TIMING_COLUMNS} for row in csv.DictReader(f)]
 
 
 def check_exact_resume(command: Callable[[Path], list[str]], resume_flag: Sequence[str], tmp: Path, *,
@@ -205,6 +223,7 @@ def check_exact_resume(command: Callable[[Path], list[str]], resume_flag: Sequen
     assert rc == 0, f"uninterrupted run failed ({rc}): {err}"
     assert rc_k == -signal.SIGKILL, (f"expected the run to be killed after checkpoint {kill_after}, but it ended with "
                                      f"{rc_k} after {seen} checkpoint(s) (the uninterrupted run wrote {total}): {err_k}")
+    kept = _kept_before_kill(resumed)
     [(rc, _, err)] = run_and_count([([*command(resumed), *resume_flag], resumed, None)], env, timeout)
     assert rc == 0, f"resumed run failed ({rc}): {err}"
 
@@ -231,6 +250,24 @@ def check_exact_resume(command: Callable[[Path], list[str]], resume_flag: Sequen
         assert [r.get("epoch") for r in got] == [r.get("epoch") for r in want], (
             f"{rel}: epochs {[r.get('epoch') for r in got]} after the resume, expected {[r.get('epoch') for r in want]}")
         assert got == want, f"{rel}: logged values differ from the uninterrupted run"
+        timed = _csv_rows(resumed / rel, timings=True)
+        seconds = [float(r["seconds"]) for r in timed]
+        assert seconds == sorted(seconds), f"{rel}: the seconds column goes back after the resume: {seconds}"
+
+    # the time continues: what each fit had kept at its checkpoint before the kill is still there
+    for fit_dir, (n_rows, seconds_before, rows_before) in kept.items():
+        rel = fit_dir / "logs" / "csv" / "metrics.csv"
+        if (resumed / rel).is_file():
+            after = _csv_rows(resumed / rel, timings=True)
+            assert after[:n_rows] == rows_before[:n_rows], (
+                f"{rel}: the {n_rows} epoch row(s) the checkpoint before the kill kept changed after the resume "
+                f"(timings included): {rows_before[:n_rows]} -> {after[:n_rows]}")
+        from lstmkit.train.state_file import read_state
+
+        final = read_state(resumed / fit_dir / "checkpoints" / CHECKPOINT)
+        seconds_after = float(final.get("callbacks", {}).get("ResumePoint", {}).get("train_seconds", 0.0))
+        assert seconds_after >= seconds_before, (f"{fit_dir}: train_seconds {seconds_after} after the resume, "
+                                                 f"{seconds_before} at the checkpoint before the kill: the time restarted")
     return ResumeCheck(kill_after, total, n_weights, len(csv_files), len(states), straight, resumed)
 
 

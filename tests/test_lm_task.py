@@ -231,6 +231,36 @@ def test_time_budget_sets_the_learning_rate_from_the_clock():
     assert trainer.should_stop is True and cb.stopped
 
 
+def test_time_budget_continues_from_its_checkpoint_on_resume():
+    """A resumed run counts the time before its checkpoint and anneals from the peak rate, not the annealed one."""
+    import time
+    from types import SimpleNamespace
+
+    import torch
+
+    from lstmkit.tasks.lm.time_budget import TimeBudget
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    trainer = SimpleNamespace(optimizers=[opt], should_stop=False)
+    cb = TimeBudget(minutes=1.0, anneal=True, floor=0.0)
+    cb.on_train_start(trainer, None)
+    cb.start = time.perf_counter() - 20.0
+    cb.slowest_epoch = 5.0
+    state = cb.state_dict()  # what the checkpoint keeps, 20 s in
+    opt.param_groups[0]["lr"] = 0.07  # the annealed rate the checkpoint's optimiser holds
+    resumed = TimeBudget(minutes=1.0, anneal=True, floor=0.0)
+    resumed.load_state_dict(state)
+    resumed.on_train_start(trainer, None)
+    assert resumed.base_lrs == [0.1] and resumed.elapsed() >= 20.0
+    resumed.start = time.perf_counter() - 10.0  # 10 s more: half the budget in all
+    resumed.on_train_batch_start(trainer, None, None, 0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05, rel=1e-3)
+    resumed.epoch_start = time.perf_counter() - 1.0
+    resumed.start = time.perf_counter() - 36.0  # 56 s in all; the slowest epoch (5 s, kept) would overrun
+    resumed.on_train_epoch_end(trainer, None)
+    assert trainer.should_stop is True
+
+
 def test_missing_default_corpus_says_so(monkeypatch, capsys):
     from lstmkit.tasks.lm import corpus
 

@@ -3,7 +3,8 @@
 In-process (an exception as the kill) for every kind of loader the tasks
 use, then for real: a subprocess killed with SIGKILL after a random
 checkpoint (:mod:`resume_helpers`), the generic script here and, marked
-slow, the ``classify`` and ``forecast`` command lines.
+slow, every task's ``train`` command line (anomaly, classify, forecast, lm,
+tag, translate).
 """
 
 from __future__ import annotations
@@ -46,13 +47,13 @@ def _cfg(epochs: int, **kw) -> TrainConfig:
                            **kw})
 
 
-def _script_run(kind: str, out: Path, epochs: int, kill_at: int | None = None, resume: bool = False):
+def _script_run(kind: str, out: Path, epochs: int, kill_at: int | None = None, resume: bool = False, **cfg):
     seed_everything(3)
     model = script.Net()
     train, val = script.data(96, 1), script.data(32, 2)
     cbs = [_killer(kill_at)] if kill_at is not None else None
     res = fit(model, script.step, script.loader(kind, *train, seed=3), script.loader("tensor", *val, seed=0),
-              _cfg(epochs), out_dir=out, resume=resume, callbacks=cbs)
+              _cfg(epochs, **cfg), out_dir=out, resume=resume, callbacks=cbs)
     return model, res
 
 
@@ -87,6 +88,22 @@ def test_killed_mid_epoch_and_resumed_gives_bit_identical_weights(kind, tmp_path
     # the time counts the whole run: the part before the checkpoint plus this call
     assert rr.seconds > rr.call_seconds >= 0 and rr.seconds >= float(before[-1]["seconds"])
     assert float(got[-1]["seconds"]) > float(got[kill_at - 1]["seconds"])
+
+
+def test_plateau_schedule_resumes_with_the_step_taken_after_the_checkpoint(tmp_path):
+    """ReduceLROnPlateau steps after the epoch-end checkpoint is written; a resume must still take that step."""
+    from lstmkit.train.state_file import read_state
+
+    plateau = dict(schedule="plateau", early_stopping=2, lr=0.05)  # patience 1: the rate drops within a few epochs
+    straight, rs = _script_run("tensor", tmp_path / "straight", 7, **plateau)
+    with pytest.raises(_Kill):
+        _script_run("tensor", tmp_path / "resumed", 7, kill_at=4, **plateau)
+    resumed, rr = _script_run("tensor", tmp_path / "resumed", 7, resume=True, **plateau)
+    a = read_state(tmp_path / "straight" / "checkpoints" / "last.safetensors")["lr_schedulers"][0]
+    b = read_state(tmp_path / "resumed" / "checkpoints" / "last.safetensors")["lr_schedulers"][0]
+    assert (b["last_epoch"], b["num_bad_epochs"], b["best"]) == (a["last_epoch"], a["num_bad_epochs"], a["best"])
+    assert a["_last_lr"] == b["_last_lr"] and rr.history == rs.history
+    _assert_same_weights(straight, resumed)
 
 
 def test_language_model_streams_resume_with_the_same_offsets(tmp_path):
@@ -203,30 +220,97 @@ def test_killed_subprocess_resumes_bit_identical_every_loader(kind, tmp_path):
                            kill_after=kill_after)
 
 
-# the task command lines as they are today: parameterised by their argv, so they outlive the refactors
+# Every task's command line, tiny: (argv(data folder, out), weights file, how many checkpoint writes the kill may
+# come after at most). Each command trains with the options a user would give (seeded, one thread); the ones that fit
+# several networks in one run (forecast: ensemble members of the validation and the final fits, in the backtest and
+# the final model; classify: cross-validated set-ups; translate: the LSTM and both baselines) are killed somewhere in
+# that sequence, and every fit's final state is compared (see resume_helpers).
+_COMMON = ["--train.num_threads", "1", "--quiet"]
 TASK_COMMANDS = {
+    "anomaly": (lambda data, out: ["anomaly", "train", "--data", str(data / "ecg.csv"), "--data.label", "label",
+                                   "--out", str(out), "--detector.hidden_size", "8", "--detector.dropout", "0.2",
+                                   "--train.epochs", "6", *_COMMON],
+                "model/model.safetensors", 5),
     "classify": (lambda data, out: ["classify", "train", "--data", str(data / "train.tsv"), "--out", str(out),
                                     "--train.epochs", "6", "--model.hidden_size", "8", "--model.embedding_dim", "8",
-                                    "--model.dropout", "0.2", "--train.batch_size", "16", "--train.num_threads", "1",
-                                    "--quiet"],
-                 "model/model.safetensors"),
-    "forecast": (lambda data, out: ["forecast", "train", "--out", str(out), "--train.epochs", "6",
-                                    "--backtest.final_epochs", "6", "--model.ensemble", "1", "--model.hidden_size", "8",
-                                    "--model.num_layers", "2", "--model.dropout", "0.2", "--train.batch_size", "8", "--train.num_threads", "1", "--plot_series", "1", "--quiet"],
-                 "model/model.safetensors"),
+                                    "--model.dropout", "0.2", "--train.batch_size", "16", *_COMMON],
+                 "model/model.safetensors", 4),
+    # series: cross-validation (in temporary folders, done again after a kill), then an ensemble of two networks
+    # (member 0 in training/, member 1 in training/member-1/): a kill during member 0 leaves member 1 unstarted
+    "classify-series": (lambda data, out: ["classify", "train", "--data", str(data / "italy.ts"), "--out", str(out),
+                                           "--model.ensemble", "2", "--model.hidden_size", "8", "--train.epochs", "4",
+                                           "--select.folds", "2", "--select.neighbours", "false",
+                                           "--select.baselines", "false", *_COMMON],
+                        "model/model.safetensors", 7),
+    # the LSTM forced (no statsforecast peers): the automatic choice may otherwise pick a model that does not train;
+    # two members, a checkpoint every second pass (a kill between them redoes a pass)
+    "forecast": (lambda data, out: ["forecast", "train", "--out", str(out), "--select.model", "lstm",
+                                    "--select.peers", "", "--train.epochs", "4", "--train.checkpoint_every", "2",
+                                    "--model.ensemble", "2", "--model.hidden_size", "8", "--model.num_layers", "2",
+                                    "--model.dropout", "0.2", "--train.batch_size", "8", "--plot_series", "1", *_COMMON],
+                 "model/model.safetensors", 10),
+    "lm": (lambda data, out: ["lm", "train", "--data", str(data / "text.txt"), "--out", str(out),
+                              "--model.hidden_size", "16", "--model.embedding_size", "16", "--model.dropout", "0.2",
+                              "--train.epochs", "6", "--run.sample_length", "20", *_COMMON],
+           "model/model.safetensors", 5),
+    "tag": (lambda data, out: ["tag", "train", "--data", str(data / "train.conll"), "--dev", str(data / "dev.conll"),
+                               "--out", str(out), "--model.hidden_size", "8", "--model.word_dim", "8",
+                               "--model.char_dim", "8", "--train.epochs", "6", "--train.batch_size", "16", *_COMMON],
+            "model/model.safetensors", 5),
+    # the LSTM and both baselines (no attention, a Transformer), each resumed from its own checkpoint
+    "translate": (lambda data, out: ["translate", "train", "--data", str(data / "pairs.tsv"), "--out", str(out),
+                                     "--data.tokenizer", "word", "--model.hidden_size", "16",
+                                     "--model.embedding_size", "16", "--model.encoder_layers", "1",
+                                     "--transformer.layers", "1", "--train.epochs", "4", "--train.batch_size", "32",
+                                     "--decode.beam", "2", "--run.alignments", "1", *_COMMON],
+                  "model/model.safetensors", 11),
 }
+
+
+def _blocks(path: Path, n: int) -> str:
+    """The first ``n`` blank-line-separated sentences of a CoNLL file."""
+    return "\n\n".join(path.read_text().strip().split("\n\n")[:n]) + "\n\n"
+
+
+def _task_data(data: Path, shared: Path) -> None:
+    """Small slices of the shared data sets, written into ``data`` (forecast uses its built-in series)."""
+    data.mkdir()
+    sst = (shared / "sst2" / "train.tsv").read_text().splitlines()
+    (data / "train.tsv").write_text("\n".join(sst[:161]) + "\n")
+    (data / "italy.ts").write_bytes((shared / "ucr" / "ItalyPowerDemand_TRAIN.ts").read_bytes())
+    ecg = (shared / "anomaly" / "mitdb.csv").read_text().splitlines()
+    (data / "ecg.csv").write_text("\n".join(ecg[:1501]) + "\n")
+    (data / "text.txt").write_text((shared / "tinyshakespeare" / "input.txt").read_text()[:20000])
+    (data / "train.conll").write_text(_blocks(shared / "conll2003" / "train.txt", 120))
+    (data / "dev.conll").write_text(_blocks(shared / "conll2003" / "dev.txt", 40))
+    pairs = (shared / "translation" / "eng-fra.tsv").read_text().splitlines()
+    (data / "pairs.tsv").write_text("\n".join(pairs[:400]) + "\n")
+
+
+def test_every_task_command_has_a_resume_case():
+    from lstmkit.cli.main import build_parser
+
+    parser = build_parser()
+    tasks = {"anomaly", "classify", "forecast", "lm", "tag", "translate"}
+    assert {name.split("-")[0] for name in TASK_COMMANDS} == tasks
+    for task in sorted(tasks):  # each task's train command takes --resume
+        args = parser.parse_args([task, "train", "--data", "x", "--dev", "y", "--resume"] if task == "tag" else
+                                 [task, "train", "--data", "x", "--resume"])
+        assert args.resume is True, task
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", sorted(TASK_COMMANDS))
 def test_task_command_killed_and_resumed_bit_identical(task, tmp_path, shared_data):
-    argv, weights = TASK_COMMANDS[task]
+    """Each task's train command: SIGKILL after a random checkpoint (a little into the next epoch), --resume, compare."""
+    argv, weights, most = TASK_COMMANDS[task]
     data = tmp_path / "data"
-    data.mkdir()
-    lines = (shared_data / "sst2" / "train.tsv").read_text().splitlines()
-    (data / "train.tsv").write_text("\n".join(lines[:161]) + "\n")
+    _task_data(data, shared_data)
 
     def command(out: Path) -> list[str]:
         return [sys.executable, "-m", "lstmkit", *argv(data, out)]
 
-    check_exact_resume(command, ["--resume"], tmp_path / "runs", weights=weights, kill_after=random.randrange(1, 5))
+    kill_after = random.randrange(1, most + 1)
+    check = check_exact_resume(command, ["--resume"], tmp_path / "runs", weights=weights, kill_after=kill_after,
+                               kill_delay=random.uniform(0.0, 0.1))
+    assert check.tensors > 0 and check.states >= 1 and check.csv_files == check.states, (task, kill_after, check)

@@ -105,6 +105,37 @@ def test_time_budget_stops_training():
     assert r["stopped_by_time_limit"] and r["epochs"] < 500 and r["train_seconds"] < 30
 
 
+def test_time_limit_and_warmup_continue_from_the_checkpoint_on_resume():
+    """The budget counts the time before the checkpoint; the warm-up follows the trainer's step count."""
+    import time
+    from types import SimpleNamespace
+
+    import torch
+
+    from lstmkit.tasks.translate.training import TimeLimit, WarmupInverseSqrt
+
+    limit = TimeLimit(1.0)
+    limit.on_train_start(None, None)
+    limit.start = time.perf_counter() - 50.0
+    limit.slowest = 4.0
+    resumed = TimeLimit(1.0)
+    resumed.load_state_dict(limit.state_dict())
+    resumed.on_train_start(None, None)
+    trainer = SimpleNamespace(should_stop=False)
+    resumed.on_train_epoch_start(trainer, None)
+    resumed.epoch_start -= 1.0
+    resumed.on_train_epoch_end(trainer, None)  # 51 s spent in all, epochs of 4 s: 55 s, still within a minute
+    assert trainer.should_stop is False and resumed.elapsed() >= 50.0
+    resumed.start -= 6.0  # 57 s: the next epoch would overrun
+    resumed.on_train_epoch_end(trainer, None)
+    assert trainer.should_stop is True and resumed.stopped
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    warm = WarmupInverseSqrt(lr=1.0, warmup=10)
+    warm.on_train_batch_start(SimpleNamespace(optimizers=[opt], global_step=39), None, None, 0)  # a resumed fit
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.5)  # step 40 of the schedule, not step 1 again
+
+
 def test_file_input_bad_lines_and_parts(tmp_path):
     bad = write_toy_tsv(tmp_path / "bad.tsv", 150, extra_lines=["no tab here", "Hello .\t"])
     with pytest.raises(ValueError, match=r"bad\.tsv: line 6: expected two columns"):

@@ -44,7 +44,7 @@ def add_parser(sub) -> None:
     from lstmkit.cli.run_options import add_run_options
     from lstmkit.tasks.translate.config import TranslateConfig
 
-    add_run_options(t, TranslateConfig, resume=False)
+    add_run_options(t, TranslateConfig)
     t.set_defaults(func=run, action="train")
 
     r = tsub.add_parser("translate", help="translate sentences, printing each as soon as it is done",
@@ -103,7 +103,7 @@ def _train(args) -> int:
                                                    "data.skip_bad_lines": args.skip_bad_lines})
     out = default_out_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
-    est = Translator(config=cfg).fit(log_dir=out / "training")
+    est = Translator(config=cfg).fit(log_dir=out / "training", resume=args.resume)
     est.save(out / "model")
     metrics = {"results": est.results_, "split": est.split_, "run": est.run_}
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False, allow_nan=True))

@@ -60,7 +60,11 @@ class ResumePoint(Checkpoint):
     the callbacks that watch the validation metric (early stopping and the
     best checkpoint update their state at the end of the training epoch
     too). A run that was stopping (early stopping, a time budget) when the
-    checkpoint was written stays stopped. A run killed at any moment and
+    checkpoint was written stays stopped. A ``ReduceLROnPlateau`` schedule
+    steps after every callback of the epoch's end, so after the checkpoint:
+    the value it was about to read is kept too and the step is taken on
+    resuming (Lightning would otherwise skip it, and the learning rate of a
+    resumed run could differ from the uninterrupted one's). A run killed at any moment and
     resumed therefore computes the same numbers as one that was never
     interrupted (bit for bit on CPU): the
     epochs after the last checkpoint are done again, with the same batches
@@ -81,6 +85,7 @@ class ResumePoint(Checkpoint):
         self.saved_epochs = 0  # epochs completed when last.safetensors was last written by this run
         self.resumed_epochs: int | None = None
         self.stopping = False  # the run was told to stop (early stopping, a time budget) when last saved
+        self.plateau: list[float | None] = []  # per plateau schedule: the value of its step still to come at the save
 
     def start_clock(self) -> None:
         self.started = time.perf_counter()
@@ -93,17 +98,19 @@ class ResumePoint(Checkpoint):
         last_epoch = trainer.current_epoch + 1 >= (trainer.max_epochs or 0)
         if (trainer.current_epoch + 1) % self.every == 0 or last_epoch or trainer.should_stop:
             self.stopping = bool(trainer.should_stop)
+            self.plateau = _pending_plateau_steps(trainer)
             trainer.save_checkpoint(self.path, weights_only=False)  # the full state, for resuming
             self.saved_epochs = trainer.current_epoch + 1
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": global_rng_state(), "data": loader_state(self.loaders), "train_seconds": self.seconds(),
-                "stopping": self.stopping}
+                "stopping": self.stopping, "plateau": list(self.plateau)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # called while Lightning restores the checkpoint, before the loaders are iterated
         self.seconds_before = float(state_dict.get("train_seconds", 0.0))
         self.stopping = bool(state_dict.get("stopping", False))
+        self.plateau = list(state_dict.get("plateau", []))
         if "data" in state_dict:
             set_loader_state(self.loaders, state_dict["data"])
         if "rng" in state_dict:
@@ -114,6 +121,22 @@ class ResumePoint(Checkpoint):
             self.resumed_epochs = self.saved_epochs = trainer.current_epoch
             if self.stopping:  # killed after its last checkpoint: Lightning does not keep should_stop, we do
                 trainer.should_stop = True
+            plateau = [c for c in trainer.lr_scheduler_configs if c.reduce_on_plateau]
+            for config, value in zip(plateau, self.plateau):
+                if value is not None:  # the step the interrupted run took just after writing the checkpoint
+                    pl_module.lr_scheduler_step(config.scheduler, value)
+
+
+def _pending_plateau_steps(trainer) -> list[float | None]:
+    """For each ``ReduceLROnPlateau`` schedule: the value Lightning steps it with after this epoch's end, if it does."""
+    out: list[float | None] = []
+    for config in trainer.lr_scheduler_configs:
+        if not config.reduce_on_plateau:
+            continue
+        due = config.interval == "epoch" and (trainer.current_epoch + 1) % config.frequency == 0
+        value = trainer.callback_metrics.get(config.monitor) if due else None
+        out.append(None if value is None else float(value))
+    return out
 
 
 class EpochLog(Callback):

@@ -122,6 +122,7 @@ def train_networks(cfg: ClassifyConfig, encoder: SequenceEncoder, x: list[torch.
         :class:`~lstmkit.train.FitResult`, ``{epoch: (N, K) probabilities}``.
     """
     from ...train import fit, seed_everything
+    from ...train.callbacks import resume_path
     from .model import ClassifierNet, EnsembleClassifier
 
     model_cfg = network_config(cfg, encoder, num_classes)
@@ -140,8 +141,10 @@ def train_networks(cfg: ClassifyConfig, encoder: SequenceEncoder, x: list[torch.
             epochs, tensors = snapshots if (snapshots is not None and k == 0) else ([], None)
             extra += _callbacks(list(epochs), tensors, stop_after, store)
         member_dir = None if out_dir is None else Path(out_dir) / (f"member-{k}" if k else "")
+        # a member the interrupted run had not reached (or not checkpointed yet) trains from the start, as it would have
+        can_resume = bool(resume and member_dir is not None and resume_path(member_dir / "checkpoints").is_file())
         results.append(fit(net, step, loader(x, y, train_cfg.batch_size, shuffle=True), val_loader, train_cfg,
-                           out_dir=member_dir, resume=resume, callbacks=extra))
+                           out_dir=member_dir, resume=can_resume, callbacks=extra))
         members.append(net.eval())
     model = members[0] if n == 1 else EnsembleClassifier({"members": n, "member": model_cfg}, members)
     return model.eval(), results, store

@@ -131,7 +131,8 @@ class LanguageModel(Estimator):
         t_fit = time.perf_counter()
         result = fit_loop(model, TBPTTStep(), train_chunks, val_chunks, cfg.train, out_dir=log_dir, resume=resume,
                           val_step=TBPTTStep(), callbacks=callbacks)
-        train_seconds = time.perf_counter() - t_fit
+        fit_seconds = time.perf_counter() - t_fit
+        train_seconds = result.seconds  # across resumes: the time before the checkpoint this call resumed from too
         model.eval()
         self.model_, self.tokenizer_ = model, tok
         self.context_ = start_context(tok, corpus.train_ids)
@@ -146,7 +147,8 @@ class LanguageModel(Estimator):
             "data": source or "(text in memory)", "tokenizer": cfg.data.tokenizer, "vocab_size": tok.vocab_size,
             "train_tokens": len(corpus.train_ids), "val_tokens": len(corpus.val_ids), "val_given": val_text is not None,
             "parameters": n_params, "epochs": result.epochs, "steps_per_epoch": len(train_chunks),
-            "train_seconds": round(train_seconds, 1), "eval_seconds": round(eval_seconds, 1),
+            "train_seconds": round(train_seconds, 1), "fit_seconds": round(fit_seconds, 1),
+            "eval_seconds": round(eval_seconds, 1),
             "total_seconds": round(time.perf_counter() - t0, 1),
             "stopped_by_time_limit": bool(limit and limit.stopped),
             "torch_threads": torch.get_num_threads(), "best_val_loss_per_chunk": result.best_score,

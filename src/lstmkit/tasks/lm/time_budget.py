@@ -25,6 +25,10 @@ class TimeBudget(Callback):
     - ``anneal=True``: set every optimiser group's learning rate to
       ``lr * cosine_fraction(elapsed, budget)`` before each batch, so the
       cosine schedule ends when the time does (use it with ``schedule: none``).
+
+    The time spent and the slowest epoch are part of the checkpoint: a resumed
+    run continues the budget (and the annealing) where its checkpoint left it,
+    without counting twice the epochs done again after a kill.
     """
 
     def __init__(self, minutes: float, anneal: bool = False, floor: float = 0.01) -> None:
@@ -38,13 +42,25 @@ class TimeBudget(Callback):
         self.slowest_epoch = 0.0
         self.stopped = False
         self.base_lrs: list[float] = []
+        self.before = 0.0  # seconds spent before the checkpoint this run resumed from
 
     def elapsed(self) -> float:
-        return 0.0 if self.start is None else time.perf_counter() - self.start
+        return self.before + (0.0 if self.start is None else time.perf_counter() - self.start)
 
     def on_train_start(self, trainer, pl_module):
         self.start = time.perf_counter()
-        self.base_lrs = [g["lr"] for opt in trainer.optimizers for g in opt.param_groups]
+        if not self.base_lrs:  # a resumed run keeps the peak rates of its checkpoint, not the annealed ones
+            self.base_lrs = [g["lr"] for opt in trainer.optimizers for g in opt.param_groups]
+
+    def state_dict(self) -> dict:
+        return {"elapsed": self.elapsed(), "slowest_epoch": self.slowest_epoch, "stopped": self.stopped,
+                "base_lrs": list(self.base_lrs)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.before = float(state_dict.get("elapsed", 0.0))
+        self.slowest_epoch = float(state_dict.get("slowest_epoch", 0.0))
+        self.stopped = bool(state_dict.get("stopped", False))
+        self.base_lrs = [float(x) for x in state_dict.get("base_lrs", [])]
 
     def on_train_epoch_start(self, trainer, pl_module):
         self.epoch_start = time.perf_counter()

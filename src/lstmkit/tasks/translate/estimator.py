@@ -132,7 +132,8 @@ class Translator(Estimator):
         return parts
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data=None, dev=None, test=None, log_dir: str | Path | None = None) -> "Translator":
+    def fit(self, data=None, dev=None, test=None, log_dir: str | Path | None = None,
+            resume: bool = False) -> "Translator":
         """Train on sentence pairs; returns ``self``.
 
         Args:
@@ -143,6 +144,12 @@ class Translator(Estimator):
                 (``split.dev_fraction``, ``split.test_fraction``).
             log_dir: keep Lightning's logs and checkpoints of each model under ``log_dir/<model>``
                 (default: nothing is written).
+            resume: continue an interrupted fit from the checkpoints in ``log_dir``: each model (the
+                LSTM, then each baseline) resumes from its own last checkpoint, a model the interrupted
+                run had not reached trains from the start, and the same data and configuration give the
+                same weights as a fit that was never interrupted (bit for bit on CPU). Under a time budget
+                (``run.max_minutes``) each model's budget continues from its checkpoint, so where the
+                budget stops it depends on the clock as in any timed run.
         """
         import torch
 
@@ -183,8 +190,10 @@ class Translator(Estimator):
                       cfg.model.attention, cfg.model.encoder_layers, cfg.model.hidden_size // 2, cfg.model.cell,
                       cfg.model.decoder_layers, cfg.model.hidden_size,
                       " with input feeding" if net.feeds else "", f"{net.num_parameters():,}")
+        if resume and log_dir is None:
+            raise ValueError("Translator.fit: resume=True needs the log_dir of the interrupted fit")
         kw = dict(label_smoothing=cfg.model.label_smoothing, max_minutes=cfg.run.max_minutes, log=self.log,
-                  log_dir=log_dir)
+                  log_dir=log_dir, resume=resume)
         trained[MAIN] = (net, train_model(MAIN, net, train_enc, dev_enc, cfg.train,
                                           teacher_forcing=cfg.model.teacher_forcing, **kw))
         self.model_ = net

@@ -50,6 +50,10 @@ class TimeLimit(Callback):
     At each epoch's end, stop if one more epoch (timed as the slowest so far, validation included)
     would overrun; stop at once, mid-epoch, when the budget is spent anyway. :func:`lstmkit.train.fit`
     then restores the weights with the best validation loss.
+
+    The time spent and the slowest epoch are part of the checkpoint: a resumed fit continues the
+    budget where its checkpoint left it (epochs done again after a kill are not counted twice), and
+    a fit the budget had stopped stays stopped.
     """
 
     def __init__(self, minutes: float) -> None:
@@ -60,12 +64,21 @@ class TimeLimit(Callback):
         self.epoch_start = 0.0
         self.slowest = 0.0
         self.stopped = False
+        self.before = 0.0  # seconds spent before the checkpoint this fit resumed from
 
     def elapsed(self) -> float:
-        return 0.0 if self.start is None else time.perf_counter() - self.start
+        return self.before + (0.0 if self.start is None else time.perf_counter() - self.start)
 
     def on_train_start(self, trainer, pl_module):
         self.start = time.perf_counter()
+
+    def state_dict(self) -> dict:
+        return {"elapsed": self.elapsed(), "slowest": self.slowest, "stopped": self.stopped}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.before = float(state_dict.get("elapsed", 0.0))
+        self.slowest = float(state_dict.get("slowest", 0.0))
+        self.stopped = bool(state_dict.get("stopped", False))
 
     def on_train_epoch_start(self, trainer, pl_module):
         self.epoch_start = time.perf_counter()
@@ -103,7 +116,11 @@ class EpochLog(Callback):
 
 
 class WarmupInverseSqrt(Callback):
-    """Learning rate ``lr * min(step / warmup, sqrt(warmup / step))`` (Vaswani et al. 2017's shape, peak ``lr``)."""
+    """Learning rate ``lr * min(step / warmup, sqrt(warmup / step))`` (Vaswani et al. 2017's shape, peak ``lr``).
+
+    The step is the trainer's optimiser step count plus one, so a resumed fit continues the schedule
+    from its checkpoint instead of warming up again.
+    """
 
     def __init__(self, lr: float, warmup: int) -> None:
         self.lr, self.warmup = lr, max(1, warmup)
@@ -114,7 +131,7 @@ class WarmupInverseSqrt(Callback):
         return min(step / self.warmup, math.sqrt(self.warmup / step))
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self.step += 1
+        self.step = trainer.global_step + 1
         for opt in trainer.optimizers:
             for g in opt.param_groups:
                 g["lr"] = self.lr * self.factor(self.step)
@@ -200,12 +217,14 @@ def _warm_up(model: torch.nn.Module, data: Encoded) -> None:
 def train_model(name: str, model: torch.nn.Module, train: Encoded, dev: Encoded | None, config: TrainConfig, *,
                 label_smoothing: float, teacher_forcing: float = 1.0, max_minutes: float = 0.0,
                 warmup: tuple[float, int] | None = None, log: logging.Logger | None = None,
-                log_dir: str | Path | None = None) -> Outcome:
+                log_dir: str | Path | None = None, resume: bool = False) -> Outcome:
     """Fit ``model`` on the ``train`` tensors, validating on ``dev``; the best weights on ``dev`` are kept.
 
     ``warmup=(lr, steps)``: the Transformer's recipe (:class:`WarmupInverseSqrt`, the schedule of
     ``config`` is then off); ``max_minutes``: :class:`TimeLimit`. ``log_dir``: keep Lightning's logs and
-    checkpoints under ``log_dir/name`` (otherwise nothing is written).
+    checkpoints under ``log_dir/name`` (otherwise nothing is written). ``resume``: continue from
+    ``log_dir/name/checkpoints/last.safetensors`` when the interrupted run wrote one (a model it had
+    not reached, or had started without finishing an epoch, is trained from the start, as it would have been).
     """
     from ...train import fit
 
@@ -222,10 +241,13 @@ def train_model(name: str, model: torch.nn.Module, train: Encoded, dev: Encoded 
     if val_loader is None and config.schedule == "plateau":
         config = replace(config, schedule="none")
         notes.append("no dev part: the plateau schedule needs one, so the learning rate stayed constant")
+    from ...train.callbacks import resume_path
+
+    out_dir = None if log_dir is None else Path(log_dir) / name
+    resume = bool(resume and out_dir is not None and resume_path(out_dir / "checkpoints").is_file())
     _warm_up(model, train)
     result = fit(model, SentenceStep(label_smoothing, teacher_forcing), train_loader, val_loader, config,
-                 out_dir=None if log_dir is None else Path(log_dir) / name, val_step=SentenceStep(0.0, 1.0),
-                 callbacks=callbacks)
+                 out_dir=out_dir, resume=resume, val_step=SentenceStep(0.0, 1.0), callbacks=callbacks)
     model.eval()
     out = Outcome(name, sum(p.numel() for p in model.parameters()), result.epochs, result.seconds,
                   bool(limit and limit.stopped), result.best_score, result.history, notes)
