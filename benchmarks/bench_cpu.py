@@ -29,6 +29,9 @@ from torch import nn
 import lstmkit
 from lstmkit import kernels
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_name
+
 SHAPES = {
     "T100_B64_I128_H256": dict(T=100, B=64, I=128, H=256, L=1),
     "T256_B32_I64_H512": dict(T=256, B=32, I=64, H=512, L=1),
@@ -262,7 +265,7 @@ def main(argv=None):
     if "stream" in groups:
         rows += group_stream(args)
     meta = dict(command=" ".join([Path(sys.executable).name, *sys.argv]), torch=torch.__version__,
-                threads=args.threads, machine=platform.machine(), cpu=_cpu_name(), nproc=os.cpu_count(),
+                threads=args.threads, machine=platform.machine(), cpu=cpu_name(), nproc=os.cpu_count(),
                 time=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                 loadavg_before=load_before, loadavg_after=os.getloadavg())
     print(f"load average after: {' '.join(f'{v:.2f}' for v in meta['loadavg_after'])}")
@@ -295,16 +298,6 @@ def write_auto_table(rows, meta) -> None:
     )
     AUTO_TABLE.write_text(json.dumps(table, indent=1) + "\n")
     print(f"wrote {AUTO_TABLE}")
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

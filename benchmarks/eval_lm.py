@@ -30,6 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from machine import cpu_name
 
 #: the configuration of the quality run (every other field: LMConfig's default)
 QUALITY = {
@@ -86,14 +89,7 @@ def _config(args):
 def _machine() -> dict:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
             "load_average": [round(x, 2) for x in os.getloadavg()], "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}
 

@@ -30,6 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from machine import cpu_name
 
 SMOKE = {"data.max_pairs": "2000", "model.hidden_size": "64", "model.embedding_size": "64",
          "model.encoder_layers": "1", "data.vocab_size": "500", "transformer.layers": "1"}
@@ -64,14 +67,7 @@ def _command(args) -> list[str]:
 def _machine() -> str:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, python {platform.python_version()}, "
             f"{torch.get_num_threads()} torch thread(s)")
 
