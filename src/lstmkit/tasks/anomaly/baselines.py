@@ -14,12 +14,13 @@ import numpy as np
 _EULER = 0.5772156649
 
 
-def _as_2d(x) -> np.ndarray:
-    a = np.asarray(x, dtype=float)
+def as_2d(values, who: str) -> np.ndarray:
+    """``values`` as a float array of shape (T, C); a (T,) series becomes one channel; ``who`` names the caller."""
+    a = np.asarray(values, dtype=float)
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2:
-        raise ValueError(f"expected a series of shape (T,) or (T, C), got {a.shape}")
+        raise ValueError(f"{who}: expected values of shape (T,) or (T, C), got {a.shape}")
     return a
 
 
@@ -28,7 +29,7 @@ def rolling_zscore(x, window: int = 50, eps: float = 1e-8) -> np.ndarray:
 
     The first ``window`` points get NaN (not enough history).
     """
-    a = _as_2d(x)
+    a = as_2d(x, "rolling_zscore")
     T = a.shape[0]
     if window < 2 or window >= T:
         raise ValueError(f"rolling_zscore: expected 2 <= window < {T} (the series length), got {window}")
@@ -47,7 +48,7 @@ def rolling_zscore(x, window: int = 50, eps: float = 1e-8) -> np.ndarray:
 
 def sliding_windows(x, window: int) -> np.ndarray:
     """``(T - window + 1, window * C)`` matrix of flattened windows."""
-    a = _as_2d(x)
+    a = as_2d(x, "sliding_windows")
     if window < 1 or window > a.shape[0]:
         raise ValueError(f"sliding_windows: expected 1 <= window <= {a.shape[0]}, got {window}")
     w = np.lib.stride_tricks.sliding_window_view(a, window, axis=0)  # (N, C, window)
@@ -144,9 +145,9 @@ def isolation_forest_scores(x, window: int = 32, n_trees: int = 100, seed: int =
     would see it); the first ``window - 1`` points get NaN. ``fit_on`` (a
     slice of the series, e.g. a clean segment) defaults to the whole series.
     """
-    a = _as_2d(x)
+    a = as_2d(x, "isolation_forest_scores")
     W = sliding_windows(a, window)
-    fit_rows = W if fit_on is None else sliding_windows(_as_2d(fit_on), window)
+    fit_rows = W if fit_on is None else sliding_windows(as_2d(fit_on, "isolation_forest_scores(fit_on=)"), window)
     scores = IsolationForest(n_trees=n_trees, seed=seed).fit(fit_rows).score(W)
     out = np.full(a.shape[0], np.nan)
     out[window - 1 :] = scores

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ...config import from_dict, to_dict
+from .baselines import as_2d
 from .config import AnomalyConfig, parse_segment
 from .errors import GaussianErrors
 from .model import EncoderDecoder, NextStepPredictor
@@ -254,12 +255,12 @@ class LSTMDetector:
         from ...train import fit, seed_everything
         from . import choices as auto
 
-        values = _as_2d(values, "LSTMDetector.fit")
+        values = as_2d(values, "LSTMDetector.fit")
         n = values.shape[0]
         self.channels = values.shape[1]
         d, split = self.config.detector, self.config.split
         if validation is not None:
-            validation = _as_2d(validation, "LSTMDetector.fit(validation=)")
+            validation = as_2d(validation, "LSTMDetector.fit(validation=)")
             if validation.shape[1] != self.channels:
                 raise ValueError(f"LSTMDetector.fit: validation has {validation.shape[1]} channel(s), the training "
                                  f"rows {self.channels}")
@@ -369,7 +370,7 @@ class LSTMDetector:
         """Per-row score (before pooling); NaN in the first :meth:`warmup` rows."""
         if self.model is None:
             raise RuntimeError("LSTMDetector: fit() or load() first")
-        values = _as_2d(values, "LSTMDetector.raw_score")
+        values = as_2d(values, "LSTMDetector.raw_score")
         if values.shape[1] != self.channels:
             raise ValueError(f"LSTMDetector: expected {self.channels} channel(s), got {values.shape[1]}")
         out = self._combine(self.errors(values))
@@ -409,15 +410,6 @@ class LSTMDetector:
             raise ModelFolderError(f"{who}: {Path(directory) / 'config.json'}: field 'extra' is not an anomaly "
                                    f"detector's state ({type(e).__name__}: {e})") from None
         return det, extra
-
-
-def _as_2d(values, who: str) -> np.ndarray:
-    a = np.asarray(values, dtype=float)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2:
-        raise ValueError(f"{who}: expected values of shape (T,) or (T, C), got {a.shape}")
-    return a
 
 
 class StreamingDetector:
