@@ -161,7 +161,7 @@ def judge(r: dict) -> tuple[bool, bool | None]:
     return beats, near
 
 
-def write_results(results: list[dict]) -> Path:
+def write_results(results: list[dict], command: str) -> Path:
     import torch
 
     from lstmkit.tasks.forecast.selection import label
@@ -169,7 +169,7 @@ def write_results(results: list[dict]) -> Path:
     lines = [
         "# Forecasting with the defaults: shipped series and series nobody tuned on",
         "",
-        "Written by `benchmarks/eval_forecast.py` (rerun: `.venv/bin/python benchmarks/eval_forecast.py`).",
+        f"Written by `benchmarks/eval_forecast.py`; this run: `{command}`.",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; shared with other jobs "
         "(the load average at each case's start is in the JSON; times are upper bounds, CPU seconds are given too).",
         "",
@@ -203,8 +203,9 @@ def write_results(results: list[dict]) -> Path:
               "first origin. When the choice is a classical model, the model column is that model's forecasts "
               "(and equals its peer column).",
               "- The unseen series are generated in this script with a fixed seed (see `frame()`); they were not "
-              "looked at while the defaults were set. The M3 series are single series drawn by a fixed seed from "
-              "both M3 files and forecast once from the end of their training part.",
+              "looked at while the defaults were set."
+              + (" The M3 series are single series drawn by a fixed seed from both M3 files and forecast once "
+                 "from the end of their training part." if any(r["case"].startswith("m3_") for r in results) else ""),
               "- Where a peer wins, the table says so; so does each run's report, in its first lines.",
               "",
               "Seasons and windows derived: " + "; ".join(f"{r['case']}: season {r['season']} ({r['season_reason']}), "
@@ -250,7 +251,8 @@ def main() -> int:
     results = [r for r in earlier if r["case"] not in ran and r["case"] in CASES] + results
     results.sort(key=lambda r: list(CASES).index(r["case"]))
     store.write_text(json.dumps(results, indent=1))
-    print(f"results: {write_results(results)}")
+    command = " ".join([".venv/bin/python", "benchmarks/eval_forecast.py", *sys.argv[1:]])
+    print(f"results: {write_results(results, command)}")
     return 0
 
 
