@@ -129,3 +129,81 @@ def test_statsforecast_missing_leaves_classical_candidates_out(monkeypatch):
     assert m["peers"] == ["naive", "seasonal_naive"]
     assert set(m["choice"][0]["validation"]) == {"seasonal_naive", "naive"}
     assert any("statsforecast is not installed" in n for n in m["notes"] + m["choice"][0]["plan"]["reasons"])
+
+
+# ---------------------------------------------------------------------------------------------- the pool rule
+def _val(errors_by_name, H=3, seed=0):
+    """Validation forecasts whose per-origin absolute errors are ``errors_by_name[name]`` (actual zero)."""
+    actual = [np.zeros((len(next(iter(errors_by_name.values()))), H))]
+    fc = {k: [np.repeat(np.asarray(e, float)[:, None], H, axis=1)] for k, e in errors_by_name.items()}
+    return fc, actual, [1.0]
+
+
+def test_pool_rule_keeps_one_candidate_that_is_clearly_ahead():
+    from lstmkit.tasks.forecast.selection import choose
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(1, 2, 30)
+    fc, actual, scales = _val({"ets": base, "theta": base + 0.5, "seasonal_naive": base + 1.0})
+    assert choose("pool", fc, actual, scales, []) == ("ets", [])
+    assert choose("best", fc, actual, scales, []) == ("ets", [])
+
+
+def test_pool_rule_averages_candidates_the_validation_cannot_tell_apart():
+    from lstmkit.tasks.forecast.selection import choose
+
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(1, 2, 30), rng.uniform(1, 2, 30)
+    fc, actual, scales = _val({"theta": a, "seasonal_naive": b, "naive": a + 5})
+    chosen, members = choose("pool", fc, actual, scales, [])
+    assert chosen == "pool" and set(members) == {"theta", "seasonal_naive"}
+    # "best" keeps only the lower mean
+    assert choose("best", fc, actual, scales, [])[0] == ("theta" if a.mean() < b.mean() else "seasonal_naive")
+
+
+def test_pool_rule_keeps_one_lstm_and_opens_the_combination():
+    from lstmkit.tasks.forecast.selection import choose
+
+    rng = np.random.default_rng(2)
+    e = rng.uniform(1, 2, 40)
+    fc, actual, scales = _val({"lstm": e, "lstm-level": e + rng.normal(0, 0.05, 40), "ets": e[::-1].copy(),
+                               "arima": e + 9, "combination": e + rng.normal(0, 0.05, 40)})
+    from lstmkit.tasks.forecast.selection import mean_and_se, origin_errors
+
+    for k in ("lstm-level", "combination"):  # both indistinguishable from the LSTM
+        d = origin_errors("mase", actual, fc[k], scales)[0] - origin_errors("mase", actual, fc["lstm"], scales)[0]
+        mu, se = mean_and_se([d], 3)
+        assert abs(mu) <= se
+    better, worse = sorted(("lstm", "lstm-level"), key=lambda k: fc[k][0].mean())
+    chosen, members = choose("pool", fc, actual, scales, [better, "ets", "arima"])
+    assert chosen == "pool"
+    assert members[0] == better and worse not in members  # one network: the better set-up, first
+    assert {"ets", "arima"} <= set(members)  # arima joins through the combination it is part of
+
+
+def test_a_pooled_forecaster_forecasts_the_mean_of_its_members_and_survives_save_load(tmp_path):
+    rng = np.random.default_rng(0)
+    # white noise around a level: naive and seasonal naive are equally good in truth; on this draw the
+    # validation cannot tell them apart (on others it can: one standard error is a strict bar)
+    df = pd.DataFrame({"t": pd.date_range("2015-01", periods=96, freq="MS"), "y": 100 + rng.normal(0, 5, 96)})
+    f = Forecaster(horizon=6, candidates=["naive", "seasonal_naive"], peers=[], progress_bar=False, rule="pool")
+    f.fit(df, time="t", target="y")
+    assert f.choice_["chosen"] == "pool" and set(f.choice_["members"]) == {"naive", "seasonal_naive"}
+    assert "pool" in f.choice_["validation"] and "mean of" in f.choice_text()
+    y = df["y"].to_numpy()
+    expected = (np.full(6, y[-1]) + y[-12:-6]) / 2  # naive repeats the last value, seasonal naive last year
+    np.testing.assert_allclose(f.forecast_["forecast"].to_numpy(), expected, rtol=1e-9)
+    g = Forecaster.load(f.save(tmp_path / "m"))
+    assert g.choice_["chosen"] == "pool"
+    np.testing.assert_allclose(g.predict()["forecast"].to_numpy(), expected, rtol=1e-9)
+
+
+def test_rule_best_is_the_default_and_bad_rules_are_refused():
+    rng = np.random.default_rng(0)  # the draw on which the pool rule pools (test above)
+    df = pd.DataFrame({"t": pd.date_range("2015-01", periods=96, freq="MS"), "y": 100 + rng.normal(0, 5, 96)})
+    f = Forecaster(horizon=6, candidates=["naive", "seasonal_naive"], peers=[], progress_bar=False)
+    assert f.config.select.rule == "best"
+    f.fit(df, time="t", target="y")
+    assert f.choice_["chosen"] in ("naive", "seasonal_naive") and f.choice_["members"] == []
+    with pytest.raises(ValueError, match="rule"):
+        Forecaster(horizon=6, rule="median")

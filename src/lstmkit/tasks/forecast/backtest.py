@@ -132,7 +132,7 @@ def summarise(frame, names: list[str], season: int) -> dict:
     return out
 
 
-def verdict(forecasters: dict, chosen: str | None, metric: str = "mase") -> dict:
+def verdict(forecasters: dict, chosen: str | None, metric: str = "mase", title: str | None = None) -> dict:
     """Who did best on ``metric``, and the report's first line about it.
 
     ``forecasters`` maps ``"forecast"`` (the model) and each peer to its
@@ -145,7 +145,7 @@ def verdict(forecasters: dict, chosen: str | None, metric: str = "mase") -> dict
     if "forecast" not in vals:
         return {"best": None, "peer_wins": False, "text": f"{name} is undefined on these windows"}
     model = vals.pop("forecast")
-    who = f"the model ({label(chosen)})" if chosen else "the model"
+    who = f"the model ({title or label(chosen)})" if chosen else "the model"
     others = {k: v for k, v in vals.items() if k != chosen}
     if not others:
         return {"best": "forecast", "peer_wins": False, "text": f"{who}: {name} {model:.3f}"}
@@ -191,7 +191,7 @@ def run_backtest(cfg: ForecastConfig, data: SeriesSet, progress=None, log_dir=No
         core = fit_core(cfg, data, ends, progress=progress, resume=resume,
                         log_dir=None if log_dir is None else Path(log_dir) / f"block-{b}")
         cores.append(core)
-        say(f"  chosen: {label(core.chosen)}" + (f" (validation {core.metric.upper()} "
+        say(f"  chosen: {core.title()}" + (f" (validation {core.metric.upper()} "
             f"{core.scores[core.chosen]:.3f}; runner-up {label(core.runner_up)} {core.scores[core.runner_up]:.3f})"
             if core.runner_up and core.chosen in core.scores else ""))
         fc = core.forecast(data, block, cfg.select.jobs)
@@ -239,7 +239,7 @@ def run_backtest(cfg: ForecastConfig, data: SeriesSet, progress=None, log_dir=No
     forecasters = summary["forecasters"]
     metrics = {
         "model": forecasters["forecast"], **{p: forecasters[p] for p in peers},
-        "verdict": verdict(forecasters, chosen),
+        "verdict": verdict(forecasters, chosen, title=cores[0].title() if chosen else None),
         "origins": int(frame.groupby(["id", "origin"]).ngroups),
         "points": int(len(frame)),
         "first_origin": _time_text(data.series[0].time[starts[0]]),

@@ -126,6 +126,9 @@ class SelectConfig:
                                    "anchor), lstm-level (level anchor, deseasonalised), ets, arima, theta, "
                                    "seasonal_naive, naive, combination (the mean of the best LSTM set-up and "
                                    "every one of ets/arima/theta that runs)")
+    rule: str = option("best", "how the automatic choice uses the validation: best (the candidate with the lowest "
+                               "score) or pool (the mean of every candidate within one standard error of the best "
+                               "on the paired per-origin errors); benchmarks/RESULTS_selection.md compares them")
     windows: int = option(0, "validation origins per series at the end of the training part; 0: auto "
                              "(horizon or season, whichever is longer, at most a fifth of the history; one for many series)")
     metric: str = option("mase", "validation score: mase, smape or mae (mean over series and origins)")
@@ -144,6 +147,8 @@ class SelectConfig:
         bad = [c for c in self.peers if c not in PEERS]
         if bad:
             raise ValueError(f"SelectConfig: expected peers among {PEERS}, got {self.peers}")
+        if self.rule not in ("best", "pool"):
+            raise ValueError(f"SelectConfig: expected rule 'best' or 'pool', got {self.rule!r}")
         if self.windows < 0:
             raise ValueError(f"SelectConfig: expected windows >= 0 (0: auto), got {self.windows}")
         if self.metric not in METRICS:

@@ -180,7 +180,7 @@ class Forecaster(Estimator):
         self._require_fitted("choice_text")
         c = self.choice_
         v = c["validation"]
-        text = label(c["chosen"])
+        text = self.core_.title()
         if c["chosen"] in v:
             text += f" (validation {c['metric'].upper()} {v[c['chosen']]:.3f}"
             if c["runner_up"] in v:
@@ -374,7 +374,7 @@ class Forecaster(Estimator):
         names = ["forecast", *peers]
         summary = summarise(frame, names, season)
         fm = summary["forecasters"]
-        out = {"model": fm["forecast"], **{p: fm[p] for p in peers}, "verdict": verdict(fm, self.core_.chosen),
+        out = {"model": fm["forecast"], **{p: fm[p] for p in peers}, "verdict": verdict(fm, self.core_.chosen, title=self.core_.title()),
                "series": int(frame["id"].nunique()), "points": int(len(frame)), "horizon": H, "season": season,
                "peers": list(peers), "per_series": summary["per_series"], "per_step": summary["per_step"],
                "notes": list(getattr(self, "peer_notes_", []))}
@@ -514,12 +514,11 @@ class Forecaster(Estimator):
         from ...explain.traces import TraceTarget
         from ..explain.models import is_file, read_series
         from .lstm_fit import predict_windows
-        from .selection import label
 
         self._require_fitted("explain_target")
         lstm = self.lstm_
         if lstm is None:
-            raise ValueError(f"Forecaster.explain_target: this forecaster chose {label(self.core_.chosen)}, not an "
+            raise ValueError(f"Forecaster.explain_target: this forecaster chose {self.core_.title()}, not an "
                              "LSTM; there are no gates to show (force one with --select.model lstm)")
         n = lstm.setup.input_size
 

@@ -165,7 +165,7 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
         lines.append(f"Evaluation on the data that followed the training data ({ev['points']} points): "
                      f"{ev['verdict']['text']}.")
     if core is not None:
-        lines.append(f"Model chosen on the training data: {label(core.chosen)}"
+        lines.append(f"Model chosen on the training data: {core.title()}"
                      + (f" (validation {core.metric.upper()} {core.scores[core.chosen]:.3f}"
                         + (f"; runner-up {label(core.runner_up)} {core.scores[core.runner_up]:.3f}"
                            if core.runner_up in core.scores else "") + ")" if core.chosen in core.scores else "")
@@ -180,7 +180,7 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
     if bt is not None:
         m = bt.metrics
         bcore = bt.cores[0]
-        chosen_label = label(bcore.chosen) if len(bt.cores) == 1 else "chosen per block"
+        chosen_label = bcore.title() if len(bt.cores) == 1 else "chosen per block"
         page.heading("Backtest")
         refit = (f"refitted (model choice included) every {m['refit']} origins" if m["refit"]
                  else "fitted once on the data before the first origin (model choice included)")
@@ -204,7 +204,7 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
         page.heading("Evaluation")
         page.paragraph(f"The forecasts from the end of the training data and the peers fitted on the same data, "
                        f"against {ev['points']} actual values of {ev['series']} series.")
-        metrics_table(page, ev, label(core.chosen) if core else "model")
+        metrics_table(page, ev, core.title() if core else "model")
 
     # ---- the fitted forecaster
     if core is not None:
@@ -250,7 +250,14 @@ def _choice(page: HtmlReport, core) -> None:
         ranked = sorted(core.scores, key=core.scores.get)
         rows = []
         for k in ranked:
-            what = plan.lstm_setups[k].describe() if k in plan.lstm_setups else describe(k, plan.season)
+            if k in plan.lstm_setups:
+                what = plan.lstm_setups[k].describe()
+            elif k == "pool":
+                what = f"the mean of {', '.join(label(m) for m in core.members)}"
+            elif k == "combination":
+                what = "the mean of the best LSTM set-up, AutoETS, AutoARIMA and AutoTheta (those that ran)"
+            else:
+                what = describe(k, plan.season)
             rows.append([label(k), f"{core.scores[k]:.4g}", what, "chosen" if k == core.chosen else
                          ("runner-up" if k == core.runner_up else "")])
         page.paragraph(f"Inner rolling-origin validation: each candidate fitted before the last {plan.val_windows} "
@@ -262,7 +269,7 @@ def _choice(page: HtmlReport, core) -> None:
                        f"batches of {core.lstm.batch_size} windows (of {core.lstm.windows}), "
                        f"{core.lstm.seconds:.1f} s of training.")
     elif core.chosen:
-        page.paragraph(f"{label(core.chosen)} was chosen: no LSTM is part of the final model.")
+        page.paragraph(f"{core.title()} was chosen: no LSTM is part of the final model.")
 
 
 def _esc(text: str) -> str:

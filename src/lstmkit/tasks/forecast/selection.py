@@ -38,8 +38,10 @@ from .plan import Plan, make_plan
 log = logging.getLogger("lstmkit.tasks.forecast")
 
 LSTM_LABELS = {"lstm": "LSTM", "lstm-level": "LSTM (level anchor)",
-               "combination": "combination (mean of the best LSTM and the statistical models)"}
+               "combination": "combination (mean of the best LSTM and the statistical models)",
+               "pool": "pool (mean of the candidates the validation cannot tell from the best)"}
 STATS = ("ets", "arima", "theta")
+LSTM_SETUPS = ("lstm", "lstm-level")
 #: the chosen LSTM's final training: this share of its (early-stopped) passes more, on the whole training part,
 #: from the validated networks, at this share of the learning rate
 FINETUNE = 0.25
@@ -105,6 +107,12 @@ class CoreFit:
     #: classical forecasts from the end of the training part, kept once made (the peers of evaluate() reuse them)
     future_classical: dict = field(default_factory=dict, repr=False)
 
+    def title(self) -> str:
+        """The chosen model as a table names it: a mean names its members."""
+        if self.chosen == "pool":
+            return f"pool (mean of {', '.join(label(k) for k in self.members)})"
+        return label(self.chosen)
+
     def summary(self) -> dict:
         return {"chosen": self.chosen, "runner_up": self.runner_up, "metric": self.metric, "members": self.members,
                 "validation": {k: round(v, 6) for k, v in self.scores.items()}, "fallback": self.fallback,
@@ -126,13 +134,15 @@ class CoreFit:
         quant: dict[float, list[np.ndarray]] = {}
         if self.chosen in CLASSICAL:
             point = self._classical(self.chosen, data, ends, origins, jobs)
-        elif self.chosen == "combination":
-            lstm_part = CoreFit(plan=self.plan, ends=self.ends, chosen=self.members[0], runner_up=None, scores={},
-                                metric=self.metric, lstm=self.lstm, fallback=self.members[1], notes=self.notes)
-            a = lstm_part.forecast(data, origins, jobs, ends).point
-            parts = [a]
-            for name in self.members[1:]:
-                parts.append(self._classical(name, data, ends, origins, jobs))
+        elif self.members:  # the combination or a pool: the mean of its members (an LSTM set-up first, if any)
+            parts = []
+            for name in self.members:
+                if name in CLASSICAL:
+                    parts.append(self._classical(name, data, ends, origins, jobs))
+                    continue
+                lstm_part = CoreFit(plan=self.plan, ends=self.ends, chosen=name, runner_up=None, scores={},
+                                    metric=self.metric, lstm=self.lstm, fallback=self.fallback, notes=self.notes)
+                parts.append(lstm_part.forecast(data, origins, jobs, ends).point)
             point = [np.mean(arrs, axis=0) for arrs in zip(*parts)]
         else:
             L = self.lstm.setup.input_size
@@ -212,24 +222,110 @@ def _candidate_forecasts(name: str, plan: Plan, cfg: ForecastConfig, data: Serie
     return point, f, []
 
 
-def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None, progress=None,
-             log_dir=None, resume: bool = False) -> CoreFit:
-    """Plan, choose by inner validation, and fit the chosen candidate on ``values[:ends[k]]`` (default: all).
+@dataclass
+class Validation:
+    """Every candidate's forecasts of the last validation origins of each training part (inner validation)."""
 
-    ``log_dir``: keep each LSTM training's checkpoints and logs under it (``validate-<name>``,
-    ``final-<name>``); ``resume``: continue those trainings from their checkpoints.
+    plan: Plan
+    usable: list[int]  # series with validation origins
+    origins: list[np.ndarray]  # per usable series
+    actual: list[np.ndarray]  # per usable series, (origins, H)
+    scales: list[float]  # per usable series: its MASE scale on the values before its validation origins
+    forecasts: dict[str, list[np.ndarray]]  # candidate -> per usable series, (origins, H)
+    inner_fits: dict[str, FittedLSTM]
+    members: list[str]  # the combination's, when it could be formed
+    notes: list[str]
+    seconds: dict[str, float]
+
+    @property
+    def count(self) -> int:
+        return sum(len(o) for o in self.origins)
+
+    def scores(self, metric: str) -> dict[str, float]:
+        """Mean over series of each candidate's validation score."""
+        return {name: float(np.mean([score(metric, a, f, s) for a, f, s in zip(self.actual, fc, self.scales)]))
+                for name, fc in self.forecasts.items()}
+
+
+def origin_errors(metric: str, actual: list[np.ndarray], forecasts: list[np.ndarray],
+                  scales: list[float]) -> list[np.ndarray]:
+    """Per series, one error per origin: the ``metric`` of that origin's ``H`` forecasts."""
+    return [np.array([score(metric, a[i:i + 1], f[i:i + 1], s) for i in range(len(a))], dtype="float64")
+            for a, f, s in zip(actual, forecasts, scales)]
+
+
+def mean_and_se(d: list[np.ndarray], horizon: int) -> tuple[float, float]:
+    """Mean of per-origin differences ``d`` (per series) and its standard error.
+
+    Origins one step apart share ``H - 1`` of their targets, so their errors are correlated: the variance
+    is the long-run one of the Diebold-Mariano test (autocovariances up to lag ``H - 1``, Bartlett weights),
+    per series, around the overall mean; series are independent.
     """
+    allv = np.concatenate(d)
+    n, mu = len(allv), float(np.mean(allv))
+    total = 0.0
+    for x in d:
+        x = x - mu
+        m = len(x)
+        lrv = float(np.dot(x, x)) / m
+        for k in range(1, min(horizon, m)):
+            lrv += 2 * (1 - k / horizon) * float(np.dot(x[k:], x[:-k])) / m
+        total += m * max(lrv, 0.0)
+    return mu, float(np.sqrt(total / (n * max(n - 1, 1))))
+
+
+def choose(rule: str, forecasts: dict[str, list[np.ndarray]], actual: list[np.ndarray], scales: list[float],
+           members: list[str], metric: str = "mase", order: list[str] | None = None) -> tuple[str, list[str]]:
+    """Turn the inner validation into a model: ``(chosen, members)``; ``members`` is non-empty for a mean.
+
+    ``rule``:
+
+    * ``"best"``: the candidate with the lowest mean validation error (ties: the first in ``order``);
+    * ``"pool"``: the mean of every candidate the validation cannot tell from the best (a *forecast pool*,
+      after Kourentzes, Barrow & Petropoulos 2019): a candidate joins when its mean per-origin error is above
+      the best's by no more than one standard error of the paired differences (Breiman's one-SE rule; the
+      error of the mean allows for overlapping origins as the Diebold-Mariano test does, :func:`mean_and_se`). The
+      fixed ``combination`` joins with its members. The pool keeps at most one LSTM set-up (the better one,
+      so that one network is trained). A pool of one is that candidate.
+    """
+    names = [k for k in (order or list(forecasts)) if k in forecasts]
+    errs = {k: origin_errors(metric, actual, forecasts[k], scales) for k in names}
+    mean = {k: float(np.mean(np.concatenate(v))) for k, v in errs.items()}
+    best = min(names, key=lambda k: (mean[k], names.index(k)))
+    horizon = actual[0].shape[1]
+    if rule == "best" or sum(len(v) for v in errs[best]) < 2:
+        return best, (list(members) if best == "combination" else [])
+    if rule != "pool":
+        raise ValueError(f"choose: expected rule 'best' or 'pool', got {rule!r}")
+    pool = []
+    for k in names:
+        mu, se = mean_and_se([a - b for a, b in zip(errs[k], errs[best])], horizon)
+        if k == best or mu <= se:
+            pool.append(k)
+    bases: list[str] = []
+    for k in sorted(pool, key=lambda k: (mean[k], names.index(k))):
+        for b in (members if k == "combination" else [k]):
+            if b not in bases:
+                bases.append(b)
+    lstms = [b for b in bases if b in LSTM_SETUPS]
+    bases = [b for b in bases if b not in lstms[1:]]
+    if len(bases) == 1:
+        return bases[0], []
+    bases.sort(key=lambda b: (b not in LSTM_SETUPS, mean.get(b, np.inf)))  # the LSTM first, then by score
+    return "pool", bases
+
+
+def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=None, log_dir=None,
+             resume: bool = False) -> Validation:
+    """Plan, then fit every candidate on each series' values before its last ``V + H - 1`` training steps and
+    forecast the last ``V`` origins of its training part (the combination is the mean of its members' forecasts)."""
     from pathlib import Path
-    t_all = time.perf_counter()
     say = progress or (lambda s: None)
-    ends = [len(s) for s in data.series] if ends is None else [int(e) for e in ends]
     plan = make_plan(cfg, data, ends)
     H, V, m = plan.horizon, plan.val_windows, plan.season
     metric = cfg.select.metric
     notes: list[str] = []
     seconds: dict[str, float] = {}
-
-    # ---- inner validation: the last V origins of each training part
     vends = [e - H - V + 1 for e in ends]
     usable = [k for k, ve in enumerate(vends) if ve >= 2]
     L = plan.input_size
@@ -243,19 +339,19 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
             notes.append(f"LSTM set-ups left out of the choice: no training part leaves {L + H} values before its "
                          f"validation origins")
             plan.lstm_setups = {}
-    scores: dict[str, float] = {}
-    errors: dict[str, np.ndarray] = {}
     inner_fits: dict[str, FittedLSTM] = {}
-    to_validate = [c for c in plan.candidates if c != "combination"]
     val_fc: dict[str, list[np.ndarray]] = {}
     members: list[str] = []
+    origins: list[np.ndarray] = []
+    actual: list[np.ndarray] = []
+    scales: list[float] = []
     if usable:
         sub = subset(data, usable)
         sub_ends = [vends[k] for k in usable]
         origins = [np.arange(vends[k], vends[k] + V) for k in usable]
         actual = [np.stack([data.series[k].values[t:t + H] for t in o]) for k, o in zip(usable, origins)]
         scales = [series_scale(data.series[k].values[:vends[k]], m) for k in usable]
-        for name in to_validate:
+        for name in [c for c in plan.candidates if c != "combination"]:
             t0 = time.perf_counter()
             say(f"validating {label(name)} on {sum(len(o) for o in origins)} origins of the training part")
             fc, fit, cnotes = _candidate_forecasts(
@@ -278,30 +374,86 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
             else:
                 plan.candidates.remove("combination")
                 notes.append("combination left out: it needs an LSTM set-up and one of ETS, ARIMA, Theta")
-        for name, fc in val_fc.items():
-            scores[name] = float(np.mean([score(metric, a, f, s) for a, f, s in zip(actual, fc, scales)]))
-            if plan.log:
-                errors[name] = np.concatenate([np.log(np.maximum(a, 1e-300)) - np.log(np.maximum(f, 1e-300))
-                                               for a, f in zip(actual, fc)])
-            else:
-                errors[name] = np.concatenate([(a - f) / s for a, f, s in zip(actual, fc, scales)])
-        val_count = sum(len(o) for o in origins)
     else:
-        val_count = 0
         notes.append("no series is long enough for validation origins: the first candidate is used as it is")
+    return Validation(plan=plan, usable=usable, origins=origins, actual=actual, scales=scales, forecasts=val_fc,
+                      inner_fits=inner_fits, members=members, notes=notes, seconds=seconds)
+
+
+def fit_final_lstm(cfg: ForecastConfig, plan: Plan, data: SeriesSet, ends: list[int], name: str,
+                   inner: FittedLSTM | None, progress=None, out_dir=None, resume: bool = False) -> FittedLSTM:
+    """The LSTM set-up ``name`` on the whole training part: from its validated networks (``inner``) for a
+    quarter of their early-stopped passes at a lower learning rate, with the newest windows; from scratch
+    when there was no validation."""
+    say = progress or (lambda s: None)
+    H = plan.horizon
+    if inner is None:
+        say(f"training {label(name)} on the whole training part")
+        return fit_lstm(plan.lstm_setups[name], data, ends, H, cfg.train, epochs=cfg.train.epochs,
+                        progress=progress, resume=resume, out_dir=out_dir)
+    epochs = max(1, round(inner.epochs * FINETUNE))
+    say(f"continuing to train {label(name)} for {epochs} more pass{'es' if epochs != 1 else ''} on the whole "
+        f"training part (warm start)")
+    from ...config import replace
+
+    tune = replace(cfg.train, epochs=epochs, lr=cfg.train.lr * FINETUNE_LR)
+    fit = fit_lstm(plan.lstm_setups[name], data, ends, H, tune, batches=inner.batches,
+                   progress=progress, resume=resume, out_dir=out_dir, init=inner.model)
+    fit.epochs += inner.epochs
+    fit.seconds += inner.seconds
+    return fit
+
+
+def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None, progress=None,
+             log_dir=None, resume: bool = False) -> CoreFit:
+    """Plan, choose by inner validation, and fit the chosen candidate on ``values[:ends[k]]`` (default: all).
+
+    ``log_dir``: keep each LSTM training's checkpoints and logs under it (``validate-<name>``,
+    ``final-<name>``); ``resume``: continue those trainings from their checkpoints.
+    """
+    from pathlib import Path
+    t_all = time.perf_counter()
+    ends = [len(s) for s in data.series] if ends is None else [int(e) for e in ends]
+    val = validate(cfg, data, ends, progress=progress, log_dir=log_dir, resume=resume)
+    plan, notes, seconds, members = val.plan, val.notes, val.seconds, val.members
+    H = plan.horizon
+    metric = cfg.select.metric
+    scores = val.scores(metric)
+    errors: dict[str, np.ndarray] = {}
+    for name, fc in val.forecasts.items():
+        if plan.log:
+            errors[name] = np.concatenate([np.log(np.maximum(a, 1e-300)) - np.log(np.maximum(f, 1e-300))
+                                           for a, f in zip(val.actual, fc)])
+        else:
+            errors[name] = np.concatenate([(a - f) / s for a, f, s in zip(val.actual, fc, val.scales)])
+    val_count = val.count
     ranked = sorted(scores, key=lambda k: (scores[k], plan.candidates.index(k))) if scores else list(plan.candidates)
-    chosen = cfg.select.model if cfg.select.model != "auto" else ranked[0]
-    if chosen not in plan.candidates:  # forced, but impossible (e.g. an LSTM with no series long enough)
+    if cfg.select.model != "auto":
+        chosen, chosen_members = cfg.select.model, (members if cfg.select.model == "combination" else [])
+    elif scores:
+        chosen, chosen_members = choose(cfg.select.rule, val.forecasts, val.actual, val.scales, members, metric,
+                                        order=plan.candidates)
+    else:
+        chosen, chosen_members = ranked[0], []
+    if chosen == "pool":  # its validation forecasts and score, beside the candidates'
+        pool_fc = [np.mean(arrs, axis=0) for arrs in zip(*(val.forecasts[k] for k in chosen_members))]
+        scores["pool"] = float(np.mean([score(metric, a, f, s) for a, f, s in zip(val.actual, pool_fc, val.scales)]))
+        errors["pool"] = (np.concatenate([np.log(np.maximum(a, 1e-300)) - np.log(np.maximum(f, 1e-300))
+                                          for a, f in zip(val.actual, pool_fc)]) if plan.log else
+                          np.concatenate([(a - f) / s for a, f, s in zip(val.actual, pool_fc, val.scales)]))
+        notes.append(f"pool: the validation cannot tell {', '.join(label(k) for k in chosen_members)} apart (each "
+                     f"within one standard error of the best); their mean is the forecast")
+    elif chosen not in plan.candidates:  # forced, but impossible (e.g. an LSTM with no series long enough)
         raise ValueError(f"forecast: {data.source}: select.model {chosen!r} cannot run on this data: "
                          f"{'; '.join(plan.reasons[-1:])}")
     runner_up = next((k for k in ranked if k != chosen), None)
     classical_ranked = [k for k in ranked if k in CLASSICAL]
     fallback = classical_ranked[0] if classical_ranked else "seasonal_naive"
-    if chosen == "combination":
-        if not members:
-            raise ValueError(f"forecast: {data.source}: select.model combination needs an LSTM set-up and one of "
-                             f"ETS, ARIMA, Theta among the candidates that could run")
-        fallback = min(members[1:], key=lambda k: scores.get(k, np.inf))
+    if chosen == "combination" and not chosen_members:
+        raise ValueError(f"forecast: {data.source}: select.model combination needs an LSTM set-up and one of "
+                         f"ETS, ARIMA, Theta among the candidates that could run")
+    if any(k in CLASSICAL for k in chosen_members):
+        fallback = min((k for k in chosen_members if k in CLASSICAL), key=lambda k: scores.get(k, np.inf))
 
     residuals: dict[str, list[float]] = {}
     if chosen in errors and len(errors[chosen]):
@@ -311,28 +463,14 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
 
     core = CoreFit(plan=plan, ends=ends, chosen=chosen, runner_up=runner_up, scores=scores, metric=metric,
                    fallback=fallback, residuals=residuals, interval_log=plan.log, notes=notes,
-                   seconds=seconds, val_count=val_count, members=members if chosen == "combination" else [])
-    # ---- the chosen candidate on the whole training part
-    net_name = members[0] if chosen == "combination" else chosen
+                   seconds=seconds, val_count=val_count, members=chosen_members)
+    # ---- the chosen candidate (or the mean's LSTM member) on the whole training part
+    net_name = chosen_members[0] if chosen_members else chosen
     if net_name in plan.lstm_setups:
         t0 = time.perf_counter()
-        inner = inner_fits.get(net_name)
-        final_dir = None if log_dir is None else Path(log_dir) / f"final-{net_name}"
-        if inner is not None:  # warm start: the validated networks, trained on with the newest windows
-            epochs = max(1, round(inner.epochs * FINETUNE))
-            say(f"continuing to train {label(net_name)} for {epochs} more pass{'es' if epochs != 1 else ''} on the whole "
-                f"training part (warm start)")
-            from ...config import replace
-
-            tune = replace(cfg.train, epochs=epochs, lr=cfg.train.lr * FINETUNE_LR)
-            core.lstm = fit_lstm(plan.lstm_setups[net_name], data, ends, H, tune, batches=inner.batches,
-                                 progress=progress, resume=resume, out_dir=final_dir, init=inner.model)
-            core.lstm.epochs += inner.epochs
-            core.lstm.seconds += inner.seconds
-        else:
-            say(f"training {label(net_name)} on the whole training part")
-            core.lstm = fit_lstm(plan.lstm_setups[net_name], data, ends, H, cfg.train, epochs=cfg.train.epochs,
-                                 progress=progress, resume=resume, out_dir=final_dir)
+        core.lstm = fit_final_lstm(cfg, plan, data, ends, net_name, val.inner_fits.get(net_name), progress=progress,
+                                   resume=resume,
+                                   out_dir=None if log_dir is None else Path(log_dir) / f"final-{net_name}")
         if plan.lstm_setups[net_name].output != "point" and chosen == net_name:
             core.residuals = {}
         seconds["final fit"] = time.perf_counter() - t0
