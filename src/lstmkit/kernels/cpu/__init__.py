@@ -167,6 +167,7 @@ class CPUBackend(Backend):
 
     def __init__(self) -> None:
         self._warned = False
+        self._last_step = None
         _load_auto_table()
 
     # ------------------------------------------------------------ capability
@@ -196,7 +197,7 @@ class CPUBackend(Backend):
         ext, err = self._extension()
         if ext is None:
             return f"its C++ extension is unavailable ({err})"
-        # a no-grad step of a few rows runs the fused stack_step, faster than
+        # a no-grad step of a few rows runs the fused StreamStep, faster than
         # one torch.nn call (bench_cpu.py's streaming rows); with lengths,
         # torch.nn must pack, and this engine's masking is several times
         # faster (the lengths rows); oneDNN has no LSTMP (proj_size), where
@@ -257,7 +258,15 @@ class CPUBackend(Backend):
         (evaluation, the streaming case) the whole stack runs in one C++ call
         (``StreamStep`` in ``csrc/recurrence.cpp``) for up to 8 rows;
         otherwise as a sequence of length 1."""
-        fast = self.streamer(x_t, cells, spec)
+        # the last stack's fused step is kept (a caller stepping one stream
+        # through this method builds it once); the parameters' data pointers
+        # say when it no longer holds the cells' parameters
+        if torch.compiler.is_compiling():
+            return super().step(x_t, state, cells, spec)
+        key = (spec, x_t.shape[0] > 8, tuple(p.data_ptr() for c in cells for p in c._parameters.values() if p is not None))
+        if self._last_step is None or self._last_step[0] != key:
+            self._last_step = (key, self.streamer(x_t, cells, spec))
+        fast = self._last_step[1]
         out = fast(x_t, state) if fast is not None else None
         return super().step(x_t, state, cells, spec) if out is None else out
 

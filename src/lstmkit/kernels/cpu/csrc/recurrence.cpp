@@ -25,6 +25,9 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <malloc.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -762,34 +765,75 @@ inline V vld(const S* p) {
   return x;
 }
 
-// out[r] = w[r] . v over K elements, for N rows at once
-template <typename S, int N>
-inline void dot_rows(const S* const (&w)[N], const S* RS v, int64_t K, S* out) {
+// Four dot products at once: acc[r] accumulates w[r] . v over one or more
+// (w, v) segments (a gate's row of W_ih against x, then of W_hh against h),
+// two vectors per row in flight, and is reduced to a number only at the end.
+template <typename S>
+struct Dot4 {
   using V = typename SVec<S>::v;
-  constexpr int L = SVec<S>::L;
-  V a[N], b[N];
-  for (int r = 0; r < N; ++r) a[r] = b[r] = V{};
-  int64_t k = 0;
-  for (; k + 2 * L <= K; k += 2 * L) {
-    const V x0 = vld<V>(v + k), x1 = vld<V>(v + k + L);
-    for (int r = 0; r < N; ++r) {
-      a[r] += vld<V>(w[r] + k) * x0;
-      b[r] += vld<V>(w[r] + k + L) * x1;
+  static constexpr int L = SVec<S>::L;
+  V a[4], b[4];
+  S tail[4];
+  Dot4() {
+    for (int r = 0; r < 4; ++r) {
+      a[r] = b[r] = V{};
+      tail[r] = S(0);
     }
   }
-  if (k + L <= K) {
-    const V x0 = vld<V>(v + k);
-    for (int r = 0; r < N; ++r) a[r] += vld<V>(w[r] + k) * x0;
-    k += L;
+  // rows whose bit is set in MASK take part (w[r] unused otherwise)
+  template <unsigned MASK>
+  inline void add(const S* const (&w)[4], const S* RS v, int64_t K) {
+    int64_t k = 0;
+    for (; k + 2 * L <= K; k += 2 * L) {
+      const V x0 = vld<V>(v + k), x1 = vld<V>(v + k + L);
+      for (int r = 0; r < 4; ++r) {
+        if (!(MASK & (1u << r))) continue;
+        a[r] += vld<V>(w[r] + k) * x0;
+        b[r] += vld<V>(w[r] + k + L) * x1;
+      }
+    }
+    if (k + L <= K) {
+      const V x0 = vld<V>(v + k);
+      for (int r = 0; r < 4; ++r)
+        if (MASK & (1u << r)) a[r] += vld<V>(w[r] + k) * x0;
+      k += L;
+    }
+    for (; k < K; ++k)
+      for (int r = 0; r < 4; ++r)
+        if (MASK & (1u << r)) tail[r] += w[r][k] * v[k];
   }
-  for (int r = 0; r < N; ++r) {
+  inline void sums(S* out) const;
+};
+
+template <typename S>
+inline void Dot4<S>::sums(S* out) const {
+  for (int r = 0; r < 4; ++r) {
     const V s = a[r] + b[r];
     S t = s[0];
     for (int l = 1; l < L; ++l) t += s[l];
-    for (int64_t q = k; q < K; ++q) t += w[r][q] * v[q];
-    out[r] = t;
+    out[r] = t + tail[r];
   }
 }
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+// float: the four 16-lane sums by halving and pairwise adds (a dozen
+// instructions, where lane-by-lane sums take sixty dependent ones)
+template <>
+inline void Dot4<float>::sums(float* out) const {
+  __m256 y[4];
+  for (int r = 0; r < 4; ++r) {
+    const V s = a[r] + b[r];
+    __m512 z;
+    std::memcpy(&z, &s, sizeof z);
+    y[r] = _mm256_add_ps(_mm512_castps512_ps256(z), _mm512_extractf32x8_ps(z, 1));
+  }
+  const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(y[0], y[1]), _mm256_hadd_ps(y[2], y[3]));
+  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+  float f[4];
+  _mm_storeu_ps(f, q);
+  for (int r = 0; r < 4; ++r) out[r] = f[r] + tail[r];
+}
+#endif
 
 template <typename S>
 inline S at_or0(const S* p, int64_t i) {
@@ -824,10 +868,12 @@ void step_units(int64_t kind, const StepLayer<S>& w, int64_t j0, int64_t j1, int
           const int64_t j = jb + u;
           const S* wi[4] = {w.wih + j * I, w.wih + (H + j) * I, w.wih + (2 * H + j) * I, w.wih + (3 * H + j) * I};
           const S* wh[4] = {w.whh + j * P, w.whh + (H + j) * P, w.whh + (2 * H + j) * P, w.whh + (3 * H + j) * P};
-          S a[4], r[4];
-          dot_rows<S, 4>(wi, xb, I, a);
-          dot_rows<S, 4>(wh, hb, P, r);
-          for (int q = 0; q < 4; ++q) pre[q][u] = a[q] + r[q] + at_or0(w.bih, q * H + j) + at_or0(w.bhh, q * H + j);
+          Dot4<S> d;
+          d.template add<0xF>(wi, xb, I);
+          d.template add<0xF>(wh, hb, P);
+          S a[4];
+          d.sums(a);
+          for (int q = 0; q < 4; ++q) pre[q][u] = a[q] + at_or0(w.bih, q * H + j) + at_or0(w.bhh, q * H + j);
         }
         const S* cb = c + b * H;
         for (int64_t u = 0; u < n; ++u) {
@@ -848,15 +894,18 @@ void step_units(int64_t kind, const StepLayer<S>& w, int64_t j0, int64_t j1, int
       } else if (kind == 1) {
         for (int64_t u = 0; u < n; ++u) {
           const int64_t j = jb + u;
-          const S* wi[3] = {w.wih + j * I, w.wih + (H + j) * I, w.wih + (2 * H + j) * I};
-          const S* wh[3] = {w.whh + j * P, w.whh + (H + j) * P, w.whh + (2 * H + j) * P};
-          S a[3], r[3];
-          dot_rows<S, 3>(wi, xb, I, a);
-          dot_rows<S, 3>(wh, hb, P, r);
-          pre[0][u] = a[0] + r[0] + at_or0(w.bih, j) + at_or0(w.bhh, j);
-          pre[1][u] = a[1] + r[1] + at_or0(w.bih, H + j) + at_or0(w.bhh, H + j);
+          // accumulators: r and z (both products), n's input part, n's recurrent part
+          const S* wi[4] = {w.wih + j * I, w.wih + (H + j) * I, w.wih + (2 * H + j) * I, nullptr};
+          const S* wh[4] = {w.whh + j * P, w.whh + (H + j) * P, nullptr, w.whh + (2 * H + j) * P};
+          Dot4<S> d;
+          d.template add<0x7>(wi, xb, I);
+          d.template add<0xB>(wh, hb, P);
+          S a[4];
+          d.sums(a);
+          pre[0][u] = a[0] + at_or0(w.bih, j) + at_or0(w.bhh, j);
+          pre[1][u] = a[1] + at_or0(w.bih, H + j) + at_or0(w.bhh, H + j);
           pre[2][u] = a[2] + at_or0(w.bih, 2 * H + j);
-          pre[3][u] = r[2] + at_or0(w.bhh, 2 * H + j);
+          pre[3][u] = a[3] + at_or0(w.bhh, 2 * H + j);
         }
         for (int64_t u = 0; u < n; ++u) {
           const int64_t j = jb + u;
@@ -867,26 +916,20 @@ void step_units(int64_t kind, const StepLayer<S>& w, int64_t j0, int64_t j1, int
           hout[b * P + j] = kh * hb[j] + (S(1) - kh) * hnew;
         }
       } else {
-        int64_t u = 0;
-        for (; u + 4 <= n; u += 4) {
+        for (int64_t u = 0; u < n; u += 4) {  // four units at a time (the last rows repeated past the end)
           const int64_t j = jb + u;
-          const S* wi[4] = {w.wih + j * I, w.wih + (j + 1) * I, w.wih + (j + 2) * I, w.wih + (j + 3) * I};
-          const S* wh[4] = {w.whh + j * P, w.whh + (j + 1) * P, w.whh + (j + 2) * P, w.whh + (j + 3) * P};
-          S a[4], r[4];
-          dot_rows<S, 4>(wi, xb, I, a);
-          dot_rows<S, 4>(wh, hb, P, r);
-          for (int q = 0; q < 4; ++q) pre[0][u + q] = a[q] + r[q] + at_or0(w.bih, j + q) + at_or0(w.bhh, j + q);
+          const int64_t j1 = std::min(j + 1, jb + n - 1), j2 = std::min(j + 2, jb + n - 1),
+                        j3 = std::min(j + 3, jb + n - 1);
+          const S* wi[4] = {w.wih + j * I, w.wih + j1 * I, w.wih + j2 * I, w.wih + j3 * I};
+          const S* wh[4] = {w.whh + j * P, w.whh + j1 * P, w.whh + j2 * P, w.whh + j3 * P};
+          Dot4<S> d;
+          d.template add<0xF>(wi, xb, I);
+          d.template add<0xF>(wh, hb, P);
+          S a[4];
+          d.sums(a);
+          for (int q = 0; q < 4 && u + q < n; ++q) pre[0][u + q] = a[q] + at_or0(w.bih, j + q) + at_or0(w.bhh, j + q);
         }
-        for (; u < n; ++u) {
-          const int64_t j = jb + u;
-          const S* wi[1] = {w.wih + j * I};
-          const S* wh[1] = {w.whh + j * P};
-          S a[1], r[1];
-          dot_rows<S, 1>(wi, xb, I, a);
-          dot_rows<S, 1>(wh, hb, P, r);
-          pre[0][u] = a[0] + r[0] + at_or0(w.bih, j) + at_or0(w.bhh, j);
-        }
-        for (u = 0; u < n; ++u) {
+        for (int64_t u = 0; u < n; ++u) {
           const int64_t j = jb + u;
           const S v = pre[0][u];
           const S hnew = kind == 3 ? (v > S(0) ? v : S(0)) : tanh_(v);
@@ -902,17 +945,14 @@ template <typename S>
 void step_projection(const S* RS whr, int64_t p0, int64_t p1, int64_t B, int64_t H, int64_t P, const S* RS hfull,
                      const S* RS h, S kh, S* RS hout) {
   for (int64_t b = 0; b < B; ++b) {
-    int64_t p = p0;
-    S y[4];
-    for (; p + 4 <= p1; p += 4) {
-      const S* wr[4] = {whr + p * H, whr + (p + 1) * H, whr + (p + 2) * H, whr + (p + 3) * H};
-      dot_rows<S, 4>(wr, hfull + b * H, H, y);
-      for (int q = 0; q < 4; ++q) hout[b * P + p + q] = kh * h[b * P + p + q] + (S(1) - kh) * y[q];
-    }
-    for (; p < p1; ++p) {
-      const S* wr[1] = {whr + p * H};
-      dot_rows<S, 1>(wr, hfull + b * H, H, y);
-      hout[b * P + p] = kh * h[b * P + p] + (S(1) - kh) * y[0];
+    for (int64_t p = p0; p < p1; p += 4) {  // (the last row repeated past the end)
+      const S* wr[4] = {whr + p * H, whr + std::min(p + 1, p1 - 1) * H, whr + std::min(p + 2, p1 - 1) * H,
+                        whr + std::min(p + 3, p1 - 1) * H};
+      Dot4<S> d;
+      d.template add<0xF>(wr, hfull + b * H, H);
+      S y[4];
+      d.sums(y);
+      for (int q = 0; q < 4 && p + q < p1; ++q) hout[b * P + p + q] = kh * h[b * P + p + q] + (S(1) - kh) * y[q];
     }
   }
 }
