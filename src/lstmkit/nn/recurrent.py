@@ -364,6 +364,13 @@ class Recurrent(nn.Module):
             final = tuple(s.squeeze(1) for s in final)
         return h, (final if len(final) > 1 else final[0])
 
+    def __getstate__(self):
+        # what step() keeps for a stream holds C++ objects: never copied or
+        # pickled (a copy plans its own first step)
+        state = self.__dict__.copy()
+        state.pop("_step_cache", None)
+        return state
+
     def _parameter_pointers(self) -> tuple[int, ...]:
         """Where every parameter's data lives: changes when one is replaced,
         converted (``.to``, ``.double()``) or swapped, not on in-place updates."""
