@@ -175,6 +175,25 @@ def test_state_forms_and_checks_after_the_stream_began():
             layer.step(x, hs)
 
 
+@pytest.mark.parametrize("kind", ["gru", "rnn_relu"])
+def test_one_part_state_batched_and_unbatched(kind):
+    layer = make(kind, backend="cpu")
+    ref = reference_of(layer)
+    xs = torch.randn(3, I, dtype=torch.float64)
+    with torch.no_grad():
+        h, state = layer.step(xs[0])  # unbatched, from zeros
+        assert h.shape == (H,) and state.shape == (2, H)
+        h_ref, ref_state = ref.step(xs[0])
+        for x in xs[1:]:  # the state passed back as one tensor
+            h, state = layer.step(x, state)
+            h_ref, ref_state = ref.step(x, ref_state)
+            torch.testing.assert_close(h, h_ref, **TOL[torch.float64])
+            torch.testing.assert_close(state, ref_state, **TOL[torch.float64])
+        hb, sb = layer.step(xs[:1], state.unsqueeze(1))  # batched, the same step
+        torch.testing.assert_close(hb[0], layer.step(xs[0], state)[0], rtol=0, atol=0)
+        assert sb.shape == (2, 1, H)
+
+
 def test_more_than_eight_rows_and_layernorm_run_as_a_sequence_of_one():
     with torch.no_grad():
         layer = make("lstm", backend="cpu")

@@ -350,7 +350,9 @@ class Recurrent(nn.Module):
         if state is None:
             st = None
         elif cached.state_fits(state, unbatched):
-            st = tuple(s.unsqueeze(1) for s in state) if unbatched else (state,) if isinstance(state, Tensor) else state
+            st = (state,) if isinstance(state, Tensor) else state
+            if unbatched:
+                st = tuple(s.unsqueeze(1) for s in st)
         else:
             st = self._check_state(state, None if unbatched else xb.shape[0], xb)
         out = cached.streamer(xb, st) if cached.streamer is not None else None
