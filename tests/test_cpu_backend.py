@@ -213,28 +213,6 @@ def test_streaming_step_matches_whole_sequence(kind):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_column_sums_match_torch(dtype, threads):
-    """The one-pass sums behind the layer norms' gain and bias gradients."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        a = torch.randn(40, 9, 12, dtype=dtype)  # 360 rows: split over the threads
-        b1, b2 = torch.randn_like(a), torch.randn_like(a)
-        tol = TOL[dtype]
-        s0, s1, s2 = ops.column_sums(a, b1, b2)
-        torch.testing.assert_close(s0, a.sum((0, 1)), **tol)
-        torch.testing.assert_close(s1, (a * b1).sum((0, 1)), **tol)
-        torch.testing.assert_close(s2, (a * b2).sum((0, 1)), **tol)
-        s0, s1, s2 = ops.column_sums(a, None, b2)
-        assert s1.numel() == 0
-        torch.testing.assert_close(s2, (a * b2).sum((0, 1)), **tol)
-        torch.library.opcheck(ops.column_sums, (a, b1, None))
-    finally:
-        torch.set_num_threads(n)
-
-
 # ------------------------------------------------------------------ gradcheck
 def _cfg(T, B, P, H, lengths=True, hmask=True, zone=True, zc=True):
     g = torch.Generator().manual_seed(3)

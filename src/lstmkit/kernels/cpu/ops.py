@@ -174,28 +174,6 @@ _linear_g = _first_order("linear", linear)
 _mm_tn_g = _first_order("mm_tn", mm_tn)
 
 
-@torch.library.custom_op("lstmkit::column_sums", mutates_args=())
-def column_sums(a: Tensor, b1: Optional[Tensor], b2: Optional[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-    """``a.sum(rows)``, ``(a * b1).sum(rows)``, ``(a * b2).sum(rows)`` over every
-    axis but the last (empty for a missing ``b``), in one pass without the
-    products as temporaries: the layer norms' gain and bias gradients."""
-    bs = [b.contiguous() for b in (b1, b2) if b is not None]
-    sums = _ext().column_sums(a.contiguous(), bs)
-    it = iter(sums[1:])
-    return sums[0], next(it) if b1 is not None else _empty(a), next(it) if b2 is not None else _empty(a)
-
-
-def _column_sums_fake(a, b1, b2):
-    def e(b):
-        return a.new_empty((a.shape[-1],) if b is not None else (0,))
-
-    return e(a), e(b1), e(b2)
-
-
-_register(column_sums, _column_sums_fake)
-_column_sums_g = _first_order("column_sums", column_sums)
-
-
 @torch.library.custom_op("lstmkit::project_in", mutates_args=())
 def project_in_op(x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:
     """``x @ w.T + b`` for ``x`` ``(N, I)``: every step's input projection at once."""
@@ -345,19 +323,17 @@ def _lstm_backward(ctx, dout, dhT, dcT, *_):
             (dA[..., H: 2 * H] * cprev).sum((0, 1)),
             (dA[..., 3 * H:] * cn).sum((0, 1)),
         ))
-    d_lnih = d_lnhh_w = d_lnhh_b = d_lnc_w = d_lnc_b = None
-    if (lnx and need[16]) or (lnhh and (need[12] or need[13])):
-        # one pass over dA for its column sum and its sums against xhat, rhat
-        db, d_xhat, d_rhat = _column_sums_g(dA, xhat if lnx else None, rhat if lnhh else None)
-        if lnx and need[16]:
-            d_lnih = torch.stack((d_xhat, db, db))
-        if lnhh:
-            d_lnhh_w = d_rhat if need[12] else None
-            d_lnhh_b = db if need[13] else None
-    if lnc and (need[14] or need[15]):
-        dyb, dyw, _ = _column_sums_g(dy, yhat, None)
-        d_lnc_w = dyw if need[14] else None
-        d_lnc_b = dyb if need[15] else None
+    d_lnih = None
+    if lnx and need[16]:
+        db = dA.sum((0, 1))
+        d_lnih = torch.stack(((dA * xhat).sum((0, 1)), db, db))
+    d_lnhh_w = d_lnhh_b = d_lnc_w = d_lnc_b = None
+    if lnhh:
+        d_lnhh_w = (dA * rhat).sum((0, 1)) if need[12] else None
+        d_lnhh_b = dA.sum((0, 1)) if need[13] else None
+    if lnc:
+        d_lnc_w = (dy * yhat).sum((0, 1)) if need[14] else None
+        d_lnc_b = dy.sum((0, 1)) if need[15] else None
     dxp = dX if lnx else dA
     return (dxp, dh0, dc0, d_whh, d_whr, None, None, None, None, None, None, d_peep, d_lnhh_w, d_lnhh_b, d_lnc_w,
             d_lnc_b, d_lnih, None, None)

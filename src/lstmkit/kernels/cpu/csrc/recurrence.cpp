@@ -741,44 +741,6 @@ std::vector<Tensor> rnn_backward_impl(const OptT& dout, const Tensor& dhT, const
   return {dA, gH};
 }
 
-// ========================================================= gradient sums
-// The layer-norm gains' and biases' gradients: column sums of dA and of
-// dA * xhat (and rhat, yhat) over all T*B rows, in one pass that reads each
-// input once and writes nothing per element (torch's (dA * xhat).sum((0, 1))
-// writes the product out and reads it back). Rows are split over threads;
-// each accumulates in double and the partial sums are added at the end.
-template <typename S>
-std::vector<Tensor> column_sums_impl(const Tensor& a, const std::vector<Tensor>& bs) {
-  const int64_t G = a.size(-1), N = a.numel() / std::max<int64_t>(1, G);
-  const int64_t nb = static_cast<int64_t>(bs.size());
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), N / 64));
-  Tensor part = at::zeros({chunks, nb + 1, G}, a.options().dtype(at::kDouble));
-  const S* A = a.data_ptr<S>();
-  std::vector<const S*> Bp;
-  for (const auto& b : bs) Bp.push_back(b.data_ptr<S>());
-  double* PP = part.data_ptr<double>();
-  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t n0 = N * c / chunks, n1 = N * (c + 1) / chunks;
-      double* acc = PP + c * (nb + 1) * G;
-      for (int64_t n = n0; n < n1; ++n) {
-        const S* RS ar = A + n * G;
-        double* RS s0 = acc;
-        for (int64_t g = 0; g < G; ++g) s0[g] += double(ar[g]);
-        for (int64_t k = 0; k < nb; ++k) {
-          const S* RS br = Bp[k] + n * G;
-          double* RS sk = acc + (k + 1) * G;
-          for (int64_t g = 0; g < G; ++g) sk[g] += double(ar[g]) * double(br[g]);
-        }
-      }
-    }
-  });
-  Tensor tot = part.sum(0).to(a.scalar_type());  // (nb + 1, G)
-  std::vector<Tensor> out;
-  for (int64_t k = 0; k <= nb; ++k) out.push_back(tot[k].clone());  // separate tensors, not views of one
-  return out;
-}
-
 // ================================================================= streaming
 // One step of a whole unidirectional stack for a few rows (batch 1 in
 // streaming): no autograd, no saved activations, no packed copy of the
@@ -1162,23 +1124,12 @@ bool tune_malloc(int64_t mmap_bytes, int64_t trim_bytes) {
 #endif
 }
 
-// [sum over rows of a, then of a * b for each b]: a and every b (..., G),
-// contiguous, the same shape
-std::vector<Tensor> column_sums(Tensor a, std::vector<Tensor> bs) {
-  TORCH_CHECK(a.is_contiguous(), "column_sums: expected a contiguous tensor");
-  for (const auto& b : bs)
-    TORCH_CHECK(b.is_contiguous() && b.sizes().equals(a.sizes()) && b.scalar_type() == a.scalar_type(),
-                "column_sums: expected every b contiguous, of a's shape ", a.sizes(), " and dtype, got ", b.sizes());
-  return DISPATCH(a, "column_sums", column_sums_impl<scalar_t>(a, bs));
-}
-
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   py::class_<StreamStep>(m, "StreamStep")
       .def(py::init<int64_t, std::vector<Tensor>, std::vector<Tensor>, std::vector<OptT>, std::vector<OptT>,
                     std::vector<OptT>, std::vector<OptT>, std::vector<OptT>, std::vector<OptT>, double, double>())
       .def("__call__", &StreamStep::call);
   m.def("tune_malloc", &tune_malloc);
-  m.def("column_sums", &column_sums);
   m.def("lstm_forward", &lstm_forward);
   m.def("lstm_backward", &lstm_backward);
   m.def("gru_forward", &gru_forward);
