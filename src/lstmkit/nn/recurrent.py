@@ -390,8 +390,7 @@ class Recurrent(nn.Module):
         spec = self.spec()
         cells = list(self.cells)
         chosen = kernels.select_backend(xb.unsqueeze(0), spec, cells, None, self.backend)
-        streamer = getattr(chosen, "streamer", None)
-        streamer = streamer(xb, cells, spec) if streamer is not None else None
+        streamer = chosen.streamer(xb, cells, spec)
         n = self.num_layers
         shapes = tuple(torch.Size((n, xb.shape[0], size)) for size in self.cells[0].state_sizes)
         return _StepPlan(key, spec, chosen, streamer, shapes, x_t.dtype, x_t.device)
