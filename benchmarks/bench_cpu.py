@@ -173,20 +173,29 @@ def group_lengths(args):
 
 
 def group_stream(args):
+    """One step of a batch-1 stream (the state carried in, no autograd), 1 and
+    2 layers: ``layer.step`` (what users call), the backend's step alone, one
+    torch.nn call of one step, and the Python cell loop (``reference``)."""
     rows = []
-    for H in (256, 64):
+    for H, L in ((256, 2), (64, 2), (256, 1), (64, 1)):
         I = 128 if H == 256 else 8
         torch.manual_seed(0)
-        ours = lstmkit.LSTM(I, H, backend="cpu").eval()
-        theirs = nn.LSTM(I, H).eval()
+        ours = lstmkit.LSTM(I, H, num_layers=L, backend="cpu").eval()
+        theirs = nn.LSTM(I, H, num_layers=L).eval()
+        theirs.load_state_dict(ours.state_dict())
         backend = kernels.registry.load_backend("cpu")
         spec = ours.spec()
         cells = list(ours.cells)
         x1 = torch.randn(1, I)
-        st = ours.init_state(1)
+        st = tuple(torch.randn_like(s) * 0.5 for s in ours.init_state(1))
         x3 = x1.unsqueeze(0)
-        hx = (torch.zeros(1, 1, H), torch.zeros(1, 1, H))
-        ref = lstmkit.LSTM(I, H, backend="reference").eval()
+        hx = st
+        ref = lstmkit.LSTM(I, H, num_layers=L, backend="reference").eval()
+        ref.load_state_dict(ours.state_dict())
+        with torch.no_grad():  # the engines compared compute the same step
+            want = theirs(x3, hx)[0][0]
+            for got in (ours.step(x1, st)[0], backend.step(x1, st, cells, spec)[0], ref.step(x1, st)[0]):
+                torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
 
         def ours_layer():
             with torch.no_grad():
@@ -212,8 +221,8 @@ def group_stream(args):
 
         engines = {"lstmkit_cpu": many(ours_layer), "lstmkit_cpu_backend_step": many(ours_backend),
                    "torch_nn_call": many(torch_call), "python_loop": many(ref_layer)}
-        row = case(f"lstm stream step B=1 H={H} (x50)", "lstm", f"B1_I{I}_H{H}", "stream", engines, args.reps * 2,
-                   args.budget)
+        row = case(f"lstm stream step B=1 H={H} L={L} (x50)", "lstm", f"B1_I{I}_H{H}_L{L}", "stream", engines,
+                   args.reps * 2, args.budget)
         for v in row["results"].values():
             v["us_per_step"] = v["median_ms"] * 1e3 / 50
         rows.append(row)

@@ -14,7 +14,9 @@ def table(path: str) -> str:
     meta = data["meta"]
     lines = [
         f"`{meta['command']}` — {meta['cpu']}, {meta['threads']} thread(s) of {meta['nproc']} cores, "
-        f"torch {meta['torch']}, {meta['time']}",
+        f"torch {meta['torch']}, {meta['time']}"
+        + (f", load average {meta['loadavg_before'][0]:.2f} before / {meta['loadavg_after'][0]:.2f} after"
+           if "loadavg_before" in meta else ""),
         "",
         "| case | lstmkit cpu | torch.nn | Python cell loop | other |",
         "|---|---|---|---|---|",

@@ -213,6 +213,27 @@ def test_streaming_step_matches_whole_sequence(kind):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", KINDS + ["lstm_proj"])
+@pytest.mark.parametrize("part", ["output", "final_state"])
+def test_gradients_of_a_loss_on_one_part_only(kind, part):
+    """Outputs that get no gradient reach the formulas as None (autograd does
+    not fill zeros for them): a loss on the output alone or on the final
+    state alone gives the reference's gradients."""
+    layer = make("lstm" if kind == "lstm_proj" else kind, 2, False, proj=2 if kind == "lstm_proj" else 0)
+    x = torch.randn(4, 3, I, dtype=torch.float64)
+    grads = {}
+    for backend in ("reference", "cpu"):
+        layer.backend = backend
+        layer.zero_grad()
+        xg = x.clone().requires_grad_()
+        out, state = layer(xg)
+        loss = out.pow(2).sum() if part == "output" else sum(s.pow(2).sum() for s in _tuple(state))
+        loss.backward()
+        grads[backend] = [xg.grad] + [p.grad.clone() for p in layer.parameters()]
+    for a, b in zip(grads["cpu"], grads["reference"], strict=True):
+        torch.testing.assert_close(a, b, **TOL[torch.float64])
+
+
 # ------------------------------------------------------------------ gradcheck
 def _cfg(T, B, P, H, lengths=True, hmask=True, zone=True, zc=True):
     g = torch.Generator().manual_seed(3)

@@ -79,6 +79,17 @@ class Backend:
     ) -> tuple[Tensor, tuple[Tensor, ...], list[Gates] | None]:
         return run_stack(self, x, state, cells, spec, lengths)
 
+    def streamer(self, x_t: Tensor, cells: Sequence[Cell], spec: RecurrenceSpec):
+        """A callable ``(x_t, state) -> (h_top, state)`` specialised to one
+        stream of steps of this stack (built once, then called per step; it
+        returns ``None`` for a call it cannot take, and the caller then uses
+        :meth:`step`), or ``None`` if this backend has none. ``state`` is a
+        tuple of ``(L, B, n)`` tensors or ``None`` for zeros. The callable must
+        read the cells' parameters as they are at each call (in-place updates
+        included); :meth:`lstmkit.nn.Recurrent.step` builds a new one when a
+        parameter is replaced."""
+        return None
+
     def step(
         self, x_t: Tensor, state: tuple[Tensor, ...], cells: Sequence[Cell], spec: RecurrenceSpec
     ) -> tuple[Tensor, tuple[Tensor, ...]]:

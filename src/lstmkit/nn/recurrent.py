@@ -323,41 +323,77 @@ class Recurrent(nn.Module):
         with ``h_top`` ``(B, Hout)``. Stepping through a sequence gives the same
         outputs and states as running it whole (in evaluation mode, or
         without stochastic regularisers). Unidirectional stacks only.
+
+        The checks and the backend choice run once per stream: they are kept
+        with what they depend on (the input's dtype, device and shape, the
+        mode, the settings, and the parameters' data pointers, which change
+        when a parameter is replaced or converted; an in-place update such as
+        an optimiser step keeps them and is seen by the next step).
         """
         name = type(self).__name__
         if self.bidirectional:
             raise ValueError(f"{name}: step() needs a unidirectional layer; a bidirectional one must see the whole sequence")
         checks.check_floating(name, "x_t", x_t)
-        if x_t.dim() not in (1, 2) or x_t.shape[-1] != self.input_size:
-            raise ShapeError(f"{name}: expected x_t of shape (B, {self.input_size}) or ({self.input_size},), got {tuple(x_t.shape)}")
-        ref = self.cells[0].weight_ih
-        # what the checks and the backend choice depend on: the same for every
-        # step of a stream, so they run once per stream, not once per step
-        key = (x_t.dtype, x_t.device, ref.dtype, ref.device, x_t.shape, self.training, torch.is_grad_enabled(),
-               self.backend, self.check_finite, self.dropout, self.input_dropout, self.hidden_dropout, self.zoneout,
-               self.zoneout_cell)
-        cached = self.__dict__.get("_step_cache")
-        if cached is None or cached[0] != key or torch.compiler.is_compiling():
-            self._check_input(x_t.unsqueeze(0))
-            xb0 = x_t.unsqueeze(0) if x_t.dim() == 1 else x_t
-            spec = self.spec()
-            chosen = kernels.select_backend(xb0.unsqueeze(0), spec, list(self.cells), None, self.backend)
-            cached = (key, spec, chosen)
-            if not torch.compiler.is_compiling():
-                self.__dict__["_step_cache"] = cached
-        elif self.check_finite:
-            checks.check_finite(name, "input", x_t)
-        _, spec, chosen = cached
+        if torch.compiler.is_compiling():  # traced once: no cache (nor data pointers)
+            cached = self._plan_step(x_t, None)
+        else:
+            key = (x_t.dtype, x_t.device, x_t.shape, self.training, torch.is_grad_enabled(), self.backend,
+                   self.check_finite, self.dropout, self.input_dropout, self.hidden_dropout, self.zoneout,
+                   self.zoneout_cell, self._parameter_pointers())
+            cached = self.__dict__.get("_step_cache")
+            if cached is None or cached.key != key:
+                cached = self.__dict__["_step_cache"] = self._plan_step(x_t, key)
+            elif self.check_finite:
+                checks.check_finite(name, "input", x_t)
         unbatched = x_t.dim() == 1
         xb = x_t.unsqueeze(0) if unbatched else x_t
-        B = xb.shape[0]
-        st = self.init_state(B, xb.device, xb.dtype) if state is None else self._check_state(state, None if unbatched else B, xb)
-        h, final = chosen.step(xb, st, list(self.cells), spec)
+        if state is None:
+            st = None
+        elif cached.state_fits(state, unbatched):
+            st = (state,) if isinstance(state, Tensor) else state
+            if unbatched:
+                st = tuple(s.unsqueeze(1) for s in st)
+        else:
+            st = self._check_state(state, None if unbatched else xb.shape[0], xb)
+        out = cached.streamer(xb, st) if cached.streamer is not None else None
+        if out is None:
+            if st is None:
+                st = self.init_state(xb.shape[0], xb.device, xb.dtype)
+            out = cached.backend.step(xb, st, list(self.cells), cached.spec)
+        h, final = out
         if unbatched:
             h = h.squeeze(0)
             final = tuple(s.squeeze(1) for s in final)
         return h, (final if len(final) > 1 else final[0])
 
+    def __getstate__(self):
+        # what step() keeps for a stream holds C++ objects: never copied or
+        # pickled (a copy plans its own first step)
+        state = self.__dict__.copy()
+        state.pop("_step_cache", None)
+        return state
+
+    def _parameter_pointers(self) -> tuple[int, ...]:
+        """Where every parameter's data lives: changes when one is replaced,
+        converted (``.to``, ``.double()``) or swapped, not on in-place updates."""
+        return tuple(p.data_ptr() for cell in self._modules["cells"]._modules.values()
+                     for p in cell._parameters.values() if p is not None)
+
+    def _plan_step(self, x_t: Tensor, key) -> "_StepPlan":
+        """Check a stream's first input and choose its backend (and, where the
+        backend has one, its fused step)."""
+        name = type(self).__name__
+        if x_t.dim() not in (1, 2) or x_t.shape[-1] != self.input_size:
+            raise ShapeError(f"{name}: expected x_t of shape (B, {self.input_size}) or ({self.input_size},), got {tuple(x_t.shape)}")
+        self._check_input(x_t.unsqueeze(0))
+        xb = x_t.unsqueeze(0) if x_t.dim() == 1 else x_t
+        spec = self.spec()
+        cells = list(self.cells)
+        chosen = kernels.select_backend(xb.unsqueeze(0), spec, cells, None, self.backend)
+        streamer = chosen.streamer(xb, cells, spec)
+        n = self.num_layers
+        shapes = tuple(torch.Size((n, xb.shape[0], size)) for size in self.cells[0].state_sizes)
+        return _StepPlan(key, spec, chosen, streamer, shapes, x_t.dtype, x_t.device)
 
     # ---------------------------------------------------------------- export
     def __prepare_scriptable__(self):
@@ -391,6 +427,32 @@ class Recurrent(nn.Module):
         from .export import export_layer
 
         return export_layer(self, path, format, example=example, step=step, dynamic_batch=dynamic_batch)
+
+
+class _StepPlan:
+    """What :meth:`Recurrent.step` decided for one stream (see there)."""
+
+    __slots__ = ("key", "spec", "backend", "streamer", "shapes", "unbatched_shapes", "dtype", "device")
+
+    def __init__(self, key, spec, backend, streamer, shapes, dtype, device) -> None:
+        self.key, self.spec, self.backend, self.streamer = key, spec, backend, streamer
+        self.shapes, self.dtype, self.device = shapes, dtype, device
+        self.unbatched_shapes = tuple(torch.Size((s[0], s[2])) for s in shapes)
+
+    def state_fits(self, state, unbatched: bool) -> bool:
+        """True if ``state`` has the stream's layout as it is (else the
+        layer's full check runs, which also says what is wrong)."""
+        if isinstance(state, Tensor):
+            state = (state,)
+        elif type(state) is not tuple:
+            return False
+        shapes = self.unbatched_shapes if unbatched else self.shapes
+        if len(state) != len(shapes):
+            return False
+        for s, shape in zip(state, shapes):
+            if not isinstance(s, Tensor) or s.shape != shape or s.dtype != self.dtype or s.device != self.device:
+                return False
+        return True
 
 
 def _to_torch_names(module, state_dict, prefix, local_metadata):

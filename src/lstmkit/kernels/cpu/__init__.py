@@ -24,7 +24,9 @@ with a fake kernel, an autograd formula and a vmap rule, so torch.export,
 torch.compile and torch.func see one operator per layer and direction.
 
 Streaming steps (``step``) of up to 8 rows without autograd run the whole
-stack in one C++ call with hand-written matrix-vector products.
+stack in one C++ call (``StreamStep``): per layer, each thread takes a fixed
+share of the hidden units and computes their gate rows of both products and
+their state update in one pass over the weights.
 
 ``auto`` uses this backend on CPU except for plain full-length configurations
 where the benchmark measured torch.nn faster (``auto_table.json``, written by
@@ -108,10 +110,45 @@ def _ext_module():
     return _build.load_extension()  # cached after the first call
 
 
-def _needs_grad(x_t, state, cells) -> bool:
-    return x_t.requires_grad or any(s.requires_grad for s in state) or any(
-        p.requires_grad for c in cells for p in c.parameters()
-    )
+class _Streamer:
+    """One C++ ``StreamStep`` for the steps of one stream: built once, it holds
+    the cells' own parameter tensors (so in-place updates such as an optimiser
+    step are seen without rebuilding; a replaced parameter needs a new one,
+    which :meth:`lstmkit.nn.Recurrent.step` notices by the parameters' data
+    pointers)."""
+
+    __slots__ = ("_op", "_params", "_two_part")
+
+    def __init__(self, ext, kind: int, cells: Sequence[Cell], spec: RecurrenceSpec) -> None:
+        peep = spec.kind == "peephole"
+
+        def each(attr, when=True):
+            return [getattr(c, attr, None) if when else None for c in cells]
+
+        zh = spec.zoneout if not spec.training else 0.0
+        zc = spec.zoneout_cell if not spec.training else 0.0
+        self._op = ext.StreamStep(
+            kind, each("weight_ih"), each("weight_hh"), each("bias_ih"), each("bias_hh"),
+            each("weight_hr", kind == 0), each("weight_ci", peep), each("weight_cf", peep), each("weight_co", peep),
+            zh, zc,
+        )
+        self._params = [p for c in cells for p in c.parameters()]
+        self._two_part = kind == 0
+
+    def __call__(self, x_t: Tensor, state: tuple[Tensor, ...] | None):
+        """``(h_top, state)`` after one step, or ``None`` if the call needs
+        autograd (then the caller runs the differentiable path)."""
+        if torch.is_grad_enabled() and (
+            x_t.requires_grad
+            or (state is not None and any(s.requires_grad for s in state))
+            or any(p.requires_grad for p in self._params)
+        ):
+            return None
+        if state is None:
+            top, h, c = self._op(x_t, None, None)
+        else:
+            top, h, c = self._op(x_t, state[0], state[1] if self._two_part else None)
+        return top, ((h, c) if self._two_part else (h,))
 
 
 def _keep(z: Tensor | float | None) -> tuple[Tensor | None, float]:
@@ -130,6 +167,7 @@ class CPUBackend(Backend):
 
     def __init__(self) -> None:
         self._warned = False
+        self._last_step = None
         _load_auto_table()
 
     # ------------------------------------------------------------ capability
@@ -159,7 +197,7 @@ class CPUBackend(Backend):
         ext, err = self._extension()
         if ext is None:
             return f"its C++ extension is unavailable ({err})"
-        # a no-grad step of a few rows runs the fused stack_step, faster than
+        # a no-grad step of a few rows runs the fused StreamStep, faster than
         # one torch.nn call (bench_cpu.py's streaming rows); with lengths,
         # torch.nn must pack, and this engine's masking is several times
         # faster (the lengths rows); oneDNN has no LSTMP (proj_size), where
@@ -196,11 +234,13 @@ class CPUBackend(Backend):
     # ------------------------------------------------------------- streaming
     _STEP_KINDS = {"lstm": 0, "peephole": 0, "gru": 1, "rnn_tanh": 2, "rnn_relu": 3}
 
-    def step(self, x_t: Tensor, state: tuple[Tensor, ...], cells: Sequence[Cell], spec: RecurrenceSpec):
-        """One step of the stack. Without autograd and stochastic regularisers
-        (evaluation, the streaming case) the whole stack runs in one C++ call
-        with hand-written matrix-vector products for up to 8 rows; otherwise
-        as a sequence of length 1."""
+    def streamer(self, x_t: Tensor, cells: Sequence[Cell], spec: RecurrenceSpec):
+        """The fused step of this stack (see :meth:`step`) as a callable
+        ``(x_t, state) -> (h_top, state)`` holding the cells' parameter
+        tensors, or ``None`` where this configuration runs as a sequence of
+        length 1 (more than 8 rows, stochastic regularisers in training, a
+        cell kind without a fused step, inside a traced graph). The callable
+        returns ``None`` for a call that needs autograd."""
         kind = self._STEP_KINDS.get(spec.kind)
         ext = _ext_module()
         if (
@@ -209,25 +249,26 @@ class CPUBackend(Backend):
             or torch.compiler.is_compiling()
             or x_t.shape[0] > 8
             or (spec.training and (spec.dropout > 0 or spec.uses_recurrent_regularisers))
-            or (torch.is_grad_enabled() and _needs_grad(x_t, state, cells))
         ):
+            return None
+        return _Streamer(ext, kind, cells, spec)
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...], cells: Sequence[Cell], spec: RecurrenceSpec):
+        """One step of the stack. Without autograd and stochastic regularisers
+        (evaluation, the streaming case) the whole stack runs in one C++ call
+        (``StreamStep`` in ``csrc/recurrence.cpp``) for up to 8 rows;
+        otherwise as a sequence of length 1."""
+        # the last stack's fused step is kept (a caller stepping one stream
+        # through this method builds it once); the parameters' data pointers
+        # say when it no longer holds the cells' parameters
+        if torch.compiler.is_compiling():
             return super().step(x_t, state, cells, spec)
-        zh = spec.zoneout if not spec.training else 0.0
-        zc = spec.zoneout_cell if not spec.training else 0.0
-        peep = spec.kind == "peephole"
-        w_ih, w_hh, b_ih, b_hh, w_hr, p = [], [], [], [], [], []
-        for cell in cells:  # parameters are contiguous: torch creates them so
-            w_ih.append(cell.weight_ih)
-            w_hh.append(cell.weight_hh)
-            b_ih.append(cell.bias_ih)
-            b_hh.append(cell.bias_hh)
-            w_hr.append(cell.weight_hr if kind == 0 else None)
-            p.append(torch.stack((cell.weight_ci, cell.weight_cf, cell.weight_co)) if peep else None)
-        h, c = ext.stack_step(
-            kind, x_t, state[0].contiguous(), state[1].contiguous() if len(state) > 1 else None,
-            w_ih, w_hh, b_ih, b_hh, w_hr, p, zh, zc,
-        )
-        return h[-1], ((h,) if c is None else (h, c))
+        key = (spec, x_t.shape[0] > 8, tuple(p.data_ptr() for c in cells for p in c._parameters.values() if p is not None))
+        if self._last_step is None or self._last_step[0] != key:
+            self._last_step = (key, self.streamer(x_t, cells, spec))
+        fast = self._last_step[1]
+        out = fast(x_t, state) if fast is not None else None
+        return super().step(x_t, state, cells, spec) if out is None else out
 
     # ----------------------------------------------------------------- layer
     def run_layer(

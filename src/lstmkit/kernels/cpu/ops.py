@@ -145,6 +145,15 @@ def _first_order(name: str, op):
     return call
 
 
+def _no_zero_grads(ctx) -> None:
+    """The loop operators return their saved activations as outputs, which
+    never get a gradient: without this, autograd fills a zero tensor the size
+    of each of them (for a layer-norm LSTM seven of up to (T, B, 4H)) on every
+    backward, only for the formula to ignore it. The formulas take ``None``
+    for the outputs that are used (the final states, the output)."""
+    ctx.set_materialize_grads(False)
+
+
 # ================================================================== products
 @torch.library.custom_op("lstmkit::linear", mutates_args=())
 def linear(a: Tensor, w: Tensor, bias: Optional[Tensor]) -> Tensor:
@@ -289,6 +298,7 @@ def _lstm_setup(ctx, inputs, output):
     (xp, h0, c0, w_hh, w_hr, valid, hmask, zh, zh_p, zc, zc_p, peep, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, ln_ih,
      eps, save) = inputs
     (out, hT, cT, gates, cseq, cn, th, hin, hf, rhat, rstd_hh, yhat, rstd_c, xhat, rstd_ih) = output
+    _no_zero_grads(ctx)
     ctx.p = (zh_p, zc_p, save)
     ctx.has = (w_hr is not None, ln_hh_w is not None, ln_c_w is not None, ln_ih is not None)
     ctx.save_for_backward(w_hh, w_hr, valid, hmask, zh, zc, peep, ln_hh_w, ln_c_w, ln_ih, gates, cseq, cn, th, hin,
@@ -395,6 +405,7 @@ def _lstm_fused_seq_bwd_fake(dout, dhT, dcT, gates, cseq, w_hh, valid, need_dh0)
 def _lstm_fused_setup(ctx, inputs, output):
     xp, h0, c0, w_hh, valid, save = inputs
     out, hT, cT, gates, cseq = output
+    _no_zero_grads(ctx)
     ctx.save_flag = save
     ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out)
 
@@ -497,6 +508,7 @@ def _gru_seq_bwd_fake(dout, dhT, gates, rn, hin, w_hh, valid, hmask, zh, zh_p):
 def _gru_setup(ctx, inputs, output):
     xp, h0, w_hh, b_hn, valid, hmask, zh, zh_p, save = inputs
     out, hT, gates, rn, hin = output
+    _no_zero_grads(ctx)
     ctx.p = (zh_p, save, b_hn is not None)
     ctx.save_for_backward(w_hh, valid, hmask, zh, gates, rn, hin)
 
@@ -568,6 +580,7 @@ def _rnn_seq_bwd_fake(dout, dhT, hn, w_hh, relu, valid, hmask, zh, zh_p):
 def _rnn_setup(ctx, inputs, output):
     xp, h0, w_hh, relu, valid, hmask, zh, zh_p, save = inputs
     out, hT, hn, hin = output
+    _no_zero_grads(ctx)
     ctx.p = (relu, zh_p, save)
     ctx.save_for_backward(w_hh, valid, hmask, zh, hn, hin)
 

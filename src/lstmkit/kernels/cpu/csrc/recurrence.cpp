@@ -25,6 +25,9 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <malloc.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -740,105 +743,329 @@ std::vector<Tensor> rnn_backward_impl(const OptT& dout, const Tensor& dhT, const
 
 // ================================================================= streaming
 // One step of a whole unidirectional stack for a few rows (batch 1 in
-// streaming): no autograd, no saved activations, every product a hand-written
-// matrix-vector loop over the weights in their own layout (no packing, no
-// oneDNN call overhead), split over threads by output rows.
+// streaming): no autograd, no saved activations, no packed copy of the
+// weights. The hidden units of a layer are split over threads; for each unit
+// a thread computes its gate rows of W_ih x_t and W_hh h_{t-1} as independent
+// dot products straight from the weights in their own layout (four rows at a
+// time: independent accumulators instead of one long dependency chain), then
+// the unit's state update, so a layer is one pass over its weights and one
+// parallel region. The split is the same at every step, so each thread's rows
+// stay in its own core's cache when they fit.
 
 template <typename S>
-inline S dot(const S* RS w, const S* RS v, int64_t n) {
-  S acc[16] = {};
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16)
-    for (int l = 0; l < 16; ++l) acc[l] += w[k + l] * v[k + l];
-  S tot = 0;
-  for (int l = 0; l < 16; ++l) tot += acc[l];
-  for (; k < n; ++k) tot += w[k] * v[k];
-  return tot;
+struct SVec {
+  typedef S v __attribute__((vector_size(64)));
+  static constexpr int L = 64 / static_cast<int>(sizeof(S));
+};
+
+template <typename V, typename S>
+inline V vld(const S* p) {
+  V x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
 }
 
-// y[b, g] = W[g] . v[b] (+ bias[g]) for b < B
+// Four dot products at once: acc[r] accumulates w[r] . v over one or more
+// (w, v) segments (a gate's row of W_ih against x, then of W_hh against h),
+// two vectors per row in flight, and is reduced to a number only at the end.
 template <typename S>
-void gemv_rows(const S* W, const S* v, const S* bias, S* y, int64_t B, int64_t G, int64_t K) {
-  const int64_t grain = std::max<int64_t>(16, 65536 / std::max<int64_t>(1, K * B));
-  at::parallel_for(0, G, grain, [&](int64_t g0, int64_t g1) {
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t g = g0; g < g1; ++g) y[b * G + g] = dot(W + g * K, v + b * K, K) + (bias ? bias[g] : S(0));
-  });
+struct Dot4 {
+  using V = typename SVec<S>::v;
+  static constexpr int L = SVec<S>::L;
+  V a[4], b[4];
+  S tail[4];
+  Dot4() {
+    for (int r = 0; r < 4; ++r) {
+      a[r] = b[r] = V{};
+      tail[r] = S(0);
+    }
+  }
+  // rows whose bit is set in MASK take part (w[r] unused otherwise)
+  template <unsigned MASK>
+  inline void add(const S* const (&w)[4], const S* RS v, int64_t K) {
+    int64_t k = 0;
+    for (; k + 2 * L <= K; k += 2 * L) {
+      const V x0 = vld<V>(v + k), x1 = vld<V>(v + k + L);
+      for (int r = 0; r < 4; ++r) {
+        if (!(MASK & (1u << r))) continue;
+        a[r] += vld<V>(w[r] + k) * x0;
+        b[r] += vld<V>(w[r] + k + L) * x1;
+      }
+    }
+    if (k + L <= K) {
+      const V x0 = vld<V>(v + k);
+      for (int r = 0; r < 4; ++r)
+        if (MASK & (1u << r)) a[r] += vld<V>(w[r] + k) * x0;
+      k += L;
+    }
+    for (; k < K; ++k)
+      for (int r = 0; r < 4; ++r)
+        if (MASK & (1u << r)) tail[r] += w[r][k] * v[k];
+  }
+  inline void sums(S* out) const;
+};
+
+template <typename S>
+inline void Dot4<S>::sums(S* out) const {
+  for (int r = 0; r < 4; ++r) {
+    const V s = a[r] + b[r];
+    S t = s[0];
+    for (int l = 1; l < L; ++l) t += s[l];
+    out[r] = t + tail[r];
+  }
 }
 
-// kind: 0 lstm/peephole, 1 gru, 2 rnn_tanh, 3 rnn_relu.
-// Per layer l: w_ih[l], w_hh[l], b_ih[l], b_hh[l] (may be undefined),
-// w_hr[l] (LSTM projection, may be undefined), peep[l] ((3, H) or undefined).
-// h: (L, B, P), c: (L, B, H) for LSTMs. zh_p, zc_p: zoneout in evaluation.
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+// float: the four 16-lane sums by halving and pairwise adds (a dozen
+// instructions, where lane-by-lane sums take sixty dependent ones)
+template <>
+inline void Dot4<float>::sums(float* out) const {
+  __m256 y[4];
+  for (int r = 0; r < 4; ++r) {
+    const V s = a[r] + b[r];
+    __m512 z;
+    std::memcpy(&z, &s, sizeof z);
+    y[r] = _mm256_add_ps(_mm512_castps512_ps256(z), _mm512_extractf32x8_ps(z, 1));
+  }
+  const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(y[0], y[1]), _mm256_hadd_ps(y[2], y[3]));
+  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+  float f[4];
+  _mm_storeu_ps(f, q);
+  for (int r = 0; r < 4; ++r) out[r] = f[r] + tail[r];
+}
+#endif
+
 template <typename S>
-std::vector<Tensor> stack_step_impl(int64_t kind, const Tensor& x, const Tensor& h, const OptT& c,
-                                    const std::vector<Tensor>& w_ih, const std::vector<Tensor>& w_hh,
-                                    const std::vector<OptT>& b_ih, const std::vector<OptT>& b_hh,
-                                    const std::vector<OptT>& w_hr, const std::vector<OptT>& peep, double zh_p,
-                                    double zc_p) {
-  const int64_t L = h.size(0), B = h.size(1), P = h.size(2);
-  Tensor hn = h.clone();
-  Tensor cn = has(c) ? c->clone() : Tensor();
-  const int64_t H = has(c) ? c->size(2) : P;
-  const int64_t G = w_hh[0].size(0);
-  auto opt = x.options();
-  Tensor gx = at::empty({B, G}, opt), gh = at::empty({B, G}, opt), hf = at::empty({B, H}, opt);
-  const S kh = S(zh_p), kc = S(zc_p);
-  Tensor inp = x.contiguous();
-  for (int64_t l = 0; l < L; ++l) {
-    const int64_t I = w_ih[l].size(1);
-    const S* xin = inp.data_ptr<S>();
-    S* hl = hn.data_ptr<S>() + l * B * P;
-    S* GX = gx.data_ptr<S>();
-    S* GH = gh.data_ptr<S>();
-    const Tensor wi = w_ih[l].contiguous(), wh = w_hh[l].contiguous();  // no copy when already so
-    gemv_rows<S>(wi.data_ptr<S>(), xin, ptr_or_null<S>(b_ih[l]), GX, B, G, I);
-    gemv_rows<S>(wh.data_ptr<S>(), hl, ptr_or_null<S>(b_hh[l]), GH, B, G, P);
-    S* HF = hf.data_ptr<S>();
+inline S at_or0(const S* p, int64_t i) {
+  return p ? p[i] : S(0);
+}
+
+// The parameters of one layer, as raw pointers (biases, projection and
+// peepholes may be null).
+template <typename S>
+struct StepLayer {
+  const S *wih, *whh, *bih, *bhh, *whr, *ci, *cf, *co;
+  int64_t I;
+};
+
+// Units [j0, j1) of one layer for all B rows. kind: 0 lstm/peephole, 1 gru,
+// 2 rnn_tanh, 3 rnn_relu. x (B, I), h (B, P), c (B, H) the previous state;
+// writes hout (B, P) (after zoneout) or, with a projection, hfull (B, H)
+// before it; cout (B, H) for LSTMs.
+template <typename S>
+void step_units(int64_t kind, const StepLayer<S>& w, int64_t j0, int64_t j1, int64_t B, int64_t H, int64_t P,
+                const S* RS x, const S* RS h, const S* RS c, S kh, S kc, S* RS hout, S* RS cout, S* RS hfull) {
+  constexpr int JB = 16;
+  const int64_t I = w.I;
+  S pre[4][JB];
+  for (int64_t jb = j0; jb < j1; jb += JB) {
+    const int64_t n = std::min<int64_t>(JB, j1 - jb);
     for (int64_t b = 0; b < B; ++b) {
-      const S* a = GX + b * G;
-      const S* r = GH + b * G;
-      S* hb = hl + b * P;
+      const S* xb = x + b * I;
+      const S* hb = h + b * P;
       if (kind == 0) {
-        S* cb = cn.data_ptr<S>() + (l * B + b) * H;
-        const S* pp = ptr_or_null<S>(peep[l]);
-        for (int64_t j = 0; j < H; ++j) {
+        for (int64_t u = 0; u < n; ++u) {
+          const int64_t j = jb + u;
+          const S* wi[4] = {w.wih + j * I, w.wih + (H + j) * I, w.wih + (2 * H + j) * I, w.wih + (3 * H + j) * I};
+          const S* wh[4] = {w.whh + j * P, w.whh + (H + j) * P, w.whh + (2 * H + j) * P, w.whh + (3 * H + j) * P};
+          Dot4<S> d;
+          d.template add<0xF>(wi, xb, I);
+          d.template add<0xF>(wh, hb, P);
+          S a[4];
+          d.sums(a);
+          for (int q = 0; q < 4; ++q) pre[q][u] = a[q] + at_or0(w.bih, q * H + j) + at_or0(w.bhh, q * H + j);
+        }
+        const S* cb = c + b * H;
+        for (int64_t u = 0; u < n; ++u) {
+          const int64_t j = jb + u;
           const S c_ = cb[j];
-          const S i = sigm(a[j] + r[j] + (pp ? pp[j] * c_ : S(0)));
-          const S f = sigm(a[H + j] + r[H + j] + (pp ? pp[H + j] * c_ : S(0)));
-          const S g = tanh_(a[2 * H + j] + r[2 * H + j]);
+          const S i = sigm(pre[0][u] + (w.ci ? w.ci[j] * c_ : S(0)));
+          const S f = sigm(pre[1][u] + (w.cf ? w.cf[j] * c_ : S(0)));
+          const S g = tanh_(pre[2][u]);
           const S cnew = f * c_ + i * g;
-          const S o = sigm(a[3 * H + j] + r[3 * H + j] + (pp ? pp[2 * H + j] * cnew : S(0)));
-          HF[b * H + j] = o * tanh_(cnew);
-          cb[j] = kc * c_ + (S(1) - kc) * cnew;
+          const S o = sigm(pre[3][u] + (w.co ? w.co[j] * cnew : S(0)));
+          const S hnew = o * tanh_(cnew);
+          cout[b * H + j] = kc * c_ + (S(1) - kc) * cnew;
+          if (hfull)
+            hfull[b * H + j] = hnew;
+          else
+            hout[b * P + j] = kh * hb[j] + (S(1) - kh) * hnew;
         }
       } else if (kind == 1) {
-        for (int64_t j = 0; j < H; ++j) {
-          const S rr = sigm(a[j] + r[j]);
-          const S z = sigm(a[H + j] + r[H + j]);
-          const S n = tanh_(a[2 * H + j] + rr * r[2 * H + j]);
-          HF[b * H + j] = (S(1) - z) * n + z * hb[j];
+        for (int64_t u = 0; u < n; ++u) {
+          const int64_t j = jb + u;
+          // accumulators: r and z (both products), n's input part, n's recurrent part
+          const S* wi[4] = {w.wih + j * I, w.wih + (H + j) * I, w.wih + (2 * H + j) * I, nullptr};
+          const S* wh[4] = {w.whh + j * P, w.whh + (H + j) * P, nullptr, w.whh + (2 * H + j) * P};
+          Dot4<S> d;
+          d.template add<0x7>(wi, xb, I);
+          d.template add<0xB>(wh, hb, P);
+          S a[4];
+          d.sums(a);
+          pre[0][u] = a[0] + at_or0(w.bih, j) + at_or0(w.bhh, j);
+          pre[1][u] = a[1] + at_or0(w.bih, H + j) + at_or0(w.bhh, H + j);
+          pre[2][u] = a[2] + at_or0(w.bih, 2 * H + j);
+          pre[3][u] = a[3] + at_or0(w.bhh, 2 * H + j);
+        }
+        for (int64_t u = 0; u < n; ++u) {
+          const int64_t j = jb + u;
+          const S rr = sigm(pre[0][u]);
+          const S z = sigm(pre[1][u]);
+          const S nn = tanh_(pre[2][u] + rr * pre[3][u]);
+          const S hnew = (S(1) - z) * nn + z * hb[j];
+          hout[b * P + j] = kh * hb[j] + (S(1) - kh) * hnew;
         }
       } else {
-        for (int64_t j = 0; j < H; ++j) {
-          const S v = a[j] + r[j];
-          HF[b * H + j] = kind == 3 ? (v > S(0) ? v : S(0)) : tanh_(v);
+        for (int64_t u = 0; u < n; u += 4) {  // four units at a time (the last rows repeated past the end)
+          const int64_t j = jb + u;
+          const int64_t j1 = std::min(j + 1, jb + n - 1), j2 = std::min(j + 2, jb + n - 1),
+                        j3 = std::min(j + 3, jb + n - 1);
+          const S* wi[4] = {w.wih + j * I, w.wih + j1 * I, w.wih + j2 * I, w.wih + j3 * I};
+          const S* wh[4] = {w.whh + j * P, w.whh + j1 * P, w.whh + j2 * P, w.whh + j3 * P};
+          Dot4<S> d;
+          d.template add<0xF>(wi, xb, I);
+          d.template add<0xF>(wh, hb, P);
+          S a[4];
+          d.sums(a);
+          for (int q = 0; q < 4 && u + q < n; ++q) pre[0][u + q] = a[q] + at_or0(w.bih, j + q) + at_or0(w.bhh, j + q);
+        }
+        for (int64_t u = 0; u < n; ++u) {
+          const int64_t j = jb + u;
+          const S v = pre[0][u];
+          const S hnew = kind == 3 ? (v > S(0) ? v : S(0)) : tanh_(v);
+          hout[b * P + j] = kh * hb[j] + (S(1) - kh) * hnew;
         }
       }
     }
-    if (kind == 0 && has(w_hr[l])) {
-      Tensor hp = at::empty({B, P}, opt);
-      const Tensor wr = w_hr[l]->contiguous();
-      gemv_rows<S>(wr.data_ptr<S>(), HF, nullptr, hp.data_ptr<S>(), B, P, H);
-      const S* HP = hp.data_ptr<S>();
-      for (int64_t q = 0; q < B * P; ++q) hl[q] = kh * hl[q] + (S(1) - kh) * HP[q];
-    } else {
-      for (int64_t q = 0; q < B * P; ++q) hl[q] = kh * hl[q] + (S(1) - kh) * HF[q];
-    }
-    inp = hn[l];
   }
-  return {hn, cn};
 }
+
+// Rows [p0, p1) of the LSTM projection h = W_hr hfull, then zoneout.
+template <typename S>
+void step_projection(const S* RS whr, int64_t p0, int64_t p1, int64_t B, int64_t H, int64_t P, const S* RS hfull,
+                     const S* RS h, S kh, S* RS hout) {
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t p = p0; p < p1; p += 4) {  // (the last row repeated past the end)
+      const S* wr[4] = {whr + p * H, whr + std::min(p + 1, p1 - 1) * H, whr + std::min(p + 2, p1 - 1) * H,
+                        whr + std::min(p + 3, p1 - 1) * H};
+      Dot4<S> d;
+      d.template add<0xF>(wr, hfull + b * H, H);
+      S y[4];
+      d.sums(y);
+      for (int q = 0; q < 4 && p + q < p1; ++q) hout[b * P + p + q] = kh * h[b * P + p + q] + (S(1) - kh) * y[q];
+    }
+  }
+}
+
+// Each parallel chunk gets at least this many multiply-adds: below it a
+// thread's wake-up costs more than the work it takes over.
+constexpr int64_t kStepGrainMacs = 32768;
+
+// The parameters of a stack, held for the steps of one stream: the very
+// tensors of the module (in-place updates are seen; Python rebuilds the object
+// when a parameter is replaced). kind as in step_units.
+struct StreamStep {
+  int64_t kind;
+  std::vector<Tensor> w_ih, w_hh;
+  std::vector<OptT> b_ih, b_hh, w_hr, w_ci, w_cf, w_co;
+  double zh, zc;
+  int64_t L = 0, H = 0, P = 0, I0 = 0;
+
+  StreamStep(int64_t kind_, std::vector<Tensor> w_ih_, std::vector<Tensor> w_hh_, std::vector<OptT> b_ih_,
+             std::vector<OptT> b_hh_, std::vector<OptT> w_hr_, std::vector<OptT> w_ci_, std::vector<OptT> w_cf_,
+             std::vector<OptT> w_co_, double zh_, double zc_)
+      : kind(kind_), w_ih(std::move(w_ih_)), w_hh(std::move(w_hh_)), b_ih(std::move(b_ih_)), b_hh(std::move(b_hh_)),
+        w_hr(std::move(w_hr_)), w_ci(std::move(w_ci_)), w_cf(std::move(w_cf_)), w_co(std::move(w_co_)), zh(zh_),
+        zc(zc_) {
+    TORCH_CHECK(kind >= 0 && kind <= 3, "StreamStep: expected kind 0-3, got ", kind);
+    L = static_cast<int64_t>(w_ih.size());
+    TORCH_CHECK(L > 0 && w_hh.size() == w_ih.size() && b_ih.size() == w_ih.size() && b_hh.size() == w_ih.size() &&
+                    w_hr.size() == w_ih.size() && w_ci.size() == w_ih.size() && w_cf.size() == w_ih.size() &&
+                    w_co.size() == w_ih.size(),
+                "StreamStep: expected one entry per layer in every parameter list");
+    const int64_t gates = kind == 0 ? 4 : (kind == 1 ? 3 : 1);
+    H = w_hh[0].size(0) / gates;
+    P = w_hh[0].size(1);
+    I0 = w_ih[0].size(1);
+    check_parameters();
+  }
+
+  // the shapes, dtype and layout the loops rely on (cheap: run on every call,
+  // since a parameter's .data may have been replaced in place)
+  void check_parameters() const {
+    const auto dtype = w_ih[0].scalar_type();
+    const int64_t gates = kind == 0 ? 4 : (kind == 1 ? 3 : 1);
+    auto ok = [&](const Tensor& t, std::initializer_list<int64_t> shape) {
+      return t.scalar_type() == dtype && t.device().is_cpu() && t.is_contiguous() && t.sizes().equals(shape);
+    };
+    auto ok_opt = [&](const OptT& t, std::initializer_list<int64_t> shape) { return !has(t) || ok(*t, shape); };
+    for (int64_t l = 0; l < L; ++l) {
+      const int64_t I = l == 0 ? I0 : P;
+      TORCH_CHECK(ok(w_ih[l], {gates * H, I}) && ok(w_hh[l], {gates * H, P}) && ok_opt(b_ih[l], {gates * H}) &&
+                      ok_opt(b_hh[l], {gates * H}) && ok_opt(w_ci[l], {H}) && ok_opt(w_cf[l], {H}) &&
+                      ok_opt(w_co[l], {H}),
+                  "StreamStep: layer ", l, " parameters changed shape, dtype or layout since the stream began");
+      TORCH_CHECK(has(w_hr[l]) ? (kind == 0 && ok(*w_hr[l], {P, H})) : P == H,
+                  "StreamStep: layer ", l, " projection does not match the state sizes");
+    }
+  }
+
+  template <typename S>
+  std::vector<Tensor> run(const Tensor& x, const Tensor& h, const Tensor& c) const {
+    const int64_t B = x.size(0);
+    auto opt = x.options();
+    Tensor hn = at::empty({L, B, P}, opt);
+    Tensor cn = kind == 0 ? at::empty({L, B, H}, opt) : Tensor();
+    Tensor hfull;
+    const S kh = S(zh), kc = S(zc);
+    const int64_t rows = kind == 0 ? 4 : (kind == 1 ? 3 : 1);
+    for (int64_t l = 0; l < L; ++l) {
+      StepLayer<S> w{w_ih[l].data_ptr<S>(), w_hh[l].data_ptr<S>(), ptr_or_null<S>(b_ih[l]), ptr_or_null<S>(b_hh[l]),
+                     ptr_or_null<S>(w_hr[l]), ptr_or_null<S>(w_ci[l]), ptr_or_null<S>(w_cf[l]),
+                     ptr_or_null<S>(w_co[l]), w_ih[l].size(1)};
+      const S* xin = l == 0 ? x.data_ptr<S>() : hn.data_ptr<S>() + (l - 1) * B * P;
+      const S* hl = h.data_ptr<S>() + l * B * P;
+      const S* cl = kind == 0 ? c.data_ptr<S>() + l * B * H : nullptr;
+      S* ho = hn.data_ptr<S>() + l * B * P;
+      S* co = kind == 0 ? cn.data_ptr<S>() + l * B * H : nullptr;
+      S* hf = nullptr;
+      if (w.whr) {
+        if (!hfull.defined()) hfull = at::empty({B, H}, opt);
+        hf = hfull.data_ptr<S>();
+      }
+      const int64_t macs = std::max<int64_t>(1, rows * (w.I + P) * B);
+      at::parallel_for(0, H, std::max<int64_t>(16, kStepGrainMacs / macs), [&](int64_t j0, int64_t j1) {
+        step_units<S>(kind, w, j0, j1, B, H, P, xin, hl, cl, kh, kc, ho, co, hf);
+      });
+      if (w.whr) {
+        at::parallel_for(0, P, std::max<int64_t>(4, kStepGrainMacs / std::max<int64_t>(1, H * B)),
+                         [&](int64_t p0, int64_t p1) { step_projection<S>(w.whr, p0, p1, B, H, P, hf, hl, kh, ho); });
+      }
+    }
+    return {hn.select(0, L - 1), hn, cn};
+  }
+
+  // (h_top (B, P), h (L, B, P), c (L, B, H) or undefined) after one step from
+  // x (B, I) and the state (h, c); an undefined state part means zeros.
+  std::vector<Tensor> call(const Tensor& x_, const OptT& h_, const OptT& c_) const {
+    check_parameters();
+    const auto dtype = w_ih[0].scalar_type();
+    TORCH_CHECK(x_.dim() == 2 && x_.size(1) == I0 && x_.scalar_type() == dtype && x_.device().is_cpu(),
+                "StreamStep: expected x of shape (B, ", I0, ") and the parameters' dtype, got ", x_.sizes(), " ",
+                x_.scalar_type());
+    const int64_t B = x_.size(0);
+    auto state = [&](const OptT& s, int64_t n, const char* name) {
+      if (!has(s)) return at::zeros({L, B, n}, x_.options());
+      TORCH_CHECK(s->sizes().equals({L, B, n}) && s->scalar_type() == dtype && s->device().is_cpu(), "StreamStep: expected ",
+                  name, " of shape (", L, ", ", B, ", ", n, ") and the parameters' dtype, got ", s->sizes(), " ",
+                  s->scalar_type());
+      return s->contiguous();
+    };
+    const Tensor x = x_.contiguous(), h = state(h_, P, "h");
+    const Tensor c = kind == 0 ? state(c_, H, "c") : Tensor();
+    return AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "stream_step", [&] { return run<scalar_t>(x, h, c); });
+  }
+};
 
 }  // namespace
 
@@ -897,15 +1124,11 @@ bool tune_malloc(int64_t mmap_bytes, int64_t trim_bytes) {
 #endif
 }
 
-std::vector<Tensor> stack_step(int64_t kind, Tensor x, Tensor h, OptT c, std::vector<Tensor> w_ih,
-                               std::vector<Tensor> w_hh, std::vector<OptT> b_ih, std::vector<OptT> b_hh,
-                               std::vector<OptT> w_hr, std::vector<OptT> peep, double zh_p, double zc_p) {
-  return DISPATCH(x, "stack_step",
-                  stack_step_impl<scalar_t>(kind, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, peep, zh_p, zc_p));
-}
-
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("stack_step", &stack_step);
+  py::class_<StreamStep>(m, "StreamStep")
+      .def(py::init<int64_t, std::vector<Tensor>, std::vector<Tensor>, std::vector<OptT>, std::vector<OptT>,
+                    std::vector<OptT>, std::vector<OptT>, std::vector<OptT>, std::vector<OptT>, double, double>())
+      .def("__call__", &StreamStep::call);
   m.def("tune_malloc", &tune_malloc);
   m.def("lstm_forward", &lstm_forward);
   m.def("lstm_backward", &lstm_backward);
