@@ -114,7 +114,7 @@ def write_results(results: list[dict], command: str) -> Path:
     lines = [
         "# M3 with lstmkit's defaults",
         "",
-        f"Written by `benchmarks/eval_m3.py`. Command: `{command}`.",
+        f"Written by `benchmarks/eval_m3.py`. Command: {command}.",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; the load average at the "
         "start and end of each run is in the JSON below (this machine was shared with other jobs, so the times are "
         "upper bounds; the CPU seconds of the main process and of the worker processes are given too).",
@@ -198,8 +198,11 @@ def main() -> int:
         results = [r for r in earlier if r["freq"] not in ran] + results
         results.sort(key=lambda r: list(FREQS).index(r["freq"]))
     name.write_text(json.dumps(results, indent=1))
-    command = "python benchmarks/eval_m3.py" + (f" --jobs {args.jobs}" if args.jobs != 2 else "") + \
-        (f" --seed {args.seed}" if args.seed else "")
+    command = "`python benchmarks/eval_m3.py" + "".join(f" --freq {f}" for f in args.freq or []) + \
+        (f" --jobs {args.jobs}" if args.jobs != 2 else "") + (f" --seed {args.seed}" if args.seed else "") + "`"
+    kept = [r["freq"] for r in results if args.freq and r["freq"] not in args.freq]
+    if kept:
+        command += f" (the {', '.join(kept)} row is kept from an earlier run of `python benchmarks/eval_m3.py`)"
     print(f"results: {write_results(results, command)}")
     return 0
 
