@@ -85,10 +85,7 @@ class ModelConfig:
     attention: str = option("multiplicative", "attention score: additive (Bahdanau), multiplicative (Luong's "
                                               "'general') or none (the plain encoder-decoder)")
     input_feeding: bool = option(True, "feed the previous attentional vector to the decoder (Luong et al. 2015)")
-    dropout: float = option(0.5, "dropout on embeddings, between layers and before the output layer; 0.5 because "
-                                 "CPU-sized corpora are small (low-resource practice, Sennrich & Zhang 2019): on the "
-                                 "eng-fra dev part 0.3 overfitted (dev loss flat from epoch 21 at 2.20) where 0.5 "
-                                 "reached 2.18 by epoch 23 and was still falling")
+    dropout: float = option(0.3, "dropout on embeddings, between layers and before the output layer")
     tie_embeddings: bool = option(True, "share the target embedding with the output layer (needs embedding_size "
                                         "== hidden_size)")
     teacher_forcing: float = option(1.0, "share of training steps fed the reference token (1: always; below 1 the "
