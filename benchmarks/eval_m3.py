@@ -106,6 +106,31 @@ def run_one(freq: str, jobs: int, seed: int, limit: int | None) -> dict:
     }
 
 
+def sample_tree(proc) -> tuple[tuple[float, float, int], str, str]:
+    """``((PSS, RSS, processes), stdout, stderr)``: the peak summed memory in MiB of ``proc`` and its
+    descendants, sampled every 0.5 s until it ends, the number of processes then, and its output (read by
+    threads meanwhile, so it never blocks on a full pipe)."""
+    import threading
+
+    from memory_tree import process_tree, tree_memory
+
+    sink: dict[str, list[str]] = {"out": [], "err": []}
+    threads = [threading.Thread(target=lambda k=k, f=f: sink[k].append(f.read()), daemon=True)
+               for k, f in (("out", proc.stdout), ("err", proc.stderr))]
+    for t in threads:
+        t.start()
+    peak = (0.0, 0.0, 0)
+    while proc.poll() is None:
+        pids = process_tree(proc.pid)
+        pss, rss = tree_memory(pids)
+        if pss > peak[0]:
+            peak = (round(pss, 1), round(rss, 1), len(pids))
+        time.sleep(0.5)
+    for t in threads:
+        t.join()
+    return peak, "".join(sink["out"]), "".join(sink["err"])
+
+
 def write_results(results: list[dict], command: str) -> Path:
     import torch
 
@@ -127,7 +152,7 @@ def write_results(results: list[dict], command: str) -> Path:
         "",
         "| frequency | target | model (chosen) | sMAPE model | LSTM alone | naive | seasonal naive | AutoETS | AutoTheta | "
         "MASE model | MASE LSTM alone | MASE AutoETS | MASE AutoTheta | fit (s: wall / CPU main + workers) | "
-        "peak memory (MiB, main + largest worker) | met |",
+        "peak memory (MiB): whole run, summed PSS / main + largest worker (ru_maxrss) | met |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -141,7 +166,8 @@ def write_results(results: list[dict], command: str) -> Path:
             f"**{s['model']:.2f}** | {alone('smape', 2)} | {s['naive']:.2f} | {s['seasonal_naive']:.2f} | {s['ets']:.2f} | "
             f"{s['theta']:.2f} | {m['model']:.3f} | {alone('mase', 3)} | {m['ets']:.3f} | {m['theta']:.3f} | "
             f"{r['fit_seconds']} / {r['fit_cpu_seconds']} + {r.get('fit_workers_cpu_seconds', 'not recorded')} | "
-            f"{r['peak_memory_mb']} + {r['peak_worker_memory_mb']} | {'yes' if met else 'no'} |")
+            f"{r.get('peak_tree_pss_mb', 'not sampled')} / {r['peak_memory_mb']} + {r['peak_worker_memory_mb']} | "
+            f"{'yes' if met else 'no'} |")
     lines += ["", "What the forecaster derived and chose (its own words):", ""]
     for r in results:
         lines.append(f"- {r['freq']}: chosen {label(r['chosen'])}, runner-up {label(r['runner_up'])}; validation "
@@ -174,13 +200,15 @@ def main() -> int:
         cmd = [sys.executable, __file__, "--one", freq, "--jobs", str(args.jobs), "--seed", str(args.seed)]
         if args.limit:
             cmd += ["--limit", str(args.limit)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
-                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
-        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        peak, stdout, stderr = sample_tree(proc)  # the whole run's memory: the fit, its workers and the peers
+        line = [x for x in stdout.splitlines() if x.startswith("RESULT ")]
         if proc.returncode or not line:
-            print(proc.stderr[-3000:], file=sys.stderr)
+            print(stderr[-3000:], file=sys.stderr)
             return 1
         r = json.loads(line[0][7:])
+        r["peak_tree_pss_mb"], r["peak_tree_rss_mb"], r["peak_tree_processes"] = peak
         results.append(r)
         print(f"{freq}: sMAPE model ({r['chosen']}) {r['smape']['model']:.2f} | AutoETS {r['smape']['ets']:.2f} | "
               f"AutoTheta {r['smape']['theta']:.2f} | seasonal naive {r['smape']['seasonal_naive']:.2f} | naive "
