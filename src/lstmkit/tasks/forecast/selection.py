@@ -241,10 +241,21 @@ class Validation:
     def count(self) -> int:
         return sum(len(o) for o in self.origins)
 
+    def score_of(self, metric: str, fc: list[np.ndarray]) -> float:
+        """Mean over series of the validation score of forecasts ``fc`` (per usable series)."""
+        return float(np.mean([score(metric, a, f, s) for a, f, s in zip(self.actual, fc, self.scales)]))
+
     def scores(self, metric: str) -> dict[str, float]:
-        """Mean over series of each candidate's validation score."""
-        return {name: float(np.mean([score(metric, a, f, s) for a, f, s in zip(self.actual, fc, self.scales)]))
-                for name, fc in self.forecasts.items()}
+        """Each candidate's :meth:`score_of`."""
+        return {name: self.score_of(metric, fc) for name, fc in self.forecasts.items()}
+
+    def errors(self, fc: list[np.ndarray], log: bool) -> np.ndarray:
+        """``(forecasts, H)`` validation errors of ``fc`` as the intervals read them: log ratios when the plan
+        models logs, else errors in units of each series' MASE scale."""
+        if log:
+            return np.concatenate([np.log(np.maximum(a, 1e-300)) - np.log(np.maximum(f, 1e-300))
+                                   for a, f in zip(self.actual, fc)])
+        return np.concatenate([(a - f) / s for a, f, s in zip(self.actual, fc, self.scales)])
 
 
 def origin_errors(metric: str, actual: list[np.ndarray], forecasts: list[np.ndarray],
@@ -419,13 +430,7 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
     H = plan.horizon
     metric = cfg.select.metric
     scores = val.scores(metric)
-    errors: dict[str, np.ndarray] = {}
-    for name, fc in val.forecasts.items():
-        if plan.log:
-            errors[name] = np.concatenate([np.log(np.maximum(a, 1e-300)) - np.log(np.maximum(f, 1e-300))
-                                           for a, f in zip(val.actual, fc)])
-        else:
-            errors[name] = np.concatenate([(a - f) / s for a, f, s in zip(val.actual, fc, val.scales)])
+    forecasts = dict(val.forecasts)
     val_count = val.count
     ranked = sorted(scores, key=lambda k: (scores[k], plan.candidates.index(k))) if scores else list(plan.candidates)
     if cfg.select.model != "auto":
@@ -436,11 +441,8 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
     else:
         chosen, chosen_members = ranked[0], []
     if chosen == "pool":  # its validation forecasts and score, beside the candidates'
-        pool_fc = [np.mean(arrs, axis=0) for arrs in zip(*(val.forecasts[k] for k in chosen_members))]
-        scores["pool"] = float(np.mean([score(metric, a, f, s) for a, f, s in zip(val.actual, pool_fc, val.scales)]))
-        errors["pool"] = (np.concatenate([np.log(np.maximum(a, 1e-300)) - np.log(np.maximum(f, 1e-300))
-                                          for a, f in zip(val.actual, pool_fc)]) if plan.log else
-                          np.concatenate([(a - f) / s for a, f, s in zip(val.actual, pool_fc, val.scales)]))
+        forecasts["pool"] = [np.mean(arrs, axis=0) for arrs in zip(*(val.forecasts[k] for k in chosen_members))]
+        scores["pool"] = val.score_of(metric, forecasts["pool"])
         notes.append(f"pool: the validation cannot tell {', '.join(label(k) for k in chosen_members)} apart (each "
                      f"within one standard error of the best); their mean is the forecast")
     elif chosen not in plan.candidates:  # forced, but impossible (e.g. an LSTM with no series long enough)
@@ -456,8 +458,8 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
         fallback = min((k for k in chosen_members if k in CLASSICAL), key=lambda k: scores.get(k, np.inf))
 
     residuals: dict[str, list[float]] = {}
-    if chosen in errors and len(errors[chosen]):
-        e = errors[chosen]
+    e = val.errors(forecasts[chosen], plan.log) if forecasts.get(chosen) else None
+    if e is not None and len(e):
         for q in cfg.model.quantiles:
             residuals[f"{q:g}"] = [float(np.quantile(e[:, h], q)) for h in range(H)]
 
