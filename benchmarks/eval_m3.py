@@ -112,20 +112,14 @@ def sample_tree(proc) -> tuple[tuple[float, float, int], str, str]:
     threads meanwhile, so it never blocks on a full pipe)."""
     import threading
 
-    from memory_tree import process_tree, tree_memory
+    from memory_tree import sample_until_exit
 
     sink: dict[str, list[str]] = {"out": [], "err": []}
     threads = [threading.Thread(target=lambda k=k, f=f: sink[k].append(f.read()), daemon=True)
                for k, f in (("out", proc.stdout), ("err", proc.stderr))]
     for t in threads:
         t.start()
-    peak = (0.0, 0.0, 0)
-    while proc.poll() is None:
-        pids = process_tree(proc.pid)
-        pss, rss = tree_memory(pids)
-        if pss > peak[0]:
-            peak = (round(pss, 1), round(rss, 1), len(pids))
-        time.sleep(0.5)
+    peak = sample_until_exit(proc)
     for t in threads:
         t.join()
     return peak, "".join(sink["out"]), "".join(sink["err"])

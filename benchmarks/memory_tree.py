@@ -52,18 +52,25 @@ def tree_memory(pids: list[int]) -> tuple[float, float]:
     return pss / 1024, rss / 1024
 
 
-def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__)
-        return 2
-    proc = subprocess.Popen(argv)
+def sample_until_exit(proc: subprocess.Popen, every: float = 0.5) -> tuple[float, float, int]:
+    """Peak summed (PSS, RSS) in MiB of ``proc`` and its descendants, sampled every ``every`` seconds until it
+    ends, and the number of processes alive at that peak."""
     peak = (0.0, 0.0, 0)
     while proc.poll() is None:
         pids = process_tree(proc.pid)
         pss, rss = tree_memory(pids)
         if pss > peak[0]:
-            peak = (pss, rss, len(pids))
-        time.sleep(0.5)
+            peak = (round(pss, 1), round(rss, 1), len(pids))
+        time.sleep(every)
+    return peak
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    proc = subprocess.Popen(argv)
+    peak = sample_until_exit(proc)
     print(f"memory_tree: peak summed PSS {peak[0]:.0f} MiB (RSS {peak[1]:.0f} MiB) over {peak[2]} processes; "
           f"exit {proc.returncode}", flush=True)
     return proc.returncode
