@@ -98,6 +98,13 @@ class Backend:
         return out[0], final
 
 
+def parameter_pointers(cells) -> tuple[int, ...]:
+    """Where every parameter of ``cells`` keeps its data: changes when one is
+    replaced, converted (``.to``, ``.double()``) or swapped, not on in-place
+    updates. A fused step built for a stack stays valid while this does."""
+    return tuple(p.data_ptr() for c in cells for p in c._parameters.values() if p is not None)
+
+
 def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
     """Reverse each sequence of ``x`` ``(T, B, ...)`` within its own length.
 

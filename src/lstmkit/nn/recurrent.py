@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .. import kernels
+from ..kernels.base import parameter_pointers
 from ..cells.base import ArgumentTypeError, Cell, ShapeError
 from . import checks
 
@@ -339,7 +340,7 @@ class Recurrent(nn.Module):
         else:
             key = (x_t.dtype, x_t.device, x_t.shape, self.training, torch.is_grad_enabled(), self.backend,
                    self.check_finite, self.dropout, self.input_dropout, self.hidden_dropout, self.zoneout,
-                   self.zoneout_cell, self._parameter_pointers())
+                   self.zoneout_cell, parameter_pointers(self._modules["cells"]._modules.values()))
             cached = self.__dict__.get("_step_cache")
             if cached is None or cached.key != key:
                 cached = self.__dict__["_step_cache"] = self._plan_step(x_t, key)
@@ -372,12 +373,6 @@ class Recurrent(nn.Module):
         state = self.__dict__.copy()
         state.pop("_step_cache", None)
         return state
-
-    def _parameter_pointers(self) -> tuple[int, ...]:
-        """Where every parameter's data lives: changes when one is replaced,
-        converted (``.to``, ``.double()``) or swapped, not on in-place updates."""
-        return tuple(p.data_ptr() for cell in self._modules["cells"]._modules.values()
-                     for p in cell._parameters.values() if p is not None)
 
     def _plan_step(self, x_t: Tensor, key) -> "_StepPlan":
         """Check a stream's first input and choose its backend (and, where the

@@ -58,7 +58,7 @@ from torch import Tensor
 
 from ...cells import GRUCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RNNCell
 from ...cells.base import Cell, State
-from ..base import Backend, LayerResult, step_mask
+from ..base import Backend, LayerResult, parameter_pointers, step_mask
 from ..spec import LayerRegularisers, RecurrenceSpec
 from . import _build
 from .functions import LoopConfig, gru_loop, lstm_loop, rnn_loop
@@ -263,7 +263,7 @@ class CPUBackend(Backend):
         # say when it no longer holds the cells' parameters
         if torch.compiler.is_compiling():
             return super().step(x_t, state, cells, spec)
-        key = (spec, x_t.shape[0] > 8, tuple(p.data_ptr() for c in cells for p in c._parameters.values() if p is not None))
+        key = (spec, x_t.shape[0] > 8, parameter_pointers(cells))
         if self._last_step is None or self._last_step[0] != key:
             self._last_step = (key, self.streamer(x_t, cells, spec))
         fast = self._last_step[1]
