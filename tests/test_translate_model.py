@@ -111,6 +111,26 @@ def test_dropout_and_scheduled_sampling_only_in_training():
     assert net.decoder.cells[0].weight_ih.grad is not None
 
 
+def test_word_dropout_zeroes_whole_embeddings_in_training_only():
+    torch.manual_seed(0)
+    cfg = ModelConfig(embedding_size=16, hidden_size=16, encoder_layers=1, dropout=0.0, word_dropout=0.5)
+    net = Seq2SeqNet(SV, TV, cfg)
+    plain = Seq2SeqNet(SV, TV, ModelConfig(embedding_size=16, hidden_size=16, encoder_layers=1, dropout=0.0))
+    plain.load_state_dict(net.state_dict())
+    ids = torch.randint(4, SV, (8, 50))
+    net.train()
+    x = net._embed(net.src_emb, ids)
+    zeroed = (x == 0).all(-1)
+    assert 0.3 < float(zeroed.float().mean()) < 0.7  # about half of the tokens, each whole
+    torch.testing.assert_close(x[~zeroed], net.src_emb(ids)[~zeroed])  # the rest untouched, not rescaled
+    net.eval(), plain.eval()
+    src, src_len, tgt = torch.randint(4, SV, (2, 4)), torch.tensor([4, 3]), torch.randint(4, TV, (2, 5))
+    with torch.no_grad():
+        torch.testing.assert_close(net(src, src_len, tgt), plain(src, src_len, tgt))  # inference: every word read
+    with pytest.raises(ValueError, match="word_dropout in \\[0, 1\\)"):
+        ModelConfig(word_dropout=1.0)
+
+
 def test_additive_attention_example_from_the_docstring():
     att = Attention("additive", 8, 6)
     mem, mask = torch.randn(2, 5, 6), torch.tensor([[1, 1, 1, 0, 0], [1] * 5]).bool()

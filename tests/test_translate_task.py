@@ -136,6 +136,25 @@ def test_time_limit_and_warmup_continue_from_the_checkpoint_on_resume():
     assert opt.param_groups[0]["lr"] == pytest.approx(0.5)  # step 40 of the schedule, not step 1 again
 
 
+def test_budget_decay_falls_linearly_to_zero_with_the_time_spent_resume_included():
+    from types import SimpleNamespace
+
+    import torch
+
+    from lstmkit.tasks.translate.training import BudgetDecay, TimeLimit
+
+    limit = TimeLimit(2.0)
+    limit.load_state_dict({"elapsed": 30.0})  # a resumed fit: a quarter of the budget was spent before
+    decay = BudgetDecay(limit, lr=0.004)
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    trainer = SimpleNamespace(optimizers=[opt])
+    decay.on_train_batch_start(trainer, None, None, 0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.003, rel=1e-3)
+    limit.load_state_dict({"elapsed": 150.0})  # past the budget: zero, never negative
+    decay.on_train_batch_start(trainer, None, None, 0)
+    assert opt.param_groups[0]["lr"] == 0.0
+
+
 def test_file_input_bad_lines_and_parts(tmp_path):
     bad = write_toy_tsv(tmp_path / "bad.tsv", 150, extra_lines=["no tab here", "Hello .\t"])
     with pytest.raises(ValueError, match=r"bad\.tsv: line 6: expected two columns"):

@@ -86,6 +86,8 @@ class ModelConfig:
                                               "'general') or none (the plain encoder-decoder)")
     input_feeding: bool = option(True, "feed the previous attentional vector to the decoder (Luong et al. 2015)")
     dropout: float = option(0.3, "dropout on embeddings, between layers and before the output layer")
+    word_dropout: float = option(0.1, "in training, the share of source and target tokens whose whole embedding "
+                                      "is zeroed (word dropout, Sennrich et al. 2016; Gal & Ghahramani 2016)")
     tie_embeddings: bool = option(True, "share the target embedding with the output layer (needs embedding_size "
                                         "== hidden_size)")
     teacher_forcing: float = option(1.0, "share of training steps fed the reference token (1: always; below 1 the "
@@ -107,7 +109,7 @@ class ModelConfig:
         if self.tie_embeddings and self.embedding_size != self.hidden_size:
             raise ValueError(f"ModelConfig: tie_embeddings needs embedding_size == hidden_size, got "
                              f"{self.embedding_size} and {self.hidden_size}")
-        for name in ("dropout", "label_smoothing"):
+        for name in ("dropout", "word_dropout", "label_smoothing"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"ModelConfig: expected {name} in [0, 1), got {getattr(self, name)}")
         if not 0 <= self.teacher_forcing <= 1:
@@ -164,6 +166,9 @@ class RunConfig:
 
     max_minutes: float = option(0.0, "train each model (the LSTM and every baseline) for at most this many minutes "
                                      "of wall-clock time (0: no limit); the best weights on the dev part are kept")
+    anneal: bool = option(False, "with max_minutes: the LSTM models' learning rate falls linearly from train.lr to "
+                                 "zero over the budget (budgeted training, Li et al. 2020), without early "
+                                 "stopping, instead of following train.schedule")
     baselines: list[str] = option(list(BASELINES), "baselines trained in the same run on the same split, tokens and "
                                                    "budget: no-attention, transformer (empty: none)")
     alignments: int = option(4, "attention heatmaps in the report for this many test sentences (when no "
@@ -184,7 +189,7 @@ class RunConfig:
 def _default_train() -> TrainConfig:
     # one thread: the work per step (a batch of short sentences, a decoder stepped token by token) is too small
     # for intra-op threads to pay off, and on a busy machine their synchronisation makes each step many times slower
-    return TrainConfig(epochs=100, batch_size=64, lr=2e-3, schedule="plateau", grad_clip=1.0, early_stopping=6,
+    return TrainConfig(epochs=100, batch_size=64, lr=3e-3, schedule="plateau", grad_clip=1.0, early_stopping=6,
                        num_threads=1)
 
 

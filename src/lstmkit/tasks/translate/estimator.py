@@ -194,7 +194,7 @@ class Translator(Estimator):
             raise ValueError("Translator.fit: resume=True needs the log_dir of the interrupted fit")
         kw = dict(label_smoothing=cfg.model.label_smoothing, max_minutes=cfg.run.max_minutes, log=self.log,
                   log_dir=log_dir, resume=resume)
-        trained[MAIN] = (net, train_model(MAIN, net, train_enc, dev_enc, cfg.train,
+        trained[MAIN] = (net, train_model(MAIN, net, train_enc, dev_enc, cfg.train, anneal=cfg.run.anneal,
                                           teacher_forcing=cfg.model.teacher_forcing, **kw))
         self.model_ = net
         for name in cfg.run.baselines:
@@ -205,6 +205,7 @@ class Translator(Estimator):
             base, warmup = self._baseline(name, net.num_parameters(), V_src, V_tgt, len(train_enc.src))
             self.log.info("baseline %s: %s parameters", name, f"{base.num_parameters():,}")
             trained[name] = (base, train_model(name, base, train_enc, dev_enc, cfg.train, warmup=warmup,
+                                               anneal=cfg.run.anneal,
                                                teacher_forcing=cfg.model.teacher_forcing if name != "transformer" else 1.0,
                                                **kw))
         self.baselines_ = {k: v[0] for k, v in trained.items() if k != MAIN}

@@ -92,13 +92,24 @@ class Seq2SeqNet(nn.Module):
         """Trainable parameters (a tied matrix counted once)."""
         return sum(p.numel() for p in self.parameters())
 
+    def _embed(self, table: nn.Embedding, ids: Tensor) -> Tensor:
+        """Dropped-out embeddings of a whole sentence batch ``(B, L, E)``; in training, word dropout also zeroes
+        the whole vector of a ``word_dropout`` share of the tokens (not rescaled: the model learns to read a
+        missing word, and at inference every word is there)."""
+        x = self.drop(table(ids))
+        p = self.config.word_dropout
+        if self.training and p > 0:
+            keep = torch.rand(ids.shape, device=ids.device) >= p
+            x = x * keep.unsqueeze(-1).to(x.dtype)
+        return x
+
     # ------------------------------------------------------------ encoder
     def encode(self, src: Tensor, src_len: Tensor) -> dict[str, Tensor]:
         """The memory the decoder reads: ``enc (B, S, H)``, ``mask (B, S)``, ``keys`` and the bridge input."""
         if src.dim() != 2 or src_len.shape != (src.shape[0],):
             raise ValueError(f"Seq2SeqNet: expected src (B, S) and src_len (B,), got {tuple(src.shape)} and "
                              f"{tuple(src_len.shape)}")
-        x = self.drop(self.src_emb(src))  # (B, S, E)
+        x = self._embed(self.src_emb, src)  # (B, S, E)
         enc, (h, c) = self.encoder(x, lengths=src_len)  # (B, S, H); h, c: (L*2, B, H/2)
         mask = torch.arange(src.shape[1], device=src.device).unsqueeze(0) < src_len.to(src.device).unsqueeze(1)
         memory = {"enc": enc, "mask": mask,
@@ -167,7 +178,7 @@ class Seq2SeqNet(nn.Module):
         state = self.start(memory)
         sampling = self.training and teacher_forcing < 1
         if not self.feeds and not sampling:  # the decoder runs over the whole target at once
-            x = self.drop(self.tgt_emb(tgt_in))  # (B, T, E)
+            x = self._embed(self.tgt_emb, tgt_in)  # (B, T, E)
             tgt_len = (tgt_in != PAD_ID).sum(1).clamp(min=1)
             h0 = state["h"].transpose(0, 1).contiguous()  # (L, B, H)
             c0 = state["c"].transpose(0, 1).contiguous()
@@ -176,7 +187,7 @@ class Seq2SeqNet(nn.Module):
             logits = self.out(self.drop(ht))
             return (logits, w) if return_attention else logits
         T = tgt_in.shape[1]
-        emb = self.drop(self.tgt_emb(tgt_in))  # (B, T, E), looked up once
+        emb = self._embed(self.tgt_emb, tgt_in)  # (B, T, E), looked up once
         outs, weights = [], []
         x = emb[:, 0]
         for t in range(T):

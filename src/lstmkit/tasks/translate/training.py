@@ -95,6 +95,29 @@ class TimeLimit(Callback):
             self.stopped = True
 
 
+class BudgetDecay(Callback):
+    """Learning rate ``lr * (1 - elapsed / budget)``: a linear decay to zero over a wall-clock budget.
+
+    Under a fixed budget, decaying to zero by the budget's end does better than a schedule that does not
+    know where the end is (Li, Yumer & Ramanan 2020, "Budgeted training"); a plateau schedule only lowers
+    the rate after epochs have been lost on a plateau. Much of the gain comes late, at small rates, so
+    :func:`train_model` turns early stopping off under this schedule. The time is the :class:`TimeLimit`'s,
+    so a resumed fit continues the decay where its checkpoint left it.
+    """
+
+    def __init__(self, limit: TimeLimit, lr: float) -> None:
+        self.limit, self.lr = limit, lr
+
+    def factor(self) -> float:
+        return max(0.0, 1.0 - self.limit.elapsed() / self.limit.budget)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        lr = self.lr * self.factor()
+        for opt in trainer.optimizers:
+            for g in opt.param_groups:
+                g["lr"] = lr
+
+
 class EpochLog(Callback):
     """One progress line per epoch on the task logger: losses, learning rate and time.
 
@@ -216,12 +239,14 @@ def _warm_up(model: torch.nn.Module, data: Encoded) -> None:
 
 def train_model(name: str, model: torch.nn.Module, train: Encoded, dev: Encoded | None, config: TrainConfig, *,
                 label_smoothing: float, teacher_forcing: float = 1.0, max_minutes: float = 0.0,
-                warmup: tuple[float, int] | None = None, log: logging.Logger | None = None,
+                warmup: tuple[float, int] | None = None, anneal: bool = False, log: logging.Logger | None = None,
                 log_dir: str | Path | None = None, resume: bool = False) -> Outcome:
     """Fit ``model`` on the ``train`` tensors, validating on ``dev``; the best weights on ``dev`` are kept.
 
     ``warmup=(lr, steps)``: the Transformer's recipe (:class:`WarmupInverseSqrt`, the schedule of
-    ``config`` is then off); ``max_minutes``: :class:`TimeLimit`. ``log_dir``: keep Lightning's logs and
+    ``config`` is then off); ``max_minutes``: :class:`TimeLimit`; ``anneal`` (with ``max_minutes``, without
+    ``warmup``): :class:`BudgetDecay` replaces the schedule of ``config``, and the fit runs to the end of the
+    budget without early stopping (the weights best on ``dev`` are still the ones kept). ``log_dir``: keep Lightning's logs and
     checkpoints under ``log_dir/name`` (otherwise nothing is written). ``resume``: continue from
     ``log_dir/name/checkpoints/last.safetensors`` when the interrupted run wrote one (a model it had
     not reached, or had started without finishing an epoch, is trained from the start, as it would have been).
@@ -235,6 +260,9 @@ def train_model(name: str, model: torch.nn.Module, train: Encoded, dev: Encoded 
     if warmup is not None:
         config = replace(config, schedule="none", lr=warmup[0])
         callbacks.append(WarmupInverseSqrt(*warmup))
+    elif anneal and limit:  # the decay plans for the whole budget: a plateau is not the end (the best weights still win)
+        config = replace(config, schedule="none", early_stopping=0)
+        callbacks.append(BudgetDecay(limit, config.lr))
     notes = []
     train_loader = batches(train, config.batch_size, True, config.seed)
     val_loader = batches(dev, max(config.batch_size, 256), False, 0) if dev is not None and len(dev.src) else None
@@ -258,4 +286,4 @@ def train_model(name: str, model: torch.nn.Module, train: Encoded, dev: Encoded 
     return out
 
 
-__all__ = ["SentenceStep", "TimeLimit", "WarmupInverseSqrt", "EpochLog", "LengthBuckets", "Outcome", "train_model", "batches"]
+__all__ = ["SentenceStep", "TimeLimit", "BudgetDecay", "WarmupInverseSqrt", "EpochLog", "LengthBuckets", "Outcome", "train_model", "batches"]
