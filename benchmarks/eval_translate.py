@@ -129,7 +129,8 @@ sources); `{main['beam']['bleu_signature']}`, `{main['beam']['chrf_signature']}`
 {chr(10).join(checks)}
 
 All three models: the same split, BPE vocabularies, batches, seed, early stopping (on the dev token loss) and
-budget; the LSTMs use Adam with the plateau schedule, the Transformer (pre-norm `torch.nn.Transformer`, sized
+budget; the LSTMs use Adam (lr {config['train']['lr']}) with the {"budget-annealed" if config['run'].get('anneal') else "plateau"} schedule,
+dropout {config['model']['dropout']} and word dropout {config['model'].get('word_dropout', 0.0)}, the Transformer (pre-norm `torch.nn.Transformer`, sized
 by `transformer.d_model: 0` to about the LSTM's parameter count) its own recipe: linear warm-up then
 1/sqrt(step) (peak {tc['lr']}, dropout {tc['dropout']}, {tc['layers']} + {tc['layers']} layers, {tc['heads']} heads). Everything is the default configuration a user gets from `lstmkit translate
 train` {"(with " + " ".join(over) + ")" if over else ""}; the full configuration is in the run folder's

@@ -155,6 +155,38 @@ def test_budget_decay_falls_linearly_to_zero_with_the_time_spent_resume_included
     assert opt.param_groups[0]["lr"] == 0.0
 
 
+@pytest.mark.parametrize("anneal, minutes", [(True, 5.0), (False, 5.0), (True, 0.0)])
+def test_anneal_replaces_the_schedule_and_early_stopping_only_under_a_budget(monkeypatch, anneal, minutes):
+    from types import SimpleNamespace
+
+    import torch
+
+    import lstmkit.train
+    from lstmkit.tasks.translate import training
+    from lstmkit.tasks.translate.config import TranslateConfig
+    from lstmkit.tasks.translate.training import BudgetDecay, train_model
+
+    seen = {}
+
+    def fake_fit(model, step, train, val, config, callbacks=(), **kw):
+        seen.update(config=config, callbacks=list(callbacks))
+        return SimpleNamespace(epochs=1, seconds=0.0, best_score=None, history=[])
+
+    monkeypatch.setattr(lstmkit.train, "fit", fake_fit)
+    monkeypatch.setattr(training, "_warm_up", lambda model, data: None)
+    n = 4
+    enc = SimpleNamespace(src=torch.ones(n, 3, dtype=torch.long), src_len=torch.full((n,), 3), tgt_len=torch.full((n,), 2),
+                          tgt_in=torch.ones(n, 2, dtype=torch.long), tgt_out=torch.ones(n, 2, dtype=torch.long))
+    config = TranslateConfig().train
+    train_model("lstm", torch.nn.Linear(2, 2), enc, enc, config, label_smoothing=0.1, max_minutes=minutes, anneal=anneal)
+    decays = [c for c in seen["callbacks"] if isinstance(c, BudgetDecay)]
+    if anneal and minutes:
+        assert len(decays) == 1 and seen["config"].schedule == "none" and seen["config"].early_stopping == 0
+    else:  # no budget to anneal over, or not asked: the configured schedule and early stopping
+        assert not decays and seen["config"].schedule == config.schedule == "plateau"
+        assert seen["config"].early_stopping == config.early_stopping > 0
+
+
 def test_file_input_bad_lines_and_parts(tmp_path):
     bad = write_toy_tsv(tmp_path / "bad.tsv", 150, extra_lines=["no tab here", "Hello .\t"])
     with pytest.raises(ValueError, match=r"bad\.tsv: line 6: expected two columns"):
