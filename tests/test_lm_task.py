@@ -189,7 +189,7 @@ def test_unseen_characters_become_unk_in_evaluation(char_run, tmp_path, capsys):
 
 
 def test_time_budget_stops_between_epochs_and_anneals(shared_data, tmp_path):
-    from lstmkit.tasks.lm.time_budget import cosine_fraction
+    from lstmkit.train.time_budget import cosine_fraction
 
     assert cosine_fraction(0, 10) == pytest.approx(1.0)
     assert cosine_fraction(5, 10, floor=0.0) == pytest.approx(0.5)
@@ -215,7 +215,7 @@ def test_time_budget_sets_the_learning_rate_from_the_clock():
 
     import torch
 
-    from lstmkit.tasks.lm.time_budget import TimeBudget
+    from lstmkit.train.time_budget import TimeBudget
 
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     trainer = SimpleNamespace(optimizers=[opt], should_stop=False)
@@ -238,7 +238,7 @@ def test_time_budget_continues_from_its_checkpoint_on_resume():
 
     import torch
 
-    from lstmkit.tasks.lm.time_budget import TimeBudget
+    from lstmkit.train.time_budget import TimeBudget
 
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     trainer = SimpleNamespace(optimizers=[opt], should_stop=False)

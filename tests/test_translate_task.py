@@ -112,15 +112,16 @@ def test_time_limit_and_warmup_continue_from_the_checkpoint_on_resume():
 
     import torch
 
-    from lstmkit.tasks.translate.training import TimeLimit, WarmupInverseSqrt
+    from lstmkit.tasks.translate.training import WarmupInverseSqrt
+    from lstmkit.train.time_budget import TimeBudget
 
-    limit = TimeLimit(1.0)
-    limit.on_train_start(None, None)
+    limit = TimeBudget(1.0)
+    limit.on_train_start(SimpleNamespace(optimizers=[]), None)
     limit.start = time.perf_counter() - 50.0
-    limit.slowest = 4.0
-    resumed = TimeLimit(1.0)
+    limit.slowest_epoch = 4.0
+    resumed = TimeBudget(1.0)
     resumed.load_state_dict(limit.state_dict())
-    resumed.on_train_start(None, None)
+    resumed.on_train_start(SimpleNamespace(optimizers=[]), None)
     trainer = SimpleNamespace(should_stop=False)
     resumed.on_train_epoch_start(trainer, None)
     resumed.epoch_start -= 1.0
@@ -141,18 +142,19 @@ def test_budget_decay_falls_linearly_to_zero_with_the_time_spent_resume_included
 
     import torch
 
-    from lstmkit.tasks.translate.training import BudgetDecay, TimeLimit
+    from lstmkit.train.time_budget import TimeBudget
 
-    limit = TimeLimit(2.0)
-    limit.load_state_dict({"elapsed": 30.0})  # a resumed fit: a quarter of the budget was spent before
-    decay = BudgetDecay(limit, lr=0.004)
+    limit = TimeBudget(2.0, anneal=True, floor=0.0, shape="linear")
+    limit.load_state_dict({"elapsed": 30.0, "base_lrs": [0.004]})  # a resumed fit: a quarter of the budget was spent
     opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     trainer = SimpleNamespace(optimizers=[opt])
-    decay.on_train_batch_start(trainer, None, None, 0)
+    limit.on_train_batch_start(trainer, None, None, 0)
     assert opt.param_groups[0]["lr"] == pytest.approx(0.003, rel=1e-3)
-    limit.load_state_dict({"elapsed": 150.0})  # past the budget: zero, never negative
-    decay.on_train_batch_start(trainer, None, None, 0)
+    limit.load_state_dict({"elapsed": 150.0, "base_lrs": [0.004]})  # past the budget: zero, never negative
+    limit.on_train_batch_start(trainer, None, None, 0)
     assert opt.param_groups[0]["lr"] == 0.0
+    with pytest.raises(ValueError, match="expected shape in"):
+        TimeBudget(1.0, shape="step")
 
 
 @pytest.mark.parametrize("anneal, minutes", [(True, 5.0), (False, 5.0), (True, 0.0)])
@@ -164,7 +166,8 @@ def test_anneal_replaces_the_schedule_and_early_stopping_only_under_a_budget(mon
     import lstmkit.train
     from lstmkit.tasks.translate import training
     from lstmkit.tasks.translate.config import TranslateConfig
-    from lstmkit.tasks.translate.training import BudgetDecay, train_model
+    from lstmkit.tasks.translate.training import train_model
+    from lstmkit.train.time_budget import TimeBudget
 
     seen = {}
 
@@ -179,7 +182,7 @@ def test_anneal_replaces_the_schedule_and_early_stopping_only_under_a_budget(mon
                           tgt_in=torch.ones(n, 2, dtype=torch.long), tgt_out=torch.ones(n, 2, dtype=torch.long))
     config = TranslateConfig().train
     train_model("lstm", torch.nn.Linear(2, 2), enc, enc, config, label_smoothing=0.1, max_minutes=minutes, anneal=anneal)
-    decays = [c for c in seen["callbacks"] if isinstance(c, BudgetDecay)]
+    decays = [c for c in seen["callbacks"] if isinstance(c, TimeBudget) and c.anneal]
     if anneal and minutes:
         assert len(decays) == 1 and seen["config"].schedule == "none" and seen["config"].early_stopping == 0
     else:  # no budget to anneal over, or not asked: the configured schedule and early stopping

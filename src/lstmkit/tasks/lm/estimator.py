@@ -124,7 +124,7 @@ class LanguageModel(Estimator):
         val_chunks = StreamChunks(corpus.val_ids, val_streams, T)
         callbacks, limit = [], None
         if cfg.run.max_minutes:
-            from .time_budget import TimeBudget
+            from ...train.time_budget import TimeBudget
 
             limit = TimeBudget(cfg.run.max_minutes, anneal=cfg.run.anneal_over_time)
             callbacks.append(limit)

@@ -44,80 +44,6 @@ class SentenceStep:
         return {"loss": loss}
 
 
-class TimeLimit(Callback):
-    """Keep a fit within ``minutes`` of wall-clock time.
-
-    At each epoch's end, stop if one more epoch (timed as the slowest so far, validation included)
-    would overrun; stop at once, mid-epoch, when the budget is spent anyway. :func:`lstmkit.train.fit`
-    then restores the weights with the best validation loss.
-
-    The time spent and the slowest epoch are part of the checkpoint: a resumed fit continues the
-    budget where its checkpoint left it (epochs done again after a kill are not counted twice), and
-    a fit the budget had stopped stays stopped.
-    """
-
-    def __init__(self, minutes: float) -> None:
-        if not minutes > 0:
-            raise ValueError(f"TimeLimit: expected minutes > 0, got {minutes}")
-        self.budget = minutes * 60.0
-        self.start: float | None = None
-        self.epoch_start = 0.0
-        self.slowest = 0.0
-        self.stopped = False
-        self.before = 0.0  # seconds spent before the checkpoint this fit resumed from
-
-    def elapsed(self) -> float:
-        return self.before + (0.0 if self.start is None else time.perf_counter() - self.start)
-
-    def on_train_start(self, trainer, pl_module):
-        self.start = time.perf_counter()
-
-    def state_dict(self) -> dict:
-        return {"elapsed": self.elapsed(), "slowest": self.slowest, "stopped": self.stopped}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        self.before = float(state_dict.get("elapsed", 0.0))
-        self.slowest = float(state_dict.get("slowest", 0.0))
-        self.stopped = bool(state_dict.get("stopped", False))
-
-    def on_train_epoch_start(self, trainer, pl_module):
-        self.epoch_start = time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if self.elapsed() >= self.budget:
-            trainer.should_stop = True
-            self.stopped = True
-
-    def on_train_epoch_end(self, trainer, pl_module):
-        self.slowest = max(self.slowest, time.perf_counter() - self.epoch_start)
-        if self.elapsed() + self.slowest > self.budget:
-            trainer.should_stop = True
-            self.stopped = True
-
-
-class BudgetDecay(Callback):
-    """Learning rate ``lr * (1 - elapsed / budget)``: a linear decay to zero over a wall-clock budget.
-
-    Under a fixed budget, decaying to zero by the budget's end does better than a schedule that does not
-    know where the end is (Li, Yumer & Ramanan 2020, "Budgeted training"); a plateau schedule only lowers
-    the rate after epochs have been lost on a plateau. Much of the gain comes late, at small rates, so
-    :func:`train_model` turns early stopping off under this schedule. The time is the :class:`TimeLimit`'s,
-    so a resumed fit continues the decay where its checkpoint left it.
-    """
-
-    def __init__(self, limit: TimeLimit, lr: float) -> None:
-        self.limit, self.lr = limit, lr
-
-    def factor(self) -> float:
-        return max(0.0, 1.0 - self.limit.elapsed() / self.limit.budget)
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        lr = self.lr * self.factor()
-        for opt in trainer.optimizers:
-            for g in opt.param_groups:
-                g["lr"] = lr
-
-
 class EpochLog(Callback):
     """One progress line per epoch on the task logger: losses, learning rate and time.
 
@@ -244,25 +170,28 @@ def train_model(name: str, model: torch.nn.Module, train: Encoded, dev: Encoded 
     """Fit ``model`` on the ``train`` tensors, validating on ``dev``; the best weights on ``dev`` are kept.
 
     ``warmup=(lr, steps)``: the Transformer's recipe (:class:`WarmupInverseSqrt`, the schedule of
-    ``config`` is then off); ``max_minutes``: :class:`TimeLimit`; ``anneal`` (with ``max_minutes``, without
-    ``warmup``): :class:`BudgetDecay` replaces the schedule of ``config``, and the fit runs to the end of the
-    budget without early stopping (the weights best on ``dev`` are still the ones kept). ``log_dir``: keep Lightning's logs and
-    checkpoints under ``log_dir/name`` (otherwise nothing is written). ``resume``: continue from
+    ``config`` is then off); ``max_minutes``: :class:`lstmkit.train.time_budget.TimeBudget`; ``anneal`` (with
+    ``max_minutes``, without ``warmup``): the learning rate falls linearly to zero over the budget instead of
+    following the schedule of ``config`` (budgeted training, Li, Yumer & Ramanan 2020), and the fit runs to
+    the end of the budget without early stopping, since much of the gain comes late, at small rates (the
+    weights best on ``dev`` are still the ones kept). ``log_dir``: keep Lightning's logs and checkpoints under ``log_dir/name`` (otherwise nothing is written). ``resume``: continue from
     ``log_dir/name/checkpoints/last.safetensors`` when the interrupted run wrote one (a model it had
     not reached, or had started without finishing an epoch, is trained from the start, as it would have been).
     """
     from ...train import fit
 
+    from ...train.time_budget import TimeBudget
+
     callbacks: list = [EpochLog(name, log)] if log else []
-    limit = TimeLimit(max_minutes) if max_minutes else None
+    anneal = bool(anneal and max_minutes and warmup is None)
+    limit = TimeBudget(max_minutes, anneal=anneal, floor=0.0, shape="linear") if max_minutes else None
     if limit:
         callbacks.append(limit)
     if warmup is not None:
         config = replace(config, schedule="none", lr=warmup[0])
         callbacks.append(WarmupInverseSqrt(*warmup))
-    elif anneal and limit:  # the decay plans for the whole budget: a plateau is not the end (the best weights still win)
+    elif anneal:  # the decay plans for the whole budget: a plateau is not the end (the best weights still win)
         config = replace(config, schedule="none", early_stopping=0)
-        callbacks.append(BudgetDecay(limit, config.lr))
     notes = []
     train_loader = batches(train, config.batch_size, True, config.seed)
     val_loader = batches(dev, max(config.batch_size, 256), False, 0) if dev is not None and len(dev.src) else None
@@ -286,4 +215,4 @@ def train_model(name: str, model: torch.nn.Module, train: Encoded, dev: Encoded 
     return out
 
 
-__all__ = ["SentenceStep", "TimeLimit", "BudgetDecay", "WarmupInverseSqrt", "EpochLog", "LengthBuckets", "Outcome", "train_model", "batches"]
+__all__ = ["SentenceStep", "WarmupInverseSqrt", "EpochLog", "LengthBuckets", "Outcome", "train_model", "batches"]

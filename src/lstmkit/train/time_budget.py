@@ -1,4 +1,6 @@
-"""Train for a wall-clock budget: stop between epochs in time, optionally anneal the learning rate over the budget."""
+"""Train for a wall-clock budget: stop between epochs in time, optionally anneal the learning rate over the budget.
+
+Shared by the tasks that take a time budget (the language model, translation)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,20 @@ import time
 from lightning.pytorch.callbacks import Callback
 
 
+SHAPES = ("cosine", "linear")
+
+
 def cosine_fraction(elapsed: float, budget: float, floor: float = 0.01) -> float:
     """The learning-rate multiplier ``floor + (1 - floor) * (1 + cos(pi * t)) / 2`` at ``t = elapsed / budget``."""
     t = min(max(elapsed / budget, 0.0), 1.0)
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def linear_fraction(elapsed: float, budget: float, floor: float = 0.0) -> float:
+    """The learning-rate multiplier ``floor + (1 - floor) * (1 - t)`` at ``t = elapsed / budget``: a straight
+    fall to ``floor`` by the budget's end (Li, Yumer & Ramanan 2020, "Budgeted training")."""
+    t = min(max(elapsed / budget, 0.0), 1.0)
+    return floor + (1 - floor) * (1 - t)
 
 
 class TimeBudget(Callback):
@@ -23,17 +35,21 @@ class TimeBudget(Callback):
     - Stop at once, mid-epoch, if the budget is spent anyway (a slower
       machine than the first epochs said).
     - ``anneal=True``: set every optimiser group's learning rate to
-      ``lr * cosine_fraction(elapsed, budget)`` before each batch, so the
-      cosine schedule ends when the time does (use it with ``schedule: none``).
+      ``lr * cosine_fraction(elapsed, budget, floor)`` before each batch
+      (``shape="linear"``: :func:`linear_fraction`), so the schedule ends
+      when the time does (use it with ``schedule: none``).
 
     The time spent and the slowest epoch are part of the checkpoint: a resumed
     run continues the budget (and the annealing) where its checkpoint left it,
     without counting twice the epochs done again after a kill.
     """
 
-    def __init__(self, minutes: float, anneal: bool = False, floor: float = 0.01) -> None:
+    def __init__(self, minutes: float, anneal: bool = False, floor: float = 0.01, shape: str = "cosine") -> None:
         if not minutes > 0:
             raise ValueError(f"TimeBudget: expected minutes > 0, got {minutes}")
+        if shape not in SHAPES:
+            raise ValueError(f"TimeBudget: expected shape in {SHAPES}, got {shape!r}")
+        self.fraction = cosine_fraction if shape == "cosine" else linear_fraction
         self.budget = minutes * 60.0
         self.anneal = anneal
         self.floor = floor
@@ -67,7 +83,7 @@ class TimeBudget(Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if self.anneal:
-            f = cosine_fraction(self.elapsed(), self.budget, self.floor)
+            f = self.fraction(self.elapsed(), self.budget, self.floor)
             groups = [g for opt in trainer.optimizers for g in opt.param_groups]
             for g, lr in zip(groups, self.base_lrs):
                 g["lr"] = lr * f
