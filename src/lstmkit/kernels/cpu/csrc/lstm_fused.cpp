@@ -34,6 +34,7 @@
 // in its own cache), and the team meets at one barrier per step.
 
 #include "lstm_fused.h"
+#include "threads.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -171,20 +172,35 @@ inline void panel_mm(int64_t K, const S* __restrict A, int64_t lda, const S* __r
   }
 }
 
-// a team of nt threads (or the caller alone) runs body(tid, nt)
+// the time this thread has stood at barriers in the current team
+thread_local int64_t tl_waited = 0;
+
+// a team of nt threads (or the caller alone) runs body(tid, nt); the longest
+// time any member stood at the barriers goes to the engine's back-off rule
+// (threads.h)
 template <typename F>
 void team(int nt, const F& body) {
   if (nt <= 1) {
     body(0, 1);
     return;
   }
+  const int64_t t0 = lstmkit_threads::now_ns();
+  int64_t most = 0;
 #pragma omp parallel num_threads(nt)
-  body(omp_get_thread_num(), omp_get_num_threads());
+  {
+    tl_waited = 0;
+    body(omp_get_thread_num(), omp_get_num_threads());
+#pragma omp critical(lstmkit_team_wait)
+    most = std::max(most, tl_waited);
+  }
+  lstmkit_threads::backoff().report(lstmkit_threads::now_ns() - t0, most);
 }
 
 inline void barrier(int nt) {
   if (nt > 1) {
+    const int64_t t = lstmkit_threads::now_ns();
 #pragma omp barrier
+    tl_waited += lstmkit_threads::now_ns() - t;
   }
 }
 
@@ -224,7 +240,7 @@ struct Work {
   }
 };
 
-int requested_threads() { return at::in_parallel_region() ? 1 : at::get_num_threads(); }
+int requested_threads() { return lstmkit_threads::loop_threads(); }
 
 // K is walked in chunks whose slice of the panel (kc x 4 vectors) stays in L1
 // while every row block of the item uses it: the panel then comes from L2 (or
