@@ -82,3 +82,33 @@ def test_a_layer_gives_the_same_numbers_on_two_threads_and_backed_off_to_one(two
     torch.testing.assert_close(a[1], b[1], rtol=1e-12, atol=1e-13)
     for ga, gb in zip(a[2], b[2]):
         torch.testing.assert_close(ga, gb, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("step", [0, 3, 8])
+@pytest.mark.parametrize("lengths", [False, True])
+def test_a_fused_loop_handing_over_to_one_thread_mid_sequence_gives_the_same_numbers(two_threads, step, lengths):
+    """The team of the plain LSTM's fused loop (forward and backward) goes on
+    with thread 0 alone after a step when its members mostly wait; forced
+    here at a chosen step, the outputs and gradients equal a run without it."""
+    torch.manual_seed(1)
+    layer = lstmkit.LSTM(12, 48, backend="cpu").double()
+    x = torch.randn(9, 13, 12, dtype=torch.float64, requires_grad=True)
+    lens = torch.tensor([9, 3, 7, 9, 1, 5, 9, 2, 8, 6, 4, 9, 7]) if lengths else None
+
+    def run():
+        x.grad = None
+        layer.zero_grad()
+        out, (h, c) = layer(x, lengths=lens)
+        (out.square().sum() + h.sum() + c.sum()).backward()
+        return [out.detach().clone(), x.grad.clone(), *(p.grad.clone() for p in layer.parameters())]
+
+    a = run()
+    solos = ext.thread_solo_count()
+    ext.thread_solo_at(step)
+    try:
+        b = run()
+    finally:
+        ext.thread_solo_at(-1)
+    assert ext.thread_solo_count() - solos == 2  # the forward's team and the backward's
+    for ta, tb in zip(a, b):
+        torch.testing.assert_close(ta, tb, rtol=0, atol=0)

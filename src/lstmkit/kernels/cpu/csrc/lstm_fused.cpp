@@ -101,7 +101,7 @@ inline v splat(S s) {  // s - 0 is s for every s (0 + s is not, for s = -0: that
 // exp(88) ~ 1.65e38), so sigmoid and tanh saturate cleanly; NaN passes.
 using vf = Vec<float>::v;
 using vfi = Vec<float>::vi;
-inline vf exp_v(vf x) {
+__attribute__((always_inline)) inline vf exp_v(vf x) {
   const vf hi = splat<vf>(88.0f), lo = splat<vf>(-87.0f);
   x = x > hi ? hi : x;
   x = x < lo ? lo : x;
@@ -125,7 +125,7 @@ inline vf exp_v(vf x) {
 // 1 / d for d >= 1 (the denominators below): with AVX-512 the 14-bit
 // hardware estimate refined by one Newton step (relative error ~1e-8, well
 // inside the exp's), a quarter of a division's cost; else a division
-inline vf recip_v(vf d) {
+__attribute__((always_inline)) inline vf recip_v(vf d) {
 #if defined(__AVX512F__)
   __m512 dm;
   std::memcpy(&dm, &d, sizeof dm);
@@ -137,8 +137,8 @@ inline vf recip_v(vf d) {
   return 1.0f / d;
 #endif
 }
-inline vf sigm_v(vf x) { return recip_v(1.0f + exp_v(-x)); }
-inline vf tanh_v(vf x) { return 2.0f * recip_v(1.0f + exp_v(-2.0f * x)) - 1.0f; }
+__attribute__((always_inline)) inline vf sigm_v(vf x) { return recip_v(1.0f + exp_v(-x)); }
+__attribute__((always_inline)) inline vf tanh_v(vf x) { return 2.0f * recip_v(1.0f + exp_v(-2.0f * x)) - 1.0f; }
 
 // float64: libm per lane (the dtype the tests hold to 1e-10)
 using vd = Vec<double>::v;
@@ -204,6 +204,37 @@ inline void barrier(int nt) {
   }
 }
 
+// The per-step meeting of a sequence loop's team. A member that has stood
+// waiting for more than half of the team's time so far (after at least 2 ms)
+// asks for the rest of the sequence to run on one thread; after the barrier
+// every member reads the requests for that step: thread 0 then carries on
+// alone with every item and the others leave. Without this a call's first
+// multi-threaded run on a loaded machine pays a time slice at every one of
+// its steps before the back-off rule hears of it. Requests sit in two slots
+// by step parity: no member can be more than one meeting ahead of another,
+// so a request for the next step never lands in the slot being read.
+struct Meeting {
+  int nt;
+  int64_t start = lstmkit_threads::now_ns();
+  std::atomic<bool> solo[2] = {false, false};
+  const bool may = lstmkit_threads::backoff().enabled.load();
+
+  explicit Meeting(int nt_) : nt(nt_) {}
+
+  // the end of the step counted s (0, 1, ...); false: the calling thread leaves
+  bool end_step(int64_t s, int tid, bool& alone) {
+    if (nt <= 1 || alone) return true;
+    const int64_t elapsed = lstmkit_threads::now_ns() - start;
+    if ((may && elapsed > 2'000'000 && 2 * tl_waited > elapsed) || s == lstmkit_threads::backoff().solo_at.load())
+      solo[s & 1].store(true, std::memory_order_relaxed);
+    barrier(nt);
+    if (!solo[s & 1].load(std::memory_order_relaxed)) return true;
+    alone = true;
+    if (tid == 0) lstmkit_threads::backoff().solos.fetch_add(1);
+    return tid == 0;
+  }
+};
+
 // the batch rows in n blocks of at most kRows, sizes as equal as possible
 // (32 rows: 6,6,5,5,5,5, not 6,6,6,6,6,2: a thin tile streams the same panel
 // for a third of the work)
@@ -225,6 +256,11 @@ struct Work {
     const int64_t cap = std::max<int64_t>(1, std::min<int64_t>(want, panels * rb.n));
     nt = static_cast<int>(cap);
     groups = std::min<int64_t>(rb.n, (nt + panels - 1) / panels);
+  }
+  // every item (one thread carrying on alone)
+  void all(int64_t& i0, int64_t& i1) const {
+    i0 = 0;
+    i1 = panels * groups;
   }
   // thread tid's items [i0, i1); item i is panel i / groups, row blocks [r0, r1)
   void range(int tid, int64_t& i0, int64_t& i1) const {
@@ -391,9 +427,11 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
   const RowBlocks rb(B);
   const Work work(U, rb, requested_threads());
   at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
+  Meeting meet(work.nt);
   team(work.nt, [&](int tid, int nt) {
     int64_t i0, i1;
     work.range(tid, i0, i1);
+    bool alone = false;
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     for (int64_t t = 0; t < T; ++t) {
       for (int64_t i = i0; i < i1; ++i) {
@@ -404,7 +442,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
         const Panel<S, typename Fwd<S>::Step> p{step, rb, H, hprev, Hp, k.Wf + u * H * 4 * L, pt};
         p.run(r0, r1);
       }
-      barrier(nt);
+      if (!meet.end_step(t, tid, alone)) return;
+      if (alone) work.all(i0, i1);
     }
   });
   at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0p.clone();
@@ -511,9 +550,11 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
   const Work work(NQ, rb, requested_threads());
   at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
   const int64_t tlast = need_dh0 ? -1 : 0;
+  Meeting meet(work.nt);
   team(work.nt, [&](int tid, int nt) {
     int64_t i0, i1;
     work.range(tid, i0, i1);
+    bool alone = false;
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     for (int64_t t = T - 1; t >= tlast; --t) {
       const bool product = t < T - 1;
@@ -525,7 +566,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
                                                 k.Wb + q * K * 4 * L, pt};
         p.run(r0, r1);
       }
-      barrier(nt);
+      if (!meet.end_step(T - 1 - t, tid, alone)) return;
+      if (alone) work.all(i0, i1);
     }
   });
   return {dA, dh0, gC};

@@ -1152,6 +1152,11 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     b.wall.store(0);
     b.waited.store(0);
   });
+  // turn the rule on or off for this process (benchmarks: the same loops with and without it); returns the old setting
+  m.def("thread_backoff_enable", [](bool on) { return lstmkit_threads::backoff().enabled.exchange(on); });
+  // tests: the fused loops' teams hand over to thread 0 after this step (-1: only when they mostly wait)
+  m.def("thread_solo_at", [](int64_t step) { lstmkit_threads::backoff().solo_at.store(step); });
+  m.def("thread_solo_count", []() { return lstmkit_threads::backoff().solos.load(); });
   // feed the rule a measurement (tests: a window of waiting without a loaded machine)
   m.def("thread_backoff_report", [](int64_t wall_ns, int64_t waited_ns) { lstmkit_threads::backoff().report(wall_ns, waited_ns); });
 }

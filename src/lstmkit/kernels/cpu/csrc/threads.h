@@ -42,12 +42,16 @@ struct Backoff {
   std::atomic<int64_t> span{kBaseNs};
   std::atomic<int64_t> wall{0}, waited{0};  // the current window
   std::atomic<int64_t> backoffs{0};         // times the engine dropped to one thread (for tests and benchmarks)
-  const bool enabled = std::getenv("LSTMKIT_CPU_NO_BACKOFF") == nullptr;
+  std::atomic<int64_t> solos{0};            // times a fused loop's team handed the rest of a call to one thread
+  std::atomic<int64_t> solo_at{-1};         // tests: a fused loop's team hands over to one thread after this step
+  std::atomic<bool> enabled{std::getenv("LSTMKIT_CPU_NO_BACKOFF") == nullptr};
 
-  bool backing_off() const { return enabled && now_ns() < until.load(std::memory_order_relaxed); }
+  bool backing_off() const {
+    return enabled.load(std::memory_order_relaxed) && now_ns() < until.load(std::memory_order_relaxed);
+  }
 
   void report(int64_t wall_ns, int64_t waited_ns) {
-    if (!enabled) return;
+    if (!enabled.load(std::memory_order_relaxed)) return;
     const int64_t w = wall.fetch_add(wall_ns) + wall_ns;
     const int64_t q = waited.fetch_add(waited_ns) + waited_ns;
     if (w < kWindowNs) return;
