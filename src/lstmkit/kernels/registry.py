@@ -6,18 +6,15 @@ import importlib
 import logging
 from typing import TYPE_CHECKING
 
+from ..backend_names import BUILTIN, check_backend_name  # noqa: F401 (re-exported)
+
 if TYPE_CHECKING:
     from .base import Backend
 
 log = logging.getLogger("lstmkit.kernels")
 
 #: name -> "module:Class", imported lazily.
-_BACKENDS: dict[str, str] = {
-    "reference": "lstmkit.kernels.reference:ReferenceBackend",
-    "torch": "lstmkit.kernels.torch_backend:TorchBackend",
-    "cpu": "lstmkit.kernels.cpu:CPUBackend",
-    "triton": "lstmkit.kernels.triton:TritonBackend",
-}
+_BACKENDS: dict[str, str] = dict(BUILTIN)
 #: preference order of ``auto`` per device type; a name missing from
 #: ``_BACKENDS`` is skipped.
 _AUTO_ORDER: dict[str, tuple[str, ...]] = {
@@ -51,14 +48,6 @@ def register_backend(name: str, target: str, auto_before: str | None = None) -> 
 
 def available_backends() -> list[str]:
     return list(_BACKENDS)
-
-
-def check_backend_name(owner: str, name: str) -> None:
-    """Raise ``ValueError`` naming ``owner`` unless ``name`` is ``auto`` or a
-    registered backend (for configurations, which should fail when read, not
-    at the first forward pass)."""
-    if name != "auto" and name not in _BACKENDS:
-        raise ValueError(f"{owner}: expected backend auto or one of {sorted(_BACKENDS)}, got {name!r}")
 
 
 def load_backend(name: str) -> "Backend":

@@ -83,7 +83,7 @@ class DetectorConfig:
             raise ValueError(f"DetectorConfig: expected scaling in {SCALINGS}, got {self.scaling!r}")
         if self.cell not in ("lstm", "peephole", "layernorm"):
             raise ValueError(f"DetectorConfig: expected cell lstm, peephole or layernorm, got {self.cell!r}")
-        from lstmkit.kernels.registry import check_backend_name
+        from lstmkit.backend_names import check_backend_name
 
         check_backend_name("DetectorConfig", self.backend)
         for name in ("horizon", "stride", "hidden_size", "num_layers"):

@@ -102,7 +102,7 @@ class ClassifyModelConfig:
             raise ValueError(f"ClassifyModelConfig: expected pooling in {POOLINGS}, got {self.pooling!r}")
         if self.cell not in ("lstm", "peephole", "layernorm"):
             raise ValueError(f"ClassifyModelConfig: expected cell lstm, peephole or layernorm, got {self.cell!r}")
-        from lstmkit.kernels.registry import check_backend_name
+        from lstmkit.backend_names import check_backend_name
 
         check_backend_name("ClassifyModelConfig", self.backend)
         if self.hidden_size < 0:

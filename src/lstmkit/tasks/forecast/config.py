@@ -81,7 +81,7 @@ class ModelConfig:
                                   "cpu, torch, reference, triton")
 
     def __post_init__(self):
-        from lstmkit.kernels.registry import check_backend_name
+        from lstmkit.backend_names import check_backend_name
 
         check_backend_name("ModelConfig", self.backend)
         if self.hidden_size < 0 or self.num_layers < 1:

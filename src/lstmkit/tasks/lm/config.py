@@ -61,7 +61,7 @@ class ModelConfig:
     backend: str = option("auto", "recurrence engine: auto, cpu, torch, reference or triton")
 
     def __post_init__(self):
-        from lstmkit.kernels.registry import check_backend_name
+        from lstmkit.backend_names import check_backend_name
 
         check_backend_name("ModelConfig", self.backend)
         if self.cell not in CELLS:

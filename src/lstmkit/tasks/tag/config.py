@@ -57,7 +57,7 @@ class TagModelConfig:
             raise ValueError(f"TagModelConfig: expected char_encoder in {CHAR_ENCODERS}, got {self.char_encoder!r}")
         if self.cell not in ("lstm", "peephole", "layernorm"):
             raise ValueError(f"TagModelConfig: expected cell lstm, peephole or layernorm, got {self.cell!r}")
-        from lstmkit.kernels.registry import check_backend_name
+        from lstmkit.backend_names import check_backend_name
 
         check_backend_name("TagModelConfig", self.backend)
         for name in ("word_dim", "char_dim", "char_features", "hidden_size", "num_layers"):

@@ -96,7 +96,7 @@ class ModelConfig:
     backend: str = option("auto", "recurrence engine of the encoder: auto, cpu, torch or reference")
 
     def __post_init__(self):
-        from lstmkit.kernels.registry import check_backend_name
+        from lstmkit.backend_names import check_backend_name
 
         check_backend_name("ModelConfig", self.backend)
         if self.cell not in CELLS:
