@@ -1,0 +1,429 @@
+// The layer-norm LSTM's time loop on the register tile of the plain fused
+// loop (fused_tile.h): forward and backward, float32 and float64, one or more
+// threads.
+//
+//   A_t = xn_t + gamma_hh * rn_t + beta_hh,   rn_t = LN(h_{t-1} W_hh^T)  (no affine)
+//   i, f, o = sigmoid, g = tanh;  c_t = f c_{t-1} + i g
+//   h_t = o * tanh(gamma_c * yn_t + beta_c),  yn_t = LN(c_t)
+//
+// xn (the input side's norm with its affine and both biases) is computed
+// outside as one F.layer_norm over all steps. The layer norms of a step need
+// a whole batch row (all 4H products, all H cells), so a step here is two
+// phases with a barrier between them:
+//
+//   1. the raw recurrent product r = h_{t-1} W_hh^T in the plain loop's tiles
+//      (panels packed once per call, MR rows x 4 lane vectors, K chunked for
+//      L1), stored to a (B, 4H) step buffer in the interleaved gate order;
+//   2. per batch row (rows split over the team): the statistics of r, the
+//      gates, c_t, the statistics of c_t and h_t, in vector lanes; with save
+//      r is normalised in place (rn, kept for the backward) and the
+//      activations, c_t and the three row statistics are kept.
+//
+// The backward mirrors it: (1) dh_t = dR_{t+1} W_hh with the backward panels
+// (added to the gradient carried into h_t), then (2) per row the LN_c
+// backward, the gate derivatives (dA, the gradient of xn) and the LN_hh
+// backward (dR); the gradients of LN_hh's and LN_c's gain and bias are summed
+// per thread in the same pass. dW_hh = sum_t dR_t^T h_{t-1} is one product
+// afterwards (kernels/cpu/ops.py).
+//
+// Layout: interleaved as in lstm_fused.cpp (unit block u, gate, lane), with
+// H a multiple of the lane width L, so there are no padding units and the
+// row statistics over the interleaved 4H equal those in torch's order. The
+// states (., B, H) keep torch's unit order.
+
+#include "lstm_ln_fused.h"
+
+#include <ATen/Dispatch.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+
+#include "fused_tile.h"
+#include "lstm_fused.h"
+
+namespace lstmkit_ln_fused {
+namespace {
+
+using namespace lstmkit_fused::tile;
+
+template <typename S>
+inline S hsum(const typename Vec<S>::v& x) {
+  S s = 0;
+  for (int l = 0; l < Vec<S>::L; ++l) s += x[l];
+  return s;
+}
+
+// 1 / sqrt(var + eps), in double as F.layer_norm's statistics
+template <typename S>
+inline S inv_std(S var, double eps) {
+  return S(1.0 / std::sqrt(double(var) + eps));
+}
+
+// the rows [b0, b1) thread tid of nt takes in a step's row phase
+inline void row_range(int64_t B, int tid, int nt, int64_t& b0, int64_t& b1) {
+  b0 = B * tid / nt;
+  b1 = B * (tid + 1) / nt;
+}
+
+// ------------------------------------------------------------------ forward
+template <typename S>
+struct Fwd {
+  using v = typename Vec<S>::v;
+  static constexpr int L = Vec<S>::L;
+  int64_t T, B, H, U;
+  const S* X;    // (T, B, U, 4, L): xn
+  const S* Wf;   // (U, H, 4, L)
+  const S* Vm;   // (T, B) or null
+  const S* H0;   // (B, H)
+  S* HS;         // (T, B, H): h_1 .. h_T
+  S* CS;         // (T+1 or 2, B, H)
+  S* R;          // (T or 1, B, U, 4, L): r, normalised in place when saved
+  S* GA;         // (T, B, U, 4, L) or null
+  S* ST;         // (T, B, 3) or null
+  const S *ghh, *bhh, *gc, *bc;
+  double eps;
+  bool save;
+
+  S* rrow(int64_t t, int64_t b) const { return R + ((save ? t : 0) * B + b) * 4 * H; }
+
+  // phase 1: r = h_{t-1} W_hh^T for unit block u
+  struct Prod {
+    const Fwd& f;
+    int64_t t, u;
+    template <int MR>
+    void init(int64_t, v (&acc)[MR][4]) const {
+      for (int r = 0; r < MR; ++r)
+        for (int j = 0; j < 4; ++j) acc[r][j] = v{};
+    }
+    template <int MR>
+    void finish(int64_t r0, v (&acc)[MR][4]) const {
+      for (int r = 0; r < MR; ++r) {
+        S* p = f.rrow(t, r0 + r) + u * 4 * L;
+        for (int j = 0; j < 4; ++j) vstore(p + j * L, acc[r][j]);
+      }
+    }
+  };
+
+  // phase 2: the rest of step t for row b
+  void row(int64_t t, int64_t b) const {
+    const int64_t G = 4 * H;
+    const S* hprev = (t == 0 ? H0 : HS + (t - 1) * B * H) + b * H;
+    S* hnext = HS + t * B * H + b * H;
+    const S* cprev = CS + (save ? t : (t & 1)) * B * H + b * H;
+    S* cnext = CS + (save ? t + 1 : ((t + 1) & 1)) * B * H + b * H;
+    if (Vm && Vm[t * B + b] == S(0)) {  // padding: the state is kept
+      std::memcpy(cnext, cprev, H * sizeof(S));
+      std::memcpy(hnext, hprev, H * sizeof(S));
+      return;
+    }
+    S* r = rrow(t, b);
+    v acc{};
+    for (int64_t k = 0; k < G; k += L) acc += vload<v>(r + k);
+    const S mean = hsum<S>(acc) / S(G);
+    acc = v{};
+    for (int64_t k = 0; k < G; k += L) {
+      const v d = vload<v>(r + k) - mean;
+      acc += d * d;
+    }
+    const S rstd = inv_std<S>(hsum<S>(acc) / S(G), eps);
+    const S* x = X + (t * B + b) * G;
+    S* ga = GA ? GA + (t * B + b) * G : nullptr;
+    v csum{};
+    for (int64_t u = 0; u < U; ++u) {
+      const int64_t k = u * 4 * L;
+      v a[4];
+      for (int j = 0; j < 4; ++j) {
+        const int64_t kj = k + j * L;
+        const v rn = (vload<v>(r + kj) - mean) * rstd;
+        if (save) vstore(r + kj, rn);
+        a[j] = vload<v>(x + kj) + vload<v>(ghh + kj) * rn + vload<v>(bhh + kj);
+      }
+      const v i = sigm_v(a[0]), fg = sigm_v(a[1]), g = tanh_v(a[2]), o = sigm_v(a[3]);
+      if (ga) {
+        vstore(ga + k, i);
+        vstore(ga + k + L, fg);
+        vstore(ga + k + 2 * L, g);
+        vstore(ga + k + 3 * L, o);
+      }
+      const v c = fg * vload<v>(cprev + u * L) + i * g;
+      vstore(cnext + u * L, c);
+      vstore(hnext + u * L, o);  // o until the cell's statistics are known
+      csum += c;
+    }
+    const S cmean = hsum<S>(csum) / S(H);
+    acc = v{};
+    for (int64_t k = 0; k < H; k += L) {
+      const v d = vload<v>(cnext + k) - cmean;
+      acc += d * d;
+    }
+    const S crstd = inv_std<S>(hsum<S>(acc) / S(H), eps);
+    for (int64_t k = 0; k < H; k += L) {
+      const v y = (vload<v>(cnext + k) - cmean) * crstd;
+      vstore(hnext + k, vload<v>(hnext + k) * tanh_v(vload<v>(gc + k) * y + vload<v>(bc + k)));
+    }
+    if (ST) {
+      S* st = ST + (t * B + b) * 3;
+      st[0] = rstd;
+      st[1] = cmean;
+      st[2] = crstd;
+    }
+  }
+};
+
+template <typename S>
+std::vector<at::Tensor> forward_impl(const at::Tensor& xn, const at::Tensor& h0, const at::Tensor& c0,
+                                     const at::Tensor& whh, const at::Tensor& ghh, const at::Tensor& bhh,
+                                     const at::Tensor& gc, const at::Tensor& bc,
+                                     const std::optional<at::Tensor>& valid, double eps, bool save) {
+  using v = typename Vec<S>::v;
+  constexpr int L = Vec<S>::L;
+  const int64_t T = xn.size(0), B = xn.size(1), H = whh.size(1), U = H / L, G = 4 * H;
+  TORCH_CHECK(H % L == 0, "lstm_ln_fused_forward: hidden size ", H, " is not a multiple of the lane width ", L);
+  TORCH_CHECK(xn.size(2) == G, "lstm_ln_fused_forward: expected xn of width 4H=", G, ", got ", xn.size(2));
+  auto opt = xn.options();
+  at::Tensor wf = lstmkit_fused::pack_forward(whh, L);
+  at::Tensor hseq = at::empty({T, B, H}, opt);
+  at::Tensor cseq = at::empty({save ? T + 1 : 2, B, H}, opt);
+  cseq[0].copy_(c0);
+  at::Tensor h0c = h0.contiguous();
+  at::Tensor rbuf = at::empty({save ? T : 1, B, G}, opt);
+  at::Tensor gates = save ? at::empty({T, B, G}, opt) : at::Tensor();
+  at::Tensor stats = save ? at::empty({T, B, 3}, opt) : at::Tensor();
+  at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
+  at::Tensor g1 = ghh.contiguous(), b1 = bhh.contiguous(), g2 = gc.contiguous(), b2 = bc.contiguous();
+  const Fwd<S> k{T, B, H, U, xn.data_ptr<S>(), wf.data_ptr<S>(), vmask.defined() ? vmask.data_ptr<S>() : nullptr,
+                 h0c.data_ptr<S>(), hseq.data_ptr<S>(), cseq.data_ptr<S>(), rbuf.data_ptr<S>(),
+                 save ? gates.data_ptr<S>() : nullptr, save ? stats.data_ptr<S>() : nullptr,
+                 g1.data_ptr<S>(), b1.data_ptr<S>(), g2.data_ptr<S>(), b2.data_ptr<S>(), eps, save};
+  const RowBlocks rb(B);
+  const Work work(U, rb, requested_threads());
+  at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
+  team(work.nt, [&](int tid, int nt) {
+    int64_t i0, i1, b0, b1r;
+    work.range(tid, i0, i1);
+    row_range(B, tid, nt, b0, b1r);
+    v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
+    for (int64_t t = 0; t < T; ++t) {
+      const S* hprev = t == 0 ? k.H0 : k.HS + (t - 1) * B * H;
+      for (int64_t i = i0; i < i1; ++i) {
+        int64_t u, r0, r1;
+        work.item(i, u, r0, r1);
+        const typename Fwd<S>::Prod step{k, t, u};
+        const Panel<S, typename Fwd<S>::Prod> p{step, rb, H, hprev, H, k.Wf + u * H * 4 * L, pt};
+        p.run(r0, r1);
+      }
+      barrier(nt);
+      for (int64_t b = b0; b < b1r; ++b) k.row(t, b);
+      barrier(nt);
+    }
+  });
+  at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0c.clone();
+  at::Tensor cT = cseq[save ? T : (T & 1)].clone();
+  if (!save) return {hseq, hT, cT, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  return {hseq, hT, cT, gates, cseq, rbuf, stats};
+}
+
+// ----------------------------------------------------------------- backward
+template <typename S>
+struct Bwd {
+  using v = typename Vec<S>::v;
+  static constexpr int L = Vec<S>::L;
+  int64_t T, B, H, U;
+  const S* DO;   // (T, B, H)
+  const S* GA;   // (T, B, U, 4, L)
+  const S* CS;   // (T+1, B, H)
+  const S* RN;   // (T, B, U, 4, L)
+  const S* ST;   // (T, B, 3)
+  const S* Wb;   // (NQ, 4H, 4, L)
+  const S* Vm;   // (T, B) or null
+  const S *ghh, *gc, *bc;
+  S* DA;         // (T, B, U, 4, L)
+  S* DR;         // (T, B, U, 4, L)
+  S* GH;         // (B, H): the gradient reaching h_t (from step t+1's product, the output, dh_T)
+  S* GC;         // (B, H): the gradient reaching c_t from step t+1
+  S* DH0;        // (B, H)
+
+  // phase 1: GH[:, block] += dR_{t+1} W_hh + dout_t (t = -1: dh_0)
+  struct Prod {
+    const Bwd& w;
+    int64_t t, q;
+    template <int MR>
+    void init(int64_t, v (&acc)[MR][4]) const {
+      for (int r = 0; r < MR; ++r)
+        for (int j = 0; j < 4; ++j) acc[r][j] = v{};
+    }
+    template <int MR>
+    void finish(int64_t r0, v (&acc)[MR][4]) const {
+      for (int r = 0; r < MR; ++r) {
+        for (int j = 0; j < 4; ++j) {
+          const int64_t u = 4 * q + j;
+          if (u >= w.U) break;
+          const int64_t off = (r0 + r) * w.H + u * L;
+          if (t >= 0) {
+            vstore(w.GH + off, acc[r][j] + vload<v>(w.GH + off) + vload<v>(w.DO + t * w.B * w.H + off));
+          } else {
+            vstore(w.DH0 + off, acc[r][j] + vload<v>(w.GH + off));
+          }
+        }
+      }
+    }
+  };
+
+  // phase 2 for row b of step t. acc: this thread's sums (4H gain and 4H
+  // bias of LN_hh, H gain and H bias of LN_c); dyh: H scratch values
+  void row(int64_t t, int64_t b, S* acc, S* dyh) const {
+    const int64_t G = 4 * H, row = t * B + b;
+    S* da = DA + row * G;
+    S* dr = DR + row * G;
+    if (Vm && Vm[row] == S(0)) {  // padding: dh and dc pass to the previous state untouched
+      std::memset(da, 0, G * sizeof(S));
+      std::memset(dr, 0, G * sizeof(S));
+      return;
+    }
+    S* gh = GH + b * H;
+    S* gcr = GC + b * H;
+    const S* ga = GA + row * G;
+    const S* rn = RN + row * G;
+    const S* c = CS + (t + 1) * B * H + b * H;
+    const S* cp = CS + t * B * H + b * H;
+    const S rstd = ST[row * 3], cmean = ST[row * 3 + 1], crstd = ST[row * 3 + 2];
+    S* agc = acc + 2 * G;
+    S* abc = acc + 2 * G + H;
+    const v one = splat<v>(S(1));
+    // LN_c backward, first pass: dyh = d(yn) and its two row sums; dA_o
+    v s1{}, s2{};
+    for (int64_t u = 0; u < U; ++u) {
+      const int64_t k = u * L;
+      const v y = (vload<v>(c + k) - cmean) * crstd;
+      const v th = tanh_v(vload<v>(gc + k) * y + vload<v>(bc + k));
+      const v dh = vload<v>(gh + k);
+      const v o = vload<v>(ga + u * 4 * L + 3 * L);
+      const v dz = dh * o * (one - th * th);
+      vstore(agc + k, vload<v>(agc + k) + dz * y);
+      vstore(abc + k, vload<v>(abc + k) + dz);
+      const v d = dz * vload<v>(gc + k);
+      vstore(dyh + k, d);
+      s1 += d;
+      s2 += d * y;
+      vstore(da + u * 4 * L + 3 * L, dh * th * o * (one - o));
+    }
+    const S m1 = hsum<S>(s1) / S(H), m2 = hsum<S>(s2) / S(H);
+    // second pass: dc, the gate derivatives, the LN_hh sums
+    v t1{}, t2{};
+    for (int64_t u = 0; u < U; ++u) {
+      const int64_t k = u * L, kg = u * 4 * L;
+      const v y = (vload<v>(c + k) - cmean) * crstd;
+      const v dc = vload<v>(gcr + k) + crstd * (vload<v>(dyh + k) - m1 - y * m2);
+      const v i = vload<v>(ga + kg), f = vload<v>(ga + kg + L), g = vload<v>(ga + kg + 2 * L);
+      v d[4];
+      d[0] = dc * g * i * (one - i);
+      d[1] = dc * vload<v>(cp + k) * f * (one - f);
+      d[2] = dc * i * (one - g * g);
+      d[3] = vload<v>(da + kg + 3 * L);
+      vstore(gcr + k, dc * f);
+      vstore(gh + k, v{});
+      for (int j = 0; j < 4; ++j) {
+        const int64_t kj = kg + j * L;
+        if (j < 3) vstore(da + kj, d[j]);
+        const v r = vload<v>(rn + kj);
+        vstore(acc + kj, vload<v>(acc + kj) + d[j] * r);
+        vstore(acc + G + kj, vload<v>(acc + G + kj) + d[j]);
+        const v dn = d[j] * vload<v>(ghh + kj);
+        t1 += dn;
+        t2 += dn * r;
+      }
+    }
+    const S n1 = hsum<S>(t1) / S(G), n2 = hsum<S>(t2) / S(G);
+    // LN_hh backward: dR = rstd (drn - mean(drn) - rn mean(drn rn))
+    for (int64_t k = 0; k < G; k += L) {
+      const v dn = vload<v>(da + k) * vload<v>(ghh + k);
+      vstore(dr + k, rstd * (dn - n1 - vload<v>(rn + k) * n2));
+    }
+  }
+};
+
+template <typename S>
+std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
+                                      const at::Tensor& gates, const at::Tensor& cseq, const at::Tensor& rn,
+                                      const at::Tensor& stats, const at::Tensor& whh, const at::Tensor& ghh,
+                                      const at::Tensor& gc, const at::Tensor& bc,
+                                      const std::optional<at::Tensor>& valid, bool need_dh0) {
+  using v = typename Vec<S>::v;
+  constexpr int L = Vec<S>::L;
+  const int64_t T = gates.size(0), B = gates.size(1), H = whh.size(1), U = H / L, G = 4 * H;
+  const int64_t NQ = (U + 3) / 4;
+  TORCH_CHECK(H % L == 0, "lstm_ln_fused_backward: hidden size ", H, " is not a multiple of the lane width ", L);
+  auto opt = gates.options();
+  at::Tensor wb = lstmkit_fused::pack_backward(whh, L);
+  at::Tensor dA = at::empty({T, B, G}, opt);
+  at::Tensor dR = at::empty({T, B, G}, opt);
+  at::Tensor gH = dhT.contiguous().clone();
+  at::Tensor gC = dcT.contiguous().clone();
+  at::Tensor dh0 = at::zeros({B, H}, opt);
+  at::Tensor dh = dout.contiguous();
+  at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
+  at::Tensor g1 = ghh.contiguous(), g2 = gc.contiguous(), b2 = bc.contiguous();
+  const Bwd<S> k{T, B, H, U, dh.data_ptr<S>(), gates.data_ptr<S>(), cseq.data_ptr<S>(), rn.data_ptr<S>(),
+                 stats.data_ptr<S>(), wb.data_ptr<S>(), vmask.defined() ? vmask.data_ptr<S>() : nullptr,
+                 g1.data_ptr<S>(), g2.data_ptr<S>(), b2.data_ptr<S>(), dA.data_ptr<S>(), dR.data_ptr<S>(),
+                 gH.data_ptr<S>(), gC.data_ptr<S>(), dh0.data_ptr<S>()};
+  const RowBlocks rb(B);
+  const Work work(NQ, rb, requested_threads());
+  at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
+  const int64_t W = 2 * G + 2 * H;  // one thread's parameter sums
+  at::Tensor sums = at::zeros({work.nt, W}, opt);
+  at::Tensor scratch = at::empty({work.nt, H}, opt);
+  const int64_t tlast = need_dh0 ? -1 : 0;
+  team(work.nt, [&](int tid, int nt) {
+    int64_t i0, i1, b0, b1;
+    work.range(tid, i0, i1);
+    row_range(B, tid, nt, b0, b1);
+    v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
+    S* acc = sums.data_ptr<S>() + tid * W;
+    S* dyh = scratch.data_ptr<S>() + tid * H;
+    for (int64_t t = T - 1; t >= tlast; --t) {
+      const bool product = t < T - 1;
+      for (int64_t i = i0; i < i1; ++i) {
+        int64_t q, r0, r1;
+        work.item(i, q, r0, r1);
+        const typename Bwd<S>::Prod step{k, t, q};
+        const Panel<S, typename Bwd<S>::Prod> p{step, rb, product ? G : 0, k.DR + (t + 1) * B * G, G,
+                                                k.Wb + q * G * 4 * L, pt};
+        p.run(r0, r1);
+      }
+      barrier(nt);
+      if (t < 0) break;
+      for (int64_t b = b0; b < b1; ++b) k.row(t, b, acc, dyh);
+      barrier(nt);
+    }
+  });
+  // four separate tensors (operator outputs may not alias each other)
+  return {dA, dR, dh0, gC, sums.narrow(1, 0, G).sum(0), sums.narrow(1, G, G).sum(0), sums.narrow(1, 2 * G, H).sum(0),
+          sums.narrow(1, 2 * G + H, H).sum(0)};
+}
+
+}  // namespace
+
+std::vector<at::Tensor> forward(const at::Tensor& xn, const at::Tensor& h0, const at::Tensor& c0,
+                                const at::Tensor& whh, const at::Tensor& ghh, const at::Tensor& bhh,
+                                const at::Tensor& gc, const at::Tensor& bc, const std::optional<at::Tensor>& valid,
+                                double eps, bool save) {
+  TORCH_CHECK(xn.is_contiguous() && xn.dim() == 3,
+              "lstm_ln_fused_forward: xn must be a contiguous (T, B, 4H) tensor");
+  return AT_DISPATCH_FLOATING_TYPES(xn.scalar_type(), "lstm_ln_fused_forward", [&] {
+    return forward_impl<scalar_t>(xn, h0, c0, whh, ghh, bhh, gc, bc, valid, eps, save);
+  });
+}
+
+std::vector<at::Tensor> backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
+                                 const at::Tensor& gates, const at::Tensor& cseq, const at::Tensor& rn,
+                                 const at::Tensor& stats, const at::Tensor& whh, const at::Tensor& ghh,
+                                 const at::Tensor& gc, const at::Tensor& bc, const std::optional<at::Tensor>& valid,
+                                 bool need_dh0) {
+  TORCH_CHECK(gates.is_contiguous() && cseq.is_contiguous() && rn.is_contiguous() && stats.is_contiguous(),
+              "lstm_ln_fused_backward: saved tensors must be contiguous");
+  return AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_ln_fused_backward", [&] {
+    return backward_impl<scalar_t>(dout, dhT, dcT, gates, cseq, rn, stats, whh, ghh, gc, bc, valid, need_dh0);
+  });
+}
+
+}  // namespace lstmkit_ln_fused
