@@ -186,13 +186,14 @@ def test_inference_saves_nothing_and_matches_the_training_call():
     torch.manual_seed(4)
     H = lanes(torch.float32)
     w_hh = torch.randn(4 * H, H) * 0.3
-    xn, h0, c0 = torch.randn(3, 2, 4 * H), torch.randn(2, H), torch.randn(2, H)
-    ln = (1 + 0.3 * torch.randn(4 * H), 0.3 * torch.randn(4 * H), 1 + 0.3 * torch.randn(H), 0.3 * torch.randn(H))
-    lean = ops.lstm_ln_fused_seq(xn, h0, c0, w_hh, *ln, None, 1e-5, False)
-    full = ops.lstm_ln_fused_seq(xn, h0, c0, w_hh, *ln, None, 1e-5, True)
+    xp, h0, c0 = torch.randn(3, 2, 4 * H), torch.randn(2, H), torch.randn(2, H)
+    g4 = lambda m: m + 0.3 * torch.randn(4 * H)  # noqa: E731
+    ln = (g4(1), g4(1), g4(0), 1 + 0.3 * torch.randn(H), 0.3 * torch.randn(H))  # gains ih, hh; beta; LN_c
+    lean = ops.lstm_ln_fused_seq(xp, h0, c0, w_hh, *ln, None, 1e-5, False)
+    full = ops.lstm_ln_fused_seq(xp, h0, c0, w_hh, *ln, None, 1e-5, True)
     assert all(t.numel() == 0 for t in lean[3:])
     assert full[3].shape == (3, 2, 4 * H) and full[4].shape == (4, 2, H) and full[5].shape == (3, 2, 4 * H)
-    assert full[6].shape == (3, 2, 3)
+    assert full[6].shape == (3, 2, 5)
     for a, b in zip(lean[:3], full[:3]):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     torch.testing.assert_close(full[1], full[0][-1], rtol=0, atol=0)

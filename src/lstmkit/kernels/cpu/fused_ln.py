@@ -7,25 +7,22 @@ gate traces) whose hidden size is a multiple of the lane width ``L``
 1. the input projection of all steps as one product, in the interleaved
    gate order of :mod:`.fused` (``W_ih`` permuted by ``index_select``, so
    autograd maps the gradients back);
-2. the input side's norm of all steps at once, outside the sequential loop:
-   ``xn = F.layer_norm(xp, (4H,), gamma_ih, beta_ih + b_ih + b_hh)``, its
-   gain and bias permuted the same way (the statistics over a row do not
-   depend on the order of its entries, and with ``H`` a multiple of ``L``
-   the interleaved row has no padding);
-3. the loop (``lstmkit::lstm_ln_fused_seq``): per step the raw recurrent
-   product in the plain loop's register tiles, then per batch row the two
-   remaining norms, the gates and the state update; its backward
-   (``lstmkit::lstm_ln_fused_seq_bwd``) the same two phases in reverse, with
-   the norms' gain and bias gradients summed inside the loop and ``dW_hh``
-   as one product afterwards.
+2. the loop (``lstmkit::lstm_ln_fused_seq``): per step the raw recurrent
+   product in the plain loop's register tiles, then per batch row the three
+   norms (the input side's too: the statistics over a row do not depend on
+   the order of its entries, and with ``H`` a multiple of ``L`` the
+   interleaved row has no padding), the gates and the state update;
+3. its backward (``lstmkit::lstm_ln_fused_seq_bwd``): the same two phases in
+   reverse, the norms' gain and bias gradients summed inside the loop, then
+   ``dW_hh`` as one product.
 
-Other hidden sizes keep the general loop (``lstmkit::lstm_seq``), which runs
-the input side's norm inside the loop instead.
+The norms' gains and the summed bias ``beta_ih + beta_hh + b_ih + b_hh``
+enter the loop permuted to the interleaved order (``index_select`` again).
+Other hidden sizes keep the general loop (``lstmkit::lstm_seq``).
 """
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import Tensor
 
 from . import ops
@@ -48,12 +45,13 @@ def fused_ln_lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, cell, bias: Tensor | 
     H = cell.hidden_size
     fwd, _ = interleave_index(H, lane_width(x.dtype))
     xp = project_in(x, cell.weight_ih.index_select(0, fwd), None)
-    beta = cell.ln_ih_bias if bias is None else cell.ln_ih_bias + bias
-    xn = F.layer_norm(xp, (4 * H,), cell.ln_ih_weight.index_select(0, fwd), beta.index_select(0, fwd), cfg.eps)
-    ghh, bhh = cell.ln_hh_weight.index_select(0, fwd), cell.ln_hh_bias.index_select(0, fwd)
+    beta = cell.ln_ih_bias + cell.ln_hh_bias
+    if bias is not None:
+        beta = beta + bias
+    gih, ghh, beta = (p.index_select(0, fwd) for p in (cell.ln_ih_weight, cell.ln_hh_weight, beta))
     gc, bc = cell.ln_c_weight, cell.ln_c_bias
-    save = _save(cfg, xn, h0, c0, cell.weight_hh, ghh, bhh, gc, bc)
-    out, hT, cT = ops.LSTMLnFusedSeq.apply(xn, h0, c0, cell.weight_hh, ghh, bhh, gc, bc, cfg.valid, cfg.eps,
+    save = _save(cfg, xp, h0, c0, cell.weight_hh, gih, ghh, beta, gc, bc)
+    out, hT, cT = ops.LSTMLnFusedSeq.apply(xp, h0, c0, cell.weight_hh, gih, ghh, beta, gc, bc, cfg.valid, cfg.eps,
                                            save)[:3]
     if cfg.valid is not None:
         out = out * cfg.valid.unsqueeze(-1)

@@ -438,72 +438,74 @@ def _lstm_fused_backward(ctx, dout, dhT, dcT, *_):
 # see :mod:`.fused_ln` for the layer built on these operators.
 @torch.library.custom_op("lstmkit::lstm_ln_fused_seq", mutates_args=())
 def lstm_ln_fused_seq(
-    xn: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, ln_hh_w: Tensor, ln_hh_b: Tensor, ln_c_w: Tensor,
-    ln_c_b: Tensor, valid: Optional[Tensor], eps: float, save: bool,
+    xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, ln_ih_w: Tensor, ln_hh_w: Tensor, beta: Tensor,
+    ln_c_w: Tensor, ln_c_b: Tensor, valid: Optional[Tensor], eps: float, save: bool,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """``xn`` ``(T, B, 4H)`` interleaved, the input side normalised with its
-    gain and bias and both biases added; ``w_hh`` ``(4H, H)`` in torch's
-    order; ``ln_hh_*`` ``(4H,)`` interleaved; ``ln_c_*`` ``(H,)``. Returns
-    ``out`` ``(T, B, H)`` (``h_1 .. h_T``, padded steps keeping the state),
-    ``h_T``, ``c_T`` and, with ``save``, the activations ``(T, B, 4H)``, the
-    cell states ``(T+1, B, H)``, the normalised recurrent products
-    ``(T, B, 4H)`` and per row ``1/std`` of the product, mean and ``1/std``
-    of ``c_t`` ``(T, B, 3)``."""
+    """``xp`` ``(T, B, 4H)`` interleaved, the raw input projection; ``w_hh``
+    ``(4H, H)`` in torch's order; ``ln_ih_w``, ``ln_hh_w`` ``(4H,)``
+    interleaved; ``beta`` ``(4H,)`` interleaved, both norms' biases and
+    ``b_ih + b_hh`` summed; ``ln_c_*`` ``(H,)``. Returns ``out`` ``(T, B, H)``
+    (``h_1 .. h_T``, padded steps keeping the state), ``h_T``, ``c_T`` and,
+    with ``save``, the activations ``(T, B, 4H)``, the cell states
+    ``(T+1, B, H)``, the normalised recurrent products ``(T, B, 4H)`` and per
+    row ``1/std`` of the product, mean and ``1/std`` of ``c_t`` and of
+    ``xp_t`` ``(T, B, 5)``."""
     with _NoAutocast():
         res = _ext().lstm_ln_fused_forward(
-            xn.contiguous(), h0.contiguous(), c0.contiguous(), w_hh.detach().contiguous(),
-            ln_hh_w.detach().contiguous(), ln_hh_b.detach().contiguous(), ln_c_w.detach().contiguous(),
-            ln_c_b.detach().contiguous(), _c(valid), eps, save,
+            xp.contiguous(), h0.contiguous(), c0.contiguous(), w_hh.detach().contiguous(),
+            ln_ih_w.detach().contiguous(), ln_hh_w.detach().contiguous(), beta.detach().contiguous(),
+            ln_c_w.detach().contiguous(), ln_c_b.detach().contiguous(), _c(valid), eps, save,
         )
-    return tuple(res[:3]) + tuple(_or_empty(t if save else None, xn) for t in res[3:])
+    return tuple(res[:3]) + tuple(_or_empty(t if save else None, xp) for t in res[3:])
 
 
-def _lstm_ln_fused_seq_fake(xn, h0, c0, w_hh, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, valid, eps, save):
-    T, B, G = xn.shape
+def _lstm_ln_fused_seq_fake(xp, h0, c0, w_hh, ln_ih_w, ln_hh_w, beta, ln_c_w, ln_c_b, valid, eps, save):
+    T, B, G = xp.shape
     H = G // 4
-    e = lambda *s: xn.new_empty(s)  # noqa: E731
+    e = lambda *s: xp.new_empty(s)  # noqa: E731
     if not save:
         return e(T, B, H), e(B, H), e(B, H), e(0), e(0), e(0), e(0)
-    return e(T, B, H), e(B, H), e(B, H), e(T, B, G), e(T + 1, B, H), e(T, B, G), e(T, B, 3)
+    return e(T, B, H), e(B, H), e(B, H), e(T, B, G), e(T + 1, B, H), e(T, B, G), e(T, B, 5)
 
 
 @torch.library.custom_op("lstmkit::lstm_ln_fused_seq_bwd", mutates_args=())
 def lstm_ln_fused_seq_bwd(
-    dout: Tensor, dhT: Tensor, dcT: Tensor, gates: Tensor, cseq: Tensor, rn: Tensor, stats: Tensor, w_hh: Tensor,
-    ln_hh_w: Tensor, ln_c_w: Tensor, ln_c_b: Tensor, valid: Optional[Tensor], need_dh0: bool,
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """The reverse loop: ``dA`` ``(T, B, 4H)`` interleaved (the gradient of
-    ``xn``), ``dR`` (of the raw recurrent product, for ``dW_hh``), ``dh_0``
-    (zeros unless ``need_dh0``), ``dc_0``, and the gradients of ``ln_hh_w``,
-    ``ln_hh_b`` (interleaved), ``ln_c_w`` and ``ln_c_b``."""
+    dout: Tensor, dhT: Tensor, dcT: Tensor, xp: Tensor, gates: Tensor, cseq: Tensor, rn: Tensor, stats: Tensor,
+    w_hh: Tensor, ln_ih_w: Tensor, ln_hh_w: Tensor, ln_c_w: Tensor, ln_c_b: Tensor, valid: Optional[Tensor],
+    need_dh0: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The reverse loop: ``dX`` ``(T, B, 4H)`` interleaved (the gradient of
+    ``xp``), ``dR`` (of the raw recurrent product, for ``dW_hh``), ``dh_0``
+    (zeros unless ``need_dh0``), ``dc_0``, and the gradients of ``ln_ih_w``,
+    ``ln_hh_w``, ``beta`` (interleaved), ``ln_c_w`` and ``ln_c_b``."""
     with _NoAutocast():
         res = _ext().lstm_ln_fused_backward(
-            dout.contiguous(), dhT.contiguous(), dcT.contiguous(), gates, cseq, rn, stats, w_hh.detach().contiguous(),
-            ln_hh_w.detach().contiguous(), ln_c_w.detach().contiguous(), ln_c_b.detach().contiguous(), _c(valid),
-            need_dh0,
+            dout.contiguous(), dhT.contiguous(), dcT.contiguous(), xp.contiguous(), gates, cseq, rn, stats,
+            w_hh.detach().contiguous(), ln_ih_w.detach().contiguous(), ln_hh_w.detach().contiguous(),
+            ln_c_w.detach().contiguous(), ln_c_b.detach().contiguous(), _c(valid), need_dh0,
         )
     return tuple(res)
 
 
 @lstm_ln_fused_seq_bwd.register_fake
-def _lstm_ln_fused_seq_bwd_fake(dout, dhT, dcT, gates, cseq, rn, stats, w_hh, ln_hh_w, ln_c_w, ln_c_b, valid,
-                                need_dh0):
+def _lstm_ln_fused_seq_bwd_fake(dout, dhT, dcT, xp, gates, cseq, rn, stats, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b,
+                                valid, need_dh0):
     T, B, G = gates.shape
     H = G // 4
     e = lambda *s: gates.new_empty(s)  # noqa: E731
-    return e(T, B, G), e(T, B, G), e(B, H), e(B, H), e(G), e(G), e(H), e(H)
+    return e(T, B, G), e(T, B, G), e(B, H), e(B, H), e(G), e(G), e(G), e(H), e(H)
 
 
 def _lstm_ln_fused_setup(ctx, inputs, output):
-    xn, h0, c0, w_hh, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, valid, eps, save = inputs
+    xp, h0, c0, w_hh, ln_ih_w, ln_hh_w, beta, ln_c_w, ln_c_b, valid, eps, save = inputs
     out, hT, cT, gates, cseq, rn, stats = output
     _no_zero_grads(ctx)
     ctx.save_flag = save
-    ctx.save_for_backward(h0, w_hh, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out)
+    ctx.save_for_backward(xp, h0, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out)
 
 
 def _lstm_ln_fused_backward(ctx, dout, dhT, dcT, *_):
-    h0, w_hh, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out = ctx.saved_tensors
+    xp, h0, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out = ctx.saved_tensors
     if not ctx.save_flag:
         raise RuntimeError(
             "lstmkit::lstm_ln_fused_seq: backward through a call that saved no activations (save=False)"
@@ -514,8 +516,8 @@ def _lstm_ln_fused_backward(ctx, dout, dhT, dcT, *_):
     dhT = torch.zeros_like(cseq[0]) if dhT is None else dhT
     dcT = torch.zeros_like(cseq[0]) if dcT is None else dcT
     need = ctx.needs_input_grad
-    dA, dR, dh0, dc0, d_ghh, d_bhh, d_gc, d_bc = _lstm_ln_fused_seq_bwd_g(
-        dout, dhT, dcT, gates, cseq, rn, stats, w_hh, ln_hh_w, ln_c_w, ln_c_b, valid, need[1],
+    dX, dR, dh0, dc0, d_gih, d_ghh, d_beta, d_gc, d_bc = _lstm_ln_fused_seq_bwd_g(
+        dout, dhT, dcT, xp, gates, cseq, rn, stats, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, need[1],
     )
     d_whh = None
     if need[3]:  # sum_t dR_t^T h_{t-1}: h_0 is an input, h_1 .. h_{T-1} the output
@@ -523,8 +525,9 @@ def _lstm_ln_fused_backward(ctx, dout, dhT, dcT, *_):
         if T > 1:
             d_whh = d_whh + _mm_tn_g(dR[1:].reshape((T - 1) * B, G), out[:-1].reshape((T - 1) * B, H))
         d_whh = d_whh.index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
-    return (dA, dh0 if need[1] else None, dc0 if need[2] else None, d_whh, d_ghh if need[4] else None,
-            d_bhh if need[5] else None, d_gc if need[6] else None, d_bc if need[7] else None, None, None, None)
+    keep = lambda g, i: g if need[i] else None  # noqa: E731
+    return (dX if need[0] else None, keep(dh0, 1), keep(dc0, 2), d_whh, keep(d_gih, 4), keep(d_ghh, 5),
+            keep(d_beta, 6), keep(d_gc, 7), keep(d_bc, 8), None, None, None)
 
 
 def lane_width(dtype: torch.dtype) -> int:

@@ -2,29 +2,33 @@
 // loop (fused_tile.h): forward and backward, float32 and float64, one or more
 // threads.
 //
-//   A_t = xn_t + gamma_hh * rn_t + beta_hh,   rn_t = LN(h_{t-1} W_hh^T)  (no affine)
+//   A_t = gamma_ih * xn_t + gamma_hh * rn_t + beta,  xn_t = LN(xp_t), rn_t = LN(h_{t-1} W_hh^T)
 //   i, f, o = sigmoid, g = tanh;  c_t = f c_{t-1} + i g
 //   h_t = o * tanh(gamma_c * yn_t + beta_c),  yn_t = LN(c_t)
 //
-// xn (the input side's norm with its affine and both biases) is computed
-// outside as one F.layer_norm over all steps. The layer norms of a step need
-// a whole batch row (all 4H products, all H cells), so a step here is two
-// phases with a barrier between them:
+// with LN the normalisation without affine and beta = beta_ih + beta_hh +
+// b_ih + b_hh (one vector: its gradient is each part's). The layer norms of
+// a step need a whole batch row (all 4H products, all H cells), so a step is
+// two phases with a barrier between them:
 //
 //   1. the raw recurrent product r = h_{t-1} W_hh^T in the plain loop's tiles
 //      (panels packed once per call, MR rows x 4 lane vectors, K chunked for
 //      L1), stored to a (B, 4H) step buffer in the interleaved gate order;
-//   2. per batch row (rows split over the team): the statistics of r, the
-//      gates, c_t, the statistics of c_t and h_t, in vector lanes; with save
-//      r is normalised in place (rn, kept for the backward) and the
-//      activations, c_t and the three row statistics are kept.
+//   2. per batch row (rows split over the team): the statistics of xp_t and
+//      r, the gates, c_t, the statistics of c_t and h_t, in vector lanes;
+//      with save r is normalised in place (rn, kept for the backward) and
+//      the activations, c_t and five row statistics are kept.
 //
 // The backward mirrors it: (1) dh_t = dR_{t+1} W_hh with the backward panels
 // (added to the gradient carried into h_t), then (2) per row the LN_c
-// backward, the gate derivatives (dA, the gradient of xn) and the LN_hh
-// backward (dR); the gradients of LN_hh's and LN_c's gain and bias are summed
-// per thread in the same pass. dW_hh = sum_t dR_t^T h_{t-1} is one product
-// afterwards (kernels/cpu/ops.py).
+// backward, the gate derivatives dA, and both projections' norm backwards
+// (dR for the recurrent product, dX for the input projection); the gains'
+// and biases' gradients are summed per thread in the same pass. The input
+// side's norm runs here rather than as an F.layer_norm over all steps
+// because its backward then costs a few operations on a row already in
+// cache; torch's layer_norm backward was as slow as the whole loop at small
+// hidden sizes. dW_hh = sum_t dR_t^T h_{t-1} is one product afterwards
+// (kernels/cpu/ops.py).
 //
 // Layout: interleaved as in lstm_fused.cpp (unit block u, gate, lane), with
 // H a multiple of the lane width L, so there are no padding units and the
@@ -70,7 +74,7 @@ struct Fwd {
   using v = typename Vec<S>::v;
   static constexpr int L = Vec<S>::L;
   int64_t T, B, H, U;
-  const S* X;    // (T, B, U, 4, L): xn
+  const S* X;    // (T, B, U, 4, L): the raw input projection
   const S* Wf;   // (U, H, 4, L)
   const S* Vm;   // (T, B) or null
   const S* H0;   // (B, H)
@@ -78,8 +82,8 @@ struct Fwd {
   S* CS;         // (T+1 or 2, B, H)
   S* R;          // (T or 1, B, U, 4, L): r, normalised in place when saved
   S* GA;         // (T, B, U, 4, L) or null
-  S* ST;         // (T, B, 3) or null
-  const S *ghh, *bhh, *gc, *bc;
+  S* ST;         // (T, B, 5) or null
+  const S *gih, *ghh, *beta, *gc, *bc;
   double eps;
   bool save;
 
@@ -103,6 +107,19 @@ struct Fwd {
     }
   };
 
+  // mean and 1/std of n values (two passes, biased variance as F.layer_norm)
+  void stats(const S* p, int64_t n, S& mean, S& rstd) const {
+    v acc{};
+    for (int64_t k = 0; k < n; k += L) acc += vload<v>(p + k);
+    mean = hsum<S>(acc) / S(n);
+    acc = v{};
+    for (int64_t k = 0; k < n; k += L) {
+      const v d = vload<v>(p + k) - mean;
+      acc += d * d;
+    }
+    rstd = inv_std<S>(hsum<S>(acc) / S(n), eps);
+  }
+
   // phase 2: the rest of step t for row b
   void row(int64_t t, int64_t b) const {
     const int64_t G = 4 * H;
@@ -116,16 +133,10 @@ struct Fwd {
       return;
     }
     S* r = rrow(t, b);
-    v acc{};
-    for (int64_t k = 0; k < G; k += L) acc += vload<v>(r + k);
-    const S mean = hsum<S>(acc) / S(G);
-    acc = v{};
-    for (int64_t k = 0; k < G; k += L) {
-      const v d = vload<v>(r + k) - mean;
-      acc += d * d;
-    }
-    const S rstd = inv_std<S>(hsum<S>(acc) / S(G), eps);
     const S* x = X + (t * B + b) * G;
+    S mean, rstd, xmean, xrstd;
+    stats(r, G, mean, rstd);
+    stats(x, G, xmean, xrstd);
     S* ga = GA ? GA + (t * B + b) * G : nullptr;
     v csum{};
     for (int64_t u = 0; u < U; ++u) {
@@ -135,7 +146,8 @@ struct Fwd {
         const int64_t kj = k + j * L;
         const v rn = (vload<v>(r + kj) - mean) * rstd;
         if (save) vstore(r + kj, rn);
-        a[j] = vload<v>(x + kj) + vload<v>(ghh + kj) * rn + vload<v>(bhh + kj);
+        const v xn = (vload<v>(x + kj) - xmean) * xrstd;
+        a[j] = vload<v>(gih + kj) * xn + vload<v>(ghh + kj) * rn + vload<v>(beta + kj);
       }
       const v i = sigm_v(a[0]), fg = sigm_v(a[1]), g = tanh_v(a[2]), o = sigm_v(a[3]);
       if (ga) {
@@ -150,7 +162,7 @@ struct Fwd {
       csum += c;
     }
     const S cmean = hsum<S>(csum) / S(H);
-    acc = v{};
+    v acc{};
     for (int64_t k = 0; k < H; k += L) {
       const v d = vload<v>(cnext + k) - cmean;
       acc += d * d;
@@ -161,25 +173,27 @@ struct Fwd {
       vstore(hnext + k, vload<v>(hnext + k) * tanh_v(vload<v>(gc + k) * y + vload<v>(bc + k)));
     }
     if (ST) {
-      S* st = ST + (t * B + b) * 3;
+      S* st = ST + (t * B + b) * 5;
       st[0] = rstd;
       st[1] = cmean;
       st[2] = crstd;
+      st[3] = xmean;
+      st[4] = xrstd;
     }
   }
 };
 
 template <typename S>
-std::vector<at::Tensor> forward_impl(const at::Tensor& xn, const at::Tensor& h0, const at::Tensor& c0,
-                                     const at::Tensor& whh, const at::Tensor& ghh, const at::Tensor& bhh,
-                                     const at::Tensor& gc, const at::Tensor& bc,
+std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
+                                     const at::Tensor& whh, const at::Tensor& gih, const at::Tensor& ghh,
+                                     const at::Tensor& beta, const at::Tensor& gc, const at::Tensor& bc,
                                      const std::optional<at::Tensor>& valid, double eps, bool save) {
   using v = typename Vec<S>::v;
   constexpr int L = Vec<S>::L;
-  const int64_t T = xn.size(0), B = xn.size(1), H = whh.size(1), U = H / L, G = 4 * H;
+  const int64_t T = xp.size(0), B = xp.size(1), H = whh.size(1), U = H / L, G = 4 * H;
   TORCH_CHECK(H % L == 0, "lstm_ln_fused_forward: hidden size ", H, " is not a multiple of the lane width ", L);
-  TORCH_CHECK(xn.size(2) == G, "lstm_ln_fused_forward: expected xn of width 4H=", G, ", got ", xn.size(2));
-  auto opt = xn.options();
+  TORCH_CHECK(xp.size(2) == G, "lstm_ln_fused_forward: expected xp of width 4H=", G, ", got ", xp.size(2));
+  auto opt = xp.options();
   at::Tensor wf = lstmkit_fused::pack_forward(whh, L);
   at::Tensor hseq = at::empty({T, B, H}, opt);
   at::Tensor cseq = at::empty({save ? T + 1 : 2, B, H}, opt);
@@ -187,20 +201,21 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xn, const at::Tensor& h0,
   at::Tensor h0c = h0.contiguous();
   at::Tensor rbuf = at::empty({save ? T : 1, B, G}, opt);
   at::Tensor gates = save ? at::empty({T, B, G}, opt) : at::Tensor();
-  at::Tensor stats = save ? at::empty({T, B, 3}, opt) : at::Tensor();
+  at::Tensor stats = save ? at::empty({T, B, 5}, opt) : at::Tensor();
   at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
-  at::Tensor g1 = ghh.contiguous(), b1 = bhh.contiguous(), g2 = gc.contiguous(), b2 = bc.contiguous();
-  const Fwd<S> k{T, B, H, U, xn.data_ptr<S>(), wf.data_ptr<S>(), vmask.defined() ? vmask.data_ptr<S>() : nullptr,
+  at::Tensor p1 = gih.contiguous(), p2 = ghh.contiguous(), p3 = beta.contiguous(), p4 = gc.contiguous(),
+             p5 = bc.contiguous();
+  const Fwd<S> k{T, B, H, U, xp.data_ptr<S>(), wf.data_ptr<S>(), vmask.defined() ? vmask.data_ptr<S>() : nullptr,
                  h0c.data_ptr<S>(), hseq.data_ptr<S>(), cseq.data_ptr<S>(), rbuf.data_ptr<S>(),
                  save ? gates.data_ptr<S>() : nullptr, save ? stats.data_ptr<S>() : nullptr,
-                 g1.data_ptr<S>(), b1.data_ptr<S>(), g2.data_ptr<S>(), b2.data_ptr<S>(), eps, save};
+                 p1.data_ptr<S>(), p2.data_ptr<S>(), p3.data_ptr<S>(), p4.data_ptr<S>(), p5.data_ptr<S>(), eps, save};
   const RowBlocks rb(B);
   const Work work(U, rb, requested_threads());
   at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
   team(work.nt, [&](int tid, int nt) {
-    int64_t i0, i1, b0, b1r;
+    int64_t i0, i1, b0, b1;
     work.range(tid, i0, i1);
-    row_range(B, tid, nt, b0, b1r);
+    row_range(B, tid, nt, b0, b1);
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     for (int64_t t = 0; t < T; ++t) {
       const S* hprev = t == 0 ? k.H0 : k.HS + (t - 1) * B * H;
@@ -212,7 +227,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xn, const at::Tensor& h0,
         p.run(r0, r1);
       }
       barrier(nt);
-      for (int64_t b = b0; b < b1r; ++b) k.row(t, b);
+      for (int64_t b = b0; b < b1; ++b) k.row(t, b);
       barrier(nt);
     }
   });
@@ -229,15 +244,16 @@ struct Bwd {
   static constexpr int L = Vec<S>::L;
   int64_t T, B, H, U;
   const S* DO;   // (T, B, H)
+  const S* X;    // (T, B, U, 4, L): the raw input projection
   const S* GA;   // (T, B, U, 4, L)
   const S* CS;   // (T+1, B, H)
   const S* RN;   // (T, B, U, 4, L)
-  const S* ST;   // (T, B, 3)
+  const S* ST;   // (T, B, 5)
   const S* Wb;   // (NQ, 4H, 4, L)
   const S* Vm;   // (T, B) or null
-  const S *ghh, *gc, *bc;
-  S* DA;         // (T, B, U, 4, L)
-  S* DR;         // (T, B, U, 4, L)
+  const S *gih, *ghh, *gc, *bc;
+  S* DX;         // (T, B, U, 4, L): gradient of the raw input projection
+  S* DR;         // (T, B, U, 4, L): gradient of the raw recurrent product
   S* GH;         // (B, H): the gradient reaching h_t (from step t+1's product, the output, dh_T)
   S* GC;         // (B, H): the gradient reaching c_t from step t+1
   S* DH0;        // (B, H)
@@ -268,14 +284,17 @@ struct Bwd {
     }
   };
 
-  // phase 2 for row b of step t. acc: this thread's sums (4H gain and 4H
-  // bias of LN_hh, H gain and H bias of LN_c); dyh: H scratch values
-  void row(int64_t t, int64_t b, S* acc, S* dyh) const {
+  // one thread's parameter sums: the gains of LN_ih and LN_hh (4H each),
+  // dA summed (4H: the gradient of beta), LN_c's gain and bias (H each)
+  static int64_t sums_width(int64_t H) { return 3 * 4 * H + 2 * H; }
+
+  // phase 2 for row b of step t; acc: this thread's sums; da (4H), dyh (H): scratch
+  void row(int64_t t, int64_t b, S* acc, S* da, S* dyh) const {
     const int64_t G = 4 * H, row = t * B + b;
-    S* da = DA + row * G;
+    S* dx = DX + row * G;
     S* dr = DR + row * G;
     if (Vm && Vm[row] == S(0)) {  // padding: dh and dc pass to the previous state untouched
-      std::memset(da, 0, G * sizeof(S));
+      std::memset(dx, 0, G * sizeof(S));
       std::memset(dr, 0, G * sizeof(S));
       return;
     }
@@ -283,11 +302,16 @@ struct Bwd {
     S* gcr = GC + b * H;
     const S* ga = GA + row * G;
     const S* rn = RN + row * G;
+    const S* x = X + row * G;
     const S* c = CS + (t + 1) * B * H + b * H;
     const S* cp = CS + t * B * H + b * H;
-    const S rstd = ST[row * 3], cmean = ST[row * 3 + 1], crstd = ST[row * 3 + 2];
-    S* agc = acc + 2 * G;
-    S* abc = acc + 2 * G + H;
+    const S* st = ST + row * 5;
+    const S rstd = st[0], cmean = st[1], crstd = st[2], xmean = st[3], xrstd = st[4];
+    S* agih = acc;
+    S* aghh = acc + G;
+    S* asum = acc + 2 * G;
+    S* agc = acc + 3 * G;
+    S* abc = acc + 3 * G + H;
     const v one = splat<v>(S(1));
     // LN_c backward, first pass: dyh = d(yn) and its two row sums; dA_o
     v s1{}, s2{};
@@ -307,8 +331,9 @@ struct Bwd {
       vstore(da + u * 4 * L + 3 * L, dh * th * o * (one - o));
     }
     const S m1 = hsum<S>(s1) / S(H), m2 = hsum<S>(s2) / S(H);
-    // second pass: dc, the gate derivatives, the LN_hh sums
-    v t1{}, t2{};
+    // second pass: dc, the gate derivatives dA, the parameter sums and the
+    // row sums of both projections' norms
+    v t1{}, t2{}, x1{}, x2{};
     for (int64_t u = 0; u < U; ++u) {
       const int64_t k = u * L, kg = u * 4 * L;
       const v y = (vload<v>(c + k) - cmean) * crstd;
@@ -325,28 +350,36 @@ struct Bwd {
         const int64_t kj = kg + j * L;
         if (j < 3) vstore(da + kj, d[j]);
         const v r = vload<v>(rn + kj);
-        vstore(acc + kj, vload<v>(acc + kj) + d[j] * r);
-        vstore(acc + G + kj, vload<v>(acc + G + kj) + d[j]);
+        const v xn = (vload<v>(x + kj) - xmean) * xrstd;
+        vstore(aghh + kj, vload<v>(aghh + kj) + d[j] * r);
+        vstore(agih + kj, vload<v>(agih + kj) + d[j] * xn);
+        vstore(asum + kj, vload<v>(asum + kj) + d[j]);
         const v dn = d[j] * vload<v>(ghh + kj);
         t1 += dn;
         t2 += dn * r;
+        const v dxn = d[j] * vload<v>(gih + kj);
+        x1 += dxn;
+        x2 += dxn * xn;
       }
     }
     const S n1 = hsum<S>(t1) / S(G), n2 = hsum<S>(t2) / S(G);
-    // LN_hh backward: dR = rstd (drn - mean(drn) - rn mean(drn rn))
+    const S q1 = hsum<S>(x1) / S(G), q2 = hsum<S>(x2) / S(G);
+    // both norms' backward: d(raw) = rstd (dn - mean(dn) - n mean(dn n))
     for (int64_t k = 0; k < G; k += L) {
-      const v dn = vload<v>(da + k) * vload<v>(ghh + k);
-      vstore(dr + k, rstd * (dn - n1 - vload<v>(rn + k) * n2));
+      const v d = vload<v>(da + k);
+      vstore(dr + k, rstd * (d * vload<v>(ghh + k) - n1 - vload<v>(rn + k) * n2));
+      const v xn = (vload<v>(x + k) - xmean) * xrstd;
+      vstore(dx + k, xrstd * (d * vload<v>(gih + k) - q1 - xn * q2));
     }
   }
 };
 
 template <typename S>
 std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
-                                      const at::Tensor& gates, const at::Tensor& cseq, const at::Tensor& rn,
-                                      const at::Tensor& stats, const at::Tensor& whh, const at::Tensor& ghh,
-                                      const at::Tensor& gc, const at::Tensor& bc,
-                                      const std::optional<at::Tensor>& valid, bool need_dh0) {
+                                      const at::Tensor& xp, const at::Tensor& gates, const at::Tensor& cseq,
+                                      const at::Tensor& rn, const at::Tensor& stats, const at::Tensor& whh,
+                                      const at::Tensor& gih, const at::Tensor& ghh, const at::Tensor& gc,
+                                      const at::Tensor& bc, const std::optional<at::Tensor>& valid, bool need_dh0) {
   using v = typename Vec<S>::v;
   constexpr int L = Vec<S>::L;
   const int64_t T = gates.size(0), B = gates.size(1), H = whh.size(1), U = H / L, G = 4 * H;
@@ -354,24 +387,26 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
   TORCH_CHECK(H % L == 0, "lstm_ln_fused_backward: hidden size ", H, " is not a multiple of the lane width ", L);
   auto opt = gates.options();
   at::Tensor wb = lstmkit_fused::pack_backward(whh, L);
-  at::Tensor dA = at::empty({T, B, G}, opt);
+  at::Tensor dX = at::empty({T, B, G}, opt);
   at::Tensor dR = at::empty({T, B, G}, opt);
   at::Tensor gH = dhT.contiguous().clone();
   at::Tensor gC = dcT.contiguous().clone();
   at::Tensor dh0 = at::zeros({B, H}, opt);
   at::Tensor dh = dout.contiguous();
+  at::Tensor xc = xp.contiguous();
   at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
-  at::Tensor g1 = ghh.contiguous(), g2 = gc.contiguous(), b2 = bc.contiguous();
-  const Bwd<S> k{T, B, H, U, dh.data_ptr<S>(), gates.data_ptr<S>(), cseq.data_ptr<S>(), rn.data_ptr<S>(),
-                 stats.data_ptr<S>(), wb.data_ptr<S>(), vmask.defined() ? vmask.data_ptr<S>() : nullptr,
-                 g1.data_ptr<S>(), g2.data_ptr<S>(), b2.data_ptr<S>(), dA.data_ptr<S>(), dR.data_ptr<S>(),
-                 gH.data_ptr<S>(), gC.data_ptr<S>(), dh0.data_ptr<S>()};
+  at::Tensor p1 = gih.contiguous(), p2 = ghh.contiguous(), p3 = gc.contiguous(), p4 = bc.contiguous();
+  const Bwd<S> k{T, B, H, U, dh.data_ptr<S>(), xc.data_ptr<S>(), gates.data_ptr<S>(), cseq.data_ptr<S>(),
+                 rn.data_ptr<S>(), stats.data_ptr<S>(), wb.data_ptr<S>(),
+                 vmask.defined() ? vmask.data_ptr<S>() : nullptr, p1.data_ptr<S>(), p2.data_ptr<S>(),
+                 p3.data_ptr<S>(), p4.data_ptr<S>(), dX.data_ptr<S>(), dR.data_ptr<S>(), gH.data_ptr<S>(),
+                 gC.data_ptr<S>(), dh0.data_ptr<S>()};
   const RowBlocks rb(B);
   const Work work(NQ, rb, requested_threads());
   at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
-  const int64_t W = 2 * G + 2 * H;  // one thread's parameter sums
+  const int64_t W = Bwd<S>::sums_width(H);
   at::Tensor sums = at::zeros({work.nt, W}, opt);
-  at::Tensor scratch = at::empty({work.nt, H}, opt);
+  at::Tensor scratch = at::empty({work.nt, G + H}, opt);
   const int64_t tlast = need_dh0 ? -1 : 0;
   team(work.nt, [&](int tid, int nt) {
     int64_t i0, i1, b0, b1;
@@ -379,7 +414,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
     row_range(B, tid, nt, b0, b1);
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     S* acc = sums.data_ptr<S>() + tid * W;
-    S* dyh = scratch.data_ptr<S>() + tid * H;
+    S* da = scratch.data_ptr<S>() + tid * (G + H);
+    S* dyh = da + G;
     for (int64_t t = T - 1; t >= tlast; --t) {
       const bool product = t < T - 1;
       for (int64_t i = i0; i < i1; ++i) {
@@ -392,37 +428,38 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
       }
       barrier(nt);
       if (t < 0) break;
-      for (int64_t b = b0; b < b1; ++b) k.row(t, b, acc, dyh);
+      for (int64_t b = b0; b < b1; ++b) k.row(t, b, acc, da, dyh);
       barrier(nt);
     }
   });
-  // four separate tensors (operator outputs may not alias each other)
-  return {dA, dR, dh0, gC, sums.narrow(1, 0, G).sum(0), sums.narrow(1, G, G).sum(0), sums.narrow(1, 2 * G, H).sum(0),
-          sums.narrow(1, 2 * G + H, H).sum(0)};
+  // separate tensors (operator outputs may not alias each other)
+  auto total = [&](int64_t at_, int64_t n) { return sums.narrow(1, at_, n).sum(0); };
+  return {dX, dR, dh0, gC, total(0, G), total(G, G), total(2 * G, G), total(3 * G, H), total(3 * G + H, H)};
 }
 
 }  // namespace
 
-std::vector<at::Tensor> forward(const at::Tensor& xn, const at::Tensor& h0, const at::Tensor& c0,
-                                const at::Tensor& whh, const at::Tensor& ghh, const at::Tensor& bhh,
-                                const at::Tensor& gc, const at::Tensor& bc, const std::optional<at::Tensor>& valid,
-                                double eps, bool save) {
-  TORCH_CHECK(xn.is_contiguous() && xn.dim() == 3,
-              "lstm_ln_fused_forward: xn must be a contiguous (T, B, 4H) tensor");
-  return AT_DISPATCH_FLOATING_TYPES(xn.scalar_type(), "lstm_ln_fused_forward", [&] {
-    return forward_impl<scalar_t>(xn, h0, c0, whh, ghh, bhh, gc, bc, valid, eps, save);
+std::vector<at::Tensor> forward(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
+                                const at::Tensor& whh, const at::Tensor& gih, const at::Tensor& ghh,
+                                const at::Tensor& beta, const at::Tensor& gc, const at::Tensor& bc,
+                                const std::optional<at::Tensor>& valid, double eps, bool save) {
+  TORCH_CHECK(xp.is_contiguous() && xp.dim() == 3,
+              "lstm_ln_fused_forward: xp must be a contiguous (T, B, 4H) tensor");
+  return AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "lstm_ln_fused_forward", [&] {
+    return forward_impl<scalar_t>(xp, h0, c0, whh, gih, ghh, beta, gc, bc, valid, eps, save);
   });
 }
 
 std::vector<at::Tensor> backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
-                                 const at::Tensor& gates, const at::Tensor& cseq, const at::Tensor& rn,
-                                 const at::Tensor& stats, const at::Tensor& whh, const at::Tensor& ghh,
-                                 const at::Tensor& gc, const at::Tensor& bc, const std::optional<at::Tensor>& valid,
-                                 bool need_dh0) {
+                                 const at::Tensor& xp, const at::Tensor& gates, const at::Tensor& cseq,
+                                 const at::Tensor& rn, const at::Tensor& stats, const at::Tensor& whh,
+                                 const at::Tensor& gih, const at::Tensor& ghh, const at::Tensor& gc,
+                                 const at::Tensor& bc, const std::optional<at::Tensor>& valid, bool need_dh0) {
   TORCH_CHECK(gates.is_contiguous() && cseq.is_contiguous() && rn.is_contiguous() && stats.is_contiguous(),
               "lstm_ln_fused_backward: saved tensors must be contiguous");
   return AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_ln_fused_backward", [&] {
-    return backward_impl<scalar_t>(dout, dhT, dcT, gates, cseq, rn, stats, whh, ghh, gc, bc, valid, need_dh0);
+    return backward_impl<scalar_t>(dout, dhT, dcT, xp, gates, cseq, rn, stats, whh, gih, ghh, gc, bc, valid,
+                                   need_dh0);
   });
 }
 
