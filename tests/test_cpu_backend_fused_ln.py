@@ -154,6 +154,17 @@ def test_larger_layer_float32_threads_and_no_bias(threads):
     check_same(layer, 12, 29, torch.float32, lengths=torch.randint(1, 13, (29,)), threads=threads)
 
 
+@pytest.mark.parametrize("H,dtype", [(80, torch.float32), (64, torch.float64)])
+def test_few_rows_two_threads_share_the_product_by_panels(H, dtype, monkeypatch):
+    # one row block (B <= 6) and at least two backward panels: the team
+    # shares each step by panels, with barriers, rather than by rows
+    if H % lanes(dtype):
+        pytest.skip(f"H={H} does not fill {lanes(dtype)} lanes in this build")
+    spy = Spy(monkeypatch)
+    check_same(make(H, 1, True, dtype=dtype, seed=8), 7, 4, dtype, lengths=torch.tensor([7, 2, 5, 6]), threads=2)
+    assert spy.calls == {"fwd": 2, "bwd": 2, "general": 0}
+
+
 @pytest.mark.parametrize("H,dtype", [(20, torch.float32), (12, torch.float64)])
 def test_hidden_size_off_the_lanes_keeps_the_general_loop(H, dtype, monkeypatch):
     assert H % lanes(dtype) != 0

@@ -62,11 +62,51 @@ inline S inv_std(S var, double eps) {
   return S(1.0 / std::sqrt(double(var) + eps));
 }
 
-// the rows [b0, b1) thread tid of nt takes in a step's row phase
-inline void row_range(int64_t B, int tid, int nt, int64_t& b0, int64_t& b1) {
-  b0 = B * tid / nt;
-  b1 = B * (tid + 1) / nt;
-}
+// How the team shares a step. Batch rows are independent (row b's step
+// needs only row b of the previous one), so when every thread can have a row
+// block of its own, each thread runs the product for all panels and the row
+// phase on its own rows: no barrier at all, and a busy machine that
+// deschedules one thread does not stall the other at every step. With fewer
+// row blocks than threads the product is shared by panels as in the plain
+// loop (Work), the row phase by rows, with a barrier after each phase.
+struct Share {
+  const RowBlocks& rb;
+  Work work;
+  bool by_rows;
+  int nt;
+  Share(int64_t panels, const RowBlocks& rb_, int want)
+      : rb(rb_), work(panels, rb_, want), by_rows(want > 1 && rb_.n >= want), nt(by_rows ? want : work.nt) {}
+
+  // thread tid's rows [b0, b1) in the row phase
+  void rows(int tid, int n, int64_t& b0, int64_t& b1) const {
+    if (by_rows) {
+      b0 = rb.start(rb.n * tid / n);
+      b1 = rb.start(rb.n * (tid + 1) / n);
+    } else {
+      b0 = rb.start(rb.n) * tid / n;
+      b1 = rb.start(rb.n) * (tid + 1) / n;
+    }
+  }
+  // thread tid's share of the product: run(panel, first row block, end row block)
+  template <typename F>
+  void product(int tid, int n, const F& run) const {
+    if (by_rows) {
+      const int64_t q0 = rb.n * tid / n, q1 = rb.n * (tid + 1) / n;
+      for (int64_t p = 0; p < work.panels; ++p) run(p, q0, q1);
+      return;
+    }
+    int64_t i0, i1;
+    work.range(tid, i0, i1);
+    for (int64_t i = i0; i < i1; ++i) {
+      int64_t p, r0, r1;
+      work.item(i, p, r0, r1);
+      run(p, r0, r1);
+    }
+  }
+  void sync(int n) const {
+    if (!by_rows) barrier(n);
+  }
+};
 
 // ------------------------------------------------------------------ forward
 template <typename S>
@@ -210,25 +250,22 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
                  save ? gates.data_ptr<S>() : nullptr, save ? stats.data_ptr<S>() : nullptr,
                  p1.data_ptr<S>(), p2.data_ptr<S>(), p3.data_ptr<S>(), p4.data_ptr<S>(), p5.data_ptr<S>(), eps, save};
   const RowBlocks rb(B);
-  const Work work(U, rb, requested_threads());
-  at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
-  team(work.nt, [&](int tid, int nt) {
-    int64_t i0, i1, b0, b1;
-    work.range(tid, i0, i1);
-    row_range(B, tid, nt, b0, b1);
+  const Share share(U, rb, requested_threads());
+  at::Tensor part = at::empty({share.nt, B * 4 * L}, opt);
+  team(share.nt, [&](int tid, int nt) {
+    int64_t b0, b1;
+    share.rows(tid, nt, b0, b1);
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     for (int64_t t = 0; t < T; ++t) {
       const S* hprev = t == 0 ? k.H0 : k.HS + (t - 1) * B * H;
-      for (int64_t i = i0; i < i1; ++i) {
-        int64_t u, r0, r1;
-        work.item(i, u, r0, r1);
+      share.product(tid, nt, [&](int64_t u, int64_t r0, int64_t r1) {
         const typename Fwd<S>::Prod step{k, t, u};
         const Panel<S, typename Fwd<S>::Prod> p{step, rb, H, hprev, H, k.Wf + u * H * 4 * L, pt};
         p.run(r0, r1);
-      }
-      barrier(nt);
+      });
+      share.sync(nt);
       for (int64_t b = b0; b < b1; ++b) k.row(t, b);
-      barrier(nt);
+      share.sync(nt);
     }
   });
   at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0c.clone();
@@ -402,34 +439,31 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
                  p3.data_ptr<S>(), p4.data_ptr<S>(), dX.data_ptr<S>(), dR.data_ptr<S>(), gH.data_ptr<S>(),
                  gC.data_ptr<S>(), dh0.data_ptr<S>()};
   const RowBlocks rb(B);
-  const Work work(NQ, rb, requested_threads());
-  at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
+  const Share share(NQ, rb, requested_threads());
+  at::Tensor part = at::empty({share.nt, B * 4 * L}, opt);
   const int64_t W = Bwd<S>::sums_width(H);
-  at::Tensor sums = at::zeros({work.nt, W}, opt);
-  at::Tensor scratch = at::empty({work.nt, G + H}, opt);
+  at::Tensor sums = at::zeros({share.nt, W}, opt);
+  at::Tensor scratch = at::empty({share.nt, G + H}, opt);
   const int64_t tlast = need_dh0 ? -1 : 0;
-  team(work.nt, [&](int tid, int nt) {
-    int64_t i0, i1, b0, b1;
-    work.range(tid, i0, i1);
-    row_range(B, tid, nt, b0, b1);
+  team(share.nt, [&](int tid, int nt) {
+    int64_t b0, b1;
+    share.rows(tid, nt, b0, b1);
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     S* acc = sums.data_ptr<S>() + tid * W;
     S* da = scratch.data_ptr<S>() + tid * (G + H);
     S* dyh = da + G;
     for (int64_t t = T - 1; t >= tlast; --t) {
       const bool product = t < T - 1;
-      for (int64_t i = i0; i < i1; ++i) {
-        int64_t q, r0, r1;
-        work.item(i, q, r0, r1);
+      share.product(tid, nt, [&](int64_t q, int64_t r0, int64_t r1) {
         const typename Bwd<S>::Prod step{k, t, q};
         const Panel<S, typename Bwd<S>::Prod> p{step, rb, product ? G : 0, k.DR + (t + 1) * B * G, G,
                                                 k.Wb + q * G * 4 * L, pt};
         p.run(r0, r1);
-      }
-      barrier(nt);
+      });
+      share.sync(nt);
       if (t < 0) break;
       for (int64_t b = b0; b < b1; ++b) k.row(t, b, acc, da, dyh);
-      barrier(nt);
+      share.sync(nt);
     }
   });
   // separate tensors (operator outputs may not alias each other)
