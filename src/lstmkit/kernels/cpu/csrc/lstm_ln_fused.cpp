@@ -41,6 +41,8 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
 
+#include <type_traits>
+
 #include "fused_tile.h"
 #include "lstm_fused.h"
 
@@ -49,17 +51,30 @@ namespace {
 
 using namespace lstmkit_fused::tile;
 
+// the sum of a vector's lanes (a shuffle tree with AVX-512, not L dependent adds)
 template <typename S>
 inline S hsum(const typename Vec<S>::v& x) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<S, float>) {
+    __m512 m;
+    std::memcpy(&m, &x, sizeof m);
+    return _mm512_reduce_add_ps(m);
+  } else {
+    __m512d m;
+    std::memcpy(&m, &x, sizeof m);
+    return _mm512_reduce_add_pd(m);
+  }
+#else
   S s = 0;
   for (int l = 0; l < Vec<S>::L; ++l) s += x[l];
   return s;
+#endif
 }
 
-// 1 / sqrt(var + eps), in double as F.layer_norm's statistics
+// 1 / sqrt(var + eps) in the data's precision (as F.layer_norm)
 template <typename S>
 inline S inv_std(S var, double eps) {
-  return S(1.0 / std::sqrt(double(var) + eps));
+  return S(1) / std::sqrt(var + S(eps));
 }
 
 // How the team shares a step. Batch rows are independent (row b's step
@@ -147,17 +162,25 @@ struct Fwd {
     }
   };
 
-  // mean and 1/std of n values (two passes, biased variance as F.layer_norm)
+  // mean and 1/std of n values (biased variance, as F.layer_norm) in one
+  // pass over the values shifted by the first lanes: with the shift inside
+  // the values' range the sum of squares does not cancel
   void stats(const S* p, int64_t n, S& mean, S& rstd) const {
-    v acc{};
-    for (int64_t k = 0; k < n; k += L) acc += vload<v>(p + k);
-    mean = hsum<S>(acc) / S(n);
-    acc = v{};
+    const v k0 = vload<v>(p);
+    v s1{}, s2{};
     for (int64_t k = 0; k < n; k += L) {
-      const v d = vload<v>(p + k) - mean;
-      acc += d * d;
+      const v d = vload<v>(p + k) - k0;
+      s1 += d;
+      s2 += d * d;
     }
-    rstd = inv_std<S>(hsum<S>(acc) / S(n), eps);
+    // per lane l: sum (x - k0[l]) and its square over the n/L values of lane l
+    const S m = S(n / L);
+    v lm = s1 / m;                     // lane means minus the shift
+    const v lq = s2 - s1 * lm;         // lane sums of squared deviations
+    lm += k0;                          // lane means
+    mean = hsum<S>(lm) / S(L);
+    const v dm = lm - mean;
+    rstd = inv_std<S>((hsum<S>(lq) + m * hsum<S>(dm * dm)) / S(n), eps);
   }
 
   // phase 2: the rest of step t for row b
