@@ -9,7 +9,8 @@
 // with LN the normalisation without affine and beta = beta_ih + beta_hh +
 // b_ih + b_hh (one vector: its gradient is each part's). The layer norms of
 // a step need a whole batch row (all 4H products, all H cells), so a step is
-// two phases with a barrier between them:
+// two phases (a thread runs both for its own rows when there are enough rows,
+// else the phases are shared differently with a barrier after each; Share):
 //
 //   1. the raw recurrent product r = h_{t-1} W_hh^T in the plain loop's tiles
 //      (panels packed once per call, MR rows x 4 lane vectors, K chunked for
