@@ -331,3 +331,47 @@ def test_double_backward_raises_and_autocast_keeps_float32():
             got = layer(x)[0]
     assert got.dtype == torch.float32
     torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("step", [0, 3])
+@pytest.mark.parametrize("B", [4, 13])
+def test_handing_over_to_one_thread_mid_sequence_gives_the_same_numbers(B, step):
+    """With few rows (B=4: the product shared by panels, barriers) the team
+    goes on with thread 0 alone when forced at a chosen step, forward and
+    backward: bit-identical outputs, input and weight gradients; the norms'
+    gain and bias gradients are sums kept per thread, so thread 0 taking
+    over the other's rows regroups them (equal up to rounding). With enough
+    rows (B=13) the team shares by rows, has no meetings and never hands over."""
+    ext = ops._ext()
+    n = torch.get_num_threads()
+    torch.set_num_threads(2)
+    ext.thread_backoff_reset()
+    try:
+        layer = make(64, dtype=torch.float64, seed=11)
+        layer.backend = "cpu"
+        x = torch.randn(9, B, I, dtype=torch.float64, requires_grad=True)
+        lens = torch.tensor([9, 3, 7, 9, 1, 5, 9, 2, 8, 6, 4, 9, 7][:B])
+
+        def run_once():
+            x.grad = None
+            layer.zero_grad()
+            out, (h, c) = layer(x, lengths=lens)
+            (out.square().sum() + h.sum() + c.sum()).backward()
+            return {"out": out.detach().clone(), "dx": x.grad.clone(),
+                    **{n: p.grad.clone() for n, p in layer.named_parameters()}}
+
+        a = run_once()
+        solos = ext.thread_solo_count()
+        ext.thread_solo_at(step)
+        try:
+            b = run_once()
+        finally:
+            ext.thread_solo_at(-1)
+        assert ext.thread_solo_count() - solos == (2 if B <= 6 else 0)
+        for k in a:
+            summed = "ln_" in k or "bias" in k
+            tol = dict(rtol=1e-13, atol=1e-14) if summed else dict(rtol=0, atol=0)
+            torch.testing.assert_close(b[k], a[k], **tol, msg=lambda m: f"{k}: {m}")
+    finally:
+        ext.thread_backoff_reset()
+        torch.set_num_threads(n)

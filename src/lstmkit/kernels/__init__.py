@@ -28,6 +28,7 @@ from .registry import (
     auto_order,
     available_backends,
     backend_status,
+    check_backend_name,
     load_backend,
     register_backend,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "BackendUnavailable",
     "register_backend",
     "available_backends",
+    "check_backend_name",
     "backend_status",
     "reverse_padded",
     "run_stack",

@@ -53,6 +53,14 @@ def available_backends() -> list[str]:
     return list(_BACKENDS)
 
 
+def check_backend_name(owner: str, name: str) -> None:
+    """Raise ``ValueError`` naming ``owner`` unless ``name`` is ``auto`` or a
+    registered backend (for configurations, which should fail when read, not
+    at the first forward pass)."""
+    if name != "auto" and name not in _BACKENDS:
+        raise ValueError(f"{owner}: expected backend auto or one of {sorted(_BACKENDS)}, got {name!r}")
+
+
 def load_backend(name: str) -> "Backend":
     """The backend instance, or :class:`BackendUnavailable` saying why not."""
     if name in _loaded:

@@ -65,6 +65,7 @@ class DetectorConfig:
     hidden_size: int = option(64, "LSTM units per layer")
     num_layers: int = option(2, "stacked LSTM layers")
     cell: str = option("lstm", "LSTM variant: lstm, peephole or layernorm")
+    backend: str = option("auto", "recurrence engine: auto (the fastest measured for the configuration), cpu, torch, reference or triton")
     dropout: float = option(0.0, "dropout between LSTM layers")
     smooth: int = option(0, "pooling of log(1 + per-row score): 0 chooses from the data (per-row, and with a season also a centred mean over one season without its 2 largest values, each in units of its spread on the validation rows; the larger counts); 1: per-row; N: that trimmed centred mean over N rows; baselines get the same")
     difference: str = option("auto", "model x[t] - x[t-1] instead of x[t]: auto (when the normal rows have a monotone trend), none or difference")
@@ -82,6 +83,9 @@ class DetectorConfig:
             raise ValueError(f"DetectorConfig: expected scaling in {SCALINGS}, got {self.scaling!r}")
         if self.cell not in ("lstm", "peephole", "layernorm"):
             raise ValueError(f"DetectorConfig: expected cell lstm, peephole or layernorm, got {self.cell!r}")
+        from lstmkit.kernels.registry import check_backend_name
+
+        check_backend_name("DetectorConfig", self.backend)
         for name in ("horizon", "stride", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"DetectorConfig: expected {name} >= 1, got {getattr(self, name)}")

@@ -193,7 +193,8 @@ class LSTMDetector:
 
     def model_kwargs(self) -> dict:
         d = self.config.detector
-        kw = dict(channels=self.channels, hidden_size=d.hidden_size, num_layers=d.num_layers, cell=d.cell, dropout=d.dropout)
+        kw = dict(channels=self.channels, hidden_size=d.hidden_size, num_layers=d.num_layers, cell=d.cell, dropout=d.dropout,
+                  backend=d.backend)
         if self.kind == "prediction":
             kw["horizon"] = d.horizon
         return kw

@@ -23,16 +23,16 @@ class NextStepPredictor(nn.Module):
 
     Args:
         channels: variables per time step ``C``.
-        hidden_size, num_layers, cell, dropout: the LSTM encoder (see :class:`lstmkit.LSTM`).
+        hidden_size, num_layers, cell, dropout, backend: the LSTM encoder (see :class:`lstmkit.LSTM`).
         horizon: values predicted ahead at each step. Default ``1``.
     """
 
     def __init__(self, channels: int, hidden_size: int = 64, num_layers: int = 2, cell: str = "lstm",
-                 dropout: float = 0.0, horizon: int = 1) -> None:
+                 dropout: float = 0.0, horizon: int = 1, backend: str = "auto") -> None:
         super().__init__()
         self.channels, self.horizon = channels, horizon
         self.lstm = lnn.LSTM(channels, hidden_size, num_layers=num_layers, batch_first=True, cell=cell,
-                             dropout=dropout if num_layers > 1 else 0.0)
+                             dropout=dropout if num_layers > 1 else 0.0, backend=backend)
         self.head = nn.Linear(hidden_size, horizon * channels)
 
     def forward(self, x: Tensor, state=None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -60,10 +60,11 @@ class EncoderDecoder(nn.Module):
     """
 
     def __init__(self, channels: int, hidden_size: int = 64, num_layers: int = 1, cell: str = "lstm",
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, backend: str = "auto") -> None:
         super().__init__()
         self.channels = channels
-        kw = dict(num_layers=num_layers, batch_first=True, cell=cell, dropout=dropout if num_layers > 1 else 0.0)
+        kw = dict(num_layers=num_layers, batch_first=True, cell=cell, dropout=dropout if num_layers > 1 else 0.0,
+                  backend=backend)
         self.encoder = lnn.LSTM(channels, hidden_size, **kw)
         self.decoder = lnn.LSTM(channels, hidden_size, **kw)
         self.head = nn.Linear(hidden_size, channels)

@@ -75,6 +75,7 @@ class ClassifyModelConfig:
     pooling: str = option("auto", "how the steps become one vector: last, mean, max, attention or auto (text: max; "
                                   "series: last, the cross-validation also tries mean)")
     cell: str = option("lstm", "LSTM variant: lstm, peephole or layernorm")
+    backend: str = option("auto", "recurrence engine: auto (the fastest measured for the configuration), cpu, torch, reference or triton")
     dropout: float = option(0.3, "dropout on the pooled features and between LSTM layers")
     embedding_dropout: float = option(0.2, "text: dropout on the word embeddings")
     word_dropout: float = option(0.0, "text: in training, replace words by <unk> with this probability (teaches the <unk> vector)")
@@ -101,6 +102,9 @@ class ClassifyModelConfig:
             raise ValueError(f"ClassifyModelConfig: expected pooling in {POOLINGS}, got {self.pooling!r}")
         if self.cell not in ("lstm", "peephole", "layernorm"):
             raise ValueError(f"ClassifyModelConfig: expected cell lstm, peephole or layernorm, got {self.cell!r}")
+        from lstmkit.kernels.registry import check_backend_name
+
+        check_backend_name("ClassifyModelConfig", self.backend)
         if self.hidden_size < 0:
             raise ValueError(f"ClassifyModelConfig: expected hidden_size >= 0 (0: from the data), got {self.hidden_size}")
         for name in ("embedding_dim", "num_layers"):

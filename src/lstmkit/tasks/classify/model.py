@@ -82,7 +82,8 @@ class ClassifierNet(nn.Module):
         self.unk_id = c.get("unk_id", 1)
         layers = c["num_layers"]
         self.lstm = LSTM(in_size, c["hidden_size"], num_layers=layers, batch_first=True, bidirectional=c["bidirectional"],
-                         dropout=c["dropout"] if layers > 1 else 0.0, cell=c.get("cell", "lstm"))
+                         dropout=c["dropout"] if layers > 1 else 0.0, cell=c.get("cell", "lstm"),
+                         backend=c.get("backend", "auto"))
         D = 2 if c["bidirectional"] else 1
         feat = D * c["hidden_size"]
         if c["pooling"] == "attention":

@@ -54,7 +54,7 @@ def network_config(cfg: ClassifyConfig, encoder: SequenceEncoder, num_classes: i
     m = cfg.model
     out = dict(kind=encoder.kind, vocab_size=encoder.vocab_size, unk_id=1, input_size=encoder.input_size,
                embedding_dim=m.embedding_dim, embedding_dropout=m.embedding_dropout, word_dropout=m.word_dropout,
-               hidden_size=m.hidden_size, num_layers=m.num_layers, bidirectional=m.bidirectional, cell=m.cell,
+               hidden_size=m.hidden_size, num_layers=m.num_layers, bidirectional=m.bidirectional, cell=m.cell, backend=m.backend,
                dropout=m.dropout, pooling=m.pooling, num_classes=num_classes)
     if m.conv_branch == "on":
         if encoder.kind != "series":

@@ -81,6 +81,9 @@ class ModelConfig:
                                   "cpu, torch, reference, triton")
 
     def __post_init__(self):
+        from lstmkit.kernels.registry import check_backend_name
+
+        check_backend_name("ModelConfig", self.backend)
         if self.hidden_size < 0 or self.num_layers < 1:
             raise ValueError(f"ModelConfig: expected hidden_size >= 0 (0: auto) and num_layers >= 1, got "
                              f"{self.hidden_size}, {self.num_layers}")

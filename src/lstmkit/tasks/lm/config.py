@@ -61,6 +61,9 @@ class ModelConfig:
     backend: str = option("auto", "recurrence engine: auto, cpu, torch, reference or triton")
 
     def __post_init__(self):
+        from lstmkit.kernels.registry import check_backend_name
+
+        check_backend_name("ModelConfig", self.backend)
         if self.cell not in CELLS:
             raise ValueError(f"ModelConfig: expected cell in {CELLS}, got {self.cell!r}")
         if self.hidden_size < 1 or self.num_layers < 1:

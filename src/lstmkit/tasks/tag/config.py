@@ -47,6 +47,7 @@ class TagModelConfig:
     hidden_size: int = option(200, "LSTM units per direction")
     num_layers: int = option(1, "stacked BiLSTM layers")
     cell: str = option("lstm", "LSTM variant: lstm, peephole or layernorm")
+    backend: str = option("auto", "recurrence engine: auto (the fastest measured for the configuration), cpu, torch, reference or triton")
     dropout: float = option(0.5, "dropout on the word features and on the BiLSTM output")
     word_dropout: float = option(0.05, "in training, replace words by <unk> with this probability (teaches the <unk> vector)")
     crf: bool = option(True, "CRF output layer with scheme constraints (false: independent softmax per token)")
@@ -56,6 +57,9 @@ class TagModelConfig:
             raise ValueError(f"TagModelConfig: expected char_encoder in {CHAR_ENCODERS}, got {self.char_encoder!r}")
         if self.cell not in ("lstm", "peephole", "layernorm"):
             raise ValueError(f"TagModelConfig: expected cell lstm, peephole or layernorm, got {self.cell!r}")
+        from lstmkit.kernels.registry import check_backend_name
+
+        check_backend_name("TagModelConfig", self.backend)
         for name in ("word_dim", "char_dim", "char_features", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TagModelConfig: expected {name} >= 1, got {getattr(self, name)}")

@@ -133,7 +133,7 @@ class SequenceTagger(Estimator):
         model_cfg = dict(num_words=len(encoder.words), num_chars=len(encoder.chars), num_shapes=len(SHAPES),
                          num_tags=len(encoder.tags), unk_id=encoder.words.unk_id, word_dim=m.word_dim,
                          char_encoder=m.char_encoder, char_dim=m.char_dim, char_features=m.char_features,
-                         shape_dim=m.shape_dim, hidden_size=m.hidden_size, num_layers=m.num_layers, cell=m.cell,
+                         shape_dim=m.shape_dim, hidden_size=m.hidden_size, num_layers=m.num_layers, cell=m.cell, backend=m.backend,
                          dropout=m.dropout, word_dropout=m.word_dropout, crf=m.crf)
         seed_everything(cfg.train.seed, cfg.train.deterministic)
         if cfg.train.num_threads:

@@ -30,10 +30,10 @@ class CharCNN(nn.Module):
 class CharLSTM(nn.Module):
     """Character features of each word: the final states of a BiLSTM read both ways (Lample et al. 2016)."""
 
-    def __init__(self, num_chars: int, char_dim: int, features: int) -> None:
+    def __init__(self, num_chars: int, char_dim: int, features: int, backend: str = "auto") -> None:
         super().__init__()
         self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=0)
-        self.lstm = LSTM(char_dim, max(1, features // 2), batch_first=True, bidirectional=True)
+        self.lstm = LSTM(char_dim, max(1, features // 2), batch_first=True, bidirectional=True, backend=backend)
 
     def forward(self, chars: Tensor) -> Tensor:
         B, T, L = chars.shape
@@ -66,8 +66,11 @@ class BiLSTMCRFTagger(nn.Module):
         size = c["word_dim"]
         self.chars = None
         if c["char_encoder"] != "none":
-            enc = CharCNN if c["char_encoder"] == "cnn" else CharLSTM
-            self.chars = enc(c["num_chars"], c["char_dim"], c["char_features"])
+            backend = c.get("backend", "auto")
+            if c["char_encoder"] == "cnn":
+                self.chars = CharCNN(c["num_chars"], c["char_dim"], c["char_features"])
+            else:
+                self.chars = CharLSTM(c["num_chars"], c["char_dim"], c["char_features"], backend)
             size += c["char_features"] if c["char_encoder"] == "cnn" else 2 * max(1, c["char_features"] // 2)
         self.shapes = None
         if c["shape_dim"]:
@@ -76,7 +79,8 @@ class BiLSTMCRFTagger(nn.Module):
         self.dropout = nn.Dropout(c["dropout"])
         layers = c["num_layers"]
         self.lstm = LSTM(size, c["hidden_size"], num_layers=layers, batch_first=True, bidirectional=True,
-                         dropout=c["dropout"] if layers > 1 else 0.0, cell=c.get("cell", "lstm"))
+                         dropout=c["dropout"] if layers > 1 else 0.0, cell=c.get("cell", "lstm"),
+                         backend=c.get("backend", "auto"))
         self.emit = nn.Linear(2 * c["hidden_size"], c["num_tags"])
         self.crf = CRF(c["num_tags"], batch_first=True) if c["crf"] else None
 

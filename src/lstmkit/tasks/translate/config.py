@@ -96,6 +96,9 @@ class ModelConfig:
     backend: str = option("auto", "recurrence engine of the encoder: auto, cpu, torch or reference")
 
     def __post_init__(self):
+        from lstmkit.kernels.registry import check_backend_name
+
+        check_backend_name("ModelConfig", self.backend)
         if self.cell not in CELLS:
             raise ValueError(f"ModelConfig: expected cell in {CELLS}, got {self.cell!r}")
         if self.attention not in ATTENTIONS:

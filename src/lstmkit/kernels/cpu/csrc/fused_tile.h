@@ -1,8 +1,9 @@
 // The register tile shared by the fused loops (lstm_fused.cpp, the plain
 // LSTM; lstm_ln_fused.cpp, the layer-norm LSTM): vector types of the build's
 // width, the float32 exp/sigmoid/tanh in vector lanes, the MR x 4-vector
-// panel product, the OpenMP team and the way a step's tiles are shared by it.
-// See lstm_fused.cpp for the layout the panels hold.
+// panel product, the OpenMP team (with the back-off of threads.h) and the
+// way a step's tiles are shared by it. See lstm_fused.cpp for the layout the
+// panels hold.
 #pragma once
 
 #include <ATen/Parallel.h>
@@ -12,9 +13,12 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+
+#include "threads.h"
 
 namespace lstmkit_fused {
 namespace tile {
@@ -65,7 +69,7 @@ inline v splat(S s) {  // s - 0 is s for every s (0 + s is not, for s = -0: that
 // exp(88) ~ 1.65e38), so sigmoid and tanh saturate cleanly; NaN passes.
 using vf = Vec<float>::v;
 using vfi = Vec<float>::vi;
-inline vf exp_v(vf x) {
+__attribute__((always_inline)) inline vf exp_v(vf x) {
   const vf hi = splat<vf>(88.0f), lo = splat<vf>(-87.0f);
   x = x > hi ? hi : x;
   x = x < lo ? lo : x;
@@ -89,7 +93,7 @@ inline vf exp_v(vf x) {
 // 1 / d for d >= 1 (the denominators below): with AVX-512 the 14-bit
 // hardware estimate refined by one Newton step (relative error ~1e-8, well
 // inside the exp's), a quarter of a division's cost; else a division
-inline vf recip_v(vf d) {
+__attribute__((always_inline)) inline vf recip_v(vf d) {
 #if defined(__AVX512F__)
   __m512 dm;
   std::memcpy(&dm, &d, sizeof dm);
@@ -101,8 +105,8 @@ inline vf recip_v(vf d) {
   return 1.0f / d;
 #endif
 }
-inline vf sigm_v(vf x) { return recip_v(1.0f + exp_v(-x)); }
-inline vf tanh_v(vf x) { return 2.0f * recip_v(1.0f + exp_v(-2.0f * x)) - 1.0f; }
+__attribute__((always_inline)) inline vf sigm_v(vf x) { return recip_v(1.0f + exp_v(-x)); }
+__attribute__((always_inline)) inline vf tanh_v(vf x) { return 2.0f * recip_v(1.0f + exp_v(-2.0f * x)) - 1.0f; }
 
 // float64: libm per lane (the dtype the tests hold to 1e-10)
 using vd = Vec<double>::v;
@@ -136,22 +140,68 @@ inline void panel_mm(int64_t K, const S* __restrict A, int64_t lda, const S* __r
   }
 }
 
-// a team of nt threads (or the caller alone) runs body(tid, nt)
+// the time this thread has stood at barriers in the current team
+inline thread_local int64_t tl_waited = 0;
+
+// a team of nt threads (or the caller alone) runs body(tid, nt); the longest
+// time any member stood at the barriers goes to the engine's back-off rule
+// (threads.h)
 template <typename F>
 void team(int nt, const F& body) {
   if (nt <= 1) {
     body(0, 1);
     return;
   }
+  const int64_t t0 = lstmkit_threads::now_ns();
+  int64_t most = 0;
 #pragma omp parallel num_threads(nt)
-  body(omp_get_thread_num(), omp_get_num_threads());
+  {
+    tl_waited = 0;
+    body(omp_get_thread_num(), omp_get_num_threads());
+#pragma omp critical(lstmkit_team_wait)
+    most = std::max(most, tl_waited);
+  }
+  lstmkit_threads::backoff().report(lstmkit_threads::now_ns() - t0, most);
 }
 
 inline void barrier(int nt) {
   if (nt > 1) {
+    const int64_t t = lstmkit_threads::now_ns();
 #pragma omp barrier
+    tl_waited += lstmkit_threads::now_ns() - t;
   }
 }
+
+// The per-step meeting of a sequence loop's team. A member that has stood
+// waiting for more than half of the team's time so far (after at least 2 ms)
+// asks for the rest of the sequence to run on one thread; after the barrier
+// every member reads the requests for that step: thread 0 then carries on
+// alone with every item and the others leave. Without this a call's first
+// multi-threaded run on a loaded machine pays a time slice at every one of
+// its steps before the back-off rule hears of it. Requests sit in two slots
+// by step parity: no member can be more than one meeting ahead of another,
+// so a request for the next step never lands in the slot being read.
+struct Meeting {
+  int nt;
+  int64_t start = lstmkit_threads::now_ns();
+  std::atomic<bool> solo[2] = {false, false};
+  const bool may = lstmkit_threads::backoff().enabled.load();
+
+  explicit Meeting(int nt_) : nt(nt_) {}
+
+  // the end of the step counted s (0, 1, ...); false: the calling thread leaves
+  bool end_step(int64_t s, int tid, bool& alone) {
+    if (nt <= 1 || alone) return true;
+    const int64_t elapsed = lstmkit_threads::now_ns() - start;
+    if ((may && elapsed > 2'000'000 && 2 * tl_waited > elapsed) || s == lstmkit_threads::backoff().solo_at.load())
+      solo[s & 1].store(true, std::memory_order_relaxed);
+    barrier(nt);
+    if (!solo[s & 1].load(std::memory_order_relaxed)) return true;
+    alone = true;
+    if (tid == 0) lstmkit_threads::backoff().solos.fetch_add(1);
+    return tid == 0;
+  }
+};
 
 // the batch rows in n blocks of at most kRows, sizes as equal as possible
 // (32 rows: 6,6,5,5,5,5, not 6,6,6,6,6,2: a thin tile streams the same panel
@@ -175,6 +225,11 @@ struct Work {
     nt = static_cast<int>(cap);
     groups = std::min<int64_t>(rb.n, (nt + panels - 1) / panels);
   }
+  // every item (one thread carrying on alone)
+  void all(int64_t& i0, int64_t& i1) const {
+    i0 = 0;
+    i1 = panels * groups;
+  }
   // thread tid's items [i0, i1); item i is panel i / groups, row blocks [r0, r1)
   void range(int tid, int64_t& i0, int64_t& i1) const {
     const int64_t items = panels * groups;
@@ -189,7 +244,7 @@ struct Work {
   }
 };
 
-inline int requested_threads() { return at::in_parallel_region() ? 1 : at::get_num_threads(); }
+inline int requested_threads() { return lstmkit_threads::loop_threads(); }
 
 // K is walked in chunks whose slice of the panel (kc x 4 vectors) stays in L1
 // while every row block of the item uses it: the panel then comes from L2 (or

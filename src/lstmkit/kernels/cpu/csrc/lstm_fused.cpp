@@ -128,9 +128,11 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
   const RowBlocks rb(B);
   const Work work(U, rb, requested_threads());
   at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
+  Meeting meet(work.nt);
   team(work.nt, [&](int tid, int nt) {
     int64_t i0, i1;
     work.range(tid, i0, i1);
+    bool alone = false;
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     for (int64_t t = 0; t < T; ++t) {
       for (int64_t i = i0; i < i1; ++i) {
@@ -141,7 +143,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
         const Panel<S, typename Fwd<S>::Step> p{step, rb, H, hprev, Hp, k.Wf + u * H * 4 * L, pt};
         p.run(r0, r1);
       }
-      barrier(nt);
+      if (!meet.end_step(t, tid, alone)) return;
+      if (alone) work.all(i0, i1);
     }
   });
   at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0p.clone();
@@ -248,9 +251,11 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
   const Work work(NQ, rb, requested_threads());
   at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
   const int64_t tlast = need_dh0 ? -1 : 0;
+  Meeting meet(work.nt);
   team(work.nt, [&](int tid, int nt) {
     int64_t i0, i1;
     work.range(tid, i0, i1);
+    bool alone = false;
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     for (int64_t t = T - 1; t >= tlast; --t) {
       const bool product = t < T - 1;
@@ -262,7 +267,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
                                                 k.Wb + q * K * 4 * L, pt};
         p.run(r0, r1);
       }
-      barrier(nt);
+      if (!meet.end_step(T - 1 - t, tid, alone)) return;
+      if (alone) work.all(i0, i1);
     }
   });
   return {dA, dh0, gC};

@@ -103,9 +103,14 @@ struct Share {
       b1 = rb.start(rb.n) * (tid + 1) / n;
     }
   }
-  // thread tid's share of the product: run(panel, first row block, end row block)
+  // thread tid's share of the product: run(panel, first row block, end row
+  // block); all of it for a thread carrying on alone (Meeting)
   template <typename F>
-  void product(int tid, int n, const F& run) const {
+  void product(int tid, int n, bool alone, const F& run) const {
+    if (alone) {
+      for (int64_t p = 0; p < work.panels; ++p) run(p, 0, rb.n);
+      return;
+    }
     if (by_rows) {
       const int64_t q0 = rb.n * tid / n, q1 = rb.n * (tid + 1) / n;
       for (int64_t p = 0; p < work.panels; ++p) run(p, q0, q1);
@@ -119,8 +124,21 @@ struct Share {
       run(p, r0, r1);
     }
   }
-  void sync(int n) const {
-    if (!by_rows) barrier(n);
+  // the barrier between the phases (none by rows, nor for a thread alone)
+  void sync(int n, bool alone) const {
+    if (!by_rows && !alone) barrier(n);
+  }
+  // the end of step s (counted from 0): with barriers, the team's meeting,
+  // which may hand the rest of the call to thread 0 (then its rows are all
+  // rows); false: the calling thread leaves
+  bool end_step(Meeting& meet, int64_t s, int tid, bool& alone, int64_t& b0, int64_t& b1) const {
+    if (by_rows) return true;
+    if (!meet.end_step(s, tid, alone)) return false;
+    if (alone) {
+      b0 = 0;
+      b1 = rb.start(rb.n);
+    }
+    return true;
   }
 };
 
@@ -276,20 +294,22 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
   const RowBlocks rb(B);
   const Share share(U, rb, requested_threads());
   at::Tensor part = at::empty({share.nt, B * 4 * L}, opt);
+  Meeting meet(share.nt);
   team(share.nt, [&](int tid, int nt) {
     int64_t b0, b1;
     share.rows(tid, nt, b0, b1);
+    bool alone = false;
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     for (int64_t t = 0; t < T; ++t) {
       const S* hprev = t == 0 ? k.H0 : k.HS + (t - 1) * B * H;
-      share.product(tid, nt, [&](int64_t u, int64_t r0, int64_t r1) {
+      share.product(tid, nt, alone, [&](int64_t u, int64_t r0, int64_t r1) {
         const typename Fwd<S>::Prod step{k, t, u};
         const Panel<S, typename Fwd<S>::Prod> p{step, rb, H, hprev, H, k.Wf + u * H * 4 * L, pt};
         p.run(r0, r1);
       });
-      share.sync(nt);
+      share.sync(nt, alone);
       for (int64_t b = b0; b < b1; ++b) k.row(t, b);
-      share.sync(nt);
+      if (!share.end_step(meet, t, tid, alone, b0, b1)) return;
     }
   });
   at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0c.clone();
@@ -469,25 +489,27 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
   at::Tensor sums = at::zeros({share.nt, W}, opt);
   at::Tensor scratch = at::empty({share.nt, G + H}, opt);
   const int64_t tlast = need_dh0 ? -1 : 0;
+  Meeting meet(share.nt);
   team(share.nt, [&](int tid, int nt) {
     int64_t b0, b1;
     share.rows(tid, nt, b0, b1);
+    bool alone = false;
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     S* acc = sums.data_ptr<S>() + tid * W;
     S* da = scratch.data_ptr<S>() + tid * (G + H);
     S* dyh = da + G;
     for (int64_t t = T - 1; t >= tlast; --t) {
       const bool product = t < T - 1;
-      share.product(tid, nt, [&](int64_t q, int64_t r0, int64_t r1) {
+      share.product(tid, nt, alone, [&](int64_t q, int64_t r0, int64_t r1) {
         const typename Bwd<S>::Prod step{k, t, q};
         const Panel<S, typename Bwd<S>::Prod> p{step, rb, product ? G : 0, k.DR + (t + 1) * B * G, G,
                                                 k.Wb + q * G * 4 * L, pt};
         p.run(r0, r1);
       });
-      share.sync(nt);
       if (t < 0) break;
+      share.sync(nt, alone);
       for (int64_t b = b0; b < b1; ++b) k.row(t, b, acc, da, dyh);
-      share.sync(nt);
+      if (!share.end_step(meet, T - 1 - t, tid, alone, b0, b1)) return;
     }
   });
   // separate tensors (operator outputs may not alias each other)

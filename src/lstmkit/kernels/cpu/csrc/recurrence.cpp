@@ -21,6 +21,7 @@
 
 #include "lstm_fused.h"
 #include "lstm_ln_fused.h"
+#include "threads.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -137,7 +138,7 @@ bool has(const OptT& t) { return t.has_value() && t->defined(); }
 template <typename F>
 void over_rows(int64_t B, int64_t width, const F& f) {
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, width));
-  at::parallel_for(0, B, grain, [&](int64_t b0, int64_t b1) {
+  lstmkit_threads::guarded_for(0, B, grain, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) f(b);
   });
 }
@@ -1035,11 +1036,11 @@ struct StreamStep {
         hf = hfull.data_ptr<S>();
       }
       const int64_t macs = std::max<int64_t>(1, rows * (w.I + P) * B);
-      at::parallel_for(0, H, std::max<int64_t>(16, kStepGrainMacs / macs), [&](int64_t j0, int64_t j1) {
+      lstmkit_threads::guarded_for(0, H, std::max<int64_t>(16, kStepGrainMacs / macs), [&](int64_t j0, int64_t j1) {
         step_units<S>(kind, w, j0, j1, B, H, P, xin, hl, cl, kh, kc, ho, co, hf);
       });
       if (w.whr) {
-        at::parallel_for(0, P, std::max<int64_t>(4, kStepGrainMacs / std::max<int64_t>(1, H * B)),
+        lstmkit_threads::guarded_for(0, P, std::max<int64_t>(4, kStepGrainMacs / std::max<int64_t>(1, H * B)),
                          [&](int64_t p0, int64_t p1) { step_projection<S>(w.whr, p0, p1, B, H, P, hf, hl, kh, ho); });
       }
     }
@@ -1142,4 +1143,23 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("lstm_ln_fused_forward", &lstmkit_ln_fused::forward);
   m.def("lstm_ln_fused_backward", &lstmkit_ln_fused::backward);
   m.def("lane_width", [](bool float64) { return lstmkit_fused::lane_width(float64 ? at::kDouble : at::kFloat); });
+  // the thread back-off of threads.h: (times it dropped to one thread, whether it is dropped now, threads a loop gets)
+  m.def("thread_backoff_state", []() {
+    auto& b = lstmkit_threads::backoff();
+    return py::make_tuple(b.backoffs.load(), b.backing_off(), lstmkit_threads::loop_threads());
+  });
+  m.def("thread_backoff_reset", []() {
+    auto& b = lstmkit_threads::backoff();
+    b.until.store(0);
+    b.span.store(lstmkit_threads::Backoff::kBaseNs);
+    b.wall.store(0);
+    b.waited.store(0);
+  });
+  // turn the rule on or off for this process (benchmarks: the same loops with and without it); returns the old setting
+  m.def("thread_backoff_enable", [](bool on) { return lstmkit_threads::backoff().enabled.exchange(on); });
+  // tests: the fused loops' teams hand over to thread 0 after this step (-1: only when they mostly wait)
+  m.def("thread_solo_at", [](int64_t step) { lstmkit_threads::backoff().solo_at.store(step); });
+  m.def("thread_solo_count", []() { return lstmkit_threads::backoff().solos.load(); });
+  // feed the rule a measurement (tests: a window of waiting without a loaded machine)
+  m.def("thread_backoff_report", [](int64_t wall_ns, int64_t waited_ns) { lstmkit_threads::backoff().report(wall_ns, waited_ns); });
 }
