@@ -17,7 +17,10 @@ For every cell of the core (``lstm``, ``peephole``, ``layernorm``, ``gru``,
 A plain LSTM layer (no projection, hidden-state dropout, zoneout or gate
 traces) runs step 2 and 3 in the fused loop of ``csrc/lstm_fused.cpp``
 instead (:mod:`.fused`): the recurrent product and the gate math in one
-register tile, no per-step product call and no ``(B, 4H)`` intermediate.
+register tile, no per-step product call and no ``(B, 4H)`` intermediate. A
+layer-norm LSTM layer under the same conditions, with a hidden size that
+fills the vector lanes exactly, runs on the same tiles (:mod:`.fused_ln`):
+the product per step, then the norms and the gates per batch row.
 
 Each of these is a PyTorch operator (``torch.ops.lstmkit.*``, :mod:`.ops`)
 with a fake kernel, an autograd formula and a vmap rule, so torch.export,
@@ -63,6 +66,7 @@ from ..spec import LayerRegularisers, RecurrenceSpec
 from . import _build
 from .functions import LoopConfig, gru_loop, lstm_loop, rnn_loop
 from .fused import fused_applies, fused_lstm_layer
+from .fused_ln import fused_ln_applies, fused_ln_lstm_layer
 from .ops import project_in
 
 #: the cell classes whose ``step`` the C++ loops implement, by kind
@@ -306,6 +310,9 @@ class CPUBackend(Backend):
         bias = cell.bias_ih + cell.bias_hh if cell.bias else None
         if fused_applies(cell, cfg):
             out, hT, cT = fused_lstm_layer(x, h0, c0, cell.weight_ih, cell.weight_hh, bias, cfg)
+            return out, (hT, cT), None
+        if fused_ln_applies(cell, cfg, x.dtype):
+            out, hT, cT = fused_ln_lstm_layer(x, h0, c0, cell, bias, cfg)
             return out, (hT, cT), None
         if cell.kind == "layernorm":  # the input side's norm runs inside the loop, row by row
             xp = project_in(x, cell.weight_ih, None)

@@ -21,7 +21,7 @@ import torch
 
 _CSRC = Path(__file__).with_name("csrc")
 #: the translation units, and every file of csrc/ they may include
-_SOURCES = ("recurrence.cpp", "lstm_fused.cpp")
+_SOURCES = ("recurrence.cpp", "lstm_fused.cpp", "lstm_ln_fused.cpp")
 _module: ModuleType | None = None
 _error: str | None = None
 _tried = False

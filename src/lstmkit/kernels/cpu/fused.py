@@ -35,11 +35,12 @@ from .functions import LoopConfig, _save
 from .ops import interleave_index, lane_width, project_in
 
 
-def fused_applies(cell, cfg: LoopConfig) -> bool:
-    """Whether the fused loop computes this layer: a plain ``lstm`` cell
-    without projection, with no hidden-state mask, zoneout or gate traces."""
+def fused_applies(cell, cfg: LoopConfig, kind: str = "lstm") -> bool:
+    """Whether the fused loop computes this layer: a plain ``lstm`` cell (or
+    ``kind``) without projection, with no hidden-state mask, zoneout or gate
+    traces."""
     return (
-        cell.kind == "lstm"
+        cell.kind == kind
         and getattr(cell, "weight_hr", None) is None
         and cfg.hmask is None
         and cfg.zh is None

@@ -23,15 +23,16 @@ operators, so no opaque (``mkldnn``) tensor ever crosses an operator boundary.
 
 Operators (``T`` steps, ``B`` rows, ``G`` gate width, ``P`` output size):
 
-===========================  =========================================================
-``lstmkit::linear``          ``a @ w.T (+ b)``, no autograd (used inside formulas)
-``lstmkit::mm_tn``           ``a.T @ b``: a weight gradient over all steps at once
-``lstmkit::project_in``      ``x @ w.T + b`` with autograd: the input projection
-``lstmkit::lstm_seq``        one LSTM-family layer over a sequence (and its ``_bwd``)
-``lstmkit::lstm_fused_seq``  one plain LSTM layer on the fused loop (and its ``_bwd``)
-``lstmkit::gru_seq``         one GRU layer (and its ``_bwd``)
-``lstmkit::rnn_seq``         one Elman RNN layer (and its ``_bwd``)
-===========================  =========================================================
+================================  =========================================================
+``lstmkit::linear``               ``a @ w.T (+ b)``, no autograd (used inside formulas)
+``lstmkit::mm_tn``                ``a.T @ b``: a weight gradient over all steps at once
+``lstmkit::project_in``           ``x @ w.T + b`` with autograd: the input projection
+``lstmkit::lstm_seq``             one LSTM-family layer over a sequence (and its ``_bwd``)
+``lstmkit::lstm_fused_seq``       one plain LSTM layer on the fused loop (and its ``_bwd``)
+``lstmkit::lstm_ln_fused_seq``    one layer-norm LSTM layer on the fused loop (and its ``_bwd``)
+``lstmkit::gru_seq``              one GRU layer (and its ``_bwd``)
+``lstmkit::rnn_seq``              one Elman RNN layer (and its ``_bwd``)
+================================  =========================================================
 """
 
 from __future__ import annotations
@@ -431,6 +432,104 @@ def _lstm_fused_backward(ctx, dout, dhT, dcT, *_):
     return (dA, dh0[:, :H] if need[1] else None, dc0[:, :H] if need[2] else None, d_whh, None, None)
 
 
+# ========================================== layer-norm LSTM, fused loop
+# The layer-norm LSTM with H a multiple of the lane width runs the loop of
+# csrc/lstm_ln_fused.cpp on the plain loop's tiles, same interleaved layout;
+# see :mod:`.fused_ln` for the layer built on these operators.
+@torch.library.custom_op("lstmkit::lstm_ln_fused_seq", mutates_args=())
+def lstm_ln_fused_seq(
+    xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, ln_ih_w: Tensor, ln_hh_w: Tensor, beta: Tensor,
+    ln_c_w: Tensor, ln_c_b: Tensor, valid: Optional[Tensor], eps: float, save: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """``xp`` ``(T, B, 4H)`` interleaved, the raw input projection; ``w_hh``
+    ``(4H, H)`` in torch's order; ``ln_ih_w``, ``ln_hh_w`` ``(4H,)``
+    interleaved; ``beta`` ``(4H,)`` interleaved, both norms' biases and
+    ``b_ih + b_hh`` summed; ``ln_c_*`` ``(H,)``. Returns ``out`` ``(T, B, H)``
+    (``h_1 .. h_T``, padded steps keeping the state), ``h_T``, ``c_T`` and,
+    with ``save``, the activations ``(T, B, 4H)``, the cell states
+    ``(T+1, B, H)``, the normalised recurrent products ``(T, B, 4H)`` and per
+    row ``1/std`` of the product, mean and ``1/std`` of ``c_t`` and of
+    ``xp_t`` ``(T, B, 5)``."""
+    with _NoAutocast():
+        res = _ext().lstm_ln_fused_forward(
+            xp.contiguous(), h0.contiguous(), c0.contiguous(), w_hh.detach().contiguous(),
+            ln_ih_w.detach().contiguous(), ln_hh_w.detach().contiguous(), beta.detach().contiguous(),
+            ln_c_w.detach().contiguous(), ln_c_b.detach().contiguous(), _c(valid), eps, save,
+        )
+    return tuple(res[:3]) + tuple(_or_empty(t if save else None, xp) for t in res[3:])
+
+
+def _lstm_ln_fused_seq_fake(xp, h0, c0, w_hh, ln_ih_w, ln_hh_w, beta, ln_c_w, ln_c_b, valid, eps, save):
+    T, B, G = xp.shape
+    H = G // 4
+    e = lambda *s: xp.new_empty(s)  # noqa: E731
+    if not save:
+        return e(T, B, H), e(B, H), e(B, H), e(0), e(0), e(0), e(0)
+    return e(T, B, H), e(B, H), e(B, H), e(T, B, G), e(T + 1, B, H), e(T, B, G), e(T, B, 5)
+
+
+@torch.library.custom_op("lstmkit::lstm_ln_fused_seq_bwd", mutates_args=())
+def lstm_ln_fused_seq_bwd(
+    dout: Tensor, dhT: Tensor, dcT: Tensor, xp: Tensor, gates: Tensor, cseq: Tensor, rn: Tensor, stats: Tensor,
+    w_hh: Tensor, ln_ih_w: Tensor, ln_hh_w: Tensor, ln_c_w: Tensor, ln_c_b: Tensor, valid: Optional[Tensor],
+    need_dh0: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The reverse loop: ``dX`` ``(T, B, 4H)`` interleaved (the gradient of
+    ``xp``), ``dR`` (of the raw recurrent product, for ``dW_hh``), ``dh_0``
+    (zeros unless ``need_dh0``), ``dc_0``, and the gradients of ``ln_ih_w``,
+    ``ln_hh_w``, ``beta`` (interleaved), ``ln_c_w`` and ``ln_c_b``."""
+    with _NoAutocast():
+        res = _ext().lstm_ln_fused_backward(
+            dout.contiguous(), dhT.contiguous(), dcT.contiguous(), xp.contiguous(), gates, cseq, rn, stats,
+            w_hh.detach().contiguous(), ln_ih_w.detach().contiguous(), ln_hh_w.detach().contiguous(),
+            ln_c_w.detach().contiguous(), ln_c_b.detach().contiguous(), _c(valid), need_dh0,
+        )
+    return tuple(res)
+
+
+@lstm_ln_fused_seq_bwd.register_fake
+def _lstm_ln_fused_seq_bwd_fake(dout, dhT, dcT, xp, gates, cseq, rn, stats, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b,
+                                valid, need_dh0):
+    T, B, G = gates.shape
+    H = G // 4
+    e = lambda *s: gates.new_empty(s)  # noqa: E731
+    return e(T, B, G), e(T, B, G), e(B, H), e(B, H), e(G), e(G), e(G), e(H), e(H)
+
+
+def _lstm_ln_fused_setup(ctx, inputs, output):
+    xp, h0, c0, w_hh, ln_ih_w, ln_hh_w, beta, ln_c_w, ln_c_b, valid, eps, save = inputs
+    out, hT, cT, gates, cseq, rn, stats = output
+    _no_zero_grads(ctx)
+    ctx.save_flag = save
+    ctx.save_for_backward(xp, h0, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out)
+
+
+def _lstm_ln_fused_backward(ctx, dout, dhT, dcT, *_):
+    xp, h0, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out = ctx.saved_tensors
+    if not ctx.save_flag:
+        raise RuntimeError(
+            "lstmkit::lstm_ln_fused_seq: backward through a call that saved no activations (save=False)"
+        )
+    T, B, G = gates.shape
+    H = G // 4
+    dout = torch.zeros_like(out) if dout is None else dout
+    dhT = torch.zeros_like(cseq[0]) if dhT is None else dhT
+    dcT = torch.zeros_like(cseq[0]) if dcT is None else dcT
+    need = ctx.needs_input_grad
+    dX, dR, dh0, dc0, d_gih, d_ghh, d_beta, d_gc, d_bc = _lstm_ln_fused_seq_bwd_g(
+        dout, dhT, dcT, xp, gates, cseq, rn, stats, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, need[1],
+    )
+    d_whh = None
+    if need[3]:  # sum_t dR_t^T h_{t-1}: h_0 is an input, h_1 .. h_{T-1} the output
+        d_whh = _mm_tn_g(dR[0], h0)
+        if T > 1:
+            d_whh = d_whh + _mm_tn_g(dR[1:].reshape((T - 1) * B, G), out[:-1].reshape((T - 1) * B, H))
+        d_whh = d_whh.index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
+    keep = lambda g, i: g if need[i] else None  # noqa: E731
+    return (dX if need[0] else None, keep(dh0, 1), keep(dc0, 2), d_whh, keep(d_gih, 4), keep(d_ghh, 5),
+            keep(d_beta, 6), keep(d_gc, 7), keep(d_bc, 8), None, None, None)
+
+
 def lane_width(dtype: torch.dtype) -> int:
     """Lanes per vector of the fused loop for ``dtype`` (16 floats with
     AVX-512, 8 with AVX2): the unit block of the interleaved layout."""
@@ -531,6 +630,9 @@ def _gru_backward(ctx, dout, dhT, *_):
 _register(lstm_fused_seq, _lstm_fused_seq_fake, (_lstm_fused_setup, _lstm_fused_backward))
 _register(lstm_fused_seq_bwd, None)
 _lstm_fused_seq_bwd_g = _first_order("lstm_fused_seq_bwd", lstm_fused_seq_bwd)
+_register(lstm_ln_fused_seq, _lstm_ln_fused_seq_fake, (_lstm_ln_fused_setup, _lstm_ln_fused_backward))
+_register(lstm_ln_fused_seq_bwd, None)
+_lstm_ln_fused_seq_bwd_g = _first_order("lstm_ln_fused_seq_bwd", lstm_ln_fused_seq_bwd)
 _register(gru_seq, _gru_seq_fake, (_gru_setup, _gru_backward))
 _register(gru_seq_bwd, None)
 _gru_seq_bwd_g = _first_order("gru_seq_bwd", gru_seq_bwd)
@@ -634,5 +736,6 @@ def _function(name: str, op, setup, backward):
 ProjectIn = _function("ProjectIn", project_in_op, _project_in_setup, _project_in_backward)
 LSTMSeq = _function("LSTMSeq", lstm_seq, _lstm_setup, _lstm_backward)
 LSTMFusedSeq = _function("LSTMFusedSeq", lstm_fused_seq, _lstm_fused_setup, _lstm_fused_backward)
+LSTMLnFusedSeq = _function("LSTMLnFusedSeq", lstm_ln_fused_seq, _lstm_ln_fused_setup, _lstm_ln_fused_backward)
 GRUSeq = _function("GRUSeq", gru_seq, _gru_setup, _gru_backward)
 RNNSeq = _function("RNNSeq", rnn_seq, _rnn_setup, _rnn_backward)

@@ -20,6 +20,7 @@
 #include <torch/extension.h>
 
 #include "lstm_fused.h"
+#include "lstm_ln_fused.h"
 #include "threads.h"
 
 #include <ATen/Parallel.h>
@@ -1139,6 +1140,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("rnn_backward", &rnn_backward);
   m.def("lstm_fused_forward", &lstmkit_fused::forward);
   m.def("lstm_fused_backward", &lstmkit_fused::backward);
+  m.def("lstm_ln_fused_forward", &lstmkit_ln_fused::forward);
+  m.def("lstm_ln_fused_backward", &lstmkit_ln_fused::backward);
   m.def("lane_width", [](bool float64) { return lstmkit_fused::lane_width(float64 ? at::kDouble : at::kFloat); });
   // the thread back-off of threads.h: (times it dropped to one thread, whether it is dropped now, threads a loop gets)
   m.def("thread_backoff_state", []() {

@@ -1,0 +1,318 @@
+// The register tile shared by the fused loops (lstm_fused.cpp, the plain
+// LSTM; lstm_ln_fused.cpp, the layer-norm LSTM): vector types of the build's
+// width, the float32 exp/sigmoid/tanh in vector lanes, the MR x 4-vector
+// panel product, the OpenMP team (with the back-off of threads.h) and the
+// way a step's tiles are shared by it. See lstm_fused.cpp for the layout the
+// panels hold.
+#pragma once
+
+#include <ATen/Parallel.h>
+#include <omp.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "threads.h"
+
+namespace lstmkit_fused {
+namespace tile {
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+constexpr int kRows = 6;  // 6 rows x 4 panels = 24 accumulators of 32 registers
+#elif defined(__AVX__)
+constexpr int kVecBytes = 32;
+constexpr int kRows = 2;  // 8 accumulators of 16 registers
+#else
+constexpr int kVecBytes = 16;
+constexpr int kRows = 2;
+#endif
+
+template <typename S>
+struct Vec;
+template <>
+struct Vec<float> {
+  typedef float v __attribute__((vector_size(kVecBytes)));
+  typedef int32_t vi __attribute__((vector_size(kVecBytes)));
+  static constexpr int L = kVecBytes / 4;
+};
+template <>
+struct Vec<double> {
+  typedef double v __attribute__((vector_size(kVecBytes)));
+  typedef int64_t vi __attribute__((vector_size(kVecBytes)));
+  static constexpr int L = kVecBytes / 8;
+};
+
+template <typename v, typename S>
+inline v vload(const S* p) {
+  v x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+template <typename v, typename S>
+inline void vstore(S* p, const v& x) {
+  std::memcpy(p, &x, sizeof x);
+}
+template <typename v, typename S>
+inline v splat(S s) {  // s - 0 is s for every s (0 + s is not, for s = -0: that would cost an add)
+  return s - v{};
+}
+
+// float: exp by Cephes' polynomial on [-ln2/2, ln2/2] and an exponent built
+// from the rounded multiple of ln 2 (relative error ~1e-7), in vector lanes.
+// The clamp keeps the exponent in the normal range (exp(-87) ~ 1.6e-38,
+// exp(88) ~ 1.65e38), so sigmoid and tanh saturate cleanly; NaN passes.
+using vf = Vec<float>::v;
+using vfi = Vec<float>::vi;
+__attribute__((always_inline)) inline vf exp_v(vf x) {
+  const vf hi = splat<vf>(88.0f), lo = splat<vf>(-87.0f);
+  x = x > hi ? hi : x;
+  x = x < lo ? lo : x;
+  const vf magic = splat<vf>(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  vf fx = (x * 1.44269504088896341f + magic) - magic;
+  x = x - fx * 0.693359375f + fx * 2.12194440e-4f;
+  const vf z = x * x;
+  vf y = splat<vf>(1.9875691500E-4f);
+  y = y * x + 1.3981999507E-3f;
+  y = y * x + 8.3334519073E-3f;
+  y = y * x + 4.1665795894E-2f;
+  y = y * x + 1.6666665459E-1f;
+  y = y * x + 5.0000001201E-1f;
+  y = y * z + x + 1.0f;
+  const vfi n = __builtin_convertvector(fx, vfi) + 127;
+  const vfi bits = n << 23;
+  vf p2;
+  std::memcpy(&p2, &bits, sizeof p2);
+  return y * p2;
+}
+// 1 / d for d >= 1 (the denominators below): with AVX-512 the 14-bit
+// hardware estimate refined by one Newton step (relative error ~1e-8, well
+// inside the exp's), a quarter of a division's cost; else a division
+__attribute__((always_inline)) inline vf recip_v(vf d) {
+#if defined(__AVX512F__)
+  __m512 dm;
+  std::memcpy(&dm, &d, sizeof dm);
+  const __m512 r0m = _mm512_rcp14_ps(dm);
+  vf r;
+  std::memcpy(&r, &r0m, sizeof r);
+  return r * (2.0f - d * r);
+#else
+  return 1.0f / d;
+#endif
+}
+__attribute__((always_inline)) inline vf sigm_v(vf x) { return recip_v(1.0f + exp_v(-x)); }
+__attribute__((always_inline)) inline vf tanh_v(vf x) { return 2.0f * recip_v(1.0f + exp_v(-2.0f * x)) - 1.0f; }
+
+// float64: libm per lane (the dtype the tests hold to 1e-10)
+using vd = Vec<double>::v;
+inline vd sigm_v(vd x) {
+  for (int l = 0; l < Vec<double>::L; ++l) x[l] = 1.0 / (1.0 + std::exp(-x[l]));
+  return x;
+}
+inline vd tanh_v(vd x) {
+  for (int l = 0; l < Vec<double>::L; ++l) x[l] = std::tanh(x[l]);
+  return x;
+}
+
+// acc[r][j] += sum_{k < K} A[r, k] * P[k][j][:]: MR rows of A (row stride lda)
+// against one packed panel of 4 lane vectors per k.
+template <typename S, int MR>
+inline void panel_mm(int64_t K, const S* __restrict A, int64_t lda, const S* __restrict P,
+                     typename Vec<S>::v (&acc)[MR][4]) {
+  using v = typename Vec<S>::v;
+  constexpr int L = Vec<S>::L;
+  for (int64_t k = 0; k < K; ++k) {
+    const S* w = P + k * 4 * L;
+    const v w0 = vload<v>(w), w1 = vload<v>(w + L), w2 = vload<v>(w + 2 * L), w3 = vload<v>(w + 3 * L);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const v a = splat<v>(A[r * lda + k]);
+      acc[r][0] += a * w0;
+      acc[r][1] += a * w1;
+      acc[r][2] += a * w2;
+      acc[r][3] += a * w3;
+    }
+  }
+}
+
+// the time this thread has stood at barriers in the current team
+inline thread_local int64_t tl_waited = 0;
+
+// a team of nt threads (or the caller alone) runs body(tid, nt); the longest
+// time any member stood at the barriers goes to the engine's back-off rule
+// (threads.h)
+template <typename F>
+void team(int nt, const F& body) {
+  if (nt <= 1) {
+    body(0, 1);
+    return;
+  }
+  const int64_t t0 = lstmkit_threads::now_ns();
+  int64_t most = 0;
+#pragma omp parallel num_threads(nt)
+  {
+    tl_waited = 0;
+    body(omp_get_thread_num(), omp_get_num_threads());
+#pragma omp critical(lstmkit_team_wait)
+    most = std::max(most, tl_waited);
+  }
+  lstmkit_threads::backoff().report(lstmkit_threads::now_ns() - t0, most);
+}
+
+inline void barrier(int nt) {
+  if (nt > 1) {
+    const int64_t t = lstmkit_threads::now_ns();
+#pragma omp barrier
+    tl_waited += lstmkit_threads::now_ns() - t;
+  }
+}
+
+// The per-step meeting of a sequence loop's team. A member that has stood
+// waiting for more than half of the team's time so far (after at least 2 ms)
+// asks for the rest of the sequence to run on one thread; after the barrier
+// every member reads the requests for that step: thread 0 then carries on
+// alone with every item and the others leave. Without this a call's first
+// multi-threaded run on a loaded machine pays a time slice at every one of
+// its steps before the back-off rule hears of it. Requests sit in two slots
+// by step parity: no member can be more than one meeting ahead of another,
+// so a request for the next step never lands in the slot being read.
+struct Meeting {
+  int nt;
+  int64_t start = lstmkit_threads::now_ns();
+  std::atomic<bool> solo[2] = {false, false};
+  const bool may = lstmkit_threads::backoff().enabled.load();
+
+  explicit Meeting(int nt_) : nt(nt_) {}
+
+  // the end of the step counted s (0, 1, ...); false: the calling thread leaves
+  bool end_step(int64_t s, int tid, bool& alone) {
+    if (nt <= 1 || alone) return true;
+    const int64_t elapsed = lstmkit_threads::now_ns() - start;
+    if ((may && elapsed > 2'000'000 && 2 * tl_waited > elapsed) || s == lstmkit_threads::backoff().solo_at.load())
+      solo[s & 1].store(true, std::memory_order_relaxed);
+    barrier(nt);
+    if (!solo[s & 1].load(std::memory_order_relaxed)) return true;
+    alone = true;
+    if (tid == 0) lstmkit_threads::backoff().solos.fetch_add(1);
+    return tid == 0;
+  }
+};
+
+// the batch rows in n blocks of at most kRows, sizes as equal as possible
+// (32 rows: 6,6,5,5,5,5, not 6,6,6,6,6,2: a thin tile streams the same panel
+// for a third of the work)
+struct RowBlocks {
+  int64_t n, base, extra;
+  explicit RowBlocks(int64_t B) : n((B + kRows - 1) / kRows), base(B / n), extra(B % n) {}
+  int64_t start(int64_t r) const { return r * base + std::min(r, extra); }
+  int64_t size(int64_t r) const { return base + (r < extra ? 1 : 0); }
+};
+
+// How a sequence's steps are shared by a team: items are (panel, group of
+// row blocks) in panel-major order, each thread takes a contiguous range, so
+// a thread keeps reading the same weight panels step after step. Rows are
+// grouped only when there are fewer panels than threads.
+struct Work {
+  int64_t panels, groups, rbn;
+  int nt;
+  Work(int64_t panels_, const RowBlocks& rb, int want) : panels(panels_), rbn(rb.n) {
+    const int64_t cap = std::max<int64_t>(1, std::min<int64_t>(want, panels * rb.n));
+    nt = static_cast<int>(cap);
+    groups = std::min<int64_t>(rb.n, (nt + panels - 1) / panels);
+  }
+  // every item (one thread carrying on alone)
+  void all(int64_t& i0, int64_t& i1) const {
+    i0 = 0;
+    i1 = panels * groups;
+  }
+  // thread tid's items [i0, i1); item i is panel i / groups, row blocks [r0, r1)
+  void range(int tid, int64_t& i0, int64_t& i1) const {
+    const int64_t items = panels * groups;
+    i0 = items * tid / nt;
+    i1 = items * (tid + 1) / nt;
+  }
+  void item(int64_t i, int64_t& panel, int64_t& r0, int64_t& r1) const {
+    panel = i / groups;
+    const int64_t g = i % groups;
+    r0 = rbn * g / groups;
+    r1 = rbn * (g + 1) / groups;
+  }
+};
+
+inline int requested_threads() { return lstmkit_threads::loop_threads(); }
+
+// K is walked in chunks whose slice of the panel (kc x 4 vectors) stays in L1
+// while every row block of the item uses it: the panel then comes from L2 (or
+// L3) once per step, not once per row block.
+constexpr int64_t kChunk = 16384 / (4 * kVecBytes);
+
+// The product acc[r][j] = init + A[rows] P over K for row blocks [rb0, rb1),
+// then kern.finish on each block. kern provides
+//   template <int MR> void init(int64_t r0, v (&acc)[MR][4]) const
+//   template <int MR> void finish(int64_t r0, v (&acc)[MR][4]) const
+// part holds the partial sums between chunks (B x 4 vectors).
+template <typename S, typename Kern>
+struct Panel {
+  using v = typename Vec<S>::v;
+  static constexpr int L = Vec<S>::L;
+  const Kern& kern;
+  const RowBlocks& rb;
+  int64_t K;
+  const S* A;
+  int64_t lda;
+  const S* P;
+  v* part;
+
+  template <int MR>
+  void block(int64_t r0, int64_t k0, int64_t kn, bool first, bool last) const {
+    v acc[MR][4];
+    if (first) {
+      kern.template init<MR>(r0, acc);
+    } else {
+      for (int r = 0; r < MR; ++r)
+        for (int j = 0; j < 4; ++j) acc[r][j] = part[(r0 + r) * 4 + j];
+    }
+    if (kn > 0) panel_mm<S, MR>(kn, A + r0 * lda + k0, lda, P + k0 * 4 * L, acc);
+    if (last) {
+      kern.template finish<MR>(r0, acc);
+    } else {
+      for (int r = 0; r < MR; ++r)
+        for (int j = 0; j < 4; ++j) part[(r0 + r) * 4 + j] = acc[r][j];
+    }
+  }
+
+  void dispatch(int64_t r0, int64_t n, int64_t k0, int64_t kn, bool first, bool last) const {
+    switch (n) {
+      case 1: return block<1>(r0, k0, kn, first, last);
+      case 2: return block<2>(r0, k0, kn, first, last);
+      default: break;
+    }
+    if constexpr (kRows >= 6) {
+      switch (n) {
+        case 3: return block<3>(r0, k0, kn, first, last);
+        case 4: return block<4>(r0, k0, kn, first, last);
+        case 5: return block<5>(r0, k0, kn, first, last);
+        case 6: return block<6>(r0, k0, kn, first, last);
+        default: break;
+      }
+    }
+  }
+
+  void run(int64_t rb0, int64_t rb1) const {
+    int64_t k0 = 0;
+    do {
+      const int64_t kn = std::min(kChunk, K - k0);
+      const bool first = k0 == 0, last = k0 + kn >= K;
+      for (int64_t r = rb0; r < rb1; ++r) dispatch(rb.start(r), rb.size(r), k0, kn, first, last);
+      k0 += kn;
+    } while (k0 < K);
+  }
+};
+
+}  // namespace tile
+}  // namespace lstmkit_fused

@@ -1,0 +1,546 @@
+// The layer-norm LSTM's time loop on the register tile of the plain fused
+// loop (fused_tile.h): forward and backward, float32 and float64, one or more
+// threads.
+//
+//   A_t = gamma_ih * xn_t + gamma_hh * rn_t + beta,  xn_t = LN(xp_t), rn_t = LN(h_{t-1} W_hh^T)
+//   i, f, o = sigmoid, g = tanh;  c_t = f c_{t-1} + i g
+//   h_t = o * tanh(gamma_c * yn_t + beta_c),  yn_t = LN(c_t)
+//
+// with LN the normalisation without affine and beta = beta_ih + beta_hh +
+// b_ih + b_hh (one vector: its gradient is each part's). The layer norms of
+// a step need a whole batch row (all 4H products, all H cells), so a step is
+// two phases (a thread runs both for its own rows when there are enough rows,
+// else the phases are shared differently with a barrier after each; Share):
+//
+//   1. the raw recurrent product r = h_{t-1} W_hh^T in the plain loop's tiles
+//      (panels packed once per call, MR rows x 4 lane vectors, K chunked for
+//      L1), stored to a (B, 4H) step buffer in the interleaved gate order;
+//   2. per batch row (rows split over the team): the statistics of xp_t and
+//      r, the gates, c_t, the statistics of c_t and h_t, in vector lanes;
+//      with save r is normalised in place (rn, kept for the backward) and
+//      the activations, c_t and five row statistics are kept.
+//
+// The backward mirrors it: (1) dh_t = dR_{t+1} W_hh with the backward panels
+// (added to the gradient carried into h_t), then (2) per row the LN_c
+// backward, the gate derivatives dA, and both projections' norm backwards
+// (dR for the recurrent product, dX for the input projection); the gains'
+// and biases' gradients are summed per thread in the same pass. The input
+// side's norm runs here rather than as an F.layer_norm over all steps
+// because its backward then costs a few operations on a row already in
+// cache; torch's layer_norm backward was as slow as the whole loop at small
+// hidden sizes. dW_hh = sum_t dR_t^T h_{t-1} is one product afterwards
+// (kernels/cpu/ops.py).
+//
+// Layout: interleaved as in lstm_fused.cpp (unit block u, gate, lane), with
+// H a multiple of the lane width L, so there are no padding units and the
+// row statistics over the interleaved 4H equal those in torch's order. The
+// states (., B, H) keep torch's unit order.
+
+#include "lstm_ln_fused.h"
+
+#include <ATen/Dispatch.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+
+#include <type_traits>
+
+#include "fused_tile.h"
+#include "lstm_fused.h"
+
+namespace lstmkit_ln_fused {
+namespace {
+
+using namespace lstmkit_fused::tile;
+
+// the sum of a vector's lanes (a shuffle tree with AVX-512, not L dependent adds)
+template <typename S>
+inline S hsum(const typename Vec<S>::v& x) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<S, float>) {
+    __m512 m;
+    std::memcpy(&m, &x, sizeof m);
+    return _mm512_reduce_add_ps(m);
+  } else {
+    __m512d m;
+    std::memcpy(&m, &x, sizeof m);
+    return _mm512_reduce_add_pd(m);
+  }
+#else
+  S s = 0;
+  for (int l = 0; l < Vec<S>::L; ++l) s += x[l];
+  return s;
+#endif
+}
+
+// 1 / sqrt(var + eps) in the data's precision (as F.layer_norm)
+template <typename S>
+inline S inv_std(S var, double eps) {
+  return S(1) / std::sqrt(var + S(eps));
+}
+
+// How the team shares a step. Batch rows are independent (row b's step
+// needs only row b of the previous one), so when every thread can have a row
+// block of its own, each thread runs the product for all panels and the row
+// phase on its own rows: no barrier at all, and a busy machine that
+// deschedules one thread does not stall the other at every step. With fewer
+// row blocks than threads the product is shared by panels as in the plain
+// loop (Work), the row phase by rows, with a barrier after each phase.
+struct Share {
+  const RowBlocks& rb;
+  Work work;
+  bool by_rows;
+  int nt;
+  Share(int64_t panels, const RowBlocks& rb_, int want)
+      : rb(rb_), work(panels, rb_, want), by_rows(want > 1 && rb_.n >= want), nt(by_rows ? want : work.nt) {}
+
+  // thread tid's rows [b0, b1) in the row phase
+  void rows(int tid, int n, int64_t& b0, int64_t& b1) const {
+    if (by_rows) {
+      b0 = rb.start(rb.n * tid / n);
+      b1 = rb.start(rb.n * (tid + 1) / n);
+    } else {
+      b0 = rb.start(rb.n) * tid / n;
+      b1 = rb.start(rb.n) * (tid + 1) / n;
+    }
+  }
+  // thread tid's share of the product: run(panel, first row block, end row
+  // block); all of it for a thread carrying on alone (Meeting)
+  template <typename F>
+  void product(int tid, int n, bool alone, const F& run) const {
+    if (alone) {
+      for (int64_t p = 0; p < work.panels; ++p) run(p, 0, rb.n);
+      return;
+    }
+    if (by_rows) {
+      const int64_t q0 = rb.n * tid / n, q1 = rb.n * (tid + 1) / n;
+      for (int64_t p = 0; p < work.panels; ++p) run(p, q0, q1);
+      return;
+    }
+    int64_t i0, i1;
+    work.range(tid, i0, i1);
+    for (int64_t i = i0; i < i1; ++i) {
+      int64_t p, r0, r1;
+      work.item(i, p, r0, r1);
+      run(p, r0, r1);
+    }
+  }
+  // the barrier between the phases (none by rows, nor for a thread alone)
+  void sync(int n, bool alone) const {
+    if (!by_rows && !alone) barrier(n);
+  }
+  // the end of step s (counted from 0): with barriers, the team's meeting,
+  // which may hand the rest of the call to thread 0 (then its rows are all
+  // rows); false: the calling thread leaves
+  bool end_step(Meeting& meet, int64_t s, int tid, bool& alone, int64_t& b0, int64_t& b1) const {
+    if (by_rows) return true;
+    if (!meet.end_step(s, tid, alone)) return false;
+    if (alone) {
+      b0 = 0;
+      b1 = rb.start(rb.n);
+    }
+    return true;
+  }
+};
+
+// ------------------------------------------------------------------ forward
+template <typename S>
+struct Fwd {
+  using v = typename Vec<S>::v;
+  static constexpr int L = Vec<S>::L;
+  int64_t T, B, H, U;
+  const S* X;    // (T, B, U, 4, L): the raw input projection
+  const S* Wf;   // (U, H, 4, L)
+  const S* Vm;   // (T, B) or null
+  const S* H0;   // (B, H)
+  S* HS;         // (T, B, H): h_1 .. h_T
+  S* CS;         // (T+1 or 2, B, H)
+  S* R;          // (T or 1, B, U, 4, L): r, normalised in place when saved
+  S* GA;         // (T, B, U, 4, L) or null
+  S* ST;         // (T, B, 5) or null
+  const S *gih, *ghh, *beta, *gc, *bc;
+  double eps;
+  bool save;
+
+  S* rrow(int64_t t, int64_t b) const { return R + ((save ? t : 0) * B + b) * 4 * H; }
+
+  // phase 1: r = h_{t-1} W_hh^T for unit block u
+  struct Prod {
+    const Fwd& f;
+    int64_t t, u;
+    template <int MR>
+    void init(int64_t, v (&acc)[MR][4]) const {
+      for (int r = 0; r < MR; ++r)
+        for (int j = 0; j < 4; ++j) acc[r][j] = v{};
+    }
+    template <int MR>
+    void finish(int64_t r0, v (&acc)[MR][4]) const {
+      for (int r = 0; r < MR; ++r) {
+        S* p = f.rrow(t, r0 + r) + u * 4 * L;
+        for (int j = 0; j < 4; ++j) vstore(p + j * L, acc[r][j]);
+      }
+    }
+  };
+
+  // mean and 1/std of n values (biased variance, as F.layer_norm) in one
+  // pass over the values shifted by the first lanes: with the shift inside
+  // the values' range the sum of squares does not cancel
+  void stats(const S* p, int64_t n, S& mean, S& rstd) const {
+    const v k0 = vload<v>(p);
+    v s1{}, s2{};
+    for (int64_t k = 0; k < n; k += L) {
+      const v d = vload<v>(p + k) - k0;
+      s1 += d;
+      s2 += d * d;
+    }
+    // per lane l: sum (x - k0[l]) and its square over the n/L values of lane l
+    const S m = S(n / L);
+    v lm = s1 / m;                     // lane means minus the shift
+    const v lq = s2 - s1 * lm;         // lane sums of squared deviations
+    lm += k0;                          // lane means
+    mean = hsum<S>(lm) / S(L);
+    const v dm = lm - mean;
+    rstd = inv_std<S>((hsum<S>(lq) + m * hsum<S>(dm * dm)) / S(n), eps);
+  }
+
+  // phase 2: the rest of step t for row b
+  void row(int64_t t, int64_t b) const {
+    const int64_t G = 4 * H;
+    const S* hprev = (t == 0 ? H0 : HS + (t - 1) * B * H) + b * H;
+    S* hnext = HS + t * B * H + b * H;
+    const S* cprev = CS + (save ? t : (t & 1)) * B * H + b * H;
+    S* cnext = CS + (save ? t + 1 : ((t + 1) & 1)) * B * H + b * H;
+    if (Vm && Vm[t * B + b] == S(0)) {  // padding: the state is kept
+      std::memcpy(cnext, cprev, H * sizeof(S));
+      std::memcpy(hnext, hprev, H * sizeof(S));
+      return;
+    }
+    S* r = rrow(t, b);
+    const S* x = X + (t * B + b) * G;
+    S mean, rstd, xmean, xrstd;
+    stats(r, G, mean, rstd);
+    stats(x, G, xmean, xrstd);
+    S* ga = GA ? GA + (t * B + b) * G : nullptr;
+    v csum{};
+    for (int64_t u = 0; u < U; ++u) {
+      const int64_t k = u * 4 * L;
+      v a[4];
+      for (int j = 0; j < 4; ++j) {
+        const int64_t kj = k + j * L;
+        const v rn = (vload<v>(r + kj) - mean) * rstd;
+        if (save) vstore(r + kj, rn);
+        const v xn = (vload<v>(x + kj) - xmean) * xrstd;
+        a[j] = vload<v>(gih + kj) * xn + vload<v>(ghh + kj) * rn + vload<v>(beta + kj);
+      }
+      const v i = sigm_v(a[0]), fg = sigm_v(a[1]), g = tanh_v(a[2]), o = sigm_v(a[3]);
+      if (ga) {
+        vstore(ga + k, i);
+        vstore(ga + k + L, fg);
+        vstore(ga + k + 2 * L, g);
+        vstore(ga + k + 3 * L, o);
+      }
+      const v c = fg * vload<v>(cprev + u * L) + i * g;
+      vstore(cnext + u * L, c);
+      vstore(hnext + u * L, o);  // o until the cell's statistics are known
+      csum += c;
+    }
+    const S cmean = hsum<S>(csum) / S(H);
+    v acc{};
+    for (int64_t k = 0; k < H; k += L) {
+      const v d = vload<v>(cnext + k) - cmean;
+      acc += d * d;
+    }
+    const S crstd = inv_std<S>(hsum<S>(acc) / S(H), eps);
+    for (int64_t k = 0; k < H; k += L) {
+      const v y = (vload<v>(cnext + k) - cmean) * crstd;
+      vstore(hnext + k, vload<v>(hnext + k) * tanh_v(vload<v>(gc + k) * y + vload<v>(bc + k)));
+    }
+    if (ST) {
+      S* st = ST + (t * B + b) * 5;
+      st[0] = rstd;
+      st[1] = cmean;
+      st[2] = crstd;
+      st[3] = xmean;
+      st[4] = xrstd;
+    }
+  }
+};
+
+template <typename S>
+std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
+                                     const at::Tensor& whh, const at::Tensor& gih, const at::Tensor& ghh,
+                                     const at::Tensor& beta, const at::Tensor& gc, const at::Tensor& bc,
+                                     const std::optional<at::Tensor>& valid, double eps, bool save) {
+  using v = typename Vec<S>::v;
+  constexpr int L = Vec<S>::L;
+  const int64_t T = xp.size(0), B = xp.size(1), H = whh.size(1), U = H / L, G = 4 * H;
+  TORCH_CHECK(H % L == 0, "lstm_ln_fused_forward: hidden size ", H, " is not a multiple of the lane width ", L);
+  TORCH_CHECK(xp.size(2) == G, "lstm_ln_fused_forward: expected xp of width 4H=", G, ", got ", xp.size(2));
+  auto opt = xp.options();
+  at::Tensor wf = lstmkit_fused::pack_forward(whh, L);
+  at::Tensor hseq = at::empty({T, B, H}, opt);
+  at::Tensor cseq = at::empty({save ? T + 1 : 2, B, H}, opt);
+  cseq[0].copy_(c0);
+  at::Tensor h0c = h0.contiguous();
+  at::Tensor rbuf = at::empty({save ? T : 1, B, G}, opt);
+  at::Tensor gates = save ? at::empty({T, B, G}, opt) : at::Tensor();
+  at::Tensor stats = save ? at::empty({T, B, 5}, opt) : at::Tensor();
+  at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
+  at::Tensor p1 = gih.contiguous(), p2 = ghh.contiguous(), p3 = beta.contiguous(), p4 = gc.contiguous(),
+             p5 = bc.contiguous();
+  const Fwd<S> k{T, B, H, U, xp.data_ptr<S>(), wf.data_ptr<S>(), vmask.defined() ? vmask.data_ptr<S>() : nullptr,
+                 h0c.data_ptr<S>(), hseq.data_ptr<S>(), cseq.data_ptr<S>(), rbuf.data_ptr<S>(),
+                 save ? gates.data_ptr<S>() : nullptr, save ? stats.data_ptr<S>() : nullptr,
+                 p1.data_ptr<S>(), p2.data_ptr<S>(), p3.data_ptr<S>(), p4.data_ptr<S>(), p5.data_ptr<S>(), eps, save};
+  const RowBlocks rb(B);
+  const Share share(U, rb, requested_threads());
+  at::Tensor part = at::empty({share.nt, B * 4 * L}, opt);
+  Meeting meet(share.nt);
+  team(share.nt, [&](int tid, int nt) {
+    int64_t b0, b1;
+    share.rows(tid, nt, b0, b1);
+    bool alone = false;
+    v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
+    for (int64_t t = 0; t < T; ++t) {
+      const S* hprev = t == 0 ? k.H0 : k.HS + (t - 1) * B * H;
+      share.product(tid, nt, alone, [&](int64_t u, int64_t r0, int64_t r1) {
+        const typename Fwd<S>::Prod step{k, t, u};
+        const Panel<S, typename Fwd<S>::Prod> p{step, rb, H, hprev, H, k.Wf + u * H * 4 * L, pt};
+        p.run(r0, r1);
+      });
+      share.sync(nt, alone);
+      for (int64_t b = b0; b < b1; ++b) k.row(t, b);
+      if (!share.end_step(meet, t, tid, alone, b0, b1)) return;
+    }
+  });
+  at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0c.clone();
+  at::Tensor cT = cseq[save ? T : (T & 1)].clone();
+  if (!save) return {hseq, hT, cT, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  return {hseq, hT, cT, gates, cseq, rbuf, stats};
+}
+
+// ----------------------------------------------------------------- backward
+template <typename S>
+struct Bwd {
+  using v = typename Vec<S>::v;
+  static constexpr int L = Vec<S>::L;
+  int64_t T, B, H, U;
+  const S* DO;   // (T, B, H)
+  const S* X;    // (T, B, U, 4, L): the raw input projection
+  const S* GA;   // (T, B, U, 4, L)
+  const S* CS;   // (T+1, B, H)
+  const S* RN;   // (T, B, U, 4, L)
+  const S* ST;   // (T, B, 5)
+  const S* Wb;   // (NQ, 4H, 4, L)
+  const S* Vm;   // (T, B) or null
+  const S *gih, *ghh, *gc, *bc;
+  S* DX;         // (T, B, U, 4, L): gradient of the raw input projection
+  S* DR;         // (T, B, U, 4, L): gradient of the raw recurrent product
+  S* GH;         // (B, H): the gradient reaching h_t (from step t+1's product, the output, dh_T)
+  S* GC;         // (B, H): the gradient reaching c_t from step t+1
+  S* DH0;        // (B, H)
+
+  // phase 1: GH[:, block] += dR_{t+1} W_hh + dout_t (t = -1: dh_0)
+  struct Prod {
+    const Bwd& w;
+    int64_t t, q;
+    template <int MR>
+    void init(int64_t, v (&acc)[MR][4]) const {
+      for (int r = 0; r < MR; ++r)
+        for (int j = 0; j < 4; ++j) acc[r][j] = v{};
+    }
+    template <int MR>
+    void finish(int64_t r0, v (&acc)[MR][4]) const {
+      for (int r = 0; r < MR; ++r) {
+        for (int j = 0; j < 4; ++j) {
+          const int64_t u = 4 * q + j;
+          if (u >= w.U) break;
+          const int64_t off = (r0 + r) * w.H + u * L;
+          if (t >= 0) {
+            vstore(w.GH + off, acc[r][j] + vload<v>(w.GH + off) + vload<v>(w.DO + t * w.B * w.H + off));
+          } else {
+            vstore(w.DH0 + off, acc[r][j] + vload<v>(w.GH + off));
+          }
+        }
+      }
+    }
+  };
+
+  // one thread's parameter sums: the gains of LN_ih and LN_hh (4H each),
+  // dA summed (4H: the gradient of beta), LN_c's gain and bias (H each)
+  static int64_t sums_width(int64_t H) { return 3 * 4 * H + 2 * H; }
+
+  // phase 2 for row b of step t; acc: this thread's sums; da (4H), dyh (H): scratch
+  void row(int64_t t, int64_t b, S* acc, S* da, S* dyh) const {
+    const int64_t G = 4 * H, row = t * B + b;
+    S* dx = DX + row * G;
+    S* dr = DR + row * G;
+    if (Vm && Vm[row] == S(0)) {  // padding: dh and dc pass to the previous state untouched
+      std::memset(dx, 0, G * sizeof(S));
+      std::memset(dr, 0, G * sizeof(S));
+      return;
+    }
+    S* gh = GH + b * H;
+    S* gcr = GC + b * H;
+    const S* ga = GA + row * G;
+    const S* rn = RN + row * G;
+    const S* x = X + row * G;
+    const S* c = CS + (t + 1) * B * H + b * H;
+    const S* cp = CS + t * B * H + b * H;
+    const S* st = ST + row * 5;
+    const S rstd = st[0], cmean = st[1], crstd = st[2], xmean = st[3], xrstd = st[4];
+    S* agih = acc;
+    S* aghh = acc + G;
+    S* asum = acc + 2 * G;
+    S* agc = acc + 3 * G;
+    S* abc = acc + 3 * G + H;
+    const v one = splat<v>(S(1));
+    // LN_c backward, first pass: dyh = d(yn) and its two row sums; dA_o
+    v s1{}, s2{};
+    for (int64_t u = 0; u < U; ++u) {
+      const int64_t k = u * L;
+      const v y = (vload<v>(c + k) - cmean) * crstd;
+      const v th = tanh_v(vload<v>(gc + k) * y + vload<v>(bc + k));
+      const v dh = vload<v>(gh + k);
+      const v o = vload<v>(ga + u * 4 * L + 3 * L);
+      const v dz = dh * o * (one - th * th);
+      vstore(agc + k, vload<v>(agc + k) + dz * y);
+      vstore(abc + k, vload<v>(abc + k) + dz);
+      const v d = dz * vload<v>(gc + k);
+      vstore(dyh + k, d);
+      s1 += d;
+      s2 += d * y;
+      vstore(da + u * 4 * L + 3 * L, dh * th * o * (one - o));
+    }
+    const S m1 = hsum<S>(s1) / S(H), m2 = hsum<S>(s2) / S(H);
+    // second pass: dc, the gate derivatives dA, the parameter sums and the
+    // row sums of both projections' norms
+    v t1{}, t2{}, x1{}, x2{};
+    for (int64_t u = 0; u < U; ++u) {
+      const int64_t k = u * L, kg = u * 4 * L;
+      const v y = (vload<v>(c + k) - cmean) * crstd;
+      const v dc = vload<v>(gcr + k) + crstd * (vload<v>(dyh + k) - m1 - y * m2);
+      const v i = vload<v>(ga + kg), f = vload<v>(ga + kg + L), g = vload<v>(ga + kg + 2 * L);
+      v d[4];
+      d[0] = dc * g * i * (one - i);
+      d[1] = dc * vload<v>(cp + k) * f * (one - f);
+      d[2] = dc * i * (one - g * g);
+      d[3] = vload<v>(da + kg + 3 * L);
+      vstore(gcr + k, dc * f);
+      vstore(gh + k, v{});
+      for (int j = 0; j < 4; ++j) {
+        const int64_t kj = kg + j * L;
+        if (j < 3) vstore(da + kj, d[j]);
+        const v r = vload<v>(rn + kj);
+        const v xn = (vload<v>(x + kj) - xmean) * xrstd;
+        vstore(aghh + kj, vload<v>(aghh + kj) + d[j] * r);
+        vstore(agih + kj, vload<v>(agih + kj) + d[j] * xn);
+        vstore(asum + kj, vload<v>(asum + kj) + d[j]);
+        const v dn = d[j] * vload<v>(ghh + kj);
+        t1 += dn;
+        t2 += dn * r;
+        const v dxn = d[j] * vload<v>(gih + kj);
+        x1 += dxn;
+        x2 += dxn * xn;
+      }
+    }
+    const S n1 = hsum<S>(t1) / S(G), n2 = hsum<S>(t2) / S(G);
+    const S q1 = hsum<S>(x1) / S(G), q2 = hsum<S>(x2) / S(G);
+    // both norms' backward: d(raw) = rstd (dn - mean(dn) - n mean(dn n))
+    for (int64_t k = 0; k < G; k += L) {
+      const v d = vload<v>(da + k);
+      vstore(dr + k, rstd * (d * vload<v>(ghh + k) - n1 - vload<v>(rn + k) * n2));
+      const v xn = (vload<v>(x + k) - xmean) * xrstd;
+      vstore(dx + k, xrstd * (d * vload<v>(gih + k) - q1 - xn * q2));
+    }
+  }
+};
+
+template <typename S>
+std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
+                                      const at::Tensor& xp, const at::Tensor& gates, const at::Tensor& cseq,
+                                      const at::Tensor& rn, const at::Tensor& stats, const at::Tensor& whh,
+                                      const at::Tensor& gih, const at::Tensor& ghh, const at::Tensor& gc,
+                                      const at::Tensor& bc, const std::optional<at::Tensor>& valid, bool need_dh0) {
+  using v = typename Vec<S>::v;
+  constexpr int L = Vec<S>::L;
+  const int64_t T = gates.size(0), B = gates.size(1), H = whh.size(1), U = H / L, G = 4 * H;
+  const int64_t NQ = (U + 3) / 4;
+  TORCH_CHECK(H % L == 0, "lstm_ln_fused_backward: hidden size ", H, " is not a multiple of the lane width ", L);
+  auto opt = gates.options();
+  at::Tensor wb = lstmkit_fused::pack_backward(whh, L);
+  at::Tensor dX = at::empty({T, B, G}, opt);
+  at::Tensor dR = at::empty({T, B, G}, opt);
+  at::Tensor gH = dhT.contiguous().clone();
+  at::Tensor gC = dcT.contiguous().clone();
+  at::Tensor dh0 = at::zeros({B, H}, opt);
+  at::Tensor dh = dout.contiguous();
+  at::Tensor xc = xp.contiguous();
+  at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
+  at::Tensor p1 = gih.contiguous(), p2 = ghh.contiguous(), p3 = gc.contiguous(), p4 = bc.contiguous();
+  const Bwd<S> k{T, B, H, U, dh.data_ptr<S>(), xc.data_ptr<S>(), gates.data_ptr<S>(), cseq.data_ptr<S>(),
+                 rn.data_ptr<S>(), stats.data_ptr<S>(), wb.data_ptr<S>(),
+                 vmask.defined() ? vmask.data_ptr<S>() : nullptr, p1.data_ptr<S>(), p2.data_ptr<S>(),
+                 p3.data_ptr<S>(), p4.data_ptr<S>(), dX.data_ptr<S>(), dR.data_ptr<S>(), gH.data_ptr<S>(),
+                 gC.data_ptr<S>(), dh0.data_ptr<S>()};
+  const RowBlocks rb(B);
+  const Share share(NQ, rb, requested_threads());
+  at::Tensor part = at::empty({share.nt, B * 4 * L}, opt);
+  const int64_t W = Bwd<S>::sums_width(H);
+  at::Tensor sums = at::zeros({share.nt, W}, opt);
+  at::Tensor scratch = at::empty({share.nt, G + H}, opt);
+  const int64_t tlast = need_dh0 ? -1 : 0;
+  Meeting meet(share.nt);
+  team(share.nt, [&](int tid, int nt) {
+    int64_t b0, b1;
+    share.rows(tid, nt, b0, b1);
+    bool alone = false;
+    v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
+    S* acc = sums.data_ptr<S>() + tid * W;
+    S* da = scratch.data_ptr<S>() + tid * (G + H);
+    S* dyh = da + G;
+    for (int64_t t = T - 1; t >= tlast; --t) {
+      const bool product = t < T - 1;
+      share.product(tid, nt, alone, [&](int64_t q, int64_t r0, int64_t r1) {
+        const typename Bwd<S>::Prod step{k, t, q};
+        const Panel<S, typename Bwd<S>::Prod> p{step, rb, product ? G : 0, k.DR + (t + 1) * B * G, G,
+                                                k.Wb + q * G * 4 * L, pt};
+        p.run(r0, r1);
+      });
+      if (t < 0) break;
+      share.sync(nt, alone);
+      for (int64_t b = b0; b < b1; ++b) k.row(t, b, acc, da, dyh);
+      if (!share.end_step(meet, T - 1 - t, tid, alone, b0, b1)) return;
+    }
+  });
+  // separate tensors (operator outputs may not alias each other)
+  auto total = [&](int64_t at_, int64_t n) { return sums.narrow(1, at_, n).sum(0); };
+  return {dX, dR, dh0, gC, total(0, G), total(G, G), total(2 * G, G), total(3 * G, H), total(3 * G + H, H)};
+}
+
+}  // namespace
+
+std::vector<at::Tensor> forward(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
+                                const at::Tensor& whh, const at::Tensor& gih, const at::Tensor& ghh,
+                                const at::Tensor& beta, const at::Tensor& gc, const at::Tensor& bc,
+                                const std::optional<at::Tensor>& valid, double eps, bool save) {
+  TORCH_CHECK(xp.is_contiguous() && xp.dim() == 3,
+              "lstm_ln_fused_forward: xp must be a contiguous (T, B, 4H) tensor");
+  return AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "lstm_ln_fused_forward", [&] {
+    return forward_impl<scalar_t>(xp, h0, c0, whh, gih, ghh, beta, gc, bc, valid, eps, save);
+  });
+}
+
+std::vector<at::Tensor> backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
+                                 const at::Tensor& xp, const at::Tensor& gates, const at::Tensor& cseq,
+                                 const at::Tensor& rn, const at::Tensor& stats, const at::Tensor& whh,
+                                 const at::Tensor& gih, const at::Tensor& ghh, const at::Tensor& gc,
+                                 const at::Tensor& bc, const std::optional<at::Tensor>& valid, bool need_dh0) {
+  TORCH_CHECK(gates.is_contiguous() && cseq.is_contiguous() && rn.is_contiguous() && stats.is_contiguous(),
+              "lstm_ln_fused_backward: saved tensors must be contiguous");
+  return AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_ln_fused_backward", [&] {
+    return backward_impl<scalar_t>(dout, dhT, dcT, xp, gates, cseq, rn, stats, whh, gih, ghh, gc, bc, valid,
+                                   need_dh0);
+  });
+}
+
+}  // namespace lstmkit_ln_fused

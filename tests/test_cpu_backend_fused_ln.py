@@ -1,0 +1,377 @@
+"""The layer-norm LSTM's fused loop (csrc/lstm_ln_fused.cpp) on the cpu engine.
+
+Against the reference backend with the same weights (the layer norms' gains
+and biases randomised, a non-zero initial state): outputs, final states and
+every gradient, for hidden sizes that fill the vector lanes, batch sizes that
+leave partial row blocks, one and two layers, both directions, unsorted
+lengths, one and two threads, float32 and float64; gradcheck of the layer;
+that the engine takes this path (and the general loop where the hidden size
+does not fill the lanes); torch.export, torch.compile, torch.func, autocast
+and the double-backward error on the new operator.
+"""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+import torch
+
+import lstmkit
+from lstmkit.kernels.cpu import _build, ops
+from lstmkit.kernels.cpu.functions import LoopConfig
+from lstmkit.kernels.cpu.fused_ln import fused_ln_lstm_layer
+from lstmkit.nn.export import SequenceGraph
+
+pytestmark = pytest.mark.skipif(
+    _build.load_extension() is None, reason=f"cpu extension unavailable: {_build.build_error()}"
+)
+
+TOL = {torch.float64: dict(rtol=1e-9, atol=1e-10), torch.float32: dict(rtol=1e-4, atol=2e-5)}
+I = 5
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def lanes(dtype) -> int:
+    return ops.lane_width(dtype)
+
+
+def make(H, layers=1, bi=False, dtype=torch.float32, seed=0, **kw):
+    """A layer-norm LSTM with every parameter randomised (gains around 1, not 1)."""
+    torch.manual_seed(seed)
+    layer = lstmkit.LSTM(I, H, num_layers=layers, bidirectional=bi, cell="layernorm", dtype=dtype, **kw)
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            if name.endswith(("ln_ih_weight", "ln_hh_weight", "ln_c_weight")):
+                p.copy_(1 + 0.4 * torch.randn_like(p))
+            elif "ln_" in name:
+                p.copy_(0.3 * torch.randn_like(p))
+            else:
+                p.mul_(2.0)
+    return layer
+
+
+def run(layer, backend, x, hx, lengths=None, threads=1):
+    """Forward and backward of one loss on the output and both final states."""
+    layer.backend = backend
+    layer.zero_grad()
+    x = x.clone().requires_grad_()
+    hx = tuple(h.clone().requires_grad_() for h in hx)
+    torch.set_num_threads(threads)
+    out, (h, c) = layer(x, hx, lengths=lengths)
+    g = torch.Generator().manual_seed(1)
+    # loss weights drawn in float32 whatever the dtype: a float64 run of the same layer sees the same loss
+    loss = sum((t * torch.randn(t.shape, generator=g).to(t.dtype)).sum() for t in (out, h, c))
+    loss.backward()
+    torch.set_num_threads(1)
+    res = {"out": out, "h_T": h, "c_T": c, "dx": x.grad, "dh0": hx[0].grad, "dc0": hx[1].grad}
+    res.update({f"d{n}": p.grad.clone() for n, p in layer.named_parameters()})
+    return res
+
+
+def check_same(layer, T, B, dtype, lengths=None, threads=1):
+    x = torch.randn(T, B, I, dtype=dtype)
+    hx = tuple(torch.randn(s.shape, dtype=dtype) for s in layer.init_state(B))
+    want = run(layer, "reference", x, hx, lengths)
+    got = run(layer, "cpu", x, hx, lengths, threads)
+    assert got.keys() == want.keys()
+    # every parameter got a gradient: x, h0, c0, W_ih, W_hh, both biases, six LN tensors per layer/direction
+    assert sum(k.endswith(("ln_ih_weight", "ln_ih_bias", "ln_hh_weight", "ln_hh_bias", "ln_c_weight", "ln_c_bias"))
+               for k in got) == 6 * len(layer.cells)
+    for k in want:
+        assert want[k] is not None and got[k] is not None, k
+        close(got[k], want[k], dtype, k)
+    return got
+
+
+def close(got, want, dtype, what=""):
+    """Within TOL, the absolute part scaled by the tensor's largest entry
+    (float32 gradients summed over many steps reach magnitudes of ~10)."""
+    scale = max(1.0, float(want.detach().abs().max()))
+    tol = TOL[dtype]
+    torch.testing.assert_close(got, want, rtol=tol["rtol"], atol=tol["atol"] * scale, msg=lambda m: f"{what}: {m}")
+
+
+class Spy:
+    """Counts the calls into the extension's fused layer-norm loops
+    (forward, backward) and the general LSTM loop."""
+
+    WATCH = {"lstm_ln_fused_forward": "fwd", "lstm_ln_fused_backward": "bwd", "lstm_forward": "general"}
+
+    def __init__(self, monkeypatch):
+        self.calls = {"fwd": 0, "bwd": 0, "general": 0}
+        self.real = ops._ext()
+        monkeypatch.setattr(ops, "_ext", lambda: self)
+
+    def __getattr__(self, name):
+        attr = getattr(self.real, name)
+        key = self.WATCH.get(name)
+        if key is None:
+            return attr
+
+        def counted(*args):
+            self.calls[key] += 1
+            return attr(*args)
+
+        return counted
+
+
+CASES = [(H, torch.float32) for H in (16, 32, 48)] + [(H, torch.float64) for H in (8, 16)]
+
+
+@pytest.mark.parametrize("H,dtype", CASES, ids=lambda v: str(v).replace("torch.", ""))
+@pytest.mark.parametrize("B", [1, 5, 7, 13])
+def test_one_layer_matches_reference(H, dtype, B, monkeypatch):
+    if H % lanes(dtype):
+        pytest.skip(f"H={H} does not fill {lanes(dtype)} lanes in this build")
+    spy = Spy(monkeypatch)
+    check_same(make(H, dtype=dtype), 6, B, dtype)
+    assert spy.calls == {"fwd": 1, "bwd": 1, "general": 0}
+
+
+@pytest.mark.parametrize("H,dtype", CASES, ids=lambda v: str(v).replace("torch.", ""))
+@pytest.mark.parametrize("threads", [1, 2])
+def test_two_layers_bidirectional_lengths_threads(H, dtype, threads, monkeypatch):
+    if H % lanes(dtype):
+        pytest.skip(f"H={H} does not fill {lanes(dtype)} lanes in this build")
+    spy = Spy(monkeypatch)
+    lengths = torch.tensor([4, 9, 1, 7, 9, 2, 5])  # unsorted, with the longest in the middle
+    got = check_same(make(H, 2, True, dtype=dtype, seed=1), 9, 7, dtype, lengths=lengths, threads=threads)
+    assert spy.calls == {"fwd": 4, "bwd": 4, "general": 0}
+    out = got["out"]
+    assert torch.all(out[4:, 0] == 0) and torch.all(out[1:, 2] == 0) and torch.all(out[2:, 5] == 0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_larger_layer_float32_threads_and_no_bias(threads):
+    layer = make(64, 1, False, bias=False, seed=2)
+    check_same(layer, 12, 29, torch.float32, lengths=torch.randint(1, 13, (29,)), threads=threads)
+
+
+@pytest.mark.parametrize("H,dtype", [(80, torch.float32), (64, torch.float64)])
+def test_few_rows_two_threads_share_the_product_by_panels(H, dtype, monkeypatch):
+    # one row block (B <= 6) and at least two backward panels: the team
+    # shares each step by panels, with barriers, rather than by rows
+    if H % lanes(dtype):
+        pytest.skip(f"H={H} does not fill {lanes(dtype)} lanes in this build")
+    spy = Spy(monkeypatch)
+    check_same(make(H, 1, True, dtype=dtype, seed=8), 7, 4, dtype, lengths=torch.tensor([7, 2, 5, 6]), threads=2)
+    assert spy.calls == {"fwd": 2, "bwd": 2, "general": 0}
+
+
+@pytest.mark.parametrize("H,dtype", [(20, torch.float32), (12, torch.float64)])
+def test_hidden_size_off_the_lanes_keeps_the_general_loop(H, dtype, monkeypatch):
+    assert H % lanes(dtype) != 0
+    spy = Spy(monkeypatch)
+    check_same(make(H, 2, True, dtype=dtype), 6, 5, dtype, lengths=torch.tensor([6, 2, 5, 1, 3]))
+    assert spy.calls["fwd"] == 0 and spy.calls["bwd"] == 0 and spy.calls["general"] == 4
+
+
+def test_rows_with_a_large_common_offset():
+    # input projections around 75 with a spread of ~1 across the row: the
+    # one-pass statistics must not lose the variance to cancellation. The
+    # problem is ill-conditioned in float32 (the norm amplifies the rounding
+    # of xp), so both float32 engines are held to the float64 result: ours
+    # within 3x the reference's own float32 error (or 1e-5 of the scale)
+    import copy
+
+    H = 2 * lanes(torch.float32)
+    layer = make(H, seed=9)
+    with torch.no_grad():
+        w = layer.cells[0].weight_ih
+        w.copy_(5 + 0.1 * torch.randn_like(w))
+    torch.manual_seed(10)
+    x = 3 + 0.1 * torch.randn(6, 5, I)
+    hx = tuple(torch.randn(s.shape) for s in layer.init_state(5))
+    ref32 = run(layer, "reference", x, hx)
+    got = run(layer, "cpu", x, hx)
+    exact = run(copy.deepcopy(layer).double(), "reference", x.double(), tuple(h.double() for h in hx))
+    for k in exact:
+        scale = float(exact[k].abs().max())
+        err_ref = float((ref32[k].double() - exact[k]).abs().max()) / scale
+        err_got = float((got[k].double() - exact[k]).abs().max()) / scale
+        assert err_got <= max(3 * err_ref, 1e-5), (k, err_got, err_ref)
+    got64 = run(copy.deepcopy(layer).double(), "cpu", x.double(), tuple(h.double() for h in hx))
+    for k in exact:
+        close(got64[k], exact[k], torch.float64, k)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_gradcheck_fused_ln_layer(masked):
+    torch.manual_seed(3)
+    T, B = 4, 3
+    H = lanes(torch.float64)
+    r = lambda *s, m=0.0: (m + 0.5 * torch.randn(*s, dtype=torch.float64)).requires_grad_()  # noqa: E731
+    valid = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 0, 0]], dtype=torch.float64) if masked else None
+    cfg = LoopConfig(valid=valid)
+    names = ("weight_ih", "weight_hh", "ln_ih_weight", "ln_ih_bias", "ln_hh_weight", "ln_hh_bias", "ln_c_weight",
+             "ln_c_bias")
+
+    def fn(x, h0, c0, bias, *params):
+        cell = types.SimpleNamespace(hidden_size=H, **dict(zip(names, params)))
+        return fused_ln_lstm_layer(x, h0, c0, cell, bias, cfg)
+
+    params = (r(4 * H, 2), r(4 * H, H), r(4 * H, m=1.0), r(4 * H), r(4 * H, m=1.0), r(4 * H), r(H, m=1.0), r(H))
+    args = (r(T, B, 2), r(B, H), r(B, H), r(4 * H), *params)
+    assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)
+
+
+def test_inference_saves_nothing_and_matches_the_training_call():
+    torch.manual_seed(4)
+    H = lanes(torch.float32)
+    w_hh = torch.randn(4 * H, H) * 0.3
+    xp, h0, c0 = torch.randn(3, 2, 4 * H), torch.randn(2, H), torch.randn(2, H)
+    g4 = lambda m: m + 0.3 * torch.randn(4 * H)  # noqa: E731
+    ln = (g4(1), g4(1), g4(0), 1 + 0.3 * torch.randn(H), 0.3 * torch.randn(H))  # gains ih, hh; beta; LN_c
+    lean = ops.lstm_ln_fused_seq(xp, h0, c0, w_hh, *ln, None, 1e-5, False)
+    full = ops.lstm_ln_fused_seq(xp, h0, c0, w_hh, *ln, None, 1e-5, True)
+    assert all(t.numel() == 0 for t in lean[3:])
+    assert full[3].shape == (3, 2, 4 * H) and full[4].shape == (4, 2, H) and full[5].shape == (3, 2, 4 * H)
+    assert full[6].shape == (3, 2, 5)
+    for a, b in zip(lean[:3], full[:3]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    torch.testing.assert_close(full[1], full[0][-1], rtol=0, atol=0)
+    # the saved rows are normalised: mean 0 and 1/std as recorded
+    rn = full[5]
+    torch.testing.assert_close(rn.mean(-1), torch.zeros(3, 2), rtol=0, atol=1e-5)
+    torch.testing.assert_close(rn.var(-1, unbiased=False), torch.ones(3, 2), rtol=1e-3, atol=1e-3)
+
+
+def test_no_grad_inference_matches_reference_two_threads(monkeypatch):
+    layer = make(32, 2, True, seed=5).eval()
+    x = torch.randn(8, 6, I)
+    lengths = torch.tensor([3, 8, 8, 1, 5, 7])
+    with torch.no_grad():
+        layer.backend = "reference"
+        want = layer(x, lengths=lengths)
+        layer.backend = "cpu"
+        spy = Spy(monkeypatch)
+        torch.set_num_threads(2)
+        got = layer(x, lengths=lengths)
+    assert spy.calls == {"fwd": 4, "bwd": 0, "general": 0}
+    for a, b in zip((got[0], *got[1]), (want[0], *want[1])):
+        torch.testing.assert_close(a, b, **TOL[torch.float32])
+
+
+def test_torch_export_sees_the_operator():
+    layer = make(16).eval()
+    layer.backend = "cpu"
+    x = torch.randn(5, 3, I)
+    st = tuple(torch.randn(s.shape) for s in layer.init_state(3))
+    ep = torch.export.export(SequenceGraph(layer), (x, *st))
+    targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
+    assert any("lstm_ln_fused_seq" in t for t in targets), targets
+    assert not any("lstmkit.lstm_seq" in t for t in targets), targets
+    for got, want in zip(ep.module()(x, *st), SequenceGraph(layer)(x, *st)):
+        torch.testing.assert_close(got, want)
+
+
+def test_compiled_training_step_matches_eager():
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    layer, eager = make(16, 2, seed=6), make(16, 2, seed=6)
+    layer.backend = eager.backend = "cpu"
+    lengths = torch.tensor([6, 5, 3])
+    opt_c = torch.optim.SGD(layer.parameters(), lr=0.1)
+    opt_e = torch.optim.SGD(eager.parameters(), lr=0.1)
+
+    def step(model, opt, x):
+        opt.zero_grad()
+        out, _ = model(x, lengths=lengths)
+        loss = out.pow(2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = torch.compile(step, backend="aot_eager")
+    for i in range(2):
+        x = torch.randn(6, 3, I, generator=torch.Generator().manual_seed(i))
+        torch.testing.assert_close(compiled(layer, opt_c, x), step(eager, opt_e, x), rtol=1e-4, atol=1e-5)
+    for (n, a), (_, b) in zip(layer.named_parameters(), eager.named_parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=lambda m: f"{n}: {m}")
+
+
+def test_per_sample_gradients_with_vmap():
+    H = lanes(torch.float64)
+    layer = make(H, dtype=torch.float64, seed=7)
+    layer.backend = "cpu"
+    params = {k: v.detach() for k, v in layer.named_parameters()}
+
+    def loss(p, x):
+        out, _ = torch.func.functional_call(layer, p, (x,))
+        return out.pow(2).sum()
+
+    xs = torch.randn(3, 5, 1, I, dtype=torch.float64)
+    per_sample = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0))(params, xs)
+    for i in range(3):
+        layer.zero_grad()
+        loss(dict(layer.named_parameters()), xs[i]).backward()
+        for k, p in layer.named_parameters():
+            torch.testing.assert_close(per_sample[k][i], p.grad, msg=lambda m: f"{k}: {m}")
+
+
+def test_double_backward_raises_and_autocast_keeps_float32():
+    layer = make(16)
+    layer.backend = "cpu"
+    x = torch.randn(4, 2, I, requires_grad=True)
+    (g,) = torch.autograd.grad(layer(x)[0].pow(2).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="double backward .* backend=.reference."):
+        g.sum().backward()
+    with torch.no_grad():
+        want = layer(x)[0]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got = layer(x)[0]
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("step", [0, 3])
+@pytest.mark.parametrize("B", [4, 13])
+def test_handing_over_to_one_thread_mid_sequence_gives_the_same_numbers(B, step):
+    """With few rows (B=4: the product shared by panels, barriers) the team
+    goes on with thread 0 alone when forced at a chosen step, forward and
+    backward: bit-identical outputs, input and weight gradients; the norms'
+    gain and bias gradients are sums kept per thread, so thread 0 taking
+    over the other's rows regroups them (equal up to rounding). With enough
+    rows (B=13) the team shares by rows, has no meetings and never hands over."""
+    ext = ops._ext()
+    n = torch.get_num_threads()
+    torch.set_num_threads(2)
+    ext.thread_backoff_reset()
+    try:
+        layer = make(64, dtype=torch.float64, seed=11)
+        layer.backend = "cpu"
+        x = torch.randn(9, B, I, dtype=torch.float64, requires_grad=True)
+        lens = torch.tensor([9, 3, 7, 9, 1, 5, 9, 2, 8, 6, 4, 9, 7][:B])
+
+        def run_once():
+            x.grad = None
+            layer.zero_grad()
+            out, (h, c) = layer(x, lengths=lens)
+            (out.square().sum() + h.sum() + c.sum()).backward()
+            return {"out": out.detach().clone(), "dx": x.grad.clone(),
+                    **{n: p.grad.clone() for n, p in layer.named_parameters()}}
+
+        a = run_once()
+        solos = ext.thread_solo_count()
+        ext.thread_solo_at(step)
+        try:
+            b = run_once()
+        finally:
+            ext.thread_solo_at(-1)
+        assert ext.thread_solo_count() - solos == (2 if B <= 6 else 0)
+        for k in a:
+            summed = "ln_" in k or "bias" in k
+            tol = dict(rtol=1e-13, atol=1e-14) if summed else dict(rtol=0, atol=0)
+            torch.testing.assert_close(b[k], a[k], **tol, msg=lambda m: f"{k}: {m}")
+    finally:
+        ext.thread_backoff_reset()
+        torch.set_num_threads(n)
