@@ -1,8 +1,11 @@
 """The matrix products of the CPU engine, on the fastest kernels torch has.
 
-On this kind of machine oneDNN's linear (``torch.ops.mkldnn._linear_pointwise``)
-runs float32 products 2-2.5x faster than ``torch.mm`` (MKL), more so with the
-weight packed once into oneDNN's blocked layout. It has no autograd and no
+On the AMD EPYC machine the engine was first measured on, oneDNN's linear
+(``torch.ops.mkldnn._linear_pointwise``) ran float32 products 2-2.5x faster
+than ``torch.mm`` (MKL), more so with the weight packed once into oneDNN's
+blocked layout. On the Intel Xeon (Sapphire Rapids) machine measured since,
+MKL is level or ahead for some of these shapes (benchmarks/RESULTS.md): a
+measured choice per machine would serve both; not built. It has no autograd and no
 float64, so everything here is used inside the operators of :mod:`.ops`,
 and other dtypes go to ``torch.mm``.
 
