@@ -132,3 +132,29 @@ def test_inference_saves_no_activations_and_matches_training_call():
     for a, b in zip(lean[:3], full[:3]):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     torch.testing.assert_close(full[1], full[0][-1], rtol=0, atol=0)  # h_T is the last output (no padding here)
+
+
+def test_inference_calls_the_operator_without_the_autograd_function(monkeypatch):
+    """Without a gradient to record, the layer calls ``torch.ops.lstmkit.*``
+    directly (``Function.apply`` binds its arguments by signature on every
+    call); the outputs are those of the Function path."""
+    calls = []
+
+    def counting(name, orig):
+        def forward(*args):
+            calls.append(name)
+            return orig(*args)
+        return staticmethod(forward)
+
+    for cls in (ops.LSTMFusedSeq, ops.ProjectIn):
+        monkeypatch.setattr(cls, "forward", counting(cls.__name__, cls.forward))
+    torch.manual_seed(0)
+    layer = lstmkit.LSTM(6, 32, num_layers=2, backend="cpu")
+    x = torch.randn(7, 3, 6)
+    with torch.no_grad():
+        fast, (h_fast, c_fast) = layer(x)
+    assert calls == []
+    slow, (h_slow, c_slow) = layer(x)
+    assert sorted(set(calls)) == ["LSTMFusedSeq", "ProjectIn"]
+    for a, b in ((fast, slow), (h_fast, h_slow), (c_fast, c_slow)):
+        torch.testing.assert_close(a, b.detach(), rtol=0, atol=0)

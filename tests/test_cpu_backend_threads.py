@@ -102,13 +102,19 @@ def test_a_fused_loop_handing_over_to_one_thread_mid_sequence_gives_the_same_num
         (out.square().sum() + h.sum() + c.sum()).backward()
         return [out.detach().clone(), x.grad.clone(), *(p.grad.clone() for p in layer.parameters())]
 
-    a = run()
-    solos = ext.thread_solo_count()
-    ext.thread_solo_at(step)
+    # steps this small can make the team wait for real and back off to one
+    # thread by itself (then no team, no hand-over): only the forced one here
+    was_on = ext.thread_backoff_enable(False)
     try:
-        b = run()
+        a = run()
+        solos = ext.thread_solo_count()
+        ext.thread_solo_at(step)
+        try:
+            b = run()
+        finally:
+            ext.thread_solo_at(-1)
     finally:
-        ext.thread_solo_at(-1)
+        ext.thread_backoff_enable(was_on)
     assert ext.thread_solo_count() - solos == 2  # the forward's team and the backward's
     for ta, tb in zip(a, b):
         torch.testing.assert_close(ta, tb, rtol=0, atol=0)

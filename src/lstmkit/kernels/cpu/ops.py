@@ -721,7 +721,7 @@ def _function(name: str, op, setup, backward):
         with torch._C._AutoDispatchBelowAutograd():  # the formula is this Function's, not the operator's
             return op(*args)
 
-    return type(
+    cls = type(
         name,
         (torch.autograd.Function,),
         {
@@ -731,6 +731,18 @@ def _function(name: str, op, setup, backward):
             "backward": staticmethod(backward),
         },
     )
+    through_function = cls.apply
+
+    def apply(*args):
+        # without a gradient to record, the operator itself: Function.apply
+        # binds its arguments by signature on every call (~50 us, a tenth of
+        # a small layer's inference); under compile and torch.func the Function
+        if torch.is_grad_enabled() or torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active():
+            return through_function(*args)
+        return getattr(torch.ops.lstmkit, opname)(*args)
+
+    cls.apply = staticmethod(apply)
+    return cls
 
 
 ProjectIn = _function("ProjectIn", project_in_op, _project_in_setup, _project_in_backward)
