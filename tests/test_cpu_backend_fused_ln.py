@@ -16,6 +16,7 @@ import types
 
 import pytest
 import torch
+from cpu_engine_helpers import check_compiled_step, forced_hand_over
 
 import lstmkit
 from lstmkit.kernels.cpu import _build, ops
@@ -277,26 +278,9 @@ def test_compiled_training_step_matches_eager():
     import torch._dynamo
 
     torch._dynamo.reset()
-    layer, eager = make(16, 2, seed=6), make(16, 2, seed=6)
-    layer.backend = eager.backend = "cpu"
-    lengths = torch.tensor([6, 5, 3])
-    opt_c = torch.optim.SGD(layer.parameters(), lr=0.1)
-    opt_e = torch.optim.SGD(eager.parameters(), lr=0.1)
-
-    def step(model, opt, x):
-        opt.zero_grad()
-        out, _ = model(x, lengths=lengths)
-        loss = out.pow(2).mean()
-        loss.backward()
-        opt.step()
-        return loss
-
-    compiled = torch.compile(step, backend="aot_eager")
-    for i in range(2):
-        x = torch.randn(6, 3, I, generator=torch.Generator().manual_seed(i))
-        torch.testing.assert_close(compiled(layer, opt_c, x), step(eager, opt_e, x), rtol=1e-4, atol=1e-5)
-    for (n, a), (_, b) in zip(layer.named_parameters(), eager.named_parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=lambda m: f"{n}: {m}")
+    layer = make(16, 2, seed=6)
+    layer.backend = "cpu"
+    check_compiled_step(layer, I, torch.tensor([6, 5, 3]), compiler="aot_eager", steps=2)
 
 
 def test_per_sample_gradients_with_vmap():
@@ -342,40 +326,22 @@ def test_handing_over_to_one_thread_mid_sequence_gives_the_same_numbers(B, step)
     gain and bias gradients are sums kept per thread, so thread 0 taking
     over the other's rows regroups them (equal up to rounding). With enough
     rows (B=13) the team shares by rows, has no meetings and never hands over."""
-    ext = ops._ext()
-    n = torch.get_num_threads()
-    torch.set_num_threads(2)
-    ext.thread_backoff_reset()
-    # steps this small can make the team wait for real and back off to one
-    # thread by itself (then no team, no hand-over): only the forced one here
-    was_on = ext.thread_backoff_enable(False)
-    try:
-        layer = make(64, dtype=torch.float64, seed=11)
-        layer.backend = "cpu"
-        x = torch.randn(9, B, I, dtype=torch.float64, requires_grad=True)
-        lens = torch.tensor([9, 3, 7, 9, 1, 5, 9, 2, 8, 6, 4, 9, 7][:B])
+    layer = make(64, dtype=torch.float64, seed=11)
+    layer.backend = "cpu"
+    x = torch.randn(9, B, I, dtype=torch.float64, requires_grad=True)
+    lens = torch.tensor([9, 3, 7, 9, 1, 5, 9, 2, 8, 6, 4, 9, 7][:B])
 
-        def run_once():
-            x.grad = None
-            layer.zero_grad()
-            out, (h, c) = layer(x, lengths=lens)
-            (out.square().sum() + h.sum() + c.sum()).backward()
-            return {"out": out.detach().clone(), "dx": x.grad.clone(),
-                    **{n: p.grad.clone() for n, p in layer.named_parameters()}}
+    def run_once():
+        x.grad = None
+        layer.zero_grad()
+        out, (h, c) = layer(x, lengths=lens)
+        (out.square().sum() + h.sum() + c.sum()).backward()
+        return {"out": out.detach().clone(), "dx": x.grad.clone(),
+                **{n: p.grad.clone() for n, p in layer.named_parameters()}}
 
-        a = run_once()
-        solos = ext.thread_solo_count()
-        ext.thread_solo_at(step)
-        try:
-            b = run_once()
-        finally:
-            ext.thread_solo_at(-1)
-        assert ext.thread_solo_count() - solos == (2 if B <= 6 else 0)
-        for k in a:
-            summed = "ln_" in k or "bias" in k
-            tol = dict(rtol=1e-13, atol=1e-14) if summed else dict(rtol=0, atol=0)
-            torch.testing.assert_close(b[k], a[k], **tol, msg=lambda m: f"{k}: {m}")
-    finally:
-        ext.thread_backoff_enable(was_on)
-        ext.thread_backoff_reset()
-        torch.set_num_threads(n)
+    a, b, handed_over = forced_hand_over(ops._ext(), run_once, step)
+    assert handed_over == (2 if B <= 6 else 0)
+    for k in a:
+        summed = "ln_" in k or "bias" in k
+        tol = dict(rtol=1e-13, atol=1e-14) if summed else dict(rtol=0, atol=0)
+        torch.testing.assert_close(b[k], a[k], **tol, msg=lambda m: f"{k}: {m}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from cpu_engine_helpers import forced_hand_over
 
 import lstmkit
 from lstmkit.kernels.cpu import _build
@@ -102,19 +103,7 @@ def test_a_fused_loop_handing_over_to_one_thread_mid_sequence_gives_the_same_num
         (out.square().sum() + h.sum() + c.sum()).backward()
         return [out.detach().clone(), x.grad.clone(), *(p.grad.clone() for p in layer.parameters())]
 
-    # steps this small can make the team wait for real and back off to one
-    # thread by itself (then no team, no hand-over): only the forced one here
-    was_on = ext.thread_backoff_enable(False)
-    try:
-        a = run()
-        solos = ext.thread_solo_count()
-        ext.thread_solo_at(step)
-        try:
-            b = run()
-        finally:
-            ext.thread_solo_at(-1)
-    finally:
-        ext.thread_backoff_enable(was_on)
-    assert ext.thread_solo_count() - solos == 2  # the forward's team and the backward's
+    a, b, handed_over = forced_hand_over(ext, run, step)
+    assert handed_over == 2  # the forward's team and the backward's
     for ta, tb in zip(a, b):
         torch.testing.assert_close(ta, tb, rtol=0, atol=0)

@@ -9,12 +9,12 @@ grid of cells x engines runs with ``--runslow``.
 
 from __future__ import annotations
 
-import copy
 import io
 import warnings
 
 import pytest
 import torch
+from cpu_engine_helpers import check_compiled_step
 
 import lstmkit
 from lstmkit.nn.export import SequenceGraph
@@ -135,27 +135,8 @@ def test_jit_script_raises_and_says_what_works():
 
 # ---------------------------------------------------------- torch.compile
 def check_compile(kind, backend, lengths=None, compiler="inductor"):
-    layer = make(kind, backend, num_layers=2)
-    eager = copy.deepcopy(layer)
-    opt_c = torch.optim.SGD(layer.parameters(), lr=0.1)
-    opt_e = torch.optim.SGD(eager.parameters(), lr=0.1)
-
-    def step(model, opt, x):
-        opt.zero_grad()
-        out, _ = model(x, lengths=lengths)
-        loss = out.pow(2).mean()
-        loss.backward()
-        opt.step()
-        return loss
-
-    compiled = torch.compile(step, backend=compiler)
-    for i in range(3):  # repeatedly: the second call is where torch's own RNN kernel fails
-        x = torch.randn(6, 3, 4, generator=torch.Generator().manual_seed(i))
-        lc = compiled(layer, opt_c, x)
-        le = step(eager, opt_e, x)
-        torch.testing.assert_close(lc, le, rtol=1e-4, atol=1e-5)
-    for (n, a), (_, b) in zip(layer.named_parameters(), eager.named_parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=lambda m: f"{kind}/{backend} {n}: {m}")
+    # repeatedly (3 steps): the second call is where torch's own RNN kernel fails
+    check_compiled_step(make(kind, backend, num_layers=2), 4, lengths, compiler, steps=3, label=f"{kind}/{backend}")
 
 
 def test_compile_training_step_runs_repeatedly_without_graph_breaks():

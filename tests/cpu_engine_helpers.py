@@ -1,0 +1,62 @@
+"""Checks shared by the cpu engine's test files (imported, not collected).
+
+``forced_hand_over`` runs a layer twice on a two-thread team, the second time
+forcing the fused loops' hand-over to thread 0 at a chosen step;
+``check_compiled_step`` compares a compiled training step with eager ones.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+
+def forced_hand_over(ext, run, step: int):
+    """``run()`` on 2 threads, then again with the hand-over forced after
+    ``step``; returns both results and how many teams handed over.
+
+    The timing rule is off meanwhile: steps this small can make a team wait
+    for real and back off to one thread by itself (then there is no team and
+    nothing to hand over), so only the forced hand-over is tested."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(2)
+    ext.thread_backoff_reset()
+    was_on = ext.thread_backoff_enable(False)
+    try:
+        a = run()
+        solos = ext.thread_solo_count()
+        ext.thread_solo_at(step)
+        try:
+            b = run()
+        finally:
+            ext.thread_solo_at(-1)
+        return a, b, ext.thread_solo_count() - solos
+    finally:
+        ext.thread_backoff_enable(was_on)
+        ext.thread_backoff_reset()
+        torch.set_num_threads(n)
+
+
+def check_compiled_step(layer, input_size: int, lengths=None, compiler: str = "inductor", steps: int = 3,
+                        label: str = "") -> None:
+    """SGD training steps of ``layer`` through ``torch.compile`` against the
+    same steps eager on a copy: equal losses at every step and equal weights after."""
+    eager = copy.deepcopy(layer)
+    opt_c = torch.optim.SGD(layer.parameters(), lr=0.1)
+    opt_e = torch.optim.SGD(eager.parameters(), lr=0.1)
+
+    def step(model, opt, x):
+        opt.zero_grad()
+        out, _ = model(x, lengths=lengths)
+        loss = out.pow(2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = torch.compile(step, backend=compiler)
+    for i in range(steps):
+        x = torch.randn(6, 3, input_size, generator=torch.Generator().manual_seed(i))
+        torch.testing.assert_close(compiled(layer, opt_c, x), step(eager, opt_e, x), rtol=1e-4, atol=1e-5)
+    for (n, a), (_, b) in zip(layer.named_parameters(), eager.named_parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=lambda m: f"{label} {n}: {m}")
