@@ -251,6 +251,13 @@ inline int requested_threads() { return lstmkit_threads::loop_threads(); }
 // L3) once per step, not once per row block.
 constexpr int64_t kChunk = 16384 / (4 * kVecBytes);
 
+// the init of a tile kernel whose product starts from zero
+template <typename v, int MR>
+inline void zero_tile(v (&acc)[MR][4]) {
+  for (int r = 0; r < MR; ++r)
+    for (int j = 0; j < 4; ++j) acc[r][j] = v{};
+}
+
 // The product acc[r][j] = init + A[rows] P over K for row blocks [rb0, rb1),
 // then kern.finish on each block. kern provides
 //   template <int MR> void init(int64_t r0, v (&acc)[MR][4]) const

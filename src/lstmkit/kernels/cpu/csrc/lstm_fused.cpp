@@ -205,8 +205,7 @@ struct Bwd {
     int64_t t, q;
     template <int MR>
     void init(int64_t, v (&acc)[MR][4]) const {
-      for (int r = 0; r < MR; ++r)
-        for (int j = 0; j < 4; ++j) acc[r][j] = v{};
+      zero_tile(acc);
     }
     template <int MR>
     void finish(int64_t r0, v (&acc)[MR][4]) const {
