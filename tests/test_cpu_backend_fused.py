@@ -4,7 +4,9 @@ Against torch.nn.LSTM (same weights) and the reference backend: outputs,
 final states and every gradient, with hidden sizes that fill the vector
 lanes exactly and ones that need padding, lengths, both directions, two
 layers, float32 and float64; gradcheck of the layer; the index maps of the
-interleaved layout; and that the engine really takes this path.
+interleaved layout; and that the engine really takes this path. Each runs
+with the input projection in the loop's tile (``lstm_fused_seq_x``) and as
+one product beforehand (``lstm_fused_seq``): the shapes decide which in use.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import torch
 from torch import nn
 
 import lstmkit
-from lstmkit.kernels.cpu import _build, ops
+from cpu_engine_helpers import check_compiled_step, forced_hand_over
+from lstmkit.kernels.cpu import _build, fused, ops
 from lstmkit.kernels.cpu.functions import LoopConfig
 from lstmkit.kernels.cpu.fused import fused_lstm_layer
 from lstmkit.nn.export import SequenceGraph
@@ -34,6 +37,14 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
+@pytest.fixture(params=["tile", "product"])
+def projection(request, monkeypatch):
+    """Where the input projection is computed: in the loop's tile or as one
+    product before the loop (the rule of ``fused.tile_projection`` overridden)."""
+    monkeypatch.setattr(fused, "tile_projection", lambda *a: request.param == "tile")
+    return request.param
+
+
 def _grads(out_state, inputs, params, seed=1):
     out, (h, c) = out_state
     g = torch.Generator().manual_seed(seed)
@@ -44,7 +55,7 @@ def _grads(out_state, inputs, params, seed=1):
 @pytest.mark.parametrize("H", [16, 21, 40])
 @pytest.mark.parametrize("layers,bi", [(1, False), (2, True)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_matches_torch_nn_lstm(H, layers, bi, dtype):
+def test_matches_torch_nn_lstm(H, layers, bi, dtype, projection):
     torch.manual_seed(0)
     I, T, B = 7, 9, 11
     ref = nn.LSTM(I, H, num_layers=layers, bidirectional=bi, dtype=dtype)
@@ -66,7 +77,7 @@ def test_matches_torch_nn_lstm(H, layers, bi, dtype):
 
 @pytest.mark.parametrize("H", [16, 5])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_lengths_match_reference(H, dtype):
+def test_lengths_match_reference(H, dtype, projection):
     torch.manual_seed(1)
     layer = lstmkit.LSTM(4, H, num_layers=2, bidirectional=True, dtype=dtype)
     x = torch.randn(6, 5, 4, dtype=dtype)
@@ -84,7 +95,7 @@ def test_lengths_match_reference(H, dtype):
 
 
 @pytest.mark.parametrize("H,masked", [(3, False), (3, True), (16, True)])
-def test_gradcheck_fused_layer(H, masked):
+def test_gradcheck_fused_layer(H, masked, projection):
     torch.manual_seed(2)
     T, B, I = 4, 3, 2
     r = lambda *s: (0.5 * torch.randn(*s, dtype=torch.float64)).requires_grad_()  # noqa: E731
@@ -108,13 +119,14 @@ def test_interleave_index_is_a_bijection_on_real_rows(H):
         assert int(fwd[L]) == H and int(fwd[4 * L]) == L
 
 
-def test_plain_lstm_takes_the_fused_operator():
+def test_plain_lstm_takes_the_fused_operator(projection):
     layer = lstmkit.LSTM(4, 16, backend="cpu").eval()
     x = torch.randn(5, 3, 4)
     st = tuple(torch.randn(s.shape) for s in layer.init_state(3))
     ep = torch.export.export(SequenceGraph(layer), (x, *st))
     targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
-    assert any("lstm_fused_seq" in t for t in targets), targets
+    want = "lstm_fused_seq_x" if projection == "tile" else "lstm_fused_seq."
+    assert any(want in t for t in targets), targets
     for got, want in zip(ep.module()(x, *st), SequenceGraph(layer)(x, *st)):
         torch.testing.assert_close(got, want)
 
@@ -146,15 +158,97 @@ def test_inference_calls_the_operator_without_the_autograd_function(monkeypatch)
             return orig(*args)
         return staticmethod(forward)
 
-    for cls in (ops.LSTMFusedSeq, ops.ProjectIn):
+    for cls in (ops.LSTMFusedSeq, ops.LSTMFusedSeqX, ops.ProjectIn):
         monkeypatch.setattr(cls, "forward", counting(cls.__name__, cls.forward))
     torch.manual_seed(0)
+    # B = 3: the first layer (I = 6) projects in the tile, the second (I = 32) beforehand
     layer = lstmkit.LSTM(6, 32, num_layers=2, backend="cpu")
     x = torch.randn(7, 3, 6)
     with torch.no_grad():
         fast, (h_fast, c_fast) = layer(x)
     assert calls == []
     slow, (h_slow, c_slow) = layer(x)
-    assert sorted(set(calls)) == ["LSTMFusedSeq", "ProjectIn"]
+    assert sorted(set(calls)) == ["LSTMFusedSeq", "LSTMFusedSeqX", "ProjectIn"]
     for a, b in ((fast, slow), (h_fast, h_slow), (c_fast, c_slow)):
         torch.testing.assert_close(a, b.detach(), rtol=0, atol=0)
+
+
+def test_the_tile_projects_when_the_batch_shares_the_weights():
+    f32 = torch.float32
+    assert fused.tile_projection(64, 128, 256, f32)  # I <= 8 B
+    assert fused.tile_projection(1, 8, 512, f32)
+    assert fused.tile_projection(4, 512, 128, f32) is False  # 1.3 MB of weights, few rows
+    assert fused.tile_projection(4, 128, 128, f32)  # 512 KB: fits half the L2
+    assert fused.tile_projection(2, 128, 128, f32) is False
+    assert fused.tile_projection(16, 512, 512, f32) is False
+    assert fused.tile_projection(64, 512, 512, f32)
+
+
+@pytest.mark.parametrize("H,bias,masked", [(16, True, False), (21, True, True), (40, False, True)])
+@pytest.mark.parametrize("save", [False, True])
+def test_the_tile_projection_equals_the_product_beforehand(H, bias, masked, save):
+    """``lstm_fused_seq_x`` (x and W_ih into the tile) against ``project_in``
+    then ``lstm_fused_seq`` on the same interleaved weights, float64: every
+    output, the saved activations included."""
+    torch.manual_seed(4)
+    T, B, I = 7, 9, 13
+    L = ops.lane_width(torch.float64)
+    Hp = (H + L - 1) // L * L
+    fwd, _ = ops.interleave_index(H, L)
+    r = lambda *s: 0.4 * torch.randn(*s, dtype=torch.float64)  # noqa: E731
+    w_ih, w_hh, b = r(4 * H, I), r(4 * H, H), r(4 * H)
+    wi = torch.cat((w_ih, w_ih.new_zeros(1, I))).index_select(0, fwd)
+    bi = torch.cat((b, b.new_zeros(1))).index_select(0, fwd) if bias else None
+    x, h0, c0 = r(T, B, I), r(B, H), r(B, H)
+    valid = (torch.arange(T)[:, None] < torch.randint(1, T + 1, (B,))).double() if masked else None
+    a = ops.lstm_fused_seq_x(x, wi, bi, h0, c0, w_hh, valid, save)
+    b_ = ops.lstm_fused_seq(ops.project_in(x, wi, bi), h0, c0, w_hh, valid, save)
+    assert a[0].shape == (T, B, Hp) and (a[3].numel() > 0) == save
+    for got, want in zip(a, b_):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-13)
+
+
+def test_compiled_training_step_matches_eager_on_both_paths(projection):
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    torch.manual_seed(5)
+    layer = lstmkit.LSTM(5, 16, num_layers=2, backend="cpu")
+    explained = torch._dynamo.explain(lambda x: layer(x)[0].sum())(torch.randn(6, 3, 5))
+    assert explained.graph_break_count == 0, explained.break_reasons
+    check_compiled_step(layer, 5, torch.tensor([6, 4, 2]), compiler="aot_eager", steps=2, label=projection)
+
+
+def test_per_sample_gradients_with_vmap_on_both_paths(projection):
+    torch.manual_seed(6)
+    layer = lstmkit.LSTM(3, 16, backend="cpu").double()
+    params = {k: v.detach() for k, v in layer.named_parameters()}
+    xs = torch.randn(4, 5, 1, 3, dtype=torch.float64)  # 4 samples of (T=5, B=1, I=3)
+
+    def loss(p, x):
+        out, _ = torch.func.functional_call(layer, p, (x,))
+        return out.square().sum()
+
+    per_sample = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0))(params, xs)
+    for i in range(xs.shape[0]):
+        one = torch.func.grad(loss)(params, xs[i])
+        for k in params:
+            torch.testing.assert_close(per_sample[k][i], one[k], rtol=1e-10, atol=1e-12)
+
+
+def test_both_paths_hand_over_to_one_thread_with_the_same_numbers(projection):
+    torch.manual_seed(7)
+    layer = lstmkit.LSTM(12, 48, backend="cpu").double()
+    x = torch.randn(9, 13, 12, dtype=torch.float64, requires_grad=True)
+
+    def run():
+        x.grad = None
+        layer.zero_grad()
+        out, (h, c) = layer(x)
+        (out.square().sum() + h.sum() + c.sum()).backward()
+        return [out.detach().clone(), x.grad.clone(), *(p.grad.clone() for p in layer.parameters())]
+
+    a, b, handed_over = forced_hand_over(_build.load_extension(), run, 4)
+    assert handed_over == 2
+    for ta, tb in zip(a, b):
+        torch.testing.assert_close(ta, tb, rtol=0, atol=0)

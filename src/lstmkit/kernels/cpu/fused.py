@@ -3,16 +3,21 @@ r"""The plain LSTM layer on the fused loop (``csrc/lstm_fused.cpp``).
 A plain LSTM layer (no projection, hidden-state dropout or zoneout, no gate
 traces) runs as
 
-1. the input projection of all steps as one product
-   (``lstmkit::project_in``), with the rows of ``W_ih`` and the bias taken in
+1. the input projection, with the rows of ``W_ih`` and the bias taken in
    the loop's *interleaved* gate order: unit block ``u``, gate (i, f, g, o),
    lane ``l``, i.e. position ``u*4L + gate*L + l`` holds torch's row
    ``gate*H + u*L + l``. ``L`` is the build's vector width (16 float32 lanes
    with AVX-512, 8 with AVX2) and ``H`` is padded to ``Hp``, a multiple of
    ``L``, with zero rows (their units stay exactly zero). The reordering is an
-   ``index_select`` on the parameters, so autograd maps the gradients back;
-2. the loop (``lstmkit::lstm_fused_seq``): per step, one register tile holds
-   all four gates' pre-activations of ``L`` units for a few batch rows, adds
+   ``index_select`` on the parameters, so autograd maps the gradients back.
+   Where the batch is large enough to share the weights (:func:`tile_projection`)
+   the loop's tile computes it (``lstmkit::lstm_fused_seq_x``): it adds
+   ``x_t W_ih^T`` to the bias in its registers, so no ``(T, B, 4Hp)`` tensor
+   is written and read back, and the product runs at the tile's rate. Else
+   it is one product over all steps (``lstmkit::project_in``) that the loop
+   (``lstmkit::lstm_fused_seq``) reads;
+2. the loop: per step, one register tile holds all four gates'
+   pre-activations of ``L`` units for a few batch rows, adds
    ``h_{t-1} W_hh^T`` to them and applies the cell update before anything is
    stored;
 3. its backward (``lstmkit::lstm_fused_seq_bwd``), the same tile shape with
@@ -58,6 +63,20 @@ def _interleaved(w: Tensor, fwd: Tensor, padded: bool) -> Tensor:
     return w.index_select(0, fwd)
 
 
+def tile_projection(B: int, I: int, H: int, dtype: torch.dtype) -> bool:
+    """Whether the loop's tile computes the input projection. Per step the
+    tile streams ``W_ih``'s panel for the batch's rows; the product over all
+    steps at once reuses it over ``T*B`` rows but writes and reads a
+    ``(T, B, 4Hp)`` tensor. Measured on a 2-core Xeon (AVX-512, 2 MB L2, one
+    thread; ``benchmarks/RESULTS.md``): the tile wins by 5-25 % when ``I <=
+    8 B``, or when both weights fit in half the L2 and ``B >= 4``; with few
+    rows and a large ``I`` the single product is up to 2x faster."""
+    L = lane_width(dtype)
+    Hp = (H + L - 1) // L * L
+    weights = (I + Hp) * 4 * Hp * torch.finfo(dtype).bits // 8
+    return I <= 8 * B or (B >= 4 and weights <= 1 << 20)
+
+
 def fused_lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor | None,
                      cfg: LoopConfig) -> tuple[Tensor, Tensor, Tensor]:
     """One plain LSTM layer and direction: ``x`` ``(T, B, I)`` to ``out``
@@ -66,9 +85,16 @@ def fused_lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tens
     L = lane_width(x.dtype)
     fwd, _ = interleave_index(H, L)
     padded = H % L != 0
-    xp = project_in(x, _interleaved(w_ih, fwd, padded), None if bias is None else _interleaved(bias, fwd, padded))
-    save = _save(cfg, xp, h0, c0, w_hh)
-    out, hT, cT = ops.LSTMFusedSeq.apply(xp, h0, c0, w_hh, cfg.valid, save)[:3]
+    T, B, I = x.shape
+    wi = _interleaved(w_ih, fwd, padded)
+    bi = None if bias is None else _interleaved(bias, fwd, padded)
+    if tile_projection(B, I, H, x.dtype):
+        save = _save(cfg, x, wi, bi, h0, c0, w_hh)
+        out, hT, cT = ops.LSTMFusedSeqX.apply(x, wi, bi, h0, c0, w_hh, cfg.valid, save)[:3]
+    else:
+        xp = project_in(x, wi, bi)
+        save = _save(cfg, xp, h0, c0, w_hh)
+        out, hT, cT = ops.LSTMFusedSeq.apply(xp, h0, c0, w_hh, cfg.valid, save)[:3]
     if padded:
         out, hT, cT = out[..., :H], hT[:, :H], cT[:, :H]
     if cfg.valid is not None:

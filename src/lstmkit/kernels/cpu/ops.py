@@ -29,6 +29,7 @@ Operators (``T`` steps, ``B`` rows, ``G`` gate width, ``P`` output size):
 ``lstmkit::project_in``           ``x @ w.T + b`` with autograd: the input projection
 ``lstmkit::lstm_seq``             one LSTM-family layer over a sequence (and its ``_bwd``)
 ``lstmkit::lstm_fused_seq``       one plain LSTM layer on the fused loop (and its ``_bwd``)
+``lstmkit::lstm_fused_seq_x``     the same with the input projection in the loop's tile
 ``lstmkit::lstm_ln_fused_seq``    one layer-norm LSTM layer on the fused loop (and its ``_bwd``)
 ``lstmkit::gru_seq``              one GRU layer (and its ``_bwd``)
 ``lstmkit::rnn_seq``              one Elman RNN layer (and its ``_bwd``)
@@ -411,8 +412,11 @@ def _lstm_fused_setup(ctx, inputs, output):
     ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out)
 
 
-def _lstm_fused_backward(ctx, dout, dhT, dcT, *_):
-    h0, w_hh, valid, gates, cseq, out = ctx.saved_tensors
+def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh):
+    """The shared part of both fused operators' backward: ``dA`` (the
+    gradient of the pre-activations, interleaved), ``dh_0``, ``dc_0`` and
+    ``dW_hh`` (torch's row order)."""
+    h0, w_hh, valid, gates, cseq, out = saved
     if not ctx.save_flag:
         raise RuntimeError("lstmkit::lstm_fused_seq: backward through a call that saved no activations (save=False)")
     T, B, G = gates.shape
@@ -420,16 +424,67 @@ def _lstm_fused_backward(ctx, dout, dhT, dcT, *_):
     dout = torch.zeros_like(out) if dout is None else dout
     dhT = torch.zeros_like(cseq[0]) if dhT is None else dhT
     dcT = torch.zeros_like(cseq[0]) if dcT is None else dcT
-    need = ctx.needs_input_grad
-    dA, dh0, dc0 = _lstm_fused_seq_bwd_g(dout, dhT, dcT, gates, cseq, w_hh, valid, need[1])
+    dA, dh0, dc0 = _lstm_fused_seq_bwd_g(dout, dhT, dcT, gates, cseq, w_hh, valid, need_h0)
     d_whh = None
-    if need[3]:  # sum_t dA_t^T h_{t-1}: h_0 is an input, h_1 .. h_{T-1} the output
+    if need_whh:  # sum_t dA_t^T h_{t-1}: h_0 is an input, h_1 .. h_{T-1} the output
         d_whh = _mm_tn_g(dA[0], h0)
         if T > 1:
             hin = out[:-1].reshape((T - 1) * B, Hp)[:, :H]
             d_whh = d_whh + _mm_tn_g(dA[1:].reshape((T - 1) * B, G), hin)
         d_whh = d_whh.index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
-    return (dA, dh0[:, :H] if need[1] else None, dc0[:, :H] if need[2] else None, d_whh, None, None)
+    return dA, dh0[:, :H] if need_h0 else None, dc0[:, :H] if need_c0 else None, d_whh
+
+
+def _lstm_fused_backward(ctx, dout, dhT, dcT, *_):
+    need = ctx.needs_input_grad
+    dA, dh0, dc0, d_whh = _lstm_fused_grads(ctx, ctx.saved_tensors, dout, dhT, dcT, need[1], need[2], need[3])
+    return dA, dh0, dc0, d_whh, None, None
+
+
+@torch.library.custom_op("lstmkit::lstm_fused_seq_x", mutates_args=())
+def lstm_fused_seq_x(
+    x: Tensor, w_ih: Tensor, b: Optional[Tensor], h0: Tensor, c0: Tensor, w_hh: Tensor, valid: Optional[Tensor],
+    save: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """:func:`lstm_fused_seq` with the input projection computed in the tile:
+    ``x`` ``(T, B, I)``; ``w_ih`` ``(4Hp, I)`` and ``b`` ``(4Hp,)`` (``b_ih +
+    b_hh``) in the interleaved order. No ``(T, B, 4Hp)`` projection is
+    written or read. The same outputs."""
+    with _NoAutocast():
+        out, hT, cT, gates, cseq = _ext().lstm_fused_forward_x(
+            x.contiguous(), w_ih.detach().contiguous(), None if b is None else b.detach().contiguous(),
+            h0.contiguous(), c0.contiguous(), w_hh.detach().contiguous(), _c(valid), save,
+        )
+    return out, hT, cT, _or_empty(gates if save else None, x), _or_empty(cseq if save else None, x)
+
+
+def _lstm_fused_seq_x_fake(x, w_ih, b, h0, c0, w_hh, valid, save):
+    T, B, _ = x.shape
+    G = w_ih.shape[0]
+    Hp = G // 4
+    e = lambda *s: x.new_empty(s)  # noqa: E731
+    return e(T, B, Hp), e(B, Hp), e(B, Hp), e(T, B, G) if save else e(0), e(T + 1, B, Hp) if save else e(0)
+
+
+def _lstm_fused_x_setup(ctx, inputs, output):
+    x, w_ih, b, h0, c0, w_hh, valid, save = inputs
+    out, hT, cT, gates, cseq = output
+    _no_zero_grads(ctx)
+    ctx.save_flag = save
+    ctx.has_bias = b is not None
+    ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out, x, w_ih)
+
+
+def _lstm_fused_x_backward(ctx, dout, dhT, dcT, *_):
+    *saved, x, w_ih = ctx.saved_tensors
+    need = ctx.needs_input_grad
+    dA, dh0, dc0, d_whh = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need[3], need[4], need[5])
+    T, B, I = x.shape
+    dA2 = dA.reshape(T * B, dA.shape[2])
+    dx = _linear_g(dA2, w_ih.t(), None).view(T, B, I) if need[0] else None
+    d_wih = _mm_tn_g(dA2, x.reshape(T * B, I)) if need[1] else None
+    db = dA2.sum(0) if ctx.has_bias and need[2] else None
+    return dx, d_wih, db, dh0, dc0, d_whh, None, None
 
 
 # ========================================== layer-norm LSTM, fused loop
@@ -530,9 +585,12 @@ def _lstm_ln_fused_backward(ctx, dout, dhT, dcT, *_):
             keep(d_beta, 6), keep(d_gc, 7), keep(d_bc, 8), None, None, None)
 
 
+@torch.compiler.assume_constant_result
 def lane_width(dtype: torch.dtype) -> int:
     """Lanes per vector of the fused loop for ``dtype`` (16 floats with
-    AVX-512, 8 with AVX2): the unit block of the interleaved layout."""
+    AVX-512, 8 with AVX2): the unit block of the interleaved layout. A
+    constant to ``torch.compile`` (else its first call, a call into the
+    extension, would break the graph)."""
     key = dtype == torch.float64
     if key not in _LANES:
         _LANES[key] = int(_ext().lane_width(key))
@@ -554,9 +612,9 @@ def interleave_index(H: int, L: int) -> tuple[Tensor, Tensor]:
     u, gate, lane = p // (4 * L), (p // L) % 4, p % L
     unit = u * L + lane
     fwd = torch.where(unit < H, gate * H + unit, torch.full_like(p, 4 * H))
-    inv = torch.empty(4 * H, dtype=torch.long)
-    real = unit < H
-    inv[fwd[real]] = p[real]
+    r = torch.arange(4 * H)  # arithmetic, not a boolean index: torch.compile keeps one graph
+    gate, unit = r // H, r % H
+    inv = (unit // L) * (4 * L) + gate * L + unit % L
     return fwd, inv
 
 
@@ -628,6 +686,7 @@ def _gru_backward(ctx, dout, dhT, *_):
 
 
 _register(lstm_fused_seq, _lstm_fused_seq_fake, (_lstm_fused_setup, _lstm_fused_backward))
+_register(lstm_fused_seq_x, _lstm_fused_seq_x_fake, (_lstm_fused_x_setup, _lstm_fused_x_backward))
 _register(lstm_fused_seq_bwd, None)
 _lstm_fused_seq_bwd_g = _first_order("lstm_fused_seq_bwd", lstm_fused_seq_bwd)
 _register(lstm_ln_fused_seq, _lstm_ln_fused_seq_fake, (_lstm_ln_fused_setup, _lstm_ln_fused_backward))
@@ -748,6 +807,7 @@ def _function(name: str, op, setup, backward):
 ProjectIn = _function("ProjectIn", project_in_op, _project_in_setup, _project_in_backward)
 LSTMSeq = _function("LSTMSeq", lstm_seq, _lstm_setup, _lstm_backward)
 LSTMFusedSeq = _function("LSTMFusedSeq", lstm_fused_seq, _lstm_fused_setup, _lstm_fused_backward)
+LSTMFusedSeqX = _function("LSTMFusedSeqX", lstm_fused_seq_x, _lstm_fused_x_setup, _lstm_fused_x_backward)
 LSTMLnFusedSeq = _function("LSTMLnFusedSeq", lstm_ln_fused_seq, _lstm_ln_fused_setup, _lstm_ln_fused_backward)
 GRUSeq = _function("GRUSeq", gru_seq, _gru_setup, _gru_backward)
 RNNSeq = _function("RNNSeq", rnn_seq, _rnn_setup, _rnn_backward)

@@ -249,7 +249,7 @@ inline int requested_threads() { return lstmkit_threads::loop_threads(); }
 // K is walked in chunks whose slice of the panel (kc x 4 vectors) stays in L1
 // while every row block of the item uses it: the panel then comes from L2 (or
 // L3) once per step, not once per row block.
-constexpr int64_t kChunk = 16384 / (4 * kVecBytes);
+constexpr int64_t kChunk = 32768 / (4 * kVecBytes);
 
 // the init of a tile kernel whose product starts from zero
 template <typename v, int MR>
@@ -258,8 +258,11 @@ inline void zero_tile(v (&acc)[MR][4]) {
     for (int j = 0; j < 4; ++j) acc[r][j] = v{};
 }
 
-// The product acc[r][j] = init + A[rows] P over K for row blocks [rb0, rb1),
-// then kern.finish on each block. kern provides
+// The product acc[r][j] = init + A0[rows] P0 + A[rows] P over K0 + K, then
+// kern.finish, for row blocks [rb0, rb1). The leading product (A0, P0 over
+// K0) is optional: the plain loop's input side, x_t W_ih^T, when the input
+// projection is computed in the tile rather than as one product beforehand.
+// kern provides
 //   template <int MR> void init(int64_t r0, v (&acc)[MR][4]) const
 //   template <int MR> void finish(int64_t r0, v (&acc)[MR][4]) const
 // part holds the partial sums between chunks (B x 4 vectors).
@@ -274,9 +277,14 @@ struct Panel {
   int64_t lda;
   const S* P;
   v* part;
+  int64_t K0 = 0;
+  const S* A0 = nullptr;
+  int64_t lda0 = 0;
+  const S* P0 = nullptr;
 
+  // a: the block's first row at the chunk's first k; p: the chunk's panel slice
   template <int MR>
-  void block(int64_t r0, int64_t k0, int64_t kn, bool first, bool last) const {
+  void block(int64_t r0, const S* a, int64_t ld, const S* p, int64_t kn, bool first, bool last) const {
     v acc[MR][4];
     if (first) {
       kern.template init<MR>(r0, acc);
@@ -284,7 +292,7 @@ struct Panel {
       for (int r = 0; r < MR; ++r)
         for (int j = 0; j < 4; ++j) acc[r][j] = part[(r0 + r) * 4 + j];
     }
-    if (kn > 0) panel_mm<S, MR>(kn, A + r0 * lda + k0, lda, P + k0 * 4 * L, acc);
+    if (kn > 0) panel_mm<S, MR>(kn, a, ld, p, acc);
     if (last) {
       kern.template finish<MR>(r0, acc);
     } else {
@@ -293,31 +301,40 @@ struct Panel {
     }
   }
 
-  void dispatch(int64_t r0, int64_t n, int64_t k0, int64_t kn, bool first, bool last) const {
+  void dispatch(int64_t r0, int64_t n, const S* a, int64_t ld, const S* p, int64_t kn, bool first,
+                bool last) const {
     switch (n) {
-      case 1: return block<1>(r0, k0, kn, first, last);
-      case 2: return block<2>(r0, k0, kn, first, last);
+      case 1: return block<1>(r0, a, ld, p, kn, first, last);
+      case 2: return block<2>(r0, a, ld, p, kn, first, last);
       default: break;
     }
     if constexpr (kRows >= 6) {
       switch (n) {
-        case 3: return block<3>(r0, k0, kn, first, last);
-        case 4: return block<4>(r0, k0, kn, first, last);
-        case 5: return block<5>(r0, k0, kn, first, last);
-        case 6: return block<6>(r0, k0, kn, first, last);
+        case 3: return block<3>(r0, a, ld, p, kn, first, last);
+        case 4: return block<4>(r0, a, ld, p, kn, first, last);
+        case 5: return block<5>(r0, a, ld, p, kn, first, last);
+        case 6: return block<6>(r0, a, ld, p, kn, first, last);
         default: break;
       }
     }
   }
 
   void run(int64_t rb0, int64_t rb1) const {
+    const int64_t total = K0 + K;
     int64_t k0 = 0;
     do {
-      const int64_t kn = std::min(kChunk, K - k0);
-      const bool first = k0 == 0, last = k0 + kn >= K;
-      for (int64_t r = rb0; r < rb1; ++r) dispatch(rb.start(r), rb.size(r), k0, kn, first, last);
+      const bool lead = k0 < K0;  // a chunk never straddles the two products
+      const int64_t kn = std::min(kChunk, (lead ? K0 : total) - k0);
+      const bool first = k0 == 0, last = k0 + kn >= total;
+      const S* a = lead ? A0 + k0 : A + (k0 - K0);
+      const int64_t ld = lead ? lda0 : lda;
+      const S* p = (lead ? P0 + k0 * 4 * L : P + (k0 - K0) * 4 * L);
+      for (int64_t r = rb0; r < rb1; ++r) {
+        const int64_t s = rb.start(r);
+        dispatch(s, rb.size(r), a + s * ld, ld, p, kn, first, last);
+      }
       k0 += kn;
-    } while (k0 < K);
+    } while (k0 < total);
   }
 };
 

@@ -53,7 +53,7 @@ struct Fwd {
   using v = typename Vec<S>::v;
   static constexpr int L = Vec<S>::L;
   int64_t T, B, H, Hp, U;
-  const S* X;    // (T, B, U, 4, L)
+  const S* X;    // (T, B, U, 4, L): the input projection, or null when the tile computes it
   const S* Wf;   // (U, H, 4, L)
   const S* Vm;   // (T, B) or null
   const S* H0;   // (B, Hp): h_0
@@ -61,6 +61,12 @@ struct Fwd {
   S* CS;         // (T+1 or 2, B, Hp)
   S* GA;         // (T, B, U, 4, L) or null
   bool save;
+  // the input side when X is null: x (T, B, I), W_ih packed (U, I, 4, L),
+  // the bias (U, 4, L) or null
+  int64_t I = 0;
+  const S* XI = nullptr;
+  const S* WI = nullptr;
+  const S* BI = nullptr;
 
   // one step, one unit block: the accumulators start from the input projection
   struct Step {
@@ -68,6 +74,13 @@ struct Fwd {
     int64_t t, u;
     template <int MR>
     void init(int64_t r0, v (&acc)[MR][4]) const {
+      if (!f.X) {  // the tile adds x_t W_ih^T itself: start from the bias
+        if (!f.BI) return zero_tile(acc);
+        const S* b = f.BI + u * 4 * L;
+        for (int r = 0; r < MR; ++r)
+          for (int j = 0; j < 4; ++j) acc[r][j] = vload<v>(b + j * L);
+        return;
+      }
       for (int r = 0; r < MR; ++r) {
         const S* x = f.X + ((t * f.B + r0 + r) * f.U + u) * 4 * L;
         for (int j = 0; j < 4; ++j) acc[r][j] = vload<v>(x + j * L);
@@ -106,25 +119,39 @@ struct Fwd {
   };
 };
 
+// xp (T, B, 4Hp) interleaved; or, with wih (4Hp, I) interleaved, x (T, B, I)
+// and the bias (4Hp) interleaved or undefined
 template <typename S>
-std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
-                                     const at::Tensor& whh, const std::optional<at::Tensor>& valid, bool save) {
+std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0, const at::Tensor& c0,
+                                     const at::Tensor& whh, const std::optional<at::Tensor>& valid, bool save,
+                                     const at::Tensor& wih, const at::Tensor& bias) {
   using v = typename Vec<S>::v;
   constexpr int L = Vec<S>::L;
-  const int64_t T = xp.size(0), B = xp.size(1), H = whh.size(1), Hp = (H + L - 1) / L * L, U = Hp / L;
-  TORCH_CHECK(xp.size(2) == 4 * Hp, "lstm_fused_forward: expected xp of width 4*Hp=", 4 * Hp, ", got ",
-              xp.size(2));
-  auto opt = xp.options();
+  const bool tile_x = wih.defined();
+  const int64_t T = xin.size(0), B = xin.size(1), H = whh.size(1), Hp = (H + L - 1) / L * L, U = Hp / L;
+  const int64_t width = tile_x ? wih.size(0) : xin.size(2);
+  TORCH_CHECK(width == 4 * Hp, "lstm_fused_forward: expected ", tile_x ? "w_ih of height" : "xp of width",
+              " 4*Hp=", 4 * Hp, ", got ", width);
+  auto opt = xin.options();
   at::Tensor wf = pack_forward(whh, L);
+  at::Tensor wi = tile_x ? wih.contiguous().view({U, 4, L, xin.size(2)}).permute({0, 3, 1, 2}).contiguous()
+                         : at::Tensor();
+  at::Tensor bi = tile_x && bias.defined() ? bias.contiguous() : at::Tensor();
   at::Tensor hseq = Hp == H ? at::empty({T, B, Hp}, opt) : at::zeros({T, B, Hp}, opt);
   at::Tensor cseq = Hp == H ? at::empty({save ? T + 1 : 2, B, Hp}, opt) : at::zeros({save ? T + 1 : 2, B, Hp}, opt);
   at::Tensor h0p = Hp == H ? h0.contiguous() : at::constant_pad_nd(h0, {0, Hp - H}).contiguous();
   cseq[0].narrow(1, 0, H).copy_(c0);
   at::Tensor gates = save ? at::empty({T, B, 4 * Hp}, opt) : at::Tensor();
   at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
-  const Fwd<S> k{T, B, H, Hp, U, xp.data_ptr<S>(), wf.data_ptr<S>(),
-                 vmask.defined() ? vmask.data_ptr<S>() : nullptr, h0p.data_ptr<S>(), hseq.data_ptr<S>(), cseq.data_ptr<S>(),
-                 save ? gates.data_ptr<S>() : nullptr, save};
+  Fwd<S> k{T, B, H, Hp, U, tile_x ? nullptr : xin.data_ptr<S>(), wf.data_ptr<S>(),
+           vmask.defined() ? vmask.data_ptr<S>() : nullptr, h0p.data_ptr<S>(), hseq.data_ptr<S>(), cseq.data_ptr<S>(),
+           save ? gates.data_ptr<S>() : nullptr, save};
+  if (tile_x) {
+    k.I = xin.size(2);
+    k.XI = xin.data_ptr<S>();
+    k.WI = wi.data_ptr<S>();
+    k.BI = bi.defined() ? bi.data_ptr<S>() : nullptr;
+  }
   const RowBlocks rb(B);
   const Work work(U, rb, requested_threads());
   at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
@@ -140,7 +167,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
         work.item(i, u, r0, r1);
         const typename Fwd<S>::Step step{k, t, u};
         const S* hprev = t == 0 ? k.H0 : k.HS + (t - 1) * B * Hp;
-        const Panel<S, typename Fwd<S>::Step> p{step, rb, H, hprev, Hp, k.Wf + u * H * 4 * L, pt};
+        const Panel<S, typename Fwd<S>::Step> p{step, rb, H, hprev, Hp, k.Wf + u * H * 4 * L, pt,
+                                                k.I, k.XI + t * B * k.I, k.I, k.WI + u * k.I * 4 * L};
         p.run(r0, r1);
       }
       if (!meet.end_step(t, tid, alone)) return;
@@ -299,8 +327,21 @@ at::Tensor pack_backward(const at::Tensor& whh, int64_t L) {
 std::vector<at::Tensor> forward(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
                                 const at::Tensor& whh, const std::optional<at::Tensor>& valid, bool save) {
   TORCH_CHECK(xp.is_contiguous() && xp.dim() == 3, "lstm_fused_forward: xp must be a contiguous (T, B, 4Hp) tensor");
-  return AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "lstm_fused_forward",
-                                    [&] { return forward_impl<scalar_t>(xp, h0, c0, whh, valid, save); });
+  return AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "lstm_fused_forward", [&] {
+    return forward_impl<scalar_t>(xp, h0, c0, whh, valid, save, at::Tensor(), at::Tensor());
+  });
+}
+
+std::vector<at::Tensor> forward_x(const at::Tensor& x, const at::Tensor& wih, const std::optional<at::Tensor>& bias,
+                                  const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& whh,
+                                  const std::optional<at::Tensor>& valid, bool save) {
+  TORCH_CHECK(x.is_contiguous() && x.dim() == 3, "lstm_fused_forward_x: x must be a contiguous (T, B, I) tensor");
+  TORCH_CHECK(wih.dim() == 2 && wih.size(1) == x.size(2), "lstm_fused_forward_x: w_ih must be (4Hp, I) for I=",
+              x.size(2));
+  const at::Tensor b = bias.has_value() && bias->defined() ? *bias : at::Tensor();
+  return AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_fused_forward_x", [&] {
+    return forward_impl<scalar_t>(x, h0, c0, whh, valid, save, wih, b);
+  });
 }
 
 std::vector<at::Tensor> backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,

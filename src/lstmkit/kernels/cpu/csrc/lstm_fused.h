@@ -24,6 +24,13 @@ at::Tensor pack_backward(const at::Tensor& whh, int64_t L);
 std::vector<at::Tensor> forward(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
                                 const at::Tensor& whh, const std::optional<at::Tensor>& valid, bool save);
 
+// The same loop with the input projection computed in the tile: x (T, B, I),
+// w_ih (4Hp, I) and the bias (4Hp, b_ih + b_hh) in the interleaved order.
+// Nothing of (T, B, 4Hp) is written or read; the same outputs.
+std::vector<at::Tensor> forward_x(const at::Tensor& x, const at::Tensor& wih, const std::optional<at::Tensor>& bias,
+                                  const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& whh,
+                                  const std::optional<at::Tensor>& valid, bool save);
+
 // dout (T, B, Hp): the gradient reaching h_1 .. h_T from the outputs; dhT,
 // dcT (B, Hp). Returns dA (T, B, 4Hp) interleaved (the gradient of the
 // pre-activations, hence of xp), dh_0 (zeros unless need_dh0: it costs one

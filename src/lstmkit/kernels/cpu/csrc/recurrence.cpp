@@ -1139,6 +1139,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("rnn_forward", &rnn_forward);
   m.def("rnn_backward", &rnn_backward);
   m.def("lstm_fused_forward", &lstmkit_fused::forward);
+  m.def("lstm_fused_forward_x", &lstmkit_fused::forward_x);
   m.def("lstm_fused_backward", &lstmkit_fused::backward);
   m.def("lstm_ln_fused_forward", &lstmkit_ln_fused::forward);
   m.def("lstm_ln_fused_backward", &lstmkit_ln_fused::backward);
