@@ -1,13 +1,17 @@
 """The matrix products of the CPU engine, on the fastest kernels torch has.
-
 On the AMD EPYC machine the engine was first measured on, oneDNN's linear
 (``torch.ops.mkldnn._linear_pointwise``) ran float32 products 2-2.5x faster
 than ``torch.mm`` (MKL), more so with the weight packed once into oneDNN's
 blocked layout. On the Intel Xeon (Sapphire Rapids) machine measured since,
-MKL is level or ahead for some of these shapes (benchmarks/RESULTS.md): a
-measured choice per machine would serve both; not built. It has no autograd and no
-float64, so everything here is used inside the operators of :mod:`.ops`,
-and other dtypes go to ``torch.mm``.
+MKL is level or ahead: for the weight gradients ``a.T @ b`` it is ahead at
+every shape measured (``benchmarks/RESULTS.md``: 147 against 123 GFLOP/s at
+6400x1024 by 6400x256), since it reads both operands transposed in place;
+for ``a @ w.T`` the two trade places by shape. MKL picks its kernels by the
+CPU's vendor, which is what separated the two machines, so :func:`mm_tn`
+takes MKL on Intel CPUs and oneDNN elsewhere; the other products stay on
+oneDNN. The choice is fixed per machine: the same machine always sums in
+the same order. It has no autograd and no float64, so everything here is
+used inside the operators of :mod:`.ops`, and other dtypes go to ``torch.mm``.
 
 Packed weights are not cached across calls: packing costs a copy of the
 weight (tens of microseconds), far less than a sequence, and a cache keyed on
@@ -16,6 +20,8 @@ autograd's back (``p.data.copy_``).
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 from torch import Tensor
@@ -52,6 +58,26 @@ def linear(a: Tensor, w: Tensor, bias: Tensor | None = None) -> Tensor:
     return torch.addmm(bias, a, w.t()) if bias is not None else a @ w.t()
 
 
+@functools.lru_cache(maxsize=1)
+def intel_cpu() -> bool:
+    """Whether the CPU's vendor is Intel (``/proc/cpuinfo``; False where it
+    cannot be read): where MKL runs its own fastest kernels."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return "GenuineIntel" in line
+    except OSError:
+        pass
+    return False
+
+
+def mm_tn_transposed() -> bool:
+    """Whether :func:`mm_tn` returns a transposed view (strides ``(1, M)``)
+    rather than a contiguous tensor: on Intel CPUs, where it takes MKL."""
+    return intel_cpu()
+
+
 def mm_tn(a: Tensor, b: Tensor) -> Tensor:
     """``a.T @ b`` for ``a`` ``(N, M)``, ``b`` ``(N, K)``: the weight gradients,
     a sum over all ``N = T*B`` steps and rows in one product.
@@ -60,7 +86,11 @@ def mm_tn(a: Tensor, b: Tensor) -> Tensor:
     ``a`` by a copy would cost as much as the product (a strided copy of tens
     of MB), so ``(b.T @ a).T`` is taken instead: oneDNN reads ``a.T`` as a
     strided weight and reorders it on the fly; only ``b`` and the small result
-    are transposed."""
+    are transposed. On Intel CPUs MKL takes the same ``(b.T @ a).T``
+    reading both transposes in place (see the module's note), and the result
+    stays a transposed view (:func:`mm_tn_transposed`)."""
+    if mm_tn_transposed():
+        return (b.t() @ a).t()
     if _onednn(a.dtype) and a.numel() * b.shape[1] >= SMALL_PRODUCT:
         r = torch.ops.mkldnn._linear_pointwise(b.t().contiguous(), a.t(), None, "none", [], "")  # (K, M)
         return r.t().contiguous()

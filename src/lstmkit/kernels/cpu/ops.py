@@ -47,6 +47,7 @@ from torch import Tensor
 from . import _build
 from .matmul import linear as _linear_eager
 from .matmul import mm_tn as _mm_tn_eager
+from .matmul import mm_tn_transposed as _mm_tn_transposed
 from .matmul import prepare_weight
 
 _DOUBLE_BACKWARD = (
@@ -176,6 +177,8 @@ def mm_tn(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _mm_tn_fake(a, b):
+    if _mm_tn_transposed():
+        return a.new_empty((b.shape[1], a.shape[1])).t()
     return a.new_empty((a.shape[1], b.shape[1]))
 
 
@@ -386,22 +389,25 @@ def _lstm_fused_seq_fake(xp, h0, c0, w_hh, valid, save):
 @torch.library.custom_op("lstmkit::lstm_fused_seq_bwd", mutates_args=())
 def lstm_fused_seq_bwd(
     dout: Tensor, dhT: Tensor, dcT: Tensor, gates: Tensor, cseq: Tensor, w_hh: Tensor, valid: Optional[Tensor],
-    need_dh0: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
+    need_dh0: bool, need_db: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """The reverse loop: ``dA`` ``(T, B, 4Hp)`` interleaved (the gradient of
-    ``xp``), ``dh_0`` (zeros unless ``need_dh0``) and ``dc_0``, ``(B, Hp)``."""
+    ``xp``), ``dh_0`` (zeros unless ``need_dh0``) and ``dc_0``, ``(B, Hp)``;
+    with ``need_db`` the bias gradient ``(4Hp,)`` interleaved, summed inside
+    the loop (else empty)."""
     with _NoAutocast():
         res = _ext().lstm_fused_backward(
             dout.contiguous(), dhT.contiguous(), dcT.contiguous(), gates, cseq, w_hh.detach().contiguous(), _c(valid),
-            need_dh0,
+            need_dh0, need_db,
         )
     return tuple(res)
 
 
 @lstm_fused_seq_bwd.register_fake
-def _lstm_fused_seq_bwd_fake(dout, dhT, dcT, gates, cseq, w_hh, valid, need_dh0):
+def _lstm_fused_seq_bwd_fake(dout, dhT, dcT, gates, cseq, w_hh, valid, need_dh0, need_db):
     T, B, G = gates.shape
-    return gates.new_empty((T, B, G)), gates.new_empty((B, G // 4)), gates.new_empty((B, G // 4))
+    return (gates.new_empty((T, B, G)), gates.new_empty((B, G // 4)), gates.new_empty((B, G // 4)),
+            gates.new_empty((G,) if need_db else (0,)))
 
 
 def _lstm_fused_setup(ctx, inputs, output):
@@ -412,10 +418,11 @@ def _lstm_fused_setup(ctx, inputs, output):
     ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out)
 
 
-def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh):
+def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh, need_db=False):
     """The shared part of both fused operators' backward: ``dA`` (the
-    gradient of the pre-activations, interleaved), ``dh_0``, ``dc_0`` and
-    ``dW_hh`` (torch's row order)."""
+    gradient of the pre-activations, interleaved), ``dh_0``, ``dc_0``,
+    ``dW_hh`` (torch's row order) and the bias gradient (interleaved, or
+    ``None`` unless ``need_db``)."""
     h0, w_hh, valid, gates, cseq, out = saved
     if not ctx.save_flag:
         raise RuntimeError("lstmkit::lstm_fused_seq: backward through a call that saved no activations (save=False)")
@@ -424,7 +431,7 @@ def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh):
     dout = torch.zeros_like(out) if dout is None else dout
     dhT = torch.zeros_like(cseq[0]) if dhT is None else dhT
     dcT = torch.zeros_like(cseq[0]) if dcT is None else dcT
-    dA, dh0, dc0 = _lstm_fused_seq_bwd_g(dout, dhT, dcT, gates, cseq, w_hh, valid, need_h0)
+    dA, dh0, dc0, db = _lstm_fused_seq_bwd_g(dout, dhT, dcT, gates, cseq, w_hh, valid, need_h0, need_db)
     d_whh = None
     if need_whh:  # sum_t dA_t^T h_{t-1}: h_0 is an input, h_1 .. h_{T-1} the output
         d_whh = _mm_tn_g(dA[0], h0)
@@ -432,12 +439,12 @@ def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh):
             hin = out[:-1].reshape((T - 1) * B, Hp)[:, :H]
             d_whh = d_whh + _mm_tn_g(dA[1:].reshape((T - 1) * B, G), hin)
         d_whh = d_whh.index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
-    return dA, dh0[:, :H] if need_h0 else None, dc0[:, :H] if need_c0 else None, d_whh
+    return dA, dh0[:, :H] if need_h0 else None, dc0[:, :H] if need_c0 else None, d_whh, db if need_db else None
 
 
 def _lstm_fused_backward(ctx, dout, dhT, dcT, *_):
     need = ctx.needs_input_grad
-    dA, dh0, dc0, d_whh = _lstm_fused_grads(ctx, ctx.saved_tensors, dout, dhT, dcT, need[1], need[2], need[3])
+    dA, dh0, dc0, d_whh, _db = _lstm_fused_grads(ctx, ctx.saved_tensors, dout, dhT, dcT, need[1], need[2], need[3])
     return dA, dh0, dc0, d_whh, None, None
 
 
@@ -478,12 +485,12 @@ def _lstm_fused_x_setup(ctx, inputs, output):
 def _lstm_fused_x_backward(ctx, dout, dhT, dcT, *_):
     *saved, x, w_ih = ctx.saved_tensors
     need = ctx.needs_input_grad
-    dA, dh0, dc0, d_whh = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need[3], need[4], need[5])
+    dA, dh0, dc0, d_whh, db = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need[3], need[4], need[5],
+                                                ctx.has_bias and need[2])
     T, B, I = x.shape
     dA2 = dA.reshape(T * B, dA.shape[2])
     dx = _linear_g(dA2, w_ih.t(), None).view(T, B, I) if need[0] else None
     d_wih = _mm_tn_g(dA2, x.reshape(T * B, I)) if need[1] else None
-    db = dA2.sum(0) if ctx.has_bias and need[2] else None
     return dx, d_wih, db, dh0, dc0, d_whh, None, None
 
 

@@ -58,6 +58,31 @@ template <typename v, typename S>
 inline void vstore(S* p, const v& x) {
   std::memcpy(p, &x, sizeof x);
 }
+// a store that bypasses the caches, for data read again only after the whole
+// sequence (the activations the backward takes): no read for ownership, no
+// cache lines evicted. p must be aligned to a vector. A thread that used it
+// calls stream_fence() before another thread reads its data.
+template <typename v, typename S>
+inline void vstream(S* p, const v& x) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(S) == 4) {
+    __m512 m;
+    std::memcpy(&m, &x, sizeof m);
+    _mm512_stream_ps(p, m);
+  } else {
+    __m512d m;
+    std::memcpy(&m, &x, sizeof m);
+    _mm512_stream_pd(p, m);
+  }
+#else
+  vstore(p, x);
+#endif
+}
+inline void stream_fence() {
+#if defined(__AVX512F__)
+  _mm_sfence();
+#endif
+}
 template <typename v, typename S>
 inline v splat(S s) {  // s - 0 is s for every s (0 + s is not, for s = -0: that would cost an add)
   return s - v{};

@@ -99,10 +99,10 @@ struct Fwd {
         const v i = sigm_v(acc[r][0]), fg = sigm_v(acc[r][1]), g = tanh_v(acc[r][2]), o = sigm_v(acc[r][3]);
         if (f.GA) {
           S* ga = f.GA + ((t * B + b) * f.U + u) * 4 * L;
-          vstore(ga, i);
-          vstore(ga + L, fg);
-          vstore(ga + 2 * L, g);
-          vstore(ga + 3 * L, o);
+          vstream(ga, i);  // read by the backward only
+          vstream(ga + L, fg);
+          vstream(ga + 2 * L, g);
+          vstream(ga + 3 * L, o);
         }
         const v cp = vload<v>(cprev + off);
         const S m = f.Vm ? f.Vm[t * B + b] : S(1);
@@ -171,9 +171,10 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
                                                 k.I, k.XI + t * B * k.I, k.I, k.WI + u * k.I * 4 * L};
         p.run(r0, r1);
       }
-      if (!meet.end_step(t, tid, alone)) return;
+      if (!meet.end_step(t, tid, alone)) break;
       if (alone) work.all(i0, i1);
     }
+    stream_fence();  // the activations were streamed past the caches
   });
   at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0p.clone();
   at::Tensor cT = cseq[save ? T : (T & 1)].clone();
@@ -195,10 +196,14 @@ struct Bwd {
   S* GH;         // (B, Hp): gradient carried to h_{t-1} past the product (padding keeps h)
   S* GC;         // (B, Hp): gradient reaching c_t from step t+1
   S* DH0;        // (B, Hp)
+  // (groups, U, 4, L) or null: dA summed over steps and rows, per group of row
+  // blocks (a work item's own slot, so the sums do not depend on which thread
+  // ran the item): the bias gradient
+  S* DB = nullptr;
 
   // the pointwise backward of step t for row b, unit block u, given the
-  // product's share prod = (dA_{t+1} W_hh)[b, block u]
-  inline void point(int64_t t, int64_t b, int64_t u, const v& prod) const {
+  // product's share prod = (dA_{t+1} W_hh)[b, block u]; db: the item's slot of DB
+  inline void point(int64_t t, int64_t b, int64_t u, const v& prod, S* db) const {
     const int64_t off = b * Hp + u * L;
     const v tot = prod + vload<v>(GH + off) + vload<v>(DO + t * B * Hp + off);
     S* da = DA + ((t * B + b) * U + u) * 4 * L;
@@ -218,10 +223,19 @@ struct Bwd {
     const v th = tanh_v(cn);
     const v one = splat<v>(S(1));
     const v dc = vload<v>(GC + off) + tot * o * (one - th * th);
-    vstore(da, dc * g * i * (one - i));
-    vstore(da + L, dc * cp * f * (one - f));
-    vstore(da + 2 * L, dc * i * (one - g * g));
-    vstore(da + 3 * L, tot * th * o * (one - o));
+    const v di = dc * g * i * (one - i), df = dc * cp * f * (one - f), dg = dc * i * (one - g * g),
+            dout = tot * th * o * (one - o);
+    vstore(da, di);
+    vstore(da + L, df);
+    vstore(da + 2 * L, dg);
+    vstore(da + 3 * L, dout);
+    if (db) {
+      S* d = db + u * 4 * L;
+      vstore(d, vload<v>(d) + di);
+      vstore(d + L, vload<v>(d + L) + df);
+      vstore(d + 2 * L, vload<v>(d + 2 * L) + dg);
+      vstore(d + 3 * L, vload<v>(d + 3 * L) + dout);
+    }
     vstore(GC + off, dc * f);
     vstore(GH + off, v{});
   }
@@ -231,6 +245,7 @@ struct Bwd {
   struct Step {
     const Bwd& w;
     int64_t t, q;
+    S* db;  // the item's slot of DB, or null
     template <int MR>
     void init(int64_t, v (&acc)[MR][4]) const {
       zero_tile(acc);
@@ -243,7 +258,7 @@ struct Bwd {
           if (u >= w.U) break;
           const int64_t b = r0 + r;
           if (t >= 0) {
-            w.point(t, b, u, acc[r][j]);
+            w.point(t, b, u, acc[r][j], db);
           } else {
             const int64_t off = b * w.Hp + u * L;
             vstore(w.DH0 + off, acc[r][j] + vload<v>(w.GH + off));
@@ -258,7 +273,7 @@ template <typename S>
 std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
                                       const at::Tensor& gates,
                                       const at::Tensor& cseq, const at::Tensor& whh,
-                                      const std::optional<at::Tensor>& valid, bool need_dh0) {
+                                      const std::optional<at::Tensor>& valid, bool need_dh0, bool need_db) {
   using v = typename Vec<S>::v;
   constexpr int L = Vec<S>::L;
   const int64_t T = gates.size(0), B = gates.size(1), H = whh.size(1), Hp = (H + L - 1) / L * L, U = Hp / L;
@@ -277,6 +292,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
   const RowBlocks rb(B);
   const Work work(NQ, rb, requested_threads());
   at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
+  at::Tensor dbg = need_db ? at::zeros({work.groups, 4 * Hp}, opt) : at::Tensor();
   const int64_t tlast = need_dh0 ? -1 : 0;
   Meeting meet(work.nt);
   team(work.nt, [&](int tid, int nt) {
@@ -289,7 +305,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
       for (int64_t i = i0; i < i1; ++i) {
         int64_t q, r0, r1;
         work.item(i, q, r0, r1);
-        const typename Bwd<S>::Step step{k, t, q};
+        const typename Bwd<S>::Step step{k, t, q, need_db ? dbg.data_ptr<S>() + (i % work.groups) * 4 * Hp : nullptr};
         const Panel<S, typename Bwd<S>::Step> p{step, rb, product ? K : 0, k.DA + (t + 1) * B * K, K,
                                                 k.Wb + q * K * 4 * L, pt};
         p.run(r0, r1);
@@ -298,7 +314,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
       if (alone) work.all(i0, i1);
     }
   });
-  return {dA, dh0, gC};
+  return {dA, dh0, gC, need_db ? dbg.sum(0) : at::zeros({0}, opt)};
 }
 
 }  // namespace
@@ -346,10 +362,10 @@ std::vector<at::Tensor> forward_x(const at::Tensor& x, const at::Tensor& wih, co
 
 std::vector<at::Tensor> backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
                                  const at::Tensor& gates, const at::Tensor& cseq, const at::Tensor& whh,
-                                 const std::optional<at::Tensor>& valid, bool need_dh0) {
+                                 const std::optional<at::Tensor>& valid, bool need_dh0, bool need_db) {
   TORCH_CHECK(gates.is_contiguous() && cseq.is_contiguous(), "lstm_fused_backward: saved tensors must be contiguous");
   return AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_fused_backward", [&] {
-    return backward_impl<scalar_t>(dout, dhT, dcT, gates, cseq, whh, valid, need_dh0);
+    return backward_impl<scalar_t>(dout, dhT, dcT, gates, cseq, whh, valid, need_dh0, need_db);
   });
 }
 

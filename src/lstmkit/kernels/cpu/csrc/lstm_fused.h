@@ -34,9 +34,10 @@ std::vector<at::Tensor> forward_x(const at::Tensor& x, const at::Tensor& wih, co
 // dout (T, B, Hp): the gradient reaching h_1 .. h_T from the outputs; dhT,
 // dcT (B, Hp). Returns dA (T, B, 4Hp) interleaved (the gradient of the
 // pre-activations, hence of xp), dh_0 (zeros unless need_dh0: it costs one
-// more product) and dc_0.
+// more product), dc_0 and, with need_db, dA summed over steps and rows (4Hp)
+// interleaved: the bias gradient (else an empty tensor).
 std::vector<at::Tensor> backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
                                  const at::Tensor& gates, const at::Tensor& cseq, const at::Tensor& whh,
-                                 const std::optional<at::Tensor>& valid, bool need_dh0);
+                                 const std::optional<at::Tensor>& valid, bool need_dh0, bool need_db);
 
 }  // namespace lstmkit_fused
