@@ -146,12 +146,17 @@ inline vd tanh_v(vd x) {
 
 // acc[r][j] += sum_{k < K} A[r, k] * P[k][j][:]: MR rows of A (row stride lda)
 // against one packed panel of 4 lane vectors per k.
+// With pf, one cache line of pf per k is fetched into L2 on the way (the
+// panel's next chunk, while this one is in L1).
 template <typename S, int MR>
 inline void panel_mm(int64_t K, const S* __restrict A, int64_t lda, const S* __restrict P,
-                     typename Vec<S>::v (&acc)[MR][4]) {
+                     typename Vec<S>::v (&acc)[MR][4], const char* pf = nullptr) {
   using v = typename Vec<S>::v;
   constexpr int L = Vec<S>::L;
   for (int64_t k = 0; k < K; ++k) {
+#if defined(__AVX512F__)
+    if (pf) _mm_prefetch(pf + k * 64, _MM_HINT_T1);
+#endif
     const S* w = P + k * 4 * L;
     const v w0 = vload<v>(w), w1 = vload<v>(w + L), w2 = vload<v>(w + 2 * L), w3 = vload<v>(w + 3 * L);
 #pragma GCC unroll 8
@@ -309,7 +314,8 @@ struct Panel {
 
   // a: the block's first row at the chunk's first k; p: the chunk's panel slice
   template <int MR>
-  void block(int64_t r0, const S* a, int64_t ld, const S* p, int64_t kn, bool first, bool last) const {
+  void block(int64_t r0, const S* a, int64_t ld, const S* p, int64_t kn, bool first, bool last,
+             const char* pf) const {
     v acc[MR][4];
     if (first) {
       kern.template init<MR>(r0, acc);
@@ -317,7 +323,7 @@ struct Panel {
       for (int r = 0; r < MR; ++r)
         for (int j = 0; j < 4; ++j) acc[r][j] = part[(r0 + r) * 4 + j];
     }
-    if (kn > 0) panel_mm<S, MR>(kn, a, ld, p, acc);
+    if (kn > 0) panel_mm<S, MR>(kn, a, ld, p, acc, pf);
     if (last) {
       kern.template finish<MR>(r0, acc);
     } else {
@@ -326,19 +332,19 @@ struct Panel {
     }
   }
 
-  void dispatch(int64_t r0, int64_t n, const S* a, int64_t ld, const S* p, int64_t kn, bool first,
-                bool last) const {
+  void dispatch(int64_t r0, int64_t n, const S* a, int64_t ld, const S* p, int64_t kn, bool first, bool last,
+                const char* pf) const {
     switch (n) {
-      case 1: return block<1>(r0, a, ld, p, kn, first, last);
-      case 2: return block<2>(r0, a, ld, p, kn, first, last);
+      case 1: return block<1>(r0, a, ld, p, kn, first, last, pf);
+      case 2: return block<2>(r0, a, ld, p, kn, first, last, pf);
       default: break;
     }
     if constexpr (kRows >= 6) {
       switch (n) {
-        case 3: return block<3>(r0, a, ld, p, kn, first, last);
-        case 4: return block<4>(r0, a, ld, p, kn, first, last);
-        case 5: return block<5>(r0, a, ld, p, kn, first, last);
-        case 6: return block<6>(r0, a, ld, p, kn, first, last);
+        case 3: return block<3>(r0, a, ld, p, kn, first, last, pf);
+        case 4: return block<4>(r0, a, ld, p, kn, first, last, pf);
+        case 5: return block<5>(r0, a, ld, p, kn, first, last, pf);
+        case 6: return block<6>(r0, a, ld, p, kn, first, last, pf);
         default: break;
       }
     }
@@ -354,9 +360,14 @@ struct Panel {
       const S* a = lead ? A0 + k0 : A + (k0 - K0);
       const int64_t ld = lead ? lda0 : lda;
       const S* p = (lead ? P0 + k0 * 4 * L : P + (k0 - K0) * 4 * L);
+      // the chunk's row blocks fetch the next chunk into L2, a line per k
+      // each, in turn: kn * 4 * L elements = kn * 4 lines of 64 bytes
+      const char* next = reinterpret_cast<const char*>(p + kn * 4 * L);
+      const int64_t lines = kn * 4 * L * int64_t(sizeof(S)) / 64;
       for (int64_t r = rb0; r < rb1; ++r) {
-        const int64_t s = rb.start(r);
-        dispatch(s, rb.size(r), a + s * ld, ld, p, kn, first, last);
+        const int64_t s = rb.start(r), j = r - rb0;
+        const char* pf = j * kn < lines ? next + j * kn * 64 : nullptr;
+        dispatch(s, rb.size(r), a + s * ld, ld, p, kn, first, last, pf);
       }
       k0 += kn;
     } while (k0 < total);
