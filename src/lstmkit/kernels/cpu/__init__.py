@@ -17,7 +17,9 @@ For every cell of the core (``lstm``, ``peephole``, ``layernorm``, ``gru``,
 A plain LSTM layer (no projection, hidden-state dropout, zoneout or gate
 traces) runs step 2 and 3 in the fused loop of ``csrc/lstm_fused.cpp``
 instead (:mod:`.fused`): the recurrent product and the gate math in one
-register tile, no per-step product call and no ``(B, 4H)`` intermediate. A
+register tile, no per-step product call and no ``(B, 4H)`` intermediate;
+when the batch shares the weights well enough the tile computes the input
+projection too (step 1 then writes nothing). A
 layer-norm LSTM layer under the same conditions, with a hidden size that
 fills the vector lanes exactly, runs on the same tiles (:mod:`.fused_ln`):
 the product per step, then the norms and the gates per batch row.
