@@ -252,3 +252,21 @@ def test_both_paths_hand_over_to_one_thread_with_the_same_numbers(projection):
     assert handed_over == 2
     for ta, tb in zip(a, b):
         torch.testing.assert_close(ta, tb, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("frozen", ["weight_ih", "weight_hh", "bias_ih", None])
+def test_weight_gradients_with_some_parameters_frozen(frozen, projection):
+    """The tile path takes both weight gradients as one product when both are
+    needed and each alone otherwise; either way they match torch.nn."""
+    torch.manual_seed(8)
+    ref = nn.LSTM(5, 16, dtype=torch.float64)
+    ours = lstmkit.LSTM.from_torch(ref, backend="cpu")
+    x = torch.randn(6, 4, 5, dtype=torch.float64)
+    for m in (ref, ours):
+        for n, p in m.named_parameters():
+            p.requires_grad_(not (frozen and n.split(".")[-1].startswith(frozen)))
+    ga = _grads(ref(x), (), [p for p in ref.parameters() if p.requires_grad])
+    gb = _grads(ours(x), (), [p for p in ours.parameters() if p.requires_grad])
+    assert len(ga) == len(gb) == (4 if frozen is None else 3)
+    for got, want in zip(gb, ga):
+        torch.testing.assert_close(got, want, **TOL[torch.float64])

@@ -485,12 +485,23 @@ def _lstm_fused_x_setup(ctx, inputs, output):
 def _lstm_fused_x_backward(ctx, dout, dhT, dcT, *_):
     *saved, x, w_ih = ctx.saved_tensors
     need = ctx.needs_input_grad
-    dA, dh0, dc0, d_whh, db = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need[3], need[4], need[5],
+    both = need[1] and need[5]
+    dA, dh0, dc0, d_whh, db = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need[3], need[4], need[5] and not both,
                                                 ctx.has_bias and need[2])
     T, B, I = x.shape
-    dA2 = dA.reshape(T * B, dA.shape[2])
+    G = dA.shape[2]
+    dA2 = dA.reshape(T * B, G)
     dx = _linear_g(dA2, w_ih.t(), None).view(T, B, I) if need[0] else None
-    d_wih = _mm_tn_g(dA2, x.reshape(T * B, I)) if need[1] else None
+    d_wih = None
+    if both:  # both weight gradients as one product: dA^T [x_t, h_{t-1}]
+        h0, w_hh, out = saved[0], saved[1], saved[5]
+        H = w_hh.shape[1]
+        hin = torch.cat((h0.unsqueeze(0), out[:-1, :, :H]), 0)  # h_0 .. h_{T-1}
+        dw = _mm_tn_g(dA2, torch.cat((x, hin), 2).reshape(T * B, I + H))
+        d_wih = dw[:, :I]
+        d_whh = dw[:, I:].index_select(0, interleave_index(H, lane_width(dA.dtype))[1])
+    elif need[1]:
+        d_wih = _mm_tn_g(dA2, x.reshape(T * B, I))
     return dx, d_wih, db, dh0, dc0, d_whh, None, None
 
 
