@@ -331,7 +331,8 @@ def measured(monkeypatch):
     """Stand-in measurements for auto (the shipped table is machine-specific)."""
     import lstmkit.kernels.cpu as cpu_pkg
 
-    table = {"1": {"lstm train": 0.8, "lstm infer": 0.6, "gru train": 1.3, "rnn_tanh train": 0.7}}
+    table = {"1": {"lstm train": 0.8, "lstm infer": 0.6, "gru train": 1.3, "rnn_tanh train": 0.7,
+                   "rnn_relu train": 1.02}}
     monkeypatch.setattr(cpu_pkg, "_ratios", table)
     return table
 
@@ -348,6 +349,9 @@ def test_auto_follows_the_measured_table(measured):
     assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="gru"), gru, None).name == "cpu"  # measured faster
     rnn = [lstmkit.cells.RNNCell(3, 4)]
     assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="rnn_tanh"), rnn, None).name == "torch"
+    relu = [lstmkit.cells.RNNCell(3, 4, nonlinearity="relu")]
+    # 1.02x in the worst shape is within the run-to-run noise: not enough to leave torch.nn
+    assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="rnn_relu"), relu, None).name == "torch"
     with torch.no_grad():  # not measured for inference: the engine keeps it
         assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="rnn_tanh"), rnn, None).name == "cpu"
 

@@ -34,7 +34,8 @@ share of the hidden units and computes their gate rows of both products and
 their state update in one pass over the weights.
 
 ``auto`` uses this backend on CPU except for plain full-length configurations
-where the benchmark measured torch.nn faster (``auto_table.json``, written by
+where the benchmark did not measure it at least 5 % faster than torch.nn in
+every shape (``AUTO_MARGIN``; ``auto_table.json``, written by
 ``benchmarks/bench_cpu.py --write-auto-table``; see ``benchmarks/RESULTS.md``). Float32 sigmoid/tanh use polynomial
 approximations with absolute error ~1e-7; float64 uses libm. On first use the
 backend raises glibc's ``mallopt`` thresholds so freed activations are
@@ -89,6 +90,11 @@ _DTYPES = (torch.float32, torch.float64)
 #: ``benchmarks/bench_cpu.py --write-auto-table``; read once, when the
 #: backend is loaded.
 AUTO_TABLE = Path(__file__).with_name("auto_table.json")
+#: how far ahead of torch.nn the engine's worst measured shape must be for
+#: ``auto`` to take it: the same torch.nn call moves by several per cent
+#: between runs of the benchmark on a shared machine (``benchmarks/RESULTS.md``),
+#: so a worst case of 1.00-1.04x is a tie that another run reads as a loss
+AUTO_MARGIN = 1.05
 _ratios: dict[str, dict[str, float]] | None = None
 
 
@@ -217,9 +223,10 @@ class CPUBackend(Backend):
         )
         key = f"{spec.kind} {'train' if training else 'infer'}"
         ratio = auto_ratio(key)
-        if ratio is not None and ratio < 1.0:
-            return (f"torch.nn is faster for a full-length plain {key}: this engine ran at {ratio:.2f}x its speed "
-                    f"in the worst measured shape ({AUTO_TABLE.name}, written by benchmarks/bench_cpu.py)")
+        if ratio is not None and ratio < AUTO_MARGIN:
+            return (f"torch.nn is as fast or faster for a full-length plain {key}: this engine ran at {ratio:.2f}x "
+                    f"its speed in the worst measured shape, {AUTO_MARGIN:.2f}x needed ({AUTO_TABLE.name}, written by "
+                    f"benchmarks/bench_cpu.py)")
         return None
 
     def _fallback(self):
