@@ -278,3 +278,16 @@ def test_without_avx512_tiles_the_projection_stays_one_product(monkeypatch):
     monkeypatch.setattr(fused, "lane_width", lambda dtype: 8 if dtype == torch.float32 else 4)
     assert not fused.tile_projection(64, 8, 256, torch.float32)
     assert not fused.tile_projection(64, 8, 256, torch.float64)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "layernorm"])
+def test_an_empty_batch_runs_forward_and_backward(cell, projection):
+    """B = 0 (an empty last batch): empty outputs and gradients, no crash (the
+    fused loops' row blocks once divided by their count, zero here)."""
+    layer = lstmkit.LSTM(3, 16, num_layers=2, bidirectional=True, cell=cell, backend="cpu")
+    x = torch.randn(5, 0, 3, requires_grad=True)
+    out, (h, c) = layer(x)
+    assert out.shape == (5, 0, 32) and h.shape == (4, 0, 16) and c.shape == (4, 0, 16)
+    (out.sum() + h.sum() + c.sum()).backward()
+    assert x.grad.shape == (5, 0, 3)
+    assert all(torch.count_nonzero(p.grad) == 0 for p in layer.parameters())

@@ -238,7 +238,8 @@ struct Meeting {
 // for a third of the work)
 struct RowBlocks {
   int64_t n, base, extra;
-  explicit RowBlocks(int64_t B) : n((B + kRows - 1) / kRows), base(B / n), extra(B % n) {}
+  explicit RowBlocks(int64_t B)
+      : n((B + kRows - 1) / kRows), base(n > 0 ? B / n : 0), extra(n > 0 ? B % n : 0) {}  // B = 0: no blocks
   int64_t start(int64_t r) const { return r * base + std::min(r, extra); }
   int64_t size(int64_t r) const { return base + (r < extra ? 1 : 0); }
 };
