@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "exp_poly.h"
 #include "threads.h"
 
 namespace lstmkit_fused {
@@ -88,8 +89,8 @@ inline v splat(S s) {  // s - 0 is s for every s (0 + s is not, for s = -0: that
   return s - v{};
 }
 
-// float: exp by Cephes' polynomial on [-ln2/2, ln2/2] and an exponent built
-// from the rounded multiple of ln 2 (relative error ~1e-7), in vector lanes.
+// float: exp by Cephes' polynomial (exp_poly.h) and an exponent built from
+// the rounded multiple of ln 2 (relative error ~1e-7), in vector lanes.
 // The clamp keeps the exponent in the normal range (exp(-87) ~ 1.6e-38,
 // exp(88) ~ 1.65e38), so sigmoid and tanh saturate cleanly; NaN passes.
 using vf = Vec<float>::v;
@@ -99,16 +100,8 @@ __attribute__((always_inline)) inline vf exp_v(vf x) {
   x = x > hi ? hi : x;
   x = x < lo ? lo : x;
   const vf magic = splat<vf>(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
-  vf fx = (x * 1.44269504088896341f + magic) - magic;
-  x = x - fx * 0.693359375f + fx * 2.12194440e-4f;
-  const vf z = x * x;
-  vf y = splat<vf>(1.9875691500E-4f);
-  y = y * x + 1.3981999507E-3f;
-  y = y * x + 8.3334519073E-3f;
-  y = y * x + 4.1665795894E-2f;
-  y = y * x + 1.6666665459E-1f;
-  y = y * x + 5.0000001201E-1f;
-  y = y * z + x + 1.0f;
+  const vf fx = (x * 1.44269504088896341f + magic) - magic;
+  const vf y = lstmkit_exp::exp_reduced(x, fx);
   const vfi n = __builtin_convertvector(fx, vfi) + 127;
   const vfi bits = n << 23;
   vf p2;

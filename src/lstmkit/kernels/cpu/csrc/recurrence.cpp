@@ -19,6 +19,7 @@
 
 #include <torch/extension.h>
 
+#include "exp_poly.h"
 #include "lstm_fused.h"
 #include "lstm_ln_fused.h"
 #include "threads.h"
@@ -64,23 +65,15 @@ Tensor wlinear(const Tensor& a, const Tensor& w) {
   return at::mm(a, w.t());
 }
 
-// float32: branch-free exp/tanh (Cephes polynomials, relative error ~1e-7)
+// float32: branch-free exp/tanh (Cephes' polynomial, exp_poly.h, relative error ~1e-7)
 // that the compiler vectorises; libm's scalar calls made the loops 5x slower.
 // float64 keeps libm (it is the dtype the tests hold to 1e-10).
 inline float exp_f(float x) {
   // clamp without dropping NaN (a comparison with NaN is false, so it passes through)
   x = x > 88.3762626647949f ? 88.3762626647949f : x;
   x = x < -88.3762626647949f ? -88.3762626647949f : x;
-  float fx = std::floor(x * 1.44269504088896341f + 0.5f);
-  x = x - fx * 0.693359375f + fx * 2.12194440e-4f;
-  const float z = x * x;
-  float y = 1.9875691500E-4f;
-  y = y * x + 1.3981999507E-3f;
-  y = y * x + 8.3334519073E-3f;
-  y = y * x + 4.1665795894E-2f;
-  y = y * x + 1.6666665459E-1f;
-  y = y * x + 5.0000001201E-1f;
-  y = y * z + x + 1.0f;
+  const float fx = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float y = lstmkit_exp::exp_reduced(x, fx);
   const int32_t n = static_cast<int32_t>(fx) + 127;
   const uint32_t bits = static_cast<uint32_t>(n) << 23;
   float pow2n;
