@@ -2,7 +2,9 @@
 
 ``forced_hand_over`` runs a layer twice on a two-thread team, the second time
 forcing the fused loops' hand-over to thread 0 at a chosen step;
-``check_compiled_step`` compares a compiled training step with eager ones.
+``check_compiled_step`` compares a compiled training step with eager ones;
+``check_per_sample_grads`` compares torch.func's per-sample gradients with
+one eager backward per sample.
 """
 
 from __future__ import annotations
@@ -60,3 +62,21 @@ def check_compiled_step(layer, input_size: int, lengths=None, compiler: str = "i
         torch.testing.assert_close(compiled(layer, opt_c, x), step(eager, opt_e, x), rtol=1e-4, atol=1e-5)
     for (n, a), (_, b) in zip(layer.named_parameters(), eager.named_parameters()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=lambda m: f"{label} {n}: {m}")
+
+
+def check_per_sample_grads(layer, xs, label: str = "", **tol) -> None:
+    """``vmap(grad(loss))`` over the samples ``xs`` ``(N, T, B, I)`` against
+    one eager backward per sample, for every parameter of ``layer``; the loss
+    is the summed squared output. ``tol``: ``assert_close``'s tolerances."""
+    params = {k: v.detach() for k, v in layer.named_parameters()}
+
+    def loss(p, x):
+        out, _ = torch.func.functional_call(layer, p, (x,))
+        return out.pow(2).sum()
+
+    per_sample = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0))(params, xs)
+    for i in range(xs.shape[0]):
+        layer.zero_grad()
+        loss(dict(layer.named_parameters()), xs[i]).backward()
+        for k, p in layer.named_parameters():
+            torch.testing.assert_close(per_sample[k][i], p.grad, msg=lambda m: f"{label} {k}: {m}", **tol)

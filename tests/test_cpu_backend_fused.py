@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 import lstmkit
-from cpu_engine_helpers import check_compiled_step, forced_hand_over
+from cpu_engine_helpers import check_compiled_step, check_per_sample_grads, forced_hand_over
 from lstmkit.kernels.cpu import _build, fused, ops
 from lstmkit.kernels.cpu.functions import LoopConfig
 from lstmkit.kernels.cpu.fused import fused_lstm_layer
@@ -224,18 +224,8 @@ def test_compiled_training_step_matches_eager_on_both_paths(projection):
 def test_per_sample_gradients_with_vmap_on_both_paths(projection):
     torch.manual_seed(6)
     layer = lstmkit.LSTM(3, 16, backend="cpu").double()
-    params = {k: v.detach() for k, v in layer.named_parameters()}
     xs = torch.randn(4, 5, 1, 3, dtype=torch.float64)  # 4 samples of (T=5, B=1, I=3)
-
-    def loss(p, x):
-        out, _ = torch.func.functional_call(layer, p, (x,))
-        return out.square().sum()
-
-    per_sample = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0))(params, xs)
-    for i in range(xs.shape[0]):
-        one = torch.func.grad(loss)(params, xs[i])
-        for k in params:
-            torch.testing.assert_close(per_sample[k][i], one[k], rtol=1e-10, atol=1e-12)
+    check_per_sample_grads(layer, xs, label=projection, rtol=1e-10, atol=1e-12)
 
 
 def test_both_paths_hand_over_to_one_thread_with_the_same_numbers(projection):

@@ -16,7 +16,7 @@ import types
 
 import pytest
 import torch
-from cpu_engine_helpers import check_compiled_step, forced_hand_over
+from cpu_engine_helpers import check_compiled_step, check_per_sample_grads, forced_hand_over
 
 import lstmkit
 from lstmkit.kernels.cpu import _build, ops
@@ -287,19 +287,7 @@ def test_per_sample_gradients_with_vmap():
     H = lanes(torch.float64)
     layer = make(H, dtype=torch.float64, seed=7)
     layer.backend = "cpu"
-    params = {k: v.detach() for k, v in layer.named_parameters()}
-
-    def loss(p, x):
-        out, _ = torch.func.functional_call(layer, p, (x,))
-        return out.pow(2).sum()
-
-    xs = torch.randn(3, 5, 1, I, dtype=torch.float64)
-    per_sample = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0))(params, xs)
-    for i in range(3):
-        layer.zero_grad()
-        loss(dict(layer.named_parameters()), xs[i]).backward()
-        for k, p in layer.named_parameters():
-            torch.testing.assert_close(per_sample[k][i], p.grad, msg=lambda m: f"{k}: {m}")
+    check_per_sample_grads(layer, torch.randn(3, 5, 1, I, dtype=torch.float64))
 
 
 def test_double_backward_raises_and_autocast_keeps_float32():

@@ -14,7 +14,7 @@ import warnings
 
 import pytest
 import torch
-from cpu_engine_helpers import check_compiled_step
+from cpu_engine_helpers import check_compiled_step, check_per_sample_grads
 
 import lstmkit
 from lstmkit.nn.export import SequenceGraph
@@ -171,19 +171,8 @@ def test_compile_training_step_every_cell(kind, backend):
 # -------------------------------------------------------------- torch.func
 def check_func(kind, backend):
     layer = make(kind, backend).double()
-    params = {k: v.detach() for k, v in layer.named_parameters()}
-
-    def loss(p, x):
-        out, _ = torch.func.functional_call(layer, p, (x,))
-        return out.pow(2).sum()
-
     xs = torch.randn(3, 5, 1, 4, dtype=torch.float64)  # 3 samples of (T=5, B=1, I=4)
-    per_sample = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0))(params, xs)
-    for i in range(3):
-        layer.zero_grad()
-        loss(dict(layer.named_parameters()), xs[i]).backward()
-        for k, p in layer.named_parameters():
-            torch.testing.assert_close(per_sample[k][i], p.grad, msg=lambda m: f"{kind}/{backend} {k}: {m}")
+    check_per_sample_grads(layer, xs, label=f"{kind}/{backend}")
 
 
 @pytest.mark.parametrize("kind,backend", [("layernorm", "cpu"), ("gru", "cpu"), ("lstm", "auto")])
