@@ -90,7 +90,7 @@ def fused_lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tens
     L = lane_width(x.dtype)
     fwd, _ = interleave_index(H, L)
     padded = H % L != 0
-    T, B, I = x.shape
+    _, B, I = x.shape
     wi = _interleaved(w_ih, fwd, padded)
     bi = None if bias is None else _interleaved(bias, fwd, padded)
     if tile_projection(B, I, H, x.dtype):

@@ -379,11 +379,16 @@ def lstm_fused_seq(
     return out, hT, cT, _or_empty(gates if save else None, xp), _or_empty(cseq if save else None, xp)
 
 
-def _lstm_fused_seq_fake(xp, h0, c0, w_hh, valid, save):
-    T, B, G = xp.shape
+def _fused_outputs_fake(like: Tensor, T: int, B: int, G: int, save: bool):
+    """The outputs of both plain fused loops: out, h_T, c_T and, with save,
+    the activations and the cell states (else empty)."""
     Hp = G // 4
-    e = lambda *s: xp.new_empty(s)  # noqa: E731
+    e = lambda *s: like.new_empty(s)  # noqa: E731
     return e(T, B, Hp), e(B, Hp), e(B, Hp), e(T, B, G) if save else e(0), e(T + 1, B, Hp) if save else e(0)
+
+
+def _lstm_fused_seq_fake(xp, h0, c0, w_hh, valid, save):
+    return _fused_outputs_fake(xp, *xp.shape, save)
 
 
 @torch.library.custom_op("lstmkit::lstm_fused_seq_bwd", mutates_args=())
@@ -418,11 +423,12 @@ def _lstm_fused_setup(ctx, inputs, output):
     ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out)
 
 
-def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh, need_db=False):
+def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh, need_db=False, x=None):
     """The shared part of both fused operators' backward: ``dA`` (the
     gradient of the pre-activations, interleaved), ``dh_0``, ``dc_0``,
-    ``dW_hh`` (torch's row order) and the bias gradient (interleaved, or
-    ``None`` unless ``need_db``)."""
+    ``dW_hh`` (torch's row order), the bias gradient (interleaved, or
+    ``None`` unless ``need_db``) and, given the input ``x`` (with
+    ``need_whh``), ``dW_ih`` (interleaved) from the same product, else ``None``."""
     h0, w_hh, valid, gates, cseq, out = saved
     if not ctx.save_flag:
         raise RuntimeError("lstmkit::lstm_fused_seq: backward through a call that saved no activations (save=False)")
@@ -432,19 +438,26 @@ def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh, ne
     dhT = torch.zeros_like(cseq[0]) if dhT is None else dhT
     dcT = torch.zeros_like(cseq[0]) if dcT is None else dcT
     dA, dh0, dc0, db = _lstm_fused_seq_bwd_g(dout, dhT, dcT, gates, cseq, w_hh, valid, need_h0, need_db)
-    d_whh = None
-    if need_whh:  # sum_t dA_t^T h_{t-1}: h_0 is an input, h_1 .. h_{T-1} the output
+    d_whh = d_wih = None
+    if need_whh and x is not None:  # both weight gradients as one product: dA^T [x_t, h_{t-1}]
+        I = x.shape[2]
+        hin = torch.cat((h0.unsqueeze(0), out[:-1, :, :H]), 0)  # h_0 .. h_{T-1}
+        dw = _mm_tn_g(dA.reshape(T * B, G), torch.cat((x, hin), 2).reshape(T * B, I + H))
+        d_wih, d_whh = dw[:, :I], dw[:, I:]
+    elif need_whh:  # sum_t dA_t^T h_{t-1}: h_0 is an input, h_1 .. h_{T-1} the output
         d_whh = _mm_tn_g(dA[0], h0)
         if T > 1:
             hin = out[:-1].reshape((T - 1) * B, Hp)[:, :H]
             d_whh = d_whh + _mm_tn_g(dA[1:].reshape((T - 1) * B, G), hin)
+    if d_whh is not None:
         d_whh = d_whh.index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
-    return dA, dh0[:, :H] if need_h0 else None, dc0[:, :H] if need_c0 else None, d_whh, db if need_db else None
+    return (dA, dh0[:, :H] if need_h0 else None, dc0[:, :H] if need_c0 else None, d_whh,
+            db if need_db else None, d_wih)
 
 
 def _lstm_fused_backward(ctx, dout, dhT, dcT, *_):
     need = ctx.needs_input_grad
-    dA, dh0, dc0, d_whh, _db = _lstm_fused_grads(ctx, ctx.saved_tensors, dout, dhT, dcT, need[1], need[2], need[3])
+    dA, dh0, dc0, d_whh, _, _ = _lstm_fused_grads(ctx, ctx.saved_tensors, dout, dhT, dcT, need[1], need[2], need[3])
     return dA, dh0, dc0, d_whh, None, None
 
 
@@ -466,11 +479,7 @@ def lstm_fused_seq_x(
 
 
 def _lstm_fused_seq_x_fake(x, w_ih, b, h0, c0, w_hh, valid, save):
-    T, B, _ = x.shape
-    G = w_ih.shape[0]
-    Hp = G // 4
-    e = lambda *s: x.new_empty(s)  # noqa: E731
-    return e(T, B, Hp), e(B, Hp), e(B, Hp), e(T, B, G) if save else e(0), e(T + 1, B, Hp) if save else e(0)
+    return _fused_outputs_fake(x, x.shape[0], x.shape[1], w_ih.shape[0], save)
 
 
 def _lstm_fused_x_setup(ctx, inputs, output):
@@ -486,21 +495,12 @@ def _lstm_fused_x_backward(ctx, dout, dhT, dcT, *_):
     *saved, x, w_ih = ctx.saved_tensors
     need = ctx.needs_input_grad
     both = need[1] and need[5]
-    dA, dh0, dc0, d_whh, db = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need[3], need[4], need[5] and not both,
-                                                ctx.has_bias and need[2])
+    dA, dh0, dc0, d_whh, db, d_wih = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need[3], need[4], need[5],
+                                                       ctx.has_bias and need[2], x if both else None)
     T, B, I = x.shape
-    G = dA.shape[2]
-    dA2 = dA.reshape(T * B, G)
+    dA2 = dA.reshape(T * B, dA.shape[2])
     dx = _linear_g(dA2, w_ih.t(), None).view(T, B, I) if need[0] else None
-    d_wih = None
-    if both:  # both weight gradients as one product: dA^T [x_t, h_{t-1}]
-        h0, w_hh, out = saved[0], saved[1], saved[5]
-        H = w_hh.shape[1]
-        hin = torch.cat((h0.unsqueeze(0), out[:-1, :, :H]), 0)  # h_0 .. h_{T-1}
-        dw = _mm_tn_g(dA2, torch.cat((x, hin), 2).reshape(T * B, I + H))
-        d_wih = dw[:, :I]
-        d_whh = dw[:, I:].index_select(0, interleave_index(H, lane_width(dA.dtype))[1])
-    elif need[1]:
+    if need[1] and not both:
         d_wih = _mm_tn_g(dA2, x.reshape(T * B, I))
     return dx, d_wih, db, dh0, dc0, d_whh, None, None
 
