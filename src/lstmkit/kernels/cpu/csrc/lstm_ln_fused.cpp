@@ -180,86 +180,142 @@ struct Fwd {
     }
   };
 
-  // mean and 1/std of n values (biased variance, as F.layer_norm) in one
-  // pass over the values shifted by the first lanes: with the shift inside
-  // the values' range the sum of squares does not cancel
-  void stats(const S* p, int64_t n, S& mean, S& rstd) const {
-    const v k0 = vload<v>(p);
-    v s1{}, s2{};
+  // mean and 1/std of n values (biased variance, as F.layer_norm) of each
+  // of NR rows p[0..NR) in one pass over the values shifted by each row's
+  // first lanes: with the shift inside the values' range the sum of squares
+  // does not cancel. The rows' chains are independent, so one loop over them
+  // all keeps the vector units busy where one row's adds wait on each other.
+  template <int NR>
+  void stats(const S* const (&p)[NR], int64_t n, S (&mean)[NR], S (&rstd)[NR]) const {
+    v k0[NR], s1[NR], s2[NR];
+    for (int q = 0; q < NR; ++q) {
+      k0[q] = vload<v>(p[q]);
+      s1[q] = s2[q] = v{};
+    }
     for (int64_t k = 0; k < n; k += L) {
-      const v d = vload<v>(p + k) - k0;
-      s1 += d;
-      s2 += d * d;
+#pragma GCC unroll 4
+      for (int q = 0; q < NR; ++q) {
+        const v d = vload<v>(p[q] + k) - k0[q];
+        s1[q] += d;
+        s2[q] += d * d;
+      }
     }
     // per lane l: sum (x - k0[l]) and its square over the n/L values of lane l
     const S m = S(n / L);
-    v lm = s1 / m;                     // lane means minus the shift
-    const v lq = s2 - s1 * lm;         // lane sums of squared deviations
-    lm += k0;                          // lane means
-    mean = hsum<S>(lm) / S(L);
-    const v dm = lm - mean;
-    rstd = inv_std<S>((hsum<S>(lq) + m * hsum<S>(dm * dm)) / S(n), eps);
+    for (int q = 0; q < NR; ++q) {
+      v lm = s1[q] / m;                  // lane means minus the shift
+      const v lq = s2[q] - s1[q] * lm;   // lane sums of squared deviations
+      lm += k0[q];                       // lane means
+      mean[q] = hsum<S>(lm) / S(L);
+      const v dm = lm - mean[q];
+      rstd[q] = inv_std<S>((hsum<S>(lq) + m * hsum<S>(dm * dm)) / S(n), eps);
+    }
   }
 
-  // phase 2: the rest of step t for row b
-  void row(int64_t t, int64_t b) const {
+  // phase 2: the rest of step t for NR rows from b, none of them padding
+  // (each row's arithmetic is the same whatever NR: NR > 1 only interleaves
+  // the rows' dependency chains)
+  template <int NR>
+  void rows(int64_t t, int64_t b) const {
     const int64_t G = 4 * H;
-    const S* hprev = (t == 0 ? H0 : HS + (t - 1) * B * H) + b * H;
-    S* hnext = HS + t * B * H + b * H;
-    const S* cprev = CS + (save ? t : (t & 1)) * B * H + b * H;
-    S* cnext = CS + (save ? t + 1 : ((t + 1) & 1)) * B * H + b * H;
-    if (Vm && Vm[t * B + b] == S(0)) {  // padding: the state is kept
-      std::memcpy(cnext, cprev, H * sizeof(S));
-      std::memcpy(hnext, hprev, H * sizeof(S));
-      return;
+    const S* hprev[NR];
+    S* hnext[NR];
+    const S* cprev[NR];
+    S* cnext[NR];
+    S* r[NR];
+    const S* rc[NR];
+    const S* x[NR];
+    S* ga[NR];
+    for (int q = 0; q < NR; ++q) {
+      hprev[q] = (t == 0 ? H0 : HS + (t - 1) * B * H) + (b + q) * H;
+      hnext[q] = HS + t * B * H + (b + q) * H;
+      cprev[q] = CS + (save ? t : (t & 1)) * B * H + (b + q) * H;
+      cnext[q] = CS + (save ? t + 1 : ((t + 1) & 1)) * B * H + (b + q) * H;
+      r[q] = rrow(t, b + q);
+      rc[q] = r[q];
+      x[q] = X + (t * B + b + q) * G;
+      ga[q] = GA ? GA + (t * B + b + q) * G : nullptr;
     }
-    S* r = rrow(t, b);
-    const S* x = X + (t * B + b) * G;
-    S mean, rstd, xmean, xrstd;
-    stats(r, G, mean, rstd);
-    stats(x, G, xmean, xrstd);
-    S* ga = GA ? GA + (t * B + b) * G : nullptr;
-    v csum{};
+    S mean[NR], rstd[NR], xmean[NR], xrstd[NR];
+    stats<NR>(rc, G, mean, rstd);
+    stats<NR>(x, G, xmean, xrstd);
+    v csum[NR];
+    for (int q = 0; q < NR; ++q) csum[q] = v{};
     for (int64_t u = 0; u < U; ++u) {
       const int64_t k = u * 4 * L;
-      v a[4];
-      for (int j = 0; j < 4; ++j) {
-        const int64_t kj = k + j * L;
-        const v rn = (vload<v>(r + kj) - mean) * rstd;
-        if (save) vstore(r + kj, rn);
-        const v xn = (vload<v>(x + kj) - xmean) * xrstd;
-        a[j] = vload<v>(gih + kj) * xn + vload<v>(ghh + kj) * rn + vload<v>(beta + kj);
+#pragma GCC unroll 4
+      for (int q = 0; q < NR; ++q) {
+        v a[4];
+        for (int j = 0; j < 4; ++j) {
+          const int64_t kj = k + j * L;
+          const v rn = (vload<v>(r[q] + kj) - mean[q]) * rstd[q];
+          if (save) vstore(r[q] + kj, rn);
+          const v xn = (vload<v>(x[q] + kj) - xmean[q]) * xrstd[q];
+          a[j] = vload<v>(gih + kj) * xn + vload<v>(ghh + kj) * rn + vload<v>(beta + kj);
+        }
+        const v i = sigm_v(a[0]), fg = sigm_v(a[1]), g = tanh_v(a[2]), o = sigm_v(a[3]);
+        if (ga[q]) {
+          vstore(ga[q] + k, i);
+          vstore(ga[q] + k + L, fg);
+          vstore(ga[q] + k + 2 * L, g);
+          vstore(ga[q] + k + 3 * L, o);
+        }
+        const v c = fg * vload<v>(cprev[q] + u * L) + i * g;
+        vstore(cnext[q] + u * L, c);
+        vstore(hnext[q] + u * L, o);  // o until the cell's statistics are known
+        csum[q] += c;
       }
-      const v i = sigm_v(a[0]), fg = sigm_v(a[1]), g = tanh_v(a[2]), o = sigm_v(a[3]);
-      if (ga) {
-        vstore(ga + k, i);
-        vstore(ga + k + L, fg);
-        vstore(ga + k + 2 * L, g);
-        vstore(ga + k + 3 * L, o);
+    }
+    S cmean[NR], crstd[NR];
+    v acc[NR];
+    for (int q = 0; q < NR; ++q) {
+      cmean[q] = hsum<S>(csum[q]) / S(H);
+      acc[q] = v{};
+    }
+    for (int64_t k = 0; k < H; k += L) {
+#pragma GCC unroll 4
+      for (int q = 0; q < NR; ++q) {
+        const v d = vload<v>(cnext[q] + k) - cmean[q];
+        acc[q] += d * d;
       }
-      const v c = fg * vload<v>(cprev + u * L) + i * g;
-      vstore(cnext + u * L, c);
-      vstore(hnext + u * L, o);  // o until the cell's statistics are known
-      csum += c;
     }
-    const S cmean = hsum<S>(csum) / S(H);
-    v acc{};
+    for (int q = 0; q < NR; ++q) crstd[q] = inv_std<S>(hsum<S>(acc[q]) / S(H), eps);
     for (int64_t k = 0; k < H; k += L) {
-      const v d = vload<v>(cnext + k) - cmean;
-      acc += d * d;
-    }
-    const S crstd = inv_std<S>(hsum<S>(acc) / S(H), eps);
-    for (int64_t k = 0; k < H; k += L) {
-      const v y = (vload<v>(cnext + k) - cmean) * crstd;
-      vstore(hnext + k, vload<v>(hnext + k) * tanh_v(vload<v>(gc + k) * y + vload<v>(bc + k)));
+#pragma GCC unroll 4
+      for (int q = 0; q < NR; ++q) {
+        const v y = (vload<v>(cnext[q] + k) - cmean[q]) * crstd[q];
+        vstore(hnext[q] + k, vload<v>(hnext[q] + k) * tanh_v(vload<v>(gc + k) * y + vload<v>(bc + k)));
+      }
     }
     if (ST) {
-      S* st = ST + (t * B + b) * 5;
-      st[0] = rstd;
-      st[1] = cmean;
-      st[2] = crstd;
-      st[3] = xmean;
-      st[4] = xrstd;
+      for (int q = 0; q < NR; ++q) {
+        S* st = ST + (t * B + b + q) * 5;
+        st[0] = rstd[q];
+        st[1] = cmean[q];
+        st[2] = crstd[q];
+        st[3] = xmean[q];
+        st[4] = xrstd[q];
+      }
+    }
+  }
+
+  bool padding(int64_t t, int64_t b) const { return Vm && Vm[t * B + b] == S(0); }
+
+  // phase 2 for rows [b0, b1): two at a time where neither is padding
+  void row_range(int64_t t, int64_t b0, int64_t b1) const {
+    int64_t b = b0;
+    for (; b < b1; ++b) {
+      if (padding(t, b)) {  // the state is kept
+        const S* hprev = (t == 0 ? H0 : HS + (t - 1) * B * H) + b * H;
+        std::memcpy(CS + (save ? t + 1 : ((t + 1) & 1)) * B * H + b * H,
+                    CS + (save ? t : (t & 1)) * B * H + b * H, H * sizeof(S));
+        std::memcpy(HS + t * B * H + b * H, hprev, H * sizeof(S));
+      } else if (b + 1 < b1 && !padding(t, b + 1)) {
+        rows<2>(t, b);
+        ++b;
+      } else {
+        rows<1>(t, b);
+      }
     }
   }
 };
@@ -307,7 +363,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
         p.run(r0, r1);
       });
       share.sync(nt, alone);
-      for (int64_t b = b0; b < b1; ++b) k.row(t, b);
+      k.row_range(t, b0, b1);
       if (!share.end_step(meet, t, tid, alone, b0, b1)) return;
     }
   });
