@@ -43,6 +43,7 @@ from typing import Optional
 
 import torch
 from torch import Tensor
+from torch._functorch import utils as _functorch_utils
 
 from . import _build
 from .matmul import linear as _linear_eager
@@ -142,6 +143,9 @@ def _first_order(name: str, op):
 
     def call(*args):
         if torch.compiler.is_compiling():  # traced backward graphs are not differentiated again
+            return getattr(torch.ops.lstmkit, opname)(*args)
+        if not torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
+            # a backward without create_graph: nothing to record, so no Function (see _function)
             return getattr(torch.ops.lstmkit, opname)(*args)
         return fn.apply(*args)
 
@@ -809,13 +813,19 @@ def _function(name: str, op, setup, backward):
         },
     )
     through_function = cls.apply
+    record = super(torch.autograd.Function, cls).apply  # the graph node, below Function.apply's argument binding
 
     def apply(*args):
-        # without a gradient to record, the operator itself: Function.apply
-        # binds its arguments by signature on every call (~50 us, a tenth of
-        # a small layer's inference); under compile and torch.func the Function
-        if torch.is_grad_enabled() or torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active():
+        # Function.apply binds its arguments by inspect.signature on every
+        # call (~50 us, a tenth of a small layer's inference, a fifth of a
+        # tiny training step's Python) before it records the node; forward
+        # takes *args, so that binding is the identity and is skipped here.
+        # Without a gradient to record, the operator itself; under compile
+        # and torch.func, Function.apply as it is.
+        if torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active():
             return through_function(*args)
+        if torch.is_grad_enabled():
+            return record(*_functorch_utils.unwrap_dead_wrappers(args))
         return getattr(torch.ops.lstmkit, opname)(*args)
 
     cls.apply = staticmethod(apply)
