@@ -72,12 +72,6 @@ def intel_cpu() -> bool:
     return False
 
 
-def mm_tn_transposed() -> bool:
-    """Whether :func:`mm_tn` returns a transposed view (strides ``(1, M)``)
-    rather than a contiguous tensor: on Intel CPUs, where it takes MKL."""
-    return intel_cpu()
-
-
 def mm_tn(a: Tensor, b: Tensor) -> Tensor:
     """``a.T @ b`` for ``a`` ``(N, M)``, ``b`` ``(N, K)``: the weight gradients,
     a sum over all ``N = T*B`` steps and rows in one product.
@@ -87,10 +81,14 @@ def mm_tn(a: Tensor, b: Tensor) -> Tensor:
     of MB), so ``(b.T @ a).T`` is taken instead: oneDNN reads ``a.T`` as a
     strided weight and reorders it on the fly; only ``b`` and the small result
     are transposed. On Intel CPUs MKL takes the same ``(b.T @ a).T``
-    reading both transposes in place (see the module's note), and the result
-    stays a transposed view (:func:`mm_tn_transposed`)."""
-    if mm_tn_transposed():
-        return (b.t() @ a).t()
+    reading both transposes in place (see the module's note); its ``(K, M)``
+    result is transposed by a copy (the weight gradients are small), so the
+    result is contiguous on every machine. (Returned as a transposed view,
+    with a fake kernel that said so, inductor's compiled backward of the
+    peephole LSTM still expected it contiguous and failed its stride check;
+    and autograd copies a gradient into its parameter's layout anyway.)"""
+    if intel_cpu():
+        return (b.t() @ a).t().contiguous()
     if _onednn(a.dtype) and a.numel() * b.shape[1] >= SMALL_PRODUCT:
         r = torch.ops.mkldnn._linear_pointwise(b.t().contiguous(), a.t(), None, "none", [], "")  # (K, M)
         return r.t().contiguous()

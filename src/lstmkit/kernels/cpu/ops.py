@@ -48,7 +48,6 @@ from torch._functorch import utils as _functorch_utils
 from . import _build
 from .matmul import linear as _linear_eager
 from .matmul import mm_tn as _mm_tn_eager
-from .matmul import mm_tn_transposed as _mm_tn_transposed
 from .matmul import prepare_weight
 
 _DOUBLE_BACKWARD = (
@@ -181,8 +180,6 @@ def mm_tn(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _mm_tn_fake(a, b):
-    if _mm_tn_transposed():
-        return a.new_empty((b.shape[1], a.shape[1])).t()
     return a.new_empty((a.shape[1], b.shape[1]))
 
 
