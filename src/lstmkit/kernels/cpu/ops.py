@@ -116,16 +116,52 @@ def _register(op, fake, autograd=None):
         op.register_autograd(autograd[1], setup_context=autograd[0])
 
 
+def _direct_ok(args) -> bool:
+    """Whether an operator call may run its implementation directly, past the
+    dispatcher: plain eager CPU work, where the custom operator's layers
+    (autograd key, redispatch, the implementation's alias checks and its
+    dynamo guard) add ~10-20 us a call and decide nothing. Anything that
+    must see the operator keeps the dispatcher: torch.compile and export,
+    torch.func transforms, dispatch and function modes (fake tensors, flop
+    counters), the profiler, autocast, and tensor subclasses other than
+    ``nn.Parameter``."""
+    if torch.compiler.is_compiling():  # first: dynamo cannot trace the checks below
+        return False
+    if (torch._C._len_torch_dispatch_stack() or torch._C._is_torch_function_mode_enabled()
+            or torch.autograd._profiler_enabled() or torch._C._are_functorch_transforms_active()
+            or torch.is_autocast_enabled("cpu")):
+        return False
+    return all(type(a) in _PLAIN or not isinstance(a, Tensor) for a in args)
+
+
+_PLAIN = (Tensor, torch.nn.Parameter)
+
+
+def _caller(op):
+    """``op(*args)``: its implementation directly where :func:`_direct_ok`,
+    else through ``torch.ops``."""
+    impl = op._init_fn
+    opname = op._name.split("::")[-1]
+
+    def call(*args):
+        if _direct_ok(args):
+            return impl(*args)
+        return getattr(torch.ops.lstmkit, opname)(*args)
+
+    return call
+
+
 def _first_order(name: str, op):
     """``op`` as an autograd.Function whose own backward raises: the operators
     that compute gradients are used by the formulas below, and a gradient of
     one of them (double backward) is not implemented."""
 
     opname = op._name.split("::")[-1]
+    run = _caller(op)
 
     def forward(*args):
         with torch._C._AutoDispatchBelowAutograd():
-            return getattr(torch.ops.lstmkit, opname)(*args)
+            return run(*args)
 
     def setup_context(ctx, inputs, output):
         pass
@@ -145,7 +181,7 @@ def _first_order(name: str, op):
             return getattr(torch.ops.lstmkit, opname)(*args)
         if not torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
             # a backward without create_graph: nothing to record, so no Function (see _function)
-            return getattr(torch.ops.lstmkit, opname)(*args)
+            return run(*args)
         return fn.apply(*args)
 
     return call
@@ -790,14 +826,13 @@ _rnn_seq_bwd_g = _first_order("rnn_seq_bwd", rnn_seq_bwd)
 # vmap rules). Eager autograd, torch.compile and torch.export see the same
 # operators either way.
 def _function(name: str, op, setup, backward):
-    opname = op._name.split("::")[-1]
+    run = _caller(op)
 
     def forward(*args):
-        op = getattr(torch.ops.lstmkit, opname)
         if torch.compiler.is_compiling():  # traced below autograd already
-            return op(*args)
+            return run(*args)
         with torch._C._AutoDispatchBelowAutograd():  # the formula is this Function's, not the operator's
-            return op(*args)
+            return run(*args)
 
     cls = type(
         name,
@@ -823,7 +858,7 @@ def _function(name: str, op, setup, backward):
             return through_function(*args)
         if torch.is_grad_enabled():
             return record(*_functorch_utils.unwrap_dead_wrappers(args))
-        return getattr(torch.ops.lstmkit, opname)(*args)
+        return run(*args)
 
     cls.apply = staticmethod(apply)
     return cls
