@@ -28,6 +28,7 @@ from torch import nn
 
 import lstmkit
 from lstmkit import kernels
+from lstmkit.kernels.cpu import call_work
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_name
@@ -36,6 +37,12 @@ SHAPES = {
     "T100_B64_I128_H256": dict(T=100, B=64, I=128, H=256, L=1),
     "T256_B32_I64_H512": dict(T=256, B=32, I=64, H=512, L=1),
     "small_T48_B32_I8_H64_L2": dict(T=48, B=32, I=8, H=64, L=2),
+}
+#: smaller calls, for the plain cells' rows only: what ``auto`` needs to know
+#: of the engine's fixed cost per call (a forecaster's window, a short batch)
+SMALL_SHAPES = {
+    "tiny_T12_B8_I8_H32": dict(T=12, B=8, I=8, H=32, L=1),
+    "window_T24_B32_I1_H32": dict(T=24, B=32, I=1, H=32, L=1),
 }
 
 
@@ -122,9 +129,9 @@ def case(name, kind, shape, mode, engines, reps, budget):
     return row
 
 
-def group_core(kinds, args, ref_shapes=None):
+def group_core(kinds, args, ref_shapes=None, shapes=SHAPES):
     rows = []
-    for shape_name, s in SHAPES.items():
+    for shape_name, s in shapes.items():
         for kind in kinds:
             torch.manual_seed(0)
             x = torch.randn(s["T"], s["B"], s["I"])
@@ -145,6 +152,7 @@ def group_core(kinds, args, ref_shapes=None):
                     engines["lstmkit_cpu_plain_lstm"] = mk(plain, x)
                 reps = args.reps if "python_loop" not in engines else max(3, args.reps // 3)
                 rows.append(case(f"{kind} {mode} {shape_name}", kind, shape_name, mode, engines, reps, args.budget))
+                rows[-1]["work"] = call_work(kind, s["T"], s["B"], list(ours.cells))
                 print_row(rows[-1])
     return rows
 
@@ -251,6 +259,10 @@ def main(argv=None):
     ap.add_argument("--json", default="benchmarks/out/bench_cpu.json")
     ap.add_argument("--write-auto-table", action="store_true",
                     help="store the measured cpu-vs-torch.nn ratios for auto (src/lstmkit/kernels/cpu/auto_table.json)")
+    ap.add_argument("--merge", action="store_true",
+                    help="with --write-auto-table: keep, per entry, the lower of this run's ratio and the one "
+                         "already stored for this thread count (run the benchmark more than once: the same "
+                         "torch.nn call moves by several per cent between runs, and auto should take the worst)")
     args = ap.parse_args(argv)
     if args.quick:
         args.reps, args.budget = 5, 15.0
@@ -261,12 +273,13 @@ def main(argv=None):
           f"medians of interleaved repetitions (ratio = engine time / lstmkit_cpu time); "
           f"load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
     rows = []
+    plain_shapes = {**SHAPES, **SMALL_SHAPES}
     if "lstm" in groups:
-        rows += group_core(["lstm"], args)
+        rows += group_core(["lstm"], args, shapes=plain_shapes)
     if "gru" in groups:
-        rows += group_core(["gru"], args)
+        rows += group_core(["gru"], args, shapes=plain_shapes)
     if "rnn" in groups:
-        rows += group_core(["rnn_tanh", "rnn_relu"], args, ref_shapes=["small_T48_B32_I8_H64_L2"])
+        rows += group_core(["rnn_tanh", "rnn_relu"], args, ref_shapes=["small_T48_B32_I8_H64_L2"], shapes=plain_shapes)
     if "variants" in groups:
         rows += group_core(["peephole", "layernorm"], args)
     if "lengths" in groups:
@@ -283,28 +296,41 @@ def main(argv=None):
     out.write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
     print(f"wrote {out}")
     if args.write_auto_table:
-        write_auto_table(rows, meta)
+        write_auto_table(rows, meta, args.merge)
 
 
-def write_auto_table(rows, meta) -> None:
-    """For each plain cell and mode, the worst ratio over the shapes of
-    torch.nn's time to the cpu engine's, at this thread count: what ``auto``
-    reads to choose between them (below 1: torch.nn)."""
+def write_auto_table(rows, meta, merge: bool = False) -> None:
+    """For each plain cell and mode, the measured points ``[work, ratio]`` of
+    torch.nn's time to the cpu engine's, one per shape, at this thread count:
+    what ``auto`` reads to choose between them (``lstmkit.kernels.cpu.auto_ratio``:
+    a call is judged by the shapes of its size and up; below 1: torch.nn). With
+    ``merge``, per shape the lower of this run's ratio and the stored one."""
     from lstmkit.kernels.cpu import AUTO_TABLE
 
-    worst: dict[str, float] = {}
+    points: dict[str, dict[float, float]] = {}
     for row in rows:
         res = row["results"]
-        if "torch_nn" not in res or "lstmkit_cpu" not in res or "lengths" in row["case"]:
+        if "torch_nn" not in res or "lstmkit_cpu" not in res or "lengths" in row["case"] or "work" not in row:
             continue
         key = f"{row['kind']} {row['mode']}"
-        ratio = res["torch_nn"]["median_ms"] / res["lstmkit_cpu"]["median_ms"]
-        worst[key] = round(min(ratio, worst.get(key, ratio)), 3)
+        ratio = round(res["torch_nn"]["median_ms"] / res["lstmkit_cpu"]["median_ms"], 3)
+        points.setdefault(key, {})[row["work"]] = ratio
     table = json.loads(AUTO_TABLE.read_text()) if AUTO_TABLE.exists() else {"threads": {}}
-    table["threads"][str(meta["threads"])] = dict(sorted(worst.items()))
-    table.setdefault("measured", {})[str(meta["threads"])] = (
-        f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
-    )
+    threads = str(meta["threads"])
+    run = f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
+    measured = table.setdefault("measured", {})
+    old = table["threads"].get(threads, {}) if merge else {}
+    for key, stored in old.items():
+        if isinstance(stored, list) and key in points:
+            for w, r in stored:
+                if w in points[key]:
+                    points[key][w] = min(points[key][w], r)
+    if merge and threads in measured:
+        before = measured[threads]
+        measured[threads] = [*(before if isinstance(before, list) else [before]), run]
+    else:
+        measured[threads] = [run]
+    table["threads"][threads] = {k: [[w, r] for w, r in sorted(v.items())] for k, v in sorted(points.items())}
     AUTO_TABLE.write_text(json.dumps(table, indent=1) + "\n")
     print(f"wrote {AUTO_TABLE}")
 

@@ -331,8 +331,8 @@ def measured(monkeypatch):
     """Stand-in measurements for auto (the shipped table is machine-specific)."""
     import lstmkit.kernels.cpu as cpu_pkg
 
-    table = {"1": {"lstm train": 0.8, "lstm infer": 0.6, "gru train": 1.3, "rnn_tanh train": 0.7,
-                   "rnn_relu train": 1.02}}
+    table = {"1": {"lstm train": [[0.0, 0.8]], "lstm infer": [[0.0, 0.6]], "gru train": [[0.0, 1.3]],
+                   "rnn_tanh train": [[0.0, 0.7]], "rnn_relu train": [[0.0, 1.02]]}}
     monkeypatch.setattr(cpu_pkg, "_ratios", table)
     return table
 
@@ -356,6 +356,32 @@ def test_auto_follows_the_measured_table(measured):
         assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="rnn_tanh"), rnn, None).name == "cpu"
 
 
+def test_auto_judges_a_call_by_the_measured_shapes_of_its_size_and_up(monkeypatch, tmp_path):
+    import lstmkit.kernels.cpu as cpu_pkg
+
+    # the engine lost the smallest shape (its fixed cost per call) and won every larger one
+    points = [[1e3, 0.9], [1e5, 1.1], [1e7, 1.2]]
+    monkeypatch.setattr(cpu_pkg, "_ratios", {"1": {"lstm train": points}})
+    spec = kernels.RecurrenceSpec(kind="lstm")
+    cells = [lstmkit.cells.LSTMCell(4, 8)]  # 4 * 8 * (4 + 8) = 384 multiply-adds per row and step
+    assert cpu_pkg.call_work("lstm", 10, 3, cells) == 10 * 3 * 384
+    tiny, large = torch.randn(2, 1, 4), torch.randn(100, 64, 4)  # 768 (below every point) and 2.5e6
+    assert kernels.select_backend(tiny, spec, cells, None).name == "torch"  # judged by all: 0.9
+    assert kernels.select_backend(large, spec, cells, None).name == "cpu"  # from 1e5 up: 1.1
+    assert cpu_pkg.auto_ratio("lstm train", 2.5e6) == (1.1, 1e5)
+    mid = torch.randn(10, 3, 4)  # 11,520: from the 1e3 point up, which includes the loss
+    assert kernels.select_backend(mid, spec, cells, None).name == "torch"
+    # a loss at a large shape keeps every smaller call on torch.nn too
+    monkeypatch.setattr(cpu_pkg, "_ratios", {"1": {"lstm train": [[1e3, 1.2], [1e5, 1.2], [1e7, 0.95]]}})
+    assert kernels.select_backend(large, spec, cells, None).name == "torch"
+    # the table's plain numbers (a ratio for every size) still read
+    old_style = tmp_path / "auto_table.json"
+    old_style.write_text('{"threads": {"1": {"lstm train": 1.3}}}')
+    monkeypatch.setattr(cpu_pkg, "AUTO_TABLE", old_style)
+    monkeypatch.setattr(cpu_pkg, "_ratios", None)
+    assert cpu_pkg.auto_ratio("lstm train", 5.0) == (1.3, 0.0)
+
+
 def test_the_shipped_table_covers_every_plain_cell_and_mode():
     import json
 
@@ -365,7 +391,8 @@ def test_the_shipped_table_covers_every_plain_cell_and_mode():
     for threads, ratios in table["threads"].items():
         for kind in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
             for mode in ("train", "infer"):
-                assert ratios[f"{kind} {mode}"] > 0, (threads, kind, mode)
+                points = ratios[f"{kind} {mode}"]
+                assert len(points) >= 3 and all(w > 0 and r > 0 for w, r in points), (threads, kind, mode)
 
 
 def test_auto_streams_a_plain_lstm_on_cpu_without_grad(measured):

@@ -39,8 +39,10 @@ their state update in one pass over the weights.
 
 ``auto`` uses this backend on CPU except for plain full-length configurations
 where the benchmark did not measure it at least 5 % faster than torch.nn in
-every shape (``AUTO_MARGIN``; ``auto_table.json``, written by
-``benchmarks/bench_cpu.py --write-auto-table``; see ``benchmarks/RESULTS.md``). Float32 sigmoid/tanh use polynomial
+every measured shape from the call's size up (``AUTO_MARGIN``, :func:`auto_ratio`;
+``auto_table.json``, written by ``benchmarks/bench_cpu.py --write-auto-table``;
+see ``benchmarks/RESULTS.md``): small calls, where the engine's fixed cost
+per call weighs most, are judged by the small shapes. Float32 sigmoid/tanh use polynomial
 approximations with absolute error ~1e-7; float64 uses libm. On first use the
 backend raises glibc's ``mallopt`` thresholds so freed activations are
 reused instead of page-faulted in again (``LSTMKIT_CPU_NO_MALLOPT=1`` opts out).
@@ -94,29 +96,56 @@ _DTYPES = (torch.float32, torch.float64)
 #: ``benchmarks/bench_cpu.py --write-auto-table``; read once, when the
 #: backend is loaded.
 AUTO_TABLE = Path(__file__).with_name("auto_table.json")
-#: how far ahead of torch.nn the engine's worst measured shape must be for
-#: ``auto`` to take it: the same torch.nn call moves by several per cent
-#: between runs of the benchmark on a shared machine (``benchmarks/RESULTS.md``),
-#: so a worst case of 1.00-1.04x is a tie that another run reads as a loss
+#: how far ahead of torch.nn the engine must have been for ``auto`` to take
+#: it: the same torch.nn call moves by several per cent between runs of the
+#: benchmark on a shared machine (``benchmarks/RESULTS.md``), so 1.00-1.04x is
+#: a tie that another run reads as a loss
 AUTO_MARGIN = 1.05
-_ratios: dict[str, dict[str, float]] | None = None
+#: per thread count and key (``"lstm train"``), the measured points
+#: ``[work, ratio]`` sorted by work (:func:`call_work`); a bare number is a
+#: ratio for every size
+_ratios: dict[str, dict[str, list[list[float]]]] | None = None
+_GATES = {"lstm": 4, "peephole": 4, "layernorm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
 
-def auto_ratio(key: str) -> float | None:
-    """The measured worst-case ``torch.nn / cpu`` time ratio for ``key`` at this
-    thread count (the nearest measured one), or ``None`` if never measured."""
+def call_work(kind: str, T: int, B: int, cells: Sequence[Cell]) -> float:
+    """The multiply-adds of one call's products, ``T B sum_cells gates H (I +
+    H)``: the size by which ``auto`` compares a call with the measured shapes
+    (the engine's fixed cost per call weighs less the more work it carries)."""
+    per_step = sum(_GATES[kind] * c.hidden_size * (c.input_size + c.hidden_size) for c in cells)
+    return float(T * B * per_step)
+
+
+def auto_ratio(key: str, work: float = float("inf")) -> tuple[float, float] | None:
+    """What ``auto`` knows of the engine for a call of ``work`` (:func:`call_work`)
+    at this thread count (the nearest measured one): ``(ratio, from_work)``,
+    the lowest measured ``torch.nn / cpu`` time ratio over the measured shapes
+    from the largest one not above the call upward (all of them when the call
+    is smaller than every measured shape), and the work where that range starts;
+    ``None`` if never measured. Larger calls are judged by the larger shapes only:
+    the engine's fixed cost per call is what loses the small ones."""
     table = _ratios if _ratios is not None else _load_auto_table()
     if not table:
         return None
     threads = torch.get_num_threads()
     nearest = min(table, key=lambda t: (abs(int(t) - threads), int(t)))
-    return table[nearest].get(key)
+    points = table[nearest].get(key)
+    if points is None:
+        return None
+    below = [i for i, (w, _) in enumerate(points) if w <= work]
+    start = below[-1] if below else 0
+    return min(r for _, r in points[start:]), points[start][0]
 
 
-def _load_auto_table() -> dict[str, dict[str, float]]:
+def _load_auto_table() -> dict[str, dict[str, list[list[float]]]]:
     global _ratios
+
+    def points(v):
+        return [[0.0, float(v)]] if isinstance(v, (int, float)) else sorted([float(w), float(r)] for w, r in v)
+
     try:
-        _ratios = {str(k): dict(v) for k, v in json.loads(AUTO_TABLE.read_text())["threads"].items()}
+        raw = json.loads(AUTO_TABLE.read_text())["threads"]
+        _ratios = {str(k): {key: points(v) for key, v in d.items()} for k, d in raw.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         _ratios = {}
     return _ratios
@@ -226,11 +255,13 @@ class CPUBackend(Backend):
             x.requires_grad or any(p.requires_grad for c in cells for p in c.parameters())
         )
         key = f"{spec.kind} {'train' if training else 'infer'}"
-        ratio = auto_ratio(key)
-        if ratio is not None and ratio < AUTO_MARGIN:
-            return (f"torch.nn is as fast or faster for a full-length plain {key}: this engine ran at {ratio:.2f}x "
-                    f"its speed in the worst measured shape, {AUTO_MARGIN:.2f}x needed ({AUTO_TABLE.name}, written by "
-                    f"benchmarks/bench_cpu.py)")
+        known = auto_ratio(key, call_work(spec.kind, x.shape[0], x.shape[1], cells))
+        if known is not None and known[0] < AUTO_MARGIN:
+            ratio, start = known
+            sizes = f"the measured shapes from {start:.3g} multiply-adds up" if start > 0 else "the measured shapes"
+            return (f"torch.nn is as fast or faster for a full-length plain {key} of this size: this engine ran at "
+                    f"{ratio:.2f}x its speed at worst over {sizes}, {AUTO_MARGIN:.2f}x needed ({AUTO_TABLE.name}, "
+                    f"written by benchmarks/bench_cpu.py)")
         return None
 
     def _fallback(self):
