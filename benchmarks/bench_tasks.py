@@ -10,8 +10,10 @@ their default):
 
 * ``torch``: ``model.backend torch`` (the "before" of forecasting and the language model);
 * ``auto``: the default every task uses now (the measured choice of
-  :mod:`lstmkit.kernels`: torch.nn for a plain LSTM without lengths, the
-  ``cpu`` engine where torch.nn must pack lengths or cannot run the cell);
+  :mod:`lstmkit.kernels`: for a plain LSTM without lengths, torch.nn or the
+  ``cpu`` engine by the call's size and the thread count, from the table
+  ``benchmarks/bench_cpu.py`` measured; the ``cpu`` engine where torch.nn
+  must pack lengths or cannot run the cell);
 * ``cpu``: lstmkit's own engine forced.
 
 The forecaster runs its main job as a user does (``lstmkit forecast train``
