@@ -119,6 +119,21 @@ def test_interleave_index_is_a_bijection_on_real_rows(H):
         assert int(fwd[L]) == H and int(fwd[4 * L]) == L
 
 
+def test_inference_mode_first_then_training(projection):
+    """The interleaving index maps are cached: built first under
+    inference_mode they must still serve a training step afterwards."""
+    ops._interleave_index_cached.cache_clear()
+    torch.manual_seed(9)
+    layer = lstmkit.LSTM(5, 24, backend="cpu")
+    x = torch.randn(6, 3, 5)
+    with torch.inference_mode():
+        first = layer(x)[0]
+    out = layer(x)[0]
+    out.sum().backward()
+    assert torch.equal(out.detach(), first)
+    assert all(p.grad is not None for p in layer.parameters())
+
+
 def test_plain_lstm_takes_the_fused_operator(projection):
     layer = lstmkit.LSTM(4, 16, backend="cpu").eval()
     x = torch.randn(5, 3, 4)

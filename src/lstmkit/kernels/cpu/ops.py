@@ -655,13 +655,23 @@ def lane_width(dtype: torch.dtype) -> int:
 _LANES: dict[bool, int] = {}
 
 
-@functools.lru_cache(maxsize=64)
 def interleave_index(H: int, L: int) -> tuple[Tensor, Tensor]:
     """Index maps between torch's gate order (4H rows: i, f, g, o blocks) and
     the interleaved order (unit block u, gate, lane l) of width 4Hp:
     ``fwd[p]`` is the torch row at interleaved position ``p`` (``4H`` for a
     padding position: a zero row appended by the caller); ``inv[r]`` the
-    position of torch row ``r``."""
+    position of torch row ``r``. Cached in plain eager work only: under
+    ``torch.inference_mode`` the tensors would be inference tensors, which a
+    later training step's ``index_select`` may not save for its backward, and
+    under compile or export tracing (a dispatch mode such as fake tensors)
+    they would be the tracer's."""
+    if (torch.compiler.is_compiling() or torch.is_inference_mode_enabled()
+            or torch._C._len_torch_dispatch_stack()):
+        return _interleave_index(H, L)
+    return _interleave_index_cached(H, L)
+
+
+def _interleave_index(H: int, L: int) -> tuple[Tensor, Tensor]:
     Hp = (H + L - 1) // L * L
     p = torch.arange(4 * Hp)
     u, gate, lane = p // (4 * L), (p // L) % 4, p % L
@@ -671,6 +681,9 @@ def interleave_index(H: int, L: int) -> tuple[Tensor, Tensor]:
     gate, unit = r // H, r % H
     inv = (unit // L) * (4 * L) + gate * L + unit % L
     return fwd, inv
+
+
+_interleave_index_cached = functools.lru_cache(maxsize=64)(_interleave_index)
 
 
 # ======================================================================== GRU
