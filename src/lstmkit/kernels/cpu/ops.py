@@ -116,6 +116,14 @@ def _register(op, fake, autograd=None):
         op.register_autograd(autograd[1], setup_context=autograd[0])
 
 
+def _tracing() -> bool:
+    """Whether a tracer is running (torch.compile / export, or a dispatch
+    mode such as fake tensors): what it sees must be operators, and tensors
+    made now may be its own. The compile check comes first: dynamo cannot
+    trace the dispatch-stack query."""
+    return torch.compiler.is_compiling() or bool(torch._C._len_torch_dispatch_stack())
+
+
 def _direct_ok(args) -> bool:
     """Whether an operator call may run its implementation directly, past the
     dispatcher: plain eager CPU work, where the custom operator's layers
@@ -125,11 +133,10 @@ def _direct_ok(args) -> bool:
     torch.func transforms, dispatch and function modes (fake tensors, flop
     counters), the profiler, autocast, and tensor subclasses other than
     ``nn.Parameter``."""
-    if torch.compiler.is_compiling():  # first: dynamo cannot trace the checks below
+    if _tracing():
         return False
-    if (torch._C._len_torch_dispatch_stack() or torch._C._is_torch_function_mode_enabled()
-            or torch.autograd._profiler_enabled() or torch._C._are_functorch_transforms_active()
-            or torch.is_autocast_enabled("cpu")):
+    if (torch._C._is_torch_function_mode_enabled() or torch.autograd._profiler_enabled()
+            or torch._C._are_functorch_transforms_active() or torch.is_autocast_enabled("cpu")):
         return False
     return all(type(a) in _PLAIN or not isinstance(a, Tensor) for a in args)
 
@@ -156,7 +163,6 @@ def _first_order(name: str, op):
     that compute gradients are used by the formulas below, and a gradient of
     one of them (double backward) is not implemented."""
 
-    opname = op._name.split("::")[-1]
     run = _caller(op)
 
     def forward(*args):
@@ -177,10 +183,11 @@ def _first_order(name: str, op):
     })
 
     def call(*args):
-        if torch.compiler.is_compiling():  # traced backward graphs are not differentiated again
-            return getattr(torch.ops.lstmkit, opname)(*args)
-        if not torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
-            # a backward without create_graph: nothing to record, so no Function (see _function)
+        # the operator without a Function: in traced backward graphs (not
+        # differentiated again; run goes through torch.ops there), and in a
+        # backward without create_graph (nothing to record; see _function)
+        if torch.compiler.is_compiling() or (
+                not torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active()):
             return run(*args)
         return fn.apply(*args)
 
@@ -665,8 +672,7 @@ def interleave_index(H: int, L: int) -> tuple[Tensor, Tensor]:
     later training step's ``index_select`` may not save for its backward, and
     under compile or export tracing (a dispatch mode such as fake tensors)
     they would be the tracer's."""
-    if (torch.compiler.is_compiling() or torch.is_inference_mode_enabled()
-            or torch._C._len_torch_dispatch_stack()):
+    if _tracing() or torch.is_inference_mode_enabled():
         return _interleave_index(H, L)
     return _interleave_index_cached(H, L)
 

@@ -304,8 +304,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
   // ms; with 4 MB (H=512) the two splits tie.
   const bool by_rows = want > 1 && rb.n >= want && wb.numel() * int64_t(sizeof(S)) <= (int64_t(1) << 20);
   const int nt = by_rows ? want : work.nt;
-  // the bias gradient's slots: one per row group (panel split) or thread (row split)
   at::Tensor part = at::empty({nt, B * 4 * L}, opt);
+  // the bias gradient's slots: one per row group (panel split) or thread (row split)
   at::Tensor dbg = need_db ? at::zeros({by_rows ? nt : work.groups, 4 * Hp}, opt) : at::Tensor();
   const int64_t tlast = need_dh0 ? -1 : 0;
   Meeting meet(nt);
