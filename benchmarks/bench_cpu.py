@@ -304,7 +304,9 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
     torch.nn's time to the cpu engine's, one per shape, at this thread count:
     what ``auto`` reads to choose between them (``lstmkit.kernels.cpu.auto_ratio``:
     a call is judged by the shapes of its size and up; below 1: torch.nn). With
-    ``merge``, per shape the lower of this run's ratio and the stored one."""
+    ``merge``, per shape the lower of this run's ratio and the stored one.
+    Cells and modes this run did not measure (``--only``) keep their stored
+    points."""
     from lstmkit.kernels.cpu import AUTO_TABLE
 
     points: dict[str, dict[float, float]] = {}
@@ -325,12 +327,14 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
             for w, r in stored:
                 if w in points[key]:
                     points[key][w] = min(points[key][w], r)
-    if merge and threads in measured:
+    kept = {k: v for k, v in table["threads"].get(threads, {}).items() if k not in points}
+    if (merge or kept) and threads in measured:  # the table now holds points of earlier runs too
         before = measured[threads]
         measured[threads] = [*(before if isinstance(before, list) else [before]), run]
     else:
         measured[threads] = [run]
-    table["threads"][threads] = {k: [[w, r] for w, r in sorted(v.items())] for k, v in sorted(points.items())}
+    fresh = {k: [[w, r] for w, r in sorted(v.items())] for k, v in points.items()}
+    table["threads"][threads] = dict(sorted({**kept, **fresh}.items()))
     AUTO_TABLE.write_text(json.dumps(table, indent=1) + "\n")
     print(f"wrote {AUTO_TABLE}")
 

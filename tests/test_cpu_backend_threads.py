@@ -87,16 +87,17 @@ def test_a_layer_gives_the_same_numbers_on_two_threads_and_backed_off_to_one(two
 
 @pytest.mark.parametrize("step", [0, 3, 8])
 @pytest.mark.parametrize("lengths", [False, True])
-@pytest.mark.parametrize("B", [13, 5])
-def test_a_fused_loop_handing_over_to_one_thread_mid_sequence_gives_the_same_numbers(two_threads, step, lengths, B):
+@pytest.mark.parametrize("B,H", [(13, 48), (5, 48), (13, 192)])
+def test_a_fused_loop_handing_over_to_one_thread_mid_sequence_gives_the_same_numbers(two_threads, step, lengths, B, H):
     """The team of the plain LSTM's fused loop goes on with thread 0 alone
     after a step when its members mostly wait; forced here at a chosen step,
-    the outputs and gradients equal a run without it. The forward's team
-    always meets at every step; the backward's only when it shares the steps
-    by weight panels (here B=5: one block of rows); with 13 rows it splits
-    them between the threads and never meets, so only the forward hands over."""
+    the outputs and gradients equal a run without it. A team meets at every
+    step only when it shares the steps by weight panels: with one block of
+    rows (B=5), or with panels over half the L2 (H=192 in float64, 1.2 MB).
+    With 13 rows and small panels both loops split the rows between the
+    threads and never meet, so nothing is handed over."""
     torch.manual_seed(1)
-    layer = lstmkit.LSTM(12, 48, backend="cpu").double()
+    layer = lstmkit.LSTM(12, H, backend="cpu").double()
     x = torch.randn(9, B, 12, dtype=torch.float64, requires_grad=True)
     lens = torch.tensor([9, 3, 7, 9, 1, 5, 9, 2, 8, 6, 4, 9, 7])[:B] if lengths else None
 
@@ -108,17 +109,19 @@ def test_a_fused_loop_handing_over_to_one_thread_mid_sequence_gives_the_same_num
         return [out.detach().clone(), x.grad.clone(), *(p.grad.clone() for p in layer.parameters())]
 
     a, b, handed_over = forced_hand_over(ext, run, step)
-    assert handed_over == (2 if B <= 6 else 1)  # the forward's team, and the backward's when it meets
+    assert handed_over == (0 if B > 6 and H == 48 else 2)  # both teams, when they meet
     for ta, tb in zip(a, b):
         torch.testing.assert_close(ta, tb, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("H", [48, 256, 512])
-def test_the_backward_loop_split_by_rows_gives_the_numbers_of_one_thread(two_threads, H):
-    """Two threads share the plain LSTM's backward loop by batch rows when its
-    weight panels fit in half the L2 (H=48, 256 in float32) and by panels
-    otherwise (H=512); either way dA, dh_0 and dc_0 are bit for bit those of
-    one thread (each tile's arithmetic is the same), and the bias gradient,
+def test_the_loops_split_by_rows_give_the_numbers_of_one_thread(two_threads, H):
+    """Two threads share the plain LSTM's loops by batch rows when their
+    weight panels fit in half the L2 (H=48 both loops; H=256 in float32 the
+    backward, whose 1 MB of panels fit, but not the forward, which adds W_ih)
+    and by panels otherwise (H=512); either way the forward's outputs and
+    saved activations, and dA, dh_0 and dc_0, are bit for bit those of one
+    thread (each tile's arithmetic is the same), and the bias gradient,
     summed per row group or thread, agrees to rounding."""
     from lstmkit.kernels.cpu import ops
 
@@ -129,7 +132,13 @@ def test_the_backward_loop_split_by_rows_gives_the_numbers_of_one_thread(two_thr
     x, w_ih = torch.randn(T, B, I), torch.randn(4 * Hp, I) * 0.2
     w_hh, bias = torch.randn(4 * H, H) * (1.0 / H ** 0.5), torch.randn(4 * Hp) * 0.1
     h0, c0 = torch.randn(B, H), torch.randn(B, H)
-    out, _, _, gates, cseq = ops.lstm_fused_seq_x(x, w_ih, bias, h0, c0, w_hh, None, True)
+    fwd = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        fwd.append(ops.lstm_fused_seq_x(x, w_ih, bias, h0, c0, w_hh, None, True))
+    for a, b in zip(*fwd):
+        assert torch.equal(a, b)
+    out, _, _, gates, cseq = fwd[0]
     dout, dhT, dcT = torch.randn_like(out), torch.randn(B, Hp), torch.randn(B, Hp)
     grads = []
     for threads in (1, 2):

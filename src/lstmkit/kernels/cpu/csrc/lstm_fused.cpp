@@ -31,9 +31,9 @@
 //
 // Threads: one OpenMP team for the whole sequence; each step's tiles are
 // split in unit-block-major order (each thread keeps its slice of the weights
-// in its own cache), and the team meets at one barrier per step. The
-// backward splits by batch rows instead, with no barrier, when its weight
-// panels fit in half the L2 (see backward_impl).
+// in its own cache), and the team meets at one barrier per step; or, when the
+// weight panels fit in half the L2, split by batch rows with no barrier at all
+// (tile::split_by_rows).
 
 #include "lstm_fused.h"
 
@@ -155,26 +155,39 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
     k.BI = bi.defined() ? bi.data_ptr<S>() : nullptr;
   }
   const RowBlocks rb(B);
-  const Work work(U, rb, requested_threads());
-  at::Tensor part = at::empty({work.nt, B * 4 * L}, opt);
-  Meeting meet(work.nt);
-  team(work.nt, [&](int tid, int nt) {
-    int64_t i0, i1;
-    work.range(tid, i0, i1);
-    bool alone = false;
+  const int want = requested_threads();
+  const Work work(U, rb, want);
+  const bool by_rows = split_by_rows(want, rb, (wf.numel() + (tile_x ? wi.numel() : 0)) * int64_t(sizeof(S)));
+  const int nt = by_rows ? want : work.nt;
+  at::Tensor part = at::empty({nt, B * 4 * L}, opt);
+  Meeting meet(nt);
+  team(nt, [&](int tid, int n) {
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
-    for (int64_t t = 0; t < T; ++t) {
-      for (int64_t i = i0; i < i1; ++i) {
-        int64_t u, r0, r1;
-        work.item(i, u, r0, r1);
-        const typename Fwd<S>::Step step{k, t, u};
-        const S* hprev = t == 0 ? k.H0 : k.HS + (t - 1) * B * Hp;
-        const Panel<S, typename Fwd<S>::Step> p{step, rb, H, hprev, Hp, k.Wf + u * H * 4 * L, pt,
-                                                k.I, k.XI + t * B * k.I, k.I, k.WI + u * k.I * 4 * L};
-        p.run(r0, r1);
+    auto run = [&](int64_t t, int64_t u, int64_t r0, int64_t r1) {
+      const typename Fwd<S>::Step step{k, t, u};
+      const S* hprev = t == 0 ? k.H0 : k.HS + (t - 1) * B * Hp;
+      const Panel<S, typename Fwd<S>::Step> p{step, rb, H, hprev, Hp, k.Wf + u * H * 4 * L, pt,
+                                              k.I, k.XI + t * B * k.I, k.I, k.WI + u * k.I * 4 * L};
+      p.run(r0, r1);
+    };
+    if (by_rows) {  // no meetings: nothing to wait for, nothing to hand over
+      int64_t r0, r1;
+      row_share(rb, tid, n, r0, r1);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t u = 0; u < U; ++u) run(t, u, r0, r1);
+    } else {
+      int64_t i0, i1;
+      work.range(tid, i0, i1);
+      bool alone = false;
+      for (int64_t t = 0; t < T; ++t) {
+        for (int64_t i = i0; i < i1; ++i) {
+          int64_t u, r0, r1;
+          work.item(i, u, r0, r1);
+          run(t, u, r0, r1);
+        }
+        if (!meet.end_step(t, tid, alone)) break;
+        if (alone) work.all(i0, i1);
       }
-      if (!meet.end_step(t, tid, alone)) break;
-      if (alone) work.all(i0, i1);
     }
     stream_fence();  // the activations were streamed past the caches
   });
@@ -294,15 +307,10 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
   const RowBlocks rb(B);
   const int want = requested_threads();
   const Work work(NQ, rb, want);
-  // Batch rows are independent here too: row b's dh_t needs only row b of
-  // dA_{t+1}. Shared by panels, every thread reads every row of dA_{t+1}
-  // (4Hp wide, four times h's width), half of it just written by the other
-  // core, and the team meets at every step. Shared by rows, a thread reads
-  // only its own rows and never waits, but streams all of W_hh's panels, so
-  // the split by rows is taken when they fit in half the L2. Measured on 2
-  // threads (T100 B64 H256, 1 MB of panels): the backward loop 17.7 -> 15.5
-  // ms; with 4 MB (H=512) the two splits tie.
-  const bool by_rows = want > 1 && rb.n >= want && wb.numel() * int64_t(sizeof(S)) <= (int64_t(1) << 20);
+  // Shared by panels, every thread reads every row of dA_{t+1} (4Hp wide,
+  // four times h's width), half of it just written by the other core, and
+  // the team meets at every step; shared by rows (split_by_rows), neither.
+  const bool by_rows = split_by_rows(want, rb, wb.numel() * int64_t(sizeof(S)));
   const int nt = by_rows ? want : work.nt;
   at::Tensor part = at::empty({nt, B * 4 * L}, opt);
   // the bias gradient's slots: one per row group (panel split) or thread (row split)
@@ -318,7 +326,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
       p.run(r0, r1);
     };
     if (by_rows) {  // no meetings: nothing to wait for, nothing to hand over
-      const int64_t r0 = rb.n * tid / n, r1 = rb.n * (tid + 1) / n;
+      int64_t r0, r1;
+      row_share(rb, tid, n, r0, r1);
       for (int64_t t = T - 1; t >= tlast; --t)
         for (int64_t q = 0; q < NQ; ++q) run(t, q, r0, r1, tid);
       return;

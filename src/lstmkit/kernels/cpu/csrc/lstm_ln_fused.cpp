@@ -96,8 +96,10 @@ struct Share {
   // thread tid's rows [b0, b1) in the row phase
   void rows(int tid, int n, int64_t& b0, int64_t& b1) const {
     if (by_rows) {
-      b0 = rb.start(rb.n * tid / n);
-      b1 = rb.start(rb.n * (tid + 1) / n);
+      int64_t q0, q1;
+      row_share(rb, tid, n, q0, q1);
+      b0 = rb.start(q0);
+      b1 = rb.start(q1);
     } else {
       b0 = rb.start(rb.n) * tid / n;
       b1 = rb.start(rb.n) * (tid + 1) / n;
@@ -112,7 +114,8 @@ struct Share {
       return;
     }
     if (by_rows) {
-      const int64_t q0 = rb.n * tid / n, q1 = rb.n * (tid + 1) / n;
+      int64_t q0, q1;
+      row_share(rb, tid, n, q0, q1);
       for (int64_t p = 0; p < work.panels; ++p) run(p, q0, q1);
       return;
     }
