@@ -153,6 +153,7 @@ def group_core(kinds, args, ref_shapes=None, shapes=SHAPES):
                 reps = args.reps if "python_loop" not in engines else max(3, args.reps // 3)
                 rows.append(case(f"{kind} {mode} {shape_name}", kind, shape_name, mode, engines, reps, args.budget))
                 rows[-1]["work"] = call_work(kind, s["T"], s["B"], list(ours.cells))
+                rows[-1]["rows"] = s["T"] * s["B"]
                 print_row(rows[-1])
     return rows
 
@@ -300,8 +301,9 @@ def main(argv=None):
 
 
 def write_auto_table(rows, meta, merge: bool = False) -> None:
-    """For each plain cell and mode, the measured points ``[work, ratio]`` of
-    torch.nn's time to the cpu engine's, one per shape, at this thread count:
+    """For each plain cell and mode, the measured points ``[work, ratio, rows]``
+    of torch.nn's time to the cpu engine's, one per shape (``rows`` = T*B), at
+    this thread count:
     what ``auto`` reads to choose between them (``lstmkit.kernels.cpu.auto_ratio``:
     a call is judged by the shapes of its size and up; below 1: torch.nn). With
     ``merge``, per shape the lower of this run's ratio and the stored one.
@@ -310,6 +312,7 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
     from lstmkit.kernels.cpu import AUTO_TABLE
 
     points: dict[str, dict[float, float]] = {}
+    rows_at: dict[tuple[str, float], int] = {}
     for row in rows:
         res = row["results"]
         if "torch_nn" not in res or "lstmkit_cpu" not in res or "lengths" in row["case"] or "work" not in row:
@@ -317,6 +320,7 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
         key = f"{row['kind']} {row['mode']}"
         ratio = round(res["torch_nn"]["median_ms"] / res["lstmkit_cpu"]["median_ms"], 3)
         points.setdefault(key, {})[row["work"]] = ratio
+        rows_at[key, row["work"]] = row.get("rows", 0)
     table = json.loads(AUTO_TABLE.read_text()) if AUTO_TABLE.exists() else {"threads": {}}
     threads = str(meta["threads"])
     run = f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
@@ -324,7 +328,7 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
     old = table["threads"].get(threads, {}) if merge else {}
     for key, stored in old.items():
         if isinstance(stored, list) and key in points:
-            for w, r in stored:
+            for w, r, *_ in stored:
                 if w in points[key]:
                     points[key][w] = min(points[key][w], r)
     kept = {k: v for k, v in table["threads"].get(threads, {}).items() if k not in points}
@@ -333,7 +337,7 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
         measured[threads] = [*(before if isinstance(before, list) else [before]), run]
     else:
         measured[threads] = [run]
-    fresh = {k: [[w, r] for w, r in sorted(v.items())] for k, v in points.items()}
+    fresh = {k: [[w, r, rows_at[k, w]] for w, r in sorted(v.items())] for k, v in points.items()}
     table["threads"][threads] = dict(sorted({**kept, **fresh}.items()))
     AUTO_TABLE.write_text(json.dumps(table, indent=1) + "\n")
     print(f"wrote {AUTO_TABLE}")

@@ -320,10 +320,15 @@ def test_why_not():
 
 
 def test_auto_picks_cpu_for_variants():
-    x = torch.randn(4, 2, 3)
+    # the peephole cell has no torch.nn twin; the GRU's table won every
+    # measured shape, from 96 rows up (T*B: the smallest measured shape)
+    x = torch.randn(12, 8, 3)
     for kind, cell in (("peephole", lstmkit.cells.PeepholeLSTMCell(3, 4)), ("gru", lstmkit.cells.GRUCell(3, 4))):
         spec = kernels.RecurrenceSpec(kind=kind)
         assert kernels.select_backend(x, spec, [cell], None).name == "cpu"
+    # fewer rows than any measured shape: no evidence, torch.nn
+    assert kernels.select_backend(torch.randn(4, 2, 3), kernels.RecurrenceSpec(kind="gru"),
+                                  [lstmkit.cells.GRUCell(3, 4)], None).name == "torch"
 
 
 @pytest.fixture
@@ -368,7 +373,7 @@ def test_auto_judges_a_call_by_the_measured_shapes_of_its_size_and_up(monkeypatc
     tiny, large = torch.randn(2, 1, 4), torch.randn(100, 64, 4)  # 768 (below every point) and 2.5e6
     assert kernels.select_backend(tiny, spec, cells, None).name == "torch"  # judged by all: 0.9
     assert kernels.select_backend(large, spec, cells, None).name == "cpu"  # from 1e5 up: 1.1
-    assert cpu_pkg.auto_ratio("lstm train", 2.5e6) == (1.1, 1e5)
+    assert cpu_pkg.auto_ratio("lstm train", 2.5e6) == (1.1, 1e5, 0.0)  # these points name no rows
     mid = torch.randn(10, 3, 4)  # 11,520: from the 1e3 point up, which includes the loss
     assert kernels.select_backend(mid, spec, cells, None).name == "torch"
     # a loss at a large shape keeps every smaller call on torch.nn too
@@ -379,7 +384,30 @@ def test_auto_judges_a_call_by_the_measured_shapes_of_its_size_and_up(monkeypatc
     old_style.write_text('{"threads": {"1": {"lstm train": 1.3}}}')
     monkeypatch.setattr(cpu_pkg, "AUTO_TABLE", old_style)
     monkeypatch.setattr(cpu_pkg, "_ratios", None)
-    assert cpu_pkg.auto_ratio("lstm train", 5.0) == (1.3, 0.0)
+    assert cpu_pkg.auto_ratio("lstm train", 5.0) == (1.3, 0.0, 0.0)
+
+
+def test_auto_takes_the_engine_only_for_calls_with_as_many_rows_as_its_evidence(monkeypatch):
+    """A shape won with many rows (T*B) says nothing of a call of the same
+    work with few: the engine's fixed cost per call (its weight packing above
+    all) is spread over the call's rows. Off the table's grid, one row with
+    H=512 ran at half torch.nn's speed where the work alone chose the engine."""
+    import lstmkit.kernels.cpu as cpu_pkg
+
+    points = [[1e3, 0.9, 8], [1e5, 1.2, 96], [1e7, 1.2, 6400]]  # [work, ratio, rows]
+    monkeypatch.setattr(cpu_pkg, "_ratios", {"1": {"lstm train": points}})
+    spec = kernels.RecurrenceSpec(kind="lstm")
+    wide = [lstmkit.cells.LSTMCell(8, 64)]  # 4 * 64 * 72 = 18,432 multiply-adds per row and step
+    few = torch.randn(4, 2, 8)  # 8 rows, 147,456 multiply-adds: judged from the 1e5 point (96 rows)
+    many = torch.randn(12, 8, 8)  # 96 rows
+    assert cpu_pkg.auto_ratio("lstm train", cpu_pkg.call_work("lstm", 4, 2, wide)) == (1.2, 1e5, 96)
+    backend = kernels.select_backend(few, spec, wide, None)
+    assert backend.name == "torch"
+    why = kernels.load_backend("cpu").auto_declines(few, spec, wide, None)
+    assert why is not None and "8 rows" in why and "96 rows" in why
+    assert kernels.select_backend(many, spec, wide, None).name == "cpu"
+    assert cpu_pkg.auto_covers(cpu_pkg.AutoEvidence(1.2, 1e5, 96), 96)
+    assert not cpu_pkg.auto_covers(cpu_pkg.AutoEvidence(1.2, 1e5, 96), 95)
 
 
 def test_the_shipped_table_covers_every_plain_cell_and_mode():

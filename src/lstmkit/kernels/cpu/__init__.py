@@ -41,8 +41,9 @@ their state update in one pass over the weights.
 where the benchmark did not measure it at least 5 % faster than torch.nn in
 every measured shape from the call's size up (``AUTO_MARGIN``, :func:`auto_ratio`;
 ``auto_table.json``, written by ``benchmarks/bench_cpu.py --write-auto-table``;
-see ``benchmarks/RESULTS.md``): small calls, where the engine's fixed cost
-per call weighs most, are judged by the small shapes. Float32 sigmoid/tanh use polynomial
+see ``benchmarks/RESULTS.md``), or where the call has fewer rows (``T * B``)
+than the first of those shapes (:func:`auto_covers`): small calls, where the
+engine's fixed cost per call weighs most, are judged by the small shapes. Float32 sigmoid/tanh use polynomial
 approximations with absolute error ~1e-7; float64 uses libm. On first use the
 backend raises glibc's ``mallopt`` thresholds so freed activations are
 reused instead of page-faulted in again (``LSTMKIT_CPU_NO_MALLOPT=1`` opts out).
@@ -63,7 +64,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import torch
 from torch import Tensor
@@ -116,14 +117,27 @@ def call_work(kind: str, T: int, B: int, cells: Sequence[Cell]) -> float:
     return float(T * B * per_step)
 
 
-def auto_ratio(key: str, work: float = float("inf")) -> tuple[float, float] | None:
+class AutoEvidence(NamedTuple):
+    """What the table says of the engine for one call (:func:`auto_ratio`)."""
+
+    #: the lowest measured ``torch.nn / cpu`` time ratio over the shapes that judge the call
+    ratio: float
+    #: the work (:func:`call_work`) of the first of those shapes
+    from_work: float
+    #: that shape's rows (``T * B``); 0 where the table does not say
+    from_rows: float
+
+
+def auto_ratio(key: str, work: float = float("inf")) -> AutoEvidence | None:
     """What ``auto`` knows of the engine for a call of ``work`` (:func:`call_work`)
-    at this thread count (the nearest measured one): ``(ratio, from_work)``,
-    the lowest measured ``torch.nn / cpu`` time ratio over the measured shapes
-    from the largest one not above the call upward (all of them when the call
-    is smaller than every measured shape), and the work where that range starts;
-    ``None`` if never measured. Larger calls are judged by the larger shapes only:
-    the engine's fixed cost per call is what loses the small ones."""
+    at this thread count (the nearest measured one): the lowest measured
+    ``torch.nn / cpu`` time ratio over the measured shapes from the largest one
+    not above the call upward (all of them when the call is smaller than every
+    measured shape), with the work and rows of the shape where that range
+    starts; ``None`` if never measured. Larger calls are judged by the larger
+    shapes only: the engine's fixed cost per call is what loses the small ones.
+    That evidence holds for calls with at least as many rows as its first
+    shape (:func:`auto_covers`)."""
     table = _ratios if _ratios is not None else _load_auto_table()
     if not table:
         return None
@@ -132,16 +146,27 @@ def auto_ratio(key: str, work: float = float("inf")) -> tuple[float, float] | No
     points = table[nearest].get(key)
     if points is None:
         return None
-    below = [i for i, (w, _) in enumerate(points) if w <= work]
+    below = [i for i, p in enumerate(points) if p[0] <= work]
     start = below[-1] if below else 0
-    return min(r for _, r in points[start:]), points[start][0]
+    first = points[start]
+    return AutoEvidence(min(p[1] for p in points[start:]), first[0], first[2] if len(first) > 2 else 0.0)
+
+
+def auto_covers(evidence: AutoEvidence, rows: int) -> bool:
+    """Whether ``evidence`` speaks for a call of ``rows`` rows (``T * B``):
+    the engine packs its weights and pays its other fixed costs once per call
+    and spreads them over the call's rows, so a shape won with more rows says
+    nothing of a call with fewer (measured off the table's grid,
+    ``benchmarks/bench_auto_check.py``: calls of 2 to 128 rows ran at
+    0.47-0.88x of torch.nn where their work alone had chosen the engine)."""
+    return rows >= evidence.from_rows
 
 
 def _load_auto_table() -> dict[str, dict[str, list[list[float]]]]:
     global _ratios
 
-    def points(v):
-        return [[0.0, float(v)]] if isinstance(v, (int, float)) else sorted([float(w), float(r)] for w, r in v)
+    def points(v):  # [work, ratio] or [work, ratio, rows]; a bare number: a ratio for every size
+        return [[0.0, float(v)]] if isinstance(v, (int, float)) else sorted([float(e) for e in p] for p in v)
 
     try:
         raw = json.loads(AUTO_TABLE.read_text())["threads"]
@@ -256,12 +281,19 @@ class CPUBackend(Backend):
         )
         key = f"{spec.kind} {'train' if training else 'infer'}"
         known = auto_ratio(key, call_work(spec.kind, x.shape[0], x.shape[1], cells))
-        if known is not None and known[0] < AUTO_MARGIN:
-            ratio, start = known
+        if known is None:
+            return None
+        if known.ratio < AUTO_MARGIN:
+            start = known.from_work
             sizes = f"the measured shapes from {start:.3g} multiply-adds up" if start > 0 else "the measured shapes"
             return (f"torch.nn is as fast or faster for a full-length plain {key} of this size: this engine ran at "
-                    f"{ratio:.2f}x its speed at worst over {sizes}, {AUTO_MARGIN:.2f}x needed ({AUTO_TABLE.name}, "
-                    f"written by benchmarks/bench_cpu.py)")
+                    f"{known.ratio:.2f}x its speed at worst over {sizes}, {AUTO_MARGIN:.2f}x needed "
+                    f"({AUTO_TABLE.name}, written by benchmarks/bench_cpu.py)")
+        rows = x.shape[0] * x.shape[1]
+        if not auto_covers(known, rows):
+            return (f"no measured shape speaks for a plain {key} of {rows} rows (T*B): the shapes of its size that "
+                    f"the engine won start at {known.from_rows:.0f} rows, and its fixed cost per call is spread "
+                    f"over the rows ({AUTO_TABLE.name})")
         return None
 
     def _fallback(self):

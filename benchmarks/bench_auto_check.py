@@ -1,0 +1,159 @@
+"""Does ``auto`` choose well on shapes its table never measured?
+
+``auto`` on CPU reads a table of measured ``torch.nn / cpu`` time ratios, one
+point per benchmark shape, indexed by the call's work (``call_work``:
+multiply-adds of the call's products); ``kernels.cpu.auto_ratio`` turns the
+points around a call's size into a choice. This script times the ``cpu``
+engine and torch.nn on shapes that are *not* in the table (other batch
+sizes, hidden sizes, lengths; one row, a hidden size that is no multiple of
+the lane width), interleaved in one process as ``bench_cpu.py`` does, and
+reports for each what ``auto`` chose and what that choice cost against the
+faster of the two.
+
+    .venv/bin/python benchmarks/bench_auto_check.py --threads 1
+    .venv/bin/python benchmarks/bench_auto_check.py --threads 2 --only rnn_tanh
+    .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set b   # the held-out shapes
+
+A choice "costs" when it is more than 5 % slower than the other engine (the
+noise of one run on a shared machine is about that); ``missed`` counts the
+calls where ``auto`` kept torch.nn although the engine was more than 5 %
+ahead. Results go to ``benchmarks/out/bench_auto_check_<set>_<threads>threads.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cpu import infer_fn, lk_layer, measure, torch_layer, train_fn
+from machine import cpu_name
+
+from lstmkit import cells as lk_cells
+from lstmkit.kernels.cpu import AUTO_MARGIN, auto_covers, auto_ratio, call_work
+
+#: shapes absent from bench_cpu's table, picked to reach the regimes the
+#: table's shapes do not: one row, long and narrow, many rows, a large input,
+#: hidden sizes between and beside the measured ones
+SHAPES = {
+    "T2_B1_I4_H8": dict(T=2, B=1, I=4, H=8, L=1),
+    "T4_B1_I32_H512": dict(T=4, B=1, I=32, H=512, L=1),
+    "T8_B16_I64_H256": dict(T=8, B=16, I=64, H=256, L=1),
+    "T200_B4_I16_H64": dict(T=200, B=4, I=16, H=64, L=1),
+    "T64_B32_I16_H48_L2": dict(T=64, B=32, I=16, H=48, L=2),
+    "T50_B128_I32_H128": dict(T=50, B=128, I=32, H=128, L=1),
+    "T30_B64_I300_H100": dict(T=30, B=64, I=300, H=100, L=1),
+}
+#: a second set, drawn after the rows rule (``kernels.cpu.auto_covers``) was
+#: made from what the first set showed: held out, to check that rule
+HELD_OUT = {
+    "T3_B2_I16_H128": dict(T=3, B=2, I=16, H=128, L=1),
+    "T16_B4_I8_H384": dict(T=16, B=4, I=8, H=384, L=1),
+    "T6_B48_I24_H192": dict(T=6, B=48, I=24, H=192, L=1),
+    "T120_B1_I8_H64": dict(T=120, B=1, I=8, H=64, L=1),
+    "T10_B10_I10_H40": dict(T=10, B=10, I=10, H=40, L=1),
+    "T40_B16_I128_H320": dict(T=40, B=16, I=128, H=320, L=1),
+    "T500_B2_I4_H16": dict(T=500, B=2, I=4, H=16, L=1),
+}
+KINDS = ("lstm", "gru", "rnn_tanh")
+#: the margin auto wants; a choice more than this much slower than the other engine counts against it
+MARGIN = AUTO_MARGIN
+
+
+def cells_of(kind: str, s: dict) -> list:
+    out, inp = [], s["I"]
+    for _ in range(s["L"]):
+        if kind == "lstm":
+            out.append(lk_cells.LSTMCell(inp, s["H"]))
+        elif kind == "gru":
+            out.append(lk_cells.GRUCell(inp, s["H"]))
+        else:
+            out.append(lk_cells.RNNCell(inp, s["H"], nonlinearity=kind.split("_")[1]))
+        inp = s["H"]
+    return out
+
+
+def points_of(key: str) -> list[list[float]]:
+    """The table's points for ``key`` at this thread count (as ``auto_ratio`` reads them)."""
+    from lstmkit.kernels import cpu
+
+    table = cpu._ratios if cpu._ratios is not None else cpu._load_auto_table()
+    threads = torch.get_num_threads()
+    nearest = min(table, key=lambda t: (abs(int(t) - threads), int(t)))
+    return table[nearest][key]
+
+
+def rule_around(points: list[list[float]], work: float) -> float:
+    """An alternative rule, for comparison: the lower ratio of the two
+    measured shapes around the call's size (the nearest one alone outside
+    them), with no look at larger shapes or at the rows."""
+    below = [i for i, p in enumerate(points) if p[0] <= work]
+    if not below:
+        return points[0][1]
+    i = below[-1]
+    return min(p[1] for p in points[i:i + 2])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", default=",".join(KINDS))
+    ap.add_argument("--reps", type=int, default=9)
+    ap.add_argument("--budget", type=float, default=4.0, help="seconds per case before stopping early")
+    ap.add_argument("--set", choices=("a", "b"), default="a",
+                    help="a: the first off-grid shapes; b: the held-out ones (HELD_OUT)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    load0 = os.getloadavg()
+    rows = []
+    print(f"torch {torch.__version__}, {args.threads} threads, {cpu_name()}; load average {load0[0]:.2f}")
+    for kind in args.only.split(","):
+        for name, s in (SHAPES if args.set == "a" else HELD_OUT).items():
+            x = torch.randn(s["T"], s["B"], s["I"])
+            work = call_work(kind, s["T"], s["B"], cells_of(kind, s))
+            ours, theirs = lk_layer(kind, s, "cpu"), torch_layer(kind, s)
+            for mode, fn in (("train", train_fn), ("infer", infer_fn)):
+                key = f"{kind} {mode}"
+                res = measure({"cpu": fn(ours, x), "torch_nn": fn(theirs, x)}, args.reps, budget_s=args.budget)
+                ratio = res["torch_nn"]["median_ms"] / res["cpu"]["median_ms"]
+                known = auto_ratio(key, work)
+                wins = known is None or (known.ratio >= MARGIN and auto_covers(known, s["T"] * s["B"]))
+                shipped = "cpu" if wins else "torch"
+                around = "cpu" if rule_around(points_of(key), work) >= MARGIN else "torch"
+                row = dict(kind=kind, mode=mode, shape=name, work=work, ratio=round(ratio, 3),
+                           auto=shipped, around=around,
+                           ms={k: round(v["median_ms"], 4) for k, v in res.items()})
+                rows.append(row)
+                print(f"{key:15s} {name:20s} work {work:10.3g}  torch.nn/cpu {ratio:5.2f}x  "
+                      f"auto -> {shipped:5s}  around -> {around}")
+    load1 = os.getloadavg()
+
+    def verdict(rule: str) -> dict:
+        missed = [r for r in rows if r[rule] == "torch" and r["ratio"] > MARGIN]
+        slower = [r for r in rows if r[rule] == "cpu" and r["ratio"] < 1 / MARGIN]
+        return dict(slower=[f"{r['kind']} {r['mode']} {r['shape']} {r['ratio']}x" for r in slower],
+                    missed=[f"{r['kind']} {r['mode']} {r['shape']} {r['ratio']}x" for r in missed])
+
+    summary = {rule: verdict(rule) for rule in ("auto", "around")}
+    for rule, v in summary.items():
+        print(f"{rule}: took the engine where it was >5 % slower: {len(v['slower'])} {v['slower']}; "
+              f"kept torch.nn where the engine was >5 % faster: {len(v['missed'])}")
+    print(f"load average after: {load1[0]:.2f}")
+    out = Path(__file__).resolve().parent / "out" / f"bench_auto_check_{args.set}_{args.threads}threads.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = dict(command="python benchmarks/bench_auto_check.py " + " ".join(sys.argv[1:]), cpu=cpu_name(),
+                torch=torch.__version__, threads=args.threads, loadavg_before=load0, loadavg_after=load1,
+                time=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    out.write_text(json.dumps(dict(meta=meta, rows=rows, summary=summary), indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
