@@ -420,7 +420,9 @@ def test_the_shipped_table_covers_every_plain_cell_and_mode():
         for kind in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
             for mode in ("train", "infer"):
                 points = ratios[f"{kind} {mode}"]
-                assert len(points) >= 3 and all(w > 0 and r > 0 for w, r in points), (threads, kind, mode)
+                assert len(points) >= 3, (threads, kind, mode)
+                # [work, ratio, rows]: auto_covers needs every point's rows
+                assert all(len(p) == 3 and min(p) > 0 for p in points), (threads, kind, mode)
 
 
 def test_auto_streams_a_plain_lstm_on_cpu_without_grad(measured):
