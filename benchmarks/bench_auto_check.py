@@ -36,7 +36,7 @@ from bench_cpu import infer_fn, lk_layer, measure, torch_layer, train_fn
 from machine import cpu_name
 
 from lstmkit import cells as lk_cells
-from lstmkit.kernels.cpu import AUTO_MARGIN, auto_covers, auto_ratio, call_work
+from lstmkit.kernels.cpu import AUTO_MARGIN, auto_covers, auto_points, auto_ratio, call_work
 
 #: shapes absent from bench_cpu's table, picked to reach the regimes the
 #: table's shapes do not: one row, long and narrow, many rows, a large input,
@@ -79,16 +79,6 @@ def cells_of(kind: str, s: dict) -> list:
     return out
 
 
-def points_of(key: str) -> list[list[float]]:
-    """The table's points for ``key`` at this thread count (as ``auto_ratio`` reads them)."""
-    from lstmkit.kernels import cpu
-
-    table = cpu._ratios if cpu._ratios is not None else cpu._load_auto_table()
-    threads = torch.get_num_threads()
-    nearest = min(table, key=lambda t: (abs(int(t) - threads), int(t)))
-    return table[nearest][key]
-
-
 def rule_around(points: list[list[float]], work: float) -> float:
     """An alternative rule, for comparison: the lower ratio of the two
     measured shapes around the call's size (the nearest one alone outside
@@ -126,7 +116,7 @@ def main() -> None:
                 known = auto_ratio(key, work)
                 wins = known is None or (known.ratio >= MARGIN and auto_covers(known, s["T"] * s["B"]))
                 shipped = "cpu" if wins else "torch"
-                around = "cpu" if rule_around(points_of(key), work) >= MARGIN else "torch"
+                around = "cpu" if rule_around(auto_points(key), work) >= MARGIN else "torch"
                 row = dict(kind=kind, mode=mode, shape=name, work=work, ratio=round(ratio, 3),
                            auto=shipped, around=around,
                            ms={k: round(v["median_ms"], 4) for k, v in res.items()})

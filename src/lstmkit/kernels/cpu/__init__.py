@@ -128,6 +128,18 @@ class AutoEvidence(NamedTuple):
     from_rows: float
 
 
+def auto_points(key: str) -> list[list[float]] | None:
+    """The table's measured points for ``key`` (``"lstm train"``) at this
+    thread count (the nearest measured one), sorted by work: ``[work, ratio]``
+    or ``[work, ratio, rows]``; ``None`` if never measured."""
+    table = _ratios if _ratios is not None else _load_auto_table()
+    if not table:
+        return None
+    threads = torch.get_num_threads()
+    nearest = min(table, key=lambda t: (abs(int(t) - threads), int(t)))
+    return table[nearest].get(key)
+
+
 def auto_ratio(key: str, work: float = float("inf")) -> AutoEvidence | None:
     """What ``auto`` knows of the engine for a call of ``work`` (:func:`call_work`)
     at this thread count (the nearest measured one): the lowest measured
@@ -138,12 +150,7 @@ def auto_ratio(key: str, work: float = float("inf")) -> AutoEvidence | None:
     shapes only: the engine's fixed cost per call is what loses the small ones.
     That evidence holds for calls with at least as many rows as its first
     shape (:func:`auto_covers`)."""
-    table = _ratios if _ratios is not None else _load_auto_table()
-    if not table:
-        return None
-    threads = torch.get_num_threads()
-    nearest = min(table, key=lambda t: (abs(int(t) - threads), int(t)))
-    points = table[nearest].get(key)
+    points = auto_points(key)
     if points is None:
         return None
     below = [i for i, p in enumerate(points) if p[0] <= work]
