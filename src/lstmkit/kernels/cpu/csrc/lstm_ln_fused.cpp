@@ -165,6 +165,11 @@ struct Fwd {
   bool save;
 
   S* rrow(int64_t t, int64_t b) const { return R + ((save ? t : 0) * B + b) * 4 * H; }
+  // row b of h_{t-1} (h_0 at t = 0) and of h_t
+  const S* h_in(int64_t t, int64_t b) const { return (t == 0 ? H0 : HS + (t - 1) * B * H) + b * H; }
+  S* h_out(int64_t t, int64_t b) const { return HS + (t * B + b) * H; }
+  // row b of c_s: every step kept with save, else two alternating slots
+  S* cell(int64_t s, int64_t b) const { return CS + ((save ? s : (s & 1)) * B + b) * H; }
 
   // phase 1: r = h_{t-1} W_hh^T for unit block u
   struct Prod {
@@ -230,10 +235,10 @@ struct Fwd {
     const S* x[NR];
     S* ga[NR];
     for (int q = 0; q < NR; ++q) {
-      hprev[q] = (t == 0 ? H0 : HS + (t - 1) * B * H) + (b + q) * H;
-      hnext[q] = HS + t * B * H + (b + q) * H;
-      cprev[q] = CS + (save ? t : (t & 1)) * B * H + (b + q) * H;
-      cnext[q] = CS + (save ? t + 1 : ((t + 1) & 1)) * B * H + (b + q) * H;
+      hprev[q] = h_in(t, b + q);
+      hnext[q] = h_out(t, b + q);
+      cprev[q] = cell(t, b + q);
+      cnext[q] = cell(t + 1, b + q);
       r[q] = rrow(t, b + q);
       rc[q] = r[q];
       x[q] = X + (t * B + b + q) * G;
@@ -309,10 +314,8 @@ struct Fwd {
     int64_t b = b0;
     for (; b < b1; ++b) {
       if (padding(t, b)) {  // the state is kept
-        const S* hprev = (t == 0 ? H0 : HS + (t - 1) * B * H) + b * H;
-        std::memcpy(CS + (save ? t + 1 : ((t + 1) & 1)) * B * H + b * H,
-                    CS + (save ? t : (t & 1)) * B * H + b * H, H * sizeof(S));
-        std::memcpy(HS + t * B * H + b * H, hprev, H * sizeof(S));
+        std::memcpy(cell(t + 1, b), cell(t, b), H * sizeof(S));
+        std::memcpy(h_out(t, b), h_in(t, b), H * sizeof(S));
       } else if (b + 1 < b1 && !padding(t, b + 1)) {
         rows<2>(t, b);
         ++b;
@@ -359,7 +362,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
     bool alone = false;
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     for (int64_t t = 0; t < T; ++t) {
-      const S* hprev = t == 0 ? k.H0 : k.HS + (t - 1) * B * H;
+      const S* hprev = k.h_in(t, 0);
       share.product(tid, nt, alone, [&](int64_t u, int64_t r0, int64_t r1) {
         const typename Fwd<S>::Prod step{k, t, u};
         const Panel<S, typename Fwd<S>::Prod> p{step, rb, H, hprev, H, k.Wf + u * H * 4 * L, pt};
