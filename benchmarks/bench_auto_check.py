@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cpu import infer_fn, lk_layer, measure, torch_layer, train_fn
 from machine import cpu_name
 
-from lstmkit import cells as lk_cells
 from lstmkit import kernels
 from lstmkit.kernels.cpu import AUTO_MARGIN, auto_points, call_work
 
@@ -84,26 +83,12 @@ KINDS = ("lstm", "gru", "rnn_tanh")
 MARGIN = AUTO_MARGIN
 
 
-def cells_of(kind: str, s: dict) -> list:
-    out, inp = [], s["I"]
-    for _ in range(s["L"]):
-        if kind == "lstm":
-            out.append(lk_cells.LSTMCell(inp, s["H"]))
-        elif kind == "gru":
-            out.append(lk_cells.GRUCell(inp, s["H"]))
-        else:
-            out.append(lk_cells.RNNCell(inp, s["H"], nonlinearity=kind.split("_")[1]))
-        inp = s["H"]
-    return out
-
-
-def declines(kind: str, s: dict, x: torch.Tensor, train: bool) -> str | None:
+def declines(kind: str, cells: list, x: torch.Tensor, train: bool) -> str | None:
     """The cpu backend's own reason to pass this call to torch.nn under
     ``auto`` (``None``: it takes the call), in the call's grad mode."""
-    spec = kernels.RecurrenceSpec(kind=kind, num_layers=s["L"])
-    layer = lk_layer(kind, s, "cpu")
+    spec = kernels.RecurrenceSpec(kind=kind, num_layers=len(cells))
     with torch.set_grad_enabled(train):
-        return kernels.load_backend("cpu").auto_declines(x, spec, list(layer.cells), None)
+        return kernels.load_backend("cpu").auto_declines(x, spec, cells, None)
 
 
 def rule_around(points: list[list[float]], work: float) -> float:
@@ -134,13 +119,14 @@ def main() -> None:
     for kind in args.only.split(","):
         for name, s in SETS[args.set].items():
             x = torch.randn(s["T"], s["B"], s["I"])
-            work = call_work(kind, s["T"], s["B"], cells_of(kind, s))
             ours, theirs = lk_layer(kind, s, "cpu"), torch_layer(kind, s)
+            cells = list(ours.cells)
+            work = call_work(kind, s["T"], s["B"], cells)
             for mode, fn in (("train", train_fn), ("infer", infer_fn)):
                 key = f"{kind} {mode}"
                 res = measure({"cpu": fn(ours, x), "torch_nn": fn(theirs, x)}, args.reps, budget_s=args.budget)
                 ratio = res["torch_nn"]["median_ms"] / res["cpu"]["median_ms"]
-                shipped = "cpu" if declines(kind, s, x, mode == "train") is None else "torch"
+                shipped = "cpu" if declines(kind, cells, x, mode == "train") is None else "torch"
                 around = "cpu" if rule_around(auto_points(key), work) >= MARGIN else "torch"
                 row = dict(kind=kind, mode=mode, shape=name, work=work, ratio=round(ratio, 3),
                            auto=shipped, around=around,

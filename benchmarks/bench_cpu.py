@@ -311,16 +311,14 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
     points."""
     from lstmkit.kernels.cpu import AUTO_TABLE
 
-    points: dict[str, dict[float, float]] = {}
-    rows_at: dict[tuple[str, float], int] = {}
+    points: dict[str, dict[float, list]] = {}  # key -> work -> [ratio, rows]
     for row in rows:
         res = row["results"]
         if "torch_nn" not in res or "lstmkit_cpu" not in res or "lengths" in row["case"] or "work" not in row:
             continue
         key = f"{row['kind']} {row['mode']}"
         ratio = round(res["torch_nn"]["median_ms"] / res["lstmkit_cpu"]["median_ms"], 3)
-        points.setdefault(key, {})[row["work"]] = ratio
-        rows_at[key, row["work"]] = row.get("rows", 0)
+        points.setdefault(key, {})[row["work"]] = [ratio, row.get("rows", 0)]
     table = json.loads(AUTO_TABLE.read_text()) if AUTO_TABLE.exists() else {"threads": {}}
     threads = str(meta["threads"])
     run = f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
@@ -330,14 +328,14 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
         if isinstance(stored, list) and key in points:
             for w, r, *_ in stored:
                 if w in points[key]:
-                    points[key][w] = min(points[key][w], r)
+                    points[key][w][0] = min(points[key][w][0], r)
     kept = {k: v for k, v in table["threads"].get(threads, {}).items() if k not in points}
     if (merge or kept) and threads in measured:  # the table now holds points of earlier runs too
         before = measured[threads]
         measured[threads] = [*(before if isinstance(before, list) else [before]), run]
     else:
         measured[threads] = [run]
-    fresh = {k: [[w, r, rows_at[k, w]] for w, r in sorted(v.items())] for k, v in points.items()}
+    fresh = {k: [[w, *p] for w, p in sorted(v.items())] for k, v in points.items()}
     table["threads"][threads] = dict(sorted({**kept, **fresh}.items()))
     AUTO_TABLE.write_text(json.dumps(table, indent=1) + "\n")
     print(f"wrote {AUTO_TABLE}")

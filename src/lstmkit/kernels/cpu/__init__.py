@@ -103,8 +103,9 @@ AUTO_TABLE = Path(__file__).with_name("auto_table.json")
 #: a tie that another run reads as a loss
 AUTO_MARGIN = 1.05
 #: per thread count and key (``"lstm train"``), the measured points
-#: ``[work, ratio]`` sorted by work (:func:`call_work`); a bare number is a
-#: ratio for every size
+#: ``[work, ratio, rows]`` (or ``[work, ratio]`` in older tables) sorted by
+#: work (:func:`call_work`; :func:`auto_points`); a bare number is a ratio for
+#: every size
 _ratios: dict[str, dict[str, list[list[float]]]] | None = None
 _GATES = {"lstm": 4, "peephole": 4, "layernorm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
