@@ -4,7 +4,9 @@ Against the reference backend with the same weights (the layer norms' gains
 and biases randomised, a non-zero initial state): outputs, final states and
 every gradient, for hidden sizes that fill the vector lanes, batch sizes that
 leave partial row blocks, one and two layers, both directions, unsorted
-lengths, one and two threads, float32 and float64; gradcheck of the layer;
+lengths, one and two threads, float32 and float64, with the input projection
+in the loop's tile (``lstm_ln_fused_seq_x``) and as one product beforehand;
+gradcheck of the layer;
 that the engine takes this path (and the general loop where the hidden size
 does not fill the lanes); torch.export, torch.compile, torch.func, autocast
 and the double-backward error on the new operator.
@@ -19,7 +21,7 @@ import torch
 from cpu_engine_helpers import check_compiled_step, check_per_sample_grads, forced_hand_over
 
 import lstmkit
-from lstmkit.kernels.cpu import _build, ops
+from lstmkit.kernels.cpu import _build, fused_ln, ops
 from lstmkit.kernels.cpu.functions import LoopConfig
 from lstmkit.kernels.cpu.fused_ln import fused_ln_lstm_layer
 from lstmkit.nn.export import SequenceGraph
@@ -38,6 +40,14 @@ def _threads():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(params=["tile", "product"])
+def projection(request, monkeypatch):
+    """Where the input projection is computed: in the loop's tile or as one
+    product before the loop (the rule of ``tile_projection`` overridden)."""
+    monkeypatch.setattr(fused_ln, "tile_projection", lambda *a: request.param == "tile")
+    return request.param
 
 
 def lanes(dtype) -> int:
@@ -102,12 +112,15 @@ def close(got, want, dtype, what=""):
 
 class Spy:
     """Counts the calls into the extension's fused layer-norm loops
-    (forward, backward) and the general LSTM loop."""
+    (forward on either projection path, backward) and the general LSTM loop;
+    ``forwards`` names the forward entry points called."""
 
-    WATCH = {"lstm_ln_fused_forward": "fwd", "lstm_ln_fused_backward": "bwd", "lstm_forward": "general"}
+    WATCH = {"lstm_ln_fused_forward": "fwd", "lstm_ln_fused_forward_x": "fwd", "lstm_ln_fused_backward": "bwd",
+             "lstm_forward": "general"}
 
     def __init__(self, monkeypatch):
         self.calls = {"fwd": 0, "bwd": 0, "general": 0}
+        self.forwards = set()
         self.real = ops._ext()
         monkeypatch.setattr(ops, "_ext", lambda: self)
 
@@ -119,9 +132,14 @@ class Spy:
 
         def counted(*args):
             self.calls[key] += 1
+            if key == "fwd":
+                self.forwards.add(name)
             return attr(*args)
 
         return counted
+
+
+FORWARD = {"tile": "lstm_ln_fused_forward_x", "product": "lstm_ln_fused_forward"}
 
 
 CASES = [(H, torch.float32) for H in (16, 32, 48)] + [(H, torch.float64) for H in (8, 16)]
@@ -129,23 +147,25 @@ CASES = [(H, torch.float32) for H in (16, 32, 48)] + [(H, torch.float64) for H i
 
 @pytest.mark.parametrize("H,dtype", CASES, ids=lambda v: str(v).replace("torch.", ""))
 @pytest.mark.parametrize("B", [1, 5, 7, 13])
-def test_one_layer_matches_reference(H, dtype, B, monkeypatch):
+def test_one_layer_matches_reference(H, dtype, B, projection, monkeypatch):
     if H % lanes(dtype):
         pytest.skip(f"H={H} does not fill {lanes(dtype)} lanes in this build")
     spy = Spy(monkeypatch)
     check_same(make(H, dtype=dtype), 6, B, dtype)
     assert spy.calls == {"fwd": 1, "bwd": 1, "general": 0}
+    assert spy.forwards == {FORWARD[projection]}
 
 
 @pytest.mark.parametrize("H,dtype", CASES, ids=lambda v: str(v).replace("torch.", ""))
 @pytest.mark.parametrize("threads", [1, 2])
-def test_two_layers_bidirectional_lengths_threads(H, dtype, threads, monkeypatch):
+def test_two_layers_bidirectional_lengths_threads(H, dtype, threads, projection, monkeypatch):
     if H % lanes(dtype):
         pytest.skip(f"H={H} does not fill {lanes(dtype)} lanes in this build")
     spy = Spy(monkeypatch)
     lengths = torch.tensor([4, 9, 1, 7, 9, 2, 5])  # unsorted, with the longest in the middle
     got = check_same(make(H, 2, True, dtype=dtype, seed=1), 9, 7, dtype, lengths=lengths, threads=threads)
     assert spy.calls == {"fwd": 4, "bwd": 4, "general": 0}
+    assert spy.forwards == {FORWARD[projection]}
     out = got["out"]
     assert torch.all(out[4:, 0] == 0) and torch.all(out[1:, 2] == 0) and torch.all(out[2:, 5] == 0)
 
@@ -157,7 +177,7 @@ def test_larger_layer_float32_threads_and_no_bias(threads):
 
 
 @pytest.mark.parametrize("H,dtype", [(80, torch.float32), (64, torch.float64)])
-def test_few_rows_two_threads_share_the_product_by_panels(H, dtype, monkeypatch):
+def test_few_rows_two_threads_share_the_product_by_panels(H, dtype, projection, monkeypatch):
     # one row block (B <= 6) and at least two backward panels: the team
     # shares each step by panels, with barriers, rather than by rows
     if H % lanes(dtype):
@@ -205,7 +225,7 @@ def test_rows_with_a_large_common_offset():
 
 
 @pytest.mark.parametrize("masked", [False, True])
-def test_gradcheck_fused_ln_layer(masked):
+def test_gradcheck_fused_ln_layer(masked, projection):
     torch.manual_seed(3)
     T, B = 4, 3
     H = lanes(torch.float64)
@@ -222,6 +242,33 @@ def test_gradcheck_fused_ln_layer(masked):
     params = (r(4 * H, 2), r(4 * H, H), r(4 * H, m=1.0), r(4 * H), r(4 * H, m=1.0), r(4 * H), r(H, m=1.0), r(H))
     args = (r(T, B, 2), r(B, H), r(B, H), r(4 * H), *params)
     assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("save", [False, True])
+def test_the_tile_projection_equals_the_product_beforehand(masked, save):
+    """``lstm_ln_fused_seq_x`` (x and W_ih into the tile) against
+    ``project_in`` then ``lstm_ln_fused_seq`` on the same interleaved
+    weights, float64, over more rows than one row block: every output, the
+    saved activations and statistics included, and with ``save`` the input
+    projection it returns for the backward."""
+    torch.manual_seed(12)
+    T, B, I_, H = 7, 9, 13, 2 * lanes(torch.float64)
+    fwd, _ = ops.interleave_index(H, lanes(torch.float64))
+    r = lambda *s: 0.4 * torch.randn(*s, dtype=torch.float64)  # noqa: E731
+    wi, w_hh = r(4 * H, I_).index_select(0, fwd), r(4 * H, H)
+    ln = (1 + r(4 * H), 1 + r(4 * H), r(4 * H), 1 + r(H), r(H))
+    x, h0, c0 = r(T, B, I_), r(B, H), r(B, H)
+    valid = (torch.arange(T)[:, None] < torch.randint(1, T + 1, (B,))).double() if masked else None
+    a = ops.lstm_ln_fused_seq_x(x, wi, h0, c0, w_hh, *ln, valid, 1e-5, save)
+    xp = ops.project_in(x, wi, None)
+    b = ops.lstm_ln_fused_seq(xp, h0, c0, w_hh, *ln, valid, 1e-5, save)
+    assert len(a) == len(b) + 1 and (a[3].numel() > 0) == save
+    keep = valid.bool() if masked else torch.ones(T, B, dtype=torch.bool)
+    for i, (got, want) in enumerate(zip(a, b + (xp if save else xp.new_empty(0),))):
+        if save and i in (3, 5, 6):  # activations, rn, statistics: not written at padded steps
+            got, want = got[keep], want[keep]
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-13, msg=lambda m, i=i: f"output {i}: {m}")
 
 
 def test_inference_saves_nothing_and_matches_the_training_call():
@@ -261,20 +308,21 @@ def test_no_grad_inference_matches_reference_two_threads(monkeypatch):
         torch.testing.assert_close(a, b, **TOL[torch.float32])
 
 
-def test_torch_export_sees_the_operator():
+def test_torch_export_sees_the_operator(projection):
     layer = make(16).eval()
     layer.backend = "cpu"
     x = torch.randn(5, 3, I)
     st = tuple(torch.randn(s.shape) for s in layer.init_state(3))
     ep = torch.export.export(SequenceGraph(layer), (x, *st))
     targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
-    assert any("lstm_ln_fused_seq" in t for t in targets), targets
+    want = "lstm_ln_fused_seq_x" if projection == "tile" else "lstm_ln_fused_seq."
+    assert any(want in t for t in targets), targets
     assert not any("lstmkit.lstm_seq" in t for t in targets), targets
     for got, want in zip(ep.module()(x, *st), SequenceGraph(layer)(x, *st)):
         torch.testing.assert_close(got, want)
 
 
-def test_compiled_training_step_matches_eager():
+def test_compiled_training_step_matches_eager(projection):
     import torch._dynamo
 
     torch._dynamo.reset()
@@ -283,7 +331,7 @@ def test_compiled_training_step_matches_eager():
     check_compiled_step(layer, I, torch.tensor([6, 5, 3]), compiler="aot_eager", steps=2)
 
 
-def test_per_sample_gradients_with_vmap():
+def test_per_sample_gradients_with_vmap(projection):
     H = lanes(torch.float64)
     layer = make(H, dtype=torch.float64, seed=7)
     layer.backend = "cpu"
@@ -307,7 +355,7 @@ def test_double_backward_raises_and_autocast_keeps_float32():
 
 @pytest.mark.parametrize("step", [0, 3])
 @pytest.mark.parametrize("B", [4, 13])
-def test_handing_over_to_one_thread_mid_sequence_gives_the_same_numbers(B, step):
+def test_handing_over_to_one_thread_mid_sequence_gives_the_same_numbers(B, step, projection):
     """With few rows (B=4: the product shared by panels, barriers) the team
     goes on with thread 0 alone when forced at a chosen step, forward and
     backward: bit-identical outputs, input and weight gradients; the norms'

@@ -124,3 +124,8 @@ def test_opcheck_fused_loops(save):
     _opcheck(ops.lstm_fused_seq_x, (x, w_ih, bias, h0, c0, w_hh, None, save))
     xp = torch.randn(T, B, 4 * Hp)
     _opcheck(ops.lstm_fused_seq, (xp, h0, c0, w_hh, None, save))
+    # the layer-norm loop (H a multiple of the lanes), both projection paths
+    ln = (1 + 0.2 * torch.randn(4 * H), 1 + 0.2 * torch.randn(4 * H), 0.1 * torch.randn(4 * H),
+          1 + 0.2 * torch.randn(H), 0.1 * torch.randn(H))
+    _opcheck(ops.lstm_ln_fused_seq_x, (x, torch.randn(4 * H, I) * 0.3, h0, c0, w_hh, *ln, None, 1e-5, save))
+    _opcheck(ops.lstm_ln_fused_seq, (torch.randn(T, B, 4 * H), h0, c0, w_hh, *ln, None, 1e-5, save))

@@ -4,9 +4,13 @@ A layer-norm LSTM layer (no projection, hidden-state dropout, zoneout or
 gate traces) whose hidden size is a multiple of the lane width ``L``
 (:func:`~.ops.lane_width`: 16 float32 lanes with AVX-512) runs as
 
-1. the input projection of all steps as one product, in the interleaved
-   gate order of :mod:`.fused` (``W_ih`` permuted by ``index_select``, so
-   autograd maps the gradients back);
+1. the input projection in the interleaved gate order of :mod:`.fused`
+   (``W_ih`` permuted by ``index_select``, so autograd maps the gradients
+   back): where the batch shares the weights (:func:`.fused.tile_projection`,
+   the plain loop's rule) the loop's tile computes it step by step
+   (``lstmkit::lstm_ln_fused_seq_x``), as a second product beside the
+   recurrent one, since each side has its own norm; else as one product
+   over all steps beforehand;
 2. the loop (``lstmkit::lstm_ln_fused_seq``): per step the raw recurrent
    product in the plain loop's register tiles, then per batch row the three
    norms (the input side's too: the statistics over a row do not depend on
@@ -27,7 +31,7 @@ from torch import Tensor
 
 from . import ops
 from .functions import LoopConfig, _save
-from .fused import fused_applies
+from .fused import fused_applies, tile_projection
 from .ops import interleave_index, lane_width, project_in
 
 
@@ -44,15 +48,21 @@ def fused_ln_lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, cell, bias: Tensor | 
     ``(T, B, H)``, ``h_T``, ``c_T``; ``bias`` is ``b_ih + b_hh`` or ``None``."""
     H = cell.hidden_size
     fwd, _ = interleave_index(H, lane_width(x.dtype))
-    xp = project_in(x, cell.weight_ih.index_select(0, fwd), None)
+    wi = cell.weight_ih.index_select(0, fwd)
     beta = cell.ln_ih_bias + cell.ln_hh_bias
     if bias is not None:
         beta = beta + bias
     gih, ghh, beta = (p.index_select(0, fwd) for p in (cell.ln_ih_weight, cell.ln_hh_weight, beta))
     gc, bc = cell.ln_c_weight, cell.ln_c_bias
-    save = _save(cfg, xp, h0, c0, cell.weight_hh, gih, ghh, beta, gc, bc)
-    out, hT, cT = ops.LSTMLnFusedSeq.apply(xp, h0, c0, cell.weight_hh, gih, ghh, beta, gc, bc, cfg.valid, cfg.eps,
-                                           save)[:3]
+    _, B, I = x.shape
+    norms = (gih, ghh, beta, gc, bc)
+    if tile_projection(B, I, H, x.dtype):
+        save = _save(cfg, x, wi, h0, c0, cell.weight_hh, *norms)
+        out, hT, cT = ops.LSTMLnFusedSeqX.apply(x, wi, h0, c0, cell.weight_hh, *norms, cfg.valid, cfg.eps, save)[:3]
+    else:
+        xp = project_in(x, wi, None)
+        save = _save(cfg, xp, h0, c0, cell.weight_hh, *norms)
+        out, hT, cT = ops.LSTMLnFusedSeq.apply(xp, h0, c0, cell.weight_hh, *norms, cfg.valid, cfg.eps, save)[:3]
     if cfg.valid is not None:
         out = out * cfg.valid.unsqueeze(-1)
     return out, hT, cT

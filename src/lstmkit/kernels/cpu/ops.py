@@ -31,6 +31,7 @@ Operators (``T`` steps, ``B`` rows, ``G`` gate width, ``P`` output size):
 ``lstmkit::lstm_fused_seq``       one plain LSTM layer on the fused loop (and its ``_bwd``)
 ``lstmkit::lstm_fused_seq_x``     the same with the input projection in the loop's tile
 ``lstmkit::lstm_ln_fused_seq``    one layer-norm LSTM layer on the fused loop (and its ``_bwd``)
+``lstmkit::lstm_ln_fused_seq_x``  the same with the input projection in the loop's tile
 ``lstmkit::gru_seq``              one GRU layer (and its ``_bwd``)
 ``lstmkit::rnn_seq``              one Elman RNN layer (and its ``_bwd``)
 ================================  =========================================================
@@ -573,7 +574,7 @@ def lstm_ln_fused_seq(
             ln_ih_w.detach().contiguous(), ln_hh_w.detach().contiguous(), beta.detach().contiguous(),
             ln_c_w.detach().contiguous(), ln_c_b.detach().contiguous(), _c(valid), eps, save,
         )
-    return tuple(res[:3]) + tuple(_or_empty(t if save else None, xp) for t in res[3:])
+    return tuple(res[:3]) + tuple(_or_empty(t if save else None, xp) for t in res[3:7])
 
 
 def _lstm_ln_fused_seq_fake(xp, h0, c0, w_hh, ln_ih_w, ln_hh_w, beta, ln_c_w, ln_c_b, valid, eps, save):
@@ -621,8 +622,11 @@ def _lstm_ln_fused_setup(ctx, inputs, output):
     ctx.save_for_backward(xp, h0, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out)
 
 
-def _lstm_ln_fused_backward(ctx, dout, dhT, dcT, *_):
-    xp, h0, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out = ctx.saved_tensors
+def _lstm_ln_fused_grads(ctx, saved, dout, dhT, dcT, need):
+    """The shared part of both layer-norm operators' backward: the gradients
+    of ``(xp, h0, c0, w_hh, ln_ih_w, ln_hh_w, beta, ln_c_w, ln_c_b)`` where
+    ``need`` (nine flags, in that order) asks for them, else ``None``."""
+    xp, h0, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out = saved
     if not ctx.save_flag:
         raise RuntimeError(
             "lstmkit::lstm_ln_fused_seq: backward through a call that saved no activations (save=False)"
@@ -632,7 +636,6 @@ def _lstm_ln_fused_backward(ctx, dout, dhT, dcT, *_):
     dout = torch.zeros_like(out) if dout is None else dout
     dhT = torch.zeros_like(cseq[0]) if dhT is None else dhT
     dcT = torch.zeros_like(cseq[0]) if dcT is None else dcT
-    need = ctx.needs_input_grad
     dX, dR, dh0, dc0, d_gih, d_ghh, d_beta, d_gc, d_bc = _lstm_ln_fused_seq_bwd_g(
         dout, dhT, dcT, xp, gates, cseq, rn, stats, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, need[1],
     )
@@ -644,7 +647,64 @@ def _lstm_ln_fused_backward(ctx, dout, dhT, dcT, *_):
         d_whh = d_whh.index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
     keep = lambda g, i: g if need[i] else None  # noqa: E731
     return (dX if need[0] else None, keep(dh0, 1), keep(dc0, 2), d_whh, keep(d_gih, 4), keep(d_ghh, 5),
-            keep(d_beta, 6), keep(d_gc, 7), keep(d_bc, 8), None, None, None)
+            keep(d_beta, 6), keep(d_gc, 7), keep(d_bc, 8))
+
+
+def _lstm_ln_fused_backward(ctx, dout, dhT, dcT, *_):
+    return _lstm_ln_fused_grads(ctx, ctx.saved_tensors, dout, dhT, dcT, ctx.needs_input_grad[:9]) + (None,) * 3
+
+
+@torch.library.custom_op("lstmkit::lstm_ln_fused_seq_x", mutates_args=())
+def lstm_ln_fused_seq_x(
+    x: Tensor, w_ih: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, ln_ih_w: Tensor, ln_hh_w: Tensor, beta: Tensor,
+    ln_c_w: Tensor, ln_c_b: Tensor, valid: Optional[Tensor], eps: float, save: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """:func:`lstm_ln_fused_seq` with the input projection computed in the
+    loop's tile: ``x`` ``(T, B, I)``, ``w_ih`` ``(4H, I)`` in the interleaved
+    order; each step's ``x_t W_ih^T`` is a second product of the tile's rows
+    (kept apart from the recurrent one: each side has its own norm), so no
+    ``(T, B, 4H)`` projection is written and read when nothing is saved. The
+    same outputs and, with ``save``, the raw input projection ``(T, B, 4H)``
+    that the backward reads."""
+    with _NoAutocast():
+        res = _ext().lstm_ln_fused_forward_x(
+            x.contiguous(), w_ih.detach().contiguous(), h0.contiguous(), c0.contiguous(), w_hh.detach().contiguous(),
+            ln_ih_w.detach().contiguous(), ln_hh_w.detach().contiguous(), beta.detach().contiguous(),
+            ln_c_w.detach().contiguous(), ln_c_b.detach().contiguous(), _c(valid), eps, save,
+        )
+    return tuple(res[:3]) + tuple(_or_empty(t if save else None, x) for t in res[3:])
+
+
+def _lstm_ln_fused_seq_x_fake(x, w_ih, h0, c0, w_hh, ln_ih_w, ln_hh_w, beta, ln_c_w, ln_c_b, valid, eps, save):
+    T, B, _ = x.shape
+    G = w_ih.shape[0]
+    like = x.new_empty((T, B, G))
+    e = x.new_empty
+    return _lstm_ln_fused_seq_fake(like, h0, c0, w_hh, ln_ih_w, ln_hh_w, beta, ln_c_w, ln_c_b, valid, eps, save) + (
+        e((T, B, G) if save else (0,)),)
+
+
+def _lstm_ln_fused_x_setup(ctx, inputs, output):
+    x, w_ih, h0, c0, w_hh, ln_ih_w, ln_hh_w, beta, ln_c_w, ln_c_b, valid, eps, save = inputs
+    out, hT, cT, gates, cseq, rn, stats, xp = output
+    _no_zero_grads(ctx)
+    ctx.save_flag = save
+    ctx.save_for_backward(xp, h0, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out, x, w_ih)
+
+
+def _lstm_ln_fused_x_backward(ctx, dout, dhT, dcT, *_):
+    *saved, x, w_ih = ctx.saved_tensors
+    need = ctx.needs_input_grad
+    need_dx = need[0] or need[1]
+    grads = _lstm_ln_fused_grads(ctx, saved, dout, dhT, dcT, (need_dx,) + tuple(need[2:10]))
+    dX = grads[0]
+    dx = d_wih = None
+    if need_dx:
+        T, B, I = x.shape
+        dX2 = dX.reshape(T * B, dX.shape[2])
+        dx = _linear_g(dX2, w_ih.t(), None).view(T, B, I) if need[0] else None
+        d_wih = _mm_tn_g(dX2, x.reshape(T * B, I)) if need[1] else None
+    return (dx, d_wih) + grads[1:] + (None,) * 3
 
 
 @torch.compiler.assume_constant_result
@@ -764,6 +824,7 @@ _register(lstm_fused_seq_x, _lstm_fused_seq_x_fake, (_lstm_fused_x_setup, _lstm_
 _register(lstm_fused_seq_bwd, None)
 _lstm_fused_seq_bwd_g = _first_order("lstm_fused_seq_bwd", lstm_fused_seq_bwd)
 _register(lstm_ln_fused_seq, _lstm_ln_fused_seq_fake, (_lstm_ln_fused_setup, _lstm_ln_fused_backward))
+_register(lstm_ln_fused_seq_x, _lstm_ln_fused_seq_x_fake, (_lstm_ln_fused_x_setup, _lstm_ln_fused_x_backward))
 _register(lstm_ln_fused_seq_bwd, None)
 _lstm_ln_fused_seq_bwd_g = _first_order("lstm_ln_fused_seq_bwd", lstm_ln_fused_seq_bwd)
 _register(gru_seq, _gru_seq_fake, (_gru_setup, _gru_backward))
@@ -888,5 +949,6 @@ LSTMSeq = _function("LSTMSeq", lstm_seq, _lstm_setup, _lstm_backward)
 LSTMFusedSeq = _function("LSTMFusedSeq", lstm_fused_seq, _lstm_fused_setup, _lstm_fused_backward)
 LSTMFusedSeqX = _function("LSTMFusedSeqX", lstm_fused_seq_x, _lstm_fused_x_setup, _lstm_fused_x_backward)
 LSTMLnFusedSeq = _function("LSTMLnFusedSeq", lstm_ln_fused_seq, _lstm_ln_fused_setup, _lstm_ln_fused_backward)
+LSTMLnFusedSeqX = _function("LSTMLnFusedSeqX", lstm_ln_fused_seq_x, _lstm_ln_fused_x_setup, _lstm_ln_fused_x_backward)
 GRUSeq = _function("GRUSeq", gru_seq, _gru_setup, _gru_backward)
 RNNSeq = _function("RNNSeq", rnn_seq, _rnn_setup, _rnn_backward)

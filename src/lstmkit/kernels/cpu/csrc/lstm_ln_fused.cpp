@@ -151,7 +151,8 @@ struct Fwd {
   using v = typename Vec<S>::v;
   static constexpr int L = Vec<S>::L;
   int64_t T, B, H, U;
-  const S* X;    // (T, B, U, 4, L): the raw input projection
+  S* X;          // (T, B, U, 4, L): the raw input projection (written by phase 1 when XI is set:
+                 // (T or 1, B, U, 4, L))
   const S* Wf;   // (U, H, 4, L)
   const S* Vm;   // (T, B) or null
   const S* H0;   // (B, H)
@@ -163,8 +164,14 @@ struct Fwd {
   const S *gih, *ghh, *beta, *gc, *bc;
   double eps;
   bool save;
+  // the input side computed in the tile: x (T, B, I), W_ih packed (U, I, 4, L); else null
+  int64_t I = 0;
+  const S* XI = nullptr;
+  const S* WI = nullptr;
 
   S* rrow(int64_t t, int64_t b) const { return R + ((save ? t : 0) * B + b) * 4 * H; }
+  // row b of step t's raw input projection (one step's buffer when the tile computes it unsaved)
+  S* xrow(int64_t t, int64_t b) const { return X + ((XI && !save ? 0 : t) * B + b) * 4 * H; }
   // row b of h_{t-1} (h_0 at t = 0) and of h_t
   const S* h_in(int64_t t, int64_t b) const { return (t == 0 ? H0 : HS + (t - 1) * B * H) + b * H; }
   S* h_out(int64_t t, int64_t b) const { return HS + (t * B + b) * H; }
@@ -172,9 +179,11 @@ struct Fwd {
   S* cell(int64_t s, int64_t b) const { return CS + ((save ? s : (s & 1)) * B + b) * H; }
 
   // phase 1: r = h_{t-1} W_hh^T for unit block u
+  // (input: x_t W_ih^T into the input projection's row instead)
   struct Prod {
     const Fwd& f;
     int64_t t, u;
+    bool input = false;
     template <int MR>
     void init(int64_t, v (&acc)[MR][4]) const {
       zero_tile(acc);
@@ -182,7 +191,7 @@ struct Fwd {
     template <int MR>
     void finish(int64_t r0, v (&acc)[MR][4]) const {
       for (int r = 0; r < MR; ++r) {
-        S* p = f.rrow(t, r0 + r) + u * 4 * L;
+        S* p = (input ? f.xrow(t, r0 + r) : f.rrow(t, r0 + r)) + u * 4 * L;
         for (int j = 0; j < 4; ++j) vstore(p + j * L, acc[r][j]);
       }
     }
@@ -241,7 +250,7 @@ struct Fwd {
       cnext[q] = cell(t + 1, b + q);
       r[q] = rrow(t, b + q);
       rc[q] = r[q];
-      x[q] = X + (t * B + b + q) * G;
+      x[q] = xrow(t, b + q);
       ga[q] = GA ? GA + (t * B + b + q) * G : nullptr;
     }
     S mean[NR], rstd[NR], xmean[NR], xrstd[NR];
@@ -327,16 +336,23 @@ struct Fwd {
 };
 
 template <typename S>
-std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
+std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0, const at::Tensor& c0,
                                      const at::Tensor& whh, const at::Tensor& gih, const at::Tensor& ghh,
                                      const at::Tensor& beta, const at::Tensor& gc, const at::Tensor& bc,
-                                     const std::optional<at::Tensor>& valid, double eps, bool save) {
+                                     const std::optional<at::Tensor>& valid, double eps, bool save,
+                                     const at::Tensor& wih) {
   using v = typename Vec<S>::v;
   constexpr int L = Vec<S>::L;
-  const int64_t T = xp.size(0), B = xp.size(1), H = whh.size(1), U = H / L, G = 4 * H;
+  const bool tile_x = wih.defined();
+  const int64_t T = xin.size(0), B = xin.size(1), H = whh.size(1), U = H / L, G = 4 * H;
   TORCH_CHECK(H % L == 0, "lstm_ln_fused_forward: hidden size ", H, " is not a multiple of the lane width ", L);
-  TORCH_CHECK(xp.size(2) == G, "lstm_ln_fused_forward: expected xp of width 4H=", G, ", got ", xp.size(2));
-  auto opt = xp.options();
+  const int64_t width = tile_x ? wih.size(0) : xin.size(2);
+  TORCH_CHECK(width == G, "lstm_ln_fused_forward: expected ", tile_x ? "w_ih of height" : "xp of width", " 4H=", G,
+              ", got ", width);
+  auto opt = xin.options();
+  const int64_t I = tile_x ? xin.size(2) : 0;
+  at::Tensor wi = tile_x ? wih.contiguous().view({U, 4, L, I}).permute({0, 3, 1, 2}).contiguous() : at::Tensor();
+  at::Tensor xp = tile_x ? at::empty({save ? T : 1, B, G}, opt) : xin;
   at::Tensor wf = lstmkit_fused::pack_forward(whh, L);
   at::Tensor hseq = at::empty({T, B, H}, opt);
   at::Tensor cseq = at::empty({save ? T + 1 : 2, B, H}, opt);
@@ -348,10 +364,15 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
   at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
   at::Tensor p1 = gih.contiguous(), p2 = ghh.contiguous(), p3 = beta.contiguous(), p4 = gc.contiguous(),
              p5 = bc.contiguous();
-  const Fwd<S> k{T, B, H, U, xp.data_ptr<S>(), wf.data_ptr<S>(), vmask.defined() ? vmask.data_ptr<S>() : nullptr,
-                 h0c.data_ptr<S>(), hseq.data_ptr<S>(), cseq.data_ptr<S>(), rbuf.data_ptr<S>(),
-                 save ? gates.data_ptr<S>() : nullptr, save ? stats.data_ptr<S>() : nullptr,
-                 p1.data_ptr<S>(), p2.data_ptr<S>(), p3.data_ptr<S>(), p4.data_ptr<S>(), p5.data_ptr<S>(), eps, save};
+  Fwd<S> k{T, B, H, U, xp.data_ptr<S>(), wf.data_ptr<S>(), vmask.defined() ? vmask.data_ptr<S>() : nullptr,
+           h0c.data_ptr<S>(), hseq.data_ptr<S>(), cseq.data_ptr<S>(), rbuf.data_ptr<S>(),
+           save ? gates.data_ptr<S>() : nullptr, save ? stats.data_ptr<S>() : nullptr,
+           p1.data_ptr<S>(), p2.data_ptr<S>(), p3.data_ptr<S>(), p4.data_ptr<S>(), p5.data_ptr<S>(), eps, save};
+  if (tile_x) {
+    k.I = I;
+    k.XI = xin.data_ptr<S>();
+    k.WI = wi.data_ptr<S>();
+  }
   const RowBlocks rb(B);
   const Share share(U, rb, requested_threads());
   at::Tensor part = at::empty({share.nt, B * 4 * L}, opt);
@@ -364,6 +385,11 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
     for (int64_t t = 0; t < T; ++t) {
       const S* hprev = k.h_in(t, 0);
       share.product(tid, nt, alone, [&](int64_t u, int64_t r0, int64_t r1) {
+        if (k.XI) {  // x_t W_ih^T for the unit block, into the step's input-projection rows
+          const typename Fwd<S>::Prod xs{k, t, u, true};
+          const Panel<S, typename Fwd<S>::Prod> px{xs, rb, I, k.XI + t * B * I, I, k.WI + u * I * 4 * L, pt};
+          px.run(r0, r1);
+        }
         const typename Fwd<S>::Prod step{k, t, u};
         const Panel<S, typename Fwd<S>::Prod> p{step, rb, H, hprev, H, k.Wf + u * H * 4 * L, pt};
         p.run(r0, r1);
@@ -375,8 +401,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xp, const at::Tensor& h0,
   });
   at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0c.clone();
   at::Tensor cT = cseq[save ? T : (T & 1)].clone();
-  if (!save) return {hseq, hT, cT, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
-  return {hseq, hT, cT, gates, cseq, rbuf, stats};
+  if (!save) return {hseq, hT, cT, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  return {hseq, hT, cT, gates, cseq, rbuf, stats, tile_x ? xp : at::Tensor()};
 }
 
 // ----------------------------------------------------------------- backward
@@ -586,7 +612,19 @@ std::vector<at::Tensor> forward(const at::Tensor& xp, const at::Tensor& h0, cons
   TORCH_CHECK(xp.is_contiguous() && xp.dim() == 3,
               "lstm_ln_fused_forward: xp must be a contiguous (T, B, 4H) tensor");
   return AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "lstm_ln_fused_forward", [&] {
-    return forward_impl<scalar_t>(xp, h0, c0, whh, gih, ghh, beta, gc, bc, valid, eps, save);
+    return forward_impl<scalar_t>(xp, h0, c0, whh, gih, ghh, beta, gc, bc, valid, eps, save, at::Tensor());
+  });
+}
+
+std::vector<at::Tensor> forward_x(const at::Tensor& x, const at::Tensor& wih, const at::Tensor& h0,
+                                  const at::Tensor& c0, const at::Tensor& whh, const at::Tensor& gih,
+                                  const at::Tensor& ghh, const at::Tensor& beta, const at::Tensor& gc,
+                                  const at::Tensor& bc, const std::optional<at::Tensor>& valid, double eps, bool save) {
+  TORCH_CHECK(x.is_contiguous() && x.dim() == 3, "lstm_ln_fused_forward_x: x must be a contiguous (T, B, I) tensor");
+  TORCH_CHECK(wih.dim() == 2 && wih.size(1) == x.size(2), "lstm_ln_fused_forward_x: w_ih must be (4H, I) for I=",
+              x.size(2));
+  return AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_ln_fused_forward_x", [&] {
+    return forward_impl<scalar_t>(x, h0, c0, whh, gih, ghh, beta, gc, bc, valid, eps, save, wih);
   });
 }
 

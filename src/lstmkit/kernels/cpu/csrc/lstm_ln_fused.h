@@ -17,11 +17,20 @@ namespace lstmkit_ln_fused {
 // steps keep the state), h_T and c_T (B, H), and with save the activations
 // (T, B, 4H), the c states (T+1, B, H), the normalised recurrent products rn
 // (T, B, 4H) and per row the statistics (T, B, 5): 1/std of the product,
-// mean and 1/std of c_t, mean and 1/std of xp_t.
+// mean and 1/std of c_t, mean and 1/std of xp_t (and an undefined eighth
+// tensor, where forward_x returns the input projection).
 std::vector<at::Tensor> forward(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
                                 const at::Tensor& whh, const at::Tensor& gih, const at::Tensor& ghh,
                                 const at::Tensor& beta, const at::Tensor& gc, const at::Tensor& bc,
                                 const std::optional<at::Tensor>& valid, double eps, bool save);
+
+// The same loop with the input projection computed in the tile: x (T, B, I),
+// w_ih (4H, I) in the interleaved order. The same outputs and, with save, the
+// raw input projection (T, B, 4H) the backward reads as xp.
+std::vector<at::Tensor> forward_x(const at::Tensor& x, const at::Tensor& wih, const at::Tensor& h0,
+                                  const at::Tensor& c0, const at::Tensor& whh, const at::Tensor& gih,
+                                  const at::Tensor& ghh, const at::Tensor& beta, const at::Tensor& gc,
+                                  const at::Tensor& bc, const std::optional<at::Tensor>& valid, double eps, bool save);
 
 // dout (T, B, H): the gradient reaching h_1 .. h_T from the outputs; dhT,
 // dcT (B, H). Returns dX (T, B, 4H) interleaved (the gradient of xp), dR

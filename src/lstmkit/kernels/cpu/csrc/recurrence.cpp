@@ -1150,6 +1150,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("lstm_fused_forward_x", &lstmkit_fused::forward_x);
   m.def("lstm_fused_backward", &lstmkit_fused::backward);
   m.def("lstm_ln_fused_forward", &lstmkit_ln_fused::forward);
+  m.def("lstm_ln_fused_forward_x", &lstmkit_ln_fused::forward_x);
   m.def("lstm_ln_fused_backward", &lstmkit_ln_fused::backward);
   m.def("lane_width", [](bool float64) { return lstmkit_fused::lane_width(float64 ? at::kDouble : at::kFloat); });
   // the thread back-off of threads.h: (times it dropped to one thread, whether it is dropped now, threads a loop gets)
