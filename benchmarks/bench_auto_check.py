@@ -14,6 +14,7 @@ faster of the two.
     .venv/bin/python benchmarks/bench_auto_check.py --threads 2 --only rnn_tanh
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set b   # held-out shapes
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set c   # held out from both rules
+    .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set d   # held out from the grid rule
 
 A choice "costs" when it is more than 5 % slower than the other engine (the
 noise of one run on a shared machine is about that); ``missed`` counts the
@@ -77,7 +78,19 @@ HELD_OUT_C = {
     "T130_B2_I100_H200": dict(T=130, B=2, I=100, H=200, L=1),
     "T400_B4_I2_H48_L2": dict(T=400, B=4, I=2, H=48, L=2),
 }
-SETS = {"a": SHAPES, "b": HELD_OUT, "c": HELD_OUT_C}
+#: a fourth set, long and narrow inside the range of bench_auto_grid.py's grid
+#: (T >= 100, 1-8 rows per step, H 32-512, I <= H), drawn before the grid was
+#: first measured: held out, to check the grid rule (``kernels.cpu.narrow_ratio``)
+HELD_OUT_D = {
+    "T250_B3_I20_H300": dict(T=250, B=3, I=20, H=300, L=1),
+    "T700_B1_I8_H100": dict(T=700, B=1, I=8, H=100, L=1),
+    "T180_B6_I50_H64": dict(T=180, B=6, I=50, H=64, L=1),
+    "T120_B2_I128_H256": dict(T=120, B=2, I=128, H=256, L=1),
+    "T350_B5_I3_H200": dict(T=350, B=5, I=3, H=200, L=1),
+    "T900_B2_I1_H40_L2": dict(T=900, B=2, I=1, H=40, L=2),
+    "T160_B7_I64_H448": dict(T=160, B=7, I=64, H=448, L=1),
+}
+SETS = {"a": SHAPES, "b": HELD_OUT, "c": HELD_OUT_C, "d": HELD_OUT_D}
 KINDS = ("lstm", "gru", "rnn_tanh")
 #: the margin auto wants; a choice more than this much slower than the other engine counts against it
 MARGIN = AUTO_MARGIN
@@ -109,7 +122,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--budget", type=float, default=4.0, help="seconds per case before stopping early")
     ap.add_argument("--set", choices=tuple(SETS), default="a",
-                    help="a: the first off-grid shapes; b, c: the held-out ones (HELD_OUT, HELD_OUT_C)")
+                    help="a: the first off-grid shapes; b, c, d: the held-out ones (HELD_OUT, HELD_OUT_C, "
+                         "HELD_OUT_D)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
