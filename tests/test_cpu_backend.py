@@ -339,6 +339,7 @@ def measured(monkeypatch):
     table = {"1": {"lstm train": [[0.0, 0.8]], "lstm infer": [[0.0, 0.6]], "gru train": [[0.0, 1.3]],
                    "rnn_tanh train": [[0.0, 0.7]], "rnn_relu train": [[0.0, 1.02]]}}
     monkeypatch.setattr(cpu_pkg, "_ratios", table)
+    monkeypatch.setattr(cpu_pkg, "_narrow", {})
     return table
 
 
@@ -410,6 +411,46 @@ def test_auto_takes_the_engine_only_for_calls_with_as_many_rows_as_its_evidence(
     assert not cpu_pkg.auto_covers(cpu_pkg.AutoEvidence(1.2, 1e5, 96), 95)
 
 
+def test_auto_reads_the_grid_of_long_narrow_calls(monkeypatch):
+    """Calls with few rows per step and many steps, which the table's shapes
+    (32 or more rows per step) do not speak for, are judged by the grid of
+    such calls: the engine where every corner of the call's grid cell, for
+    every layer, was 5 % ahead; outside the grid, as before."""
+    import lstmkit.kernels.cpu as cpu_pkg
+
+    monkeypatch.setattr(cpu_pkg, "_ratios", {"1": {"lstm train": [[0.0, 0.8, 6400]]}})  # the table: torch.nn
+    grid = [[100, 1, 32, 1.5], [100, 2, 32, 1.5], [400, 1, 32, 2.0], [400, 2, 32, 1.8],
+            [100, 1, 128, 1.2], [100, 2, 128, 1.1], [400, 1, 128, 1.3], [400, 2, 128, 1.04]]  # [T, B, H, ratio]
+    monkeypatch.setattr(cpu_pkg, "_narrow", {"1": {"lstm train": grid}})
+    spec = kernels.RecurrenceSpec(kind="lstm")
+    mid = [lstmkit.cells.LSTMCell(16, 64)]
+
+    def chosen(T, B, cells=mid, layers_spec=spec):
+        return kernels.select_backend(torch.randn(T, B, cells[0].input_size), layers_spec, cells, None).name
+
+    assert cpu_pkg.narrow_ratio("lstm train", 200, 1, [(16, 64)]) == 1.2  # corners T100/400, B1, H32/128
+    assert chosen(200, 1) == "cpu"
+    assert cpu_pkg.narrow_ratio("lstm train", 200, 2, [(16, 64)]) == 1.04  # the corner T400 B2 H128
+    assert chosen(200, 2) == "torch"
+    assert cpu_pkg.narrow_ratio("lstm train", 1000, 1, [(16, 32)]) == 2.0  # longer than the grid: its longest
+    assert chosen(1000, 1, [lstmkit.cells.LSTMCell(16, 32)]) == "cpu"
+    assert cpu_pkg.narrow_ratio("lstm train", 50, 1, [(16, 64)]) is None  # shorter than the grid
+    assert chosen(50, 1) == "torch"
+    assert cpu_pkg.narrow_ratio("lstm train", 200, 3, [(16, 64)]) is None  # more rows per step than the grid
+    assert cpu_pkg.narrow_ratio("lstm train", 200, 1, [(16, 256)]) is None  # a hidden size beyond the grid
+    assert cpu_pkg.narrow_ratio("lstm train", 200, 1, [(100, 64)]) is None  # wider input than the grid's I = H
+    assert chosen(200, 1, [lstmkit.cells.LSTMCell(100, 64)]) == "torch"
+    # every layer is judged: a second layer of H=128 brings the corner at 1.04 in for two rows per step
+    two = [lstmkit.cells.LSTMCell(16, 32), lstmkit.cells.LSTMCell(32, 128)]
+    assert cpu_pkg.narrow_ratio("lstm train", 400, 1, [(16, 32), (32, 128)]) == 1.3
+    assert chosen(400, 1, two, kernels.RecurrenceSpec(kind="lstm", num_layers=2)) == "cpu"
+    assert cpu_pkg.narrow_ratio("lstm train", 400, 2, [(16, 32), (32, 128)]) == 1.04
+    # a corner never measured: no evidence
+    monkeypatch.setattr(cpu_pkg, "_narrow", {"1": {"lstm train": grid[:-1]}})
+    assert cpu_pkg.narrow_ratio("lstm train", 200, 2, [(16, 64)]) is None
+    assert cpu_pkg.narrow_ratio("gru train", 200, 1, [(16, 64)]) is None  # a key the grid lacks
+
+
 def test_the_shipped_table_covers_every_plain_cell_and_mode():
     import json
 
@@ -423,6 +464,15 @@ def test_the_shipped_table_covers_every_plain_cell_and_mode():
                 assert len(points) >= 3, (threads, kind, mode)
                 # [work, ratio, rows]: auto_covers needs every point's rows
                 assert all(len(p) == 3 and min(p) > 0 for p in points), (threads, kind, mode)
+    # the grid of long, narrow calls: every point of the grid, [T, B, H, ratio], for the cells it was measured for
+    for threads, grids in table["narrow"].items():
+        for kind in ("lstm", "gru", "rnn_tanh"):
+            for mode in ("train", "infer"):
+                points = grids[f"{kind} {mode}"]
+                assert len(points) >= 8 and all(len(p) == 4 and min(p) > 0 for p in points), (threads, kind, mode)
+                corners = {tuple(p[:3]) for p in points}
+                axes = [sorted({c[i] for c in corners}) for i in range(3)]
+                assert len(corners) == len(axes[0]) * len(axes[1]) * len(axes[2]), (threads, kind, mode)
 
 
 def test_auto_streams_a_plain_lstm_on_cpu_without_grad(measured):

@@ -22,7 +22,9 @@ when the batch shares the weights well enough the tile computes the input
 projection too (step 1 then writes nothing). A
 layer-norm LSTM layer under the same conditions, with a hidden size that
 fills the vector lanes exactly, runs on the same tiles (:mod:`.fused_ln`):
-the product per step, then the norms and the gates per batch row.
+the products per step (the input projection's too, under the plain loop's
+rule, as a second product beside the recurrent one), then the norms and the
+gates per batch row.
 
 Each of these is a PyTorch operator (``torch.ops.lstmkit.*``, :mod:`.ops`)
 with a fake kernel, an autograd formula and a vmap rule, so torch.export,
@@ -43,7 +45,11 @@ every measured shape from the call's size up (``AUTO_MARGIN``, :func:`auto_ratio
 ``auto_table.json``, written by ``benchmarks/bench_cpu.py --write-auto-table``;
 see ``benchmarks/RESULTS.md``), or where the call has fewer rows (``T * B``)
 than the first of those shapes (:func:`auto_covers`): small calls, where the
-engine's fixed cost per call weighs most, are judged by the small shapes. Float32 sigmoid/tanh use polynomial
+engine's fixed cost per call weighs most, are judged by the small shapes.
+Long calls with few rows per step, which those shapes (32 or more rows per
+step) do not speak for, are judged by a grid of such calls
+(:func:`narrow_ratio`; ``benchmarks/bench_auto_grid.py``): the engine where
+every corner of the call's grid cell was 5 % ahead. Float32 sigmoid/tanh use polynomial
 approximations with absolute error ~1e-7; float64 uses libm. On first use the
 backend raises glibc's ``mallopt`` thresholds so freed activations are
 reused instead of page-faulted in again (``LSTMKIT_CPU_NO_MALLOPT=1`` opts out).
@@ -107,6 +113,10 @@ AUTO_MARGIN = 1.05
 #: work (:func:`call_work`; :func:`auto_points`); a bare number is a ratio for
 #: every size
 _ratios: dict[str, dict[str, list[list[float]]]] | None = None
+#: per thread count and key, the grid of long, narrow calls measured by
+#: ``benchmarks/bench_auto_grid.py``: points ``[T, B, H, ratio]`` of one layer
+#: with ``I = H`` (:func:`narrow_ratio`)
+_narrow: dict[str, dict[str, list[list[float]]]] | None = None
 _GATES = {"lstm": 4, "peephole": 4, "layernorm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
 
@@ -170,17 +180,73 @@ def auto_covers(evidence: AutoEvidence, rows: int) -> bool:
     return rows >= evidence.from_rows
 
 
+def _around(grid: Sequence[float], v: float, open_above: bool) -> list[float] | None:
+    """The grid values that bracket ``v``: ``[v]`` on a grid value, else the
+    two neighbours; ``None`` below the grid, and above it too unless
+    ``open_above`` (then the largest value alone)."""
+    if not grid or v < grid[0]:
+        return None
+    if v >= grid[-1]:
+        return [grid[-1]] if v == grid[-1] or open_above else None
+    lo = max(g for g in grid if g <= v)
+    hi = min(g for g in grid if g >= v)
+    return sorted({lo, hi})
+
+
+def narrow_ratio(key: str, T: int, B: int, sizes: Sequence[tuple[int, int]]) -> float | None:
+    """What the grid of long, narrow calls says of a call of ``T`` steps and
+    ``B`` rows per step whose layers have ``sizes`` ``(I, H)``: the lowest
+    measured ``torch.nn / cpu`` ratio over the grid points at the corners of
+    the grid cell around ``(T, B, H)`` of every layer, or ``None`` where the
+    grid does not cover the call: fewer steps than its shortest, rows or
+    hidden sizes outside its range, an input wider than the hidden size
+    (the grid is measured with ``I = H``), a corner never measured. Longer
+    calls than the grid's longest are judged by it: the engine's fixed cost
+    per call only weighs less over more steps. The grid was made for the
+    calls the table of :func:`auto_ratio` does not reach (its shapes have 32
+    or more rows per step, where the engine's largest wins, on few rows and
+    many steps, are not)."""
+    if _narrow is None:
+        _load_auto_table()
+    table = _narrow
+    if not table:
+        return None
+    threads = torch.get_num_threads()
+    nearest = min(table, key=lambda t: (abs(int(t) - threads), int(t)))
+    points = table[nearest].get(key)
+    if not points:
+        return None
+    at = {(p[0], p[1], p[2]): p[3] for p in points}
+    ts, bs, hs = (sorted({p[i] for p in points}) for i in range(3))
+    t_around, b_around = _around(ts, T, open_above=True), _around(bs, B, open_above=False)
+    if t_around is None or b_around is None:
+        return None
+    worst = float("inf")
+    for i, h in sizes:
+        h_around = _around(hs, h, open_above=False)
+        if h_around is None or i > h:
+            return None
+        for corner in ((t, b, g) for t in t_around for b in b_around for g in h_around):
+            if corner not in at:
+                return None
+            worst = min(worst, at[corner])
+    return worst
+
+
 def _load_auto_table() -> dict[str, dict[str, list[list[float]]]]:
-    global _ratios
+    global _ratios, _narrow
 
     def points(v):  # [work, ratio] or [work, ratio, rows]; a bare number: a ratio for every size
         return [[0.0, float(v)]] if isinstance(v, (int, float)) else sorted([float(e) for e in p] for p in v)
 
     try:
-        raw = json.loads(AUTO_TABLE.read_text())["threads"]
+        data = json.loads(AUTO_TABLE.read_text())
+        raw = data["threads"]
         _ratios = {str(k): {key: points(v) for key, v in d.items()} for k, d in raw.items()}
+        _narrow = {str(k): {key: [[float(e) for e in p] for p in v] for key, v in d.items()}
+                   for k, d in data.get("narrow", {}).items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        _ratios = {}
+        _ratios, _narrow = {}, {}
     return _ratios
 
 
@@ -291,13 +357,18 @@ class CPUBackend(Backend):
         known = auto_ratio(key, call_work(spec.kind, x.shape[0], x.shape[1], cells))
         if known is None:
             return None
+        rows = x.shape[0] * x.shape[1]
+        if known.ratio >= AUTO_MARGIN and auto_covers(known, rows):
+            return None
+        narrow = narrow_ratio(key, x.shape[0], x.shape[1], [(c.input_size, c.hidden_size) for c in cells])
+        if narrow is not None and narrow >= AUTO_MARGIN:  # a long, narrow call the grid speaks for
+            return None
         if known.ratio < AUTO_MARGIN:
             start = known.from_work
             sizes = f"the measured shapes from {start:.3g} multiply-adds up" if start > 0 else "the measured shapes"
             return (f"torch.nn is as fast or faster for a full-length plain {key} of this size: this engine ran at "
                     f"{known.ratio:.2f}x its speed at worst over {sizes}, {AUTO_MARGIN:.2f}x needed "
                     f"({AUTO_TABLE.name}, written by benchmarks/bench_cpu.py)")
-        rows = x.shape[0] * x.shape[1]
         if not auto_covers(known, rows):
             return (f"no measured shape speaks for a plain {key} of {rows} rows (T*B): the shapes of its size that "
                     f"the engine won start at {known.from_rows:.0f} rows, and its fixed cost per call is spread "
