@@ -123,7 +123,7 @@ def _choose(x, spec, cells, lengths, backend: str, tracing: bool = False) -> str
         if reason is None and tracing:
             reason = candidate.traced_declines(x, spec, cells, lengths)
         if reason is None:
-            if not tracing:  # (logging inside a traced graph is a graph break)
+            if not tracing and log.isEnabledFor(logging.DEBUG):  # (logging inside a traced graph is a graph break)
                 log.debug("auto backend: %s (skipped: %s)", name, "; ".join(reasons) or "none")
             return name
         reasons.append(f"{name}: {reason}")

@@ -124,8 +124,12 @@ def call_work(kind: str, T: int, B: int, cells: Sequence[Cell]) -> float:
     """The multiply-adds of one call's products, ``T B sum_cells gates H (I +
     H)``: the size by which ``auto`` compares a call with the measured shapes
     (the engine's fixed cost per call weighs less the more work it carries)."""
-    per_step = sum(_GATES[kind] * c.hidden_size * (c.input_size + c.hidden_size) for c in cells)
-    return float(T * B * per_step)
+    return _work(kind, T, B, tuple((c.input_size, c.hidden_size) for c in cells))
+
+
+def _work(kind: str, T: int, B: int, sizes: Sequence[tuple[int, int]]) -> float:
+    """:func:`call_work` from the layers' ``(I, H)``."""
+    return float(T * B * sum(_GATES[kind] * h * (i + h) for i, h in sizes))
 
 
 class AutoEvidence(NamedTuple):
@@ -231,6 +235,61 @@ def narrow_ratio(key: str, T: int, B: int, sizes: Sequence[tuple[int, int]]) -> 
                 return None
             worst = min(worst, at[corner])
     return worst
+
+
+#: :func:`table_verdict`'s answers by call signature, valid for the tables
+#: they were read from (held here, so that a table replaced, by a reload or a
+#: test, empties the cache rather than matching a reused object id)
+_verdicts: dict[tuple, str | None] = {}
+_verdict_tables: tuple | None = None
+
+
+def table_verdict(kind: str, mode: str, T: int, B: int, cells: Sequence[Cell]) -> str | None:
+    """What the measurements say of a full-length plain call of this cell
+    ``kind`` and ``mode`` (``"train"``, ``"infer"``) with ``T`` steps, ``B``
+    rows per step and these ``cells``: ``None`` for the engine, else why
+    torch.nn gets it. The
+    table's rule (:func:`auto_ratio`, :func:`auto_covers`) takes the engine
+    where it holds; else the grid of long, narrow calls (:func:`narrow_ratio`)
+    may. A call's answer depends on nothing else than its signature and the
+    tables, so it is worked out once per signature: ``auto`` runs on every
+    call, and on a small call the table look-ups and the reason's formatting
+    cost as much as a tenth of the call itself."""
+    global _verdicts, _verdict_tables
+    if _ratios is None or _narrow is None:
+        _load_auto_table()
+    if _verdict_tables is None or _verdict_tables[0] is not _ratios or _verdict_tables[1] is not _narrow:
+        _verdicts, _verdict_tables = {}, (_ratios, _narrow)
+    sizes = tuple((c.input_size, c.hidden_size) for c in cells)
+    sig = (kind, mode, T, B, sizes, torch.get_num_threads())
+    if sig in _verdicts:
+        return _verdicts[sig]
+    if len(_verdicts) >= 4096:
+        _verdicts.clear()
+    _verdicts[sig] = verdict = _verdict(kind, mode, T, B, sizes)
+    return verdict
+
+
+def _verdict(kind: str, mode: str, T: int, B: int, sizes: tuple[tuple[int, int], ...]) -> str | None:
+    key = f"{kind} {mode}"
+    known = auto_ratio(key, _work(kind, T, B, sizes))
+    if known is None:
+        return None
+    rows = T * B
+    if known.ratio >= AUTO_MARGIN and auto_covers(known, rows):
+        return None
+    narrow = narrow_ratio(key, T, B, sizes)
+    if narrow is not None and narrow >= AUTO_MARGIN:  # a long, narrow call the grid speaks for
+        return None
+    if known.ratio < AUTO_MARGIN:
+        start = known.from_work
+        shapes = f"the measured shapes from {start:.3g} multiply-adds up" if start > 0 else "the measured shapes"
+        return (f"torch.nn is as fast or faster for a full-length plain {key} of this size: this engine ran at "
+                f"{known.ratio:.2f}x its speed at worst over {shapes}, {AUTO_MARGIN:.2f}x needed "
+                f"({AUTO_TABLE.name}, written by benchmarks/bench_cpu.py)")
+    return (f"no measured shape speaks for a plain {key} of {rows} rows (T*B): the shapes of its size that "
+            f"the engine won start at {known.from_rows:.0f} rows, and its fixed cost per call is spread "
+            f"over the rows ({AUTO_TABLE.name})")
 
 
 def _load_auto_table() -> dict[str, dict[str, list[list[float]]]]:
@@ -353,27 +412,7 @@ class CPUBackend(Backend):
         training = torch.is_grad_enabled() and (
             x.requires_grad or any(p.requires_grad for c in cells for p in c.parameters())
         )
-        key = f"{spec.kind} {'train' if training else 'infer'}"
-        known = auto_ratio(key, call_work(spec.kind, x.shape[0], x.shape[1], cells))
-        if known is None:
-            return None
-        rows = x.shape[0] * x.shape[1]
-        if known.ratio >= AUTO_MARGIN and auto_covers(known, rows):
-            return None
-        narrow = narrow_ratio(key, x.shape[0], x.shape[1], [(c.input_size, c.hidden_size) for c in cells])
-        if narrow is not None and narrow >= AUTO_MARGIN:  # a long, narrow call the grid speaks for
-            return None
-        if known.ratio < AUTO_MARGIN:
-            start = known.from_work
-            sizes = f"the measured shapes from {start:.3g} multiply-adds up" if start > 0 else "the measured shapes"
-            return (f"torch.nn is as fast or faster for a full-length plain {key} of this size: this engine ran at "
-                    f"{known.ratio:.2f}x its speed at worst over {sizes}, {AUTO_MARGIN:.2f}x needed "
-                    f"({AUTO_TABLE.name}, written by benchmarks/bench_cpu.py)")
-        if not auto_covers(known, rows):
-            return (f"no measured shape speaks for a plain {key} of {rows} rows (T*B): the shapes of its size that "
-                    f"the engine won start at {known.from_rows:.0f} rows, and its fixed cost per call is spread "
-                    f"over the rows ({AUTO_TABLE.name})")
-        return None
+        return table_verdict(spec.kind, "train" if training else "infer", x.shape[0], x.shape[1], cells)
 
     def _fallback(self):
         """The reference backend, after one warning that says why."""
