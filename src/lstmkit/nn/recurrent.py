@@ -118,6 +118,11 @@ class Recurrent(nn.Module):
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
+    def _cell_list(self) -> list[Cell]:
+        """The cells, read past ``nn.Module``'s attribute and ``ModuleList``'s
+        index look-ups (a forward reads them several times: a few us each)."""
+        return list(self._modules["cells"]._modules.values())
+
     @property
     def input_size(self) -> int:
         return self.cells[0].input_size
@@ -165,9 +170,9 @@ class Recurrent(nn.Module):
             parts.append(f"backend={self.backend!r}")
         return ", ".join(parts)
 
-    def spec(self, return_gates: bool = False) -> kernels.RecurrenceSpec:
+    def spec(self, return_gates: bool = False, *, _kind: str | None = None) -> kernels.RecurrenceSpec:
         return kernels.RecurrenceSpec(
-            kind=self.kind,
+            kind=self.kind if _kind is None else _kind,
             num_layers=self.num_layers,
             bidirectional=self.bidirectional,
             dropout=self.dropout,
@@ -180,13 +185,15 @@ class Recurrent(nn.Module):
         )
 
     # ----------------------------------------------------------------- state
-    def init_state(self, batch: int, device=None, dtype=None) -> tuple[Tensor, ...]:
+    def init_state(self, batch: int, device=None, dtype=None, *, _first: Cell | None = None) -> tuple[Tensor, ...]:
         """Zero state: one ``(L*D, batch, n)`` tensor per state component."""
-        ref = self.cells[0].weight_ih
-        device = ref.device if device is None else device
-        dtype = ref.dtype if dtype is None else dtype
-        n = self.num_layers * self.num_directions
-        return tuple(torch.zeros(n, batch, size, device=device, dtype=dtype) for size in self.cells[0].state_sizes)
+        first = self.cells[0] if _first is None else _first
+        if device is None or dtype is None:
+            ref = first.weight_ih
+            device = ref.device if device is None else device
+            dtype = ref.dtype if dtype is None else dtype
+        n = self.num_layers * (2 if self.bidirectional else 1)
+        return tuple(torch.zeros(n, batch, size, device=device, dtype=dtype) for size in first.state_sizes)
 
     def _check_state(self, hx, batch: int | None, x: Tensor) -> tuple[Tensor, ...]:
         """Validate a user state; ``batch=None`` means unbatched."""
@@ -211,9 +218,10 @@ class Recurrent(nn.Module):
             out.append(s if batch is not None else s.unsqueeze(1))
         return tuple(out)
 
-    def _check_input(self, x: Tensor) -> None:
+    def _check_input(self, x: Tensor, first: Cell | None = None) -> None:
         name = type(self).__name__
-        ref = self.cells[0].weight_ih
+        first = self.cells[0] if first is None else first
+        ref = first.weight_ih
         checks.check_floating(name, "input", x)
         checks.check_device(name, "input", x, ref.device)
         if x.dtype != ref.dtype:
@@ -223,8 +231,8 @@ class Recurrent(nn.Module):
                 f"{name}: expected input of shape {self._layout('I')} (3-D) or (T, I) unbatched, "
                 f"got {x.dim()}-D input of shape {tuple(x.shape)}"
             )
-        if x.shape[-1] != self.input_size:
-            shape = tuple(x.shape[:-1]) + (self.input_size,)
+        if x.shape[-1] != first.input_size:
+            shape = tuple(x.shape[:-1]) + (first.input_size,)
             raise ShapeError(f"{name}: expected input of shape {shape}, got {tuple(x.shape)}")
         if self.check_finite:
             checks.check_finite(name, "input", x)
@@ -252,16 +260,18 @@ class Recurrent(nn.Module):
             ``(h_n, c_n)`` for LSTMs and ``h_n`` for one-part states.
         """
         name = type(self).__name__
+        cells = self._cell_list()
+        first = cells[0]
         packed = isinstance(input, PackedSequence)
         if packed:
             if lengths is not None:
                 raise ValueError(f"{name}: lengths must not be given with a PackedSequence (it has its own)")
             sorted_idx = input.sorted_indices
             x, lengths = pad_packed_sequence(input)  # (T, B, I), original batch order
-            self._check_input(x)
+            self._check_input(x, first)
             unbatched = False
         else:
-            self._check_input(input)
+            self._check_input(input, first)
             unbatched = input.dim() == 2
             if unbatched:
                 x = input.unsqueeze(1)
@@ -277,10 +287,13 @@ class Recurrent(nn.Module):
             lengths = checks.check_lengths(name, lengths, B, T, check_values=not tracing)
             if not tracing and bool((lengths == T).all()):
                 lengths = None
-        state = self.init_state(B, x.device, x.dtype) if hx is None else self._check_state(hx, None if unbatched else B, x)
+        if hx is None:
+            state = self.init_state(B, x.device, x.dtype, _first=first)
+        else:
+            state = self._check_state(hx, None if unbatched else B, x)
 
         out, final, gates = kernels.recurrence(
-            x, state, list(self.cells), self.spec(return_gates), lengths=lengths, backend=self.backend
+            x, state, cells, self.spec(return_gates, _kind=first.kind), lengths=lengths, backend=self.backend
         )
 
         if packed:
