@@ -235,3 +235,86 @@ def test_state_is_differentiable_and_carried():
     torch.testing.assert_close(torch.cat([out_a, out_b]), out_full)
     torch.testing.assert_close(s_b[1], s_full[1])
     assert isinstance(GRUCell(2, 2), lstmkit.cells.Cell)
+
+
+class _ChoiceSpy:
+    """Counts the layers' calls of ``kernels.select_backend``."""
+
+    def __init__(self, monkeypatch):
+        from lstmkit import kernels
+
+        self.calls = 0
+        real = kernels.select_backend
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(kernels, "select_backend", counted)
+
+
+def test_a_layer_keeps_its_backend_choice_for_calls_of_the_same_signature(monkeypatch):
+    """``auto`` chooses once per call signature: a second call of the same
+    input signature reuses the choice (and its checks); anything the choice
+    depends on makes the layer choose again, and the outputs never change."""
+    import copy
+
+    import lstmkit.kernels.cpu as cpu_pkg
+
+    torch.manual_seed(0)
+    layer = lstmkit.LSTM(4, 8, num_layers=2)
+    x = torch.randn(6, 3, 4)
+    spy = _ChoiceSpy(monkeypatch)
+    want = layer(x)[0]
+    assert spy.calls == 1
+    torch.testing.assert_close(layer(x)[0], want, rtol=0, atol=0)
+    assert spy.calls == 1  # the same signature: the kept choice
+    layer(torch.randn(7, 3, 4))  # another shape
+    assert spy.calls == 2
+    layer(x)
+    assert spy.calls == 3  # one signature is kept: the last one
+    with torch.no_grad():
+        layer(x)  # grad mode
+    assert spy.calls == 4
+    layer.eval()
+    layer(x)  # mode
+    assert spy.calls == 5
+    layer.train()
+    layer(x)
+    for p in layer.cells[1].parameters():  # frozen: auto may see an inference call now
+        p.requires_grad_(False)
+    layer(x)
+    assert spy.calls == 7
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2 if threads == 1 else 1)
+    try:
+        layer(x)  # the thread count picks the table's column
+    finally:
+        torch.set_num_threads(threads)
+    assert spy.calls == 8
+    layer(x)
+    assert spy.calls == 9
+    monkeypatch.setattr(cpu_pkg, "_ratios", {})  # another table: choose again
+    layer(x)
+    assert spy.calls == 10
+    layer.double()  # parameters converted: their data pointers change
+    layer(x.double())
+    assert spy.calls == 11
+    # a copy (or a pickle) never carries the kept choice
+    assert "_call_cache" in layer.__dict__ and "_call_cache" not in copy.deepcopy(layer).__dict__
+
+
+def test_a_kept_choice_still_checks_finite_inputs_and_is_not_kept_for_lengths(monkeypatch):
+    layer = lstmkit.LSTM(4, 8, check_finite=True)
+    x = torch.randn(5, 2, 4)
+    layer(x)
+    layer(x)
+    bad = x.clone()
+    bad[2, 1, 0] = float("inf")
+    with pytest.raises(ValueError, match="finite"):
+        layer(bad)
+    spy = _ChoiceSpy(monkeypatch)
+    lengths = torch.tensor([5, 3])
+    layer(x, lengths=lengths)
+    layer(x, lengths=lengths)
+    assert spy.calls == 2  # calls with lengths, packed input or gate traces choose every time

@@ -40,6 +40,7 @@ __all__ = [
     "recurrence",
     "recurrence_step",
     "select_backend",
+    "auto_inputs",
     "decomposed_backend",
     "preload",
     "RecurrenceSpec",
@@ -75,6 +76,19 @@ def select_backend(
     if torch.onnx.is_in_onnx_export() or torch.jit.is_tracing():
         return load_backend(decomposed_backend(x, spec, cells, lengths))
     return load_backend(_choose(x, spec, cells, lengths, backend, tracing=torch.compiler.is_compiling()))
+
+
+def auto_inputs(device_type: str) -> tuple:
+    """What ``auto``'s choice on this device reads besides the call itself
+    (:meth:`Backend.auto_inputs` of each backend in its order), for a layer
+    that keeps its choice between calls: compared by identity."""
+    out: tuple = ()
+    for name in auto_order(device_type):
+        try:
+            out += load_backend(name).auto_inputs()
+        except BackendUnavailable:
+            pass
+    return out
 
 
 def preload(backend: str = "auto", device_type: str = "cpu") -> None:

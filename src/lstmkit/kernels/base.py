@@ -50,6 +50,12 @@ class Backend:
         ``torch.export`` (it fails there), or ``None``."""
         return None
 
+    def auto_inputs(self) -> tuple:
+        """The objects :meth:`auto_declines` reads besides the call (tables of
+        measurements, say): a layer that keeps its choice for a call's
+        signature keeps it only while these are the very same objects."""
+        return ()
+
     # -------------------------------------------------------------- per layer
     def run_layer(
         self,
@@ -96,6 +102,12 @@ class Backend:
         """One streaming step of a unidirectional stack: ``x_t`` ``(B, I)``."""
         out, final, _ = self.run(x_t.unsqueeze(0), state, cells, spec, None)
         return out[0], final
+
+
+def parameter_signature(cells) -> tuple[tuple[int, bool], ...]:
+    """:func:`parameter_pointers` with each parameter's ``requires_grad``
+    (which decides whether ``auto`` sees a training call)."""
+    return tuple((p.data_ptr(), p.requires_grad) for c in cells for p in c._parameters.values() if p is not None)
 
 
 def parameter_pointers(cells) -> tuple[int, ...]:

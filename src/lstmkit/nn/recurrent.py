@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .. import kernels
-from ..kernels.base import parameter_pointers
+from ..kernels.base import parameter_pointers, parameter_signature
 from ..cells.base import ArgumentTypeError, Cell, ShapeError
 from . import checks
 
@@ -237,6 +237,33 @@ class Recurrent(nn.Module):
         if self.check_finite:
             checks.check_finite(name, "input", x)
 
+    def _call_key(self, x: Tensor, cells: list[Cell]) -> tuple:
+        """What the input checks, the spec and the backend's choice of a full
+        call depend on, besides :func:`kernels.auto_inputs`: the input's dtype,
+        device, shape and ``requires_grad``, the grad mode, the layer's
+        settings and mode, the thread count, and the parameters' data pointers
+        and ``requires_grad`` (a parameter replaced, converted or frozen
+        changes them; an in-place update such as an optimiser step does not,
+        and is seen by the next call as always)."""
+        return (x.dtype, x.device, x.shape, x.requires_grad, torch.is_grad_enabled(), self.training, self.backend,
+                self.batch_first, self.dropout, self.input_dropout, self.hidden_dropout, self.zoneout,
+                self.zoneout_cell, self.bidirectional, self.num_layers, torch.get_num_threads(),
+                parameter_signature(cells))
+
+    def _kept_choice(self, x: Tensor, cells: list[Cell]):
+        """The spec and backend chosen for the last full call, if this call
+        has the same signature (:meth:`_call_key`) and ``auto`` would read the
+        same tables; else ``None``. ``auto`` chooses on every call, and on a
+        small call the choice and the checks cost a tenth of torch.nn's whole
+        call (``benchmarks/bench_call_overhead.py``)."""
+        kept = self.__dict__.get("_call_cache")
+        if kept is None or kept[0] != self._call_key(x, cells):
+            return None
+        inputs = kernels.auto_inputs(x.device.type)
+        if len(inputs) != len(kept[1]) or any(a is not b for a, b in zip(inputs, kept[1])):
+            return None
+        return kept[2], kept[3]
+
     def _layout(self, feat: str) -> str:
         return f"(B, T, {feat})" if self.batch_first else f"(T, B, {feat})"
 
@@ -263,6 +290,8 @@ class Recurrent(nn.Module):
         cells = self._cell_list()
         first = cells[0]
         packed = isinstance(input, PackedSequence)
+        keep = not packed and lengths is None and not return_gates and _may_keep_choice()
+        kept = self._kept_choice(input, cells) if keep else None
         if packed:
             if lengths is not None:
                 raise ValueError(f"{name}: lengths must not be given with a PackedSequence (it has its own)")
@@ -271,7 +300,10 @@ class Recurrent(nn.Module):
             self._check_input(x, first)
             unbatched = False
         else:
-            self._check_input(input, first)
+            if kept is None:
+                self._check_input(input, first)
+            elif self.check_finite:  # the rest of the checks held for this signature
+                checks.check_finite(name, "input", input)
             unbatched = input.dim() == 2
             if unbatched:
                 x = input.unsqueeze(1)
@@ -292,9 +324,15 @@ class Recurrent(nn.Module):
         else:
             state = self._check_state(hx, None if unbatched else B, x)
 
-        out, final, gates = kernels.recurrence(
-            x, state, cells, self.spec(return_gates, _kind=first.kind), lengths=lengths, backend=self.backend
-        )
+        if kept is not None:
+            spec, chosen = kept
+        else:
+            spec = self.spec(return_gates, _kind=first.kind)
+            chosen = kernels.select_backend(x, spec, cells, lengths, self.backend)
+            if keep:
+                self.__dict__["_call_cache"] = (self._call_key(input, cells), kernels.auto_inputs(x.device.type),
+                                                spec, chosen)
+        out, final, gates = chosen.run(x, state, cells, spec, lengths)
 
         if packed:
             lens = lengths if lengths is not None else torch.full((B,), T, dtype=torch.int64)
@@ -385,6 +423,7 @@ class Recurrent(nn.Module):
         # pickled (a copy plans its own first step)
         state = self.__dict__.copy()
         state.pop("_step_cache", None)
+        state.pop("_call_cache", None)
         return state
 
     def _plan_step(self, x_t: Tensor, key) -> "_StepPlan":
@@ -435,6 +474,15 @@ class Recurrent(nn.Module):
         from .export import export_layer
 
         return export_layer(self, path, format, example=example, step=step, dynamic_batch=dynamic_batch)
+
+
+def _may_keep_choice() -> bool:
+    """Whether a layer may reuse the backend chosen for an earlier call:
+    never while a tracer records the call (torch.compile and export, ONNX
+    export and TorchScript tracing choose differently) or under a torch.func
+    transform (torch.nn's kernels have no vmap rule)."""
+    return not (torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+                or torch._C._are_functorch_transforms_active())
 
 
 class _StepPlan:

@@ -396,6 +396,11 @@ class CPUBackend(Backend):
                 return f"parameters are {cell.weight_ih.dtype} but the input is {x.dtype}"
         return None
 
+    def auto_inputs(self) -> tuple:
+        if _ratios is None or _narrow is None:
+            _load_auto_table()
+        return (_ratios, _narrow)
+
     def auto_declines(self, x, spec, cells, lengths) -> str | None:
         ext, err = self._extension()
         if ext is None:
