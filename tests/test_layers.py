@@ -300,6 +300,18 @@ def test_a_layer_keeps_its_backend_choice_for_calls_of_the_same_signature(monkey
     layer.double()  # parameters converted: their data pointers change
     layer(x.double())
     assert spy.calls == 11
+    # a backend's own inputs to the choice (a setting): equal strings keep it, another one does not
+    from lstmkit.kernels import registry
+
+    cpu_backend = registry.load_backend("cpu")
+    monkeypatch.setattr(type(cpu_backend), "auto_inputs", lambda self: ("".join(["a", "b"]),))
+    layer(x.double())
+    assert spy.calls == 12  # the inputs changed from the tables to a string
+    layer(x.double())
+    assert spy.calls == 12  # an equal string (another object)
+    monkeypatch.setattr(type(cpu_backend), "auto_inputs", lambda self: ("ac",))
+    layer(x.double())
+    assert spy.calls == 13
     # a copy (or a pickle) never carries the kept choice
     assert "_call_cache" in layer.__dict__ and "_call_cache" not in copy.deepcopy(layer).__dict__
 

@@ -51,9 +51,10 @@ class Backend:
         return None
 
     def auto_inputs(self) -> tuple:
-        """The objects :meth:`auto_declines` reads besides the call (tables of
-        measurements, say): a layer that keeps its choice for a call's
-        signature keeps it only while these are the very same objects."""
+        """What :meth:`why_not` and :meth:`auto_declines` read besides the call
+        (tables of measurements, settings from the environment): a layer that
+        keeps its choice for a call's signature keeps it only while these are
+        the very same objects (strings and numbers: equal)."""
         return ()
 
     # -------------------------------------------------------------- per layer

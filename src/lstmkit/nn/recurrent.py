@@ -260,7 +260,7 @@ class Recurrent(nn.Module):
         if kept is None or kept[0] != self._call_key(x, cells):
             return None
         inputs = kernels.auto_inputs(x.device.type)
-        if len(inputs) != len(kept[1]) or any(a is not b for a, b in zip(inputs, kept[1])):
+        if len(inputs) != len(kept[1]) or not all(map(_same_input, inputs, kept[1])):
             return None
         return kept[2], kept[3]
 
@@ -474,6 +474,12 @@ class Recurrent(nn.Module):
         from .export import export_layer
 
         return export_layer(self, path, format, example=example, step=step, dynamic_batch=dynamic_batch)
+
+
+def _same_input(a, b) -> bool:
+    """Whether an input of ``auto``'s choice is unchanged: the very same object
+    (a table), or an equal string or number (a setting)."""
+    return a is b or (isinstance(a, (str, int, float)) and type(a) is type(b) and a == b)
 
 
 def _may_keep_choice() -> bool:

@@ -137,6 +137,10 @@ class TritonBackend(Backend):
                     return f"path {requested!r}: {problem}"
         return None
 
+    def auto_inputs(self) -> tuple:
+        # why_not reads the requested path (LSTMKIT_TRITON_PATH) on every call
+        return (self.requested_path(),)
+
     def auto_declines(self, x, spec: RecurrenceSpec, cells, lengths) -> str | None:
         # No GPU measurement of these kernels exists yet (benchmarks/bench_gpu.py
         # makes one). Until it shows otherwise, cuDNN (backend 'torch') keeps
