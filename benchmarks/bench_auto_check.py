@@ -15,6 +15,7 @@ faster of the two.
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set b   # held-out shapes
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set c   # held out from both rules
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set d   # held out from the grid rule
+    .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set e   # held out from its small-input plane
 
 A choice "costs" when it is more than 5 % slower than the other engine (the
 noise of one run on a shared machine is about that); ``missed`` counts the
@@ -90,7 +91,18 @@ HELD_OUT_D = {
     "T900_B2_I1_H40_L2": dict(T=900, B=2, I=1, H=40, L=2),
     "T160_B7_I64_H448": dict(T=160, B=7, I=64, H=448, L=1),
 }
-SETS = {"a": SHAPES, "b": HELD_OUT, "c": HELD_OUT_C, "d": HELD_OUT_D}
+#: a fifth set: long narrow calls with small inputs (I <= 8), drawn before the
+#: grid's small-input plane was measured, held out to check it
+HELD_OUT_E = {
+    "T150_B2_I1_H64": dict(T=150, B=2, I=1, H=64, L=1),
+    "T260_B5_I4_H160": dict(T=260, B=5, I=4, H=160, L=1),
+    "T500_B1_I2_H320": dict(T=500, B=1, I=2, H=320, L=1),
+    "T120_B8_I8_H48": dict(T=120, B=8, I=8, H=48, L=1),
+    "T330_B3_I6_H96": dict(T=330, B=3, I=6, H=96, L=1),
+    "T800_B4_I1_H256": dict(T=800, B=4, I=1, H=256, L=1),
+    "T200_B6_I3_H40_L2": dict(T=200, B=6, I=3, H=40, L=2),
+}
+SETS = {"a": SHAPES, "b": HELD_OUT, "c": HELD_OUT_C, "d": HELD_OUT_D, "e": HELD_OUT_E}
 KINDS = ("lstm", "gru", "rnn_tanh")
 #: the margin auto wants; a choice more than this much slower than the other engine counts against it
 MARGIN = AUTO_MARGIN
@@ -122,8 +134,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--budget", type=float, default=4.0, help="seconds per case before stopping early")
     ap.add_argument("--set", choices=tuple(SETS), default="a",
-                    help="a: the first off-grid shapes; b, c, d: the held-out ones (HELD_OUT, HELD_OUT_C, "
-                         "HELD_OUT_D)")
+                    help="a: the first off-grid shapes; b-e: the held-out ones (HELD_OUT, HELD_OUT_C, "
+                         "HELD_OUT_D, HELD_OUT_E)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
