@@ -451,6 +451,23 @@ def test_auto_reads_the_grid_of_long_narrow_calls(monkeypatch):
     assert cpu_pkg.narrow_ratio("gru train", 200, 1, [(16, 64)]) is None  # a key the grid lacks
 
 
+def test_building_a_layer_keeps_the_table_it_has(monkeypatch):
+    """The table is read once: a layer built later does not read it again
+    (that was most of a small layer's construction time), so a stand-in
+    table set before a layer is built stays in force."""
+    import lstmkit.kernels.cpu as cpu_pkg
+
+    lstmkit.LSTM(3, 4)  # the backend exists (its construction reads the table)
+    table = {"1": {"lstm train": [[0.0, 2.0, 1.0]]}}
+    monkeypatch.setattr(cpu_pkg, "_ratios", table)
+    monkeypatch.setattr(cpu_pkg, "_narrow", {})
+    lstmkit.LSTM(3, 4)
+    assert cpu_pkg._ratios is table and cpu_pkg._narrow == {}
+    monkeypatch.setattr(cpu_pkg, "_ratios", None)  # never read: the first layer reads it
+    lstmkit.LSTM(3, 4)
+    assert cpu_pkg._ratios is not None and cpu_pkg._ratios is not table
+
+
 def test_the_shipped_table_covers_every_plain_cell_and_mode():
     import json
 

@@ -379,7 +379,8 @@ class CPUBackend(Backend):
 
     def warm(self) -> None:
         _build.load_extension()
-        _load_auto_table()
+        if _ratios is None or _narrow is None:  # read once: re-reading it was 60 % of building a small layer
+            _load_auto_table()
 
     def why_not(self, x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str | None:
         if x.device.type != "cpu":
