@@ -143,16 +143,28 @@ class AutoEvidence(NamedTuple):
     from_rows: float
 
 
+def _tables() -> tuple[dict, dict]:
+    """The table of measured shapes and the grid of long, narrow calls, read
+    from ``auto_table.json`` the first time they are needed."""
+    if _ratios is None or _narrow is None:
+        _load_auto_table()
+    return _ratios, _narrow
+
+
+def _at_threads(table: dict, key: str):
+    """``table``'s entry for ``key`` at this thread count (the nearest
+    measured one), ``None`` if the table or the key is missing."""
+    if not table:
+        return None
+    threads = torch.get_num_threads()
+    return table[min(table, key=lambda t: (abs(int(t) - threads), int(t)))].get(key)
+
+
 def auto_points(key: str) -> list[list[float]] | None:
     """The table's measured points for ``key`` (``"lstm train"``) at this
     thread count (the nearest measured one), sorted by work: ``[work, ratio]``
     or ``[work, ratio, rows]``; ``None`` if never measured."""
-    table = _ratios if _ratios is not None else _load_auto_table()
-    if not table:
-        return None
-    threads = torch.get_num_threads()
-    nearest = min(table, key=lambda t: (abs(int(t) - threads), int(t)))
-    return table[nearest].get(key)
+    return _at_threads(_ratios if _ratios is not None else _load_auto_table(), key)
 
 
 def auto_ratio(key: str, work: float = float("inf")) -> AutoEvidence | None:
@@ -210,14 +222,7 @@ def narrow_ratio(key: str, T: int, B: int, sizes: Sequence[tuple[int, int]]) -> 
     calls the table of :func:`auto_ratio` does not reach (its shapes have 32
     or more rows per step, where the engine's largest wins, on few rows and
     many steps, are not)."""
-    if _narrow is None:
-        _load_auto_table()
-    table = _narrow
-    if not table:
-        return None
-    threads = torch.get_num_threads()
-    nearest = min(table, key=lambda t: (abs(int(t) - threads), int(t)))
-    points = table[nearest].get(key)
+    points = _at_threads(_tables()[1], key)
     if not points:
         return None
     at = {(p[0], p[1], p[2]): p[3] for p in points}
@@ -256,10 +261,9 @@ def table_verdict(kind: str, mode: str, T: int, B: int, cells: Sequence[Cell]) -
     call, and on a small call the table look-ups and the reason's formatting
     cost as much as a tenth of the call itself."""
     global _verdicts, _verdict_tables
-    if _ratios is None or _narrow is None:
-        _load_auto_table()
-    if _verdict_tables is None or _verdict_tables[0] is not _ratios or _verdict_tables[1] is not _narrow:
-        _verdicts, _verdict_tables = {}, (_ratios, _narrow)
+    tables = _tables()
+    if _verdict_tables is None or _verdict_tables[0] is not tables[0] or _verdict_tables[1] is not tables[1]:
+        _verdicts, _verdict_tables = {}, tables
     sizes = tuple((c.input_size, c.hidden_size) for c in cells)
     sig = (kind, mode, T, B, sizes, torch.get_num_threads())
     if sig in _verdicts:
@@ -379,8 +383,7 @@ class CPUBackend(Backend):
 
     def warm(self) -> None:
         _build.load_extension()
-        if _ratios is None or _narrow is None:  # read once: re-reading it was 60 % of building a small layer
-            _load_auto_table()
+        _tables()  # read once: re-reading it was 60 % of building a small layer
 
     def why_not(self, x: Tensor, spec: RecurrenceSpec, cells: Sequence[Cell], lengths: Tensor | None) -> str | None:
         if x.device.type != "cpu":
@@ -398,9 +401,7 @@ class CPUBackend(Backend):
         return None
 
     def auto_inputs(self) -> tuple:
-        if _ratios is None or _narrow is None:
-            _load_auto_table()
-        return (_ratios, _narrow)
+        return _tables()
 
     def auto_declines(self, x, spec, cells, lengths) -> str | None:
         ext, err = self._extension()
