@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .. import kernels
-from ..kernels.base import parameter_pointers, parameter_signature
+from ..kernels.base import parameter_signature
 from ..cells.base import ArgumentTypeError, Cell, ShapeError
 from . import checks
 
@@ -192,7 +192,7 @@ class Recurrent(nn.Module):
             ref = first.weight_ih
             device = ref.device if device is None else device
             dtype = ref.dtype if dtype is None else dtype
-        n = self.num_layers * (2 if self.bidirectional else 1)
+        n = self.num_layers * self.num_directions
         return tuple(torch.zeros(n, batch, size, device=device, dtype=dtype) for size in first.state_sizes)
 
     def _check_state(self, hx, batch: int | None, x: Tensor) -> tuple[Tensor, ...]:
@@ -238,8 +238,8 @@ class Recurrent(nn.Module):
             checks.check_finite(name, "input", x)
 
     def _call_key(self, x: Tensor, cells: list[Cell]) -> tuple:
-        """What the input checks, the spec and the backend's choice of a full
-        call depend on, besides :func:`kernels.auto_inputs`: the input's dtype,
+        """What the input checks, the spec and the backend's choice of a call
+        (or of a stream's steps) depend on, besides :func:`kernels.auto_inputs`: the input's dtype,
         device, shape and ``requires_grad``, the grad mode, the layer's
         settings and mode, the thread count, and the parameters' data pointers
         and ``requires_grad`` (a parameter replaced, converted or frozen
@@ -250,19 +250,25 @@ class Recurrent(nn.Module):
                 self.zoneout_cell, self.bidirectional, self.num_layers, torch.get_num_threads(),
                 parameter_signature(cells))
 
-    def _kept_choice(self, x: Tensor, cells: list[Cell]):
-        """The spec and backend chosen for the last full call, if this call
-        has the same signature (:meth:`_call_key`) and ``auto`` would read the
-        same tables; else ``None``. ``auto`` chooses on every call, and on a
-        small call the choice and the checks cost a tenth of torch.nn's whole
-        call (``benchmarks/bench_call_overhead.py``)."""
-        kept = self.__dict__.get("_call_cache")
-        if kept is None or kept[0] != self._call_key(x, cells):
+    def _kept(self, slot: str, key: tuple, device_type: str):
+        """What was kept in ``slot`` for the last call, if this call has the
+        same signature ``key`` (:meth:`_call_key`) and ``auto`` would read the
+        same tables (:func:`kernels.auto_inputs`); else ``None``. ``auto``
+        chooses on every call, and on a small call the choice and the checks
+        cost a tenth of torch.nn's whole call
+        (``benchmarks/bench_call_overhead.py``)."""
+        kept = self.__dict__.get(slot)
+        if kept is None or kept[0] != key:
             return None
-        inputs = kernels.auto_inputs(x.device.type)
+        inputs = kernels.auto_inputs(device_type)
         if len(inputs) != len(kept[1]) or not all(map(_same_input, inputs, kept[1])):
             return None
-        return kept[2], kept[3]
+        return kept[2]
+
+    def _keep(self, slot: str, key: tuple, device_type: str, value):
+        """Keep ``value`` in ``slot`` for calls of signature ``key`` (:meth:`_kept`)."""
+        self.__dict__[slot] = (key, kernels.auto_inputs(device_type), value)
+        return value
 
     def _layout(self, feat: str) -> str:
         return f"(B, T, {feat})" if self.batch_first else f"(T, B, {feat})"
@@ -291,7 +297,8 @@ class Recurrent(nn.Module):
         first = cells[0]
         packed = isinstance(input, PackedSequence)
         keep = not packed and lengths is None and not return_gates and _may_keep_choice()
-        kept = self._kept_choice(input, cells) if keep else None
+        key = self._call_key(input, cells) if keep else None
+        kept = self._kept("_call_cache", key, input.device.type) if keep else None
         if packed:
             if lengths is not None:
                 raise ValueError(f"{name}: lengths must not be given with a PackedSequence (it has its own)")
@@ -330,8 +337,7 @@ class Recurrent(nn.Module):
             spec = self.spec(return_gates, _kind=first.kind)
             chosen = kernels.select_backend(x, spec, cells, lengths, self.backend)
             if keep:
-                self.__dict__["_call_cache"] = (self._call_key(input, cells), kernels.auto_inputs(x.device.type),
-                                                spec, chosen)
+                self._keep("_call_cache", key, x.device.type, (spec, chosen))
         out, final, gates = chosen.run(x, state, cells, spec, lengths)
 
         if packed:
@@ -377,24 +383,23 @@ class Recurrent(nn.Module):
         without stochastic regularisers). Unidirectional stacks only.
 
         The checks and the backend choice run once per stream: they are kept
-        with what they depend on (the input's dtype, device and shape, the
-        mode, the settings, and the parameters' data pointers, which change
-        when a parameter is replaced or converted; an in-place update such as
-        an optimiser step keeps them and is seen by the next step).
+        with what they depend on (:meth:`_call_key`: the input's dtype, device
+        and shape, the mode, the settings, the thread count, and the
+        parameters' data pointers, which change when a parameter is replaced
+        or converted; an in-place update such as an optimiser step keeps them
+        and is seen by the next step; and ``auto``'s tables).
         """
         name = type(self).__name__
         if self.bidirectional:
             raise ValueError(f"{name}: step() needs a unidirectional layer; a bidirectional one must see the whole sequence")
         checks.check_floating(name, "x_t", x_t)
         if torch.compiler.is_compiling():  # traced once: no cache (nor data pointers)
-            cached = self._plan_step(x_t, None)
+            cached = self._plan_step(x_t)
         else:
-            key = (x_t.dtype, x_t.device, x_t.shape, self.training, torch.is_grad_enabled(), self.backend,
-                   self.check_finite, self.dropout, self.input_dropout, self.hidden_dropout, self.zoneout,
-                   self.zoneout_cell, parameter_pointers(self._modules["cells"]._modules.values()))
-            cached = self.__dict__.get("_step_cache")
-            if cached is None or cached.key != key:
-                cached = self.__dict__["_step_cache"] = self._plan_step(x_t, key)
+            key = self._call_key(x_t, self._cell_list())
+            cached = self._kept("_step_cache", key, x_t.device.type)
+            if cached is None:
+                cached = self._keep("_step_cache", key, x_t.device.type, self._plan_step(x_t))
             elif self.check_finite:
                 checks.check_finite(name, "input", x_t)
         unbatched = x_t.dim() == 1
@@ -426,7 +431,7 @@ class Recurrent(nn.Module):
         state.pop("_call_cache", None)
         return state
 
-    def _plan_step(self, x_t: Tensor, key) -> "_StepPlan":
+    def _plan_step(self, x_t: Tensor) -> "_StepPlan":
         """Check a stream's first input and choose its backend (and, where the
         backend has one, its fused step)."""
         name = type(self).__name__
@@ -440,7 +445,7 @@ class Recurrent(nn.Module):
         streamer = chosen.streamer(xb, cells, spec)
         n = self.num_layers
         shapes = tuple(torch.Size((n, xb.shape[0], size)) for size in self.cells[0].state_sizes)
-        return _StepPlan(key, spec, chosen, streamer, shapes, x_t.dtype, x_t.device)
+        return _StepPlan(spec, chosen, streamer, shapes, x_t.dtype, x_t.device)
 
     # ---------------------------------------------------------------- export
     def __prepare_scriptable__(self):
@@ -494,10 +499,10 @@ def _may_keep_choice() -> bool:
 class _StepPlan:
     """What :meth:`Recurrent.step` decided for one stream (see there)."""
 
-    __slots__ = ("key", "spec", "backend", "streamer", "shapes", "unbatched_shapes", "dtype", "device")
+    __slots__ = ("spec", "backend", "streamer", "shapes", "unbatched_shapes", "dtype", "device")
 
-    def __init__(self, key, spec, backend, streamer, shapes, dtype, device) -> None:
-        self.key, self.spec, self.backend, self.streamer = key, spec, backend, streamer
+    def __init__(self, spec, backend, streamer, shapes, dtype, device) -> None:
+        self.spec, self.backend, self.streamer = spec, backend, streamer
         self.shapes, self.dtype, self.device = shapes, dtype, device
         self.unbatched_shapes = tuple(torch.Size((s[0], s[2])) for s in shapes)
 
