@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import torch
 from torch import nn
 
 import lstmkit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cpu import measure
 
 SHAPES = [(12, 8, 8, 32, 1), (24, 32, 1, 32, 1), (48, 32, 8, 64, 2)]  # T, B, I, H, layers
 
@@ -53,16 +56,8 @@ def main() -> None:
                 return f
 
             fns = {k: call(m) for k, m in layers.items()}
-            for f in fns.values():
-                for _ in range(30):
-                    f()
-            times = {k: [] for k in fns}
-            for _ in range(args.calls if T * B < 500 else args.calls // 5):
-                for k, f in fns.items():
-                    t = time.perf_counter()
-                    f()
-                    times[k].append(time.perf_counter() - t)
-            med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
+            res = measure(fns, args.calls if T * B < 500 else args.calls // 5, warmup=30)
+            med = {k: v["median_ms"] * 1e3 for k, v in res.items()}
             base = med["torch_nn"]
             print(f"T{T} B{B} I{I} H{H} L{L} {'train' if train else 'infer'}: torch.nn {base:.0f} us | "
                   + " | ".join(f"{k} {v:.0f} us ({base / v:.2f}x)" for k, v in med.items() if k != "torch_nn"))
