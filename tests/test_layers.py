@@ -325,6 +325,8 @@ def test_a_kept_choice_still_checks_finite_inputs_and_is_not_kept_for_lengths(mo
     bad[2, 1, 0] = float("inf")
     with pytest.raises(ValueError, match="finite"):
         layer(bad)
+    with pytest.raises(TypeError, match="expected input to be a torch.Tensor, got list"):
+        layer(x.tolist())  # after a kept call: still the full check's error
     spy = _ChoiceSpy(monkeypatch)
     lengths = torch.tensor([5, 3])
     layer(x, lengths=lengths)

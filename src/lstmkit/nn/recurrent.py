@@ -296,7 +296,8 @@ class Recurrent(nn.Module):
         cells = self._cell_list()
         first = cells[0]
         packed = isinstance(input, PackedSequence)
-        keep = not packed and lengths is None and not return_gates and _may_keep_choice()
+        # (not for a PackedSequence, nor for what is no tensor: the full check says what is wrong)
+        keep = isinstance(input, Tensor) and lengths is None and not return_gates and _may_keep_choice()
         key = self._call_key(input, cells) if keep else None
         kept = self._kept("_call_cache", key, input.device.type) if keep else None
         if packed:
