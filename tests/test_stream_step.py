@@ -98,6 +98,30 @@ def test_threaded_fused_step_equals_reference():
         torch.set_num_threads(n)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("B", [1, 3])
+@pytest.mark.parametrize("kind", FUSED)
+def test_split_walk_equals_reference(kind, B, threads):
+    """The walk for stacks larger than L2 (it turns at every call, and the
+    layers above the first take their products in two passes), forced on at
+    a small size, over steps of both directions."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        layer = make(kind, L=3, I=40, H=48, backend="cpu", zoneout=0.2)
+        ref = reference_of(layer)
+        xs = torch.randn(5, B, 40, dtype=torch.float64)
+        with torch.no_grad():
+            state, ref_state = assert_same_steps(layer, ref, xs[:1])
+            op = fused_plan(layer)._op
+            assert op.split_layers == -1  # the rule decides by default
+            op.split_layers = 1
+            assert_same_steps(layer, ref, xs[1:], state, ref_state)
+            assert fused_plan(layer)._op is op and op.split_layers == 1
+    finally:
+        torch.set_num_threads(n)
+
+
 @pytest.mark.parametrize("kind", FUSED)
 def test_in_place_weight_update_is_seen_by_the_next_step(kind):
     layer = make(kind, backend="cpu")
