@@ -260,15 +260,20 @@ class Recurrent(nn.Module):
         kept = self.__dict__.get(slot)
         if kept is None or kept[0] != key:
             return None
-        inputs = kernels.auto_inputs(device_type)
+        inputs = self._auto_inputs(device_type)
         if len(inputs) != len(kept[1]) or not all(map(_same_input, inputs, kept[1])):
             return None
         return kept[2]
 
     def _keep(self, slot: str, key: tuple, device_type: str, value):
         """Keep ``value`` in ``slot`` for calls of signature ``key`` (:meth:`_kept`)."""
-        self.__dict__[slot] = (key, kernels.auto_inputs(device_type), value)
+        self.__dict__[slot] = (key, self._auto_inputs(device_type), value)
         return value
+
+    def _auto_inputs(self, device_type: str) -> tuple:
+        """:func:`kernels.auto_inputs` where this layer's backend is ``auto``;
+        a backend named explicitly reads no tables (nothing to compare)."""
+        return kernels.auto_inputs(device_type) if self.backend == "auto" else ()
 
     def _layout(self, feat: str) -> str:
         return f"(B, T, {feat})" if self.batch_first else f"(T, B, {feat})"
@@ -390,19 +395,26 @@ class Recurrent(nn.Module):
         or converted; an in-place update such as an optimiser step keeps them
         and is seen by the next step; and ``auto``'s tables).
         """
-        name = type(self).__name__
-        if self.bidirectional:
-            raise ValueError(f"{name}: step() needs a unidirectional layer; a bidirectional one must see the whole sequence")
-        checks.check_floating(name, "x_t", x_t)
-        if torch.compiler.is_compiling():  # traced once: no cache (nor data pointers)
-            cached = self._plan_step(x_t)
-        else:
+        # a stream's later steps: the signature matches the kept plan, whose
+        # checks (unidirectional, a floating input of this dtype and shape)
+        # passed on the first step; the key check is all that runs
+        compiling = torch.compiler.is_compiling()
+        key = cached = None
+        if isinstance(x_t, Tensor) and not compiling:
             key = self._call_key(x_t, self._cell_list())
             cached = self._kept("_step_cache", key, x_t.device.type)
-            if cached is None:
+        if cached is not None:
+            if self.check_finite:
+                checks.check_finite(type(self).__name__, "input", x_t)
+        else:
+            name = type(self).__name__
+            if self.bidirectional:
+                raise ValueError(f"{name}: step() needs a unidirectional layer; a bidirectional one must see the whole sequence")
+            checks.check_floating(name, "x_t", x_t)
+            if compiling:  # traced once: no cache (nor data pointers)
+                cached = self._plan_step(x_t)
+            else:
                 cached = self._keep("_step_cache", key, x_t.device.type, self._plan_step(x_t))
-            elif self.check_finite:
-                checks.check_finite(name, "input", x_t)
         unbatched = x_t.dim() == 1
         xb = x_t.unsqueeze(0) if unbatched else x_t
         if state is None:
