@@ -1,14 +1,14 @@
-"""What lstmkit's layer adds to a small call, against torch.nn.LSTM itself.
+"""What lstmkit's layer adds to a small call, against torch.nn itself.
 
 On small calls the Python around the kernel is a large part of the time: the
 layer's input checks, the zero state, the backend choice (``auto`` runs it on
-every call). This script times a plain LSTM three ways on the same weights,
+every call). This script times a plain LSTM (and tanh RNN, GRU) three ways on the same weights,
 interleaved call by call in one process (medians of many calls): torch.nn,
 lstmkit with ``backend="torch"`` (the same oneDNN kernel behind lstmkit's
 wrapper) and lstmkit with ``backend="auto"`` (the choice, then whichever
 engine it picks), inference and a training step, at small shapes.
 
-    .venv/bin/python benchmarks/bench_call_overhead.py [--threads 1] [--calls 1500]
+    .venv/bin/python benchmarks/bench_call_overhead.py [--threads 1] [--calls 1500] [--cells lstm,rnn]
 
 Ratios are torch.nn's time over lstmkit's (below 1: lstmkit is slower).
 """
@@ -16,6 +16,7 @@ Ratios are torch.nn's time over lstmkit's (below 1: lstmkit is slower).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -35,14 +36,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--calls", type=int, default=1500, help="interleaved calls per engine (a fifth for large shapes)")
+    ap.add_argument("--cells", default="lstm,rnn", help="comma-separated: lstm, gru, rnn (tanh)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), load average {os.getloadavg()[0]:.2f}")
-    for T, B, I, H, L in SHAPES:
+    kinds = {"lstm": (nn.LSTM, lstmkit.LSTM), "gru": (nn.GRU, lstmkit.GRU), "rnn": (nn.RNN, lstmkit.RNN)}
+    for cell, (T, B, I, H, L) in itertools.product(args.cells.split(","), SHAPES):
         torch.manual_seed(0)
-        ref = nn.LSTM(I, H, num_layers=L)
-        layers = {"torch_nn": ref, "lstmkit_torch": lstmkit.LSTM.from_torch(ref, backend="torch"),
-                  "lstmkit_auto": lstmkit.LSTM.from_torch(ref, backend="auto")}
+        theirs, ours = kinds[cell]
+        ref = theirs(I, H, num_layers=L)
+        layers = {"torch_nn": ref, "lstmkit_torch": ours.from_torch(ref, backend="torch"),
+                  "lstmkit_auto": ours.from_torch(ref, backend="auto")}
         x = torch.randn(T, B, I)
         for train in (False, True):
             def call(m, train=train):
@@ -59,7 +63,7 @@ def main() -> None:
             res = measure(fns, args.calls if T * B < 500 else args.calls // 5, warmup=30)
             med = {k: v["median_ms"] * 1e3 for k, v in res.items()}
             base = med["torch_nn"]
-            print(f"T{T} B{B} I{I} H{H} L{L} {'train' if train else 'infer'}: torch.nn {base:.0f} us | "
+            print(f"{cell} T{T} B{B} I{I} H{H} L{L} {'train' if train else 'infer'}: torch.nn {base:.0f} us | "
                   + " | ".join(f"{k} {v:.0f} us ({base / v:.2f}x)" for k, v in med.items() if k != "torch_nn"))
     print(f"load average after {os.getloadavg()[0]:.2f}")
 

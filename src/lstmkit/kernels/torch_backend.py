@@ -25,11 +25,12 @@ def flat_weights(cells: Sequence[Cell]) -> list[Tensor]:
     ``w_ih, w_hh, [b_ih, b_hh], [w_hr]``."""
     out: list[Tensor] = []
     for cell in cells:
-        out += [cell.weight_ih, cell.weight_hh]
+        p = cell._parameters  # (past nn.Module.__getattr__: this runs on every call)
+        out += [p["weight_ih"], p["weight_hh"]]
         if cell.bias:
-            out += [cell.bias_ih, cell.bias_hh]
-        if getattr(cell, "weight_hr", None) is not None:
-            out.append(cell.weight_hr)
+            out += [p["bias_ih"], p["bias_hh"]]
+        if p.get("weight_hr") is not None:
+            out.append(p["weight_hr"])
     return out
 
 
