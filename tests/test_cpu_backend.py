@@ -85,7 +85,14 @@ def check_same(layer, x, hx, lengths, dtype, return_gates=False):
     assert ref.keys() == got.keys()
     for k in ref:
         assert ref[k] is not None, k
-        torch.testing.assert_close(got[k], ref[k], **TOL[dtype], msg=lambda m: f"{k}: {m}")
+        tol = dict(TOL[dtype])
+        if dtype == torch.float32:
+            # a float32 sum over T*B terms carries rounding of the size of its
+            # largest terms, not of its result: an entry near zero in a
+            # gradient whose entries reach 10-30 (the layer-norm stacks) may
+            # differ by ~1e-6 of that scale, depending on the machine's order
+            tol["atol"] *= max(1.0, float(ref[k].abs().max()))
+        torch.testing.assert_close(got[k], ref[k], **tol, msg=lambda m: f"{k}: {m}")
     return ref, got
 
 
