@@ -99,16 +99,25 @@ def infer_fn(layer, x, lengths=None, packed=False):
 
 
 def measure(fns: dict, reps: int, warmup: int = 2, budget_s: float | None = None) -> dict:
-    """Interleaved repetitions; median and IQR-ish spread in ms per engine."""
+    """Interleaved repetitions; median and IQR-ish spread in ms per engine.
+
+    Each repetition starts one engine later than the last (A B C, B C A,
+    C A B, ...): on small calls the engine that runs right after another
+    one's different code and data pays for the caches and thread wake-ups
+    that one left, and with a fixed order that cost always fell on the same
+    engine (``lstmkit_auto`` handing a tiny call to torch's kernel right after
+    the ``cpu`` engine read up to 7 % slower than ``torch_nn``, the same
+    kernel, right after it)."""
     for f in fns.values():
         for _ in range(warmup):
             f()
     times = {k: [] for k in fns}
+    names = list(fns)
     start = time.perf_counter()
     for r in range(reps):
-        for k, f in fns.items():
+        for k in names[r % len(names):] + names[:r % len(names)]:
             t = time.perf_counter()
-            f()
+            fns[k]()
             times[k].append((time.perf_counter() - t) * 1e3)
         if budget_s and time.perf_counter() - start > budget_s and r >= 2:
             break
