@@ -16,7 +16,7 @@ faster of the two.
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set c   # held out from both rules
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set d   # held out from the grid rule
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set e   # held out from the grid, small inputs
-    .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set f   # held out from the bracket rule
+    .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set f   # held out from the rule of neighbouring shapes
 
 A choice "costs" when it is more than 5 % slower than the other engine (the
 noise of one run on a shared machine is about that); ``missed`` counts the
@@ -134,9 +134,9 @@ def declines(kind: str, cells: list, x: torch.Tensor, train: bool) -> str | None
 
 
 def rule_around(points: list[list[float]], work: float) -> float:
-    """An alternative rule, for comparison: the lower ratio of the two
-    measured shapes around the call's size (the nearest one alone outside
-    them), with no look at larger shapes or at the rows."""
+    """The shipped rule's neighbours without its rows rule, for comparison:
+    the lower ratio of the two measured shapes around the call's size (the
+    nearest one alone outside them)."""
     below = [i for i, p in enumerate(points) if p[0] <= work]
     if not below:
         return points[0][1]
@@ -171,7 +171,7 @@ def main() -> None:
                 ratio = res["torch_nn"]["median_ms"] / res["cpu"]["median_ms"]
                 shipped = "cpu" if declines(kind, cells, x, mode == "train") is None else "torch"
                 around = "cpu" if rule_around(auto_points(key), work) >= MARGIN else "torch"
-                row = dict(kind=kind, mode=mode, shape=name, work=work, ratio=round(ratio, 3),
+                row = dict(kind=kind, mode=mode, shape=name, work=work, rows=s["T"] * s["B"], ratio=round(ratio, 3),
                            auto=shipped, around=around,
                            ms={k: round(v["median_ms"], 4) for k, v in res.items()})
                 rows.append(row)

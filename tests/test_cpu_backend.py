@@ -369,7 +369,7 @@ def test_auto_follows_the_measured_table(measured):
         assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="rnn_tanh"), rnn, None).name == "cpu"
 
 
-def test_auto_judges_a_call_by_the_measured_shapes_of_its_size_and_up(monkeypatch, tmp_path):
+def test_auto_judges_a_call_by_the_measured_shapes_around_its_size(monkeypatch, tmp_path):
     import lstmkit.kernels.cpu as cpu_pkg
 
     # the engine lost the smallest shape (its fixed cost per call) and won every larger one
@@ -382,11 +382,18 @@ def test_auto_judges_a_call_by_the_measured_shapes_of_its_size_and_up(monkeypatc
     assert kernels.select_backend(tiny, spec, cells, None).name == "torch"  # judged by all: 0.9
     assert kernels.select_backend(large, spec, cells, None).name == "cpu"  # from 1e5 up: 1.1
     assert cpu_pkg.auto_ratio("lstm train", 2.5e6) == (1.1, 1e5, 0.0)  # these points name no rows
-    mid = torch.randn(10, 3, 4)  # 11,520: from the 1e3 point up, which includes the loss
+    mid = torch.randn(10, 3, 4)  # 11,520: between the 1e3 point (the loss) and the 1e5 one
     assert kernels.select_backend(mid, spec, cells, None).name == "torch"
-    # a loss at a large shape keeps every smaller call on torch.nn too
+    assert cpu_pkg.auto_ratio("lstm train", 11520) == (0.9, 1e3, 0.0)
+    assert cpu_pkg.auto_ratio("lstm train", 1e9) == (1.2, 1e7, 0.0)  # above them all: the largest alone
+    # a loss at a large shape keeps the calls around it on torch.nn, not the
+    # smaller ones, which their own neighbours judge (the ratios are not
+    # monotone in size: the tanh RNN's training dips at one mid-size shape)
     monkeypatch.setattr(cpu_pkg, "_ratios", {"1": {"lstm train": [[1e3, 1.2], [1e5, 1.2], [1e7, 0.95]]}})
     assert kernels.select_backend(large, spec, cells, None).name == "torch"
+    assert kernels.select_backend(mid, spec, cells, None).name == "cpu"
+    why = kernels.load_backend("cpu").auto_declines(large, spec, cells, None)
+    assert why is not None and "0.95x" in why and "around this size" in why
     # the table's plain numbers (a ratio for every size) still read
     old_style = tmp_path / "auto_table.json"
     old_style.write_text('{"threads": {"1": {"lstm train": 1.3}}}')
