@@ -37,7 +37,10 @@ dispatcher's Python layers (``ops._direct_ok``): the same functions, without
 Streaming steps (``step``) of up to 8 rows without autograd run the whole
 stack in one C++ call (``StreamStep``): per layer, each thread takes a fixed
 share of the hidden units and computes their gate rows of both products and
-their state update in one pass over the weights.
+their state update in one pass over the weights. Where the stack's weights
+outgrow the L2 of the threads that read them, the walk turns at every call
+and the layers above the first take their two products in separate passes,
+so that each step starts with the rows the last one read last.
 
 ``auto`` uses this backend on CPU except for plain full-length configurations
 where the benchmark did not measure it at least 5 % faster than torch.nn at
