@@ -386,6 +386,8 @@ def test_auto_judges_a_call_by_the_measured_shapes_around_its_size(monkeypatch, 
     assert kernels.select_backend(mid, spec, cells, None).name == "torch"
     assert cpu_pkg.auto_ratio("lstm train", 11520) == (0.9, 1e3, 0.0)
     assert cpu_pkg.auto_ratio("lstm train", 1e9) == (1.2, 1e7, 0.0)  # above them all: the largest alone
+    assert cpu_pkg.auto_ratio("lstm train", 1e3) == (0.9, 1e3, 0.0)  # a measured size: that shape alone
+    assert cpu_pkg.auto_ratio("lstm train", 1e5) == (1.1, 1e5, 0.0)
     # a loss at a large shape keeps the calls around it on torch.nn, not the
     # smaller ones, which their own neighbours judge (the ratios are not
     # monotone in size: the tanh RNN's training dips at one mid-size shape)

@@ -175,7 +175,8 @@ def auto_ratio(key: str, work: float = float("inf")) -> AutoEvidence | None:
     at this thread count (the nearest measured one): the lower measured
     ``torch.nn / cpu`` time ratio of the two measured shapes around the call's
     size (the largest one not above it and the next; the nearest one alone
-    below or above them all), with the work and rows of the lower one;
+    below or above them all, or where the call has a measured shape's
+    size), with the work and rows of the lower one;
     ``None`` if never measured. That evidence holds for calls with at least
     as many rows as its lower shape (:func:`auto_covers`).
 
@@ -195,8 +196,9 @@ def auto_ratio(key: str, work: float = float("inf")) -> AutoEvidence | None:
         return None
     below = [i for i, p in enumerate(points) if p[0] <= work]
     start = below[-1] if below else 0
-    near = points[start:start + 2] if below else points[:1]
     first = points[start]
+    # a call of a measured shape's size is judged by that shape alone
+    near = points[start:start + 2] if below and first[0] < work else [first]
     return AutoEvidence(min(p[1] for p in near), first[0], first[2] if len(first) > 2 else 0.0)
 
 
