@@ -1,0 +1,109 @@
+"""The cpu engine's straight path for a plain LSTM stack's call without
+autograd (``CPUBackend._plain_inference``): the same C++ loop on the same
+inputs as the general path, so the same bits; taken only where it applies."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import lstmkit
+from lstmkit import kernels
+from lstmkit.kernels.cpu import _build, ops
+from lstmkit.kernels.cpu.fused import tile_projection
+
+pytestmark = [
+    pytest.mark.skipif(_build.load_extension() is None, reason=f"cpu extension unavailable: {_build.build_error()}"),
+    pytest.mark.skipif(_build.load_extension() is not None and ops.lane_width(torch.float32) < 16,
+                       reason="the input projection runs in the tile only with AVX-512 (16 float32 lanes)"),
+]
+
+
+def general(layer, *args, **kw):
+    """The same call on the general path: grad mode on, nothing requiring a
+    gradient (so nothing is saved, as without autograd)."""
+    flags = [p.requires_grad for p in layer.parameters()]
+    for p in layer.parameters():
+        p.requires_grad_(False)
+    try:
+        with torch.enable_grad():
+            return layer(*args, **kw)
+    finally:
+        for p, f in zip(layer.parameters(), flags):
+            p.requires_grad_(f)
+
+
+def plan(layer, x):
+    cells = list(layer.cells)
+    xb = x.transpose(0, 1) if layer.batch_first else x
+    state = layer.init_state(xb.shape[1], dtype=x.dtype)
+    with torch.no_grad():
+        return kernels.load_backend("cpu")._plain_inference(xb, state, cells, layer.spec())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("L,T,B,I,H,batch_first", [(1, 12, 8, 8, 32, False), (2, 7, 5, 3, 16, True),
+                                                    (3, 20, 16, 64, 64, False)])
+def test_same_bits_as_the_general_path(L, T, B, I, H, batch_first, dtype):
+    torch.manual_seed(0)
+    layer = lstmkit.LSTM(I, H, num_layers=L, batch_first=batch_first, backend="cpu", dtype=dtype).eval()
+    x = torch.randn((B, T, I) if batch_first else (T, B, I), dtype=dtype)
+    assert tile_projection(B, I, H, dtype)
+    assert plan(layer, x) is not None, "the straight path should apply"
+    hx = tuple(torch.randn(L, B, H, dtype=dtype) for _ in range(2))
+    for state in (None, hx):
+        with torch.no_grad():
+            out, (h, c) = layer(x, state)
+        out_g, (h_g, c_g) = general(layer, x, state)
+        assert torch.equal(out, out_g) and torch.equal(h, h_g) and torch.equal(c, c_g)
+    ref = lstmkit.LSTM(I, H, num_layers=L, batch_first=batch_first, backend="reference", dtype=dtype).eval()
+    ref.load_state_dict(layer.state_dict())
+    with torch.no_grad():
+        tol = dict(rtol=1e-10, atol=1e-12) if dtype == torch.float64 else dict(rtol=2e-5, atol=2e-6)
+        torch.testing.assert_close(layer(x, hx)[0], ref(x, hx)[0], **tol)
+
+
+def test_in_place_updates_and_replaced_parameters_are_read_at_every_call():
+    torch.manual_seed(1)
+    layer = lstmkit.LSTM(8, 32, num_layers=2, backend="cpu").eval()
+    ref = lstmkit.LSTM(8, 32, num_layers=2, backend="reference").eval()
+    x = torch.randn(10, 8, 8)
+    with torch.no_grad():
+        layer(x)
+        for p in layer.parameters():  # an optimiser step, and a write past autograd's version counter
+            p.mul_(0.9).add_(0.01)
+        layer.cells[1].weight_hh.data.mul_(1.5)
+        layer.cells[0].bias_hh = torch.nn.Parameter(torch.randn(128))
+        ref.load_state_dict(layer.state_dict())
+        torch.testing.assert_close(layer(x)[0], ref(x)[0], rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda: lstmkit.LSTM(8, 32, bidirectional=True), "bidirectional"),
+    (lambda: lstmkit.LSTM(8, 20), "a hidden size that is no multiple of the lanes"),
+    (lambda: lstmkit.LSTM(8, 32, proj_size=8), "a projection"),
+    (lambda: lstmkit.LSTM(8, 32, cell="peephole"), "peepholes"),
+    (lambda: lstmkit.LSTM(8, 32, zoneout=0.1), "zoneout"),
+    (lambda: lstmkit.LSTM(8, 32, num_layers=2, dropout=0.5).train(), "dropout between layers in training"),
+    (lambda: lstmkit.GRU(8, 32), "another cell"),
+])
+def test_the_general_path_keeps_what_the_straight_one_does_not_do(make, why):
+    layer = make()
+    layer.backend = "cpu"
+    assert plan(layer, torch.randn(6, 4, 8)) is None, why
+
+
+def test_calls_with_lengths_or_autograd_take_the_general_path(monkeypatch):
+    layer = lstmkit.LSTM(8, 32, backend="cpu").eval()
+    x = torch.randn(6, 4, 8)
+    backend = kernels.load_backend("cpu")
+    taken = []
+    monkeypatch.setattr(type(backend), "_plain_inference",
+                        lambda self, *a: taken.append(1) or None)
+    with torch.no_grad():
+        layer(x, lengths=torch.tensor([6, 3, 2, 1]))
+    layer(x)[0].sum().backward()
+    assert not taken
+    with torch.no_grad():
+        layer(x)
+    assert taken == [1]
