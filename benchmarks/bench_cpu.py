@@ -314,7 +314,7 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
     of torch.nn's time to the cpu engine's, one per shape (``rows`` = T*B), at
     this thread count:
     what ``auto`` reads to choose between them (``lstmkit.kernels.cpu.auto_ratio``:
-    a call is judged by the shapes of its size and up; below 1: torch.nn). With
+    a call is judged by the measured shapes around its size; below 1: torch.nn). With
     ``merge``, per shape the lower of this run's ratio and the stored one.
     Cells and modes this run did not measure (``--only``) keep their stored
     points."""
