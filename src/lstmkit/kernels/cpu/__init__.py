@@ -84,8 +84,7 @@ from ..base import Backend, LayerResult, parameter_pointers, run_stack, step_mas
 from ..spec import LayerRegularisers, RecurrenceSpec
 from . import _build
 from .functions import LoopConfig, gru_loop, lstm_loop, rnn_loop
-from . import ops
-from .fused import fused_applies, fused_lstm_layer, tile_projection
+from .fused import fused_applies, fused_lstm_layer
 from .fused_ln import fused_ln_applies, fused_ln_lstm_layer
 from .ops import project_in
 
@@ -376,6 +375,10 @@ class _Streamer:
         return top, ((h, c) if self._two_part else (h,))
 
 
+#: the loop configuration of a full-length call without regularisers or traces
+_PLAIN = LoopConfig()
+
+
 def _keep(z: Tensor | float | None) -> tuple[Tensor | None, float]:
     """A zoneout weight as the loops take it: ``(tensor, -1)`` or ``(None, p)``."""
     if z is None:
@@ -503,37 +506,25 @@ class CPUBackend(Backend):
 
     def _plain_inference(self, x: Tensor, state: tuple[Tensor, ...], cells: Sequence[Cell], spec: RecurrenceSpec):
         """A plain, unidirectional LSTM stack's call without autograd, in one
-        straight pass: per layer the fused loop's implementation with the
-        input projection in the tile (``lstm_fused_forward_x``), past the
-        stack driver, the loop's configuration, the autograd Function and
-        the operator's checks. The same C++ call on the same inputs as that
-        path takes here (interleaved ``W_ih`` and ``b_ih + b_hh``), so the
-        same bits; at a call of T12 B8 H32 the path around it cost twice the
-        loop. ``None`` where it does not apply (then the general path runs)."""
+        straight pass: per layer :func:`.fused.fused_lstm_layer`, as
+        :meth:`run_layer` would call it, past the stack driver and the loop's
+        configuration (at a call of T12 B8 H32 the path around the loop cost
+        twice the loop). The same layer function on the same inputs, so the
+        same bits. ``None`` where it does not apply (then the general path
+        runs)."""
         if (spec.kind != "lstm" or not spec.is_plain or spec.bidirectional
                 or (spec.training and spec.dropout > 0 and len(cells) > 1)
-                or x.shape[1] == 0 or not ops._direct_ok((x, *state))):
+                or x.shape[1] == 0 or _ext_module() is None):
             return None
-        ext = _ext_module()
-        if ext is None:
+        if not all(fused_applies(cell, _PLAIN) for cell in cells):
             return None
-        B, lanes = x.shape[1], ops.lane_width(x.dtype)
-        for cell in cells:
-            H = cell.hidden_size
-            if (type(cell) is not LSTMCell or cell._parameters.get("weight_hr") is not None or H % lanes
-                    or not tile_projection(B, cell.input_size, H, x.dtype)):
-                return None
         h_all, c_all = state
         layer_in, hs, cs = x, [], []
         for layer, cell in enumerate(cells):
             p = cell._parameters
-            fwd, _ = ops.interleave_index(cell.hidden_size, lanes)
-            wi = p["weight_ih"].index_select(0, fwd)
-            bi = (p["bias_ih"] + p["bias_hh"]).index_select(0, fwd) if cell.bias else None
-            layer_in, h_n, c_n = ext.lstm_fused_forward_x(
-                layer_in.contiguous(), wi, bi, h_all[layer].contiguous(), c_all[layer].contiguous(),
-                p["weight_hh"].contiguous(), None, False,
-            )[:3]
+            bias = p["bias_ih"] + p["bias_hh"] if cell.bias else None
+            layer_in, h_n, c_n = fused_lstm_layer(layer_in, h_all[layer], c_all[layer], p["weight_ih"],
+                                                  p["weight_hh"], bias, _PLAIN)
             hs.append(h_n)
             cs.append(c_n)
         return layer_in, (torch.stack(hs), torch.stack(cs)), None
