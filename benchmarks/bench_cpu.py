@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,103 +28,13 @@ from torch import nn
 import lstmkit
 from lstmkit import kernels
 from lstmkit.kernels.cpu import call_work
+from lstmkit.kernels.cpu.calibrate import (SHAPES, SMALL_SHAPES, infer_fn, layer, measure, read_table,
+                                           shipped_table, store_points, torch_layer, train_fn, write_table)
+from lstmkit.kernels.cpu.machine import cpu_name
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_name
-
-SHAPES = {
-    "T100_B64_I128_H256": dict(T=100, B=64, I=128, H=256, L=1),
-    "T256_B32_I64_H512": dict(T=256, B=32, I=64, H=512, L=1),
-    "small_T48_B32_I8_H64_L2": dict(T=48, B=32, I=8, H=64, L=2),
-}
-#: smaller calls, for the plain cells' rows only: what ``auto`` needs to know
-#: of the engine's fixed cost per call (a forecaster's window, a short batch)
-SMALL_SHAPES = {
-    "tiny_T12_B8_I8_H32": dict(T=12, B=8, I=8, H=32, L=1),
-    "window_T24_B32_I1_H32": dict(T=24, B=32, I=1, H=32, L=1),
-}
-
-
-# ------------------------------------------------------------------ engines
-def lk_layer(kind, s, backend):
-    common = dict(num_layers=s["L"], backend=backend)
-    if kind in ("lstm", "peephole", "layernorm"):
-        return lstmkit.LSTM(s["I"], s["H"], cell=kind, **common)
-    if kind == "gru":
-        return lstmkit.GRU(s["I"], s["H"], **common)
-    return lstmkit.RNN(s["I"], s["H"], nonlinearity=kind.split("_")[1], **common)
-
-
-def torch_layer(kind, s):
-    if kind == "lstm":
-        return nn.LSTM(s["I"], s["H"], num_layers=s["L"])
-    if kind == "gru":
-        return nn.GRU(s["I"], s["H"], num_layers=s["L"])
-    if kind.startswith("rnn"):
-        return nn.RNN(s["I"], s["H"], num_layers=s["L"], nonlinearity=kind.split("_")[1])
-    return None
-
-
-def train_fn(layer, x, lengths=None, packed=False):
-    params = list(layer.parameters())
-
-    def f():
-        for p in params:
-            p.grad = None
-        if packed:
-            inp = nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
-            out, _ = layer(inp)
-            out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=x.shape[0])
-        elif lengths is not None:
-            out, _ = layer(x, lengths=lengths)
-        else:
-            out, _ = layer(x)
-        out.sum().backward()
-
-    return f
-
-
-def infer_fn(layer, x, lengths=None, packed=False):
-    def f():
-        with torch.no_grad():
-            if packed:
-                out, _ = layer(nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False))
-            elif lengths is not None:
-                layer(x, lengths=lengths)
-            else:
-                layer(x)
-
-    return f
-
-
-def measure(fns: dict, reps: int, warmup: int = 2, budget_s: float | None = None) -> dict:
-    """Interleaved repetitions; median and IQR-ish spread in ms per engine.
-
-    Each repetition starts one engine later than the last (A B C, B C A,
-    C A B, ...): on small calls the engine that runs right after another
-    one's different code and data pays for the caches and thread wake-ups
-    that one left, and with a fixed order that cost always fell on the same
-    engine (``lstmkit_auto`` handing a tiny call to torch's kernel right after
-    the ``cpu`` engine read up to 7 % slower than ``torch_nn``, the same
-    kernel, right after it)."""
-    for f in fns.values():
-        for _ in range(warmup):
-            f()
-    times = {k: [] for k in fns}
-    names = list(fns)
-    start = time.perf_counter()
-    for r in range(reps):
-        for k in names[r % len(names):] + names[:r % len(names)]:
-            t = time.perf_counter()
-            fns[k]()
-            times[k].append((time.perf_counter() - t) * 1e3)
-        if budget_s and time.perf_counter() - start > budget_s and r >= 2:
-            break
-    out = {}
-    for k, v in times.items():
-        v = sorted(v)
-        out[k] = dict(median_ms=statistics.median(v), min_ms=v[0], max_ms=v[-1], n=len(v))
-    return out
+# the shapes and the measuring code are the package's own, so that `lstmkit calibrate` measures what this
+# benchmark measures (lstmkit.kernels.cpu.calibrate)
+lk_layer = layer
 
 
 # -------------------------------------------------------------------- groups
@@ -268,7 +177,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", default="benchmarks/out/bench_cpu.json")
     ap.add_argument("--write-auto-table", action="store_true",
-                    help="store the measured cpu-vs-torch.nn ratios for auto (src/lstmkit/kernels/cpu/auto_table.json)")
+                    help="store the measured cpu-vs-torch.nn ratios for auto in this machine's table "
+                         "(src/lstmkit/kernels/cpu/auto_tables/)")
     ap.add_argument("--merge", action="store_true",
                     help="with --write-auto-table: keep, per entry, the lower of this run's ratio and the one "
                          "already stored for this thread count (run the benchmark more than once: the same "
@@ -312,42 +222,28 @@ def main(argv=None):
 def write_auto_table(rows, meta, merge: bool = False) -> None:
     """For each plain cell and mode, the measured points ``[work, ratio, rows]``
     of torch.nn's time to the cpu engine's, one per shape (``rows`` = T*B), at
-    this thread count:
-    what ``auto`` reads to choose between them (``lstmkit.kernels.cpu.auto_ratio``:
-    a call is judged by the measured shapes around its size; below 1: torch.nn). With
-    ``merge``, per shape the lower of this run's ratio and the stored one.
-    Cells and modes this run did not measure (``--only``) keep their stored
-    points."""
-    from lstmkit.kernels.cpu import AUTO_TABLE
-
-    points: dict[str, dict[float, list]] = {}  # key -> work -> [ratio, rows]
+    this thread count, stored in this machine's table in
+    ``src/lstmkit/kernels/cpu/auto_tables/`` (a table of another machine is
+    started anew, never merged): what ``auto`` reads to choose between them
+    (``lstmkit.kernels.cpu.auto_ratio``: a call is judged by the measured shapes
+    around its size; below 1: torch.nn). With ``merge``, per shape the lower of
+    this run's ratio and the stored one. Cells and modes this run did not
+    measure (``--only``) keep their stored points."""
+    points: dict[str, list[list[float]]] = {}
     for row in rows:
         res = row["results"]
         if "torch_nn" not in res or "lstmkit_cpu" not in res or "lengths" in row["case"] or "work" not in row:
             continue
-        key = f"{row['kind']} {row['mode']}"
         ratio = round(res["torch_nn"]["median_ms"] / res["lstmkit_cpu"]["median_ms"], 3)
-        points.setdefault(key, {})[row["work"]] = [ratio, row.get("rows", 0)]
-    table = json.loads(AUTO_TABLE.read_text()) if AUTO_TABLE.exists() else {"threads": {}}
-    threads = str(meta["threads"])
+        points.setdefault(f"{row['kind']} {row['mode']}", []).append([row["work"], ratio, row.get("rows", 0)])
+    path = shipped_table()
+    table, note = read_table(path)
+    if note:
+        print(note)
     run = f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
-    measured = table.setdefault("measured", {})
-    old = table["threads"].get(threads, {}) if merge else {}
-    for key, stored in old.items():
-        if isinstance(stored, list) and key in points:
-            for w, r, *_ in stored:
-                if w in points[key]:
-                    points[key][w][0] = min(points[key][w][0], r)
-    kept = {k: v for k, v in table["threads"].get(threads, {}).items() if k not in points}
-    if (merge or kept) and threads in measured:  # the table now holds points of earlier runs too
-        before = measured[threads]
-        measured[threads] = [*(before if isinstance(before, list) else [before]), run]
-    else:
-        measured[threads] = [run]
-    fresh = {k: [[w, *p] for w, p in sorted(v.items())] for k, v in points.items()}
-    table["threads"][threads] = dict(sorted({**kept, **fresh}.items()))
-    AUTO_TABLE.write_text(json.dumps(table, indent=1) + "\n")
-    print(f"wrote {AUTO_TABLE}")
+    store_points(table, meta["threads"], points, run, merge)
+    write_table(path, table)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

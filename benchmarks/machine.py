@@ -1,17 +1,7 @@
-"""What the benchmark scripts record about the machine they ran on."""
+"""What the benchmark scripts record about the machine they ran on (the package's own record)."""
 
 from __future__ import annotations
 
-import platform
-from pathlib import Path
+from lstmkit.kernels.cpu.machine import cpu_name, describe, fingerprint
 
-
-def cpu_name() -> str:
-    """The processor's model name from /proc/cpuinfo, else what :mod:`platform` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+__all__ = ["cpu_name", "describe", "fingerprint"]

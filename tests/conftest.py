@@ -16,6 +16,11 @@ if not torch.cuda.is_available():
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+#: the table auto reads during the suite, whatever the machine: the one the
+#: tests that pin auto's choices were written against (tests/test_auto_machine.py
+#: checks the machine matching itself, with its own tables)
+SUITE_AUTO_TABLE = ROOT / "src" / "lstmkit" / "kernels" / "cpu" / "auto_tables" / "intel-6-167-amx-torch2.13.json"
+os.environ.setdefault("LSTMKIT_AUTO_TABLE", str(SUITE_AUTO_TABLE))
 
 
 def pytest_addoption(parser):

@@ -16,7 +16,7 @@ import torch
 
 import lstmkit
 from lstmkit import kernels
-from lstmkit.kernels.cpu import CPUBackend, _build
+from lstmkit.kernels.cpu import AUTO_TABLES, CPUBackend, _build
 from lstmkit.kernels.cpu import ops
 from lstmkit.kernels.cpu.functions import LoopConfig, gru_loop, lstm_loop, rnn_loop
 
@@ -326,9 +326,14 @@ def test_why_not():
     assert "overrides step" in backend.why_not(torch.randn(2, 1, 3), spec, [Odd(3, 4)], None)
 
 
-def test_auto_picks_cpu_for_variants():
+def test_auto_picks_cpu_for_variants(monkeypatch):
     # the peephole cell has no torch.nn twin; the GRU's table won every
     # measured shape, from 96 rows up (T*B: the smallest measured shape)
+    import lstmkit.kernels.cpu as cpu_pkg
+    from conftest import SUITE_AUTO_TABLE
+
+    monkeypatch.setenv("LSTMKIT_AUTO_TABLE", str(SUITE_AUTO_TABLE))
+    monkeypatch.setattr(cpu_pkg, "_ratios", None)
     x = torch.randn(12, 8, 3)
     for kind, cell in (("peephole", lstmkit.cells.PeepholeLSTMCell(3, 4)), ("gru", lstmkit.cells.GRUCell(3, 4))):
         spec = kernels.RecurrenceSpec(kind=kind)
@@ -399,7 +404,7 @@ def test_auto_judges_a_call_by_the_measured_shapes_around_its_size(monkeypatch, 
     # the table's plain numbers (a ratio for every size) still read
     old_style = tmp_path / "auto_table.json"
     old_style.write_text('{"threads": {"1": {"lstm train": 1.3}}}')
-    monkeypatch.setattr(cpu_pkg, "AUTO_TABLE", old_style)
+    monkeypatch.setenv("LSTMKIT_AUTO_TABLE", str(old_style))
     monkeypatch.setattr(cpu_pkg, "_ratios", None)
     assert cpu_pkg.auto_ratio("lstm train", 5.0) == (1.3, 0.0, 0.0)
 
@@ -484,12 +489,16 @@ def test_building_a_layer_keeps_the_table_it_has(monkeypatch):
     assert cpu_pkg._ratios is not None and cpu_pkg._ratios is not table
 
 
-def test_the_shipped_table_covers_every_plain_cell_and_mode():
+@pytest.mark.parametrize("path", sorted(AUTO_TABLES.glob("*.json")), ids=lambda p: p.stem)
+def test_the_shipped_tables_cover_every_plain_cell_and_mode(path):
     import json
 
-    from lstmkit.kernels.cpu import AUTO_TABLE
+    from lstmkit.kernels.cpu import calibrate, machine
 
-    table = json.loads(AUTO_TABLE.read_text())
+    table = json.loads(path.read_text())
+    # each table names the machine it was measured on, and its file is named after that machine
+    assert set(machine.MATCHED) <= set(table["machine"]) and calibrate.shipped_table(table["machine"]) == path
+    assert sorted(table["threads"]) == ["1", "2"] and sorted(table["narrow"]) == ["1", "2"]
     for threads, ratios in table["threads"].items():
         for kind in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
             for mode in ("train", "infer"):

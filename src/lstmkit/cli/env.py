@@ -22,6 +22,7 @@ def collect() -> dict:
 
     from lstmkit import __version__
     from lstmkit.kernels import backend_status
+    from lstmkit.kernels.cpu import auto_table_status
 
     versions = {"lstmkit": __version__, "python": platform.python_version(), "torch": torch.__version__}
     for dist in ("numpy", "lightning", "safetensors", "pandas", "matplotlib", "triton", "tokenizers"):
@@ -40,6 +41,7 @@ def collect() -> dict:
         "mkldnn": bool(torch.backends.mkldnn.is_available()),
         "devices": devices,
         "backends": backend_status(),
+        "auto_table": auto_table_status(),
     }
 
 
@@ -59,4 +61,10 @@ def run(args: argparse.Namespace) -> int:
     print("backends:")
     for k, v in info["backends"].items():
         print(f"  {k:12s} {v}")
+    table = info["auto_table"]
+    if table["measured"]:
+        print(f"auto on CPU:   measured on this machine ({table['source']}, threads {', '.join(table['threads'])})")
+    else:
+        print(f"auto on CPU:   {table['source']}: plain LSTM/GRU/RNN calls go to torch.nn; "
+              "`lstmkit calibrate` measures this machine")
     return 0

@@ -15,6 +15,7 @@ import sys
 #: command name -> module; order is the order of ``--help``.
 COMMANDS = {
     "env": "lstmkit.cli.env",
+    "calibrate": "lstmkit.cli.calibrate",
     "forecast": "lstmkit.cli.forecast",
     "anomaly": "lstmkit.cli.anomaly",
     "classify": "lstmkit.cli.classify",

@@ -43,16 +43,26 @@ and the layers above the first take their two products in separate passes,
 so that each step starts with the rows the last one read last.
 
 ``auto`` uses this backend on CPU except for plain full-length configurations
-where the benchmark did not measure it at least 5 % faster than torch.nn at
-both measured shapes around the call's size (``AUTO_MARGIN``, :func:`auto_ratio`;
-``auto_table.json``, written by ``benchmarks/bench_cpu.py --write-auto-table``;
-see ``benchmarks/RESULTS.md``), or where the call has fewer rows (``T * B``)
-than the lower of those shapes (:func:`auto_covers`): the engine's fixed cost
-per call is spread over the call's rows.
-Long calls with few rows per step, which those shapes (32 or more rows per
-step) do not speak for, are judged by a grid of such calls
-(:func:`narrow_ratio`; ``benchmarks/bench_auto_grid.py``): the engine where
-every corner of the call's grid cell was 5 % ahead. Float32 sigmoid/tanh use polynomial
+(what torch.nn's own kernels run) where the measurements of this machine did
+not find it at least 5 % faster than torch.nn at both measured shapes around
+the call's size (``AUTO_MARGIN``, :func:`auto_ratio`), or where the call has
+fewer rows (``T * B``) than the lower of those shapes (:func:`auto_covers`):
+the engine's fixed cost per call is spread over the call's rows. Long calls
+with few rows per step, which those shapes (32 or more rows per step) do not
+speak for, are judged by a grid of such calls (:func:`narrow_ratio`): the
+engine where every corner of the call's grid cell was 5 % ahead.
+
+The measurements are tables of one machine each (:mod:`.calibrate`,
+:mod:`.machine`), read in this order: the file ``$LSTMKIT_AUTO_TABLE`` names
+(taken as it is); the table ``lstmkit calibrate`` measured here (in the user
+cache); the tables shipped in ``auto_tables/``, measured by
+``benchmarks/bench_cpu.py --write-auto-table`` and
+``benchmarks/bench_auto_grid.py --write`` on the project's machines. Only a
+table recorded on the same kind of processor, vector extensions and torch
+release line counts; on a machine none of them speaks for, plain calls go to
+torch.nn (by definition never slower than itself) and the reason names
+``lstmkit calibrate``. See ``benchmarks/RESULTS.md``.
+Float32 sigmoid/tanh use polynomial
 approximations with absolute error ~1e-7; float64 uses libm. On first use the
 backend raises glibc's ``mallopt`` thresholds so freed activations are
 reused instead of page-faulted in again (``LSTMKIT_CPU_NO_MALLOPT=1`` opts out).
@@ -71,6 +81,7 @@ backend.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -82,7 +93,7 @@ from ...cells import GRUCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, RNN
 from ...cells.base import Cell, State
 from ..base import Backend, LayerResult, parameter_pointers, run_stack, step_mask
 from ..spec import LayerRegularisers, RecurrenceSpec
-from . import _build
+from . import _build, machine
 from .functions import LoopConfig, gru_loop, lstm_loop, rnn_loop
 from .fused import fused_applies, fused_lstm_layer
 from .fused_ln import fused_ln_applies, fused_ln_lstm_layer
@@ -99,13 +110,9 @@ _CELLS: dict[str, type[Cell]] = {
 }
 _DTYPES = (torch.float32, torch.float64)
 
-#: what ``auto`` knows of this engine against torch.nn: for each plain cell
-#: and mode (``"gru train"``), per thread count, the worst ratio of torch.nn's
-#: time to this engine's over the benchmark's shapes (below 1: torch.nn is
-#: faster, and ``auto`` hands it the call). Written by
-#: ``benchmarks/bench_cpu.py --write-auto-table``; read once, when the
-#: backend is loaded.
-AUTO_TABLE = Path(__file__).with_name("auto_table.json")
+#: the tables measured on the project's machines, one per machine
+#: (:func:`.calibrate.shipped_table`); what ``auto`` reads is :func:`auto_table_status`
+AUTO_TABLES = Path(__file__).with_name("auto_tables")
 #: how far ahead of torch.nn the engine must have been for ``auto`` to take
 #: it: the same torch.nn call moves by several per cent between runs of the
 #: benchmark on a shared machine (``benchmarks/RESULTS.md``), so 1.00-1.04x is
@@ -120,6 +127,12 @@ _ratios: dict[str, dict[str, list[list[float]]]] | None = None
 #: ``benchmarks/bench_auto_grid.py``: points ``[T, B, H, ratio]`` of one layer
 #: with ``I = H`` (:func:`narrow_ratio`)
 _narrow: dict[str, dict[str, list[list[float]]]] | None = None
+#: where the tables in use came from (a path), or why there are none
+_source: str = ""
+#: ``(ratios, reason)`` while no table speaks for this machine: the reason
+#: plain calls go to torch.nn, tied to the (empty) ratios object it was read
+#: with, so that a table put in its place by hand is judged by its points
+_unmeasured: tuple | None = None
 _GATES = {"lstm": 4, "peephole": 4, "layernorm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
 
@@ -292,6 +305,8 @@ def table_verdict(kind: str, mode: str, T: int, B: int, cells: Sequence[Cell]) -
 
 def _verdict(kind: str, mode: str, T: int, B: int, sizes: tuple[tuple[int, int], ...]) -> str | None:
     key = f"{kind} {mode}"
+    if _unmeasured is not None and _unmeasured[0] is _ratios:
+        return _unmeasured[1]
     known = auto_ratio(key, _work(kind, T, B, sizes))
     if known is None:
         return None
@@ -301,33 +316,78 @@ def _verdict(kind: str, mode: str, T: int, B: int, sizes: tuple[tuple[int, int],
     narrow = narrow_ratio(key, T, B, sizes)
     if narrow is not None and narrow >= AUTO_MARGIN:  # a long, narrow call the grid speaks for
         return None
+    source = Path(_source).name if _source else "the table"
     if known.ratio < AUTO_MARGIN:
         start = known.from_work
         shapes = f"the measured shapes around this size (from {start:.3g} multiply-adds)" if start > 0 \
             else "the measured shapes"
         return (f"torch.nn is as fast or faster for a full-length plain {key} of this size: this engine ran at "
-                f"{known.ratio:.2f}x its speed at worst over {shapes}, {AUTO_MARGIN:.2f}x needed "
-                f"({AUTO_TABLE.name}, written by benchmarks/bench_cpu.py)")
+                f"{known.ratio:.2f}x its speed at worst over {shapes}, {AUTO_MARGIN:.2f}x needed ({source})")
     return (f"no measured shape speaks for a plain {key} of {rows} rows (T*B): the shapes of its size that "
             f"the engine won start at {known.from_rows:.0f} rows, and its fixed cost per call is spread "
-            f"over the rows ({AUTO_TABLE.name})")
+            f"over the rows ({source})")
+
+
+def _table_candidates() -> list[tuple[Path, bool]]:
+    """The tables ``auto`` may read, in order, each with whether it is taken
+    without checking its machine (only the one ``$LSTMKIT_AUTO_TABLE`` names)."""
+    named = os.environ.get("LSTMKIT_AUTO_TABLE")
+    if named:
+        return [(Path(named), True)]
+    from .calibrate import calibrated_table
+
+    shipped = sorted(AUTO_TABLES.glob("*.json")) if AUTO_TABLES.is_dir() else []
+    return [(calibrated_table(), False), *((p, False) for p in shipped)]
 
 
 def _load_auto_table() -> dict[str, dict[str, list[list[float]]]]:
-    global _ratios, _narrow
+    """Reads the first table that speaks for this machine (:func:`_table_candidates`)."""
+    global _ratios, _narrow, _source, _unmeasured
 
     def points(v):  # [work, ratio] or [work, ratio, rows]; a bare number: a ratio for every size
         return [[0.0, float(v)]] if isinstance(v, (int, float)) else sorted([float(e) for e in p] for p in v)
 
-    try:
-        data = json.loads(AUTO_TABLE.read_text())
-        raw = data["threads"]
-        _ratios = {str(k): {key: points(v) for key, v in d.items()} for k, d in raw.items()}
-        _narrow = {str(k): {key: [[float(e) for e in p] for p in v] for key, v in d.items()}
-                   for k, d in data.get("narrow", {}).items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        _ratios, _narrow = {}, {}
+    here = machine.fingerprint()
+    problems = []
+    for path, trusted in _table_candidates():
+        try:
+            data = json.loads(path.read_text())
+            if not trusted and not machine.same_machine(data.get("machine"), here):
+                continue
+            ratios = {str(k): {key: points(v) for key, v in d.items()} for k, d in data["threads"].items()}
+            narrow = {str(k): {key: [[float(e) for e in p] for p in v] for key, v in d.items()}
+                      for k, d in data.get("narrow", {}).items()}
+        except FileNotFoundError:
+            if trusted:
+                problems.append(f"LSTMKIT_AUTO_TABLE names {path}, which does not exist")
+            continue
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            problems.append(f"{path} could not be read ({type(exc).__name__}: {exc})")
+            continue
+        _ratios, _narrow, _source, _unmeasured = ratios, narrow, str(path), None
+        return _ratios
+    _ratios, _narrow = {}, {}
+    _source = "; ".join(problems) or f"no table measured on {machine.describe(here)}"
+    _unmeasured = (_ratios, (
+        f"no measurement of this engine against torch.nn speaks for this machine ({_source}), so torch.nn runs "
+        "plain calls; `lstmkit calibrate` measures this machine in a few minutes"))
     return _ratios
+
+
+def reload_auto_table() -> None:
+    """Reads the tables again (after ``lstmkit calibrate`` or a change of
+    ``$LSTMKIT_AUTO_TABLE``); layers that kept a choice make it anew."""
+    _load_auto_table()
+
+
+def auto_table_status() -> dict:
+    """What ``auto`` reads on this machine: ``source`` (a path, or why none),
+    ``measured`` (whether a table speaks for this machine), the thread counts
+    it holds, and the machine."""
+    _tables()
+    measured = _unmeasured is None or _unmeasured[0] is not _ratios
+    return {"measured": measured, "source": _source, "threads": sorted(_ratios or {}, key=int),
+            "machine": machine.fingerprint()}
 
 
 def _ext_module():

@@ -1,0 +1,321 @@
+"""Measuring the CPU engine against torch.nn: the tables ``auto`` reads.
+
+``auto`` hands a plain full-length call (what torch.nn's own kernels run) to
+this engine only where it was measured at least ``AUTO_MARGIN`` faster than
+torch.nn on this machine. The measurements live in JSON tables, one per
+machine (:mod:`.machine`), each holding for every thread count:
+
+* ``threads``: per cell and mode (``"lstm train"``), the points
+  ``[work, torch.nn / cpu time, rows]`` of the shapes :data:`SHAPES` and
+  :data:`SMALL_SHAPES` (read by :func:`lstmkit.kernels.cpu.auto_ratio`);
+* ``narrow``: the grid of long calls with few rows per step,
+  ``[T, B, H, torch.nn / cpu time]`` (:func:`lstmkit.kernels.cpu.narrow_ratio`);
+* ``measured`` / ``narrow_measured``: the runs the ratios came from.
+
+The tables shipped with the package (``auto_tables/``) were written by
+``benchmarks/bench_cpu.py --write-auto-table`` and
+``benchmarks/bench_auto_grid.py --write`` on the machines the project was
+measured on. On any other machine ``lstmkit calibrate`` runs
+:func:`calibrate`: the same measurements, a few minutes per thread count,
+stored in the user cache next to the compiled engine
+(:func:`calibrated_table`). Every case runs both engines in one process,
+repetitions interleaved, and keeps medians, so a loaded machine moves both
+sides of a ratio alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+
+from . import _build, machine
+
+#: the benchmark's main shapes: the issue's two plain-LSTM targets and a small two-layer stack
+SHAPES = {
+    "T100_B64_I128_H256": dict(T=100, B=64, I=128, H=256, L=1),
+    "T256_B32_I64_H512": dict(T=256, B=32, I=64, H=512, L=1),
+    "small_T48_B32_I8_H64_L2": dict(T=48, B=32, I=8, H=64, L=2),
+}
+#: smaller calls, for the plain cells' rows only: what ``auto`` needs to know
+#: of the engine's fixed cost per call (a forecaster's window, a short batch)
+SMALL_SHAPES = {
+    "tiny_T12_B8_I8_H32": dict(T=12, B=8, I=8, H=32, L=1),
+    "window_T24_B32_I1_H32": dict(T=24, B=32, I=1, H=32, L=1),
+}
+#: the cells torch.nn also runs, whose plain calls ``auto`` chooses by measurement
+TABLE_KINDS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
+#: the grid of long, narrow calls: steps, rows per step, hidden sizes (``I = H``)
+GRID_T = (100, 400)
+GRID_B = (1, 2, 4, 8)
+GRID_H = (32, 128, 512)
+GRID_KINDS = ("lstm", "gru", "rnn_tanh")
+MODES = ("train", "infer")
+#: the tables measured on the project's machines, one file per machine
+SHIPPED = Path(__file__).with_name("auto_tables")
+
+
+# ------------------------------------------------------------------ engines
+def layer(kind: str, s: dict, backend: str) -> nn.Module:
+    """An lstmkit layer of cell ``kind`` and shape ``s`` on ``backend``."""
+    import lstmkit
+
+    common = dict(num_layers=s["L"], backend=backend)
+    if kind in ("lstm", "peephole", "layernorm"):
+        return lstmkit.LSTM(s["I"], s["H"], cell=kind, **common)
+    if kind == "gru":
+        return lstmkit.GRU(s["I"], s["H"], **common)
+    return lstmkit.RNN(s["I"], s["H"], nonlinearity=kind.split("_")[1], **common)
+
+
+def torch_layer(kind: str, s: dict) -> nn.Module | None:
+    """torch.nn's layer for ``kind`` (``None`` where torch has none)."""
+    if kind == "lstm":
+        return nn.LSTM(s["I"], s["H"], num_layers=s["L"])
+    if kind == "gru":
+        return nn.GRU(s["I"], s["H"], num_layers=s["L"])
+    if kind.startswith("rnn"):
+        return nn.RNN(s["I"], s["H"], num_layers=s["L"], nonlinearity=kind.split("_")[1])
+    return None
+
+
+def train_fn(module: nn.Module, x, lengths=None, packed: bool = False) -> Callable[[], None]:
+    """One training call: forward, sum, backward (gradients cleared first)."""
+    params = list(module.parameters())
+
+    def f():
+        for p in params:
+            p.grad = None
+        if packed:
+            inp = nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+            out, _ = module(inp)
+            out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=x.shape[0])
+        elif lengths is not None:
+            out, _ = module(x, lengths=lengths)
+        else:
+            out, _ = module(x)
+        out.sum().backward()
+
+    return f
+
+
+def infer_fn(module: nn.Module, x, lengths=None, packed: bool = False) -> Callable[[], None]:
+    """One call without autograd."""
+    def f():
+        with torch.no_grad():
+            if packed:
+                module(nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False))
+            elif lengths is not None:
+                module(x, lengths=lengths)
+            else:
+                module(x)
+
+    return f
+
+
+def measure(fns: dict, reps: int, warmup: int = 2, budget_s: float | None = None) -> dict:
+    """Interleaved repetitions; median, min and max in ms per engine.
+
+    Each repetition starts one engine later than the last (A B C, B C A,
+    C A B, ...): on small calls the engine that runs right after another
+    one's different code and data pays for the caches and thread wake-ups
+    that one left, and with a fixed order that cost always fell on the same
+    engine (``lstmkit_auto`` handing a tiny call to torch's kernel right after
+    the ``cpu`` engine read up to 7 % slower than ``torch_nn``, the same
+    kernel, right after it). Stops after ``budget_s`` seconds once three
+    repetitions are in."""
+    for f in fns.values():
+        for _ in range(warmup):
+            f()
+    times = {k: [] for k in fns}
+    names = list(fns)
+    start = time.perf_counter()
+    for r in range(reps):
+        for k in names[r % len(names):] + names[:r % len(names)]:
+            t = time.perf_counter()
+            fns[k]()
+            times[k].append((time.perf_counter() - t) * 1e3)
+        if budget_s and time.perf_counter() - start > budget_s and r >= 2:
+            break
+    out = {}
+    for k, v in times.items():
+        v = sorted(v)
+        out[k] = dict(median_ms=statistics.median(v), min_ms=v[0], max_ms=v[-1], n=len(v))
+    return out
+
+
+def _ratio(res: dict, ours: str = "cpu", theirs: str = "torch_nn") -> float:
+    return round(res[theirs]["median_ms"] / res[ours]["median_ms"], 3)
+
+
+# ---------------------------------------------------------------- measuring
+def table_cases(kinds: Iterable[str] = TABLE_KINDS, shapes: dict | None = None) -> list[tuple[str, str, dict]]:
+    """The table's cases in the order they are measured: ``(kind, shape name, shape)``."""
+    shapes = {**SHAPES, **SMALL_SHAPES} if shapes is None else shapes
+    return [(kind, name, s) for name, s in shapes.items() for kind in kinds]
+
+
+def grid_cases(kinds: Iterable[str] = GRID_KINDS) -> list[tuple[str, int, int, int]]:
+    """The grid's cases: ``(kind, T, B, H)``."""
+    return [(kind, T, B, H) for kind in kinds for T in GRID_T for B in GRID_B for H in GRID_H]
+
+
+def measure_table(kinds: Iterable[str] = TABLE_KINDS, reps: int = 5, budget: float = 15.0,
+                  on_case: Callable[[str, float], None] | None = None,
+                  shapes: dict | None = None) -> dict[str, list[list[float]]]:
+    """Per key (``"lstm train"``), the points ``[work, torch.nn / cpu, rows]``
+    of every shape, both modes, at the current thread count. ``on_case`` gets
+    a label and the ratio after each case."""
+    from . import call_work
+
+    points: dict[str, list[list[float]]] = {}
+    for kind, name, s in table_cases(kinds, shapes):
+        torch.manual_seed(0)
+        x = torch.randn(s["T"], s["B"], s["I"])
+        ours, theirs = layer(kind, s, "cpu"), torch_layer(kind, s)
+        work = call_work(kind, s["T"], s["B"], list(ours.cells))
+        for mode in MODES:
+            fn = train_fn if mode == "train" else infer_fn
+            ratio = _ratio(measure({"cpu": fn(ours, x), "torch_nn": fn(theirs, x)}, reps, budget_s=budget))
+            points.setdefault(f"{kind} {mode}", []).append([work, ratio, s["T"] * s["B"]])
+            if on_case:
+                on_case(f"{kind} {mode} {name}", ratio)
+    return {k: sorted(v) for k, v in points.items()}
+
+
+def measure_grid(kinds: Iterable[str] = GRID_KINDS, reps: int = 7, budget: float = 3.0,
+                 on_case: Callable[[str, float], None] | None = None) -> dict[str, list[list[float]]]:
+    """Per key, the grid points ``[T, B, H, torch.nn / cpu]`` of one-layer calls with ``I = H``."""
+    points: dict[str, list[list[float]]] = {}
+    for kind, T, B, H in grid_cases(kinds):
+        torch.manual_seed(0)
+        s = dict(T=T, B=B, I=H, H=H, L=1)
+        x = torch.randn(T, B, H)
+        ours, theirs = layer(kind, s, "cpu"), torch_layer(kind, s)
+        for mode in MODES:
+            fn = train_fn if mode == "train" else infer_fn
+            ratio = _ratio(measure({"cpu": fn(ours, x), "torch_nn": fn(theirs, x)}, reps, budget_s=budget))
+            points.setdefault(f"{kind} {mode}", []).append([T, B, H, ratio])
+            if on_case:
+                on_case(f"{kind} {mode} T{T} B{B} H{H}", ratio)
+    return points
+
+
+# ------------------------------------------------------------------- tables
+def shipped_table(fp: dict | None = None) -> Path:
+    """The file in ``auto_tables/`` for the machine ``fp`` (this one by default)."""
+    fp = machine.fingerprint() if fp is None else fp
+    vendor = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}.get(fp.get("vendor", ""), fp.get("vendor", "cpu"))
+    parts = [vendor, fp.get("family", ""), fp.get("model", ""), fp.get("isa", ""), "torch" + fp.get("torch", "")]
+    return SHIPPED / ("-".join(p.lower().replace(" ", "_") for p in parts if p) + ".json")
+
+
+def calibrated_table() -> Path:
+    """Where ``lstmkit calibrate`` keeps this machine's table: the per-user
+    cache folder of the compiled engine, which is already keyed by the torch
+    and Python versions and the processor."""
+    return _build.cache_dir() / "auto_table.json"
+
+
+def read_table(path: Path) -> tuple[dict, str | None]:
+    """The table at ``path`` to add to, and a note where it starts anew: a
+    table of another machine is replaced, not merged (its ratios say
+    nothing of this one)."""
+    here = machine.fingerprint()
+    fresh = {"machine": here, "threads": {}}
+    try:
+        table = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return fresh, None
+    except (OSError, ValueError) as exc:
+        return fresh, f"{path} could not be read ({exc}); starting a new table"
+    if not isinstance(table, dict) or not machine.same_machine(table.get("machine"), here):
+        recorded = table.get("machine") if isinstance(table, dict) else None
+        was = machine.describe(recorded) if isinstance(recorded, dict) else "an unrecorded machine"
+        return fresh, f"{path} was measured on {was}, not this machine; starting a new table"
+    table["machine"] = here
+    table.setdefault("threads", {})
+    return table, None
+
+
+def _log_run(table: dict, field: str, threads: str, run: str, keep: bool) -> None:
+    runs = table.setdefault(field, {})
+    before = runs.get(threads, [])
+    runs[threads] = [*(before if isinstance(before, list) else [before]), run] if keep else [run]
+
+
+def store_points(table: dict, threads: int, points: dict[str, list[list[float]]], run: str,
+                 merge: bool = False) -> None:
+    """Stores a run's table points for ``threads`` (the keys it measured
+    replace the stored ones, the others are kept); with ``merge``, per shape
+    the lower of the stored and the new ratio (the same torch.nn call moves by
+    several per cent between runs, and ``auto`` should take the worst)."""
+    t = str(threads)
+    stored = table.setdefault("threads", {}).get(t, {})
+    fresh = {}
+    for key, new in points.items():
+        old = {p[0]: p[1] for p in stored.get(key, []) if isinstance(stored.get(key), list)} if merge else {}
+        fresh[key] = sorted([p[0], min(p[1], old.get(p[0], p[1])), *p[2:]] for p in new)
+    kept = {k: v for k, v in stored.items() if k not in fresh}
+    table["threads"][t] = dict(sorted({**kept, **fresh}.items()))
+    _log_run(table, "measured", t, run, keep=bool(merge or kept))
+
+
+def store_grid(table: dict, threads: int, points: dict[str, list[list[float]]], run: str,
+               merge: bool = False) -> None:
+    """Stores a run's grid points for ``threads`` as :func:`store_points` does."""
+    t = str(threads)
+    grid = table.setdefault("narrow", {}).setdefault(t, {})
+    for key, new in points.items():
+        old = {tuple(p[:3]): p[3] for p in grid.get(key, [])} if merge else {}
+        grid[key] = [[*p[:3], min(p[3], old.get(tuple(p[:3]), p[3]))] for p in new]
+    table["narrow"][t] = dict(sorted(grid.items()))
+    _log_run(table, "narrow_measured", t, run, keep=merge)
+
+
+def write_table(path: Path, table: dict) -> None:
+    """Writes ``table`` to ``path`` whole or not at all (a reader never sees half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(table, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def run_line(command: str, threads: int) -> str:
+    """How a run is recorded in a table: command, threads, machine, time and load."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{command} ({threads} threads) on {machine.cpu_name()}, "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load average {load:.2f}")
+
+
+def calibrate(threads: Iterable[int] = (1, 2), path: Path | None = None, reps: int = 5, budget: float = 15.0,
+              grid: bool = True, on_case: Callable[[str, float], None] | None = None,
+              command: str | None = None) -> Path:
+    """Measures this machine's table for each thread count in ``threads`` and
+    writes it to ``path`` (:func:`calibrated_table` by default), then makes
+    ``auto`` read it. Restores the thread count it found."""
+    from . import reload_auto_table
+
+    path = calibrated_table() if path is None else Path(path)
+    command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    table, _ = read_table(path)
+    before = torch.get_num_threads()
+    try:
+        for n in threads:
+            torch.set_num_threads(n)
+            store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case), run_line(command, n))
+            if grid:
+                store_grid(table, n, measure_grid(on_case=on_case), run_line(command, n))
+            write_table(path, table)  # a run stopped later keeps what is done
+    finally:
+        torch.set_num_threads(before)
+    reload_auto_table()
+    return path

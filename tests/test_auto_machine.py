@@ -1,0 +1,175 @@
+"""auto's measurements speak for the machine they were taken on, and only for it.
+
+A table of torch.nn / cpu-engine time ratios measured on an Intel Xeon with
+AMX read up to 25 % off on an AMD EPYC with AVX2; these tests check that
+``auto`` reads only a table recorded on the same kind of machine, hands plain
+calls to torch.nn where it has none, and that ``lstmkit calibrate`` makes one.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import lstmkit
+import lstmkit.kernels.cpu as cpu_pkg
+from lstmkit import kernels
+from lstmkit.cli.main import main
+from lstmkit.kernels.cpu import calibrate, machine
+
+HERE = machine.fingerprint()
+ELSEWHERE = {**HERE, "vendor": "SomeOtherVendor", "family": "99"}
+
+
+def _table(fp: dict, ratio: float) -> dict:
+    """A table of ``fp`` whose LSTM training ratio is ``ratio`` at every size."""
+    return {"machine": fp, "threads": {"1": {"lstm train": [[0.0, ratio, 1.0]], "lstm infer": [[0.0, ratio, 1.0]]}}}
+
+
+@pytest.fixture
+def tables(tmp_path, monkeypatch):
+    """auto reads from a shipped folder and a user cache of this test's own."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    cache = tmp_path / "cache" / "auto_table.json"
+    monkeypatch.delenv("LSTMKIT_AUTO_TABLE", raising=False)
+    monkeypatch.setattr(cpu_pkg, "AUTO_TABLES", shipped)
+    monkeypatch.setattr(calibrate, "calibrated_table", lambda: cache)
+    for name in ("_ratios", "_narrow", "_source", "_unmeasured"):
+        monkeypatch.setattr(cpu_pkg, name, getattr(cpu_pkg, name))
+    monkeypatch.setattr(cpu_pkg, "_ratios", None)
+    return shipped, cache
+
+
+def _choice(T=100, B=64, grad=True) -> str:
+    cells = [lstmkit.cells.LSTMCell(8, 32)]
+    with torch.set_grad_enabled(grad):
+        return kernels.select_backend(torch.randn(T, B, 8), kernels.RecurrenceSpec(kind="lstm"), cells, None).name
+
+
+def test_isa_level_names_the_widest_vector_extension():
+    assert machine.isa_level("fpu sse4_2 avx avx2 fma avx512f amx_tile") == "amx"
+    assert machine.isa_level({"sse4_2", "avx", "avx2", "fma", "avx512f"}) == "avx512"
+    assert machine.isa_level("sse4_2 avx avx2 fma") == "avx2"
+    assert machine.isa_level("sse4_2 avx avx2") == "avx"  # AVX2 without FMA is not what -march builds for
+    assert machine.isa_level("sse4_2") == "sse4"
+
+
+def test_machines_match_on_processor_vector_extensions_and_torch_line():
+    assert machine.same_machine(HERE, HERE)
+    assert machine.same_machine({**HERE, "cpu": "a renamed virtual CPU"}, HERE)  # the name alone is not compared
+    for key in machine.MATCHED:
+        assert not machine.same_machine({**HERE, key: "other"}, HERE), key
+    assert not machine.same_machine(None, HERE) and not machine.same_machine("intel", HERE)
+    assert "torch" in machine.describe(HERE) and HERE["isa"] in machine.describe(HERE)
+
+
+def test_a_table_of_another_machine_sends_plain_calls_to_torch_with_the_reason(tables):
+    shipped, _ = tables
+    (shipped / "other.json").write_text(json.dumps(_table(ELSEWHERE, 3.0)))
+    assert _choice() == "torch"
+    why = kernels.load_backend("cpu").auto_declines(torch.randn(100, 64, 8), kernels.RecurrenceSpec(kind="lstm"),
+                                                    [lstmkit.cells.LSTMCell(8, 32)], None)
+    assert why is not None and "lstmkit calibrate" in why and "no table measured on" in why
+    status = cpu_pkg.auto_table_status()
+    assert not status["measured"] and status["threads"] == []
+    # what torch.nn cannot run, or runs far slower, still goes to the engine: lengths, gate traces
+    cells, x = [lstmkit.cells.LSTMCell(8, 32)], torch.randn(10, 4, 8)
+    assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="lstm"), cells, torch.tensor([10, 9, 5, 2])).name \
+        == "cpu"
+    assert kernels.select_backend(x, kernels.RecurrenceSpec(kind="lstm", return_gates=True), cells, None).name == "cpu"
+
+
+def test_the_table_of_this_machine_is_read_and_the_calibrated_one_comes_first(tables):
+    shipped, cache = tables
+    (shipped / "a_other.json").write_text(json.dumps(_table(ELSEWHERE, 3.0)))
+    (shipped / "b_here.json").write_text(json.dumps(_table(HERE, 3.0)))
+    assert _choice() == "cpu"
+    assert cpu_pkg.auto_table_status()["source"].endswith("b_here.json")
+    # a calibrated table of this machine is preferred to the shipped one
+    cache.parent.mkdir(parents=True)
+    cache.write_text(json.dumps(_table(HERE, 0.5)))
+    cpu_pkg.reload_auto_table()
+    assert _choice() == "torch" and cpu_pkg.auto_table_status()["source"] == str(cache)
+    # ... but not one measured on another machine (a cache folder copied over)
+    cache.write_text(json.dumps(_table(ELSEWHERE, 0.5)))
+    cpu_pkg.reload_auto_table()
+    assert _choice() == "cpu" and cpu_pkg.auto_table_status()["source"].endswith("b_here.json")
+
+
+def test_the_table_named_by_the_environment_is_taken_as_it_is(tables, monkeypatch, tmp_path):
+    named = tmp_path / "named.json"
+    named.write_text(json.dumps(_table(ELSEWHERE, 3.0)))
+    monkeypatch.setenv("LSTMKIT_AUTO_TABLE", str(named))
+    cpu_pkg.reload_auto_table()
+    assert _choice() == "cpu" and cpu_pkg.auto_table_status()["measured"]
+    monkeypatch.setenv("LSTMKIT_AUTO_TABLE", str(tmp_path / "missing.json"))
+    cpu_pkg.reload_auto_table()
+    status = cpu_pkg.auto_table_status()
+    assert _choice() == "torch" and not status["measured"] and "does not exist" in status["source"]
+
+
+def test_storing_points_merges_keeps_and_starts_anew_for_another_machine(tmp_path):
+    path = tmp_path / "t.json"
+    table, note = calibrate.read_table(path)
+    assert note is None and table["machine"] == HERE
+    calibrate.store_points(table, 1, {"lstm train": [[10.0, 1.3, 4], [1.0, 0.9, 2]]}, "run a")
+    calibrate.store_points(table, 1, {"gru train": [[5.0, 2.0, 4]]}, "run b")
+    assert table["threads"]["1"]["lstm train"] == [[1.0, 0.9, 2], [10.0, 1.3, 4]]  # sorted by work, kept
+    assert table["measured"]["1"] == ["run a", "run b"]
+    calibrate.store_points(table, 1, {"lstm train": [[10.0, 1.5, 4], [1.0, 0.8, 2]]}, "run c", merge=True)
+    assert table["threads"]["1"]["lstm train"] == [[1.0, 0.8, 2], [10.0, 1.3, 4]]  # the lower of the two
+    calibrate.store_grid(table, 1, {"lstm infer": [[100, 1, 32, 1.4]]}, "grid a")
+    calibrate.store_grid(table, 1, {"lstm infer": [[100, 1, 32, 1.2]]}, "grid b", merge=True)
+    assert table["narrow"]["1"]["lstm infer"] == [[100, 1, 32, 1.2]]
+    calibrate.write_table(path, table)
+    again, note = calibrate.read_table(path)
+    assert note is None and again == json.loads(json.dumps(table))
+    assert [p.name for p in tmp_path.iterdir()] == ["t.json"]  # no temporary file left
+    path.write_text(json.dumps({**table, "machine": ELSEWHERE}))
+    fresh, note = calibrate.read_table(path)
+    assert fresh["threads"] == {} and "not this machine" in note
+    path.write_text("{ not json")
+    fresh, note = calibrate.read_table(path)
+    assert fresh["threads"] == {} and "could not be read" in note
+
+
+def test_measure_table_times_both_engines_on_a_real_call():
+    shapes = {"t": dict(T=3, B=2, I=2, H=4, L=1)}
+    seen = []
+    points = calibrate.measure_table(["gru"], reps=3, budget=1.0, shapes=shapes, on_case=lambda *a: seen.append(a))
+    assert sorted(points) == ["gru infer", "gru train"]
+    for (work, ratio, rows), in points.values():
+        assert work == 3 * 2 * 3 * 4 * (2 + 4) and rows == 6 and ratio > 0
+    assert [label for label, _ in seen] == ["gru train t", "gru infer t"]
+
+
+def test_calibrate_writes_this_machines_table_and_auto_reads_it(tables, monkeypatch):
+    _, cache = tables
+    threads_seen = []
+
+    def fake_table(reps, budget, on_case):
+        threads_seen.append(torch.get_num_threads())
+        on_case("lstm train x", 2.0)
+        return {"lstm train": [[0.0, 2.0, 1.0]], "lstm infer": [[0.0, 2.0, 1.0]]}
+
+    monkeypatch.setattr(calibrate, "measure_table", fake_table)
+    monkeypatch.setattr(calibrate, "measure_grid", lambda on_case: {"lstm train": [[100, 1, 32, 2.0]]})
+    before = torch.get_num_threads()
+    assert _choice() == "torch"  # nothing measured here yet
+    path = calibrate.calibrate([1, 2], on_case=lambda *a: None, command="test")
+    assert path == cache and threads_seen == [1, 2] and torch.get_num_threads() == before
+    table = json.loads(cache.read_text())
+    assert table["machine"] == HERE and sorted(table["threads"]) == ["1", "2"] and sorted(table["narrow"]) == ["1", "2"]
+    assert _choice() == "cpu" and cpu_pkg.auto_table_status()["source"] == str(cache)
+
+
+def test_the_calibrate_command_shows_and_rejects_bad_thread_counts(tables, capsys):
+    assert main(["calibrate", "--show"]) == 0
+    out = capsys.readouterr().out
+    assert "plain calls go to torch.nn" in out and machine.describe() in out
+    for bad in ("x", "0", ","):
+        with pytest.raises(SystemExit, match="--threads"):
+            main(["calibrate", "--threads", bad])
