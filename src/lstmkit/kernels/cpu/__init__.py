@@ -161,7 +161,8 @@ class AutoEvidence(NamedTuple):
 
 def _tables() -> tuple[dict, dict]:
     """The table of measured shapes and the grid of long, narrow calls, read
-    from ``auto_table.json`` the first time they are needed."""
+    from the table of this machine (:func:`_load_auto_table`) the first time they
+    are needed."""
     if _ratios is None or _narrow is None:
         _load_auto_table()
     return _ratios, _narrow
