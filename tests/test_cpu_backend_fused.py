@@ -243,8 +243,9 @@ def test_per_sample_gradients_with_vmap_on_both_paths(projection):
     check_per_sample_grads(layer, xs, label=projection, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("B,H", [(13, 48), (5, 48), (13, 192)])
+@pytest.mark.parametrize("B,H", [(13, 48), ("one block", 48), (13, 192)])
 def test_both_paths_hand_over_to_one_thread_with_the_same_numbers(projection, B, H):
+    B = ops.tile_rows() if B == "one block" else B  # the rows of one tile: a team shared by panels
     torch.manual_seed(7)
     layer = lstmkit.LSTM(12, H, backend="cpu").double()
     x = torch.randn(9, B, 12, dtype=torch.float64, requires_grad=True)
@@ -257,7 +258,7 @@ def test_both_paths_hand_over_to_one_thread_with_the_same_numbers(projection, B,
         return [out.detach().clone(), x.grad.clone(), *(p.grad.clone() for p in layer.parameters())]
 
     a, b, handed_over = forced_hand_over(_build.load_extension(), run, 4)
-    assert handed_over == (0 if B > 6 and H == 48 else 2)  # 13 rows, small panels: split by rows, no meetings
+    assert handed_over == (0 if B > ops.tile_rows() and H == 48 else 2)  # 13 rows, small panels: split by rows
     for ta, tb in zip(a, b):
         torch.testing.assert_close(ta, tb, rtol=0, atol=0)
 
@@ -280,10 +281,17 @@ def test_weight_gradients_with_some_parameters_frozen(frozen, projection):
         torch.testing.assert_close(got, want, **TOL[torch.float64])
 
 
-def test_without_avx512_tiles_the_projection_stays_one_product(monkeypatch):
-    monkeypatch.setattr(fused, "lane_width", lambda dtype: 8 if dtype == torch.float32 else 4)
-    assert not fused.tile_projection(64, 8, 256, torch.float32)
-    assert not fused.tile_projection(64, 8, 256, torch.float64)
+@pytest.mark.parametrize("lanes", [16, 8])
+def test_the_tile_projection_rule_on_avx512_and_avx2_tiles(monkeypatch, lanes):
+    """The same rule on both builds (measured on each, RESULTS.md): the tile
+    computes the projection for a narrow input or small weights with 4 or
+    more rows, and leaves a wide input over few rows to one product."""
+    monkeypatch.setattr(fused, "lane_width", lambda dtype: lanes if dtype == torch.float32 else lanes // 2)
+    for dtype in (torch.float32, torch.float64):
+        assert fused.tile_projection(64, 8, 256, dtype)  # I <= 8 B
+        assert fused.tile_projection(4, 100, 64, dtype)  # small weights, 4 rows
+        assert not fused.tile_projection(2, 512, 64, dtype)  # a wide input over 2 rows
+        assert not fused.tile_projection(8, 512, 512, dtype)  # a wide input over 8 rows, 8 MB of weights or more
 
 
 @pytest.mark.parametrize("cell", ["lstm", "layernorm"])

@@ -15,7 +15,7 @@ import torch
 from cpu_engine_helpers import forced_hand_over
 
 import lstmkit
-from lstmkit.kernels.cpu import _build
+from lstmkit.kernels.cpu import _build, ops
 
 ext = _build.load_extension()
 pytestmark = pytest.mark.skipif(ext is None, reason=f"cpu extension unavailable: {_build.build_error()}")
@@ -87,15 +87,17 @@ def test_a_layer_gives_the_same_numbers_on_two_threads_and_backed_off_to_one(two
 
 @pytest.mark.parametrize("step", [0, 3, 8])
 @pytest.mark.parametrize("lengths", [False, True])
-@pytest.mark.parametrize("B,H", [(13, 48), (5, 48), (13, 192)])
+@pytest.mark.parametrize("B,H", [(13, 48), ("one block", 48), (13, 192)])
 def test_a_fused_loop_handing_over_to_one_thread_mid_sequence_gives_the_same_numbers(two_threads, step, lengths, B, H):
     """The team of the plain LSTM's fused loop goes on with thread 0 alone
     after a step when its members mostly wait; forced here at a chosen step,
     the outputs and gradients equal a run without it. A team meets at every
     step only when it shares the steps by weight panels: with one block of
-    rows (B=5), or with panels over half the L2 (H=192 in float64, 1.2 MB).
-    With 13 rows and small panels both loops split the rows between the
-    threads and never meet, so nothing is handed over."""
+    rows (as many rows as a tile takes: 6 with AVX-512, 3 with AVX2), or with
+    panels over half the L2 (H=192 in float64, 1.2 MB). With 13 rows and
+    small panels both loops split the rows between the threads and never
+    meet, so nothing is handed over."""
+    B = ops.tile_rows() if B == "one block" else B
     torch.manual_seed(1)
     layer = lstmkit.LSTM(12, H, backend="cpu").double()
     x = torch.randn(9, B, 12, dtype=torch.float64, requires_grad=True)
@@ -109,7 +111,7 @@ def test_a_fused_loop_handing_over_to_one_thread_mid_sequence_gives_the_same_num
         return [out.detach().clone(), x.grad.clone(), *(p.grad.clone() for p in layer.parameters())]
 
     a, b, handed_over = forced_hand_over(ext, run, step)
-    assert handed_over == (0 if B > 6 and H == 48 else 2)  # both teams, when they meet
+    assert handed_over == (0 if B > ops.tile_rows() and H == 48 else 2)  # both teams, when they meet
     for ta, tb in zip(a, b):
         torch.testing.assert_close(ta, tb, rtol=0, atol=0)
 

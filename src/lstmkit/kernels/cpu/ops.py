@@ -722,6 +722,13 @@ def lane_width(dtype: torch.dtype) -> int:
 _LANES: dict[bool, int] = {}
 
 
+def tile_rows() -> int:
+    """The most batch rows one register tile of the fused loops takes (6 with
+    AVX-512, 3 with AVX2): a batch of more rows has several row blocks, which
+    the threads may share by rows instead of by weight panels."""
+    return int(_ext().tile_rows())
+
+
 def interleave_index(H: int, L: int) -> tuple[Tensor, Tensor]:
     """Index maps between torch's gate order (4H rows: i, f, g, o blocks) and
     the interleaved order (unit block u, gate, lane l) of width 4Hp:

@@ -28,7 +28,7 @@ constexpr int kVecBytes = 64;
 constexpr int kRows = 6;  // 6 rows x 4 panels = 24 accumulators of 32 registers
 #elif defined(__AVX__)
 constexpr int kVecBytes = 32;
-constexpr int kRows = 2;  // 8 accumulators of 16 registers
+constexpr int kRows = 3;  // 12 accumulators, 3 broadcasts and 1 weight vector: the 16 registers
 #else
 constexpr int kVecBytes = 16;
 constexpr int kRows = 2;
@@ -151,6 +151,7 @@ inline void panel_mm(int64_t K, const S* __restrict A, int64_t lda, const S* __r
     if (pf) _mm_prefetch(pf + k * 64, _MM_HINT_T1);
 #endif
     const S* w = P + k * 4 * L;
+#if defined(__AVX512F__)
     const v w0 = vload<v>(w), w1 = vload<v>(w + L), w2 = vload<v>(w + 2 * L), w3 = vload<v>(w + 3 * L);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
@@ -160,6 +161,18 @@ inline void panel_mm(int64_t K, const S* __restrict A, int64_t lda, const S* __r
       acc[r][2] += a * w2;
       acc[r][3] += a * w3;
     }
+#else
+    // 16 registers: the rows' broadcasts stay, one weight vector at a time
+    v a[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) a[r] = splat<v>(A[r * lda + k]);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const v wj = vload<v>(w + j * L);
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) acc[r][j] += a[r] * wj;
+    }
+#endif
   }
 }
 
@@ -289,8 +302,14 @@ inline void row_share(const RowBlocks& rb, int tid, int nt, int64_t& r0, int64_t
 
 // K is walked in chunks whose slice of the panel (kc x 4 vectors) stays in L1
 // while every row block of the item uses it: the panel then comes from L2 (or
-// L3) once per step, not once per row block.
+// L3) once per step, not once per row block: 32 KB of the AVX-512 parts'
+// 48 KB L1; 16 KB of an AVX2 part's 32 KB, which a 32 KB slice filled
+// (EPYC Zen 3, with the 3-row tile: benchmarks/RESULTS.md, 2026-12-02).
+#if defined(__AVX512F__)
 constexpr int64_t kChunk = 32768 / (4 * kVecBytes);
+#else
+constexpr int64_t kChunk = 16384 / (4 * kVecBytes);
+#endif
 
 // the init of a tile kernel whose product starts from zero
 template <typename v, int MR>
@@ -350,9 +369,11 @@ struct Panel {
       case 2: return block<2>(r0, a, ld, p, kn, first, last, pf);
       default: break;
     }
+    if constexpr (kRows >= 3) {
+      if (n == 3) return block<3>(r0, a, ld, p, kn, first, last, pf);
+    }
     if constexpr (kRows >= 6) {
       switch (n) {
-        case 3: return block<3>(r0, a, ld, p, kn, first, last, pf);
         case 4: return block<4>(r0, a, ld, p, kn, first, last, pf);
         case 5: return block<5>(r0, a, ld, p, kn, first, last, pf);
         case 6: return block<6>(r0, a, ld, p, kn, first, last, pf);

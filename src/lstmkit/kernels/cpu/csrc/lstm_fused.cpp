@@ -354,6 +354,8 @@ int64_t lane_width(at::ScalarType dtype) {
   return dtype == at::kDouble ? Vec<double>::L : Vec<float>::L;
 }
 
+int64_t tile_rows() { return kRows; }
+
 at::Tensor pack_forward(const at::Tensor& whh, int64_t L) {
   // (4H, H) -> (U, H, 4, L): Wf[u][k][gate][l] = W[gate*H + u*L + l, k]
   const int64_t H = whh.size(1), Hp = (H + L - 1) / L * L, U = Hp / L;

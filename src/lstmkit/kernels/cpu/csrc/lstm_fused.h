@@ -12,6 +12,9 @@ namespace lstmkit_fused {
 // lanes per vector for this dtype in the build's instruction set (the L of
 // the interleaved gate layout)
 int64_t lane_width(at::ScalarType dtype);
+// the most batch rows one register tile takes (6 with AVX-512, 3 with AVX2):
+// a batch of more rows has more than one row block
+int64_t tile_rows();
 
 // W_hh (4H, H) re-laid-out into the panels of the forward / backward tiles
 at::Tensor pack_forward(const at::Tensor& whh, int64_t L);

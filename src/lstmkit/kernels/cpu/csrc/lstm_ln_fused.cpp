@@ -100,9 +100,10 @@ struct Share {
       row_share(rb, tid, n, q0, q1);
       b0 = rb.start(q0);
       b1 = rb.start(q1);
-    } else {
-      b0 = rb.start(rb.n) * tid / n;
-      b1 = rb.start(rb.n) * (tid + 1) / n;
+    } else {  // on even rows, so that thread 0 carrying on alone pairs rows as the team did
+      const int64_t B = rb.start(rb.n);
+      b0 = (B * tid / n) & ~int64_t(1);
+      b1 = tid + 1 == n ? B : (B * (tid + 1) / n) & ~int64_t(1);
     }
   }
   // thread tid's share of the product: run(panel, first row block, end row
@@ -230,8 +231,9 @@ struct Fwd {
   }
 
   // phase 2: the rest of step t for NR rows from b, none of them padding
-  // (each row's arithmetic is the same whatever NR: NR > 1 only interleaves
-  // the rows' dependency chains)
+  // (each row's arithmetic is written the same whatever NR: NR > 1 only
+  // interleaves the rows' dependency chains; the compiled code may still
+  // round differently, see row_range)
   template <int NR>
   void rows(int64_t t, int64_t b) const {
     const int64_t G = 4 * H;
@@ -318,14 +320,18 @@ struct Fwd {
 
   bool padding(int64_t t, int64_t b) const { return Vm && Vm[t * B + b] == S(0); }
 
-  // phase 2 for rows [b0, b1): two at a time where neither is padding
+  // phase 2 for rows [b0, b1): two at a time where neither is padding.
+  // Pairs are rows 2j and 2j + 1 only: the compiler may contract the two
+  // instantiations' arithmetic differently (seen with AVX2 in float64, 1e-15
+  // apart), so a row's bits must not depend on where a thread's range starts
+  // (Share::rows keeps the team's ranges on even rows).
   void row_range(int64_t t, int64_t b0, int64_t b1) const {
     int64_t b = b0;
     for (; b < b1; ++b) {
       if (padding(t, b)) {  // the state is kept
         std::memcpy(cell(t + 1, b), cell(t, b), H * sizeof(S));
         std::memcpy(h_out(t, b), h_in(t, b), H * sizeof(S));
-      } else if (b + 1 < b1 && !padding(t, b + 1)) {
+      } else if ((b & 1) == 0 && b + 1 < b1 && !padding(t, b + 1)) {
         rows<2>(t, b);
         ++b;
       } else {
