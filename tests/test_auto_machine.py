@@ -173,3 +173,22 @@ def test_the_calibrate_command_shows_and_rejects_bad_thread_counts(tables, capsy
     for bad in ("x", "0", ","):
         with pytest.raises(SystemExit, match="--threads"):
             main(["calibrate", "--threads", bad])
+
+
+def test_the_calibrate_command_measures_writes_and_says_what_won(tables, monkeypatch, capsys):
+    _, cache = tables
+    ratios = iter([2.0, 0.9])
+
+    def fake_table(reps, budget, on_case):
+        assert reps == 3
+        for label in ("lstm train a", "lstm infer a"):
+            on_case(label, next(ratios))
+        return {"lstm train": [[0.0, 2.0, 1.0]], "lstm infer": [[0.0, 0.9, 1.0]]}
+
+    monkeypatch.setattr(calibrate, "measure_table", fake_table)
+    monkeypatch.setattr(calibrate, "measure_grid", lambda on_case: pytest.fail("--no-grid measures no grid"))
+    assert main(["calibrate", "--threads", "1", "--reps", "3", "--no-grid"]) == 0
+    out = capsys.readouterr().out
+    assert "measured 2 cases" in out and "ahead of torch.nn in 1" in out and str(cache) in out
+    assert json.loads(cache.read_text())["threads"]["1"]["lstm infer"] == [[0.0, 0.9, 1.0]]
+    assert _choice(grad=True) == "cpu" and _choice(grad=False) == "torch"  # auto follows the new table

@@ -62,19 +62,24 @@ def run(args: argparse.Namespace) -> int:
         len(calibrate.grid_cases()) * len(calibrate.MODES) if args.grid else 0)
     total = per_count * len(counts)
     ratios: list[tuple[str, float]] = []
-    progress = None
+    progress = task = None
     if not args.quiet:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), transient=True)
-        progress.start()
-        task = progress.add_task("measuring", total=total)
+        try:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        except ImportError:  # the core install has no rich: a line per case instead
+            pass
+        else:
+            progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), transient=True)
+            progress.start()
+            task = progress.add_task("measuring", total=total)
 
     def on_case(label: str, ratio: float) -> None:
         ratios.append((label, ratio))
         if progress is not None:
             progress.update(task, advance=1, description=f"{label:30s} {ratio:4.2f}x")
+        elif not args.quiet:
+            print(f"[{len(ratios)}/{total}] {label:30s} torch.nn/cpu {ratio:4.2f}x", flush=True)
 
     try:
         path = calibrate.calibrate(counts, args.out, reps=args.reps, grid=args.grid, on_case=on_case,
