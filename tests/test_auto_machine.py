@@ -189,6 +189,6 @@ def test_the_calibrate_command_measures_writes_and_says_what_won(tables, monkeyp
     monkeypatch.setattr(calibrate, "measure_grid", lambda on_case: pytest.fail("--no-grid measures no grid"))
     assert main(["calibrate", "--threads", "1", "--reps", "3", "--no-grid"]) == 0
     out = capsys.readouterr().out
-    assert "measured 2 cases" in out and "ahead of torch.nn in 1" in out and str(cache) in out
+    assert "measured 2 cases" in out and "ahead of torch.nn in 1;" in out and str(cache) in out
     assert json.loads(cache.read_text())["threads"]["1"]["lstm infer"] == [[0.0, 0.9, 1.0]]
     assert _choice(grad=True) == "cpu" and _choice(grad=False) == "torch"  # auto follows the new table

@@ -11,8 +11,8 @@ def add_parser(sub) -> None:
         description="Time lstmkit's CPU engine and torch.nn side by side on the shapes auto's table is made of "
         "(plain LSTM, GRU and RNN; training and inference; a grid of long calls with few rows), and store the "
         "ratios in the user cache, where `auto` reads them on this machine from then on. Without a table "
-        "measured on this kind of processor, `auto` gives plain calls to torch.nn. About 2-3 minutes per "
-        "thread count.")
+        "measured on this kind of processor, `auto` gives plain calls to torch.nn. About 4 minutes per "
+        "thread count on a 2-core machine (half that with --no-grid).")
     p.add_argument("--threads", default="1,2",
                    help="comma-separated thread counts to measure (default 1,2: auto reads the nearest one)")
     p.add_argument("--out", default=None, help="write the table here instead of the user cache "
@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.stop()
     won = sum(r >= 1.05 for _, r in ratios)
-    print(f"measured {len(ratios)} cases on {', '.join(map(str, counts))} thread(s): "
-          f"the engine was 5 % or more ahead of torch.nn in {won}, and auto gives the rest to torch.nn")
+    print(f"measured {len(ratios)} cases on {', '.join(map(str, counts))} thread(s): the engine was 5 % or more "
+          f"ahead of torch.nn in {won}; auto takes it for a call only where the cases around it say so")
     print(f"wrote {path}")
     if args.out:
         print(f"auto reads it when LSTMKIT_AUTO_TABLE={path}")
