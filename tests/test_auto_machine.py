@@ -150,7 +150,9 @@ def test_calibrate_writes_this_machines_table_and_auto_reads_it(tables, monkeypa
     _, cache = tables
     threads_seen = []
 
-    def fake_table(reps, budget, on_case):
+    def fake_table(reps, budget, on_case, lengths=False):
+        if lengths:
+            return {"lstm infer lengths": [[0.0, 0.5, 1.0]]}
         threads_seen.append(torch.get_num_threads())
         on_case("lstm train x", 2.0)
         return {"lstm train": [[0.0, 2.0, 1.0]], "lstm infer": [[0.0, 2.0, 1.0]]}
@@ -163,6 +165,7 @@ def test_calibrate_writes_this_machines_table_and_auto_reads_it(tables, monkeypa
     assert path == cache and threads_seen == [1, 2] and torch.get_num_threads() == before
     table = json.loads(cache.read_text())
     assert table["machine"] == HERE and sorted(table["threads"]) == ["1", "2"] and sorted(table["narrow"]) == ["1", "2"]
+    assert sorted(table["threads"]["1"]) == ["lstm infer", "lstm infer lengths", "lstm train"]
     assert _choice() == "cpu" and cpu_pkg.auto_table_status()["source"] == str(cache)
 
 
@@ -179,8 +182,11 @@ def test_the_calibrate_command_measures_writes_and_says_what_won(tables, monkeyp
     _, cache = tables
     ratios = iter([2.0, 0.9])
 
-    def fake_table(reps, budget, on_case):
+    def fake_table(reps, budget, on_case, lengths=False):
         assert reps == 3
+        if lengths:
+            on_case("lstm infer lengths a", 3.0)
+            return {"lstm infer lengths": [[0.0, 3.0, 1.0]]}
         for label in ("lstm train a", "lstm infer a"):
             on_case(label, next(ratios))
         return {"lstm train": [[0.0, 2.0, 1.0]], "lstm infer": [[0.0, 0.9, 1.0]]}
@@ -189,6 +195,30 @@ def test_the_calibrate_command_measures_writes_and_says_what_won(tables, monkeyp
     monkeypatch.setattr(calibrate, "measure_grid", lambda on_case: pytest.fail("--no-grid measures no grid"))
     assert main(["calibrate", "--threads", "1", "--reps", "3", "--no-grid"]) == 0
     out = capsys.readouterr().out
-    assert "measured 2 cases" in out and "ahead of torch.nn in 1;" in out and str(cache) in out
+    assert "measured 3 cases" in out and "ahead of torch.nn in 2;" in out and str(cache) in out
     assert json.loads(cache.read_text())["threads"]["1"]["lstm infer"] == [[0.0, 0.9, 1.0]]
     assert _choice(grad=True) == "cpu" and _choice(grad=False) == "torch"  # auto follows the new table
+
+
+def test_calls_with_lengths_follow_the_tables_lengths_keys_where_it_has_them(tables):
+    """torch.nn packs a call with lengths; the engine masks. Where the table
+    measured such calls, auto follows it; where it did not (another key, no
+    table for this machine), the engine keeps them."""
+    shipped, _ = tables
+    table = _table(HERE, 3.0)
+    table["threads"]["1"]["lstm infer lengths"] = [[0.0, 0.8, 1.0]]
+    (shipped / "here.json").write_text(json.dumps(table))
+    cells, x = [lstmkit.cells.LSTMCell(8, 32)], torch.randn(10, 4, 8)
+    lengths, spec = torch.tensor([10, 9, 5, 2]), kernels.RecurrenceSpec(kind="lstm")
+    with torch.no_grad():
+        assert kernels.select_backend(x, spec, cells, lengths).name == "torch"
+        why = kernels.load_backend("cpu").auto_declines(x, spec, cells, lengths)
+        assert "packed" in why and "0.80x" in why and "lstm infer lengths" in why
+        assert kernels.select_backend(x, spec, cells, None).name == "cpu"  # the full-length key: 3.0x
+    assert kernels.select_backend(x, spec, cells, lengths).name == "cpu"  # training with lengths: not measured
+    # the packed call auto now makes gives the reference loop's outputs
+    layer = lstmkit.LSTM(8, 32)
+    ref = lstmkit.LSTM(8, 32, backend="reference")
+    ref.load_state_dict(layer.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x, lengths=lengths)[0], ref(x, lengths=lengths)[0], rtol=1e-5, atol=1e-6)

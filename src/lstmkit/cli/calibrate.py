@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"lstmkit calibrate: the CPU engine cannot be built here ({_build.build_error()}); "
               "auto uses torch.nn and there is nothing to measure")
         return 1
-    per_count = len(calibrate.table_cases()) * len(calibrate.MODES) + (
+    per_count = len(calibrate.table_cases()) * (len(calibrate.MODES) + 1) + (
         len(calibrate.grid_cases()) * len(calibrate.MODES) if args.grid else 0)
     total = per_count * len(counts)
     ratios: list[tuple[str, float]] = []

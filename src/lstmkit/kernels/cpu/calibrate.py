@@ -7,7 +7,9 @@ machine (:mod:`.machine`), each holding for every thread count:
 
 * ``threads``: per cell and mode (``"lstm train"``), the points
   ``[work, torch.nn / cpu time, rows]`` of the shapes :data:`SHAPES` and
-  :data:`SMALL_SHAPES` (read by :func:`lstmkit.kernels.cpu.auto_ratio`);
+  :data:`SMALL_SHAPES` (read by :func:`lstmkit.kernels.cpu.auto_ratio`), and
+  the same calls without autograd with variable lengths against torch.nn's
+  packed call (``"lstm infer lengths"``);
 * ``narrow``: the grid of long calls with few rows per step,
   ``[T, B, H, torch.nn / cpu time]`` (:func:`lstmkit.kernels.cpu.narrow_ratio`);
 * ``measured`` / ``narrow_measured``: the runs the ratios came from.
@@ -167,12 +169,24 @@ def grid_cases(kinds: Iterable[str] = GRID_KINDS) -> list[tuple[str, int, int, i
     return [(kind, T, B, H) for kind in kinds for T in GRID_T for B in GRID_B for H in GRID_H]
 
 
+def sample_lengths(T: int, B: int) -> torch.Tensor:
+    """The lengths a measurement with lengths uses: uniform in ``[T/2, T]``, the first row full."""
+    lengths = torch.randint(T // 2, T + 1, (B,), generator=torch.Generator().manual_seed(0))
+    lengths[0] = T
+    return lengths
+
+
 def measure_table(kinds: Iterable[str] = TABLE_KINDS, reps: int = 5, budget: float = 15.0,
                   on_case: Callable[[str, float], None] | None = None,
-                  shapes: dict | None = None) -> dict[str, list[list[float]]]:
+                  shapes: dict | None = None, lengths: bool = False) -> dict[str, list[list[float]]]:
     """Per key (``"lstm train"``), the points ``[work, torch.nn / cpu, rows]``
-    of every shape, both modes, at the current thread count. ``on_case`` gets
-    a label and the ratio after each case."""
+    of every shape, both modes, at the current thread count. With
+    ``lengths``, the same calls without autograd with variable lengths
+    (:func:`sample_lengths`) against torch.nn's packed call instead, under
+    the keys ``"lstm infer lengths"``: training with lengths is left out, the
+    engine led torch.nn's packed training by 2.9-7.4x at every shape on both
+    machines measured (``benchmarks/RESULTS.md``), and it costs most of the
+    time. ``on_case`` gets a label and the ratio after each case."""
     from . import call_work
 
     points: dict[str, list[list[float]]] = {}
@@ -181,12 +195,15 @@ def measure_table(kinds: Iterable[str] = TABLE_KINDS, reps: int = 5, budget: flo
         x = torch.randn(s["T"], s["B"], s["I"])
         ours, theirs = layer(kind, s, "cpu"), torch_layer(kind, s)
         work = call_work(kind, s["T"], s["B"], list(ours.cells))
-        for mode in MODES:
+        lens = sample_lengths(s["T"], s["B"]) if lengths else None
+        for mode in ("infer",) if lengths else MODES:
             fn = train_fn if mode == "train" else infer_fn
-            ratio = _ratio(measure({"cpu": fn(ours, x), "torch_nn": fn(theirs, x)}, reps, budget_s=budget))
-            points.setdefault(f"{kind} {mode}", []).append([work, ratio, s["T"] * s["B"]])
+            engines = {"cpu": fn(ours, x, lens), "torch_nn": fn(theirs, x, lens, packed=lengths)}
+            ratio = _ratio(measure(engines, reps, budget_s=budget))
+            key = f"{kind} {mode}" + (" lengths" if lengths else "")
+            points.setdefault(key, []).append([work, ratio, s["T"] * s["B"]])
             if on_case:
-                on_case(f"{kind} {mode} {name}", ratio)
+                on_case(f"{key} {name}", ratio)
     return {k: sorted(v) for k, v in points.items()}
 
 
@@ -312,6 +329,8 @@ def calibrate(threads: Iterable[int] = (1, 2), path: Path | None = None, reps: i
         for n in threads:
             torch.set_num_threads(n)
             store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case), run_line(command, n))
+            store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, lengths=True),
+                         run_line(command + " (lengths)", n))
             if grid:
                 store_grid(table, n, measure_grid(on_case=on_case), run_line(command, n))
             write_table(path, table)  # a run stopped later keeps what is done
