@@ -508,6 +508,8 @@ class CPUBackend(Backend):
         projected = bool(getattr(cells[0], "proj_size", 0))
         if not spec.is_plain or streaming or projected:
             return None
+        if lengths is not None and torch.compiler.is_compiling():
+            return None  # traced, torch.nn cannot pack (its traced_declines) and the look-up would break the graph
         training = torch.is_grad_enabled() and (
             x.requires_grad or any(p.requires_grad for c in cells for p in c.parameters())
         )
