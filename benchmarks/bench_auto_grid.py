@@ -33,8 +33,7 @@ from pathlib import Path
 import torch
 
 from lstmkit.kernels.cpu.calibrate import GRID_KINDS as KINDS
-from lstmkit.kernels.cpu.calibrate import (measure_grid, read_table, shipped_table, store_grid,
-                                           write_table)
+from lstmkit.kernels.cpu.calibrate import measure_grid, shipped_table, update_table
 from lstmkit.kernels.cpu.machine import cpu_name
 
 
@@ -74,12 +73,10 @@ def write_grid(points: dict[str, list[list[float]]], meta: dict, merge: bool) ->
     machine's table, keeping the keys this run did not measure; with
     ``merge``, per point the lower of the stored and the new ratio."""
     path = shipped_table()
-    table, note = read_table(path)
+    run = f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
+    note = update_table(path, meta["threads"], run, merge, grid=points)
     if note:
         print(note)
-    run = f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
-    store_grid(table, meta["threads"], points, run, merge)
-    write_table(path, table)
     print(f"wrote {path}")
 
 

@@ -22,7 +22,7 @@ import time
 
 import torch
 
-from lstmkit.kernels.cpu.calibrate import measure_table, read_table, shipped_table, store_points, write_table
+from lstmkit.kernels.cpu.calibrate import measure_table, shipped_table, update_table
 from lstmkit.kernels.cpu.machine import cpu_name
 
 
@@ -45,13 +45,11 @@ def main() -> None:
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if args.write:
         path = shipped_table()
-        table, note = read_table(path)
-        if note:
-            print(note)
         run = (f"python benchmarks/bench_auto_lengths.py {' '.join(sys.argv[1:])} on {cpu_name()}, "
                f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load average {load0[0]:.2f}")
-        store_points(table, args.threads, points, run, args.merge)
-        write_table(path, table)
+        note = update_table(path, args.threads, run, args.merge, points=points)
+        if note:
+            print(note)
         print(f"wrote {path}")
 
 

@@ -28,8 +28,8 @@ from torch import nn
 import lstmkit
 from lstmkit import kernels
 from lstmkit.kernels.cpu import call_work
-from lstmkit.kernels.cpu.calibrate import (SHAPES, SMALL_SHAPES, infer_fn, layer, measure, read_table,
-                                           shipped_table, store_points, torch_layer, train_fn, write_table)
+from lstmkit.kernels.cpu.calibrate import (SHAPES, SMALL_SHAPES, infer_fn, layer, measure, shipped_table,
+                                           torch_layer, train_fn, update_table)
 from lstmkit.kernels.cpu.machine import cpu_name
 
 # the shapes and the measuring code are the package's own, so that `lstmkit calibrate` measures what this
@@ -237,12 +237,10 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
         ratio = round(res["torch_nn"]["median_ms"] / res["lstmkit_cpu"]["median_ms"], 3)
         points.setdefault(f"{row['kind']} {row['mode']}", []).append([row["work"], ratio, row.get("rows", 0)])
     path = shipped_table()
-    table, note = read_table(path)
+    run = f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
+    note = update_table(path, meta["threads"], run, merge, points=points)
     if note:
         print(note)
-    run = f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
-    store_points(table, meta["threads"], points, run, merge)
-    write_table(path, table)
     print(f"wrote {path}")
 
 

@@ -134,6 +134,15 @@ def test_storing_points_merges_keeps_and_starts_anew_for_another_machine(tmp_pat
     path.write_text("{ not json")
     fresh, note = calibrate.read_table(path)
     assert fresh["threads"] == {} and "could not be read" in note
+    # read, store and write in one: what the benchmarks call
+    note = calibrate.update_table(path, 2, "run d", points={"gru infer": [[1.0, 1.1, 2]]},
+                                  grid={"gru infer": [[100, 1, 32, 1.3]]})
+    written = json.loads(path.read_text())
+    assert "could not be read" in note and written["machine"] == HERE
+    assert written["threads"]["2"] == {"gru infer": [[1.0, 1.1, 2]]}
+    assert written["narrow"]["2"]["gru infer"] == [[100, 1, 32, 1.3]]
+    assert calibrate.update_table(path, 2, "run e", points={"gru train": [[1.0, 2.0, 2]]}) is None
+    assert sorted(json.loads(path.read_text())["threads"]["2"]) == ["gru infer", "gru train"]
 
 
 def test_measure_table_times_both_engines_on_a_real_call():

@@ -307,8 +307,9 @@ def table_verdict(kind: str, mode: str, T: int, B: int, cells: Sequence[Cell]) -
 def _verdict(kind: str, mode: str, T: int, B: int, sizes: tuple[tuple[int, int], ...]) -> str | None:
     key = f"{kind} {mode}"
     with_lengths = mode.endswith(" lengths")
-    if _unmeasured is not None and _unmeasured[0] is _ratios and not with_lengths:
-        return _unmeasured[1]  # (calls with lengths stay on the engine: packing costs torch.nn more in training)
+    unmeasured = _unmeasured_reason()
+    if unmeasured is not None and not with_lengths:
+        return unmeasured  # (calls with lengths stay on the engine: packing costs torch.nn more in training)
     known = auto_ratio(key, _work(kind, T, B, sizes))
     if known is None:
         return None
@@ -382,6 +383,13 @@ def _load_auto_table() -> dict[str, dict[str, list[list[float]]]]:
     return _ratios
 
 
+def _unmeasured_reason() -> str | None:
+    """Why no table speaks for this machine, while the ratios in use are the
+    empty ones read with that finding (a table set in their place by hand is
+    judged by its points); else ``None``."""
+    return _unmeasured[1] if _unmeasured is not None and _unmeasured[0] is _ratios else None
+
+
 def reload_auto_table() -> None:
     """Reads the tables again (after ``lstmkit calibrate`` or a change of
     ``$LSTMKIT_AUTO_TABLE``); layers that kept a choice make it anew."""
@@ -393,8 +401,7 @@ def auto_table_status() -> dict:
     ``measured`` (whether a table speaks for this machine), the thread counts
     it holds, and the machine."""
     _tables()
-    measured = _unmeasured is None or _unmeasured[0] is not _ratios
-    return {"measured": measured, "source": _source, "threads": sorted(_ratios or {}, key=int),
+    return {"measured": _unmeasured_reason() is None, "source": _source, "threads": sorted(_ratios or {}, key=int),
             "machine": machine.fingerprint()}
 
 

@@ -278,7 +278,8 @@ def store_points(table: dict, threads: int, points: dict[str, list[list[float]]]
     stored = table.setdefault("threads", {}).get(t, {})
     fresh = {}
     for key, new in points.items():
-        old = {p[0]: p[1] for p in stored.get(key, []) if isinstance(stored.get(key), list)} if merge else {}
+        before = stored.get(key)
+        old = {p[0]: p[1] for p in before} if merge and isinstance(before, list) else {}
         fresh[key] = sorted([p[0], min(p[1], old.get(p[0], p[1])), *p[2:]] for p in new)
     kept = {k: v for k, v in stored.items() if k not in fresh}
     table["threads"][t] = dict(sorted({**kept, **fresh}.items()))
@@ -304,6 +305,21 @@ def write_table(path: Path, table: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(table, indent=1) + "\n")
     os.replace(tmp, path)
+
+
+def update_table(path: Path, threads: int, run: str, merge: bool = False,
+                 points: dict[str, list[list[float]]] | None = None,
+                 grid: dict[str, list[list[float]]] | None = None) -> str | None:
+    """Stores a run's table ``points`` and/or ``grid`` points for ``threads``
+    in the table at ``path`` (:func:`store_points`, :func:`store_grid`) and
+    writes it; returns :func:`read_table`'s note where the file started anew."""
+    table, note = read_table(path)
+    if points is not None:
+        store_points(table, threads, points, run, merge)
+    if grid is not None:
+        store_grid(table, threads, grid, run, merge)
+    write_table(path, table)
+    return note
 
 
 def run_line(command: str, threads: int) -> str:
