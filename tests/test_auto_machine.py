@@ -121,9 +121,10 @@ def test_storing_points_merges_keeps_and_starts_anew_for_another_machine(tmp_pat
     assert table["measured"]["1"] == ["run a", "run b"]
     calibrate.store_points(table, 1, {"lstm train": [[10.0, 1.5, 4], [1.0, 0.8, 2]]}, "run c", merge=True)
     assert table["threads"]["1"]["lstm train"] == [[1.0, 0.8, 2], [10.0, 1.3, 4]]  # the lower of the two
-    calibrate.store_grid(table, 1, {"lstm infer": [[100, 1, 32, 1.4]]}, "grid a")
-    calibrate.store_grid(table, 1, {"lstm infer": [[100, 1, 32, 1.2]]}, "grid b", merge=True)
-    assert table["narrow"]["1"]["lstm infer"] == [[100, 1, 32, 1.2]]
+    calibrate.store_grid(table, 1, {"lstm infer": [[100, 1, 32, 1.4], [100, 1, 32, 1.1, 8]]}, "grid a")
+    calibrate.store_grid(table, 1, {"lstm infer": [[100, 1, 32, 1.2], [100, 1, 32, 1.3, 8]]}, "grid b", merge=True)
+    # merged per point and input plane: the I = H point takes 1.2, the I = 8 point keeps its 1.1
+    assert table["narrow"]["1"]["lstm infer"] == [[100, 1, 32, 1.2], [100, 1, 32, 1.1, 8]]
     calibrate.write_table(path, table)
     again, note = calibrate.read_table(path)
     assert note is None and again == json.loads(json.dumps(table))

@@ -472,6 +472,38 @@ def test_auto_reads_the_grid_of_long_narrow_calls(monkeypatch):
     assert cpu_pkg.narrow_ratio("gru train", 200, 1, [(16, 64)]) is None  # a key the grid lacks
 
 
+def test_the_grid_judges_a_narrow_input_by_both_planes(monkeypatch):
+    """A layer whose input is under half its hidden size lies between the
+    grid's ``I = H`` plane and its narrow-input plane: it is judged by the
+    worst corner of both, where the table has the narrow plane; a wide input
+    (at least half the hidden size) by the ``I = H`` plane alone; a table
+    without the narrow plane judges every input by the ``I = H`` plane."""
+    import lstmkit.kernels.cpu as cpu_pkg
+
+    spec = kernels.RecurrenceSpec(kind="lstm")
+
+    def chosen(T, B, I, H):
+        return kernels.select_backend(torch.randn(T, B, I), spec, [lstmkit.cells.LSTMCell(I, H)], None).name
+
+    chosen(2, 1, 4, 8)  # the backends are built, and read their table, before the stand-ins are set
+    monkeypatch.setattr(cpu_pkg, "_ratios", {"1": {"lstm infer": [[0.0, 0.8, 6400]]}})  # the table: torch.nn
+    full = [[t, b, h, 1.5] for t in (100, 400) for b in (1, 8) for h in (128, 512)]
+    thin = [[t, b, h, 1.5, 8] for t in (100, 400) for b in (1, 8) for h in (128, 512)]
+    thin[-1][3] = 0.9  # T400 B8 H512 with I = 8: the engine slower
+    monkeypatch.setattr(cpu_pkg, "_narrow", {"1": {"lstm infer": full + thin}})
+    assert cpu_pkg.narrow_ratio("lstm infer", 160, 7, [(64, 448)]) == 0.9  # I < H/2: both planes
+    with torch.no_grad():
+        assert chosen(160, 7, 64, 448) == "torch"
+    assert cpu_pkg.narrow_ratio("lstm infer", 160, 7, [(300, 448)]) == 1.5  # I >= H/2: the I = H plane
+    with torch.no_grad():
+        assert chosen(160, 7, 300, 448) == "cpu"
+    assert cpu_pkg.narrow_ratio("lstm infer", 160, 7, [(4, 128)]) == 1.5  # H = 128: the slow corner is not its
+    monkeypatch.setattr(cpu_pkg, "_narrow", {"1": {"lstm infer": full + thin[:-2]}})
+    assert cpu_pkg.narrow_ratio("lstm infer", 160, 7, [(64, 448)]) is None  # a narrow corner never measured
+    monkeypatch.setattr(cpu_pkg, "_narrow", {"1": {"lstm infer": full}})  # an older table: one plane
+    assert cpu_pkg.narrow_ratio("lstm infer", 160, 7, [(64, 448)]) == 1.5
+
+
 def test_building_a_layer_keeps_the_table_it_has(monkeypatch):
     """The table is read once: a layer built later does not read it again
     (that was most of a small layer's construction time), so a stand-in

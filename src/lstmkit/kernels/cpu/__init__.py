@@ -125,7 +125,7 @@ AUTO_MARGIN = 1.05
 _ratios: dict[str, dict[str, list[list[float]]]] | None = None
 #: per thread count and key, the grid of long, narrow calls measured by
 #: ``benchmarks/bench_auto_grid.py``: points ``[T, B, H, ratio]`` of one layer
-#: with ``I = H`` (:func:`narrow_ratio`)
+#: with ``I = H`` and ``[T, B, H, ratio, I]`` with a narrow input (:func:`narrow_ratio`)
 _narrow: dict[str, dict[str, list[list[float]]]] | None = None
 #: where the tables in use came from (a path), or why there are none
 _source: str = ""
@@ -245,17 +245,23 @@ def narrow_ratio(key: str, T: int, B: int, sizes: Sequence[tuple[int, int]]) -> 
     measured ``torch.nn / cpu`` ratio over the grid points at the corners of
     the grid cell around ``(T, B, H)`` of every layer, or ``None`` where the
     grid does not cover the call: fewer steps than its shortest, rows or
-    hidden sizes outside its range, an input wider than the hidden size
-    (the grid is measured with ``I = H``), a corner never measured. Longer
-    calls than the grid's longest are judged by it: the engine's fixed cost
-    per call only weighs less over more steps. The grid was made for the
-    calls the table of :func:`auto_ratio` does not reach (its shapes have 32
-    or more rows per step, where the engine's largest wins, on few rows and
-    many steps, are not)."""
+    hidden sizes outside its range, an input wider than the hidden size, a
+    corner never measured. Longer calls than the grid's longest are judged
+    by it: the engine's fixed cost per call only weighs less over more steps.
+    The grid was made for the calls the table of :func:`auto_ratio` does not
+    reach (its shapes have 32 or more rows per step, where the engine's
+    largest wins, on few rows and many steps, are not).
+
+    The grid has a plane of calls with ``I = H`` and, in tables measured
+    since 2026-12-02, one with a narrow input (``calibrate.GRID_NARROW_I``).
+    A layer whose input is less than half its hidden size is judged by the
+    corners of both planes where the grid has the narrow one (its input
+    lies between them), else by the ``I = H`` plane as before."""
     points = _at_threads(_tables()[1], key)
     if not points:
         return None
-    at = {(p[0], p[1], p[2]): p[3] for p in points}
+    at = {(p[0], p[1], p[2], p[4] if len(p) > 4 else p[2]): p[3] for p in points}
+    narrow_inputs = sorted({p[4] for p in points if len(p) > 4})
     ts, bs, hs = (sorted({p[i] for p in points}) for i in range(3))
     t_around, b_around = _around(ts, T, open_above=True), _around(bs, B, open_above=False)
     if t_around is None or b_around is None:
@@ -265,7 +271,9 @@ def narrow_ratio(key: str, T: int, B: int, sizes: Sequence[tuple[int, int]]) -> 
         h_around = _around(hs, h, open_above=False)
         if h_around is None or i > h:
             return None
-        for corner in ((t, b, g) for t in t_around for b in b_around for g in h_around):
+        planes = [None, *narrow_inputs] if 2 * i < h else [None]
+        for t, b, g, plane in ((t, b, g, p) for t in t_around for b in b_around for g in h_around for p in planes):
+            corner = (t, b, g, g if plane is None else plane)
             if corner not in at:
                 return None
             worst = min(worst, at[corner])

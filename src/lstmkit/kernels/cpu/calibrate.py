@@ -11,7 +11,9 @@ machine (:mod:`.machine`), each holding for every thread count:
   the same calls without autograd with variable lengths against torch.nn's
   packed call (``"lstm infer lengths"``);
 * ``narrow``: the grid of long calls with few rows per step,
-  ``[T, B, H, torch.nn / cpu time]`` (:func:`lstmkit.kernels.cpu.narrow_ratio`);
+  ``[T, B, H, torch.nn / cpu time]`` with ``I = H`` and
+  ``[T, B, H, torch.nn / cpu time, I]`` with a narrow input ``I``
+  (:data:`GRID_NARROW_I`; :func:`lstmkit.kernels.cpu.narrow_ratio`);
 * ``measured`` / ``narrow_measured``: the runs the ratios came from.
 
 The tables shipped with the package (``auto_tables/``) were written by
@@ -54,10 +56,17 @@ SMALL_SHAPES = {
 }
 #: the cells torch.nn also runs, whose plain calls ``auto`` chooses by measurement
 TABLE_KINDS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
-#: the grid of long, narrow calls: steps, rows per step, hidden sizes (``I = H``)
+#: the grid of long, narrow calls: steps, rows per step, hidden sizes, in two
+#: planes of input sizes: ``I = H`` and ``I = GRID_NARROW_I``
 GRID_T = (100, 400)
 GRID_B = (1, 2, 4, 8)
 GRID_H = (32, 128, 512)
+#: the grid's narrow-input plane (a few features, as in most time series).
+#: Until 2026-12-02 the grid had the ``I = H`` plane alone and judged every call
+#: with ``I <= H`` by it; on the AMD EPYC (Zen 3) machine that chose the engine
+#: for an LSTM inference at T160 B7 I64 H448 on 2 threads where it was slower
+#: (``benchmarks/RESULTS.md``)
+GRID_NARROW_I = 8
 GRID_KINDS = ("lstm", "gru", "rnn_tanh")
 MODES = ("train", "infer")
 #: the tables measured on the project's machines, one file per machine
@@ -164,9 +173,10 @@ def table_cases(kinds: Iterable[str] = TABLE_KINDS, shapes: dict | None = None) 
     return [(kind, name, s) for name, s in shapes.items() for kind in kinds]
 
 
-def grid_cases(kinds: Iterable[str] = GRID_KINDS) -> list[tuple[str, int, int, int]]:
-    """The grid's cases: ``(kind, T, B, H)``."""
-    return [(kind, T, B, H) for kind in kinds for T in GRID_T for B in GRID_B for H in GRID_H]
+def grid_cases(kinds: Iterable[str] = GRID_KINDS) -> list[tuple[str, int, int, int, int]]:
+    """The grid's cases: ``(kind, T, B, H, I)``, both input planes."""
+    return [(kind, T, B, H, I) for kind in kinds for T in GRID_T for B in GRID_B for H in GRID_H
+            for I in (H, GRID_NARROW_I)]
 
 
 def sample_lengths(T: int, B: int) -> torch.Tensor:
@@ -209,19 +219,20 @@ def measure_table(kinds: Iterable[str] = TABLE_KINDS, reps: int = 5, budget: flo
 
 def measure_grid(kinds: Iterable[str] = GRID_KINDS, reps: int = 7, budget: float = 3.0,
                  on_case: Callable[[str, float], None] | None = None) -> dict[str, list[list[float]]]:
-    """Per key, the grid points ``[T, B, H, torch.nn / cpu]`` of one-layer calls with ``I = H``."""
+    """Per key, the grid points of one-layer calls: ``[T, B, H, torch.nn / cpu]``
+    with ``I = H``, ``[T, B, H, torch.nn / cpu, I]`` with the narrow input."""
     points: dict[str, list[list[float]]] = {}
-    for kind, T, B, H in grid_cases(kinds):
+    for kind, T, B, H, I in grid_cases(kinds):
         torch.manual_seed(0)
-        s = dict(T=T, B=B, I=H, H=H, L=1)
-        x = torch.randn(T, B, H)
+        s = dict(T=T, B=B, I=I, H=H, L=1)
+        x = torch.randn(T, B, I)
         ours, theirs = layer(kind, s, "cpu"), torch_layer(kind, s)
         for mode in MODES:
             fn = train_fn if mode == "train" else infer_fn
             ratio = _ratio(measure({"cpu": fn(ours, x), "torch_nn": fn(theirs, x)}, reps, budget_s=budget))
-            points.setdefault(f"{kind} {mode}", []).append([T, B, H, ratio])
+            points.setdefault(f"{kind} {mode}", []).append([T, B, H, ratio] + ([I] if I != H else []))
             if on_case:
-                on_case(f"{kind} {mode} T{T} B{B} H{H}", ratio)
+                on_case(f"{kind} {mode} T{T} B{B} I{I} H{H}", ratio)
     return points
 
 
@@ -286,14 +297,19 @@ def store_points(table: dict, threads: int, points: dict[str, list[list[float]]]
     _log_run(table, "measured", t, run, keep=bool(merge or kept))
 
 
+def grid_point_key(p: list[float]) -> tuple:
+    """A grid point's place: ``(T, B, H, I)`` (``I = H`` where the point has no fifth value)."""
+    return (p[0], p[1], p[2], p[4] if len(p) > 4 else p[2])
+
+
 def store_grid(table: dict, threads: int, points: dict[str, list[list[float]]], run: str,
                merge: bool = False) -> None:
     """Stores a run's grid points for ``threads`` as :func:`store_points` does."""
     t = str(threads)
     grid = table.setdefault("narrow", {}).setdefault(t, {})
     for key, new in points.items():
-        old = {tuple(p[:3]): p[3] for p in grid.get(key, [])} if merge else {}
-        grid[key] = [[*p[:3], min(p[3], old.get(tuple(p[:3]), p[3]))] for p in new]
+        old = {grid_point_key(p): p[3] for p in grid.get(key, [])} if merge else {}
+        grid[key] = [[*p[:3], min(p[3], old.get(grid_point_key(p), p[3])), *p[4:]] for p in new]
     table["narrow"][t] = dict(sorted(grid.items()))
     _log_run(table, "narrow_measured", t, run, keep=merge)
 
