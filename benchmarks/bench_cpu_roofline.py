@@ -6,9 +6,13 @@ For each shape of ``bench_cpu.py`` (one layer), per time step:
   computed in the tile when ``fused.tile_projection`` says so, else as one
   product before the loop and left out here), ``2 B 4H H`` for the backward
   loop's ``dA_{t+1} W_hh``;
-- the ceiling: MKL's ``torch.mm`` on the same per-step product, into a
-  preallocated output, repeated ``T`` times (the fastest single product torch
-  offers for that shape on this machine, with nothing else around it);
+- the ceiling: the faster of MKL's ``torch.mm`` (into a preallocated output)
+  and oneDNN's linear with the weight packed once, on the same per-step
+  product, repeated ``T`` times (the fastest single product torch offers for
+  that shape on this machine, with nothing else around it; MKL picks its
+  kernels by the CPU's vendor, and on AMD machines oneDNN's are the faster);
+- the machine's product peak: the faster of the two on one large square
+  product (2048 x 2048 x 2048), printed once;
 - the fused forward (inference, nothing saved) and backward loops, alone,
   as GFLOP/s of the same FLOPs (gates and state updates included);
 - ``torch.nn.LSTM`` inference on the whole layer, as GFLOP/s of its products
@@ -30,7 +34,7 @@ import time
 import torch
 from torch import nn
 
-from lstmkit.kernels.cpu import fused
+from lstmkit.kernels.cpu import fused, matmul
 from lstmkit.kernels.cpu.ops import _ext, interleave_index, lane_width, project_in
 
 SHAPES = [(100, 64, 128, 256), (256, 32, 64, 512), (48, 32, 8, 64)]
@@ -56,8 +60,24 @@ def main() -> None:
 
     print(f"torch {torch.__version__}, {args.threads} thread(s), load average "
           + " ".join(f"{v:.2f}" for v in os.getloadavg()))
-    print("| shape | FLOPs/step fwd | ceiling fwd (mm) | fused fwd | fwd/ceiling | nn.LSTM infer | "
-          "FLOPs/step bwd | ceiling bwd (mm) | fused bwd | bwd/ceiling |")
+
+    def product(a, w_nk, reps=1):
+        """The faster of MKL and packed oneDNN for ``a @ w_nk.T``, ``reps`` times: seconds, name."""
+        out, w_kn = torch.empty(a.shape[0], w_nk.shape[0]), w_nk.t().contiguous()
+        best = (timed(lambda: [torch.mm(a, w_kn, out=out) for _ in range(reps)]), "MKL")
+        if matmul._onednn(a.dtype):
+            packed = torch.ops.mkldnn._reorder_linear_weight(w_nk, a.shape[0])
+            one = timed(lambda: [torch.ops.mkldnn._linear_pointwise(a, packed, None, "none", [], "")
+                                 for _ in range(reps)])
+            best = min(best, (one, "oneDNN"))
+        return best
+
+    with torch.no_grad():
+        n = 2048
+        peak, by = product(torch.randn(n, n), torch.randn(n, n))
+    print(f"machine's product peak: {2 * n ** 3 / peak / 1e9:.0f} GF/s ({by}, {n}^3)")
+    print("| shape | FLOPs/step fwd | ceiling fwd | fused fwd | fwd/ceiling | nn.LSTM infer | "
+          "FLOPs/step bwd | ceiling bwd | fused bwd | bwd/ceiling |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for T, B, I, H in SHAPES:
         torch.manual_seed(0)
@@ -69,10 +89,8 @@ def main() -> None:
         tile = fused.tile_projection(B, I, H, torch.float32)
         K = I + H if tile else H
         with torch.no_grad():
-            a, w, out = torch.randn(B, K), torch.randn(K, 4 * H), torch.empty(B, 4 * H)
-            ceil_f = timed(lambda: [torch.mm(a, w, out=out) for _ in range(T)])
-            a2, w2, out2 = torch.randn(B, 4 * H), torch.randn(4 * H, H), torch.empty(B, H)
-            ceil_b = timed(lambda: [torch.mm(a2, w2, out=out2) for _ in range(T)])
+            ceil_f, by_f = product(torch.randn(B, K), torch.randn(4 * H, K), T)
+            ceil_b, by_b = product(torch.randn(B, 4 * H), torch.randn(H, 4 * H), T)
             if tile:
                 fwd = timed(lambda: ext.lstm_fused_forward_x(x, wi, bi, h0, c0, w_hh, None, False))
                 saved = ext.lstm_fused_forward_x(x, wi, bi, h0, c0, w_hh, None, True)
@@ -87,9 +105,9 @@ def main() -> None:
         ff, fb = 2 * B * K * 4 * H, 2 * B * 4 * H * H
         gf = lambda flops, s: flops * T / s / 1e9  # noqa: E731
         nn_flops = 2 * B * (I + H) * 4 * H
-        print(f"| T{T} B{B} I{I} H{H}{' (tile)' if tile else ''} | {ff / 1e6:.1f} M | {gf(ff, ceil_f):.0f} GF/s | "
+        print(f"| T{T} B{B} I{I} H{H}{' (tile)' if tile else ''} | {ff / 1e6:.1f} M | {gf(ff, ceil_f):.0f} GF/s ({by_f}) | "
               f"{gf(ff, fwd):.0f} GF/s | {ceil_f / fwd:.2f} | {gf(nn_flops, nn_t):.0f} GF/s | {fb / 1e6:.1f} M | "
-              f"{gf(fb, ceil_b):.0f} GF/s | {gf(fb, bwd):.0f} GF/s | {ceil_b / bwd:.2f} |", flush=True)
+              f"{gf(fb, ceil_b):.0f} GF/s ({by_b}) | {gf(fb, bwd):.0f} GF/s | {ceil_b / bwd:.2f} |", flush=True)
     print("load average after " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 

@@ -444,40 +444,40 @@ def test_auto_reads_the_grid_of_long_narrow_calls(monkeypatch):
             [100, 1, 128, 1.2], [100, 2, 128, 1.1], [400, 1, 128, 1.3], [400, 2, 128, 1.04]]  # [T, B, H, ratio]
     monkeypatch.setattr(cpu_pkg, "_narrow", {"1": {"lstm train": grid}})
     spec = kernels.RecurrenceSpec(kind="lstm")
-    mid = [lstmkit.cells.LSTMCell(16, 64)]
+    mid = [lstmkit.cells.LSTMCell(32, 64)]
 
     def chosen(T, B, cells=mid, layers_spec=spec):
         return kernels.select_backend(torch.randn(T, B, cells[0].input_size), layers_spec, cells, None).name
 
-    assert cpu_pkg.narrow_ratio("lstm train", 200, 1, [(16, 64)]) == 1.2  # corners T100/400, B1, H32/128
+    assert cpu_pkg.narrow_ratio("lstm train", 200, 1, [(32, 64)]) == 1.2  # corners T100/400, B1, H32/128
     assert chosen(200, 1) == "cpu"
-    assert cpu_pkg.narrow_ratio("lstm train", 200, 2, [(16, 64)]) == 1.04  # the corner T400 B2 H128
+    assert cpu_pkg.narrow_ratio("lstm train", 200, 2, [(32, 64)]) == 1.04  # the corner T400 B2 H128
     assert chosen(200, 2) == "torch"
     assert cpu_pkg.narrow_ratio("lstm train", 1000, 1, [(16, 32)]) == 2.0  # longer than the grid: its longest
     assert chosen(1000, 1, [lstmkit.cells.LSTMCell(16, 32)]) == "cpu"
-    assert cpu_pkg.narrow_ratio("lstm train", 50, 1, [(16, 64)]) is None  # shorter than the grid
+    assert cpu_pkg.narrow_ratio("lstm train", 50, 1, [(32, 64)]) is None  # shorter than the grid
     assert chosen(50, 1) == "torch"
-    assert cpu_pkg.narrow_ratio("lstm train", 200, 3, [(16, 64)]) is None  # more rows per step than the grid
+    assert cpu_pkg.narrow_ratio("lstm train", 200, 3, [(32, 64)]) is None  # more rows per step than the grid
     assert cpu_pkg.narrow_ratio("lstm train", 200, 1, [(16, 256)]) is None  # a hidden size beyond the grid
     assert cpu_pkg.narrow_ratio("lstm train", 200, 1, [(100, 64)]) is None  # wider input than the grid's I = H
     assert chosen(200, 1, [lstmkit.cells.LSTMCell(100, 64)]) == "torch"
-    # every layer is judged: a second layer of H=128 brings the corner at 1.04 in for two rows per step
-    two = [lstmkit.cells.LSTMCell(16, 32), lstmkit.cells.LSTMCell(32, 128)]
-    assert cpu_pkg.narrow_ratio("lstm train", 400, 1, [(16, 32), (32, 128)]) == 1.3
+    # every layer is judged: a second layer of H=64 brings the corners of H=128 in (1.3; 1.04 for two rows per step)
+    two = [lstmkit.cells.LSTMCell(16, 32), lstmkit.cells.LSTMCell(32, 64)]
+    assert cpu_pkg.narrow_ratio("lstm train", 400, 1, [(16, 32), (32, 64)]) == 1.3
     assert chosen(400, 1, two, kernels.RecurrenceSpec(kind="lstm", num_layers=2)) == "cpu"
-    assert cpu_pkg.narrow_ratio("lstm train", 400, 2, [(16, 32), (32, 128)]) == 1.04
+    assert cpu_pkg.narrow_ratio("lstm train", 400, 2, [(16, 32), (32, 64)]) == 1.04
     # a corner never measured: no evidence
     monkeypatch.setattr(cpu_pkg, "_narrow", {"1": {"lstm train": grid[:-1]}})
-    assert cpu_pkg.narrow_ratio("lstm train", 200, 2, [(16, 64)]) is None
-    assert cpu_pkg.narrow_ratio("gru train", 200, 1, [(16, 64)]) is None  # a key the grid lacks
+    assert cpu_pkg.narrow_ratio("lstm train", 200, 2, [(32, 64)]) is None
+    assert cpu_pkg.narrow_ratio("gru train", 200, 1, [(32, 64)]) is None  # a key the grid lacks
 
 
 def test_the_grid_judges_a_narrow_input_by_both_planes(monkeypatch):
     """A layer whose input is under half its hidden size lies between the
     grid's ``I = H`` plane and its narrow-input plane: it is judged by the
-    worst corner of both, where the table has the narrow plane; a wide input
-    (at least half the hidden size) by the ``I = H`` plane alone; a table
-    without the narrow plane judges every input by the ``I = H`` plane."""
+    worst corner of both; a wide input (at least half the hidden size) by
+    the ``I = H`` plane alone; a table without the narrow plane does not
+    speak for a narrow input."""
     import lstmkit.kernels.cpu as cpu_pkg
 
     spec = kernels.RecurrenceSpec(kind="lstm")
@@ -501,7 +501,8 @@ def test_the_grid_judges_a_narrow_input_by_both_planes(monkeypatch):
     monkeypatch.setattr(cpu_pkg, "_narrow", {"1": {"lstm infer": full + thin[:-2]}})
     assert cpu_pkg.narrow_ratio("lstm infer", 160, 7, [(64, 448)]) is None  # a narrow corner never measured
     monkeypatch.setattr(cpu_pkg, "_narrow", {"1": {"lstm infer": full}})  # an older table: one plane
-    assert cpu_pkg.narrow_ratio("lstm infer", 160, 7, [(64, 448)]) == 1.5
+    assert cpu_pkg.narrow_ratio("lstm infer", 160, 7, [(64, 448)]) is None  # says nothing of a narrow input
+    assert cpu_pkg.narrow_ratio("lstm infer", 160, 7, [(300, 448)]) == 1.5
 
 
 def test_building_a_layer_keeps_the_table_it_has(monkeypatch):
@@ -538,15 +539,20 @@ def test_the_shipped_tables_cover_every_plain_cell_and_mode(path):
                 assert len(points) >= 3, (threads, kind, mode)
                 # [work, ratio, rows]: auto_covers needs every point's rows
                 assert all(len(p) == 3 and min(p) > 0 for p in points), (threads, kind, mode)
-    # the grid of long, narrow calls: every point of the grid, [T, B, H, ratio], for the cells it was measured for
+    # the grid of long, narrow calls: every point of the grid, [T, B, H, ratio] with I = H and, in
+    # tables measured since the narrow-input plane, [T, B, H, ratio, I] at each of the same corners
     for threads, grids in table["narrow"].items():
         for kind in ("lstm", "gru", "rnn_tanh"):
             for mode in ("train", "infer"):
                 points = grids[f"{kind} {mode}"]
-                assert len(points) >= 8 and all(len(p) == 4 and min(p) > 0 for p in points), (threads, kind, mode)
-                corners = {tuple(p[:3]) for p in points}
+                assert len(points) >= 8 and all(len(p) in (4, 5) and min(p) > 0 for p in points), (threads, kind, mode)
+                corners = {tuple(p[:3]) for p in points if len(p) == 4}
                 axes = [sorted({c[i] for c in corners}) for i in range(3)]
                 assert len(corners) == len(axes[0]) * len(axes[1]) * len(axes[2]), (threads, kind, mode)
+                thin = [p for p in points if len(p) == 5]
+                if thin:
+                    assert {tuple(p[:3]) for p in thin} == corners and len({p[4] for p in thin}) == 1
+                    assert all(p[4] < p[2] for p in thin), (threads, kind, mode)  # a narrower input than H
 
 
 def test_auto_streams_a_plain_lstm_on_cpu_without_grad(measured):
