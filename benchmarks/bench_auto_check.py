@@ -17,6 +17,7 @@ faster of the two.
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set d   # held out from the grid rule
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set e   # held out from the grid, small inputs
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set f   # held out from the rule of neighbouring shapes
+    .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set g   # held out from the grid's narrow-input plane
 
 A choice "costs" when it is more than 5 % slower than the other engine (the
 noise of one run on a shared machine is about that); ``missed`` counts the
@@ -40,7 +41,7 @@ from bench_cpu import infer_fn, lk_layer, measure, torch_layer, train_fn
 from machine import cpu_name
 
 from lstmkit import kernels
-from lstmkit.kernels.cpu import AUTO_MARGIN, auto_points, call_work
+from lstmkit.kernels.cpu import AUTO_MARGIN, auto_covers, auto_points, auto_ratio, call_work, narrow_ratio
 
 #: shapes absent from bench_cpu's table, picked to reach the regimes the
 #: table's shapes do not: one row, long and narrow, many rows, a large input,
@@ -119,7 +120,22 @@ HELD_OUT_F = {
     "T101_B19_I80_H62": dict(T=101, B=19, I=80, H=62, L=1),
     "T12_B27_I88_H61": dict(T=12, B=27, I=88, H=61, L=1),
 }
-SETS = {"a": SHAPES, "b": HELD_OUT, "c": HELD_OUT_C, "d": HELD_OUT_D, "e": HELD_OUT_E, "f": HELD_OUT_F}
+#: a seventh set: long narrow calls whose input is under half the hidden size,
+#: drawn at random (random.Random(20261202): T 100-600, B 1-8, H 64-512,
+#: I 1 to H/2, 1 or 2 layers) after the grid's narrow-input plane was
+#: measured on the Zen 5 machine and before any check of the rule reading it
+#: (``kernels.cpu.narrow_ratio``): held out, to check that rule
+HELD_OUT_G = {
+    "T185_B5_I9_H69_L2": dict(T=185, B=5, I=9, H=69, L=2),
+    "T221_B4_I20_H68": dict(T=221, B=4, I=20, H=68, L=1),
+    "T385_B1_I86_H501_L2": dict(T=385, B=1, I=86, H=501, L=2),
+    "T177_B3_I36_H102": dict(T=177, B=3, I=36, H=102, L=1),
+    "T451_B6_I86_H222_L2": dict(T=451, B=6, I=86, H=222, L=2),
+    "T290_B8_I58_H275": dict(T=290, B=8, I=58, H=275, L=1),
+    "T446_B5_I29_H282": dict(T=446, B=5, I=29, H=282, L=1),
+}
+SETS = {"a": SHAPES, "b": HELD_OUT, "c": HELD_OUT_C, "d": HELD_OUT_D, "e": HELD_OUT_E, "f": HELD_OUT_F,
+        "g": HELD_OUT_G}
 KINDS = ("lstm", "gru", "rnn_tanh")
 #: the margin auto wants; a choice more than this much slower than the other engine counts against it
 MARGIN = AUTO_MARGIN
@@ -144,6 +160,18 @@ def rule_around(points: list[list[float]], work: float) -> float:
     return min(p[1] for p in points[i:i + 2])
 
 
+def one_plane(key: str, T: int, B: int, cells: list, work: float) -> str:
+    """The shipped rule as it was before the grid's narrow-input plane, for
+    comparison: a layer with ``I <= H`` judged by the ``I = H`` plane alone."""
+    known = auto_ratio(key, work)
+    if known is not None and known.ratio >= MARGIN and auto_covers(known, T * B):
+        return "cpu"
+    if any(c.input_size > c.hidden_size for c in cells):
+        return "torch"
+    grid = narrow_ratio(key, T, B, [(c.hidden_size, c.hidden_size) for c in cells])
+    return "cpu" if grid is not None and grid >= MARGIN else "torch"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=1)
@@ -151,8 +179,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--budget", type=float, default=4.0, help="seconds per case before stopping early")
     ap.add_argument("--set", choices=tuple(SETS), default="a",
-                    help="a: the first off-grid shapes; b-f: the held-out ones (HELD_OUT, HELD_OUT_C, "
-                         "HELD_OUT_D, HELD_OUT_E, HELD_OUT_F)")
+                    help="a: the first off-grid shapes; b-g: the held-out ones (HELD_OUT, HELD_OUT_C, "
+                         "HELD_OUT_D, HELD_OUT_E, HELD_OUT_F, HELD_OUT_G)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -171,12 +199,13 @@ def main() -> None:
                 ratio = res["torch_nn"]["median_ms"] / res["cpu"]["median_ms"]
                 shipped = "cpu" if declines(kind, cells, x, mode == "train") is None else "torch"
                 around = "cpu" if rule_around(auto_points(key), work) >= MARGIN else "torch"
+                before = one_plane(key, s["T"], s["B"], cells, work)
                 row = dict(kind=kind, mode=mode, shape=name, work=work, rows=s["T"] * s["B"], ratio=round(ratio, 3),
-                           auto=shipped, around=around,
+                           auto=shipped, around=around, one_plane=before,
                            ms={k: round(v["median_ms"], 4) for k, v in res.items()})
                 rows.append(row)
                 print(f"{key:15s} {name:20s} work {work:10.3g}  torch.nn/cpu {ratio:5.2f}x  "
-                      f"auto -> {shipped:5s}  around -> {around}")
+                      f"auto -> {shipped:5s}  around -> {around:5s}  one plane -> {before}")
     load1 = os.getloadavg()
 
     def verdict(rule: str) -> dict:
@@ -185,7 +214,7 @@ def main() -> None:
         return dict(slower=[f"{r['kind']} {r['mode']} {r['shape']} {r['ratio']}x" for r in slower],
                     missed=[f"{r['kind']} {r['mode']} {r['shape']} {r['ratio']}x" for r in missed])
 
-    summary = {rule: verdict(rule) for rule in ("auto", "around")}
+    summary = {rule: verdict(rule) for rule in ("auto", "around", "one_plane")}
     for rule, v in summary.items():
         print(f"{rule}: took the engine where it was >5 % slower: {len(v['slower'])} {v['slower']}; "
               f"kept torch.nn where the engine was >5 % faster: {len(v['missed'])}")
