@@ -138,28 +138,31 @@ inline vd tanh_v(vd x) {
 }
 
 // acc[r][j] += sum_{k < K} A[r, k] * P[k][j][:]: MR rows of A (row stride lda)
-// against one packed panel of 4 lane vectors per k.
+// against one packed panel of 4 lane vectors per k, of which the first NJ
+// are computed (a panel whose last columns are padding: acc[r][j >= NJ] is
+// left as it was; each computed column sums in the same order whatever NJ).
 // With pf, one cache line of pf per k is fetched into L2 on the way (the
 // panel's next chunk, while this one is in L1).
-template <typename S, int MR>
+template <typename S, int MR, int NJ = 4>
 inline void panel_mm(int64_t K, const S* __restrict A, int64_t lda, const S* __restrict P,
                      typename Vec<S>::v (&acc)[MR][4], const char* pf = nullptr) {
   using v = typename Vec<S>::v;
   constexpr int L = Vec<S>::L;
+  static_assert(NJ >= 1 && NJ <= 4, "a panel has 1 to 4 columns");
   for (int64_t k = 0; k < K; ++k) {
 #if defined(__AVX512F__)
     if (pf) _mm_prefetch(pf + k * 64, _MM_HINT_T1);
 #endif
     const S* w = P + k * 4 * L;
 #if defined(__AVX512F__)
-    const v w0 = vload<v>(w), w1 = vload<v>(w + L), w2 = vload<v>(w + 2 * L), w3 = vload<v>(w + 3 * L);
+    v wj[NJ];
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; ++j) wj[j] = vload<v>(w + j * L);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const v a = splat<v>(A[r * lda + k]);
-      acc[r][0] += a * w0;
-      acc[r][1] += a * w1;
-      acc[r][2] += a * w2;
-      acc[r][3] += a * w3;
+#pragma GCC unroll 4
+      for (int j = 0; j < NJ; ++j) acc[r][j] += a * wj[j];
     }
 #else
     // 16 registers: the rows' broadcasts stay, one weight vector at a time
@@ -167,7 +170,7 @@ inline void panel_mm(int64_t K, const S* __restrict A, int64_t lda, const S* __r
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) a[r] = splat<v>(A[r * lda + k]);
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < NJ; ++j) {
       const v wj = vload<v>(w + j * L);
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) acc[r][j] += a[r] * wj;
@@ -341,9 +344,13 @@ struct Panel {
   const S* A0 = nullptr;
   int64_t lda0 = 0;
   const S* P0 = nullptr;
+  // the panel's columns that are not padding (1-4): the backward loops'
+  // last panel when the unit blocks are not a multiple of 4 (H = 32 with
+  // AVX-512 floats: 2 of its 4 columns), whose padding the product skips
+  int nj = 4;
 
   // a: the block's first row at the chunk's first k; p: the chunk's panel slice
-  template <int MR>
+  template <int MR, int NJ>
   void block(int64_t r0, const S* a, int64_t ld, const S* p, int64_t kn, bool first, bool last,
              const char* pf) const {
     v acc[MR][4];
@@ -353,7 +360,7 @@ struct Panel {
       for (int r = 0; r < MR; ++r)
         for (int j = 0; j < 4; ++j) acc[r][j] = part[(r0 + r) * 4 + j];
     }
-    if (kn > 0) panel_mm<S, MR>(kn, a, ld, p, acc, pf);
+    if (kn > 0) panel_mm<S, MR, NJ>(kn, a, ld, p, acc, pf);
     if (last) {
       kern.template finish<MR>(r0, acc);
     } else {
@@ -362,23 +369,34 @@ struct Panel {
     }
   }
 
-  void dispatch(int64_t r0, int64_t n, const S* a, int64_t ld, const S* p, int64_t kn, bool first, bool last,
-                const char* pf) const {
+  template <int NJ>
+  void rows(int64_t r0, int64_t n, const S* a, int64_t ld, const S* p, int64_t kn, bool first, bool last,
+            const char* pf) const {
     switch (n) {
-      case 1: return block<1>(r0, a, ld, p, kn, first, last, pf);
-      case 2: return block<2>(r0, a, ld, p, kn, first, last, pf);
+      case 1: return block<1, NJ>(r0, a, ld, p, kn, first, last, pf);
+      case 2: return block<2, NJ>(r0, a, ld, p, kn, first, last, pf);
       default: break;
     }
     if constexpr (kRows >= 3) {
-      if (n == 3) return block<3>(r0, a, ld, p, kn, first, last, pf);
+      if (n == 3) return block<3, NJ>(r0, a, ld, p, kn, first, last, pf);
     }
     if constexpr (kRows >= 6) {
       switch (n) {
-        case 4: return block<4>(r0, a, ld, p, kn, first, last, pf);
-        case 5: return block<5>(r0, a, ld, p, kn, first, last, pf);
-        case 6: return block<6>(r0, a, ld, p, kn, first, last, pf);
+        case 4: return block<4, NJ>(r0, a, ld, p, kn, first, last, pf);
+        case 5: return block<5, NJ>(r0, a, ld, p, kn, first, last, pf);
+        case 6: return block<6, NJ>(r0, a, ld, p, kn, first, last, pf);
         default: break;
       }
+    }
+  }
+
+  void dispatch(int64_t r0, int64_t n, const S* a, int64_t ld, const S* p, int64_t kn, bool first, bool last,
+                const char* pf) const {
+    switch (nj) {
+      case 1: return rows<1>(r0, n, a, ld, p, kn, first, last, pf);
+      case 2: return rows<2>(r0, n, a, ld, p, kn, first, last, pf);
+      case 3: return rows<3>(r0, n, a, ld, p, kn, first, last, pf);
+      default: return rows<4>(r0, n, a, ld, p, kn, first, last, pf);
     }
   }
 

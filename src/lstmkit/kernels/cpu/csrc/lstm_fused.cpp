@@ -321,8 +321,9 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     auto run = [&](int64_t t, int64_t q, int64_t r0, int64_t r1, int64_t slot) {
       const typename Bwd<S>::Step step{k, t, q, need_db ? dbg.data_ptr<S>() + slot * 4 * Hp : nullptr};
-      const Panel<S, typename Bwd<S>::Step> p{step, rb, t < T - 1 ? K : 0, k.DA + (t + 1) * B * K, K,
-                                              k.Wb + q * K * 4 * L, pt};
+      Panel<S, typename Bwd<S>::Step> p{step, rb, t < T - 1 ? K : 0, k.DA + (t + 1) * B * K, K,
+                                        k.Wb + q * K * 4 * L, pt};
+      p.nj = static_cast<int>(std::min<int64_t>(4, U - 4 * q));
       p.run(r0, r1);
     };
     if (by_rows) {  // no meetings: nothing to wait for, nothing to hand over

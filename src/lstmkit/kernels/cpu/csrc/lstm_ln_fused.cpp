@@ -594,8 +594,9 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
       const bool product = t < T - 1;
       share.product(tid, nt, alone, [&](int64_t q, int64_t r0, int64_t r1) {
         const typename Bwd<S>::Prod step{k, t, q};
-        const Panel<S, typename Bwd<S>::Prod> p{step, rb, product ? G : 0, k.DR + (t + 1) * B * G, G,
-                                                k.Wb + q * G * 4 * L, pt};
+        Panel<S, typename Bwd<S>::Prod> p{step, rb, product ? G : 0, k.DR + (t + 1) * B * G, G,
+                                          k.Wb + q * G * 4 * L, pt};
+        p.nj = static_cast<int>(std::min<int64_t>(4, U - 4 * q));
         p.run(r0, r1);
       });
       if (t < 0) break;
