@@ -75,6 +75,32 @@ def test_matches_torch_nn_lstm(H, layers, bi, dtype, projection):
         torch.testing.assert_close(got, want, **TOL[dtype])
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_streamed_saved_activations_match_torch_nn(threads):
+    """Above the L2 of the threads that write them, the forward writes the
+    saved gate activations past the caches (``stream_gates`` in
+    csrc/lstm_fused.cpp; the tests above, all smaller, store them): 16 MiB
+    of float64 gates here, over the L2 of two cores, and the
+    backward that reads them must agree with torch.nn on every gradient,
+    with the team's writes fenced before another thread reads them."""
+    torch.manual_seed(0)
+    T, B, I, H = 64, 64, 8, 128
+    assert T * B * 4 * H * 8 == 16 * 2**20  # 16 MiB: four times the largest L2 of two cores here (2 MB each)
+    ref = nn.LSTM(I, H, dtype=torch.float64)
+    ours = lstmkit.LSTM.from_torch(ref, backend="cpu")
+    x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a, b = ref(x), ours(x)
+        ga = _grads(a, (x,), list(ref.parameters()))
+        gb = _grads(b, (x,), list(ours.parameters()))
+    finally:
+        torch.set_num_threads(before)
+    for got, want in zip((b[0], *b[1], *gb), (a[0], *a[1], *ga)):
+        torch.testing.assert_close(got, want, **TOL[torch.float64])
+
+
 @pytest.mark.parametrize("H", [16, 5])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_lengths_match_reference(H, dtype, projection):

@@ -1003,18 +1003,6 @@ void step_projection(const S* RS whr, int64_t p0, int64_t p1, int64_t B, int64_t
   }
 }
 
-// The L2 cache of one core in bytes (1 MB where the system does not say).
-inline int64_t l2_bytes() {
-  static const int64_t bytes = [] {
-#ifdef _SC_LEVEL2_CACHE_SIZE
-    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    if (v > 0) return static_cast<int64_t>(v);
-#endif
-    return int64_t(1) << 20;
-  }();
-  return bytes;
-}
-
 // Each parallel chunk gets at least this many multiply-adds: below it a
 // thread's wake-up costs more than the work it takes over.
 constexpr int64_t kStepGrainMacs = 32768;
@@ -1095,7 +1083,7 @@ struct StreamStep {
     // come first, right after the previous step's last reads. Measured at
     // B=1 H=256 2 layers (3.5 MB), 1 thread: 141 -> 114 us per step.
     const bool odd = (backwards = !backwards);
-    const bool split = L > 1 && (split_layers < 0 ? 4 * weight_bytes > 3 * l2_bytes() * lstmkit_threads::loop_threads()
+    const bool split = L > 1 && (split_layers < 0 ? 4 * weight_bytes > 3 * lstmkit_threads::l2_bytes() * lstmkit_threads::loop_threads()
                                                   : split_layers > 0);
     Tensor bufs = split ? at::empty({L, B, 4, H}, opt) : Tensor();
     auto pass = [&](int64_t l, int part, bool rev) {
