@@ -177,6 +177,12 @@ def test_calibrate_writes_this_machines_table_and_auto_reads_it(tables, monkeypa
     assert table["machine"] == HERE and sorted(table["threads"]) == ["1", "2"] and sorted(table["narrow"]) == ["1", "2"]
     assert sorted(table["threads"]["1"]) == ["lstm infer", "lstm infer lengths", "lstm train"]
     assert _choice() == "cpu" and cpu_pkg.auto_table_status()["source"] == str(cache)
+    # a second calibration replaces the first for the thread counts it measures, run log included
+    calibrate.calibrate([2], on_case=lambda *a: None, command="again")
+    table = json.loads(cache.read_text())
+    assert [r.split(" (")[0] for r in table["measured"]["2"]] == ["again", "again"]  # the table, then lengths
+    assert [r.split(" (")[0] for r in table["narrow_measured"]["2"]] == ["again"]
+    assert [r.split(" (")[0] for r in table["measured"]["1"]] == ["test", "test"]  # 1 thread: kept
 
 
 def test_the_calibrate_command_shows_and_rejects_bad_thread_counts(tables, capsys):

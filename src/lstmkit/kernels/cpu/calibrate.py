@@ -360,6 +360,12 @@ def calibrate(threads: Iterable[int] = (1, 2), path: Path | None = None, reps: i
     try:
         for n in threads:
             torch.set_num_threads(n)
+            # a calibration replaces all it measures for this thread count: points and run log
+            table["threads"].pop(str(n), None)
+            table.get("measured", {}).pop(str(n), None)
+            if grid:
+                table.get("narrow", {}).pop(str(n), None)
+                table.get("narrow_measured", {}).pop(str(n), None)
             store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case), run_line(command, n))
             store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, lengths=True),
                          run_line(command + " (lengths)", n))
