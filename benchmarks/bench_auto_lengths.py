@@ -18,11 +18,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import torch
 
-from lstmkit.kernels.cpu.calibrate import measure_table, shipped_table, update_table
+from lstmkit.kernels.cpu.calibrate import measure_table, run_line, shipped_table, update_table
 from lstmkit.kernels.cpu.machine import cpu_name
 
 
@@ -45,8 +44,7 @@ def main() -> None:
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if args.write:
         path = shipped_table()
-        run = (f"python benchmarks/bench_auto_lengths.py {' '.join(sys.argv[1:])} on {cpu_name()}, "
-               f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load average {load0[0]:.2f}")
+        run = run_line(f"python benchmarks/bench_auto_lengths.py {' '.join(sys.argv[1:])}", args.threads)
         note = update_table(path, args.threads, run, args.merge, points=points)
         if note:
             print(note)

@@ -264,8 +264,8 @@ def narrow_ratio(key: str, T: int, B: int, sizes: Sequence[tuple[int, int]]) -> 
     points = _at_threads(_tables()[1], key)
     if not points:
         return None
-    at = {(p[0], p[1], p[2], p[4] if len(p) > 4 else p[2]): p[3] for p in points}
-    narrow_inputs = sorted({p[4] for p in points if len(p) > 4})
+    at = {grid_point_key(p): p[3] for p in points}
+    narrow_inputs = tuple(sorted({p[4] for p in points if len(p) > 4}))
     ts, bs, hs = (sorted({p[i] for p in points}) for i in range(3))
     t_around, b_around = _around(ts, T, open_above=True), _around(bs, B, open_above=False)
     if t_around is None or b_around is None:
@@ -273,17 +273,22 @@ def narrow_ratio(key: str, T: int, B: int, sizes: Sequence[tuple[int, int]]) -> 
     worst = float("inf")
     for i, h in sizes:
         h_around = _around(hs, h, open_above=False)
-        if h_around is None or i > h:
+        narrow = 2 * i < h
+        if h_around is None or i > h or (narrow and not narrow_inputs):
             return None
-        planes = [None, *narrow_inputs] if 2 * i < h else [None]
-        if 2 * i < h and not narrow_inputs:
-            return None
-        for t, b, g, plane in ((t, b, g, p) for t in t_around for b in b_around for g in h_around for p in planes):
-            corner = (t, b, g, g if plane is None else plane)
+        for corner in ((t, b, g, plane) for t in t_around for b in b_around for g in h_around
+                       for plane in ((g, *narrow_inputs) if narrow else (g,))):
             if corner not in at:
                 return None
             worst = min(worst, at[corner])
     return worst
+
+
+def grid_point_key(p: Sequence[float]) -> tuple:
+    """A grid point's place ``(T, B, H, I)``: ``I = H`` where the point has
+    no fifth value (the ``I = H`` plane). Read by :func:`narrow_ratio`, and by
+    :func:`.calibrate.store_grid` to merge runs point by point."""
+    return (p[0], p[1], p[2], p[4] if len(p) > 4 else p[2])
 
 
 #: :func:`table_verdict`'s answers by call signature, valid for the tables

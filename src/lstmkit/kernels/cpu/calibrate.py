@@ -297,14 +297,11 @@ def store_points(table: dict, threads: int, points: dict[str, list[list[float]]]
     _log_run(table, "measured", t, run, keep=bool(merge or kept))
 
 
-def grid_point_key(p: list[float]) -> tuple:
-    """A grid point's place: ``(T, B, H, I)`` (``I = H`` where the point has no fifth value)."""
-    return (p[0], p[1], p[2], p[4] if len(p) > 4 else p[2])
-
-
 def store_grid(table: dict, threads: int, points: dict[str, list[list[float]]], run: str,
                merge: bool = False) -> None:
     """Stores a run's grid points for ``threads`` as :func:`store_points` does."""
+    from . import grid_point_key
+
     t = str(threads)
     grid = table.setdefault("narrow", {}).setdefault(t, {})
     for key, new in points.items():
