@@ -314,6 +314,10 @@ constexpr int64_t kChunk = 32768 / (4 * kVecBytes);
 constexpr int64_t kChunk = 16384 / (4 * kVecBytes);
 #endif
 
+// the columns of panel q that hold some of U unit blocks: 4 but in a last
+// panel whose unit blocks run out (Panel::nj)
+inline int panel_columns(int64_t U, int64_t q) { return static_cast<int>(std::min<int64_t>(4, U - 4 * q)); }
+
 // the init of a tile kernel whose product starts from zero
 template <typename v, int MR>
 inline void zero_tile(v (&acc)[MR][4]) {
@@ -344,9 +348,10 @@ struct Panel {
   const S* A0 = nullptr;
   int64_t lda0 = 0;
   const S* P0 = nullptr;
-  // the panel's columns that are not padding (1-4): the backward loops'
-  // last panel when the unit blocks are not a multiple of 4 (H = 32 with
-  // AVX-512 floats: 2 of its 4 columns), whose padding the product skips
+  // the panel's columns that are not padding (1-4; panel_columns): the
+  // backward loops' last panel when the unit blocks are not a multiple of 4
+  // (H = 32 with AVX-512 floats: 2 of its 4 columns), whose padding the
+  // product skips
   int nj = 4;
 
   // a: the block's first row at the chunk's first k; p: the chunk's panel slice

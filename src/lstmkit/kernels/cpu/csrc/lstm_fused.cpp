@@ -104,16 +104,12 @@ struct Fwd {
         const v i = sigm_v(acc[r][0]), fg = sigm_v(acc[r][1]), g = tanh_v(acc[r][2]), o = sigm_v(acc[r][3]);
         if (f.GA) {
           S* ga = f.GA + ((t * B + b) * f.U + u) * 4 * L;
-          if (f.stream) {  // read by the backward only
-            vstream(ga, i);
-            vstream(ga + L, fg);
-            vstream(ga + 2 * L, g);
-            vstream(ga + 3 * L, o);
-          } else {
-            vstore(ga, i);
-            vstore(ga + L, fg);
-            vstore(ga + 2 * L, g);
-            vstore(ga + 3 * L, o);
+          const v act[4] = {i, fg, g, o};
+          for (int j = 0; j < 4; ++j) {  // read by the backward only
+            if (f.stream)
+              vstream(ga + j * L, act[j]);
+            else
+              vstore(ga + j * L, act[j]);
           }
         }
         const v cp = vload<v>(cprev + off);
@@ -344,7 +340,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
       const typename Bwd<S>::Step step{k, t, q, need_db ? dbg.data_ptr<S>() + slot * 4 * Hp : nullptr};
       Panel<S, typename Bwd<S>::Step> p{step, rb, t < T - 1 ? K : 0, k.DA + (t + 1) * B * K, K,
                                         k.Wb + q * K * 4 * L, pt};
-      p.nj = static_cast<int>(std::min<int64_t>(4, U - 4 * q));
+      p.nj = panel_columns(U, q);
       p.run(r0, r1);
     };
     if (by_rows) {  // no meetings: nothing to wait for, nothing to hand over

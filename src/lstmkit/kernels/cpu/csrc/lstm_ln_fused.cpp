@@ -596,7 +596,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout, const at::Tensor& 
         const typename Bwd<S>::Prod step{k, t, q};
         Panel<S, typename Bwd<S>::Prod> p{step, rb, product ? G : 0, k.DR + (t + 1) * B * G, G,
                                           k.Wb + q * G * 4 * L, pt};
-        p.nj = static_cast<int>(std::min<int64_t>(4, U - 4 * q));
+        p.nj = panel_columns(U, q);
         p.run(r0, r1);
       });
       if (t < 0) break;
