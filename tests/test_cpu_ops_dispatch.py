@@ -113,16 +113,30 @@ def test_opcheck_products():
     _opcheck(ops.project_in_op, (torch.randn(12, 5), w, b))
 
 
-@pytest.mark.parametrize("save", [False, True])
-def test_opcheck_fused_loops(save):
-    T, B, I, H = 4, 3, 5, 16
+def _plain_fused_args(T, B, I, H):
     L = ops.lane_width(torch.float32)
     Hp = (H + L - 1) // L * L
     x = torch.randn(T, B, I)
     w_ih, bias = torch.randn(4 * Hp, I) * 0.3, torch.randn(4 * Hp) * 0.1
     h0, c0, w_hh = torch.randn(B, H), torch.randn(B, H), torch.randn(4 * H, H) * 0.3
+    return x, w_ih, bias, h0, c0, w_hh, torch.randn(T, B, 4 * Hp)
+
+
+@pytest.mark.parametrize("save", [False, True])
+def test_opcheck_plain_fused_loops_off_the_lane_width(save):
+    """A hidden size the loop pads: out leaves it padded, h_T and c_T at H."""
+    x, w_ih, bias, h0, c0, w_hh, xp = _plain_fused_args(4, 3, 5, 21)
+    out, hT, cT = ops.lstm_fused_seq_x(x, w_ih, bias, h0, c0, w_hh, None, save)[:3]
+    assert out.shape[-1] > 21 and hT.shape == cT.shape == (3, 21)
     _opcheck(ops.lstm_fused_seq_x, (x, w_ih, bias, h0, c0, w_hh, None, save))
-    xp = torch.randn(T, B, 4 * Hp)
+    _opcheck(ops.lstm_fused_seq, (xp, h0, c0, w_hh, None, save))
+
+
+@pytest.mark.parametrize("save", [False, True])
+def test_opcheck_fused_loops(save):
+    T, B, I, H = 4, 3, 5, 16
+    x, w_ih, bias, h0, c0, w_hh, xp = _plain_fused_args(T, B, I, H)
+    _opcheck(ops.lstm_fused_seq_x, (x, w_ih, bias, h0, c0, w_hh, None, save))
     _opcheck(ops.lstm_fused_seq, (xp, h0, c0, w_hh, None, save))
     # the layer-norm loop (H a multiple of the lanes), both projection paths
     ln = (1 + 0.2 * torch.randn(4 * H), 1 + 0.2 * torch.randn(4 * H), 0.1 * torch.randn(4 * H),

@@ -25,9 +25,11 @@ traces) runs as
    steps, mapped back to torch's row order.
 
 The loop returns ``h_1 .. h_T`` ``(T, B, Hp)`` (padded steps keep the
-state), ``h_T`` and ``c_T`` as separate tensors, so their gradients reach the
-backward loop without being assembled into one ``(T+1)``-step buffer; the
-layer's output is the first ``H`` units with padded steps set to zero.
+state), ``h_T`` and ``c_T`` ``(B, H)`` as separate tensors, so their gradients
+reach the backward loop without being assembled into one ``(T+1)``-step
+buffer (and, for a hidden size off the lane width, without two narrowing
+nodes in the graph); the layer's output is the first ``H`` units with padded
+steps set to zero.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ def fused_applies(cell, cfg: LoopConfig, kind: str = "lstm") -> bool:
 
 def _interleaved(w: Tensor, fwd: Tensor, padded: bool) -> Tensor:
     """``w`` (``(4H, ...)``) with its rows in interleaved order (zero rows for padding)."""
-    if padded:
-        w = torch.cat((w, w.new_zeros((1, *w.shape[1:]))))
+    if padded:  # one zero row at the end, where fwd points the padding
+        w = torch.nn.functional.pad(w, (0, 0) * (w.dim() - 1) + (0, 1))
     return w.index_select(0, fwd)
 
 
@@ -100,8 +102,8 @@ def fused_lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tens
         xp = project_in(x, wi, bi)
         save = _save(cfg, xp, h0, c0, w_hh)
         out, hT, cT = ops.LSTMFusedSeq.apply(xp, h0, c0, w_hh, cfg.valid, save)[:3]
-    if padded:
-        out, hT, cT = out[..., :H], hT[:, :H], cT[:, :H]
+    if padded:  # (h_T and c_T leave the loop at width H)
+        out = out[..., :H]
     if cfg.valid is not None:
         out = out * cfg.valid.unsqueeze(-1)
     return out, hT, cT

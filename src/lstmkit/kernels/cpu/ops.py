@@ -415,7 +415,7 @@ def lstm_fused_seq(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """``xp`` ``(T, B, 4Hp)`` interleaved, biases included; ``w_hh`` ``(4H, H)``
     in torch's order. Returns ``out`` ``(T, B, Hp)`` (``h_1 .. h_T``, padded
-    steps keeping the state), ``h_T``, ``c_T`` ``(B, Hp)`` and, with ``save``,
+    steps keeping the state), ``h_T``, ``c_T`` ``(B, H)`` and, with ``save``,
     the activations ``(T, B, 4Hp)`` and the cell states ``(T+1, B, Hp)``."""
     with _NoAutocast():
         out, hT, cT, gates, cseq = _ext().lstm_fused_forward(
@@ -424,16 +424,17 @@ def lstm_fused_seq(
     return out, hT, cT, _or_empty(gates if save else None, xp), _or_empty(cseq if save else None, xp)
 
 
-def _fused_outputs_fake(like: Tensor, T: int, B: int, G: int, save: bool):
-    """The outputs of both plain fused loops: out, h_T, c_T and, with save,
-    the activations and the cell states (else empty)."""
+def _fused_outputs_fake(like: Tensor, T: int, B: int, G: int, H: int, save: bool):
+    """The outputs of both plain fused loops: out (padded to ``Hp``), h_T,
+    c_T (the layer's ``H``) and, with save, the activations and the cell
+    states (else empty)."""
     Hp = G // 4
     e = lambda *s: like.new_empty(s)  # noqa: E731
-    return e(T, B, Hp), e(B, Hp), e(B, Hp), e(T, B, G) if save else e(0), e(T + 1, B, Hp) if save else e(0)
+    return e(T, B, Hp), e(B, H), e(B, H), e(T, B, G) if save else e(0), e(T + 1, B, Hp) if save else e(0)
 
 
 def _lstm_fused_seq_fake(xp, h0, c0, w_hh, valid, save):
-    return _fused_outputs_fake(xp, *xp.shape, save)
+    return _fused_outputs_fake(xp, *xp.shape, w_hh.shape[1], save)
 
 
 @torch.library.custom_op("lstmkit::lstm_fused_seq_bwd", mutates_args=())
@@ -460,6 +461,11 @@ def _lstm_fused_seq_bwd_fake(dout, dhT, dcT, gates, cseq, w_hh, valid, need_dh0,
             gates.new_empty((G,) if need_db else (0,)))
 
 
+def _pad_units(t: Tensor, Hp: int) -> Tensor:
+    """``t`` ``(B, H)`` with zero units up to ``Hp``."""
+    return t if t.shape[-1] == Hp else torch.nn.functional.pad(t, (0, Hp - t.shape[-1]))
+
+
 def _lstm_fused_setup(ctx, inputs, output):
     xp, h0, c0, w_hh, valid, save = inputs
     out, hT, cT, gates, cseq = output
@@ -480,8 +486,9 @@ def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh, ne
     T, B, G = gates.shape
     Hp, H = G // 4, w_hh.shape[1]
     dout = torch.zeros_like(out) if dout is None else dout
-    dhT = torch.zeros_like(cseq[0]) if dhT is None else dhT
-    dcT = torch.zeros_like(cseq[0]) if dcT is None else dcT
+    # h_T and c_T left the loop at the layer's width: their gradients enter it padded
+    dhT = torch.zeros_like(cseq[0]) if dhT is None else _pad_units(dhT, Hp)
+    dcT = torch.zeros_like(cseq[0]) if dcT is None else _pad_units(dcT, Hp)
     dA, dh0, dc0, db = _lstm_fused_seq_bwd_g(dout, dhT, dcT, gates, cseq, w_hh, valid, need_h0, need_db)
     d_whh = d_wih = None
     if need_whh and x is not None:  # both weight gradients as one product: dA^T [x_t, h_{t-1}]
@@ -524,7 +531,7 @@ def lstm_fused_seq_x(
 
 
 def _lstm_fused_seq_x_fake(x, w_ih, b, h0, c0, w_hh, valid, save):
-    return _fused_outputs_fake(x, x.shape[0], x.shape[1], w_ih.shape[0], save)
+    return _fused_outputs_fake(x, x.shape[0], x.shape[1], w_ih.shape[0], w_hh.shape[1], save)
 
 
 def _lstm_fused_x_setup(ctx, inputs, output):

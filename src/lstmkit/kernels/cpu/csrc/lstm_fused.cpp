@@ -155,8 +155,11 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
   at::Tensor wi = tile_x ? wih.contiguous().view({U, 4, L, xin.size(2)}).permute({0, 3, 1, 2}).contiguous()
                          : at::Tensor();
   at::Tensor bi = tile_x && bias.defined() ? bias.contiguous() : at::Tensor();
-  at::Tensor hseq = Hp == H ? at::empty({T, B, Hp}, opt) : at::zeros({T, B, Hp}, opt);
-  at::Tensor cseq = Hp == H ? at::empty({save ? T + 1 : 2, B, Hp}, opt) : at::zeros({save ? T + 1 : 2, B, Hp}, opt);
+  // every step writes all Hp lanes of h_t and c_t (padding units compute
+  // exact zeros), so only c_0's padding lanes need zeros
+  at::Tensor hseq = at::empty({T, B, Hp}, opt);
+  at::Tensor cseq = at::empty({save ? T + 1 : 2, B, Hp}, opt);
+  if (Hp != H) cseq[0].narrow(1, H, Hp - H).zero_();
   at::Tensor h0p = Hp == H ? h0.contiguous() : at::constant_pad_nd(h0, {0, Hp - H}).contiguous();
   cseq[0].narrow(1, 0, H).copy_(c0);
   at::Tensor gates = save ? at::empty({T, B, 4 * Hp}, opt) : at::Tensor();
@@ -208,8 +211,11 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
     }
     stream_fence();  // the activations were streamed past the caches
   });
-  at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0p.clone();
-  at::Tensor cT = cseq[save ? T : (T & 1)].clone();
+  // the final states at the layer's width, copies (never views of hseq/cseq):
+  // narrowing them outside the operator cost two more autograd nodes per call
+  // (T10 B10 H40 training 0.64 -> 0.58 ms on 1 thread)
+  at::Tensor hT = (T > 0 ? hseq[T - 1] : h0p).narrow(1, 0, H).clone(at::MemoryFormat::Contiguous);
+  at::Tensor cT = cseq[save ? T : (T & 1)].narrow(1, 0, H).clone(at::MemoryFormat::Contiguous);
   return {hseq, hT, cT, save ? gates : at::Tensor(), save ? cseq : at::Tensor()};
 }
 
