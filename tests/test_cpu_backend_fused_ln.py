@@ -187,6 +187,33 @@ def test_few_rows_two_threads_share_the_product_by_panels(H, dtype, projection, 
     assert spy.calls == {"fwd": 2, "bwd": 2, "general": 0}
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_statistics_gathered_by_the_tiles_equal_the_row_pass(dtype, projection):
+    """One thread gathers the rows' statistics as the tiles store them; two
+    threads sharing the product by panels (one row block) read them in a
+    pass over each row afterwards. Same values, shift and order: the same
+    bits, forward and final states."""
+    H = 4 * lanes(dtype)
+    layer = make(H, 2, False, dtype=dtype, seed=3).eval()
+    x = torch.randn(6, 4, I, dtype=dtype) * 3 + 5  # an offset: the shift matters
+    ext = _build.load_extension()
+    outs = []
+    ext.thread_backoff_reset()
+    was_on = ext.thread_backoff_enable(False)  # no back-off to one thread: two really share the product
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            with torch.no_grad():
+                out, (h, c) = layer(x)
+            outs.append((out, h, c))
+    finally:
+        ext.thread_backoff_enable(was_on)
+        ext.thread_backoff_reset()
+        torch.set_num_threads(1)
+    for a, b in zip(*outs):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.parametrize("H,dtype", [(20, torch.float32), (10, torch.float64)])  # off 16/8 and 8/4 lanes
 def test_hidden_size_off_the_lanes_keeps_the_general_loop(H, dtype, monkeypatch):
     assert H % lanes(dtype) != 0

@@ -169,6 +169,10 @@ struct Fwd {
   int64_t I = 0;
   const S* XI = nullptr;
   const S* WI = nullptr;
+  // (B, 2, 3, L): per row, the running sums of the current step's recurrent
+  // product (side 0) and input projection (side 1), gathered as the tiles
+  // store them (Prod::sums): shift, sum and sum of squares per lane
+  S* RS = nullptr;
 
   S* rrow(int64_t t, int64_t b) const { return R + ((save ? t : 0) * B + b) * 4 * H; }
   // row b of step t's raw input projection (one step's buffer when the tile computes it unsaved)
@@ -185,6 +189,9 @@ struct Fwd {
     const Fwd& f;
     int64_t t, u;
     bool input = false;
+    // whether the tile also gathers its rows' statistics (sums): only where
+    // one thread stores every unit block of a row, in order (Fwd::gathers)
+    bool sums = false;
     template <int MR>
     void init(int64_t, v (&acc)[MR][4]) const {
       zero_tile(acc);
@@ -194,9 +201,43 @@ struct Fwd {
       for (int r = 0; r < MR; ++r) {
         S* p = (input ? f.xrow(t, r0 + r) : f.rrow(t, r0 + r)) + u * 4 * L;
         for (int j = 0; j < 4; ++j) vstore(p + j * L, acc[r][j]);
+        if (sums) f.gather(r0 + r, input, u, acc[r]);
       }
     }
   };
+
+  // The row's statistics as its unit blocks are stored, u = 0, 1, ... in
+  // turn: the same values, shift and order as stats() reading the stored
+  // row afterwards (lane l of the shift is the row's first value of lane
+  // l), so the same sums and bits; a pass over the row less per side and
+  // step. Training T100 B64 H256: 123-129 -> 117 ms on 1 thread, 61-64 ->
+  // 59 ms on 2; at H = 64 (rows of 16 vectors) 1-3 %: there the rows'
+  // moments (horizontal sums, the square root) cost more than the pass
+  // (benchmarks/RESULTS.md).
+  void gather(int64_t b, bool input, int64_t u, const v (&vals)[4]) const {
+    S* st = RS + (b * 2 + (input ? 1 : 0)) * 3 * L;
+    v k0, s1{}, s2{};
+    if (u == 0) {
+      k0 = vals[0];
+      vstore(st, k0);
+    } else {
+      k0 = vload<v>(st);
+      s1 = vload<v>(st + L);
+      s2 = vload<v>(st + 2 * L);
+    }
+    for (int j = 0; j < 4; ++j) {
+      const v d = vals[j] - k0;
+      s1 += d;
+      s2 += d * d;
+    }
+    vstore(st + L, s1);
+    vstore(st + 2 * L, s2);
+  }
+
+  // whether a thread's product this step stores every unit block of its
+  // rows in order (one thread, or the team split by rows): then the tiles
+  // gather the rows' statistics (gather), else the row phase reads them
+  bool gathers(const Share& share, int nt, bool alone) const { return RS && (share.by_rows || nt == 1 || alone); }
 
   // mean and 1/std of n values (biased variance, as F.layer_norm) of each
   // of NR rows p[0..NR) in one pass over the values shifted by each row's
@@ -218,15 +259,27 @@ struct Fwd {
         s2[q] += d * d;
       }
     }
-    // per lane l: sum (x - k0[l]) and its square over the n/L values of lane l
+    for (int q = 0; q < NR; ++q) moments(k0[q], s1[q], s2[q], n, mean[q], rstd[q]);
+  }
+
+  // mean and 1/std from a row's shift k0 and its per-lane sums of (x - k0)
+  // and (x - k0)^2 over the n/L values of each lane
+  void moments(const v& k0, const v& s1, const v& s2, int64_t n, S& mean, S& rstd) const {
     const S m = S(n / L);
+    v lm = s1 / m;                  // lane means minus the shift
+    const v lq = s2 - s1 * lm;      // lane sums of squared deviations
+    lm += k0;                       // lane means
+    mean = hsum<S>(lm) / S(L);
+    const v dm = lm - mean;
+    rstd = inv_std<S>((hsum<S>(lq) + m * hsum<S>(dm * dm)) / S(n), eps);
+  }
+
+  // NR rows' statistics of one side gathered by the tiles (gather)
+  template <int NR>
+  void gathered(int64_t b, bool input, S (&mean)[NR], S (&rstd)[NR]) const {
     for (int q = 0; q < NR; ++q) {
-      v lm = s1[q] / m;                  // lane means minus the shift
-      const v lq = s2[q] - s1[q] * lm;   // lane sums of squared deviations
-      lm += k0[q];                       // lane means
-      mean[q] = hsum<S>(lm) / S(L);
-      const v dm = lm - mean[q];
-      rstd[q] = inv_std<S>((hsum<S>(lq) + m * hsum<S>(dm * dm)) / S(n), eps);
+      const S* st = RS + ((b + q) * 2 + (input ? 1 : 0)) * 3 * L;
+      moments(vload<v>(st), vload<v>(st + L), vload<v>(st + 2 * L), 4 * H, mean[q], rstd[q]);
     }
   }
 
@@ -235,7 +288,7 @@ struct Fwd {
   // interleaves the rows' dependency chains; the compiled code may still
   // round differently, see row_range)
   template <int NR>
-  void rows(int64_t t, int64_t b) const {
+  void rows(int64_t t, int64_t b, bool rsums, bool xsums) const {
     const int64_t G = 4 * H;
     const S* hprev[NR];
     S* hnext[NR];
@@ -256,8 +309,14 @@ struct Fwd {
       ga[q] = GA ? GA + (t * B + b + q) * G : nullptr;
     }
     S mean[NR], rstd[NR], xmean[NR], xrstd[NR];
-    stats<NR>(rc, G, mean, rstd);
-    stats<NR>(x, G, xmean, xrstd);
+    if (rsums)
+      gathered<NR>(b, false, mean, rstd);
+    else
+      stats<NR>(rc, G, mean, rstd);
+    if (xsums)
+      gathered<NR>(b, true, xmean, xrstd);
+    else
+      stats<NR>(x, G, xmean, xrstd);
     v csum[NR];
     for (int q = 0; q < NR; ++q) csum[q] = v{};
     for (int64_t u = 0; u < U; ++u) {
@@ -325,17 +384,18 @@ struct Fwd {
   // instantiations' arithmetic differently (seen with AVX2 in float64, 1e-15
   // apart), so a row's bits must not depend on where a thread's range starts
   // (Share::rows keeps the team's ranges on even rows).
-  void row_range(int64_t t, int64_t b0, int64_t b1) const {
+  // (rsums, xsums: the recurrent / input side's statistics were gathered by the tiles)
+  void row_range(int64_t t, int64_t b0, int64_t b1, bool rsums = false, bool xsums = false) const {
     int64_t b = b0;
     for (; b < b1; ++b) {
       if (padding(t, b)) {  // the state is kept
         std::memcpy(cell(t + 1, b), cell(t, b), H * sizeof(S));
         std::memcpy(h_out(t, b), h_in(t, b), H * sizeof(S));
       } else if ((b & 1) == 0 && b + 1 < b1 && !padding(t, b + 1)) {
-        rows<2>(t, b);
+        rows<2>(t, b, rsums, xsums);
         ++b;
       } else {
-        rows<1>(t, b);
+        rows<1>(t, b, rsums, xsums);
       }
     }
   }
@@ -382,6 +442,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
   const RowBlocks rb(B);
   const Share share(U, rb, requested_threads());
   at::Tensor part = at::empty({share.nt, B * 4 * L}, opt);
+  at::Tensor sums = at::empty({B, 2, 3, L}, opt);
+  k.RS = sums.data_ptr<S>();
   Meeting meet(share.nt);
   team(share.nt, [&](int tid, int nt) {
     int64_t b0, b1;
@@ -390,18 +452,19 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
     v* pt = reinterpret_cast<v*>(part.data_ptr<S>() + tid * B * 4 * L);
     for (int64_t t = 0; t < T; ++t) {
       const S* hprev = k.h_in(t, 0);
+      const bool gather = k.gathers(share, nt, alone);
       share.product(tid, nt, alone, [&](int64_t u, int64_t r0, int64_t r1) {
         if (k.XI) {  // x_t W_ih^T for the unit block, into the step's input-projection rows
-          const typename Fwd<S>::Prod xs{k, t, u, true};
+          const typename Fwd<S>::Prod xs{k, t, u, true, gather};
           const Panel<S, typename Fwd<S>::Prod> px{xs, rb, I, k.XI + t * B * I, I, k.WI + u * I * 4 * L, pt};
           px.run(r0, r1);
         }
-        const typename Fwd<S>::Prod step{k, t, u};
+        const typename Fwd<S>::Prod step{k, t, u, false, gather};
         const Panel<S, typename Fwd<S>::Prod> p{step, rb, H, hprev, H, k.Wf + u * H * 4 * L, pt};
         p.run(r0, r1);
       });
       share.sync(nt, alone);
-      k.row_range(t, b0, b1);
+      k.row_range(t, b0, b1, gather, gather && k.XI);
       if (!share.end_step(meet, t, tid, alone, b0, b1)) return;
     }
   });
