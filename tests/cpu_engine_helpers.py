@@ -9,9 +9,23 @@ one eager backward per sample.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import torch
+
+
+@contextlib.contextmanager
+def backoff_off(ext):
+    """The engine's thread back-off rule off (and its state cleared before
+    and after): a team of two stays a team of two, however small the steps."""
+    ext.thread_backoff_reset()
+    was_on = ext.thread_backoff_enable(False)
+    try:
+        yield
+    finally:
+        ext.thread_backoff_enable(was_on)
+        ext.thread_backoff_reset()
 
 
 def forced_hand_over(ext, run, step: int):
@@ -23,20 +37,17 @@ def forced_hand_over(ext, run, step: int):
     nothing to hand over), so only the forced hand-over is tested."""
     n = torch.get_num_threads()
     torch.set_num_threads(2)
-    ext.thread_backoff_reset()
-    was_on = ext.thread_backoff_enable(False)
     try:
-        a = run()
-        solos = ext.thread_solo_count()
-        ext.thread_solo_at(step)
-        try:
-            b = run()
-        finally:
-            ext.thread_solo_at(-1)
-        return a, b, ext.thread_solo_count() - solos
+        with backoff_off(ext):
+            a = run()
+            solos = ext.thread_solo_count()
+            ext.thread_solo_at(step)
+            try:
+                b = run()
+            finally:
+                ext.thread_solo_at(-1)
+            return a, b, ext.thread_solo_count() - solos
     finally:
-        ext.thread_backoff_enable(was_on)
-        ext.thread_backoff_reset()
         torch.set_num_threads(n)
 
 

@@ -18,7 +18,7 @@ import types
 
 import pytest
 import torch
-from cpu_engine_helpers import check_compiled_step, check_per_sample_grads, forced_hand_over
+from cpu_engine_helpers import backoff_off, check_compiled_step, check_per_sample_grads, forced_hand_over
 
 import lstmkit
 from lstmkit.kernels.cpu import _build, fused_ln, ops
@@ -196,19 +196,15 @@ def test_statistics_gathered_by_the_tiles_equal_the_row_pass(dtype, projection):
     H = 4 * lanes(dtype)
     layer = make(H, 2, False, dtype=dtype, seed=3).eval()
     x = torch.randn(6, 4, I, dtype=dtype) * 3 + 5  # an offset: the shift matters
-    ext = _build.load_extension()
     outs = []
-    ext.thread_backoff_reset()
-    was_on = ext.thread_backoff_enable(False)  # no back-off to one thread: two really share the product
     try:
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            with torch.no_grad():
-                out, (h, c) = layer(x)
-            outs.append((out, h, c))
+        with backoff_off(_build.load_extension()):  # two threads really share the product
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                with torch.no_grad():
+                    out, (h, c) = layer(x)
+                outs.append((out, h, c))
     finally:
-        ext.thread_backoff_enable(was_on)
-        ext.thread_backoff_reset()
         torch.set_num_threads(1)
     for a, b in zip(*outs):
         assert torch.equal(a, b)

@@ -225,13 +225,17 @@ struct Fwd {
       s1 = vload<v>(st + L);
       s2 = vload<v>(st + 2 * L);
     }
-    for (int j = 0; j < 4; ++j) {
-      const v d = vals[j] - k0;
-      s1 += d;
-      s2 += d * d;
-    }
+    for (int j = 0; j < 4; ++j) add_shifted(vals[j], k0, s1, s2);
     vstore(st + L, s1);
     vstore(st + 2 * L, s2);
+  }
+
+  // one vector of a row into its shifted sums: the step stats() and gather()
+  // share, so that both give the same bits
+  static void add_shifted(const v& x, const v& k0, v& s1, v& s2) {
+    const v d = x - k0;
+    s1 += d;
+    s2 += d * d;
   }
 
   // whether a thread's product this step stores every unit block of its
@@ -253,11 +257,7 @@ struct Fwd {
     }
     for (int64_t k = 0; k < n; k += L) {
 #pragma GCC unroll 4
-      for (int q = 0; q < NR; ++q) {
-        const v d = vload<v>(p[q] + k) - k0[q];
-        s1[q] += d;
-        s2[q] += d * d;
-      }
+      for (int q = 0; q < NR; ++q) add_shifted(vload<v>(p[q] + k), k0[q], s1[q], s2[q]);
     }
     for (int q = 0; q < NR; ++q) moments(k0[q], s1[q], s2[q], n, mean[q], rstd[q]);
   }
@@ -385,7 +385,7 @@ struct Fwd {
   // apart), so a row's bits must not depend on where a thread's range starts
   // (Share::rows keeps the team's ranges on even rows).
   // (rsums, xsums: the recurrent / input side's statistics were gathered by the tiles)
-  void row_range(int64_t t, int64_t b0, int64_t b1, bool rsums = false, bool xsums = false) const {
+  void row_range(int64_t t, int64_t b0, int64_t b1, bool rsums, bool xsums) const {
     int64_t b = b0;
     for (; b < b1; ++b) {
       if (padding(t, b)) {  // the state is kept
