@@ -271,3 +271,102 @@ def test_a_stepped_layer_copies_and_pickles_without_its_plan():
         buf = io.BytesIO()
         torch.save(layer, buf)
         assert "_step_cache" in layer.__dict__, "saving must not drop the original's plan"
+
+
+def counting_fast_path(layer):
+    """Count the kept stream's steps that ``try_call`` ran (``None`` answers
+    not counted)."""
+    fast = layer.__dict__["_step_fast"]
+    inner, ran = fast.try_call, []
+
+    def counted(*args):
+        out = inner(*args)
+        if out is not None:
+            ran.append(1)
+        return out
+
+    fast.try_call = counted
+    return ran
+
+
+@pytest.mark.parametrize("kind", FUSED)
+def test_a_kept_streams_steps_take_the_checked_fast_path_with_the_same_bits(kind):
+    layer = make(kind, L=2, dtype=torch.float32, backend="cpu")
+    twin = copy.deepcopy(layer)
+    xs = torch.randn(4, 2, I)
+    with torch.no_grad():
+        state = twin_state = None
+        h, state = layer.step(xs[0], state)
+        ran = counting_fast_path(layer)
+        h_twin, twin_state = twin.step(xs[0], twin_state)
+        for x in xs[1:]:
+            h, state = layer.step(x, state)
+            # the same stream through the fused step's own checked call
+            h_twin, twin_state = fused_plan(twin)(x, parts(twin_state))
+            twin_state = twin_state if len(twin_state) > 1 else twin_state[0]
+            assert torch.equal(h, h_twin)
+            for a, b in zip(parts(state), parts(twin_state), strict=True):
+                assert torch.equal(a, b)
+    assert len(ran) == 3, "the kept stream's steps should run through try_call"
+
+
+def test_the_fast_path_declines_what_the_stream_did_not_begin_with():
+    layer = make("lstm", backend="cpu")
+    ref = reference_of(layer)
+    xs = torch.randn(3, 1, I, dtype=torch.float64)
+    n = torch.get_num_threads()
+    with torch.no_grad():
+        state, ref_state = assert_same_steps(layer, ref, xs[:1])
+        ran = counting_fast_path(layer)
+        state, ref_state = assert_same_steps(layer, ref, xs[1:2], state, ref_state)
+        assert len(ran) == 1
+        # another thread count: declined in C++, planned again (a new fast path)
+        torch.set_num_threads(n + 1)
+        try:
+            fast = layer.__dict__["_step_fast"]
+            assert_same_steps(layer, ref, xs[2:], state, ref_state)
+            assert layer.__dict__["_step_fast"] is not fast
+        finally:
+            torch.set_num_threads(n)
+        ran = counting_fast_path(layer)
+        # more rows, a wrong state: the layer's own checks answer
+        wide = torch.randn(1, 3, I, dtype=torch.float64)
+        assert_same_steps(layer, ref, wide, tuple(s.expand(-1, 3, -1).contiguous() for s in state),
+                          tuple(s.expand(-1, 3, -1).contiguous() for s in ref_state))
+        with pytest.raises(ValueError, match=r"expected state h of shape \(2, 3, 6\)"):
+            layer.step(wide[0], (torch.zeros(2, 1, H, dtype=torch.float64), state[1].expand(-1, 3, -1)))
+        assert not ran
+    # autograd: the differentiable path, whose output carries a graph
+    h, _ = layer.step(xs[0], state)
+    assert h.requires_grad
+
+
+def test_try_call_answers_none_for_each_difference():
+    layer = make("lstm", L=2, backend="cpu")
+    x = torch.randn(1, I, dtype=torch.float64)
+    h0, c0 = (s.contiguous() for s in layer.init_state(1))
+    with torch.no_grad():
+        layer.step(x, (h0, c0))
+        try_call = fused_plan(layer).try_call
+        top, h, c = try_call(x, h0, c0, 1)
+        want, (wh, wc) = reference_of(layer).step(x, (h0, c0))
+        torch.testing.assert_close(top, want, **TOL[torch.float64])
+        declined = {
+            "rows": try_call(x.expand(2, -1).contiguous(), h0.expand(-1, 2, -1).contiguous(),
+                             c0.expand(-1, 2, -1).contiguous(), 1),
+            "dtype": try_call(x.float(), h0.float(), c0.float(), 1),
+            "no state": try_call(x, None, None, 1),
+            "state shape": try_call(x, h0[:1], c0, 1),
+            "state layout": try_call(x, torch.zeros(2, 2, H, dtype=torch.float64)[:, :1], c0, 1),
+            "unbatched": try_call(x[0], h0, c0, 1),
+        }
+        assert all(v is None for v in declined.values()), declined
+        n = torch.get_num_threads()
+        torch.set_num_threads(n + 1)
+        try:
+            assert try_call(x, h0, c0, 1) is None, "another thread count"
+        finally:
+            torch.set_num_threads(n)
+        layer.cells[1].weight_hh.data = layer.cells[1].weight_hh.data.clone()
+        assert try_call(x, h0, c0, 1) is None, "a parameter's data moved"
+    assert try_call(x, h0, c0, 1) is None, "parameters that need autograd"

@@ -94,7 +94,11 @@ class Backend:
         tuple of ``(L, B, n)`` tensors or ``None`` for zeros. The callable must
         read the cells' parameters as they are at each call (in-place updates
         included); :meth:`lstmkit.nn.Recurrent.step` builds a new one when a
-        parameter is replaced."""
+        parameter is replaced. It may also offer ``try_call(x_t, h, c, rows)``
+        (``c`` ``None`` for one-part states): the step with all of its checks
+        done by the callable itself, returning ``[h_top, h, c]`` or ``None``
+        for any call unlike the stream's first; then a kept stream's later
+        steps go straight to it."""
         return None
 
     def step(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 import warnings
 from typing import Any
@@ -395,10 +396,18 @@ class Recurrent(nn.Module):
         or converted; an in-place update such as an optimiser step keeps them
         and is seen by the next step; and ``auto``'s tables).
         """
-        # a stream's later steps: the signature matches the kept plan, whose
-        # checks (unidirectional, a floating input of this dtype and shape)
-        # passed on the first step; the key check is all that runs
+        # a stream's later steps, where the backend's fused step checks the
+        # call itself (_FastStep): the settings and parameters compared here,
+        # in Python, without a call into torch's bindings
         compiling = torch.compiler.is_compiling()
+        fast = self.__dict__.get("_step_fast")
+        if fast is not None and not compiling:
+            out = fast(self, x_t, state)
+            if out is not None:
+                return out
+        # else the signature matches the kept plan, whose checks
+        # (unidirectional, a floating input of this dtype and shape) passed on
+        # the first step; the key check is all that runs
         key = cached = None
         if isinstance(x_t, Tensor) and not compiling:
             key = self._call_key(x_t, self._cell_list())
@@ -415,6 +424,7 @@ class Recurrent(nn.Module):
                 cached = self._plan_step(x_t)
             else:
                 cached = self._keep("_step_cache", key, x_t.device.type, self._plan_step(x_t))
+                self.__dict__["_step_fast"] = _FastStep.of(self, cached, x_t)
         unbatched = x_t.dim() == 1
         xb = x_t.unsqueeze(0) if unbatched else x_t
         if state is None:
@@ -441,6 +451,7 @@ class Recurrent(nn.Module):
         # pickled (a copy plans its own first step)
         state = self.__dict__.copy()
         state.pop("_step_cache", None)
+        state.pop("_step_fast", None)
         state.pop("_call_cache", None)
         return state
 
@@ -507,6 +518,83 @@ def _may_keep_choice() -> bool:
     transform (torch.nn's kernels have no vmap rule)."""
     return not (torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
                 or torch._C._are_functorch_transforms_active())
+
+
+class _FastStep:
+    """A kept stream's later steps straight to the backend's checked step
+    (``try_call`` of :meth:`lstmkit.kernels.base.Backend.streamer`), for
+    :meth:`Recurrent.step`. What the C++ side cannot see is compared here:
+    the layer's settings (:meth:`Recurrent._call_key`'s, read as plain
+    attributes), its parameters by identity (a parameter replaced), ``auto``'s
+    tables, and the state's form. Any difference, and any call the backend
+    declines, returns ``None``: the layer's checked path runs, and plans the
+    stream again where its signature changed.
+
+    Why: at B=1 the checked path's Python, mostly calls through torch's
+    bindings (the input's dtype, device and shape, the grad mode, the thread
+    count, eight data pointers), took 35-45 us of a 150-180 us step at H=256
+    with two layers, more than its own time: the code it runs evicts weight
+    lines the step then reads again from L3 (bench_cpu.py ``stream``)."""
+
+    __slots__ = ("settings", "params", "auto_inputs", "device_type", "try_call", "rows", "two_part")
+
+    @staticmethod
+    def of(layer: "Recurrent", plan: "_StepPlan", x_t: Tensor) -> "_FastStep | None":
+        """The fast path for a stream just planned, or ``None`` where it does
+        not apply (no such backend step, an unbatched or checked input)."""
+        try_call = getattr(plan.streamer, "try_call", None)
+        if try_call is None or x_t.dim() != 2 or layer.check_finite:
+            return None
+        params = _FastStep.params_of(layer)
+        # a plan made for a call that needs autograd may differ from one made
+        # without (auto reads it as training); the backend's step runs only
+        # calls that do not
+        if torch.is_grad_enabled() and (x_t.requires_grad or any(p.requires_grad for p in params)):
+            return None
+        fast = _FastStep()
+        fast.settings = fast.settings_of(layer)
+        fast.params = params
+        fast.device_type = x_t.device.type
+        fast.auto_inputs = layer._auto_inputs(fast.device_type)
+        fast.try_call, fast.rows = try_call, x_t.shape[0]
+        fast.two_part = len(plan.shapes) == 2
+        return fast
+
+    @staticmethod
+    def settings_of(layer: "Recurrent") -> tuple:
+        return (layer.training, layer.backend, layer.batch_first, layer.dropout, layer.input_dropout,
+                layer.hidden_dropout, layer.zoneout, layer.zoneout_cell, layer.bidirectional, layer.num_layers,
+                layer.check_finite)
+
+    @staticmethod
+    def params_of(layer: "Recurrent") -> list:
+        return [p for c in layer._modules["cells"]._modules.values() for p in c._parameters.values()]
+
+    def __call__(self, layer: "Recurrent", x_t, state):
+        if not isinstance(x_t, Tensor) or self.settings_of(layer) != self.settings:
+            return None
+        params = self.params_of(layer)
+        if len(params) != len(self.params) or not all(map(operator.is_, params, self.params)):
+            return None
+        if self.auto_inputs:
+            inputs = layer._auto_inputs(self.device_type)
+            if len(inputs) != len(self.auto_inputs) or not all(map(_same_input, inputs, self.auto_inputs)):
+                return None
+        if self.two_part:
+            if type(state) is not tuple or len(state) != 2:
+                return None
+            h, c = state
+            if not (isinstance(h, Tensor) and isinstance(c, Tensor)):
+                return None
+        else:
+            h = state[0] if type(state) is tuple and len(state) == 1 else state
+            if not isinstance(h, Tensor):
+                return None
+            c = None
+        out = self.try_call(x_t, h, c, self.rows)
+        if out is None:
+            return None
+        return out[0], ((out[1], out[2]) if self.two_part else out[1])
 
 
 class _StepPlan:

@@ -433,9 +433,16 @@ class _Streamer:
     the cells' own parameter tensors (so in-place updates such as an optimiser
     step are seen without rebuilding; a replaced parameter needs a new one,
     which :meth:`lstmkit.nn.Recurrent.step` notices by the parameters' data
-    pointers)."""
+    pointers).
 
-    __slots__ = ("_op", "_params", "_two_part")
+    ``try_call(x_t, h, c, rows)`` is the step with every check in C++
+    (``StreamStep::try_call``): ``[h_top, h, c]``, or ``None`` where the call
+    is not one the stream began with (another shape, dtype or thread count,
+    a state part missing, a parameter's data moved, anything needing
+    autograd); :meth:`lstmkit.nn.Recurrent.step` runs a kept stream's steps
+    through it."""
+
+    __slots__ = ("_op", "_params", "_two_part", "try_call")
 
     def __init__(self, ext, kind: int, cells: Sequence[Cell], spec: RecurrenceSpec) -> None:
         peep = spec.kind == "peephole"
@@ -452,6 +459,7 @@ class _Streamer:
         )
         self._params = [p for c in cells for p in c.parameters()]
         self._two_part = kind == 0
+        self.try_call = self._op.try_call
 
     def __call__(self, x_t: Tensor, state: tuple[Tensor, ...] | None):
         """``(h_top, state)`` after one step, or ``None`` if the call needs
