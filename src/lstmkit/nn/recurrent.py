@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 import warnings
@@ -525,56 +526,61 @@ class _FastStep:
     (``try_call`` of :meth:`lstmkit.kernels.base.Backend.streamer`), for
     :meth:`Recurrent.step`. What the C++ side cannot see is compared here:
     the layer's settings (:meth:`Recurrent._call_key`'s, read as plain
-    attributes), its parameters by identity (a parameter replaced), ``auto``'s
-    tables, and the state's form. Any difference, and any call the backend
-    declines, returns ``None``: the layer's checked path runs, and plans the
-    stream again where its signature changed.
+    attributes), its cells and parameters by identity (one replaced),
+    ``auto``'s tables, and the state's form. Any difference, and any call the
+    backend declines, returns ``None``: the layer's checked path runs, and
+    plans the stream again where its signature changed.
 
     Why: at B=1 the checked path's Python, mostly calls through torch's
     bindings (the input's dtype, device and shape, the grad mode, the thread
     count, eight data pointers), took 35-45 us of a 150-180 us step at H=256
-    with two layers, more than its own time: the code it runs evicts weight
-    lines the step then reads again from L3 (bench_cpu.py ``stream``)."""
+    with two layers (bench_cpu.py ``stream``). A step of that size evicts
+    what Python touches, so each later step's Python runs cold: 2-3 us hot
+    costs about 20 us after a step. Hence the checks here are few C-level
+    calls (``attrgetter``, identity over the parameter dictionaries' values)
+    rather than loops of bytecode."""
 
-    __slots__ = ("settings", "params", "auto_inputs", "device_type", "try_call", "rows", "two_part")
+    __slots__ = ("settings", "cells", "modules", "dicts", "params", "auto_inputs", "device_type", "try_call",
+                 "rows", "two_part")
+
+    #: the settings of :meth:`Recurrent._call_key` that a layer holds as attributes
+    settings_of = operator.attrgetter("training", "backend", "batch_first", "dropout", "input_dropout",
+                                      "hidden_dropout", "zoneout", "zoneout_cell", "bidirectional", "num_layers",
+                                      "check_finite")
 
     @staticmethod
     def of(layer: "Recurrent", plan: "_StepPlan", x_t: Tensor) -> "_FastStep | None":
         """The fast path for a stream just planned, or ``None`` where it does
-        not apply (no such backend step, an unbatched or checked input)."""
+        not apply (no such backend step, an unbatched or checked input, a call
+        that needs autograd)."""
         try_call = getattr(plan.streamer, "try_call", None)
         if try_call is None or x_t.dim() != 2 or layer.check_finite:
             return None
-        params = _FastStep.params_of(layer)
+        fast = _FastStep()
+        fast.cells = layer._modules["cells"]
+        fast.modules = list(fast.cells._modules.values())
+        fast.dicts = [c._parameters for c in fast.modules]
+        fast.params = list(itertools.chain.from_iterable(map(dict.values, fast.dicts)))
         # a plan made for a call that needs autograd may differ from one made
         # without (auto reads it as training); the backend's step runs only
         # calls that do not
-        if torch.is_grad_enabled() and (x_t.requires_grad or any(p.requires_grad for p in params)):
+        if torch.is_grad_enabled() and (x_t.requires_grad or any(p is not None and p.requires_grad
+                                                                 for p in fast.params)):
             return None
-        fast = _FastStep()
-        fast.settings = fast.settings_of(layer)
-        fast.params = params
+        fast.settings = _FastStep.settings_of(layer)
         fast.device_type = x_t.device.type
         fast.auto_inputs = layer._auto_inputs(fast.device_type)
         fast.try_call, fast.rows = try_call, x_t.shape[0]
         fast.two_part = len(plan.shapes) == 2
         return fast
 
-    @staticmethod
-    def settings_of(layer: "Recurrent") -> tuple:
-        return (layer.training, layer.backend, layer.batch_first, layer.dropout, layer.input_dropout,
-                layer.hidden_dropout, layer.zoneout, layer.zoneout_cell, layer.bidirectional, layer.num_layers,
-                layer.check_finite)
-
-    @staticmethod
-    def params_of(layer: "Recurrent") -> list:
-        return [p for c in layer._modules["cells"]._modules.values() for p in c._parameters.values()]
-
     def __call__(self, layer: "Recurrent", x_t, state):
-        if not isinstance(x_t, Tensor) or self.settings_of(layer) != self.settings:
+        if (not isinstance(x_t, Tensor) or _FastStep.settings_of(layer) != self.settings
+                or layer._modules["cells"] is not self.cells or list(self.cells._modules.values()) != self.modules):
             return None
-        params = self.params_of(layer)
-        if len(params) != len(self.params) or not all(map(operator.is_, params, self.params)):
+        params = self.params
+        now = list(itertools.chain.from_iterable(map(dict.values, self.dicts)))
+        if len(now) != len(params) or not all(map(operator.is_, now, params)):
             return None
         if self.auto_inputs:
             inputs = layer._auto_inputs(self.device_type)
