@@ -331,3 +331,45 @@ def test_an_empty_batch_runs_forward_and_backward(cell, projection):
     (out.sum() + h.sum() + c.sum()).backward()
     assert x.grad.shape == (5, 0, 3)
     assert all(torch.count_nonzero(p.grad) == 0 for p in layer.parameters())
+
+
+def _permuted_forward(w, L):  # the packs' definitions, as torch views (what the loops replaced)
+    H = w.shape[1]
+    Hp = (H + L - 1) // L * L
+    w = nn.functional.pad(w.contiguous().view(4, H, H), (0, 0, 0, Hp - H))
+    return w.view(4, Hp // L, L, H).permute(1, 3, 0, 2).contiguous()
+
+
+def _permuted_backward(w, L):
+    H = w.shape[1]
+    Hp = (H + L - 1) // L * L
+    NQ = (Hp // L + 3) // 4
+    w = nn.functional.pad(w.contiguous().view(4, H, H), (0, NQ * 4 * L - H, 0, Hp - H))
+    return w.view(4, Hp // L, L, NQ, 4, L).permute(3, 1, 0, 2, 4, 5).contiguous().view(NQ, 4 * Hp, 4, L)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_weight_packs_and_transpose_equal_their_view_definitions(dtype, threads):
+    """The loops that lay out W_hh, W_ih and the weight gradients (copies,
+    so the same bits) against the permuted views they replaced, with hidden
+    sizes on and off the lane width and more than one thread's chunk."""
+    ext = ops._ext()
+    L = ops.lane_width(dtype)
+    torch.set_num_threads(threads)
+    try:
+        for H in (1, 5, L, 21, 40, 3 * L, 100, 256):
+            w = torch.randn(4 * H, H, dtype=dtype)
+            assert torch.equal(ext.pack_forward(w, L), _permuted_forward(w, L)), H
+            assert torch.equal(ext.pack_backward(w, L), _permuted_backward(w, L)), H
+            Hp = (H + L - 1) // L * L
+            for I in (1, 3, 70):
+                wi = torch.randn(4 * Hp, I, dtype=dtype)
+                want = wi.view(Hp // L, 4, L, I).permute(0, 3, 1, 2).contiguous()
+                assert torch.equal(ext.pack_input(wi, L), want), (H, I)
+        for R, C in ((1, 1), (3, 70), (17, 33), (64, 48), (576, 2048)):
+            a = torch.randn(R, C, dtype=dtype)
+            assert torch.equal(ext.transposed(a), a.t().contiguous()), (R, C)
+            assert torch.equal(ext.transposed(a.t()), a), (R, C)  # a non-contiguous input
+    finally:
+        torch.set_num_threads(1)

@@ -220,7 +220,7 @@ def _linear_fake(a, w, bias):
 def mm_tn(a: Tensor, b: Tensor) -> Tensor:
     """``a.T @ b`` for ``a`` ``(N, M)``, ``b`` ``(N, K)``."""
     with _NoAutocast():
-        return _mm_tn_eager(a.contiguous(), b.contiguous())
+        return _mm_tn_eager(a.contiguous(), b.contiguous(), _ext().transposed)
 
 
 def _mm_tn_fake(a, b):
@@ -493,8 +493,7 @@ def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh, ne
     d_whh = d_wih = None
     if need_whh and x is not None:  # both weight gradients as one product: dA^T [x_t, h_{t-1}]
         I = x.shape[2]
-        hin = torch.cat((h0.unsqueeze(0), out[:-1, :, :H]), 0)  # h_0 .. h_{T-1}
-        dw = _mm_tn_g(dA.reshape(T * B, G), torch.cat((x, hin), 2).reshape(T * B, I + H))
+        dw = _mm_tn_g(dA.reshape(T * B, G), _inputs_and_previous_states(x, h0, out, H).reshape(T * B, I + H))
         d_wih, d_whh = dw[:, :I], dw[:, I:]
     elif need_whh:  # sum_t dA_t^T h_{t-1}: h_0 is an input, h_1 .. h_{T-1} the output
         d_whh = _mm_tn_g(dA[0], h0)
@@ -505,6 +504,18 @@ def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh, ne
         d_whh = d_whh.index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
     return (dA, dh0[:, :H] if need_h0 else None, dc0[:, :H] if need_c0 else None, d_whh,
             db if need_db else None, d_wih)
+
+
+def _inputs_and_previous_states(x: Tensor, h0: Tensor, out: Tensor, H: int) -> Tensor:
+    """``[x_t, h_{t-1}]`` ``(T, B, I + H)`` for ``t = 1 .. T``: written once
+    into place (two concatenations, the states' and then this one, moved
+    the states twice: 4.0 against 1.8 ms at T256 B32 I64 H512)."""
+    T, B, I = x.shape
+    z = x.new_empty((T, B, I + H))
+    z[:, :, :I].copy_(x)
+    z[0, :, I:].copy_(h0)
+    z[1:, :, I:].copy_(out[:-1, :, :H])
+    return z
 
 
 def _lstm_fused_backward(ctx, dout, dhT, dcT, *_):

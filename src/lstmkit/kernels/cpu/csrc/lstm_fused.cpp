@@ -152,8 +152,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
               " 4*Hp=", 4 * Hp, ", got ", width);
   auto opt = xin.options();
   at::Tensor wf = pack_forward(whh, L);
-  at::Tensor wi = tile_x ? wih.contiguous().view({U, 4, L, xin.size(2)}).permute({0, 3, 1, 2}).contiguous()
-                         : at::Tensor();
+  at::Tensor wi = tile_x ? pack_input(wih, L) : at::Tensor();
   at::Tensor bi = tile_x && bias.defined() ? bias.contiguous() : at::Tensor();
   // every step writes all Hp lanes of h_t and c_t (padding units compute
   // exact zeros), so only c_0's padding lanes need zeros
@@ -380,21 +379,114 @@ int64_t lane_width(at::ScalarType dtype) {
 
 int64_t tile_rows() { return kRows; }
 
-at::Tensor pack_forward(const at::Tensor& whh, int64_t L) {
-  // (4H, H) -> (U, H, 4, L): Wf[u][k][gate][l] = W[gate*H + u*L + l, k]
-  const int64_t H = whh.size(1), Hp = (H + L - 1) / L * L, U = Hp / L;
-  at::Tensor w = whh.contiguous().view({4, H, H});
-  if (Hp != H) w = at::constant_pad_nd(w, {0, 0, 0, Hp - H});  // (4, Hp, H)
-  return w.view({4, U, L, H}).permute({1, 3, 0, 2}).contiguous();
+// The packs below are copies, written as loops: torch's permute + contiguous
+// (and the zero padding before it) moved these layouts at 2-3 GB/s, 3.7 ms
+// of a 1-thread training call at T256 B32 H512, about 1 %, and a larger
+// share of short calls at large H (the packs do not depend on T).
+
+namespace {
+// Parallel over [0, n) in chunks of at least `grain`, on torch's pool (the
+// packs run before the loop's own team starts).
+template <typename F>
+void pack_for(int64_t n, int64_t grain, const F& f) {
+  at::parallel_for(0, n, std::max<int64_t>(1, grain), f);
 }
 
-at::Tensor pack_backward(const at::Tensor& whh, int64_t L) {
-  // (4H, H) -> (NQ, 4Hp, 4, L): Wb[q][k][j][l] = W[row(k), (4q + j)*L + l], k interleaved (u, gate, lane)
-  const int64_t H = whh.size(1), Hp = (H + L - 1) / L * L, U = Hp / L, NQ = (U + 3) / 4;
-  at::Tensor w = whh.contiguous().view({4, H, H});
-  w = at::constant_pad_nd(w, {0, NQ * 4 * L - H, 0, Hp - H});           // (4, Hp, 4*NQ*L)
-  w = w.view({4, U, L, NQ, 4, L}).permute({3, 1, 0, 2, 4, 5});           // (NQ, U, gate, lane, j, l)
-  return w.contiguous().view({NQ, 4 * Hp, 4, L});
+// out (U, K, 4, L): out[u][k][q][l] = src[row(u, q, l)][k], zero where row()
+// is negative: each unit block's 4L rows turned into lane order, in blocks of
+// KB columns so that a block's source and destination lines stay in L1.
+template <typename S, typename Row>
+void lanes_transposed(const S* src, int64_t K, int64_t U, int64_t L, S* out, const Row& row) {
+  constexpr int64_t KB = 16;
+  pack_for(U, 32768 / std::max<int64_t>(1, 4 * L * K), [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u)
+      for (int64_t k0 = 0; k0 < K; k0 += KB) {
+        const int64_t k1 = std::min(K, k0 + KB);
+        for (int q = 0; q < 4; ++q)
+          for (int64_t l = 0; l < L; ++l) {
+            const int64_t r = row(u, q, l);
+            S* o = out + ((u * K + k0) * 4 + q) * L + l;
+            const S* sr = r < 0 ? nullptr : src + r * K;
+            for (int64_t k = k0; k < k1; ++k) o[(k - k0) * 4 * L] = sr ? sr[k] : S(0);
+          }
+      }
+  });
+}
+}  // namespace
+
+at::Tensor pack_forward(const at::Tensor& whh_, int64_t L) {
+  // (4H, H) -> (U, H, 4, L): Wf[u][k][gate][l] = W[gate*H + u*L + l, k] (zero for padding units)
+  const at::Tensor whh = whh_.contiguous();
+  const int64_t H = whh.size(1), Hp = (H + L - 1) / L * L, U = Hp / L;
+  at::Tensor out = at::empty({U, H, 4, L}, whh.options());
+  AT_DISPATCH_FLOATING_TYPES(whh.scalar_type(), "pack_forward", [&] {
+    lanes_transposed<scalar_t>(whh.data_ptr<scalar_t>(), H, U, L, out.data_ptr<scalar_t>(),
+                               [&](int64_t u, int q, int64_t l) { return u * L + l < H ? q * H + u * L + l : -1; });
+  });
+  return out;
+}
+
+at::Tensor pack_input(const at::Tensor& wih_, int64_t L) {
+  // (4Hp, I) interleaved -> (U, I, 4, L): Wi[u][i][gate][l] = W_ih[(4u + gate)*L + l, i]
+  const at::Tensor wih = wih_.contiguous();
+  const int64_t I = wih.size(1), U = wih.size(0) / (4 * L);
+  at::Tensor out = at::empty({U, I, 4, L}, wih.options());
+  AT_DISPATCH_FLOATING_TYPES(wih.scalar_type(), "pack_input", [&] {
+    lanes_transposed<scalar_t>(wih.data_ptr<scalar_t>(), I, U, L, out.data_ptr<scalar_t>(),
+                               [&](int64_t u, int q, int64_t l) { return (4 * u + q) * L + l; });
+  });
+  return out;
+}
+
+at::Tensor pack_backward(const at::Tensor& whh_, int64_t L) {
+  // (4H, H) -> (NQ, 4Hp, 4, L): Wb[q][k][j][l] = W[row(k), (4q + j)*L + l], k interleaved (u, gate, lane),
+  // zero for padding units and columns: per (q, k) a copy of up to 4L contiguous floats of one row
+  const at::Tensor whh = whh_.contiguous();
+  const int64_t H = whh.size(1), Hp = (H + L - 1) / L * L, NQ = (Hp / L + 3) / 4, W = 4 * L;
+  at::Tensor out = at::empty({NQ, 4 * Hp, 4, L}, whh.options());
+  AT_DISPATCH_FLOATING_TYPES(whh.scalar_type(), "pack_backward", [&] {
+    const scalar_t* src = whh.data_ptr<scalar_t>();
+    scalar_t* dst = out.data_ptr<scalar_t>();
+    pack_for(NQ * 4 * Hp, 32768 / W, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t q = i / (4 * Hp), k = i % (4 * Hp);
+        const int64_t unit = (k / W) * L + k % L, gate = (k / L) % 4, c0 = q * W;
+        const int64_t n = unit < H ? std::max<int64_t>(0, std::min(W, H - c0)) : 0;
+        scalar_t* o = dst + i * W;
+        if (n > 0) std::memcpy(o, src + (gate * H + unit) * H + c0, n * sizeof(scalar_t));
+        std::fill(o + n, o + W, scalar_t(0));
+      }
+    });
+  });
+  return out;
+}
+
+at::Tensor transposed(const at::Tensor& a_) {
+  // a (R, C) -> a.T contiguous (C, R), in 16 x 16 blocks (both sides' lines in L1)
+  const at::Tensor a = a_.contiguous();
+  const int64_t R = a.size(0), C = a.size(1);
+  at::Tensor out = at::empty({C, R}, a.options());
+  constexpr int64_t BS = 16;
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "transposed", [&] {
+    const scalar_t* src = a.data_ptr<scalar_t>();
+    scalar_t* dst = out.data_ptr<scalar_t>();
+    pack_for((C + BS - 1) / BS, 32768 / std::max<int64_t>(1, BS * R), [&](int64_t b0, int64_t b1) {
+      for (int64_t cb = b0 * BS; cb < std::min(C, b1 * BS); cb += BS)
+        for (int64_t rb = 0; rb < R; rb += BS) {
+          if (cb + BS <= C && rb + BS <= R) {  // a whole block: fixed trip counts the compiler unrolls
+            scalar_t blk[BS][BS];
+            for (int64_t r = 0; r < BS; ++r)
+              for (int64_t c = 0; c < BS; ++c) blk[c][r] = src[(rb + r) * C + cb + c];
+            for (int64_t c = 0; c < BS; ++c)
+              for (int64_t r = 0; r < BS; ++r) dst[(cb + c) * R + rb + r] = blk[c][r];
+          } else {
+            for (int64_t c = cb; c < std::min(C, cb + BS); ++c)
+              for (int64_t r = rb; r < std::min(R, rb + BS); ++r) dst[c * R + r] = src[r * C + c];
+          }
+        }
+    });
+  });
+  return out;
 }
 
 std::vector<at::Tensor> forward(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,

@@ -19,6 +19,10 @@ int64_t tile_rows();
 // W_hh (4H, H) re-laid-out into the panels of the forward / backward tiles
 at::Tensor pack_forward(const at::Tensor& whh, int64_t L);
 at::Tensor pack_backward(const at::Tensor& whh, int64_t L);
+// W_ih (4Hp, I), rows interleaved, into the forward tile's input panels (U, I, 4, L)
+at::Tensor pack_input(const at::Tensor& wih, int64_t L);
+// a (R, C) transposed into a contiguous (C, R)
+at::Tensor transposed(const at::Tensor& a);
 
 // xp (T, B, 4Hp) interleaved, biases included; h0, c0 (B, H); w_hh (4H, H);
 // valid (T, B) 1/0 or none. Returns out (T, B, Hp) (h_1 .. h_T; padded steps

@@ -417,7 +417,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
               ", got ", width);
   auto opt = xin.options();
   const int64_t I = tile_x ? xin.size(2) : 0;
-  at::Tensor wi = tile_x ? wih.contiguous().view({U, 4, L, I}).permute({0, 3, 1, 2}).contiguous() : at::Tensor();
+  at::Tensor wi = tile_x ? lstmkit_fused::pack_input(wih, L) : at::Tensor();
   at::Tensor xp = tile_x ? at::empty({save ? T : 1, B, G}, opt) : xin;
   at::Tensor wf = lstmkit_fused::pack_forward(whh, L);
   at::Tensor hseq = at::empty({T, B, H}, opt);

@@ -1277,6 +1277,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("lstm_ln_fused_backward", &lstmkit_ln_fused::backward);
   m.def("lane_width", [](bool float64) { return lstmkit_fused::lane_width(float64 ? at::kDouble : at::kFloat); });
   m.def("tile_rows", &lstmkit_fused::tile_rows);
+  m.def("pack_forward", &lstmkit_fused::pack_forward);
+  m.def("pack_backward", &lstmkit_fused::pack_backward);
+  m.def("pack_input", &lstmkit_fused::pack_input);
+  m.def("transposed", &lstmkit_fused::transposed);
   // the thread back-off of threads.h: (times it dropped to one thread, whether it is dropped now, threads a loop gets)
   m.def("thread_backoff_state", []() {
     auto& b = lstmkit_threads::backoff();
