@@ -208,3 +208,22 @@ def test_automatic_choices_from_the_normal_rows():
     assert choices.training_window(37, 3000) == 74 and choices.training_window(None, 3000) == 128
     assert choices.training_window(200, 400) == 100  # at most a quarter of the training rows
     assert choices.pooling_span(37, 1000) == 37 and choices.pooling_span(37, 100) is None
+
+
+def test_gaussian_errors_score_rows_with_and_without_missing_values():
+    """Mahalanobis scores by the definition; a row with a NaN or inf entry
+    scores NaN and does not disturb the other rows (the all-finite call takes
+    a shorter path than one with missing values: both must agree)."""
+    from lstmkit.tasks.anomaly.errors import GaussianErrors
+
+    rng = np.random.default_rng(3)
+    g = GaussianErrors().fit(rng.normal(size=(200, 3)) @ np.array([[1.0, 0.3, 0.0], [0.0, 1.0, 0.2], [0.0, 0.0, 0.5]]))
+    e = rng.normal(size=(6, 3))
+    want = np.array([(r - g.mean) @ g.precision @ (r - g.mean) for r in e])
+    np.testing.assert_allclose(g.score(e), want, rtol=1e-12)
+    np.testing.assert_allclose(g.score(e[2:3]), want[2:3], rtol=1e-12)
+    bad = e.copy()
+    bad[1, 0], bad[4, 2] = np.nan, np.inf
+    got = g.score(bad)
+    assert np.isnan(got[[1, 4]]).all()
+    np.testing.assert_allclose(np.delete(got, [1, 4]), np.delete(want, [1, 4]), rtol=1e-12)

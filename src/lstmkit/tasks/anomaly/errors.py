@@ -44,7 +44,9 @@ class GaussianErrors:
             raise RuntimeError("GaussianErrors: call fit() before score()")
         e = np.asarray(errors, dtype=float)
         d = e - self.mean
-        out = np.einsum("ni,ij,nj->n", np.nan_to_num(d), self.precision, np.nan_to_num(d))
+        if not np.isfinite(d).all():  # (nan_to_num is slow on the streaming detector's one-row calls)
+            d = np.nan_to_num(d)
+        out = np.einsum("ni,ij,nj->n", d, self.precision, d)
         out[~np.isfinite(e).all(axis=1)] = np.nan
         return out
 
