@@ -113,3 +113,29 @@ def test_subword_stream_decodes_a_short_window_and_waits_for_whole_characters():
     assert "".join(pieces) == d.text == text.removeprefix(" ")  # the whole decode, piece by piece
     assert all("\ufffd" not in p for p in pieces)  # a multi-byte character comes out whole, once complete
     assert tok.longest <= 4  # the window stays short: constant cost per token, not the whole text
+
+
+@pytest.mark.parametrize("cfg", [dict(), dict(proj_size=8, tie_weights=False), dict(cell="layernorm")])
+def test_one_token_step_equals_the_forward_and_generation_takes_it(cfg, monkeypatch):
+    tok = CharTokenizer.train([TEXT])
+    torch.manual_seed(1)
+    m = LMNet(tok.vocab_size, ModelConfig(hidden_size=16, num_layers=2, dropout=0.0, **cfg)).eval()
+    ids = torch.tensor(tok.encode("the lazy dog"))
+    with torch.no_grad():
+        _, s_fwd = m(ids[None, :3])
+        s_step = s_fwd
+        for t in range(3, len(ids)):
+            a, s_fwd = m(ids[None, t : t + 1], s_fwd)
+            b, s_step = m.step(ids[t : t + 1], s_step)
+            torch.testing.assert_close(b, a[:, 0], rtol=1e-5, atol=1e-6)
+            for x, y in zip(s_step, s_fwd):
+                torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="one token id per row"):
+        m.step(ids[None, :2])
+    with pytest.raises(ValueError, match="token ids in"):
+        m.step(torch.tensor([tok.vocab_size]))
+    calls = []
+    inner = LMNet.step
+    monkeypatch.setattr(LMNet, "step", lambda self, i, s=None: calls.append(1) or inner(self, i, s))
+    g = generate(m, tok, "the ", 6, temperature=0, context=tok.encode("\n"))
+    assert len(calls) == 6 and len(g.ids) == 6
