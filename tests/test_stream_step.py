@@ -370,3 +370,19 @@ def test_try_call_answers_none_for_each_difference():
         layer.cells[1].weight_hh.data = layer.cells[1].weight_hh.data.clone()
         assert try_call(x, h0, c0, 1) is None, "a parameter's data moved"
     assert try_call(x, h0, c0, 1) is None, "parameters that need autograd"
+
+
+def test_auto_streams_see_a_new_table_through_the_fast_path(monkeypatch):
+    from lstmkit.kernels import cpu as cpu_pkg
+
+    for device in ("cpu", "cuda", "mps"):
+        assert kernels.auto_inputs_reader(device)() == kernels.auto_inputs(device)
+    layer = make("lstm")  # backend auto
+    ref = reference_of(layer)
+    xs = torch.randn(3, 1, I, dtype=torch.float64)
+    with torch.no_grad():
+        state, ref_state = assert_same_steps(layer, ref, xs[:2])
+        fast = layer.__dict__["_step_fast"]
+        monkeypatch.setattr(cpu_pkg, "_ratios", {})  # another table: the stream plans again
+        assert_same_steps(layer, ref, xs[2:], state, ref_state)
+        assert layer.__dict__["_step_fast"] is not fast

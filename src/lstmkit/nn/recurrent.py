@@ -527,7 +527,8 @@ class _FastStep:
     :meth:`Recurrent.step`. What the C++ side cannot see is compared here:
     the layer's settings (:meth:`Recurrent._call_key`'s, read as plain
     attributes), its cells and parameters by identity (one replaced),
-    ``auto``'s tables, and the state's form. Any difference, and any call the
+    ``auto``'s tables (:func:`lstmkit.kernels.auto_inputs_reader`), and the
+    state's form. Any difference, and any call the
     backend declines, returns ``None``: the layer's checked path runs, and
     plans the stream again where its signature changed.
 
@@ -540,7 +541,7 @@ class _FastStep:
     calls (``attrgetter``, identity over the parameter dictionaries' values)
     rather than loops of bytecode."""
 
-    __slots__ = ("settings", "cells", "modules", "dicts", "params", "auto_inputs", "device_type", "try_call",
+    __slots__ = ("settings", "cells", "modules", "dicts", "params", "auto_inputs", "read_auto", "try_call",
                  "rows", "two_part")
 
     #: the settings of :meth:`Recurrent._call_key` that a layer holds as attributes
@@ -568,8 +569,8 @@ class _FastStep:
                                                                  for p in fast.params)):
             return None
         fast.settings = _FastStep.settings_of(layer)
-        fast.device_type = x_t.device.type
-        fast.auto_inputs = layer._auto_inputs(fast.device_type)
+        fast.auto_inputs = layer._auto_inputs(x_t.device.type)
+        fast.read_auto = kernels.auto_inputs_reader(x_t.device.type) if fast.auto_inputs else None
         fast.try_call, fast.rows = try_call, x_t.shape[0]
         fast.two_part = len(plan.shapes) == 2
         return fast
@@ -582,8 +583,8 @@ class _FastStep:
         now = list(itertools.chain.from_iterable(map(dict.values, self.dicts)))
         if len(now) != len(params) or not all(map(operator.is_, now, params)):
             return None
-        if self.auto_inputs:
-            inputs = layer._auto_inputs(self.device_type)
+        if self.read_auto is not None:
+            inputs = self.read_auto()
             if len(inputs) != len(self.auto_inputs) or not all(map(_same_input, inputs, self.auto_inputs)):
                 return None
         if self.two_part:
