@@ -25,6 +25,9 @@ _DEFAULT_ORDER = ("torch", "reference")
 
 _loaded: dict[str, "Backend"] = {}
 _failed: dict[str, str] = {}
+#: per device type, the reader of ``auto``'s inputs (``kernels.auto_inputs_reader``),
+#: bound to the backends as registered: cleared whenever a backend is registered
+auto_readers: dict[str, object] = {}
 
 
 class BackendUnavailable(RuntimeError):
@@ -39,6 +42,7 @@ def register_backend(name: str, target: str, auto_before: str | None = None) -> 
     _BACKENDS[name] = target
     _loaded.pop(name, None)
     _failed.pop(name, None)
+    auto_readers.clear()
     if auto_before is not None:
         for dev, order in list(_AUTO_ORDER.items()):
             if name not in order and auto_before in order:

@@ -247,10 +247,8 @@ class Recurrent(nn.Module):
         and ``requires_grad`` (a parameter replaced, converted or frozen
         changes them; an in-place update such as an optimiser step does not,
         and is seen by the next call as always)."""
-        return (x.dtype, x.device, x.shape, x.requires_grad, torch.is_grad_enabled(), self.training, self.backend,
-                self.batch_first, self.dropout, self.input_dropout, self.hidden_dropout, self.zoneout,
-                self.zoneout_cell, self.bidirectional, self.num_layers, torch.get_num_threads(),
-                parameter_signature(cells))
+        return (x.dtype, x.device, x.shape, x.requires_grad, torch.is_grad_enabled(), torch.get_num_threads(),
+                _settings(self), parameter_signature(cells))
 
     def _kept(self, slot: str, key: tuple, device_type: str):
         """What was kept in ``slot`` for the last call, if this call has the
@@ -517,8 +515,35 @@ def _may_keep_choice() -> bool:
     never while a tracer records the call (torch.compile and export, ONNX
     export and TorchScript tracing choose differently) or under a torch.func
     transform (torch.nn's kernels have no vmap rule)."""
-    return not (torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+    return not (torch.compiler.is_compiling() or torch.jit.is_tracing() or _onnx_exporting()
                 or torch._C._are_functorch_transforms_active())
+
+
+#: the settings a call's signature holds (:meth:`Recurrent._call_key`), read in one C-level call
+_settings = operator.attrgetter("training", "backend", "batch_first", "dropout", "input_dropout", "hidden_dropout",
+                                "zoneout", "zoneout_cell", "bidirectional", "num_layers", "check_finite")
+
+_ONNX_FLAGS: Any = None
+
+
+def _onnx_exporting() -> bool:
+    """``torch.onnx.is_in_onnx_export()``, which imports its two flags' modules
+    on every call (1 us of a layer call's ~10 us of Python): the flags found
+    once, the public function where this torch keeps them elsewhere."""
+    global _ONNX_FLAGS
+    if _ONNX_FLAGS is None:
+        try:
+            from torch.onnx._internal.exporter import _flags
+            from torch.onnx._internal.torchscript_exporter._globals import GLOBALS
+
+            _ONNX_FLAGS = (_flags, GLOBALS) if (hasattr(_flags, "_is_onnx_exporting")
+                                                and hasattr(GLOBALS, "in_onnx_export")) else False
+        except ImportError:
+            _ONNX_FLAGS = False
+    if _ONNX_FLAGS is False:
+        return torch.onnx.is_in_onnx_export()
+    flags, glob = _ONNX_FLAGS
+    return bool(glob.in_onnx_export or flags._is_onnx_exporting)
 
 
 class _FastStep:
@@ -544,10 +569,7 @@ class _FastStep:
     __slots__ = ("settings", "cells", "modules", "dicts", "params", "auto_inputs", "read_auto", "try_call",
                  "rows", "two_part")
 
-    #: the settings of :meth:`Recurrent._call_key` that a layer holds as attributes
-    settings_of = operator.attrgetter("training", "backend", "batch_first", "dropout", "input_dropout",
-                                      "hidden_dropout", "zoneout", "zoneout_cell", "bidirectional", "num_layers",
-                                      "check_finite")
+    settings_of = _settings
 
     @staticmethod
     def of(layer: "Recurrent", plan: "_StepPlan", x_t: Tensor) -> "_FastStep | None":
