@@ -88,18 +88,20 @@ class LMNet(nn.Module):
     def forward(self, ids: Tensor, state=None, return_gates: bool = False):
         """``ids`` ``(B, T)`` -> ``(logits (B, T, V), state)``, plus the gate traces when
         ``return_gates`` (``gates[layer][0]`` a dict of ``(B, T, n)`` tensors: i, f, g, o, c, h)."""
-        if ids.dim() != 2 or ids.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"LMNet: expected token ids of shape (B, T) and an integer dtype, "
-                             f"got shape {tuple(ids.shape)} and {ids.dtype}")
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.vocab_size):
-            raise ValueError(f"LMNet: expected token ids in [0, {self.vocab_size}), "
-                             f"got values in [{int(ids.min())}, {int(ids.max())}]")
+        self._check_ids(ids, 2, "token ids of shape (B, T)")
         x = self.embedding_dropout(self.embedding(ids))  # (B, T, E)
         res = self.lstm(x, state, return_gates=return_gates)
         out = self.output_dropout(res[0])  # (B, T, P or H)
         logits = self.decoder(out)  # (B, T, V)
         return (logits, *res[1:])
 
+    def _check_ids(self, ids: Tensor, dim: int, what: str) -> None:
+        if ids.dim() != dim or ids.dtype not in (torch.int64, torch.int32):
+            raise ValueError(f"LMNet: expected {what} and an integer dtype, "
+                             f"got shape {tuple(ids.shape)} and {ids.dtype}")
+        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.vocab_size):
+            raise ValueError(f"LMNet: expected token ids in [0, {self.vocab_size}), "
+                             f"got values in [{int(ids.min())}, {int(ids.max())}]")
 
     def step(self, ids: Tensor, state=None):
         """One token per row: ``ids`` ``(B,)`` -> ``(logits (B, V), state)``,
@@ -108,12 +110,7 @@ class LMNet(nn.Module):
         for the whole stack that reads the weights where they are, where a
         sequence of length one pays a whole call's set-up (text generation:
         106 against 400-830 us a token at the default 2 x 256, 65 tokens)."""
-        if ids.dim() != 1 or ids.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"LMNet: expected one token id per row, shape (B,) and an integer dtype, "
-                             f"got shape {tuple(ids.shape)} and {ids.dtype}")
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.vocab_size):
-            raise ValueError(f"LMNet: expected token ids in [0, {self.vocab_size}), "
-                             f"got values in [{int(ids.min())}, {int(ids.max())}]")
+        self._check_ids(ids, 1, "one token id per row, shape (B,),")
         h, state = self.lstm.step(self.embedding_dropout(self.embedding(ids)), state)
         return self.decoder(self.output_dropout(h)), state
 
