@@ -1,6 +1,7 @@
-"""The cpu engine's straight path for a plain LSTM stack's call without
-autograd (``CPUBackend._plain_inference``): the same layer function on the
-same inputs as the general path, so the same bits; taken only where it applies."""
+"""The cpu engine's straight path for a plain LSTM stack's call
+(``CPUBackend._plain_stack``), with and without autograd: the same layer
+function on the same inputs as the general path, so the same bits and the
+same gradients; taken only where it applies."""
 
 from __future__ import annotations
 
@@ -18,17 +19,10 @@ pytestmark = pytest.mark.skipif(
 
 
 def general(layer, *args, **kw):
-    """The same call on the general path: grad mode on, nothing requiring a
-    gradient (so nothing is saved, as without autograd)."""
-    flags = [p.requires_grad for p in layer.parameters()]
-    for p in layer.parameters():
-        p.requires_grad_(False)
-    try:
-        with torch.enable_grad():
-            return layer(*args, **kw)
-    finally:
-        for p, f in zip(layer.parameters(), flags):
-            p.requires_grad_(f)
+    """The same call on the general path (the stack driver, ``run_layer``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(type(kernels.load_backend("cpu")), "_plain_stack", lambda self, *a: None)
+        return layer(*args, **kw)
 
 
 def plan(layer, x):
@@ -36,7 +30,7 @@ def plan(layer, x):
     xb = x.transpose(0, 1) if layer.batch_first else x
     state = layer.init_state(xb.shape[1], dtype=x.dtype)
     with torch.no_grad():
-        return kernels.load_backend("cpu")._plain_inference(xb, state, cells, layer.spec())
+        return kernels.load_backend("cpu")._plain_stack(xb, state, cells, layer.spec())
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -56,13 +50,41 @@ def test_same_bits_as_the_general_path(L, T, B, I, H, batch_first, dtype):
     for state in (None, hx):
         with torch.no_grad():
             out, (h, c) = layer(x, state)
-        out_g, (h_g, c_g) = general(layer, x, state)
+            out_g, (h_g, c_g) = general(layer, x, state)
         assert torch.equal(out, out_g) and torch.equal(h, h_g) and torch.equal(c, c_g)
     ref = lstmkit.LSTM(I, H, num_layers=L, batch_first=batch_first, backend="reference", dtype=dtype).eval()
     ref.load_state_dict(layer.state_dict())
     with torch.no_grad():
         tol = dict(rtol=1e-10, atol=1e-12) if dtype == torch.float64 else dict(rtol=2e-5, atol=2e-6)
         torch.testing.assert_close(layer(x, hx)[0], ref(x, hx)[0], **tol)
+
+
+@pytest.mark.parametrize("L,T,B,I,H", [(1, 12, 8, 8, 32), (2, 7, 5, 3, 20), (3, 9, 6, 16, 16)])
+def test_training_calls_give_the_general_paths_outputs_and_gradients(L, T, B, I, H):
+    torch.manual_seed(2)
+    layer = lstmkit.LSTM(I, H, num_layers=L, backend="cpu", dtype=torch.float64).train()  # no dropout
+    x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
+    hx = tuple(torch.randn(L, B, H, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    taken = []
+    backend = kernels.load_backend("cpu")
+    straight = type(backend)._plain_stack
+
+    def spy(self, *a):
+        taken.append(1)
+        return straight(self, *a)
+
+    results = []
+    for run in (lambda: general(layer, x, hx), lambda: layer(x, hx)):
+        for t in (x, *hx, *layer.parameters()):
+            t.grad = None
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(type(backend), "_plain_stack", spy)
+            out, (h, c) = run()
+        (out.square().sum() + h.sum() + 2 * c.sum()).backward()
+        results.append([out, h, c] + [t.grad.clone() for t in (x, *hx, *layer.parameters())])
+    assert taken == [1], "the straight path should take the training call"
+    for a, b in zip(*results, strict=True):
+        assert torch.equal(a, b)
 
 
 def test_in_place_updates_and_replaced_parameters_are_read_at_every_call():
@@ -94,17 +116,18 @@ def test_the_general_path_keeps_what_the_straight_one_does_not_do(make, why):
     assert plan(layer, torch.randn(6, 4, 8)) is None, why
 
 
-def test_calls_with_lengths_or_autograd_take_the_general_path(monkeypatch):
+def test_calls_with_lengths_take_the_general_path(monkeypatch):
     layer = lstmkit.LSTM(8, 32, backend="cpu").eval()
     x = torch.randn(6, 4, 8)
     backend = kernels.load_backend("cpu")
     taken = []
-    monkeypatch.setattr(type(backend), "_plain_inference",
+    monkeypatch.setattr(type(backend), "_plain_stack",
                         lambda self, *a: taken.append(1) or None)
     with torch.no_grad():
         layer(x, lengths=torch.tensor([6, 3, 2, 1]))
-    layer(x)[0].sum().backward()
+    layer(x, lengths=torch.tensor([6, 3, 2, 1]))[0].sum().backward()
     assert not taken
     with torch.no_grad():
         layer(x)
-    assert taken == [1]
+    layer(x)[0].sum().backward()
+    assert taken == [1, 1]
