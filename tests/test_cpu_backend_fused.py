@@ -19,7 +19,7 @@ import lstmkit
 from cpu_engine_helpers import check_compiled_step, check_per_sample_grads, forced_hand_over
 from lstmkit.kernels.cpu import _build, fused, ops
 from lstmkit.kernels.cpu.functions import LoopConfig
-from lstmkit.kernels.cpu.fused import fused_lstm_layer
+from lstmkit.kernels.cpu.fused import fused_lstm_layer, tile_projection
 from lstmkit.nn.export import SequenceGraph
 
 pytestmark = pytest.mark.skipif(
@@ -132,6 +132,26 @@ def test_gradcheck_fused_layer(H, masked, projection):
     assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("H", [3, 16])
+@pytest.mark.parametrize("biases", [0, 1, 2])
+def test_gradcheck_fused_layer_with_torch_order_weights_and_both_biases(H, biases):
+    """The tile path takes ``W_ih`` and the two biases in torch's order and
+    interleaves them below autograd (``ops.LSTMFusedLayerX``): its gradients
+    for each of them, none, one or two biases."""
+    torch.manual_seed(3)
+    T, B, I = 4, 3, 2
+    assert tile_projection(B, I, H, torch.float64)
+    r = lambda *s: (0.5 * torch.randn(*s, dtype=torch.float64)).requires_grad_()  # noqa: E731
+    bias = [r(4 * H) for _ in range(biases)]
+
+    def fn(x, h0, c0, w_ih, w_hh, *b):
+        b = list(b) + [None] * (2 - len(b))
+        return fused_lstm_layer(x, h0, c0, w_ih, w_hh, b[0], LoopConfig(), b[1])
+
+    assert torch.autograd.gradcheck(fn, (r(T, B, I), r(B, H), r(B, H), r(4 * H, I), r(4 * H, H), *bias),
+                                    eps=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("H", [1, 8, 16, 17, 33])
 def test_interleave_index_is_a_bijection_on_real_rows(H):
     L = ops.lane_width(torch.float32)
@@ -199,7 +219,7 @@ def test_inference_calls_the_operator_without_the_autograd_function(monkeypatch)
             return orig(*args)
         return staticmethod(forward)
 
-    for cls in (ops.LSTMFusedSeq, ops.LSTMFusedSeqX, ops.ProjectIn):
+    for cls in (ops.LSTMFusedSeq, ops.LSTMFusedLayerX, ops.ProjectIn):
         monkeypatch.setattr(cls, "forward", counting(cls.__name__, cls.forward))
     torch.manual_seed(0)
     # B = 3: the first layer (I = 6) projects in the tile, the second (I = 32) beforehand
@@ -209,7 +229,7 @@ def test_inference_calls_the_operator_without_the_autograd_function(monkeypatch)
         fast, (h_fast, c_fast) = layer(x)
     assert calls == []
     slow, (h_slow, c_slow) = layer(x)
-    assert sorted(set(calls)) == ["LSTMFusedSeq", "LSTMFusedSeqX", "ProjectIn"]
+    assert sorted(set(calls)) == ["LSTMFusedLayerX", "LSTMFusedSeq", "ProjectIn"]
     for a, b in ((fast, slow), (h_fast, h_slow), (c_fast, c_slow)):
         torch.testing.assert_close(a, b.detach(), rtol=0, atol=0)
 

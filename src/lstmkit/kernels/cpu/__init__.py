@@ -631,9 +631,8 @@ class CPUBackend(Backend):
         layer_in, hs, cs = x, [], []
         for layer, cell in enumerate(cells):
             p = cell._parameters
-            bias = p["bias_ih"] + p["bias_hh"] if cell.bias else None
             layer_in, h_n, c_n = fused_lstm_layer(layer_in, h_all[layer], c_all[layer], p["weight_ih"],
-                                                  p["weight_hh"], bias, _PLAIN)
+                                                  p["weight_hh"], p.get("bias_ih"), _PLAIN, p.get("bias_hh"))
             hs.append(h_n)
             cs.append(c_n)
         return layer_in, (torch.stack(hs), torch.stack(cs)), None
@@ -671,10 +670,12 @@ class CPUBackend(Backend):
 
     def _lstm(self, x, state, cell, cfg: LoopConfig) -> LayerResult:
         h0, c0 = state
-        bias = cell.bias_ih + cell.bias_hh if cell.bias else None
         if fused_applies(cell, cfg):
-            out, hT, cT = fused_lstm_layer(x, h0, c0, cell.weight_ih, cell.weight_hh, bias, cfg)
+            p = cell._parameters
+            out, hT, cT = fused_lstm_layer(x, h0, c0, p["weight_ih"], p["weight_hh"], p.get("bias_ih"), cfg,
+                                           p.get("bias_hh"))
             return out, (hT, cT), None
+        bias = cell.bias_ih + cell.bias_hh if cell.bias else None
         if fused_ln_applies(cell, cfg, x.dtype):
             out, hT, cT = fused_ln_lstm_layer(x, h0, c0, cell, bias, cfg)
             return out, (hT, cT), None

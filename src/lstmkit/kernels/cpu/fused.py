@@ -39,7 +39,7 @@ from torch import Tensor
 
 from . import ops
 from .functions import LoopConfig, _save
-from .ops import interleave_index, lane_width, project_in
+from .ops import lane_width, project_in
 
 
 def fused_applies(cell, cfg: LoopConfig, kind: str = "lstm") -> bool:
@@ -56,13 +56,6 @@ def fused_applies(cell, cfg: LoopConfig, kind: str = "lstm") -> bool:
         and cfg.zc_p == 0.0
         and not cfg.return_gates
     )
-
-
-def _interleaved(w: Tensor, fwd: Tensor, padded: bool) -> Tensor:
-    """``w`` (``(4H, ...)``) with its rows in interleaved order (zero rows for padding)."""
-    if padded:  # one zero row at the end, where fwd points the padding
-        w = torch.nn.functional.pad(w, (0, 0) * (w.dim() - 1) + (0, 1))
-    return w.index_select(0, fwd)
 
 
 def tile_projection(B: int, I: int, H: int, dtype: torch.dtype) -> bool:
@@ -85,20 +78,25 @@ def tile_projection(B: int, I: int, H: int, dtype: torch.dtype) -> bool:
 
 
 def fused_lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor | None,
-                     cfg: LoopConfig) -> tuple[Tensor, Tensor, Tensor]:
+                     cfg: LoopConfig, bias_hh: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """One plain LSTM layer and direction: ``x`` ``(T, B, I)`` to ``out``
-    ``(T, B, H)``, ``h_T``, ``c_T``; ``bias`` is ``b_ih + b_hh`` or ``None``."""
+    ``(T, B, H)``, ``h_T``, ``c_T``. The layer's bias is ``bias`` (``b_ih``,
+    or already ``b_ih + b_hh``) plus ``bias_hh`` when given; ``None`` for
+    none. Where the tile computes the projection, the weights enter the
+    operator's Function in torch's row order (:data:`.ops.LSTMFusedLayerX`
+    interleaves them below autograd)."""
     H = w_hh.shape[1]
     L = lane_width(x.dtype)
-    fwd, _ = interleave_index(H, L)
     padded = H % L != 0
     _, B, I = x.shape
-    wi = _interleaved(w_ih, fwd, padded)
-    bi = None if bias is None else _interleaved(bias, fwd, padded)
     if tile_projection(B, I, H, x.dtype):
-        save = _save(cfg, x, wi, bi, h0, c0, w_hh)
-        out, hT, cT = ops.LSTMFusedSeqX.apply(x, wi, bi, h0, c0, w_hh, cfg.valid, save)[:3]
+        save = _save(cfg, x, w_ih, bias, bias_hh, h0, c0, w_hh)
+        out, hT, cT = ops.LSTMFusedLayerX.apply(x, w_ih, bias, bias_hh, h0, c0, w_hh, cfg.valid, save)[:3]
     else:
+        if bias_hh is not None:
+            bias = bias_hh if bias is None else bias + bias_hh
+        wi = ops.interleaved_rows(w_ih, H)
+        bi = None if bias is None else ops.interleaved_rows(bias, H)
         xp = project_in(x, wi, bi)
         save = _save(cfg, xp, h0, c0, w_hh)
         out, hT, cT = ops.LSTMFusedSeq.apply(xp, h0, c0, w_hh, cfg.valid, save)[:3]

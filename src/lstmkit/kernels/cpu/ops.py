@@ -554,18 +554,73 @@ def _lstm_fused_x_setup(ctx, inputs, output):
     ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out, x, w_ih)
 
 
-def _lstm_fused_x_backward(ctx, dout, dhT, dcT, *_):
-    *saved, x, w_ih = ctx.saved_tensors
-    need = ctx.needs_input_grad
-    both = need[1] and need[5]
-    dA, dh0, dc0, d_whh, db, d_wih = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need[3], need[4], need[5],
-                                                       ctx.has_bias and need[2], x if both else None)
+def _x_grads(ctx, saved_all, wi: Tensor, dout, dhT, dcT, need_x, need_wi, need_db, need_h0, need_c0, need_whh):
+    """The shared backward of the operators with the projection in the tile:
+    ``(dx, dW_ih, db, dh_0, dc_0, dW_hh)``, ``W_ih`` and the bias in the
+    interleaved order (``wi`` the interleaved ``W_ih``); ``None`` where not needed."""
+    *saved, x, _ = saved_all
+    both = need_wi and need_whh
+    dA, dh0, dc0, d_whh, db, d_wi = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh,
+                                                      ctx.has_bias and need_db, x if both else None)
     T, B, I = x.shape
     dA2 = dA.reshape(T * B, dA.shape[2])
-    dx = _linear_g(dA2, w_ih.t(), None).view(T, B, I) if need[0] else None
-    if need[1] and not both:
-        d_wih = _mm_tn_g(dA2, x.reshape(T * B, I))
+    dx = _linear_g(dA2, wi.t(), None).view(T, B, I) if need_x else None
+    if need_wi and not both:
+        d_wi = _mm_tn_g(dA2, x.reshape(T * B, I))
+    return dx, d_wi, db, dh0, dc0, d_whh
+
+
+def _lstm_fused_x_backward(ctx, dout, dhT, dcT, *_):
+    need = ctx.needs_input_grad  # x, w_ih, b, h0, c0, w_hh, valid, save
+    saved = ctx.saved_tensors
+    dx, d_wih, db, dh0, dc0, d_whh = _x_grads(ctx, saved, saved[-1], dout, dhT, dcT, need[0], need[1], need[2],
+                                              need[3], need[4], need[5])
     return dx, d_wih, db, dh0, dc0, d_whh, None, None
+
+
+def interleaved_rows(w: Tensor, H: int) -> Tensor:
+    """``w`` ``(4H, ...)`` with its rows in the loop's interleaved order,
+    padded with zero rows to ``4Hp``."""
+    fwd, _ = interleave_index(H, lane_width(w.dtype))
+    if H % lane_width(w.dtype):  # one zero row at the end, where fwd points the padding
+        w = torch.nn.functional.pad(w, (0, 0) * (w.dim() - 1) + (0, 1))
+    return w.index_select(0, fwd)
+
+
+def _interleave_layer_x(x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save):
+    """:data:`LSTMFusedLayerX`'s arguments, torch's row order and two biases,
+    as :func:`lstm_fused_seq_x` takes them (interleaved, one bias)."""
+    H = w_hh.shape[1]
+    bias = b_ih if b_hh is None else (b_hh if b_ih is None else b_ih + b_hh)
+    return (x, interleaved_rows(w_ih, H), None if bias is None else interleaved_rows(bias, H), h0, c0, w_hh,
+            valid, save)
+
+
+def _lstm_layer_x_setup(ctx, inputs, output):
+    x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save = inputs
+    out, hT, cT, gates, cseq = output
+    _no_zero_grads(ctx)
+    ctx.save_flag = save
+    ctx.has_bias = b_ih is not None or b_hh is not None
+    ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out, x, w_ih)
+
+
+def _lstm_layer_x_backward(ctx, dout, dhT, dcT, *_):
+    """:func:`_lstm_fused_x_backward` for weights in torch's row order: the
+    gradients of ``W_ih`` and of both biases gathered back from the
+    interleaved ones here, where the interleaving outside the operator cost
+    three graph nodes (two ``index_select`` and the biases' sum) and their
+    backward (zeros and ``index_add``), ~20 us of a 0.4 ms training call."""
+    need = ctx.needs_input_grad  # x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save
+    saved = ctx.saved_tensors
+    w_ih, H = saved[-1], saved[1].shape[1]
+    wi = interleaved_rows(w_ih.detach(), H) if need[0] else None
+    dx, d_wi, db, dh0, dc0, d_whh = _x_grads(ctx, saved, wi, dout, dhT, dcT, need[0], need[1], need[2] or need[3],
+                                             need[4], need[5], need[6])
+    inv = interleave_index(H, lane_width(w_ih.dtype))[1]
+    d_wih = d_wi.index_select(0, inv) if d_wi is not None else None
+    d_b = db.index_select(0, inv) if db is not None else None
+    return (dx, d_wih, d_b if need[2] else None, d_b if need[3] else None, dh0, dc0, d_whh, None, None)
 
 
 # ========================================== layer-norm LSTM, fused loop
@@ -930,8 +985,16 @@ _rnn_seq_bwd_g = _first_order("rnn_seq_bwd", rnn_seq_bwd)
 # formulas, in the form torch.func accepts (vmap through the operators' own
 # vmap rules). Eager autograd, torch.compile and torch.export see the same
 # operators either way.
-def _function(name: str, op, setup, backward):
+def _function(name: str, op, setup, backward, prepare=None):
+    """An autograd.Function around ``op`` (its formula ``setup``/``backward``).
+    ``prepare`` maps the Function's arguments to the operator's, below
+    autograd (work that would otherwise add graph nodes of its own)."""
     run = _caller(op)
+    if prepare is not None:
+        op_run = run
+
+        def run(*args):
+            return op_run(*prepare(*args))
 
     def forward(*args):
         if torch.compiler.is_compiling():  # traced below autograd already
@@ -972,7 +1035,8 @@ def _function(name: str, op, setup, backward):
 ProjectIn = _function("ProjectIn", project_in_op, _project_in_setup, _project_in_backward)
 LSTMSeq = _function("LSTMSeq", lstm_seq, _lstm_setup, _lstm_backward)
 LSTMFusedSeq = _function("LSTMFusedSeq", lstm_fused_seq, _lstm_fused_setup, _lstm_fused_backward)
-LSTMFusedSeqX = _function("LSTMFusedSeqX", lstm_fused_seq_x, _lstm_fused_x_setup, _lstm_fused_x_backward)
+LSTMFusedLayerX = _function("LSTMFusedLayerX", lstm_fused_seq_x, _lstm_layer_x_setup, _lstm_layer_x_backward,
+                            prepare=_interleave_layer_x)
 LSTMLnFusedSeq = _function("LSTMLnFusedSeq", lstm_ln_fused_seq, _lstm_ln_fused_setup, _lstm_ln_fused_backward)
 LSTMLnFusedSeqX = _function("LSTMLnFusedSeqX", lstm_ln_fused_seq_x, _lstm_ln_fused_x_setup, _lstm_ln_fused_x_backward)
 GRUSeq = _function("GRUSeq", gru_seq, _gru_setup, _gru_backward)
