@@ -59,10 +59,11 @@ def test_same_bits_as_the_general_path(L, T, B, I, H, batch_first, dtype):
         torch.testing.assert_close(layer(x, hx)[0], ref(x, hx)[0], **tol)
 
 
-@pytest.mark.parametrize("L,T,B,I,H", [(1, 12, 8, 8, 32), (2, 7, 5, 3, 20), (3, 9, 6, 16, 16)])
-def test_training_calls_give_the_general_paths_outputs_and_gradients(L, T, B, I, H):
+@pytest.mark.parametrize("cell", ["lstm", "layernorm"])
+@pytest.mark.parametrize("L,T,B,I,H", [(1, 12, 8, 8, 32), (2, 7, 5, 3, 16), (3, 9, 6, 16, 16)])
+def test_training_calls_give_the_general_paths_outputs_and_gradients(L, T, B, I, H, cell):
     torch.manual_seed(2)
-    layer = lstmkit.LSTM(I, H, num_layers=L, backend="cpu", dtype=torch.float64).train()  # no dropout
+    layer = lstmkit.LSTM(I, H, num_layers=L, cell=cell, backend="cpu", dtype=torch.float64).train()  # no dropout
     x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
     hx = tuple(torch.randn(L, B, H, dtype=torch.float64, requires_grad=True) for _ in range(2))
     taken = []
@@ -104,6 +105,7 @@ def test_in_place_updates_and_replaced_parameters_are_read_at_every_call():
 
 @pytest.mark.parametrize("make, why", [
     (lambda: lstmkit.LSTM(8, 32, bidirectional=True), "bidirectional"),
+    (lambda: lstmkit.LSTM(8, 20, cell="layernorm"), "a layer-norm size off the lane width"),
     (lambda: lstmkit.LSTM(8, 32, proj_size=8), "a projection"),
     (lambda: lstmkit.LSTM(8, 32, cell="peephole"), "peepholes"),
     (lambda: lstmkit.LSTM(8, 32, zoneout=0.1), "zoneout"),

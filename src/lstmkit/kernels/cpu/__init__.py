@@ -613,26 +613,38 @@ class CPUBackend(Backend):
         return run_stack(self, x, state, cells, spec, lengths)
 
     def _plain_stack(self, x: Tensor, state: tuple[Tensor, ...], cells: Sequence[Cell], spec: RecurrenceSpec):
-        """A plain, unidirectional LSTM stack's call, in one straight pass:
-        per layer :func:`.fused.fused_lstm_layer`, as :meth:`run_layer` would
-        call it, past the stack driver and the loop's configuration (at a call
-        of T12 B8 H32 the path around the loop cost twice the loop without
-        autograd; with it, 10-15 us of a ~410 us training call). The same
-        layer function on the same inputs, so the same bits, gradients
-        included. ``None`` where it does not apply (then the general path
-        runs)."""
-        if (spec.kind != "lstm" or not spec.is_plain or spec.bidirectional
-                or (spec.training and spec.dropout > 0 and len(cells) > 1)
+        """A unidirectional stack of plain or layer-norm LSTM layers on the
+        fused loops, in one straight pass: per layer
+        :func:`.fused.fused_lstm_layer` or :func:`.fused_ln.fused_ln_lstm_layer`,
+        as :meth:`run_layer` would call it, past the stack driver and the
+        loop's configuration (at a call of T12 B8 H32 the path around the loop
+        cost twice the loop without autograd; with it, 10-15 us of a ~410 us
+        training call). The same layer functions on the same inputs, so the
+        same bits, gradients included. ``None`` where it does not apply (then
+        the general path runs)."""
+        kind = spec.kind
+        if (kind not in ("lstm", "layernorm") or spec.return_gates or spec.uses_recurrent_regularisers
+                or spec.bidirectional or (spec.training and spec.dropout > 0 and len(cells) > 1)
                 or x.shape[1] == 0 or _ext_module() is None):
             return None
-        if not all(fused_applies(cell, _PLAIN) for cell in cells):
-            return None
+        if kind == "lstm":
+            if not all(fused_applies(cell, _PLAIN) for cell in cells):
+                return None
+        else:
+            cfgs = [LoopConfig(eps=getattr(cell, "eps", 1e-5)) for cell in cells]
+            if not all(fused_ln_applies(cell, cfg, x.dtype) for cell, cfg in zip(cells, cfgs)):
+                return None
         h_all, c_all = state
         layer_in, hs, cs = x, [], []
         for layer, cell in enumerate(cells):
             p = cell._parameters
-            layer_in, h_n, c_n = fused_lstm_layer(layer_in, h_all[layer], c_all[layer], p["weight_ih"],
-                                                  p["weight_hh"], p.get("bias_ih"), _PLAIN, p.get("bias_hh"))
+            if kind == "lstm":
+                layer_in, h_n, c_n = fused_lstm_layer(layer_in, h_all[layer], c_all[layer], p["weight_ih"],
+                                                      p["weight_hh"], p.get("bias_ih"), _PLAIN, p.get("bias_hh"))
+            else:
+                bias = p["bias_ih"] + p["bias_hh"] if cell.bias else None
+                layer_in, h_n, c_n = fused_ln_lstm_layer(layer_in, h_all[layer], c_all[layer], cell, bias,
+                                                         cfgs[layer])
             hs.append(h_n)
             cs.append(c_n)
         return layer_in, (torch.stack(hs), torch.stack(cs)), None
