@@ -275,3 +275,27 @@ def test_fit_without_out_dir_writes_nothing(tmp_path, monkeypatch):
     res = fit(model, _step, loader, loader, _cfg(2))
     assert len(res.history) == 2 and res.best_path is None and res.last_path is None
     assert list(tmp_path.iterdir()) == []  # no lightning_logs/, no runs/, no checkpoints
+
+
+def test_atomic_writes_fsync_unless_told_not_and_the_epoch_log_does_not(tmp_path, monkeypatch):
+    """Outputs are flushed to disk before they replace the old file; the
+    metrics CSV, rewritten every epoch and rebuilt from the checkpoint on
+    resume, is replaced atomically without the fsync."""
+    import os
+
+    from lstmkit.io import files
+    from lstmkit.train.callbacks import EpochLog
+
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    files.atomic_write_text(tmp_path / "a.json", "{}")
+    assert len(synced) == 1 and (tmp_path / "a.json").read_text() == "{}"
+    files.atomic_write_text(tmp_path / "a.json", "[]", durable=False)
+    assert len(synced) == 1 and (tmp_path / "a.json").read_text() == "[]"
+    log = EpochLog(tmp_path / "metrics.csv")
+    log.rows, log.extra = [{"epoch": 0, "loss": 1.5}], [{"step": 3, "seconds": 0.1}]
+    log._write()
+    assert len(synced) == 1
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,step,seconds,loss", "0,3,0.1,1.5"]
+    assert not list(tmp_path.glob(".*.tmp")), "no temporary file is left behind"

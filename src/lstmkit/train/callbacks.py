@@ -186,7 +186,8 @@ class EpochLog(Callback):
         writer.writeheader()
         for row, extra in zip(self.rows, self.extra):
             writer.writerow({**row, **extra})
-        atomic_write_text(self.csv_path, buf.getvalue())
+        # rewritten every epoch and written again from the checkpoint on resume: atomic, not fsynced
+        atomic_write_text(self.csv_path, buf.getvalue(), durable=False)
 
     def state_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "extra": self.extra}
