@@ -481,6 +481,16 @@ class _Streamer:
 _PLAIN = LoopConfig()
 
 
+def _fused_layer(x: Tensor, h0: Tensor, c0: Tensor, cell: Cell, cfg: LoopConfig):
+    """``(out, h_T, c_T)`` of a plain or layer-norm LSTM layer on its fused
+    loop (the caller checked that the loop applies): the plain layer takes
+    ``W_ih`` and both biases as they are, the layer-norm one their sum."""
+    p = cell._parameters
+    if cell.kind == "lstm":
+        return fused_lstm_layer(x, h0, c0, p["weight_ih"], p["weight_hh"], p.get("bias_ih"), cfg, p.get("bias_hh"))
+    return fused_ln_lstm_layer(x, h0, c0, cell, p["bias_ih"] + p["bias_hh"] if cell.bias else None, cfg)
+
+
 def _keep(z: Tensor | float | None) -> tuple[Tensor | None, float]:
     """A zoneout weight as the loops take it: ``(tensor, -1)`` or ``(None, p)``."""
     if z is None:
@@ -637,14 +647,8 @@ class CPUBackend(Backend):
         h_all, c_all = state
         layer_in, hs, cs = x, [], []
         for layer, cell in enumerate(cells):
-            p = cell._parameters
-            if kind == "lstm":
-                layer_in, h_n, c_n = fused_lstm_layer(layer_in, h_all[layer], c_all[layer], p["weight_ih"],
-                                                      p["weight_hh"], p.get("bias_ih"), _PLAIN, p.get("bias_hh"))
-            else:
-                bias = p["bias_ih"] + p["bias_hh"] if cell.bias else None
-                layer_in, h_n, c_n = fused_ln_lstm_layer(layer_in, h_all[layer], c_all[layer], cell, bias,
-                                                         cfgs[layer])
+            cfg = _PLAIN if kind == "lstm" else cfgs[layer]
+            layer_in, h_n, c_n = _fused_layer(layer_in, h_all[layer], c_all[layer], cell, cfg)
             hs.append(h_n)
             cs.append(c_n)
         return layer_in, (torch.stack(hs), torch.stack(cs)), None
@@ -682,15 +686,10 @@ class CPUBackend(Backend):
 
     def _lstm(self, x, state, cell, cfg: LoopConfig) -> LayerResult:
         h0, c0 = state
-        if fused_applies(cell, cfg):
-            p = cell._parameters
-            out, hT, cT = fused_lstm_layer(x, h0, c0, p["weight_ih"], p["weight_hh"], p.get("bias_ih"), cfg,
-                                           p.get("bias_hh"))
+        if fused_applies(cell, cfg) or fused_ln_applies(cell, cfg, x.dtype):
+            out, hT, cT = _fused_layer(x, h0, c0, cell, cfg)
             return out, (hT, cT), None
         bias = cell.bias_ih + cell.bias_hh if cell.bias else None
-        if fused_ln_applies(cell, cfg, x.dtype):
-            out, hT, cT = fused_ln_lstm_layer(x, h0, c0, cell, bias, cfg)
-            return out, (hT, cT), None
         if cell.kind == "layernorm":  # the input side's norm runs inside the loop, row by row
             xp = project_in(x, cell.weight_ih, None)
             ln_ih = torch.stack((cell.ln_ih_weight, cell.ln_ih_bias,

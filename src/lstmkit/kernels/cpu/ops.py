@@ -545,13 +545,18 @@ def _lstm_fused_seq_x_fake(x, w_ih, b, h0, c0, w_hh, valid, save):
     return _fused_outputs_fake(x, x.shape[0], x.shape[1], w_ih.shape[0], w_hh.shape[1], save)
 
 
-def _lstm_fused_x_setup(ctx, inputs, output):
-    x, w_ih, b, h0, c0, w_hh, valid, save = inputs
+def _x_setup(ctx, output, x, w_ih, has_bias: bool, h0, w_hh, valid, save) -> None:
+    """What both operators with the projection in the tile keep for :func:`_x_grads`."""
     out, hT, cT, gates, cseq = output
     _no_zero_grads(ctx)
     ctx.save_flag = save
-    ctx.has_bias = b is not None
+    ctx.has_bias = has_bias
     ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out, x, w_ih)
+
+
+def _lstm_fused_x_setup(ctx, inputs, output):
+    x, w_ih, b, h0, c0, w_hh, valid, save = inputs
+    _x_setup(ctx, output, x, w_ih, b is not None, h0, w_hh, valid, save)
 
 
 def _x_grads(ctx, saved_all, wi: Tensor, dout, dhT, dcT, need_x, need_wi, need_db, need_h0, need_c0, need_whh):
@@ -598,11 +603,7 @@ def _interleave_layer_x(x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save):
 
 def _lstm_layer_x_setup(ctx, inputs, output):
     x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save = inputs
-    out, hT, cT, gates, cseq = output
-    _no_zero_grads(ctx)
-    ctx.save_flag = save
-    ctx.has_bias = b_ih is not None or b_hh is not None
-    ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out, x, w_ih)
+    _x_setup(ctx, output, x, w_ih, b_ih is not None or b_hh is not None, h0, w_hh, valid, save)
 
 
 def _lstm_layer_x_backward(ctx, dout, dhT, dcT, *_):
