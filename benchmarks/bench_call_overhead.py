@@ -60,7 +60,7 @@ def main() -> None:
                 return f
 
             fns = {k: call(m) for k, m in layers.items()}
-            res = measure(fns, args.calls if T * B < 500 else args.calls // 5, warmup=30)
+            res = measure(fns, args.calls if T * B < 500 else args.calls // 5, warmup=30, block_ms=0)
             med = {k: v["median_ms"] * 1e3 for k, v in res.items()}
             base = med["torch_nn"]
             print(f"{cell} T{T} B{B} I{I} H{H} L{L} {'train' if train else 'infer'}: torch.nn {base:.0f} us | "

@@ -131,34 +131,56 @@ def infer_fn(module: nn.Module, x, lengths=None, packed: bool = False) -> Callab
     return f
 
 
-def measure(fns: dict, reps: int, warmup: int = 2, budget_s: float | None = None) -> dict:
-    """Interleaved repetitions; median, min and max in ms per engine.
+#: a repetition times each engine over consecutive calls lasting at least this
+#: long (at most :data:`BLOCK_CALLS` calls), as a training loop or a stream
+#: calls it. Until 2026-12-03 each repetition timed one call per engine: on a
+#: small training call (T12 B8 H32, ~0.35 ms) every call then started in the
+#: caches the other engine had just left, and the table read the engine at
+#: 0.97-0.99x of torch.nn on one thread where blocks of ten consecutive calls,
+#: and the tasks made of such calls, read it at 1.09-1.19x
+#: (``benchmarks/RESULTS.md``, 2026-12-03)
+BLOCK_MS = 5.0
+BLOCK_CALLS = 50
 
-    Each repetition starts one engine later than the last (A B C, B C A,
-    C A B, ...): on small calls the engine that runs right after another
-    one's different code and data pays for the caches and thread wake-ups
-    that one left, and with a fixed order that cost always fell on the same
-    engine (``lstmkit_auto`` handing a tiny call to torch's kernel right after
-    the ``cpu`` engine read up to 7 % slower than ``torch_nn``, the same
-    kernel, right after it). Stops after ``budget_s`` seconds once three
-    repetitions are in."""
+
+def measure(fns: dict, reps: int, warmup: int = 2, budget_s: float | None = None,
+            block_ms: float = BLOCK_MS) -> dict:
+    """Interleaved repetitions of blocks of calls; per engine the median, min
+    and max in ms per call, ``n`` blocks of ``calls`` calls each.
+
+    A block is as many consecutive calls of one engine as last ``block_ms``
+    (judged by the slowest engine's last warm-up call, the same count for
+    every engine, at most :data:`BLOCK_CALLS`; one call for anything slower):
+    a block's first call pays for the caches another engine left, the rest
+    run as a loop of such calls runs. Each repetition starts one engine later
+    than the last (A B C, B C A, C A B, ...), so that first-call cost does not
+    fall on the same engine every time (with a fixed order ``lstmkit_auto``
+    handing a tiny call to torch's kernel right after the ``cpu`` engine read
+    up to 7 % slower than ``torch_nn``, the same kernel, right after it).
+    Stops after ``budget_s`` seconds once three repetitions are in."""
+    slowest = 0.0
     for f in fns.values():
-        for _ in range(warmup):
+        for _ in range(max(warmup, 1)):
+            t = time.perf_counter()
             f()
+        slowest = max(slowest, time.perf_counter() - t)
+    calls = max(1, min(BLOCK_CALLS, int(block_ms / 1e3 / slowest))) if slowest > 0 else BLOCK_CALLS
     times = {k: [] for k in fns}
     names = list(fns)
     start = time.perf_counter()
     for r in range(reps):
         for k in names[r % len(names):] + names[:r % len(names)]:
+            f = fns[k]
             t = time.perf_counter()
-            fns[k]()
-            times[k].append((time.perf_counter() - t) * 1e3)
+            for _ in range(calls):
+                f()
+            times[k].append((time.perf_counter() - t) * 1e3 / calls)
         if budget_s and time.perf_counter() - start > budget_s and r >= 2:
             break
     out = {}
     for k, v in times.items():
         v = sorted(v)
-        out[k] = dict(median_ms=statistics.median(v), min_ms=v[0], max_ms=v[-1], n=len(v))
+        out[k] = dict(median_ms=statistics.median(v), min_ms=v[0], max_ms=v[-1], n=len(v), calls=calls)
     return out
 
 
