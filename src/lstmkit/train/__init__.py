@@ -6,7 +6,7 @@
   (safetensors + JSON), checked on load.
 - :class:`TrainingDiverged`: what :func:`fit` raises when the loss, a gradient or a weight stops being
   finite (a ``RuntimeError`` whose message is one line, ready to print).
-- :func:`seed_everything`.
+- :func:`seed_everything`; :func:`denormals_flushed` (what :func:`fit` runs in: denormal floats as zero).
 
 Only :class:`TrainConfig` is imported eagerly (the command line builds its
 options from it); torch and Lightning load on first use of the rest.
@@ -22,7 +22,7 @@ _LAZY = {
     "fit": "trainer", "FitResult": "trainer", "TaskModule": "module",
     "save_model": "checkpoint", "load_model": "checkpoint", "read_model_config": "checkpoint",
     "register_model": "checkpoint", "ModelFolderError": "checkpoint", "seed_everything": "seed",
-    "TrainingDiverged": "diverged",
+    "TrainingDiverged": "diverged", "denormals_flushed": "trainer",
 }
 
 __all__ = ["TrainConfig", *_LAZY]

@@ -21,6 +21,8 @@ there is validation data, whose weights are put back into ``model`` at the
 end, and any number of devices or nodes through Lightning's strategies (DDP).
 A non-finite loss, gradient or weight stops the run with
 :class:`~lstmkit.train.TrainingDiverged` before anything non-finite is saved.
+On a CPU the run treats values below float32's normal range (1.2e-38) as
+zero (``config.flush_denormals``, see :func:`denormals_flushed`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +58,46 @@ class FitResult:
     last_path: str | None = None  # last.safetensors (the resume point)
     resumed_from: str | None = None
     call_seconds: float = 0.0  # wall time of this call alone
+
+
+@contextmanager
+def denormals_flushed(on: bool = True):
+    """Within the block, CPU arithmetic treats denormal floats (below 1.2e-38
+    in float32) as zero and flushes such results to zero (x86 FTZ/DAZ).
+
+    Gradients that fade back through a long sequence end up denormal, and
+    every product that reads them then runs on the processor's slow path: a
+    forecaster's training step on windows of 576 steps (5-minute data with a
+    daily season, B=32, H=32, one thread) took 52 ms with them and 12 ms
+    flushed, on torch.nn's kernels and on lstmkit's alike, and its whole
+    LSTM fit went from 85 to 38 s (``benchmarks/RESULTS.md``, 2026-12-03).
+    A flushed value was below any learning rate's reach: the weights differ
+    from an unflushed run only by what those values would have added.
+
+    The setting is made on every thread of torch's CPU team through lstmkit's
+    compiled engine and put back as it was at the end; where the engine is not
+    built, ``torch.set_flush_denormal`` sets it on the calling thread (the one
+    that runs single-threaded work) and turns it off at the end.
+    """
+    if not on:
+        yield
+        return
+    from ..kernels.cpu._build import load_extension
+
+    ext = load_extension()
+    if ext is not None and hasattr(ext, "flush_denormals"):
+        before = ext.flush_denormals(True)
+        try:
+            yield
+        finally:
+            ext.flush_denormals(before)
+        return
+    set_here = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if set_here:
+            torch.set_flush_denormal(False)
 
 
 def _quiet_lightning() -> None:
@@ -182,8 +225,9 @@ def _fit(model, step, train_loader, val_loader, config: TrainConfig, out_dir: Pa
     t0 = time.perf_counter()
     resume_point.start_clock()
     try:
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
-                    ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
+        with denormals_flushed(config.flush_denormals):
+            trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
+                        ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
     except TrainingDiverged as e:
         raise _with_checkpoint_note(e, resume_point, config, keep_files) from None
     call_seconds = time.perf_counter() - t0

@@ -1255,6 +1255,30 @@ bool tune_malloc(int64_t mmap_bytes, int64_t trim_bytes) {
 #endif
 }
 
+// Flush-to-zero and denormals-are-zero (MXCSR bits 15 and 6) on or off, on
+// the calling thread and on every thread of the OpenMP team torch runs its
+// parallel work on (torch.set_flush_denormal sets the calling thread's alone,
+// so with 2 threads half of a parallel product still ran on denormals).
+// Threads created later inherit the setting of the thread that creates them.
+// Returns whether the calling thread had both bits set before.
+bool flush_denormals(bool on) {
+  constexpr unsigned kBits = 0x8040u;
+  const bool before = (_mm_getcsr() & kBits) == kBits;
+  auto apply = [on] {
+    const unsigned csr = _mm_getcsr();
+    _mm_setcsr(on ? (csr | kBits) : (csr & ~kBits));
+  };
+  apply();
+#ifdef _OPENMP
+  const int n = at::get_num_threads();
+  if (n > 1) {
+#pragma omp parallel num_threads(n)
+    apply();
+  }
+#endif
+  return before;
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   py::class_<StreamStep>(m, "StreamStep")
       .def(py::init<int64_t, std::vector<Tensor>, std::vector<Tensor>, std::vector<OptT>, std::vector<OptT>,
@@ -1263,6 +1287,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       .def("try_call", &StreamStep::try_call)
       .def_readwrite("split_layers", &StreamStep::split_layers);
   m.def("tune_malloc", &tune_malloc);
+  m.def("flush_denormals", &flush_denormals);
   m.def("lstm_forward", &lstm_forward);
   m.def("lstm_backward", &lstm_backward);
   m.def("gru_forward", &gru_forward);
