@@ -41,6 +41,11 @@ def test_window_and_validation_come_from_the_data():
     f.fit(_seasonal(48 * 20, "30min", 48), time="t", target="y")
     plan = f.core_.plan
     assert plan.season == 48 and plan.input_size == 96 and plan.val_windows == 96
+    # 96 origins > MAX_VAL_ORIGINS: every 2nd is forecast, the last one (960 - 48) included
+    assert plan.val_stride == 2 and f.core_.val_count == 48
+    origins = plan.val_origins(960 - 48 - 96 + 1)
+    assert len(origins) == 48 and origins[-1] == 960 - 48 and set(np.diff(origins)) == {2}
+    assert any("every 2nd" in r for r in plan.reasons)
     assert f.choice_["chosen"] == "seasonal_naive" and f.choice_["runner_up"] == "naive"
     assert any("two seasons" in r for r in plan.reasons)
     # monthly, short: at least one season, fewer windows

@@ -456,7 +456,7 @@ class Forecaster(Estimator):
             plan = Plan(horizon=p["horizon"], season=p["season"], season_reason=p["season_reason"],
                         input_size=p["input_size"], val_windows=p["val_windows"], ensemble=p["ensemble"],
                         log=p["log"], candidates=list(p["candidates"]), short=list(p["short_series"]),
-                        reasons=list(p["reasons"]))
+                        reasons=list(p["reasons"]), val_stride=int(p.get("val_stride", 1)))
             lstm = None
             if c["lstm"] is not None:
                 setup = LSTMSetup(**c["lstm"]["setup"])

@@ -15,6 +15,7 @@ from ...config import to_dict
 from ...io.figures import pyplot, save_figure
 from ...io.files import atomic_write_text
 from ...io.html_report import HtmlReport
+from .plan import ordinal
 
 
 def _interval_cols(frame) -> list[tuple[str, str, float]]:
@@ -260,8 +261,9 @@ def _choice(page: HtmlReport, core) -> None:
                 what = describe(k, plan.season)
             rows.append([label(k), f"{core.scores[k]:.4g}", what, "chosen" if k == core.chosen else
                          ("runner-up" if k == core.runner_up else "")])
+        every = f" (every {ordinal(plan.val_stride)} forecast)" if plan.val_stride > 1 else ""
         page.paragraph(f"Inner rolling-origin validation: each candidate fitted before the last {plan.val_windows} "
-                       f"origin(s) of the training part of each series, scored on them by {core.metric.upper()} "
+                       f"origin(s){every} of the training part of each series, scored on them by {core.metric.upper()} "
                        f"({core.val_count} forecasts each).")
         page.table(["candidate", f"validation {core.metric.upper()}", "set-up", ""], rows)
     if core.lstm is not None:

@@ -286,7 +286,8 @@ def mean_and_se(d: list[np.ndarray], horizon: int) -> tuple[float, float]:
 
 
 def choose(rule: str, forecasts: dict[str, list[np.ndarray]], actual: list[np.ndarray], scales: list[float],
-           members: list[str], metric: str = "mase", order: list[str] | None = None) -> tuple[str, list[str]]:
+           members: list[str], metric: str = "mase", order: list[str] | None = None,
+           stride: int = 1) -> tuple[str, list[str]]:
     """Turn the inner validation into a model: ``(chosen, members)``; ``members`` is non-empty for a mean.
 
     ``rule``:
@@ -298,12 +299,14 @@ def choose(rule: str, forecasts: dict[str, list[np.ndarray]], actual: list[np.nd
       error of the mean allows for overlapping origins as the Diebold-Mariano test does, :func:`mean_and_se`). The
       fixed ``combination`` joins with its members. The pool keeps at most one LSTM set-up (the better one,
       so that one network is trained). A pool of one is that candidate.
+
+    ``stride``: the origins are that many steps apart (they share ``H - stride`` targets, not ``H - 1``).
     """
     names = [k for k in (order or list(forecasts)) if k in forecasts]
     errs = {k: origin_errors(metric, actual, forecasts[k], scales) for k in names}
     mean = {k: float(np.mean(np.concatenate(v))) for k, v in errs.items()}
     best = min(names, key=lambda k: (mean[k], names.index(k)))
-    horizon = actual[0].shape[1]
+    horizon = -(-actual[0].shape[1] // max(1, stride))  # the lags at which origins share targets, in origins
     if rule == "best" or sum(len(v) for v in errs[best]) < 2:
         return best, (list(members) if best == "combination" else [])
     if rule != "pool":
@@ -359,7 +362,7 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
     if usable:
         sub = subset(data, usable)
         sub_ends = [vends[k] for k in usable]
-        origins = [np.arange(vends[k], vends[k] + V) for k in usable]
+        origins = [plan.val_origins(vends[k]) for k in usable]
         actual = [np.stack([data.series[k].values[t:t + H] for t in o]) for k, o in zip(usable, origins)]
         scales = [series_scale(data.series[k].values[:vends[k]], m) for k in usable]
         for name in [c for c in plan.candidates if c != "combination"]:
@@ -437,7 +440,7 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
         chosen, chosen_members = cfg.select.model, (members if cfg.select.model == "combination" else [])
     elif scores:
         chosen, chosen_members = choose(cfg.select.rule, val.forecasts, val.actual, val.scales, members, metric,
-                                        order=plan.candidates)
+                                        order=plan.candidates, stride=plan.val_stride)
     else:
         chosen, chosen_members = ranked[0], []
     if chosen == "pool":  # its validation forecasts and score, beside the candidates'
