@@ -212,3 +212,22 @@ def test_rule_best_is_the_default_and_bad_rules_are_refused():
     assert f.choice_["chosen"] in ("naive", "seasonal_naive") and f.choice_["members"] == []
     with pytest.raises(ValueError, match="rule"):
         Forecaster(horizon=6, rule="median")
+
+
+def test_backtest_spaces_out_more_than_a_hundred_origins_unless_a_stride_is_given():
+    from lstmkit.tasks.forecast.backtest import MAX_ORIGINS, auto_stride
+
+    assert auto_stride([MAX_ORIGINS], 12) == 1 and auto_stride([MAX_ORIGINS + 1], 12) == 2
+    assert auto_stride([5000], 12) == 12  # never wider than the horizon: every value is still forecast
+    df = _seasonal(400, "h", 24)
+    kw = dict(horizon=4, start="-300", candidates=["seasonal_naive", "naive"], peers=[], progress_bar=False)
+    f = Forecaster(**kw)
+    frame = f.backtest(df, time="t", target="y")
+    m = f.evaluate()
+    # 297 origins at stride 1 -> every 3rd: 99, the first origin kept
+    assert m["stride"] == 3 and m["origins"] == 99 and frame["origin"].nunique() == 99
+    assert frame["origin"].min() == df["t"].iloc[100]
+    assert any("every 3 steps an origin" in n for n in m["notes"])
+    g = Forecaster(**kw)
+    g.backtest(df, time="t", target="y", stride=1)
+    assert g.evaluate()["stride"] == 1 and g.evaluate()["origins"] == 297

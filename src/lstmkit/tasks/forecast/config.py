@@ -167,13 +167,14 @@ class BacktestConfig:
 
     start: str = option("auto", "first forecast origin: a date (1959-01), a time value, -N (the last N steps), "
                                 "or auto (the last two seasons, or 20% of the series; at most a third of it, at least one horizon)")
-    stride: int = option(1, "steps between forecast origins")
+    stride: int = option(0, "steps between forecast origins (0: auto: 1, or wider, up to the horizon, where a series "
+                            "would have more than 100 origins)")
     refit: int = option(0, "refit (model choice included) every N origins on all data before them (0: once, "
                            "before the first origin)")
 
     def __post_init__(self):
-        if self.stride < 1:
-            raise ValueError(f"BacktestConfig: expected stride >= 1, got {self.stride}")
+        if self.stride < 0:
+            raise ValueError(f"BacktestConfig: expected stride >= 0 (0: auto), got {self.stride}")
         if self.refit < 0:
             raise ValueError(f"BacktestConfig: expected refit >= 0, got {self.refit}")
 
