@@ -231,3 +231,27 @@ def test_backtest_spaces_out_more_than_a_hundred_origins_unless_a_stride_is_give
     g = Forecaster(**kw)
     g.backtest(df, time="t", target="y", stride=1)
     assert g.evaluate()["stride"] == 1 and g.evaluate()["origins"] == 297
+
+
+def test_a_combination_member_is_forecast_once_for_the_model_and_its_peer_column(monkeypatch):
+    pytest.importorskip("statsforecast")
+    from lstmkit.tasks.forecast import selection
+
+    calls = []
+    real = selection.classical_forecasts
+
+    def counting(name, data, ends, origins, *a, **kw):
+        calls.append((name, len(origins[0])))
+        return real(name, data, ends, origins, *a, **kw)
+
+    from lstmkit.tasks.forecast import backtest, estimator
+
+    for module in (selection, backtest, estimator):  # wherever a module would call it from
+        monkeypatch.setattr(module, "classical_forecasts", counting, raising=False)
+    f = Forecaster(horizon=4, start="-20", candidates=["lstm", "theta"], model="combination", peers=["theta"],
+                   **QUICK)
+    frame = f.backtest(_seasonal(120, "MS", 12), time="t", target="y")
+    assert f.backtest_.cores[0].members == ["lstm", "theta"]
+    test_calls = [c for c in calls if c == ("theta", 17)]  # the 17 test origins: one forecast, two columns
+    assert len(test_calls) == 1
+    assert frame["theta"].notna().all() and not np.allclose(frame["theta"], frame["forecast"])

@@ -24,7 +24,7 @@ import numpy as np
 
 from ...data.series import SeriesSet
 from . import metrics as M
-from .classical import STATISTICAL, classical_forecasts, statsforecast_available
+from .classical import STATISTICAL, statsforecast_available
 from .config import ForecastConfig
 from .selection import CoreFit, fit_core, label, series_scale
 
@@ -219,10 +219,10 @@ def run_backtest(cfg: ForecastConfig, data: SeriesSet, progress=None, log_dir=No
             if p == core.chosen and not core.plan.short:
                 cols.setdefault(p, []).extend(fc.point)
                 continue
-            say(f"  peer {label(p)}")
-            cf = classical_forecasts(p, data, ends, block, H, core.plan.season, cfg.select.jobs)
-            cols.setdefault(p, []).extend(cf.point)
-            notes.extend(n for n in cf.notes() if n not in notes)
+            say(f"  peer {label(p)}")  # a combination member's forecasts are reused, not made twice
+            point, pnotes = core.classical(p, data, ends, block, cfg.select.jobs)
+            cols.setdefault(p, []).extend(point)
+            notes.extend(n for n in pnotes if n not in notes)
         for n_ in core.notes:
             if n_ not in notes:
                 notes.append(n_)

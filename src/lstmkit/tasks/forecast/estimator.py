@@ -314,7 +314,6 @@ class Forecaster(Estimator):
     def _peer_forecasts(self) -> dict[str, list[np.ndarray]]:
         """The peers' forecasts after the end of the training data (fitted on it), computed once."""
         from .backtest import peer_names
-        from .classical import classical_forecasts
 
         cached = getattr(self, "peer_forecasts_", None)
         if cached is not None:
@@ -325,14 +324,10 @@ class Forecaster(Estimator):
         ends = [len(s) for s in data.series]
         origins = [np.array([e]) for e in ends]
         for p in peer_names(self.config, len(data.series), notes):
-            kept = core.future_classical.get((p, tuple(s.id for s in data.series)))
-            if kept is not None:  # made for the model's own forecasts (the chosen model or a combination member)
-                out[p] = [a[0] for a in kept]
-                continue
-            self.log.info(f"peer {p}")
-            cf = classical_forecasts(p, data, ends, origins, core.plan.horizon, core.plan.season, self.config.select.jobs)
-            out[p] = [a[0] for a in cf.point]
-            notes.extend(cf.notes())
+            self.log.info(f"peer {p}")  # made once: the chosen model's or a combination member's are reused
+            point, pnotes = core.classical(p, data, ends, origins, self.config.select.jobs)
+            out[p] = [a[0] for a in point]
+            notes.extend(pnotes)
         self.peer_forecasts_ = out
         self.peer_notes_ = notes
         return out
