@@ -80,12 +80,13 @@ class Plan:
 
     def to_dict(self) -> dict:
         return {"horizon": self.horizon, "season": self.season, "season_reason": self.season_reason,
-                "input_size": self.input_size, "val_windows": self.val_windows, "val_stride": self.val_stride, "ensemble": self.ensemble,
-                "log": self.log, "candidates": list(self.candidates), "short_series": list(self.short),
+                "input_size": self.input_size, "val_windows": self.val_windows, "val_stride": self.val_stride,
+                "ensemble": self.ensemble, "log": self.log, "candidates": list(self.candidates), "short_series": list(self.short),
                 "lstm_setups": {k: v.describe() for k, v in self.lstm_setups.items()}, "reasons": list(self.reasons)}
 
 
 def ordinal(k: int) -> str:
+    """``2`` -> ``"2nd"``, for the plan's and the report's sentences."""
     return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
 
 

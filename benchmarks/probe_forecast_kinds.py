@@ -1,0 +1,96 @@
+"""One forecaster run, all defaults, on a generated series of a kind the project's tables do not hold.
+
+Each case is a series a user might bring (5-minute load over two weeks, business-day prices, intermittent
+daily counts, a monthly series crossing zero, integer steps with an undeclared cycle, a short weekly
+series); ``lstmkit.Forecaster(horizon=h)`` backtests it with every other setting at its default (the
+first origin included: ``start=auto``), and one JSON line gives the season and window derived, the
+choice, every validation score, the test MASE of the model and of each peer, and the wall and CPU time.
+The series are generated with a fixed seed; nothing in the forecaster was set from them.
+
+    .venv/bin/python benchmarks/probe_forecast_kinds.py fivemin
+    for c in bday_rw intermittent monthly_neg steps_noseason weekly_short; do
+        .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
+
+Figures: ``benchmarks/RESULTS_forecast_long.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps_noseason", "weekly_short")
+
+
+def case(name: str) -> tuple[pd.DataFrame, int]:
+    """The series (time column first, value column second) and its horizon."""
+    rng = np.random.default_rng(777)
+    if name == "hourly2y":
+        n = 24 * 365 * 2
+        t = np.arange(n)
+        y = (50 + 20 * np.sin(2 * np.pi * t / 24) + 8 * (t // 24 % 7 >= 5) + np.cumsum(rng.normal(0, .3, n))
+             + rng.normal(0, 3, n))
+        return pd.DataFrame({"ts": pd.date_range("2022-01-01", periods=n, freq="h"), "load": y}), 24
+    if name == "fivemin":
+        n = 288 * 14
+        t = np.arange(n)
+        y = 10 + 4 * np.maximum(0, np.sin(2 * np.pi * t / 288)) + rng.normal(0, .5, n)
+        return pd.DataFrame({"ts": pd.date_range("2023-03-01", periods=n, freq="5min"), "kw": y}), 12
+    if name == "bday_rw":
+        n = 500
+        y = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.01, n)))
+        return pd.DataFrame({"ts": pd.bdate_range("2021-01-04", periods=n), "px": y}), 5
+    if name == "intermittent":
+        n = 365
+        y = rng.poisson(0.4, n) * rng.integers(1, 5, n)
+        return pd.DataFrame({"ts": pd.date_range("2022-01-01", periods=n, freq="D"), "units": y}), 7
+    if name == "monthly_neg":
+        n = 96
+        t = np.arange(n)
+        y = 5 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.normal(0, 1, n)) + rng.normal(0, 1, n) - 3
+        return pd.DataFrame({"ts": pd.date_range("2015-01", periods=n, freq="MS"), "flow": y}), 12
+    if name == "steps_noseason":
+        n = 400
+        t = np.arange(n)
+        y = 20 + 10 * np.sin(2 * np.pi * t / 17) + rng.normal(0, 2, n)
+        return pd.DataFrame({"step": t, "v": y}), 10
+    if name == "weekly_short":
+        n = 60
+        t = np.arange(n)
+        y = 300 + 2 * t + rng.normal(0, 20, n)
+        return pd.DataFrame({"ts": pd.date_range("2022-01-02", periods=n, freq="W"), "v": y}), 4
+    raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
+
+
+def main() -> int:
+    from lstmkit import Forecaster
+
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print(__doc__)
+        return 2
+    name = sys.argv[1]
+    df, h = case(name)
+    f = Forecaster(horizon=h, progress_bar=False)
+    t0, c0 = time.perf_counter(), time.process_time()
+    f.backtest(df, time=df.columns[0], target=df.columns[1])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    m = f.evaluate()
+    core = f.backtest_.cores[0]
+    print(json.dumps({
+        "case": name, "values": len(df), "horizon": h, "origins": m["origins"], "stride": m["stride"],
+        "season": m["season"], "season_reason": core.plan.season_reason, "window": core.plan.input_size,
+        "validation_origins": core.val_count, "chosen": core.chosen,
+        "validation": {k: round(v, 3) for k, v in core.scores.items()},
+        "mase": {k: round(m[k]["mase"], 3) for k in ["model", *m["peers"]]},
+        "seconds": {"wall": round(wall, 1), "cpu_main": round(cpu, 1)},
+        "stages": {k: round(v, 1) for k, v in core.seconds.items()},
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
