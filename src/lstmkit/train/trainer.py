@@ -70,7 +70,7 @@ def denormals_flushed(on: bool = True):
     forecaster's training step on windows of 576 steps (5-minute data with a
     daily season, B=32, H=32, one thread) took 52 ms with them and 12 ms
     flushed, on torch.nn's kernels and on lstmkit's alike, and its whole
-    LSTM fit went from 85 to 38 s (``benchmarks/RESULTS.md``, 2026-12-03).
+    LSTM fit went from 85 to 38 s (``benchmarks/RESULTS_forecast_long.md``).
     A flushed value was below any learning rate's reach: the weights differ
     from an unflushed run only by what those values would have added.
 
