@@ -26,6 +26,7 @@ from ...data.series import SeriesSet
 from . import metrics as M
 from .classical import STATISTICAL, statsforecast_available
 from .config import ForecastConfig
+from .plan import spaced_stride
 from .selection import CoreFit, fit_core, label, series_scale
 
 
@@ -36,8 +37,7 @@ MAX_ORIGINS = 100
 
 def auto_stride(counts: list[int], horizon: int) -> int:
     """The stride ``stride=0`` picks for series with ``counts`` origins at stride 1."""
-    most = max(counts, default=0)
-    return 1 if most <= MAX_ORIGINS else max(1, min(horizon, -(-most // MAX_ORIGINS)))
+    return spaced_stride(max(counts, default=0), MAX_ORIGINS, horizon)
 
 
 @dataclass

@@ -85,6 +85,13 @@ class Plan:
                 "lstm_setups": {k: v.describe() for k, v in self.lstm_setups.items()}, "reasons": list(self.reasons)}
 
 
+def spaced_stride(count: int, most: int, horizon: int) -> int:
+    """Steps between origins so that ``count`` consecutive ones leave about ``most``: 1 up to ``most``, else
+    ``ceil(count / most)``, never more than ``horizon`` (so every value of the span is still forecast). The
+    validation origins (:data:`MAX_VAL_ORIGINS`) and the backtest's (``backtest.MAX_ORIGINS``) are spaced by it."""
+    return 1 if count <= most else max(1, min(horizon, -(-count // most)))
+
+
 def ordinal(k: int) -> str:
     """``2`` -> ``"2nd"``, for the plan's and the report's sentences."""
     return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
@@ -132,13 +139,10 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
                        f"(a season, a horizon or a tenth of the history, whichever is longest"
                        f"{', shared across ' + str(n) + ' series' if n > 1 else ''}; at most a fifth of the history); "
                        "the model is chosen on them, never on test windows")
-    stride = 1
-    if V > MAX_VAL_ORIGINS:
-        stride = min(H, math.ceil(V / MAX_VAL_ORIGINS))
-        if stride > 1:
-            reasons.append(f"every {ordinal(stride)} of those origins forecast ({len(range((V - 1) % stride, V, stride))} "
-                           f"of {V}; origins a step apart share most targets, and each costs a classical model a "
-                           "forecast)")
+    stride = spaced_stride(V, MAX_VAL_ORIGINS, H)
+    if stride > 1:
+        reasons.append(f"every {ordinal(stride)} of those origins forecast ({-(-V // stride)} of {V}; origins a step "
+                       "apart share most targets, and each costs a classical model a forecast)")
     inner = n_typ - H - V + 1  # typical values before the first validation origin
     L, why = _window(season, H, inner, cfg.model.input_size, n)
     reasons.append(why)
