@@ -18,6 +18,8 @@ faster of the two.
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set e   # held out from the grid, small inputs
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set f   # held out from the rule of neighbouring shapes
     .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set g   # held out from the grid's narrow-input plane
+    .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set h   # held out from the margin of 2026-12-03
+    .venv/bin/python benchmarks/bench_auto_check.py --threads 1 --set i   # held out from the steps rule
 
 A choice "costs" when it is more than 5 % slower than the other engine (the
 noise of one run on a shared machine is about that); ``missed`` counts the
@@ -134,11 +136,49 @@ HELD_OUT_G = {
     "T290_B8_I58_H275": dict(T=290, B=8, I=58, H=275, L=1),
     "T446_B5_I29_H282": dict(T=446, B=5, I=29, H=282, L=1),
 }
+#: an eighth set: calls of every size, drawn at random (random.Random(20261203):
+#: T 2-400, B 1-128, I 1-256, H 8-512 log-uniform, 1 or 2 layers) after sets
+#: a-g had shown three tanh RNN calls 5-9 % slower on the engine whose
+#: measured neighbours had read 1.05-1.07x, and before any change to
+#: ``AUTO_MARGIN`` was tried on it: held out, to check the margin
+HELD_OUT_H = {
+    "T212_B1_I3_H25": dict(T=212, B=1, I=3, H=25, L=1),
+    "T36_B6_I111_H111_L2": dict(T=36, B=6, I=111, H=111, L=2),
+    "T246_B28_I44_H181_L2": dict(T=246, B=28, I=44, H=181, L=2),
+    "T5_B4_I12_H14_L2": dict(T=5, B=4, I=12, H=14, L=2),
+    "T2_B41_I13_H496": dict(T=2, B=41, I=13, H=496, L=1),
+    "T258_B16_I3_H27_L2": dict(T=258, B=16, I=3, H=27, L=2),
+    "T9_B5_I4_H11_L2": dict(T=9, B=5, I=4, H=11, L=2),
+    "T5_B38_I66_H96": dict(T=5, B=38, I=66, H=96, L=1),
+    "T9_B4_I27_H101": dict(T=9, B=4, I=27, H=101, L=1),
+    "T3_B53_I1_H46": dict(T=3, B=53, I=1, H=46, L=1),
+    "T63_B3_I9_H232": dict(T=63, B=3, I=9, H=232, L=1),
+    "T18_B20_I164_H442_L2": dict(T=18, B=20, I=164, H=442, L=2),
+}
+#: a ninth set, drawn the same way (random.Random(2026120302)) after set h had
+#: shown a call of three steps and many rows slower on the engine and before
+#: the steps rule (``kernels.cpu.auto_covers``) and the margin of 1.08 ran on
+#: it: held out, to check both
+HELD_OUT_I = {
+    "T360_B11_I61_H53": dict(T=360, B=11, I=61, H=53, L=1),
+    "T30_B102_I7_H216_L2": dict(T=30, B=102, I=7, H=216, L=2),
+    "T88_B2_I75_H126": dict(T=88, B=2, I=75, H=126, L=1),
+    "T3_B6_I3_H333": dict(T=3, B=6, I=3, H=333, L=1),
+    "T6_B49_I12_H63": dict(T=6, B=49, I=12, H=63, L=1),
+    "T3_B5_I79_H30_L2": dict(T=3, B=5, I=79, H=30, L=2),
+    "T17_B13_I1_H126_L2": dict(T=17, B=13, I=1, H=126, L=2),
+    "T15_B34_I26_H13": dict(T=15, B=34, I=26, H=13, L=1),
+    "T30_B1_I17_H315_L2": dict(T=30, B=1, I=17, H=315, L=2),
+    "T25_B14_I204_H86_L2": dict(T=25, B=14, I=204, H=86, L=2),
+    "T6_B23_I2_H125_L2": dict(T=6, B=23, I=2, H=125, L=2),
+    "T5_B8_I63_H24_L2": dict(T=5, B=8, I=63, H=24, L=2),
+}
 SETS = {"a": SHAPES, "b": HELD_OUT, "c": HELD_OUT_C, "d": HELD_OUT_D, "e": HELD_OUT_E, "f": HELD_OUT_F,
-        "g": HELD_OUT_G}
+        "g": HELD_OUT_G, "h": HELD_OUT_H, "i": HELD_OUT_I}
 KINDS = ("lstm", "gru", "rnn_tanh")
-#: the margin auto wants; a choice more than this much slower than the other engine counts against it
-MARGIN = AUTO_MARGIN
+#: a choice more than this much slower than the other engine counts against it (the noise of one run on a
+#: shared machine); ``auto`` itself asks for ``AUTO_MARGIN`` (1.05 until 2026-12-03, 1.08 since)
+MARGIN = 1.05
 
 
 def declines(kind: str, cells: list, x: torch.Tensor, train: bool) -> str | None:
@@ -164,12 +204,12 @@ def one_plane(key: str, T: int, B: int, cells: list, work: float) -> str:
     """The shipped rule as it was before the grid's narrow-input plane, for
     comparison: a layer with ``I <= H`` judged by the ``I = H`` plane alone."""
     known = auto_ratio(key, work)
-    if known is not None and known.ratio >= MARGIN and auto_covers(known, T * B):
+    if known is not None and known.ratio >= AUTO_MARGIN and auto_covers(known, T * B, T):
         return "cpu"
     if any(c.input_size > c.hidden_size for c in cells):
         return "torch"
     grid = narrow_ratio(key, T, B, [(c.hidden_size, c.hidden_size) for c in cells])
-    return "cpu" if grid is not None and grid >= MARGIN else "torch"
+    return "cpu" if grid is not None and grid >= AUTO_MARGIN else "torch"
 
 
 def main() -> None:
@@ -179,8 +219,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--budget", type=float, default=4.0, help="seconds per case before stopping early")
     ap.add_argument("--set", choices=tuple(SETS), default="a",
-                    help="a: the first off-grid shapes; b-g: the held-out ones (HELD_OUT, HELD_OUT_C, "
-                         "HELD_OUT_D, HELD_OUT_E, HELD_OUT_F, HELD_OUT_G)")
+                    help="a: the first off-grid shapes; b-i: the held-out ones (HELD_OUT, HELD_OUT_C, "
+                         "HELD_OUT_D, HELD_OUT_E, HELD_OUT_F, HELD_OUT_G, HELD_OUT_H, HELD_OUT_I)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -198,7 +238,7 @@ def main() -> None:
                 res = measure({"cpu": fn(ours, x), "torch_nn": fn(theirs, x)}, args.reps, budget_s=args.budget)
                 ratio = res["torch_nn"]["median_ms"] / res["cpu"]["median_ms"]
                 shipped = "cpu" if declines(kind, cells, x, mode == "train") is None else "torch"
-                around = "cpu" if rule_around(auto_points(key), work) >= MARGIN else "torch"
+                around = "cpu" if rule_around(auto_points(key), work) >= AUTO_MARGIN else "torch"
                 before = one_plane(key, s["T"], s["B"], cells, work)
                 row = dict(kind=kind, mode=mode, shape=name, work=work, rows=s["T"] * s["B"], ratio=round(ratio, 3),
                            auto=shipped, around=around, one_plane=before,
