@@ -72,6 +72,7 @@ def group_core(kinds, args, ref_shapes=None, shapes=SHAPES):
                 rows.append(case(f"{kind} {mode} {shape_name}", kind, shape_name, mode, engines, reps, args.budget))
                 rows[-1]["work"] = call_work(kind, s["T"], s["B"], list(ours.cells))
                 rows[-1]["rows"] = s["T"] * s["B"]
+                rows[-1]["steps"] = s["T"]
                 print_row(rows[-1])
     return rows
 
@@ -220,7 +221,7 @@ def main(argv=None):
 
 
 def write_auto_table(rows, meta, merge: bool = False) -> None:
-    """For each plain cell and mode, the measured points ``[work, ratio, rows]``
+    """For each plain cell and mode, the measured points ``[work, ratio, rows, steps]``
     of torch.nn's time to the cpu engine's, one per shape (``rows`` = T*B), at
     this thread count, stored in this machine's table in
     ``src/lstmkit/kernels/cpu/auto_tables/`` (a table of another machine is
@@ -235,7 +236,8 @@ def write_auto_table(rows, meta, merge: bool = False) -> None:
         if "torch_nn" not in res or "lstmkit_cpu" not in res or "lengths" in row["case"] or "work" not in row:
             continue
         ratio = round(res["torch_nn"]["median_ms"] / res["lstmkit_cpu"]["median_ms"], 3)
-        points.setdefault(f"{row['kind']} {row['mode']}", []).append([row["work"], ratio, row.get("rows", 0)])
+        points.setdefault(f"{row['kind']} {row['mode']}", []).append([row["work"], ratio, row.get("rows", 0),
+                                                                    row.get("steps", 0)])
     path = shipped_table()
     run = f"{meta['command']} on {meta['cpu']}, {meta['time']}, load average {meta['loadavg_before'][0]:.2f}"
     note = update_table(path, meta["threads"], run, merge, points=points)

@@ -386,13 +386,13 @@ def test_auto_judges_a_call_by_the_measured_shapes_around_its_size(monkeypatch, 
     tiny, large = torch.randn(2, 1, 4), torch.randn(100, 64, 4)  # 768 (below every point) and 2.5e6
     assert kernels.select_backend(tiny, spec, cells, None).name == "torch"  # judged by all: 0.9
     assert kernels.select_backend(large, spec, cells, None).name == "cpu"  # from 1e5 up: 1.1
-    assert cpu_pkg.auto_ratio("lstm train", 2.5e6) == (1.1, 1e5, 0.0)  # these points name no rows
+    assert cpu_pkg.auto_ratio("lstm train", 2.5e6) == (1.1, 1e5, 0.0, 0.0)  # these points name no rows
     mid = torch.randn(10, 3, 4)  # 11,520: between the 1e3 point (the loss) and the 1e5 one
     assert kernels.select_backend(mid, spec, cells, None).name == "torch"
-    assert cpu_pkg.auto_ratio("lstm train", 11520) == (0.9, 1e3, 0.0)
-    assert cpu_pkg.auto_ratio("lstm train", 1e9) == (1.2, 1e7, 0.0)  # above them all: the largest alone
-    assert cpu_pkg.auto_ratio("lstm train", 1e3) == (0.9, 1e3, 0.0)  # a measured size: that shape alone
-    assert cpu_pkg.auto_ratio("lstm train", 1e5) == (1.1, 1e5, 0.0)
+    assert cpu_pkg.auto_ratio("lstm train", 11520) == (0.9, 1e3, 0.0, 0.0)
+    assert cpu_pkg.auto_ratio("lstm train", 1e9) == (1.2, 1e7, 0.0, 0.0)  # above them all: the largest alone
+    assert cpu_pkg.auto_ratio("lstm train", 1e3) == (0.9, 1e3, 0.0, 0.0)  # a measured size: that shape alone
+    assert cpu_pkg.auto_ratio("lstm train", 1e5) == (1.1, 1e5, 0.0, 0.0)
     # a loss at a large shape keeps the calls around it on torch.nn, not the
     # smaller ones, which their own neighbours judge (the ratios are not
     # monotone in size: the tanh RNN's training dips at one mid-size shape)
@@ -406,7 +406,7 @@ def test_auto_judges_a_call_by_the_measured_shapes_around_its_size(monkeypatch, 
     old_style.write_text('{"threads": {"1": {"lstm train": 1.3}}}')
     monkeypatch.setenv("LSTMKIT_AUTO_TABLE", str(old_style))
     monkeypatch.setattr(cpu_pkg, "_ratios", None)
-    assert cpu_pkg.auto_ratio("lstm train", 5.0) == (1.3, 0.0, 0.0)
+    assert cpu_pkg.auto_ratio("lstm train", 5.0) == (1.3, 0.0, 0.0, 0.0)
 
 
 def test_auto_takes_the_engine_only_for_calls_with_as_many_rows_as_its_evidence(monkeypatch):
@@ -422,7 +422,8 @@ def test_auto_takes_the_engine_only_for_calls_with_as_many_rows_as_its_evidence(
     wide = [lstmkit.cells.LSTMCell(8, 64)]  # 4 * 64 * 72 = 18,432 multiply-adds per row and step
     few = torch.randn(4, 2, 8)  # 8 rows, 147,456 multiply-adds: judged from the 1e5 point (96 rows)
     many = torch.randn(12, 8, 8)  # 96 rows
-    assert cpu_pkg.auto_ratio("lstm train", cpu_pkg.call_work("lstm", 4, 2, wide)) == (1.2, 1e5, 96)
+    # the steps come from the measured shape of 96 rows (T12 B8): these points name no steps
+    assert cpu_pkg.auto_ratio("lstm train", cpu_pkg.call_work("lstm", 4, 2, wide)) == (1.2, 1e5, 96, 12)
     backend = kernels.select_backend(few, spec, wide, None)
     assert backend.name == "torch"
     why = kernels.load_backend("cpu").auto_declines(few, spec, wide, None)
@@ -430,6 +431,35 @@ def test_auto_takes_the_engine_only_for_calls_with_as_many_rows_as_its_evidence(
     assert kernels.select_backend(many, spec, wide, None).name == "cpu"
     assert cpu_pkg.auto_covers(cpu_pkg.AutoEvidence(1.2, 1e5, 96), 96)
     assert not cpu_pkg.auto_covers(cpu_pkg.AutoEvidence(1.2, 1e5, 96), 95)
+
+
+def test_auto_takes_the_engine_only_for_calls_with_as_many_steps_as_its_evidence(monkeypatch):
+    """A shape won with many steps says nothing of a call with few steps and
+    many rows: the engine's lead is in each step's work around the recurrent
+    product, and a call of three steps is mostly torch.nn's large products
+    (held-out set h of bench_auto_check.py: T3 B53 I1 H46 ran at 0.67-0.71x
+    in tanh RNN training where the T12 B8 shape's rows let the engine take it)."""
+    import lstmkit.kernels.cpu as cpu_pkg
+    from lstmkit.kernels.cpu import calibrate
+
+    points = [[1e3, 0.9, 8, 1], [1e5, 1.2, 96, 12], [1e7, 1.2, 6400, 100]]  # [work, ratio, rows, steps]
+    monkeypatch.setattr(cpu_pkg, "_ratios", {"1": {"lstm train": points}})
+    spec = kernels.RecurrenceSpec(kind="lstm")
+    cells = [lstmkit.cells.LSTMCell(1, 46)]  # 4 * 46 * 47 = 8,648 multiply-adds per row and step
+    short = torch.randn(3, 53, 1)  # 159 rows, 1.4e6 multiply-adds: judged from the 1e5 point (T12, 96 rows)
+    long = torch.randn(12, 14, 1)  # 168 rows over 12 steps, about the same work
+    assert cpu_pkg.auto_ratio("lstm train", cpu_pkg.call_work("lstm", 3, 53, cells)) == (1.2, 1e5, 96, 12)
+    assert kernels.select_backend(short, spec, cells, None).name == "torch"
+    why = kernels.load_backend("cpu").auto_declines(short, spec, cells, None)
+    assert why is not None and "3 steps" in why and "12 steps" in why
+    assert kernels.select_backend(long, spec, cells, None).name == "cpu"
+    evidence = cpu_pkg.AutoEvidence(1.2, 1e5, 96, 12)
+    assert cpu_pkg.auto_covers(evidence, 159) and not cpu_pkg.auto_covers(evidence, 159, 3)
+    assert cpu_pkg.auto_covers(evidence, 96, 12) and not cpu_pkg.auto_covers(evidence, 95, 12)
+    # tables measured before points carried their steps: the measured shape of those rows says them
+    for s in (*calibrate.SHAPES.values(), *calibrate.SMALL_SHAPES.values()):
+        assert cpu_pkg.point_steps([1e5, 1.2, s["T"] * s["B"]]) == s["T"]
+    assert cpu_pkg.point_steps([1e5, 1.2, 7]) == 0 and cpu_pkg.point_steps([1e5, 1.2]) == 0
 
 
 def test_auto_reads_the_grid_of_long_narrow_calls(monkeypatch):
@@ -526,6 +556,7 @@ def test_building_a_layer_keeps_the_table_it_has(monkeypatch):
 def test_the_shipped_tables_cover_every_plain_cell_and_mode(path):
     import json
 
+    import lstmkit.kernels.cpu as cpu_pkg
     from lstmkit.kernels.cpu import calibrate, machine
 
     table = json.loads(path.read_text())
@@ -537,8 +568,10 @@ def test_the_shipped_tables_cover_every_plain_cell_and_mode(path):
             for mode in ("train", "infer"):
                 points = ratios[f"{kind} {mode}"]
                 assert len(points) >= 3, (threads, kind, mode)
-                # [work, ratio, rows]: auto_covers needs every point's rows
-                assert all(len(p) == 3 and min(p) > 0 for p in points), (threads, kind, mode)
+                # [work, ratio, rows] or, since 2026-12-03, [work, ratio, rows, steps]: auto_covers
+                # needs every point's rows and steps (those of older points from their shape's rows)
+                assert all(len(p) in (3, 4) and min(p) > 0 for p in points), (threads, kind, mode)
+                assert all(cpu_pkg.point_steps(p) > 0 for p in points), (threads, kind, mode)
     # the grid of long, narrow calls: every point of the grid, [T, B, H, ratio] with I = H and, in
     # tables measured since the narrow-input plane, [T, B, H, ratio, I] at each of the same corners
     for threads, grids in table["narrow"].items():

@@ -6,7 +6,7 @@ torch.nn on this machine. The measurements live in JSON tables, one per
 machine (:mod:`.machine`), each holding for every thread count:
 
 * ``threads``: per cell and mode (``"lstm train"``), the points
-  ``[work, torch.nn / cpu time, rows]`` of the shapes :data:`SHAPES` and
+  ``[work, torch.nn / cpu time, rows, steps]`` of the shapes :data:`SHAPES` and
   :data:`SMALL_SHAPES` (read by :func:`lstmkit.kernels.cpu.auto_ratio`), and
   the same calls without autograd with variable lengths against torch.nn's
   packed call (``"lstm infer lengths"``);
@@ -54,6 +54,15 @@ SMALL_SHAPES = {
     "tiny_T12_B8_I8_H32": dict(T=12, B=8, I=8, H=32, L=1),
     "window_T24_B32_I1_H32": dict(T=24, B=32, I=1, H=32, L=1),
 }
+
+
+def steps_of_rows(rows: float) -> int:
+    """The steps ``T`` of the measured shape with ``rows`` rows (``T * B``), 0
+    if none has: what a table point measured before points carried their steps
+    (2026-12-03) stands for (the shapes' rows are all different)."""
+    return next((s["T"] for s in (*SHAPES.values(), *SMALL_SHAPES.values()) if s["T"] * s["B"] == rows), 0)
+
+
 #: the cells torch.nn also runs, whose plain calls ``auto`` chooses by measurement
 TABLE_KINDS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
 #: the grid of long, narrow calls: steps, rows per step, hidden sizes, in two
@@ -216,7 +225,7 @@ def sample_lengths(T: int, B: int) -> torch.Tensor:
 def measure_table(kinds: Iterable[str] = TABLE_KINDS, reps: int = 5, budget: float = 15.0,
                   on_case: Callable[[str, float], None] | None = None,
                   shapes: dict | None = None, lengths: bool = False) -> dict[str, list[list[float]]]:
-    """Per key (``"lstm train"``), the points ``[work, torch.nn / cpu, rows]``
+    """Per key (``"lstm train"``), the points ``[work, torch.nn / cpu, rows, steps]``
     of every shape, both modes, at the current thread count. With
     ``lengths``, the same calls without autograd with variable lengths
     (:func:`sample_lengths`) against torch.nn's packed call instead, under
@@ -238,7 +247,7 @@ def measure_table(kinds: Iterable[str] = TABLE_KINDS, reps: int = 5, budget: flo
             engines = {"cpu": fn(ours, x, lens), "torch_nn": fn(theirs, x, lens, packed=lengths)}
             ratio = _ratio(measure(engines, reps, budget_s=budget))
             key = f"{kind} {mode}" + (" lengths" if lengths else "")
-            points.setdefault(key, []).append([work, ratio, s["T"] * s["B"]])
+            points.setdefault(key, []).append([work, ratio, s["T"] * s["B"], s["T"]])
             if on_case:
                 on_case(f"{key} {name}", ratio)
     return {k: sorted(v) for k, v in points.items()}
