@@ -122,11 +122,13 @@ AUTO_TABLES = Path(__file__).with_name("auto_tables")
 #: Intel table, tanh RNN calls with hidden sizes 43 and 54 between two shapes
 #: that read 1.05x and 1.07x ran at 0.91-0.92x of torch.nn, and one at 0.95x
 #: beside a 1.07x shape (held-out sets a-h, ``benchmarks/bench_auto_check.py``).
-#: At 1.08 none of those sets' calls went to a slower engine; the calls it
-#: gave back to torch.nn had run 0.91-1.44x on the engine
+#: At 1.08, with the steps rule of :func:`auto_covers`, none of those sets'
+#: calls went to a slower engine; the calls the two gave back to torch.nn had
+#: run 0.67-1.44x on the engine
 AUTO_MARGIN = 1.08
 #: per thread count and key (``"lstm train"``), the measured points
-#: ``[work, ratio, rows]`` (or ``[work, ratio]`` in older tables) sorted by
+#: ``[work, ratio, rows, steps]`` (``[work, ratio, rows]`` or ``[work, ratio]``
+#: in older tables; :func:`point_steps`) sorted by
 #: work (:func:`call_work`; :func:`auto_points`); a bare number is a ratio for
 #: every size
 _ratios: dict[str, dict[str, list[list[float]]]] | None = None
