@@ -80,6 +80,12 @@ def test_nan_and_inf_behind_an_option():
     x[2, 1, 0] = float("inf")
     with pytest.raises(ValueError, match="NaN or Inf"):
         strict(x)
+    x[2, 1, 0] = float("-inf")
+    x[0, 0, 0] = float("inf")  # an Inf and a -Inf: their sum is NaN, still caught, the first one named
+    with pytest.raises(ValueError, match=r"first at index \(0, 0, 0\)"):
+        strict(x)
+    big = torch.full((5, 3, 4), 3e38)  # finite values whose float32 sum overflows: accepted
+    assert torch.isfinite(strict(big)[0]).all()
 
 
 def test_empty_sequence(lstm):
