@@ -151,8 +151,8 @@ def test_measure_table_times_both_engines_on_a_real_call():
     seen = []
     points = calibrate.measure_table(["gru"], reps=3, budget=1.0, shapes=shapes, on_case=lambda *a: seen.append(a))
     assert sorted(points) == ["gru infer", "gru train"]
-    for (work, ratio, rows), in points.values():
-        assert work == 3 * 2 * 3 * 4 * (2 + 4) and rows == 6 and ratio > 0
+    for (work, ratio, rows, steps), in points.values():
+        assert work == 3 * 2 * 3 * 4 * (2 + 4) and rows == 6 and steps == 3 and ratio > 0
     assert [label for label, _ in seen] == ["gru train t", "gru infer t"]
 
 
