@@ -316,6 +316,43 @@ def test_a_layer_keeps_its_backend_choice_for_calls_of_the_same_signature(monkey
     assert "_call_cache" in layer.__dict__ and "_call_cache" not in copy.deepcopy(layer).__dict__
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_kept_call_on_torch_nn_reuses_its_zero_state_and_never_writes_it(kind):
+    """A call kept on torch.nn's kernels (backend torch) reuses the zero state of the first call of its
+    signature: the kernels read the state and write nothing into it. Outputs and gradients equal those
+    of a call given explicit zeros; the kept state is still zeros after training steps; a first call
+    under inference mode does not leave inference tensors to a later call that records a graph."""
+    torch.manual_seed(5)
+    layer = getattr(lstmkit, kind)(4, 8, num_layers=2, backend="torch")
+    x = torch.randn(5, 3, 4)
+    with torch.inference_mode():
+        layer(x)
+    first = layer(x)  # grad enabled: another signature than the inference call
+    kept = layer.__dict__["_call_cache"][2]
+    zeros = kept[2] if isinstance(kept, tuple) and len(kept) > 2 else None
+    assert zeros is not None and all(not z.is_inference() for z in zeros)
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    for _ in range(3):
+        out, _ = layer(x)
+        assert layer.__dict__["_call_cache"][2][2] is zeros  # the same tensors, reused
+        opt.zero_grad()
+        out.square().sum().backward()
+        opt.step()
+    assert all(torch.equal(z, torch.zeros_like(z)) for z in zeros)
+    explicit = tuple(torch.zeros_like(z) for z in zeros)
+    hx = explicit if kind == "LSTM" else explicit[0]
+    a, b = layer(x)[0], layer(x, hx)[0]
+    assert torch.equal(a, b) and not torch.equal(a, first[0])  # (the steps changed the weights)
+    ga = torch.autograd.grad(a.sum(), list(layer.parameters()))
+    gb = torch.autograd.grad(b.sum(), list(layer.parameters()))
+    assert all(torch.equal(u, v) for u, v in zip(ga, gb))
+    # other engines may write their state buffers: they keep none
+    eng = getattr(lstmkit, kind)(4, 8, backend="reference")
+    eng(x)
+    eng(x)
+    assert eng.__dict__["_call_cache"][2][2] is None
+
+
 def test_a_kept_choice_still_checks_finite_inputs_and_is_not_kept_for_lengths(monkeypatch):
     layer = lstmkit.LSTM(4, 8, check_finite=True)
     x = torch.randn(5, 2, 4)

@@ -332,18 +332,21 @@ class Recurrent(nn.Module):
             lengths = checks.check_lengths(name, lengths, B, T, check_values=not tracing)
             if not tracing and bool((lengths == T).all()):
                 lengths = None
-        if hx is None:
-            state = self.init_state(B, x.device, x.dtype, _first=first)
-        else:
-            state = self._check_state(hx, None if unbatched else B, x)
-
         if kept is not None:
-            spec, chosen = kept
+            spec, chosen, zeros = kept
         else:
             spec = self.spec(return_gates, _kind=first.kind)
             chosen = kernels.select_backend(x, spec, cells, lengths, self.backend)
-            if keep:
-                self._keep("_call_cache", key, x.device.type, (spec, chosen))
+            zeros = None
+        if hx is None:
+            state = zeros if zeros is not None else self.init_state(B, x.device, x.dtype, _first=first)
+        else:
+            state = self._check_state(hx, None if unbatched else B, x)
+        if keep and kept is None:
+            # torch.nn's kernels read the state and write nothing into it: a kept call handed to them
+            # reuses its zero state (two allocations, ~3 us of a small call that torch.nn also pays)
+            reuse = hx is None and chosen.name == "torch"
+            self._keep("_call_cache", key, x.device.type, (spec, chosen, state if reuse else None))
         out, final, gates = chosen.run(x, state, cells, spec, lengths)
 
         if packed:
