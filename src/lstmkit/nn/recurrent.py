@@ -332,21 +332,23 @@ class Recurrent(nn.Module):
             lengths = checks.check_lengths(name, lengths, B, T, check_values=not tracing)
             if not tracing and bool((lengths == T).all()):
                 lengths = None
-        if kept is not None:
-            spec, chosen, zeros = kept
-        else:
-            spec = self.spec(return_gates, _kind=first.kind)
-            chosen = kernels.select_backend(x, spec, cells, lengths, self.backend)
-            zeros = None
         if hx is None:
+            zeros = kept[2] if kept is not None else None
             state = zeros if zeros is not None else self.init_state(B, x.device, x.dtype, _first=first)
         else:
             state = self._check_state(hx, None if unbatched else B, x)
-        if keep and kept is None:
-            # torch.nn's kernels read the state and write nothing into it: a kept call handed to them
-            # reuses its zero state (two allocations, ~3 us of a small call that torch.nn also pays)
-            reuse = hx is None and chosen.name == "torch"
-            self._keep("_call_cache", key, x.device.type, (spec, chosen, state if reuse else None))
+
+        if kept is not None:
+            spec, chosen = kept[0], kept[1]
+        else:
+            spec = self.spec(return_gates, _kind=first.kind)
+            chosen = kernels.select_backend(x, spec, cells, lengths, self.backend)
+            if keep:
+                # torch.nn's kernels read the state and write nothing into it: a call kept on them reuses
+                # its zero state (the two allocations were most of what our layer cost over torch.nn's
+                # own on a small call); other backends may write their buffers and keep none
+                reuse = hx is None and chosen.name == "torch"
+                self._keep("_call_cache", key, x.device.type, (spec, chosen, state if reuse else None))
         out, final, gates = chosen.run(x, state, cells, spec, lengths)
 
         if packed:
