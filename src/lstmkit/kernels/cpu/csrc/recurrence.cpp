@@ -32,6 +32,9 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>  // _mm_getcsr / _mm_setcsr (flush_denormals)
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -1260,8 +1263,10 @@ bool tune_malloc(int64_t mmap_bytes, int64_t trim_bytes) {
 // parallel work on (torch.set_flush_denormal sets the calling thread's alone,
 // so with 2 threads half of a parallel product still ran on denormals).
 // Threads created later inherit the setting of the thread that creates them.
-// Returns whether the calling thread had both bits set before.
+// Returns whether the calling thread had both bits set before. Elsewhere than
+// on x86 (no MXCSR) it changes nothing and returns false.
 bool flush_denormals(bool on) {
+#if defined(__x86_64__) || defined(__i386__)
   constexpr unsigned kBits = 0x8040u;
   const bool before = (_mm_getcsr() & kBits) == kBits;
   auto apply = [on] {
@@ -1277,6 +1282,10 @@ bool flush_denormals(bool on) {
   }
 #endif
   return before;
+#else
+  (void)on;
+  return false;
+#endif
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
