@@ -225,13 +225,13 @@ def tried_rule(rule: str, d: dict) -> np.ndarray:
 
     val = {k: [v] for k, v in d["val"].items()}
     actual, scales = [d["val_actual"]], [d["meta"]["val_scale"]]
+    score = {n: float(np.mean(np.concatenate(origin_errors("mase", actual, v, scales)))) for n, v in val.items()}
     if rule == "screened":
-        score = {n: float(np.mean(np.concatenate(origin_errors("mase", actual, v, scales)))) for n, v in val.items()}
         kept = [m for m in d["meta"]["members"] if score[m] < score["seasonal_naive"]]
         val = {k: v for k, v in val.items() if k != "combination"}
         if len(kept) >= 2:
             val["combination"] = [np.mean([d["val"][m] for m in kept], axis=0)]
-        chosen, members = choose("best", val, actual, scales, kept if len(kept) >= 2 else [])
+        chosen, _ = choose("best", val, actual, scales, kept if len(kept) >= 2 else [])
         if chosen == "combination":
             return np.mean([d["test"][m] for m in kept], axis=0)
         return d["test"][chosen]
@@ -245,16 +245,16 @@ def tried_rule(rule: str, d: dict) -> np.ndarray:
         mu, se = mean_and_se([a - b for a, b in zip(mine, base)], actual[0].shape[1])
         return pick(d["test"]) if mu < -se else d["test"]["seasonal_naive"]
     k = int(rule[3:])
-    score = {n: float(np.mean(np.concatenate(origin_errors("mase", actual, v, scales))))
-             for n, v in val.items() if n != "combination"}
     picked: list[str] = []
-    for n in sorted(score, key=score.get):
+    for n in sorted((n for n in score if n != "combination"), key=score.get):
         if n in LSTM_SETUPS and any(p in LSTM_SETUPS for p in picked):
             continue
         picked.append(n)
         if len(picked) == k:
             break
     return np.mean([d["test"][n] for n in picked], axis=0)
+
+
 SINGLES = ("combination", "lstm", "lstm-level", "ets", "arima", "theta", "naive")
 
 
