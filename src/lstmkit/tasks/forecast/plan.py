@@ -81,7 +81,8 @@ class Plan:
     def to_dict(self) -> dict:
         return {"horizon": self.horizon, "season": self.season, "season_reason": self.season_reason,
                 "input_size": self.input_size, "val_windows": self.val_windows, "val_stride": self.val_stride,
-                "ensemble": self.ensemble, "log": self.log, "candidates": list(self.candidates), "short_series": list(self.short),
+                "ensemble": self.ensemble, "log": self.log, "candidates": list(self.candidates),
+                "short_series": list(self.short),
                 "lstm_setups": {k: v.describe() for k, v in self.lstm_setups.items()}, "reasons": list(self.reasons)}
 
 
