@@ -70,3 +70,40 @@ def test_fit_trains_flushed_unless_told_not_to(flush):
         TrainConfig(epochs=2, batch_size=16, progress_bar=False, flush_denormals=flush))
     assert len(seen) == 4 and all(s == flush for s in seen)
     assert _flushed_share() == 0.0  # put back after the run
+
+
+def test_a_run_off_the_cpu_does_not_build_the_engine_for_the_flags(tmp_path):
+    """``build=False`` (what :func:`fit` passes when Lightning trains on a GPU):
+    with nothing in the cache, the block flushes the calling thread through
+    torch and compiles nothing; the cache folder stays empty."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from lstmkit.kernels.cpu import _build\n"
+        "from lstmkit.train import denormals_flushed\n"
+        "torch.set_num_threads(1)\n"
+        "assert not _build._built()\n"
+        "with denormals_flushed(build=False):\n"
+        "    assert (torch.tensor([1e-39]) * 1.0).item() == 0.0\n"
+        "assert (torch.tensor([1e-39]) * 1.0).item() != 0.0\n"
+        "assert _build._module is None and not _build._tried\n"
+    )
+    env = dict(os.environ, LSTMKIT_CACHE=str(tmp_path))
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert not any(tmp_path.rglob("*.so"))
+
+
+def test_fit_builds_the_engine_for_the_flags_only_for_cpu_training(monkeypatch):
+    from lstmkit.train import trainer
+
+    assert trainer._trains_on_cpu(TrainConfig(accelerator="cpu"))
+    assert not trainer._trains_on_cpu(TrainConfig(accelerator="gpu"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert not trainer._trains_on_cpu(TrainConfig(accelerator="auto"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert trainer._trains_on_cpu(TrainConfig(accelerator="auto"))

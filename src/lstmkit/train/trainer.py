@@ -61,7 +61,7 @@ class FitResult:
 
 
 @contextmanager
-def denormals_flushed(on: bool = True):
+def denormals_flushed(on: bool = True, build: bool = True):
     """Within the block, CPU arithmetic treats denormal floats (below 1.2e-38
     in float32) as zero and flushes such results to zero (x86 FTZ/DAZ).
 
@@ -77,14 +77,17 @@ def denormals_flushed(on: bool = True):
     The setting is made on every thread of torch's CPU team through lstmkit's
     compiled engine and put back as it was at the end; where the engine is not
     built, ``torch.set_flush_denormal`` sets it on the calling thread (the one
-    that runs single-threaded work) and turns it off at the end.
+    that runs single-threaded work) and turns it off at the end. With
+    ``build=False`` the engine is used only if it is already loaded or built:
+    a run whose arithmetic is on a GPU (:func:`fit` says so) must not spend a
+    first-time compile on the CPU's flags.
     """
     if not on:
         yield
         return
     from ..kernels.cpu._build import load_extension
 
-    ext = load_extension()
+    ext = load_extension(build=build)
     if ext is not None and hasattr(ext, "flush_denormals"):
         before = ext.flush_denormals(True)
         try:
@@ -98,6 +101,14 @@ def denormals_flushed(on: bool = True):
     finally:
         if set_here:
             torch.set_flush_denormal(False)
+
+
+def _trains_on_cpu(config: TrainConfig) -> bool:
+    """Whether Lightning will run this training on the CPU (``accelerator``
+    ``cpu``, or ``auto`` with no GPU), where flushing denormals pays."""
+    acc = str(config.accelerator).lower()
+    return acc == "cpu" or (acc == "auto" and not torch.cuda.is_available()
+                            and not torch.backends.mps.is_available())
 
 
 def _quiet_lightning() -> None:
@@ -225,7 +236,7 @@ def _fit(model, step, train_loader, val_loader, config: TrainConfig, out_dir: Pa
     t0 = time.perf_counter()
     resume_point.start_clock()
     try:
-        with denormals_flushed(config.flush_denormals):
+        with denormals_flushed(config.flush_denormals, build=_trains_on_cpu(config)):
             trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
                         ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
     except TrainingDiverged as e:

@@ -49,11 +49,37 @@ def cache_dir() -> Path:
     return Path(root) / "cpu_ext" / tag
 
 
-def load_extension() -> ModuleType | None:
-    """The compiled module, building it on first use; ``None`` if that fails."""
+def _sources() -> tuple[dict[str, bytes], str, Path]:
+    """The engine's source files (name to bytes), their hash, and the build
+    folder for that version: one folder per source version (no stale
+    objects); "-copy": the layout below, apart from folders that compiled the
+    checkout's own file."""
+    files = {p.name: p.read_bytes() for p in sorted(_CSRC.iterdir()) if p.suffix in (".cpp", ".h")}
+    digest = hashlib.sha1()
+    for name, code in files.items():
+        digest.update(name.encode() + b"\0" + code)
+    source_hash = digest.hexdigest()[:12]
+    return files, source_hash, cache_dir() / f"{source_hash}-copy"
+
+
+def _built() -> bool:
+    """Whether the cache holds this source's compiled module already."""
+    try:
+        _, source_hash, build = _sources()
+    except OSError:
+        return False
+    return (build / f"lstmkit_cpu_{source_hash}.so").is_file()
+
+
+def load_extension(build: bool = True) -> ModuleType | None:
+    """The compiled module, building it on first use; ``None`` if that fails.
+    With ``build=False``, ``None`` unless it is loaded already or its build
+    for this source is in the cache (loading that takes a fraction of a second)."""
     global _module, _error, _tried
     if _tried:
         return _module
+    if not build and not _built():
+        return None
     _tried = True
     if os.environ.get("LSTMKIT_CPU_NO_BUILD"):
         _error = "building the C++ extension is disabled by LSTMKIT_CPU_NO_BUILD"
@@ -61,14 +87,7 @@ def load_extension() -> ModuleType | None:
     try:
         from torch.utils.cpp_extension import load
 
-        files = {p.name: p.read_bytes() for p in sorted(_CSRC.iterdir()) if p.suffix in (".cpp", ".h")}
-        digest = hashlib.sha1()
-        for name, code in files.items():
-            digest.update(name.encode() + b"\0" + code)
-        source_hash = digest.hexdigest()[:12]
-        # one folder per source version (no stale objects); "-copy": the
-        # layout below, apart from folders that compile the checkout's own file
-        build = cache_dir() / f"{source_hash}-copy"
+        files, source_hash, build = _sources()
         build.mkdir(parents=True, exist_ok=True)
         # compile a copy kept in the build folder: the build command then
         # names the same file for every checkout of this source, so two
