@@ -91,3 +91,52 @@ def test_the_combination_is_the_mean_of_its_members():
     theta = classical_forecasts("theta", data, [72], [np.array([72])], 3, 12).point[0][0]
     np.testing.assert_allclose(f.predict()["forecast"], (net["point"][0] + ets + theta) / 3)
     assert "combination" in f.choice_["validation"]
+
+
+NAIVE = {"candidates": ["naive"], "peers": [], "progress_bar": False}
+
+
+def test_results_keep_the_users_ids_through_save_and_load(tmp_path):
+    """Integer ids come back as integers (a merge on them works), from predict,
+    backtest and a loaded model; inside, and in reports, they are strings."""
+    df = _monthly(48)
+    two = pd.concat([df.assign(shop=7), df.assign(shop=11, sales=df["sales"] * 2)], ignore_index=True)
+    f = Forecaster(horizon=3, **NAIVE).fit(two, time="month", target="sales", id="shop")
+    fc = f.predict()
+    assert list(fc["id"]) == [7, 7, 7, 11, 11, 11] and fc["id"].dtype == np.int64
+    assert len(two.merge(fc, left_on="shop", right_on="id")) == 2 * 48 * 3
+    assert [s.id for s in f.data_.series] == ["7", "11"]
+    f.save(tmp_path / "m")
+    assert list(lstmkit.load(tmp_path / "m").predict()["id"]) == [7, 7, 7, 11, 11, 11]
+    bt = Forecaster(horizon=3, **NAIVE).backtest(two, time="month", target="sales", id="shop", start=-6)
+    assert set(bt["id"]) == {7, 11}
+    named = Forecaster(horizon=3, **NAIVE).fit(two.assign(shop=two["shop"].map({7: "a", 11: "b"})), time="month",
+                                               target="sales", id="shop")
+    assert list(named.predict()["id"]) == ["a"] * 3 + ["b"] * 3
+
+
+def test_results_keep_the_time_zone():
+    """A daily series in a zone keeps its midnights across daylight saving (held
+    as wall-clock times); an hourly one over the autumn change, whose wall
+    clock repeats an hour, is held in UTC; both forecasts come back in the zone."""
+    y = np.arange(60.0) % 7 + 10
+    daily = pd.Series(y, index=pd.date_range("2021-03-01", periods=60, freq="D", tz="Europe/Paris"))
+    fc = Forecaster(horizon=2, **NAIVE).fit(daily).predict()
+    assert list(fc["time"]) == list(pd.date_range("2021-04-30", periods=2, freq="D", tz="Europe/Paris"))
+    hourly = pd.Series(np.arange(72.0), index=pd.date_range("2021-10-30", periods=72, freq="h", tz="Europe/Paris"))
+    f = Forecaster(horizon=3, **NAIVE).fit(hourly)
+    assert f.data_.form.tz_utc and len(f.data_.series[0]) == 72  # no duplicate, no gap in UTC
+    want = hourly.index[-1] + pd.Timedelta(hours=1)
+    assert f.predict()["time"].iloc[0] == want and str(f.predict()["time"].dt.tz) == "Europe/Paris"
+
+
+def test_a_frames_date_index_is_its_time():
+    df = _monthly(36).set_index("month")
+    fc = Forecaster(horizon=2, **NAIVE).fit(df, target="sales").predict()
+    assert list(fc["time"]) == [pd.Timestamp("2018-01-01"), pd.Timestamp("2018-02-01")]
+    wide = df.assign(other=df["sales"] * 2)
+    fw = Forecaster(horizon=2, **NAIVE).fit(wide, layout="wide").predict()
+    assert set(fw["id"]) == {"sales", "other"} and fw["time"].iloc[0] == pd.Timestamp("2018-01-01")
+    clash = df.rename_axis("when").assign(when=1.0)
+    with pytest.raises(ValueError, match="the dates are the index and a column is named 'when' too"):
+        Forecaster(horizon=2, **NAIVE).fit(clash, target="sales")

@@ -67,6 +67,8 @@ class SeriesSet:
     past_names: list[str] = field(default_factory=list)
     future_names: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: how results go back to the user: the ids' own values and the time zone (:class:`OutputForm`)
+    form: "OutputForm" = field(default_factory=lambda: OutputForm())
 
     def __len__(self) -> int:
         return len(self.series)
@@ -74,6 +76,55 @@ class SeriesSet:
     @property
     def datetime(self) -> bool:
         return isinstance(self.freq, str)
+
+
+@dataclass
+class OutputForm:
+    """What the loaded series' ids and times were before loading, so that
+    results go back in the user's terms: series ids are kept as strings
+    inside (messages, reports, saved models), and tz-aware times as naive
+    ones (the local wall clock, or UTC where the wall clock repeats an hour
+    when daylight saving ends)."""
+
+    #: str id -> the user's id value, where some id was not a string
+    id_values: dict = field(default_factory=dict)
+    #: the time zone of tz-aware times, and whether they are held in UTC (else as local wall-clock times)
+    tz: str | None = None
+    tz_utc: bool = False
+
+    def frame(self, df):
+        """``df`` (columns ``id``, ``time``, ``origin`` where present) in the user's ids and time zone (a copy)."""
+        import pandas as pd
+
+        if not self.id_values and self.tz is None:
+            return df
+        out = df.copy()
+        if self.id_values and "id" in out.columns:
+            out["id"] = out["id"].map(lambda v: self.id_values.get(v, v)).infer_objects()
+        if self.tz is not None:
+            for col in ("time", "origin"):
+                if col in out.columns and len(out) and pd.api.types.is_datetime64_any_dtype(out[col]):
+                    out[col] = self.times(out[col])
+        return out
+
+    def times(self, values):
+        """Naive times as held inside, in the user's time zone."""
+        import pandas as pd
+
+        idx = pd.DatetimeIndex(values)
+        if self.tz_utc:
+            idx = idx.tz_localize("UTC").tz_convert(self.tz)
+        else:  # a wall-clock time that occurs twice reads as standard time; one skipped moves forward
+            idx = idx.tz_localize(self.tz, ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="shift_forward")
+        return idx if not isinstance(values, pd.Series) else pd.Series(idx, index=values.index, name=values.name)
+
+    def to_dict(self) -> dict:
+        return {"id_values": [[k, v] for k, v in self.id_values.items()], "tz": self.tz, "tz_utc": self.tz_utc}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "OutputForm":
+        d = d or {}
+        return cls({k: v for k, v in d.get("id_values", [])}, d.get("tz"), bool(d.get("tz_utc", False)))
 
 
 def _err(path, msg: str) -> ValueError:
@@ -154,7 +205,9 @@ def check_finite(values: np.ndarray, df, col: str, path) -> None:
 
 
 def _parse_time(df, col: str, path):
-    """(time values, is_datetime): integers stay integers (years, steps), the rest parse as dates."""
+    """(time values, is_datetime, time zone or None, held in UTC): integers stay
+    integers (years, steps), the rest parse as dates; tz-aware dates become
+    naive (:func:`_naive`)."""
     import pandas as pd
 
     raw = df[col]
@@ -162,14 +215,11 @@ def _parse_time(df, col: str, path):
         i = int(np.flatnonzero(raw.isna().to_numpy())[0])
         raise _err(path, f"column {col!r} {where_row(df, i)}: missing timestamp")
     if pd.api.types.is_datetime64_any_dtype(raw):
-        t = pd.to_datetime(raw)
-        if getattr(t.dt, "tz", None) is not None:
-            t = t.dt.tz_convert(None)
-        return t.to_numpy(), True
+        return _naive(pd.to_datetime(raw))
     if pd.api.types.is_integer_dtype(raw):
-        return raw.to_numpy(dtype="int64"), False
+        return raw.to_numpy(dtype="int64"), False, None, False
     if pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0):
-        return raw.to_numpy().astype("int64"), False
+        return raw.to_numpy().astype("int64"), False, None, False
     try:
         t = pd.to_datetime(raw, errors="coerce", format="mixed")
     except (TypeError, ValueError):
@@ -177,9 +227,21 @@ def _parse_time(df, col: str, path):
     if t.isna().any():
         i = int(np.flatnonzero(t.isna().to_numpy())[0])
         raise _err(path, f"column {col!r} {where_row(df, i)}: expected a date/time or an integer step, got {raw.iloc[i]!r}")
-    if getattr(t.dt, "tz", None) is not None:
-        t = t.dt.tz_convert(None)
-    return t.to_numpy(), True
+    return _naive(t)
+
+
+def _naive(t):
+    """Dates without a zone: tz-aware ones as local wall-clock times (a daily
+    series stays on its midnights across daylight saving), or in UTC where
+    the wall clock repeats a time (sub-daily data over the autumn change),
+    with the zone kept for the results (:class:`OutputForm`)."""
+    tz = getattr(t.dt, "tz", None)
+    if tz is None:
+        return t.to_numpy(), True, None, False
+    local = t.dt.tz_localize(None)
+    if local.duplicated().any():
+        return t.dt.tz_convert(None).to_numpy(), True, str(tz), True
+    return local.to_numpy(), True, str(tz), False
 
 
 def _infer_freq(idx) -> str | None:
@@ -297,6 +359,12 @@ def as_frame(source, target: str | list[str] | None = None, time: str | None = N
             raise _err(source.attrs.get("source", "DataFrame"), f"no data rows (columns {list(source.columns)})")
         df = source.copy()
         df.columns = [str(c).strip() for c in df.columns]
+        if not time and isinstance(df.index, pd.DatetimeIndex):  # the dates are the index: as a Series' are
+            time = str(df.index.name or "time")
+            if time in df.columns:
+                raise _err(source.attrs.get("source", "DataFrame"), f"the dates are the index and a column is named "
+                           f"{time!r} too; give the time column with time=")
+            df = df.reset_index(names=time)
         return df, str(source.attrs.get("source", "DataFrame")), time
     if isinstance(source, pd.Series):
         name = str(source.name) if source.name is not None else (target if isinstance(target, str) and target else "value")
@@ -414,10 +482,15 @@ def load_series(
         for c, v in covs.items():
             check_finite(v.to_numpy(), df, c, src)
     if time:
-        t_all, is_dt = _parse_time(df, time, src)
+        t_all, is_dt, tz, tz_utc = _parse_time(df, time, src)
     else:
-        t_all, is_dt = None, False
+        t_all, is_dt, tz, tz_utc = None, False, None, False
     ids = df[id_col].astype(str).to_numpy() if id_col else np.array([target_name] * len(df))  # one series: named after its column
+    form = OutputForm(tz=tz, tz_utc=tz_utc)
+    if id_col and layout == "long":
+        first = df[id_col].drop_duplicates()
+        if not all(isinstance(v, str) for v in first):  # ids given as numbers (or other values) go back as such
+            form.id_values = {str(v): (v.item() if isinstance(v, np.generic) else v) for v in first}
     row_all = df["__row__"].to_numpy()
 
     out: list[Series] = []
@@ -474,7 +547,7 @@ def load_series(
     if not out:
         raise _err(src, "no series found")
     return SeriesSet(series=out, source=src, target=target_name, freq=out and (f if is_dt else int(f)),
-                     past_names=past_covariates, future_names=future_covariates, notes=notes)
+                     past_names=past_covariates, future_names=future_covariates, notes=notes, form=form)
 
 
 def future_index(series: Series, freq, steps: int):
@@ -487,4 +560,4 @@ def future_index(series: Series, freq, steps: int):
     return pd.Index(np.arange(1, steps + 1) * int(freq) + int(last))
 
 
-__all__ = ["Series", "SeriesSet", "load_series", "read_table", "as_frame", "check_finite", "future_index", "MAX_ABS"]
+__all__ = ["Series", "SeriesSet", "OutputForm", "load_series", "read_table", "as_frame", "check_finite", "future_index", "MAX_ABS"]

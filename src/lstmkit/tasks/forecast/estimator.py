@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...data.series import SeriesSet, future_index
+from ...data.series import OutputForm, SeriesSet, future_index
 from ..estimator import Estimator
 from .config import DataConfig, ForecastConfig
 from .model import KIND
@@ -169,6 +169,7 @@ class Forecaster(Estimator):
         self.core_ = core
         self.data_ = data
         self.freq_ = data.freq
+        self.form_ = data.form
         self.model_ = core.lstm.model if core.lstm is not None else ForecastEnsemble([])
         self.choice_ = core.summary()
         self.forecast_ = self._future(data, core, len_origin=None)
@@ -240,14 +241,15 @@ class Forecaster(Estimator):
         if not 1 <= horizon <= H:
             raise ValueError(f"Forecaster.predict: expected 1 <= horizon <= {H} (the fitted horizon), got {horizon}")
         if history is None:
-            frame = self.forecast_
+            frame, form = self.forecast_, self.form_
         else:
             data = self.read(history, **columns)
             if str(data.freq) != str(self.freq_):
                 raise ValueError(f"Forecaster.predict: {data.source}: expected data of frequency {self.freq_!r} (as "
                                  f"in training), got {data.freq!r}; give the time column with time=")
-            frame = self._future(data, self.core_)
-        return frame[frame["step"] <= horizon].reset_index(drop=True)
+            frame, form = self._future(data, self.core_), data.form
+        # ids and times as the user gave them (inside: string ids, naive times)
+        return form.frame(frame[frame["step"] <= horizon].reset_index(drop=True))
 
     # ------------------------------------------------------------------ backtest / evaluate
     def backtest(self, df=None, *, time: str | None = None, target: str | list[str] | None = None,
@@ -292,7 +294,7 @@ class Forecaster(Estimator):
         self.log.info(f"backtest ({m['origins']} origins from {m['first_origin']}, horizon {cfg.horizon}): "
                       f"{backtest_line(m)}")
         self.log.info(f"  {m['verdict']['text']}")
-        return res.frame
+        return data.form.frame(res.frame)
 
     def evaluate(self, df=None, **columns) -> dict:
         """Metrics: of the last :meth:`backtest` (no arguments), or of the forecasts against actuals in ``df``.
@@ -414,7 +416,7 @@ class Forecaster(Estimator):
                                                              "batch_size": core.lstm.batch_size,
                                                              "windows": core.lstm.windows}},
             "transform": transform, "forecast": fc.to_dict(orient="list"),
-            "time_is_datetime": bool(self.data_.datetime), "freq": self.data_.freq,
+            "time_is_datetime": bool(self.data_.datetime), "freq": self.data_.freq, "output_form": self.form_.to_dict(),
         }
         return save_model(path, self.model_, KIND, net, extra=extra)
 
@@ -475,6 +477,7 @@ class Forecaster(Estimator):
         f.freq_ = extra["freq"]
         f.core_ = core
         f.data_ = None
+        f.form_ = OutputForm.from_dict(extra.get("output_form"))
         f.model_ = model
         f.choice_ = core.summary()
         f.forecast_ = fc
