@@ -140,3 +140,13 @@ def test_a_frames_date_index_is_its_time():
     clash = df.rename_axis("when").assign(when=1.0)
     with pytest.raises(ValueError, match="the dates are the index and a column is named 'when' too"):
         Forecaster(horizon=2, **NAIVE).fit(clash, target="sales")
+
+
+def test_a_horizon_with_no_validation_errors_keeps_empty_quantile_columns_and_says_why():
+    y = _monthly(48)["sales"].to_numpy()
+    short = Forecaster(horizon=24, **NAIVE).fit(y).predict()
+    long = Forecaster(horizon=40, **NAIVE).fit(y)
+    fc = long.predict()
+    assert list(fc.columns) == list(short.columns)  # the same columns whatever the horizon
+    assert short["q0.9"].notna().all() and fc["q0.9"].isna().all() and fc["forecast"].notna().all()
+    assert any("no prediction intervals" in n for n in long.core_.notes)

@@ -221,6 +221,9 @@ class Forecaster(Estimator):
                     "forecast": fc.point[j][0]}
             for q in sorted(fc.quantiles):
                 part[f"q{q:g}"] = fc.quantiles[q][j][0]
+            if not fc.quantiles:  # none measured (see the notes): the columns are there, empty
+                for q in sorted(set(self.config.model.quantiles) - {0.5}):
+                    part[f"q{q:g}"] = np.full(H, np.nan)
             parts.append(pd.DataFrame(part))
         return pd.concat(parts, ignore_index=True)
 

@@ -475,6 +475,10 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
     if e is not None and len(e):
         for q in cfg.model.quantiles:
             residuals[f"{q:g}"] = [float(np.quantile(e[:, h], q)) for h in range(H)]
+    elif cfg.model.quantiles:
+        notes.append("no prediction intervals (the quantile columns are empty): the training data leave no "
+                     f"validation origin whose {H} following values are known, so there are no errors to take them "
+                     "from; a shorter horizon or a longer history gives them")
 
     core = CoreFit(plan=plan, ends=ends, chosen=chosen, runner_up=runner_up, scores=scores, metric=metric,
                    fallback=fallback, residuals=residuals, interval_log=plan.log, notes=notes,
