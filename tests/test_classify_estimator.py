@@ -278,3 +278,35 @@ def test_cli_and_api_give_the_same_metrics(shared_data, tmp_path, capsys):
     assert got["baselines"]["1-NN Euclidean"]["accuracy"] == cli["baselines"]["1-NN Euclidean"]["accuracy"]
     printed = capsys.readouterr().out
     assert "| 1-NN Euclidean 0." in printed and "| 1-NN DTW 0." in printed
+
+
+def _two_classes(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(20, 15)) + np.repeat([0.0, 2.0], 10)[:, None], np.repeat([0, 1], 10)
+
+
+def test_labels_as_one_column_and_predictions_in_the_labels_dtype():
+    import pandas as pd
+
+    X, y = _two_classes()
+    quick = dict(epochs=2, mode="off", progress_bar=False, seed=0)
+    want = lstmkit.SequenceClassifier(**quick).fit(X, y).predict_proba(X)
+    for labels in (y[:, None], pd.DataFrame({"label": y})):
+        c = lstmkit.SequenceClassifier(**quick).fit(X, labels)
+        assert c.classes_ == [0, 1]
+        np.testing.assert_allclose(c.predict_proba(X), want)
+    pred = lstmkit.SequenceClassifier(**quick).fit(X, y).predict(X)
+    assert pred.dtype == np.int64 and set(pred.tolist()) <= {0, 1}
+    assert lstmkit.SequenceClassifier(**quick).fit(X, y.astype(bool)).predict(X).dtype == bool
+    with pytest.raises(ValueError, match=r"expected one label per example \(a 1-D sequence\), got an array of shape \(20, 2\)"):
+        lstmkit.SequenceClassifier(**quick).fit(X, np.c_[y, y])
+
+
+def test_series_of_any_scale_are_scaled_alike():
+    """The scaling's floor is relative to the values: series of 1e-10 are not flattened to zeros."""
+    X, y = _two_classes()
+    quick = dict(epochs=2, mode="off", progress_bar=False, seed=0)
+    want = lstmkit.SequenceClassifier(**quick).fit(X, y).predict_proba(X)
+    for scale in (1e-10, 1e10):
+        got = lstmkit.SequenceClassifier(**quick).fit(X * scale, y).predict_proba(X * scale)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -318,7 +318,7 @@ def as_examples(X: Any, y: Any = None, cfg: ClassifyDataConfig | None = None, ki
     else:
         ex = _from_sequence(X, who)
     if y is not None:
-        labels = list(y.tolist() if hasattr(y, "tolist") else y)
+        labels = _label_list(y, who)
         if len(labels) != len(ex):
             raise ValueError(f"{who}: expected {len(ex)} labels (one per example), got {len(labels)}")
         if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in labels):
@@ -330,6 +330,21 @@ def as_examples(X: Any, y: Any = None, cfg: ClassifyDataConfig | None = None, ki
     if not len(ex):
         raise ValueError(f"{who}: expected at least one example, got none")
     return ex
+
+
+def _label_list(y: Any, who: str) -> list:
+    """``y`` as a list of labels: one column of a frame or an ``(N, 1)`` array
+    is the labels' column; other shapes are an error naming the shape."""
+    if hasattr(y, "columns"):  # a DataFrame
+        if y.shape[1] != 1:
+            raise ValueError(f"{who}: expected the labels as one column, got a frame with columns {list(y.columns)}")
+        y = y.iloc[:, 0]
+    if isinstance(y, np.ndarray) and y.ndim != 1:
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        else:
+            raise ValueError(f"{who}: expected one label per example (a 1-D sequence), got an array of shape {y.shape}")
+    return list(y.tolist() if hasattr(y, "tolist") else y)
 
 
 def _is_frame(X: Any) -> bool:

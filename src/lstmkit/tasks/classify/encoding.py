@@ -25,6 +25,15 @@ from .config import ClassifyDataConfig
 from .data import Examples
 
 
+
+def scale_of(x: np.ndarray) -> np.ndarray:
+    """Per column, the standard deviation to divide by: floored at 1e-12 of
+    the column's magnitude (RMS), so that a constant column (rounding noise
+    at most) divides by the floor, while series of any scale, 1e-10 as well
+    as 1e10, are scaled alike (an absolute floor flattened tiny-valued series)."""
+    rms = np.sqrt(np.mean(np.square(x), axis=0))
+    return np.maximum(x.std(0), np.maximum(1e-12 * rms, np.finfo(np.float64).tiny))
+
 class SequenceEncoder:
     def __init__(self, kind: str, max_length: int, tokenizer=None, normalize: str = "none", mean=None, std=None,
                  frame: int = 1, diff: bool = False, channels: int = 0) -> None:
@@ -48,7 +57,7 @@ class SequenceEncoder:
         enc = cls("series", cfg.max_length, normalize=cfg.normalize, frame=cfg.frame, diff=cfg.diff, channels=channels.pop())
         if cfg.normalize == "global":
             allsteps = np.concatenate([enc._features(s) for s in train.items], axis=0)
-            enc.mean, enc.std = allsteps.mean(0), np.maximum(allsteps.std(0), 1e-8)
+            enc.mean, enc.std = allsteps.mean(0), scale_of(allsteps)
         return enc
 
     # ------------------------------------------------------------------ encode
@@ -72,7 +81,7 @@ class SequenceEncoder:
         if self.normalize == "global":
             s = (s - self.mean) / self.std
         elif self.normalize == "series":
-            s = (s - s.mean(0)) / np.maximum(s.std(0), 1e-8)
+            s = (s - s.mean(0)) / scale_of(s)
         if self.frame > 1:
             pad = (-len(s)) % self.frame
             if pad:

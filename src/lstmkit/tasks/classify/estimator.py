@@ -341,7 +341,11 @@ class SequenceClassifier(Estimator):
         probs = self._proba(self._examples(X, who="predict"))[0]
         out = np.empty(len(probs), dtype=object)
         out[:] = [self.classes_[k] for k in probs.argmax(1)]
-        return out if any(not isinstance(c, str) for c in self.classes_) else out.astype(str)
+        # labels of one plain kind come back in its array dtype (int64, float64, bool, str); mixed ones as objects
+        kinds = {type(c) for c in self.classes_}
+        if len(kinds) == 1 and kinds.pop() in (str, int, float, bool):
+            return np.asarray(out.tolist())
+        return out
 
     # ------------------------------------------------------------------ evaluate
     def evaluate(self, X: Any, y: Any = None, *, unseen_labels: str | None = None, name: str = "evaluation",
