@@ -366,3 +366,27 @@ def test_end_to_end_on_the_real_ecg_slice(tmp_path, shared_data):
     report = det.report(tmp_path / "report")
     assert report.name == "report.html" and (tmp_path / "report" / "plots" / "scores.png").is_file()
     assert "Point-adjusted" in report.read_text() or "point-adjusted" in report.read_text()
+
+
+def test_a_column_of_dates_is_the_time_not_a_channel():
+    x, _ = synthetic(n=400, spike_at=330)
+    stamps = pd.date_range("2000-01-01", periods=400, freq="h")
+    df = pd.DataFrame({"when": stamps, "v": x[:, 0]})
+    det = AnomalyDetector(config=cfg(**{"split.train": "0:300"})).fit(df)
+    assert det.detector_.channels == 1 and det.columns_ == ["v"]
+    ev = det.detect(df)
+    assert len(ev) and (ev["peak_time"] == stamps[ev["peak"]]).all()
+    two = df.assign(other=stamps)
+    with pytest.raises(ValueError, match=r"columns \['when', 'other'\] hold dates; name the time column"):
+        AnomalyDetector(config=cfg()).fit(two)
+
+
+def test_predict_flags_the_rows_of_the_detected_events(trained):
+    det, x, _ = trained
+    flags = det.predict(x)
+    assert flags.shape == (len(x),) and set(np.unique(flags)) <= {0, 1}
+    ev = det.detect(x)
+    want = np.zeros(len(x), dtype=int)
+    for s, e in zip(ev["start"], ev["end"]):
+        want[s:e + 1] = 1
+    np.testing.assert_array_equal(flags, want)

@@ -172,3 +172,8 @@ def test_latin1_and_binary_files_are_refused_naming_the_file(lm, tmp_path, capsy
         assert main(["lm", "evaluate", "--model", str(model), "--data", str(bad)]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_predict_says_which_verbs_a_language_model_has():
+    with pytest.raises(TypeError, match=r"LanguageModel.predict: .*generate\(prime\)"):
+        LanguageModel().predict("To be")

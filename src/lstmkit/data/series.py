@@ -462,7 +462,8 @@ def load_series(
         if not target:
             numeric = [c for c in df.columns if c not in (time, id) and pd.api.types.is_numeric_dtype(df[c])]
             if len(numeric) != 1:
-                raise _err(src, f"expected --target to name the value column (numeric columns: {numeric})")
+                raise _err(src, "expected the value column to be named: target= (--target on the command line); "
+                           f"numeric columns: {numeric}")
             target = numeric[0]
         _need(df, src, [target], "target")
         if time:

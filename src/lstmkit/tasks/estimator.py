@@ -115,7 +115,13 @@ class Estimator:
     def fit(self: E, *args: Any, **kwargs: Any) -> E:
         raise NotImplementedError
 
+    #: what to call instead where a task has no ``predict`` (its own verbs)
+    _instead_of_predict = ""
+
     def predict(self, *args: Any, **kwargs: Any) -> Any:
+        if self._instead_of_predict:
+            raise TypeError(f"{type(self).__name__}.predict: this task has no single prediction; "
+                            f"{self._instead_of_predict}")
         raise NotImplementedError
 
     def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:

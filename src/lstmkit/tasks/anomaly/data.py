@@ -31,6 +31,7 @@ class AnomalyData:
     columns: list[str]
     source: str
     notes: list[str] = field(default_factory=list)
+    time_column: str = ""  # the column ``time`` came from ("": row numbers)
 
 
 def _err(path, msg: str) -> ValueError:
@@ -110,6 +111,19 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
         if col and col not in df.columns:
             raise _err(path, f"no {role} column {col!r}; the columns are {list(df.columns)}")
     reserved = {c for c in (cfg.label, cfg.time) if c}
+    notes: list[str] = []
+    time_col = cfg.time
+    if not time_col and not cfg.columns:  # a column of dates is the time, not a channel
+        import pandas as pd
+
+        dates = [c for c in df.columns if c not in reserved and pd.api.types.is_datetime64_any_dtype(df[c])]
+        if len(dates) > 1:
+            raise _err(path, f"columns {dates} hold dates; name the time column (time=, data.time) and the value "
+                       "columns (data.columns)")
+        if dates:
+            time_col = dates[0]
+            reserved.add(time_col)
+            notes.append(f"column {time_col!r} holds dates: read as the time column, not as a channel")
     if cfg.columns:
         for c in cfg.columns:
             if c not in df.columns:
@@ -119,7 +133,6 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
         columns = [c for c in df.columns if c not in reserved]
         if not columns:
             raise _err(path, f"no value columns besides {sorted(reserved)}")
-    notes: list[str] = []
     raw = np.stack([_numeric(df, c, path, row_offset).to_numpy() for c in columns], axis=1)
     check_finite(raw, columns, path, row_offset)
     values = np.stack([_fill(raw[:, i], c, path, cfg.max_gap, notes, row_offset) for i, c in enumerate(columns)], axis=1)
@@ -134,8 +147,8 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise _err(path, f"column {cfg.label!r} row {i + row_offset}: expected a 0/1 label, got {df[cfg.label].iloc[i]!r}")
         labels = lab.to_numpy().astype(int)
-    time = _check_time(df, cfg.time, path, notes, row_offset) if cfg.time else np.arange(len(df))
-    return AnomalyData(values, labels, time, columns, str(path), notes)
+    time = _check_time(df, time_col, path, notes, row_offset) if time_col else np.arange(len(df))
+    return AnomalyData(values, labels, time, columns, str(path), notes, time_column=time_col)
 
 
 def _numeric(df, col: str, path, row_offset: int):

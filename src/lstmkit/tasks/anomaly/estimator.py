@@ -226,6 +226,12 @@ class AnomalyDetector(Estimator):
         t = self.config.threshold
         return decide(scores, t.method, level, t.contamination, t.dynamic_window, t.min_gap, who="AnomalyDetector")
 
+    def predict(self, x: Any, span: Any = None) -> np.ndarray:
+        """Whether each row of ``x`` is anomalous, ``(T,)`` of 0/1 (1: a flagged row, in an event of
+        :meth:`detect`); 0 outside the scored rows. ``span`` as in :meth:`score`."""
+        result = self.analyse(x, span=span, baselines=False)
+        return np.asarray(result.lstm.flags, dtype=np.int64)
+
     def detect(self, x: Any, span: Any = None):
         """Anomalous events in ``x`` as a DataFrame: ``start``, ``end``, ``peak`` (row positions, end
         inclusive), ``score`` (the peak's score), and the time of each when ``x`` has a time column."""
@@ -238,7 +244,7 @@ class AnomalyDetector(Estimator):
         evs = result.lstm.events
         frame = pd.DataFrame({"start": [e.start for e in evs], "end": [e.end for e in evs],
                               "peak": [e.peak for e in evs], "score": [e.peak_score for e in evs]})
-        if self.config.data.time:
+        if self.config.data.time or result.data.time_column:
             t = result.data.time
             for col in ("start", "end", "peak"):
                 frame[f"{col}_time"] = [t[i] for i in frame[col]]
@@ -257,7 +263,8 @@ class AnomalyDetector(Estimator):
             y = np.asarray(labels)
             if y.shape != (n,) or not np.isin(y, (0, 1)).all():
                 raise ValueError(f"AnomalyDetector: expected labels of shape ({n},) holding 0 and 1, got shape {y.shape}")
-            data = AnomalyData(data.values, y.astype(int), data.time, data.columns, data.source, data.notes)
+            data = AnomalyData(data.values, y.astype(int), data.time, data.columns, data.source, data.notes,
+                               time_column=data.time_column)
         mask, notes = self._scored_rows(data.values, span)
         raw = self.detector_.raw_score(data.values)
         named = {"LSTM": self._decide(self._final(raw, mask, self.pooling_), self.threshold_)}

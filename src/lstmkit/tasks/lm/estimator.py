@@ -73,6 +73,9 @@ class LanguageModel(Estimator):
     ``unknown_tokens``; ``<unk>`` and ``<pad>`` are never generated.
     """
 
+    _instead_of_predict = ("use generate(prime) for text that follows a prime, score_lines(text) for the "
+                           "perplexity of lines, or evaluate() for the test perplexity")
+
     config_class = LMConfig
     kinds = (KIND,)
     task = "lm"
