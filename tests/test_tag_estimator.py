@@ -73,3 +73,24 @@ def test_cli_and_api_give_the_same_metrics(shared_data, tmp_path):
         assert got[key] == cli["test"][key], key
     assert tagger.scores_["dev"]["micro"] == cli["dev"]["micro"] and cli["epochs"] == tagger.fit_info_["epochs"]
     assert (out / "report.html").is_file() and "entity F1" in (out / "report.html").read_text()
+
+
+def test_part_of_speech_tags_train_and_come_back_as_given(tmp_path):
+    """Tags without prefixes (IO: part of speech here) are learned as one-token runs and predicted as given."""
+    import random
+
+    rng = random.Random(0)
+    vocab = {"DT": ["the", "a"], "NN": ["dog", "cat", "tree"], "VB": ["runs", "sees"], "JJ": ["big", "old"]}
+    sents = []
+    for _ in range(120):
+        tags = ["DT"] + (["JJ"] if rng.random() < 0.5 else []) + ["NN", "VB", "DT", "NN"]
+        sents.append(([rng.choice(vocab[t]) for t in tags], tags))
+    words, tags = [s[0] for s in sents], [s[1] for s in sents]
+    tagger = lstmkit.SequenceTagger(epochs=4, progress_bar=False).fit(words[:100], tags[:100])
+    assert tagger.scheme_ == "IO"
+    pred = tagger.predict(words[100:])
+    assert all(len(p) == len(w) for p, w in zip(pred, words[100:])) and {t for p in pred for t in p} <= set(vocab)
+    m = tagger.evaluate(words[100:], tags[100:])
+    assert m["scheme"] == "IO" and m["token_accuracy"] > 0.9
+    tagger.save(tmp_path / "pos")
+    assert lstmkit.load(tmp_path / "pos").predict(words[100:]) == pred

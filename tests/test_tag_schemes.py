@@ -66,7 +66,7 @@ def test_invalid_sequences_name_the_place(tags, scheme, where):
 
 
 def test_unknown_scheme():
-    with pytest.raises(ValueError, match=r"entities: expected scheme in \('IOB1', 'IOB2', 'BIOES'\), got 'BILOU'"):
+    with pytest.raises(ValueError, match=r"entities: expected scheme in \('IOB1', 'IOB2', 'BIOES', 'IO'\), got 'BILOU'"):
         entities(["O"], "BILOU")
 
 
@@ -214,3 +214,24 @@ def test_shared_conll2003_is_valid_iob2_and_converts_losslessly(shared_data):
     for tags in sents:
         assert convert(convert(tags, "IOB2", "BIOES"), "BIOES", "IOB2") == tags
         assert convert(convert(tags, "IOB2", "IOB1"), "IOB1", "IOB2") == tags
+
+
+def test_io_tags_have_no_prefix_and_a_run_is_one_entity():
+    tags = ["PER", "O", "LOC", "LOC", "PER", "ORG"]
+    assert detect_scheme([tags, ["O"]]) == "IO"
+    assert entities(tags, "IO") == [Span("PER", 0, 1), Span("LOC", 2, 4), Span("PER", 4, 5), Span("ORG", 5, 6)]
+    assert entities(tags, "IO", strict=True) == entities(tags, "IO")
+    assert convert(tags, "IO", "BIOES") == ["S-PER", "O", "B-LOC", "E-LOC", "S-PER", "S-ORG"]
+    assert convert(["S-PER", "O", "B-LOC", "E-LOC"], "BIOES", "IO") == ["PER", "O", "LOC", "LOC"]
+    validate(tags, "IO")  # any order is well formed
+    pos = ["DT", "NN", "NN", "-LRB-", "PRP$"]  # part-of-speech tags read as IO (Penn's brackets included)
+    assert detect_scheme([pos]) == "IO" and convert(pos, "IO", "IOB2")[1:3] == ["B-NN", "I-NN"]
+
+
+def test_a_mix_of_bare_and_prefixed_tags_is_an_error_naming_both():
+    with pytest.raises(ValueError, match=r"tags without a prefix \(IO\) such as 'NN' at sentence 1 token 0 and "
+                                         r"prefixed tags such as 'B-PER' at sentence 0 token 0"):
+        detect_scheme([["B-PER", "O"], ["NN"]])
+    # a one-letter prefix that is not B, I, E or S is a malformed prefixed tag, not an IO type
+    with pytest.raises(ValueError, match="split_tag: expected 'O' or a tag like"):
+        detect_scheme([["X-ORG"]])

@@ -12,7 +12,7 @@ from ...data.conll import Sentence
 from ..estimator import Estimator
 from .config import TagConfig
 from .data import as_sentences, place
-from .schemes import convert, detect_scheme, entities, first_violation, split_tag
+from .schemes import bare, convert, detect_scheme, entities, first_violation, split_tag, tag_type
 
 #: the model-folder kinds a SequenceTagger saves and loads
 KINDS = ("tag-bilstm-crf",)
@@ -28,12 +28,15 @@ def corpus_scheme(sentences: list[Sentence], configured: str, who: str) -> str:
     Errors name the place of the offending tag: ``file:line`` for sentences
     read from a file, ``sentence s, token i`` for sentences built in memory.
     """
-    for s, sent in enumerate(sentences):
-        for i, t in enumerate(sent.tags):
-            try:
-                split_tag(t)
-            except ValueError as e:
-                raise ValueError(f"{who}: {place(sent, s, i)}: {e}") from None
+    if configured != "IO":  # IO takes any tag; auto reads tags without a prefix as IO
+        for s, sent in enumerate(sentences):
+            for i, t in enumerate(sent.tags):
+                if configured == "auto" and bare(t):
+                    continue
+                try:
+                    split_tag(t)
+                except ValueError as e:
+                    raise ValueError(f"{who}: {place(sent, s, i)}: {e}") from None
     if configured == "auto":
         try:
             return detect_scheme([s.tags for s in sentences], where=lambda s, i: place(sentences[s], s, i))
@@ -60,8 +63,8 @@ class SequenceTagger(Estimator):
         p(y \mid x) = \frac{\exp s(x, y)}{\sum_{y'} \exp s(x, y')}
 
     with emissions :math:`E = W\,\mathrm{BiLSTM}(x) + b` and transitions
-    :math:`A`. Tags may be IOB1, IOB2 or BIOES (detected, ``data.scheme``);
-    the CRF learns ``data.model_scheme`` and predictions come back in the
+    :math:`A`. Tags may be IOB1, IOB2, BIOES or IO (no prefixes, part of
+    speech too; detected, ``data.scheme``); the CRF learns ``data.model_scheme`` and predictions come back in the
     training data's scheme.
 
     Args:
@@ -277,7 +280,7 @@ class SequenceTagger(Estimator):
             else:
                 raise ValueError(f"SequenceTagger.evaluate: the data are in {scheme}, the model was trained on {self.scheme_}")
         known_types = {split_tag(t)[1] for t in self.encoder_.tags.tokens} - {None}
-        unseen_types = sorted({split_tag(t)[1] for s in gold for t in s.tags} - {None} - known_types)
+        unseen_types = sorted({tag_type(t) for s in gold for t in s.tags} - {None} - known_types)
         if unseen_types:
             self.log.info(f"note: entity types never seen in training: {unseen_types}; they are scored as missed entities")
         predicted, cut = self._tag(gold)

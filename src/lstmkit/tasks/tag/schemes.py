@@ -1,7 +1,8 @@
-"""Tagging schemes IOB1, IOB2 and BIOES: entity spans, validation, detection, conversion.
+"""Tagging schemes IOB1, IOB2, BIOES and IO: entity spans, validation, detection, conversion.
 
 A tag is ``O`` or ``PREFIX-TYPE`` (``B-PER``; the type may itself contain
-``-``). The schemes differ in how an entity's tokens are marked:
+``-``), or, in the IO scheme, a bare type (``PER``, or a part-of-speech tag
+such as ``NN``). The schemes differ in how an entity's tokens are marked:
 
 ======== ====================================================================
 IOB2     ``B-X`` on the first token of every entity, ``I-X`` on the rest
@@ -10,6 +11,10 @@ IOB1     ``I-X`` on every token; ``B-X`` only on the first token of an entity
          that directly follows another entity of the same type (the original
          CoNLL-2003 files)
 BIOES    ``S-X`` for one-token entities; ``B-X``, ``I-X``..., ``E-X`` otherwise
+IO       ``X`` on every token of an entity (no prefixes): a run of the same
+         tag is one entity, so two adjacent entities of one type cannot be
+         told apart. Tag sets without prefixes (part of speech) are read so
+         too: every tag is a type, and the token accuracy is their measure.
 ======== ====================================================================
 
 Spans are ``Span(type, start, end)`` with ``end`` exclusive, as Python slices.
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, NamedTuple, Sequence
 
-SCHEMES = ("IOB1", "IOB2", "BIOES")
+SCHEMES = ("IOB1", "IOB2", "BIOES", "IO")
 _PREFIXES = {"IOB1": "BIO", "IOB2": "BIO", "BIOES": "BIOES"}
 
 
@@ -51,12 +56,34 @@ def split_tag(tag: str) -> tuple[str, str | None]:
     return prefix, kind
 
 
+def prefixed(tag: str) -> bool:
+    """Whether ``tag`` is ``P-TYPE`` with ``P`` one of B, I, E, S."""
+    prefix, sep, kind = tag.partition("-")
+    return bool(sep) and prefix in ("B", "I", "E", "S") and bool(kind)
+
+
+def bare(tag: str) -> bool:
+    """Whether ``tag`` is an IO tag: neither ``O`` nor of the form ``P-...``
+    (a one-character prefix and a dash, well formed or not: ``X-ORG`` and
+    ``B-`` are malformed prefixed tags, not types)."""
+    return tag != "O" and tag[1:2] != "-"
+
+
+def tag_type(tag: str) -> str | None:
+    """The entity type of a tag of any scheme: ``'B-PER' -> 'PER'``, ``'PER' -> 'PER'`` (IO), ``'O' -> None``."""
+    if tag == "O":
+        return None
+    return tag.partition("-")[2] if prefixed(tag) else tag
+
+
 def _check_scheme(scheme: str, who: str) -> None:
     if scheme not in SCHEMES:
         raise ValueError(f"{who}: expected scheme in {SCHEMES}, got {scheme!r}")
 
 
 def _parse(tags: Sequence[str], scheme: str, who: str) -> list[tuple[str, str | None]]:
+    if scheme == "IO":  # every tag but O inside an entity of its own type
+        return [("O", None) if t == "O" else ("I", t) for t in tags]
     parsed = [split_tag(t) for t in tags]
     allowed = _PREFIXES[scheme]
     for i, (p, _) in enumerate(parsed):
@@ -70,12 +97,15 @@ _RULES = {
     "IOB2": "I-X must follow B-X or I-X",
     "IOB1": "B-X must follow I-X or B-X (it only separates two adjacent X entities)",
     "BIOES": "I-X and E-X must follow B-X or I-X; B-X, S-X and O must not follow B-Y or I-Y",
+    "IO": "any tag may follow any other",
 }
 
 
 def _move_ok(prev: tuple[str, str | None], cur: tuple[str, str | None], scheme: str) -> bool:
     """Whether tag ``cur`` may follow tag ``prev`` (the sentence boundary acts as ``O``)."""
     (pp, pt), (cp, ct) = prev, cur
+    if scheme == "IO":
+        return True
     if scheme == "IOB2":
         return cp != "I" or (pp in "BI" and pt == ct)
     if scheme == "IOB1":
@@ -203,7 +233,7 @@ def entities(tags: Sequence[str], scheme: str = "IOB2", strict: bool = False) ->
     """
     _check_scheme(scheme, "entities")
     parsed = _parse(tags, scheme, "entities")
-    if not strict:
+    if not strict or scheme == "IO":  # IO: the runs of one tag, well formed either way
         return _lenient_spans(parsed)
     if scheme == "IOB1":
         raise ValueError("entities: expected scheme 'IOB2' or 'BIOES' with strict=True, got 'IOB1' (convert to IOB2 first)")
@@ -214,7 +244,8 @@ def entities(tags: Sequence[str], scheme: str = "IOB2", strict: bool = False) ->
 def detect_scheme(sentences: Iterable[Sequence[str]], where: Callable[[int, int], str] | None = None) -> str:
     """Which scheme a corpus (a list of tag sequences) is written in.
 
-    Evidence: ``E-``/``S-`` tags mean BIOES (then every sentence must be valid
+    Evidence: tags without a prefix (other than ``O``) mean IO, and then
+    every tag must be so (part-of-speech tags read as IO); ``E-``/``S-`` tags mean BIOES (then every sentence must be valid
     BIOES); an ``I-X`` that starts an entity means IOB1; a ``B-X`` that does
     not follow an ``X`` token means IOB2. A corpus with no evidence either way
     (no entities, or only ``B-X I-X`` after another ``X``) is reported as IOB2.
@@ -229,6 +260,22 @@ def detect_scheme(sentences: Iterable[Sequence[str]], where: Callable[[int, int]
             sentence and token for each.
     """
     sentences = [list(s) for s in sentences]
+    io = pre = None  # the first tag without a prefix (not O), and the first with one
+    for s, tags in enumerate(sentences):
+        for i, tag in enumerate(tags):
+            if tag == "O":
+                continue
+            if bare(tag):
+                io = io or (s, i, tag)
+            else:
+                pre = pre or (s, i, tag)
+    if io is not None:
+        if pre is not None:
+            place = (lambda s, i: where(s, i)) if where is not None else (lambda s, i: f"sentence {s} token {i}")
+            raise ValueError(f"detect_scheme: expected one scheme, got tags without a prefix (IO) such as {io[2]!r} "
+                             f"at {place(io[0], io[1])} and prefixed tags such as {pre[2]!r} at "
+                             f"{place(pre[0], pre[1])}")
+        return "IO"
     iob1 = iob2 = bioes = None  # first (sentence, token, tag, previous tag) of each kind of evidence
     for s, tags in enumerate(sentences):
         prev, prev_tag = ("O", None), "<start>"
@@ -276,7 +323,9 @@ def spans_to_tags(spans: Sequence[Span], length: int, scheme: str = "IOB2") -> l
     for kind, start, end in sorted(spans, key=lambda sp: sp.start):
         if start < max(prev_end, 0) or not 0 <= start < end <= length:
             raise ValueError(f"spans_to_tags: expected ordered, non-overlapping spans within 0..{length}, got {(kind, start, end)}")
-        if scheme == "IOB2":
+        if scheme == "IO":
+            tags[start:end] = [kind] * (end - start)
+        elif scheme == "IOB2":
             tags[start:end] = [f"B-{kind}"] + [f"I-{kind}"] * (end - start - 1)
         elif scheme == "BIOES":
             n = end - start
