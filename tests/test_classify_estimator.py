@@ -310,3 +310,19 @@ def test_series_of_any_scale_are_scaled_alike():
     for scale in (1e-10, 1e10):
         got = lstmkit.SequenceClassifier(**quick).fit(X * scale, y).predict_proba(X * scale)
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_a_frames_one_text_column_is_the_text_and_tuple_labels_survive_save_and_load(tmp_path):
+    import pandas as pd
+
+    texts, y = ["good movie", "bad film", "great", "awful"] * 6, ["pos", "neg", "pos", "neg"] * 6
+    quick = dict(epochs=2, mode="off", progress_bar=False, seed=0)
+    c = lstmkit.SequenceClassifier(**quick).fit(pd.DataFrame({"review": texts, "label": y}))
+    assert c.classes_ == ["neg", "pos"]
+    np.testing.assert_allclose(c.predict_proba(pd.DataFrame({"review": texts[:4]})), c.predict_proba(texts[:4]))
+    X, _ = _two_classes()
+    pairs = [(1, 2)] * 10 + [(3, 4)] * 10
+    t = lstmkit.SequenceClassifier(**quick).fit(X, pairs)
+    t.save(tmp_path / "m")
+    back = lstmkit.load(tmp_path / "m")
+    assert back.classes_ == [(1, 2), (3, 4)] and list(back.predict(X)) == list(t.predict(X))

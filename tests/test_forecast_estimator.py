@@ -150,3 +150,12 @@ def test_a_horizon_with_no_validation_errors_keeps_empty_quantile_columns_and_sa
     assert list(fc.columns) == list(short.columns)  # the same columns whatever the horizon
     assert short["q0.9"].notna().all() and fc["q0.9"].isna().all() and fc["forecast"].notna().all()
     assert any("no prediction intervals" in n for n in long.core_.notes)
+
+
+def test_an_array_of_one_column_is_one_series():
+    y = _monthly(36)["sales"].to_numpy()
+    a = Forecaster(horizon=2, **NAIVE).fit(y[:, None]).predict()
+    b = Forecaster(horizon=2, **NAIVE).fit(y).predict()
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ValueError, match=r"got an array of shape \(36, 2\)"):
+        Forecaster(horizon=2, **NAIVE).fit(np.c_[y, y])

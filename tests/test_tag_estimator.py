@@ -94,3 +94,10 @@ def test_part_of_speech_tags_train_and_come_back_as_given(tmp_path):
     assert m["scheme"] == "IO" and m["token_accuracy"] > 0.9
     tagger.save(tmp_path / "pos")
     assert lstmkit.load(tmp_path / "pos").predict(words[100:]) == pred
+
+
+def test_an_empty_sentence_gets_no_tags():
+    tagger = lstmkit.SequenceTagger(epochs=1, progress_bar=False).fit([["a", "b"]] * 5, [["B-X", "O"]] * 5)
+    got = tagger.predict([["a"], [], ["b", "a"]])
+    assert got[1] == [] and got[0] == tagger.predict([["a"]])[0] and got[2] == tagger.predict([["b", "a"]])[0]
+    assert tagger.predict([[]]) == [[]]

@@ -378,9 +378,11 @@ def as_frame(source, target: str | list[str] | None = None, time: str | None = N
             raise _err("Series", "no values")
         return df, "Series", time
     arr = np.asarray(source)
+    if arr.ndim == 2 and arr.shape[1] == 1:  # one column: one series
+        arr = arr[:, 0]
     if arr.ndim != 1:
-        raise ValueError(f"load_series: expected a DataFrame, a Series, a 1-D array or a file path, got an array "
-                         f"of shape {arr.shape}")
+        raise ValueError(f"load_series: expected a DataFrame, a Series, a 1-D array (or one column) or a file path, "
+                         f"got an array of shape {arr.shape}")
     if len(arr) == 0:
         raise _err("array", "no values")
     name = target if isinstance(target, str) and target else "value"

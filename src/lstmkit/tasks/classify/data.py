@@ -355,6 +355,12 @@ def _from_frame(frame, cfg: ClassifyDataConfig, who: str) -> Examples:
     text_col = cfg.text_column
     if text_col == "auto":
         text_col = next((c for c in frame.columns if c != cfg.label_column and frame[c].dtype == object), None)
+    elif text_col not in frame.columns and cfg.kind == "auto":
+        # the default name missing: a frame of one text column (besides the label) and no numbers is text
+        others = [c for c in frame.columns if c != cfg.label_column]
+        texts = [c for c in others if frame[c].dtype == object and frame[c].map(lambda v: isinstance(v, str)).all()]
+        if len(texts) == 1 and len(others) == 1:
+            text_col = texts[0]
     if cfg.kind == "text" or (cfg.kind == "auto" and text_col in frame.columns):
         if text_col not in frame.columns:
             raise ValueError(f"{who}: expected a text column {cfg.text_column!r} in the DataFrame, got {list(frame.columns)}")

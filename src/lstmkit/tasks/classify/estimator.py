@@ -472,7 +472,8 @@ class SequenceClassifier(Estimator):
         est, model, extra = load_estimator(cls, path)
         est.model_ = model
         est.encoder_ = SequenceEncoder.from_dict(extra["encoder"]) if extra.get("encoder") else None
-        est.classes_ = list(extra["classes"])
+        # JSON keeps tuples as lists; a list was never a label (labels are hashable), so it was a tuple
+        est.classes_ = [tuple(c) if isinstance(c, list) else c for c in extra["classes"]]
         est.selection_ = extra.get("selection")
         est.blend_ = extra.get("blend")
         est.fit_info_ = extra.get("fit", {})

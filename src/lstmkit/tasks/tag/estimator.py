@@ -238,8 +238,14 @@ class SequenceTagger(Estimator):
         return out, cut
 
     def predict(self, sentences: Any) -> list[list[str]]:
-        """One tag per token of every sentence, in the training data's scheme (longer sentences are tagged in pieces)."""
+        """One tag per token of every sentence, in the training data's scheme (longer sentences are tagged in
+        pieces); an empty sentence gets no tags."""
         self._require_fitted("predict")
+        if isinstance(sentences, (list, tuple)) and any(isinstance(x, (list, tuple)) and not x for x in sentences):
+            keep = [i for i, x in enumerate(sentences) if not (isinstance(x, (list, tuple)) and not x)]
+            tagged = iter(self.predict([sentences[i] for i in keep]) if keep else [])
+            kept = set(keep)
+            return [next(tagged) if i in kept else [] for i in range(len(sentences))]
         return self._tag(as_sentences(sentences, None, "SequenceTagger.predict"))[0]
 
     def explain_target(self):
