@@ -230,3 +230,9 @@ def test_subword_tokens_split_unseen_words_into_known_pieces():
     words = list(tr.translate_iter(["The catdog runs ."]))[0]
     chars = list(tr.translate_iter(["The ☃ runs ."]))[0]
     assert words.unknown == 0 and chars.unknown == 1  # only a never-seen character becomes <unk>
+
+
+def test_evaluate_without_data_says_no_test_part_was_held_out():
+    tr = Translator(**{**TINY, "epochs": 1, "test_fraction": 0}).fit(toy_pairs(40))
+    with pytest.raises(ValueError, match=r"no data given and fit\(\) held out no test part \(test_fraction 0"):
+        tr.evaluate()

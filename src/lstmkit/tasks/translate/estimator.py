@@ -366,8 +366,10 @@ class Translator(Estimator):
                     raise ValueError(f"Translator.evaluate: the {part} part was given to fit() separately, not split "
                                      f"from {data}; pass it as data")
                 if not data:
-                    raise ValueError("Translator.evaluate: no data given and the model was not trained on a file; "
-                                     "pass the pairs to score")
+                    held = (getattr(self, "split_", None) or {}).get(f"{part}_fraction")
+                    why = (f"fit() held out no {part} part ({part}_fraction {held})" if part in ("dev", "test")
+                           and held is not None else "the model was not trained on a file")
+                    raise ValueError(f"Translator.evaluate: no data given and {why}; pass the pairs to score")
             pairs = self._read(data, "Translator.evaluate: data")
             if part != "all":
                 s = self.config.split
