@@ -175,3 +175,21 @@ def test_backtest_with_refits(tmp_path):
     assert (out / "fits" / "backtest" / "block-0").is_dir() and (out / "fits" / "backtest" / "block-1").is_dir()
     frame = pd.read_csv(out / "backtest.csv")
     assert list(frame["origin"].unique()[:2]) == ["1960-03-01", "1960-04-01"]
+
+
+def test_the_written_forecast_keeps_the_files_wall_clock_and_ids(tmp_path):
+    """Dates written with the offsets of a zone's winter and summer time (the zone not named) crossing the
+    change, two series sharing them: read as the wall-clock days written (a regular daily grid per series),
+    forecast as the next days; the ids stay numbers."""
+    stamps = pd.date_range("2021-03-20", periods=40, freq="D", tz="Europe/Paris")
+    rows = pd.DataFrame({"day": list(stamps.strftime("%Y-%m-%dT%H:%M:%S%z")) * 2, "shop": [3] * 40 + [5] * 40,
+                         "sold": np.r_[np.arange(40.0) % 7, np.arange(40.0) % 5]})
+    path = tmp_path / "sales.csv"
+    rows.to_csv(path, index=False)
+    out = tmp_path / "run"
+    assert main(["forecast", "train", "--data", str(path), "--target", "sold", "--time", "day", "--id", "shop",
+                 "--horizon", "2", "--select.candidates", "naive", "--select.peers", "", "--out", str(out),
+                 "--quiet"]) == 0
+    fc = pd.read_csv(out / "forecast.csv")
+    assert list(fc["id"]) == [3, 3, 5, 5]
+    assert list(pd.to_datetime(fc["time"]).iloc[:2]) == list(pd.date_range("2021-04-29", periods=2, freq="D"))

@@ -159,3 +159,12 @@ def test_an_array_of_one_column_is_one_series():
     pd.testing.assert_frame_equal(a, b)
     with pytest.raises(ValueError, match=r"got an array of shape \(36, 2\)"):
         Forecaster(horizon=2, **NAIVE).fit(np.c_[y, y])
+
+
+def test_series_sharing_zoned_times_stay_on_their_wall_clock():
+    """Two hourly series in one zone over the spring change: the times repeat across series, not within one."""
+    stamps = pd.date_range("2021-03-26", periods=96, freq="h", tz="Europe/Paris")
+    df = pd.DataFrame({"t": list(stamps) * 2, "id": ["a"] * 96 + ["b"] * 96, "y": np.r_[np.arange(96.0), np.arange(96.0)]})
+    f = Forecaster(horizon=2, **NAIVE).fit(df, time="t", target="y", id="id")
+    assert not f.data_.form.tz_utc  # no repeat within a series: wall-clock times (one hour inserted in spring)
+    assert f.predict()["time"].iloc[0] == stamps[-1] + pd.Timedelta(hours=1)

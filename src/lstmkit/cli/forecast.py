@@ -114,11 +114,11 @@ def write_outputs(out, f, cfg, extra_metrics: dict) -> dict:
     if data is not None:
         metrics["data"] = {"source": data.source, "series": len(data), "values": int(sum(len(s) for s in data.series)),
                            "freq": str(data.freq), "target": data.target, "notes": data.notes}
-    if getattr(f, "backtest_", None) is not None:
-        f.backtest_.frame.to_csv(out / "backtest.csv", index=False)
+    if getattr(f, "backtest_", None) is not None:  # times in the data's own zone, as the API returns them
+        f.backtest_data_.form.frame(f.backtest_.frame).to_csv(out / "backtest.csv", index=False)
         metrics["backtest"] = f.backtest_.metrics
     if f.is_fitted:
-        f.forecast_.to_csv(out / "forecast.csv", index=False)
+        f.predict().to_csv(out / "forecast.csv", index=False)
         metrics["choice"] = f.choice_
     metrics["run"] = {**extra_metrics, "peak_memory_mb": round(peak_memory_mb(), 1)}
     report = f.report(out)

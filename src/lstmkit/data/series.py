@@ -204,10 +204,11 @@ def check_finite(values: np.ndarray, df, col: str, path) -> None:
                    f"overflow the scaling and the loss)")
 
 
-def _parse_time(df, col: str, path):
+def _parse_time(df, col: str, path, keys=None):
     """(time values, is_datetime, time zone or None, held in UTC): integers stay
     integers (years, steps), the rest parse as dates; tz-aware dates become
-    naive (:func:`_naive`)."""
+    naive (:func:`_naive`); ``keys``: the series id of each row, where a time
+    may repeat across series."""
     import pandas as pd
 
     raw = df[col]
@@ -215,22 +216,61 @@ def _parse_time(df, col: str, path):
         i = int(np.flatnonzero(raw.isna().to_numpy())[0])
         raise _err(path, f"column {col!r} {where_row(df, i)}: missing timestamp")
     if pd.api.types.is_datetime64_any_dtype(raw):
-        return _naive(pd.to_datetime(raw))
+        return _naive(pd.to_datetime(raw), keys)
     if pd.api.types.is_integer_dtype(raw):
         return raw.to_numpy(dtype="int64"), False, None, False
     if pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0):
         return raw.to_numpy().astype("int64"), False, None, False
-    try:
-        t = pd.to_datetime(raw, errors="coerce", format="mixed")
-    except (TypeError, ValueError):
-        t = pd.to_datetime(raw, errors="coerce")
+    import warnings
+
+    with warnings.catch_warnings():  # mixed UTC offsets (a zone's summer and winter time): handled below
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            t = pd.to_datetime(raw, errors="coerce", format="mixed")
+        except (TypeError, ValueError):
+            try:
+                t = pd.to_datetime(raw, errors="coerce")
+            except (TypeError, ValueError):  # pandas versions that refuse mixed offsets
+                t = pd.Series(np.full(len(raw), None, dtype=object), index=raw.index)
+    if not pd.api.types.is_datetime64_any_dtype(t):  # offsets that change: +01:00 in winter, +02:00 in summer
+        return _mixed_offsets(raw, col, path, df, keys)
     if t.isna().any():
         i = int(np.flatnonzero(t.isna().to_numpy())[0])
         raise _err(path, f"column {col!r} {where_row(df, i)}: expected a date/time or an integer step, got {raw.iloc[i]!r}")
-    return _naive(t)
+    return _naive(t, keys)
 
 
-def _naive(t):
+def _repeats(times, keys) -> bool:
+    """Whether a time occurs twice within one series."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"t": np.asarray(times)})
+    if keys is not None:
+        frame["k"] = np.asarray(keys)
+    return bool(frame.duplicated().any())
+
+
+def _mixed_offsets(raw, col: str, path, df, keys=None):
+    """Dates written with UTC offsets that change (a zone's summer and winter
+    time, its name not given): held as the local wall-clock times written,
+    or in UTC where the wall clock repeats a time; results in UTC then."""
+    import pandas as pd
+
+    stamps = []
+    for i, v in enumerate(raw):
+        try:
+            stamps.append(pd.Timestamp(str(v)))
+        except (TypeError, ValueError):
+            raise _err(path, f"column {col!r} {where_row(df, i)}: expected a date/time or an integer step, "
+                       f"got {v!r}") from None
+    local = pd.Series([x.tz_localize(None) if x.tzinfo is not None else x for x in stamps])
+    if not _repeats(local, keys):
+        return local.to_numpy(dtype="datetime64[ns]"), True, None, False
+    utc = pd.Series([x.tz_convert("UTC").tz_localize(None) if x.tzinfo is not None else x for x in stamps])
+    return utc.to_numpy(dtype="datetime64[ns]"), True, "UTC", True
+
+
+def _naive(t, keys=None):
     """Dates without a zone: tz-aware ones as local wall-clock times (a daily
     series stays on its midnights across daylight saving), or in UTC where
     the wall clock repeats a time (sub-daily data over the autumn change),
@@ -239,7 +279,7 @@ def _naive(t):
     if tz is None:
         return t.to_numpy(), True, None, False
     local = t.dt.tz_localize(None)
-    if local.duplicated().any():
+    if _repeats(local, keys):
         return t.dt.tz_convert(None).to_numpy(), True, str(tz), True
     return local.to_numpy(), True, str(tz), False
 
@@ -485,7 +525,7 @@ def load_series(
         for c, v in covs.items():
             check_finite(v.to_numpy(), df, c, src)
     if time:
-        t_all, is_dt, tz, tz_utc = _parse_time(df, time, src)
+        t_all, is_dt, tz, tz_utc = _parse_time(df, time, src, df[id_col].astype(str).to_numpy() if id_col else None)
     else:
         t_all, is_dt, tz, tz_utc = None, False, None, False
     ids = df[id_col].astype(str).to_numpy() if id_col else np.array([target_name] * len(df))  # one series: named after its column
