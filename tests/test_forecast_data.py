@@ -187,3 +187,34 @@ def test_non_finite_and_overflowing_values_name_file_column_and_row(tmp_path, va
     cov.loc[9, "promo"] = value
     with pytest.raises(ValueError, match=r"c.csv: column 'promo' row 11: expected a finite number"):
         load_series(_write(tmp_path, cov, "c.csv"), "sales", "month", future_covariates=["promo"])
+
+
+def test_day_first_dates_are_read_in_one_format_for_the_whole_column():
+    """Each value read on its own took 02/01 as 1 February and 13/01 as 13 January in one column."""
+    import pandas as pd
+
+    from lstmkit.data.series import load_series
+
+    days = pd.date_range("2024-01-01", periods=60, freq="D")
+    for fmt in ("%d/%m/%Y", "%d.%m.%Y"):
+        s = load_series(pd.DataFrame({"Date": days.strftime(fmt), "Sales": np.arange(60.0)}), target="Sales", time="Date")
+        assert s.freq == "D" and list(s.series[0].time) == list(days)
+    months = pd.date_range("2015-01-01", periods=30, freq="MS")  # every day <= 12: both orders read every value
+    s = load_series(pd.DataFrame({"Date": months.strftime("%d/%m/%Y"), "y": np.arange(30.0)}), target="y", time="Date")
+    assert s.freq == "MS" and any("read day first" in n for n in s.notes)
+    short = pd.date_range("2015-01-01", periods=11, freq="MS")  # both orders regular: month first, and it says so
+    s = load_series(pd.DataFrame({"Date": short.strftime("%d/%m/%Y"), "y": np.arange(11.0)}), target="y", time="Date")
+    assert any("could be day or month first" in n for n in s.notes)
+
+
+def test_a_csv_with_semicolons_and_decimal_commas_and_a_latin1_csv(tmp_path):
+    from lstmkit.data.series import read_table
+
+    semi = tmp_path / "semi.csv"
+    semi.write_text("date;units sold\n2015-01-01;100,13\n2015-02-01;101,5\n")
+    df = read_table(semi)
+    assert list(df.columns) == ["date", "units sold"] and df["units sold"].tolist() == [100.13, 101.5]
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("date,caf\xe9\n2015-01-01,1\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin.csv: line 1: expected UTF-8 text, got byte 0xe9"):
+        read_table(latin)

@@ -131,6 +131,19 @@ def _err(path, msg: str) -> ValueError:
     return ValueError(f"load_series: {path}: {msg}")
 
 
+def _csv_dialect(path: Path) -> dict:
+    """``read_csv``'s separator for a .csv file, from its header line: ``;``
+    (then with decimal commas, the European form) or a tab where the header
+    has more of them than commas; else the comma."""
+    with open(path, "rb") as fh:
+        head = fh.readline()
+    counts = {sep: head.count(sep.encode()) for sep in (",", ";", "\t")}
+    sep = max(counts, key=lambda k: (counts[k], k == ","))
+    if sep == ";":
+        return {"sep": ";", "decimal": ","}
+    return {"sep": sep}
+
+
 def read_table(path: str | Path):
     """A pandas DataFrame from a .csv/.tsv/.txt or .parquet file, with clear errors."""
     import pandas as pd
@@ -145,9 +158,14 @@ def read_table(path: str | Path):
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv", ".gz"):
-            df = pd.read_csv(path, sep=None, engine="python") if suffix != ".csv" else pd.read_csv(path)
+            df = pd.read_csv(path, sep=None, engine="python") if suffix != ".csv" else pd.read_csv(path, **_csv_dialect(path))
         else:
             raise _err(path, f"expected a .csv or .parquet file, got {suffix or 'no extension'!r}")
+    except UnicodeDecodeError:
+        from ..io.files import read_text
+
+        read_text(path, "a table")  # raises, naming the line and the byte
+        raise _err(path, "expected UTF-8 text") from None
     except pd.errors.EmptyDataError:
         raise _err(path, "the file is empty; expected a header row and data rows") from None
     except pd.errors.ParserError as e:
@@ -204,11 +222,12 @@ def check_finite(values: np.ndarray, df, col: str, path) -> None:
                    f"overflow the scaling and the loss)")
 
 
-def _parse_time(df, col: str, path, keys=None):
+def _parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
     """(time values, is_datetime, time zone or None, held in UTC): integers stay
-    integers (years, steps), the rest parse as dates; tz-aware dates become
-    naive (:func:`_naive`); ``keys``: the series id of each row, where a time
-    may repeat across series."""
+    integers (years, steps), the rest parse as dates (text in one format for
+    the whole column, :func:`_one_format`); tz-aware dates become naive
+    (:func:`_naive`); ``keys``: the series id of each row, where a time may
+    repeat across series; ``notes``: where a choice made is said."""
     import pandas as pd
 
     raw = df[col]
@@ -223,6 +242,9 @@ def _parse_time(df, col: str, path, keys=None):
         return raw.to_numpy().astype("int64"), False, None, False
     import warnings
 
+    t = _one_format(raw, col, notes)
+    if t is not None:
+        return _naive(t, keys)
     with warnings.catch_warnings():  # mixed UTC offsets (a zone's summer and winter time): handled below
         warnings.simplefilter("ignore", FutureWarning)
         try:
@@ -238,6 +260,43 @@ def _parse_time(df, col: str, path, keys=None):
         i = int(np.flatnonzero(t.isna().to_numpy())[0])
         raise _err(path, f"column {col!r} {where_row(df, i)}: expected a date/time or an integer step, got {raw.iloc[i]!r}")
     return _naive(t, keys)
+
+
+def _one_format(raw, col: str, notes: list[str] | None):
+    """Text dates read in one format for the whole column, day first or month
+    first (``01/02/2024``), or ``None`` where neither reads every value (the
+    caller then reads each value on its own). Each value read on its own
+    would take ``02/01`` as 1 February and ``13/01`` as 13 January in one
+    column. Where both orders read every value, the one whose times fall on
+    a regular grid wins (month first where both or neither do, said in
+    ``notes``)."""
+    import warnings
+
+    import pandas as pd
+
+    def read(dayfirst: bool):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                t = pd.to_datetime(raw, dayfirst=dayfirst)
+            except (TypeError, ValueError, OverflowError):
+                return None
+        return t if pd.api.types.is_datetime64_any_dtype(t) and not t.isna().any() else None
+
+    first, day = read(False), read(True)
+    if first is None or day is None or first.equals(day):
+        return first if first is not None else day
+    regular = [_infer_freq(pd.DatetimeIndex(np.unique(t.dt.tz_localize(None) if t.dt.tz is not None else t)))
+               is not None for t in (first, day)]
+    if regular[1] and not regular[0]:
+        if notes is not None:
+            notes.append(f"column {col!r}: dates read day first ({raw.iloc[0]!r} = {day.iloc[0]:%d %B %Y}): "
+                         "read month first they fall off any regular grid")
+        return day
+    if notes is not None:
+        notes.append(f"column {col!r}: dates such as {raw.iloc[0]!r} could be day or month first; read month first "
+                     f"({first.iloc[0]:%d %B %Y}); write them as YYYY-MM-DD to remove the doubt")
+    return first
 
 
 def _repeats(times, keys) -> bool:
@@ -525,7 +584,8 @@ def load_series(
         for c, v in covs.items():
             check_finite(v.to_numpy(), df, c, src)
     if time:
-        t_all, is_dt, tz, tz_utc = _parse_time(df, time, src, df[id_col].astype(str).to_numpy() if id_col else None)
+        t_all, is_dt, tz, tz_utc = _parse_time(df, time, src, df[id_col].astype(str).to_numpy() if id_col else None,
+                                               notes)
     else:
         t_all, is_dt, tz, tz_utc = None, False, None, False
     ids = df[id_col].astype(str).to_numpy() if id_col else np.array([target_name] * len(df))  # one series: named after its column
