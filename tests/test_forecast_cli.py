@@ -193,3 +193,27 @@ def test_the_written_forecast_keeps_the_files_wall_clock_and_ids(tmp_path):
     fc = pd.read_csv(out / "forecast.csv")
     assert list(fc["id"]) == [3, 3, 5, 5]
     assert list(pd.to_datetime(fc["time"]).iloc[:2]) == list(pd.date_range("2021-04-29", periods=2, freq="D"))
+
+
+def test_output_places_are_checked_before_any_work(tmp_path, capsys):
+    taken = tmp_path / "afile"
+    taken.write_text("x")
+    assert main(["forecast", "train", "--out", str(taken), *TINY]) == 2
+    assert "a file of that name exists; expected a folder" in capsys.readouterr().err
+    assert main(["forecast", "train", "--out", str(taken / "run"), *TINY]) == 2
+    assert f"{taken} is a file, not a folder" in capsys.readouterr().err
+    assert main(["classify", "predict", "--model", "m", "--data", "d", "--output", str(taken / "p.csv")]) == 2
+    assert not (tmp_path / "run").exists()
+
+
+def test_predict_writes_into_a_folder_it_makes(tmp_path, shared_data):
+    data = shared_data / "series" / "airline.csv"
+    out = tmp_path / "run"
+    assert main(["forecast", "train", "--data", str(data), "--target", "Passengers", "--time", "Date", "--horizon", "2",
+                 "--select.candidates", "naive", "--select.peers", "", "--out", str(out), "--quiet"]) == 0
+    target = tmp_path / "new dir" / "deeper" / "p.csv"
+    assert main(["forecast", "predict", "--model", str(out), "--output", str(target)]) == 0  # the run folder will do
+    assert len(pd.read_csv(target)) == 2
+    import lstmkit
+
+    assert len(lstmkit.load(out).predict()) == 2

@@ -64,6 +64,36 @@ def show_task_progress(quiet: bool = False) -> None:
     logger.propagate = False
 
 
+#: commands whose --out names a file, not a folder
+_OUT_IS_A_FILE = ("export", "calibrate")
+
+
+def _output_problem(args) -> str | None:
+    """Why the run could not write where it was told (``--out`` a file where a
+    folder is meant, a file on the way to ``--output``), or ``None``; the
+    folder that will hold ``--output`` is made here."""
+    from pathlib import Path
+
+    out = getattr(args, "out", None)
+    if out and args.command not in _OUT_IS_A_FILE:
+        p = Path(out)
+        if p.exists() and not p.is_dir():
+            return f"--out {out}: a file of that name exists; expected a folder (or a name not taken)"
+        blocked = next((a for a in p.parents if a.exists() and not a.is_dir()), None)
+        if blocked is not None:
+            return f"--out {out}: {blocked} is a file, not a folder"
+    target = getattr(args, "output", None)  # (export and calibrate check their --out file themselves)
+    if target and isinstance(target, str):
+        p = Path(target)
+        if p.is_dir():
+            return f"--output {target}: a folder of that name exists; expected a file name"
+        blocked = next((a for a in p.parents if a.exists() and not a.is_dir()), None)
+        if blocked is not None:
+            return f"--output {target}: {blocked} is a file, not a folder"
+        p.parent.mkdir(parents=True, exist_ok=True)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -76,6 +106,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # the task loggers print to stdout for this command only: a program (or test) that calls main() in-process
     # gets its own logging set-up back afterwards
+    if isinstance(getattr(args, "model", None), str) and args.model:
+        from lstmkit.train.checkpoint import model_folder
+
+        args.model = str(model_folder(args.model))  # a run folder stands for its model/
+    problem = _output_problem(args)
+    if problem:  # before any work: a run that trains for minutes must not fail at its first write
+        print(f"lstmkit {args.command}: error: {problem}", file=sys.stderr)
+        return 2
     logger = logging.getLogger("lstmkit.tasks")
     before = (list(logger.handlers), logger.level, logger.propagate)
     show_task_progress(quiet=getattr(args, "quiet", False))

@@ -57,7 +57,8 @@ def estimator_class(kind: str) -> type:
 
 def load(path: str | Path):
     """Open any lstmkit model folder as its estimator (``Forecaster``, ``SequenceClassifier``, ...)."""
-    from ..train.checkpoint import read_model_config
+    from ..train.checkpoint import model_folder, read_model_config
 
+    path = model_folder(path)  # a run folder stands for its model/
     meta = read_model_config(path)
     return estimator_class(meta["kind"]).load(path)

@@ -106,6 +106,16 @@ def save_model(directory: str | Path, model: torch.nn.Module | dict[str, torch.T
     return directory
 
 
+def model_folder(path: str | Path) -> Path:
+    """``path``, or its ``model/`` folder where ``path`` is a run folder (no
+    ``config.json`` of its own, one in ``model/``): what a command's output
+    folder holds and what users pass for it."""
+    path = Path(path)
+    if not (path / CONFIG).is_file() and (path / "model" / CONFIG).is_file():
+        return path / "model"
+    return path
+
+
 def read_model_config(directory: str | Path) -> dict[str, Any]:
     """The parsed ``config.json`` of a model folder, checked for shape; errors name the file."""
     directory = Path(directory)

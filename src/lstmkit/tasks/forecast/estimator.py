@@ -246,10 +246,12 @@ class Forecaster(Estimator):
         if history is None:
             frame, form = self.forecast_, self.form_
         else:
+            if columns.get("freq") is None:  # the model's step: new data need not show it by themselves
+                columns["freq"] = self.freq_
             data = self.read(history, **columns)
             if str(data.freq) != str(self.freq_):
                 raise ValueError(f"Forecaster.predict: {data.source}: expected data of frequency {self.freq_!r} (as "
-                                 f"in training), got {data.freq!r}; give the time column with time=")
+                                 f"in training), got {data.freq!r}; is the time column (time=, --time) the right one?")
             frame, form = self._future(data, self.core_), data.form
         # ids and times as the user gave them (inside: string ids, naive times)
         return form.frame(frame[frame["step"] <= horizon].reset_index(drop=True))
