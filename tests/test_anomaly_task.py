@@ -390,3 +390,16 @@ def test_predict_flags_the_rows_of_the_detected_events(trained):
     for s, e in zip(ev["start"], ev["end"]):
         want[s:e + 1] = 1
     np.testing.assert_array_equal(flags, want)
+
+
+def test_a_column_of_date_text_is_the_time_too():
+    from lstmkit.tasks.anomaly.data import from_frame
+
+    x, _ = synthetic(n=50)
+    stamps = pd.date_range("2024-01-01", periods=50, freq="h").strftime("%Y-%m-%d %H:%M")
+    data = from_frame(pd.DataFrame({"timestamp": stamps, "sensor temp": x[:, 0]}))
+    assert data.columns == ["sensor temp"] and data.time_column == "timestamp"
+    assert any("holds dates" in n for n in data.notes)
+    codes = pd.DataFrame({"code": ["a1"] * 50, "v": x[:, 0]})  # text that is not dates stays a (bad) value column
+    with pytest.raises(ValueError, match="column 'code'"):
+        from_frame(codes)
