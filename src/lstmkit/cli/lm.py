@@ -83,7 +83,7 @@ def _train(args) -> int:
     val, facts = run.metrics["val"], run.metrics["run"]
     print(f"validation: loss {val['loss']:.4f} nats/token, perplexity {val['perplexity']:.3f}, {val['bpc']:.4f} "
           f"bits/char ({val['tokens']} tokens, {val['unknown_tokens']} <unk>)")
-    print(f"done in {facts['total_seconds']:.0f} s; model: {run.out / 'model'}; report: {run.report}")
+    print(f"done in {facts['total_seconds']:.1f} s; model: {run.out / 'model'}; report: {run.report}")
     return 0
 
 

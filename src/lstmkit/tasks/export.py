@@ -91,10 +91,15 @@ def write_graphs(who: str, graphs: list[ExportGraph], path: str | Path, *, opset
     except ImportError as e:
         raise ValueError(f"{who}: ONNX export needs the onnx and onnxscript packages "
                          f"(pip install 'lstmkit[tasks]'); {e}") from None
+    import logging
+
     import torch
 
     from ..nn.export import export_onnx
 
+    # torch's exporter warns, at every first export, that torchvision's detection operators are not
+    # registered; no lstmkit graph uses them
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     path = check_out_path(path, who)
     newest = onnx.defs.onnx_opset_version()
     if opset is not None and not 7 <= int(opset) <= newest:
