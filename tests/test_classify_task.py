@@ -229,3 +229,13 @@ def test_conv_branch_unframes_ignores_padding_and_trains(shared_data, tmp_path):
     loaded = SequenceClassifier.load(run.model_dir)
     ex = api.clf_read(loaded, shared_data / "ucr" / "GunPoint_TRAIN.ts")
     np.testing.assert_allclose(loaded.predict_proba(ex), run.estimator.predict_proba(ex), atol=1e-6)
+
+
+def test_a_test_file_with_unseen_labels_is_refused_before_training(tmp_path):
+    train = tmp_path / "train.tsv"
+    train.write_text("sentence\tlabel\n" + "a great film\t1\na dull film\t0\n" * 4)
+    test = tmp_path / "test.tsv"
+    test.write_text("sentence\tlabel\na great film\t1\nwho knows\tneutral\n")
+    with pytest.raises(ValueError, match=r"test.tsv has labels the training data never has: \['neutral'\]"):
+        api.train(_cfg(), train, tmp_path / "run", test_path=test, say=lambda s: None)
+    assert not (tmp_path / "run").exists()  # refused before any training

@@ -96,6 +96,13 @@ def train(cfg: ClassifyConfig, train_path: str | Path, out: str | Path, val_path
     val = read_examples(val_path, cfg.data, kind=examples.kind) if val_path else None
     say(f"loaded {train_path}: {len(examples)} {examples.kind} examples, {len(set(examples.labels))} classes"
         + (f"; validation: {val_path} ({len(val)})" if val is not None else ""))
+    if test_path and cfg.data.unseen_labels == "error":  # before training, not after it
+        test_labels = read_examples(test_path, cfg.data, kind=examples.kind).labels or []
+        known = set(examples.labels)
+        unseen = sorted({str(v) for v in test_labels if v not in known})
+        if unseen:
+            raise ValueError(f"classify train: {test_path} has labels the training data never has: {unseen[:10]}; "
+                             "set data.unseen_labels skip to leave them out of the test metrics")
     clf = SequenceClassifier(config=cfg).fit(examples, None, val, None, out_dir=out, resume=resume, callbacks=callbacks)
     metrics = {**clf.fit_info_, "selection": clf.selection_}
     shown, plots = None, {}
