@@ -195,3 +195,25 @@ def test_explorer_serves_series_models():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_classifiers_wide_file_is_traced_one_row_at_a_time(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    import lstmkit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 30)) + np.repeat([0.0, 2.0], 10)[:, None]
+    clf = lstmkit.SequenceClassifier(epochs=2, mode="off", progress_bar=False).fit(X, np.repeat([0, 1], 10))
+    clf.save(tmp_path / "model")
+    wide = tmp_path / "new.csv"
+    pd.DataFrame(X, columns=[f"t{i}" for i in range(30)]).to_csv(wide, index=False)
+    assert main(["explain", "--model", str(tmp_path / "model"), "--series", str(wide), "--row", "3",
+                 "--out", str(tmp_path / "ex")]) == 0
+    assert "tracing row 3" in capsys.readouterr().out
+    steps = json.loads((tmp_path / "ex" / "traces.json").read_text())
+    assert steps  # written
+    assert main(["explain", "--model", str(tmp_path / "model"), "--series", str(wide), "--row", "20",
+                 "--out", str(tmp_path / "ex2")]) == 2
+    assert "--row 20" in capsys.readouterr().err

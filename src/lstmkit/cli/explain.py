@@ -38,6 +38,9 @@ def add_parser(sub) -> None:
     src.add_argument("--text-file", metavar="FILE", help="read the text from a UTF-8 file")
     src.add_argument("--series", metavar="CSV|NUMBERS", help="series models: a CSV file or comma-separated numbers")
     src.add_argument("--column", default="", help="with a CSV --series: the value column (default: every numeric column)")
+    src.add_argument("--row", type=int, default=0, metavar="N",
+                     help="with a CSV --series of one series per row (a classifier's wide file): the row to trace "
+                          "(default 0, the first)")
     src.add_argument("--max-chars", type=int, default=2000, help="use at most this many characters of the text (default 2000)")
     sel = p.add_argument_group("what to show")
     sel.add_argument("--part", choices=PARTS, default=None,
@@ -99,12 +102,22 @@ def _input(args, ex):
         return text[: args.max_chars] if args.max_chars else text
     if not args.series:
         raise ValueError(f"explain: a {ex.kind} model reads a series; expected --series, got text")
+    import numpy as np
+
     from lstmkit.tasks.explain.models import is_file, read_series
 
     if ex.kind == "forecast-lstm" and is_file(args.series):
         return args.series
 
     values, _ = read_series(args.series, args.column)
+    encoder = getattr(getattr(ex, "estimator", None), "encoder_", None)
+    if (getattr(encoder, "kind", "") == "series" and getattr(encoder, "channels", 0) == 1 and values.shape[1] > 1
+            and not args.column and is_file(args.series)):  # one series per row, as a classifier's wide file
+        if not 0 <= args.row < len(values):
+            raise ValueError(f"explain: --row {args.row}: {args.series} has rows 0-{len(values) - 1}")
+        print(f"{args.series}: one series per row (the model reads one channel); tracing row {args.row}")
+        row = values[args.row]
+        return row[~np.isnan(row)].tolist()
     return values if values.shape[1] > 1 else values[:, 0].tolist()
 
 
