@@ -239,3 +239,19 @@ def test_a_test_file_with_unseen_labels_is_refused_before_training(tmp_path):
     with pytest.raises(ValueError, match=r"test.tsv has labels the training data never has: \['neutral'\]"):
         api.train(_cfg(), train, tmp_path / "run", test_path=test, say=lambda s: None)
     assert not (tmp_path / "run").exists()  # refused before any training
+
+
+def test_semicolon_tables_with_decimal_commas_read_as_commas_do(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 5))
+    rows = [";".join(["label"] + [f"t{i}" for i in range(5)])]
+    rows += [";".join([str(k % 2)] + [f"{v:.6f}".replace(".", ",") for v in x]) for k, x in enumerate(X)]
+    semi = tmp_path / "semi.csv"
+    semi.write_text("\n".join(rows) + "\n")
+    ex = read_examples(semi, ClassifyDataConfig())
+    assert ex.kind == "series" and len(ex) == 6
+    np.testing.assert_allclose(ex.items[2][:, 0], X[2], atol=1e-6)
+    text = tmp_path / "text.csv"
+    text.write_text("sentence;label\ngood film;1\nbad film;0\n")
+    ex = read_examples(text, ClassifyDataConfig())
+    assert ex.kind == "text" and ex.items == ["good film", "bad film"] and ex.labels == ["1", "0"]
