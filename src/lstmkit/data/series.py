@@ -158,7 +158,10 @@ def read_table(path: str | Path):
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv", ".gz"):
-            df = pd.read_csv(path, sep=None, engine="python") if suffix != ".csv" else pd.read_csv(path, **_csv_dialect(path))
+            if suffix == ".csv":
+                df = pd.read_csv(path, **_csv_dialect(path))
+            else:
+                df = pd.read_csv(path, sep=None, engine="python")
         else:
             raise _err(path, f"expected a .csv or .parquet file, got {suffix or 'no extension'!r}")
     except UnicodeDecodeError:
@@ -663,4 +666,5 @@ def future_index(series: Series, freq, steps: int):
     return pd.Index(np.arange(1, steps + 1) * int(freq) + int(last))
 
 
-__all__ = ["Series", "SeriesSet", "OutputForm", "load_series", "read_table", "as_frame", "check_finite", "future_index", "MAX_ABS"]
+__all__ = ["Series", "SeriesSet", "OutputForm", "load_series", "read_table", "as_frame", "check_finite", "future_index",
+           "MAX_ABS"]

@@ -16,8 +16,8 @@ CHAR_ENCODERS = ("cnn", "lstm", "none")
 class TagDataConfig:
     """How CoNLL files are read and turned into features."""
 
-    scheme: str = option("auto", "tag scheme of the files: auto (detected; a mix of schemes is an error), IOB1, IOB2, BIOES or "
-                         "IO (tags without prefixes, such as part-of-speech tags)")
+    scheme: str = option("auto", "tag scheme of the files: auto (detected; a mix of schemes is an error), IOB1, "
+                         "IOB2, BIOES or IO (tags without prefixes, such as part-of-speech tags)")
     model_scheme: str = option("BIOES", "scheme the CRF learns (IOB2 or BIOES); predictions are written back in the files' scheme")
     lowercase: bool = option(True, "word embeddings see lower-cased words (case goes to the character and shape features)")
     digits_to_zero: bool = option(True, "word embeddings see every digit as 0 (dates and numbers share vectors)")

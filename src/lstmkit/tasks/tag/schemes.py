@@ -245,9 +245,10 @@ def detect_scheme(sentences: Iterable[Sequence[str]], where: Callable[[int, int]
     """Which scheme a corpus (a list of tag sequences) is written in.
 
     Evidence: tags without a prefix (other than ``O``) mean IO, and then
-    every tag must be so (part-of-speech tags read as IO); ``E-``/``S-`` tags mean BIOES (then every sentence must be valid
-    BIOES); an ``I-X`` that starts an entity means IOB1; a ``B-X`` that does
-    not follow an ``X`` token means IOB2. A corpus with no evidence either way
+    every tag must be so (part-of-speech tags read as IO); ``E-``/``S-`` tags
+    mean BIOES (then every sentence must be valid BIOES); an ``I-X`` that
+    starts an entity means IOB1; a ``B-X`` that does not follow an ``X``
+    token means IOB2. A corpus with no evidence either way
     (no entities, or only ``B-X I-X`` after another ``X``) is reported as IOB2.
 
     Args:
