@@ -227,3 +227,20 @@ def test_gaussian_errors_score_rows_with_and_without_missing_values():
     got = g.score(bad)
     assert np.isnan(got[[1, 4]]).all()
     np.testing.assert_allclose(np.delete(got, [1, 4]), np.delete(want, [1, 4]), rtol=1e-12)
+
+
+def test_event_wise_metrics_count_the_events_detect_returns():
+    """Two flag runs 5 rows apart with min_gap 20 are one event in detect(); evaluation counts one too."""
+    import numpy as np
+
+    from lstmkit.tasks.anomaly.evaluation import decide, evaluate_detections
+
+    scores = np.zeros(200)
+    scores[100:103] = 5.0
+    scores[108:110] = 5.0
+    det = decide(scores, "false_alarm", 1.0, 0.01, 0, 20)
+    assert [(e.start, e.end) for e in det.events] == [(100, 109)]
+    labels = np.zeros(200, dtype=int)
+    labels[100:110] = 1
+    out = evaluate_detections(labels, {"LSTM": det}, np.ones(200, dtype=bool))["LSTM"]
+    assert out["predicted_events"] == 1 and out["flagged_rows"] == 5 and out["event"]["precision"] == 1.0

@@ -227,10 +227,13 @@ class AnomalyDetector(Estimator):
         return decide(scores, t.method, level, t.contamination, t.dynamic_window, t.min_gap, who="AnomalyDetector")
 
     def predict(self, x: Any, span: Any = None) -> np.ndarray:
-        """Whether each row of ``x`` is anomalous, ``(T,)`` of 0/1 (1: a flagged row, in an event of
-        :meth:`detect`); 0 outside the scored rows. ``span`` as in :meth:`score`."""
+        """Whether each row of ``x`` is anomalous, ``(T,)`` of 0/1: 1 on every row of an event of
+        :meth:`detect` (runs of flagged rows merged across gaps of up to ``threshold.min_gap``);
+        0 outside the scored rows. ``span`` as in :meth:`score`."""
+        from .events import events_to_mask
+
         result = self.analyse(x, span=span, baselines=False)
-        return np.asarray(result.lstm.flags, dtype=np.int64)
+        return events_to_mask(result.lstm.events, len(result.lstm.scores)).astype(np.int64)
 
     def detect(self, x: Any, span: Any = None):
         """Anomalous events in ``x`` as a DataFrame: ``start``, ``end``, ``peak`` (row positions, end

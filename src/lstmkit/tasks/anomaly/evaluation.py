@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics, thresholds
-from .events import Event, events_from_flags
+from .events import Event, events_from_flags, events_to_mask
 
 
 @dataclass
@@ -74,14 +74,16 @@ def evaluate_detections(labels: np.ndarray, named: dict[str, Detection], rows: n
            "labelled_rows": int(y_all[rows].sum())}
     for name, det in named.items():
         y, s, f = y_all[rows], det.scores[rows], det.flags[rows]
-        ev = metrics.event_prf(y, f)
+        # event-wise on the events detect() returns (flag runs merged across short gaps), so that the
+        # counts here, in the report and in detect()/predict() are the same events
+        ev = metrics.event_prf(y, events_to_mask(det.events, len(y_all))[rows])
         out[name] = {
             "pr_auc": metrics.pr_auc(y, s),
             "roc_auc": metrics.roc_auc(y, s),
             "point": metrics.point_prf(y, f),
             "point_adjusted": metrics.point_adjusted_prf(y, f),
             "event": ev,
-            "flagged_rows": ev["flagged_rows"],
+            "flagged_rows": int(f.sum()),
             "predicted_events": ev["predicted_events"],
             "ucr_hit": metrics.ucr_hit(y, s),
         }
