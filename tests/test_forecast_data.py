@@ -142,7 +142,8 @@ def test_horizon_longer_than_history_is_clear_and_short_history_falls_back(tmp_p
 
     df = _monthly(30)
     f = Forecaster(horizon=40, progress_bar=False)
-    with pytest.raises(ValueError, match=r"DataFrame: series 'sales': the horizon 40 is longer than the history \(30 values\)"):
+    with pytest.raises(ValueError, match=r"DataFrame: no series is long enough for a backtest of horizon 40 \(it needs "
+                                         r"42 values: .* the longest has 30\)"):
         f.backtest(df, target="sales", time="month")
     # 22 values before the first origin: too few for a two-season window; never an exception
     f = Forecaster(horizon=8, start="-8", candidates=["lstm", "seasonal_naive", "naive"], epochs=2, hidden_size=4,

@@ -168,3 +168,23 @@ def test_series_sharing_zoned_times_stay_on_their_wall_clock():
     f = Forecaster(horizon=2, **NAIVE).fit(df, time="t", target="y", id="id")
     assert not f.data_.form.tz_utc  # no repeat within a series: wall-clock times (one hour inserted in spring)
     assert f.predict()["time"].iloc[0] == stamps[-1] + pd.Timedelta(hours=1)
+
+
+def test_a_backtest_leaves_out_series_too_short_for_it_and_names_them(tmp_path):
+    rows = []
+    for sid in range(4):
+        n = 5 if sid == 2 else 40
+        part = _monthly(n, seed=sid).assign(shop=sid)
+        rows.append(part)
+    df = pd.concat(rows, ignore_index=True)
+    f = Forecaster(horizon=6, **NAIVE)
+    bt = f.backtest(df, time="month", target="sales", id="shop")
+    assert set(bt["id"]) == {0, 1, 3}
+    assert any("1 series shorter than 8 values (horizon 6 + 2) left out of the backtest: '2'" in n
+               for n in f.backtest_.notes)
+    f.fit(df, time="month", target="sales", id="shop")
+    assert "'2'" in " ".join(f.backtest_.notes)
+    html = f.report(tmp_path).read_text()
+    assert "left out of the backtest" in html and "nothing was changed" not in html
+    with pytest.raises(ValueError, match="no series is long enough for a backtest of horizon 6"):
+        Forecaster(horizon=6, **NAIVE).backtest(df[df["shop"] == 2], time="month", target="sales", id="shop")

@@ -27,7 +27,7 @@ from . import metrics as M
 from .classical import STATISTICAL, statsforecast_available
 from .config import ForecastConfig
 from .plan import spaced_stride
-from .selection import CoreFit, fit_core, label, series_scale
+from .selection import CoreFit, fit_core, label, series_scale, subset
 
 
 #: most origins a series gets from ``stride=0`` before they are spaced out (MSTL + ETS at season 288 takes
@@ -60,7 +60,7 @@ def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> lis
         T = len(s)
         if horizon >= T:
             raise ValueError(f"backtest: {data.source}: series {s.id!r}: the horizon {horizon} is longer than the "
-                             f"history ({T} values); shorten --horizon or give more data")
+                             f"history ({T} values); shorten the horizon or give more data")
         text = str(start).strip()
         if text == "auto":
             n = 2 * season if season > 1 else int(round(0.2 * T))
@@ -186,6 +186,18 @@ def run_backtest(cfg: ForecastConfig, data: SeriesSet, progress=None, log_dir=No
     say = progress or (lambda s: None)
     H = cfg.horizon
     notes: list[str] = []
+    # a series needs 2 values before its first origin and a full horizon after it; shorter ones are left out
+    # (and named), as fit and predict forecast them by a fallback rather than stop
+    too_short = [k for k, s in enumerate(data.series) if len(s) < H + 2]
+    if too_short:
+        if len(too_short) == len(data.series):
+            raise ValueError(f"backtest: {data.source}: no series is long enough for a backtest of horizon {H} (it "
+                             f"needs {H + 2} values: 2 before the first origin and the horizon after it; the longest "
+                             f"has {max(len(s) for s in data.series)}); shorten the horizon or give more data")
+        ids = [data.series[k].id for k in too_short]
+        notes.append(f"{len(ids)} series shorter than {H + 2} values (horizon {H} + 2) left out of the backtest: "
+                     + ", ".join(map(repr, ids[:10])) + (" ..." if len(ids) > 10 else ""))
+        data = subset(data, [k for k in range(len(data.series)) if k not in set(too_short)])
     starts = resolve_start(cfg.backtest.start, data, H, _detected_season(cfg, data))
     stride = cfg.backtest.stride or auto_stride([len(s) - H + 1 - st for s, st in zip(data.series, starts)], H)
     if stride > 1 and not cfg.backtest.stride:

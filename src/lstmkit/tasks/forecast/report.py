@@ -233,6 +233,13 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
         notes += [n for n in bt.notes if n not in notes]
     if core is not None:
         notes += [n for n in core.notes if n not in notes]
+        short = list(core.plan.short)
+        if short and not any("too short" in n or "shorter than" in n for n in notes):
+            by = (f"forecast by {label(core.fallback)} instead" if core.lstm is not None
+                  else f"forecast by the chosen {label(core.chosen)} as the others")
+            notes.append(f"{len(short)} series too short for the LSTM's input window of {core.plan.input_size} "
+                         f"(+ horizon {core.plan.horizon}), {by}: "
+                         + ", ".join(map(repr, short[:10])) + (" ..." if len(short) > 10 else ""))
     page.bullets(notes or ["no missing values, gaps, irregular timestamps or too-short series: nothing was changed"])
     page.heading("Configuration")
     page.code(to_dict(cfg))
