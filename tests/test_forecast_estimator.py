@@ -188,3 +188,20 @@ def test_a_backtest_leaves_out_series_too_short_for_it_and_names_them(tmp_path):
     assert "left out of the backtest" in html and "nothing was changed" not in html
     with pytest.raises(ValueError, match="no series is long enough for a backtest of horizon 6"):
         Forecaster(horizon=6, **NAIVE).backtest(df[df["shop"] == 2], time="month", target="sales", id="shop")
+
+
+def test_quantiles_read_as_a_band_around_the_forecast():
+    """Levels in order, the point inside the band, and no band below zero for counts that never were."""
+    rng = np.random.default_rng(3)
+    counts = (rng.random(104) < 0.16) * rng.integers(1, 4, 104).astype(float)
+    weeks = pd.Series(counts, index=pd.date_range("2020-01-05", periods=104, freq="W"))
+    quarters = pd.Series(1000 + 30 * np.arange(40) + 100 * np.sin(np.arange(40) * np.pi / 2) + rng.normal(0, 20, 40),
+                         index=pd.date_range("2010-01", periods=40, freq="QS"))
+    for series in (weeks, quarters):
+        fc = Forecaster(horizon=4, candidates=["ets", "theta", "naive", "seasonal_naive"], peers=[],
+                        progress_bar=False).fit(series).predict()
+        lo, mid, hi = fc[["q0.025", "q0.1"]].to_numpy(), fc["forecast"].to_numpy(), fc[["q0.9", "q0.975"]].to_numpy()
+        assert (lo[:, 0] <= lo[:, 1]).all() and (lo[:, 1] <= mid).all() and (mid <= hi[:, 0]).all()
+        assert (hi[:, 0] <= hi[:, 1]).all()
+        if series.min() >= 0:
+            assert (lo >= 0).all()

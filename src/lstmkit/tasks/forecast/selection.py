@@ -159,7 +159,8 @@ class CoreFit:
                     sel = p["series"] == j
                     point[k] = p["point"][sel]
                     for q, arr in p["quantiles"].items():
-                        quant.setdefault(q, [np.zeros((len(o), H)) for o in origins])[k] = arr[sel]
+                        # series the LSTM does not forecast (the fallback's) have no quantiles: NaN, not 0
+                        quant.setdefault(q, [np.full((len(o), H), np.nan) for o in origins])[k] = arr[sel]
             if rest:
                 sub = subset(data, rest)
                 cf = classical_forecasts(self.fallback, sub, [ends[k] for k in rest], [origins[k] for k in rest],
@@ -173,7 +174,7 @@ class CoreFit:
                     self.notes.append(note)
         if not quant and self.residuals:
             quant = self.intervals(data, point, ends)
-        return Forecasts(point, quant)
+        return Forecasts(point, _tidy_quantiles(quant, point, data, ends))
 
     def classical(self, name: str, data: SeriesSet, ends: list[int], origins: list[np.ndarray],
                   jobs: int = 1) -> tuple[list[np.ndarray], list[str]]:
@@ -212,6 +213,27 @@ class CoreFit:
         if 0.5 in out:
             del out[0.5]
         return out
+
+
+def _tidy_quantiles(quant: dict[float, list[np.ndarray]], point: list[np.ndarray], data: SeriesSet,
+                    ends: list[int]) -> dict[float, list[np.ndarray]]:
+    """Quantile forecasts that read as a band around the point forecast: in the order of their levels
+    (no crossing), the levels below 1/2 at or under the point and those above at or over it (errors
+    measured on few origins can all fall on one side), and at or above zero for a series that never went
+    below it in training."""
+    if not quant:
+        return quant
+    levels = sorted(quant)
+    out: dict[float, list[np.ndarray]] = {q: [] for q in levels}
+    for k, p in enumerate(point):
+        stack = np.sort(np.stack([np.asarray(quant[q][k], dtype=float) for q in levels]), axis=0)
+        for i, q in enumerate(levels):
+            band = np.minimum(stack[i], p) if q < 0.5 else (np.maximum(stack[i], p) if q > 0.5 else stack[i])
+            values = data.series[k].values[:ends[k]] if k < len(ends) else data.series[k].values
+            if len(values) and np.min(values) >= 0:
+                band = np.maximum(band, 0.0)
+            out[q].append(band)
+    return out
 
 
 def _candidate_forecasts(name: str, plan: Plan, cfg: ForecastConfig, data: SeriesSet, ends: list[int],
