@@ -255,3 +255,20 @@ def test_a_combination_member_is_forecast_once_for_the_model_and_its_peer_column
     test_calls = [c for c in calls if c == ("theta", 17)]  # the 17 test origins: one forecast, two columns
     assert len(test_calls) == 1
     assert frame["theta"].notna().all() and not np.allclose(frame["theta"], frame["forecast"])
+
+
+def test_interval_offsets_pool_standardised_errors_and_take_conformal_ranks():
+    import numpy as np
+
+    from lstmkit.tasks.forecast.selection import interval_offsets, rank_quantile
+
+    x = np.arange(1.0, 11.0)  # 10 values: ranks ceil(11 * 0.9) = 10 and floor(11 * 0.1) = 1
+    assert rank_quantile(x, 0.9) == 10.0 and rank_quantile(x, 0.1) == 1.0 and rank_quantile(x, 0.5) == 5.5
+    assert rank_quantile(x, 0.975) == 10.0  # past the sample: its largest value
+    rng = np.random.default_rng(0)
+    e = rng.normal(size=(12, 3)) * np.array([1.0, 2.0, 4.0]) + np.array([0.0, 1.0, -1.0])
+    off = interval_offsets(e, [0.1, 0.5, 0.9])
+    assert all(off[q].shape == (3,) for q in off)
+    assert np.all(off[0.1] < off[0.5]) and np.all(off[0.5] < off[0.9])
+    width = off[0.9] - off[0.1]  # one pooled quantile of standardised errors, scaled by each step's deviation
+    np.testing.assert_allclose(width / e.std(axis=0), width[0] / e.std(axis=0)[0])

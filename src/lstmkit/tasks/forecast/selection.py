@@ -23,6 +23,7 @@ candidate (the *fallback*) and listed in the notes.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -103,6 +104,9 @@ class CoreFit:
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     val_count: int = 0  # validation forecasts per candidate (series x origins)
+    #: the chosen candidate's validation errors (forecasts x H, scaled or log as ``interval_log``), where the
+    #: residuals came from; kept in memory only (benchmarks/study_intervals.py reads them)
+    val_errors: object = None
     members: list[str] = field(default_factory=list)  # the combination's: [LSTM set-up, statistical models...]
     #: classical forecasts once made, by (model, series, training ends, origins): the combination's members and the
     #: chosen classical model are the backtest's and evaluate()'s peers too, and are not forecast twice (MSTL + ETS
@@ -213,6 +217,34 @@ class CoreFit:
         if 0.5 in out:
             del out[0.5]
         return out
+
+
+def rank_quantile(x: np.ndarray, level: float) -> float:
+    """The split-conformal quantile of the sample ``x`` at ``level``: the ``ceil((n + 1) level)``-th smallest
+    value for a level above 1/2, the ``floor((n + 1) level)``-th for one below (the median as numpy's), clipped to
+    the sample. Plain empirical quantiles of n errors reach past only a fraction n/(n+1) of new ones."""
+    if level == 0.5:
+        return float(np.quantile(x, 0.5))
+    x = np.sort(np.asarray(x, dtype=float))
+    n = len(x)
+    k = math.ceil((n + 1) * level) if level > 0.5 else math.floor((n + 1) * level)
+    return float(x[min(max(k, 1), n) - 1])
+
+
+def interval_offsets(errors: np.ndarray, levels) -> dict[float, np.ndarray]:
+    """Per quantile level, the ``H`` per-step offsets of the forecast's band from validation ``errors``
+    ``(n, H)``: each step's errors standardised by that step's mean and deviation and pooled over all steps
+    (``H`` times as many errors for the tails as one step has), their split-conformal quantile
+    (:func:`rank_quantile`), scaled back per step. Measured against per-step empirical quantiles on the 17
+    cases of ``eval_forecast.py`` (``benchmarks/study_intervals.py``): the 95 % band covered 70.1 % of the
+    backtests' actual values instead of 63.7 %, the 80 % band 59.4 % instead of 50.8 %, no case lower, the
+    bands 14 % wider. Both still cover less than they say: few validation errors, and errors that grow
+    past the validation origins (RESULTS_forecast.md)."""
+    e = np.asarray(errors, dtype=float)
+    mu = e.mean(axis=0)
+    sd = np.maximum(e.std(axis=0), 1e-12)
+    z = ((e - mu) / sd).ravel()
+    return {float(q): mu + sd * rank_quantile(z, float(q)) for q in levels}
 
 
 def _tidy_quantiles(quant: dict[float, list[np.ndarray]], point: list[np.ndarray], data: SeriesSet,
@@ -495,8 +527,9 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
     residuals: dict[str, list[float]] = {}
     e = val.errors(forecasts[chosen], plan.log) if forecasts.get(chosen) else None
     if e is not None and len(e):
+        offsets = interval_offsets(e, cfg.model.quantiles)
         for q in cfg.model.quantiles:
-            residuals[f"{q:g}"] = [float(np.quantile(e[:, h], q)) for h in range(H)]
+            residuals[f"{q:g}"] = [float(v) for v in offsets[q]]
     elif cfg.model.quantiles:
         notes.append("no prediction intervals (the quantile columns are empty): the training data leave no "
                      f"validation origin whose {H} following values are known, so there are no errors to take them "
@@ -504,7 +537,7 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
 
     core = CoreFit(plan=plan, ends=ends, chosen=chosen, runner_up=runner_up, scores=scores, metric=metric,
                    fallback=fallback, residuals=residuals, interval_log=plan.log, notes=notes,
-                   seconds=seconds, val_count=val_count, members=chosen_members)
+                   seconds=seconds, val_count=val_count, members=chosen_members, val_errors=e)
     # ---- the chosen candidate (or the mean's LSTM member) on the whole training part
     net_name = chosen_members[0] if chosen_members else chosen
     if net_name in plan.lstm_setups:
