@@ -20,7 +20,7 @@ The errors do not depend on the rule in use (it only turns them into bands), so 
 rules on one set of fits whichever rule the forecaster has.
 
 Writes ``benchmarks/out/study_intervals.json`` (the errors and forecasts, machine-local) and prints a
-Markdown table for ``benchmarks/RESULTS_forecast.md``.
+Markdown table for ``benchmarks/RESULTS_intervals.md``.
 """
 
 from __future__ import annotations

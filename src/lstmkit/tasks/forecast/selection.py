@@ -239,7 +239,7 @@ def interval_offsets(errors: np.ndarray, levels) -> dict[float, np.ndarray]:
     cases of ``eval_forecast.py`` (``benchmarks/study_intervals.py``): the 95 % band covered 70.1 % of the
     backtests' actual values instead of 63.7 %, the 80 % band 59.4 % instead of 50.8 %, no case lower, the
     bands 14 % wider. Both still cover less than they say: few validation errors, and errors that grow
-    past the validation origins (RESULTS_forecast.md)."""
+    past the validation origins (benchmarks/RESULTS_intervals.md)."""
     e = np.asarray(errors, dtype=float)
     mu = e.mean(axis=0)
     sd = np.maximum(e.std(axis=0), 1e-12)
