@@ -205,3 +205,13 @@ def test_quantiles_read_as_a_band_around_the_forecast():
         assert (hi[:, 0] <= hi[:, 1]).all()
         if series.min() >= 0:
             assert (lo >= 0).all()
+
+
+def test_new_data_too_short_to_show_its_step_take_the_models():
+    df = _monthly(36)
+    s = pd.Series(df["sales"].to_numpy(), index=df["month"])
+    f = Forecaster(horizon=2, **NAIVE).fit(s)
+    fc = f.predict(history=s.iloc[-2:])  # two dates: no step of their own
+    assert list(fc["time"]) == [pd.Timestamp("2018-01-01"), pd.Timestamp("2018-02-01")]
+    with pytest.raises(ValueError, match=r"expected data of frequency 'MS' \(as in training\), got 1"):
+        f.predict(history=s.to_numpy())

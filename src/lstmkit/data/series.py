@@ -390,7 +390,7 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
                     break
     if not f:
         raise _err(path, f"series {sid!r}, column {time_col!r}: irregular frequency: could not infer a regular "
-                   "step from the timestamps; give it with --data.freq (a pandas frequency such as MS, D, h)")
+                   "step from the timestamps; give it with freq= (--data.freq; a pandas frequency such as MS, D, h)")
     try:
         grid = pd.date_range(idx[0], idx[-1], freq=f)
     except ValueError as e:

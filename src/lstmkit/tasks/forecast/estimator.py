@@ -246,9 +246,13 @@ class Forecaster(Estimator):
         if history is None:
             frame, form = self.forecast_, self.form_
         else:
-            if columns.get("freq") is None:  # the model's step: new data need not show it by themselves
-                columns["freq"] = self.freq_
-            data = self.read(history, **columns)
+            try:
+                data = self.read(history, **columns)
+            except ValueError as e:  # too few or gappy dates to show their step: the model's step is theirs
+                if "could not infer a regular step" not in str(e) or columns.get("freq") is not None \
+                        or not isinstance(self.freq_, str):
+                    raise
+                data = self.read(history, **dict(columns, freq=self.freq_))
             if str(data.freq) != str(self.freq_):
                 raise ValueError(f"Forecaster.predict: {data.source}: expected data of frequency {self.freq_!r} (as "
                                  f"in training), got {data.freq!r}; is the time column (time=, --time) the right one?")
