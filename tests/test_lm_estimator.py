@@ -177,3 +177,15 @@ def test_latin1_and_binary_files_are_refused_naming_the_file(lm, tmp_path, capsy
 def test_predict_says_which_verbs_a_language_model_has():
     with pytest.raises(TypeError, match=r"LanguageModel.predict: .*generate\(prime\)"):
         LanguageModel().predict("To be")
+
+
+def test_score_lines_takes_a_list_and_short_text_is_named_by_fit():
+    with pytest.raises(ValueError, match=r"^LanguageModel.fit: expected at least 2 tokens per stream"):
+        LanguageModel(epochs=1, batch_size=32, progress_bar=False).fit("abc def ghi " * 3)
+    lm = LanguageModel(epochs=1, batch_size=2, hidden_size=16, embedding_size=16, progress_bar=False)
+    lm.fit("to be or not to be\n" * 30)
+    as_list = lm.score_lines(["to be", "or not"])[0]
+    as_text = lm.score_lines("to be\nor not")[0]
+    assert [r["nats"] for r in as_list] == [r["nats"] for r in as_text] and len(as_list) == 2
+    with pytest.raises(TypeError, match="LanguageModel.score_lines: expected text"):
+        lm.score_lines(5)

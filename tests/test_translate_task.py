@@ -236,3 +236,17 @@ def test_evaluate_without_data_says_no_test_part_was_held_out():
     tr = Translator(**{**TINY, "epochs": 1, "test_fraction": 0}).fit(toy_pairs(40))
     with pytest.raises(ValueError, match=r"no data given and fit\(\) held out no test part \(test_fraction 0"):
         tr.evaluate()
+
+
+def test_translate_and_evaluate_name_their_own_bad_arguments(tmp_path):
+    tr = Translator(**{**TINY, "epochs": 1}).fit(toy_pairs(40))
+    got = tr.translate(["The dog sleeps .", "  ", "", "The dog sleeps ."])
+    assert got[1] == got[2] == "" and got[0] == got[3] == tr.translate("The dog sleeps .")[0]
+    assert [t.unknown for t in tr.translate_iter(["", "  "])] == [0, 0]
+    with pytest.raises(TypeError, match="Translator.translate: expected a sentence .* got NoneType"):
+        tr.translate(None)
+    with pytest.raises(ValueError, match="Translator.evaluate: expected beam >= 1, got 0"):
+        tr.evaluate(toy_pairs(5), beam=0)
+    tr.save(tmp_path / "t")
+    with pytest.raises(ValueError, match="the test part fit\\(\\) held out of pairs in memory is not kept"):
+        lstmkit.load(tmp_path / "t").evaluate()

@@ -122,7 +122,11 @@ class LanguageModel(Estimator):
         self.log.info(f"model: {cfg.model.num_layers} x {cfg.model.hidden_size} {cfg.model.cell}, embedding "
                       f"{cfg.model.embedding_dim}, {'tied' if model.tied else 'untied'} decoder, {n_params:,} parameters")
         B, T = cfg.train.batch_size, cfg.bptt.length
-        train_chunks = StreamChunks(corpus.train_ids, B, T, random_offset=cfg.bptt.random_offset, seed=cfg.train.seed)
+        try:
+            train_chunks = StreamChunks(corpus.train_ids, B, T, random_offset=cfg.bptt.random_offset,
+                                        seed=cfg.train.seed)
+        except ValueError as e:  # too little text for the streams: said in the caller's name
+            raise ValueError(f"{who}: {str(e).split(': ', 1)[-1]}") from None
         val_streams = max(1, min(cfg.bptt.eval_batch_size, len(corpus.val_ids) // 2))
         val_chunks = StreamChunks(corpus.val_ids, val_streams, T)
         callbacks, limit = [], None
@@ -211,6 +215,11 @@ class LanguageModel(Estimator):
         from .metrics import score_lines
 
         self._require_fitted("score_lines")
+        if not isinstance(text, str):  # lines as a list
+            lines = list(text) if hasattr(text, "__iter__") and not isinstance(text, bytes) else None
+            if lines is None or not all(isinstance(t, str) for t in lines):
+                raise TypeError("LanguageModel.score_lines: expected text (a string) or a list of lines (strings)")
+            text = "\n".join(lines)
         lines, skipped = score_lines(self.model_, self.tokenizer_, text, self.context_, *self._scoring(bptt, batch_size))
         rows = [{"line": s.line, "text": s.text, "tokens": s.score.tokens, "chars": s.score.chars, "nats": s.score.nats,
                  "loss": s.score.loss, "perplexity": s.score.perplexity, "bpc": s.score.bpc,

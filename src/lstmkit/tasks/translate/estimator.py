@@ -288,16 +288,26 @@ class Translator(Estimator):
 
     def translate_iter(self, sentences: Iterable[str], beam: int | None = None,
                        batch_size: int | None = None) -> Iterator[Translation]:
-        """Yield a :class:`Translation` per sentence, in order, as soon as its batch is decoded (for streaming)."""
+        """Yield a :class:`Translation` per sentence, in order, as soon as its batch is decoded (for streaming);
+        an empty or blank sentence gets an empty translation (no tokens, none unknown)."""
         self._require_fitted("translate_iter")
         beam = self.config.decode.beam if beam is None else int(beam)
         if beam < 1:
             raise ValueError(f"Translator.translate: expected beam >= 1, got {beam}")
         batch_size = batch_size or self.config.decode.batch_size
         buf: list[str] = []
+        if isinstance(sentences, (bytes, int, float)) or not hasattr(sentences, "__iter__"):
+            raise TypeError(f"Translator.translate: expected a sentence (a string) or a list of them, got "
+                            f"{type(sentences).__name__}")
         for s in sentences:
             if not isinstance(s, str):
                 raise ValueError(f"Translator.translate: expected sentences as strings, got {type(s).__name__}")
+            if not s.strip():  # nothing to translate: an empty translation, in its place
+                if buf:
+                    yield from self._batched(self.model_, buf, beam, batch_size)
+                    buf = []
+                yield Translation(source=s, text="", ids=[], score=0.0, unknown=0)
+                continue
             buf.append(s)
             if len(buf) >= batch_size:
                 yield from self._batched(self.model_, buf, beam, batch_size)
@@ -353,6 +363,8 @@ class Translator(Estimator):
         from .pairs import PARTS, group_references, split_by_source
 
         self._require_fitted("evaluate")
+        if beam is not None and int(beam) < 1:
+            raise ValueError(f"Translator.evaluate: expected beam >= 1, got {beam}")
         if part not in (None, "all", *PARTS):
             raise ValueError(f"Translator.evaluate: expected part in {('all',) + PARTS}, got {part!r}")
         part = part or ("all" if data is not None else "test")
@@ -367,8 +379,15 @@ class Translator(Estimator):
                                      f"from {data}; pass it as data")
                 if not data:
                     held = (getattr(self, "split_", None) or {}).get(f"{part}_fraction")
-                    why = (f"fit() held out no {part} part ({part}_fraction {held})" if part in ("dev", "test")
-                           and held is not None else "the model was not trained on a file")
+                    if part in ("dev", "test") and held == "given":
+                        why = f"the {part} part given to fit() is not kept in a saved model"
+                    elif part in ("dev", "test") and held is not None and not held:
+                        why = f"fit() held out no {part} part ({part}_fraction {held})"
+                    elif part in ("dev", "test") and held is not None:
+                        why = (f"the {part} part fit() held out of pairs in memory is not kept in a saved model, "
+                               "and the model was not trained on a file")
+                    else:
+                        why = "the model was not trained on a file"
                     raise ValueError(f"Translator.evaluate: no data given and {why}; pass the pairs to score")
             pairs = self._read(data, "Translator.evaluate: data")
             if part != "all":
