@@ -131,17 +131,18 @@ def _err(path, msg: str) -> ValueError:
     return ValueError(f"load_series: {path}: {msg}")
 
 
+def table_dialect(header: str) -> dict:
+    """``read_csv``'s separator (and decimal mark) for a table, from its
+    header line: ``;`` (then with decimal commas, the European form) or a tab
+    where the header has more of them than commas; else the comma."""
+    sep = max((",", ";", "\t"), key=lambda k: (header.count(k), k == ","))
+    return {"sep": ";", "decimal": ","} if sep == ";" else {"sep": sep}
+
+
 def _csv_dialect(path: Path) -> dict:
-    """``read_csv``'s separator for a .csv file, from its header line: ``;``
-    (then with decimal commas, the European form) or a tab where the header
-    has more of them than commas; else the comma."""
+    """:func:`table_dialect` of a .csv file's first line."""
     with open(path, "rb") as fh:
-        head = fh.readline()
-    counts = {sep: head.count(sep.encode()) for sep in (",", ";", "\t")}
-    sep = max(counts, key=lambda k: (counts[k], k == ","))
-    if sep == ";":
-        return {"sep": ";", "decimal": ","}
-    return {"sep": sep}
+        return table_dialect(fh.readline().decode("utf-8", "replace"))
 
 
 def read_table(path: str | Path):
@@ -586,12 +587,11 @@ def load_series(
         check_finite(y_all.to_numpy(), df, target_col, src)
         for c, v in covs.items():
             check_finite(v.to_numpy(), df, c, src)
+    ids = df[id_col].astype(str).to_numpy() if id_col else np.array([target_name] * len(df))  # one series: named after its column
     if time:
-        t_all, is_dt, tz, tz_utc = _parse_time(df, time, src, df[id_col].astype(str).to_numpy() if id_col else None,
-                                               notes)
+        t_all, is_dt, tz, tz_utc = _parse_time(df, time, src, ids if id_col else None, notes)
     else:
         t_all, is_dt, tz, tz_utc = None, False, None, False
-    ids = df[id_col].astype(str).to_numpy() if id_col else np.array([target_name] * len(df))  # one series: named after its column
     form = OutputForm(tz=tz, tz_utc=tz_utc)
     if id_col and layout == "long":
         first = df[id_col].drop_duplicates()
@@ -667,4 +667,4 @@ def future_index(series: Series, freq, steps: int):
 
 
 __all__ = ["Series", "SeriesSet", "OutputForm", "load_series", "read_table", "as_frame", "check_finite", "future_index",
-           "MAX_ABS"]
+           "table_dialect", "MAX_ABS"]

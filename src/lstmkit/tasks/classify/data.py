@@ -108,12 +108,14 @@ def _data_text(path: Path) -> str:
     return read_data_text(path, "classification data")
 
 
-def _delimiter(path: Path, text: str) -> str:
-    """A table's separator: a tab for .tsv, else the one of ``,``, ``;`` and tab the header line has most of."""
+def _dialect(path: Path, text: str) -> dict:
+    """A table's separator (and decimal mark): a tab for .tsv, else as the forecaster's tables
+    (:func:`lstmkit.data.series.table_dialect` of the header line)."""
+    from ...data.series import table_dialect
+
     if path.suffix.lower() == ".tsv":
-        return "\t"
-    head = text.split("\n", 1)[0]
-    return max((",", ";", "\t"), key=lambda sep: (head.count(sep), sep == ","))
+        return {"sep": "\t"}
+    return table_dialect(text.split("\n", 1)[0])
 
 
 def detect_kind(path: Path, cfg: ClassifyDataConfig, text: str | None = None) -> str:
@@ -126,18 +128,18 @@ def detect_kind(path: Path, cfg: ClassifyDataConfig, text: str | None = None) ->
     if suffix == ".tsv":
         return "text"
     text = _data_text(path) if text is None else text
-    sep = _delimiter(path, text)
-    header = next((row for row in csv.reader(io.StringIO(text), delimiter=sep) if row), [])
+    dialect = _dialect(path, text)
+    header = next((row for row in csv.reader(io.StringIO(text), delimiter=dialect["sep"]) if row), [])
     header = [c.strip() for c in header]
     if cfg.text_column in header:
         return "text"
-    return "text" if cfg.text_column == "auto" and _has_text(text, sep) else "series"
+    return "text" if cfg.text_column == "auto" and _has_text(text, dialect) else "series"
 
 
-def _has_text(text: str, sep: str = ",") -> bool:
+def _has_text(text: str, dialect: dict) -> bool:
     import pandas as pd
 
-    frame = pd.read_csv(io.StringIO(text), nrows=50, sep=sep, decimal="," if sep == ";" else ".")
+    frame = pd.read_csv(io.StringIO(text), nrows=50, **dialect)
     return any(frame[c].dtype == object for c in frame.columns)
 
 
@@ -159,7 +161,7 @@ def read_examples(path: str | Path, cfg: ClassifyDataConfig, kind: str | None = 
 
 def read_text_table(path: Path, text: str, cfg: ClassifyDataConfig) -> Examples:
     """A TSV (``.tsv``) or CSV file with a header, one example a row."""
-    delimiter = _delimiter(path, text)
+    delimiter = _dialect(path, text)["sep"]
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
     texts, labels, ids = [], [], []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
@@ -213,8 +215,7 @@ def read_series_csv(path: Path, text: str, cfg: ClassifyDataConfig) -> Examples:
     import pandas as pd
 
     try:
-        sep = _delimiter(path, text)  # ';' comes with decimal commas
-        frame = pd.read_csv(io.StringIO(text), sep=sep, decimal="," if sep == ";" else ".")
+        frame = pd.read_csv(io.StringIO(text), **_dialect(path, text))
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise ValueError(f"classify: {path}: not a readable CSV file ({str(e).splitlines()[0]})") from None
     return series_from_frame(frame, cfg, str(path), first_line=2)
