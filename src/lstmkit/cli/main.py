@@ -74,22 +74,24 @@ def _output_problem(args) -> str | None:
     folder that will hold ``--output`` is made here."""
     from pathlib import Path
 
+    def file_above(p: Path) -> str:
+        blocked = next((a for a in p.parents if a.exists() and not a.is_dir()), None)
+        return f"{blocked} is a file, not a folder" if blocked is not None else ""
+
     out = getattr(args, "out", None)
     if out and args.command not in _OUT_IS_A_FILE:
         p = Path(out)
         if p.exists() and not p.is_dir():
             return f"--out {out}: a file of that name exists; expected a folder (or a name not taken)"
-        blocked = next((a for a in p.parents if a.exists() and not a.is_dir()), None)
-        if blocked is not None:
-            return f"--out {out}: {blocked} is a file, not a folder"
+        if file_above(p):
+            return f"--out {out}: {file_above(p)}"
     target = getattr(args, "output", None)  # (export and calibrate check their --out file themselves)
     if target and isinstance(target, str):
         p = Path(target)
         if p.is_dir():
             return f"--output {target}: a folder of that name exists; expected a file name"
-        blocked = next((a for a in p.parents if a.exists() and not a.is_dir()), None)
-        if blocked is not None:
-            return f"--output {target}: {blocked} is a file, not a folder"
+        if file_above(p):
+            return f"--output {target}: {file_above(p)}"
         p.parent.mkdir(parents=True, exist_ok=True)
     return None
 
@@ -104,8 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    # the task loggers print to stdout for this command only: a program (or test) that calls main() in-process
-    # gets its own logging set-up back afterwards
     if isinstance(getattr(args, "model", None), str) and args.model:
         from lstmkit.train.checkpoint import model_folder
 
@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     if problem:  # before any work: a run that trains for minutes must not fail at its first write
         print(f"lstmkit {args.command}: error: {problem}", file=sys.stderr)
         return 2
+    # the task loggers print to stdout for this command only: a program (or test) that calls main() in-process
+    # gets its own logging set-up back afterwards
     logger = logging.getLogger("lstmkit.tasks")
     before = (list(logger.handlers), logger.level, logger.propagate)
     show_task_progress(quiet=getattr(args, "quiet", False))

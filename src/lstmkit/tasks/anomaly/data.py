@@ -114,8 +114,6 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
     notes: list[str] = []
     time_col = cfg.time
     if not time_col and not cfg.columns:  # a column of dates is the time, not a channel
-        import pandas as pd
-
         dates = [c for c in df.columns if c not in reserved and _dates(df[c])]
         if len(dates) > 1:
             raise _err(path, f"columns {dates} hold dates; name the time column (time=, data.time) and the value "

@@ -25,7 +25,6 @@ from .config import ClassifyDataConfig
 from .data import Examples
 
 
-
 def scale_of(x: np.ndarray) -> np.ndarray:
     """Per column, the standard deviation to divide by: floored at 1e-12 of
     the column's magnitude (RMS), so that a constant column (rounding noise
@@ -33,6 +32,7 @@ def scale_of(x: np.ndarray) -> np.ndarray:
     as 1e10, are scaled alike (an absolute floor flattened tiny-valued series)."""
     rms = np.sqrt(np.mean(np.square(x), axis=0))
     return np.maximum(x.std(0), np.maximum(1e-12 * rms, np.finfo(np.float64).tiny))
+
 
 class SequenceEncoder:
     def __init__(self, kind: str, max_length: int, tokenizer=None, normalize: str = "none", mean=None, std=None,

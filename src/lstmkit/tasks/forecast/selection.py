@@ -259,12 +259,11 @@ def _tidy_quantiles(quant: dict[float, list[np.ndarray]], point: list[np.ndarray
     out: dict[float, list[np.ndarray]] = {q: [] for q in levels}
     for k, p in enumerate(point):
         stack = np.sort(np.stack([np.asarray(quant[q][k], dtype=float) for q in levels]), axis=0)
+        values = data.series[k].values[:ends[k]] if k < len(ends) else data.series[k].values
+        nonneg = len(values) and np.min(values) >= 0
         for i, q in enumerate(levels):
             band = np.minimum(stack[i], p) if q < 0.5 else (np.maximum(stack[i], p) if q > 0.5 else stack[i])
-            values = data.series[k].values[:ends[k]] if k < len(ends) else data.series[k].values
-            if len(values) and np.min(values) >= 0:
-                band = np.maximum(band, 0.0)
-            out[q].append(band)
+            out[q].append(np.maximum(band, 0.0) if nonneg else band)
     return out
 
 

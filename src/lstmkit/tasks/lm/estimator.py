@@ -122,11 +122,8 @@ class LanguageModel(Estimator):
         self.log.info(f"model: {cfg.model.num_layers} x {cfg.model.hidden_size} {cfg.model.cell}, embedding "
                       f"{cfg.model.embedding_dim}, {'tied' if model.tied else 'untied'} decoder, {n_params:,} parameters")
         B, T = cfg.train.batch_size, cfg.bptt.length
-        try:
-            train_chunks = StreamChunks(corpus.train_ids, B, T, random_offset=cfg.bptt.random_offset,
-                                        seed=cfg.train.seed)
-        except ValueError as e:  # too little text for the streams: said in the caller's name
-            raise ValueError(f"{who}: {str(e).split(': ', 1)[-1]}") from None
+        train_chunks = StreamChunks(corpus.train_ids, B, T, random_offset=cfg.bptt.random_offset, seed=cfg.train.seed,
+                                    who=who)
         val_streams = max(1, min(cfg.bptt.eval_batch_size, len(corpus.val_ids) // 2))
         val_chunks = StreamChunks(corpus.val_ids, val_streams, T)
         callbacks, limit = [], None

@@ -36,14 +36,15 @@ from torch import Tensor
 IGNORE = -100  # cross_entropy's ignore_index: targets that are not scored
 
 
-def batchify(ids: Sequence[int] | Tensor, streams: int) -> Tensor:
-    """``ids`` ``(N,)`` -> ``(streams, N // streams)``: contiguous streams side by side."""
+def batchify(ids: Sequence[int] | Tensor, streams: int, who: str = "batchify") -> Tensor:
+    """``ids`` ``(N,)`` -> ``(streams, N // streams)``: contiguous streams side by side (``who``: the
+    caller named in errors)."""
     ids = torch.as_tensor(ids, dtype=torch.int64)
     if streams < 1:
-        raise ValueError(f"batchify: expected streams >= 1, got {streams}")
+        raise ValueError(f"{who}: expected streams >= 1, got {streams}")
     length = ids.numel() // streams
     if length < 2:
-        raise ValueError(f"batchify: expected at least 2 tokens per stream, got {ids.numel()} tokens for {streams} "
+        raise ValueError(f"{who}: expected at least 2 tokens per stream, got {ids.numel()} tokens for {streams} "
                          f"streams ({length} each); use a smaller batch_size or more text")
     return ids[: streams * length].view(streams, length)
 
@@ -58,12 +59,14 @@ class StreamChunks:
         random_offset: start each epoch at a random offset in ``[0, bptt)``
             (the same for all streams), drawn from ``seed`` and the epoch number.
         seed: for the offsets.
+        who: the caller named in errors about too little text.
     """
 
-    def __init__(self, ids: Sequence[int] | Tensor, streams: int, bptt: int, random_offset: bool = False, seed: int = 0):
+    def __init__(self, ids: Sequence[int] | Tensor, streams: int, bptt: int, random_offset: bool = False, seed: int = 0,
+                 who: str = "batchify"):
         if bptt < 1:
             raise ValueError(f"StreamChunks: expected bptt >= 1, got {bptt}")
-        self.data = batchify(ids, streams)  # (B, L)
+        self.data = batchify(ids, streams, who)  # (B, L)
         self.bptt = bptt
         n = self.data.shape[1] - 1  # predicted positions per stream
         self.random_offset = bool(random_offset) and n >= 2 * bptt - 1

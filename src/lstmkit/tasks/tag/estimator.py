@@ -64,8 +64,9 @@ class SequenceTagger(Estimator):
 
     with emissions :math:`E = W\,\mathrm{BiLSTM}(x) + b` and transitions
     :math:`A`. Tags may be IOB1, IOB2, BIOES or IO (no prefixes, part of
-    speech too; detected, ``data.scheme``); the CRF learns ``data.model_scheme`` and predictions come back in the
-    training data's scheme.
+    speech too; detected, ``data.scheme``); the CRF learns
+    ``data.model_scheme`` and predictions come back in the training data's
+    scheme.
 
     Args:
         config: a :class:`~lstmkit.tasks.tag.config.TagConfig` or nested dict.
@@ -241,11 +242,11 @@ class SequenceTagger(Estimator):
         """One tag per token of every sentence, in the training data's scheme (longer sentences are tagged in
         pieces); an empty sentence gets no tags."""
         self._require_fitted("predict")
-        if isinstance(sentences, (list, tuple)) and any(isinstance(x, (list, tuple)) and not x for x in sentences):
-            keep = [i for i, x in enumerate(sentences) if not (isinstance(x, (list, tuple)) and not x)]
-            tagged = iter(self.predict([sentences[i] for i in keep]) if keep else [])
-            kept = set(keep)
-            return [next(tagged) if i in kept else [] for i in range(len(sentences))]
+        empty = [isinstance(x, (list, tuple)) and not x for x in sentences] if isinstance(sentences, (list, tuple)) else []
+        if any(empty):
+            rest = [x for x, e in zip(sentences, empty) if not e]
+            tagged = iter(self.predict(rest) if rest else [])
+            return [[] if e else next(tagged) for e in empty]
         return self._tag(as_sentences(sentences, None, "SequenceTagger.predict"))[0]
 
     def explain_target(self):

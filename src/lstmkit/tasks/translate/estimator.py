@@ -378,16 +378,16 @@ class Translator(Estimator):
                     raise ValueError(f"Translator.evaluate: the {part} part was given to fit() separately, not split "
                                      f"from {data}; pass it as data")
                 if not data:
-                    held = (getattr(self, "split_", None) or {}).get(f"{part}_fraction")
-                    if part in ("dev", "test") and held == "given":
+                    held = (getattr(self, "split_", None) or {}).get(f"{part}_fraction")  # dev and test only
+                    if held is None:
+                        why = "the model was not trained on a file"
+                    elif held == "given":
                         why = f"the {part} part given to fit() is not kept in a saved model"
-                    elif part in ("dev", "test") and held is not None and not held:
+                    elif not held:
                         why = f"fit() held out no {part} part ({part}_fraction {held})"
-                    elif part in ("dev", "test") and held is not None:
+                    else:
                         why = (f"the {part} part fit() held out of pairs in memory is not kept in a saved model, "
                                "and the model was not trained on a file")
-                    else:
-                        why = "the model was not trained on a file"
                     raise ValueError(f"Translator.evaluate: no data given and {why}; pass the pairs to score")
             pairs = self._read(data, "Translator.evaluate: data")
             if part != "all":
