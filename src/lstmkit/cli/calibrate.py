@@ -11,8 +11,8 @@ def add_parser(sub) -> None:
         description="Time lstmkit's CPU engine and torch.nn side by side on the shapes auto's table is made of "
         "(plain LSTM, GRU and RNN; training and inference; a grid of long calls with few rows), and store the "
         "ratios in the user cache, where `auto` reads them on this machine from then on. Without a table "
-        "measured on this kind of processor, `auto` gives plain calls to torch.nn. About 5 minutes per "
-        "thread count on a 2-core machine (half that with --no-grid).")
+        "measured on this kind of processor, `auto` gives plain calls to torch.nn. About 2-7 minutes per "
+        "thread count on a 2-core machine, by the processor (half that with --no-grid).")
     p.add_argument("--threads", default="1,2",
                    help="comma-separated thread counts to measure (default 1,2: auto reads the nearest one)")
     p.add_argument("--out", default=None, help="write the table here instead of the user cache "
