@@ -169,8 +169,23 @@ def write_results(results: list[dict], command: str) -> Path:
                      + f". {'; '.join(r['plan'])}. Verdict on the test data: {r['verdict']}.")
     lines += ["", "All figures:", "", "```json", json.dumps(results, indent=1), "```", ""]
     path = ROOT / "benchmarks" / "RESULTS_m3.md"
-    path.write_text("\n".join(lines))
+    path.write_text("\n".join(lines) + kept_sections(path))
     return path
+
+
+#: the heading from which RESULTS_m3.md is written by hand (repeats on other machines and seeds): a new run
+#: rewrites the page above it and keeps it
+KEPT = "\n## Repeats"
+
+
+def kept_sections(path: Path) -> str:
+    """The hand-written end of the page at ``path`` (from :data:`KEPT` on), empty if it has none."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return ""
+    i = text.find(KEPT)
+    return text[i:] if i >= 0 else ""
 
 
 def recorded_results() -> list[dict] | None:
@@ -178,7 +193,8 @@ def recorded_results() -> list[dict] | None:
     one frequency keeps the other's row from there, not from a file of this machine's ``benchmarks/out``."""
     try:
         text = (ROOT / "benchmarks" / "RESULTS_m3.md").read_text()
-        return json.loads(text[text.index("```json") + 7:text.rindex("```")])
+        start = text.index("```json") + 7
+        return json.loads(text[start:text.index("```", start)])
     except (OSError, ValueError):
         return None
 
