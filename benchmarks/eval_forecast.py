@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pages import write_keeping_repeats
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "benchmarks" / "out"
@@ -211,9 +213,7 @@ def write_results(results: list[dict], command: str) -> Path:
               "Seasons and windows derived: " + "; ".join(f"{r['case']}: season {r['season']} ({r['season_reason']}), "
                                                            f"window {r['window']}" for r in results) + ".",
               "", "All figures:", "", "```json", json.dumps(results, indent=1), "```", ""]
-    path = ROOT / "benchmarks" / "RESULTS_forecast.md"
-    path.write_text("\n".join(lines))
-    return path
+    return write_keeping_repeats(ROOT / "benchmarks" / "RESULTS_forecast.md", "\n".join(lines))
 
 
 def main() -> int:

@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from pages import write_keeping_repeats
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "m3"
 OUT = ROOT / "benchmarks" / "out"
@@ -169,23 +171,8 @@ def write_results(results: list[dict], command: str) -> Path:
                      + f". {'; '.join(r['plan'])}. Verdict on the test data: {r['verdict']}.")
     lines += ["", "All figures:", "", "```json", json.dumps(results, indent=1), "```", ""]
     path = ROOT / "benchmarks" / "RESULTS_m3.md"
-    path.write_text("\n".join(lines) + kept_sections(path))
-    return path
+    return write_keeping_repeats(path, "\n".join(lines))
 
-
-#: the heading from which RESULTS_m3.md is written by hand (repeats on other machines and seeds): a new run
-#: rewrites the page above it and keeps it
-KEPT = "\n## Repeats"
-
-
-def kept_sections(path: Path) -> str:
-    """The hand-written end of the page at ``path`` (from :data:`KEPT` on), empty if it has none."""
-    try:
-        text = path.read_text()
-    except OSError:
-        return ""
-    i = text.find(KEPT)
-    return text[i:] if i >= 0 else ""
 
 
 def recorded_results() -> list[dict] | None:
