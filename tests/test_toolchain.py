@@ -214,3 +214,35 @@ def test_double_backward_raises_clearly_on_the_engine_and_works_on_the_reference
         g.sum().backward()
     ref = make("gru", "reference").double()
     assert torch.autograd.gradgradcheck(lambda inp: ref(inp)[0], (x,))
+
+
+def test_the_engine_marks_its_constants_without_loading_the_compiler():
+    """``lane_width`` is a constant to ``torch.compile`` (else each call into the
+    extension breaks the graph), marked without importing ``torch._dynamo``
+    (1.3-1.6 s of a first use of the engine): the mark must be the one the
+    public decorator sets, and a graph compiled after the engine ran
+    uncompiled, with dynamo loaded only then, must have no breaks."""
+    import subprocess
+    import sys
+
+    from lstmkit.kernels.cpu.ops import _constant_mark
+
+    def a():
+        return 1
+
+    def b():
+        return 1
+
+    assert vars(_constant_mark(b)) == vars(torch.compiler.assume_constant_result(a)) != {}
+    code = (
+        "import sys, torch, lstmkit\n"
+        "layer = lstmkit.LSTM(5, 16, num_layers=2, backend='cpu')\n"
+        "layer(torch.randn(6, 3, 5))[0].sum().backward()\n"
+        "print('loaded before compiling:', 'torch._dynamo' in sys.modules)\n"
+        "import torch._dynamo\n"
+        "explained = torch._dynamo.explain(lambda x: layer(x)[0].sum())(torch.randn(6, 3, 5))\n"
+        "print('graph breaks:', explained.graph_break_count)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "loaded before compiling: False" in out.stdout, out.stdout
+    assert "graph breaks: 0" in out.stdout, out.stdout

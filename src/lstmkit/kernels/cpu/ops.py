@@ -40,6 +40,7 @@ Operators (``T`` steps, ``B`` rows, ``G`` gate width, ``P`` output size):
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Optional
 
 import torch
@@ -781,7 +782,26 @@ def _lstm_ln_fused_x_backward(ctx, dout, dhT, dcT, *_):
     return (dx, d_wih) + grads[1:] + (None,) * 3
 
 
-@torch.compiler.assume_constant_result
+def _mark_constant(fn):
+    """``torch.compiler.assume_constant_result`` without importing
+    ``torch._dynamo``: the public decorator imports it (1.3-1.6 s, the most of
+    a first use of the engine, measured on 2026-12-03) to set one attribute
+    that dynamo reads when it traces the function, so a user who never
+    compiles paid for the compiler. Where dynamo is loaded already, the public
+    decorator; ``tests/test_toolchain.py`` checks that the two mark a function
+    alike."""
+    if "torch._dynamo" in sys.modules:
+        return torch.compiler.assume_constant_result(fn)
+    return _constant_mark(fn)
+
+
+def _constant_mark(fn):
+    """The mark ``torch.compiler.assume_constant_result`` sets (so in torch 2.13; a test compares the two)."""
+    fn._dynamo_marked_constant = True
+    return fn
+
+
+@_mark_constant
 def lane_width(dtype: torch.dtype) -> int:
     """Lanes per vector of the fused loop for ``dtype`` (16 floats with
     AVX-512, 8 with AVX2): the unit block of the interleaved layout. A
