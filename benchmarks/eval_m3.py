@@ -174,7 +174,6 @@ def write_results(results: list[dict], command: str) -> Path:
     return write_keeping_repeats(path, "\n".join(lines))
 
 
-
 def recorded_results() -> list[dict] | None:
     """The figures of ``RESULTS_m3.md`` as committed (its JSON block), ``None`` if there are none: a run of
     one frequency keeps the other's row from there, not from a file of this machine's ``benchmarks/out``."""
