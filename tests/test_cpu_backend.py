@@ -636,3 +636,18 @@ def test_build_failure_falls_back_to_reference_with_warning(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         layer(x, hx)  # warns once only
+
+
+def test_each_torch_installation_builds_the_engine_in_its_own_folder(monkeypatch, tmp_path):
+    """The build names torch's headers and libraries by path: two environments
+    with the same torch release sharing a folder rebuilt it in turn (a minute
+    each time). One folder per installation; the same one for the same path,
+    and the user-cache table of ``lstmkit calibrate`` stays per machine."""
+    monkeypatch.setenv("LSTMKIT_CACHE", str(tmp_path))
+    here = _build._sources()[2]
+    assert here == _build._sources()[2]
+    table = _build.cache_dir()
+    monkeypatch.setattr(_build.torch, "__file__", str(tmp_path / "other-venv" / "torch" / "__init__.py"))
+    there = _build._sources()[2]
+    assert there != here and there.parent == here.parent
+    assert _build.cache_dir() == table

@@ -52,14 +52,24 @@ def cache_dir() -> Path:
 def _sources() -> tuple[dict[str, bytes], str, Path]:
     """The engine's source files (name to bytes), their hash, and the build
     folder for that version: one folder per source version (no stale
-    objects); "-copy": the layout below, apart from folders that compiled the
-    checkout's own file."""
+    objects) and torch installation (:func:`_torch_location`); "-copy": the
+    layout below, apart from folders that compiled the checkout's own file."""
     files = {p.name: p.read_bytes() for p in sorted(_CSRC.iterdir()) if p.suffix in (".cpp", ".h")}
     digest = hashlib.sha1()
     for name, code in files.items():
         digest.update(name.encode() + b"\0" + code)
     source_hash = digest.hexdigest()[:12]
-    return files, source_hash, cache_dir() / f"{source_hash}-copy"
+    return files, source_hash, cache_dir() / f"{source_hash}-copy-{_torch_location()}"
+
+
+def _torch_location() -> str:
+    """A short hash of where this torch is installed. The build command names
+    torch's headers and libraries by their paths, so two environments with the
+    same torch release (two virtual environments, a fresh clone's) sharing
+    one build folder rebuilt the extension in turn, each time the other had
+    used it: about a minute on a first call (measured 64 s, 2026-12-03). Each
+    installation gets its own folder and builds once."""
+    return hashlib.sha1(str(Path(torch.__file__).resolve().parent).encode()).hexdigest()[:8]
 
 
 def _built() -> bool:
