@@ -11,7 +11,13 @@ actual values:
   (H times as many errors for the tails), and their quantiles are scaled back by each step's deviation;
 - ``conformal``: ``empirical`` with the finite-sample rank of split conformal prediction
   (the ``ceil((n + 1) u)``-th of ``n`` errors for an upper level ``u``, the mirror for a lower one);
-- ``pooled+conformal``: both.
+- ``pooled+conformal``: both (the band of every candidate but a chosen statistical model, and of those too
+  with ``intervals validation``);
+- ``model``: a chosen statistical model (ETS, ARIMA, Theta) gives its own intervals (statsforecast's
+  ``level``) at every backtest origin; any other choice keeps ``pooled+conformal`` (``intervals model``);
+- ``wider``: the wider of ``model`` and ``pooled+conformal`` at each bound (``intervals wider``).
+
+The backtest runs with ``intervals model``; its quantile columns are the ``model`` bands.
 
     .venv/bin/python benchmarks/study_intervals.py            # every case, then the table
     .venv/bin/python benchmarks/study_intervals.py --cached   # the table from the saved errors
@@ -36,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_forecast import CASES, OUT, frame  # noqa: E402
 
 PAIRS = ((0.025, 0.975, 95), (0.1, 0.9, 80))
-RULES = ("empirical", "pooled", "conformal", "pooled+conformal")
+RULES = ("empirical", "pooled", "conformal", "pooled+conformal", "model", "wider")
 
 
 def collect(name: str) -> dict:
@@ -46,7 +52,7 @@ def collect(name: str) -> dict:
 
     _, horizon, start = CASES[name]
     df, cols = frame(name)
-    f = Forecaster(horizon=horizon, start=start, progress_bar=False)
+    f = Forecaster(horizon=horizon, start=start, progress_bar=False, intervals="model")
     bt = f.backtest(df, **cols)
     core = f.backtest_.cores[0]
     data = f.backtest_data_
@@ -55,7 +61,8 @@ def collect(name: str) -> dict:
     return {"case": name, "errors": None if core.val_errors is None else np.asarray(core.val_errors).tolist(),
             "log": bool(core.interval_log), "scale": float(series_scale(s.values[:st], core.plan.season)),
             "chosen": core.chosen, "step": bt["step"].tolist(), "actual": bt["actual"].tolist(),
-            "forecast": bt["forecast"].tolist(), "nonneg": bool(np.min(s.values[:st]) >= 0)}
+            "forecast": bt["forecast"].tolist(), "nonneg": bool(np.min(s.values[:st]) >= 0),
+            "model": {f"{q:g}": bt[f"q{q:g}"].tolist() for lo, hi, _ in PAIRS for q in (lo, hi)}}
 
 
 def offsets(e: np.ndarray, rule: str, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +89,7 @@ def coverage(rec: dict, rule: str) -> dict:
     a, p = np.asarray(rec["actual"]), np.asarray(rec["forecast"])
     out = {}
     for lo, hi, nominal in PAIRS:
-        r_lo, r_hi = offsets(e, rule, lo, hi)
+        r_lo, r_hi = offsets(e, "pooled+conformal" if rule in ("model", "wider") else rule, lo, hi)
         if rec["log"] and np.all(p > 0):
             low, high = np.exp(np.log(p) + r_lo[step]), np.exp(np.log(p) + r_hi[step])
         else:
@@ -90,6 +97,9 @@ def coverage(rec: dict, rule: str) -> dict:
         low, high = np.minimum(low, p), np.maximum(high, p)  # as the forecaster tidies its bands
         if rec["nonneg"]:
             low, high = np.maximum(low, 0), np.maximum(high, 0)
+        if rule in ("model", "wider"):  # the backtest's own columns (already tidied)
+            m_lo, m_hi = np.asarray(rec["model"][f"{lo:g}"]), np.asarray(rec["model"][f"{hi:g}"])
+            low, high = (m_lo, m_hi) if rule == "model" else (np.minimum(low, m_lo), np.maximum(high, m_hi))
         out[f"coverage_{nominal}"] = 100 * float(np.mean((a >= low) & (a <= high)))
         out[f"width_{nominal}"] = float(np.mean(high - low) / rec["scale"])
     return out
@@ -120,12 +130,15 @@ def main() -> None:
             sums[rule].append(c)
             cells.append(f"{c['coverage_95']:.0f} / {c['coverage_80']:.0f}")
         print(f"| {rec['case']} | {rec['chosen']} | {len(rec['errors'])} | " + " | ".join(cells) + " |")
-    cells = []
-    for rule in RULES:
-        cs = sums[rule]
-        cells.append(f"**{np.mean([c['coverage_95'] for c in cs]):.1f} / {np.mean([c['coverage_80'] for c in cs]):.1f}**"
-                     f" (width {np.mean([c['width_95'] for c in cs]):.2f} / {np.mean([c['width_80'] for c in cs]):.2f})")
-    print(f"| mean over {len(records)} cases | | | " + " | ".join(cells) + " |")
+    stat = [i for i, rec in enumerate(records) if rec["chosen"] in ("ets", "arima", "theta")]
+    for title, rows in ((f"mean over {len(records)} cases", range(len(records))),
+                        (f"mean over the {len(stat)} with a statistical model chosen", stat)):
+        cells = []
+        for rule in RULES:
+            cs = [sums[rule][i] for i in rows]
+            cells.append(f"**{np.mean([c['coverage_95'] for c in cs]):.1f} / {np.mean([c['coverage_80'] for c in cs]):.1f}**"
+                         f" (width {np.mean([c['width_95'] for c in cs]):.2f} / {np.mean([c['width_80'] for c in cs]):.2f})")
+        print(f"| {title} | | | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

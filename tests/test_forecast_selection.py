@@ -272,3 +272,56 @@ def test_interval_offsets_pool_standardised_errors_and_take_conformal_ranks():
     assert np.all(off[0.1] < off[0.5]) and np.all(off[0.5] < off[0.9])
     width = off[0.9] - off[0.1]  # one pooled quantile of standardised errors, scaled by each step's deviation
     np.testing.assert_allclose(width / e.std(axis=0), width[0] / e.std(axis=0)[0])
+
+
+def test_a_statistical_models_own_intervals_come_with_its_forecasts():
+    pytest.importorskip("statsforecast")
+    from statsforecast.models import AutoETS
+
+    from lstmkit.tasks.forecast.classical import band_levels, classical_forecasts
+
+    assert band_levels([0.025, 0.1, 0.5, 0.9, 0.975]) == {0.025: 95.0, 0.1: 80.0, 0.9: 80.0, 0.975: 95.0}
+    f = Forecaster(horizon=6, model="ets", peers=[], intervals="model", **QUICK)
+    f.fit(_seasonal(96, "MS", 12, seed=4), time="t", target="y")
+    data = f.data_
+    y = data.series[0].values
+    qs = (0.025, 0.5, 0.975)
+    cf = classical_forecasts("ets", data, [96], [np.array([90, 96])], 6, 12, quantiles=qs)
+    assert set(cf.bands) == {0.025, 0.975}  # no band for the median
+    lo, hi = cf.bands[0.025][0], cf.bands[0.975][0]
+    assert lo.shape == hi.shape == (2, 6) and np.all(lo < cf.point[0]) and np.all(cf.point[0] < hi)
+    # the last origin is the fit's end: statsforecast's own predict with level 95
+    own = AutoETS(season_length=12).fit(np.asarray(y, dtype="float64")).predict(6, level=[95.0])
+    np.testing.assert_allclose(hi[1], own["hi-95.0"], rtol=1e-6)
+    np.testing.assert_allclose(cf.point[0][1], own["mean"], rtol=1e-6)
+    # naive models have no model of their errors: no bands
+    assert classical_forecasts("seasonal_naive", data, [96], [np.array([96])], 6, 12, quantiles=qs).bands == {}
+
+
+def test_intervals_model_validation_and_wider_for_a_chosen_statistical_model(tmp_path):
+    pytest.importorskip("statsforecast")
+    df = _seasonal(96, "MS", 12, seed=5)
+    bands = {}
+    for rule in ("model", "validation", "wider"):
+        f = Forecaster(horizon=6, model="ets", peers=[], intervals=rule, **QUICK)
+        f.fit(df, time="t", target="y")
+        fc = f.forecast_
+        bands[rule] = (fc["q0.025"].to_numpy(), fc["q0.975"].to_numpy(), fc["forecast"].to_numpy())
+    lo_m, hi_m, p = bands["model"]
+    lo_v, hi_v, p_v = bands["validation"]
+    lo_w, hi_w, _ = bands["wider"]
+    np.testing.assert_allclose(p, p_v)  # the point forecast does not depend on the band
+    assert not np.allclose(hi_m, hi_v)  # two different bands ...
+    np.testing.assert_allclose(lo_w, np.minimum(lo_m, lo_v))  # ... and the wider of the two at each bound
+    np.testing.assert_allclose(hi_w, np.maximum(hi_m, hi_v))
+    # the model's band widens with the horizon (ETS's variance grows), and the choice survives save and load
+    assert hi_m[-1] - lo_m[-1] > hi_m[0] - lo_m[0]
+    f = Forecaster(horizon=6, model="ets", peers=[], **QUICK)
+    assert f.config.model.intervals == "model"  # the default
+    f.fit(df, time="t", target="y")
+    f.save(tmp_path / "m")
+    g = Forecaster.load(tmp_path / "m")
+    assert g.core_.intervals == "model"
+    np.testing.assert_allclose(g.predict(history=df, time="t", target="y")["q0.975"], hi_m, rtol=1e-6)
+    with pytest.raises(ValueError, match="intervals"):
+        Forecaster(intervals="bootstrap")

@@ -94,15 +94,25 @@ def seasonal_naive_forecast(history: np.ndarray, horizon: int, season: int) -> n
     return last[np.arange(horizon) % season]
 
 
+def band_levels(quantiles) -> dict[float, float]:
+    """Quantile level -> the statsforecast interval level (%) whose bound it is (0.025 and 0.975: 95); the median
+    has none."""
+    return {float(q): round(100 * abs(1 - 2 * float(q)), 6) for q in quantiles if float(q) != 0.5}
+
+
 def _series_forecasts(name: str, values: np.ndarray, end: int, origins: np.ndarray, horizon: int,
-                      season: int) -> tuple[np.ndarray, str | None]:
-    """Forecasts ``(len(origins), H)`` of one series, and a note if a fallback was used."""
+                      season: int, quantiles=()) -> tuple[np.ndarray, str | None, dict[float, np.ndarray]]:
+    """Forecasts ``(len(origins), H)`` of one series, a note if a fallback was used, and (a statistical model,
+    ``quantiles`` given, no fallback) the model's own interval bounds per quantile level, ``(len(origins), H)``."""
     out = np.zeros((len(origins), horizon))
     if name in ("naive", "seasonal_naive"):
         for i, t in enumerate(origins):
             out[i] = naive_forecast(values[:t], horizon) if name == "naive" else \
                 seasonal_naive_forecast(values[:t], horizon, season)
-        return out, None
+        return out, None, {}
+    levels = band_levels(quantiles)
+    asked = sorted(set(levels.values()))
+    bands = {q: np.zeros((len(origins), horizon)) for q in levels}
     cap = fit_length(season)
     y = np.asarray(values[max(0, end - cap):end], dtype="float64")
     note = None
@@ -112,21 +122,28 @@ def _series_forecasts(name: str, values: np.ndarray, end: int, origins: np.ndarr
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             model = _model(name, season, len(y)).fit(y)
+            kw = {"level": asked} if asked else {}
             for i, t in enumerate(origins):
                 hist = np.asarray(values[max(0, t - cap):t], dtype="float64")
-                f = model.predict(horizon)["mean"] if t == end else model.forward(y=hist, h=horizon)["mean"]
-                out[i] = np.asarray(f, dtype="float64")[:horizon]
+                f = model.predict(horizon, **kw) if t == end else model.forward(y=hist, h=horizon, **kw)
+                out[i] = np.asarray(f["mean"], dtype="float64")[:horizon]
+                for q, lv in levels.items():
+                    bands[q][i] = np.asarray(f[f"{'lo' if q < 0.5 else 'hi'}-{lv}"], dtype="float64")[:horizon]
         if not np.all(np.isfinite(out)) or np.any(np.abs(out) > 1e100):
             raise FloatingPointError("non-finite forecasts")
+        if any(not np.all(np.isfinite(b)) for b in bands.values()):
+            bands = {}  # no usable band of its own: the caller's validation errors give this series' band
     except Exception as e:  # noqa: BLE001 - any failure of a peer on one series becomes a stated fallback
         for i, t in enumerate(origins):
             out[i] = seasonal_naive_forecast(values[:t], horizon, season)
         note = f"{type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else ''}".rstrip(": ")
-    return out, note
+        bands = {}
+    return out, note, bands
 
 
-def _chunk(name, values_list, ends, origins_list, horizon, season):
-    return [_series_forecasts(name, v, e, o, horizon, season) for v, e, o in zip(values_list, ends, origins_list)]
+def _chunk(name, values_list, ends, origins_list, horizon, season, quantiles=()):
+    return [_series_forecasts(name, v, e, o, horizon, season, quantiles)
+            for v, e, o in zip(values_list, ends, origins_list)]
 
 
 @dataclass
@@ -137,6 +154,9 @@ class ClassicalForecasts:
     point: list[np.ndarray]
     fallbacks: dict[str, str] = field(default_factory=dict)  # series id -> why seasonal naive was used
     seconds: float = 0.0
+    #: the model's own interval bounds when asked for: quantile level -> per series ``(len(origins[k]), H)``,
+    #: ``None`` for a series without them (a fallback, a non-finite band)
+    bands: dict[float, list[np.ndarray | None]] = field(default_factory=dict)
 
     def notes(self) -> list[str]:
         if not self.fallbacks:
@@ -148,12 +168,14 @@ class ClassicalForecasts:
 
 
 def classical_forecasts(name: str, data, ends: list[int], origins: list[np.ndarray], horizon: int, season: int,
-                        jobs: int = 1) -> ClassicalForecasts:
+                        jobs: int = 1, quantiles=()) -> ClassicalForecasts:
     """Fit ``name`` on ``values[:ends[k]]`` of each series and forecast from every ``origins[k]``.
 
     ``data`` is a :class:`~lstmkit.data.series.SeriesSet` (only the values are
     used). With ``jobs > 1`` and many series the series are split across
-    that many worker processes.
+    that many worker processes. ``quantiles``: levels whose bounds a statistical
+    model also gives from its own intervals (statsforecast's ``level``; naive and
+    seasonal naive give none).
     """
     import time
 
@@ -172,14 +194,16 @@ def classical_forecasts(name: str, data, ends: list[int], origins: list[np.ndarr
 
         bounds = np.linspace(0, n, 4 * jobs + 1).astype(int)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(_chunk, name, values[a:b], ends[a:b], origins[a:b], horizon, season)
+            futures = [pool.submit(_chunk, name, values[a:b], ends[a:b], origins[a:b], horizon, season, quantiles)
                        for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
             results = [r for f in futures for r in f.result()]
     else:
-        results = _chunk(name, values, ends, origins, horizon, season)
-    fallbacks = {data.series[k].id: note for k, (_, note) in enumerate(results) if note}
-    return ClassicalForecasts(name, [r[0] for r in results], fallbacks, time.perf_counter() - t0)
+        results = _chunk(name, values, ends, origins, horizon, season, quantiles)
+    fallbacks = {data.series[k].id: note for k, (_, note, _b) in enumerate(results) if note}
+    bands = {q: [r[2].get(q) for r in results] for q in band_levels(quantiles)} \
+        if any(r[2] for r in results) else {}
+    return ClassicalForecasts(name, [r[0] for r in results], fallbacks, time.perf_counter() - t0, bands)
 
 
-__all__ = ["CLASSICAL", "STATISTICAL", "LABELS", "ClassicalForecasts", "classical_forecasts", "describe",
+__all__ = ["CLASSICAL", "STATISTICAL", "LABELS", "ClassicalForecasts", "band_levels", "classical_forecasts", "describe",
            "naive_forecast", "seasonal_naive_forecast", "statsforecast_available", "fit_length"]

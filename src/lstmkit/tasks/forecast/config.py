@@ -68,6 +68,10 @@ class ModelConfig:
     loss: str = option("mae", "point loss: mae or mse (gaussian uses NLL, quantile the pinball loss)")
     quantiles: list[float] = option([0.025, 0.1, 0.5, 0.9, 0.975],
                                     "quantile levels predicted (quantile output) or reported (gaussian output)")
+    intervals: str = option("model", "where a chosen statistical model's prediction band comes from: model (its own "
+                                     "intervals, statsforecast's level), validation (the chosen candidate's errors on "
+                                     "the validation origins, as every other candidate's band) or wider (the wider "
+                                     "of the two); benchmarks/RESULTS_intervals.md compares them")
     instance_norm: str = option("mean", "reversible instance normalisation of each window: mean, meanstd or none")
     norm_window: int = option(0, "instance normalisation statistics over the last N input steps (0: all of them)")
     calendar: bool = option(True, "add season-phase and calendar features as known-future inputs")
@@ -101,6 +105,8 @@ class ModelConfig:
             raise ValueError(f"ModelConfig: expected increasing quantile levels strictly between 0 and 1, got {self.quantiles}")
         if self.output == "quantile" and 0.5 not in self.quantiles:
             raise ValueError(f"ModelConfig: quantile output needs the median 0.5 among quantiles, got {self.quantiles}")
+        if self.intervals not in ("model", "validation", "wider"):
+            raise ValueError(f"ModelConfig: expected intervals model, validation or wider, got {self.intervals!r}")
         if self.instance_norm not in ("mean", "meanstd", "none"):
             raise ValueError(f"ModelConfig: expected instance_norm mean, meanstd or none, got {self.instance_norm!r}")
         if self.input_size < 0:

@@ -416,7 +416,8 @@ class Forecaster(Estimator):
             "forecast_config": to_dict(self.config), "columns": self.columns_,
             "core": {"chosen": core.chosen, "runner_up": core.runner_up, "scores": core.scores,
                      "metric": core.metric, "fallback": core.fallback, "residuals": core.residuals,
-                     "interval_log": core.interval_log, "notes": core.notes, "ends": core.ends,
+                     "interval_log": core.interval_log, "intervals": core.intervals, "notes": core.notes,
+                     "ends": core.ends,
                      "members": core.members,
                      "plan": core.plan.to_dict(),
                      "lstm": None if core.lstm is None else {"setup": _setup_dict(core.lstm.setup),
@@ -473,6 +474,7 @@ class Forecaster(Estimator):
             core = CoreFit(plan=plan, ends=list(c["ends"]), chosen=c["chosen"], runner_up=c["runner_up"],
                            scores=dict(c["scores"]), metric=c["metric"], lstm=lstm, fallback=c["fallback"],
                            residuals=dict(c["residuals"]), interval_log=bool(c["interval_log"]),
+                           intervals=str(c.get("intervals", "validation")),  # folders from before the option
                            notes=list(c["notes"]), members=list(c.get("members", [])))
             fc = pd.DataFrame(extra["forecast"])
         except (KeyError, TypeError, ValueError) as e:

@@ -14,7 +14,8 @@ block runs on the data before its first origin):
    quarter of those passes, at a lower learning rate, with the newest
    windows), the runner-up is recorded, and per-step
    quantiles of the chosen candidate's validation errors become its
-   prediction intervals.
+   prediction intervals (a chosen ETS, ARIMA or Theta gives its own instead,
+   ``ModelConfig.intervals``).
 
 Series too short for the LSTM's window are forecast by the best classical
 candidate (the *fallback*) and listed in the notes.
@@ -101,6 +102,8 @@ class CoreFit:
     fallback: str = "seasonal_naive"
     residuals: dict[str, list[float]] = field(default_factory=dict)  # level -> per-step quantile of scaled errors
     interval_log: bool = False
+    #: where a chosen statistical model's band comes from (``ModelConfig.intervals``): validation, model or wider
+    intervals: str = "validation"
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     val_count: int = 0  # validation forecasts per candidate (series x origins)
@@ -112,6 +115,7 @@ class CoreFit:
     #: chosen classical model are the backtest's and evaluate()'s peers too, and are not forecast twice (MSTL + ETS
     #: at season 288: 0.42 s an origin)
     classical_cache: dict = field(default_factory=dict, repr=False)
+    _bands: dict = field(default_factory=dict, repr=False)  # the same keys: a statistical model's own bands
 
     def title(self) -> str:
         """The chosen model as a table names it: a mean names its members."""
@@ -138,7 +142,10 @@ class CoreFit:
         n = len(data.series)
         point: list[np.ndarray] = [np.zeros((len(o), H)) for o in origins]
         quant: dict[float, list[np.ndarray]] = {}
-        if self.chosen in CLASSICAL:
+        own: dict[float, list[np.ndarray | None]] = {}
+        if self.chosen in STATS and self.intervals != "validation" and self.residuals:
+            point, own = self._classical(self.chosen, data, ends, origins, jobs, bands=True)
+        elif self.chosen in CLASSICAL:
             point = self._classical(self.chosen, data, ends, origins, jobs)
         elif self.members:  # the combination or a pool: the mean of its members (an LSTM set-up first, if any)
             parts = []
@@ -177,32 +184,41 @@ class CoreFit:
                 if note not in self.notes:
                     self.notes.append(note)
         if not quant and self.residuals:
-            quant = self.intervals(data, point, ends)
+            quant = self.interval_bands(data, point, ends)
+            if own:
+                quant = _own_bands(quant, own, self.intervals)
         return Forecasts(point, _tidy_quantiles(quant, point, data, ends))
 
     def classical(self, name: str, data: SeriesSet, ends: list[int], origins: list[np.ndarray],
-                  jobs: int = 1) -> tuple[list[np.ndarray], list[str]]:
-        """``name``'s forecasts from ``origins`` fitted on ``values[:ends[k]]`` and their notes, made once."""
+                  jobs: int = 1, bands: bool = False) -> tuple[list[np.ndarray], list[str]]:
+        """``name``'s forecasts from ``origins`` fitted on ``values[:ends[k]]`` and their notes, made once
+        (``bands``: the model's own interval bounds are made with them and kept, see :meth:`own_bands`)."""
         import hashlib
 
         digest = hashlib.sha1()
         for o in origins:
             digest.update(np.asarray(o, dtype="int64").tobytes() + b"|")
         key = (name, tuple(s.id for s in data.series), tuple(int(e) for e in ends), digest.hexdigest())
-        if key not in self.classical_cache:
-            cf = classical_forecasts(name, data, ends, origins, self.plan.horizon, self.plan.season, jobs)
+        if key not in self.classical_cache or (bands and key not in self._bands):
+            levels = [float(q) for q in self.residuals] if bands else ()
+            cf = classical_forecasts(name, data, ends, origins, self.plan.horizon, self.plan.season, jobs,
+                                     quantiles=levels)
             self.classical_cache[key] = (cf.point, cf.notes())
+            if bands:
+                self._bands[key] = cf.bands
+        if bands:
+            return self.classical_cache[key][0], self.classical_cache[key][1], self._bands[key]
         return self.classical_cache[key]
 
     def _classical(self, name: str, data: SeriesSet, ends: list[int], origins: list[np.ndarray],
-                   jobs: int) -> list[np.ndarray]:
-        """:meth:`classical`, its notes added to the model's."""
-        point, notes = self.classical(name, data, ends, origins, jobs)
-        self.notes.extend(n_ for n_ in notes if n_ not in self.notes)
-        return point
+                   jobs: int, bands: bool = False):
+        """:meth:`classical`, its notes added to the model's (with ``bands``: the point and the bands)."""
+        made = self.classical(name, data, ends, origins, jobs, bands=bands)
+        self.notes.extend(n_ for n_ in made[1] if n_ not in self.notes)
+        return (made[0], made[2]) if bands else made[0]
 
-    def intervals(self, data: SeriesSet, point: list[np.ndarray], ends: list[int]) -> dict[float, list[np.ndarray]]:
-        """Empirical quantiles: the forecast moved by per-step quantiles of the validation errors."""
+    def interval_bands(self, data: SeriesSet, point: list[np.ndarray], ends: list[int]) -> dict[float, list[np.ndarray]]:
+        """The band from the validation errors: the forecast moved by their per-step offsets (:func:`interval_offsets`)."""
         out: dict[float, list[np.ndarray]] = {}
         for level, per_step in self.residuals.items():
             r = np.asarray(per_step)[None, :]
@@ -245,6 +261,27 @@ def interval_offsets(errors: np.ndarray, levels) -> dict[float, np.ndarray]:
     sd = np.maximum(e.std(axis=0), 1e-12)
     z = ((e - mu) / sd).ravel()
     return {float(q): mu + sd * rank_quantile(z, float(q)) for q in levels}
+
+
+def _own_bands(quant: dict[float, list[np.ndarray]], own: dict[float, list[np.ndarray | None]],
+               rule: str) -> dict[float, list[np.ndarray]]:
+    """The validation band ``quant`` replaced (``model``) or widened (``wider``: the lower of the two lower
+    bounds, the higher of the two upper ones) by a statistical model's own band ``own``, series by series; a
+    series the model gave no band keeps the validation band."""
+    out: dict[float, list[np.ndarray]] = {}
+    for q, arrs in quant.items():
+        mine = own.get(q)
+        row = []
+        for k, a in enumerate(arrs):
+            b = None if mine is None else mine[k]
+            if b is None:
+                row.append(a)
+            elif rule == "model":
+                row.append(b)
+            else:
+                row.append(np.minimum(a, b) if q < 0.5 else np.maximum(a, b))
+        out[q] = row
+    return out
 
 
 def _tidy_quantiles(quant: dict[float, list[np.ndarray]], point: list[np.ndarray], data: SeriesSet,
@@ -535,7 +572,8 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
                      "from; a shorter horizon or a longer history gives them")
 
     core = CoreFit(plan=plan, ends=ends, chosen=chosen, runner_up=runner_up, scores=scores, metric=metric,
-                   fallback=fallback, residuals=residuals, interval_log=plan.log, notes=notes,
+                   fallback=fallback, residuals=residuals, interval_log=plan.log, intervals=cfg.model.intervals,
+                   notes=notes,
                    seconds=seconds, val_count=val_count, members=chosen_members, val_errors=e)
     # ---- the chosen candidate (or the mean's LSTM member) on the whole training part
     net_name = chosen_members[0] if chosen_members else chosen
