@@ -131,8 +131,12 @@ def main() -> None:
             cells.append(f"{c['coverage_95']:.0f} / {c['coverage_80']:.0f}")
         print(f"| {rec['case']} | {rec['chosen']} | {len(rec['errors'])} | " + " | ".join(cells) + " |")
     stat = [i for i, rec in enumerate(records) if rec["chosen"] in ("ets", "arima", "theta")]
+    naive = [i for i, rec in enumerate(records) if rec["chosen"] in ("naive", "seasonal_naive")]
     for title, rows in ((f"mean over {len(records)} cases", range(len(records))),
-                        (f"mean over the {len(stat)} with a statistical model chosen", stat)):
+                        (f"mean over the {len(stat)} with a statistical model chosen", stat),
+                        (f"mean over the {len(naive)} with naive or seasonal naive chosen", naive)):
+        if not rows:
+            continue
         cells = []
         for rule in RULES:
             cs = [sums[rule][i] for i in rows]
