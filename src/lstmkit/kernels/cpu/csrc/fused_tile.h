@@ -8,7 +8,7 @@
 
 #include <ATen/Parallel.h>
 #include <omp.h>
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__FMA__)
 #include <immintrin.h>
 #endif
 
@@ -48,6 +48,30 @@ struct Vec<double> {
   typedef int64_t vi __attribute__((vector_size(kVecBytes)));
   static constexpr int L = kVecBytes / 8;
 };
+
+// a * b + c rounded once (a fused multiply-add instruction where the build
+// has one), whatever the compiler would contract at the call site: code
+// whose bits must not depend on where it is inlined uses it (with
+// -ffp-contract=fast, the same a * b + c can be fused in one caller and not in
+// another; seen in the layer-norm loop's row statistics with AVX2 in float64)
+template <typename v>
+inline v fmadd(const v& a, const v& b, const v& c) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(v) == 64 && sizeof(a[0]) == 4)
+    return (v)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+  else if constexpr (sizeof(v) == 64)
+    return (v)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
+#endif
+#if defined(__FMA__)
+  if constexpr (sizeof(v) == 32 && sizeof(a[0]) == 4)
+    return (v)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+  else if constexpr (sizeof(v) == 32)
+    return (v)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+#endif
+  v out;
+  for (int l = 0; l < int(sizeof(v) / sizeof(a[0])); ++l) out[l] = std::fma(a[l], b[l], c[l]);
+  return out;
+}
 
 template <typename v, typename S>
 inline v vload(const S* p) {

@@ -235,7 +235,7 @@ struct Fwd {
   static void add_shifted(const v& x, const v& k0, v& s1, v& s2) {
     const v d = x - k0;
     s1 += d;
-    s2 += d * d;
+    s2 = fmadd(d, d, s2);  // one rounding in every caller (fmadd)
   }
 
   // whether a thread's product this step stores every unit block of its
