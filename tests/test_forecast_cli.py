@@ -217,3 +217,24 @@ def test_predict_writes_into_a_folder_it_makes(tmp_path, shared_data):
     import lstmkit
 
     assert len(lstmkit.load(out).predict()) == 2
+
+
+def test_a_chosen_statistical_model_gives_its_own_band_and_the_report_says_so(tmp_path, shared_data):
+    pytest.importorskip("statsforecast")
+    out = tmp_path / "run"
+    data = shared_data / "series" / "airline.csv"
+    rc = main(["forecast", "train", "--data", str(data), "--target", "Passengers", "--time", "Date", "--horizon", "3",
+               "--select.model", "theta", "--backtest.start", "1960-06", "--out", str(out), *TINY])
+    assert rc == 0
+    html = (out / "report.html").read_text()
+    assert "AutoTheta&#x27;s own" in html or "AutoTheta's own" in html
+    fc = pd.read_csv(out / "forecast.csv")
+    assert (fc["q0.025"] < fc["q0.1"]).all() and (fc["q0.1"] < fc["forecast"]).all()
+    assert (fc["forecast"] < fc["q0.9"]).all() and (fc["q0.9"] < fc["q0.975"]).all()
+    # and with the validation band asked for, the report says where that one comes from
+    out2 = tmp_path / "run2"
+    assert main(["forecast", "train", "--data", str(data), "--target", "Passengers", "--time", "Date", "--horizon", "3",
+                 "--select.model", "theta", "--model.intervals", "validation", "--backtest.start", "1960-06",
+                 "--out", str(out2), *TINY]) == 0
+    assert "per-step quantiles of the chosen model" in (out2 / "report.html").read_text()
+    assert not np.allclose(pd.read_csv(out2 / "forecast.csv")["q0.975"], fc["q0.975"])

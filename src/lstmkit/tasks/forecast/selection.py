@@ -190,9 +190,9 @@ class CoreFit:
         return Forecasts(point, _tidy_quantiles(quant, point, data, ends))
 
     def classical(self, name: str, data: SeriesSet, ends: list[int], origins: list[np.ndarray],
-                  jobs: int = 1, bands: bool = False) -> tuple[list[np.ndarray], list[str]]:
-        """``name``'s forecasts from ``origins`` fitted on ``values[:ends[k]]`` and their notes, made once
-        (``bands``: the model's own interval bounds are made with them and kept, see :meth:`own_bands`)."""
+                  jobs: int = 1, bands: bool = False) -> tuple:
+        """``name``'s forecasts from ``origins`` fitted on ``values[:ends[k]]`` and their notes, made once; with
+        ``bands``, also the model's own interval bounds (made with the forecasts and kept), as a third item."""
         import hashlib
 
         digest = hashlib.sha1()
