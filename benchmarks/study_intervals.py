@@ -130,7 +130,9 @@ def main() -> None:
             sums[rule].append(c)
             cells.append(f"{c['coverage_95']:.0f} / {c['coverage_80']:.0f}")
         print(f"| {rec['case']} | {rec['chosen']} | {len(rec['errors'])} | " + " | ".join(cells) + " |")
-    stat = [i for i, rec in enumerate(records) if rec["chosen"] in ("ets", "arima", "theta")]
+    from lstmkit.tasks.forecast.classical import STATISTICAL
+
+    stat = [i for i, rec in enumerate(records) if rec["chosen"] in STATISTICAL]
     naive = [i for i, rec in enumerate(records) if rec["chosen"] in ("naive", "seasonal_naive")]
     for title, rows in ((f"mean over {len(records)} cases", range(len(records))),
                         (f"mean over the {len(stat)} with a statistical model chosen", stat),

@@ -15,6 +15,7 @@ from ...config import to_dict
 from ...io.figures import pyplot, save_figure
 from ...io.files import atomic_write_text
 from ...io.html_report import HtmlReport
+from .classical import STATISTICAL
 from .plan import ordinal
 
 
@@ -213,7 +214,7 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
         _choice(page, core)
         fc = f.forecast_
         page.heading("Forecast")
-        if core.chosen in ("ets", "arima", "theta") and core.intervals != "validation":
+        if core.chosen in STATISTICAL and core.intervals != "validation":
             page.paragraph(f"Intervals are {core.title()}'s own (statsforecast's prediction intervals, from the "
                            f"fitted model's error variance)" + (", widened where the errors on the validation "
                            "origins give a wider band" if core.intervals == "wider" else "") +

@@ -33,6 +33,7 @@ import numpy as np
 from ...data.series import SeriesSet
 from . import metrics as M
 from .classical import CLASSICAL, LABELS, classical_forecasts
+from .classical import STATISTICAL as STATS  # the statsforecast models
 from .config import ForecastConfig
 from .lstm_fit import FittedLSTM, fit_lstm, predict_windows
 from .plan import Plan, make_plan
@@ -42,7 +43,6 @@ log = logging.getLogger("lstmkit.tasks.forecast")
 LSTM_LABELS = {"lstm": "LSTM", "lstm-level": "LSTM (level anchor)",
                "combination": "combination (mean of the best LSTM and the statistical models)",
                "pool": "pool (mean of the candidates the validation cannot tell from the best)"}
-STATS = ("ets", "arima", "theta")
 LSTM_SETUPS = ("lstm", "lstm-level")
 #: the chosen LSTM's final training: this share of its (early-stopped) passes more, on the whole training part,
 #: from the validated networks, at this share of the learning rate
@@ -114,8 +114,8 @@ class CoreFit:
     #: classical forecasts once made, by (model, series, training ends, origins): the combination's members and the
     #: chosen classical model are the backtest's and evaluate()'s peers too, and are not forecast twice (MSTL + ETS
     #: at season 288: 0.42 s an origin)
+    #: (point, notes, the model's own bands or None where they were not asked for)
     classical_cache: dict = field(default_factory=dict, repr=False)
-    _bands: dict = field(default_factory=dict, repr=False)  # the same keys: a statistical model's own bands
 
     def title(self) -> str:
         """The chosen model as a table names it: a mean names its members."""
@@ -199,16 +199,13 @@ class CoreFit:
         for o in origins:
             digest.update(np.asarray(o, dtype="int64").tobytes() + b"|")
         key = (name, tuple(s.id for s in data.series), tuple(int(e) for e in ends), digest.hexdigest())
-        if key not in self.classical_cache or (bands and key not in self._bands):
+        made = self.classical_cache.get(key)
+        if made is None or (bands and made[2] is None):
             levels = [float(q) for q in self.residuals] if bands else ()
             cf = classical_forecasts(name, data, ends, origins, self.plan.horizon, self.plan.season, jobs,
                                      quantiles=levels)
-            self.classical_cache[key] = (cf.point, cf.notes())
-            if bands:
-                self._bands[key] = cf.bands
-        if bands:
-            return self.classical_cache[key][0], self.classical_cache[key][1], self._bands[key]
-        return self.classical_cache[key]
+            made = self.classical_cache[key] = (cf.point, cf.notes(), cf.bands if bands else None)
+        return made if bands else made[:2]
 
     def _classical(self, name: str, data: SeriesSet, ends: list[int], origins: list[np.ndarray],
                    jobs: int, bands: bool = False):
