@@ -19,9 +19,16 @@ T = 512, input size = H, one layer, forward and forward+backward, float32 and
 bfloat16. Also one anchor row: cuDNN nn.LSTM fp16 at B=16, T=1024, H=768 (the
 FlashRNN paper reports 2.0 ms forward and 5.2 ms fwd+bwd on an H100).
 
+``--target`` is the grid of the issue's targets first: B in {1, 16, 64},
+H in {64, 128, 256, 512} (plain LSTM fwd+bwd <= cuDNN there; the variants
+within 1.3x of cuDNN's plain LSTM).
+
 Prints a Markdown table and writes JSON (default
-``benchmarks/results/gpu_<device>.json``). Needs a CUDA device; exits with a
-message otherwise. Example::
+``benchmarks/results/gpu_<device>.json``), rewritten after every row so a run
+stopped by a time limit keeps what it measured. ``--compile-only`` runs every
+job once and times nothing: run it in parallel shards (``--shard i/n``) first,
+and the timed run then finds triton's kernels compiled in its disk cache.
+Needs a CUDA device; exits with a message otherwise. Example::
 
     .venv/bin/python benchmarks/bench_gpu.py                 # the full grid
     .venv/bin/python benchmarks/bench_gpu.py --quick         # B=16, H=256 only
@@ -44,9 +51,15 @@ DEVICE = "cuda"
 
 
 def _timed(fn, reps: int, warmup: int) -> float:
-    """Median milliseconds of ``fn()`` over ``reps`` runs (CUDA events)."""
+    """Median milliseconds of ``fn()`` over ``reps`` runs (CUDA events); with
+    no ``reps``, one run (compiles the kernels) and NaN."""
     for _ in range(warmup):
         fn()
+    if reps == 0:
+        fn()
+        if DEVICE == "cuda":
+            torch.cuda.synchronize()
+        return float("nan")
     times = []
     if DEVICE != "cuda":  # smoke run: wall clock, meaningless as a speed
         for _ in range(reps):
@@ -107,7 +120,13 @@ def measure(cell, B, H, T, dtype, backward, args) -> dict:
         try:
             model = make()
             with torch.set_grad_enabled(backward):
-                row[name + "_ms"] = _timed(_job(model, x, backward), reps, warmup=1 if name == "reference" else 3)
+                if args.compile_only:
+                    if name in ("cudnn", "reference"):
+                        continue
+                    reps, warmup = 0, 0
+                else:
+                    warmup = 1 if name == "reference" else args.warmup
+                row[name + "_ms"] = _timed(_job(model, x, backward), reps, warmup=warmup)
         except Exception as exc:  # record, keep going (a forced path that cannot run this size lands here)
             row[name + "_error"] = f"{type(exc).__name__}: {exc}"[:200]
         finally:
@@ -158,6 +177,10 @@ def main(argv=None) -> int:
                    help="extra triton columns with these paths forced (comma-separated; '' for none)")
     p.add_argument("--cooperative", action="store_true", help="let auto take the cooperative kernel (LSTMKIT_TRITON_COOPERATIVE=1)")
     p.add_argument("--quick", action="store_true", help="B=16, H=256 only")
+    p.add_argument("--target", action="store_true", help="the targets' grid: B 1,16,64 and H 64,128,256,512")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs before the timed ones")
+    p.add_argument("--compile-only", action="store_true", help="run each triton job once, time nothing (fills triton's cache)")
+    p.add_argument("--shard", default="0/1", help="i/n: this process runs every n-th configuration from the i-th")
     p.add_argument("--json", default=None, help="output path (default benchmarks/results/gpu_<device>.json)")
     p.add_argument("--smoke", action="store_true",
                    help="no GPU: run a tiny grid on CPU in the Triton interpreter to check the script (times are meaningless)")
@@ -177,21 +200,38 @@ def main(argv=None) -> int:
         os.environ["LSTMKIT_TRITON_COOPERATIVE"] = "1"
     if args.quick:
         args.batch, args.hidden = "16", "256"
+    if args.target:
+        args.batch, args.hidden = "1,16,64", "64,128,256,512"
+    shard, n_shards = map(int, args.shard.split("/"))
     gpu = torch.cuda.get_device_name(0) if DEVICE == "cuda" else "SMOKE TEST on CPU (Triton interpreter), NOT A MEASUREMENT"
     import triton
 
     meta = dict(gpu=gpu, torch=torch.__version__, cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version() if DEVICE == "cuda" else None,
                 triton=triton.__version__, path=args.path, cooperative=args.cooperative, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     print(f"# lstmkit GPU benchmark on {gpu} (torch {meta['torch']}, CUDA {meta['cuda']}, cuDNN {meta['cudnn']}, triton {meta['triton']})")
+    safe = "".join(ch if ch.isalnum() else "_" for ch in gpu).strip("_")
+    if args.smoke and not args.json:
+        args.json = str(Path(__file__).resolve().parent / "results" / "gpu_smoke.json")
+    out = Path(args.json) if args.json else Path(__file__).resolve().parent / "results" / f"gpu_{safe}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    grid = [
+        (cell, dtype, B, H, backward)
+        for dtype in (getattr(torch, d) for d in args.dtypes.split(","))
+        for cell in args.cells.split(",")
+        for B in map(int, args.batch.split(","))
+        for H in map(int, args.hidden.split(","))
+        for backward in (True, False)
+    ][shard::n_shards]
     rows = []
-    for cell in args.cells.split(","):
-        for dtype in (getattr(torch, d) for d in args.dtypes.split(",")):
-            for B in map(int, args.batch.split(",")):
-                for H in map(int, args.hidden.split(",")):
-                    for backward in (False, True):
-                        row = measure(cell, B, H, args.steps, dtype, backward, args)
-                        rows.append(row)
-                        print("  ", json.dumps(row), file=sys.stderr, flush=True)
+    for cell, dtype, B, H, backward in grid:
+        row = measure(cell, B, H, args.steps, dtype, backward, args)
+        rows.append(row)
+        print("  ", json.dumps(row), file=sys.stderr, flush=True)
+        if not args.compile_only:  # what is measured so far survives a time limit
+            out.write_text(json.dumps(dict(meta=meta, anchor=None, rows=rows), indent=1))
+    if args.compile_only:
+        print(f"compiled the kernels of {len(rows)} configurations; nothing timed")
+        return 0
     anchor_row = anchor(args)
     extra = [f"triton_{p}_ms" for p in filter(None, args.also_paths.split(","))]
     cols = ["cell", "dtype", "B", "H", "mode", "triton_ms", *extra, "cudnn_ms", "reference_ms", "triton_over_cudnn", "speedup_over_reference"]
@@ -204,11 +244,6 @@ def main(argv=None) -> int:
     errors = [r for r in rows if any(k.endswith("_error") for k in r)]
     if errors:
         print(f"\n{len(errors)} configurations had errors; see the JSON")
-    safe = "".join(ch if ch.isalnum() else "_" for ch in gpu).strip("_")
-    if args.smoke and not args.json:
-        args.json = str(Path(__file__).resolve().parent / "results" / "gpu_smoke.json")
-    out = Path(args.json) if args.json else Path(__file__).resolve().parent / "results" / f"gpu_{safe}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(dict(meta=meta, anchor=anchor_row, rows=rows), indent=1))
     print(f"\nwrote {out}")
     return 0

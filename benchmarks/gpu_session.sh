@@ -1,50 +1,69 @@
 #!/usr/bin/env bash
-# Issue 17, item 5 in one call on a lent GPU machine: the Triton tests compiled on the GPU, then
-# bench_gpu.py (quick grid first, the full grid while time is left), everything written under $OUT.
+# Issue 17, item 5 in one call on a lent GPU machine, everything written under $OUT:
+#   A. untimed, side by side: the GPU tests (Triton kernels compiled for this GPU, their ahead-of-time
+#      compile check, the CRF's and the sampler's CUDA tests) on several workers, and bench_gpu.py
+#      --compile-only in shards, which fills triton's disk cache with the benchmark's kernels;
+#   B. timed, alone on the GPU: bench_gpu.py --target (the targets' grid, float32 first), rows kept in
+#      the JSON as they come, so a run stopped by the budget keeps what it measured.
 #
 # From a session whose task has a device (`status`: can_start_another), in one `run`:
-#     run  command="bash benchmarks/gpu_session.sh"  timeout_s=560
-# then read $OUT's files (gpu_quick.md / gpu.md and their JSON, triton_tests.txt, env.txt) and fill the
+#     run  command="bash benchmarks/gpu_session.sh"  timeout_s=570
+# then read $OUT's files (gpu_target.md / .json / .err, tests.txt, compile.txt, env.txt) and fill the
 # GPU section of benchmarks/RESULTS.md. The device machine runs its own python3 (its torch and triton,
 # not this project's pins) on a copy of the working tree; nothing is installed there.
 #
 # Without a GPU (here, to check the script): the tests run in the Triton interpreter and the benchmark
-# in its --smoke mode, which measures nothing. Budget: SESSION_SECONDS (default 520) for all steps.
+# in its --smoke mode, which measures nothing. Budget: SESSION_SECONDS (default 540) for all steps.
 set -u
 OUT=${OUT:-benchmarks/out/gpu_session}
 mkdir -p "$OUT"
 PY=${PYTHON:-python3}
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
-export PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+export TRITON_DEFAULT_FP_FUSION=${TRITON_DEFAULT_FP_FUSION:-1}
 start=$(date +%s)
-budget=${SESSION_SECONDS:-520}
+budget=${SESSION_SECONDS:-540}
 left() { echo $((budget - ($(date +%s) - start))); }
+scratch=$(mktemp -d)
 
 {
     date -u
     nvidia-smi 2>&1 | head -15
     "$PY" -c "import sys, torch; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda, 'gpu', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)"
-    "$PY" -c "import triton; print('triton', triton.__version__)"
+    "$PY" -c "import triton, triton.language as tl; print('triton', triton.__version__, 'atomic_poll', hasattr(tl, 'atomic_poll'))"
+    nproc
 } > "$OUT/env.txt" 2>&1
-cat "$OUT/env.txt" | tail -3
+tail -3 "$OUT/env.txt"
 gpu=$("$PY" -c "import torch; print(int(torch.cuda.is_available()))" 2>/dev/null || echo 0)
 
-# 1. the kernels against the reference, compiled for this GPU (interpreted without one)
-timeout $(( $(left) < 200 ? $(left) : 200 )) "$PY" -m pytest -q -p no:cacheprovider tests/test_triton_backend.py \
-    > "$OUT/triton_tests.txt" 2>&1
-echo "triton tests: exit $? : $(tail -1 "$OUT/triton_tests.txt")"
-
-# 2. the benchmark: the quick grid (B=16, H=256, every cell and dtype), then the full one if time is left
+# A. tests and the benchmark's compiles, side by side (nothing timed here)
+tests="tests/test_triton_backend.py tests/test_triton_compile.py"
+workers=""
 if [ "$gpu" = "1" ]; then
-    timeout $(( $(left) < 150 ? $(left) : 150 )) "$PY" benchmarks/bench_gpu.py --quick --no-reference \
-        --json "$OUT/gpu_quick.json" > "$OUT/gpu_quick.md" 2> "$OUT/gpu_quick.err"
-    echo "bench_gpu --quick: exit $?"
-    if [ "$(left)" -gt 60 ]; then
-        timeout $(( $(left) - 10 )) "$PY" benchmarks/bench_gpu.py --no-reference \
-            --json "$OUT/gpu.json" > "$OUT/gpu.md" 2> "$OUT/gpu.err"
-        echo "bench_gpu (full grid, no reference loop): exit $? (124: stopped by the budget; rows so far in gpu.err)"
-    fi
-    summary="$OUT/gpu_quick.md"
+    tests="$tests tests/test_crf.py::test_cuda_matches_cpu tests/test_sampling.py::test_cuda_generator_and_support"
+    "$PY" -c "import xdist" 2>/dev/null && workers="-n 6"
+fi
+limit_a=$(( $(left) < 200 ? $(left) : 200 ))
+timeout "$limit_a" "$PY" -m pytest -q -p no:cacheprovider $workers $tests > "$OUT/tests.txt" 2>&1 &
+tests_pid=$!
+if [ "$gpu" = "1" ]; then
+    for i in 0 1 2 3; do
+        timeout "$limit_a" "$PY" benchmarks/bench_gpu.py --target --compile-only --no-reference --shard $i/4 \
+            --json "$scratch/compile_$i.json" > "$scratch/compile_$i.txt" 2>&1 &
+    done
+fi
+wait $tests_pid
+echo "tests: exit $? : $(tail -1 "$OUT/tests.txt")"
+wait
+for f in "$scratch"/compile_*.txt; do [ -e "$f" ] && { echo "== $f"; tail -5 "$f"; }; done > "$OUT/compile.txt" 2>&1
+echo "A done at $(( $(date +%s) - start )) s"
+
+# B. the benchmark, timed, alone on the GPU
+if [ "$gpu" = "1" ]; then
+    timeout $(( $(left) - 5 )) "$PY" benchmarks/bench_gpu.py --target --no-reference --reps 5 --warmup 2 \
+        --json "$OUT/gpu_target.json" > "$OUT/gpu_target.md" 2> "$OUT/gpu_target.err"
+    echo "bench_gpu --target: exit $? (124: stopped by the budget; the rows so far are in gpu_target.json)"
+    summary="$OUT/gpu_target.md"
 else
     "$PY" benchmarks/bench_gpu.py --smoke --no-reference --json "$OUT/gpu_smoke.json" > "$OUT/gpu_smoke.md" \
         2> "$OUT/gpu_smoke.err"
@@ -52,4 +71,12 @@ else
     summary="$OUT/gpu_smoke.md"
 fi
 echo "--- $(( $(date +%s) - start )) s; table of $summary:"
-grep '^|' "$summary" | head -40
+if grep -q '^|' "$summary"; then
+    grep '^|' "$summary" | head -60
+elif [ -s "$OUT/gpu_target.json" ]; then  # stopped before its table: the rows measured so far
+    "$PY" -c "
+import json, sys
+for r in json.load(open(sys.argv[1]))['rows']:
+    print(r['cell'], r['dtype'], r['B'], r['H'], r['mode'], *(f'{k}={v:.3f}' for k, v in r.items() if k.endswith(('_ms', 'cudnn'))))
+" "$OUT/gpu_target.json"
+fi

@@ -364,10 +364,36 @@ def test_auto_on_cuda_takes_triton_for_the_cells_cudnn_lacks():
     assert chosen.name == "torch"
 
 
+#: the two ways the grid barrier waits: triton's atomic_poll (3.9 on), or re-reading the counter (before)
+WAITS = [
+    pytest.param(True, id="atomic_poll", marks=pytest.mark.skipif(
+        not hasattr(triton.language, "atomic_poll"), reason="this triton has no tl.atomic_poll (added in 3.9)")),
+    pytest.param(False, id="re-read"),
+]
+
+
+def _barrier_waits_by(poll: bool, monkeypatch) -> None:
+    if ON_GPU and bool(tk.cooperative.POLL) != poll:
+        pytest.skip("compiled kernels cannot change a global they read; the GPU runs this triton's own way")
+    monkeypatch.setattr(tk.cooperative, "POLL", triton.language.constexpr(poll))
+
+
+@pytest.mark.parametrize("poll", WAITS)
+@pytest.mark.parametrize("kind", ["lstm", "peephole"])
+def test_cooperative_kernel_by_either_way_of_waiting(kind, poll, monkeypatch):
+    # a triton without atomic_poll (before 3.9) waits at the barrier by
+    # re-reading its counter: the same numbers either way
+    _barrier_waits_by(poll, monkeypatch)
+    monkeypatch.setattr(tk.sequence, "step_kernels", _NoStepKernels())
+    compare(kind, torch.float32, L=1, bidirectional=False, T=4, B=5, H=12, path="cooperative")
+
+
 @pytest.mark.skipif(ON_GPU, reason="on a GPU the programs are co-resident and the barrier does not time out")
-def test_cooperative_barrier_that_cannot_be_met_fails_loudly(monkeypatch):
+@pytest.mark.parametrize("poll", WAITS)
+def test_cooperative_barrier_that_cannot_be_met_fails_loudly(poll, monkeypatch):
     # in the interpreter programs run one after another, so two programs can
     # never meet: the barrier must time out, stop waiting, and raise
+    _barrier_waits_by(poll, monkeypatch)
     monkeypatch.setattr(tk.cooperative, "SYNC_TIMEOUT_NS", 20_000_000)
     T, B, H = 3, 20, 8
     assert tk.cooperative.tiles(B, H)[3][1] == 2

@@ -12,7 +12,8 @@ does the recurrent product and the cell (the ``tile`` path).
 With ``SYNC`` the same program loops over all steps inside one launch
 (``cooperative`` path): it loads its slice of ``W_hh`` once and keeps it on
 chip, and after each step every program meets the others at a grid-wide
-barrier (an atomic arrival counter per barrier and ``tl.atomic_poll``). This
+barrier (an atomic arrival counter per barrier, waited on with
+``tl.atomic_poll`` where triton has it, else by re-reading it). This
 needs every program of the grid resident at once, so the grid must not exceed
 the number of SMs (:func:`cooperative_fits`); the poll has a timeout and a
 flag, so a grid that cannot be co-resident fails loudly instead of hanging.
@@ -97,6 +98,29 @@ def cooperative_fits(B: int, H: int, device: torch.device) -> str | None:
     return None
 
 
+#: whether this triton has ``tl.atomic_poll`` (3.9 on): a spin wait timed by the
+#: GPU's clock. Older releases wait by re-reading the counter (:func:`_wait_for`).
+POLL = tl.constexpr(hasattr(tl, "atomic_poll"))
+#: without ``atomic_poll``, the timeout in re-reads: one per this many ns of it
+#: (an acquire read of a contended L2 line takes about 0.5-1 us on a GPU)
+SPIN_NS = tl.constexpr(500)
+
+
+@triton.jit
+def _wait_for(ptr, expected, TIMEOUT: tl.constexpr):
+    """Whether ``*ptr`` came to equal ``expected`` before the timeout (acquire)."""
+    if POLL:
+        ok = tl.atomic_poll(ptr, expected, sem="acquire", scope="gpu", timeout_ns=TIMEOUT)
+    else:
+        seen = tl.atomic_add(ptr, 0, sem="acquire", scope="gpu")
+        tries = 1
+        while (seen != expected) & (tries < TIMEOUT // SPIN_NS):
+            seen = tl.atomic_add(ptr, 0, sem="acquire", scope="gpu")
+            tries += 1
+        ok = seen == expected
+    return ok
+
+
 @triton.jit
 def _grid_barrier(sync, k, n_prog, err, TIMEOUT: tl.constexpr):
     """All ``n_prog`` programs meet at barrier ``k`` (its own counter ``sync[k]``)."""
@@ -104,7 +128,7 @@ def _grid_barrier(sync, k, n_prog, err, TIMEOUT: tl.constexpr):
     tl.atomic_add(sync + k, 1, sem="release", scope="gpu")
     # once one barrier has timed out the results are void: stop waiting at the others
     if tl.atomic_add(err, 0, sem="acquire", scope="gpu") == 0:
-        ok = tl.atomic_poll(sync + k, n_prog, sem="acquire", scope="gpu", timeout_ns=TIMEOUT)
+        ok = _wait_for(sync + k, n_prog, TIMEOUT)
         tl.atomic_max(err, tl.where(ok, 0, 1))
     tl.debug_barrier()
 
