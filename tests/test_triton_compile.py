@@ -53,14 +53,16 @@ def _check(rows: list[dict], arch: int) -> None:
         assert r["registers"] <= 255, where
         assert r["shared_bytes"] <= SMEM_LIMIT[arch], f"{where}: {r['shared_bytes']} bytes of shared memory"
         # the weight tiles held across the time loop must stay on chip: allow a few spilled registers only
-        assert r["spill_bytes"] <= 256, f"{where}: {r['spill_bytes']} bytes spilled"
+        # (float64 runs the gradient checks, where speed does not matter)
+        assert r["spill_bytes"] <= 256 or "float64" in r["config"], f"{where}: {r['spill_bytes']} bytes spilled"
 
 
 def test_lstm_kernels_compile_for_h100():
     # the plain LSTM kernels (these once crashed LLVM's SLP vectorizer on sm_90),
     # the cooperative kernel's grid barrier, and the per-step gate kernels
-    rows = _compile(90, "lstm H=64,cooperative H=512,lstm B=64")
+    rows = _compile(90, "lstm H=64,cooperative H=512,lstm B=64,float64")
     kernels = {r["kernel"] for r in rows}
+    assert sum("float64" in r["config"] for r in rows) == 2  # the persistent LSTM's float64 accumulator
     assert {"persistent.lstm_fwd", "persistent.lstm_bwd", "cooperative.lstm_tile_fwd", "cooperative.lstm_tile_bwd",
             "step_kernels.lstm_fwd_step", "step_kernels.lstm_bwd_step"} == kernels
     _check(rows, 90)

@@ -56,7 +56,11 @@ def _signature(fn, constexprs: dict, fp: str = "fp32") -> dict:
 
 
 def cases():
-    """(kernel, constexprs, launch options, label) at the sizes the backend uses."""
+    """(kernel, constexprs, launch options, label, pointer dtype) at the sizes the backend uses.
+
+    Float32 throughout, plus the persistent kernels in float64 (the dtype the
+    gradient checks run in; triton before 3.9 refused a float64 accumulator
+    handed to ``tl.dot`` without its dtype named)."""
     from . import cooperative, persistent, step_kernels
 
     out = []
@@ -87,6 +91,9 @@ def cases():
         out.append((cooperative.lstm_tile_bwd, dict(base, SYNC=False, CM="", PHASE=1), cw, f"tile H={H} phase 1"))
         out.append((cooperative.lstm_tile_bwd, dict(base, SYNC=False, CM="", PHASE=2), cw, f"tile H={H} phase 2"))
         out.append((cooperative.lstm_tile_bwd, dict(base, SYNC=True, CM=".cg", PHASE=3), cw, f"cooperative H={H}"))
+    for fn in (persistent.lstm_fwd, persistent.lstm_bwd):
+        out.append((fn, dict(PEEP=False, LN=False, HAS_LEN=True, BLOCK_B=16, HP=16, PREC="ieee"), pw, "lstm H=16 float64"))
+    out = [case if len(case) == 5 else (*case, "fp32") for case in out]
     return out
 
 
@@ -114,10 +121,10 @@ def compile_all(arch: int = 90, only: str | None = None) -> list[Compiled]:
     from triton.compiler import ASTSource
 
     results = []
-    for fn, constexprs, opts, label in cases():
+    for fn, constexprs, opts, label, fp in cases():
         if only and not any(o in label or o in fn.fn.__name__ for o in only.split(",")):
             continue
-        src = ASTSource(fn=fn, signature=_signature(fn, constexprs), constexprs=constexprs)
+        src = ASTSource(fn=fn, signature=_signature(fn, constexprs, fp), constexprs=constexprs)
         k = triton.compile(src, target=GPUTarget("cuda", arch, 32), options=dict(opts))
         regs, spill = _ptxas_info(k.asm["ptx"], arch)
         name = fn.fn.__module__.rsplit(".", 1)[-1] + "." + fn.fn.__name__

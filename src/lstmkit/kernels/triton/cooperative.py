@@ -43,9 +43,11 @@ from .cell_math import (
 )
 from .tiles import (
     gate_products,
+    launch_options,
     load_gates,
     offsets,
     previous_step,
+    product_precision,
     sequence_lengths,
     store_gates,
     tile,
@@ -238,12 +240,13 @@ def lstm_tile_bwd(
 
 
 # ------------------------------------------------------------ host launchers
-def _common(B, H, sync: bool, device):
+def _common(B, H, sync: bool, like: torch.Tensor):
     bb, bh, hpk, grid = tiles(B, H)
     n_prog = grid[0] * grid[1]
-    kw = dict(BLOCK_B=bb, BLOCK_H=bh, HPK=hpk, PREC="ieee", CM=".cg" if sync else "", TIMEOUT=SYNC_TIMEOUT_NS)
-    if device.type == "cuda":
-        kw.update(LAUNCH_OPTS)
+    kw = dict(BLOCK_B=bb, BLOCK_H=bh, HPK=hpk, PREC=product_precision(like.dtype), CM=".cg" if sync else "",
+              TIMEOUT=SYNC_TIMEOUT_NS)
+    if like.device.type == "cuda":
+        kw.update(launch_options(LAUNCH_OPTS))
     return grid, n_prog, kw
 
 
@@ -258,7 +261,7 @@ def _check(err: torch.Tensor) -> None:
 def lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, peep, hs, cs, gates, sync: bool):
     T, B, _ = gx.shape
     H = h0.shape[1]
-    grid, n_prog, kw = _common(B, H, sync, gx.device)
+    grid, n_prog, kw = _common(B, H, sync, gx)
     err = torch.zeros(1, dtype=torch.int32, device=gx.device)
     if sync:
         counters = torch.zeros(T, dtype=torch.int32, device=gx.device)
@@ -273,7 +276,7 @@ def lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, peep, hs, cs, gates,
 
 def lstm_backward(d_hs, dc_T, w_hh, gates, cs, c0, lens_t, has_len, args_p, peep, dG, sync: bool):
     T, B, H = cs.shape
-    grid, n_prog, kw = _common(B, H, sync, cs.device)
+    grid, n_prog, kw = _common(B, H, sync, cs)
     err = torch.zeros(1, dtype=torch.int32, device=cs.device)
     dc_buf = dc_T.clone()
     dh_buf = torch.zeros_like(dc_T)

@@ -42,9 +42,11 @@ from .layer_norm import layer_norm_gates_bwd, layer_norm_gates_fwd
 from .tiles import (
     add_gate_products,
     gate_products,
+    launch_options,
     load_gates,
     offsets,
     previous_step,
+    product_precision,
     row_vector,
     sequence_lengths,
     store_gates,
@@ -97,6 +99,13 @@ def rnn_fits(B: int, H: int, dtype: torch.dtype) -> bool:
 
 # --------------------------------------------------------------------- LSTMs
 @triton.jit
+def _dot_onto(a, b, acc, PREC: tl.constexpr):
+    """``acc + a @ b`` with ``acc`` as the product's accumulator, in ``acc``'s dtype
+    (triton before 3.9 wants that dtype named when it is not float32: float64 here)."""
+    return tl.dot(a, b, acc, input_precision=PREC, out_dtype=acc.dtype)
+
+
+@triton.jit
 def lstm_fwd(
     gx, h0, c0, w, lens,
     p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b,
@@ -126,10 +135,10 @@ def lstm_fwd(
             pre_i, pre_f, pre_g, pre_o = x_i + a_i, x_f + a_f, x_g + a_g, x_o + a_o
         else:  # the input projection is the accumulator the recurrent product adds to
             # (each gate's tile read just before its product: fewer live registers)
-            pre_i = tl.dot(h, w_i, tl.load(gx + sg + o_g, mask=m, other=0.0), input_precision=PREC)
-            pre_f = tl.dot(h, w_f, tl.load(gx + sg + o_g + H, mask=m, other=0.0), input_precision=PREC)
-            pre_g = tl.dot(h, w_g, tl.load(gx + sg + o_g + 2 * H, mask=m, other=0.0), input_precision=PREC)
-            pre_o = tl.dot(h, w_o, tl.load(gx + sg + o_g + 3 * H, mask=m, other=0.0), input_precision=PREC)
+            pre_i = _dot_onto(h, w_i, tl.load(gx + sg + o_g, mask=m, other=0.0), PREC)
+            pre_f = _dot_onto(h, w_f, tl.load(gx + sg + o_g + H, mask=m, other=0.0), PREC)
+            pre_g = _dot_onto(h, w_g, tl.load(gx + sg + o_g + 2 * H, mask=m, other=0.0), PREC)
+            pre_o = _dot_onto(h, w_o, tl.load(gx + sg + o_g + 3 * H, mask=m, other=0.0), PREC)
         # the peephole rows are re-read every step, after the products: held
         # across the loop (or loaded before the products) they take registers
         # from the weight tiles, which then spill (8 -> 16 bytes on sm_90, 16 -> 20 on sm_80)
@@ -302,10 +311,9 @@ def rnn_bwd(
 # ------------------------------------------------------------ host launchers
 def _launch_args(B: int, H: int, dtype: torch.dtype):
     grid = (triton.cdiv(B, BLOCK_B),)
-    prec = "ieee"  # float32 products as float32, not TF32
-    kw = dict(BLOCK_B=BLOCK_B, HP=_hp(H), PREC=prec)
+    kw = dict(BLOCK_B=BLOCK_B, HP=_hp(H), PREC=product_precision(dtype))
     if torch.cuda.is_available() and not _interpreted():
-        kw.update(LAUNCH_OPTS)
+        kw.update(launch_options(LAUNCH_OPTS))
     return grid, kw
 
 

@@ -15,8 +15,28 @@ compiled, called as Python in the Triton interpreter.
 
 from __future__ import annotations
 
+import os
+
+import torch
 import triton
 import triton.language as tl
+
+
+def product_precision(dtype: torch.dtype) -> str:
+    """``tl.dot``'s ``input_precision`` for the recurrent products: ``"ieee"``
+    (float32 products in float32 arithmetic, the default). For measurements,
+    ``LSTMKIT_TRITON_PREC`` may name ``"tf32x3"`` or ``"tf32"`` (the tensor
+    cores; float32 inputs only)."""
+    if dtype != torch.float32:
+        return "ieee"
+    return os.environ.get("LSTMKIT_TRITON_PREC", "ieee")
+
+
+def launch_options(default: dict) -> dict:
+    """The kernels' launch options on a GPU; ``LSTMKIT_TRITON_WARPS`` overrides
+    ``num_warps`` (for measurements)."""
+    warps = os.environ.get("LSTMKIT_TRITON_WARPS")
+    return dict(default, num_warps=int(warps)) if warps else dict(default)
 
 
 @triton.jit
