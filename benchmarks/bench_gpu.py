@@ -2,13 +2,17 @@
 
 Runs, in one process and on one GPU, for every configuration of the grid:
 
+* ``auto``: what a user gets, lstmkit's default backend (``auto_backend``
+  names the engine it took: triton where it measured faster than cuDNN, else
+  cuDNN through backend ``torch``);
 * ``lstmkit triton``: the triton backend, by its ``auto`` path (persistent
-  kernel where it fits, else the per-step path); ``--path`` forces one
-  (``step``, ``tile``, ``persistent``, ``cooperative``) and ``--cooperative``
-  lets ``auto`` take the cooperative kernel (not yet run on a GPU);
-* ``lstmkit triton_cooperative`` (``--also-paths``): the same with the
-  cooperative kernel forced (plain and peephole LSTMs, H <= 512, grid within
-  the SMs; an error is recorded elsewhere);
+  kernel where it fits, then the cooperative kernel, else the per-step path);
+  ``--path`` forces one (``step``, ``tile``, ``persistent``, ``cooperative``)
+  and ``--no-cooperative`` keeps ``auto`` off the cooperative kernel;
+* ``lstmkit triton_<path>`` (``--also-paths``): the same with that path
+  forced (an error is recorded where it cannot run the size);
+* ``cudnn_notf32`` (float32 rows): cuDNN with ``torch.backends.cudnn.allow_tf32``
+  off, i.e. its float32 products in float32 (the default lets cuDNN use TF32);
 * ``cuDNN``: ``torch.nn.LSTM`` / ``torch.nn.GRU`` (the plain cells' anchor;
   for the peephole and layer-norm LSTMs the anchor is cuDNN's *plain* LSTM of
   the same size, as the targets are stated);
@@ -111,17 +115,30 @@ def measure(cell, B, H, T, dtype, backward, args) -> dict:
     ]
     for path in filter(None, args.also_paths.split(",")):  # extra triton columns, one per forced path
         runs.insert(1, (f"triton_{path}", lambda: _lstmkit_model(cell, H, dtype, "triton"), args.reps, path))
+    # what a user gets: lstmkit's default backend ("auto"), and which engine it took
+    runs.insert(0, ("auto", lambda: _lstmkit_model(cell, H, dtype, "auto"), args.reps, None))
+    if dtype == torch.float32 and DEVICE == "cuda":  # cuDNN with TF32 off: float32 products as float32
+        runs.insert(-1, ("cudnn_notf32", lambda: _cudnn_model(cell, H, dtype), args.reps, None))
+    try:
+        from lstmkit.kernels import select_backend
+
+        probe = _lstmkit_model(cell, H, dtype, "auto")
+        row["auto_backend"] = select_backend(x, probe.spec(), list(probe.cells), None).name
+    except Exception as exc:  # recorded, the row goes on
+        row["auto_backend"] = f"? {type(exc).__name__}"
     for name, make, reps, path in runs:
         if name == "reference" and args.no_reference:
             continue
         saved = os.environ.get("LSTMKIT_TRITON_PATH")
         if path:
             os.environ["LSTMKIT_TRITON_PATH"] = path
+        tf32 = torch.backends.cudnn.allow_tf32
+        torch.backends.cudnn.allow_tf32 = tf32 and name != "cudnn_notf32"
         try:
             model = make()
             with torch.set_grad_enabled(backward):
                 if args.compile_only:
-                    if name in ("cudnn", "reference"):
+                    if name in ("cudnn", "cudnn_notf32", "reference", "auto"):
                         continue
                     reps, warmup = 0, 0
                 else:
@@ -130,6 +147,7 @@ def measure(cell, B, H, T, dtype, backward, args) -> dict:
         except Exception as exc:  # record, keep going (a forced path that cannot run this size lands here)
             row[name + "_error"] = f"{type(exc).__name__}: {exc}"[:200]
         finally:
+            torch.backends.cudnn.allow_tf32 = tf32
             if saved is not None:
                 os.environ["LSTMKIT_TRITON_PATH"] = saved
             else:
@@ -138,6 +156,8 @@ def measure(cell, B, H, T, dtype, backward, args) -> dict:
             torch.cuda.empty_cache()
     if "triton_ms" in row and "cudnn_ms" in row:
         row["triton_over_cudnn"] = row["triton_ms"] / row["cudnn_ms"]
+    if "auto_ms" in row and "cudnn_ms" in row:
+        row["auto_over_cudnn"] = row["auto_ms"] / row["cudnn_ms"]
     if "triton_ms" in row and "reference_ms" in row:
         row["speedup_over_reference"] = row["reference_ms"] / row["triton_ms"]
     return row
@@ -173,9 +193,9 @@ def main(argv=None) -> int:
     p.add_argument("--no-reference", action="store_true", help="skip the (slow) reference loop")
     p.add_argument("--path", choices=("auto", "step", "tile", "persistent", "cooperative"), default="auto",
                    help="the triton backend's path (LSTMKIT_TRITON_PATH); a forced path that cannot run a size is recorded as an error")
-    p.add_argument("--also-paths", default="cooperative",
+    p.add_argument("--also-paths", default="",
                    help="extra triton columns with these paths forced (comma-separated; '' for none)")
-    p.add_argument("--cooperative", action="store_true", help="let auto take the cooperative kernel (LSTMKIT_TRITON_COOPERATIVE=1)")
+    p.add_argument("--no-cooperative", action="store_true", help="keep auto off the cooperative kernel (LSTMKIT_TRITON_COOPERATIVE=0)")
     p.add_argument("--quick", action="store_true", help="B=16, H=256 only")
     p.add_argument("--target", action="store_true", help="the targets' grid: B 1,16,64 and H 64,128,256,512")
     p.add_argument("--warmup", type=int, default=3, help="untimed runs before the timed ones")
@@ -196,8 +216,8 @@ def main(argv=None) -> int:
         return 2
 
     os.environ["LSTMKIT_TRITON_PATH"] = args.path
-    if args.cooperative:
-        os.environ["LSTMKIT_TRITON_COOPERATIVE"] = "1"
+    if args.no_cooperative:
+        os.environ["LSTMKIT_TRITON_COOPERATIVE"] = "0"
     if args.quick:
         args.batch, args.hidden = "16", "256"
     if args.target:
@@ -207,7 +227,7 @@ def main(argv=None) -> int:
     import triton
 
     meta = dict(gpu=gpu, torch=torch.__version__, cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version() if DEVICE == "cuda" else None,
-                triton=triton.__version__, path=args.path, cooperative=args.cooperative, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+                triton=triton.__version__, path=args.path, cooperative=not args.no_cooperative, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     print(f"# lstmkit GPU benchmark on {gpu} (torch {meta['torch']}, CUDA {meta['cuda']}, cuDNN {meta['cudnn']}, triton {meta['triton']})")
     safe = "".join(ch if ch.isalnum() else "_" for ch in gpu).strip("_")
     if args.smoke and not args.json:
@@ -234,7 +254,8 @@ def main(argv=None) -> int:
         return 0
     anchor_row = anchor(args)
     extra = [f"triton_{p}_ms" for p in filter(None, args.also_paths.split(","))]
-    cols = ["cell", "dtype", "B", "H", "mode", "triton_ms", *extra, "cudnn_ms", "reference_ms", "triton_over_cudnn", "speedup_over_reference"]
+    cols = ["cell", "dtype", "B", "H", "mode", "auto_backend", "auto_ms", "triton_ms", *extra, "cudnn_ms", "cudnn_notf32_ms",
+            "reference_ms", "auto_over_cudnn", "triton_over_cudnn", "speedup_over_reference"]
     print("\n| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for r in rows:

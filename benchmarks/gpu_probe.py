@@ -39,6 +39,8 @@ from bench_gpu import _job, _timed  # noqa: E402
 T, B = 512, 16
 SHAPES = [("persistent", 64), ("cooperative", 128), ("cooperative", 256), ("cooperative", 512)]
 VARIANTS = [("ieee", 8), ("tf32x3", 8), ("tf32", 8), ("ieee", 4), ("tf32x3", 4)]
+#: with --defaults: the kernels' own choice (tiles.kernel_config) only
+DEFAULTS = [(None, None)]
 
 
 def _env(**kv):
@@ -80,8 +82,11 @@ def _errors(fast, ref, H: int, x: torch.Tensor) -> dict:
     return dict(err_out=_rel(out.detach(), _REF[H][0]), err_dx=_rel(xf.grad, _REF[H][1]))
 
 
-def configs():
-    out = [dict(kind="variant", path=p, H=H, prec=prec, warps=w) for prec, w in VARIANTS for p, H in SHAPES]
+def configs(defaults: bool = False):
+    out = [dict(kind="variant", path=p, H=H, prec=prec, warps=w) for prec, w in (DEFAULTS if defaults else VARIANTS)
+           for p, H in SHAPES]
+    if defaults:
+        return out
     out += [dict(kind="reference", cell=c, H=H) for c in ("peephole", "layernorm", "gru") for H in (128, 512)]
     out += [dict(kind="launch", path="step", H=256)]
     return out
@@ -89,7 +94,8 @@ def configs():
 
 def run(cfg: dict, args) -> dict:
     row = dict(cfg)
-    x = torch.randn(T, B, cfg["H"], device="cuda")
+    # the same input for every variant of a size (the float64 reference is computed once per size)
+    x = torch.randn(T, B, cfg["H"], device="cuda", generator=torch.Generator(device="cuda").manual_seed(cfg["H"]))
     if cfg["kind"] == "reference":
         import lstmkit
 
@@ -138,6 +144,7 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--compile-only", action="store_true")
     p.add_argument("--shard", default="0/1")
+    p.add_argument("--defaults", action="store_true", help="only the kernels' own precision and warps, with their errors")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     if not torch.cuda.is_available():
@@ -145,7 +152,7 @@ def main(argv=None) -> int:
         return 2
     i, n = map(int, args.shard.split("/"))
     rows = []
-    for cfg in configs()[i::n]:
+    for cfg in configs(args.defaults)[i::n]:
         rows.append(run(cfg, args))
         print("  ", json.dumps(rows[-1]), file=sys.stderr, flush=True)
         if args.json and not args.compile_only:

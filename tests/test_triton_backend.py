@@ -182,7 +182,10 @@ def test_auto_path_takes_the_persistent_kernel_where_it_fits(monkeypatch):
     assert be.layer_path("lstm", 3, 65, torch.float32, dev) == "step"
     assert be.layer_path("rnn_tanh", 3, 64, torch.float32, dev) == "persistent"
     assert be.layer_path("rnn_tanh", 3, 128, torch.float32, dev) == "step"
-    assert be.layer_path("lstm", 3, 512, torch.float32, dev) == "step"  # cooperative only when enabled
+    # the cooperative kernel needs co-resident programs: a GPU, not the interpreter
+    assert be.layer_path("lstm", 3, 512, torch.float32, dev) == ("cooperative" if ON_GPU else "step")
+    monkeypatch.setenv("LSTMKIT_TRITON_COOPERATIVE", "0")
+    assert be.layer_path("lstm", 3, 512, torch.float32, dev) == "step"
     monkeypatch.setenv("LSTMKIT_TRITON_PATH", "tile")
     assert tk.TritonBackend().layer_path("lstm", 3, 8, torch.float32, dev) == "tile"
 
@@ -339,6 +342,24 @@ def test_auto_leaves_plain_cells_to_cudnn_and_takes_the_others():
     assert be.auto_declines(x, RecurrenceSpec(kind="rnn_tanh"), [RNNCell(4, 6)], None) is not None
 
 
+def test_auto_takes_plain_cells_only_where_measured_faster_than_cudnn():
+    fast = tk.faster_in_measurements
+    h200 = (9, 0)
+    # bfloat16 LSTM up to H=128 and GRU up to H=64 by a one-launch kernel, batch <= 64, on an H200
+    assert fast("lstm", torch.bfloat16, 64, 128, h200, "cooperative")
+    assert fast("lstm", torch.bfloat16, 1, 64, h200, "persistent")
+    assert fast("gru", torch.bfloat16, 16, 64, h200, "persistent")
+    # float32 (cuDNN faster at every measured size), larger layers, batches or other GPUs: cuDNN
+    assert not fast("lstm", torch.float32, 16, 64, h200, "persistent")
+    assert not fast("lstm", torch.float16, 16, 64, h200, "persistent")
+    assert not fast("lstm", torch.bfloat16, 16, 256, h200, "cooperative")
+    assert not fast("gru", torch.bfloat16, 16, 128, h200, "step")
+    assert not fast("lstm", torch.bfloat16, 65, 64, h200, "persistent")
+    assert not fast("lstm", torch.bfloat16, 16, 64, (8, 0), "persistent")
+    assert not fast("lstm", torch.bfloat16, 16, 128, h200, "step")  # LSTMKIT_TRITON_COOPERATIVE=0
+    assert not fast("rnn_tanh", torch.bfloat16, 16, 64, h200, "persistent")
+
+
 # ------------------------------------------------------------- GPU-only checks
 needs_gpu = pytest.mark.skipif(not ON_GPU, reason="needs a CUDA device (the interpreter runs programs one at a time)")
 
@@ -362,6 +383,10 @@ def test_auto_on_cuda_takes_triton_for_the_cells_cudnn_lacks():
     assert chosen.name == "triton"
     chosen = select_backend(x, RecurrenceSpec(kind="lstm"), [make_cell("lstm", 3, 5)], None)
     assert chosen.name == "torch"
+    # bfloat16 plain LSTM: triton where it measured faster than cuDNN (an H200), else cuDNN
+    xb = x.to(torch.bfloat16)
+    chosen = select_backend(xb, RecurrenceSpec(kind="lstm"), [make_cell("lstm", 3, 5, torch.bfloat16)], None)
+    assert chosen.name == ("triton" if torch.cuda.get_device_capability() in tk.MEASURED_FASTER else "torch")
 
 
 #: the two ways the grid barrier waits: triton's atomic_poll (3.9 on), or re-reading the counter (before)
@@ -400,8 +425,23 @@ def test_cooperative_barrier_that_cannot_be_met_fails_loudly(poll, monkeypatch):
     gx = torch.randn(T, B, 4 * H)
     h0, c0 = torch.randn(B, H), torch.randn(B, H)
     w = torch.randn(4 * H, H)
-    with pytest.raises(RuntimeError, match="timed out"):
-        tk.sequence.LSTMSequence.apply(gx, h0, c0, w, *(None,) * 7, None, 1e-5, "cooperative")
+    with pytest.warns(RuntimeWarning, match="timed out.*per-step path"):
+        hs, c_n = tk.sequence.LSTMSequence.apply(gx, h0, c0, w, *(None,) * 7, None, 1e-5, "cooperative")
+    # the void launch's outputs were all rewritten by the per-step path
+    want_hs, want_c = tk.sequence.LSTMSequence.apply(gx, h0, c0, w, *(None,) * 7, None, 1e-5, "step")
+    assert torch.equal(hs, want_hs) and torch.equal(c_n, want_c)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "peephole"])
+def test_a_cooperative_backward_that_times_out_runs_the_per_step_backward(kind, monkeypatch):
+    # forward by the cooperative kernel, backward by the per-step kernels: the
+    # saved gates and cells are read the same way by both
+    def times_out(*args, **kwargs):
+        raise tk.cooperative.BarrierTimeout("a grid barrier timed out (simulated)")
+
+    monkeypatch.setattr(tk.cooperative, "lstm_backward", times_out)
+    with pytest.warns(RuntimeWarning, match="per-step path"):
+        compare(kind, torch.float32, L=1, bidirectional=False, T=4, B=5, H=12, path="cooperative")
 
 
 @pytest.mark.parametrize("kind", KINDS)

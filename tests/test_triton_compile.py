@@ -52,9 +52,12 @@ def _check(rows: list[dict], arch: int) -> None:
         where = f"{r['kernel']} [{r['config']}] on sm_{arch}"
         assert r["registers"] <= 255, where
         assert r["shared_bytes"] <= SMEM_LIMIT[arch], f"{where}: {r['shared_bytes']} bytes of shared memory"
-        # the weight tiles held across the time loop must stay on chip: allow a few spilled registers only
-        # (float64 runs the gradient checks, where speed does not matter)
-        assert r["spill_bytes"] <= 256 or "float64" in r["config"], f"{where}: {r['spill_bytes']} bytes spilled"
+        # the weight tiles held across the time loop must stay on chip: allow a few spilled registers only.
+        # Not checked: float64 (the gradient checks, where speed does not matter) and the split
+        # tensor-core products (tf32x3), which hold W_hh twice and spill at H=128-256 yet measured
+        # faster than the FMA kernels on an H200 (RESULTS.md, GPU section)
+        if "float64" not in r["config"] and "tf32x3" not in r["config"]:
+            assert r["spill_bytes"] <= 256, f"{where}: {r['spill_bytes']} bytes spilled"
 
 
 def test_lstm_kernels_compile_for_h100():
@@ -63,6 +66,7 @@ def test_lstm_kernels_compile_for_h100():
     rows = _compile(90, "lstm H=64,cooperative H=512,lstm B=64,float64")
     kernels = {r["kernel"] for r in rows}
     assert sum("float64" in r["config"] for r in rows) == 2  # the persistent LSTM's float64 accumulator
+    assert sum("tf32x3" in r["config"] for r in rows) == 2  # its float32 products split on the tensor cores
     assert {"persistent.lstm_fwd", "persistent.lstm_bwd", "cooperative.lstm_tile_fwd", "cooperative.lstm_tile_bwd",
             "step_kernels.lstm_fwd_step", "step_kernels.lstm_bwd_step"} == kernels
     _check(rows, 90)

@@ -15,15 +15,20 @@ driver does layers, directions and reversal):
   - ``cooperative``: plain and peephole LSTMs up to H = 512: one launch loops
     over time, each program holds a 16-unit slice of ``W_hh`` on chip and the
     programs meet at a grid-wide barrier per step (:mod:`.cooperative`; the
-    grid must fit the GPU's SMs). Not yet run on a GPU, so ``auto`` takes it
-    only with ``LSTMKIT_TRITON_COOPERATIVE=1``;
+    grid must fit the GPU's SMs). 1.6-6x faster than ``step`` on an H200;
+    ``LSTMKIT_TRITON_COOPERATIVE=0`` keeps ``auto`` off it, and a launch whose
+    barrier times out (other work holding SMs) is re-run by ``step`` with a
+    warning;
   - ``tile``: the cooperative kernel's step, one launch per step (no barrier);
   - ``step``: per step the recurrent product (torch) plus one fused gate
     kernel (:mod:`.step_kernels`); any size, and the layer-norm LSTM beyond
     the persistent sizes.
 
-  ``auto`` takes ``persistent`` where it fits, then ``cooperative`` if
-  enabled and it fits, else ``step``;
+  ``auto`` takes ``persistent`` where it fits, then ``cooperative`` where
+  it fits, else ``step``;
+* the float32 recurrent products on the tensor cores split in three TF32
+  products (``tf32x3``, float32-level error) where the tiles fit, else FMA
+  (:func:`.tiles.kernel_config`);
 * the weight gradients as large matrix products after the backward loop.
 
 Inputs may be float32, bfloat16 or float16; the state, the gate math, the
@@ -69,6 +74,32 @@ SUPPORTED_KINDS = ("lstm", "peephole", "layernorm", "gru", "rnn_tanh", "rnn_relu
 SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.float64)
 
 
+#: where the triton kernels measured faster than cuDNN on a plain cell, batch <= 64,
+#: T = 512 (benchmarks/bench_gpu.py --target on an H200, RESULTS.md, GPU section):
+#: bfloat16 inputs (cuDNN's bfloat16 RNNs took 18-24 ms at every size there),
+#: the one-launch kernels only. GPU kind -> cell kind -> largest hidden size.
+MEASURED_FASTER = {(9, 0): {"lstm": 128, "gru": 64}}
+MEASURED_DTYPES = (torch.bfloat16,)
+MEASURED_MAX_BATCH = 64
+
+
+def measured_faster_than_cudnn(backend: "TritonBackend", kind: str, x: Tensor, H: int) -> bool:
+    """Whether one layer of this plain cell ran faster here than cuDNN in the measurements."""
+    if x.device.type != "cuda":
+        return False
+    B = x.shape[1]
+    path = backend.layer_path(kind, B, H, torch.float32, x.device)
+    return faster_in_measurements(kind, x.dtype, B, H, torch.cuda.get_device_capability(x.device), path)
+
+
+def faster_in_measurements(kind: str, dtype: torch.dtype, B: int, H: int, capability: tuple, path: str) -> bool:
+    """:data:`MEASURED_FASTER` read for one layer run by ``path`` on a GPU of ``capability``."""
+    if dtype not in MEASURED_DTYPES or B > MEASURED_MAX_BATCH or path not in ("persistent", "cooperative"):
+        return False
+    largest = MEASURED_FASTER.get(tuple(capability), {}).get(kind)
+    return largest is not None and H <= largest
+
+
 class TritonBackend(Backend):
     """Fused Triton kernels (see the module docstring).
 
@@ -94,7 +125,7 @@ class TritonBackend(Backend):
         requested = self.requested_path()
         if requested != "auto":
             return requested
-        return choose_path(kind, B, H, dtype, device, os.environ.get("LSTMKIT_TRITON_COOPERATIVE", "0") == "1")
+        return choose_path(kind, B, H, dtype, device, os.environ.get("LSTMKIT_TRITON_COOPERATIVE", "1") != "0")
 
     # ------------------------------------------------------------ capability
     def unavailable_reason(self) -> str | None:
@@ -138,16 +169,21 @@ class TritonBackend(Backend):
         return None
 
     def auto_inputs(self) -> tuple:
-        # why_not reads the requested path (LSTMKIT_TRITON_PATH) on every call
-        return (self.requested_path(),)
+        # why_not and auto_declines read the requested path (LSTMKIT_TRITON_PATH)
+        # and whether the cooperative kernel may run, on every call
+        return (self.requested_path(), os.environ.get("LSTMKIT_TRITON_COOPERATIVE", "1"))
 
     def auto_declines(self, x, spec: RecurrenceSpec, cells, lengths) -> str | None:
-        # No GPU measurement of these kernels exists yet (benchmarks/bench_gpu.py
-        # makes one). Until it shows otherwise, cuDNN (backend 'torch') keeps
-        # the configurations it can run; the cells it lacks come here.
-        if spec.is_plain:
-            return "cuDNN (backend 'torch') runs plain cells; triton is not measured faster there yet"
-        return None
+        # From benchmarks/bench_gpu.py on an H200 (RESULTS.md, GPU section): the
+        # cells cuDNN lacks run here (4-5x faster than the reference loop); for
+        # the plain cells cuDNN (backend 'torch') is faster except where
+        # measured_faster_than_cudnn says otherwise.
+        if not spec.is_plain:
+            return None
+        if all(measured_faster_than_cudnn(self, c.kind, x, c.hidden_size) for c in cells):
+            return None
+        return ("cuDNN (backend 'torch') runs plain cells faster here (benchmarks/bench_gpu.py); "
+                "triton only where it measured faster")
 
     # ------------------------------------------------------------- the layer
     def run_layer(

@@ -62,6 +62,7 @@ def cases():
     gradient checks run in; triton before 3.9 refused a float64 accumulator
     handed to ``tl.dot`` without its dtype named)."""
     from . import cooperative, persistent, step_kernels
+    from .tiles import SPLIT_WARPS
 
     out = []
     for peep, ln, H, label in ((False, False, 1024, "lstm"), (True, False, 1024, "peephole"),
@@ -82,7 +83,7 @@ def cases():
         out.append((fn, dict(HAS_LEN=True, BLOCK_B=16, HP=64, PREC="ieee"), pw, "gru H=64"))
     for fn in (persistent.rnn_fwd, persistent.rnn_bwd):
         out.append((fn, dict(RELU=False, HAS_LEN=True, BLOCK_B=16, HP=64, PREC="ieee"), pw, "rnn H=64"))
-    for H in (128, 512):
+    for H in (128, cooperative.SPLIT_MAX_HPK, 512):
         bb, bh, hpk, _ = cooperative.tiles(64, H)
         base = dict(PEEP=False, HAS_LEN=True, BLOCK_B=bb, BLOCK_H=bh, HPK=hpk, PREC="ieee", TIMEOUT=cooperative.SYNC_TIMEOUT_NS)
         cw = cooperative.LAUNCH_OPTS
@@ -93,6 +94,13 @@ def cases():
         out.append((cooperative.lstm_tile_bwd, dict(base, SYNC=True, CM=".cg", PHASE=3), cw, f"cooperative H={H}"))
     for fn in (persistent.lstm_fwd, persistent.lstm_bwd):
         out.append((fn, dict(PEEP=False, LN=False, HAS_LEN=True, BLOCK_B=16, HP=16, PREC="ieee"), pw, "lstm H=16 float64"))
+    # float32 on a GPU runs the products split on the tensor cores (tiles.kernel_config), with fewer warps
+    split = []
+    for fn, constexprs, opts, label, *_ in out:
+        if constexprs.get("PREC") == "ieee" and "float64" not in label and (
+                fn.fn.__module__.endswith("persistent") or f"H={cooperative.SPLIT_MAX_HPK}" in label):
+            split.append((fn, dict(constexprs, PREC="tf32x3"), dict(opts, num_warps=SPLIT_WARPS), f"{label} tf32x3"))
+    out += split
     out = [case if len(case) == 5 else (*case, "fp32") for case in out]
     return out
 

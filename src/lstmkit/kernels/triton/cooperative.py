@@ -43,11 +43,10 @@ from .cell_math import (
 )
 from .tiles import (
     gate_products,
-    launch_options,
+    kernel_config,
     load_gates,
     offsets,
     previous_step,
-    product_precision,
     sequence_lengths,
     store_gates,
     tile,
@@ -64,6 +63,8 @@ MAX_HELD = 32768
 LAUNCH_OPTS = dict(num_warps=8, num_stages=1)
 #: how long a program waits at a grid barrier before it gives up (ns)
 SYNC_TIMEOUT_NS = 2_000_000_000
+#: the widest previous-h tile whose products run split (tf32x3), see _common
+SPLIT_MAX_HPK = 256
 
 
 def tiles(B: int, H: int) -> tuple[int, int, int, tuple[int, int]]:
@@ -243,18 +244,24 @@ def lstm_tile_bwd(
 def _common(B, H, sync: bool, like: torch.Tensor):
     bb, bh, hpk, grid = tiles(B, H)
     n_prog = grid[0] * grid[1]
-    kw = dict(BLOCK_B=bb, BLOCK_H=bh, HPK=hpk, PREC=product_precision(like.dtype), CM=".cg" if sync else "",
-              TIMEOUT=SYNC_TIMEOUT_NS)
+    # split operands (tf32x3) hold W_hh's slice twice: past HPK = 256 that is
+    # more shared memory than an H100/H200 block has (294912 > 232448 bytes at H = 512)
+    prec, opts = kernel_config(like, LAUNCH_OPTS, split_fits=hpk <= SPLIT_MAX_HPK)
+    kw = dict(BLOCK_B=bb, BLOCK_H=bh, HPK=hpk, PREC=prec, CM=".cg" if sync else "", TIMEOUT=SYNC_TIMEOUT_NS)
     if like.device.type == "cuda":
-        kw.update(launch_options(LAUNCH_OPTS))
+        kw.update(opts)
     return grid, n_prog, kw
+
+
+class BarrierTimeout(RuntimeError):
+    """A grid barrier of the cooperative kernel timed out: its results are void."""
 
 
 def _check(err: torch.Tensor) -> None:
     if int(err.item()) != 0:
-        raise RuntimeError(
+        raise BarrierTimeout(
             "triton cooperative LSTM kernel: a grid barrier timed out (the programs were not all "
-            "resident at once); run with LSTMKIT_TRITON_COOPERATIVE=0"
+            "resident at once, e.g. other work held some of the GPU's SMs)"
         )
 
 

@@ -42,11 +42,10 @@ from .layer_norm import layer_norm_gates_bwd, layer_norm_gates_fwd
 from .tiles import (
     add_gate_products,
     gate_products,
-    launch_options,
+    kernel_config,
     load_gates,
     offsets,
     previous_step,
-    product_precision,
     row_vector,
     sequence_lengths,
     store_gates,
@@ -309,25 +308,26 @@ def rnn_bwd(
 
 
 # ------------------------------------------------------------ host launchers
-def _launch_args(B: int, H: int, dtype: torch.dtype):
+def _launch_args(B: int, H: int, like: torch.Tensor):
     grid = (triton.cdiv(B, BLOCK_B),)
-    kw = dict(BLOCK_B=BLOCK_B, HP=_hp(H), PREC=product_precision(dtype))
+    prec, opts = kernel_config(like, LAUNCH_OPTS)
+    kw = dict(BLOCK_B=BLOCK_B, HP=_hp(H), PREC=prec)
     if torch.cuda.is_available() and not _interpreted():
-        kw.update(launch_options(LAUNCH_OPTS))
+        kw.update(opts)
     return grid, kw
 
 
 def lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, args_ln, eps, hs, cs, gates, ghn, stats, peep, ln):
     T, B, _ = gx.shape
     H = h0.shape[1]
-    grid, kw = _launch_args(B, H, gx.dtype)
+    grid, kw = _launch_args(B, H, gx)
     lstm_fwd[grid](gx, h0, c0, w_hh, lens_t, *args_p, *args_ln, hs, cs, gates, ghn, stats,
                    T, B, H, eps, PEEP=peep, LN=ln, HAS_LEN=has_len, **kw)
 
 
 def lstm_backward(d_hs, dc_T, w_hh, gates, cs, c0, lens_t, has_len, args_p, args_ln, dG, dGh, dcn, peep, ln):
     T, B, H = cs.shape
-    grid, kw = _launch_args(B, H, cs.dtype)
+    grid, kw = _launch_args(B, H, cs)
     dummy = cs.new_zeros(1)
     p_i, p_f, p_o = (p if p is not None else dummy for p in args_p)
     ln_w, ghn, stats, lnc_w, lnc_b = (p if p is not None else dummy for p in args_ln)
@@ -341,13 +341,13 @@ def lstm_backward(d_hs, dc_T, w_hh, gates, cs, c0, lens_t, has_len, args_p, args
 def gru_forward(gx, h0, w_hh, b, lens_t, has_len, hs, gates):
     T, B, _ = gx.shape
     H = h0.shape[1]
-    grid, kw = _launch_args(B, H, gx.dtype)
+    grid, kw = _launch_args(B, H, gx)
     gru_fwd[grid](gx, h0, w_hh, b, lens_t, hs, gates, T, B, H, HAS_LEN=has_len, **kw)
 
 
 def gru_backward(d_hs, w_hh, hs, h0, gates, lens_t, has_len, dG, dGh):
     T, B, H = hs.shape
-    grid, kw = _launch_args(B, H, hs.dtype)
+    grid, kw = _launch_args(B, H, hs)
     dh0 = torch.empty_like(h0)
     gru_bwd[grid](d_hs, w_hh, hs, h0, gates, lens_t, dG, dGh, dh0, T, B, H, HAS_LEN=has_len, **kw)
     return dh0
@@ -355,13 +355,13 @@ def gru_backward(d_hs, w_hh, hs, h0, gates, lens_t, has_len, dG, dGh):
 
 def rnn_forward(gx, h0, w_hh, lens_t, has_len, relu, hs):
     T, B, H = gx.shape
-    grid, kw = _launch_args(B, H, gx.dtype)
+    grid, kw = _launch_args(B, H, gx)
     rnn_fwd[grid](gx, h0, w_hh, lens_t, hs, T, B, H, RELU=relu, HAS_LEN=has_len, **kw)
 
 
 def rnn_backward(d_hs, w_hh, hs, lens_t, has_len, relu, dG):
     T, B, H = hs.shape
-    grid, kw = _launch_args(B, H, hs.dtype)
+    grid, kw = _launch_args(B, H, hs)
     dh0 = torch.empty(B, H, dtype=hs.dtype, device=hs.device)
     rnn_bwd[grid](d_hs, w_hh, hs, lens_t, dG, dh0, T, B, H, RELU=relu, HAS_LEN=has_len, **kw)
     return dh0

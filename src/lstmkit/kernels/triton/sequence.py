@@ -24,6 +24,8 @@ half-precision GEMM (``wgrad_dtype``).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -63,6 +65,14 @@ def choose_path(kind: str, B: int, H: int, dtype: torch.dtype, device: torch.dev
         return "persistent"
     if cooperative_ok and device.type == "cuda" and path_problem("cooperative", kind, B, H, dtype, device) is None:
         return "cooperative"
+    return "step"
+
+
+def _fall_back(exc: Exception) -> str:
+    """A cooperative launch whose barrier timed out: say so, and run the step path instead
+    (it rewrites every output the void launch wrote)."""
+    warnings.warn(f"{exc}; this layer ran the per-step path instead (LSTMKIT_TRITON_COOPERATIVE=0 "
+                  "skips the cooperative kernel)", RuntimeWarning, stacklevel=3)
     return "step"
 
 
@@ -117,12 +127,15 @@ class LSTMSequence(torch.autograd.Function):
         args_p = tuple(p.contiguous() if p is not None else dummy for p in (p_i, p_f, p_o))
         args_ln = tuple(p.contiguous() if p is not None else dummy for p in (ln_w, ln_b, lnc_w, lnc_b))
         if path in ("tile", "cooperative"):
-            cooperative.lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, peep, hs, cs, gates,
-                                     sync=path == "cooperative")
-        elif path == "persistent":
+            try:
+                cooperative.lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, peep, hs, cs, gates,
+                                         sync=path == "cooperative")
+            except cooperative.BarrierTimeout as exc:
+                path = _fall_back(exc)
+        if path == "persistent":
             persistent.lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, args_ln, eps,
                                     hs, cs, gates, ghn, stats, peep, ln)
-        else:
+        elif path == "step":
             bb, bh, grid, opts = _blocks(B, H, ln, h0)
             h, c = h0, c0
             for t in range(T):
@@ -149,13 +162,16 @@ class LSTMSequence(torch.autograd.Function):
         dGh = hs.new_empty(T, B, 4 * H) if ln else dG
         dcn = hs.new_zeros(T, B, H) if ln else hs.new_zeros(1)
         if path in ("tile", "cooperative"):
-            dh, dc = cooperative.lstm_backward(d_hs, dc, w_hh, gates, cs, c0, lens_t, has_len, (p_i, p_f, p_o),
-                                               peep, dG, sync=path == "cooperative")
-        elif path == "persistent":
+            try:
+                dh, dc = cooperative.lstm_backward(d_hs, dc, w_hh, gates, cs, c0, lens_t, has_len,
+                                                   (p_i, p_f, p_o), peep, dG, sync=path == "cooperative")
+            except cooperative.BarrierTimeout as exc:  # dc is untouched (the kernel works on a copy)
+                path = _fall_back(exc)
+        if path == "persistent":
             dh, dc = persistent.lstm_backward(d_hs, dc, w_hh, gates, cs, c0, lens_t, has_len,
                                               (p_i, p_f, p_o), (ln_w, ghn, stats, lnc_w, lnc_b),
                                               dG, dGh, dcn, peep, ln)
-        else:
+        elif path == "step":
             bb, bh, grid, opts = _blocks(B, H, ln, h0)
             dh = torch.zeros_like(h0)
             dc_next = torch.empty_like(dc)

@@ -22,21 +22,38 @@ import triton
 import triton.language as tl
 
 
-def product_precision(dtype: torch.dtype) -> str:
-    """``tl.dot``'s ``input_precision`` for the recurrent products: ``"ieee"``
-    (float32 products in float32 arithmetic, the default). For measurements,
-    ``LSTMKIT_TRITON_PREC`` may name ``"tf32x3"`` or ``"tf32"`` (the tensor
-    cores; float32 inputs only)."""
-    if dtype != torch.float32:
-        return "ieee"
-    return os.environ.get("LSTMKIT_TRITON_PREC", "ieee")
+#: ``num_warps`` of the one-launch kernels when their products run on the
+#: tensor cores (``tf32x3``): 4 was as fast or faster than 8 on an H200 there
+#: (RESULTS.md, GPU section); FMA products keep the launchers' own default
+SPLIT_WARPS = 4
 
 
-def launch_options(default: dict) -> dict:
-    """The kernels' launch options on a GPU; ``LSTMKIT_TRITON_WARPS`` overrides
-    ``num_warps`` (for measurements)."""
+def kernel_config(like: torch.Tensor, default_opts: dict, split_fits: bool = True) -> tuple[str, dict]:
+    """``(input_precision, launch options)`` of the recurrent products.
+
+    Float32 on a GPU with TF32 tensor cores (sm_80 on), where the kernel's
+    tiles fit with the operands split (``split_fits``): ``"tf32x3"``, each
+    float32 operand split into a TF32 high and low part and three tensor-core
+    products summed, which gives float32-level error (measured against
+    float64 on an H200: 3.0e-7 relative on the outputs, FMA 3.6e-7) at up to
+    5x the FMA speed. Otherwise ``"ieee"``: float32 (or float64) FMA
+    arithmetic, and in the interpreter. For measurements,
+    ``LSTMKIT_TRITON_PREC`` (``ieee``, ``tf32x3``, ``tf32``) and
+    ``LSTMKIT_TRITON_WARPS`` override the choice.
+    """
+    opts = dict(default_opts)
+    if like.dtype != torch.float32 or not like.is_cuda:
+        return "ieee", opts
+    prec = os.environ.get("LSTMKIT_TRITON_PREC")
+    if prec is None:
+        split = split_fits and torch.cuda.get_device_capability(like.device) >= (8, 0)
+        prec = "tf32x3" if split else "ieee"
+    if prec != "ieee":
+        opts["num_warps"] = SPLIT_WARPS
     warps = os.environ.get("LSTMKIT_TRITON_WARPS")
-    return dict(default, num_warps=int(warps)) if warps else dict(default)
+    if warps:
+        opts["num_warps"] = int(warps)
+    return prec, opts
 
 
 @triton.jit
