@@ -13,6 +13,16 @@ needs_cudnn = pytest.mark.skipif(
 )
 
 
+def test_tensors_that_are_not_the_layers_parameters_are_never_moved():
+    layer = lstmkit.LSTM(4, 5, backend="torch")
+    weights = [w.detach().clone() for w in flat_weights(list(layer.cells))]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    weights = [w.to(device) for w in weights]
+    before = [w.data_ptr() for w in weights]
+    assert keep_cudnn_flat(weights, list(layer.cells), layer.spec(), torch.randn(3, 2, 4, device=device)) is False
+    assert [w.data_ptr() for w in weights] == before
+
+
 def test_nothing_is_flattened_on_the_cpu():
     layer = lstmkit.LSTM(4, 5, num_layers=2, backend="torch")
     weights = flat_weights(list(layer.cells))

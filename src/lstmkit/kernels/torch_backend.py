@@ -52,6 +52,8 @@ def keep_cudnn_flat(weights: list[Tensor], cells: Sequence[Cell], spec: Recurren
         return False
     if torch.compiler.is_compiling() or torch.jit.is_tracing():
         return False
+    if not all(isinstance(w, torch.nn.Parameter) for w in weights):
+        return False  # substituted tensors (torch.func.functional_call, replicas): not the layer's own to move
     first = weights[0]
     if any(w.dtype != x.dtype or w.device != x.device for w in weights):
         return False  # cuDNN will not run these as they are: nothing to keep

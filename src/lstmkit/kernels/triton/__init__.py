@@ -175,7 +175,7 @@ class TritonBackend(Backend):
 
     def auto_declines(self, x, spec: RecurrenceSpec, cells, lengths) -> str | None:
         # From benchmarks/bench_gpu.py on an H200 (RESULTS.md, GPU section): the
-        # cells cuDNN lacks run here (4-5x faster than the reference loop); for
+        # cells cuDNN lacks run here (4-50x faster than the reference loop); for
         # the plain cells cuDNN (backend 'torch') is faster except where
         # measured_faster_than_cudnn says otherwise.
         if not spec.is_plain:
