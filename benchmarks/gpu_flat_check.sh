@@ -2,12 +2,7 @@
 # The torch backend's cuDNN weight buffer on a lent GPU (one short call): its tests, then lstmkit `auto`
 # against torch.nn on the float32 plain cells at the small sizes where the per-call copy showed.
 #     run  command="bash benchmarks/gpu_flat_check.sh"  timeout_s=170
-set -u
-OUT=${OUT:-benchmarks/out/gpu_flat}
-mkdir -p "$OUT"
-PY=${PYTHON:-python3}
-export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-export TRITON_DEFAULT_FP_FUSION=${TRITON_DEFAULT_FP_FUSION:-1}
+. "$(dirname "$0")/gpu_env.sh" benchmarks/out/gpu_flat
 timeout 60 "$PY" -m pytest -q -p no:cacheprovider tests/test_torch_backend_cuda.py \
     "tests/test_triton_backend.py::test_auto_path_takes_the_persistent_kernel_where_it_fits" > "$OUT/tests.txt" 2>&1
 echo "tests: exit $? : $(tail -1 "$OUT/tests.txt")"

@@ -2,12 +2,7 @@
 # gpu_probe.py in one call of a lent GPU machine: the kernels compiled side by side in 8 shards
 # (untimed), then the probe alone on the GPU. Files under $OUT: probe.txt, probe.json, probe.err, compile.txt.
 #     run  command="bash benchmarks/gpu_probe.sh"  timeout_s=330
-set -u
-OUT=${OUT:-benchmarks/out/gpu_probe}
-mkdir -p "$OUT"
-PY=${PYTHON:-python3}
-export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-export TRITON_DEFAULT_FP_FUSION=${TRITON_DEFAULT_FP_FUSION:-1}
+. "$(dirname "$0")/gpu_env.sh" benchmarks/out/gpu_probe
 start=$(date +%s)
 scratch=$(mktemp -d)
 for i in 0 1 2 3 4 5 6 7; do

@@ -15,13 +15,7 @@
 #
 # Without a GPU (here, to check the script): the tests run in the Triton interpreter and the benchmark
 # in its --smoke mode, which measures nothing. Budget: SESSION_SECONDS (default 540) for all steps.
-set -u
-OUT=${OUT:-benchmarks/out/gpu_session}
-mkdir -p "$OUT"
-PY=${PYTHON:-python3}
-export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
-export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-export TRITON_DEFAULT_FP_FUSION=${TRITON_DEFAULT_FP_FUSION:-1}
+. "$(dirname "$0")/gpu_env.sh" benchmarks/out/gpu_session
 start=$(date +%s)
 budget=${SESSION_SECONDS:-540}
 left() { echo $((budget - ($(date +%s) - start))); }
