@@ -15,6 +15,8 @@ def test_env_json_in_process(capsys):
     assert info["versions"]["torch"]
     assert info["backends"]["reference"] == "available"
     assert "cpu" in info["devices"]
+    # one line per GPU on what auto does there; none without one
+    assert bool(info["auto_cuda"]) == (len(info["devices"]) > 1)
 
 
 def test_env_as_a_subprocess():

@@ -342,6 +342,12 @@ def test_auto_leaves_plain_cells_to_cudnn_and_takes_the_others():
     assert be.auto_declines(x, RecurrenceSpec(kind="rnn_tanh"), [RNNCell(4, 6)], None) is not None
 
 
+def test_env_says_what_auto_does_on_a_gpu_kind():
+    assert "measured on sm_90: triton for bfloat16 LSTM H <= 128, GRU H <= 64" in tk.cuda_auto_status((9, 0))
+    other = tk.cuda_auto_status((8, 6))
+    assert other.startswith("not measured on sm_86") and "cuDNN" in other
+
+
 def test_auto_takes_plain_cells_only_where_measured_faster_than_cudnn():
     fast = tk.faster_in_measurements
     h200 = (9, 0)

@@ -31,8 +31,16 @@ def collect() -> dict:
         except md.PackageNotFoundError:
             versions[dist] = "not installed"
     devices = ["cpu"]
+    cuda_auto = {}
     if torch.cuda.is_available():
         devices += [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
+        try:
+            from lstmkit.kernels.triton import cuda_auto_status
+        except ImportError as exc:  # no triton: cuDNN and the reference loop only
+            cuda_auto = {"all": f"triton cannot be imported ({exc}): plain cells on cuDNN, the others on the reference loop"}
+        else:
+            cuda_auto = {f"cuda:{i}": cuda_auto_status(torch.cuda.get_device_capability(i))
+                         for i in range(torch.cuda.device_count())}
     return {
         "versions": versions,
         "platform": platform.platform(),
@@ -42,6 +50,7 @@ def collect() -> dict:
         "devices": devices,
         "backends": backend_status(),
         "auto_table": auto_table_status(),
+        "auto_cuda": cuda_auto,
     }
 
 
@@ -67,4 +76,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"auto on CPU:   {table['source']}: plain LSTM/GRU/RNN calls go to torch.nn; "
               "`lstmkit calibrate` measures this machine")
+    for device, line in info["auto_cuda"].items():
+        print(f"auto on {device}: {line}")
     return 0

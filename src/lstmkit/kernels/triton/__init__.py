@@ -83,6 +83,18 @@ MEASURED_DTYPES = (torch.bfloat16,)
 MEASURED_MAX_BATCH = 64
 
 
+def cuda_auto_status(capability: tuple) -> str:
+    """What ``auto`` does on a GPU of this compute capability, in one line (``lstmkit env``)."""
+    cells = MEASURED_FASTER.get(tuple(capability))
+    base = "peephole and layer-norm LSTMs on triton"
+    if cells is None:
+        return (f"not measured on sm_{capability[0]}{capability[1]}: plain LSTM/GRU/RNN calls go to cuDNN, {base} "
+                "(benchmarks/bench_gpu.py measures a GPU)")
+    wins = ", ".join(f"{kind.upper()} H <= {h}" for kind, h in cells.items())
+    return (f"measured on sm_{capability[0]}{capability[1]}: triton for bfloat16 {wins} (batch <= {MEASURED_MAX_BATCH}), "
+            f"cuDNN for the other plain calls, {base}")
+
+
 def measured_faster_than_cudnn(backend: "TritonBackend", kind: str, x: Tensor, H: int) -> bool:
     """Whether one layer of this plain cell ran faster here than cuDNN in the measurements."""
     if x.device.type != "cuda":
