@@ -342,6 +342,30 @@ def test_auto_leaves_plain_cells_to_cudnn_and_takes_the_others():
     assert be.auto_declines(x, RecurrenceSpec(kind="rnn_tanh"), [RNNCell(4, 6)], None) is not None
 
 
+class _FakeGPU:
+    """Device properties of a GPU that is not there: 132 SMs, ``optin`` bytes of shared memory a block."""
+
+    def __init__(self, optin):
+        self.multi_processor_count = 132
+        self.shared_memory_per_multiprocessor = 233472
+        if optin is not None:
+            self.shared_memory_per_block_optin = optin
+
+
+def test_the_cooperative_kernel_only_where_its_shared_memory_fits(monkeypatch):
+    dev = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d=None: _FakeGPU(101376))  # sm_86/sm_89
+    assert tk.cooperative.cooperative_fits(16, 128, dev) is None
+    assert "shared memory" in tk.cooperative.cooperative_fits(16, 512, dev)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d=None: _FakeGPU(232448))  # H100/H200
+    assert tk.cooperative.cooperative_fits(16, 512, dev) is None
+    # without the opt-in field: the multiprocessor's less the 1 KiB the driver keeps
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d=None: _FakeGPU(None))
+    assert tk.tiles.block_shared_memory(dev) == 232448
+    # the split products take twice the weights' share: they fit an H200 block up to H = 256
+    assert tk.cooperative.shared_bytes(64, 256, split=True) <= 232448 < tk.cooperative.shared_bytes(64, 512, split=True)
+
+
 def test_env_says_what_auto_does_on_a_gpu_kind():
     assert "measured on sm_90: triton for bfloat16 LSTM H <= 128, GRU H <= 64" in tk.cuda_auto_status((9, 0))
     other = tk.cuda_auto_status((8, 6))

@@ -67,6 +67,15 @@ def test_lstm_kernels_compile_for_h100():
     kernels = {r["kernel"] for r in rows}
     assert sum("float64" in r["config"] for r in rows) == 2  # the persistent LSTM's float64 accumulator
     assert sum("tf32x3" in r["config"] for r in rows) == 2  # its float32 products split on the tensor cores
+    # the launchers' reckoning of shared memory is what the compiler gave
+    from lstmkit.kernels.triton import cooperative, persistent
+
+    for r in rows:
+        if r["kernel"] == "cooperative.lstm_tile_fwd":
+            H = int(r["config"].split("H=")[1].split()[0])
+            assert r["shared_bytes"] == cooperative.shared_bytes(64, H, split="tf32x3" in r["config"]), r
+        if r["kernel"].startswith("persistent.") and "tf32x3" in r["config"]:
+            assert r["shared_bytes"] <= persistent.SPLIT_SHARED, r
     assert {"persistent.lstm_fwd", "persistent.lstm_bwd", "cooperative.lstm_tile_fwd", "cooperative.lstm_tile_bwd",
             "step_kernels.lstm_fwd_step", "step_kernels.lstm_bwd_step"} == kernels
     _check(rows, 90)

@@ -83,7 +83,7 @@ def cases():
         out.append((fn, dict(HAS_LEN=True, BLOCK_B=16, HP=64, PREC="ieee"), pw, "gru H=64"))
     for fn in (persistent.rnn_fwd, persistent.rnn_bwd):
         out.append((fn, dict(RELU=False, HAS_LEN=True, BLOCK_B=16, HP=64, PREC="ieee"), pw, "rnn H=64"))
-    for H in (128, cooperative.SPLIT_MAX_HPK, 512):
+    for H in (128, 256, 512):
         bb, bh, hpk, _ = cooperative.tiles(64, H)
         base = dict(PEEP=False, HAS_LEN=True, BLOCK_B=bb, BLOCK_H=bh, HPK=hpk, PREC="ieee", TIMEOUT=cooperative.SYNC_TIMEOUT_NS)
         cw = cooperative.LAUNCH_OPTS
@@ -98,7 +98,7 @@ def cases():
     split = []
     for fn, constexprs, opts, label, *_ in out:
         if constexprs.get("PREC") == "ieee" and "float64" not in label and (
-                fn.fn.__module__.endswith("persistent") or f"H={cooperative.SPLIT_MAX_HPK}" in label):
+                fn.fn.__module__.endswith("persistent") or "H=256" in label):
             split.append((fn, dict(constexprs, PREC="tf32x3"), dict(opts, num_warps=SPLIT_WARPS), f"{label} tf32x3"))
     out += split
     out = [case if len(case) == 5 else (*case, "fp32") for case in out]

@@ -42,6 +42,7 @@ from .cell_math import (
     peephole_weights,
 )
 from .tiles import (
+    block_shared_memory,
     gate_products,
     kernel_config,
     load_gates,
@@ -63,8 +64,6 @@ MAX_HELD = 32768
 LAUNCH_OPTS = dict(num_warps=8, num_stages=1)
 #: how long a program waits at a grid barrier before it gives up (ns)
 SYNC_TIMEOUT_NS = 2_000_000_000
-#: the widest previous-h tile whose products run split (tf32x3), see _common
-SPLIT_MAX_HPK = 256
 
 
 def tiles(B: int, H: int) -> tuple[int, int, int, tuple[int, int]]:
@@ -75,6 +74,14 @@ def tiles(B: int, H: int) -> tuple[int, int, int, tuple[int, int]]:
     while 4 * bh * hpk < MAX_HELD // 4 and bh < hpk and triton.cdiv(H, bh * 2) >= 8:
         bh *= 2  # wider slices while the grid keeps at least 8 unit slices
     return bb, bh, hpk, (triton.cdiv(H, bh), triton.cdiv(B, bb))
+
+
+def shared_bytes(B: int, H: int, split: bool) -> int:
+    """Shared memory one program of the tiled kernels takes: its slice of ``W_hh`` (twice with split
+    tf32x3 operands) and the rows' previous ``h`` (as ptxas reported for sm_90: 40 KiB at H = 128,
+    160 KiB at H = 512, 144 KiB at H = 256 split, 288 KiB at H = 512 split)."""
+    bb, bh, hpk, _ = tiles(B, H)
+    return (2 if split else 1) * 4 * 4 * bh * hpk + 4 * bb * hpk
 
 
 def tile_problem(B: int, H: int) -> str | None:
@@ -96,6 +103,9 @@ def cooperative_fits(B: int, H: int, device: torch.device) -> str | None:
         sms = torch.cuda.get_device_properties(device).multi_processor_count
         if n_prog > sms:
             return f"the grid ({n_prog} programs) exceeds the {sms} SMs that can hold it at once"
+        need, have = shared_bytes(B, H, split=False), block_shared_memory(device)
+        if need > have:
+            return f"a program needs {need} bytes of shared memory at H={H}; this GPU gives a block {have}"
     elif n_prog > 1:
         return f"the Triton interpreter runs programs one after another, so a grid of {n_prog} cannot meet at a barrier"
     return None
@@ -244,9 +254,10 @@ def lstm_tile_bwd(
 def _common(B, H, sync: bool, like: torch.Tensor):
     bb, bh, hpk, grid = tiles(B, H)
     n_prog = grid[0] * grid[1]
-    # split operands (tf32x3) hold W_hh's slice twice: past HPK = 256 that is
-    # more shared memory than an H100/H200 block has (294912 > 232448 bytes at H = 512)
-    prec, opts = kernel_config(like, LAUNCH_OPTS, split_fits=hpk <= SPLIT_MAX_HPK)
+    # split operands (tf32x3) hold W_hh's slice twice: at H = 512 that is more
+    # shared memory than an H100/H200 block has (294912 > 232448 bytes)
+    split_fits = like.is_cuda and shared_bytes(B, H, split=True) <= block_shared_memory(like.device)
+    prec, opts = kernel_config(like, LAUNCH_OPTS, split_fits=split_fits)
     kw = dict(BLOCK_B=bb, BLOCK_H=bh, HPK=hpk, PREC=prec, CM=".cg" if sync else "", TIMEOUT=SYNC_TIMEOUT_NS)
     if like.device.type == "cuda":
         kw.update(opts)

@@ -41,6 +41,7 @@ from .cell_math import (
 from .layer_norm import layer_norm_gates_bwd, layer_norm_gates_fwd
 from .tiles import (
     add_gate_products,
+    block_shared_memory,
     gate_products,
     kernel_config,
     load_gates,
@@ -308,9 +309,15 @@ def rnn_bwd(
 
 
 # ------------------------------------------------------------ host launchers
+#: shared memory the persistent kernels take with split products (tf32x3), the most of them: the
+#: LSTM's at H = 64 (ptxas through aot_check; the FMA kernels take 40-84 KiB, as before the split)
+SPLIT_SHARED = 139264
+
+
 def _launch_args(B: int, H: int, like: torch.Tensor):
     grid = (triton.cdiv(B, BLOCK_B),)
-    prec, opts = kernel_config(like, LAUNCH_OPTS)
+    split_fits = like.is_cuda and block_shared_memory(like.device) >= SPLIT_SHARED
+    prec, opts = kernel_config(like, LAUNCH_OPTS, split_fits=split_fits)
     kw = dict(BLOCK_B=BLOCK_B, HP=_hp(H), PREC=prec)
     if torch.cuda.is_available() and not _interpreted():
         kw.update(opts)

@@ -28,11 +28,22 @@ import triton.language as tl
 SPLIT_WARPS = 4
 
 
+def block_shared_memory(device: torch.device) -> int:
+    """Bytes of shared memory one block of this GPU may take (the opt-in limit: 227 KiB on an
+    H100/H200, 163 KiB on an A100, 99 KiB on the sm_86/sm_89 parts)."""
+    props = torch.cuda.get_device_properties(device)
+    optin = getattr(props, "shared_memory_per_block_optin", None)
+    if optin:
+        return int(optin)
+    return int(getattr(props, "shared_memory_per_multiprocessor", 49152 + 1024)) - 1024
+
+
 def kernel_config(like: torch.Tensor, default_opts: dict, split_fits: bool = True) -> tuple[str, dict]:
     """``(input_precision, launch options)`` of the recurrent products.
 
     Float32 on a GPU with TF32 tensor cores (sm_80 on), where the kernel's
-    tiles fit with the operands split (``split_fits``): ``"tf32x3"``, each
+    tiles fit this GPU's shared memory with the operands split (``split_fits``,
+    the caller's reckoning): ``"tf32x3"``, each
     float32 operand split into a TF32 high and low part and three tensor-core
     products summed, which gives float32-level error (measured against
     float64 on an H200: 3.0e-7 relative on the outputs, FMA 3.6e-7) at up to
