@@ -362,6 +362,14 @@ def test_the_cooperative_kernel_only_where_its_shared_memory_fits(monkeypatch):
     # without the opt-in field: the multiprocessor's less the 1 KiB the driver keeps
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d=None: _FakeGPU(None))
     assert tk.tiles.block_shared_memory(dev) == 232448
+    # the persistent kernels want 84 KiB: on a 64 KiB GPU (sm_75) the LSTM takes the cooperative
+    # kernel (20 KiB at H = 64), the GRU the per-step path
+    be = tk.TritonBackend()
+    assert be.layer_path("gru", 16, 64, torch.float32, dev) == "persistent"
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d=None: _FakeGPU(65536))
+    assert be.layer_path("lstm", 16, 64, torch.float32, dev) == "cooperative"
+    assert be.layer_path("gru", 16, 64, torch.float32, dev) == "step"
+    assert "shared memory" in tk.sequence.path_problem("persistent", "gru", 16, 64, torch.float32, dev)
     # the split products take twice the weights' share: they fit an H200 block up to H = 256
     assert tk.cooperative.shared_bytes(64, 256, split=True) <= 232448 < tk.cooperative.shared_bytes(64, 512, split=True)
 

@@ -310,8 +310,11 @@ def rnn_bwd(
 
 # ------------------------------------------------------------ host launchers
 #: shared memory the persistent kernels take with split products (tf32x3), the most of them: the
-#: LSTM's at H = 64 (ptxas through aot_check; the FMA kernels take 40-84 KiB, as before the split)
+#: LSTM's at H = 64 (ptxas through aot_check)
 SPLIT_SHARED = 139264
+#: the most the FMA kernels take (the LSTM backward at H = 64 with triton 3.6; 68 KiB with 3.9):
+#: a GPU that gives a block less (sm_75: 64 KiB) runs the per-step path
+FMA_SHARED = 86016
 
 
 def _launch_args(B: int, H: int, like: torch.Tensor):
