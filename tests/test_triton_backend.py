@@ -457,7 +457,8 @@ def test_cooperative_barrier_that_cannot_be_met_fails_loudly(poll, monkeypatch):
     # in the interpreter programs run one after another, so two programs can
     # never meet: the barrier must time out, stop waiting, and raise
     _barrier_waits_by(poll, monkeypatch)
-    monkeypatch.setattr(tk.cooperative, "SYNC_TIMEOUT_NS", 20_000_000)
+    # 2 ms: the re-read wait counts re-reads (one per 500 ns), each a slow interpreted atomic
+    monkeypatch.setattr(tk.cooperative, "SYNC_TIMEOUT_NS", 2_000_000)
     T, B, H = 3, 20, 8
     assert tk.cooperative.tiles(B, H)[3][1] == 2
     gx = torch.randn(T, B, 4 * H)
