@@ -50,8 +50,8 @@ def keep_cudnn_flat(weights: list[Tensor], cells: Sequence[Cell], spec: Recurren
     """
     if not (x.is_cuda and torch.backends.cudnn.enabled and torch._use_cudnn_rnn_flatten_weight()):
         return False
-    if torch.compiler.is_compiling() or torch.jit.is_tracing():
-        return False
+    if torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.is_inference_mode_enabled():
+        return False  # (a buffer made in inference mode could not be trained later: the next call makes it)
     if not all(isinstance(w, torch.nn.Parameter) for w in weights):
         return False  # substituted tensors (torch.func.functional_call, replicas): not the layer's own to move
     first = weights[0]
@@ -60,6 +60,8 @@ def keep_cudnn_flat(weights: list[Tensor], cells: Sequence[Cell], spec: Recurren
     storage = first.untyped_storage().data_ptr()
     if all(w.untyped_storage().data_ptr() == storage for w in weights):
         return False
+    if len({w.data_ptr() for w in weights}) != len(weights):
+        return False  # tied weights: one buffer would untie them (torch.nn declines too)
     from torch.backends.cudnn.rnn import get_cudnn_mode
 
     cell = cells[0]
