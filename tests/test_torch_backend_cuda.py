@@ -63,3 +63,17 @@ def test_weights_share_one_buffer_and_the_numbers_match_torch_nn(kind, tmp_path)
     saved = read_weights(folder, read_model_config(folder), "cpu")
     for name, p in layer.state_dict().items():
         assert torch.equal(saved[name], p.cpu()), name
+
+
+@needs_cudnn
+def test_a_first_call_in_inference_mode_leaves_the_weights_trainable():
+    layer = lstmkit.LSTM(6, 8, backend="torch").cuda()
+    x = torch.randn(5, 2, 6, device="cuda")
+    with torch.inference_mode():
+        layer(x)
+    weights = flat_weights(list(layer.cells))
+    assert len({w.untyped_storage().data_ptr() for w in weights}) == len(weights)  # not flattened there
+    out, _ = layer(x)  # an ordinary call flattens, and trains
+    out.sum().backward()
+    assert len({w.untyped_storage().data_ptr() for w in weights}) == 1
+    assert all(w.grad is not None and torch.isfinite(w.grad).all() for w in weights)
