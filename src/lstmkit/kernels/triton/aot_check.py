@@ -92,16 +92,14 @@ def cases():
         out.append((cooperative.lstm_tile_bwd, dict(base, SYNC=False, CM="", PHASE=1), cw, f"tile H={H} phase 1"))
         out.append((cooperative.lstm_tile_bwd, dict(base, SYNC=False, CM="", PHASE=2), cw, f"tile H={H} phase 2"))
         out.append((cooperative.lstm_tile_bwd, dict(base, SYNC=True, CM=".cg", PHASE=3), cw, f"cooperative H={H}"))
-    for fn in (persistent.lstm_fwd, persistent.lstm_bwd):
-        out.append((fn, dict(PEEP=False, LN=False, HAS_LEN=True, BLOCK_B=16, HP=16, PREC="ieee"), pw, "lstm H=16 float64"))
+    out = [(*case, "fp32") for case in out]
     # float32 on a GPU runs the products split on the tensor cores (tiles.kernel_config), with fewer warps
-    split = []
-    for fn, constexprs, opts, label, *_ in out:
-        if constexprs.get("PREC") == "ieee" and "float64" not in label and (
-                fn.fn.__module__.endswith("persistent") or "H=256" in label):
-            split.append((fn, dict(constexprs, PREC="tf32x3"), dict(opts, num_warps=SPLIT_WARPS), f"{label} tf32x3"))
-    out += split
-    out = [case if len(case) == 5 else (*case, "fp32") for case in out]
+    out += [(fn, dict(constexprs, PREC="tf32x3"), dict(opts, num_warps=SPLIT_WARPS), f"{label} tf32x3", fp)
+            for fn, constexprs, opts, label, fp in out
+            if constexprs.get("PREC") == "ieee" and (fn.fn.__module__.endswith("persistent") or "H=256" in label)]
+    for fn in (persistent.lstm_fwd, persistent.lstm_bwd):
+        out.append((fn, dict(PEEP=False, LN=False, HAS_LEN=True, BLOCK_B=16, HP=16, PREC="ieee"), pw,
+                    "lstm H=16 float64", "fp64"))
     return out
 
 
