@@ -48,9 +48,10 @@ def path_problem(path: str, kind: str, B: int, H: int, dtype: torch.dtype, devic
     if path == "persistent":
         if not persistent.fits(G, B, H, dtype):
             return f"the persistent kernel holds W_hh on chip only up to {persistent.MAX_HELD} float32 weights per program (G*HP^2; got H={H})"
-        if device.type == "cuda" and block_shared_memory(device) < persistent.FMA_SHARED:
+        have = block_shared_memory(device) if device.type == "cuda" else None
+        if have is not None and have < persistent.FMA_SHARED:
             return (f"the persistent kernels take up to {persistent.FMA_SHARED} bytes of shared memory a block; "
-                    f"this GPU gives {block_shared_memory(device)}")
+                    f"this GPU gives {have}")
     elif path in ("tile", "cooperative"):
         if kind not in ("lstm", "peephole"):
             return f"the tiled kernels cover the plain and peephole LSTMs, not {kind!r}"
