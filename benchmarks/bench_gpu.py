@@ -114,7 +114,11 @@ def measure(cell, B, H, T, dtype, backward, args) -> dict:
         ("reference", lambda: _lstmkit_model(cell, H, dtype, "reference"), args.reference_reps, None),
     ]
     for path in filter(None, args.also_paths.split(",")):  # extra triton columns, one per forced path
-        runs.insert(1, (f"triton_{path}", lambda: _lstmkit_model(cell, H, dtype, "triton"), args.reps, path))
+        runs.insert(1, (f"triton_{path}", lambda: _lstmkit_model(cell, H, dtype, "triton"), args.reps,
+                        {"LSTMKIT_TRITON_PATH": path}))
+    if args.also_no_graphs:  # the per-step path launched step by step, not replayed from a CUDA graph
+        runs.insert(1, ("triton_nographs", lambda: _lstmkit_model(cell, H, dtype, "triton"), args.reps,
+                        {"LSTMKIT_TRITON_GRAPHS": "0"}))
     # what a user gets: lstmkit's default backend ("auto"), and which engine it took
     runs.insert(0, ("auto", lambda: _lstmkit_model(cell, H, dtype, "auto"), args.reps, None))
     if dtype == torch.float32 and DEVICE == "cuda":  # cuDNN with TF32 off: float32 products as float32
@@ -126,19 +130,18 @@ def measure(cell, B, H, T, dtype, backward, args) -> dict:
         row["auto_backend"] = select_backend(x, probe.spec(), list(probe.cells), None).name
     except Exception as exc:  # recorded, the row goes on
         row["auto_backend"] = f"? {type(exc).__name__}"
-    for name, make, reps, path in runs:
+    for name, make, reps, env in runs:
         if name == "reference" and args.no_reference:
             continue
-        saved = os.environ.get("LSTMKIT_TRITON_PATH")
-        if path:
-            os.environ["LSTMKIT_TRITON_PATH"] = path
+        saved = {k: os.environ.get(k) for k in env or {}}
+        os.environ.update(env or {})
         tf32 = torch.backends.cudnn.allow_tf32
         torch.backends.cudnn.allow_tf32 = tf32 and name != "cudnn_notf32"
         try:
             model = make()
             with torch.set_grad_enabled(backward):
                 if args.compile_only:
-                    if name in ("cudnn", "cudnn_notf32", "reference", "auto"):
+                    if name in ("cudnn", "cudnn_notf32", "reference", "auto", "triton_nographs"):
                         continue
                     reps, warmup = 0, 0
                 else:
@@ -148,16 +151,19 @@ def measure(cell, B, H, T, dtype, backward, args) -> dict:
             row[name + "_error"] = f"{type(exc).__name__}: {exc}"[:200]
         finally:
             torch.backends.cudnn.allow_tf32 = tf32
-            if saved is not None:
-                os.environ["LSTMKIT_TRITON_PATH"] = saved
-            else:
-                os.environ.pop("LSTMKIT_TRITON_PATH", None)
+            for k, v in saved.items():
+                if v is not None:
+                    os.environ[k] = v
+                else:
+                    os.environ.pop(k, None)
         if DEVICE == "cuda":
             torch.cuda.empty_cache()
     if "triton_ms" in row and "cudnn_ms" in row:
         row["triton_over_cudnn"] = row["triton_ms"] / row["cudnn_ms"]
     if "auto_ms" in row and "cudnn_ms" in row:
         row["auto_over_cudnn"] = row["auto_ms"] / row["cudnn_ms"]
+    if "triton_ms" in row and "triton_nographs_ms" in row:
+        row["graphs_speedup"] = row["triton_nographs_ms"] / row["triton_ms"]
     if "triton_ms" in row and "reference_ms" in row:
         row["speedup_over_reference"] = row["reference_ms"] / row["triton_ms"]
     return row
@@ -195,6 +201,8 @@ def main(argv=None) -> int:
                    help="the triton backend's path (LSTMKIT_TRITON_PATH); a forced path that cannot run a size is recorded as an error")
     p.add_argument("--also-paths", default="",
                    help="extra triton columns with these paths forced (comma-separated; '' for none)")
+    p.add_argument("--also-no-graphs", action="store_true",
+                   help="an extra triton column with LSTMKIT_TRITON_GRAPHS=0 (the per-step path launched step by step)")
     p.add_argument("--no-cooperative", action="store_true", help="keep auto off the cooperative kernel (LSTMKIT_TRITON_COOPERATIVE=0)")
     p.add_argument("--quick", action="store_true", help="B=16, H=256 only")
     p.add_argument("--target", action="store_true", help="the targets' grid: B 1,16,64 and H 64,128,256,512")
@@ -254,8 +262,10 @@ def main(argv=None) -> int:
         return 0
     anchor_row = anchor(args)
     extra = [f"triton_{p}_ms" for p in filter(None, args.also_paths.split(","))]
+    extra += ["triton_nographs_ms"] if args.also_no_graphs else []
     cols = ["cell", "dtype", "B", "H", "mode", "auto_backend", "auto_ms", "triton_ms", *extra, "cudnn_ms", "cudnn_notf32_ms",
-            "reference_ms", "auto_over_cudnn", "triton_over_cudnn", "speedup_over_reference"]
+            "reference_ms", "auto_over_cudnn", "triton_over_cudnn", "speedup_over_reference",
+            *(["graphs_speedup"] if args.also_no_graphs else [])]
     print("\n| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for r in rows:

@@ -510,3 +510,154 @@ def test_padding_never_reaches_outputs_states_or_gradients(kind):
         for a, w in zip(flat_got, flat_want):
             assert torch.isfinite(a).all(), f"{kind}: non-finite result with {poison} in the padding"
             torch.testing.assert_close(a, w, rtol=0, atol=0)
+
+
+# ------------------------------------------- CUDA graphs of the per-step path
+graphs = importlib.import_module("lstmkit.kernels.triton.graphs")
+
+
+class _StandInGraph:
+    """Records like a CUDA graph, without a GPU: what ``capture`` was given is
+    called again on ``replay`` with the same (static) buffers, and its results
+    are written into the tensors the capture returned, as a replay rewrites
+    the same memory."""
+
+    made: list = []
+
+    def __init__(self, device):
+        self.replays = 0
+        _StandInGraph.made.append(self)
+
+    def capture(self, call):
+        self.call = call
+        self.result = call()
+        return self.result
+
+    def replay(self):
+        self.replays += 1
+        new = self.call()
+        old = self.result if isinstance(self.result, tuple) else (self.result,)
+        new = new if isinstance(new, tuple) else (new,)
+        for o, n in zip(old, new):
+            if isinstance(o, torch.Tensor):
+                o.copy_(n)
+
+
+@pytest.fixture
+def stand_in_graphs(monkeypatch):
+    """graphs.run records and replays on CPU tensors, by the stand-in."""
+    graphs.clear()
+    _StandInGraph.made = []
+    monkeypatch.setattr(graphs, "enabled", lambda like: True)
+    monkeypatch.setattr(graphs, "RECORDER", _StandInGraph)
+    yield _StandInGraph
+    graphs.clear()
+
+
+def _elman(x, h0, w, out, *, scale):
+    """A loop that keeps the contract: reads its inputs, writes its output, returns its last state."""
+    h = h0
+    for t in range(x.shape[0]):
+        h = torch.tanh(x[t] + scale * (h @ w))
+        out[t] = h
+    return h
+
+
+def test_graphs_record_on_the_second_sighting_and_replay_new_inputs(stand_in_graphs):
+    torch.manual_seed(0)
+    for call in range(4):
+        x, h0, w = torch.randn(6, 3, 5), torch.randn(3, 5), torch.randn(5, 5)
+        out = torch.empty(6, 3, 5)
+        last = graphs.run(_elman, (x, h0, w), (out,), scale=0.5)
+        want_out = torch.empty(6, 3, 5)
+        want_last = _elman(x, h0, w, want_out, scale=0.5)
+        assert torch.equal(out, want_out) and torch.equal(last, want_last), f"call {call}"
+        assert graphs.recorded() == (0 if call == 0 else 1)
+    assert len(stand_in_graphs.made) == 1 and stand_in_graphs.made[0].replays == 2
+    # another constant is another recording; the result is not a buffer the next call rewrites
+    out2 = torch.empty(6, 3, 5)
+    kept = graphs.run(_elman, (x, h0, w), (out2,), scale=0.25)
+    graphs.run(_elman, (x, h0, w), (torch.empty(6, 3, 5),), scale=0.25)
+    assert graphs.recorded() == 2
+    before = kept.clone()
+    graphs.run(_elman, (x + 1, h0, w), (torch.empty(6, 3, 5),), scale=0.25)
+    assert torch.equal(kept, before)
+
+
+def _double_into(x, a, b):
+    a.copy_(x)
+    b.mul_(2.0)
+
+
+def test_graphs_keep_one_buffer_for_a_tensor_passed_twice(stand_in_graphs):
+    for _ in range(3):
+        x = torch.randn(4)
+        same = torch.empty(4)
+        graphs.run(_double_into, (x,), (same, same))
+        assert torch.equal(same, 2 * x)  # distinct buffers would leave x (or garbage) here
+    assert graphs.recorded() == 1
+
+
+def test_graphs_keep_the_latest_and_skip_what_does_not_fit(stand_in_graphs, monkeypatch):
+    monkeypatch.setattr(graphs, "MAX_GRAPHS", 2)
+    for T in (2, 3, 4):
+        for _ in range(2):
+            graphs.run(_elman, (torch.randn(T, 1, 2), torch.zeros(1, 2), torch.eye(2)), (torch.empty(T, 1, 2),), scale=1.0)
+    assert graphs.recorded() == 2
+    assert len(stand_in_graphs.made) == 3
+    graphs.clear()
+    stand_in_graphs.made.clear()
+    monkeypatch.setattr(graphs, "_fits", lambda nbytes, device: False)
+    for _ in range(3):
+        x = torch.randn(3, 1, 2)
+        out, want = torch.empty(3, 1, 2), torch.empty(3, 1, 2)
+        graphs.run(_elman, (x, torch.zeros(1, 2), torch.eye(2)), (out,), scale=1.0)
+        _elman(x, torch.zeros(1, 2), torch.eye(2), want, scale=1.0)
+        assert torch.equal(out, want)
+    assert graphs.recorded() == 0 and not stand_in_graphs.made
+
+
+def test_graphs_only_for_cuda_tensors_and_not_when_turned_off(monkeypatch):
+    assert not graphs.enabled(torch.zeros(1))
+    if ON_GPU:
+        assert graphs.enabled(torch.zeros(1, device="cuda"))
+        monkeypatch.setenv("LSTMKIT_TRITON_GRAPHS", "0")
+        assert not graphs.enabled(torch.zeros(1, device="cuda"))
+
+
+def _step_path_results(kind, x, state, cells, spec, lens, weights):
+    return run_with_grads(tk.TritonBackend(path="step"), cells, spec, x, state, lens, weights)
+
+
+@pytest.mark.parametrize("recorder", ["stand-in", pytest.param("cuda", marks=pytest.mark.skipif(not ON_GPU, reason="needs a CUDA GPU"))])
+@pytest.mark.parametrize("kind", ["layernorm", "lstm", "gru", "rnn_tanh"])
+def test_step_path_recorded_equals_the_step_path_launched(kind, recorder, monkeypatch):
+    """The per-step loops, forward and backward, replayed from a recording give
+    what they give launched step by step, for new inputs on every call
+    (two layers, two directions, lengths: four layer-directions share one shape)."""
+    graphs.clear()
+    _StandInGraph.made = []
+    if recorder == "stand-in":
+        monkeypatch.setattr(graphs, "enabled", lambda like: True)
+        monkeypatch.setattr(graphs, "RECORDER", _StandInGraph)
+    L, D, T, B, I, H = 2, 2, 5, 3, 4, 8
+    cells = make_stack(kind, I, H, L, D, torch.float32)
+    spec = RecurrenceSpec(kind=cells[0].kind, num_layers=L, bidirectional=True)
+    lens = torch.tensor([5, 2, 4])
+    for call in range(3):
+        x = torch.randn(T, B, I, device=DEVICE)
+        state = tuple(torch.randn(L * D, B, n, device=DEVICE) for n in cells[0].state_sizes)
+        weights = (
+            torch.randn(T, B, D * H, device=DEVICE, dtype=torch.float64),
+            [torch.randn(L * D, B, n, device=DEVICE, dtype=torch.float64) for n in cells[0].state_sizes],
+        )
+        got = _step_path_results(kind, x, state, cells, spec, lens, weights)
+        with monkeypatch.context() as m:
+            m.setattr(graphs, "enabled", lambda like: False)
+            want = _step_path_results(kind, x, state, cells, spec, lens, weights)
+        for a, w in zip([got[0], *got[1], *got[2]], [want[0], *want[1], *want[2]]):
+            torch.testing.assert_close(a, w, rtol=1e-6, atol=1e-6)
+    assert graphs.recorded() == 2  # the forward loop and the backward loop
+    if recorder == "stand-in":
+        assert sum(g.replays for g in _StandInGraph.made) > 0
+    graphs.clear()

@@ -22,7 +22,9 @@ driver does layers, directions and reversal):
   - ``tile``: the cooperative kernel's step, one launch per step (no barrier);
   - ``step``: per step the recurrent product (torch) plus one fused gate
     kernel (:mod:`.step_kernels`); any size, and the layer-norm LSTM beyond
-    the persistent sizes.
+    the persistent sizes. On a GPU its loops, forward and backward, are
+    recorded as CUDA graphs on the second call of a shape and replayed
+    after (:mod:`.graphs`; ``LSTMKIT_TRITON_GRAPHS=0`` launches step by step).
 
   ``auto`` takes ``persistent`` where it fits, then ``cooperative`` where
   it fits, else ``step``;

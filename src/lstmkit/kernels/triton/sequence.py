@@ -29,7 +29,7 @@ import warnings
 import torch
 from torch import Tensor
 
-from . import cooperative, persistent, step_kernels
+from . import cooperative, graphs, persistent, step_kernels
 from .tiles import block_shared_memory
 
 
@@ -141,16 +141,8 @@ class LSTMSequence(torch.autograd.Function):
             persistent.lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, args_ln, eps,
                                     hs, cs, gates, ghn, stats, peep, ln)
         elif path == "step":
-            bb, bh, grid, opts = _blocks(B, H, ln, h0)
-            h, c = h0, c0
-            for t in range(T):
-                gh = h @ w_hh.t()  # (B, 4H) the recurrent product
-                step_kernels.lstm_fwd_step[grid](
-                    gx[t], gh, h, c, lens_t, t, *args_p, *args_ln,
-                    hs[t], cs[t], gates[t], ghn[t] if ln else dummy, stats[t] if ln else dummy, B, H, eps,
-                    PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts,
-                )
-                h, c = hs[t], cs[t]
+            graphs.run(_lstm_fwd_steps, (gx, h0, c0, w_hh, lens_t, *args_p, *args_ln), (hs, cs, gates, ghn, stats),
+                       eps=eps, peep=peep, ln=ln, has_len=has_len)
         ctx.save_for_backward(h0, c0, w_hh, hs, cs, gates, ghn, stats, lens_t, *args_p, *args_ln)
         ctx.flags = (peep, ln, has_len, path)
         ctx.wgrad_dtype = wgrad_dtype
@@ -177,20 +169,9 @@ class LSTMSequence(torch.autograd.Function):
                                               (p_i, p_f, p_o), (ln_w, ghn, stats, lnc_w, lnc_b),
                                               dG, dGh, dcn, peep, ln)
         elif path == "step":
-            bb, bh, grid, opts = _blocks(B, H, ln, h0)
-            dh = torch.zeros_like(h0)
-            dc_next = torch.empty_like(dc)
-            dh_pass = torch.empty_like(dh)
-            for t in range(T - 1, -1, -1):
-                c_prev = cs[t - 1] if t > 0 else c0
-                step_kernels.lstm_bwd_step[grid](
-                    d_hs[t], dh, dc, gates[t], cs[t], c_prev, lens_t, t,
-                    p_i, p_f, p_o, ln_w, ghn[t] if ln else ghn, stats[t] if ln else stats, lnc_w, lnc_b,
-                    dG[t], dGh[t], dc_next, dh_pass, dcn[t] if ln else dcn,
-                    B, H, PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts,
-                )
-                dh = torch.addmm(dh_pass, dGh[t], w_hh)  # (B, H) gradient of h_{t-1}
-                dc, dc_next = dc_next, dc
+            dh, dc = graphs.run(_lstm_bwd_steps, (d_hs, dc, gates, cs, c0, h0, w_hh, lens_t, p_i, p_f, p_o,
+                                                  ln_w, ghn, stats, lnc_w, lnc_b), (dG, dGh, dcn),
+                                peep=peep, ln=ln, has_len=has_len)
         # the weight and vector-parameter gradients: one large product / reduction each
         h_prev = _prev(hs, h0).reshape(T * B, H)
         d_w_hh = _weight_grad(dGh.reshape(T * B, 4 * H), h_prev, ctx.wgrad_dtype)
@@ -226,13 +207,7 @@ class GRUSequence(torch.autograd.Function):
         if persist:
             persistent.gru_forward(gx, h0, w_hh, b, lens_t, has_len, hs, gates)
         else:
-            bb, bh, grid, opts = _blocks(B, H, False, h0)
-            h = h0
-            for t in range(T):
-                gh = torch.addmm(b, h, w_hh.t())  # (B, 3H)
-                step_kernels.gru_fwd_step[grid](gx[t], gh, h, lens_t, t, hs[t], gates[t], B, H,
-                                                HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
-                h = hs[t]
+            graphs.run(_gru_fwd_steps, (gx, h0, w_hh, b, lens_t), (hs, gates), has_len=has_len)
         ctx.save_for_backward(h0, w_hh, hs, gates, lens_t)
         ctx.flags = (has_len, persist, b_hh is not None)
         ctx.wgrad_dtype = wgrad_dtype
@@ -249,14 +224,7 @@ class GRUSequence(torch.autograd.Function):
         if persist:
             dh = persistent.gru_backward(d_hs, w_hh, hs, h0, gates, lens_t, has_len, dG, dGh)
         else:
-            bb, bh, grid, opts = _blocks(B, H, False, h0)
-            dh = torch.zeros_like(h0)
-            dh_pass = torch.empty_like(dh)
-            for t in range(T - 1, -1, -1):
-                h_prev = hs[t - 1] if t > 0 else h0
-                step_kernels.gru_bwd_step[grid](d_hs[t], dh, gates[t], h_prev, lens_t, t, dG[t], dGh[t], dh_pass,
-                                                B, H, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
-                dh = torch.addmm(dh_pass, dGh[t], w_hh)
+            dh = graphs.run(_gru_bwd_steps, (d_hs, gates, hs, h0, w_hh, lens_t), (dG, dGh), has_len=has_len)
         d_w_hh = _weight_grad(dGh.reshape(T * B, 3 * H), _prev(hs, h0).reshape(T * B, H), ctx.wgrad_dtype)
         d_b = dGh.sum((0, 1)) if has_bias else None
         return dG, dh, d_w_hh, d_b, None, None, None
@@ -276,12 +244,7 @@ class RNNSequence(torch.autograd.Function):
         if persist:
             persistent.rnn_forward(gx, h0, w_hh, lens_t, has_len, relu, hs)
         else:
-            bb, bh, grid, opts = _blocks(B, H, False, h0)
-            h = h0
-            for t in range(T):
-                step_kernels.rnn_fwd_step[grid](gx[t], h @ w_hh.t(), h, lens_t, t, hs[t], B, H,
-                                                RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
-                h = hs[t]
+            graphs.run(_rnn_fwd_steps, (gx, h0, w_hh, lens_t), (hs,), relu=relu, has_len=has_len)
         ctx.save_for_backward(h0, w_hh, hs, lens_t)
         ctx.flags = (has_len, relu, persist)
         ctx.wgrad_dtype = wgrad_dtype
@@ -297,12 +260,91 @@ class RNNSequence(torch.autograd.Function):
         if persist:
             dh = persistent.rnn_backward(d_hs, w_hh, hs, lens_t, has_len, relu, dG)
         else:
-            bb, bh, grid, opts = _blocks(B, H, False, h0)
-            dh = torch.zeros_like(h0)
-            dh_pass = torch.empty_like(dh)
-            for t in range(T - 1, -1, -1):
-                step_kernels.rnn_bwd_step[grid](d_hs[t], dh, hs[t], lens_t, t, dG[t], dh_pass, B, H,
-                                                RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
-                dh = torch.addmm(dh_pass, dG[t], w_hh)
+            dh = graphs.run(_rnn_bwd_steps, (d_hs, hs, h0, w_hh, lens_t), (dG,), relu=relu, has_len=has_len)
         d_w_hh = _weight_grad(dG.reshape(T * B, H), _prev(hs, h0).reshape(T * B, H), ctx.wgrad_dtype)
         return dG, dh, d_w_hh, None, None, None, None
+
+
+# ------------------------------------------------- the per-step path's loops
+# Each reads only its tensor arguments and writes only its outputs, so that
+# graphs.run can record it once and replay it (graphs.py: the contract).
+def _lstm_fwd_steps(gx, h0, c0, w_hh, lens_t, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b,
+                    hs, cs, gates, ghn, stats, *, eps, peep, ln, has_len):
+    T, B, H = hs.shape
+    bb, bh, grid, opts = _blocks(B, H, ln, h0)
+    h, c = h0, c0
+    for t in range(T):
+        gh = h @ w_hh.t()  # (B, 4H) the recurrent product
+        step_kernels.lstm_fwd_step[grid](
+            gx[t], gh, h, c, lens_t, t, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b,
+            hs[t], cs[t], gates[t], ghn[t] if ln else ghn, stats[t] if ln else stats, B, H, eps,
+            PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts,
+        )
+        h, c = hs[t], cs[t]
+
+
+def _lstm_bwd_steps(d_hs, dc, gates, cs, c0, h0, w_hh, lens_t, p_i, p_f, p_o, ln_w, ghn, stats, lnc_w, lnc_b,
+                    dG, dGh, dcn, *, peep, ln, has_len):
+    """Returns the gradients of ``h0`` and ``c0``; ``dc`` (the final cell state's) is used as scratch."""
+    T, B, H = cs.shape
+    bb, bh, grid, opts = _blocks(B, H, ln, h0)
+    dh = torch.zeros_like(h0)
+    dc_next = torch.empty_like(dc)
+    dh_pass = torch.empty_like(dh)
+    for t in range(T - 1, -1, -1):
+        c_prev = cs[t - 1] if t > 0 else c0
+        step_kernels.lstm_bwd_step[grid](
+            d_hs[t], dh, dc, gates[t], cs[t], c_prev, lens_t, t,
+            p_i, p_f, p_o, ln_w, ghn[t] if ln else ghn, stats[t] if ln else stats, lnc_w, lnc_b,
+            dG[t], dGh[t], dc_next, dh_pass, dcn[t] if ln else dcn,
+            B, H, PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts,
+        )
+        dh = torch.addmm(dh_pass, dGh[t], w_hh)  # (B, H) gradient of h_{t-1}
+        dc, dc_next = dc_next, dc
+    return dh, dc
+
+
+def _gru_fwd_steps(gx, h0, w_hh, b, lens_t, hs, gates, *, has_len):
+    T, B, H = hs.shape
+    bb, bh, grid, opts = _blocks(B, H, False, h0)
+    h = h0
+    for t in range(T):
+        gh = torch.addmm(b, h, w_hh.t())  # (B, 3H)
+        step_kernels.gru_fwd_step[grid](gx[t], gh, h, lens_t, t, hs[t], gates[t], B, H,
+                                        HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
+        h = hs[t]
+
+
+def _gru_bwd_steps(d_hs, gates, hs, h0, w_hh, lens_t, dG, dGh, *, has_len):
+    T, B, H = hs.shape
+    bb, bh, grid, opts = _blocks(B, H, False, h0)
+    dh = torch.zeros_like(h0)
+    dh_pass = torch.empty_like(dh)
+    for t in range(T - 1, -1, -1):
+        h_prev = hs[t - 1] if t > 0 else h0
+        step_kernels.gru_bwd_step[grid](d_hs[t], dh, gates[t], h_prev, lens_t, t, dG[t], dGh[t], dh_pass,
+                                        B, H, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
+        dh = torch.addmm(dh_pass, dGh[t], w_hh)
+    return dh
+
+
+def _rnn_fwd_steps(gx, h0, w_hh, lens_t, hs, *, relu, has_len):
+    T, B, H = hs.shape
+    bb, bh, grid, opts = _blocks(B, H, False, h0)
+    h = h0
+    for t in range(T):
+        step_kernels.rnn_fwd_step[grid](gx[t], h @ w_hh.t(), h, lens_t, t, hs[t], B, H,
+                                        RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
+        h = hs[t]
+
+
+def _rnn_bwd_steps(d_hs, hs, h0, w_hh, lens_t, dG, *, relu, has_len):
+    T, B, H = hs.shape
+    bb, bh, grid, opts = _blocks(B, H, False, h0)
+    dh = torch.zeros_like(h0)
+    dh_pass = torch.empty_like(dh)
+    for t in range(T - 1, -1, -1):
+        step_kernels.rnn_bwd_step[grid](d_hs[t], dh, hs[t], lens_t, t, dG[t], dh_pass, B, H,
+                                        RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
+        dh = torch.addmm(dh_pass, dG[t], w_hh)
+    return dh

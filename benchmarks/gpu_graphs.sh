@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The per-step path's CUDA graphs (kernels/triton/graphs.py) on a lent GPU, in one call:
+#   A. untimed, side by side: the GPU tests (tests/test_triton_backend.py, graph tests included, and
+#      tests/test_torch_backend_cuda.py) and bench_gpu.py --compile-only in shards for the grid of B;
+#   B. timed, alone: bench_gpu.py --target for the cells on the per-step path (layer-norm LSTM above
+#      H = 64, GRU), triton with its graphs against triton launched step by step (--also-no-graphs)
+#      and cuDNN, rows kept in the JSON as they come.
+#     run  command="bash benchmarks/gpu_graphs.sh"  timeout_s=480   (SESSION_SECONDS=N: the script's budget)
+. "$(dirname "$0")/gpu_env.sh" benchmarks/out/gpu_graphs
+start=$(date +%s)
+budget=${SESSION_SECONDS:-450}
+left() { echo $((budget - ($(date +%s) - start))); }
+scratch=$(mktemp -d)
+{
+    date -u
+    "$PY" -c "import sys, torch; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda, 'gpu', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)"
+    "$PY" -c "import triton; print('triton', triton.__version__)"
+} > "$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+gpu=$("$PY" -c "import torch; print(int(torch.cuda.is_available()))" 2>/dev/null || echo 0)
+if [ "$gpu" != "1" ]; then
+    echo "no GPU here: the graphs are not used on CPU; nothing to measure (the tests run in the interpreter in the suite)"
+    exit 0
+fi
+cells=${CELLS:-layernorm,gru}
+workers=""
+"$PY" -c "import xdist" 2>/dev/null && workers="-n 4"
+timeout 170 "$PY" -m pytest -q -p no:cacheprovider $workers tests/test_triton_backend.py tests/test_torch_backend_cuda.py \
+    > "$OUT/tests.txt" 2>&1 &
+tests_pid=$!
+for i in 0 1 2 3; do
+    timeout 170 "$PY" benchmarks/bench_gpu.py --target --cells "$cells" --compile-only --no-reference --shard $i/4 \
+        --json "$scratch/compile_$i.json" > "$scratch/compile_$i.txt" 2>&1 &
+done
+wait $tests_pid
+echo "tests: exit $? : $(tail -1 "$OUT/tests.txt")"
+grep -E "FAILED|Error" "$OUT/tests.txt" | head -20
+wait
+for f in "$scratch"/compile_*.txt; do echo "== $f"; tail -3 "$f"; done > "$OUT/compile.txt" 2>&1
+echo "A done at $(( $(date +%s) - start )) s"
+timeout $(( $(left) - 5 )) "$PY" benchmarks/bench_gpu.py --target --cells "$cells" --also-no-graphs --no-reference \
+    --reps 5 --warmup 2 --json "$OUT/graphs.json" > "$OUT/graphs.md" 2> "$OUT/graphs.err"
+echo "bench_gpu: exit $? (124: stopped by the budget; the rows so far are in graphs.json) at $(( $(date +%s) - start )) s"
+if grep -q '^|' "$OUT/graphs.md"; then
+    grep '^|' "$OUT/graphs.md"
+else
+    tail -5 "$OUT/graphs.err"
+    "$PY" -c "
+import json, sys
+for r in json.load(open(sys.argv[1]))['rows']:
+    print(r['cell'], r['dtype'], r['B'], r['H'], r['mode'], *(f'{k}={v:.3f}' for k, v in r.items() if isinstance(v, float)))
+" "$OUT/graphs.json" 2>/dev/null
+fi
