@@ -632,19 +632,22 @@ def _step_path_results(kind, x, state, cells, spec, lens, weights):
 @pytest.mark.parametrize("recorder", ["stand-in", pytest.param("cuda", marks=pytest.mark.skipif(not ON_GPU, reason="needs a CUDA GPU"))])
 @pytest.mark.parametrize("kind", ["layernorm", "lstm", "gru", "rnn_tanh"])
 def test_step_path_recorded_equals_the_step_path_launched(kind, recorder, monkeypatch):
-    """The per-step loops, forward and backward, replayed from a recording give
-    what they give launched step by step, for new inputs on every call
-    (two layers, two directions, lengths: four layer-directions share one shape)."""
+    """The per-step loops, forward and backward, chunk by chunk replayed from
+    recordings give what they give launched step by step, for new inputs on
+    every call (two directions, lengths ending inside chunks; the directions
+    share the recordings)."""
     graphs.clear()
     _StandInGraph.made = []
     if recorder == "stand-in":
         monkeypatch.setattr(graphs, "enabled", lambda like: True)
         monkeypatch.setattr(graphs, "RECORDER", _StandInGraph)
-    L, D, T, B, I, H = 2, 2, 5, 3, 4, 8
+    seq = importlib.import_module("lstmkit.kernels.triton.sequence")
+    monkeypatch.setattr(seq, "GRAPH_CHUNKS", (4, 2))  # T = 11: chunks of 4, 4, 2 recorded, the last step launched
+    L, D, T, B, I, H = 1, 2, 11, 3, 4, 8
     cells = make_stack(kind, I, H, L, D, torch.float32)
     spec = RecurrenceSpec(kind=cells[0].kind, num_layers=L, bidirectional=True)
-    lens = torch.tensor([5, 2, 4])
-    for call in range(3):
+    lens = torch.tensor([11, 3, 7])  # ends inside the chunks
+    for call in range(2):
         x = torch.randn(T, B, I, device=DEVICE)
         state = tuple(torch.randn(L * D, B, n, device=DEVICE) for n in cells[0].state_sizes)
         weights = (
@@ -657,7 +660,7 @@ def test_step_path_recorded_equals_the_step_path_launched(kind, recorder, monkey
             want = _step_path_results(kind, x, state, cells, spec, lens, weights)
         for a, w in zip([got[0], *got[1], *got[2]], [want[0], *want[1], *want[2]]):
             torch.testing.assert_close(a, w, rtol=1e-6, atol=1e-6)
-    assert graphs.recorded() == 2  # the forward loop and the backward loop
+    assert graphs.recorded() == 4  # chunks of 4 and of 2, forward and backward
     if recorder == "stand-in":
         assert sum(g.replays for g in _StandInGraph.made) > 0
     graphs.clear()

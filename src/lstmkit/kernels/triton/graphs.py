@@ -1,27 +1,31 @@
-"""CUDA graphs for the per-step path: one replay instead of ``2T`` launches.
+"""CUDA graphs for the per-step path: one replay instead of two launches a step.
 
 The per-step path (:mod:`.sequence`, ``path="step"``: the layer-norm LSTM
 beyond the persistent sizes, GRU and RNN above H = 64) issues per step a
 recurrent product and a gate kernel, each a Python-level launch. On an H200
 that host work (~80 us a step) exceeded the GPU's, so those layers ran at the
-host's pace (RESULTS.md, GPU section). A CUDA graph records the whole loop
-once and replays it with one call.
+host's pace (RESULTS.md, GPU section). A CUDA graph records a loop once and
+replays it with one call; :mod:`.sequence` runs its loops in chunks of
+64/32/16/8 steps (``GRAPH_CHUNKS``), so any sequence length replays the same
+few recordings (a remainder under 8 steps is launched step by step).
 
 A graph bakes in the addresses it was recorded with, so :func:`run` records
 the loop on *static* buffers: each call copies its inputs into them, replays,
-and copies the outputs back into the caller's tensors (the copies are a few
-large memory moves, not ``T`` launches). A key (the loop function, every
-tensor's shape, strides and dtype, which arguments are the same tensor, the
+and copies the outputs back into the caller's tensors (a few large memory
+moves, not two launches a step). A key (the loop function, every tensor's
+shape, strides and dtype, which arguments are the same memory, the
 constants) is recorded on its second sighting, so a shape seen once costs no
-capture; the last :data:`MAX_GRAPHS` keys are kept. Loops whose buffers would
-take more than :data:`MAX_FRACTION` of the GPU's free memory run as before.
+recording; the last :data:`MAX_GRAPHS` keys are kept. Loops whose buffers
+would take more than :data:`MAX_FRACTION` of the GPU's free memory run as
+before.
 
 Off with ``LSTMKIT_TRITON_GRAPHS=0``; never on CPU tensors (the interpreter),
 and never inside somebody else's capture (the loop is then simply recorded
 into theirs).
 
 Contract for a loop function ``fn(*inputs, *outputs, **constants)``: it reads
-only ``inputs`` (and writes only ``outputs``; it may use inputs as scratch),
+only ``inputs`` (and writes only ``outputs``; it may use inputs as scratch;
+no two arguments overlap in part),
 allocates nothing that outlives the call except the tensors it returns, and
 does nothing that waits for the host (no ``.item()``, no Python branch on
 tensor values).
@@ -36,8 +40,9 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-#: graphs kept (each holds its static buffers and a private memory pool)
-MAX_GRAPHS = 6
+#: graphs kept (each holds its static buffers and a private memory pool; one layer
+#: shape takes up to 8: four chunk lengths, forward and backward)
+MAX_GRAPHS = 24
 #: largest share of the GPU's free memory one graph's static buffers may take
 MAX_FRACTION = 0.25
 
@@ -73,15 +78,17 @@ RECORDER: Callable[[torch.device], object] = CudaGraph
 
 
 def _unique(tensors: Sequence[Tensor]) -> tuple[list[Tensor], tuple[int, ...]]:
-    """The distinct tensor objects and, per position, the index of its object
-    (two positions holding one tensor must stay one buffer in the recording)."""
-    seen: dict[int, int] = {}
+    """The distinct tensors and, per position, the index of its tensor: two
+    positions holding the same memory (one tensor, or two views with the same
+    address, shape and strides) must stay one buffer in the recording."""
+    seen: dict[tuple, int] = {}
     distinct: list[Tensor] = []
     where = []
     for t in tensors:
-        i = seen.get(id(t))
+        key = (t.data_ptr(), tuple(t.shape), t.stride(), t.dtype)
+        i = seen.get(key)
         if i is None:
-            i = seen[id(t)] = len(distinct)
+            i = seen[key] = len(distinct)
             distinct.append(t)
         where.append(i)
     return distinct, tuple(where)

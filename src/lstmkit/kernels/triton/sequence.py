@@ -141,8 +141,11 @@ class LSTMSequence(torch.autograd.Function):
             persistent.lstm_forward(gx, h0, c0, w_hh, lens_t, has_len, args_p, args_ln, eps,
                                     hs, cs, gates, ghn, stats, peep, ln)
         elif path == "step":
-            graphs.run(_lstm_fwd_steps, (gx, h0, c0, w_hh, lens_t, *args_p, *args_ln), (hs, cs, gates, ghn, stats),
-                       eps=eps, peep=peep, ln=ln, has_len=has_len)
+            def chunk(s, e, carry):
+                ins = (gx[s:e], _at(hs, s - 1, h0), _at(cs, s - 1, c0), w_hh, _rel(lens_t, s, has_len), *args_p, *args_ln)
+                return ins, (hs[s:e], cs[s:e], gates[s:e], ghn[s:e] if ln else ghn, stats[s:e] if ln else stats)
+
+            _loop(_lstm_fwd_steps, T, gx, chunk, False, eps=eps, peep=peep, ln=ln, has_len=has_len)
         ctx.save_for_backward(h0, c0, w_hh, hs, cs, gates, ghn, stats, lens_t, *args_p, *args_ln)
         ctx.flags = (peep, ln, has_len, path)
         ctx.wgrad_dtype = wgrad_dtype
@@ -169,9 +172,13 @@ class LSTMSequence(torch.autograd.Function):
                                               (p_i, p_f, p_o), (ln_w, ghn, stats, lnc_w, lnc_b),
                                               dG, dGh, dcn, peep, ln)
         elif path == "step":
-            dh, dc = graphs.run(_lstm_bwd_steps, (d_hs, dc, gates, cs, c0, h0, w_hh, lens_t, p_i, p_f, p_o,
-                                                  ln_w, ghn, stats, lnc_w, lnc_b), (dG, dGh, dcn),
-                                peep=peep, ln=ln, has_len=has_len)
+            def chunk(s, e, carry):
+                dh_in, dc_in = carry or (torch.zeros_like(h0), dc)
+                ins = (d_hs[s:e], dh_in, dc_in, gates[s:e], cs[s:e], _at(cs, s - 1, c0), w_hh, _rel(lens_t, s, has_len),
+                       p_i, p_f, p_o, ln_w, ghn[s:e] if ln else ghn, stats[s:e] if ln else stats, lnc_w, lnc_b)
+                return ins, (dG[s:e], dGh[s:e], dcn[s:e] if ln else dcn)
+
+            dh, dc = _loop(_lstm_bwd_steps, T, hs, chunk, True, peep=peep, ln=ln, has_len=has_len)
         # the weight and vector-parameter gradients: one large product / reduction each
         h_prev = _prev(hs, h0).reshape(T * B, H)
         d_w_hh = _weight_grad(dGh.reshape(T * B, 4 * H), h_prev, ctx.wgrad_dtype)
@@ -207,7 +214,10 @@ class GRUSequence(torch.autograd.Function):
         if persist:
             persistent.gru_forward(gx, h0, w_hh, b, lens_t, has_len, hs, gates)
         else:
-            graphs.run(_gru_fwd_steps, (gx, h0, w_hh, b, lens_t), (hs, gates), has_len=has_len)
+            def chunk(s, e, carry):
+                return (gx[s:e], _at(hs, s - 1, h0), w_hh, b, _rel(lens_t, s, has_len)), (hs[s:e], gates[s:e])
+
+            _loop(_gru_fwd_steps, T, gx, chunk, False, has_len=has_len)
         ctx.save_for_backward(h0, w_hh, hs, gates, lens_t)
         ctx.flags = (has_len, persist, b_hh is not None)
         ctx.wgrad_dtype = wgrad_dtype
@@ -224,7 +234,12 @@ class GRUSequence(torch.autograd.Function):
         if persist:
             dh = persistent.gru_backward(d_hs, w_hh, hs, h0, gates, lens_t, has_len, dG, dGh)
         else:
-            dh = graphs.run(_gru_bwd_steps, (d_hs, gates, hs, h0, w_hh, lens_t), (dG, dGh), has_len=has_len)
+            def chunk(s, e, carry):
+                dh_in = torch.zeros_like(h0) if carry is None else carry
+                ins = (d_hs[s:e], dh_in, gates[s:e], hs[s:e], _at(hs, s - 1, h0), w_hh, _rel(lens_t, s, has_len))
+                return ins, (dG[s:e], dGh[s:e])
+
+            dh = _loop(_gru_bwd_steps, T, hs, chunk, True, has_len=has_len)
         d_w_hh = _weight_grad(dGh.reshape(T * B, 3 * H), _prev(hs, h0).reshape(T * B, H), ctx.wgrad_dtype)
         d_b = dGh.sum((0, 1)) if has_bias else None
         return dG, dh, d_w_hh, d_b, None, None, None
@@ -244,7 +259,10 @@ class RNNSequence(torch.autograd.Function):
         if persist:
             persistent.rnn_forward(gx, h0, w_hh, lens_t, has_len, relu, hs)
         else:
-            graphs.run(_rnn_fwd_steps, (gx, h0, w_hh, lens_t), (hs,), relu=relu, has_len=has_len)
+            def chunk(s, e, carry):
+                return (gx[s:e], _at(hs, s - 1, h0), w_hh, _rel(lens_t, s, has_len)), (hs[s:e],)
+
+            _loop(_rnn_fwd_steps, T, gx, chunk, False, relu=relu, has_len=has_len)
         ctx.save_for_backward(h0, w_hh, hs, lens_t)
         ctx.flags = (has_len, relu, persist)
         ctx.wgrad_dtype = wgrad_dtype
@@ -260,19 +278,73 @@ class RNNSequence(torch.autograd.Function):
         if persist:
             dh = persistent.rnn_backward(d_hs, w_hh, hs, lens_t, has_len, relu, dG)
         else:
-            dh = graphs.run(_rnn_bwd_steps, (d_hs, hs, h0, w_hh, lens_t), (dG,), relu=relu, has_len=has_len)
+            def chunk(s, e, carry):
+                dh_in = torch.zeros_like(h0) if carry is None else carry
+                return (d_hs[s:e], dh_in, hs[s:e], w_hh, _rel(lens_t, s, has_len)), (dG[s:e],)
+
+            dh = _loop(_rnn_bwd_steps, T, hs, chunk, True, relu=relu, has_len=has_len)
         d_w_hh = _weight_grad(dG.reshape(T * B, H), _prev(hs, h0).reshape(T * B, H), ctx.wgrad_dtype)
         return dG, dh, d_w_hh, None, None, None, None
 
 
 # ------------------------------------------------- the per-step path's loops
-# Each reads only its tensor arguments and writes only its outputs, so that
-# graphs.run can record it once and replay it (graphs.py: the contract).
-def _lstm_fwd_steps(gx, h0, c0, w_hh, lens_t, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b,
+#: on a GPU the per-step loops run in chunks of these lengths (largest first),
+#: each chunk replayed from a CUDA graph recorded once per shape (graphs.py),
+#: so that every sequence length replays the same few recordings; a remainder
+#: shorter than the last is launched step by step
+GRAPH_CHUNKS = (64, 32, 16, 8)
+
+
+def _spans(T: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the chunks covering steps ``0..T`` in order."""
+    spans, s = [], 0
+    for k in GRAPH_CHUNKS:
+        while T - s >= k:
+            spans.append((s, s + k))
+            s += k
+    if s < T:
+        spans.append((s, T))
+    return spans
+
+
+def _at(seq: Tensor, t: int, before: Tensor) -> Tensor:
+    """``seq[t]``, or ``before`` for ``t = -1`` (the state before the first step)."""
+    return seq[t] if t >= 0 else before
+
+
+def _rel(lens_t: Tensor, s: int, has_len: bool) -> Tensor:
+    """Lengths counted from step ``s``: a chunk's kernels number their steps from 0."""
+    return lens_t - s if has_len and s else lens_t
+
+
+def _direct(fn, inputs, outputs, **consts):
+    return fn(*inputs, *outputs, **consts)
+
+
+def _loop(fn, T: int, like: Tensor, chunk, reverse: bool, **consts):
+    """Run the loop ``fn`` over all ``T`` steps: in one go, or where CUDA graphs
+    are on (:func:`graphs.enabled` for ``like``) chunk by chunk, in reverse order
+    for a backward loop. ``chunk(start, stop, carry)`` gives a chunk's
+    ``(inputs, outputs)``; ``carry`` is what the previous chunk returned (None
+    for the first). Returns the last chunk's result."""
+    spans = _spans(T) if graphs.enabled(like) else [(0, T)]
+    carry = None
+    for s, e in reversed(spans) if reverse else spans:
+        inputs, outputs = chunk(s, e, carry)
+        carry = (graphs.run if e - s >= GRAPH_CHUNKS[-1] else _direct)(fn, inputs, outputs, **consts)
+    return carry
+
+
+# Each loop reads only its tensor arguments and writes only its outputs, so that
+# graphs.run can record it once and replay it (graphs.py: the contract); its
+# steps are numbered from 0 (the caller shifts the lengths), the state before
+# its first step comes in as an argument, and a backward loop takes the
+# gradients carried in from the step after it and returns those it carries out.
+def _lstm_fwd_steps(gx, h_before, c_before, w_hh, lens_t, p_i, p_f, p_o, ln_w, ln_b, lnc_w, lnc_b,
                     hs, cs, gates, ghn, stats, *, eps, peep, ln, has_len):
     T, B, H = hs.shape
-    bb, bh, grid, opts = _blocks(B, H, ln, h0)
-    h, c = h0, c0
+    bb, bh, grid, opts = _blocks(B, H, ln, h_before)
+    h, c = h_before, c_before
     for t in range(T):
         gh = h @ w_hh.t()  # (B, 4H) the recurrent product
         step_kernels.lstm_fwd_step[grid](
@@ -283,18 +355,16 @@ def _lstm_fwd_steps(gx, h0, c0, w_hh, lens_t, p_i, p_f, p_o, ln_w, ln_b, lnc_w, 
         h, c = hs[t], cs[t]
 
 
-def _lstm_bwd_steps(d_hs, dc, gates, cs, c0, h0, w_hh, lens_t, p_i, p_f, p_o, ln_w, ghn, stats, lnc_w, lnc_b,
+def _lstm_bwd_steps(d_hs, dh, dc, gates, cs, c_before, w_hh, lens_t, p_i, p_f, p_o, ln_w, ghn, stats, lnc_w, lnc_b,
                     dG, dGh, dcn, *, peep, ln, has_len):
-    """Returns the gradients of ``h0`` and ``c0``; ``dc`` (the final cell state's) is used as scratch."""
+    """Returns the gradients of the state before the first step; ``dc`` is used as scratch."""
     T, B, H = cs.shape
-    bb, bh, grid, opts = _blocks(B, H, ln, h0)
-    dh = torch.zeros_like(h0)
+    bb, bh, grid, opts = _blocks(B, H, ln, dh)
     dc_next = torch.empty_like(dc)
     dh_pass = torch.empty_like(dh)
     for t in range(T - 1, -1, -1):
-        c_prev = cs[t - 1] if t > 0 else c0
         step_kernels.lstm_bwd_step[grid](
-            d_hs[t], dh, dc, gates[t], cs[t], c_prev, lens_t, t,
+            d_hs[t], dh, dc, gates[t], cs[t], _at(cs, t - 1, c_before), lens_t, t,
             p_i, p_f, p_o, ln_w, ghn[t] if ln else ghn, stats[t] if ln else stats, lnc_w, lnc_b,
             dG[t], dGh[t], dc_next, dh_pass, dcn[t] if ln else dcn,
             B, H, PEEP=peep, LN=ln, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts,
@@ -304,10 +374,10 @@ def _lstm_bwd_steps(d_hs, dc, gates, cs, c0, h0, w_hh, lens_t, p_i, p_f, p_o, ln
     return dh, dc
 
 
-def _gru_fwd_steps(gx, h0, w_hh, b, lens_t, hs, gates, *, has_len):
+def _gru_fwd_steps(gx, h_before, w_hh, b, lens_t, hs, gates, *, has_len):
     T, B, H = hs.shape
-    bb, bh, grid, opts = _blocks(B, H, False, h0)
-    h = h0
+    bb, bh, grid, opts = _blocks(B, H, False, h_before)
+    h = h_before
     for t in range(T):
         gh = torch.addmm(b, h, w_hh.t())  # (B, 3H)
         step_kernels.gru_fwd_step[grid](gx[t], gh, h, lens_t, t, hs[t], gates[t], B, H,
@@ -315,33 +385,30 @@ def _gru_fwd_steps(gx, h0, w_hh, b, lens_t, hs, gates, *, has_len):
         h = hs[t]
 
 
-def _gru_bwd_steps(d_hs, gates, hs, h0, w_hh, lens_t, dG, dGh, *, has_len):
+def _gru_bwd_steps(d_hs, dh, gates, hs, h_before, w_hh, lens_t, dG, dGh, *, has_len):
     T, B, H = hs.shape
-    bb, bh, grid, opts = _blocks(B, H, False, h0)
-    dh = torch.zeros_like(h0)
+    bb, bh, grid, opts = _blocks(B, H, False, dh)
     dh_pass = torch.empty_like(dh)
     for t in range(T - 1, -1, -1):
-        h_prev = hs[t - 1] if t > 0 else h0
-        step_kernels.gru_bwd_step[grid](d_hs[t], dh, gates[t], h_prev, lens_t, t, dG[t], dGh[t], dh_pass,
-                                        B, H, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
+        step_kernels.gru_bwd_step[grid](d_hs[t], dh, gates[t], _at(hs, t - 1, h_before), lens_t, t, dG[t], dGh[t],
+                                        dh_pass, B, H, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
         dh = torch.addmm(dh_pass, dGh[t], w_hh)
     return dh
 
 
-def _rnn_fwd_steps(gx, h0, w_hh, lens_t, hs, *, relu, has_len):
+def _rnn_fwd_steps(gx, h_before, w_hh, lens_t, hs, *, relu, has_len):
     T, B, H = hs.shape
-    bb, bh, grid, opts = _blocks(B, H, False, h0)
-    h = h0
+    bb, bh, grid, opts = _blocks(B, H, False, h_before)
+    h = h_before
     for t in range(T):
         step_kernels.rnn_fwd_step[grid](gx[t], h @ w_hh.t(), h, lens_t, t, hs[t], B, H,
                                         RELU=relu, HAS_LEN=has_len, BLOCK_B=bb, BLOCK_H=bh, **opts)
         h = hs[t]
 
 
-def _rnn_bwd_steps(d_hs, hs, h0, w_hh, lens_t, dG, *, relu, has_len):
+def _rnn_bwd_steps(d_hs, dh, hs, w_hh, lens_t, dG, *, relu, has_len):
     T, B, H = hs.shape
-    bb, bh, grid, opts = _blocks(B, H, False, h0)
-    dh = torch.zeros_like(h0)
+    bb, bh, grid, opts = _blocks(B, H, False, dh)
     dh_pass = torch.empty_like(dh)
     for t in range(T - 1, -1, -1):
         step_kernels.rnn_bwd_step[grid](d_hs[t], dh, hs[t], lens_t, t, dG[t], dh_pass, B, H,
