@@ -6,7 +6,9 @@ Runs, in one process and on one GPU, for every configuration of the grid:
   names the engine it took: triton where it measured faster than cuDNN, else
   cuDNN through backend ``torch``);
 * ``lstmkit triton``: the triton backend, by its ``auto`` path (persistent
-  kernel where it fits, then the cooperative kernel, else the per-step path);
+  kernel where it fits, then the cooperative kernel up to H = 128, else the
+  per-step path replayed from CUDA graphs; ``--also-no-graphs`` adds it
+  launched step by step);
   ``--path`` forces one (``step``, ``tile``, ``persistent``, ``cooperative``)
   and ``--no-cooperative`` keeps ``auto`` off the cooperative kernel;
 * ``lstmkit triton_<path>`` (``--also-paths``): the same with that path

@@ -182,7 +182,16 @@ def test_auto_path_takes_the_persistent_kernel_where_it_fits(monkeypatch):
     assert be.layer_path("lstm", 3, 65, torch.float32, dev) == ("cooperative" if ON_GPU else "step")
     assert be.layer_path("rnn_tanh", 3, 64, torch.float32, dev) == "persistent"
     assert be.layer_path("rnn_tanh", 3, 128, torch.float32, dev) == "step"
-    # the cooperative kernel needs co-resident programs: a GPU, not the interpreter
+    # the cooperative kernel needs co-resident programs: a GPU, not the interpreter; above
+    # H = 128 the per-step path with its CUDA graphs is faster, without them the cooperative kernel
+    assert be.layer_path("lstm", 3, 128, torch.float32, dev) == ("cooperative" if ON_GPU else "step")
+    assert be.layer_path("lstm", 3, 512, torch.float32, dev) == "step"
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d=None: _FakeGPU(232448))
+    assert tk.sequence.choose_path("lstm", 3, 512, torch.float32, cuda, True, graphed=True) == "step"
+    assert tk.sequence.choose_path("peephole", 3, 256, torch.float32, cuda, True, graphed=False) == "cooperative"
+    assert tk.sequence.choose_path("peephole", 3, 128, torch.float32, cuda, True, graphed=True) == "cooperative"
+    monkeypatch.setenv("LSTMKIT_TRITON_GRAPHS", "0")
     assert be.layer_path("lstm", 3, 512, torch.float32, dev) == ("cooperative" if ON_GPU else "step")
     monkeypatch.setenv("LSTMKIT_TRITON_COOPERATIVE", "0")
     assert be.layer_path("lstm", 3, 512, torch.float32, dev) == "step"
@@ -375,7 +384,9 @@ def test_the_cooperative_kernel_only_where_its_shared_memory_fits(monkeypatch):
 
 
 def test_env_says_what_auto_does_on_a_gpu_kind():
-    assert "measured on sm_90: triton for bfloat16 LSTM H <= 128, GRU H <= 64" in tk.cuda_auto_status((9, 0))
+    said = tk.cuda_auto_status((9, 0))
+    assert said.startswith("measured on sm_90: triton for bfloat16 LSTM H <= 128 batch <= 64; bfloat16 GRU H <= 64")
+    assert "float32 GRU H 256-512 batch <= 16 T >= 256" in said
     other = tk.cuda_auto_status((8, 6))
     assert other.startswith("not measured on sm_86") and "cuDNN" in other
 
@@ -391,11 +402,20 @@ def test_auto_takes_plain_cells_only_where_measured_faster_than_cudnn():
     assert not fast("lstm", torch.float32, 16, 64, h200, "persistent")
     assert not fast("lstm", torch.float16, 16, 64, h200, "persistent")
     assert not fast("lstm", torch.bfloat16, 16, 256, h200, "cooperative")
-    assert not fast("gru", torch.bfloat16, 16, 128, h200, "step")
     assert not fast("lstm", torch.bfloat16, 65, 64, h200, "persistent")
     assert not fast("lstm", torch.bfloat16, 16, 64, (8, 0), "persistent")
     assert not fast("lstm", torch.bfloat16, 16, 128, h200, "step")  # LSTMKIT_TRITON_COOPERATIVE=0
     assert not fast("rnn_tanh", torch.bfloat16, 16, 64, h200, "persistent")
+    # the GRU on the per-step path with CUDA graphs, H 256-512, long sequences only
+    assert fast("gru", torch.bfloat16, 64, 256, h200, "step", T=512)
+    assert fast("gru", torch.bfloat16, 16, 512, h200, "step", T=256)
+    assert fast("gru", torch.float32, 1, 384, h200, "step", T=1000)
+    assert not fast("gru", torch.bfloat16, 64, 512, h200, "step", T=512)  # 0.82-0.88x: inside the margin
+    assert not fast("gru", torch.bfloat16, 16, 128, h200, "step", T=512)  # lost at B=16
+    assert not fast("gru", torch.float32, 32, 256, h200, "step", T=512)
+    assert not fast("gru", torch.bfloat16, 16, 256, h200, "step", T=100)  # shorter than measured
+    assert not fast("gru", torch.bfloat16, 16, 256, h200, "step", T=512, graphed=False)  # launched: 5-14x slower
+    assert not fast("lstm", torch.bfloat16, 16, 256, h200, "step", T=512)  # not measured on this path
 
 
 # ------------------------------------------------------------- GPU-only checks

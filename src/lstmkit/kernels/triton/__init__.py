@@ -27,7 +27,8 @@ driver does layers, directions and reversal):
     after (:mod:`.graphs`; ``LSTMKIT_TRITON_GRAPHS=0`` launches step by step).
 
   ``auto`` takes ``persistent`` where it fits, then ``cooperative`` where
-  it fits, else ``step``;
+  it fits up to H = 128, else ``step`` (with its CUDA graphs faster than the
+  cooperative kernel above H = 128; at any size when the graphs are off);
 * the float32 recurrent products on the tensor cores split in three TF32
   products (``tf32x3``, float32-level error) where the tiles fit, else FMA
   (:func:`.tiles.kernel_config`);
@@ -51,7 +52,7 @@ tensors; that is how they are tested on machines without a GPU.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -60,7 +61,7 @@ from torch import Tensor
 from ...cells.base import Cell, State
 from ..base import Backend, LayerResult, step_mask
 from ..spec import LayerRegularisers, RecurrenceSpec
-from . import step_kernels
+from . import graphs, step_kernels
 from .sequence import PATHS, GRUSequence, LSTMSequence, RNNSequence, choose_path, path_problem
 
 #: the modules that define kernels or their ``@triton.jit`` helpers, each after
@@ -76,42 +77,80 @@ SUPPORTED_KINDS = ("lstm", "peephole", "layernorm", "gru", "rnn_tanh", "rnn_relu
 SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.float64)
 
 
-#: where the triton kernels measured faster than cuDNN on a plain cell, batch <= 64,
-#: T = 512 (benchmarks/bench_gpu.py --target on an H200, RESULTS.md, GPU section):
-#: bfloat16 inputs (cuDNN's bfloat16 RNNs took 18-24 ms at every size there),
-#: the one-launch kernels only. GPU kind -> cell kind -> largest hidden size.
-MEASURED_FASTER = {(9, 0): {"lstm": 128, "gru": 64}}
-MEASURED_DTYPES = (torch.bfloat16,)
-MEASURED_MAX_BATCH = 64
+class Region(NamedTuple):
+    """Where the triton backend measured faster than cuDNN on one plain cell."""
+
+    kind: str
+    dtype: torch.dtype
+    h_min: int
+    h_max: int
+    b_max: int
+    #: "one-launch": the persistent or cooperative kernel; "step": the per-step
+    #: path replayed from CUDA graphs (graphs.py), sequences of min_steps or more
+    paths: str
+    min_steps: int = 1
+
+
+#: where the triton kernels measured faster than cuDNN on a plain cell, by GPU kind
+#: (compute capability), from benchmarks/bench_gpu.py --target on an H200 (T = 512;
+#: RESULTS.md, GPU section). One-launch rows: 0.17-0.68x cuDNN (cuDNN's bfloat16 RNNs
+#: took 16-24 ms at every size). Step rows: the GRU on the per-step path with CUDA
+#: graphs, kept only where it took <= 0.75x cuDNN's time forward and fwd+bwd at both
+#: neighbouring measured sizes (0.24-0.72x), a margin for what was not measured there
+#: (the chunked recordings' copies, lengths between the grid points, T >= 256 only).
+MEASURED_FASTER: dict[tuple, tuple[Region, ...]] = {
+    (9, 0): (
+        Region("lstm", torch.bfloat16, 1, 128, 64, "one-launch"),
+        Region("gru", torch.bfloat16, 1, 64, 64, "one-launch"),
+        Region("gru", torch.bfloat16, 256, 256, 64, "step", 256),
+        Region("gru", torch.bfloat16, 256, 512, 16, "step", 256),
+        Region("gru", torch.float32, 256, 512, 16, "step", 256),
+    ),
+}
+
+
+def _path_family(path: str) -> str:
+    return "one-launch" if path in ("persistent", "cooperative") else path
 
 
 def cuda_auto_status(capability: tuple) -> str:
     """What ``auto`` does on a GPU of this compute capability, in one line (``lstmkit env``)."""
-    cells = MEASURED_FASTER.get(tuple(capability))
+    regions = MEASURED_FASTER.get(tuple(capability))
     base = "peephole and layer-norm LSTMs on triton"
-    if cells is None:
+    if regions is None:
         return (f"not measured on sm_{capability[0]}{capability[1]}: plain LSTM/GRU/RNN calls go to cuDNN, {base} "
                 "(benchmarks/bench_gpu.py measures a GPU)")
-    wins = ", ".join(f"{kind.upper()} H <= {h}" for kind, h in cells.items())
-    return (f"measured on sm_{capability[0]}{capability[1]}: triton for bfloat16 {wins} (batch <= {MEASURED_MAX_BATCH}), "
-            f"cuDNN for the other plain calls, {base}")
+    wins = "; ".join(
+        f"{str(r.dtype).replace('torch.', '')} {r.kind.upper()} "
+        + (f"H <= {r.h_max}" if r.h_min <= 1 else f"H {r.h_min}-{r.h_max}")
+        + f" batch <= {r.b_max}" + (f" T >= {r.min_steps}" if r.min_steps > 1 else "")
+        for r in regions
+    )
+    return f"measured on sm_{capability[0]}{capability[1]}: triton for {wins}; cuDNN for the other plain calls, {base}"
 
 
 def measured_faster_than_cudnn(backend: "TritonBackend", kind: str, x: Tensor, H: int) -> bool:
     """Whether one layer of this plain cell ran faster here than cuDNN in the measurements."""
     if x.device.type != "cuda":
         return False
-    B = x.shape[1]
+    T, B = x.shape[0], x.shape[1]
     path = backend.layer_path(kind, B, H, torch.float32, x.device)
-    return faster_in_measurements(kind, x.dtype, B, H, torch.cuda.get_device_capability(x.device), path)
+    return faster_in_measurements(kind, x.dtype, B, H, torch.cuda.get_device_capability(x.device), path, T,
+                                  graphs.enabled(x))
 
 
-def faster_in_measurements(kind: str, dtype: torch.dtype, B: int, H: int, capability: tuple, path: str) -> bool:
-    """:data:`MEASURED_FASTER` read for one layer run by ``path`` on a GPU of ``capability``."""
-    if dtype not in MEASURED_DTYPES or B > MEASURED_MAX_BATCH or path not in ("persistent", "cooperative"):
+def faster_in_measurements(kind: str, dtype: torch.dtype, B: int, H: int, capability: tuple, path: str,
+                           T: int = 512, graphed: bool = True) -> bool:
+    """:data:`MEASURED_FASTER` read for one layer of ``T`` steps run by ``path`` on a GPU of
+    ``capability`` (``graphed``: the per-step path replays CUDA graphs)."""
+    family = _path_family(path)
+    if family == "step" and not graphed:
         return False
-    largest = MEASURED_FASTER.get(tuple(capability), {}).get(kind)
-    return largest is not None and H <= largest
+    return any(
+        r.kind == kind and r.dtype == dtype and r.h_min <= H <= r.h_max and B <= r.b_max
+        and r.paths == family and T >= r.min_steps
+        for r in MEASURED_FASTER.get(tuple(capability), ())
+    )
 
 
 class TritonBackend(Backend):
@@ -139,7 +178,8 @@ class TritonBackend(Backend):
         requested = self.requested_path()
         if requested != "auto":
             return requested
-        return choose_path(kind, B, H, dtype, device, os.environ.get("LSTMKIT_TRITON_COOPERATIVE", "1") != "0")
+        return choose_path(kind, B, H, dtype, device, os.environ.get("LSTMKIT_TRITON_COOPERATIVE", "1") != "0",
+                           graphed=device.type == "cuda" and os.environ.get("LSTMKIT_TRITON_GRAPHS", "1") != "0")
 
     # ------------------------------------------------------------ capability
     def unavailable_reason(self) -> str | None:
@@ -183,9 +223,11 @@ class TritonBackend(Backend):
         return None
 
     def auto_inputs(self) -> tuple:
-        # why_not and auto_declines read the requested path (LSTMKIT_TRITON_PATH)
-        # and whether the cooperative kernel may run, on every call
-        return (self.requested_path(), os.environ.get("LSTMKIT_TRITON_COOPERATIVE", "1"))
+        # why_not and auto_declines read the requested path (LSTMKIT_TRITON_PATH),
+        # whether the cooperative kernel may run and whether the per-step path
+        # replays CUDA graphs, on every call
+        return (self.requested_path(), os.environ.get("LSTMKIT_TRITON_COOPERATIVE", "1"),
+                os.environ.get("LSTMKIT_TRITON_GRAPHS", "1"))
 
     def auto_declines(self, x, spec: RecurrenceSpec, cells, lengths) -> str | None:
         # From benchmarks/bench_gpu.py on an H200 (RESULTS.md, GPU section): the

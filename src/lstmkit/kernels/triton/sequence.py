@@ -63,12 +63,22 @@ def path_problem(path: str, kind: str, B: int, H: int, dtype: torch.dtype, devic
     return None
 
 
-def choose_path(kind: str, B: int, H: int, dtype: torch.dtype, device: torch.device, cooperative_ok: bool) -> str:
+#: above this hidden size the per-step path replayed from CUDA graphs beats the
+#: cooperative kernel: on an H200 the layer-norm LSTM on that path (the same step
+#: plus two layer norms) took 0.12-0.73x the cooperative plain LSTM's time at
+#: H = 256 and 512 (RESULTS.md, GPU section, run 5); at H = 128 it did not (0.64-4.7x)
+COOPERATIVE_MAX_H = 128
+
+
+def choose_path(kind: str, B: int, H: int, dtype: torch.dtype, device: torch.device, cooperative_ok: bool,
+                graphed: bool = False) -> str:
     """``persistent`` where W_hh fits one program, else ``cooperative`` where
-    allowed and the grid fits the GPU, else ``step``."""
+    allowed, the grid fits the GPU and (with ``graphed``: the per-step path
+    replays CUDA graphs) H <= :data:`COOPERATIVE_MAX_H`, else ``step``."""
     if path_problem("persistent", kind, B, H, dtype, device) is None:
         return "persistent"
-    if cooperative_ok and device.type == "cuda" and path_problem("cooperative", kind, B, H, dtype, device) is None:
+    if (cooperative_ok and device.type == "cuda" and not (graphed and H > COOPERATIVE_MAX_H)
+            and path_problem("cooperative", kind, B, H, dtype, device) is None):
         return "cooperative"
     return "step"
 
