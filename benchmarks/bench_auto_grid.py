@@ -15,7 +15,9 @@ for the plain LSTM, GRU and tanh RNN, training and inference, and with
 in this machine's table in ``kernels/cpu/auto_tables/`` for this thread count
 (``lstmkit.kernels.cpu.narrow_ratio``: a call inside the grid takes the
 engine when every corner of its grid cell, for every layer, was 5 % ahead).
-With ``--merge`` a point keeps the lower of its stored and new ratio.
+With ``--merge`` a point keeps the lower of its stored and new ratio, and
+the stored points the run did not measure stay (``--hidden 64 --merge`` adds
+the H = 64 plane to a table measured before it was in the grid).
 
     .venv/bin/python benchmarks/bench_auto_grid.py --threads 1 --write
     .venv/bin/python benchmarks/bench_auto_grid.py --threads 2 --write --merge
@@ -45,7 +47,10 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=3.0, help="seconds per case before stopping early")
     ap.add_argument("--write", action="store_true",
                     help="store the points in this machine's table (kernels/cpu/auto_tables/)")
-    ap.add_argument("--merge", action="store_true", help="with --write: per point, the lower of stored and new")
+    ap.add_argument("--merge", action="store_true",
+                    help="with --write: per point, the lower of stored and new; stored points not measured are kept")
+    ap.add_argument("--hidden", default=None,
+                    help="comma-separated hidden sizes of GRID_H to measure (default all); with --merge adds a plane")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     load0 = os.getloadavg()
@@ -54,7 +59,8 @@ def main() -> None:
     def show(label, ratio):
         print(f"{label:32s} torch.nn/cpu {ratio:5.2f}x", flush=True)
 
-    points = measure_grid(args.only.split(","), reps=args.reps, budget=args.budget, on_case=show)
+    hidden = None if args.hidden is None else [int(h) for h in args.hidden.split(",")]
+    points = measure_grid(args.only.split(","), reps=args.reps, budget=args.budget, on_case=show, hidden=hidden)
     load1 = os.getloadavg()
     print(f"load average after: {load1[0]:.2f}")
     meta = dict(command="python benchmarks/bench_auto_grid.py " + " ".join(sys.argv[1:]), cpu=cpu_name(),

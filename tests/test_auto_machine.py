@@ -125,6 +125,10 @@ def test_storing_points_merges_keeps_and_starts_anew_for_another_machine(tmp_pat
     calibrate.store_grid(table, 1, {"lstm infer": [[100, 1, 32, 1.2], [100, 1, 32, 1.3, 8]]}, "grid b", merge=True)
     # merged per point and input plane: the I = H point takes 1.2, the I = 8 point keeps its 1.1
     assert table["narrow"]["1"]["lstm infer"] == [[100, 1, 32, 1.2], [100, 1, 32, 1.1, 8]]
+    # a run of another hidden size adds its points and keeps the stored ones
+    calibrate.store_grid(table, 1, {"lstm infer": [[100, 1, 64, 1.25]]}, "grid c", merge=True)
+    assert table["narrow"]["1"]["lstm infer"] == [[100, 1, 64, 1.25], [100, 1, 32, 1.2], [100, 1, 32, 1.1, 8]]
+    assert table["narrow_measured"]["1"] == ["grid a", "grid b", "grid c"]
     calibrate.write_table(path, table)
     again, note = calibrate.read_table(path)
     assert note is None and again == json.loads(json.dumps(table))

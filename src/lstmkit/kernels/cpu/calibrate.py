@@ -74,7 +74,11 @@ GRID_T = (100, 400)
 #: 1.23x (and the whole fit 1.21x faster); tables without these rows judge
 #: such calls as before (a corner never measured: the grid does not speak)
 GRID_B = (1, 2, 4, 8, 16, 32)
-GRID_H = (32, 128, 512)
+#: H = 64 since 2026-12-04: between 32 and 128 a call was judged by the lower
+#: corner, and at H = 128 the engine only ties torch.nn (Zen 3: 1.00-1.04x
+#: training) where at H = 64 it leads (the anomaly detector's T260 B32 I1 H64
+#: training, 1.2x end to end, stayed on torch.nn)
+GRID_H = (32, 64, 128, 512)
 #: the grid's narrow-input plane (a few features, as in most time series).
 #: Until 2026-12-02 the grid had the ``I = H`` plane alone and judged every call
 #: with ``I <= H`` by it; on the AMD EPYC (Zen 3) machine that chose the engine
@@ -209,9 +213,10 @@ def table_cases(kinds: Iterable[str] = TABLE_KINDS, shapes: dict | None = None) 
     return [(kind, name, s) for name, s in shapes.items() for kind in kinds]
 
 
-def grid_cases(kinds: Iterable[str] = GRID_KINDS) -> list[tuple[str, int, int, int, int]]:
-    """The grid's cases: ``(kind, T, B, H, I)``, both input planes."""
-    return [(kind, T, B, H, I) for kind in kinds for T in GRID_T for B in GRID_B for H in GRID_H
+def grid_cases(kinds: Iterable[str] = GRID_KINDS, hidden: Iterable[int] | None = None) -> list[tuple[str, int, int, int, int]]:
+    """The grid's cases: ``(kind, T, B, H, I)``, both input planes (``hidden``: these of ``GRID_H`` only)."""
+    hs = GRID_H if hidden is None else tuple(hidden)
+    return [(kind, T, B, H, I) for kind in kinds for T in GRID_T for B in GRID_B for H in hs
             for I in (H, GRID_NARROW_I)]
 
 
@@ -254,11 +259,13 @@ def measure_table(kinds: Iterable[str] = TABLE_KINDS, reps: int = 5, budget: flo
 
 
 def measure_grid(kinds: Iterable[str] = GRID_KINDS, reps: int = 7, budget: float = 3.0,
-                 on_case: Callable[[str, float], None] | None = None) -> dict[str, list[list[float]]]:
+                 on_case: Callable[[str, float], None] | None = None,
+                 hidden: Iterable[int] | None = None) -> dict[str, list[list[float]]]:
     """Per key, the grid points of one-layer calls: ``[T, B, H, torch.nn / cpu]``
-    with ``I = H``, ``[T, B, H, torch.nn / cpu, I]`` with the narrow input."""
+    with ``I = H``, ``[T, B, H, torch.nn / cpu, I]`` with the narrow input
+    (``hidden``: only these hidden sizes, to add a plane to a stored grid)."""
     points: dict[str, list[list[float]]] = {}
-    for kind, T, B, H, I in grid_cases(kinds):
+    for kind, T, B, H, I in grid_cases(kinds, hidden):
         torch.manual_seed(0)
         s = dict(T=T, B=B, I=I, H=H, L=1)
         x = torch.randn(T, B, I)
@@ -335,14 +342,19 @@ def store_points(table: dict, threads: int, points: dict[str, list[list[float]]]
 
 def store_grid(table: dict, threads: int, points: dict[str, list[list[float]]], run: str,
                merge: bool = False) -> None:
-    """Stores a run's grid points for ``threads`` as :func:`store_points` does."""
+    """Stores a run's grid points for ``threads`` as :func:`store_points` does;
+    with ``merge`` the stored points the run did not measure are kept (a run of
+    one more hidden size adds its plane to the grid)."""
     from . import grid_point_key
 
     t = str(threads)
     grid = table.setdefault("narrow", {}).setdefault(t, {})
     for key, new in points.items():
-        old = {grid_point_key(p): p[3] for p in grid.get(key, [])} if merge else {}
-        grid[key] = [[*p[:3], min(p[3], old.get(grid_point_key(p), p[3])), *p[4:]] for p in new]
+        old = {grid_point_key(p): p for p in grid.get(key, [])} if merge else {}
+        fresh = [[*p[:3], min(p[3], old[grid_point_key(p)][3]) if grid_point_key(p) in old else p[3], *p[4:]]
+                 for p in new]
+        measured = {grid_point_key(p) for p in new}
+        grid[key] = fresh + [p for k, p in old.items() if k not in measured]
     table["narrow"][t] = dict(sorted(grid.items()))
     _log_run(table, "narrow_measured", t, run, keep=merge)
 
