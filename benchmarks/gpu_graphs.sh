@@ -4,7 +4,10 @@
 #      tests/test_torch_backend_cuda.py) and bench_gpu.py --compile-only in shards for the grid of B;
 #   B. timed, alone: bench_gpu.py --target for the cells on the per-step path (layer-norm LSTM above
 #      H = 64, GRU), triton with its graphs against triton launched step by step (--also-no-graphs)
-#      and cuDNN, rows kept in the JSON as they come.
+#      and cuDNN, rows kept in the JSON as they come;
+#   C. while time is left: gpu_step_probe.py, the per-step products alone (run 5's B = 16, H = 128 outlier).
+# Next session: CELLS=lstm,peephole,layernorm,gru bash benchmarks/gpu_graphs.sh (the chunked recordings,
+# the plain and peephole LSTMs on the graphed per-step path above H = 128).
 #     run  command="bash benchmarks/gpu_graphs.sh"  timeout_s=480   (SESSION_SECONDS=N: the script's budget)
 . "$(dirname "$0")/gpu_env.sh" benchmarks/out/gpu_graphs
 start=$(date +%s)
@@ -41,6 +44,11 @@ echo "A done at $(( $(date +%s) - start )) s"
 timeout $(( $(left) - 5 )) "$PY" benchmarks/bench_gpu.py --target --cells "$cells" --also-no-graphs --no-reference \
     --reps 5 --warmup 2 --json "$OUT/graphs.json" > "$OUT/graphs.md" 2> "$OUT/graphs.err"
 echo "bench_gpu: exit $? (124: stopped by the budget; the rows so far are in graphs.json) at $(( $(date +%s) - start )) s"
+# the step path's products alone (the B = 16, H = 128 outlier of run 5), while time is left
+if [ "$(left)" -gt 30 ]; then
+    timeout $(( $(left) - 5 )) "$PY" benchmarks/gpu_step_probe.py --json "$OUT/step_probe.json" > "$OUT/step_probe.md" 2>&1
+    echo "gpu_step_probe: exit $?"; cat "$OUT/step_probe.md"
+fi
 if grep -q '^|' "$OUT/graphs.md"; then
     grep '^|' "$OUT/graphs.md"
 else
