@@ -9,16 +9,7 @@
 # Next session: CELLS=lstm,peephole,layernorm,gru bash benchmarks/gpu_graphs.sh (the chunked recordings,
 # the plain and peephole LSTMs on the graphed per-step path above H = 128).
 #     run  command="bash benchmarks/gpu_graphs.sh"  timeout_s=480   (SESSION_SECONDS=N: the script's budget)
-. "$(dirname "$0")/gpu_env.sh" benchmarks/out/gpu_graphs
-start=$(date +%s)
-budget=${SESSION_SECONDS:-450}
-left() { echo $((budget - ($(date +%s) - start))); }
-scratch=$(mktemp -d)
-{
-    date -u
-    "$PY" -c "import sys, torch; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda, 'gpu', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)"
-    "$PY" -c "import triton; print('triton', triton.__version__)"
-} > "$OUT/env.txt" 2>&1
+. "$(dirname "$0")/gpu_env.sh" benchmarks/out/gpu_graphs 450
 cat "$OUT/env.txt"
 gpu=$("$PY" -c "import torch; print(int(torch.cuda.is_available()))" 2>/dev/null || echo 0)
 if [ "$gpu" != "1" ]; then

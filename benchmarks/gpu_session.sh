@@ -15,19 +15,7 @@
 #
 # Without a GPU (here, to check the script): the tests run in the Triton interpreter and the benchmark
 # in its --smoke mode, which measures nothing. Budget: SESSION_SECONDS (default 540) for all steps.
-. "$(dirname "$0")/gpu_env.sh" benchmarks/out/gpu_session
-start=$(date +%s)
-budget=${SESSION_SECONDS:-540}
-left() { echo $((budget - ($(date +%s) - start))); }
-scratch=$(mktemp -d)
-
-{
-    date -u
-    nvidia-smi 2>&1 | head -15
-    "$PY" -c "import sys, torch; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda, 'gpu', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)"
-    "$PY" -c "import triton, triton.language as tl; print('triton', triton.__version__, 'atomic_poll', hasattr(tl, 'atomic_poll'))"
-    nproc
-} > "$OUT/env.txt" 2>&1
+. "$(dirname "$0")/gpu_env.sh" benchmarks/out/gpu_session 540
 tail -3 "$OUT/env.txt"
 gpu=$("$PY" -c "import torch; print(int(torch.cuda.is_available()))" 2>/dev/null || echo 0)
 
