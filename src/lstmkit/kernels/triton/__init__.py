@@ -179,7 +179,7 @@ class TritonBackend(Backend):
         if requested != "auto":
             return requested
         return choose_path(kind, B, H, dtype, device, os.environ.get("LSTMKIT_TRITON_COOPERATIVE", "1") != "0",
-                           graphed=device.type == "cuda" and os.environ.get("LSTMKIT_TRITON_GRAPHS", "1") != "0")
+                           graphed=device.type == "cuda" and graphs.allowed())
 
     # ------------------------------------------------------------ capability
     def unavailable_reason(self) -> str | None:

@@ -47,9 +47,14 @@ MAX_GRAPHS = 24
 MAX_FRACTION = 0.25
 
 
+def allowed() -> bool:
+    """Whether the recordings are allowed at all (``LSTMKIT_TRITON_GRAPHS`` is not ``0``)."""
+    return os.environ.get("LSTMKIT_TRITON_GRAPHS", "1") != "0"
+
+
 def enabled(like: Tensor) -> bool:
     """Whether :func:`run` records and replays for tensors like ``like``."""
-    if not like.is_cuda or os.environ.get("LSTMKIT_TRITON_GRAPHS", "1") == "0":
+    if not like.is_cuda or not allowed():
         return False
     return not torch.cuda.is_current_stream_capturing()
 
@@ -196,5 +201,5 @@ def _trim() -> None:
 
 
 def recorded() -> int:
-    """How many loops are recorded now (for tests and ``lstmkit env``)."""
+    """How many loops are recorded now (for tests)."""
     return sum(isinstance(v, _Recorded) for v in _SEEN.values())

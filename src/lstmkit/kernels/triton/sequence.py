@@ -337,11 +337,12 @@ def _loop(fn, T: int, like: Tensor, chunk, reverse: bool, **consts):
     for a backward loop. ``chunk(start, stop, carry)`` gives a chunk's
     ``(inputs, outputs)``; ``carry`` is what the previous chunk returned (None
     for the first). Returns the last chunk's result."""
-    spans = _spans(T) if graphs.enabled(like) else [(0, T)]
+    graphed = graphs.enabled(like)
+    spans = _spans(T) if graphed else [(0, T)]
     carry = None
     for s, e in reversed(spans) if reverse else spans:
         inputs, outputs = chunk(s, e, carry)
-        carry = (graphs.run if e - s >= GRAPH_CHUNKS[-1] else _direct)(fn, inputs, outputs, **consts)
+        carry = (graphs.run if graphed and e - s >= GRAPH_CHUNKS[-1] else _direct)(fn, inputs, outputs, **consts)
     return carry
 
 
