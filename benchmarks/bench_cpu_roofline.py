@@ -92,14 +92,14 @@ def main() -> None:
             ceil_f, by_f = product(torch.randn(B, K), torch.randn(4 * H, K), T)
             ceil_b, by_b = product(torch.randn(B, 4 * H), torch.randn(H, 4 * H), T)
             if tile:
-                fwd = timed(lambda: ext.lstm_fused_forward_x(x, wi, bi, h0, c0, w_hh, None, False))
-                saved = ext.lstm_fused_forward_x(x, wi, bi, h0, c0, w_hh, None, True)
+                fwd = timed(lambda: ext.lstm_fused_forward_x(x, wi, bi, h0, c0, w_hh, None, False, None))
+                saved = ext.lstm_fused_forward_x(x, wi, bi, h0, c0, w_hh, None, True, None)
             else:
                 xp = project_in(x, wi, bi)
-                fwd = timed(lambda: ext.lstm_fused_forward(xp, h0, c0, w_hh, None, False))
-                saved = ext.lstm_fused_forward(xp, h0, c0, w_hh, None, True)
+                fwd = timed(lambda: ext.lstm_fused_forward(xp, h0, c0, w_hh, None, False, None))
+                saved = ext.lstm_fused_forward(xp, h0, c0, w_hh, None, True, None)
             dout, z = torch.randn(T, B, H), torch.zeros(B, H)
-            bwd = timed(lambda: ext.lstm_fused_backward(dout, z, z, saved[3], saved[4], w_hh, None, False, True))
+            bwd = timed(lambda: ext.lstm_fused_backward(dout, z, z, saved[3], saved[4], w_hh, None, False, True, None))
             ref = nn.LSTM(I, H)
             nn_t = timed(lambda: ref(x))
         ff, fb = 2 * B * K * 4 * H, 2 * B * 4 * H * H

@@ -393,3 +393,94 @@ def test_weight_packs_and_transpose_equal_their_view_definitions(dtype, threads)
             assert torch.equal(ext.transposed(a.t()), a), (R, C)  # a non-contiguous input
     finally:
         torch.set_num_threads(1)
+
+
+# ------------------------------------------------ the peephole LSTM on the same loop
+def _peephole(I, H, dtype, **kw):
+    layer = lstmkit.LSTM(I, H, cell="peephole", dtype=dtype, **kw)
+    with torch.no_grad():  # peepholes far from zero, so that a term left out shows
+        for cell in layer.cells:
+            for name in ("weight_ci", "weight_cf", "weight_co"):
+                getattr(cell, name).normal_(0.0, 0.7)
+    return layer
+
+
+@pytest.mark.parametrize("H", [16, 21, 40])
+@pytest.mark.parametrize("layers,bi", [(1, False), (2, True)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_peephole_matches_reference(H, layers, bi, dtype, projection):
+    """The peephole LSTM on the plain loop's tile (three multiply-adds a unit
+    and step; the weights' gradient summed in the backward loop): outputs,
+    final states and every gradient, the peephole weights' included, equal
+    the reference's (the cell's own Python step), with lengths too."""
+    torch.manual_seed(4)
+    I, T, B = 7, 9, 11
+    layer = _peephole(I, H, dtype, num_layers=layers, bidirectional=bi)
+    D = 2 if bi else 1
+    x = torch.randn(T, B, I, dtype=dtype)
+    hx = tuple(torch.randn(layers * D, B, H, dtype=dtype) for _ in range(2))
+    lengths = torch.randint(1, T + 1, (B,))
+    lengths[0] = T
+    for lens in (None, lengths):
+        res = {}
+        for backend in ("reference", "cpu"):
+            layer.backend = backend
+            inputs = tuple(t.clone().requires_grad_() for t in (x, *hx))
+            out_state = layer(inputs[0], inputs[1:], lengths=lens)
+            res[backend] = (out_state[0], *out_state[1], *_grads(out_state, inputs, list(layer.parameters())))
+        assert len(res["cpu"]) == len(res["reference"])
+        for got, want in zip(res["cpu"], res["reference"]):
+            torch.testing.assert_close(got, want, **TOL[dtype])
+
+
+@pytest.mark.parametrize("H,masked", [(3, False), (3, True), (16, True)])
+def test_gradcheck_fused_peephole_layer(H, masked, projection):
+    torch.manual_seed(5)
+    T, B, I = 4, 3, 2
+    r = lambda *s: (0.5 * torch.randn(*s, dtype=torch.float64)).requires_grad_()  # noqa: E731
+    valid = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 0, 0]], dtype=torch.float64) if masked else None
+    cfg = LoopConfig(valid=valid)
+
+    def fn(x, h0, c0, w_ih, w_hh, b, peep):
+        return fused_lstm_layer(x, h0, c0, w_ih, w_hh, b, cfg, None, peep)
+
+    args = (r(T, B, I), r(B, H), r(B, H), r(4 * H, I), r(4 * H, H), r(4 * H), r(3, H))
+    assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("B", [32, 3])
+def test_peephole_on_two_threads_matches_reference(B):
+    """Two threads share the loop by rows (B 32) or by unit blocks (B 3), and
+    the peephole weights' gradient is summed in per-item slots as the bias
+    gradient is: every gradient equals the reference's."""
+    torch.manual_seed(6)
+    layer = _peephole(8, 64, torch.float64, num_layers=2)
+    x = torch.randn(24, B, 8, dtype=torch.float64)
+    res = {}
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for backend in ("reference", "cpu"):
+            layer.backend = backend
+            xb = x.clone().requires_grad_()
+            out_state = layer(xb)
+            res[backend] = (out_state[0], *_grads(out_state, (xb,), list(layer.parameters())))
+    finally:
+        torch.set_num_threads(before)
+    for got, want in zip(res["cpu"], res["reference"]):
+        torch.testing.assert_close(got, want, **TOL[torch.float64])
+
+
+def test_peephole_lstm_takes_the_fused_operator(projection):
+    layer = _peephole(4, 16, torch.float32)
+    layer.backend = "cpu"
+    layer.eval()
+    x = torch.randn(5, 3, 4)
+    st = tuple(torch.randn(s.shape) for s in layer.init_state(3))
+    ep = torch.export.export(SequenceGraph(layer), (x, *st))
+    targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
+    want = "lstm_fused_seq_x" if projection == "tile" else "lstm_fused_seq."
+    assert any(want in t for t in targets), targets
+    assert not any("lstm_seq." in t for t in targets), targets
+    for got, want in zip(ep.module()(x, *st), SequenceGraph(layer)(x, *st)):
+        torch.testing.assert_close(got, want)

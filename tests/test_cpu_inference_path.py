@@ -59,7 +59,7 @@ def test_same_bits_as_the_general_path(L, T, B, I, H, batch_first, dtype):
         torch.testing.assert_close(layer(x, hx)[0], ref(x, hx)[0], **tol)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "layernorm"])
+@pytest.mark.parametrize("cell", ["lstm", "peephole", "layernorm"])
 @pytest.mark.parametrize("L,T,B,I,H", [(1, 12, 8, 8, 32), (2, 7, 5, 3, 16), (3, 9, 6, 16, 16)])
 def test_training_calls_give_the_general_paths_outputs_and_gradients(L, T, B, I, H, cell):
     torch.manual_seed(2)
@@ -107,7 +107,7 @@ def test_in_place_updates_and_replaced_parameters_are_read_at_every_call():
     (lambda: lstmkit.LSTM(8, 32, bidirectional=True), "bidirectional"),
     (lambda: lstmkit.LSTM(8, 20, cell="layernorm"), "a layer-norm size off the lane width"),
     (lambda: lstmkit.LSTM(8, 32, proj_size=8), "a projection"),
-    (lambda: lstmkit.LSTM(8, 32, cell="peephole"), "peepholes"),
+    (lambda: lstmkit.LSTM(8, 32, cell="peephole", proj_size=8), "peepholes with a projection"),
     (lambda: lstmkit.LSTM(8, 32, zoneout=0.1), "zoneout"),
     (lambda: lstmkit.LSTM(8, 32, num_layers=2, dropout=0.5).train(), "dropout between layers in training"),
     (lambda: lstmkit.GRU(8, 32), "another cell"),

@@ -132,6 +132,25 @@ def test_opcheck_plain_fused_loops_off_the_lane_width(save):
     _opcheck(ops.lstm_fused_seq, (xp, h0, c0, w_hh, None, save))
 
 
+@pytest.mark.parametrize("H", [16, 21])
+@pytest.mark.parametrize("save", [False, True])
+def test_opcheck_peephole_fused_loops(H, save):
+    """The optional peephole weights (3, H) of both plain loops, and the
+    backward operator's gradient of them (3, H) at the layer's width."""
+    x, w_ih, bias, h0, c0, w_hh, xp = _plain_fused_args(4, 3, 5, H)
+    peep = torch.randn(3, H) * 0.5
+    _opcheck(ops.lstm_fused_seq_x, (x, w_ih, bias, h0, c0, w_hh, None, save, peep))
+    _opcheck(ops.lstm_fused_seq, (xp, h0, c0, w_hh, None, save, peep))
+    plain = ops.lstm_fused_seq(xp, h0, c0, w_hh, None, True)
+    out, hT, cT, gates, cseq = ops.lstm_fused_seq(xp, h0, c0, w_hh, None, True, peep)
+    assert not torch.allclose(out, plain[0])  # the peepholes change the loop
+    dout = torch.randn_like(out)
+    z = torch.zeros_like(cseq[0])
+    res = ops.lstm_fused_seq_bwd(dout, z, z, gates, cseq, w_hh, None, True, True, peep)
+    assert res[4].shape == (3, H)
+    _opcheck(ops.lstm_fused_seq_bwd, (dout, z, z, gates, cseq, w_hh, None, True, True, peep))
+
+
 @pytest.mark.parametrize("save", [False, True])
 def test_opcheck_fused_loops(save):
     T, B, I, H = 4, 3, 5, 16

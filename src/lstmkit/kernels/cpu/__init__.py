@@ -511,12 +511,17 @@ _PLAIN = LoopConfig()
 
 
 def _fused_layer(x: Tensor, h0: Tensor, c0: Tensor, cell: Cell, cfg: LoopConfig):
-    """``(out, h_T, c_T)`` of a plain or layer-norm LSTM layer on its fused
-    loop (the caller checked that the loop applies): the plain layer takes
-    ``W_ih`` and both biases as they are, the layer-norm one their sum."""
+    """``(out, h_T, c_T)`` of a plain, peephole or layer-norm LSTM layer on
+    its fused loop (the caller checked that the loop applies): the plain and
+    peephole layers take ``W_ih`` and both biases as they are (the peephole
+    weights stacked ``(3, H)``), the layer-norm one their sum."""
     p = cell._parameters
     if cell.kind == "lstm":
         return fused_lstm_layer(x, h0, c0, p["weight_ih"], p["weight_hh"], p.get("bias_ih"), cfg, p.get("bias_hh"))
+    if cell.kind == "peephole":
+        peep = torch.stack((p["weight_ci"], p["weight_cf"], p["weight_co"]))
+        return fused_lstm_layer(x, h0, c0, p["weight_ih"], p["weight_hh"], p.get("bias_ih"), cfg, p.get("bias_hh"),
+                                peep)
     return fused_ln_lstm_layer(x, h0, c0, cell, p["bias_ih"] + p["bias_hh"] if cell.bias else None, cfg)
 
 
@@ -652,7 +657,7 @@ class CPUBackend(Backend):
         return run_stack(self, x, state, cells, spec, lengths)
 
     def _plain_stack(self, x: Tensor, state: tuple[Tensor, ...], cells: Sequence[Cell], spec: RecurrenceSpec):
-        """A unidirectional stack of plain or layer-norm LSTM layers on the
+        """A unidirectional stack of plain, peephole or layer-norm LSTM layers on the
         fused loops, in one straight pass: per layer
         :func:`.fused.fused_lstm_layer` or :func:`.fused_ln.fused_ln_lstm_layer`,
         as :meth:`run_layer` would call it, past the stack driver and the
@@ -662,11 +667,11 @@ class CPUBackend(Backend):
         same bits, gradients included. ``None`` where it does not apply (then
         the general path runs)."""
         kind = spec.kind
-        if (kind not in ("lstm", "layernorm") or spec.return_gates or spec.uses_recurrent_regularisers
+        if (kind not in ("lstm", "peephole", "layernorm") or spec.return_gates or spec.uses_recurrent_regularisers
                 or spec.bidirectional or (spec.training and spec.dropout > 0 and len(cells) > 1)
                 or x.shape[1] == 0 or _ext_module() is None):
             return None
-        if kind == "lstm":
+        if kind != "layernorm":
             if not all(fused_applies(cell, _PLAIN) for cell in cells):
                 return None
         else:
@@ -676,7 +681,7 @@ class CPUBackend(Backend):
         h_all, c_all = state
         layer_in, hs, cs = x, [], []
         for layer, cell in enumerate(cells):
-            cfg = _PLAIN if kind == "lstm" else cfgs[layer]
+            cfg = _PLAIN if kind != "layernorm" else cfgs[layer]
             layer_in, h_n, c_n = _fused_layer(layer_in, h_all[layer], c_all[layer], cell, cfg)
             hs.append(h_n)
             cs.append(c_n)

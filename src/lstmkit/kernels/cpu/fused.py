@@ -1,7 +1,7 @@
 r"""The plain LSTM layer on the fused loop (``csrc/lstm_fused.cpp``).
 
-A plain LSTM layer (no projection, hidden-state dropout or zoneout, no gate
-traces) runs as
+A plain or peephole LSTM layer (no projection, hidden-state dropout or
+zoneout, no gate traces) runs as
 
 1. the input projection, with the rows of ``W_ih`` and the bias taken in
    the loop's *interleaved* gate order: unit block ``u``, gate (i, f, g, o),
@@ -42,12 +42,12 @@ from .functions import LoopConfig, _save
 from .ops import lane_width, project_in
 
 
-def fused_applies(cell, cfg: LoopConfig, kind: str = "lstm") -> bool:
-    """Whether the fused loop computes this layer: a plain ``lstm`` cell (or
-    ``kind``) without projection, with no hidden-state mask, zoneout or gate
-    traces."""
+def fused_applies(cell, cfg: LoopConfig, kind: str | tuple[str, ...] = ("lstm", "peephole")) -> bool:
+    """Whether the fused loop computes this layer: a plain or peephole LSTM
+    cell (or one of ``kind``) without projection, with no hidden-state mask,
+    zoneout or gate traces."""
     return (
-        cell.kind == kind
+        cell.kind in ((kind,) if isinstance(kind, str) else kind)
         and getattr(cell, "weight_hr", None) is None
         and cfg.hmask is None
         and cfg.zh is None
@@ -78,28 +78,33 @@ def tile_projection(B: int, I: int, H: int, dtype: torch.dtype) -> bool:
 
 
 def fused_lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor | None,
-                     cfg: LoopConfig, bias_hh: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+                     cfg: LoopConfig, bias_hh: Tensor | None = None,
+                     peep: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """One plain LSTM layer and direction: ``x`` ``(T, B, I)`` to ``out``
     ``(T, B, H)``, ``h_T``, ``c_T``. The layer's bias is ``bias`` (``b_ih``,
     or already ``b_ih + b_hh``) plus ``bias_hh`` when given; ``None`` for
-    none. Where the tile computes the projection, the weights enter the
-    operator's Function in torch's row order (:data:`.ops.LSTMFusedLayerX`
-    interleaves them below autograd)."""
+    none. ``peep`` ``(3, H)``: the peephole LSTM's weights on the cell
+    (``w_ci``, ``w_cf``, ``w_co``; three multiply-adds a unit and step in the
+    same tile), ``None`` for the plain LSTM. Where the tile computes the
+    projection, the weights enter the operator's Function in torch's row
+    order (:data:`.ops.LSTMFusedLayerX` interleaves them below autograd)."""
     H = w_hh.shape[1]
     L = lane_width(x.dtype)
     padded = H % L != 0
     _, B, I = x.shape
     if tile_projection(B, I, H, x.dtype):
-        save = _save(cfg, x, w_ih, bias, bias_hh, h0, c0, w_hh)
-        out, hT, cT = ops.LSTMFusedLayerX.apply(x, w_ih, bias, bias_hh, h0, c0, w_hh, cfg.valid, save)[:3]
+        save = _save(cfg, x, w_ih, bias, bias_hh, h0, c0, w_hh, peep)
+        args = (x, w_ih, bias, bias_hh, h0, c0, w_hh, cfg.valid, save) + (() if peep is None else (peep,))
+        out, hT, cT = ops.LSTMFusedLayerX.apply(*args)[:3]
     else:
         if bias_hh is not None:
             bias = bias_hh if bias is None else bias + bias_hh
         wi = ops.interleaved_rows(w_ih, H)
         bi = None if bias is None else ops.interleaved_rows(bias, H)
         xp = project_in(x, wi, bi)
-        save = _save(cfg, xp, h0, c0, w_hh)
-        out, hT, cT = ops.LSTMFusedSeq.apply(xp, h0, c0, w_hh, cfg.valid, save)[:3]
+        save = _save(cfg, xp, h0, c0, w_hh, peep)
+        args = (xp, h0, c0, w_hh, cfg.valid, save) + (() if peep is None else (peep,))
+        out, hT, cT = ops.LSTMFusedSeq.apply(*args)[:3]
     if padded:  # (h_T and c_T leave the loop at width H)
         out = out[..., :H]
     if cfg.valid is not None:

@@ -28,7 +28,7 @@ Operators (``T`` steps, ``B`` rows, ``G`` gate width, ``P`` output size):
 ``lstmkit::mm_tn``                ``a.T @ b``: a weight gradient over all steps at once
 ``lstmkit::project_in``           ``x @ w.T + b`` with autograd: the input projection
 ``lstmkit::lstm_seq``             one LSTM-family layer over a sequence (and its ``_bwd``)
-``lstmkit::lstm_fused_seq``       one plain LSTM layer on the fused loop (and its ``_bwd``)
+``lstmkit::lstm_fused_seq``       one plain or peephole LSTM layer on the fused loop (and its ``_bwd``)
 ``lstmkit::lstm_fused_seq_x``     the same with the input projection in the loop's tile
 ``lstmkit::lstm_ln_fused_seq``    one layer-norm LSTM layer on the fused loop (and its ``_bwd``)
 ``lstmkit::lstm_ln_fused_seq_x``  the same with the input projection in the loop's tile
@@ -413,14 +413,18 @@ _lstm_seq_bwd_g = _first_order("lstm_seq_bwd", lstm_seq_bwd)
 @torch.library.custom_op("lstmkit::lstm_fused_seq", mutates_args=())
 def lstm_fused_seq(
     xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, valid: Optional[Tensor], save: bool,
+    peep: Optional[Tensor] = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """``xp`` ``(T, B, 4Hp)`` interleaved, biases included; ``w_hh`` ``(4H, H)``
-    in torch's order. Returns ``out`` ``(T, B, Hp)`` (``h_1 .. h_T``, padded
-    steps keeping the state), ``h_T``, ``c_T`` ``(B, H)`` and, with ``save``,
-    the activations ``(T, B, 4Hp)`` and the cell states ``(T+1, B, Hp)``."""
+    in torch's order; ``peep`` ``(3, H)`` (the peephole LSTM's ``w_ci``,
+    ``w_cf``, ``w_co``) or ``None`` for the plain LSTM. Returns ``out``
+    ``(T, B, Hp)`` (``h_1 .. h_T``, padded steps keeping the state), ``h_T``,
+    ``c_T`` ``(B, H)`` and, with ``save``, the activations ``(T, B, 4Hp)``
+    and the cell states ``(T+1, B, Hp)``."""
     with _NoAutocast():
         out, hT, cT, gates, cseq = _ext().lstm_fused_forward(
             xp.contiguous(), h0.contiguous(), c0.contiguous(), w_hh.detach().contiguous(), _c(valid), save,
+            _peep_padded(peep, xp.shape[2] // 4),
         )
     return out, hT, cT, _or_empty(gates if save else None, xp), _or_empty(cseq if save else None, xp)
 
@@ -434,32 +438,40 @@ def _fused_outputs_fake(like: Tensor, T: int, B: int, G: int, H: int, save: bool
     return e(T, B, Hp), e(B, H), e(B, H), e(T, B, G) if save else e(0), e(T + 1, B, Hp) if save else e(0)
 
 
-def _lstm_fused_seq_fake(xp, h0, c0, w_hh, valid, save):
+def _peep_padded(peep: Tensor | None, Hp: int) -> Tensor | None:
+    """The peephole weights ``(3, H)`` as the loop reads them: ``(3, Hp)``, zero past ``H``."""
+    return None if peep is None else _pad_units(peep.detach(), Hp).contiguous()
+
+
+def _lstm_fused_seq_fake(xp, h0, c0, w_hh, valid, save, peep=None):
     return _fused_outputs_fake(xp, *xp.shape, w_hh.shape[1], save)
 
 
 @torch.library.custom_op("lstmkit::lstm_fused_seq_bwd", mutates_args=())
 def lstm_fused_seq_bwd(
     dout: Tensor, dhT: Tensor, dcT: Tensor, gates: Tensor, cseq: Tensor, w_hh: Tensor, valid: Optional[Tensor],
-    need_dh0: bool, need_db: bool,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    need_dh0: bool, need_db: bool, peep: Optional[Tensor] = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """The reverse loop: ``dA`` ``(T, B, 4Hp)`` interleaved (the gradient of
     ``xp``), ``dh_0`` (zeros unless ``need_dh0``) and ``dc_0``, ``(B, Hp)``;
     with ``need_db`` the bias gradient ``(4Hp,)`` interleaved, summed inside
-    the loop (else empty)."""
+    the loop (else empty); with ``peep`` (the forward's, ``(3, H)``) the
+    peephole weights' gradient ``(3, H)``, summed inside the loop (else empty)."""
     with _NoAutocast():
-        res = _ext().lstm_fused_backward(
+        dA, dh0, dc0, db, dp = _ext().lstm_fused_backward(
             dout.contiguous(), dhT.contiguous(), dcT.contiguous(), gates, cseq, w_hh.detach().contiguous(), _c(valid),
-            need_dh0, need_db,
+            need_dh0, need_db, _peep_padded(peep, gates.shape[2] // 4),
         )
-    return tuple(res)
+    if peep is not None and dp.shape[1] != peep.shape[1]:
+        dp = dp[:, :peep.shape[1]].contiguous()
+    return dA, dh0, dc0, db, dp
 
 
 @lstm_fused_seq_bwd.register_fake
-def _lstm_fused_seq_bwd_fake(dout, dhT, dcT, gates, cseq, w_hh, valid, need_dh0, need_db):
+def _lstm_fused_seq_bwd_fake(dout, dhT, dcT, gates, cseq, w_hh, valid, need_dh0, need_db, peep=None):
     T, B, G = gates.shape
     return (gates.new_empty((T, B, G)), gates.new_empty((B, G // 4)), gates.new_empty((B, G // 4)),
-            gates.new_empty((G,) if need_db else (0,)))
+            gates.new_empty((G,) if need_db else (0,)), gates.new_empty(tuple(peep.shape) if peep is not None else (0,)))
 
 
 def _pad_units(t: Tensor, Hp: int) -> Tensor:
@@ -468,20 +480,22 @@ def _pad_units(t: Tensor, Hp: int) -> Tensor:
 
 
 def _lstm_fused_setup(ctx, inputs, output):
-    xp, h0, c0, w_hh, valid, save = inputs
+    xp, h0, c0, w_hh, valid, save, *peep = inputs
     out, hT, cT, gates, cseq = output
     _no_zero_grads(ctx)
     ctx.save_flag = save
-    ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out)
+    ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out, peep[0] if peep else None)
 
 
 def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh, need_db=False, x=None):
     """The shared part of both fused operators' backward: ``dA`` (the
     gradient of the pre-activations, interleaved), ``dh_0``, ``dc_0``,
     ``dW_hh`` (torch's row order), the bias gradient (interleaved, or
-    ``None`` unless ``need_db``) and, given the input ``x`` (with
-    ``need_whh``), ``dW_ih`` (interleaved) from the same product, else ``None``."""
-    h0, w_hh, valid, gates, cseq, out = saved
+    ``None`` unless ``need_db``), given the input ``x`` (with
+    ``need_whh``), ``dW_ih`` (interleaved) from the same product, else
+    ``None``, and the peephole weights' gradient ``(3, H)`` (``None`` for
+    the plain LSTM)."""
+    h0, w_hh, valid, gates, cseq, out, peep = saved
     if not ctx.save_flag:
         raise RuntimeError("lstmkit::lstm_fused_seq: backward through a call that saved no activations (save=False)")
     T, B, G = gates.shape
@@ -490,7 +504,8 @@ def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh, ne
     # h_T and c_T left the loop at the layer's width: their gradients enter it padded
     dhT = torch.zeros_like(cseq[0]) if dhT is None else _pad_units(dhT, Hp)
     dcT = torch.zeros_like(cseq[0]) if dcT is None else _pad_units(dcT, Hp)
-    dA, dh0, dc0, db = _lstm_fused_seq_bwd_g(dout, dhT, dcT, gates, cseq, w_hh, valid, need_h0, need_db)
+    dA, dh0, dc0, db, d_peep = _lstm_fused_seq_bwd_g(dout, dhT, dcT, gates, cseq, w_hh, valid, need_h0, need_db,
+                                                     peep)
     d_whh = d_wih = None
     if need_whh and x is not None:  # both weight gradients as one product: dA^T [x_t, h_{t-1}]
         I = x.shape[2]
@@ -504,7 +519,7 @@ def _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh, ne
     if d_whh is not None:
         d_whh = d_whh.index_select(0, interleave_index(H, lane_width(gates.dtype))[1])
     return (dA, dh0[:, :H] if need_h0 else None, dc0[:, :H] if need_c0 else None, d_whh,
-            db if need_db else None, d_wih)
+            db if need_db else None, d_wih, d_peep if peep is not None else None)
 
 
 def _inputs_and_previous_states(x: Tensor, h0: Tensor, out: Tensor, H: int) -> Tensor:
@@ -520,15 +535,16 @@ def _inputs_and_previous_states(x: Tensor, h0: Tensor, out: Tensor, H: int) -> T
 
 
 def _lstm_fused_backward(ctx, dout, dhT, dcT, *_):
-    need = ctx.needs_input_grad
-    dA, dh0, dc0, d_whh, _, _ = _lstm_fused_grads(ctx, ctx.saved_tensors, dout, dhT, dcT, need[1], need[2], need[3])
-    return dA, dh0, dc0, d_whh, None, None
+    need = ctx.needs_input_grad  # xp, h0, c0, w_hh, valid, save[, peep]
+    dA, dh0, dc0, d_whh, _, _, d_peep = _lstm_fused_grads(ctx, ctx.saved_tensors, dout, dhT, dcT, need[1], need[2],
+                                                          need[3])
+    return (dA, dh0, dc0, d_whh, None, None) + ((d_peep,) if len(need) > 6 else ())
 
 
 @torch.library.custom_op("lstmkit::lstm_fused_seq_x", mutates_args=())
 def lstm_fused_seq_x(
     x: Tensor, w_ih: Tensor, b: Optional[Tensor], h0: Tensor, c0: Tensor, w_hh: Tensor, valid: Optional[Tensor],
-    save: bool,
+    save: bool, peep: Optional[Tensor] = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """:func:`lstm_fused_seq` with the input projection computed in the tile:
     ``x`` ``(T, B, I)``; ``w_ih`` ``(4Hp, I)`` and ``b`` ``(4Hp,)`` (``b_ih +
@@ -538,50 +554,52 @@ def lstm_fused_seq_x(
         out, hT, cT, gates, cseq = _ext().lstm_fused_forward_x(
             x.contiguous(), w_ih.detach().contiguous(), None if b is None else b.detach().contiguous(),
             h0.contiguous(), c0.contiguous(), w_hh.detach().contiguous(), _c(valid), save,
+            _peep_padded(peep, w_ih.shape[0] // 4),
         )
     return out, hT, cT, _or_empty(gates if save else None, x), _or_empty(cseq if save else None, x)
 
 
-def _lstm_fused_seq_x_fake(x, w_ih, b, h0, c0, w_hh, valid, save):
+def _lstm_fused_seq_x_fake(x, w_ih, b, h0, c0, w_hh, valid, save, peep=None):
     return _fused_outputs_fake(x, x.shape[0], x.shape[1], w_ih.shape[0], w_hh.shape[1], save)
 
 
-def _x_setup(ctx, output, x, w_ih, has_bias: bool, h0, w_hh, valid, save) -> None:
+def _x_setup(ctx, output, x, w_ih, has_bias: bool, h0, w_hh, valid, save, peep) -> None:
     """What both operators with the projection in the tile keep for :func:`_x_grads`."""
     out, hT, cT, gates, cseq = output
     _no_zero_grads(ctx)
     ctx.save_flag = save
     ctx.has_bias = has_bias
-    ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out, x, w_ih)
+    ctx.save_for_backward(h0, w_hh, valid, gates, cseq, out, peep, x, w_ih)
 
 
 def _lstm_fused_x_setup(ctx, inputs, output):
-    x, w_ih, b, h0, c0, w_hh, valid, save = inputs
-    _x_setup(ctx, output, x, w_ih, b is not None, h0, w_hh, valid, save)
+    x, w_ih, b, h0, c0, w_hh, valid, save, *peep = inputs
+    _x_setup(ctx, output, x, w_ih, b is not None, h0, w_hh, valid, save, peep[0] if peep else None)
 
 
 def _x_grads(ctx, saved_all, wi: Tensor, dout, dhT, dcT, need_x, need_wi, need_db, need_h0, need_c0, need_whh):
     """The shared backward of the operators with the projection in the tile:
-    ``(dx, dW_ih, db, dh_0, dc_0, dW_hh)``, ``W_ih`` and the bias in the
-    interleaved order (``wi`` the interleaved ``W_ih``); ``None`` where not needed."""
+    ``(dx, dW_ih, db, dh_0, dc_0, dW_hh, d_peep)``, ``W_ih`` and the bias in
+    the interleaved order (``wi`` the interleaved ``W_ih``); ``None`` where
+    not needed."""
     *saved, x, _ = saved_all
     both = need_wi and need_whh
-    dA, dh0, dc0, d_whh, db, d_wi = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0, need_whh,
-                                                      ctx.has_bias and need_db, x if both else None)
+    dA, dh0, dc0, d_whh, db, d_wi, d_peep = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0,
+                                                              need_whh, ctx.has_bias and need_db, x if both else None)
     T, B, I = x.shape
     dA2 = dA.reshape(T * B, dA.shape[2])
     dx = _linear_g(dA2, wi.t(), None).view(T, B, I) if need_x else None
     if need_wi and not both:
         d_wi = _mm_tn_g(dA2, x.reshape(T * B, I))
-    return dx, d_wi, db, dh0, dc0, d_whh
+    return dx, d_wi, db, dh0, dc0, d_whh, d_peep
 
 
 def _lstm_fused_x_backward(ctx, dout, dhT, dcT, *_):
-    need = ctx.needs_input_grad  # x, w_ih, b, h0, c0, w_hh, valid, save
+    need = ctx.needs_input_grad  # x, w_ih, b, h0, c0, w_hh, valid, save[, peep]
     saved = ctx.saved_tensors
-    dx, d_wih, db, dh0, dc0, d_whh = _x_grads(ctx, saved, saved[-1], dout, dhT, dcT, need[0], need[1], need[2],
-                                              need[3], need[4], need[5])
-    return dx, d_wih, db, dh0, dc0, d_whh, None, None
+    dx, d_wih, db, dh0, dc0, d_whh, d_peep = _x_grads(ctx, saved, saved[-1], dout, dhT, dcT, need[0], need[1],
+                                                      need[2], need[3], need[4], need[5])
+    return (dx, d_wih, db, dh0, dc0, d_whh, None, None) + ((d_peep,) if len(need) > 8 else ())
 
 
 def interleaved_rows(w: Tensor, H: int) -> Tensor:
@@ -593,18 +611,19 @@ def interleaved_rows(w: Tensor, H: int) -> Tensor:
     return w.index_select(0, fwd)
 
 
-def _interleave_layer_x(x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save):
+def _interleave_layer_x(x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save, peep=None):
     """:data:`LSTMFusedLayerX`'s arguments, torch's row order and two biases,
     as :func:`lstm_fused_seq_x` takes them (interleaved, one bias)."""
     H = w_hh.shape[1]
     bias = b_ih if b_hh is None else (b_hh if b_ih is None else b_ih + b_hh)
     return (x, interleaved_rows(w_ih, H), None if bias is None else interleaved_rows(bias, H), h0, c0, w_hh,
-            valid, save)
+            valid, save, peep)
 
 
 def _lstm_layer_x_setup(ctx, inputs, output):
-    x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save = inputs
-    _x_setup(ctx, output, x, w_ih, b_ih is not None or b_hh is not None, h0, w_hh, valid, save)
+    x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save, *peep = inputs
+    _x_setup(ctx, output, x, w_ih, b_ih is not None or b_hh is not None, h0, w_hh, valid, save,
+             peep[0] if peep else None)
 
 
 def _lstm_layer_x_backward(ctx, dout, dhT, dcT, *_):
@@ -613,16 +632,17 @@ def _lstm_layer_x_backward(ctx, dout, dhT, dcT, *_):
     interleaved ones here, where the interleaving outside the operator cost
     three graph nodes (two ``index_select`` and the biases' sum) and their
     backward (zeros and ``index_add``), ~20 us of a 0.4 ms training call."""
-    need = ctx.needs_input_grad  # x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save
+    need = ctx.needs_input_grad  # x, w_ih, b_ih, b_hh, h0, c0, w_hh, valid, save[, peep]
     saved = ctx.saved_tensors
     w_ih, H = saved[-1], saved[1].shape[1]
     wi = interleaved_rows(w_ih.detach(), H) if need[0] else None
-    dx, d_wi, db, dh0, dc0, d_whh = _x_grads(ctx, saved, wi, dout, dhT, dcT, need[0], need[1], need[2] or need[3],
-                                             need[4], need[5], need[6])
+    dx, d_wi, db, dh0, dc0, d_whh, d_peep = _x_grads(ctx, saved, wi, dout, dhT, dcT, need[0], need[1],
+                                                     need[2] or need[3], need[4], need[5], need[6])
     inv = interleave_index(H, lane_width(w_ih.dtype))[1]
     d_wih = d_wi.index_select(0, inv) if d_wi is not None else None
     d_b = db.index_select(0, inv) if db is not None else None
-    return (dx, d_wih, d_b if need[2] else None, d_b if need[3] else None, dh0, dc0, d_whh, None, None)
+    return ((dx, d_wih, d_b if need[2] else None, d_b if need[3] else None, dh0, dc0, d_whh, None, None)
+            + ((d_peep,) if len(need) > 9 else ()))
 
 
 # ========================================== layer-norm LSTM, fused loop
