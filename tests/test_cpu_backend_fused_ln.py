@@ -405,3 +405,26 @@ def test_handing_over_to_one_thread_mid_sequence_gives_the_same_numbers(B, step,
         summed = "ln_" in k or "bias" in k
         tol = dict(rtol=1e-13, atol=1e-14) if summed else dict(rtol=0, atol=0)
         torch.testing.assert_close(b[k], a[k], **tol, msg=lambda m: f"{k}: {m}")
+
+
+@pytest.mark.parametrize("biases", [0, 1, 2])
+def test_gradcheck_fused_ln_layer_with_torch_order_parameters_and_both_biases(biases, projection):
+    """Where the tile computes the projection, the cell's parameters enter
+    ``ops.LSTMLnFusedLayerX`` in torch's order and are interleaved (and the
+    four biases summed) below autograd: the gradient of each, with none, one
+    or two of the cell's own biases; the product path sums them before."""
+    torch.manual_seed(4)
+    T, B = 4, 3
+    H = lanes(torch.float64)
+    r = lambda *s, m=0.0: (m + 0.5 * torch.randn(*s, dtype=torch.float64)).requires_grad_()  # noqa: E731
+    names = ("weight_ih", "weight_hh", "ln_ih_weight", "ln_ih_bias", "ln_hh_weight", "ln_hh_bias", "ln_c_weight",
+             "ln_c_bias")
+
+    def fn(x, h0, c0, *rest):
+        params, b = rest[:len(names)], list(rest[len(names):]) + [None] * (2 - biases)
+        cell = types.SimpleNamespace(hidden_size=H, **dict(zip(names, params)))
+        return fused_ln_lstm_layer(x, h0, c0, cell, b[0], LoopConfig(), b[1])
+
+    params = (r(4 * H, 2), r(4 * H, H), r(4 * H, m=1.0), r(4 * H), r(4 * H, m=1.0), r(4 * H), r(H, m=1.0), r(H))
+    args = (r(T, B, 2), r(B, H), r(B, H), *params, *(r(4 * H) for _ in range(biases)))
+    assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)

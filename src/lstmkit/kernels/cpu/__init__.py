@@ -514,7 +514,8 @@ def _fused_layer(x: Tensor, h0: Tensor, c0: Tensor, cell: Cell, cfg: LoopConfig)
     """``(out, h_T, c_T)`` of a plain, peephole or layer-norm LSTM layer on
     its fused loop (the caller checked that the loop applies): the plain and
     peephole layers take ``W_ih`` and both biases as they are (the peephole
-    weights stacked ``(3, H)``), the layer-norm one their sum."""
+    weights stacked ``(3, H)``), and so does the layer-norm one where its tile
+    computes the projection."""
     p = cell._parameters
     if cell.kind == "lstm":
         return fused_lstm_layer(x, h0, c0, p["weight_ih"], p["weight_hh"], p.get("bias_ih"), cfg, p.get("bias_hh"))
@@ -522,7 +523,7 @@ def _fused_layer(x: Tensor, h0: Tensor, c0: Tensor, cell: Cell, cfg: LoopConfig)
         peep = torch.stack((p["weight_ci"], p["weight_cf"], p["weight_co"]))
         return fused_lstm_layer(x, h0, c0, p["weight_ih"], p["weight_hh"], p.get("bias_ih"), cfg, p.get("bias_hh"),
                                 peep)
-    return fused_ln_lstm_layer(x, h0, c0, cell, p["bias_ih"] + p["bias_hh"] if cell.bias else None, cfg)
+    return fused_ln_lstm_layer(x, h0, c0, cell, p.get("bias_ih"), cfg, p.get("bias_hh"))
 
 
 def _keep(z: Tensor | float | None) -> tuple[Tensor | None, float]:

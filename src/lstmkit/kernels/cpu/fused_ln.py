@@ -43,26 +43,39 @@ def fused_ln_applies(cell, cfg: LoopConfig, dtype) -> bool:
 
 
 def fused_ln_lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, cell, bias: Tensor | None,
-                        cfg: LoopConfig) -> tuple[Tensor, Tensor, Tensor]:
+                        cfg: LoopConfig, bias_hh: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """One layer-norm LSTM layer and direction: ``x`` ``(T, B, I)`` to ``out``
-    ``(T, B, H)``, ``h_T``, ``c_T``; ``bias`` is ``b_ih + b_hh`` or ``None``."""
+    ``(T, B, H)``, ``h_T``, ``c_T``; the layer's bias is ``bias`` (``b_ih``, or
+    already ``b_ih + b_hh``) plus ``bias_hh`` when given, ``None`` for none.
+    Where the tile computes the projection, the parameters enter the
+    operator's Function in torch's row order (:data:`.ops.LSTMLnFusedLayerX`
+    interleaves them and sums the biases below autograd: at T48 B32 H64 those
+    seven nodes a layer and their backward were a few per cent of a training call)."""
     H = cell.hidden_size
+    _, B, I = x.shape
+    gc, bc = cell.ln_c_weight, cell.ln_c_bias
+    if tile_projection(B, I, H, x.dtype):
+        params = (cell.weight_hh, cell.ln_ih_weight, cell.ln_hh_weight, cell.ln_ih_bias, cell.ln_hh_bias, bias,
+                  bias_hh, gc, bc)
+        save = _save(cfg, x, cell.weight_ih, h0, c0, *params)
+        return _masked(ops.LSTMLnFusedLayerX.apply(x, cell.weight_ih, h0, c0, *params, cfg.valid, cfg.eps, save), cfg)
+    if bias_hh is not None:
+        bias = bias_hh if bias is None else bias + bias_hh
     fwd, _ = interleave_index(H, lane_width(x.dtype))
     wi = cell.weight_ih.index_select(0, fwd)
     beta = cell.ln_ih_bias + cell.ln_hh_bias
     if bias is not None:
         beta = beta + bias
     gih, ghh, beta = (p.index_select(0, fwd) for p in (cell.ln_ih_weight, cell.ln_hh_weight, beta))
-    gc, bc = cell.ln_c_weight, cell.ln_c_bias
-    _, B, I = x.shape
     norms = (gih, ghh, beta, gc, bc)
-    if tile_projection(B, I, H, x.dtype):
-        save = _save(cfg, x, wi, h0, c0, cell.weight_hh, *norms)
-        out, hT, cT = ops.LSTMLnFusedSeqX.apply(x, wi, h0, c0, cell.weight_hh, *norms, cfg.valid, cfg.eps, save)[:3]
-    else:
-        xp = project_in(x, wi, None)
-        save = _save(cfg, xp, h0, c0, cell.weight_hh, *norms)
-        out, hT, cT = ops.LSTMLnFusedSeq.apply(xp, h0, c0, cell.weight_hh, *norms, cfg.valid, cfg.eps, save)[:3]
+    xp = project_in(x, wi, None)
+    save = _save(cfg, xp, h0, c0, cell.weight_hh, *norms)
+    return _masked(ops.LSTMLnFusedSeq.apply(xp, h0, c0, cell.weight_hh, *norms, cfg.valid, cfg.eps, save), cfg)
+
+
+def _masked(res, cfg: LoopConfig) -> tuple[Tensor, Tensor, Tensor]:
+    """``(out, h_T, c_T)`` of a loop's outputs, padded steps of ``out`` zero."""
+    out, hT, cT = res[:3]
     if cfg.valid is not None:
         out = out * cfg.valid.unsqueeze(-1)
     return out, hT, cT

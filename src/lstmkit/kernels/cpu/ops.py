@@ -802,6 +802,61 @@ def _lstm_ln_fused_x_backward(ctx, dout, dhT, dcT, *_):
     return (dx, d_wih) + grads[1:] + (None,) * 3
 
 
+def _interleave_ln_layer_x(x, w_ih, h0, c0, w_hh, ln_ih_w, ln_hh_w, ln_ih_b, ln_hh_b, b_ih, b_hh, ln_c_w, ln_c_b,
+                           valid, eps, save):
+    """:data:`LSTMLnFusedLayerX`'s arguments, the cell's parameters in torch's
+    row order, as :func:`lstm_ln_fused_seq_x` takes them: ``W_ih`` and the two
+    gains interleaved, the four biases summed into ``beta`` (interleaved)."""
+    fwd = interleave_index(w_hh.shape[1], lane_width(x.dtype))[0]
+    beta = ln_ih_b + ln_hh_b
+    for b in (b_ih, b_hh):
+        if b is not None:
+            beta = beta + b
+    return (x, w_ih.index_select(0, fwd), h0, c0, w_hh, ln_ih_w.index_select(0, fwd), ln_hh_w.index_select(0, fwd),
+            beta.index_select(0, fwd), ln_c_w, ln_c_b, valid, eps, save)
+
+
+def _ln_layer_x_setup(ctx, inputs, output):
+    (x, w_ih, h0, c0, w_hh, ln_ih_w, ln_hh_w, ln_ih_b, ln_hh_b, b_ih, b_hh, ln_c_w, ln_c_b, valid, eps,
+     save) = inputs
+    out, hT, cT, gates, cseq, rn, stats, xp = output
+    _no_zero_grads(ctx)
+    ctx.save_flag = save
+    ctx.save_for_backward(xp, h0, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out, x, w_ih)
+
+
+def _ln_layer_x_backward(ctx, dout, dhT, dcT, *_):
+    """:func:`_lstm_ln_fused_x_backward` for parameters in torch's row order:
+    the gains are interleaved again here for the loop, and the gradients of
+    ``W_ih``, both gains and the four biases (one sum in the loop: each
+    bias's gradient is that sum) gathered back, where the interleaving and
+    the biases' sum outside the operator cost seven graph nodes a layer and
+    their backward."""
+    xp, h0, w_hh, ln_ih_w, ln_hh_w, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out, x, w_ih = ctx.saved_tensors
+    # x, w_ih, h0, c0, w_hh, ln_ih_w, ln_hh_w, ln_ih_b, ln_hh_b, b_ih, b_hh, ln_c_w, ln_c_b, valid, eps, save
+    need = ctx.needs_input_grad
+    fwd, inv = interleave_index(w_hh.shape[1], lane_width(x.dtype))
+    gih, ghh = ln_ih_w.detach().index_select(0, fwd), ln_hh_w.detach().index_select(0, fwd)
+    need_beta = any(need[7:11])
+    saved = (xp, h0, w_hh, gih, ghh, ln_c_w, ln_c_b, valid, gates, cseq, rn, stats, out)
+    dX, dh0, dc0, d_whh, d_gih, d_ghh, d_beta, d_gc, d_bc = _lstm_ln_fused_grads(
+        ctx, saved, dout, dhT, dcT, (need[0] or need[1], need[2], need[3], need[4], need[5], need[6], need_beta,
+                                     need[11], need[12]))
+    dx = d_wih = None
+    if need[0] or need[1]:
+        T, B, I = x.shape
+        dX2 = dX.reshape(T * B, dX.shape[2])
+        if need[0]:
+            dx = _linear_g(dX2, w_ih.detach().index_select(0, fwd).t(), None).view(T, B, I)
+        if need[1]:
+            d_wih = _mm_tn_g(dX2, x.reshape(T * B, I)).index_select(0, inv)
+    back = lambda g: None if g is None else g.index_select(0, inv)  # noqa: E731
+    d_b = back(d_beta)
+    return (dx, d_wih, dh0, dc0, d_whh, back(d_gih), back(d_ghh)) + tuple(d_b if need[i] else None
+                                                                          for i in range(7, 11)) + (
+        d_gc, d_bc, None, None, None)
+
+
 def _mark_constant(fn):
     """``torch.compiler.assume_constant_result`` without importing
     ``torch._dynamo``: the public decorator imports it (1.3-1.6 s, the most of
@@ -1080,5 +1135,7 @@ LSTMFusedLayerX = _function("LSTMFusedLayerX", lstm_fused_seq_x, _lstm_layer_x_s
                             prepare=_interleave_layer_x)
 LSTMLnFusedSeq = _function("LSTMLnFusedSeq", lstm_ln_fused_seq, _lstm_ln_fused_setup, _lstm_ln_fused_backward)
 LSTMLnFusedSeqX = _function("LSTMLnFusedSeqX", lstm_ln_fused_seq_x, _lstm_ln_fused_x_setup, _lstm_ln_fused_x_backward)
+LSTMLnFusedLayerX = _function("LSTMLnFusedLayerX", lstm_ln_fused_seq_x, _ln_layer_x_setup, _ln_layer_x_backward,
+                              prepare=_interleave_ln_layer_x)
 GRUSeq = _function("GRUSeq", gru_seq, _gru_setup, _gru_backward)
 RNNSeq = _function("RNNSeq", rnn_seq, _rnn_setup, _rnn_backward)
