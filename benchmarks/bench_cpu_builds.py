@@ -1,6 +1,7 @@
 """Two builds of the CPU engine in one process: the plain LSTM's fused loop
 (forward with saving, then backward; and inference) of an earlier build
-against the current one, on the same inputs, repetitions interleaved.
+against the current one, on the same inputs, repetitions interleaved
+(``--cell layernorm``: the layer-norm loop).
 
 A change to the loops' C++ is checked for speed against the build before
 it without a second process (whose start, caches and machine load would
@@ -66,11 +67,35 @@ def calls(ext, T, B, I, H):
     return {"train": train, "infer": infer}
 
 
+def ln_calls(ext, T, B, I, H):
+    """The layer-norm loop's training and inference calls (projection in the tile)."""
+    torch.manual_seed(0)
+    G = 4 * H
+    idx, _ = interleave_index(H, lane_width(torch.float32))
+    wi, w_hh = (torch.randn(G, I) * 0.05).index_select(0, idx), torch.randn(G, H) * 0.05
+    x, h0, c0 = torch.randn(T, B, I), torch.zeros(B, H), torch.zeros(B, H)
+    norms = (1 + 0.1 * torch.randn(G), 1 + 0.1 * torch.randn(G), 0.1 * torch.randn(G), 1 + 0.1 * torch.randn(H),
+             0.1 * torch.randn(H))
+    dout, z = torch.randn(T, B, H), torch.zeros(B, H)
+    gih, ghh, _, gc, bc = norms
+
+    def train():
+        _, _, _, gates, cseq, rn, stats, xp = ext.lstm_ln_fused_forward_x(x, wi, h0, c0, w_hh, *norms, None, 1e-5,
+                                                                          True)
+        ext.lstm_ln_fused_backward(dout, z, z, xp, gates, cseq, rn, stats, w_hh, gih, ghh, gc, bc, None, False)
+
+    def infer():
+        ext.lstm_ln_fused_forward_x(x, wi, h0, c0, w_hh, *norms, None, 1e-5, False)
+
+    return {"train": train, "infer": infer}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--old", help="path of the earlier build's .so")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--cell", choices=("lstm", "layernorm"), default="lstm")
     ap.add_argument("--list", action="store_true", help="list the builds in the cache and stop")
     args = ap.parse_args()
     if args.list or not args.old:
@@ -82,7 +107,8 @@ def main() -> None:
     for nt in (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(nt)
         for T, B, I, H in SHAPES:
-            fns = {k: calls(ext, T, B, I, H) for k, ext in builds.items()}
+            make = calls if args.cell == "lstm" else ln_calls
+            fns = {k: make(ext, T, B, I, H) for k, ext in builds.items()}
             for mode in ("train", "infer"):
                 times = {k: [] for k in builds}
                 for _ in range(args.reps):
