@@ -91,3 +91,18 @@ def check_per_sample_grads(layer, xs, label: str = "", **tol) -> None:
         loss(dict(layer.named_parameters()), xs[i]).backward()
         for k, p in layer.named_parameters():
             torch.testing.assert_close(per_sample[k][i], p.grad, msg=lambda m: f"{label} {k}: {m}", **tol)
+
+
+def check_exported_operator(layer, x, want: str, not_want: str) -> None:
+    """``torch.export`` of ``layer`` (eval, with its state as inputs) calls an
+    operator whose name contains ``want`` and none containing ``not_want``,
+    and the exported program gives the layer's outputs."""
+    from lstmkit.nn.export import SequenceGraph
+
+    st = tuple(torch.randn(s.shape) for s in layer.init_state(x.shape[1]))
+    ep = torch.export.export(SequenceGraph(layer), (x, *st))
+    targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
+    assert any(want in t for t in targets), targets
+    assert not any(not_want in t for t in targets), targets
+    for got, expected in zip(ep.module()(x, *st), SequenceGraph(layer)(x, *st)):
+        torch.testing.assert_close(got, expected)

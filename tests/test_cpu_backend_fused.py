@@ -16,11 +16,11 @@ import torch
 from torch import nn
 
 import lstmkit
-from cpu_engine_helpers import check_compiled_step, check_per_sample_grads, forced_hand_over
+from cpu_engine_helpers import (check_compiled_step, check_exported_operator, check_per_sample_grads,
+                                forced_hand_over)
 from lstmkit.kernels.cpu import _build, fused, ops
 from lstmkit.kernels.cpu.functions import LoopConfig
 from lstmkit.kernels.cpu.fused import fused_lstm_layer, tile_projection
-from lstmkit.nn.export import SequenceGraph
 
 pytestmark = pytest.mark.skipif(
     _build.load_extension() is None, reason=f"cpu extension unavailable: {_build.build_error()}"
@@ -120,15 +120,20 @@ def test_lengths_match_reference(H, dtype, projection):
     assert torch.all(out[1:, 1] == 0) and torch.all(out[3:, 2] == 0)
 
 
+@pytest.mark.parametrize("peephole", [False, True])
 @pytest.mark.parametrize("H,masked", [(3, False), (3, True), (16, True)])
-def test_gradcheck_fused_layer(H, masked, projection):
+def test_gradcheck_fused_layer(H, masked, peephole, projection):
+    """The plain and the peephole layer (its weights ``(3, H)`` the last argument)."""
     torch.manual_seed(2)
     T, B, I = 4, 3, 2
     r = lambda *s: (0.5 * torch.randn(*s, dtype=torch.float64)).requires_grad_()  # noqa: E731
     valid = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 0, 0]], dtype=torch.float64) if masked else None
     cfg = LoopConfig(valid=valid)
-    fn = lambda *a: fused_lstm_layer(*a, cfg)  # noqa: E731
-    args = (r(T, B, I), r(B, H), r(B, H), r(4 * H, I), r(4 * H, H), r(4 * H))
+
+    def fn(x, h0, c0, w_ih, w_hh, b, *peep):
+        return fused_lstm_layer(x, h0, c0, w_ih, w_hh, b, cfg, None, *peep)
+
+    args = (r(T, B, I), r(B, H), r(B, H), r(4 * H, I), r(4 * H, H), r(4 * H)) + ((r(3, H),) if peephole else ())
     assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)
 
 
@@ -180,16 +185,12 @@ def test_inference_mode_first_then_training(projection):
     assert all(p.grad is not None for p in layer.parameters())
 
 
-def test_plain_lstm_takes_the_fused_operator(projection):
-    layer = lstmkit.LSTM(4, 16, backend="cpu").eval()
-    x = torch.randn(5, 3, 4)
-    st = tuple(torch.randn(s.shape) for s in layer.init_state(3))
-    ep = torch.export.export(SequenceGraph(layer), (x, *st))
-    targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
+@pytest.mark.parametrize("cell", ["lstm", "peephole"])
+def test_plain_and_peephole_lstm_take_the_fused_operator(cell, projection):
+    layer = (lstmkit.LSTM(4, 16) if cell == "lstm" else _peephole(4, 16, torch.float32)).eval()
+    layer.backend = "cpu"
     want = "lstm_fused_seq_x" if projection == "tile" else "lstm_fused_seq."
-    assert any(want in t for t in targets), targets
-    for got, want in zip(ep.module()(x, *st), SequenceGraph(layer)(x, *st)):
-        torch.testing.assert_close(got, want)
+    check_exported_operator(layer, torch.randn(5, 3, 4), want, "lstmkit.lstm_seq.")
 
 
 def test_inference_saves_no_activations_and_matches_training_call():
@@ -433,21 +434,6 @@ def test_peephole_matches_reference(H, layers, bi, dtype, projection):
             torch.testing.assert_close(got, want, **TOL[dtype])
 
 
-@pytest.mark.parametrize("H,masked", [(3, False), (3, True), (16, True)])
-def test_gradcheck_fused_peephole_layer(H, masked, projection):
-    torch.manual_seed(5)
-    T, B, I = 4, 3, 2
-    r = lambda *s: (0.5 * torch.randn(*s, dtype=torch.float64)).requires_grad_()  # noqa: E731
-    valid = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 0, 0]], dtype=torch.float64) if masked else None
-    cfg = LoopConfig(valid=valid)
-
-    def fn(x, h0, c0, w_ih, w_hh, b, peep):
-        return fused_lstm_layer(x, h0, c0, w_ih, w_hh, b, cfg, None, peep)
-
-    args = (r(T, B, I), r(B, H), r(B, H), r(4 * H, I), r(4 * H, H), r(4 * H), r(3, H))
-    assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)
-
-
 @pytest.mark.parametrize("B", [32, 3])
 def test_peephole_on_two_threads_matches_reference(B):
     """Two threads share the loop by rows (B 32) or by unit blocks (B 3), and
@@ -469,18 +455,3 @@ def test_peephole_on_two_threads_matches_reference(B):
         torch.set_num_threads(before)
     for got, want in zip(res["cpu"], res["reference"]):
         torch.testing.assert_close(got, want, **TOL[torch.float64])
-
-
-def test_peephole_lstm_takes_the_fused_operator(projection):
-    layer = _peephole(4, 16, torch.float32)
-    layer.backend = "cpu"
-    layer.eval()
-    x = torch.randn(5, 3, 4)
-    st = tuple(torch.randn(s.shape) for s in layer.init_state(3))
-    ep = torch.export.export(SequenceGraph(layer), (x, *st))
-    targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
-    want = "lstm_fused_seq_x" if projection == "tile" else "lstm_fused_seq."
-    assert any(want in t for t in targets), targets
-    assert not any("lstm_seq." in t for t in targets), targets
-    for got, want in zip(ep.module()(x, *st), SequenceGraph(layer)(x, *st)):
-        torch.testing.assert_close(got, want)

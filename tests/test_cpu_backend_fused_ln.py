@@ -18,13 +18,13 @@ import types
 
 import pytest
 import torch
-from cpu_engine_helpers import backoff_off, check_compiled_step, check_per_sample_grads, forced_hand_over
+from cpu_engine_helpers import (backoff_off, check_compiled_step, check_exported_operator, check_per_sample_grads,
+                                forced_hand_over)
 
 import lstmkit
 from lstmkit.kernels.cpu import _build, fused_ln, ops
 from lstmkit.kernels.cpu.functions import LoopConfig
 from lstmkit.kernels.cpu.fused_ln import fused_ln_lstm_layer
-from lstmkit.nn.export import SequenceGraph
 
 pytestmark = pytest.mark.skipif(
     _build.load_extension() is None, reason=f"cpu extension unavailable: {_build.build_error()}"
@@ -334,15 +334,8 @@ def test_no_grad_inference_matches_reference_two_threads(monkeypatch):
 def test_torch_export_sees_the_operator(projection):
     layer = make(16).eval()
     layer.backend = "cpu"
-    x = torch.randn(5, 3, I)
-    st = tuple(torch.randn(s.shape) for s in layer.init_state(3))
-    ep = torch.export.export(SequenceGraph(layer), (x, *st))
-    targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
     want = "lstm_ln_fused_seq_x" if projection == "tile" else "lstm_ln_fused_seq."
-    assert any(want in t for t in targets), targets
-    assert not any("lstmkit.lstm_seq" in t for t in targets), targets
-    for got, want in zip(ep.module()(x, *st), SequenceGraph(layer)(x, *st)):
-        torch.testing.assert_close(got, want)
+    check_exported_operator(layer, torch.randn(5, 3, I), want, "lstmkit.lstm_seq")
 
 
 def test_compiled_training_step_matches_eager(projection):
