@@ -164,9 +164,11 @@ def test_calibrate_writes_this_machines_table_and_auto_reads_it(tables, monkeypa
     _, cache = tables
     threads_seen = []
 
-    def fake_table(reps, budget, on_case, lengths=False):
+    def fake_table(reps, budget, on_case, lengths=False, dtype=torch.float32):
         if lengths:
             return {"lstm infer lengths": [[0.0, 0.5, 1.0]]}
+        if dtype == torch.float64:
+            return {"lstm train float64": [[0.0, 1.5, 1.0]], "lstm infer float64": [[0.0, 0.7, 1.0]]}
         threads_seen.append(torch.get_num_threads())
         on_case("lstm train x", 2.0)
         return {"lstm train": [[0.0, 2.0, 1.0]], "lstm infer": [[0.0, 2.0, 1.0]]}
@@ -179,14 +181,23 @@ def test_calibrate_writes_this_machines_table_and_auto_reads_it(tables, monkeypa
     assert path == cache and threads_seen == [1, 2] and torch.get_num_threads() == before
     table = json.loads(cache.read_text())
     assert table["machine"] == HERE and sorted(table["threads"]) == ["1", "2"] and sorted(table["narrow"]) == ["1", "2"]
-    assert sorted(table["threads"]["1"]) == ["lstm infer", "lstm infer lengths", "lstm train"]
+    assert sorted(table["threads"]["1"]) == ["lstm infer", "lstm infer float64", "lstm infer lengths", "lstm train",
+                                             "lstm train float64"]
     assert _choice() == "cpu" and cpu_pkg.auto_table_status()["source"] == str(cache)
     # a second calibration replaces the first for the thread counts it measures, run log included
     calibrate.calibrate([2], on_case=lambda *a: None, command="again")
     table = json.loads(cache.read_text())
-    assert [r.split(" (")[0] for r in table["measured"]["2"]] == ["again", "again"]  # the table, then lengths
+    # the table, lengths, float64
+    assert [r.split(" (")[0] for r in table["measured"]["2"]] == ["again", "again", "again"]
     assert [r.split(" (")[0] for r in table["narrow_measured"]["2"]] == ["again"]
-    assert [r.split(" (")[0] for r in table["measured"]["1"]] == ["test", "test"]  # 1 thread: kept
+    assert [r.split(" (")[0] for r in table["measured"]["1"]] == ["test", "test", "test"]  # 1 thread: kept
+    # float64 points alone, the rest kept
+    monkeypatch.setattr(calibrate, "measure_table", lambda reps, budget, on_case, dtype: (
+        {"gru train float64": [[0.0, 1.2, 1.0]]} if dtype == torch.float64 else pytest.fail("float64 only")))
+    calibrate.calibrate([1], on_case=lambda *a: None, command="f64", float64_only=True)
+    table = json.loads(cache.read_text())
+    assert "gru train float64" in table["threads"]["1"] and "lstm train" in table["threads"]["1"]
+    assert table["measured"]["1"][-1].startswith("f64") and len(table["measured"]["1"]) == 4
 
 
 def test_the_calibrate_command_shows_and_rejects_bad_thread_counts(tables, capsys):
@@ -202,8 +213,10 @@ def test_the_calibrate_command_measures_writes_and_says_what_won(tables, monkeyp
     _, cache = tables
     ratios = iter([2.0, 0.9])
 
-    def fake_table(reps, budget, on_case, lengths=False):
+    def fake_table(reps, budget, on_case, lengths=False, dtype=torch.float32):
         assert reps == 3
+        if dtype == torch.float64:
+            return {}
         if lengths:
             on_case("lstm infer lengths a", 3.0)
             return {"lstm infer lengths": [[0.0, 3.0, 1.0]]}
@@ -218,6 +231,34 @@ def test_the_calibrate_command_measures_writes_and_says_what_won(tables, monkeyp
     assert "measured 3 cases" in out and "ahead of torch.nn in 2;" in out and str(cache) in out
     assert json.loads(cache.read_text())["threads"]["1"]["lstm infer"] == [[0.0, 0.9, 1.0]]
     assert _choice(grad=True) == "cpu" and _choice(grad=False) == "torch"  # auto follows the new table
+
+
+def test_float64_calls_follow_the_tables_float64_keys_and_else_go_to_torch(tables):
+    """A float32 point says nothing of a float64 call (measured on a Zen 4:
+    the engine led float32 GRU inference and ran float64's at 0.62-0.83x
+    torch.nn's speed), so a full-length float64 call is judged by the
+    table's float64 points, and goes to torch.nn where it has none."""
+    shipped, _ = tables
+    table = _table(HERE, 3.0)  # float32 points only: the engine 3x ahead
+    path = shipped / "here.json"
+    path.write_text(json.dumps(table))
+    cells, spec = [lstmkit.cells.GRUCell(8, 32)], kernels.RecurrenceSpec(kind="gru")
+    x32, x64 = torch.randn(10, 4, 8), torch.randn(10, 4, 8, dtype=torch.float64)
+    cells64 = [lstmkit.cells.GRUCell(8, 32).double()]
+    with torch.no_grad():
+        assert kernels.select_backend(x32, spec, cells, None).name == "cpu"
+        assert kernels.select_backend(x64, spec, cells64, None).name == "torch"
+        why = kernels.load_backend("cpu").auto_declines(x64, spec, cells64, None)
+        assert "float64" in why and "calibrate" in why
+    # with float64 points: the engine where they say so, torch.nn where they do not
+    table["threads"]["1"]["gru infer float64"] = [[0.0, 0.6, 1.0]]
+    table["threads"]["1"]["gru train float64"] = [[0.0, 1.5, 1.0]]
+    path.write_text(json.dumps(table))
+    cpu_pkg.reload_auto_table()
+    with torch.no_grad():
+        assert kernels.select_backend(x64, spec, cells64, None).name == "torch"
+        assert "0.60x" in kernels.load_backend("cpu").auto_declines(x64, spec, cells64, None)
+    assert kernels.select_backend(x64.requires_grad_(), spec, cells64, None).name == "cpu"
 
 
 def test_calls_with_lengths_follow_the_tables_lengths_keys_where_it_has_them(tables):

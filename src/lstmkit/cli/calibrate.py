@@ -9,7 +9,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "calibrate", help="measure the CPU engine against torch.nn on this machine, so `auto` picks the faster",
         description="Time lstmkit's CPU engine and torch.nn side by side on the shapes auto's table is made of "
-        "(plain LSTM, GRU and RNN; training and inference; a grid of long calls with few rows), and store the "
+        "(plain LSTM, GRU and RNN; training and inference, float32 and float64; a grid of long calls with few "
+        "rows), and store the "
         "ratios in the user cache, where `auto` reads them on this machine from then on. Without a table "
         "measured on this kind of processor, `auto` gives plain calls to torch.nn. About 2-7 minutes per "
         "thread count on a 2-core machine, by the processor (half that with --no-grid).")
@@ -20,6 +21,9 @@ def add_parser(sub) -> None:
     p.add_argument("--reps", type=int, default=5, help="interleaved repetitions per shape (default 5)")
     p.add_argument("--no-grid", dest="grid", action="store_false",
                    help="skip the grid of long calls with few rows per step (about half the time)")
+    p.add_argument("--float64-only", action="store_true",
+                   help="measure only the float64 calls and keep the rest of the table (one measured before "
+                   "tables had float64 points; without them auto gives float64 calls to torch.nn)")
     p.add_argument("--show", action="store_true", help="print what auto reads on this machine and stop")
     p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
     p.set_defaults(func=run)
@@ -58,8 +62,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"lstmkit calibrate: the CPU engine cannot be built here ({_build.build_error()}); "
               "auto uses torch.nn and there is nothing to measure")
         return 1
-    per_count = len(calibrate.table_cases()) * (len(calibrate.MODES) + 1) + (
-        len(calibrate.grid_cases()) * len(calibrate.MODES) if args.grid else 0)
+    if args.float64_only:
+        per_count = len(calibrate.table_cases()) * len(calibrate.MODES)
+    else:  # float32, with lengths (inference), float64; the grid
+        per_count = len(calibrate.table_cases()) * (2 * len(calibrate.MODES) + 1) + (
+            len(calibrate.grid_cases()) * len(calibrate.MODES) if args.grid else 0)
     total = per_count * len(counts)
     ratios: list[tuple[str, float]] = []
     progress = task = None
@@ -83,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         path = calibrate.calibrate(counts, args.out, reps=args.reps, grid=args.grid, on_case=on_case,
-                                   command=f"lstmkit calibrate --threads {args.threads}")
+                                   command=f"lstmkit calibrate --threads {args.threads}"
+                                   + (" --float64-only" if args.float64_only else ""),
+                                   float64_only=args.float64_only)
     finally:
         if progress is not None:
             progress.stop()

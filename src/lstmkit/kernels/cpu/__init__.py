@@ -327,11 +327,16 @@ _verdicts: dict[tuple, str | None] = {}
 _verdict_tables: tuple | None = None
 
 
-def table_verdict(kind: str, mode: str, T: int, B: int, cells: Sequence[Cell]) -> str | None:
+def table_verdict(kind: str, mode: str, T: int, B: int, cells: Sequence[Cell],
+                  dtype: torch.dtype = torch.float32) -> str | None:
     """What the measurements say of a full-length plain call of this cell
     ``kind`` and ``mode`` (``"train"``, ``"infer"``) with ``T`` steps, ``B``
-    rows per step and these ``cells``: ``None`` for the engine, else why
-    torch.nn gets it. The
+    rows per step and these ``cells`` in ``dtype``: ``None`` for the engine,
+    else why torch.nn gets it. A full-length float64 call is judged by the
+    table's float64 points alone (``"lstm infer float64"``), and goes to
+    torch.nn where the table has none: measured on a Zen 4, the float32
+    points had sent float64 GRU and RNN inference to the engine at 0.62-0.94x
+    torch.nn's speed. The
     table's rule (:func:`auto_ratio`, :func:`auto_covers`) takes the engine
     where it holds; else the grid of long, narrow calls (:func:`narrow_ratio`)
     may. A call's answer depends on nothing else than its signature and the
@@ -343,22 +348,31 @@ def table_verdict(kind: str, mode: str, T: int, B: int, cells: Sequence[Cell]) -
     if _verdict_tables is None or _verdict_tables[0] is not tables[0] or _verdict_tables[1] is not tables[1]:
         _verdicts, _verdict_tables = {}, tables
     sizes = tuple((c.input_size, c.hidden_size) for c in cells)
-    sig = (kind, mode, T, B, sizes, torch.get_num_threads())
+    f64 = dtype == torch.float64
+    sig = (kind, mode, T, B, sizes, torch.get_num_threads(), f64)
     if sig in _verdicts:
         return _verdicts[sig]
     if len(_verdicts) >= 4096:
         _verdicts.clear()
-    _verdicts[sig] = verdict = _verdict(kind, mode, T, B, sizes)
+    _verdicts[sig] = verdict = _verdict(kind, mode, T, B, sizes, f64)
     return verdict
 
 
-def _verdict(kind: str, mode: str, T: int, B: int, sizes: tuple[tuple[int, int], ...]) -> str | None:
-    key = f"{kind} {mode}"
+def _verdict(kind: str, mode: str, T: int, B: int, sizes: tuple[tuple[int, int], ...],
+             f64: bool = False) -> str | None:
+    from .calibrate import FLOAT64_SUFFIX
+
     with_lengths = mode.endswith(" lengths")
+    f64 = f64 and not with_lengths  # (with lengths, float32's points: torch.nn must pack in either)
+    key = f"{kind} {mode}" + (FLOAT64_SUFFIX if f64 else "")
     unmeasured = _unmeasured_reason()
     if unmeasured is not None and not with_lengths:
         return unmeasured  # (calls with lengths stay on the engine: packing costs torch.nn more in training)
     known = auto_ratio(key, _work(kind, T, B, sizes))
+    if known is None and f64:
+        source = Path(_source).name if _source else "the table"
+        return (f"no float64 measurement of a plain {kind} {mode} speaks for this machine ({source}), and "
+                "float32's do not speak for float64, so torch.nn runs it; `lstmkit calibrate` measures both")
     if known is None:
         return None
     source = Path(_source).name if _source else "the table"
@@ -371,7 +385,7 @@ def _verdict(kind: str, mode: str, T: int, B: int, sizes: tuple[tuple[int, int],
     rows = T * B
     if known.ratio >= AUTO_MARGIN and auto_covers(known, rows, T):
         return None
-    narrow = narrow_ratio(key, T, B, sizes)
+    narrow = None if f64 else narrow_ratio(key, T, B, sizes)  # (the grid is measured in float32)
     if narrow is not None and narrow >= AUTO_MARGIN:  # a long, narrow call the grid speaks for
         return None
     if known.ratio < AUTO_MARGIN:
@@ -593,7 +607,7 @@ class CPUBackend(Backend):
             x.requires_grad or any(p.requires_grad for c in cells for p in c.parameters())
         )
         mode = ("train" if training else "infer") + (" lengths" if lengths is not None else "")
-        return table_verdict(spec.kind, mode, x.shape[0], x.shape[1], cells)
+        return table_verdict(spec.kind, mode, x.shape[0], x.shape[1], cells, x.dtype)
 
     def _fallback(self):
         """The reference backend, after one warning that says why."""

@@ -9,7 +9,10 @@ machine (:mod:`.machine`), each holding for every thread count:
   ``[work, torch.nn / cpu time, rows, steps]`` of the shapes :data:`SHAPES` and
   :data:`SMALL_SHAPES` (read by :func:`lstmkit.kernels.cpu.auto_ratio`), and
   the same calls without autograd with variable lengths against torch.nn's
-  packed call (``"lstm infer lengths"``);
+  packed call (``"lstm infer lengths"``), and the same full-length calls in
+  float64 (``"lstm train float64"``: the engine's float64 loops and torch's
+  float64 kernels stand in another relation than in float32, and a float32
+  point said nothing of them);
 * ``narrow``: the grid of long calls with few rows per step,
   ``[T, B, H, torch.nn / cpu time]`` with ``I = H`` and
   ``[T, B, H, torch.nn / cpu time, I]`` with a narrow input ``I``
@@ -227,9 +230,20 @@ def sample_lengths(T: int, B: int) -> torch.Tensor:
     return lengths
 
 
+#: the suffix of a table key measured in float64 (:func:`dtype_key`)
+FLOAT64_SUFFIX = " float64"
+
+
+def dtype_key(key: str, dtype: torch.dtype) -> str:
+    """``key`` (``"lstm train"``) for calls in ``dtype``: float32 as it is,
+    float64 with :data:`FLOAT64_SUFFIX`."""
+    return key + FLOAT64_SUFFIX if dtype == torch.float64 else key
+
+
 def measure_table(kinds: Iterable[str] = TABLE_KINDS, reps: int = 5, budget: float = 15.0,
                   on_case: Callable[[str, float], None] | None = None,
-                  shapes: dict | None = None, lengths: bool = False) -> dict[str, list[list[float]]]:
+                  shapes: dict | None = None, lengths: bool = False,
+                  dtype: torch.dtype = torch.float32) -> dict[str, list[list[float]]]:
     """Per key (``"lstm train"``), the points ``[work, torch.nn / cpu, rows, steps]``
     of every shape, both modes, at the current thread count. With
     ``lengths``, the same calls without autograd with variable lengths
@@ -237,21 +251,23 @@ def measure_table(kinds: Iterable[str] = TABLE_KINDS, reps: int = 5, budget: flo
     the keys ``"lstm infer lengths"``: training with lengths is left out, the
     engine led torch.nn's packed training by 2.9-7.4x at every shape on both
     machines measured (``benchmarks/RESULTS.md``), and it costs most of the
-    time. ``on_case`` gets a label and the ratio after each case."""
+    time. With ``dtype`` float64 the layers and inputs are float64 and the
+    keys end in :data:`FLOAT64_SUFFIX`. ``on_case`` gets a label and the
+    ratio after each case."""
     from . import call_work
 
     points: dict[str, list[list[float]]] = {}
     for kind, name, s in table_cases(kinds, shapes):
         torch.manual_seed(0)
-        x = torch.randn(s["T"], s["B"], s["I"])
-        ours, theirs = layer(kind, s, "cpu"), torch_layer(kind, s)
+        x = torch.randn(s["T"], s["B"], s["I"], dtype=dtype)
+        ours, theirs = layer(kind, s, "cpu").to(dtype), torch_layer(kind, s).to(dtype)
         work = call_work(kind, s["T"], s["B"], list(ours.cells))
         lens = sample_lengths(s["T"], s["B"]) if lengths else None
         for mode in ("infer",) if lengths else MODES:
             fn = train_fn if mode == "train" else infer_fn
             engines = {"cpu": fn(ours, x, lens), "torch_nn": fn(theirs, x, lens, packed=lengths)}
             ratio = _ratio(measure(engines, reps, budget_s=budget))
-            key = f"{kind} {mode}" + (" lengths" if lengths else "")
+            key = dtype_key(f"{kind} {mode}" + (" lengths" if lengths else ""), dtype)
             points.setdefault(key, []).append([work, ratio, s["T"] * s["B"], s["T"]])
             if on_case:
                 on_case(f"{key} {name}", ratio)
@@ -392,10 +408,12 @@ def run_line(command: str, threads: int) -> str:
 
 def calibrate(threads: Iterable[int] = (1, 2), path: Path | None = None, reps: int = 5, budget: float = 15.0,
               grid: bool = True, on_case: Callable[[str, float], None] | None = None,
-              command: str | None = None) -> Path:
+              command: str | None = None, float64_only: bool = False) -> Path:
     """Measures this machine's table for each thread count in ``threads`` and
     writes it to ``path`` (:func:`calibrated_table` by default), then makes
-    ``auto`` read it. Restores the thread count it found."""
+    ``auto`` read it. With ``float64_only``, only the float64 points, the
+    rest of the table kept (a table measured before it had them). Restores
+    the thread count it found."""
     from . import reload_auto_table
 
     path = calibrated_table() if path is None else Path(path)
@@ -405,6 +423,11 @@ def calibrate(threads: Iterable[int] = (1, 2), path: Path | None = None, reps: i
     try:
         for n in threads:
             torch.set_num_threads(n)
+            if float64_only:
+                store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, dtype=torch.float64),
+                             run_line(command, n))
+                write_table(path, table)
+                continue
             # a calibration replaces all it measures for this thread count: points and run log
             table["threads"].pop(str(n), None)
             table.get("measured", {}).pop(str(n), None)
@@ -414,6 +437,8 @@ def calibrate(threads: Iterable[int] = (1, 2), path: Path | None = None, reps: i
             store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case), run_line(command, n))
             store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, lengths=True),
                          run_line(command + " (lengths)", n))
+            store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, dtype=torch.float64),
+                         run_line(command + " (float64)", n))
             if grid:
                 store_grid(table, n, measure_grid(on_case=on_case), run_line(command, n))
             write_table(path, table)  # a run stopped later keeps what is done
