@@ -166,7 +166,7 @@ def test_calibrate_writes_this_machines_table_and_auto_reads_it(tables, monkeypa
 
     def fake_table(reps, budget, on_case, lengths=False, dtype=torch.float32):
         if lengths:
-            return {"lstm infer lengths": [[0.0, 0.5, 1.0]]}
+            return {calibrate.dtype_key("lstm infer lengths", dtype): [[0.0, 0.5, 1.0]]}
         if dtype == torch.float64:
             return {"lstm train float64": [[0.0, 1.5, 1.0]], "lstm infer float64": [[0.0, 0.7, 1.0]]}
         threads_seen.append(torch.get_num_threads())
@@ -181,23 +181,24 @@ def test_calibrate_writes_this_machines_table_and_auto_reads_it(tables, monkeypa
     assert path == cache and threads_seen == [1, 2] and torch.get_num_threads() == before
     table = json.loads(cache.read_text())
     assert table["machine"] == HERE and sorted(table["threads"]) == ["1", "2"] and sorted(table["narrow"]) == ["1", "2"]
-    assert sorted(table["threads"]["1"]) == ["lstm infer", "lstm infer float64", "lstm infer lengths", "lstm train",
-                                             "lstm train float64"]
+    assert sorted(table["threads"]["1"]) == ["lstm infer", "lstm infer float64", "lstm infer lengths",
+                                             "lstm infer lengths float64", "lstm train", "lstm train float64"]
     assert _choice() == "cpu" and cpu_pkg.auto_table_status()["source"] == str(cache)
     # a second calibration replaces the first for the thread counts it measures, run log included
     calibrate.calibrate([2], on_case=lambda *a: None, command="again")
     table = json.loads(cache.read_text())
-    # the table, lengths, float64
-    assert [r.split(" (")[0] for r in table["measured"]["2"]] == ["again", "again", "again"]
+    # the table and lengths, in float32 and float64
+    assert [r.split(" (")[0] for r in table["measured"]["2"]] == ["again"] * 4
     assert [r.split(" (")[0] for r in table["narrow_measured"]["2"]] == ["again"]
-    assert [r.split(" (")[0] for r in table["measured"]["1"]] == ["test", "test", "test"]  # 1 thread: kept
+    assert [r.split(" (")[0] for r in table["measured"]["1"]] == ["test"] * 4  # 1 thread: kept
     # float64 points alone, the rest kept
-    monkeypatch.setattr(calibrate, "measure_table", lambda reps, budget, on_case, dtype: (
-        {"gru train float64": [[0.0, 1.2, 1.0]]} if dtype == torch.float64 else pytest.fail("float64 only")))
+    monkeypatch.setattr(calibrate, "measure_table", lambda reps, budget, on_case, lengths, dtype: (
+        {calibrate.dtype_key("gru train" + (" lengths" if lengths else ""), dtype): [[0.0, 1.2, 1.0]]}
+        if dtype == torch.float64 else pytest.fail("float64 only")))
     calibrate.calibrate([1], on_case=lambda *a: None, command="f64", float64_only=True)
     table = json.loads(cache.read_text())
-    assert "gru train float64" in table["threads"]["1"] and "lstm train" in table["threads"]["1"]
-    assert table["measured"]["1"][-1].startswith("f64") and len(table["measured"]["1"]) == 4
+    assert {"gru train float64", "gru train lengths float64", "lstm train"} <= set(table["threads"]["1"])
+    assert table["measured"]["1"][-1].startswith("f64") and len(table["measured"]["1"]) == 6
 
 
 def test_the_calibrate_command_shows_and_rejects_bad_thread_counts(tables, capsys):
@@ -259,6 +260,16 @@ def test_float64_calls_follow_the_tables_float64_keys_and_else_go_to_torch(table
         assert kernels.select_backend(x64, spec, cells64, None).name == "torch"
         assert "0.60x" in kernels.load_backend("cpu").auto_declines(x64, spec, cells64, None)
     assert kernels.select_backend(x64.requires_grad_(), spec, cells64, None).name == "cpu"
+    # with lengths: inference by the float64 lengths points, else torch.nn; training on the engine
+    lengths = torch.tensor([10, 7, 5, 2])
+    x64 = x64.detach()
+    with torch.no_grad():
+        assert kernels.select_backend(x64, spec, cells64, lengths).name == "torch"
+        table["threads"]["1"]["gru infer lengths float64"] = [[0.0, 1.4, 1.0]]
+        path.write_text(json.dumps(table))
+        cpu_pkg.reload_auto_table()
+        assert kernels.select_backend(x64, spec, cells64, lengths).name == "cpu"
+    assert kernels.select_backend(x64.requires_grad_(), spec, cells64, lengths).name == "cpu"
 
 
 def test_calls_with_lengths_follow_the_tables_lengths_keys_where_it_has_them(tables):

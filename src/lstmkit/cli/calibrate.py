@@ -62,10 +62,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"lstmkit calibrate: the CPU engine cannot be built here ({_build.build_error()}); "
               "auto uses torch.nn and there is nothing to measure")
         return 1
-    if args.float64_only:
-        per_count = len(calibrate.table_cases()) * len(calibrate.MODES)
-    else:  # float32, with lengths (inference), float64; the grid
-        per_count = len(calibrate.table_cases()) * (2 * len(calibrate.MODES) + 1) + (
+    if args.float64_only:  # both modes, and inference with lengths
+        per_count = len(calibrate.table_cases()) * (len(calibrate.MODES) + 1)
+    else:  # the same in float32 and float64; the grid
+        per_count = len(calibrate.table_cases()) * 2 * (len(calibrate.MODES) + 1) + (
             len(calibrate.grid_cases()) * len(calibrate.MODES) if args.grid else 0)
     total = per_count * len(counts)
     ratios: list[tuple[str, float]] = []

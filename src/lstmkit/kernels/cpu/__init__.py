@@ -332,11 +332,12 @@ def table_verdict(kind: str, mode: str, T: int, B: int, cells: Sequence[Cell],
     """What the measurements say of a full-length plain call of this cell
     ``kind`` and ``mode`` (``"train"``, ``"infer"``) with ``T`` steps, ``B``
     rows per step and these ``cells`` in ``dtype``: ``None`` for the engine,
-    else why torch.nn gets it. A full-length float64 call is judged by the
-    table's float64 points alone (``"lstm infer float64"``), and goes to
-    torch.nn where the table has none: measured on a Zen 4, the float32
-    points had sent float64 GRU and RNN inference to the engine at 0.62-0.94x
-    torch.nn's speed. The
+    else why torch.nn gets it. A float64 call is judged by the table's
+    float64 points alone (``"lstm infer float64"``, ``"lstm infer lengths
+    float64"``), and goes to torch.nn where the table has none (training with
+    lengths aside, which no table measures and the engine keeps): measured
+    on a Zen 4, the float32 points had sent float64 GRU and RNN inference to
+    the engine at 0.52-0.94x torch.nn's speed. The
     table's rule (:func:`auto_ratio`, :func:`auto_covers`) takes the engine
     where it holds; else the grid of long, narrow calls (:func:`narrow_ratio`)
     may. A call's answer depends on nothing else than its signature and the
@@ -363,15 +364,14 @@ def _verdict(kind: str, mode: str, T: int, B: int, sizes: tuple[tuple[int, int],
     from .calibrate import FLOAT64_SUFFIX
 
     with_lengths = mode.endswith(" lengths")
-    f64 = f64 and not with_lengths  # (with lengths, float32's points: torch.nn must pack in either)
     key = f"{kind} {mode}" + (FLOAT64_SUFFIX if f64 else "")
     unmeasured = _unmeasured_reason()
     if unmeasured is not None and not with_lengths:
         return unmeasured  # (calls with lengths stay on the engine: packing costs torch.nn more in training)
     known = auto_ratio(key, _work(kind, T, B, sizes))
-    if known is None and f64:
+    if known is None and f64 and mode != "train lengths":  # (training with lengths: see measure_table)
         source = Path(_source).name if _source else "the table"
-        return (f"no float64 measurement of a plain {kind} {mode} speaks for this machine ({source}), and "
+        return (f"no float64 measurement of a plain {kind} {mode} call speaks for this machine ({source}), and "
                 "float32's do not speak for float64, so torch.nn runs it; `lstmkit calibrate` measures both")
     if known is None:
         return None

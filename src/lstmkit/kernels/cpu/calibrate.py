@@ -9,10 +9,10 @@ machine (:mod:`.machine`), each holding for every thread count:
   ``[work, torch.nn / cpu time, rows, steps]`` of the shapes :data:`SHAPES` and
   :data:`SMALL_SHAPES` (read by :func:`lstmkit.kernels.cpu.auto_ratio`), and
   the same calls without autograd with variable lengths against torch.nn's
-  packed call (``"lstm infer lengths"``), and the same full-length calls in
-  float64 (``"lstm train float64"``: the engine's float64 loops and torch's
-  float64 kernels stand in another relation than in float32, and a float32
-  point said nothing of them);
+  packed call (``"lstm infer lengths"``), and both again in float64
+  (``"lstm train float64"``, ``"lstm infer lengths float64"``: the engine's
+  float64 loops and torch's float64 kernels stand in another relation than
+  in float32, and a float32 point said nothing of them);
 * ``narrow``: the grid of long calls with few rows per step,
   ``[T, B, H, torch.nn / cpu time]`` with ``I = H`` and
   ``[T, B, H, torch.nn / cpu time, I]`` with a narrow input ``I``
@@ -424,8 +424,10 @@ def calibrate(threads: Iterable[int] = (1, 2), path: Path | None = None, reps: i
         for n in threads:
             torch.set_num_threads(n)
             if float64_only:
-                store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, dtype=torch.float64),
-                             run_line(command, n))
+                for lengths in (False, True):
+                    store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, lengths=lengths,
+                                                         dtype=torch.float64),
+                                 run_line(command + (" (lengths)" if lengths else ""), n))
                 write_table(path, table)
                 continue
             # a calibration replaces all it measures for this thread count: points and run log
@@ -437,8 +439,10 @@ def calibrate(threads: Iterable[int] = (1, 2), path: Path | None = None, reps: i
             store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case), run_line(command, n))
             store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, lengths=True),
                          run_line(command + " (lengths)", n))
-            store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, dtype=torch.float64),
-                         run_line(command + " (float64)", n))
+            for lengths in (False, True):
+                store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, lengths=lengths,
+                                                     dtype=torch.float64),
+                             run_line(command + (" (float64, lengths)" if lengths else " (float64)"), n))
             if grid:
                 store_grid(table, n, measure_grid(on_case=on_case), run_line(command, n))
             write_table(path, table)  # a run stopped later keeps what is done
