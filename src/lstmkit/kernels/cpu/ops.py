@@ -1134,7 +1134,6 @@ LSTMFusedSeq = _function("LSTMFusedSeq", lstm_fused_seq, _lstm_fused_setup, _lst
 LSTMFusedLayerX = _function("LSTMFusedLayerX", lstm_fused_seq_x, _lstm_layer_x_setup, _lstm_layer_x_backward,
                             prepare=_interleave_layer_x)
 LSTMLnFusedSeq = _function("LSTMLnFusedSeq", lstm_ln_fused_seq, _lstm_ln_fused_setup, _lstm_ln_fused_backward)
-LSTMLnFusedSeqX = _function("LSTMLnFusedSeqX", lstm_ln_fused_seq_x, _lstm_ln_fused_x_setup, _lstm_ln_fused_x_backward)
 LSTMLnFusedLayerX = _function("LSTMLnFusedLayerX", lstm_ln_fused_seq_x, _ln_layer_x_setup, _ln_layer_x_backward,
                               prepare=_interleave_ln_layer_x)
 GRUSeq = _function("GRUSeq", gru_seq, _gru_setup, _gru_backward)
