@@ -420,14 +420,18 @@ def calibrate(threads: Iterable[int] = (1, 2), path: Path | None = None, reps: i
     command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     table, _ = read_table(path)
     before = torch.get_num_threads()
+
+    def float64_points(n: int) -> None:  # both modes, then inference with lengths
+        for lengths in (False, True):
+            store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, lengths=lengths,
+                                                 dtype=torch.float64),
+                         run_line(command + (" (float64, lengths)" if lengths else " (float64)"), n))
+
     try:
         for n in threads:
             torch.set_num_threads(n)
             if float64_only:
-                for lengths in (False, True):
-                    store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, lengths=lengths,
-                                                         dtype=torch.float64),
-                                 run_line(command + (" (lengths)" if lengths else ""), n))
+                float64_points(n)
                 write_table(path, table)
                 continue
             # a calibration replaces all it measures for this thread count: points and run log
@@ -439,10 +443,7 @@ def calibrate(threads: Iterable[int] = (1, 2), path: Path | None = None, reps: i
             store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case), run_line(command, n))
             store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, lengths=True),
                          run_line(command + " (lengths)", n))
-            for lengths in (False, True):
-                store_points(table, n, measure_table(reps=reps, budget=budget, on_case=on_case, lengths=lengths,
-                                                     dtype=torch.float64),
-                             run_line(command + (" (float64, lengths)" if lengths else " (float64)"), n))
+            float64_points(n)
             if grid:
                 store_grid(table, n, measure_grid(on_case=on_case), run_line(command, n))
             write_table(path, table)  # a run stopped later keeps what is done

@@ -577,6 +577,18 @@ def _lstm_fused_x_setup(ctx, inputs, output):
     _x_setup(ctx, output, x, w_ih, b is not None, h0, w_hh, valid, save, peep[0] if peep else None)
 
 
+def _projection_grads(dA: Tensor, x: Tensor, wi: Tensor | None, need_x: bool, need_w: bool):
+    """``(dx, dW)`` of an input projection ``x W^T`` computed in a loop's tile,
+    from the gradient ``dA`` ``(T, B, G)`` of its output: ``dA W`` and ``dA^T
+    x`` over all steps at once; ``wi`` (the weight as the loop took it) is
+    read only for ``dx``. ``None`` where not needed."""
+    T, B, I = x.shape
+    dA2 = dA.reshape(T * B, dA.shape[2])
+    dx = _linear_g(dA2, wi.t(), None).view(T, B, I) if need_x else None
+    dw = _mm_tn_g(dA2, x.reshape(T * B, I)) if need_w else None
+    return dx, dw
+
+
 def _x_grads(ctx, saved_all, wi: Tensor, dout, dhT, dcT, need_x, need_wi, need_db, need_h0, need_c0, need_whh):
     """The shared backward of the operators with the projection in the tile:
     ``(dx, dW_ih, db, dh_0, dc_0, dW_hh, d_peep)``, ``W_ih`` and the bias in
@@ -586,12 +598,8 @@ def _x_grads(ctx, saved_all, wi: Tensor, dout, dhT, dcT, need_x, need_wi, need_d
     both = need_wi and need_whh
     dA, dh0, dc0, d_whh, db, d_wi, d_peep = _lstm_fused_grads(ctx, saved, dout, dhT, dcT, need_h0, need_c0,
                                                               need_whh, ctx.has_bias and need_db, x if both else None)
-    T, B, I = x.shape
-    dA2 = dA.reshape(T * B, dA.shape[2])
-    dx = _linear_g(dA2, wi.t(), None).view(T, B, I) if need_x else None
-    if need_wi and not both:
-        d_wi = _mm_tn_g(dA2, x.reshape(T * B, I))
-    return dx, d_wi, db, dh0, dc0, d_whh, d_peep
+    dx, d_wi_alone = _projection_grads(dA, x, wi, need_x, need_wi and not both)
+    return dx, d_wi if both else d_wi_alone, db, dh0, dc0, d_whh, d_peep
 
 
 def _lstm_fused_x_backward(ctx, dout, dhT, dcT, *_):
@@ -792,13 +800,7 @@ def _lstm_ln_fused_x_backward(ctx, dout, dhT, dcT, *_):
     need = ctx.needs_input_grad
     need_dx = need[0] or need[1]
     grads = _lstm_ln_fused_grads(ctx, saved, dout, dhT, dcT, (need_dx,) + tuple(need[2:10]))
-    dX = grads[0]
-    dx = d_wih = None
-    if need_dx:
-        T, B, I = x.shape
-        dX2 = dX.reshape(T * B, dX.shape[2])
-        dx = _linear_g(dX2, w_ih.t(), None).view(T, B, I) if need[0] else None
-        d_wih = _mm_tn_g(dX2, x.reshape(T * B, I)) if need[1] else None
+    dx, d_wih = _projection_grads(grads[0], x, w_ih, need[0], need[1])
     return (dx, d_wih) + grads[1:] + (None,) * 3
 
 
@@ -842,17 +844,11 @@ def _ln_layer_x_backward(ctx, dout, dhT, dcT, *_):
     dX, dh0, dc0, d_whh, d_gih, d_ghh, d_beta, d_gc, d_bc = _lstm_ln_fused_grads(
         ctx, saved, dout, dhT, dcT, (need[0] or need[1], need[2], need[3], need[4], need[5], need[6], need_beta,
                                      need[11], need[12]))
-    dx = d_wih = None
-    if need[0] or need[1]:
-        T, B, I = x.shape
-        dX2 = dX.reshape(T * B, dX.shape[2])
-        if need[0]:
-            dx = _linear_g(dX2, w_ih.detach().index_select(0, fwd).t(), None).view(T, B, I)
-        if need[1]:
-            d_wih = _mm_tn_g(dX2, x.reshape(T * B, I)).index_select(0, inv)
+    wi = w_ih.detach().index_select(0, fwd) if need[0] else None
+    dx, d_wi = _projection_grads(dX, x, wi, need[0], need[1])
     back = lambda g: None if g is None else g.index_select(0, inv)  # noqa: E731
     d_b = back(d_beta)
-    return (dx, d_wih, dh0, dc0, d_whh, back(d_gih), back(d_ghh)) + tuple(d_b if need[i] else None
+    return (dx, back(d_wi), dh0, dc0, d_whh, back(d_gih), back(d_ghh)) + tuple(d_b if need[i] else None
                                                                           for i in range(7, 11)) + (
         d_gc, d_bc, None, None, None)
 

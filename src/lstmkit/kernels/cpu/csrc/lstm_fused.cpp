@@ -564,9 +564,8 @@ std::vector<at::Tensor> forward_x(const at::Tensor& x, const at::Tensor& wih, co
   TORCH_CHECK(x.is_contiguous() && x.dim() == 3, "lstm_fused_forward_x: x must be a contiguous (T, B, I) tensor");
   TORCH_CHECK(wih.dim() == 2 && wih.size(1) == x.size(2), "lstm_fused_forward_x: w_ih must be (4Hp, I) for I=",
               x.size(2));
-  const at::Tensor b = bias.has_value() && bias->defined() ? *bias : at::Tensor();
   return AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_fused_forward_x", [&] {
-    return forward_impl<scalar_t>(x, h0, c0, whh, valid, save, wih, b, defined_or_none(peep));
+    return forward_impl<scalar_t>(x, h0, c0, whh, valid, save, wih, defined_or_none(bias), defined_or_none(peep));
   });
 }
 

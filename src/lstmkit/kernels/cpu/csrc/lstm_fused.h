@@ -26,9 +26,10 @@ at::Tensor transposed(const at::Tensor& a);
 
 // xp (T, B, 4Hp) interleaved, biases included; h0, c0 (B, H); w_hh (4H, H);
 // valid (T, B) 1/0 or none; peep (3, Hp) or none: the peephole LSTM's
-// weights on the cell (i and f see c_{t-1}, o sees c_t; zero past H). Returns out (T, B, Hp) (h_1 .. h_T; padded steps
-// keep the state), h_T and c_T (B, Hp), and with save the activations
-// (T, B, 4Hp) and the c states (T+1, B, Hp).
+// weights on the cell (i and f see c_{t-1}, o sees c_t; zero past H).
+// Returns out (T, B, Hp) (h_1 .. h_T; padded steps keep the state), h_T and
+// c_T (B, Hp), and with save the activations (T, B, 4Hp) and the c states
+// (T+1, B, Hp).
 std::vector<at::Tensor> forward(const at::Tensor& xp, const at::Tensor& h0, const at::Tensor& c0,
                                 const at::Tensor& whh, const std::optional<at::Tensor>& valid, bool save,
                                 const std::optional<at::Tensor>& peep);
