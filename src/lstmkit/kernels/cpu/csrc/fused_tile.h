@@ -108,6 +108,18 @@ inline void stream_fence() {
   _mm_sfence();
 #endif
 }
+
+// Whether a forward writes what it saves for the backward (bytes in all)
+// past the caches (vstream). Only the backward reads those values; where
+// they outgrow the L2 of the nt threads writing them, streaming spares the
+// caches (the plain loop's forward with saving 38.6 -> 37.1 ms at T100 B64
+// H256, 6.5 MB, on the Intel Xeon), and where they fit, plain stores leave
+// them in L2 for the backward, which follows at once (a whole training call
+// 1 thread, EPYC Zen 5, torch.nn / cpu: T24 B32 H32, 0.4 MB, 0.86-0.90x
+// streamed, 0.92-0.97x stored; T100 B16 H16 1.19x, 1.21-1.25x;
+// benchmarks/RESULTS.md).
+inline bool stream_saved(int64_t bytes, int nt) { return bytes > lstmkit_threads::l2_bytes() * nt; }
+
 template <typename v, typename S>
 inline v splat(S s) {  // s - 0 is s for every s (0 + s is not, for s = -0: that would cost an add)
   return s - v{};

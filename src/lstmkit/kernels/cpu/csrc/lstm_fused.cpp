@@ -72,7 +72,7 @@ struct Fwd {
   S* GA;         // (T, B, U, 4, L) or null
   bool save;
   // GA written past the caches: where it outgrows the L2 of the threads
-  // that write it (stream_gates)
+  // that write it (stream_saved, fused_tile.h)
   bool stream = false;
   // the input side when X is null: x (T, B, I), W_ih packed (U, I, 4, L),
   // the bias (U, 4, L) or null
@@ -149,16 +149,6 @@ struct Fwd {
   };
 };
 
-// Whether the forward writes the saved gate activations (bytes in all) past
-// the caches. They are read only by the backward; where they outgrow the L2
-// of the nt threads writing them, streaming spares the caches (forward with
-// saving 38.6 -> 37.1 ms at T100 B64 H256, 6.5 MB, on the Intel Xeon), and
-// where they fit, plain stores leave them in L2 for the backward, which
-// follows at once (a whole training call 1 thread, EPYC Zen 5, torch.nn / cpu:
-// T24 B32 H32, 0.4 MB, 0.86-0.90x streamed, 0.92-0.97x stored; T100 B16 H16
-// 1.19x, 1.21-1.25x; benchmarks/RESULTS.md).
-inline bool stream_gates(int64_t bytes, int nt) { return bytes > lstmkit_threads::l2_bytes() * nt; }
-
 // the peephole weights as the loops read them: contiguous (3, Hp), or
 // undefined for the plain LSTM
 inline at::Tensor peep_weights(const at::Tensor& peep, int64_t Hp) {
@@ -214,7 +204,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
   const Work work(U, rb, want);
   const bool by_rows = split_by_rows(want, rb, (wf.numel() + (tile_x ? wi.numel() : 0)) * int64_t(sizeof(S)));
   const int nt = by_rows ? want : work.nt;
-  k.stream = save && stream_gates(gates.numel() * int64_t(sizeof(S)), nt);
+  k.stream = save && stream_saved(gates.numel() * int64_t(sizeof(S)), nt);
   at::Tensor part = at::empty({nt, B * 4 * L}, opt);
   Meeting meet(nt);
   team(nt, [&](int tid, int n) {

@@ -17,8 +17,11 @@
 //      L1), stored to a (B, 4H) step buffer in the interleaved gate order;
 //   2. per batch row (rows split over the team): the statistics of xp_t and
 //      r, the gates, c_t, the statistics of c_t and h_t, in vector lanes;
-//      with save r is normalised in place (rn, kept for the backward) and
-//      the activations, c_t and five row statistics are kept.
+//      with save the normalised r (rn) and, where the tile computed it, the
+//      raw input projection are kept for the backward with the activations,
+//      c_t and five row statistics: written here, from the step buffers,
+//      past the caches where they outgrow the L2 (stream_saved), since only
+//      the backward reads them.
 //
 // The backward mirrors it: (1) dh_t = dR_{t+1} W_hh with the backward panels
 // (added to the gradient carried into h_t), then (2) per row the LN_c
@@ -152,19 +155,23 @@ struct Fwd {
   using v = typename Vec<S>::v;
   static constexpr int L = Vec<S>::L;
   int64_t T, B, H, U;
-  S* X;          // (T, B, U, 4, L): the raw input projection (written by phase 1 when XI is set:
-                 // (T or 1, B, U, 4, L))
+  S* X;          // (T, B, U, 4, L): the raw input projection; where the tile computes it (XI),
+                 // the copy saved for the backward (null without save)
   const S* Wf;   // (U, H, 4, L)
   const S* Vm;   // (T, B) or null
   const S* H0;   // (B, H)
   S* HS;         // (T, B, H): h_1 .. h_T
   S* CS;         // (T+1 or 2, B, H)
-  S* R;          // (T or 1, B, U, 4, L): r, normalised in place when saved
+  S* R;          // (T, B, U, 4, L): r normalised, saved for the backward (null without save)
+  S* RT;         // (B, U, 4, L): the step's raw r, as the tile stores it
+  S* XT;         // (B, U, 4, L): the step's raw input projection, as the tile stores it (XI only)
   S* GA;         // (T, B, U, 4, L) or null
   S* ST;         // (T, B, 5) or null
   const S *gih, *ghh, *beta, *gc, *bc;
   double eps;
   bool save;
+  // whether the saved values go past the caches (stream_saved)
+  bool stream = false;
   // the input side computed in the tile: x (T, B, I), W_ih packed (U, I, 4, L); else null
   int64_t I = 0;
   const S* XI = nullptr;
@@ -174,9 +181,19 @@ struct Fwd {
   // store them (Prod::sums): shift, sum and sum of squares per lane
   S* RS = nullptr;
 
-  S* rrow(int64_t t, int64_t b) const { return R + ((save ? t : 0) * B + b) * 4 * H; }
-  // row b of step t's raw input projection (one step's buffer when the tile computes it unsaved)
-  S* xrow(int64_t t, int64_t b) const { return X + ((XI && !save ? 0 : t) * B + b) * 4 * H; }
+  // row b of the step's raw r and of step t's raw input projection (the step's buffer where the
+  // tile computes it); and where phase 2 saves them (rn, and x where the tile computed it), else null
+  S* rrow(int64_t, int64_t b) const { return RT + b * 4 * H; }
+  S* xrow(int64_t t, int64_t b) const { return XI ? XT + b * 4 * H : X + (t * B + b) * 4 * H; }
+  S* rkeep(int64_t t, int64_t b) const { return save ? R + (t * B + b) * 4 * H : nullptr; }
+  S* xkeep(int64_t t, int64_t b) const { return save && XI ? X + (t * B + b) * 4 * H : nullptr; }
+  // a saved vector: past the caches where the saved values outgrow them
+  void keep(S* p, const v& x) const {
+    if (stream)
+      vstream(p, x);
+    else
+      vstore(p, x);
+  }
   // row b of h_{t-1} (h_0 at t = 0) and of h_t
   const S* h_in(int64_t t, int64_t b) const { return (t == 0 ? H0 : HS + (t - 1) * B * H) + b * H; }
   S* h_out(int64_t t, int64_t b) const { return HS + (t * B + b) * H; }
@@ -294,9 +311,10 @@ struct Fwd {
     S* hnext[NR];
     const S* cprev[NR];
     S* cnext[NR];
-    S* r[NR];
-    const S* rc[NR];
+    const S* r[NR];
+    S* rk[NR];
     const S* x[NR];
+    S* xk[NR];
     S* ga[NR];
     for (int q = 0; q < NR; ++q) {
       hprev[q] = h_in(t, b + q);
@@ -304,15 +322,16 @@ struct Fwd {
       cprev[q] = cell(t, b + q);
       cnext[q] = cell(t + 1, b + q);
       r[q] = rrow(t, b + q);
-      rc[q] = r[q];
+      rk[q] = rkeep(t, b + q);
       x[q] = xrow(t, b + q);
+      xk[q] = xkeep(t, b + q);
       ga[q] = GA ? GA + (t * B + b + q) * G : nullptr;
     }
     S mean[NR], rstd[NR], xmean[NR], xrstd[NR];
     if (rsums)
       gathered<NR>(b, false, mean, rstd);
     else
-      stats<NR>(rc, G, mean, rstd);
+      stats<NR>(r, G, mean, rstd);
     if (xsums)
       gathered<NR>(b, true, xmean, xrstd);
     else
@@ -327,16 +346,18 @@ struct Fwd {
         for (int j = 0; j < 4; ++j) {
           const int64_t kj = k + j * L;
           const v rn = (vload<v>(r[q] + kj) - mean[q]) * rstd[q];
-          if (save) vstore(r[q] + kj, rn);
-          const v xn = (vload<v>(x[q] + kj) - xmean[q]) * xrstd[q];
+          if (save) keep(rk[q] + kj, rn);
+          const v xv = vload<v>(x[q] + kj);
+          if (xk[q]) keep(xk[q] + kj, xv);
+          const v xn = (xv - xmean[q]) * xrstd[q];
           a[j] = vload<v>(gih + kj) * xn + vload<v>(ghh + kj) * rn + vload<v>(beta + kj);
         }
         const v i = sigm_v(a[0]), fg = sigm_v(a[1]), g = tanh_v(a[2]), o = sigm_v(a[3]);
         if (ga[q]) {
-          vstore(ga[q] + k, i);
-          vstore(ga[q] + k + L, fg);
-          vstore(ga[q] + k + 2 * L, g);
-          vstore(ga[q] + k + 3 * L, o);
+          keep(ga[q] + k, i);
+          keep(ga[q] + k + L, fg);
+          keep(ga[q] + k + 2 * L, g);
+          keep(ga[q] + k + 3 * L, o);
         }
         const v c = fg * vload<v>(cprev[q] + u * L) + i * g;
         vstore(cnext[q] + u * L, c);
@@ -418,21 +439,23 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
   auto opt = xin.options();
   const int64_t I = tile_x ? xin.size(2) : 0;
   at::Tensor wi = tile_x ? lstmkit_fused::pack_input(wih, L) : at::Tensor();
-  at::Tensor xp = tile_x ? at::empty({save ? T : 1, B, G}, opt) : xin;
+  at::Tensor xp = tile_x ? (save ? at::empty({T, B, G}, opt) : at::Tensor()) : xin;
+  at::Tensor xstep = tile_x ? at::empty({B, G}, opt) : at::Tensor();
   at::Tensor wf = lstmkit_fused::pack_forward(whh, L);
   at::Tensor hseq = at::empty({T, B, H}, opt);
   at::Tensor cseq = at::empty({save ? T + 1 : 2, B, H}, opt);
   cseq[0].copy_(c0);
   at::Tensor h0c = h0.contiguous();
-  at::Tensor rbuf = at::empty({save ? T : 1, B, G}, opt);
+  at::Tensor rn = save ? at::empty({T, B, G}, opt) : at::Tensor();
+  at::Tensor rstep = at::empty({B, G}, opt);
   at::Tensor gates = save ? at::empty({T, B, G}, opt) : at::Tensor();
   at::Tensor stats = save ? at::empty({T, B, 5}, opt) : at::Tensor();
   at::Tensor vmask = (valid.has_value() && valid->defined()) ? valid->contiguous() : at::Tensor();
   at::Tensor p1 = gih.contiguous(), p2 = ghh.contiguous(), p3 = beta.contiguous(), p4 = gc.contiguous(),
              p5 = bc.contiguous();
-  Fwd<S> k{T, B, H, U, xp.data_ptr<S>(), wf.data_ptr<S>(), vmask.defined() ? vmask.data_ptr<S>() : nullptr,
-           h0c.data_ptr<S>(), hseq.data_ptr<S>(), cseq.data_ptr<S>(), rbuf.data_ptr<S>(),
-           save ? gates.data_ptr<S>() : nullptr, save ? stats.data_ptr<S>() : nullptr,
+  auto ptr = [](const at::Tensor& t) { return t.defined() ? t.data_ptr<S>() : nullptr; };
+  Fwd<S> k{T, B, H, U, ptr(xp), wf.data_ptr<S>(), ptr(vmask), h0c.data_ptr<S>(), hseq.data_ptr<S>(),
+           cseq.data_ptr<S>(), ptr(rn), rstep.data_ptr<S>(), ptr(xstep), ptr(gates), ptr(stats),
            p1.data_ptr<S>(), p2.data_ptr<S>(), p3.data_ptr<S>(), p4.data_ptr<S>(), p5.data_ptr<S>(), eps, save};
   if (tile_x) {
     k.I = I;
@@ -441,6 +464,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
   }
   const RowBlocks rb(B);
   const Share share(U, rb, requested_threads());
+  k.stream = save && stream_saved((rn.numel() + gates.numel() + (tile_x ? xp.numel() : 0)) * int64_t(sizeof(S)),
+                                  share.nt);
   at::Tensor part = at::empty({share.nt, B * 4 * L}, opt);
   at::Tensor sums = at::empty({B, 2, 3, L}, opt);
   k.RS = sums.data_ptr<S>();
@@ -465,13 +490,14 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& xin, const at::Tensor& h0
       });
       share.sync(nt, alone);
       k.row_range(t, b0, b1, gather, gather && k.XI);
-      if (!share.end_step(meet, t, tid, alone, b0, b1)) return;
+      if (!share.end_step(meet, t, tid, alone, b0, b1)) break;
     }
+    stream_fence();  // the saved values were streamed past the caches
   });
   at::Tensor hT = T > 0 ? hseq[T - 1].clone() : h0c.clone();
   at::Tensor cT = cseq[save ? T : (T & 1)].clone();
   if (!save) return {hseq, hT, cT, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
-  return {hseq, hT, cT, gates, cseq, rbuf, stats, tile_x ? xp : at::Tensor()};
+  return {hseq, hT, cT, gates, cseq, rn, stats, tile_x ? xp : at::Tensor()};
 }
 
 // ----------------------------------------------------------------- backward
