@@ -28,6 +28,18 @@ def backoff_off(ext):
         ext.thread_backoff_reset()
 
 
+@contextlib.contextmanager
+def streamed(ext):
+    """Every value a forward saves for the backward written past the caches
+    (``stream_saved`` in csrc/fused_tile.h; by the rule only calls whose
+    saved values outgrow half the L3 stream them, far larger than a test's)."""
+    was = ext.force_stream_saved(0)
+    try:
+        yield
+    finally:
+        ext.force_stream_saved(was)
+
+
 def forced_hand_over(ext, run, step: int):
     """``run()`` on 2 threads, then again with the hand-over forced after
     ``step``; returns both results and how many teams handed over.

@@ -17,7 +17,7 @@ from torch import nn
 
 import lstmkit
 from cpu_engine_helpers import (check_compiled_step, check_exported_operator, check_per_sample_grads,
-                                forced_hand_over)
+                                forced_hand_over, streamed)
 from lstmkit.kernels.cpu import _build, fused, ops
 from lstmkit.kernels.cpu.functions import LoopConfig
 from lstmkit.kernels.cpu.fused import fused_lstm_layer, tile_projection
@@ -75,28 +75,43 @@ def test_matches_torch_nn_lstm(H, layers, bi, dtype, projection):
         torch.testing.assert_close(got, want, **TOL[dtype])
 
 
+def test_saved_values_stream_above_a_bounded_threshold():
+    """The rule's threshold is positive and at most 24 MiB whatever L3 the
+    system reports (a VM guest reports its host's); forcing one returns the
+    one before, and -1 brings the rule back."""
+    ext = _build.load_extension()
+    rule = ext.stream_saved_above(1)
+    assert 0 < rule <= 24 * 2**20
+    assert ext.force_stream_saved(123) == -1
+    assert ext.stream_saved_above(2) == 123
+    assert ext.force_stream_saved(-1) == 123
+    assert ext.stream_saved_above(1) == rule
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_streamed_saved_activations_match_torch_nn(threads):
-    """Above the L2 of the threads that write them, the forward writes the
-    saved gate activations past the caches (``stream_gates`` in
-    csrc/lstm_fused.cpp; the tests above, all smaller, store them): 16 MiB
-    of float64 gates here, over the L2 of two cores, and the
-    backward that reads them must agree with torch.nn on every gradient,
-    with the team's writes fenced before another thread reads them."""
+    """Where the saved gate activations outgrow half the L3, the forward
+    writes them past the caches (``stream_saved``, csrc/fused_tile.h; forced
+    here for a small call): the backward that reads them must agree with
+    torch.nn on every gradient, with the team's writes fenced before another
+    thread reads them."""
     torch.manual_seed(0)
-    T, B, I, H = 64, 64, 8, 128
-    assert T * B * 4 * H * 8 == 16 * 2**20  # 16 MiB: four times the largest L2 of two cores here (2 MB each)
+    T, B, I, H = 12, 24, 8, 128
+    ext = _build.load_extension()
     ref = nn.LSTM(I, H, dtype=torch.float64)
     ours = lstmkit.LSTM.from_torch(ref, backend="cpu")
     x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        a, b = ref(x), ours(x)
+        a = ref(x)
+        with streamed(ext):
+            b = ours(x)
         ga = _grads(a, (x,), list(ref.parameters()))
         gb = _grads(b, (x,), list(ours.parameters()))
     finally:
         torch.set_num_threads(before)
+    assert ext.force_stream_saved(-1) == -1  # the rule is back
     for got, want in zip((b[0], *b[1], *gb), (a[0], *a[1], *ga)):
         torch.testing.assert_close(got, want, **TOL[torch.float64])
 

@@ -19,7 +19,7 @@ import types
 import pytest
 import torch
 from cpu_engine_helpers import (backoff_off, check_compiled_step, check_exported_operator, check_per_sample_grads,
-                                forced_hand_over)
+                                forced_hand_over, streamed)
 
 import lstmkit
 from lstmkit.kernels.cpu import _build, fused_ln, ops
@@ -174,6 +174,22 @@ def test_two_layers_bidirectional_lengths_threads(H, dtype, threads, projection,
 def test_larger_layer_float32_threads_and_no_bias(threads):
     layer = make(64, 1, False, bias=False, seed=2)
     check_same(layer, 12, 29, torch.float32, lengths=torch.randint(1, 13, (29,)), threads=threads)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_streamed_saved_values_give_the_same_gradients(threads, projection, monkeypatch):
+    """Where rn, the raw input projection and the activations a forward saves
+    outgrow half the L3, the row phase writes them past the caches
+    (``stream_saved``; forced here for a small call), on either projection
+    path, fenced before the backward (another thread's rows) reads them."""
+    ext = _build.load_extension()
+    spy = Spy(monkeypatch)
+    lengths = torch.tensor([8, 3, 8, 1, 6, 8, 2, 5, 7])
+    with streamed(ext):
+        check_same(make(32, 2, True, dtype=torch.float64, seed=3), 8, 9, torch.float64, lengths=lengths,
+                   threads=threads)
+    assert spy.calls == {"fwd": 4, "bwd": 4, "general": 0}
+    assert spy.forwards == {FORWARD[projection]}
 
 
 @pytest.mark.parametrize("H,dtype", [(80, torch.float32), (64, torch.float64)])

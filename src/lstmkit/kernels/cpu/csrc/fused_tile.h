@@ -110,15 +110,31 @@ inline void stream_fence() {
 }
 
 // Whether a forward writes what it saves for the backward (bytes in all)
-// past the caches (vstream). Only the backward reads those values; where
-// they outgrow the L2 of the nt threads writing them, streaming spares the
-// caches (the plain loop's forward with saving 38.6 -> 37.1 ms at T100 B64
-// H256, 6.5 MB, on the Intel Xeon), and where they fit, plain stores leave
-// them in L2 for the backward, which follows at once (a whole training call
-// 1 thread, EPYC Zen 5, torch.nn / cpu: T24 B32 H32, 0.4 MB, 0.86-0.90x
-// streamed, 0.92-0.97x stored; T100 B16 H16 1.19x, 1.21-1.25x;
-// benchmarks/RESULTS.md).
-inline bool stream_saved(int64_t bytes, int nt) { return bytes > lstmkit_threads::l2_bytes() * nt; }
+// past the caches (vstream). Only the backward reads those values, at once:
+// where they fit the last-level cache they come back from there, where they
+// outgrow it streaming spares the caches and the reads for ownership. So the
+// saved values stream above half the L3 the system reports, and above 24 MB
+// whatever it reports: a VM guest reports its host's L3 (480 MB on the Intel
+// Xeon VM) but keeps only its share. Where no L3 is reported, above the L2 of
+// the nt threads. Measured on that Xeon, a training call, 1 thread, in one
+// process (streamed and stored calls interleaved), stored / streamed time:
+// the plain loop 3.1-13 MB saved 0.98-0.99, 26 MB 1.02-1.03 (2 threads too);
+// the layer-norm loop (rn, the input projection and the activations) 4.7 MB
+// 0.85 (T48 B32 I8 H64 two layers, item 3's small shape), 19 MB 0.96, 38 MB
+// 1.07, 78 MB 1.01, 200 MB 1.02. The rule before (above the L2 of the nt
+// threads) had been set on calls of 0.1-0.4 MB on the EPYC Zen 5, which
+// both rules store; benchmarks/RESULTS.md.
+inline constexpr int64_t kStreamSavedCap = int64_t(24) << 20;
+// stream_saved_above: the threshold forced (tests: 0 streams every saved
+// value), -1 for the rule.
+inline std::atomic<int64_t> stream_saved_forced{-1};
+inline int64_t stream_saved_above(int nt) {
+  const int64_t forced = stream_saved_forced.load(std::memory_order_relaxed);
+  if (forced >= 0) return forced;
+  const int64_t l3 = lstmkit_threads::l3_bytes();
+  return l3 > 0 ? std::min(l3 / 2, kStreamSavedCap) : lstmkit_threads::l2_bytes() * nt;
+}
+inline bool stream_saved(int64_t bytes, int nt) { return bytes > stream_saved_above(nt); }
 
 template <typename v, typename S>
 inline v splat(S s) {  // s - 0 is s for every s (0 + s is not, for s = -0: that would cost an add)

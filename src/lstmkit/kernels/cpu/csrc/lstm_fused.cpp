@@ -71,8 +71,8 @@ struct Fwd {
   S* CS;         // (T+1 or 2, B, Hp)
   S* GA;         // (T, B, U, 4, L) or null
   bool save;
-  // GA written past the caches: where it outgrows the L2 of the threads
-  // that write it (stream_saved, fused_tile.h)
+  // GA written past the caches: where it outgrows the last-level cache
+  // (stream_saved, fused_tile.h)
   bool stream = false;
   // the input side when X is null: x (T, B, I), W_ih packed (U, I, 4, L),
   // the bias (U, 4, L) or null
@@ -427,6 +427,8 @@ int64_t lane_width(at::ScalarType dtype) {
 }
 
 int64_t tile_rows() { return kRows; }
+int64_t stream_saved_above(int nt) { return tile::stream_saved_above(nt); }
+int64_t force_stream_saved(int64_t bytes) { return tile::stream_saved_forced.exchange(bytes); }
 
 // The packs below are copies, written as loops: torch's permute + contiguous
 // (and the zero padding before it) moved these layouts at 2-3 GB/s, 3.7 ms

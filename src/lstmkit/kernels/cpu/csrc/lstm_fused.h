@@ -15,6 +15,11 @@ int64_t lane_width(at::ScalarType dtype);
 // the most batch rows one register tile takes (6 with AVX-512, 3 with AVX2):
 // a batch of more rows has more than one row block
 int64_t tile_rows();
+// the bytes of saved values above which a forward streams them past the caches, for nt threads
+// (tile::stream_saved); force_stream_saved(bytes) forces that threshold (tests), -1 restores the
+// rule, and returns the threshold forced before (-1: none)
+int64_t stream_saved_above(int nt);
+int64_t force_stream_saved(int64_t bytes);
 
 // W_hh (4H, H) re-laid-out into the panels of the forward / backward tiles
 at::Tensor pack_forward(const at::Tensor& whh, int64_t L);

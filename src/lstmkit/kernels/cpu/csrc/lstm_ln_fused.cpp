@@ -20,7 +20,7 @@
 //      with save the normalised r (rn) and, where the tile computed it, the
 //      raw input projection are kept for the backward with the activations,
 //      c_t and five row statistics: written here, from the step buffers,
-//      past the caches where they outgrow the L2 (stream_saved), since only
+//      past the caches where they outgrow the L3 (stream_saved), since only
 //      the backward reads them.
 //
 // The backward mirrors it: (1) dh_t = dR_{t+1} W_hh with the backward panels

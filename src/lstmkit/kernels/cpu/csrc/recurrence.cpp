@@ -1311,6 +1311,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("lstm_ln_fused_backward", &lstmkit_ln_fused::backward);
   m.def("lane_width", [](bool float64) { return lstmkit_fused::lane_width(float64 ? at::kDouble : at::kFloat); });
   m.def("tile_rows", &lstmkit_fused::tile_rows);
+  m.def("stream_saved_above", &lstmkit_fused::stream_saved_above);
+  m.def("force_stream_saved", &lstmkit_fused::force_stream_saved);
   m.def("pack_forward", &lstmkit_fused::pack_forward);
   m.def("pack_backward", &lstmkit_fused::pack_backward);
   m.def("pack_input", &lstmkit_fused::pack_input);

@@ -44,6 +44,19 @@ inline int64_t l2_bytes() {
   return bytes;
 }
 
+// The last-level cache in bytes as the system reports it (the L3; 0 where it
+// does not say). In a VM this is the host's, shared with other tenants.
+inline int64_t l3_bytes() {
+  static const int64_t bytes = [] {
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    const long v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (v > 0) return static_cast<int64_t>(v);
+#endif
+    return int64_t(0);
+  }();
+  return bytes;
+}
+
 inline int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
