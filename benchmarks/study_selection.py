@@ -206,7 +206,7 @@ def apply_rule(rule: str, d: dict) -> np.ndarray:
 
 RULES = ("best", "pool")
 #: rules tried here and not adopted by the forecaster (computed by this script only)
-TRIED = ("guard", "top2", "top3", "screened")
+TRIED = ("guard", "top2", "top3", "screened", "median")
 
 
 def tried_rule(rule: str, d: dict) -> np.ndarray:
@@ -219,7 +219,9 @@ def tried_rule(rule: str, d: dict) -> np.ndarray:
       combination left out, at most one LSTM set-up), a trimmed forecast combination;
     * ``screened``: rule ``best`` with the combination's members screened: a member whose validation score is
       not below seasonal naive's is left out of the mean (a model that fails on the series does not pull the
-      combination with it); with fewer than two members left, no combination.
+      combination with it); with fewer than two members left, no combination;
+    * ``median``: rule ``best`` with the combination the members' median instead of their mean, value by value
+      (a member far off on one series moves a median of three or four less than their mean).
     """
     from lstmkit.tasks.forecast.selection import LSTM_SETUPS, choose, mean_and_se, origin_errors
 
@@ -234,6 +236,15 @@ def tried_rule(rule: str, d: dict) -> np.ndarray:
         chosen, _ = choose("best", val, actual, scales, kept if len(kept) >= 2 else [])
         if chosen == "combination":
             return np.mean([d["test"][m] for m in kept], axis=0)
+        return d["test"][chosen]
+    if rule == "median":
+        members = d["meta"]["members"]
+        val = {k: v for k, v in val.items() if k != "combination"}
+        if members:
+            val["combination"] = [np.median([d["val"][m] for m in members], axis=0)]
+        chosen, _ = choose("best", val, actual, scales, members)
+        if chosen == "combination":
+            return np.median([d["test"][m] for m in members], axis=0)
         return d["test"][chosen]
     if rule == "guard":
         chosen, members = choose("best", val, actual, scales, d["meta"]["members"])
