@@ -31,29 +31,32 @@
 
 namespace lstmkit_threads {
 
+// A cache's size in bytes as sysconf reports it (name: _SC_LEVEL2_CACHE_SIZE,
+// ...), else `otherwise`.
+inline int64_t reported_cache_bytes(int name, int64_t otherwise) {
+  const long v = sysconf(name);
+  return v > 0 ? static_cast<int64_t>(v) : otherwise;
+}
+
 // The L2 cache of one core in bytes, as the system reports it (1 MB where it
 // does not say): what stays near a core between the loops that use it.
 inline int64_t l2_bytes() {
-  static const int64_t bytes = [] {
 #ifdef _SC_LEVEL2_CACHE_SIZE
-    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    if (v > 0) return static_cast<int64_t>(v);
+  static const int64_t bytes = reported_cache_bytes(_SC_LEVEL2_CACHE_SIZE, int64_t(1) << 20);
+#else
+  static const int64_t bytes = int64_t(1) << 20;
 #endif
-    return int64_t(1) << 20;
-  }();
   return bytes;
 }
 
 // The last-level cache in bytes as the system reports it (the L3; 0 where it
 // does not say). In a VM this is the host's, shared with other tenants.
 inline int64_t l3_bytes() {
-  static const int64_t bytes = [] {
 #ifdef _SC_LEVEL3_CACHE_SIZE
-    const long v = sysconf(_SC_LEVEL3_CACHE_SIZE);
-    if (v > 0) return static_cast<int64_t>(v);
+  static const int64_t bytes = reported_cache_bytes(_SC_LEVEL3_CACHE_SIZE, 0);
+#else
+  static const int64_t bytes = 0;
 #endif
-    return int64_t(0);
-  }();
   return bytes;
 }
 
