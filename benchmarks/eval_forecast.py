@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/eval_forecast.py                     # every case, writes benchmarks/RESULTS_forecast.md
     .venv/bin/python benchmarks/eval_forecast.py --case airline --case halfhourly
     .venv/bin/python benchmarks/eval_forecast.py --group unseen
+    .venv/bin/python benchmarks/eval_forecast.py --case sunspots --seeds 0,1,2,3,4   # RESULTS_forecast_seeds.md
 
 Every case runs ``lstmkit.Forecaster(horizon=h)`` with every other setting
 at its default (season, window, transform, model choice all derived from the
@@ -26,6 +27,11 @@ Cases:
 
 The bars (issue 12): beat seasonal naive on MASE on each case, and for the
 shipped series stay within 5 % of the best statsforecast model's MASE.
+
+``--seeds`` asks whether a case's outcome is the training seed's doing: the
+same protocol once per seed (``train__seed``, the only argument added; the
+LSTM ensemble's networks start from consecutive seeds after it), one row per
+case in ``benchmarks/RESULTS_forecast_seeds.md``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -130,13 +137,14 @@ def frame(name: str):
     raise KeyError(name)
 
 
-def run_case(name: str) -> dict:
+def run_case(name: str, seed: int | None = None) -> dict:
     from lstmkit import Forecaster
     from lstmkit.train.memory import peak_memory_mb
 
     group, horizon, start = CASES[name]
     df, cols = frame(name)
-    f = Forecaster(horizon=horizon, start=start, progress_bar=False)
+    f = Forecaster(horizon=horizon, start=start, progress_bar=False,
+                   **({} if seed is None else {"train__seed": seed}))
     load0 = os.getloadavg()
     t0, c0 = time.perf_counter(), time.process_time()
     f.backtest(df, **cols)
@@ -151,6 +159,7 @@ def run_case(name: str) -> dict:
         "mase": {k: m[k]["mase"] for k in ["model", *peers]}, "smape": {k: m[k]["smape"] for k in ["model", *peers]},
         "verdict": m["verdict"]["text"], "seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
         "peak_memory_mb": round(peak_memory_mb(), 1), "load_average": [round(x, 2) for x in load0],
+        "seed": seed,
     }
 
 
@@ -220,22 +229,36 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--case", choices=sorted(CASES), action="append", help="run only these cases")
     p.add_argument("--group", choices=["shipped", "unseen"], help="run only this group")
+    p.add_argument("--seeds", help="comma-separated training seeds: run each case once per seed and write "
+                                   "benchmarks/RESULTS_forecast_seeds.md instead")
     p.add_argument("--one", choices=sorted(CASES), help=argparse.SUPPRESS)  # internal: one case, print JSON
+    p.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # internal: with --one
     args = p.parse_args()
     if args.one:
-        print("RESULT " + json.dumps(run_case(args.one)))
+        print("RESULT " + json.dumps(run_case(args.one, args.seed)))
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
     names = args.case or [k for k, v in CASES.items() if args.group in (None, v[0])]
+    command = " ".join([".venv/bin/python", "benchmarks/eval_forecast.py", *sys.argv[1:]])
+    if args.seeds:
+        seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+        runs = {}
+        for name in names:
+            runs[name] = []
+            for seed in seeds:
+                r = run_one(name, seed)
+                if r is None:
+                    return 1
+                runs[name].append(r)
+                print(f"{name} seed {seed}: chosen {r['chosen']}, MASE {r['mase']['model']:.3f} (seasonal naive "
+                      f"{r['mase']['seasonal_naive']:.3f})", flush=True)
+        print(f"results: {write_seeds(runs, command)}")
+        return 0
     results = []
     for name in names:
-        proc = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True, cwd=ROOT,
-                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
-        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-        if proc.returncode or not line:
-            print(f"{name}: failed\n{proc.stderr[-3000:]}", file=sys.stderr)
+        r = run_one(name)
+        if r is None:
             return 1
-        r = json.loads(line[0][7:])
         results.append(r)
         beats, near = judge(r)
         print(f"{name}: chosen {r['chosen']}, MASE {r['mase']['model']:.3f} (seasonal naive "
@@ -251,9 +274,60 @@ def main() -> int:
     results = [r for r in earlier if r["case"] not in ran and r["case"] in CASES] + results
     results.sort(key=lambda r: list(CASES).index(r["case"]))
     store.write_text(json.dumps(results, indent=1))
-    command = " ".join([".venv/bin/python", "benchmarks/eval_forecast.py", *sys.argv[1:]])
     print(f"results: {write_results(results, command)}")
     return 0
+
+
+def run_one(name: str, seed: int | None = None) -> dict | None:
+    """One case in its own process (``--one``); None (and the error printed) if it failed."""
+    extra = [] if seed is None else ["--seed", str(seed)]
+    proc = subprocess.run([sys.executable, __file__, "--one", name, *extra], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    if proc.returncode or not line:
+        print(f"{name}: failed\n{proc.stderr[-3000:]}", file=sys.stderr)
+        return None
+    return json.loads(line[0][7:])
+
+
+def write_seeds(runs: dict[str, list[dict]], command: str) -> Path:
+    """``benchmarks/RESULTS_forecast_seeds.md``: per case, the outcome over training seeds."""
+    import torch
+
+    from lstmkit.tasks.forecast.selection import label
+
+    lines = [
+        "# Forecasting with the defaults: is a case's outcome the training seed's doing?",
+        "",
+        f"Written by `benchmarks/eval_forecast.py --seeds`; this run: `{command}`.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}.",
+        "",
+        "Each case is `RESULTS_forecast.md`'s protocol (`lstmkit.Forecaster(horizon=h, start=...)`, all else "
+        "default, through `Forecaster.backtest`) once per training seed (`train__seed`, the one argument added). "
+        "The classical peers do not depend on the seed; the LSTM set-ups, and so the choice among candidates, may.",
+        "",
+        "| case | seeds | chosen (how often) | MASE model: min / median / max | seasonal naive | beats s. naive | "
+        "validation score of the chosen: min / max |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, rs in runs.items():
+        mase = sorted(r["mase"]["model"] for r in rs)
+        sn = rs[0]["mase"]["seasonal_naive"]
+        val = [r["validation"][r["chosen"]] for r in rs]
+        beats = sum(r["mase"]["model"] < r["mase"]["seasonal_naive"] for r in rs)
+        counts = Counter(r["chosen"] for r in rs)
+        chosen = ", ".join(f"{label(k)}: {c}" for k, c in counts.items())
+        lines.append(f"| {name} | {', '.join(str(r['seed']) for r in rs)} | {chosen} | {mase[0]:.3f} / "
+                     f"{float(np.median(mase)):.3f} / {mase[-1]:.3f} | {sn:.3f} | {beats} of {len(rs)} | "
+                     f"{min(val):.3f} / {max(val):.3f} |")
+    steady = [n for n, rs in runs.items() if len({r["mase"]["model"] < r["mase"]["seasonal_naive"] for r in rs}) == 1]
+    spread = max((max(r["mase"]["model"] for r in rs) - min(r["mase"]["model"] for r in rs)) for rs in runs.values())
+    lines += ["", f"The verdict against seasonal naive is the same for every seed in {len(steady)} of {len(runs)} "
+              f"cases; the widest spread of the model's MASE over the seeds is {spread:.3f}.",
+              "", "All figures:", "", "```json", json.dumps(runs, indent=1), "```", ""]
+    path = ROOT / "benchmarks" / "RESULTS_forecast_seeds.md"
+    write_keeping_repeats(path, "\n".join(lines))
+    return path
 
 
 if __name__ == "__main__":
