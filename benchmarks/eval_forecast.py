@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/eval_forecast.py                     # every case, writes benchmarks/RESULTS_forecast.md
     .venv/bin/python benchmarks/eval_forecast.py --case airline --case halfhourly
     .venv/bin/python benchmarks/eval_forecast.py --group unseen
-    .venv/bin/python benchmarks/eval_forecast.py --case sunspots --seeds 0,1,2,3,4   # RESULTS_forecast_seeds.md
+    .venv/bin/python benchmarks/eval_forecast.py --case sunspots --seeds 0,100,200,300,400   # RESULTS_forecast_seeds.md
 
 Every case runs ``lstmkit.Forecaster(horizon=h)`` with every other setting
 at its default (season, window, transform, model choice all derived from the
@@ -29,9 +29,10 @@ The bars (issue 12): beat seasonal naive on MASE on each case, and for the
 shipped series stay within 5 % of the best statsforecast model's MASE.
 
 ``--seeds`` asks whether a case's outcome is the training seed's doing: the
-same protocol once per seed (``train__seed``, the only argument added; the
-LSTM ensemble's networks start from consecutive seeds after it), one row per
-case in ``benchmarks/RESULTS_forecast_seeds.md``.
+same protocol once per seed (``train__seed``, the only argument added), one
+row per case in ``benchmarks/RESULTS_forecast_seeds.md``. An LSTM set-up's
+ensemble trains its networks from consecutive seeds starting at it, so seeds
+closer than the ensemble size share networks: space them (0,100,200,...).
 """
 
 from __future__ import annotations
@@ -241,7 +242,11 @@ def main() -> int:
     names = args.case or [k for k, v in CASES.items() if args.group in (None, v[0])]
     command = " ".join([".venv/bin/python", "benchmarks/eval_forecast.py", *sys.argv[1:]])
     if args.seeds:
-        seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+        seeds = sorted({int(x) for x in args.seeds.split(",") if x.strip()})
+        if any(b - a < 10 for a, b in zip(seeds, seeds[1:])):
+            print("--seeds: seeds closer than 10 share ensemble networks (consecutive seeds from each); "
+                  "space them, e.g. 0,100,200", file=sys.stderr)
+            return 2
         runs = {}
         for name in names:
             runs[name] = []
@@ -303,8 +308,9 @@ def write_seeds(runs: dict[str, list[dict]], command: str) -> Path:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}.",
         "",
         "Each case is `RESULTS_forecast.md`'s protocol (`lstmkit.Forecaster(horizon=h, start=...)`, all else "
-        "default, through `Forecaster.backtest`) once per training seed (`train__seed`, the one argument added). "
-        "The classical peers do not depend on the seed; the LSTM set-ups, and so the choice among candidates, may.",
+        "default, through `Forecaster.backtest`) once per training seed (`train__seed`, the one argument added; the "
+        "seeds are spaced so that no two runs share an ensemble network). The classical peers do not depend on the "
+        "seed; the LSTM set-ups, and so the choice among candidates, may.",
         "",
         "| case | seeds | chosen (how often) | MASE model: min / median / max | seasonal naive | beats s. naive | "
         "validation score of the chosen: min / max |",
