@@ -10,6 +10,8 @@ The series are generated with a fixed seed; nothing in the forecaster was set fr
     .venv/bin/python benchmarks/probe_forecast_kinds.py fivemin
     for c in bday_rw intermittent monthly_neg steps_noseason weekly_short; do
         .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
+    for c in daily3y monthly_mult hourly_week level_shift minute quarterly_short yearly_trend month_end; do
+        .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
 
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
@@ -23,7 +25,9 @@ import time
 import numpy as np
 import pandas as pd
 
-CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps_noseason", "weekly_short")
+CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps_noseason", "weekly_short",
+         "daily3y", "monthly_mult", "hourly_week", "level_shift", "minute", "quarterly_short", "yearly_trend",
+         "month_end")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -63,6 +67,48 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
         t = np.arange(n)
         y = 300 + 2 * t + rng.normal(0, 20, n)
         return pd.DataFrame({"ts": pd.date_range("2022-01-02", periods=n, freq="W"), "v": y}), 4
+    if name == "daily3y":  # a yearly cycle the daily frequency's season (7) does not name, and weekends
+        n = 365 * 3
+        t = np.arange(n)
+        y = (200 + 30 * np.sin(2 * np.pi * t / 365.25) + 15 * (t % 7 >= 5) + np.cumsum(rng.normal(0, 1, n))
+             + rng.normal(0, 6, n))
+        return pd.DataFrame({"ts": pd.date_range("2020-01-01", periods=n, freq="D"), "v": y}), 14
+    if name == "monthly_mult":  # growth with a season that grows with the level
+        n = 132
+        t = np.arange(n)
+        y = 50 * np.exp(0.008 * t) * (1 + 0.25 * np.sin(2 * np.pi * t / 12 + 1)) * np.exp(rng.normal(0, .04, n))
+        return pd.DataFrame({"ts": pd.date_range("2010-01", periods=n, freq="MS"), "v": y}), 12
+    if name == "hourly_week":  # a daytime peak, five times higher on weekdays than at weekends
+        n = 24 * 7 * 8
+        t = np.arange(n)
+        amp = np.where((t // 24) % 7 < 5, 25, 5)
+        y = 30 + amp * np.maximum(0, np.sin(2 * np.pi * (t % 24 - 6) / 24)) + rng.normal(0, 2, n)
+        return pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=n, freq="h"), "v": y}), 24
+    if name == "level_shift":  # a weekly cycle and a step up in the last fifth
+        n = 300
+        t = np.arange(n)
+        y = 100 + 10 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 3, n) + 40 * (t >= 240)
+        return pd.DataFrame({"ts": pd.date_range("2023-01-01", periods=n, freq="D"), "v": y}), 7
+    if name == "minute":  # two days by the minute, an hourly cycle on a wandering level
+        n = 60 * 24 * 2
+        t = np.arange(n)
+        y = 5 + 2 * np.sin(2 * np.pi * t / 60) + np.cumsum(rng.normal(0, .05, n)) + rng.normal(0, .3, n)
+        return pd.DataFrame({"ts": pd.date_range("2024-05-01", periods=n, freq="min"), "v": y}), 30
+    if name == "quarterly_short":  # seven years of quarters
+        n = 28
+        t = np.arange(n)
+        y = 1000 + 12 * t + 80 * np.array([1, -1, .5, -.5])[t % 4] + rng.normal(0, 25, n)
+        return pd.DataFrame({"ts": pd.date_range("2017-01", periods=n, freq="QS"), "v": y}), 4
+    if name == "yearly_trend":  # forty years, a trend and a random walk, no cycle
+        n = 40
+        t = np.arange(n)
+        y = 500 + 8 * t + np.cumsum(rng.normal(0, 10, n))
+        return pd.DataFrame({"ts": pd.date_range("1985", periods=n, freq="YS"), "v": y}), 5
+    if name == "month_end":  # month-end time stamps ('ME'), seven years
+        n = 84
+        t = np.arange(n)
+        y = 20 + 6 * np.sin(2 * np.pi * t / 12) + 0.1 * t + rng.normal(0, 1.5, n)
+        return pd.DataFrame({"ts": pd.date_range("2017-01-31", periods=n, freq="ME"), "v": y}), 6
     raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
 
 

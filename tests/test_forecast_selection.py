@@ -325,3 +325,30 @@ def test_intervals_model_validation_and_wider_for_a_chosen_statistical_model(tmp
     np.testing.assert_allclose(g.predict(history=df, time="t", target="y")["q0.975"], hi_m, rtol=1e-6)
     with pytest.raises(ValueError, match="intervals"):
         Forecaster(intervals="bootstrap")
+
+
+def test_auto_start_covers_two_seasons_and_two_horizons_within_a_third_of_the_series():
+    from lstmkit.tasks.forecast.backtest import resolve_start
+
+    def first(T, horizon, season):  # values from the first origin to the end
+        return T - resolve_start("auto", _Sized(T), horizon, season)[0]
+
+    assert first(144, 6, 12) == 24  # two seasons
+    assert first(1095, 14, 7) == 28  # a horizon longer than the season: two horizons, 15 origins, not 1
+    assert first(40, 5, 1) == 10  # no season: a fifth of the series (8) is less than two horizons
+    assert first(500, 5, 1) == 100  # a fifth
+    assert first(30, 12, 1) == 12  # a third (10) is less than a horizon: one horizon
+    assert first(60, 12, 12) == 20  # two seasons (24) capped at a third
+
+
+class _Sized:
+    """The least of a SeriesSet that resolve_start reads: one series of T values."""
+
+    def __init__(self, T):
+        class _S:
+            id = "a"
+
+            def __len__(self):
+                return T
+
+        self.series, self.source, self.datetime = [_S()], "x", False

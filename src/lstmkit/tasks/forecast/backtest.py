@@ -63,7 +63,9 @@ def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> lis
                              f"history ({T} values); shorten the horizon or give more data")
         text = str(start).strip()
         if text == "auto":
-            n = 2 * season if season > 1 else int(round(0.2 * T))
+            # two seasons (or a fifth of the series), and two horizons: a horizon longer than the season would
+            # otherwise leave one origin, one forecast, whose error says little
+            n = max(2 * season if season > 1 else int(round(0.2 * T)), 2 * horizon)
             idx = T - max(min(n, T // 3), horizon)  # at most a third of the series, at least one horizon
         elif text.startswith("-") and text[1:].isdigit():
             idx = T - int(text[1:])

@@ -172,7 +172,8 @@ class BacktestConfig:
     """Rolling-origin evaluation."""
 
     start: str = option("auto", "first forecast origin: a date (1959-01), a time value, -N (the last N steps), "
-                                "or auto (the last two seasons, or 20% of the series; at most a third of it, at least one horizon)")
+                                "or auto (the last two seasons, or 20% of the series, and at least two horizons; at most a third of it, "
+                                "at least one horizon)")
     stride: int = option(0, "steps between forecast origins (0: auto: 1, or wider, up to the horizon, where a series "
                             "would have more than 100 origins)")
     refit: int = option(0, "refit (model choice included) every N origins on all data before them (0: once, "
