@@ -219,3 +219,42 @@ def test_a_csv_with_semicolons_and_decimal_commas_and_a_latin1_csv(tmp_path):
     latin.write_bytes("date,caf\xe9\n2015-01-01,1\n".encode("latin-1"))
     with pytest.raises(ValueError, match=r"latin.csv: line 1: expected UTF-8 text, got byte 0xe9"):
         read_table(latin)
+
+
+def test_an_unnamed_column_of_dates_is_the_time_column_and_orders_the_rows(tmp_path):
+    df = _monthly(36)
+    shuffled = df.sample(frac=1, random_state=0)
+    named = load_series(_write(tmp_path, df, "sorted.csv"), "sales", "month")
+    found = load_series(_write(tmp_path, shuffled, "shuffled.csv"))  # no time, no target named
+    assert found.freq == "MS" and named.freq == "MS"
+    np.testing.assert_array_equal(found.series[0].values, named.series[0].values)  # sorted by date, not file order
+    assert any("'month' holds dates: it is the time column (none was named" in n for n in found.notes)
+    # a column of words, ids or numbers is not taken for dates: the row order stays the time
+    words = pd.DataFrame({"who": ["ann", "bob"] * 10, "code": [f"N{i}" for i in range(20)], "v": np.arange(20.0)})
+    plain = load_series(words, "v")
+    assert plain.freq == 1 and not plain.datetime and plain.notes == []
+    with pytest.raises(ValueError, match=r"columns \['month', 'end'\] hold dates; name the time column"):
+        load_series(df.assign(end=df["month"]), "sales")
+
+
+def test_year_first_dates_carry_no_day_or_month_doubt_and_trailing_empty_rows_are_skipped(tmp_path):
+    t = pd.date_range("2020-01-01", periods=30, freq="MS").strftime("%Y-%m-%d")
+    path = _write(tmp_path, pd.DataFrame({"date": t, "v": np.arange(30.0)}))
+    with open(path, "a") as f:
+        f.write(",\n,\n")  # a spreadsheet's export: empty lines with their separators
+    d = load_series(path, "v", "date")
+    assert d.freq == "MS" and len(d.series[0]) == 30
+    assert not any("day or month first" in n for n in d.notes)
+    assert any("2 empty row(s) at the end skipped (from row 32)" in n for n in d.notes)
+    # an empty row inside still has no timestamp: an error naming it
+    inner = pd.DataFrame({"date": [*t[:5], None, *t[5:]], "v": [*range(5), None, *range(5, 30)]})
+    with pytest.raises(ValueError, match="column 'date' row 7: missing timestamp"):
+        load_series(_write(tmp_path, inner, "inner.csv"), "v", "date")
+
+
+def test_numbers_with_thousands_separators_name_the_row_and_the_cause(tmp_path):
+    t = pd.date_range("2020-01-01", periods=12, freq="MS").strftime("%Y-%m-%d")
+    path = tmp_path / "k.csv"
+    path.write_text("date,v\n" + "".join(f'{d},"{1000 + 37 * i:,}"\n' for i, d in enumerate(t)))
+    with pytest.raises(ValueError, match=r"column 'v' row 2: expected a number, got '1,000' .*thousands separators"):
+        load_series(path)  # neither column named: the dates are the time, the one other column the target

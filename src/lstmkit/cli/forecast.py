@@ -22,7 +22,7 @@ _EPILOG = """examples:
 def _common(p: argparse.ArgumentParser, with_config: bool = True) -> None:
     p.add_argument("--data", metavar="FILE", help="CSV or Parquet file (default: the built-in airline-passengers series)")
     p.add_argument("--target", metavar="COL", help="value column (wide layout: comma-separated series columns)")
-    p.add_argument("--time", metavar="COL", help="time column (dates or integer steps); default: row order")
+    p.add_argument("--time", metavar="COL", help="time column (dates or integer steps); default: the one column of dates, else row order")
     p.add_argument("--id", metavar="COL", help="series-id column, for many series in long layout")
     if with_config:
         p.add_argument("--horizon", type=int, metavar="N", help="steps to forecast from each origin (default 6)")

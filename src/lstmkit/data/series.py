@@ -22,6 +22,9 @@ duplicate timestamps, timestamps off a regular grid.
 
 Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
 
+- with no time column named, the one column of dates is the time column
+  (:func:`find_time_column`; several are an error, none means row order);
+- rows with no field at all at the end of a file are skipped;
 - timestamps missing from a regular grid are inserted as missing values;
 - leading and trailing missing targets are dropped (trailing rows whose
   known-future covariates are present become the future for ``predict``);
@@ -33,6 +36,7 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,8 +206,11 @@ def numeric_column(df, col: str, path, allow_missing: bool = True):
     bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
+        hint = ""
+        if re.fullmatch(r"[-+]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?", str(raw.iloc[i]).strip()):
+            hint = "; thousands separators are not read: write the numbers without them"
         raise _err(path, f"column {col!r} {where_row(df, i)}: expected a number, got {raw.iloc[i]!r}"
-                   f" ({int(bad.sum())} non-numeric value(s) in the column)")
+                   f" ({int(bad.sum())} non-numeric value(s) in the column{hint})")
     return num.astype("float64")
 
 
@@ -266,6 +273,49 @@ def _parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
     return _naive(t, keys)
 
 
+def holds_dates(col) -> bool:
+    """Whether a column holds dates: of a date type, or text (not numbers) that reads as a date in every row
+    that has a value."""
+    import warnings
+
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return True
+    col = col.dropna()
+    if len(col) == 0 or col.dtype != object or not col.map(lambda v: isinstance(v, str)).all():
+        return False
+
+    def every(part) -> bool:  # not words ('Jan', 'red'), not numbers; one format (fast), else value by value
+        if not part.str.contains(r"\d").all() or pd.to_numeric(part, errors="coerce").notna().any():
+            return False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for fmt in (None, "mixed"):
+                try:
+                    if pd.to_datetime(part, errors="coerce", format=fmt).notna().all():
+                        return True
+                except (TypeError, ValueError):
+                    pass
+        return False
+
+    return every(col.iloc[:100]) and every(col)  # the first rows first: a column of names fails fast
+
+
+def find_time_column(df, skip, path, notes: list[str]) -> str | None:
+    """The time column when none is named: the one column, other than those in ``skip`` (target, id,
+    covariates), that :func:`holds_dates` (said in ``notes``); ``None`` (row order) where none does; an error
+    naming them where several do."""
+    found = [c for c in df.columns if c not in skip and holds_dates(df[c])]
+    if len(found) > 1:
+        raise _err(path, f"columns {found} hold dates; name the time column (time=, or --time on the command line)")
+    if found:
+        notes.append(f"column {found[0]!r} holds dates: it is the time column (none was named; time=, or --time "
+                     "on the command line, names another)")
+        return found[0]
+    return None
+
+
 def _one_format(raw, col: str, notes: list[str] | None):
     """Text dates read in one format for the whole column, day first or month
     first (``01/02/2024``), or ``None`` where neither reads every value (the
@@ -287,6 +337,9 @@ def _one_format(raw, col: str, notes: list[str] | None):
                 return None
         return t if pd.api.types.is_datetime64_any_dtype(t) and not t.isna().any() else None
 
+    text = raw.astype(str).str.strip()
+    if text.str.match(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(\D|$)").all():  # year first (ISO 8601): never in doubt
+        return read(False)
     first, day = read(False), read(True)
     if first is None or day is None or first.equals(day):
         return first if first is not None else day
@@ -514,7 +567,8 @@ def load_series(
         path: a DataFrame (long or wide), a pandas Series or 1-D array (one
             series), or a CSV/Parquet file, which is read into a DataFrame first.
         target: the value column (long); the series columns (wide, default all numeric).
-        time: the time column; ``None`` uses the row order as integer steps.
+        time: the time column; ``None``: the one column that is not numbers and reads as dates
+            (:func:`find_time_column`), else the row order as integer steps.
         id: the series-id column (long layout); ``None`` means one series.
         layout: ``"long"`` or ``"wide"``.
         past_covariates: columns observed only up to the forecast origin.
@@ -537,6 +591,17 @@ def load_series(
     src = source or name
     row_text = _row_text(bool(df.attrs.get("file_rows")))
     notes: list[str] = []
+    if not time:
+        named = [target] if isinstance(target, str) else list(target or [])
+        time = find_time_column(df, {*named, id, *past_covariates, *future_covariates}, src, notes)
+    if time and time in df.columns:  # rows with no field at all at the end (a spreadsheet's last lines)
+        filled = np.flatnonzero(df.notna().any(axis=1).to_numpy())
+        last = int(filled[-1]) + 1 if len(filled) else 0
+        if 0 < last < len(df):
+            notes.append(f"{len(df) - last} empty row(s) at the end skipped (from {where_row(df, last)})")
+            attrs = dict(df.attrs)
+            df = df.iloc[:last]
+            df.attrs.update(attrs)
 
     if layout == "wide":
         if id or past_covariates or future_covariates:
@@ -565,7 +630,10 @@ def load_series(
                 raise _err(src, f"the long layout takes one target column, got {list(target)}")
             target = target[0]
         if not target:
-            numeric = [c for c in df.columns if c not in (time, id) and pd.api.types.is_numeric_dtype(df[c])]
+            others = [c for c in df.columns if c not in (time, id, *past_covariates, *future_covariates)]
+            numeric = [c for c in others if pd.api.types.is_numeric_dtype(df[c])]
+            if not numeric and len(others) == 1:  # one column left, not read as numbers: its check names the row
+                numeric = others
             if len(numeric) != 1:
                 raise _err(src, "expected the value column to be named: target= (--target on the command line); "
                            f"numeric columns: {numeric}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import numeric_column, read_table
+from ...data.series import holds_dates, numeric_column, read_table
 from .config import DataConfig
 from .events import runs
 
@@ -114,7 +114,7 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
     notes: list[str] = []
     time_col = cfg.time
     if not time_col and not cfg.columns:  # a column of dates is the time, not a channel
-        dates = [c for c in df.columns if c not in reserved and _dates(df[c])]
+        dates = [c for c in df.columns if c not in reserved and holds_dates(df[c])]
         if len(dates) > 1:
             raise _err(path, f"columns {dates} hold dates; name the time column (time=, data.time) and the value "
                        "columns (data.columns)")
@@ -147,26 +147,6 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
         labels = lab.to_numpy().astype(int)
     time = _check_time(df, time_col, path, notes, row_offset) if time_col else np.arange(len(df))
     return AnomalyData(values, labels, time, columns, str(path), notes, time_column=time_col)
-
-
-def _dates(col) -> bool:
-    """Whether a column holds dates: of a date type, or text that reads as dates in every row (not numbers)."""
-    import warnings
-
-    import pandas as pd
-
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return True
-    if col.dtype != object or not col.map(lambda v: isinstance(v, str)).all():
-        return False
-    if pd.to_numeric(col, errors="coerce").notna().any():
-        return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return bool(pd.to_datetime(col, errors="coerce", format="mixed").notna().all())
-        except (TypeError, ValueError):
-            return False
 
 
 def _numeric(df, col: str, path, row_offset: int):

@@ -25,7 +25,8 @@ class DataConfig:
 
     path: str = option("", "CSV or Parquet file; empty: the built-in airline-passengers series")
     target: str = option("", "value column (long layout) or comma-separated series columns (wide); empty: the only numeric column")
-    time: str = option("", "time column (dates, or integer steps such as years); empty: row order")
+    time: str = option("", "time column (dates, or integer steps such as years); empty: the one column of dates, "
+                                "else row order")
     id: str = option("", "series-id column for many series in long layout; empty: one series")
     layout: str = option("long", "long (one row per id and time) or wide (one column per series)")
     past_covariates: list[str] = option([], "columns known only up to the forecast origin (comma-separated)")
