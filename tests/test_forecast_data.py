@@ -206,6 +206,9 @@ def test_day_first_dates_are_read_in_one_format_for_the_whole_column():
     short = pd.date_range("2015-01-01", periods=11, freq="MS")  # both orders regular: month first, and it says so
     s = load_series(pd.DataFrame({"Date": short.strftime("%d/%m/%Y"), "y": np.arange(11.0)}), target="y", time="Date")
     assert any("could be day or month first" in n for n in s.notes)
+    us = pd.date_range("2019-01-01", periods=24, freq="D")  # month first; read day first they are off the grid
+    s = load_series(pd.DataFrame({"Date": us.strftime("%m/%d/%y"), "y": np.arange(24.0)}), target="y", time="Date")
+    assert s.freq == "D" and list(s.series[0].time) == list(us) and s.notes == []
 
 
 def test_a_csv_with_semicolons_and_decimal_commas_and_a_latin1_csv(tmp_path):

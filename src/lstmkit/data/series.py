@@ -350,6 +350,8 @@ def _one_format(raw, col: str, notes: list[str] | None):
             notes.append(f"column {col!r}: dates read day first ({raw.iloc[0]!r} = {day.iloc[0]:%d %B %Y}): "
                          "read month first they fall off any regular grid")
         return day
+    if regular[0] and not regular[1]:  # read day first they fall off the grid: no doubt
+        return first
     if notes is not None:
         notes.append(f"column {col!r}: dates such as {raw.iloc[0]!r} could be day or month first; read month first "
                      f"({first.iloc[0]:%d %B %Y}); write them as YYYY-MM-DD to remove the doubt")
