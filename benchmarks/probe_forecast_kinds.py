@@ -12,6 +12,7 @@ The series are generated with a fixed seed; nothing in the forecaster was set fr
         .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
     for c in daily3y monthly_mult hourly_week level_shift minute quarterly_short yearly_trend month_end; do
         .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
+    .venv/bin/python benchmarks/probe_forecast_kinds.py hourly_week --longer-season 168   # + seasonal naive
 
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
@@ -115,17 +116,29 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
 def main() -> int:
     from lstmkit import Forecaster
 
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+    args = sys.argv[1:]
+    longer = 0
+    if len(args) == 3 and args[1] == "--longer-season" and args[2].isdigit():
+        longer = int(args[2])
+        args = args[:1]
+    if len(args) != 1 or args[0] not in CASES:
         print(__doc__)
         return 2
-    name = sys.argv[1]
+    name = args[0]
     df, h = case(name)
     f = Forecaster(horizon=h, progress_bar=False)
     t0, c0 = time.perf_counter(), time.process_time()
-    f.backtest(df, time=df.columns[0], target=df.columns[1])
+    frame = f.backtest(df, time=df.columns[0], target=df.columns[1])
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     m = f.evaluate()
     core = f.backtest_.cores[0]
+    extra = {}
+    if longer:  # seasonal naive at a season the forecaster did not take (a week of hours), the same origins: MAE
+        g = Forecaster(horizon=h, season=longer, candidates=["seasonal_naive"], peers=[], progress_bar=False)
+        g.backtest(df, time=df.columns[0], target=df.columns[1], start=str(frame["origin"].min()))
+        assert g.evaluate()["origins"] == m["origins"]
+        extra = {"mae": {"model": round(m["model"]["mae"], 3), "seasonal_naive": round(m["seasonal_naive"]["mae"], 3),
+                         f"seasonal_naive_{longer}": round(g.evaluate()["model"]["mae"], 3)}}
     print(json.dumps({
         "case": name, "values": len(df), "horizon": h, "origins": m["origins"], "stride": m["stride"],
         "season": m["season"], "season_reason": core.plan.season_reason, "window": core.plan.input_size,
@@ -133,7 +146,7 @@ def main() -> int:
         "validation": {k: round(v, 3) for k, v in core.scores.items()},
         "mase": {k: round(m[k]["mase"], 3) for k in ["model", *m["peers"]]},
         "seconds": {"wall": round(wall, 1), "cpu_main": round(cpu, 1)},
-        "stages": {k: round(v, 1) for k, v in core.seconds.items()},
+        "stages": {k: round(v, 1) for k, v in core.seconds.items()}, **extra,
     }))
     return 0
 
