@@ -352,3 +352,24 @@ class _Sized:
                 return T
 
         self.series, self.source, self.datetime = [_S()], "x", False
+
+
+@pytest.mark.parametrize("name", ["ets", "arima", "theta"])
+def test_a_model_moved_forward_keeps_the_seasons_phase_on_a_series_longer_than_its_fit(name):
+    """On a series longer than the fit window (300 values at season 7), the history a model is moved forward on
+    slid with the origin, and AutoETS, which re-runs its filter from the states it fitted at the window's first
+    value, forecast the same values from every origin: one-step errors of the season's size."""
+    pytest.importorskip("statsforecast")
+    from lstmkit.tasks.forecast.classical import _series_forecasts, fit_length
+
+    rng = np.random.default_rng(0)
+    t = np.arange(420)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 0.3, len(t))
+    end = 350
+    assert end > fit_length(7)
+    origins = np.arange(end, end + 11)
+    f, note, _ = _series_forecasts(name, y, end, origins, 7, 7)
+    assert note is None
+    one_step = np.abs(f[:, 0] - y[origins]).mean()
+    assert one_step < 1.0, one_step  # the noise is 0.3; the season's amplitude 10
+    assert not np.allclose(f[0], f[1])  # the next origin's forecast moved with the season

@@ -9,7 +9,8 @@ LSTM, which is trained once and reads the history up to each origin.
 
 Stated limits (they keep a run on long or fine-grained data to seconds):
 
-- the fit uses at most the last ``max(10 seasons, 300)`` values of a series;
+- the fit uses at most the last ``max(10 seasons, 300)`` values of a series
+  (moved forward, a model reads from the first of them to the origin);
 - seasons longer than 24 steps (half-hourly data with a daily cycle, ...)
   are handled by STL: the series is seasonally adjusted (statsforecast's
   ``MSTL``) and the trend is forecast by ETS or ARIMA (ETS and seasonal ARIMA
@@ -114,7 +115,8 @@ def _series_forecasts(name: str, values: np.ndarray, end: int, origins: np.ndarr
     asked = sorted(set(levels.values()))
     bands = {q: np.zeros((len(origins), horizon)) for q in levels}
     cap = fit_length(season)
-    y = np.asarray(values[max(0, end - cap):end], dtype="float64")
+    start = max(0, end - cap)
+    y = np.asarray(values[start:end], dtype="float64")
     note = None
     try:
         if len(y) < 3:
@@ -124,7 +126,10 @@ def _series_forecasts(name: str, values: np.ndarray, end: int, origins: np.ndarr
             model = _model(name, season, len(y)).fit(y)
             kw = {"level": asked} if asked else {}
             for i, t in enumerate(origins):
-                hist = np.asarray(values[max(0, t - cap):t], dtype="float64")
+                # from the fit's own first value: a model moved forward runs its filter from the states it
+                # fitted there, so a window that slid with the origin would shift a seasonal model's phase
+                # by as much as the origin moved (ETS forecast the same values from every origin)
+                hist = np.asarray(values[start:t], dtype="float64")
                 f = model.predict(horizon, **kw) if t == end else model.forward(y=hist, h=horizon, **kw)
                 out[i] = np.asarray(f["mean"], dtype="float64")[:horizon]
                 for q, lv in levels.items():
