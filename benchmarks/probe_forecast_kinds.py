@@ -13,6 +13,7 @@ The series are generated with a fixed seed; nothing in the forecaster was set fr
     for c in daily3y monthly_mult hourly_week level_shift minute quarterly_short yearly_trend month_end; do
         .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
     .venv/bin/python benchmarks/probe_forecast_kinds.py hourly_week --longer-season 168   # + seasonal naive
+    .venv/bin/python benchmarks/probe_forecast_kinds.py stores   # 200 series, a few too short (minutes)
 
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
@@ -28,7 +29,7 @@ import pandas as pd
 
 CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps_noseason", "weekly_short",
          "daily3y", "monthly_mult", "hourly_week", "level_shift", "minute", "quarterly_short", "yearly_trend",
-         "month_end")
+         "month_end", "stores")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -110,6 +111,16 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
         t = np.arange(n)
         y = 20 + 6 * np.sin(2 * np.pi * t / 12) + 0.1 * t + rng.normal(0, 1.5, n)
         return pd.DataFrame({"ts": pd.date_range("2017-01-31", periods=n, freq="ME"), "v": y}), 6
+    if name == "stores":  # 200 daily series of 3-400 values, different starts, rows shuffled, no time column named
+        rows = []
+        for k in range(200):
+            n = int(rng.integers(20, 400)) if k % 25 else int(rng.integers(3, 12))
+            t = pd.date_range(pd.Timestamp("2022-01-01") + pd.Timedelta(days=int(rng.integers(0, 300))), periods=n,
+                              freq="D")
+            lvl = rng.uniform(5, 500)
+            y = lvl * (1 + 0.2 * np.sin(2 * np.pi * np.arange(n) / 7 + rng.uniform(0, 6))) + rng.normal(0, lvl * .05, n)
+            rows += [(f"store{k:03d}", d, round(max(v, 0.0), 2)) for d, v in zip(t.strftime("%Y-%m-%d"), y)]
+        return pd.DataFrame(rows, columns=["store", "day", "sales"]).sample(frac=1, random_state=1), 14
     raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
 
 
@@ -128,7 +139,8 @@ def main() -> int:
     df, h = case(name)
     f = Forecaster(horizon=h, progress_bar=False)
     t0, c0 = time.perf_counter(), time.process_time()
-    frame = f.backtest(df, time=df.columns[0], target=df.columns[1])
+    cols = dict(id="store", target="sales") if name == "stores" else dict(time=df.columns[0], target=df.columns[1])
+    frame = f.backtest(df, **cols)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     m = f.evaluate()
     core = f.backtest_.cores[0]
@@ -146,7 +158,8 @@ def main() -> int:
         "validation": {k: round(v, 3) for k, v in core.scores.items()},
         "mase": {k: round(m[k]["mase"], 3) for k in ["model", *m["peers"]]},
         "seconds": {"wall": round(wall, 1), "cpu_main": round(cpu, 1)},
-        "stages": {k: round(v, 1) for k, v in core.seconds.items()}, **extra,
+        "stages": {k: round(v, 1) for k, v in core.seconds.items()}, "series": int(frame["id"].nunique()),
+        "notes": [n[:160] for n in m.get("notes", [])], **extra,
     }))
     return 0
 
