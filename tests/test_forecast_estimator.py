@@ -215,3 +215,24 @@ def test_new_data_too_short_to_show_its_step_take_the_models():
     assert list(fc["time"]) == [pd.Timestamp("2018-01-01"), pd.Timestamp("2018-02-01")]
     with pytest.raises(ValueError, match=r"expected data of frequency 'MS' \(as in training\), got 1"):
         f.predict(history=s.to_numpy())
+
+
+@pytest.mark.parametrize("time_kind", ["dates", "steps"])
+def test_a_deseasonalised_lstm_forecasts_a_history_that_starts_later_in_the_same_phase(tmp_path, time_kind):
+    """The level-anchored LSTM takes each series' seasonal indices out of what it reads; they were read by the
+    position in the history given, so a history that started 5 months later (the same last values) shifted
+    the season by 5 and forecast a different season (after save and load too)."""
+    rng = np.random.default_rng(0)
+    n = 96
+    y = 100 + 20 * np.sin(2 * np.pi * np.arange(n) / 12) + rng.normal(0, 1, n)
+    t = pd.date_range("2010-01", periods=n, freq="MS") if time_kind == "dates" else np.arange(1900, 1900 + n)
+    df = pd.DataFrame({"t": t, "y": y})
+    f = Forecaster(horizon=6, model="lstm-level", peers=[], **QUICK)
+    f.fit(df, time="t", target="y")
+    assert f.core_.lstm.transform.seasonal  # the set-up does take the season out
+    whole = f.predict(history=df)["forecast"].to_numpy()
+    for later in (5, 12, 29):
+        np.testing.assert_allclose(f.predict(history=df.iloc[later:])["forecast"].to_numpy(), whole, rtol=1e-9)
+    f.save(tmp_path / "m")
+    g = Forecaster.load(tmp_path / "m")
+    np.testing.assert_allclose(g.predict(history=df.iloc[5:])["forecast"].to_numpy(), whole, rtol=1e-9)

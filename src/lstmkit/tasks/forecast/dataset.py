@@ -36,19 +36,23 @@ class Transform:
     calendar_names: list[str] = field(default_factory=list)
     #: per-series seasonal indices in the scaled units (ES-RNN-style deseasonalisation), by series id
     seasonal: dict[str, list[float]] | None = None
+    #: the time of the value each series' first index belongs to (text for dates, an integer step), so that
+    #: a history starting elsewhere (``predict(history=...)``) reads the indices in the same phase
+    seasonal_t0: dict[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"scaler": self.scaler.to_dict(), "season": self.season, "calendar": self.calendar,
                 "freq": self.freq, "past_loc": self.past_loc, "past_scale": self.past_scale,
                 "fut_loc": self.fut_loc, "fut_scale": self.fut_scale, "calendar_names": self.calendar_names,
-                "seasonal": self.seasonal}
+                "seasonal": self.seasonal, "seasonal_t0": self.seasonal_t0}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Transform":
         return cls(scaler=SeriesScaler.from_dict(d["scaler"]), season=int(d["season"]), calendar=bool(d["calendar"]),
                    freq=d["freq"], past_loc=list(d["past_loc"]), past_scale=list(d["past_scale"]),
                    fut_loc=list(d["fut_loc"]), fut_scale=list(d["fut_scale"]),
-                   calendar_names=list(d["calendar_names"]), seasonal=d.get("seasonal"))
+                   calendar_names=list(d["calendar_names"]), seasonal=d.get("seasonal"),
+                   seasonal_t0=dict(d.get("seasonal_t0") or {}))
 
     @classmethod
     def fit(cls, data: SeriesSet, ends: list[int], cfg: DataConfig | None, season: int, calendar: bool,
@@ -80,14 +84,35 @@ class Transform:
         if deseasonalise and season > 1:
             tr.seasonal = {s.id: seasonal_indices(scaler.transform(s.id, s.values[:max(1, e)]), season).tolist()
                            for s, e in zip(data.series, ends)}
+            tr.seasonal_t0 = {s.id: _time_key(s.time[0]) for s in data.series}
         return tr
 
-    def season_terms(self, sid: str, positions: np.ndarray) -> np.ndarray:
-        """The seasonal indices of series ``sid`` at ``positions`` (0 without deseasonalisation)."""
+    def phase_shift(self, s: Series) -> int:
+        """Steps from the time of series ``s``'s first seasonal index to its first value (0 where the indices
+        were estimated on a history starting where ``s`` starts, or were saved without their time)."""
+        import pandas as pd
+
+        t0 = self.seasonal_t0.get(s.id)
+        if t0 is None or not len(s.time):
+            return 0
+        first = s.time[0]
+        if isinstance(self.freq, str):
+            t0, first = pd.Timestamp(t0), pd.Timestamp(first)
+            if first == t0:
+                return 0
+            lo, hi = (t0, first) if first > t0 else (first, t0)
+            n = len(pd.date_range(lo, hi, freq=self.freq)) - 1
+            return n if first > t0 else -n
+        step = int(self.freq) if self.freq else 1
+        return int((int(first) - int(t0)) // max(step, 1))
+
+    def season_terms(self, sid: str, positions: np.ndarray, shift: int = 0) -> np.ndarray:
+        """The seasonal indices of series ``sid`` at ``positions`` of a history whose first value is ``shift``
+        steps after the first index's time (:meth:`phase_shift`); 0 without deseasonalisation."""
         if not self.seasonal:
             return np.zeros(len(positions))
         idx = np.asarray(self.seasonal[sid])
-        return idx[np.asarray(positions) % len(idx)]
+        return idx[(np.asarray(positions) + shift) % len(idx)]
 
     @property
     def n_future(self) -> int:
@@ -103,9 +128,10 @@ class Transform:
             self.scaler.fit({s.id: s.values})
         values = self.scaler.transform(s.id, s.values)
         if self.seasonal is not None:
-            if s.id not in self.seasonal:
+            if s.id not in self.seasonal:  # a series not seen in training: its own indices, from its first value
                 self.seasonal[s.id] = seasonal_indices(values, self.season).tolist()
-            values = values - self.season_terms(s.id, np.arange(len(values)))
+                self.seasonal_t0[s.id] = _time_key(s.time[0])
+            values = values - self.season_terms(s.id, np.arange(len(values)), self.phase_shift(s))
         past = (s.past - np.asarray(self.past_loc)) / np.asarray(self.past_scale) if self.n_past else s.past[:, :0]
         n = len(s.values) + steps_after
         parts = []
@@ -119,6 +145,11 @@ class Transform:
             parts.append(user)
         fut = np.concatenate([p[:n] for p in parts], axis=1) if parts else np.zeros((n, 0))
         return values, past, fut
+
+
+def _time_key(t):
+    """A time value as JSON keeps it: text for a date, an integer for a step."""
+    return int(t) if isinstance(t, (int, np.integer)) else str(t)
 
 
 def seasonal_indices(z: np.ndarray, season: int) -> np.ndarray:

@@ -278,13 +278,15 @@ def predict_windows(model: ForecastEnsemble, tr: Transform, data: SeriesSet, ori
             outs.append(model(y, p, f).double().numpy())
     out = np.concatenate(outs) if outs else np.zeros((0, horizon, first.n_out))
     ids = [data.series[k].id for k in win.series]
+    shift_of = {k: tr.phase_shift(data.series[k]) for k in set(win.series)}
+    shifts = [shift_of[k] for k in win.series]
     steps = np.arange(horizon)
 
     def inv(z):
         if not len(z):
             return z
-        return np.stack([tr.scaler.inverse(sid, row + tr.season_terms(sid, t + steps))
-                         for sid, t, row in zip(ids, win.origin, z)])
+        return np.stack([tr.scaler.inverse(sid, row + tr.season_terms(sid, t + steps, shift))
+                         for sid, t, shift, row in zip(ids, win.origin, shifts, z)])
 
     quantiles: dict[float, np.ndarray] = {}
     if first.output == "point":
