@@ -232,6 +232,7 @@ def test_an_unnamed_column_of_dates_is_the_time_column_and_orders_the_rows(tmp_p
     assert found.freq == "MS" and named.freq == "MS"
     np.testing.assert_array_equal(found.series[0].values, named.series[0].values)  # sorted by date, not file order
     assert any("'month' holds dates: it is the time column (none was named" in n for n in found.notes)
+    assert load_series(shuffled.astype({"month": "string"})).freq == "MS"  # pandas' string type (Parquet, pandas 3)
     # a column of words, ids or numbers is not taken for dates: the row order stays the time
     words = pd.DataFrame({"who": ["ann", "bob"] * 10, "code": [f"N{i}" for i in range(20)], "v": np.arange(20.0)})
     plain = load_series(words, "v")

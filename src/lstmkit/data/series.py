@@ -283,7 +283,7 @@ def holds_dates(col) -> bool:
     if pd.api.types.is_datetime64_any_dtype(col):
         return True
     col = col.dropna()
-    if len(col) == 0 or col.dtype != object or not col.map(lambda v: isinstance(v, str)).all():
+    if len(col) == 0 or not pd.api.types.is_string_dtype(col) or not col.map(lambda v: isinstance(v, str)).all():
         return False
 
     def every(part) -> bool:  # not words ('Jan', 'red'), not numbers; one format (fast), else value by value
