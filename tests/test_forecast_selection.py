@@ -373,3 +373,20 @@ def test_a_model_moved_forward_keeps_the_seasons_phase_on_a_series_longer_than_i
     one_step = np.abs(f[:, 0] - y[origins]).mean()
     assert one_step < 1.0, one_step  # the noise is 0.3; the season's amplitude 10
     assert not np.allclose(f[0], f[1])  # the next origin's forecast moved with the season
+
+
+def test_values_at_or_below_zero_after_training_go_to_the_fallback_not_to_a_log_lstm():
+    """A series positive in its training part (so the LSTM takes logs) that falls through zero after it: the
+    backtest raised FloatingPointError (log of a negative); those series are now the fallback's, with a note."""
+    t = np.arange(120)
+    rng = np.random.default_rng(1)
+    y = np.where(t < 100, 50.0, -8.0) + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.5, len(t))  # below 0 from 100
+    assert y[:96].min() > 0 and y[100:].max() < 0
+    df = pd.DataFrame({"t": pd.date_range("2010-01", periods=len(t), freq="MS"), "y": y})
+    f = Forecaster(horizon=6, model="lstm", peers=[], **QUICK)
+    frame = f.backtest(df, time="t", target="y", start="2018-01")  # fitted on the first 96 values
+    assert np.isfinite(frame["forecast"]).all()
+    notes = f.evaluate()["notes"]
+    assert any("values <= 0 in the windows to forecast from" in n and "log transform" in n for n in notes), notes
+    g = Forecaster(horizon=6, model="lstm", peers=[], **QUICK).fit(df.iloc[:96], time="t", target="y")
+    assert np.isfinite(g.predict(history=df)["forecast"]).all()

@@ -162,6 +162,17 @@ class CoreFit:
             short = set(self.plan.short)
             can = [k for k in range(n) if len(origins[k]) and int(np.min(origins[k])) >= L
                    and data.series[k].id not in short]
+            if self.lstm.transform.scaler.log:  # values <= 0 after training (a later origin, a new history)
+                unreadable = [k for k in can if np.any(
+                    data.series[k].values[int(np.min(origins[k])) - L:int(np.max(origins[k]))] <= 0)]
+                if unreadable:
+                    note = (f"{len(unreadable)} series with values <= 0 in the windows to forecast from, which the "
+                            f"LSTM's log transform (chosen on positive training data) cannot read, forecast by "
+                            f"{label(self.fallback)}: {', '.join(repr(data.series[k].id) for k in unreadable[:10])}"
+                            + (" ..." if len(unreadable) > 10 else ""))
+                    if note not in self.notes:
+                        self.notes.append(note)
+                    can = [k for k in can if k not in unreadable]
             rest = [k for k in range(n) if k not in can and len(origins[k])]
             if can:
                 sub = subset(data, can)
@@ -178,11 +189,13 @@ class CoreFit:
                                          H, season, jobs)
                 for j, k in enumerate(rest):
                     point[k] = cf.point[j]
-                note = (f"{len(rest)} series too short for the LSTM's input window of {L} forecast by "
-                        f"{label(self.fallback)}: {', '.join(repr(data.series[k].id) for k in rest[:10])}"
-                        + (" ..." if len(rest) > 10 else ""))
-                if note not in self.notes:
-                    self.notes.append(note)
+                too_short = [k for k in rest if not (int(np.min(origins[k])) >= L and data.series[k].id not in short)]
+                if too_short:
+                    note = (f"{len(too_short)} series too short for the LSTM's input window of {L} forecast by "
+                            f"{label(self.fallback)}: {', '.join(repr(data.series[k].id) for k in too_short[:10])}"
+                            + (" ..." if len(too_short) > 10 else ""))
+                    if note not in self.notes:
+                        self.notes.append(note)
         if not quant and self.residuals:
             quant = self.interval_bands(data, point, ends)
             if own:
