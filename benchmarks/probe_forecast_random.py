@@ -1,0 +1,74 @@
+"""Random series through the forecaster's defaults: a search for crashes and for forecasts far off the mark.
+
+Each seed draws one series: a season of 4, 5, 7, 12, 24 or 52 (quarters, business days, days, months, hours,
+weeks), a length from three seasons to 700 values, an additive or multiplicative season with a second
+harmonic, a linear or exponential trend, maybe a random walk, noise, and a horizon of a season, half of one,
+two or 6 steps. ``lstmkit.Forecaster(horizon=h)`` backtests it with every other setting at its default.
+One JSON line per seed: the choice, the validation scores, the test MASE of the model and of each peer, or the
+error if the run raised. Nothing in the forecaster was set from these series.
+
+    .venv/bin/python benchmarks/probe_forecast_random.py 1 2 3 ... 40      # seeds (about 10-30 s each)
+
+Figures: ``benchmarks/RESULTS_forecast_long.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+FREQ = {4: "QS", 5: "B", 7: "D", 12: "MS", 24: "h", 52: "W"}
+
+
+def draw(seed: int) -> tuple[pd.DataFrame, int, int]:
+    """The series of ``seed`` (a time and a value column), its horizon and the season it was drawn with."""
+    rng = np.random.default_rng(seed)
+    m = int(rng.choice([4, 7, 12, 24, 52, 5]))
+    n = int(rng.integers(max(3 * m, 40), 700 if m < 52 else 400))
+    t = np.arange(n)
+    amp, trend, noise = rng.uniform(0, 1), rng.normal(0, 0.01), rng.uniform(0.02, 0.3)
+    multiplicative = rng.random() < 0.5
+    base = 100 * np.exp(trend * t) if rng.random() < 0.5 else 100 + trend * 100 * t
+    season = np.sin(2 * np.pi * t / m + rng.uniform(0, 6)) + 0.5 * np.sin(4 * np.pi * t / m)
+    y = base * (1 + 0.3 * amp * season) if multiplicative else base + 30 * amp * season
+    y = y + np.cumsum(rng.normal(0, noise * 3, n)) * (rng.random() < 0.5) + rng.normal(0, noise * 20, n)
+    h = int(rng.choice([m, max(1, m // 2), 2 * m if m <= 12 else m, 6]))
+    return pd.DataFrame({"t": pd.date_range("2015-01-05", periods=n, freq=FREQ[m]), "y": y}), h, m
+
+
+def main(argv: list[str]) -> int:
+    from lstmkit import Forecaster
+
+    if not argv or not all(a.isdigit() for a in argv):
+        print(__doc__)
+        return 2
+    warnings.simplefilter("ignore")
+    for seed in map(int, argv):
+        df, h, m = draw(seed)
+        f = Forecaster(horizon=h, progress_bar=False)
+        t0 = time.perf_counter()
+        try:
+            f.backtest(df, time="t", target="y")
+        except Exception as e:  # noqa: BLE001 - the point is to record what raises
+            print(json.dumps({"seed": seed, "values": len(df), "season_drawn": m, "horizon": h,
+                              "error": f"{type(e).__name__}: {e}"[:300]}), flush=True)
+            continue
+        ev = f.evaluate()
+        core = f.backtest_.cores[0]
+        mase = {k: round(ev[k]["mase"], 3) for k in ["model", *ev["peers"]]}
+        print(json.dumps({"seed": seed, "values": len(df), "season_drawn": m, "horizon": h, "season": ev["season"],
+                          "origins": ev["origins"], "chosen": core.chosen,
+                          "validation": {k: round(v, 3) for k, v in core.scores.items()}, "mase": mase,
+                          "over_seasonal_naive": round(mase["model"] / mase["seasonal_naive"], 3),
+                          "notes": [n[:160] for n in ev.get("notes", [])],
+                          "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
