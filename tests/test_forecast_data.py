@@ -262,3 +262,16 @@ def test_numbers_with_thousands_separators_name_the_row_and_the_cause(tmp_path):
     path.write_text("date,v\n" + "".join(f'{d},"{1000 + 37 * i:,}"\n' for i, d in enumerate(t)))
     with pytest.raises(ValueError, match=r"column 'v' row 2: expected a number, got '1,000' .*thousands separators"):
         load_series(path)  # neither column named: the dates are the time, the one other column the target
+
+
+def test_a_series_too_short_to_show_its_step_takes_the_step_the_other_series_show():
+    """Among many series, one of two timestamps used to stop the whole load ('could not infer a regular step')."""
+    rows = [("a", t, 1.0 + i) for i, t in enumerate(pd.date_range("2020-01-06", periods=30, freq="D"))]
+    rows += [("b", t, 2.0 + i) for i, t in enumerate(pd.date_range("2020-02-01", periods=20, freq="D"))]
+    rows += [("c", t, 5.0) for t in pd.to_datetime(["2020-03-01", "2020-03-03"])]  # two values, a gap between
+    d = load_series(pd.DataFrame(rows, columns=["id", "t", "y"]), "y", "t", id="id")
+    assert d.freq == "D" and [len(s) for s in d.series] == [30, 20, 3]  # the gap filled on the daily grid
+    assert any("series 'c': too few timestamps (2) to show their step; the 'D' of the other series taken" in n
+               for n in d.notes)
+    with pytest.raises(ValueError, match="could not infer a regular step"):  # alone, it still cannot be read
+        load_series(pd.DataFrame(rows[-2:], columns=["id", "t", "y"]), "y", "t", id="id")

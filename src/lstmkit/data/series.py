@@ -414,6 +414,20 @@ def _infer_freq(idx) -> str | None:
     return f if f is None or isinstance(f, str) else f.freqstr
 
 
+def _common_freq(times, ids) -> str | None:
+    """The frequency most series with at least three distinct timestamps show (``None`` where none does)."""
+    import pandas as pd
+
+    found: dict[str, int] = {}
+    frame = pd.DataFrame({"t": np.asarray(times), "k": np.asarray(ids)})
+    for _, t in frame.groupby("k", sort=False)["t"]:
+        idx = pd.DatetimeIndex(np.unique(t.to_numpy()))
+        f = _infer_freq(idx) if len(idx) >= 3 else None
+        if f:
+            found[f] = found.get(f, 0) + 1
+    return max(found, key=found.get) if found else None
+
+
 def _row_text(file_rows: bool):
     """How to name row ``r`` of the source: ``row r+2`` in a file (header = row 1), ``position r`` in a frame."""
     return (lambda r: f"row {r + 2}") if file_rows else (lambda r: f"position {r}")
@@ -670,6 +684,7 @@ def load_series(
     row_all = df["__row__"].to_numpy()
 
     out: list[Series] = []
+    common = None  # the step most series show, found where one series is too short to show its own
     for sid in map(str, dict.fromkeys(ids)):  # file order; plain str, not numpy str, in ids and messages
         sel = np.flatnonzero(ids == sid)
         rows = row_all[sel]
@@ -687,7 +702,18 @@ def load_series(
                 raise _err(src, f"series {sid!r}, column {time!r}: duplicate timestamp {pd.Timestamp(t[i]) if is_dt else t[i]} "
                            f"at {row_text(a)} and {row_text(b).split(' ')[-1]} ({int(dup.sum())} duplicate(s))"
                            .replace("at row ", "at rows ").replace("at position ", "at positions "))
-        grid, f = _grid(t, is_dt, freq, src, time or "(row order)", sid, rows, row_text)
+        try:
+            grid, f = _grid(t, is_dt, freq, src, time or "(row order)", sid, rows, row_text)
+        except ValueError as e:  # too few timestamps to show a step: the step the other series show
+            if freq or not is_dt or "could not infer a regular step" not in str(e):
+                raise
+            if common is None:
+                common = _common_freq(t_all, ids) or ""
+            if not common:
+                raise
+            grid, f = _grid(t, is_dt, common, src, time, sid, rows, row_text)
+            notes.append(f"series {sid!r}: too few timestamps ({len(t)}) to show their step; the {common!r} of the "
+                         "other series taken")
         n = len(grid)
         pos = grid.get_indexer(pd.DatetimeIndex(t) if is_dt else pd.Index(t))
         yy = np.full(n, np.nan)
