@@ -8,6 +8,10 @@ One JSON line per seed: the choice, the validation scores, the test MASE of the 
 error if the run raised. Nothing in the forecaster was set from these series.
 
     .venv/bin/python benchmarks/probe_forecast_random.py 1 2 3 ... 40      # seeds (about 10-30 s each)
+    .venv/bin/python benchmarks/probe_forecast_random.py --panel 1 2 3 4   # many series a file (1-3 min each)
+
+With ``--panel`` each seed draws one file of 20-120 series of one frequency: constant ones, counts with zeros,
+seasonal ones, random walks that cross zero, some of two values, each with its own first time.
 
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
@@ -41,19 +45,40 @@ def draw(seed: int) -> tuple[pd.DataFrame, int, int]:
     return pd.DataFrame({"t": pd.date_range("2015-01-05", periods=n, freq=FREQ[m]), "y": y}), h, m
 
 
+def draw_panel(seed: int) -> tuple[pd.DataFrame, int, int]:
+    """The long table (id, t, y) of ``seed``'s panel, its horizon and season."""
+    rng = np.random.default_rng(1000 + seed)
+    m = int(rng.choice([4, 7, 12, 24]))
+    rows = []
+    for k in range(int(rng.integers(20, 120))):
+        n = int(rng.integers(2, 4 * m + 200))
+        start = pd.Timestamp("2016-01-04") + pd.tseries.frequencies.to_offset(FREQ[m]) * int(rng.integers(0, 50))
+        t = pd.date_range(start, periods=n, freq=FREQ[m])
+        kind, lvl = rng.integers(0, 5), rng.uniform(1, 1000)
+        s = np.sin(2 * np.pi * np.arange(n) / m + rng.uniform(0, 6))
+        y = (np.full(n, lvl) if kind == 0 else rng.poisson(rng.uniform(0.1, 3), n).astype(float) if kind == 1 else
+             lvl * (1 + 0.3 * s) + rng.normal(0, lvl * 0.05, n) if kind == 2 else
+             np.cumsum(rng.normal(0, 1, n)) + 0.5 * s if kind == 3 else
+             lvl + 0.2 * lvl * s + np.cumsum(rng.normal(0, lvl * 0.02, n)))
+        rows += [(f"s{k}", d, v) for d, v in zip(t, y)]
+    return pd.DataFrame(rows, columns=["id", "t", "y"]), int(rng.choice([m, max(1, m // 2), 6])), m
+
+
 def main(argv: list[str]) -> int:
     from lstmkit import Forecaster
 
+    panel = bool(argv) and argv[0] == "--panel"
+    argv = argv[1:] if panel else argv
     if not argv or not all(a.isdigit() for a in argv):
         print(__doc__)
         return 2
     warnings.simplefilter("ignore")
     for seed in map(int, argv):
-        df, h, m = draw(seed)
+        df, h, m = draw_panel(seed) if panel else draw(seed)
         f = Forecaster(horizon=h, progress_bar=False)
         t0 = time.perf_counter()
         try:
-            f.backtest(df, time="t", target="y")
+            f.backtest(df, time="t", target="y", **({"id": "id"} if panel else {}))
         except Exception as e:  # noqa: BLE001 - the point is to record what raises
             print(json.dumps({"seed": seed, "values": len(df), "season_drawn": m, "horizon": h,
                               "error": f"{type(e).__name__}: {e}"[:300]}), flush=True)
@@ -61,7 +86,8 @@ def main(argv: list[str]) -> int:
         ev = f.evaluate()
         core = f.backtest_.cores[0]
         mase = {k: round(ev[k]["mase"], 3) for k in ["model", *ev["peers"]]}
-        print(json.dumps({"seed": seed, "values": len(df), "season_drawn": m, "horizon": h, "season": ev["season"],
+        print(json.dumps({"seed": seed, "values": len(df), "series": int(df["id"].nunique()) if panel else 1,
+                          "season_drawn": m, "horizon": h, "season": ev["season"],
                           "origins": ev["origins"], "chosen": core.chosen,
                           "validation": {k: round(v, 3) for k, v in core.scores.items()}, "mase": mase,
                           "over_seasonal_naive": round(mase["model"] / mase["seasonal_naive"], 3),
