@@ -236,3 +236,17 @@ def test_a_deseasonalised_lstm_forecasts_a_history_that_starts_later_in_the_same
     f.save(tmp_path / "m")
     g = Forecaster.load(tmp_path / "m")
     np.testing.assert_allclose(g.predict(history=df.iloc[5:])["forecast"].to_numpy(), whole, rtol=1e-9)
+
+
+def test_a_model_fitted_on_the_row_order_reads_new_data_by_row_order_even_with_a_date_column():
+    """New data for a model fitted without time (row order, or saved before date columns were looked for)
+    is read the same way: the date column the loader would now find must not turn it into another frequency."""
+    rng = np.random.default_rng(0)
+    y = 50 + 10 * np.sin(2 * np.pi * np.arange(60) / 12) + rng.normal(0, 1, 60)
+    f = Forecaster(horizon=3, model="seasonal_naive", peers=[], **QUICK).fit(pd.DataFrame({"y": y}), target="y")
+    assert f.freq_ == 1
+    dated = pd.DataFrame({"d": pd.date_range("2015-01", periods=60, freq="MS").strftime("%Y-%m-%d"), "y": y})
+    out = f.predict(history=dated)
+    np.testing.assert_allclose(out["forecast"].to_numpy(), y[-12:-9])  # seasonal naive by row order
+    g = Forecaster(horizon=3, model="seasonal_naive", peers=[], **QUICK).fit(dated, target="y")
+    assert g.freq_ == "MS"  # a fit of its own does find the dates

@@ -574,6 +574,7 @@ def load_series(
     max_gap: int = 12,
     min_length: int = 2,
     source: str | None = None,
+    find_time: bool = True,
 ) -> SeriesSet:
     """Check ``path`` (a DataFrame, Series, 1-D array or a file) and return regular, gap-filled series.
 
@@ -594,6 +595,8 @@ def load_series(
         max_gap: longest run of missing targets that is interpolated.
         min_length: fewer observed values than this is an error.
         source: the name used in messages and reports (default: the file path, or ``DataFrame``).
+        find_time: with no ``time``, look for the one column of dates (``False``: the row order, as a model
+            fitted on the row order reads new data).
     """
     import pandas as pd
 
@@ -607,7 +610,7 @@ def load_series(
     src = source or name
     row_text = _row_text(bool(df.attrs.get("file_rows")))
     notes: list[str] = []
-    if not time:
+    if not time and find_time:
         named = [target] if isinstance(target, str) else list(target or [])
         time = find_time_column(df, {*named, id, *past_covariates, *future_covariates}, src, notes)
     if time and time in df.columns:  # rows with no field at all at the end (a spreadsheet's last lines)

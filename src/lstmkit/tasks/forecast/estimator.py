@@ -87,11 +87,13 @@ class Forecaster(Estimator):
                 base[k] = v
         return base
 
-    def read(self, data=None, **columns) -> SeriesSet:
+    def read(self, data=None, new_data: bool = False, **columns) -> SeriesSet:
         """The series in ``data`` (a DataFrame, Series, array or file path; ``None``: ``data.path`` or the built-in airline series).
 
         Column names default to those given to :meth:`fit` (or the ``data``
         section of the configuration); keyword arguments override them.
+        ``new_data``: data for a fitted model (predict, evaluate), read with no time column where the model
+        was fitted on the row order.
         """
         from ...data import builtin_path
         from ...data.series import load_series
@@ -119,10 +121,13 @@ class Forecaster(Estimator):
             freq = int(freq)
         d = self.config.data
         self._read_columns = dict(cols, target=target if not isinstance(target, list) else ",".join(target))
+        # a model fitted on the row order (no column of dates was there, or it was saved before they were
+        # looked for) reads new data the same way
+        row_order = new_data and isinstance(getattr(self, "freq_", None), int) and not cols["time"]
         out = load_series(data, target=target or None, time=cols["time"] or None, id=cols["id"] or None,
                           layout=cols["layout"], past_covariates=list(cols["past_covariates"] or []),
                           future_covariates=list(cols["future_covariates"] or []), freq=freq, missing=d.missing,
-                          max_gap=d.max_gap, source=source)
+                          max_gap=d.max_gap, source=source, find_time=not row_order)
         return out
 
     def _with(self, horizon: int | None = None, **dotted) -> ForecastConfig:
@@ -247,12 +252,12 @@ class Forecaster(Estimator):
             frame, form = self.forecast_, self.form_
         else:
             try:
-                data = self.read(history, **columns)
+                data = self.read(history, new_data=True, **columns)
             except ValueError as e:  # too few or gappy dates to show their step: the model's step is theirs
                 if "could not infer a regular step" not in str(e) or columns.get("freq") is not None \
                         or not isinstance(self.freq_, str):
                     raise
-                data = self.read(history, **dict(columns, freq=self.freq_))
+                data = self.read(history, new_data=True, **dict(columns, freq=self.freq_))
             if str(data.freq) != str(self.freq_):
                 raise ValueError(f"Forecaster.predict: {data.source}: expected data of frequency {self.freq_!r} (as "
                                  f"in training), got {data.freq!r}; is the time column (time=, --time) the right one?")
@@ -349,7 +354,7 @@ class Forecaster(Estimator):
         from .backtest import summarise, verdict
         from .selection import series_scale
 
-        actual = self.read(df, **columns)
+        actual = self.read(df, new_data=True, **columns)
         by_id = {s.id: s for s in actual.series}
         H, season = self.core_.plan.horizon, self.core_.plan.season
         peers = self._peer_forecasts()
@@ -535,7 +540,7 @@ class Forecaster(Estimator):
             import pandas as pd
 
             if is_file(data):
-                ss = self.read(str(data))
+                ss = self.read(str(data), new_data=True)
             else:
                 values, _ = read_series(data)
                 name = min(lstm.transform.scaler.loc)  # numbers are read as the (first) series it was trained on
