@@ -433,8 +433,10 @@ def _row_text(file_rows: bool):
     return (lambda r: f"row {r + 2}") if file_rows else (lambda r: f"position {r}")
 
 
-def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndarray, row_text=_row_text(True)):
-    """The regular grid covering ``times`` (sorted, unique) and its frequency; raise if off-grid."""
+def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndarray, row_text=_row_text(True),
+          default=None):
+    """The regular grid covering ``times`` (sorted, unique) and its frequency; raise if off-grid. ``default``:
+    called for the frequency to take where dates given no ``freq`` do not show their own (``None``: an error)."""
     import pandas as pd
 
     if not is_dt:
@@ -458,6 +460,8 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
                 f = _infer_freq(idx[:n])
                 if f:
                     break
+    if not f and default is not None:
+        f = default()
     if not f:
         raise _err(path, f"series {sid!r}, column {time_col!r}: irregular frequency: could not infer a regular "
                    "step from the timestamps; give it with freq= (--data.freq; a pandas frequency such as MS, D, h)")
@@ -688,6 +692,16 @@ def load_series(
 
     out: list[Series] = []
     common = None  # the step most series show, found where one series is too short to show its own
+
+    def others_step(sid: str, n: int) -> str | None:
+        nonlocal common
+        if common is None:
+            common = _common_freq(t_all, ids) or ""
+        if common:
+            notes.append(f"series {sid!r}: too few timestamps ({n}) to show their step; the {common!r} of the "
+                         "other series taken")
+        return common or None
+
     for sid in map(str, dict.fromkeys(ids)):  # file order; plain str, not numpy str, in ids and messages
         sel = np.flatnonzero(ids == sid)
         rows = row_all[sel]
@@ -705,18 +719,8 @@ def load_series(
                 raise _err(src, f"series {sid!r}, column {time!r}: duplicate timestamp {pd.Timestamp(t[i]) if is_dt else t[i]} "
                            f"at {row_text(a)} and {row_text(b).split(' ')[-1]} ({int(dup.sum())} duplicate(s))"
                            .replace("at row ", "at rows ").replace("at position ", "at positions "))
-        try:
-            grid, f = _grid(t, is_dt, freq, src, time or "(row order)", sid, rows, row_text)
-        except ValueError as e:  # too few timestamps to show a step: the step the other series show
-            if freq or not is_dt or "could not infer a regular step" not in str(e):
-                raise
-            if common is None:
-                common = _common_freq(t_all, ids) or ""
-            if not common:
-                raise
-            grid, f = _grid(t, is_dt, common, src, time, sid, rows, row_text)
-            notes.append(f"series {sid!r}: too few timestamps ({len(t)}) to show their step; the {common!r} of the "
-                         "other series taken")
+        grid, f = _grid(t, is_dt, freq, src, time or "(row order)", sid, rows, row_text,
+                        default=lambda: others_step(sid, len(t)))  # called here, in this step of the loop
         n = len(grid)
         pos = grid.get_indexer(pd.DatetimeIndex(t) if is_dt else pd.Index(t))
         yy = np.full(n, np.nan)
