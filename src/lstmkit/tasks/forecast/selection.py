@@ -160,20 +160,15 @@ class CoreFit:
         else:
             L = self.lstm.setup.input_size
             short = set(self.plan.short)
-            can = [k for k in range(n) if len(origins[k]) and int(np.min(origins[k])) >= L
-                   and data.series[k].id not in short]
+            fits = [k for k in range(n) if len(origins[k]) and int(np.min(origins[k])) >= L
+                    and data.series[k].id not in short]
+            too_short = sorted({k for k in range(n) if len(origins[k])} - set(fits))
+            unreadable = []
             if self.lstm.transform.scaler.log:  # values <= 0 after training (a later origin, a new history)
-                unreadable = [k for k in can if np.any(
+                unreadable = [k for k in fits if np.any(
                     data.series[k].values[int(np.min(origins[k])) - L:int(np.max(origins[k]))] <= 0)]
-                if unreadable:
-                    note = (f"{len(unreadable)} series with values <= 0 in the windows to forecast from, which the "
-                            f"LSTM's log transform (chosen on positive training data) cannot read, forecast by "
-                            f"{label(self.fallback)}: {', '.join(repr(data.series[k].id) for k in unreadable[:10])}"
-                            + (" ..." if len(unreadable) > 10 else ""))
-                    if note not in self.notes:
-                        self.notes.append(note)
-                    can = [k for k in can if k not in unreadable]
-            rest = [k for k in range(n) if k not in can and len(origins[k])]
+            can = sorted(set(fits) - set(unreadable))
+            rest = sorted(too_short + unreadable)
             if can:
                 sub = subset(data, can)
                 p = predict_windows(self.lstm.model, self.lstm.transform, sub, [origins[k] for k in can], H, L)
@@ -189,13 +184,15 @@ class CoreFit:
                                          H, season, jobs)
                 for j, k in enumerate(rest):
                     point[k] = cf.point[j]
-                too_short = [k for k in rest if not (int(np.min(origins[k])) >= L and data.series[k].id not in short)]
-                if too_short:
-                    note = (f"{len(too_short)} series too short for the LSTM's input window of {L} forecast by "
-                            f"{label(self.fallback)}: {', '.join(repr(data.series[k].id) for k in too_short[:10])}"
-                            + (" ..." if len(too_short) > 10 else ""))
-                    if note not in self.notes:
-                        self.notes.append(note)
+            for ks, why in ((unreadable, "with values <= 0 in the windows to forecast from, which the LSTM's log "
+                                         "transform (chosen on positive training data) cannot read,"),
+                            (too_short, f"too short for the LSTM's input window of {L}")):
+                if not ks:
+                    continue
+                note = (f"{len(ks)} series {why} forecast by {label(self.fallback)}: "
+                        f"{', '.join(repr(data.series[k].id) for k in ks[:10])}" + (" ..." if len(ks) > 10 else ""))
+                if note not in self.notes:
+                    self.notes.append(note)
         if not quant and self.residuals:
             quant = self.interval_bands(data, point, ends)
             if own:
