@@ -250,6 +250,10 @@ def test_time_column_checks(tmp_path):
     cfg_t = DataConfig(time="t")
     with pytest.raises(ValueError, match=r"column 't': duplicate timestamp 2 at rows 3 and 4"):
         load_anomaly_data(_csv(tmp_path, "t,v\n1,1\n2,2\n2,3\n3,4\n"), cfg_t)
+    autumn = "".join(f"2024-10-27 0{h}:00,{i}\n" for i, h in enumerate([0, 1, 2, 2, 3, 4]))
+    with pytest.raises(ValueError, match=r"duplicate timestamp 2024-10-27 02:00 at rows 4 and 5; local clock times "
+                                         r"repeat an hour when summer time ends"):
+        load_anomaly_data(_csv(tmp_path, "t,v\n" + autumn), cfg_t)
     with pytest.raises(ValueError, match=r"row 4: timestamps must increase"):
         load_anomaly_data(_csv(tmp_path, "t,v\n1,1\n3,2\n2,3\n"), cfg_t)
     with pytest.raises(ValueError, match=r"row 3: expected a time"):

@@ -94,6 +94,26 @@ def test_duplicate_timestamps_name_rows(tmp_path):
         load_series(_write(tmp_path, df), "sales", "month")
 
 
+def test_a_local_clock_going_back_an_hour_is_named_in_the_duplicate_error(tmp_path):
+    # hourly wall-clock times over the end of summer time repeat 02:00: the error says why and what to write
+    t = pd.date_range("2024-10-26", periods=48, freq="h", tz="Europe/Paris").tz_localize(None)
+    df = pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "load": np.arange(48.0)})
+    with pytest.raises(ValueError, match=r"duplicate timestamp 2024-10-27 02:00:00 .*summer time ends: write the "
+                                         r"times with their UTC offset"):
+        load_series(_write(tmp_path, df), "load")
+    # a repeat at noon, or in monthly data, is a plain duplicate: no such hint
+    df.loc[13, "time"] = df.loc[12, "time"]
+    df.loc[27, "time"] = df.loc[28, "time"] = "2024-10-27 05:00"
+    with pytest.raises(ValueError, match=r"duplicate timestamp") as err:
+        load_series(_write(tmp_path, df.drop(index=[26, 27])), "load")
+    assert "summer time" not in str(err.value)
+    monthly = _monthly()
+    monthly.loc[9, "month"] = monthly.loc[10, "month"] = "2000-10-01"
+    with pytest.raises(ValueError, match=r"duplicate timestamp") as err:
+        load_series(_write(tmp_path, monthly), "sales", "month")
+    assert "summer time" not in str(err.value)
+
+
 def test_irregular_frequency(tmp_path):
     df = _monthly()
     df.loc[7, "month"] = "2000-08-15"

@@ -273,6 +273,24 @@ def _parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
     return _naive(t, keys)
 
 
+def clock_repeat_hint(times, repeated) -> str:
+    """A hint for a duplicate time in dates without a zone: where the data are
+    finer than a day and every repeated time falls in the small hours of a
+    month when summer time ends somewhere (March-April south of the equator,
+    September-November north of it), the repeat is most likely a local clock
+    going back an hour; else ``""``."""
+    import pandas as pd
+
+    t = pd.DatetimeIndex(np.unique(np.asarray(times, dtype="datetime64[ns]")))
+    rep = pd.DatetimeIndex(np.asarray(repeated, dtype="datetime64[ns]"))
+    if len(t) < 3 or len(rep) == 0 or np.median(np.diff(t.asi8)) >= 86400 * 10**9:
+        return ""
+    if not ((rep.hour <= 3) & rep.month.isin([3, 4, 9, 10, 11])).all():
+        return ""
+    return ("; local clock times repeat an hour when summer time ends: write the times with their UTC "
+            "offset (2024-10-27T02:00+01:00) or in UTC")
+
+
 def holds_dates(col) -> bool:
     """Whether a column holds dates: of a date type, or text (not numbers) that reads as a date in every row
     that has a value."""
@@ -716,9 +734,10 @@ def load_series(
             if dup.any():
                 i = int(np.flatnonzero(dup)[0])
                 a, b = sorted((rows[i], rows[i + 1]))
+                hint = clock_repeat_hint(t, t[1:][dup]) if is_dt else ""
                 raise _err(src, f"series {sid!r}, column {time!r}: duplicate timestamp {pd.Timestamp(t[i]) if is_dt else t[i]} "
                            f"at {row_text(a)} and {row_text(b).split(' ')[-1]} ({int(dup.sum())} duplicate(s))"
-                           .replace("at row ", "at rows ").replace("at position ", "at positions "))
+                           .replace("at row ", "at rows ").replace("at position ", "at positions ") + hint)
         grid, f = _grid(t, is_dt, freq, src, time or "(row order)", sid, rows, row_text,
                         default=lambda: others_step(sid, len(t)))  # called here, in this step of the loop
         n = len(grid)

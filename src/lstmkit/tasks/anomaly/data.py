@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import holds_dates, numeric_column, read_table
+from ...data.series import clock_repeat_hint, holds_dates, numeric_column, read_table
 from .config import DataConfig
 from .events import runs
 
@@ -201,7 +201,9 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
     dup = pd.Series(t).duplicated(keep=False).to_numpy()
     if dup.any():
         rows = (np.flatnonzero(dup)[:2] + row_offset).tolist()
-        raise _err(path, f"column {col!r}: duplicate timestamp {raw.iloc[rows[0] - row_offset]} at rows {rows[0]} and {rows[1]}")
+        hint = clock_repeat_hint(t, t[dup]) if np.issubdtype(t.dtype, np.datetime64) else ""
+        raise _err(path, f"column {col!r}: duplicate timestamp {raw.iloc[rows[0] - row_offset]} at rows {rows[0]} and "
+                   f"{rows[1]}{hint}")
     steps = np.diff(t)
     if steps.size and (steps < steps.dtype.type(0)).any():
         i = int(np.flatnonzero(steps < steps.dtype.type(0))[0]) + 1
