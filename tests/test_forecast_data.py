@@ -295,3 +295,20 @@ def test_a_series_too_short_to_show_its_step_takes_the_step_the_other_series_sho
                for n in d.notes)
     with pytest.raises(ValueError, match="could not infer a regular step"):  # alone, it still cannot be read
         load_series(pd.DataFrame(rows[-2:], columns=["id", "t", "y"]), "y", "t", id="id")
+
+
+@pytest.mark.parametrize("freq,expect", [("SMS", "SMS-15"), ("SMS-10", "SMS-10"), ("SME", "SME-15")])
+def test_twice_a_month_data_is_read_on_its_own_grid_with_a_season_of_24(tmp_path, freq, expect):
+    # pandas' infer_freq names no semi-monthly step: the loader used to stop at "could not infer a regular step"
+    t = pd.date_range("2019-01-01", periods=60, freq=freq)
+    df = pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "v": np.arange(60.0)})
+    d = load_series(_write(tmp_path, df), "v", "date")
+    assert d.freq == expect and len(d.series[0]) == 60
+    assert resolve_season(0, d.freq)[0] == 24
+    gap = load_series(_write(tmp_path, df.drop(index=[20]), "g.csv"), "v", "date")  # one date absent: filled
+    assert gap.freq == expect and len(gap.series[0]) == 60
+    np.testing.assert_allclose(gap.series[0].values, np.arange(60.0))
+    odd = df.copy()
+    odd.loc[30, "date"] = "2020-04-20"  # a day off the grid stays an error naming the row
+    with pytest.raises(ValueError, match=r"row 32: irregular frequency"):
+        load_series(_write(tmp_path, odd, "o.csv"), "v", "date")

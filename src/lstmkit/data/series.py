@@ -429,7 +429,32 @@ def _infer_freq(idx) -> str | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         f = pd.infer_freq(idx)
+        if f is None and len(idx) >= 3:
+            f = _semi_monthly(idx)
     return f if f is None or isinstance(f, str) else f.freqstr
+
+
+def _semi_monthly(idx) -> str | None:
+    """Twice a month (the 1st and the 15th, the 15th and the month's end, ...), which ``pd.infer_freq`` does not
+    name: the pandas frequency whose grid is exactly ``idx``, or ``None``."""
+    import pandas as pd
+
+    days = set(idx.day)
+    ends = idx.is_month_end
+    inner = sorted(set(idx.day[~ends]))
+    names = []
+    if len(days) == 2 and 1 in days:  # first of the month and one more day
+        names = [f"SMS-{max(days)}"]
+    elif len(inner) == 1 and ends.any():  # one day and the month's last
+        names = [f"SME-{inner[0]}", f"SM-{inner[0]}"]  # SM before pandas 2.2
+    for name in names:
+        try:
+            grid = pd.date_range(idx[0], periods=len(idx), freq=name)
+        except ValueError:
+            continue
+        if grid.equals(idx):
+            return grid.freqstr
+    return None
 
 
 def _common_freq(times, ids) -> str | None:
