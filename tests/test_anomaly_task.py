@@ -262,6 +262,10 @@ def test_time_column_checks(tmp_path):
     assert "not evenly spaced" in data.notes[0] and data.columns == ["v"]
     with pytest.raises(ValueError, match=r"no time column 'when'"):
         load_anomaly_data(_csv(tmp_path, "t,v\n1,1\n2,2\n"), DataConfig(time="when"))
+    months = "".join(f"2023M{m:02d},{m}\n" for m in range(1, 13))  # a statistics office's month codes
+    data = load_anomaly_data(_csv(tmp_path, "period,v\n" + months))
+    assert data.columns == ["v"] and "not evenly spaced" not in " ".join(data.notes)
+    assert any("'period' holds dates" in n for n in data.notes)
 
 
 def test_short_gaps_are_interpolated_and_reported(tmp_path):

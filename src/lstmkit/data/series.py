@@ -253,6 +253,16 @@ def _parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
         return raw.to_numpy().astype("int64"), False, None, False
     import warnings
 
+    t = period_codes(raw)
+    if t is not None:
+        if t.isna().any():
+            i = int(np.flatnonzero(t.isna().to_numpy())[0])
+            raise _err(path, f"column {col!r} {where_row(df, i)}: expected a date/time or an integer step, got "
+                       f"{raw.iloc[i]!r}: no such period")
+        if notes is not None:
+            notes.append(f"column {col!r}: period codes such as {raw.iloc[0]!r} read as the time their period starts "
+                         f"({t.iloc[0]:%Y-%m-%d})")
+        return _naive(t, keys)
     t = _one_format(raw, col, notes)
     if t is not None:
         return _naive(t, keys)
@@ -291,6 +301,31 @@ def clock_repeat_hint(times, repeated) -> str:
             "offset (2024-10-27T02:00+01:00) or in UTC")
 
 
+def period_codes(raw):
+    """Period codes that pandas does not read as dates, as the time each period starts (a datetime series), or
+    ``None`` unless every value is written as one of them, all of one kind: months as statistics offices write
+    them (``2001M01``, ``2001m1``, ``2001-M01``: the month's first day) and ISO 8601 weeks (``2001-W05``,
+    ``2001W05``: the week's Monday). A code for a period that does not exist (``2001M13``, ``2021-W53``) is
+    ``NaT``."""
+    import pandas as pd
+
+    text = pd.Series(raw).astype(str).str.strip()
+    if len(text) == 0:
+        return None
+    for kind, pattern in (("M", r"(\d{4})\s*-?\s*[Mm](\d{1,2})"), ("W", r"(\d{4})\s*-?\s*[Ww](\d{1,2})")):
+        parts = text.str.extract(f"^{pattern}$")
+        if parts.isna().any().any():
+            continue
+        year, num = parts[0], parts[1].str.zfill(2)
+        if kind == "M":
+            return pd.to_datetime(year + "-" + num + "-01", format="%Y-%m-%d", errors="coerce")
+        t = pd.to_datetime(year + "-W" + num + "-1", format="%G-W%V-%u", errors="coerce")
+        iso = t.dt.isocalendar()  # 2021-W53 does not exist: strptime would roll it into 2022
+        same = (iso["year"] == year.astype(int)) & (iso["week"] == num.astype(int))
+        return t.where(same.fillna(False).astype(bool))
+    return None
+
+
 def holds_dates(col) -> bool:
     """Whether a column holds dates: of a date type, or text (not numbers) that reads as a date in every row
     that has a value."""
@@ -307,6 +342,9 @@ def holds_dates(col) -> bool:
     def every(part) -> bool:  # not words ('Jan', 'red'), not numbers; one format (fast), else value by value
         if not part.str.contains(r"\d").all() or pd.to_numeric(part, errors="coerce").notna().any():
             return False
+        codes = period_codes(part)
+        if codes is not None:
+            return bool(codes.notna().all())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for fmt in (None, "mixed"):
@@ -361,7 +399,7 @@ def _one_format(raw, col: str, notes: list[str] | None):
     first, day = read(False), read(True)
     if first is None or day is None or first.equals(day):
         return first if first is not None else day
-    regular = [_infer_freq(pd.DatetimeIndex(np.unique(t.dt.tz_localize(None) if t.dt.tz is not None else t)))
+    regular = [infer_freq(pd.DatetimeIndex(np.unique(t.dt.tz_localize(None) if t.dt.tz is not None else t)))
                is not None for t in (first, day)]
     if regular[1] and not regular[0]:
         if notes is not None:
@@ -420,7 +458,7 @@ def _naive(t, keys=None):
     return local.to_numpy(), True, str(tz), False
 
 
-def _infer_freq(idx) -> str | None:
+def infer_freq(idx) -> str | None:
     """``pd.infer_freq`` as a string (pandas 3 may return an offset object)."""
     import warnings
 
@@ -465,7 +503,7 @@ def _common_freq(times, ids) -> str | None:
     frame = pd.DataFrame({"t": np.asarray(times), "k": np.asarray(ids)})
     for _, t in frame.groupby("k", sort=False)["t"]:
         idx = pd.DatetimeIndex(np.unique(t.to_numpy()))
-        f = _infer_freq(idx) if len(idx) >= 3 else None
+        f = infer_freq(idx) if len(idx) >= 3 else None
         if f:
             found[f] = found.get(f, 0) + 1
     return max(found, key=found.get) if found else None
@@ -495,12 +533,12 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
         grid = np.arange(times[0], times[-1] + 1, step)
         return pd.Index(grid), step
     idx = pd.DatetimeIndex(times)
-    f = freq or _infer_freq(idx) if len(idx) >= 3 else freq
+    f = freq or infer_freq(idx) if len(idx) >= 3 else freq
     if not f:
         # try the frequency of the longest regular stretch at the start
         for n in (12, 8, 5, 3):
             if len(idx) >= n:
-                f = _infer_freq(idx[:n])
+                f = infer_freq(idx[:n])
                 if f:
                     break
     if not f and default is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import clock_repeat_hint, holds_dates, numeric_column, read_table
+from ...data.series import clock_repeat_hint, holds_dates, infer_freq, numeric_column, period_codes, read_table
 from .config import DataConfig
 from .events import runs
 
@@ -193,7 +193,9 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
     if numeric.notna().all():
         t = numeric.to_numpy()
     else:
-        parsed = pd.to_datetime(raw, errors="coerce")
+        parsed = period_codes(raw)  # 2001M01, 2001-W05: pandas reads neither
+        if parsed is None:
+            parsed = pd.to_datetime(raw, errors="coerce")
         if parsed.isna().any():
             i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
             raise _err(path, f"column {col!r} row {i + row_offset}: expected a time (number or date), got {raw.iloc[i]!r}")
@@ -208,7 +210,8 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
     if steps.size and (steps < steps.dtype.type(0)).any():
         i = int(np.flatnonzero(steps < steps.dtype.type(0))[0]) + 1
         raise _err(path, f"column {col!r} row {i + row_offset}: timestamps must increase; {raw.iloc[i]} comes after {raw.iloc[i - 1]}")
-    if steps.size and (steps != steps[0]).any():
+    calendar = np.issubdtype(t.dtype, np.datetime64) and len(t) >= 3 and infer_freq(pd.DatetimeIndex(t)) is not None
+    if steps.size and (steps != steps[0]).any() and not calendar:  # months and quarters: even on the calendar
         notes.append(f"{col}: the timestamps are not evenly spaced ({len(np.unique(steps))} different steps); "
                      "the detectors treat the rows as equally spaced steps")
     return raw.to_numpy()
