@@ -390,3 +390,8 @@ def test_values_at_or_below_zero_after_training_go_to_the_fallback_not_to_a_log_
     assert any("values <= 0 in the windows to forecast from" in n and "log transform" in n for n in notes), notes
     g = Forecaster(horizon=6, model="lstm", peers=[], **QUICK).fit(df.iloc[:96], time="t", target="y")
     assert np.isfinite(g.predict(history=df)["forecast"]).all()
+    # in a combination the fallback stands in for the LSTM member only, and the note says so (it named the
+    # fallback alone, whose forecasts the combination's are not)
+    c = Forecaster(horizon=6, model="combination", peers=[], **QUICK)
+    c.backtest(df, time="t", target="y", start="2018-01")
+    assert any("in the LSTM's place in the combination" in n for n in c.evaluate()["notes"]), c.evaluate()["notes"]

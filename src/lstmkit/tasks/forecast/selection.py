@@ -116,6 +116,8 @@ class CoreFit:
     #: at season 288: 0.42 s an origin)
     #: (point, notes, the model's own bands or None where they were not asked for)
     classical_cache: dict = field(default_factory=dict, repr=False)
+    #: the combination this fit forecasts the LSTM part of ("": the chosen model itself), for the notes
+    part_of: str = field(default="", repr=False)
 
     def title(self) -> str:
         """The chosen model as a table names it: a mean names its members."""
@@ -154,7 +156,8 @@ class CoreFit:
                     parts.append(self._classical(name, data, ends, origins, jobs))
                     continue
                 lstm_part = CoreFit(plan=self.plan, ends=self.ends, chosen=name, runner_up=None, scores={},
-                                    metric=self.metric, lstm=self.lstm, fallback=self.fallback, notes=self.notes)
+                                    metric=self.metric, lstm=self.lstm, fallback=self.fallback, notes=self.notes,
+                                    part_of=self.title())
                 parts.append(lstm_part.forecast(data, origins, jobs, ends).point)
             point = [np.mean(arrs, axis=0) for arrs in zip(*parts)]
         else:
@@ -189,7 +192,8 @@ class CoreFit:
                             (too_short, f"too short for the LSTM's input window of {L}")):
                 if not ks:
                     continue
-                note = (f"{len(ks)} series {why} forecast by {label(self.fallback)}: "
+                place = f" in the LSTM's place in the {self.part_of}" if self.part_of else ""
+                note = (f"{len(ks)} series {why} forecast by {label(self.fallback)}{place}: "
                         f"{', '.join(repr(data.series[k].id) for k in ks[:10])}" + (" ..." if len(ks) > 10 else ""))
                 if note not in self.notes:
                     self.notes.append(note)
