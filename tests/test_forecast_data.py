@@ -318,11 +318,13 @@ def test_twice_a_month_data_is_read_on_its_own_grid_with_a_season_of_24(tmp_path
     (lambda t: f"{t.year}M{t.month:02d}", "MS", "2001-01-01"),  # Eurostat, IMF
     (lambda t: f"{t.year}m{t.month}", "MS", "2001-01-01"),  # Stata
     (lambda t: t.strftime("%G-W%V"), "W-MON", "2001-01-01"),  # ISO 8601 weeks: the Monday
+    (lambda t: f"{t.year} Q{t.quarter}", "QS-OCT", "2001-01-01"),
+    (lambda t: f"Q{t.quarter} {t.year}", "QS-OCT", "2001-01-01"),
 ])
 def test_month_and_week_period_codes_are_read_as_dates(tmp_path, code, freq, first):
     # pandas reads neither code: '2001M01' used to make the column look like labels, the rows were taken in file
     # order as integer steps (no calendar season), and naming the column was an error
-    t = pd.date_range("2001-01-01", periods=40, freq=freq)
+    t = pd.date_range("2001-01-01", periods=40, freq="QS" if freq.startswith("QS") else freq)
     df = pd.DataFrame({"period": [code(x) for x in t], "v": np.arange(40.0)})
     for time in (None, "period"):
         d = load_series(_write(tmp_path, df.sample(frac=1, random_state=0)), "v", time)  # shuffled: dates order it
@@ -331,6 +333,7 @@ def test_month_and_week_period_codes_are_read_as_dates(tmp_path, code, freq, fir
         assert any("period codes such as" in n for n in d.notes)
     assert resolve_season(0, "MS")[0] == 12
     bad = df.copy()
-    bad.loc[5, "period"] = "2001M13" if freq == "MS" else "2001-W54"  # no such period: the row is named
+    no_such = {"MS": "2001M13", "W-MON": "2001-W54"}.get(freq) or df.loc[5, "period"].replace("Q2", "Q5")
+    bad.loc[5, "period"] = no_such  # no such period: the row is named
     with pytest.raises(ValueError, match=r"column 'period' row 7: expected a date/time"):
         load_series(_write(tmp_path, bad), "v", "period")

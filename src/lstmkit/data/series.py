@@ -304,7 +304,8 @@ def clock_repeat_hint(times, repeated) -> str:
 def period_codes(raw):
     """Period codes that pandas does not read as dates, as the time each period starts (a datetime series), or
     ``None`` unless every value is written as one of them, all of one kind: months as statistics offices write
-    them (``2001M01``, ``2001m1``, ``2001-M01``: the month's first day) and ISO 8601 weeks (``2001-W05``,
+    them (``2001M01``, ``2001m1``, ``2001-M01``: the month's first day), quarters with a space or the quarter
+    first (``2001 Q1``, ``Q1 2001``, ``Q1-2001``: the quarter's first day) and ISO 8601 weeks (``2001-W05``,
     ``2001W05``: the week's Monday). A code for a period that does not exist (``2001M13``, ``2021-W53``) is
     ``NaT``."""
     import pandas as pd
@@ -312,12 +313,17 @@ def period_codes(raw):
     text = pd.Series(raw).astype(str).str.strip()
     if len(text) == 0:
         return None
-    for kind, pattern in (("M", r"(\d{4})\s*-?\s*[Mm](\d{1,2})"), ("W", r"(\d{4})\s*-?\s*[Ww](\d{1,2})")):
+    for kind, pattern in (("M", r"(\d{4})\s*-?\s*[Mm](\d{1,2})"), ("W", r"(\d{4})\s*-?\s*[Ww](\d{1,2})"),
+                          ("Q", r"(\d{4})\s*-?\s*[Qq](\d)"), ("QY", r"[Qq](\d)\s*[-/ ]?\s*(\d{4})")):
         parts = text.str.extract(f"^{pattern}$")
         if parts.isna().any().any():
             continue
-        year, num = parts[0], parts[1].str.zfill(2)
-        if kind == "M":
+        year, num = (parts[1], parts[0]) if kind == "QY" else (parts[0], parts[1])
+        if kind in ("Q", "QY"):  # the quarter's first month; Q5 is no quarter
+            q = num.astype(int)
+            num = ((q - 1) * 3 + 1).where(q.between(1, 4), 13).astype(str)
+        num = num.str.zfill(2)
+        if kind != "W":
             return pd.to_datetime(year + "-" + num + "-01", format="%Y-%m-%d", errors="coerce")
         t = pd.to_datetime(year + "-W" + num + "-1", format="%G-W%V-%u", errors="coerce")
         iso = t.dt.isocalendar()  # 2021-W53 does not exist: strptime would roll it into 2022
