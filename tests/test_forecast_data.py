@@ -321,7 +321,7 @@ def test_twice_a_month_data_is_read_on_its_own_grid_with_a_season_of_24(tmp_path
     (lambda t: f"{t.year} Q{t.quarter}", "QS-OCT", "2001-01-01"),
     (lambda t: f"Q{t.quarter} {t.year}", "QS-OCT", "2001-01-01"),
 ])
-def test_month_and_week_period_codes_are_read_as_dates(tmp_path, code, freq, first):
+def test_month_quarter_and_week_period_codes_are_read_as_dates_with_their_calendar_season(tmp_path, code, freq, first):
     # pandas reads neither code: '2001M01' used to make the column look like labels, the rows were taken in file
     # order as integer steps (no calendar season), and naming the column was an error
     t = pd.date_range("2001-01-01", periods=40, freq="QS" if freq.startswith("QS") else freq)
@@ -331,7 +331,7 @@ def test_month_and_week_period_codes_are_read_as_dates(tmp_path, code, freq, fir
         assert d.freq == freq and str(d.series[0].time[0].date()) == first
         np.testing.assert_allclose(d.series[0].values, np.arange(40.0))
         assert any("period codes such as" in n for n in d.notes)
-    assert resolve_season(0, "MS")[0] == 12
+        assert resolve_season(0, d.freq)[0] == {"MS": 12, "W-MON": 52, "QS-OCT": 4}[freq]
     bad = df.copy()
     no_such = {"MS": "2001M13", "W-MON": "2001-W54"}.get(freq) or df.loc[5, "period"].replace("Q2", "Q5")
     bad.loc[5, "period"] = no_such  # no such period: the row is named

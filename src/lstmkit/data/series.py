@@ -465,7 +465,8 @@ def _naive(t, keys=None):
 
 
 def infer_freq(idx) -> str | None:
-    """``pd.infer_freq`` as a string (pandas 3 may return an offset object)."""
+    """``pd.infer_freq`` as a string (pandas 3 may return an offset object), or the semi-monthly step it does not
+    name (:func:`_semi_monthly`)."""
     import warnings
 
     import pandas as pd

@@ -210,8 +210,8 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
     if steps.size and (steps < steps.dtype.type(0)).any():
         i = int(np.flatnonzero(steps < steps.dtype.type(0))[0]) + 1
         raise _err(path, f"column {col!r} row {i + row_offset}: timestamps must increase; {raw.iloc[i]} comes after {raw.iloc[i - 1]}")
-    calendar = np.issubdtype(t.dtype, np.datetime64) and len(t) >= 3 and infer_freq(pd.DatetimeIndex(t)) is not None
-    if steps.size and (steps != steps[0]).any() and not calendar:  # months and quarters: even on the calendar
+    if steps.size and (steps != steps[0]).any() and not (  # months and quarters: even on the calendar
+            np.issubdtype(t.dtype, np.datetime64) and len(t) >= 3 and infer_freq(pd.DatetimeIndex(t)) is not None):
         notes.append(f"{col}: the timestamps are not evenly spaced ({len(np.unique(steps))} different steps); "
                      "the detectors treat the rows as equally spaced steps")
     return raw.to_numpy()
