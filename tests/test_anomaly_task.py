@@ -266,6 +266,10 @@ def test_time_column_checks(tmp_path):
     data = load_anomaly_data(_csv(tmp_path, "period,v\n" + months))
     assert data.columns == ["v"] and "not evenly spaced" not in " ".join(data.notes)
     assert any("'period' holds dates" in n for n in data.notes)
+    coded = "".join(f"{2023 + (m - 1) // 12}{(m - 1) % 12 + 1:02d},{m}\n" for m in range(1, 25))  # yyyymm integers
+    data = load_anomaly_data(_csv(tmp_path, "yyyymm,v\n" + coded))  # the time, not a channel, and even months
+    assert data.columns == ["v"] and "not evenly spaced" not in " ".join(data.notes)
+    assert any("'yyyymm' holds dates" in n for n in data.notes)
 
 
 def test_short_gaps_are_interpolated_and_reported(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -312,6 +314,35 @@ def test_twice_a_month_data_is_read_on_its_own_grid_with_a_season_of_24(tmp_path
     odd.loc[30, "date"] = "2020-04-20"  # a day off the grid stays an error naming the row
     with pytest.raises(ValueError, match=r"row 32: irregular frequency"):
         load_series(_write(tmp_path, odd, "o.csv"), "v", "date")
+
+
+@pytest.mark.parametrize("fmt,freq", [("%Y%m", "MS"), ("%Y%m%d", "D")])
+def test_integers_written_as_yyyymm_or_yyyymmdd_are_read_as_dates(tmp_path, fmt, freq):
+    # 200112 -> 200201 is a step of 89 as integers: the loader took such a column for integer steps (a "run of 88
+    # missing values" error when named) or, unnamed, for a second value column ("expected the value column ...")
+    t = pd.date_range("2001-11-01", periods=30, freq=freq)
+    df = pd.DataFrame({"when": t.strftime(fmt).astype(int), "v": np.arange(30.0)})
+    for time in (None, "when"):
+        d = load_series(_write(tmp_path, df.sample(frac=1, random_state=1)), None if time is None else "v", time)
+        assert d.freq == freq and str(d.series[0].time[0].date()) == "2001-11-01"
+        np.testing.assert_allclose(d.series[0].values, np.arange(30.0))
+        assert any(re.search(r"column 'when': integers such as \d+ read as year", n) for n in d.notes)
+    bad = df.copy()
+    bad.loc[3, "when"] = 20011131 if freq == "D" else 200113  # no such day / month
+    if freq == "D":  # a yyyymmdd column with an impossible day names its row
+        with pytest.raises(ValueError, match=r"column 'when' row 5: integers read as dates \(yyyymmdd\), got "):
+            load_series(_write(tmp_path, bad), "v", "when")
+    else:  # not every value a month: integer steps, as before (here with a gap too long to fill)
+        with pytest.raises(ValueError, match="missing values"):
+            load_series(_write(tmp_path, bad), "v", "when")
+    # plain integer steps and years stay integer steps; a short column is not taken for dates unless named
+    for steps in (np.arange(30) + 1990, np.arange(30) * 7 + 100000):
+        d = load_series(_write(tmp_path, pd.DataFrame({"k": steps, "v": np.arange(30.0)})), "v", "k")
+        assert not d.datetime and d.series[0].time[0] == steps[0]
+    short = df.head(5)
+    with pytest.raises(ValueError, match="expected the value column to be named"):
+        load_series(_write(tmp_path, short), None, None)
+    assert load_series(_write(tmp_path, short), "v", "when").freq == freq
 
 
 @pytest.mark.parametrize("code,freq,first", [

@@ -247,10 +247,21 @@ def _parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
         raise _err(path, f"column {col!r} {where_row(df, i)}: missing timestamp")
     if pd.api.types.is_datetime64_any_dtype(raw):
         return _naive(pd.to_datetime(raw), keys)
-    if pd.api.types.is_integer_dtype(raw):
-        return raw.to_numpy(dtype="int64"), False, None, False
-    if pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0):
-        return raw.to_numpy().astype("int64"), False, None, False
+    integral = pd.api.types.is_integer_dtype(raw) or (
+        pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0))
+    if integral:
+        t = integer_dates(raw)
+        if t is None:
+            return raw.to_numpy().astype("int64"), False, None, False
+        if t.isna().any():
+            i = int(np.flatnonzero(t.isna().to_numpy())[0])
+            raise _err(path, f"column {col!r} {where_row(df, i)}: integers read as dates (yyyymmdd), got "
+                       f"{raw.iloc[i]!r}: no such day")
+        form = "year, month and day (yyyymmdd)" if int(raw.iloc[0]) >= 10**7 else "year and month (yyyymm)"
+        if notes is not None:
+            notes.append(f"column {col!r}: integers such as {int(raw.iloc[0])} read as {form}, "
+                         f"{t.iloc[0]:%Y-%m-%d}")
+        return _naive(t, keys)
     import warnings
 
     t = period_codes(raw)
@@ -332,6 +343,37 @@ def period_codes(raw):
     return None
 
 
+#: the fewest rows of integers read as dates (:func:`integer_dates`) in a column nobody named as the time: by
+#: chance a column of other numbers is all valid yyyymm codes with a probability of about 0.12 a row
+MIN_CODED_ROWS = 8
+
+
+def integer_dates(raw):
+    """Integers written as dates, as datetimes: ``yyyymmdd`` (``20240131``) or ``yyyymm`` (``202401``, the month's
+    first day), every value of one width with a year from 1800 to 2199 and a month from 1 to 12 (days from 1 to
+    31); ``None`` otherwise (then they are integer steps). pandas reads such a column as plain integers, whose
+    steps jump (``200112`` to ``200201`` is 89). A day that does not exist (``20230230``) is ``NaT``."""
+    import pandas as pd
+
+    v = pd.to_numeric(pd.Series(raw), errors="coerce")
+    if len(v) == 0 or v.isna().any():
+        return None
+    a = v.to_numpy(dtype="float64")
+    if not np.all(np.mod(a, 1) == 0):
+        return None
+    a = a.astype("int64")
+    for width in (6, 8):
+        if not ((a >= 10 ** (width - 1)) & (a < 10**width)).all():
+            continue
+        year, rest = divmod(a, 10 ** (width - 4))
+        month, day = (rest, np.ones_like(rest)) if width == 6 else divmod(rest, 100)
+        if not ((year >= 1800) & (year < 2200) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)).all():
+            return None
+        text = pd.Series(year * 10000 + month * 100 + day, index=pd.Series(raw).index).astype(str)
+        return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+    return None
+
+
 def holds_dates(col) -> bool:
     """Whether a column holds dates: of a date type, or text (not numbers) that reads as a date in every row
     that has a value."""
@@ -341,6 +383,9 @@ def holds_dates(col) -> bool:
 
     if pd.api.types.is_datetime64_any_dtype(col):
         return True
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):  # yyyymm, yyyymmdd
+        t = integer_dates(col) if len(col) >= MIN_CODED_ROWS else None
+        return t is not None and bool(t.notna().all())
     col = col.dropna()
     if len(col) == 0 or not pd.api.types.is_string_dtype(col) or not col.map(lambda v: isinstance(v, str)).all():
         return False

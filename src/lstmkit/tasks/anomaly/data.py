@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import clock_repeat_hint, holds_dates, infer_freq, numeric_column, period_codes, read_table
+from ...data.series import (clock_repeat_hint, holds_dates, infer_freq, integer_dates, numeric_column, period_codes,
+                            read_table)
 from .config import DataConfig
 from .events import runs
 
@@ -190,10 +191,11 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
 
     raw = df[col]
     numeric = pd.to_numeric(raw, errors="coerce")
-    if numeric.notna().all():
+    coded = integer_dates(numeric) if numeric.notna().all() else None  # 202401, 20240131: dates, not steps
+    if numeric.notna().all() and coded is None:
         t = numeric.to_numpy()
     else:
-        parsed = period_codes(raw)  # 2001M01, 2001-W05: pandas reads neither
+        parsed = coded if coded is not None else period_codes(raw)  # 2001M01, 2001-W05: pandas reads neither
         if parsed is None:
             parsed = pd.to_datetime(raw, errors="coerce")
         if parsed.isna().any():
