@@ -345,6 +345,28 @@ def test_integers_written_as_yyyymm_or_yyyymmdd_are_read_as_dates(tmp_path, fmt,
     assert load_series(_write(tmp_path, short), "v", "when").freq == freq
 
 
+def test_spreadsheet_months_such_as_jan_01_are_read_as_months_and_unread_text_times_are_named(tmp_path):
+    # a spreadsheet's mmm-yy ('Jan-49', the airline data as often shared): pandas calls it "out of bounds", so the
+    # column was dropped without a word and the rows taken as steps without a calendar
+    t = pd.date_range("1949-01-01", periods=30, freq="MS")
+    for fmt in ("%b-%y", "%b %y", "%B'%y"):
+        df = pd.DataFrame({"Month": t.strftime(fmt), "v": np.arange(30.0)})
+        d = load_series(_write(tmp_path, df), None, None)
+        assert d.freq == "MS" and str(d.series[0].time[0].date()) == "1949-01-01"  # the century: not 2049
+        assert any("period codes such as" in n for n in d.notes)
+    recent = pd.DataFrame({"Month": pd.date_range("2001-11-01", periods=30, freq="MS").strftime("%b-%y"),
+                           "v": np.arange(30.0)})
+    assert str(load_series(_write(tmp_path, recent), "v", "Month").series[0].time[0].date()) == "2001-11-01"
+    # the same text as days without a year (Jan-01 .. Jan-31, Feb-01 ..): not months; labels with digits neither
+    days = pd.date_range("2023-01-01", periods=40, freq="D").strftime("%b-%d")
+    for text in (days, [f"Run-{i:02d}" for i in range(40)]):
+        d = load_series(_write(tmp_path, pd.DataFrame({"when": text, "v": np.arange(40.0)})), "v", None)
+        assert not d.datetime  # rows in file order, and the note names the column that was not read
+        assert any("no column reads as dates" in n and "column 'when'" in n for n in d.notes)
+    plain = load_series(_write(tmp_path, pd.DataFrame({"region": ["north"] * 40, "v": np.arange(40.0)})), "v", None)
+    assert not any("no column reads as dates" in n for n in plain.notes)  # a label column is no time column
+
+
 @pytest.mark.parametrize("code,freq,first", [
     (lambda t: f"{t.year}M{t.month:02d}", "MS", "2001-01-01"),  # Eurostat, IMF
     (lambda t: f"{t.year}m{t.month}", "MS", "2001-01-01"),  # Stata

@@ -315,7 +315,8 @@ def clock_repeat_hint(times, repeated) -> str:
 def period_codes(raw):
     """Period codes that pandas does not read as dates, as the time each period starts (a datetime series), or
     ``None`` unless every value is written as one of them, all of one kind: months as statistics offices write
-    them (``2001M01``, ``2001m1``, ``2001-M01``: the month's first day), quarters with a space or the quarter
+    them (``2001M01``, ``2001m1``, ``2001-M01``: the month's first day) or as spreadsheets show them (``Jan-01``,
+    :func:`_month_year`), quarters with a space or the quarter
     first (``2001 Q1``, ``Q1 2001``, ``Q1-2001``: the quarter's first day) and ISO 8601 weeks (``2001-W05``,
     ``2001W05``: the week's Monday). A code for a period that does not exist (``2001M13``, ``2021-W53``) is
     ``NaT``."""
@@ -324,6 +325,9 @@ def period_codes(raw):
     text = pd.Series(raw).astype(str).str.strip()
     if len(text) == 0:
         return None
+    months = _month_year(text)
+    if months is not None:
+        return months
     for kind, pattern in (("M", r"(\d{4})\s*-?\s*[Mm](\d{1,2})"), ("W", r"(\d{4})\s*-?\s*[Ww](\d{1,2})"),
                           ("Q", r"(\d{4})\s*-?\s*[Qq](\d)"), ("QY", r"[Qq](\d)\s*[-/ ]?\s*(\d{4})")):
         parts = text.str.extract(f"^{pattern}$")
@@ -374,6 +378,35 @@ def integer_dates(raw):
     return None
 
 
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+
+
+def _month_year(text):
+    """Months written as a month's name and a two-digit year (``Jan-01``, ``Sep 98``, ``March'05``: a
+    spreadsheet's ``mmm-yy``) as each month's first day, or ``None``. pandas reads none of them (``Jan-01`` is
+    "out of bounds"). The names must be months (``Run-01`` is a label); the century is the one that puts the year
+    at most 20 years from now (``49`` is 1949, ``05`` is 2005); and, as the same text could be a day without a
+    year (``Jan-01`` .. ``Jan-31``), most consecutive rows must be one month apart in file order."""
+    import pandas as pd
+
+    parts = text.str.extract(r"^([A-Za-z]{3,9})\.?\s*[-/' ]?\s*(\d{2})$")
+    if len(text) < 2 or parts.isna().any().any():
+        return None
+    name = parts[0].str.lower()
+    month = name.map(lambda w: next((i + 1 for i, m in enumerate(_MONTHS) if m.startswith(w)), 0))
+    if (month == 0).any():
+        return None
+    yy = parts[1].astype(int)
+    pivot = (pd.Timestamp.now().year + 20) % 100
+    year = np.where(yy <= pivot, 2000 + yy, 1900 + yy)
+    steps = np.diff(year * 12 + month.to_numpy())
+    if np.mean(steps == 1) < 0.8:
+        return None
+    return pd.to_datetime(pd.Series(year * 10000 + month.to_numpy() * 100 + 1, index=text.index).astype(str),
+                          format="%Y%m%d")
+
+
 def holds_dates(col) -> bool:
     """Whether a column holds dates: of a date type, or text (not numbers) that reads as a date in every row
     that has a value."""
@@ -420,6 +453,19 @@ def find_time_column(df, skip, path, notes: list[str]) -> str | None:
         notes.append(f"column {found[0]!r} holds dates: it is the time column (none was named; time=, or --time "
                      "on the command line, names another)")
         return found[0]
+    import pandas as pd
+
+    def date_like(c) -> bool:  # digits and a separator in every row ('1-01', '01-Jan'), not labels ('north', 'N7')
+        col = df[c].dropna()
+        return (len(col) > 0 and not pd.api.types.is_numeric_dtype(col)
+                and bool(col.astype(str).str.contains(r"\d[-/:. ]|[-/:. ]\d").all()))
+
+    text = [c for c in df.columns if c not in skip and date_like(c)]
+    if text:  # a time column pandas cannot read would otherwise vanish without a word
+        c = text[0]
+        notes.append(f"no column reads as dates: the rows are taken in file order as steps 0, 1, ... (column {c!r},"
+                     f" e.g. {df[c].dropna().iloc[0]!r}, is not read as a date; write dates as YYYY-MM-DD to use "
+                     "the calendar)")
     return None
 
 
