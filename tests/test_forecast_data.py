@@ -96,6 +96,21 @@ def test_duplicate_timestamps_name_rows(tmp_path):
         load_series(_write(tmp_path, df), "sales", "month")
 
 
+@pytest.mark.parametrize("freq", ["h", "15min"])
+def test_the_hour_a_local_clock_skips_in_spring_is_named_in_the_gap_note(tmp_path, freq):
+    # wall-clock times over the start of summer time lack 02:00-02:59; the note said only "missing from the grid"
+    t = pd.date_range("2024-03-30", "2024-04-01 23:59", freq=freq, tz="Europe/Paris").tz_localize(None)
+    df = pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "load": np.arange(len(t), dtype=float)})
+    d = load_series(_write(tmp_path, df), "load")
+    assert any("inserted as missing values (most likely the hour a local clock skips when summer time begins" in n
+               for n in d.notes)
+    # an hour missing at noon, or two hours at night, is a plain gap: no such hint
+    for drop in (df.index[df["time"].str.endswith("12:00")], df.index[df["time"].str.startswith("2024-03-31 01")]):
+        d = load_series(_write(tmp_path, df.drop(index=drop)), "load")
+        assert any("inserted as missing values" in n for n in d.notes)
+        assert not any("summer time" in n for n in d.notes)
+
+
 def test_a_local_clock_going_back_an_hour_is_named_in_the_duplicate_error(tmp_path):
     # hourly wall-clock times over the end of summer time repeat 02:00: the error says why and what to write
     t = pd.date_range("2024-10-26", periods=48, freq="h", tz="Europe/Paris").tz_localize(None)

@@ -312,6 +312,26 @@ def clock_repeat_hint(times, repeated) -> str:
             "offset (2024-10-27T02:00+01:00) or in UTC")
 
 
+def clock_skip_hint(times, inserted) -> str:
+    """A hint for timestamps missing from a grid finer than a day (and so inserted and filled): where every one
+    falls in the small hours of a month when summer time begins somewhere (March-April north of the equator,
+    September-November south of it), it is most likely the hour a local clock skips; else ``""``."""
+    import pandas as pd
+
+    t = pd.DatetimeIndex(np.asarray(times, dtype="datetime64[ns]"))
+    gap = pd.DatetimeIndex(np.asarray(inserted, dtype="datetime64[ns]"))
+    hour = 3600 * 10**9
+    if len(t) < 3 or len(gap) == 0 or np.median(np.diff(t.asi8)) > hour:
+        return ""
+    if not ((gap.hour <= 3) & gap.month.isin([3, 4, 9, 10, 11])).all():
+        return ""
+    days = pd.Series(gap.asi8).groupby(np.asarray(gap.normalize())).agg(["min", "max"])
+    if (days["max"] - days["min"] >= hour).any() or len(days) > len(np.unique(gap.year)):  # an hour, once a year
+        return ""
+    return (" (most likely the hour a local clock skips when summer time begins; its value is interpolated like a "
+            "gap: write the times in UTC to keep only the hours measured)")
+
+
 def period_codes(raw):
     """Period codes that pandas does not read as dates, as the time each period starts (a datetime series), or
     ``None`` unless every value is written as one of them, all of one kind: months as statistics offices write
@@ -908,7 +928,11 @@ def load_series(
         rr = np.full(n, -1, dtype="int64")
         rr[pos] = rows
         if n > len(t):
-            notes.append(f"series {sid!r}: {n - len(t)} timestamp(s) missing from the {f!r} grid inserted as missing values")
+            inserted = np.ones(n, dtype=bool)
+            inserted[pos] = False
+            hint = clock_skip_hint(t, np.asarray(grid)[inserted]) if is_dt else ""
+            notes.append(f"series {sid!r}: {n - len(t)} timestamp(s) missing from the {f!r} grid inserted as missing "
+                         f"values{hint}")
         cv = np.full((n, len(covs)), np.nan)
         for j, c in enumerate(covs):
             cv[pos, j] = covs[c].to_numpy()[sel]
