@@ -54,6 +54,8 @@ BIG_DATA = 20_000
 #: classical model moved forward to each origin pays per origin: MSTL + ETS at season 288 took 0.42 s an
 #: origin, 170 s for the 404 origins of a tenth of a 2-week 5-minute series
 MAX_VAL_ORIGINS = 60
+#: the validation origins of one series span at most this share of its training part
+MAX_VAL_SHARE = 0.2
 
 
 @dataclass
@@ -135,7 +137,7 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
         reasons.append(f"{V} validation origin(s) per series (given)")
     else:
         V = max(1, math.ceil(max(H, season, 0.1 * n_typ) / n))
-        V = max(1, min(V, int(0.2 * n_typ)))
+        V = max(1, min(V, int(MAX_VAL_SHARE * n_typ)))
         reasons.append(f"{V} validation origin(s) per series at the end of each training part "
                        f"(a season, a horizon or a tenth of the history, whichever is longest"
                        f"{', shared across ' + str(n) + ' series' if n > 1 else ''}; at most a fifth of the history); "
