@@ -299,6 +299,14 @@ def test_numbers_with_thousands_separators_name_the_row_and_the_cause(tmp_path):
     path.write_text("date,v\n" + "".join(f'{d},"{1000 + 37 * i:,}"\n' for i, d in enumerate(t)))
     with pytest.raises(ValueError, match=r"column 'v' row 2: expected a number, got '1,000' .*thousands separators"):
         load_series(path)  # neither column named: the dates are the time, the one other column the target
+    for written in ("$1,000.50", "12.5%", "€ 3", "40 kg"):  # units and signs: the hint says what to write
+        path.write_text("date,v\n" + "".join(f'{d},"{written if i == 3 else i}"\n' for i, d in enumerate(t)))
+        with pytest.raises(ValueError, match=r"row 5: expected a number, got .*units and currency or percent signs"):
+            load_series(path)
+    path.write_text("date,v\n" + "".join(f'{d},{"unknown" if i == 3 else i}\n' for i, d in enumerate(t)))
+    with pytest.raises(ValueError, match=r"row 5: expected a number, got 'unknown' \(1 non-numeric value\(s\) in the "
+                                         r"column\)$"):
+        load_series(path)  # a word is no unit
 
 
 def test_a_series_too_short_to_show_its_step_takes_the_step_the_other_series_show():

@@ -207,8 +207,11 @@ def numeric_column(df, col: str, path, allow_missing: bool = True):
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         hint = ""
-        if re.fullmatch(r"[-+]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?", str(raw.iloc[i]).strip()):
+        text = str(raw.iloc[i]).strip()
+        if re.fullmatch(r"[-+]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?", text):
             hint = "; thousands separators are not read: write the numbers without them"
+        elif re.fullmatch(r"[-+]?\s*[$€£¥]\s*[-+]?[\d.,' ]+|[-+]?[\d.,' ]+\s*(%|[$€£¥]|[A-Za-z]{1,3})", text):
+            hint = "; units and currency or percent signs are not read: write plain numbers"
         raise _err(path, f"column {col!r} {where_row(df, i)}: expected a number, got {raw.iloc[i]!r}"
                    f" ({int(bad.sum())} non-numeric value(s) in the column{hint})")
     return num.astype("float64")
