@@ -368,6 +368,16 @@ def test_integers_written_as_yyyymm_or_yyyymmdd_are_read_as_dates(tmp_path, fmt,
     assert load_series(_write(tmp_path, short), "v", "when").freq == freq
 
 
+def test_numeric_columns_left_unused_are_named_in_a_note():
+    # Unix seconds (or store numbers) beside the value were dropped without a word once the target was named
+    df = pd.DataFrame({"epoch": 1672531200 + 3600 * np.arange(30), "load": np.arange(30.0), "store": 7})
+    d = load_series(df, "load")
+    assert not d.datetime and len(d.series) == 1
+    assert any("numeric column(s) ['epoch', 'store'] not used (time=, id=" in n for n in d.notes)
+    named = load_series(df, "load", "epoch", id="store")
+    assert not any("not used" in n for n in named.notes) and named.freq == 3600
+
+
 def test_spreadsheet_months_such_as_jan_01_are_read_as_months_and_unread_text_times_are_named(tmp_path):
     # a spreadsheet's mmm-yy ('Jan-49', the airline data as often shared): pandas calls it "out of bounds", so the
     # column was dropped without a word and the rows taken as steps without a calendar

@@ -870,6 +870,12 @@ def load_series(
             _need(df, src, [id], "id")
         _need(df, src, past_covariates, "past-covariate")
         _need(df, src, future_covariates, "future-covariate")
+        unused = [c for c in df.columns if c not in (target, time, id, *past_covariates, *future_covariates)
+                  and pd.api.types.is_numeric_dtype(df[c])]
+        if unused:  # said, so that a time or id column written as numbers (Unix seconds, store numbers) is not lost
+            notes.append(f"numeric column(s) {unused[:5]}{' ...' if len(unused) > 5 else ''} not used (time=, id=, "
+                         "past_covariates= or future_covariates= name them; --time, --id, --data.past_covariates or "
+                         "--data.future_covariates on the command line)")
         df = df.reset_index(drop=True)
         df["__row__"] = np.arange(len(df))
         id_col, target_col, target_name = id, target, target
