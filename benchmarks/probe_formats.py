@@ -1,0 +1,138 @@
+"""Files written the ways outsiders write them, through ``lstmkit forecast backtest`` with every default.
+
+Each probe writes one CSV (a series generated from a fixed seed) in a scratch folder and runs the command
+line as a user would, naming nothing but ``--data`` (and ``--target`` where a file has two numeric columns).
+One JSON line per probe: the exit code, the data-handling line (how the file was read), the backtest line
+(MASE of the model and of each peer) and the verdict, or the one-line error. Nothing in lstmkit was set from
+these series; the figures are in ``benchmarks/RESULTS_forecast_long.md``.
+
+    .venv/bin/python benchmarks/probe_formats.py              # all probes, about 3 minutes on 2 cores
+    .venv/bin/python benchmarks/probe_formats.py yyyymm mmm_yy
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _monthly(n: int = 60, start: str = "2001-01-01", seed: int = 3):
+    rng = np.random.default_rng(seed)
+    t = pd.date_range(start, periods=n, freq="MS")
+    return t, 100 + np.arange(n) + 10 * np.sin(2 * np.pi * np.arange(n) / 12) + rng.normal(0, 2, n)
+
+
+def _daily(n: int = 400, seed: int = 5):
+    rng = np.random.default_rng(seed)
+    t = pd.date_range("2022-01-01", periods=n, freq="D")
+    return t, 100 + 10 * np.sin(2 * np.pi * np.arange(n) / 7) + rng.normal(0, 2, n)
+
+
+def _hourly(n: int = 24 * 60, seed: int = 5):
+    rng = np.random.default_rng(seed)
+    k = np.arange(n)
+    return 50 + 20 * np.sin(2 * np.pi * k / 24) + rng.normal(0, 3, n)
+
+
+def write(name: str, folder: Path) -> tuple[Path, list[str]]:
+    """The probe's file and the extra arguments it needs."""
+    path = folder / f"{name}.csv"
+    extra: list[str] = []
+    if name == "utc_offsets":  # hourly, written with the offsets of Europe/Berlin across the spring change
+        idx = pd.date_range("2023-03-01", periods=24 * 60, freq="h", tz="Europe/Berlin")
+        pd.DataFrame({"ts": [d.isoformat() for d in idx], "load": _hourly()}).to_csv(path, index=False)
+    elif name == "epoch_seconds":  # Unix times: integers, not read as dates (the rows are the steps)
+        t = pd.date_range("2023-01-01", periods=24 * 60, freq="h").astype("int64") // 10**9
+        pd.DataFrame({"epoch": t, "load": _hourly()}).to_csv(path, index=False)
+        extra = ["--target", "load"]
+    elif name in ("day_first_dots", "semicolon_decimal_comma", "month_first_slashes"):
+        t, y = _daily()
+        if name == "day_first_dots":
+            pd.DataFrame({"Datum": t.strftime("%d.%m.%Y"), "Wert": y}).to_csv(path, index=False)
+        elif name == "semicolon_decimal_comma":
+            pd.DataFrame({"Datum": t.strftime("%d.%m.%Y"), "Wert": [f"{v:.2f}".replace(".", ",") for v in y]}).to_csv(
+                path, index=False, sep=";")
+        else:
+            pd.DataFrame({"date": t.strftime("%m/%d/%Y"), "sales": y}).to_csv(path, index=False)
+    elif name == "ten_seconds":
+        rng = np.random.default_rng(5)
+        k = np.arange(360 * 12)
+        pd.DataFrame({"ts": pd.date_range("2023-01-01", periods=len(k), freq="10s"),
+                      "v": 10 + np.sin(2 * np.pi * k / 360) + rng.normal(0, .2, len(k))}).to_csv(path, index=False)
+    elif name in ("yyyymm", "yyyymmdd"):
+        if name == "yyyymm":
+            t, y = _monthly(120, "2010-01-01", 7)
+            pd.DataFrame({"yyyymm": t.year * 100 + t.month, "sales": y}).to_csv(path, index=False)
+        else:
+            t, y = _daily(seed=7)
+            pd.DataFrame({"date": t.year * 10000 + t.month * 100 + t.day, "v": y}).to_csv(path, index=False)
+    elif name in ("mmm_yy", "yy_mmm", "year_number_month"):
+        t, y = _monthly()
+        text = {"mmm_yy": t.strftime("%b-%y"), "yy_mmm": t.strftime("%y-%b"),
+                "year_number_month": [f"{i // 12 + 1}-{i % 12 + 1:02d}" for i in range(len(t))]}[name]
+        pd.DataFrame({"Month": text, "Sales": y}).to_csv(path, index=False)
+    elif name == "short_monthly_bom":  # 48 months, UTF-8 with a byte-order mark (Excel's 'CSV UTF-8')
+        rng = np.random.default_rng(9)
+        t = pd.date_range("2020-01-01", periods=48, freq="MS")
+        y = 1000 + np.arange(48) * 20 + 200 * np.sin(2 * np.pi * np.arange(48) / 12) + rng.normal(0, 20, 48)
+        pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "v": y}).to_csv(path, index=False, encoding="utf-8-sig")
+    elif name in ("thousands", "dollars", "percent"):
+        rng = np.random.default_rng(9)
+        t = pd.date_range("2020-01-01", periods=48, freq="MS")
+        y = 1000 + np.arange(48) * 20 + 200 * np.sin(2 * np.pi * np.arange(48) / 12) + rng.normal(0, 20, 48)
+        text = {"thousands": [f"{v:,.2f}" for v in y], "dollars": [f"${v:,.2f}" for v in y],
+                "percent": [f"{v / 100:.1f}%" for v in y]}[name]
+        pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "value": text}).to_csv(path, index=False)
+    else:
+        raise SystemExit(f"probe_formats: no probe {name!r}; the probes: {', '.join(PROBES)}")
+    return path, extra
+
+
+PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_comma", "month_first_slashes",
+          "ten_seconds", "yyyymm", "yyyymmdd", "mmm_yy", "yy_mmm", "year_number_month", "short_monthly_bom",
+          "thousands", "dollars", "percent")
+
+
+def probe(name: str, folder: Path) -> dict:
+    path, extra = write(name, folder)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "lstmkit", "forecast", "backtest", "--data", str(path), "--quiet",
+                        "--out", str(folder / f"out-{name}"), *extra], env=env, capture_output=True, text=True,
+                       timeout=900)
+    lines = [ln.strip() for ln in (p.stdout + "\n" + p.stderr).splitlines() if ln.strip()]
+    row = {"probe": name, "exit": p.returncode, "seconds": round(time.perf_counter() - t0, 1),
+           "first_values": pd.read_csv(path, sep=None, engine="python", nrows=2).iloc[:, 0].astype(str).tolist()}
+    for ln in lines:
+        if ln.startswith("data handling:"):
+            row["read"] = ln[len("data handling:"):].strip()
+        elif ln.startswith("backtest ("):
+            row["mase"] = dict(re.findall(r"(model|naive|seasonal naive|AutoETS|AutoARIMA|AutoTheta) sMAPE [\d.]+% "
+                                          r"MASE ([\d.]+)", ln))
+        elif ln.startswith(("the model (", "a peer wins")):
+            row["verdict"] = ln
+        elif "error:" in ln:
+            row["error"] = ln.split("error:", 1)[1].strip()
+    return row
+
+
+def main(argv: list[str]) -> None:
+    names = argv or list(PROBES)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            print(json.dumps(probe(name, Path(tmp))), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
