@@ -272,6 +272,12 @@ def test_time_column_checks(tmp_path):
     assert any("'yyyymm' holds dates" in n for n in data.notes)
 
 
+def test_numbers_with_thousands_separators_are_read_with_a_note(tmp_path):
+    data = load_anomaly_data(_csv(tmp_path, 'v\n"1,200.5"\n980\n"12,000"\n7\n'))
+    assert data.values[:, 0].tolist() == [1200.5, 980.0, 12000.0, 7.0]
+    assert any("column 'v': 2 number(s) with thousands separators" in n for n in data.notes)
+
+
 def test_short_gaps_are_interpolated_and_reported(tmp_path):
     data = load_anomaly_data(_csv(tmp_path, "v\n1\nnan\n3\n4\n"))
     assert data.values[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]

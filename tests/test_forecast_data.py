@@ -293,12 +293,25 @@ def test_year_first_dates_carry_no_day_or_month_doubt_and_trailing_empty_rows_ar
         load_series(_write(tmp_path, inner, "inner.csv"), "v", "date")
 
 
-def test_numbers_with_thousands_separators_name_the_row_and_the_cause(tmp_path):
+def test_numbers_with_thousands_separators_are_read_and_other_forms_name_the_row_and_the_cause(tmp_path):
+    # a spreadsheet's number format ("1,124.86" beside "983.94") used to stop the load; it is read, with a note
     t = pd.date_range("2020-01-01", periods=12, freq="MS").strftime("%Y-%m-%d")
     path = tmp_path / "k.csv"
-    path.write_text("date,v\n" + "".join(f'{d},"{1000 + 37 * i:,}"\n' for i, d in enumerate(t)))
-    with pytest.raises(ValueError, match=r"column 'v' row 2: expected a number, got '1,000' .*thousands separators"):
-        load_series(path)  # neither column named: the dates are the time, the one other column the target
+    values = [980.5 + 37.25 * i for i in range(12)]
+    path.write_text("date,v\n" + "".join(f'{d},"{v:,}"\n' for d, v in zip(t, values)))
+    d = load_series(path)  # neither column named: the dates are the time, the one other column the target
+    np.testing.assert_allclose(d.series[0].values, values)
+    assert any("column 'v': 11 number(s) with thousands separators such as '1,017.75' read as 1017.75" in n
+               for n in d.notes)
+    wide = tmp_path / "w.csv"  # the wide layout reads them too
+    wide.write_text("date,a,b\n" + "".join(f'{d},"{v:,}",{i}\n' for i, (d, v) in enumerate(zip(t, values))))
+    w = load_series(wide, ["a", "b"], layout="wide")
+    np.testing.assert_allclose(w.series[0].values, values)
+    assert any("the series columns: 11 number(s) with thousands separators" in n for n in w.notes)
+    european = str.maketrans(",.", ".,")
+    path.write_text("date,v\n" + "".join(f'{d},"{f"{v + 1000:,.1f}".translate(european)}"\n' for d, v in zip(t, values)))
+    with pytest.raises(ValueError, match=r"column 'v' row 2: expected a number, got '1.980,5' .*thousands separators"):
+        load_series(path)  # 1.980,5 (European) is not read as 1980.5: the row and the cause are named
     for written in ("$1,000.50", "12.5%", "€ 3", "40 kg"):  # units and signs: the hint says what to write
         path.write_text("date,v\n" + "".join(f'{d},"{written if i == 3 else i}"\n' for i, d in enumerate(t)))
         with pytest.raises(ValueError, match=r"row 5: expected a number, got .*units and currency or percent signs"):

@@ -197,19 +197,34 @@ def _need(df, path, cols: list[str], role: str) -> None:
             raise _err(path, f"no {role} column {c!r}; the columns are {list(df.columns)}")
 
 
-def numeric_column(df, col: str, path, allow_missing: bool = True):
-    """Column as float, raising on values that are present but not numbers."""
+#: a number written with commas between groups of three digits and a decimal point (1,124.86; 12,000)
+_THOUSANDS = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
+
+
+def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[str] | None = None):
+    """Column as float, raising on values that are present but not numbers. Numbers written with thousands
+    separators (``"1,124.86"``, a spreadsheet's number format: commas between groups of exactly three digits, a
+    point before the decimals) are read, said in ``notes``."""
     import pandas as pd
 
     raw = df[col]
     num = pd.to_numeric(raw, errors="coerce")
     bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
+        text = raw[bad].astype(str).str.strip()
+        if text.str.fullmatch(_THOUSANDS).all():
+            num = num.where(~bad, pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce"))
+            if notes is not None:
+                name = "the series columns" if col.startswith("__") else f"column {col!r}"
+                notes.append(f"{name}: {int(bad.sum())} number(s) with thousands separators such as {text.iloc[0]!r} "
+                             f"read as {float(num[bad].iloc[0]):g}")
+            return num.astype("float64")
         i = int(np.flatnonzero(bad.to_numpy())[0])
         hint = ""
         text = str(raw.iloc[i]).strip()
         if re.fullmatch(r"[-+]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?", text):
-            hint = "; thousands separators are not read: write the numbers without them"
+            hint = ("; thousands separators are read only as commas between groups of three digits before a decimal "
+                    "point (1,234.5), in every such value: write the numbers without them")
         elif re.fullmatch(r"[-+]?\s*[$€£¥]\s*[-+]?[\d.,' ]+|[-+]?[\d.,' ]+\s*(%|[$€£¥]|[A-Za-z]{1,3})", text):
             hint = "; units and currency or percent signs are not read: write plain numbers"
         raise _err(path, f"column {col!r} {where_row(df, i)}: expected a number, got {raw.iloc[i]!r}"
@@ -880,8 +895,8 @@ def load_series(
         df["__row__"] = np.arange(len(df))
         id_col, target_col, target_name = id, target, target
 
-    y_all = numeric_column(df, target_col, src)
-    covs = {c: numeric_column(df, c, src) for c in past_covariates + future_covariates}
+    y_all = numeric_column(df, target_col, src, notes=notes)
+    covs = {c: numeric_column(df, c, src, notes=notes) for c in past_covariates + future_covariates}
     if layout == "long":
         check_finite(y_all.to_numpy(), df, target_col, src)
         for c, v in covs.items():

@@ -132,7 +132,7 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
         columns = [c for c in df.columns if c not in reserved]
         if not columns:
             raise _err(path, f"no value columns besides {sorted(reserved)}")
-    raw = np.stack([_numeric(df, c, path, row_offset).to_numpy() for c in columns], axis=1)
+    raw = np.stack([_numeric(df, c, path, row_offset, notes).to_numpy() for c in columns], axis=1)
     check_finite(raw, columns, path, row_offset)
     values = np.stack([_fill(raw[:, i], c, path, cfg.max_gap, notes, row_offset) for i, c in enumerate(columns)], axis=1)
     flat = [c for c, sd in zip(columns, values.std(axis=0)) if not sd > 0]
@@ -150,9 +150,9 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
     return AnomalyData(values, labels, time, columns, str(path), notes, time_column=time_col)
 
 
-def _numeric(df, col: str, path, row_offset: int):
+def _numeric(df, col: str, path, row_offset: int, notes: list[str] | None = None):
     try:
-        return numeric_column(df, col, path)
+        return numeric_column(df, col, path, notes=notes)
     except ValueError as e:
         if row_offset == 2:
             raise
