@@ -468,8 +468,9 @@ def run_ets_form_case(case: str) -> None:
     part = np.asarray(y[max(0, end - classical.fit_length(season)):end], dtype="float64")
     plain = classical._model
     form = None
-    if type(plain("ets", season, len(part))).__name__ == "AutoETS":  # (not the STL-adjusted model of long seasons)
-        comp = plain("ets", season, len(part)).fit(part).model_["components"]
+    searched = plain("ets", season, len(part))
+    if type(searched).__name__ == "AutoETS":  # (not the STL-adjusted model of long seasons)
+        comp = searched.fit(part).model_["components"]
         form = (comp[0] + comp[1] + comp[2], str(comp[3]) == "True")
 
     def model(name, m, n):
