@@ -305,8 +305,12 @@ def test_numbers_with_thousands_separators_are_read_and_other_forms_name_the_row
                for n in d.notes)
     wide = tmp_path / "w.csv"  # the wide layout reads them too
     wide.write_text("date,a,b\n" + "".join(f'{d},"{v:,}",{i}\n' for i, (d, v) in enumerate(zip(t, values))))
-    w = load_series(wide, ["a", "b"], layout="wide")
+    w = load_series(wide, layout="wide")  # unnamed: the text column of such numbers is a series too
+    assert [x.id for x in w.series] == ["a", "b"]
     np.testing.assert_allclose(w.series[0].values, values)
+    beside = pd.DataFrame({"date": t, "revenue": [f"{v:,}" for v in values], "units": np.arange(12)})
+    with pytest.raises(ValueError, match=r"numeric columns: \['revenue', 'units'\]"):  # not 'units' chosen silently
+        load_series(beside)
     assert any("the series columns: 11 number(s) with thousands separators" in n for n in w.notes)
     european = str.maketrans(",.", ".,")
     path.write_text("date,v\n" + "".join(f'{d},"{f"{v + 1000:,.1f}".translate(european)}"\n' for d, v in zip(t, values)))

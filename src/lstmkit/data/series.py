@@ -201,6 +201,21 @@ def _need(df, path, cols: list[str], role: str) -> None:
 _THOUSANDS = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
 
 
+def reads_as_numbers(col) -> bool:
+    """Whether a column holds numbers: of a numeric type, or text whose every value is a number, some written
+    with thousands separators (what :func:`numeric_column` reads); so that a spreadsheet's ``"1,124.86"`` column
+    counts as a value column where none is named."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(col):
+        return not pd.api.types.is_bool_dtype(col)
+    text = col.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    if len(text) == 0 or not text.str.fullmatch(_THOUSANDS).any():
+        return False
+    return bool((text.str.fullmatch(_THOUSANDS) | pd.to_numeric(text, errors="coerce").notna()).all())
+
+
 def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[str] | None = None):
     """Column as float, raising on values that are present but not numbers. Numbers written with thousands
     separators (``"1,124.86"``, a spreadsheet's number format: commas between groups of exactly three digits, a
@@ -495,7 +510,7 @@ def find_time_column(df, skip, path, notes: list[str]) -> str | None:
 
     def date_like(c) -> bool:  # digits and a separator in every row ('1-01', '01-Jan'), not labels ('north', 'N7')
         col = df[c].dropna()
-        return (len(col) > 0 and not pd.api.types.is_numeric_dtype(col)
+        return (len(col) > 0 and not reads_as_numbers(col)
                 and bool(col.astype(str).str.contains(r"\d[-/:. ]|[-/:. ]\d").all()))
 
     text = [c for c in df.columns if c not in skip and date_like(c)]
@@ -850,7 +865,7 @@ def load_series(
         if time:
             _need(df, src, [time], "time")
         if not cols:
-            cols = [c for c in df.columns if c != time and pd.api.types.is_numeric_dtype(df[c])]
+            cols = [c for c in df.columns if c != time and reads_as_numbers(df[c])]
             if not cols:
                 raise _err(src, f"no numeric series columns besides the time column; the columns are {list(df.columns)}")
         _need(df, src, cols, "series")
@@ -871,7 +886,7 @@ def load_series(
             target = target[0]
         if not target:
             others = [c for c in df.columns if c not in (time, id, *past_covariates, *future_covariates)]
-            numeric = [c for c in others if pd.api.types.is_numeric_dtype(df[c])]
+            numeric = [c for c in others if reads_as_numbers(df[c])]
             if not numeric and len(others) == 1:  # one column left, not read as numbers: its check names the row
                 numeric = others
             if len(numeric) != 1:
@@ -886,7 +901,7 @@ def load_series(
         _need(df, src, past_covariates, "past-covariate")
         _need(df, src, future_covariates, "future-covariate")
         unused = [c for c in df.columns if c not in (target, time, id, *past_covariates, *future_covariates)
-                  and pd.api.types.is_numeric_dtype(df[c])]
+                  and reads_as_numbers(df[c])]
         if unused:  # said, so that a time or id column written as numbers (Unix seconds, store numbers) is not lost
             notes.append(f"numeric column(s) {unused[:5]}{' ...' if len(unused) > 5 else ''} not used (time=, id=, "
                          "past_covariates= or future_covariates= name them; --time, --id, --data.past_covariates or "
