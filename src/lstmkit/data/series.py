@@ -211,9 +211,10 @@ def reads_as_numbers(col) -> bool:
         return not pd.api.types.is_bool_dtype(col)
     text = col.dropna().astype(str).str.strip()
     text = text[text != ""]
-    if len(text) == 0 or not text.str.fullmatch(_THOUSANDS).any():
+    grouped = text.str.fullmatch(_THOUSANDS)
+    if len(text) == 0 or not grouped.any():
         return False
-    return bool((text.str.fullmatch(_THOUSANDS) | pd.to_numeric(text, errors="coerce").notna()).all())
+    return bool((grouped | pd.to_numeric(text, errors="coerce").notna()).all())
 
 
 def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[str] | None = None):
@@ -333,16 +334,26 @@ def clock_repeat_hint(times, repeated) -> str:
     month when summer time ends somewhere (March-April south of the equator,
     September-November north of it), the repeat is most likely a local clock
     going back an hour; else ``""``."""
-    import pandas as pd
-
-    t = pd.DatetimeIndex(np.unique(np.asarray(times, dtype="datetime64[ns]")))
-    rep = pd.DatetimeIndex(np.asarray(repeated, dtype="datetime64[ns]"))
-    if len(t) < 3 or len(rep) == 0 or np.median(np.diff(t.asi8)) >= 86400 * 10**9:
-        return ""
-    if not ((rep.hour <= 3) & rep.month.isin([3, 4, 9, 10, 11])).all():
+    if _clock_change_moments(times, repeated, np.nextafter(86400e9, 0)) is None:  # finer than a day
         return ""
     return ("; local clock times repeat an hour when summer time ends: write the times with their UTC "
             "offset (2024-10-27T02:00+01:00) or in UTC")
+
+
+def _clock_change_moments(times, moments, longest_step: float):
+    """``moments`` as a DatetimeIndex where the data (``times``, at least three) step by at most ``longest_step``
+    nanoseconds (their median step) and every moment falls in the small hours (0-3 h) of a month when summer time begins or
+    ends somewhere (March-April, September-November, either hemisphere); else ``None``. What
+    :func:`clock_repeat_hint` and :func:`clock_skip_hint` share."""
+    import pandas as pd
+
+    t = pd.DatetimeIndex(np.unique(np.asarray(times, dtype="datetime64[ns]")))
+    at = pd.DatetimeIndex(np.asarray(moments, dtype="datetime64[ns]"))
+    if len(t) < 3 or len(at) == 0 or np.median(np.diff(t.asi8)) > longest_step:
+        return None
+    if not ((at.hour <= 3) & at.month.isin([3, 4, 9, 10, 11])).all():
+        return None
+    return at
 
 
 def clock_skip_hint(times, inserted) -> str:
@@ -351,12 +362,9 @@ def clock_skip_hint(times, inserted) -> str:
     September-November south of it), it is most likely the hour a local clock skips; else ``""``."""
     import pandas as pd
 
-    t = pd.DatetimeIndex(np.asarray(times, dtype="datetime64[ns]"))
-    gap = pd.DatetimeIndex(np.asarray(inserted, dtype="datetime64[ns]"))
     hour = 3600 * 10**9
-    if len(t) < 3 or len(gap) == 0 or np.median(np.diff(t.asi8)) > hour:
-        return ""
-    if not ((gap.hour <= 3) & gap.month.isin([3, 4, 9, 10, 11])).all():
+    gap = _clock_change_moments(times, inserted, hour)
+    if gap is None:
         return ""
     days = pd.Series(gap.asi8).groupby(np.asarray(gap.normalize())).agg(["min", "max"])
     if (days["max"] - days["min"] >= hour).any() or len(days) > len(np.unique(gap.year)):  # an hour, once a year

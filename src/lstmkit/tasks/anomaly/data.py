@@ -191,8 +191,9 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
 
     raw = df[col]
     numeric = pd.to_numeric(raw, errors="coerce")
-    coded = integer_dates(numeric) if numeric.notna().all() else None  # 202401, 20240131: dates, not steps
-    if numeric.notna().all() and coded is None:
+    all_numbers = bool(numeric.notna().all())
+    coded = integer_dates(numeric) if all_numbers else None  # 202401, 20240131: dates, not steps
+    if all_numbers and coded is None:
         t = numeric.to_numpy()
     else:
         parsed = coded if coded is not None else period_codes(raw)  # 2001M01, 2001-W05: pandas reads neither
