@@ -52,7 +52,7 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
     if name == "utc_offsets":  # hourly, written with the offsets of Europe/Berlin across the spring change
         idx = pd.date_range("2023-03-01", periods=24 * 60, freq="h", tz="Europe/Berlin")
         pd.DataFrame({"ts": [d.isoformat() for d in idx], "load": _hourly()}).to_csv(path, index=False)
-    elif name == "epoch_seconds":  # Unix times: integers, not read as dates (the rows are the steps)
+    elif name == "epoch_seconds":  # Unix times: integers, read as UTC dates since 2026-12-06 (before: steps)
         t = pd.date_range("2023-01-01", periods=24 * 60, freq="h").astype("int64") // 10**9
         pd.DataFrame({"epoch": t, "load": _hourly()}).to_csv(path, index=False)
         extra = ["--target", "load"]

@@ -386,13 +386,59 @@ def test_integers_written_as_yyyymm_or_yyyymmdd_are_read_as_dates(tmp_path, fmt,
 
 
 def test_numeric_columns_left_unused_are_named_in_a_note():
-    # Unix seconds (or store numbers) beside the value were dropped without a word once the target was named
-    df = pd.DataFrame({"epoch": 1672531200 + 3600 * np.arange(30), "load": np.arange(30.0), "store": 7})
+    # large serial numbers (or store numbers) beside the value were dropped without a word once the target was named
+    df = pd.DataFrame({"serial": 1672531200 + 3600 * np.arange(30), "load": np.arange(30.0), "store": 7})
     d = load_series(df, "load")
     assert not d.datetime and len(d.series) == 1
-    assert any("numeric column(s) ['epoch', 'store'] not used (time=, id=" in n for n in d.notes)
-    named = load_series(df, "load", "epoch", id="store")
-    assert not any("not used" in n for n in named.notes) and named.freq == 3600
+    assert any("numeric column(s) ['serial', 'store'] not used (time=, id=" in n for n in d.notes)
+    named = load_series(df, "load", "serial", id="store")
+    assert not any("not used" in n for n in named.notes) and named.freq == "h"  # named: read as Unix seconds
+
+
+def test_unix_times_are_read_as_utc_dates():
+    # sensor and log exports write seconds (or milliseconds) since 1970: they were steps of 3600 with no calendar,
+    # and where the time was not named the column was dropped with a note (so no daily season from the calendar)
+    k = np.arange(60)
+    first = pd.Timestamp("2023-01-01 00:00")
+    for col, values, unit in (("timestamp", 1672531200 + 3600 * k, "seconds"),
+                              ("epoch_ms", 1672531200000 + 3600000 * k, "milliseconds"),
+                              ("ts", 1672531200.0 + 3600 * k, "seconds")):
+        for time in (None, col):
+            d = load_series(pd.DataFrame({col: values, "load": np.sin(k / 3.8)}), "load", time)
+            assert d.freq == "h" and d.series[0].time[0] == first, (col, time)
+            assert any(f"read as Unix times ({unit} since 1970-01-01), in UTC: 2023-01-01 00:00:00" in n
+                       for n in d.notes)
+    half = load_series(pd.DataFrame({"t": 1672531200.5 + 1800 * k, "v": k * 1.0}), "v", "t")
+    assert half.freq == "30min" and half.series[0].time[0] == first + pd.Timedelta("500ms")
+    # not Unix times: a column whose name says nothing of time, too few rows, a value before 2001-09-09, steps
+    for df, time in ((pd.DataFrame({"population": 1672531200 + k, "v": k * 1.0}), None),
+                     (pd.DataFrame({"timestamp": 1672531200 + 3600 * k[:7], "v": k[:7] * 1.0}), None),
+                     (pd.DataFrame({"time": 999996400 + 3600 * k, "v": k * 1.0}), "time"),  # from 2001-09-08
+                     (pd.DataFrame({"time": k, "v": k * 1.0}), "time")):
+        assert not load_series(df, "v", time).datetime
+    # the anomaly detector's loader takes such a column for the time, not for a channel
+    from lstmkit.tasks.anomaly.data import from_frame
+
+    a = from_frame(pd.DataFrame({"timestamp": 1672531200 + 60 * k, "cpu": np.sin(k / 5.0)}))
+    assert a.columns == ["cpu"] and a.time_column == "timestamp"
+
+
+def test_a_mistyped_time_far_off_the_others_is_an_error_naming_it_not_a_grid_that_fills_memory(tmp_path):
+    # one time typed wrong made the loader build a grid from it to the others, step by step (672 million integer
+    # steps here, or a minute grid to the year 2203): memory ran out before the too-long gap was reported
+    k = np.arange(50)
+    steps = pd.DataFrame({"t": np.r_[1000, 672_000_000 + k[1:]], "v": k * 1.0})
+    with pytest.raises(ValueError, match=r"the times span 671999050 steps for 50 rows; the longest gap is 671999000 "
+                                         r"missing steps, from 1000 position 0 to 672000001 position 1: check"):
+        load_series(steps, "v", "t")
+    minutes = pd.date_range("2023-05-01", periods=50, freq="min").astype(str).tolist()
+    minutes[-1] = "2203-05-01 00:49:00"
+    with pytest.raises(ValueError, match=r"\.csv.*span \d+ steps for 50 rows.*from 2023-05-01 00:48:00 row 50 to "
+                                         r"2203-05-01 00:49:00 row 51"):
+        load_series(_write(tmp_path, pd.DataFrame({"when": minutes, "v": k * 1.0})), "v", "when")
+    # gaps that the default filling handles stay as they were: a long series with a few missing steps loads
+    ok = load_series(pd.DataFrame({"t": np.r_[k[:20], k[22:]], "v": np.r_[k[:20], k[22:]] * 1.0}), "v", "t")
+    assert len(ok.series[0].values) == 50
 
 
 def test_spreadsheet_months_such_as_jan_01_are_read_as_months_and_unread_text_times_are_named(tmp_path):

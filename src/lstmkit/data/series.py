@@ -283,6 +283,14 @@ def _parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
         return _naive(pd.to_datetime(raw), keys)
     integral = pd.api.types.is_integer_dtype(raw) or (
         pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0))
+    if pd.api.types.is_numeric_dtype(raw) and not integral or integral and integer_dates(raw) is None:
+        t = unix_times(raw)
+        if t is not None:
+            if notes is not None:
+                unit = "milliseconds" if raw.iloc[0] >= UNIX_SPAN["ms"][0] else "seconds"
+                notes.append(f"column {col!r}: numbers such as {raw.iloc[0].item()!r} read as Unix times ({unit} since "
+                             f"1970-01-01), in UTC: {t.iloc[0]}")
+            return _naive(t, keys)
     if integral:
         t = integer_dates(raw)
         if t is None:
@@ -439,6 +447,34 @@ def integer_dates(raw):
     return None
 
 
+#: Unix times read as dates: seconds since 1970-01-01 UTC from 2001-09-09 (10**9, the first ten-digit second) to
+#: 2100-01-01, or milliseconds over the same span (thirteen digits)
+UNIX_SPAN = {"s": (10**9, 4_102_444_800), "ms": (10**12, 4_102_444_800_000)}
+#: where nobody named the time column, a column of Unix times must also say so in its name
+UNIX_NAME = re.compile(r"time|epoch|unix|stamp|date|(^|[_ ])ts($|[_ ])", re.IGNORECASE)
+
+
+def unix_times(raw, name: str | None = None):
+    """Unix times as naive datetimes in UTC: every value seconds (``1672531200``, fractions allowed) or every
+    value whole milliseconds (``1672531200000``) in :data:`UNIX_SPAN`, ``None`` otherwise (then the numbers are
+    steps). With ``name`` (a column nobody named as the time) the name must also say time (``timestamp``,
+    ``epoch``, ``unix_time``, ``ts``, ...: :data:`UNIX_NAME`) and there must be :data:`MIN_CODED_ROWS` rows: a
+    column of other large numbers (populations, revenues) is not taken for times."""
+    import pandas as pd
+
+    if name is not None and (not UNIX_NAME.search(str(name)) or len(raw) < MIN_CODED_ROWS):
+        return None
+    v = pd.to_numeric(pd.Series(raw), errors="coerce")
+    if len(v) == 0 or v.isna().any():
+        return None
+    a = v.to_numpy(dtype="float64")
+    for unit, (lo, hi) in UNIX_SPAN.items():
+        if ((a >= lo) & (a < hi)).all() and (unit == "s" or np.all(np.mod(a, 1) == 0)):
+            t = pd.to_datetime(a * (1000 if unit == "s" else 1), unit="ms").round("us")
+            return pd.Series(t, index=pd.Series(raw).index)
+    return None
+
+
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
 
@@ -477,8 +513,10 @@ def holds_dates(col) -> bool:
 
     if pd.api.types.is_datetime64_any_dtype(col):
         return True
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):  # yyyymm, yyyymmdd
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):  # yyyymm, yyyymmdd, Unix
         t = integer_dates(col) if len(col) >= MIN_CODED_ROWS else None
+        if t is None:
+            t = unix_times(col, name=col.name)
         return t is not None and bool(t.notna().all())
     col = col.dropna()
     if len(col) == 0 or not pd.api.types.is_string_dtype(col) or not col.map(lambda v: isinstance(v, str)).all():
@@ -673,6 +711,23 @@ def _row_text(file_rows: bool):
     return (lambda r: f"row {r + 2}") if file_rows else (lambda r: f"position {r}")
 
 
+#: the most steps a series' regular grid may span, where that is also more than 100 steps a row: beyond, a
+#: mistyped time (a year 2203, a value in seconds among milliseconds) would fill memory with missing values
+MAX_GRID = 10**6
+
+
+def _check_span(n_grid: int, gaps: np.ndarray, times, path, time_col: str, sid: str, rows: np.ndarray,
+                row_text) -> None:
+    """Raise, naming the longest gap's rows, where the grid from the first time to the last would hold more than
+    :data:`MAX_GRID` steps and more than 100 a row; ``gaps``: each step between consecutive times, in grid steps."""
+    if n_grid <= max(MAX_GRID, 100 * len(times)):
+        return
+    i = int(np.argmax(gaps))
+    raise _err(path, f"series {sid!r}, column {time_col!r}: the times span {n_grid} steps for {len(times)} rows; the "
+               f"longest gap is {int(gaps[i]) - 1} missing steps, from {times[i]} {row_text(rows[i])} to "
+               f"{times[i + 1]} {row_text(rows[i + 1])}: check that time for a typing error")
+
+
 def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndarray, row_text=_row_text(True),
           default=None):
     """The regular grid covering ``times`` (sorted, unique) and its frequency; raise if off-grid. ``default``:
@@ -681,7 +736,11 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
 
     if not is_dt:
         steps = np.diff(times)
-        step = int(freq) if freq else (int(np.bincount(steps).argmax()) if len(steps) else 1)
+        if freq:
+            step = int(freq)
+        else:  # the most common step (np.bincount would allocate one counter for every step up to the longest)
+            kinds, counts = np.unique(steps, return_counts=True)
+            step = int(kinds[counts.argmax()]) if len(steps) else 1
         if step <= 0:
             raise _err(path, f"expected a positive integer time step, got {freq!r}")
         off = (times - times[0]) % step != 0
@@ -689,6 +748,8 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
             i = int(np.flatnonzero(off)[0])
             raise _err(path, f"series {sid!r}, column {time_col!r} {row_text(rows[i])}: irregular frequency: "
                        f"expected steps of {step} from {times[0]}, got {times[i]}")
+        _check_span((int(times[-1]) - int(times[0])) // step + 1, steps // step, times, path, time_col, sid, rows,
+                    row_text)
         grid = np.arange(times[0], times[-1] + 1, step)
         return pd.Index(grid), step
     idx = pd.DatetimeIndex(times)
@@ -705,6 +766,14 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
     if not f:
         raise _err(path, f"series {sid!r}, column {time_col!r}: irregular frequency: could not infer a regular "
                    "step from the timestamps; give it with freq= (--data.freq; a pandas frequency such as MS, D, h)")
+    try:
+        nanos = pd.tseries.frequencies.to_offset(f).nanos  # fixed steps (hours, days); calendar ones raise
+    except ValueError:
+        nanos = None
+    if nanos:
+        gaps = np.diff(idx.asi8) // nanos
+        _check_span((int(idx[-1].value) - int(idx[0].value)) // nanos + 1, gaps, idx, path, time_col, sid, rows,
+                    row_text)
     try:
         grid = pd.date_range(idx[0], idx[-1], freq=f)
     except ValueError as e:
