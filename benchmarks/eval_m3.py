@@ -170,7 +170,8 @@ def write_results(results: list[dict], command: str) -> Path:
         "`m3_<freq>_train.csv` (the model is chosen by the forecaster's own validation on the end of each training "
         "series; the test values are never seen), then scored on `m3_<freq>_test.csv`. The peers are fitted on the "
         "same training series in the same run. sMAPE is the competition's (mean over series and horizons, in %); "
-        "MASE divides by each series' in-sample seasonal-naive MAE.",
+        "MASE divides by each series' in-sample seasonal-naive MAE. The quarterly row is a panel nobody tuned on: "
+        "each M3 monthly series summed over quarters from its end (training and test files alike), season 4.",
         "",
         "| frequency | target | model (chosen) | sMAPE model | LSTM alone | naive | seasonal naive | AutoETS | AutoTheta | "
         "MASE model | MASE LSTM alone | MASE AutoETS | MASE AutoTheta | fit (s: wall / CPU main + workers) | "
@@ -265,7 +266,8 @@ def main() -> int:
         (f" --jobs {args.jobs}" if args.jobs != 2 else "") + (f" --seed {args.seed}" if args.seed else "") + "`"
     kept = [r["freq"] for r in results if args.freq and r["freq"] not in args.freq]
     if kept:
-        command += f" (the {', '.join(kept)} row is kept from an earlier run of `python benchmarks/eval_m3.py`)"
+        command += (f" (the {' and '.join(kept)} {'rows are' if len(kept) > 1 else 'row is'} kept from an earlier run "
+                    "of `python benchmarks/eval_m3.py`)")
     print(f"results: {write_results(results, command)}")
     return 0
 

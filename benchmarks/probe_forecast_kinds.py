@@ -14,6 +14,8 @@ The series are generated with a fixed seed; nothing in the forecaster was set fr
         .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
     .venv/bin/python benchmarks/probe_forecast_kinds.py hourly_week --longer-season 168   # + seasonal naive
     .venv/bin/python benchmarks/probe_forecast_kinds.py stores   # 200 series, a few too short (minutes)
+    for c in six_hourly biweekly bimonthly semimonthly ten_minute fifteen_minute; do
+        .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
 
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
@@ -29,7 +31,7 @@ import pandas as pd
 
 CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps_noseason", "weekly_short",
          "daily3y", "monthly_mult", "hourly_week", "level_shift", "minute", "quarterly_short", "yearly_trend",
-         "month_end", "stores")
+         "month_end", "stores", "six_hourly", "biweekly", "bimonthly", "semimonthly", "ten_minute", "fifteen_minute")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -121,6 +123,39 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
             y = lvl * (1 + 0.2 * np.sin(2 * np.pi * np.arange(n) / 7 + rng.uniform(0, 6))) + rng.normal(0, lvl * .05, n)
             rows += [(f"store{k:03d}", d, round(max(v, 0.0), 2)) for d, v in zip(t.strftime("%Y-%m-%d"), y)]
         return pd.DataFrame(rows, columns=["store", "day", "sales"]).sample(frac=1, random_state=1), 14
+    if name == "six_hourly":  # four readings a day for a year: a daily cycle of 4 steps and a slow yearly swing
+        n = 4 * 365
+        t = np.arange(n)
+        y = 50 + 10 * np.sin(2 * np.pi * t / n) + 6 * np.array([-1, 0.5, 1.5, -1])[t % 4] + rng.normal(0, 2, n)
+        return pd.DataFrame({"ts": pd.date_range("2021-01-01", periods=n, freq="6h"), "v": y}), 8
+    if name == "biweekly":  # a pay-period series ('2W': 26 a year) over five years, with growth
+        n = 130
+        t = np.arange(n)
+        y = 300 * (1 + 0.004 * t) * (1 + 0.15 * np.cos(2 * np.pi * t / 26)) + rng.normal(0, 12, n)
+        return pd.DataFrame({"ts": pd.date_range("2019-01-06", periods=n, freq="2W"), "v": y}), 6
+    if name == "bimonthly":  # every other month ('2MS': 6 a year), twelve years, a random-walk level
+        n = 72
+        t = np.arange(n)
+        y = 80 + np.cumsum(rng.normal(0, 1.5, n)) + 7 * np.sin(2 * np.pi * t / 6 + 1) + rng.normal(0, 1.5, n)
+        return pd.DataFrame({"ts": pd.date_range("2012-01-01", periods=n, freq="2MS"), "v": y}), 6
+    if name == "semimonthly":  # the 1st and the 15th ('SMS': 24 a year), six years
+        n = 144
+        t = np.arange(n)
+        y = 40 + 0.05 * t + 5 * np.sin(2 * np.pi * t / 24) + 3 * (t % 2) + rng.normal(0, 1.2, n)
+        return pd.DataFrame({"ts": pd.date_range("2018-01-01", periods=n, freq="SMS"), "v": y}), 12
+    if name == "ten_minute":  # two weeks of 10-minute wind power: a daily cycle of 144 steps on a wandering level
+        n = 144 * 14
+        t = np.arange(n)
+        y = np.clip(20 + np.cumsum(rng.normal(0, 0.4, n)) + 8 * np.sin(2 * np.pi * t / 144) + rng.normal(0, 1, n), 0,
+                    None)
+        return pd.DataFrame({"ts": pd.date_range("2023-06-01", periods=n, freq="10min"), "v": y}), 36
+    if name == "fifteen_minute":  # three weeks of 15-minute building load: weekday working hours, quiet weekends
+        n = 96 * 21
+        t = np.arange(n)
+        hour = (t % 96) / 4
+        work = ((hour >= 8) & (hour < 18) & ((t // 96) % 7 < 5)).astype(float)
+        y = 30 + 40 * work + 5 * np.sin(2 * np.pi * t / 96) + rng.normal(0, 3, n)
+        return pd.DataFrame({"ts": pd.date_range("2023-03-06", periods=n, freq="15min"), "v": y}), 48
     raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
 
 
