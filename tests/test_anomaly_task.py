@@ -13,7 +13,7 @@ import pytest
 import lstmkit
 from lstmkit.config import replace
 from lstmkit.tasks.anomaly.config import AnomalyConfig
-from lstmkit.tasks.anomaly.data import load_anomaly_data
+from lstmkit.tasks.anomaly.data import from_frame, load_anomaly_data
 from lstmkit.tasks.anomaly.estimator import AnomalyDetector
 
 FAST = {
@@ -256,7 +256,7 @@ def test_time_column_checks(tmp_path):
         load_anomaly_data(_csv(tmp_path, "t,v\n" + autumn), cfg_t)
     with pytest.raises(ValueError, match=r"row 4: timestamps must increase"):
         load_anomaly_data(_csv(tmp_path, "t,v\n1,1\n3,2\n2,3\n"), cfg_t)
-    with pytest.raises(ValueError, match=r"row 3: expected a time"):
+    with pytest.raises(ValueError, match=r"^anomaly data: .*column 't' row 3: expected a date/time"):
         load_anomaly_data(_csv(tmp_path, "t,v\n2024-01-01,1\nsoon,2\n"), cfg_t)
     data = load_anomaly_data(_csv(tmp_path, "t,v\n2024-01-01,1\n2024-01-02,2\n2024-01-04,5\n"), cfg_t)
     assert "not evenly spaced" in data.notes[0] and data.columns == ["v"]
@@ -270,6 +270,23 @@ def test_time_column_checks(tmp_path):
     data = load_anomaly_data(_csv(tmp_path, "yyyymm,v\n" + coded))  # the time, not a channel, and even months
     assert data.columns == ["v"] and "not evenly spaced" not in " ".join(data.notes)
     assert any("'yyyymm' holds dates" in n for n in data.notes)
+
+
+def test_day_first_dates_and_unix_times_are_read_as_the_forecaster_reads_them(tmp_path):
+    # the detector's loader had its own reading of the time column: '13.01.2022 00:00' (day first, as written
+    # across Europe) was "expected a time" at row 290, where the forecaster's loader reads the column day first
+    hours = pd.date_range("2022-01-01", periods=24 * 20, freq="h")
+    v = np.sin(np.arange(len(hours)) / 5.0)
+    for fmt in ("%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M"):
+        path = tmp_path / "eu.csv"
+        pd.DataFrame({"when": hours.strftime(fmt), "v": v}).to_csv(path, index=False)
+        data = load_anomaly_data(path)
+        assert data.columns == ["v"] and data.time_column == "when" and data.time[0] == hours[0].strftime(fmt)
+        assert not any("not evenly spaced" in n for n in data.notes)
+    seconds = pd.DataFrame({"ts": 1672531200 + 60 * np.arange(50), "v": v[:50]})
+    data = from_frame(seconds)
+    assert data.columns == ["v"] and any("read as Unix times (seconds since 1970-01-01)" in n for n in data.notes)
+    assert data.time[0] == 1672531200  # events keep the user's own time values
 
 
 def test_numbers_with_thousands_separators_are_read_with_a_note(tmp_path):

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import (clock_repeat_hint, holds_dates, infer_freq, integer_dates, numeric_column, period_codes,
-                            read_table)
+from ...data.series import (_parse_time, clock_repeat_hint, holds_dates, infer_freq, integer_dates, numeric_column,
+                            read_table, unix_times)
 from .config import DataConfig
 from .events import runs
 
@@ -191,18 +191,13 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
 
     raw = df[col]
     numeric = pd.to_numeric(raw, errors="coerce")
-    all_numbers = bool(numeric.notna().all())
-    coded = integer_dates(numeric) if all_numbers else None  # 202401, 20240131: dates, not steps
-    if all_numbers and coded is None:
-        t = numeric.to_numpy()
-    else:
-        parsed = coded if coded is not None else period_codes(raw)  # 2001M01, 2001-W05: pandas reads neither
-        if parsed is None:
-            parsed = pd.to_datetime(raw, errors="coerce")
-        if parsed.isna().any():
-            i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-            raise _err(path, f"column {col!r} row {i + row_offset}: expected a time (number or date), got {raw.iloc[i]!r}")
-        t = parsed.to_numpy()
+    if numeric.notna().all() and integer_dates(numeric) is None and unix_times(numeric) is None:
+        t = numeric.to_numpy()  # steps, seconds from a start: numbers as they are
+    else:  # dates, read as the forecaster reads them (day first where the column says so, codes, Unix times)
+        try:
+            t = _parse_time(df, col, path, notes=notes)[0]
+        except ValueError as e:
+            raise ValueError(str(e).replace("load_series: ", "anomaly data: ", 1)) from None
     dup = pd.Series(t).duplicated(keep=False).to_numpy()
     if dup.any():
         rows = (np.flatnonzero(dup)[:2] + row_offset).tolist()
