@@ -486,3 +486,63 @@ def test_month_quarter_and_week_period_codes_are_read_as_dates_with_their_calend
     bad.loc[5, "period"] = no_such  # no such period: the row is named
     with pytest.raises(ValueError, match=r"column 'period' row 7: expected a date/time"):
         load_series(_write(tmp_path, bad), "v", "period")
+
+
+def test_question_marks_and_dashes_for_missing_values_are_read_as_missing(tmp_path):
+    # UCI's files write '?' for a missing value, statistics tables a dash: the load stopped at the first one
+    k = np.arange(40)
+    v = [f"{x:.1f}" for x in 10 + np.sin(k / 2.0)]
+    v[7], v[20], v[21] = "?", "-", " ? "
+    d = load_series(_write(tmp_path, pd.DataFrame({"day": pd.date_range("2024-01-01", periods=40).strftime("%Y-%m-%d"),
+                                                   "v": v})), None, None)  # the value column found, not named
+    assert d.series[0].values.shape == (40,) and np.isfinite(d.series[0].values).all()
+    assert any("column 'v': 3 value(s) written '-' or '?' read as missing (first at row 9)" in n for n in d.notes)
+    assert any("filled by linear interpolation" in n for n in d.notes)
+    with pytest.raises(ValueError, match=r"missing"):  # missing='error' still refuses them
+        load_series(_write(tmp_path, pd.DataFrame({"v": v})), "v", None, missing="error")
+    v[30] = "n/v"  # other text stays an error naming its row
+    with pytest.raises(ValueError, match=r"column 'v' row 32: expected a number, got 'n/v' \(1 non-numeric"):
+        load_series(_write(tmp_path, pd.DataFrame({"v": v})), "v", None)
+
+
+def test_a_separator_at_the_end_of_every_line_leaves_no_column_behind(tmp_path):
+    # 'Month,Sales,' (a spreadsheet's export): pandas adds an empty 'Unnamed: 2', which was then a second numeric
+    # column, so the value column had to be named
+    rows = "".join(f"2020-{m:02d}-01,{100 + m},\n" for m in range(1, 13)) + "".join(
+        f"2021-{m:02d}-01,{110 + m},\n" for m in range(1, 13))
+    path = tmp_path / "trail.csv"
+    path.write_text("Month,Sales,\n" + rows)
+    d = load_series(path, None, None)
+    assert d.target == "Sales" and d.freq == "MS" and len(d.series[0].values) == 24
+    assert any("empty column(s) ['Unnamed: 2'] left out" in n for n in d.notes)
+    kept = pd.DataFrame({"Sales": np.arange(24.0), "Unnamed: 2": np.r_[np.nan, np.ones(23)]})  # not empty: kept
+    with pytest.raises(ValueError, match=r"numeric columns: \['Sales', 'Unnamed: 2'\]"):
+        load_series(kept, None, None)
+
+
+def test_a_date_column_and_a_time_of_day_column_are_read_together(tmp_path):
+    # data loggers and UCI's household power file write '16/12/2006;17:24:00': two columns that each read as dates,
+    # which stopped the load ("columns ['Date', 'Time'] hold dates; name the time column"); naming either made
+    # every hour of a day the same timestamp
+    hours = pd.date_range("2006-12-16 17:00", periods=24 * 10, freq="h")
+    v = [f"{x:.3f}" for x in 2 + np.sin(np.arange(len(hours)) * 2 * np.pi / 24)]
+    v[5] = "?"
+    frame = pd.DataFrame({"Date": hours.strftime("%d/%m/%Y"), "Time": hours.strftime("%H:%M:%S"),
+                          "Global_active_power": v})
+    path = tmp_path / "household_power_consumption.txt"
+    frame.to_csv(path, sep=";", index=False)
+    d = load_series(path, None, None)
+    assert d.freq == "h" and d.series[0].time[0] == hours[0] and d.series[0].time[-1] == hours[-1]
+    assert any("columns 'Date' and 'Time' hold a date and a time of day: read together as the time "
+               "(e.g. '16/12/2006 17:00:00')" in n for n in d.notes)
+    ampm = pd.DataFrame({"day": hours.strftime("%Y-%m-%d"), "clock": hours.strftime("%I:%M %p"), "v": np.arange(240.0)})
+    assert load_series(ampm, "v", None).series[0].time[13] == hours[13]
+    # two columns of full dates stay an error: which one is the time is the user's to say
+    two = pd.DataFrame({"start": hours.strftime("%Y-%m-%d %H:%M"), "end": (hours + pd.Timedelta("1h")).strftime(
+        "%Y-%m-%d %H:%M"), "v": np.arange(240.0)})
+    with pytest.raises(ValueError, match=r"columns \['start', 'end'\] hold dates; name the time column"):
+        load_series(two, "v", None)
+    from lstmkit.tasks.anomaly.data import load_anomaly_data
+
+    a = load_anomaly_data(path)  # the detector's loader: the pair is the time, neither column a channel
+    assert a.columns == ["Global_active_power"] and a.time_column == "Date Time" and a.time[0] == "16/12/2006 17:00:00"

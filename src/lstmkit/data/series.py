@@ -23,7 +23,17 @@ duplicate timestamps, timestamps off a regular grid.
 Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
 
 - with no time column named, the one column of dates is the time column
-  (:func:`find_time_column`; several are an error, none means row order);
+  (:func:`find_time_column`; several are an error, none means row order),
+  or a date column and a time-of-day column read together
+  (:func:`date_and_clock`); dates may be text in one format (day first where
+  the column says so), ``yyyymm`` integers, period codes, or Unix times
+  (:func:`unix_times`);
+- columns with no header and no value (a separator at the end of every line)
+  are left out (:func:`drop_empty_columns`);
+- numbers with thousands separators are read, and cells that stand for a
+  missing value (:data:`MISSING_MARKERS`: ``?``, a dash) are missing;
+- a time so far from the others that the grid would span more than
+  :data:`MAX_GRID` steps (and 100 a row) is an error naming its rows;
 - rows with no field at all at the end of a file are skipped;
 - timestamps missing from a regular grid are inserted as missing values;
 - leading and trailing missing targets are dropped (trailing rows whose
@@ -201,18 +211,25 @@ def _need(df, path, cols: list[str], role: str) -> None:
 _THOUSANDS = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
 
 
+#: cells that stand for a missing value where a number is expected (UCI's files write '?', statistics tables a
+#: dash); pandas reads its own markers ('', 'NA', 'NaN', 'null', '#N/A', ...) as missing already
+MISSING_MARKERS = ("?", "-", "--", ".", "\u2013", "\u2014")
+
+
 def reads_as_numbers(col) -> bool:
     """Whether a column holds numbers: of a numeric type, or text whose every value is a number, some written
-    with thousands separators (what :func:`numeric_column` reads); so that a spreadsheet's ``"1,124.86"`` column
-    counts as a value column where none is named."""
+    with thousands separators or some missing-value markers such as ``?`` (what :func:`numeric_column` reads); so
+    that a spreadsheet's ``"1,124.86"`` column, or a UCI file's column with ``?`` for missing values, counts as
+    a value column where none is named."""
     import pandas as pd
 
     if pd.api.types.is_numeric_dtype(col):
         return not pd.api.types.is_bool_dtype(col)
     text = col.dropna().astype(str).str.strip()
-    text = text[text != ""]
+    marked = text.isin(MISSING_MARKERS)
+    text = text[(text != "") & ~marked]
     grouped = text.str.fullmatch(_THOUSANDS)
-    if len(text) == 0 or not grouped.any():
+    if len(text) == 0 or not (grouped.any() or marked.any()):
         return False
     return bool((grouped | pd.to_numeric(text, errors="coerce").notna()).all())
 
@@ -226,6 +243,14 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
     raw = df[col]
     num = pd.to_numeric(raw, errors="coerce")
     bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    marked = bad & raw.astype(str).str.strip().isin(MISSING_MARKERS)
+    if marked.any() and allow_missing:  # '?' or a dash for a missing value: missing, said in the notes
+        bad = bad & ~marked
+        if notes is not None:
+            name = "the series columns" if col.startswith("__") else f"column {col!r}"
+            kinds = sorted(set(raw[marked].astype(str).str.strip()))
+            notes.append(f"{name}: {int(marked.sum())} value(s) written {' or '.join(map(repr, kinds))} read as "
+                         f"missing (first at {where_row(df, int(np.flatnonzero(marked.to_numpy())[0]))})")
     if bad.any():
         text = raw[bad].astype(str).str.strip()
         if text.str.fullmatch(_THOUSANDS).all():
@@ -541,11 +566,50 @@ def holds_dates(col) -> bool:
     return every(col.iloc[:100]) and every(col)  # the first rows first: a column of names fails fast
 
 
+#: a time of day without a date: 17:24, 17:24:00, 5:24:00.5, 5:24 PM
+_CLOCK = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp]\.?[Mm]\.?)?"
+
+
+def date_and_clock(df, found: list[str], notes: list[str]) -> str | None:
+    """Where the columns that hold dates are two, a date without a time and a time of day (``16/12/2006`` and
+    ``17:24:00``, as data loggers and UCI's household power file write them): both joined into a new column of
+    ``df`` (a private copy), its name returned and said in ``notes``; else ``None``."""
+    if len(found) != 2:
+        return None
+    for day, clock in (found, found[::-1]):
+        c = df[clock].dropna().astype(str).str.strip()
+        d = df[day].dropna().astype(str).str.strip()
+        if len(c) and c.str.fullmatch(_CLOCK).all() and not d.str.contains(":").any() and df[clock].notna().equals(
+                df[day].notna()):
+            name = f"{day} {clock}"
+            while name in df.columns:
+                name += "_"
+            df[name] = df[day].astype(str).str.strip() + " " + df[clock].astype(str).str.strip()
+            df.loc[df[day].isna(), name] = None
+            notes.append(f"columns {day!r} and {clock!r} hold a date and a time of day: read together as the time "
+                         f"(e.g. {df[name].dropna().iloc[0]!r})")
+            return name
+    return None
+
+
+def drop_empty_columns(df, notes: list[str]) -> list[str]:
+    """Drop (in place, from a private copy) the columns with no header and no value, which a separator at the end
+    of every line leaves (``Month,Sales,``: pandas names the third ``Unnamed: 2``); said in ``notes``."""
+    empty = [c for c in df.columns if str(c).startswith("Unnamed: ") and df[c].isna().all()]
+    if empty:
+        df.drop(columns=empty, inplace=True)
+        notes.append(f"empty column(s) {empty} left out (no header, no value: a separator at the end of every line?)")
+    return empty
+
+
 def find_time_column(df, skip, path, notes: list[str]) -> str | None:
     """The time column when none is named: the one column, other than those in ``skip`` (target, id,
-    covariates), that :func:`holds_dates` (said in ``notes``); ``None`` (row order) where none does; an error
-    naming them where several do."""
+    covariates), that :func:`holds_dates` (said in ``notes``), or a date and a time-of-day column joined
+    (:func:`date_and_clock`); ``None`` (row order) where none does; an error naming them where several do."""
     found = [c for c in df.columns if c not in skip and holds_dates(df[c])]
+    joined = date_and_clock(df, found, notes)
+    if joined:
+        return joined
     if len(found) > 1:
         raise _err(path, f"columns {found} hold dates; name the time column (time=, or --time on the command line)")
     if found:
@@ -923,6 +987,7 @@ def load_series(
     src = source or name
     row_text = _row_text(bool(df.attrs.get("file_rows")))
     notes: list[str] = []
+    drop_empty_columns(df, notes)
     if not time and find_time:
         named = [target] if isinstance(target, str) else list(target or [])
         time = find_time_column(df, {*named, id, *past_covariates, *future_covariates}, src, notes)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import (_parse_time, clock_repeat_hint, holds_dates, infer_freq, integer_dates, numeric_column,
-                            read_table, unix_times)
+from ...data.series import (_parse_time, clock_repeat_hint, date_and_clock, drop_empty_columns, holds_dates,
+                            infer_freq, integer_dates, numeric_column, read_table, unix_times)
 from .config import DataConfig
 from .events import runs
 
@@ -113,16 +113,23 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
             raise _err(path, f"no {role} column {col!r}; the columns are {list(df.columns)}")
     reserved = {c for c in (cfg.label, cfg.time) if c}
     notes: list[str] = []
+    df = df.copy()  # columns may be left out or joined below: never the caller's frame
+    drop_empty_columns(df, notes)
     time_col = cfg.time
     if not time_col and not cfg.columns:  # a column of dates is the time, not a channel
         dates = [c for c in df.columns if c not in reserved and holds_dates(df[c])]
+        joined = date_and_clock(df, dates, notes)
+        if joined:
+            reserved.update(dates)
+            dates = [joined]
         if len(dates) > 1:
             raise _err(path, f"columns {dates} hold dates; name the time column (time=, data.time) and the value "
                        "columns (data.columns)")
         if dates:
             time_col = dates[0]
             reserved.add(time_col)
-            notes.append(f"column {time_col!r} holds dates: read as the time column, not as a channel")
+            if not joined:
+                notes.append(f"column {time_col!r} holds dates: read as the time column, not as a channel")
     if cfg.columns:
         for c in cfg.columns:
             if c not in df.columns:
