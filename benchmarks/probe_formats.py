@@ -94,6 +94,20 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         text = {"thousands": [f"{v:,.2f}" for v in y], "dollars": [f"${v:,.2f}" for v in y],
                 "percent": [f"{v / 100:.1f}%" for v in y]}[name]
         pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "value": text}).to_csv(path, index=False)
+    elif name == "uci_household":  # UCI's household power file: ';', a date and a time column, '?' for missing
+        idx = pd.date_range("2006-12-16 17:00", periods=24 * 60, freq="h")
+        text = [f"{v:.3f}" for v in _hourly() / 20]
+        for i in (100, 101, 102, 900):
+            text[i] = "?"
+        pd.DataFrame({"Date": idx.strftime("%d/%m/%Y"), "Time": idx.strftime("%H:%M:%S"),
+                      "Global_active_power": text}).to_csv(path, sep=";", index=False)
+    elif name == "trailing_separator":  # 'Month,Sales,' on every line (a spreadsheet's export)
+        t, y = _monthly(72)
+        path.write_text("Month,Sales,\n" + "".join(f"{a:%Y-%m-%d},{b:.2f},\n" for a, b in zip(t, y)))
+    elif name in ("utc_z", "am_pm"):  # ISO times in UTC ('...T00:00:00Z'), a US spreadsheet's '1/1/2023 1:00 PM'
+        idx = pd.date_range("2023-01-01", periods=24 * 60, freq="h")
+        stamps = idx.strftime("%Y-%m-%dT%H:%M:%SZ" if name == "utc_z" else "%m/%d/%Y %I:%M %p")
+        pd.DataFrame({"ts": stamps, "load": _hourly()}).to_csv(path, index=False)
     else:
         raise SystemExit(f"probe_formats: no probe {name!r}; the probes: {', '.join(PROBES)}")
     return path, extra
@@ -101,7 +115,7 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
 
 PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_comma", "month_first_slashes",
           "ten_seconds", "yyyymm", "yyyymmdd", "mmm_yy", "yy_mmm", "year_number_month", "short_monthly_bom",
-          "thousands", "dollars", "percent")
+          "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm")
 
 
 def probe(name: str, folder: Path) -> dict:
