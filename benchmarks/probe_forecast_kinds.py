@@ -14,8 +14,8 @@ The series are generated with a fixed seed; nothing in the forecaster was set fr
         .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
     .venv/bin/python benchmarks/probe_forecast_kinds.py hourly_week --longer-season 168   # + seasonal naive
     .venv/bin/python benchmarks/probe_forecast_kinds.py stores   # 200 series, a few too short (minutes)
-    for c in six_hourly biweekly bimonthly semimonthly ten_minute fifteen_minute; do
-        .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
+    for c in six_hourly biweekly bimonthly semimonthly ten_minute fifteen_minute daily_temperature \
+        monthly_cycle132; do .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
 
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
@@ -31,7 +31,8 @@ import pandas as pd
 
 CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps_noseason", "weekly_short",
          "daily3y", "monthly_mult", "hourly_week", "level_shift", "minute", "quarterly_short", "yearly_trend",
-         "month_end", "stores", "six_hourly", "biweekly", "bimonthly", "semimonthly", "ten_minute", "fifteen_minute")
+         "month_end", "stores", "six_hourly", "biweekly", "bimonthly", "semimonthly", "ten_minute", "fifteen_minute",
+         "daily_temperature", "monthly_cycle132")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -156,6 +157,21 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
         work = ((hour >= 8) & (hour < 18) & ((t // 96) % 7 < 5)).astype(float)
         y = 30 + 40 * work + 5 * np.sin(2 * np.pi * t / 96) + rng.normal(0, 3, n)
         return pd.DataFrame({"ts": pd.date_range("2023-03-06", periods=n, freq="15min"), "v": y}), 48
+    if name == "daily_temperature":  # ten years of daily minimum temperatures: a yearly cycle, AR(1) weather
+        n = 3650
+        t = np.arange(n)
+        e = np.zeros(n)
+        for i in range(1, n):
+            e[i] = 0.7 * e[i - 1] + rng.normal(0, 2.0)
+        y = np.round(11 + 4 * np.cos(2 * np.pi * (t - 15) / 365.25) + e, 1)
+        return pd.DataFrame({"Date": pd.date_range("1981-01-01", periods=n, freq="D"), "Temp": y}), 6
+    if name == "monthly_cycle132":  # monthly counts with an 11-year cycle and no monthly season, as sunspots
+        n = 1200
+        t = np.arange(n)
+        phase = 1 + np.sin(2 * np.pi * t / 132)
+        y = np.maximum(0, (60 + 30 * np.sin(2 * np.pi * t / 1100)) * phase + rng.gamma(2, 6, n) * phase
+                       + rng.normal(0, 8, n))
+        return pd.DataFrame({"Month": pd.date_range("1900-01", periods=n, freq="MS"), "Sunspots": y}), 6
     raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
 
 
