@@ -402,6 +402,8 @@ def test_unix_times_are_read_as_utc_dates():
     first = pd.Timestamp("2023-01-01 00:00")
     for col, values, unit in (("timestamp", 1672531200 + 3600 * k, "seconds"),
                               ("epoch_ms", 1672531200000 + 3600000 * k, "milliseconds"),
+                              ("time_us", 1672531200000000 + 3600000000 * k, "microseconds"),
+                              ("time_ns", 1672531200000000000 + 3600000000000 * k, "nanoseconds"),
                               ("ts", 1672531200.0 + 3600 * k, "seconds")):
         for time in (None, col):
             d = load_series(pd.DataFrame({col: values, "load": np.sin(k / 3.8)}), "load", time)
@@ -410,6 +412,8 @@ def test_unix_times_are_read_as_utc_dates():
                        for n in d.notes)
     half = load_series(pd.DataFrame({"t": 1672531200.5 + 1800 * k, "v": k * 1.0}), "v", "t")
     assert half.freq == "30min" and half.series[0].time[0] == first + pd.Timedelta("500ms")
+    odd_ns = load_series(pd.DataFrame({"t": 1672531200000000001 + 3600000000000 * k, "v": k * 1.0}), "v", "t")
+    assert odd_ns.series[0].time[0] == first + pd.Timedelta(1, "ns")  # read as integers, not through a float
     # not Unix times: a column whose name says nothing of time, too few rows, a value before 2001-09-09, steps
     for df, time in ((pd.DataFrame({"population": 1672531200 + k, "v": k * 1.0}), None),
                      (pd.DataFrame({"timestamp": 1672531200 + 3600 * k[:7], "v": k[:7] * 1.0}), None),

@@ -309,12 +309,12 @@ def _parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
     integral = pd.api.types.is_integer_dtype(raw) or (
         pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0))
     if pd.api.types.is_numeric_dtype(raw) and not integral or integral and integer_dates(raw) is None:
-        t = unix_times(raw)
+        unit: list[str] = []
+        t = unix_times(raw, unit_out=unit)
         if t is not None:
             if notes is not None:
-                unit = "milliseconds" if raw.iloc[0] >= UNIX_SPAN["ms"][0] else "seconds"
-                notes.append(f"column {col!r}: numbers such as {raw.iloc[0].item()!r} read as Unix times ({unit} since "
-                             f"1970-01-01), in UTC: {t.iloc[0]}")
+                notes.append(f"column {col!r}: numbers such as {raw.iloc[0].item()!r} read as Unix times ({unit[0]} "
+                             f"since 1970-01-01), in UTC: {t.iloc[0]}")
             return _naive(t, keys)
     if integral:
         t = integer_dates(raw)
@@ -473,18 +473,22 @@ def integer_dates(raw):
 
 
 #: Unix times read as dates: seconds since 1970-01-01 UTC from 2001-09-09 (10**9, the first ten-digit second) to
-#: 2100-01-01, or milliseconds over the same span (thirteen digits)
-UNIX_SPAN = {"s": (10**9, 4_102_444_800), "ms": (10**12, 4_102_444_800_000)}
+#: 2100-01-01, or milli-, micro- or nanoseconds over the same span (13, 16 or 19 digits)
+_UNIX_END = 4_102_444_800
+UNIX_SPAN = {"s": (10**9, _UNIX_END), "ms": (10**12, _UNIX_END * 10**3), "us": (10**15, _UNIX_END * 10**6),
+             "ns": (10**18, _UNIX_END * 10**9)}
+UNIX_UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 #: where nobody named the time column, a column of Unix times must also say so in its name
 UNIX_NAME = re.compile(r"time|epoch|unix|stamp|date|(^|[_ ])ts($|[_ ])", re.IGNORECASE)
 
 
-def unix_times(raw, name: str | None = None):
+def unix_times(raw, name: str | None = None, unit_out: list[str] | None = None):
     """Unix times as naive datetimes in UTC: every value seconds (``1672531200``, fractions allowed) or every
-    value whole milliseconds (``1672531200000``) in :data:`UNIX_SPAN`, ``None`` otherwise (then the numbers are
-    steps). With ``name`` (a column nobody named as the time) the name must also say time (``timestamp``,
-    ``epoch``, ``unix_time``, ``ts``, ...: :data:`UNIX_NAME`) and there must be :data:`MIN_CODED_ROWS` rows: a
-    column of other large numbers (populations, revenues) is not taken for times."""
+    value whole milli-, micro- or nanoseconds (``1672531200000``) in :data:`UNIX_SPAN`, ``None`` otherwise (then
+    the numbers are steps). With ``name`` (a column nobody named as the time) the name must also say time
+    (``timestamp``, ``epoch``, ``unix_time``, ``ts``, ...: :data:`UNIX_NAME`) and there must be
+    :data:`MIN_CODED_ROWS` rows: a column of other large numbers (populations, revenues) is not taken for
+    times. ``unit_out``: receives the unit's name (:data:`UNIX_UNITS`)."""
     import pandas as pd
 
     if name is not None and (not UNIX_NAME.search(str(name)) or len(raw) < MIN_CODED_ROWS):
@@ -494,9 +498,16 @@ def unix_times(raw, name: str | None = None):
         return None
     a = v.to_numpy(dtype="float64")
     for unit, (lo, hi) in UNIX_SPAN.items():
-        if ((a >= lo) & (a < hi)).all() and (unit == "s" or np.all(np.mod(a, 1) == 0)):
-            t = pd.to_datetime(a * (1000 if unit == "s" else 1), unit="ms").round("us")
-            return pd.Series(t, index=pd.Series(raw).index)
+        if not (((a >= lo) & (a < hi)).all() and (unit == "s" or np.all(np.mod(a, 1) == 0))):
+            continue
+        if unit == "s":  # fractions of a second allowed: to the microsecond
+            t = pd.to_datetime(a * 1000, unit="ms").round("us")
+        else:  # whole numbers, as integers (a float64 holds nanoseconds since 1970 only to about 256 ns)
+            t = pd.to_datetime(v.to_numpy(dtype="int64") if pd.api.types.is_integer_dtype(v) else a.astype("int64"),
+                               unit=unit)
+        if unit_out is not None:
+            unit_out.append(UNIX_UNITS[unit])
+        return pd.Series(t, index=pd.Series(raw).index)
     return None
 
 
