@@ -292,10 +292,11 @@ def check_finite(values: np.ndarray, df, col: str, path) -> None:
                    f"overflow the scaling and the loss)")
 
 
-def _parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
+def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
     """(time values, is_datetime, time zone or None, held in UTC): integers stay
-    integers (years, steps), the rest parse as dates (text in one format for
-    the whole column, :func:`_one_format`); tz-aware dates become naive
+    integers (years, steps) unless they read as ``yyyymm(dd)`` codes or Unix
+    times, the rest parse as dates (text in one format for the whole column,
+    :func:`_one_format`; period codes); tz-aware dates become naive
     (:func:`_naive`); ``keys``: the series id of each row, where a time may
     repeat across series; ``notes``: where a choice made is said."""
     import pandas as pd
@@ -308,7 +309,8 @@ def _parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
         return _naive(pd.to_datetime(raw), keys)
     integral = pd.api.types.is_integer_dtype(raw) or (
         pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0))
-    if pd.api.types.is_numeric_dtype(raw) and not integral or integral and integer_dates(raw) is None:
+    coded = integer_dates(raw) if integral else None
+    if pd.api.types.is_numeric_dtype(raw) and coded is None:  # seconds (or ms, us, ns) since 1970?
         unit: list[str] = []
         t = unix_times(raw, unit_out=unit)
         if t is not None:
@@ -317,7 +319,7 @@ def _parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
                              f"since 1970-01-01), in UTC: {t.iloc[0]}")
             return _naive(t, keys)
     if integral:
-        t = integer_dates(raw)
+        t = coded
         if t is None:
             return raw.to_numpy().astype("int64"), False, None, False
         if t.isna().any():
@@ -1071,7 +1073,7 @@ def load_series(
             check_finite(v.to_numpy(), df, c, src)
     ids = df[id_col].astype(str).to_numpy() if id_col else np.array([target_name] * len(df))  # one series: named after its column
     if time:
-        t_all, is_dt, tz, tz_utc = _parse_time(df, time, src, ids if id_col else None, notes)
+        t_all, is_dt, tz, tz_utc = parse_time(df, time, src, ids if id_col else None, notes)
     else:
         t_all, is_dt, tz, tz_utc = None, False, None, False
     form = OutputForm(tz=tz, tz_utc=tz_utc)

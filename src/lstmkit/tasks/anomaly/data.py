@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import (_parse_time, clock_repeat_hint, date_and_clock, drop_empty_columns, holds_dates,
-                            infer_freq, integer_dates, numeric_column, read_table, unix_times)
+from ...data.series import (clock_repeat_hint, date_and_clock, drop_empty_columns, holds_dates, infer_freq,
+                            integer_dates, numeric_column, parse_time, read_table, unix_times)
 from .config import DataConfig
 from .events import runs
 
@@ -202,7 +202,7 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
         t = numeric.to_numpy()  # steps, seconds from a start: numbers as they are
     else:  # dates, read as the forecaster reads them (day first where the column says so, codes, Unix times)
         try:
-            t = _parse_time(df, col, path, notes=notes)[0]
+            t = parse_time(df, col, path, notes=notes)[0]
         except ValueError as e:
             raise ValueError(str(e).replace("load_series: ", "anomaly data: ", 1)) from None
     dup = pd.Series(t).duplicated(keep=False).to_numpy()
