@@ -550,3 +550,30 @@ def test_a_date_column_and_a_time_of_day_column_are_read_together(tmp_path):
 
     a = load_anomaly_data(path)  # the detector's loader: the pair is the time, neither column a channel
     assert a.columns == ["Global_active_power"] and a.time_column == "Date Time" and a.time[0] == "16/12/2006 17:00:00"
+
+
+def test_a_logger_clock_a_little_late_or_early_is_rounded_to_its_grid(tmp_path):
+    # '00:05:01', '00:10:02' ...: a 5-minute logger's clock that runs late; the load stopped ("could not infer a
+    # regular step"; with freq='5min': "00:05:01 is off the '5min' grid that starts at 00:00:02")
+    rng = np.random.default_rng(0)
+    grid = pd.date_range("2023-01-01", periods=300, freq="5min")
+    late = grid + pd.to_timedelta(rng.integers(0, 3, 300), unit="s")
+    df = pd.DataFrame({"ts": late.strftime("%Y-%m-%d %H:%M:%S"), "v": np.sin(np.arange(300) / 10)})
+    for freq in (None, "5min"):
+        d = load_series(df, "v", "ts", freq=freq)
+        assert d.freq == "5min" and (d.series[0].time == grid).all()
+        moved = int((late != grid).sum())
+        assert d.notes[0] == (f"{moved} timestamp(s) a little off the '5min' grid (at most 2 s) rounded to it (a "
+                              "logger's clock that runs late or early)")
+    # left as they are: a grid with gaps, daily stamps at 03:00 with gaps, times too far off, two in one slot
+    gaps = pd.DataFrame({"ts": np.r_[grid[:100], grid[103:]], "v": np.arange(297.0)})
+    assert not any("rounded" in n for n in load_series(gaps, "v", "ts").notes)
+    days = pd.date_range("2023-01-01 03:00", periods=60, freq="D")
+    d = load_series(pd.DataFrame({"ts": np.r_[days[:20], days[25:]], "v": np.arange(55.0)}), "v", "ts")
+    assert d.series[0].time[0] == days[0] and not any("rounded" in n for n in d.notes)
+    far = grid + pd.to_timedelta(rng.integers(0, 90, 300), unit="s")  # up to 1.5 of 5 minutes off
+    with pytest.raises(ValueError, match=r"irregular frequency"):
+        load_series(pd.DataFrame({"ts": far, "v": np.arange(300.0)}), "v", "ts")
+    crowded = grid.append(pd.DatetimeIndex([grid[10] + pd.Timedelta("1s")])).sort_values()
+    with pytest.raises(ValueError, match=r"irregular frequency"):
+        load_series(pd.DataFrame({"ts": crowded, "v": np.arange(301.0)}), "v", "ts")

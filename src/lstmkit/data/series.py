@@ -32,6 +32,8 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   are left out (:func:`drop_empty_columns`);
 - numbers with thousands separators are read, and cells that stand for a
   missing value (:data:`MISSING_MARKERS`: ``?``, a dash) are missing;
+- timestamps a little off a round step (a logger's clock running late or
+  early, within a fifth of a step) are rounded to it (:func:`snap_jitter`);
 - a time so far from the others that the grid would span more than
   :data:`MAX_GRID` steps (and 100 a row) is an error naming its rows;
 - rows with no field at all at the end of a file are skipped;
@@ -788,6 +790,48 @@ def _row_text(file_rows: bool):
     return (lambda r: f"row {r + 2}") if file_rows else (lambda r: f"position {r}")
 
 
+#: steps a jittered clock is rounded to (:func:`snap_jitter`): the round ones loggers are set to
+_ROUND_STEPS = ("1s", "2s", "5s", "10s", "15s", "20s", "30s", "1min", "2min", "5min", "10min", "15min", "20min",
+                "30min", "1h", "2h", "3h", "4h", "6h", "12h", "1D")
+#: a timestamp is rounded to the grid only where every one lies within this share of a step of a grid point
+MAX_JITTER = 0.2
+
+
+def snap_jitter(times: np.ndarray, freq) -> tuple[np.ndarray, str, float, int]:
+    """Timestamps a logger wrote a little late or early (``00:05:01``, ``00:10:02`` for a 5-minute clock), rounded
+    to their grid: ``(times, step, largest offset in seconds, how many moved)``; the times unchanged (and step
+    ``""``) where they are on a grid already, or where rounding is not clear-cut: the step (``freq`` where it is
+    a fixed step, else the round step of :data:`_ROUND_STEPS` within a tenth of the median step) must leave every
+    time within :data:`MAX_JITTER` of a step from its grid point, and no two times on one point."""
+    import pandas as pd
+
+    if len(times) < 3:
+        return times, "", 0.0, 0
+    idx = pd.DatetimeIndex(times)
+    if freq is None and infer_freq(idx) is not None:
+        return times, "", 0.0, 0
+    step = None
+    if freq is not None:
+        try:
+            step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq).nanos, "ns")
+        except ValueError:
+            return times, "", 0.0, 0
+    else:
+        median = pd.Timedelta(int(np.median(np.diff(idx.asi8))), "ns")
+        for s in map(pd.Timedelta, _ROUND_STEPS):
+            if abs(median - s) <= 0.1 * s:
+                step = s
+                break
+    if step is None or step <= pd.Timedelta(0) or not ((idx.asi8 - idx.asi8[0]) % step.value).any():
+        return times, "", 0.0, 0  # no round step, or on a grid from the first time (gaps, 03:00 each day): as is
+    rounded = idx.round(step)
+    off = np.abs((idx - rounded).total_seconds().to_numpy())
+    if not off.any() or off.max() > MAX_JITTER * step.total_seconds() or rounded.has_duplicates:
+        return times, "", 0.0, 0
+    name = pd.tseries.frequencies.to_offset(step).freqstr
+    return rounded.to_numpy(), name, float(off.max()), int((off > 0).sum())
+
+
 #: the most steps a series' regular grid may span, where that is also more than 100 steps a row: beyond, a
 #: mistyped time (a year 2203, a value in seconds among milliseconds) would fill memory with missing values
 MAX_GRID = 10**6
@@ -1095,6 +1139,7 @@ def load_series(
                          "other series taken")
         return common or None
 
+    jitter: dict[str, list] = {}  # step -> [series, timestamps moved, largest offset in seconds]
     for sid in map(str, dict.fromkeys(ids)):  # file order; plain str, not numpy str, in ids and messages
         sel = np.flatnonzero(ids == sid)
         rows = row_all[sel]
@@ -1105,6 +1150,13 @@ def load_series(
             t = t_all[sel]
             order = np.argsort(t, kind="stable")
             t, y, rows, sel = t[order], y[order], rows[order], sel[order]
+            if is_dt and t[1:].size and not (t[1:] == t[:-1]).any():
+                t, step, worst, moved = snap_jitter(t, freq)
+                if moved:
+                    jitter.setdefault(step, [0, 0, 0.0])
+                    jitter[step][0] += 1
+                    jitter[step][1] += moved
+                    jitter[step][2] = max(jitter[step][2], worst)
             dup = t[1:] == t[:-1]
             if dup.any():
                 i = int(np.flatnonzero(dup)[0])
@@ -1153,6 +1205,9 @@ def load_series(
                           rows=rr[first:last + 1]))
     if not out:
         raise _err(src, "no series found")
+    for step, (k, moved, worst) in jitter.items():
+        notes.insert(0, f"{moved} timestamp(s) a little off the {step!r} grid (at most {worst:g} s) rounded to it"
+                     + (f" in {k} series" if len(out) > 1 else "") + " (a logger's clock that runs late or early)")
     return SeriesSet(series=out, source=src, target=target_name, freq=out and (f if is_dt else int(f)),
                      past_names=past_covariates, future_names=future_covariates, notes=notes, form=form)
 
