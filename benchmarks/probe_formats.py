@@ -108,6 +108,13 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         idx = pd.date_range("2023-01-01", periods=24 * 60, freq="h")
         stamps = idx.strftime("%Y-%m-%dT%H:%M:%SZ" if name == "utc_z" else "%m/%d/%Y %I:%M %p")
         pd.DataFrame({"ts": stamps, "load": _hourly()}).to_csv(path, index=False)
+    elif name == "logger_jitter":  # a 5-minute logger whose clock runs 0-2 s late
+        rng = np.random.default_rng(11)
+        idx = pd.date_range("2023-05-01", periods=288 * 10, freq="5min") + pd.to_timedelta(
+            rng.integers(0, 3, 288 * 10), unit="s")
+        k = np.arange(len(idx))
+        y = 40 + 15 * np.sin(2 * np.pi * k / 288) + rng.normal(0, 2, len(idx))
+        pd.DataFrame({"timestamp": idx.strftime("%Y-%m-%d %H:%M:%S"), "temp": y}).to_csv(path, index=False)
     else:
         raise SystemExit(f"probe_formats: no probe {name!r}; the probes: {', '.join(PROBES)}")
     return path, extra
@@ -115,7 +122,8 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
 
 PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_comma", "month_first_slashes",
           "ten_seconds", "yyyymm", "yyyymmdd", "mmm_yy", "yy_mmm", "year_number_month", "short_monthly_bom",
-          "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm")
+          "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm",
+          "logger_jitter")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -563,7 +563,7 @@ def test_a_logger_clock_a_little_late_or_early_is_rounded_to_its_grid(tmp_path):
         d = load_series(df, "v", "ts", freq=freq)
         assert d.freq == "5min" and (d.series[0].time == grid).all()
         moved = int((late != grid).sum())
-        assert d.notes[0] == (f"{moved} timestamp(s) a little off the '5min' grid (at most 2 s) rounded to it (a "
+        assert d.notes[-1] == (f"{moved} timestamp(s) a little off the '5min' grid (at most 2 s) rounded to it (a "
                               "logger's clock that runs late or early)")
     # left as they are: a grid with gaps, daily stamps at 03:00 with gaps, times too far off, two in one slot
     gaps = pd.DataFrame({"ts": np.r_[grid[:100], grid[103:]], "v": np.arange(297.0)})

@@ -1140,6 +1140,7 @@ def load_series(
         return common or None
 
     jitter: dict[str, list] = {}  # step -> [series, timestamps moved, largest offset in seconds]
+    before_series = len(notes)  # where the rounding note goes: after the notes on columns, before the series'
     for sid in map(str, dict.fromkeys(ids)):  # file order; plain str, not numpy str, in ids and messages
         sel = np.flatnonzero(ids == sid)
         rows = row_all[sel]
@@ -1206,7 +1207,7 @@ def load_series(
     if not out:
         raise _err(src, "no series found")
     for step, (k, moved, worst) in jitter.items():
-        notes.insert(0, f"{moved} timestamp(s) a little off the {step!r} grid (at most {worst:g} s) rounded to it"
+        notes.insert(before_series, f"{moved} timestamp(s) a little off the {step!r} grid (at most {worst:g} s) rounded to it"
                      + (f" in {k} series" if len(out) > 1 else "") + " (a logger's clock that runs late or early)")
     return SeriesSet(series=out, source=src, target=target_name, freq=out and (f if is_dt else int(f)),
                      past_names=past_covariates, future_names=future_covariates, notes=notes, form=form)
