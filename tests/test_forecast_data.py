@@ -577,3 +577,19 @@ def test_a_logger_clock_a_little_late_or_early_is_rounded_to_its_grid(tmp_path):
     crowded = grid.append(pd.DatetimeIndex([grid[10] + pd.Timedelta("1s")])).sort_values()
     with pytest.raises(ValueError, match=r"irregular frequency"):
         load_series(pd.DataFrame({"ts": crowded, "v": np.arange(301.0)}), "v", "ts")
+
+
+def test_monthly_dates_stamped_mid_month_get_an_error_that_says_how_to_write_them():
+    # no pandas frequency describes 'the 15th of every month': the error asked for freq=, which cannot help
+    mid = pd.date_range("2015-01-01", periods=40, freq="MS") + pd.Timedelta(days=14)
+    for freq in (None, "MS"):
+        with pytest.raises(ValueError, match=r"irregular frequency: .*every date is on day 15 of its month: monthly "
+                                             r"data stamped mid-month have no pandas frequency; write each as its "
+                                             r"month \(2015-01\) or its first day \(2015-01-01\)"):
+            load_series(pd.DataFrame({"d": mid.strftime("%Y-%m-%d"), "v": np.arange(40.0)}), "v", "d", freq=freq)
+    months = load_series(pd.DataFrame({"d": mid.strftime("%Y-%m"), "v": np.arange(40.0)}), "v", "d")
+    assert months.freq == "MS" and len(months.series[0].values) == 40  # the fix the message names works
+    jumpy = pd.DatetimeIndex(["2015-01-03", "2015-01-09", "2015-02-20", "2015-04-01"])  # not one day: no hint
+    with pytest.raises(ValueError, match=r"irregular frequency") as err:
+        load_series(pd.DataFrame({"d": jumpy, "v": np.arange(4.0)}), "v", "d")
+    assert "stamped mid-month" not in str(err.value)

@@ -849,6 +849,19 @@ def _check_span(n_grid: int, gaps: np.ndarray, times, path, time_col: str, sid: 
                f"{times[i + 1]} {row_text(rows[i + 1])}: check that time for a typing error")
 
 
+def _month_day_hint(idx) -> str:
+    """For an irregular-frequency error: where every date is on one day of its month other than the first or
+    the last (``2015-01-15``, ``2015-02-15``: monthly data stamped mid-month, which no pandas frequency
+    describes), how to write them; else ``""``."""
+    if len(idx) < 2 or (idx.day != idx.day[0]).any() or not 2 <= idx.day[0] <= 28 or (idx.normalize() != idx).any():
+        return ""
+    months = np.diff(np.asarray(idx.year) * 12 + np.asarray(idx.month))
+    if not (months > 0).all():
+        return ""
+    return (f"; every date is on day {idx.day[0]} of its month: monthly data stamped mid-month have no pandas "
+            f"frequency; write each as its month ({idx[0]:%Y-%m}) or its first day ({idx[0]:%Y-%m}-01)")
+
+
 def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndarray, row_text=_row_text(True),
           default=None):
     """The regular grid covering ``times`` (sorted, unique) and its frequency; raise if off-grid. ``default``:
@@ -886,7 +899,8 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
         f = default()
     if not f:
         raise _err(path, f"series {sid!r}, column {time_col!r}: irregular frequency: could not infer a regular "
-                   "step from the timestamps; give it with freq= (--data.freq; a pandas frequency such as MS, D, h)")
+                   "step from the timestamps; give it with freq= (--data.freq; a pandas frequency such as MS, D, h)"
+                   + _month_day_hint(idx))
     try:
         nanos = pd.tseries.frequencies.to_offset(f).nanos  # fixed steps (hours, days); calendar ones raise
     except ValueError:
@@ -903,7 +917,7 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
     if not on.all():
         i = int(np.flatnonzero(~on)[0])
         raise _err(path, f"series {sid!r}, column {time_col!r} {row_text(rows[i])}: irregular frequency: "
-                   f"{idx[i]} is off the {f!r} grid that starts at {idx[0]}")
+                   f"{idx[i]} is off the {f!r} grid that starts at {idx[0]}" + _month_day_hint(idx))
     return grid, f
 
 
