@@ -593,3 +593,30 @@ def test_monthly_dates_stamped_mid_month_get_an_error_that_says_how_to_write_the
     with pytest.raises(ValueError, match=r"irregular frequency") as err:
         load_series(pd.DataFrame({"d": jumpy, "v": np.arange(4.0)}), "v", "d")
     assert "stamped mid-month" not in str(err.value)
+
+
+def test_a_file_without_a_header_row_keeps_its_first_line_as_data(tmp_path):
+    # '1949-01,112' as the first line: pandas made it the header, so the first value was lost without a word and
+    # the series was called '112'
+    path = tmp_path / "airline_noheader.csv"
+    path.write_text("1949-01,112\n1949-02,118\n1949-03,132\n1949-04,129\n1949-05,121\n")
+    d = load_series(path, None, None)
+    assert d.target == "column_2" and d.freq == "MS" and list(d.series[0].values) == [112, 118, 132, 129, 121]
+    assert d.notes[0] == ("the file has no header row (its first line, '1949-01,112', is data): its columns are "
+                          "named column_1, column_2")
+    path.write_text("1949-01,112\n1949-02,118\n1949-03,oops\n")
+    with pytest.raises(ValueError, match=r"column 'column_2' row 3: expected a number"):  # the file's own line
+        load_series(path, None, None)
+    one = tmp_path / "values.csv"
+    one.write_text("266.0\n145.9\n183.1\n119.3\n180.3\n")
+    assert load_series(one, None, None).series[0].values[0] == 266.0
+    # headers stay headers: names, and whole numbers naming series
+    for text in ("Month,Passengers\n1949-01,112\n1949-02,118\n1949-03,132\n", "1,2,3\n10,20,30\n11,21,31\n12,22,32\n"):
+        path.write_text(text)
+        d = load_series(path, None, None, layout="wide" if text.startswith("1,") else "long")
+        assert not any("no header row" in n for n in d.notes)
+    from lstmkit.tasks.anomaly.data import load_anomaly_data
+
+    path.write_text("".join(f"2024-01-01 00:{m:02d},{m % 7}.5\n" for m in range(40)))
+    a = load_anomaly_data(path)
+    assert a.columns == ["column_2"] and a.time_column == "column_1" and len(a.values) == 40

@@ -28,6 +28,8 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   (:func:`date_and_clock`); dates may be text in one format (day first where
   the column says so), ``yyyymm`` integers, period codes, or Unix times
   (:func:`unix_times`);
+- a CSV whose first line is data (no header row: :func:`header_is_data`) is
+  read with columns named ``column_1``, ``column_2``, ...;
 - columns with no header and no value (a separator at the end of every line)
   are left out (:func:`drop_empty_columns`);
 - numbers with thousands separators are read, and cells that stand for a
@@ -193,14 +195,46 @@ def read_table(path: str | Path):
     if len(df) == 0:
         raise _err(path, f"no data rows (only the header {list(df.columns)})")
     df.columns = [str(c).strip() for c in df.columns]
+    notes = []
+    if suffix in (".csv", ".txt", ".tsv", ".gz") and header_is_data(list(df.columns)):
+        first = ",".join(df.columns)
+        df = pd.read_csv(path, header=None, **(_csv_dialect(path) if suffix == ".csv" else {"sep": None,
+                                                                                             "engine": "python"}))
+        df.columns = [f"column_{k + 1}" for k in range(df.shape[1])]
+        df.attrs["header_lines"] = 0
+        notes.append(f"the file has no header row (its first line, {first!r}, is data): its columns are named "
+                     f"{', '.join(df.columns)}")
     df.attrs["source"] = str(path)
     df.attrs["file_rows"] = True
+    df.attrs["read_notes"] = notes
     return df
+
+
+def header_is_data(names: list[str]) -> bool:
+    """Whether a CSV's header cells are a first line of data (``1949-01,112``: a file written without a header,
+    whose first values would otherwise become column names): every cell a number or a date, and some cell a date,
+    a number with a decimal point or an exponent, or the only cell. Whole numbers alone (``1,2,3``) stay a
+    header: series may be numbered."""
+    import warnings
+
+    import pandas as pd
+
+    cells = [str(c).strip() for c in names]
+    if not cells or any(c == "" or c.startswith("Unnamed: ") for c in cells):
+        return False
+    numbers = [c for c in cells if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", c)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dates = [c for c in cells if c not in numbers and re.search(r"\d[-/.:]\d", c)
+                 and not pd.isna(pd.to_datetime(c, errors="coerce"))]
+    if len(numbers) + len(dates) != len(cells):
+        return False
+    return bool(dates) or len(cells) == 1 or any(re.search(r"[.eE]", c) for c in numbers)
 
 
 def where_row(df, i: int) -> str:
     """``row N`` (file row, header = row 1) for a frame read from a file, ``position i`` for one made in memory."""
-    return f"row {i + 2}" if df.attrs.get("file_rows") else f"position {i}"
+    return f"row {i + 1 + df.attrs.get('header_lines', 1)}" if df.attrs.get("file_rows") else f"position {i}"
 
 
 def _need(df, path, cols: list[str], role: str) -> None:
@@ -785,9 +819,9 @@ def _common_freq(times, ids) -> str | None:
     return max(found, key=found.get) if found else None
 
 
-def _row_text(file_rows: bool):
+def _row_text(file_rows: bool, header_lines: int = 1):
     """How to name row ``r`` of the source: ``row r+2`` in a file (header = row 1), ``position r`` in a frame."""
-    return (lambda r: f"row {r + 2}") if file_rows else (lambda r: f"position {r}")
+    return (lambda r: f"row {r + 1 + header_lines}") if file_rows else (lambda r: f"position {r}")
 
 
 #: steps a jittered clock is rounded to (:func:`snap_jitter`): the round ones loggers are set to
@@ -1056,8 +1090,8 @@ def load_series(
     future_covariates = list(future_covariates or [])
     df, name, time = as_frame(path, target, time)
     src = source or name
-    row_text = _row_text(bool(df.attrs.get("file_rows")))
-    notes: list[str] = []
+    row_text = _row_text(bool(df.attrs.get("file_rows")), df.attrs.get("header_lines", 1))
+    notes: list[str] = list(df.attrs.get("read_notes", []))
     drop_empty_columns(df, notes)
     if not time and find_time:
         named = [target] if isinstance(target, str) else list(target or [])
@@ -1085,12 +1119,12 @@ def load_series(
         for c in cols:  # checked here, while the rows are still the file's
             check_finite(numeric_column(df, c, src).to_numpy(), df, c, src)
         keep = ([time] if time else []) + cols
-        file_rows = df.attrs.get("file_rows")
+        attrs = dict(df.attrs)  # file rows and header lines, for the messages about the melted rows
         long = df[keep].reset_index(drop=True).melt(id_vars=[time] if time else None, value_vars=cols,
                                                     var_name="__id__", value_name="__y__", ignore_index=False)
         long["__row__"] = long.index.to_numpy()
         df = long.reset_index(drop=True)
-        df.attrs["file_rows"] = file_rows
+        df.attrs.update(attrs)
         id_col, target_col, target_name = "__id__", "__y__", "value"
     else:
         if isinstance(target, (list, tuple)):

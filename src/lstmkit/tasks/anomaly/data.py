@@ -96,7 +96,8 @@ def _read(path: str | Path):
 def load_anomaly_data(path: str | Path, cfg: DataConfig | None = None) -> AnomalyData:
     """Read a CSV/Parquet file of one row per time step (see the module docstring for the checks)."""
     cfg = cfg or DataConfig()
-    return from_frame(_read(path), cfg, str(path), row_offset=2)
+    df = _read(path)
+    return from_frame(df, cfg, str(path), row_offset=1 + df.attrs.get("header_lines", 1))
 
 
 def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row_offset: int = 0,
@@ -112,7 +113,7 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
         if col and col not in df.columns:
             raise _err(path, f"no {role} column {col!r}; the columns are {list(df.columns)}")
     reserved = {c for c in (cfg.label, cfg.time) if c}
-    notes: list[str] = []
+    notes: list[str] = list(df.attrs.get("read_notes", []))
     df = df.copy()  # columns may be left out or joined below: never the caller's frame
     drop_empty_columns(df, notes)
     time_col = cfg.time
@@ -161,12 +162,12 @@ def _numeric(df, col: str, path, row_offset: int, notes: list[str] | None = None
     try:
         return numeric_column(df, col, path, notes=notes)
     except ValueError as e:
-        if row_offset == 2:
+        shared = 1 + df.attrs.get("header_lines", 1)  # the shared helper counts file rows (a header = row 1)
+        if row_offset == shared:
             raise
-        # the shared helper counts file rows (header = 1); in memory, say the position
         import re
 
-        msg = re.sub(r"row (\d+):", lambda m: f"row {int(m.group(1)) - 2 + row_offset}:", str(e), count=1)
+        msg = re.sub(r"row (\d+):", lambda m: f"row {int(m.group(1)) - shared + row_offset}:", str(e), count=1)
         raise ValueError(msg.replace("load_series: ", "anomaly data: ", 1)) from None
 
 
