@@ -620,3 +620,40 @@ def test_a_file_without_a_header_row_keeps_its_first_line_as_data(tmp_path):
     path.write_text("".join(f"2024-01-01 00:{m:02d},{m % 7}.5\n" for m in range(40)))
     a = load_anomaly_data(path)
     assert a.columns == ["column_2"] and a.time_column == "column_1" and len(a.values) == 40
+
+
+def test_the_shipped_sunspots_file_loads_with_nothing_named(shared_data):
+    # 'YEAR,SUNACTIVITY': with no time named the load stopped at "expected the value column to be named; numeric
+    # columns: ['YEAR', 'SUNACTIVITY']"
+    sun = load_series(shared_data / "series" / "sunspots.csv", None, None)
+    assert sun.target == "SUNACTIVITY" and sun.freq == 1 and sun.series[0].time[0] == 1700
+    assert any("column 'YEAR' holds years: it is the time column" in n for n in sun.notes)
+
+
+def test_year_columns_alone_or_with_a_month_or_quarter_column_are_the_time(tmp_path):
+    # 'Year,Sales' or 'Year,Month,Sales': with no time named the load stopped at "expected the value column to be
+    # named; numeric columns: ['Year', 'Month', 'Sales']"
+    yearly = load_series(pd.DataFrame({"Year": 1990 + np.arange(30), "Sales": np.arange(30.0)}), None, None)
+    assert yearly.target == "Sales" and yearly.freq == 1 and yearly.series[0].time[0] == 1990
+    m = pd.date_range("2020-01-01", periods=24, freq="MS")
+    for month in (m.month, m.strftime("%B"), m.strftime("%b")):
+        d = load_series(pd.DataFrame({"Year": m.year, "Month": month, "Sales": np.arange(24.0)}), None, None)
+        assert d.target == "Sales" and d.freq == "MS" and (d.series[0].time == m).all()
+        assert any("columns 'Year' and 'Month' hold the year and the month: read together" in n for n in d.notes)
+    q = pd.date_range("2018-01-01", periods=16, freq="QS")
+    for quarter in (q.quarter, [f"Q{k}" for k in q.quarter]):
+        d = load_series(pd.DataFrame({"yr": q.year, "Quarter": quarter, "v": np.arange(16.0)}), None, None)
+        assert d.freq.startswith("QS") and (d.series[0].time == q).all()
+    panel = pd.DataFrame({"country": np.repeat(["A", "B"], 20), "year": np.tile(1990 + np.arange(20), 2),
+                          "gdp": np.arange(40.0)})
+    assert [len(s.values) for s in load_series(panel, None, None, id="country").series] == [20, 20]
+    # not years: a name that says something else, values outside 1000-2999, rainfall in 'mm' beside a year
+    for df in (pd.DataFrame({"count": 1990 + np.arange(30), "v": np.arange(30.0)}),
+               pd.DataFrame({"year": np.arange(30), "v": np.arange(30.0)})):
+        with pytest.raises(ValueError, match=r"expected the value column to be named"):
+            load_series(df, None, None)
+    rain = load_series(pd.DataFrame({"Year": 1990 + np.arange(30), "mm": np.arange(30) % 12 + 1.0}), "mm", None)
+    assert rain.freq == 1 and rain.target == "mm"
+    path = tmp_path / "pipes.csv"  # '|' as the separator
+    path.write_text("Month|Sales\n" + "".join(f"{d:%Y-%m}|{100 + i}\n" for i, d in enumerate(m)))
+    assert load_series(path, None, None).freq == "MS"

@@ -25,7 +25,8 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
 - with no time column named, the one column of dates is the time column
   (:func:`find_time_column`; several are an error, none means row order),
   or a date column and a time-of-day column read together
-  (:func:`date_and_clock`); dates may be text in one format (day first where
+  (:func:`date_and_clock`), or a ``Year`` column, with a ``Month`` or
+  ``Quarter`` column where there is one (:func:`year_columns`); dates may be text in one format (day first where
   the column says so), ``yyyymm`` integers, period codes, or Unix times
   (:func:`unix_times`);
 - a CSV whose first line is data (no header row: :func:`header_is_data`) is
@@ -151,9 +152,9 @@ def _err(path, msg: str) -> ValueError:
 
 def table_dialect(header: str) -> dict:
     """``read_csv``'s separator (and decimal mark) for a table, from its
-    header line: ``;`` (then with decimal commas, the European form) or a tab
-    where the header has more of them than commas; else the comma."""
-    sep = max((",", ";", "\t"), key=lambda k: (header.count(k), k == ","))
+    header line: ``;`` (then with decimal commas, the European form), a tab or
+    ``|`` where the header has more of them than commas; else the comma."""
+    sep = max((",", ";", "\t", "|"), key=lambda k: (header.count(k), k == ","))
     return {"sep": ";", "decimal": ","} if sep == ";" else {"sep": sep}
 
 
@@ -651,10 +652,67 @@ def drop_empty_columns(df, notes: list[str]) -> list[str]:
     return empty
 
 
+#: column names that say years, months, quarters (English, German, French, Spanish, Portuguese)
+_YEAR_NAME = re.compile(r"(?i)year|yr|yyyy|jahr|ann[ée]e|a[ñn]o")
+_MONTH_NAME = re.compile(r"(?i)month|monat|mois|mes|m[êe]s")  # not 'mm' (millimetres) or 'mon' (Monday)
+_QUARTER_NAME = re.compile(r"(?i)quarter|qtr|quartal|trimestre")  # not 'q' (a discharge, a quantity)
+
+
+def _whole(col, low: int, high: int) -> bool:
+    """Every value present, a whole number from ``low`` to ``high``."""
+    import pandas as pd
+
+    v = pd.to_numeric(col, errors="coerce")
+    return len(v) > 0 and bool(v.notna().all()) and bool((np.mod(v, 1) == 0).all()) and \
+        bool(v.between(low, high).all())
+
+
+def year_columns(df, skip, notes: list[str]) -> str | None:
+    """Where no column holds dates: a column named for the year (``Year``, ``yr``, ``Jahr``, ...) of whole numbers
+    1000-2999 is the time, the years as integer steps; with a month column (``Month``: 1-12 or month names) or a
+    quarter column (``Quarter``: 1-4 or ``Q1``-``Q4``) beside it, both are replaced by a new column of ``df``
+    (a private copy) read as months or quarters. Its name is returned and said in ``notes``; ``None`` where there
+    is no year column."""
+    import pandas as pd
+
+    free = [c for c in df.columns if c not in skip]
+    years = [c for c in free if _YEAR_NAME.fullmatch(str(c).strip()) and _whole(df[c], 1000, 2999)]
+    if len(years) != 1:
+        return None
+    y = years[0]
+    year = pd.to_numeric(df[y]).astype("int64").astype(str)
+    for kind, pattern in (("month", _MONTH_NAME), ("quarter", _QUARTER_NAME)):
+        for c in free:
+            if c == y or not pattern.fullmatch(str(c).strip()):
+                continue
+            text = df[c].astype(str).str.strip()
+            if kind == "month" and _whole(df[c], 1, 12):
+                part = "-" + pd.to_numeric(df[c]).astype("int64").astype(str).str.zfill(2)
+            elif kind == "month" and text.str.lower().str[:3].isin([m[:3] for m in _MONTHS]).all():
+                part = "-" + text.str.lower().str[:3].map({m[:3]: f"{k + 1:02d}" for k, m in enumerate(_MONTHS)})
+            elif kind == "quarter" and (_whole(df[c], 1, 4) or text.str.fullmatch(r"(?i)q[1-4]").all()):
+                part = "-Q" + text.str[-1]
+            else:
+                continue
+            name = f"{y} {c}"
+            while name in df.columns:
+                name += "_"
+            df[name] = year + part
+            df.drop(columns=[y, c], inplace=True)  # read into the new column: neither is a value column now
+            notes.append(f"columns {y!r} and {c!r} hold the year and the {kind}: read together as the time (e.g. "
+                         f"{df[name].iloc[0]!r})")
+            return name
+    notes.append(f"column {y!r} holds years: it is the time column (none was named; time=, or --time on the command "
+                 "line, names another)")
+    return y
+
+
 def find_time_column(df, skip, path, notes: list[str]) -> str | None:
     """The time column when none is named: the one column, other than those in ``skip`` (target, id,
     covariates), that :func:`holds_dates` (said in ``notes``), or a date and a time-of-day column joined
-    (:func:`date_and_clock`); ``None`` (row order) where none does; an error naming them where several do."""
+    (:func:`date_and_clock`), else a year column, alone or with a month or quarter column
+    (:func:`year_columns`); ``None`` (row order) where none does; an error naming them where several hold
+    dates."""
     found = [c for c in df.columns if c not in skip and holds_dates(df[c])]
     joined = date_and_clock(df, found, notes)
     if joined:
@@ -665,6 +723,9 @@ def find_time_column(df, skip, path, notes: list[str]) -> str | None:
         notes.append(f"column {found[0]!r} holds dates: it is the time column (none was named; time=, or --time "
                      "on the command line, names another)")
         return found[0]
+    joined = year_columns(df, skip, notes)
+    if joined:
+        return joined
     import pandas as pd
 
     def date_like(c) -> bool:  # digits and a separator in every row ('1-01', '01-Jan'), not labels ('north', 'N7')
