@@ -657,3 +657,23 @@ def test_year_columns_alone_or_with_a_month_or_quarter_column_are_the_time(tmp_p
     path = tmp_path / "pipes.csv"  # '|' as the separator
     path.write_text("Month|Sales\n" + "".join(f"{d:%Y-%m}|{100 + i}\n" for i, d in enumerate(m)))
     assert load_series(path, None, None).freq == "MS"
+
+
+def test_title_lines_before_the_header_are_left_out(tmp_path):
+    # an export's title ('# sales export', 'Monthly sales, shop 3' and a blank line) above the header: the title
+    # became the header, and the load stopped at the header row ("expected a number, got 'Sales'")
+    m = pd.date_range("2020-01-01", periods=24, freq="MS")
+    body = "".join(f"{d:%Y-%m},{100 + i}\n" for i, d in enumerate(m))
+    path = tmp_path / "export.csv"
+    for title, skipped in (("# sales export\n", 1), ("Monthly sales, shop 3\n\n", 2)):
+        path.write_text(title + "Month,Sales\n" + body)
+        d = load_series(path, None, None)
+        assert d.target == "Sales" and d.freq == "MS" and d.series[0].values[0] == 100
+        assert d.notes[0].startswith(f"{skipped} line(s) before the header left out ('")
+    path.write_text("Export 2023\nMonth;Sales\n" + "".join(f"{d:%Y-%m};{100 + i},5\n" for i, d in enumerate(m)))
+    assert load_series(path, None, None).series[0].values[0] == 100.5  # the header's ';' and decimal commas
+    path.write_text("# x\nMonth,Sales\n" + body.replace("2020-05,104", "2020-05,abc"))
+    with pytest.raises(ValueError, match=r"column 'Sales' row 7: expected a number"):  # the file's own line
+        load_series(path, None, None)
+    path.write_text("Month,Sales\n" + body)  # a plain file: nothing left out
+    assert not any("before the header" in n for n in load_series(path, None, None).notes)

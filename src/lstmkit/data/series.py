@@ -29,8 +29,9 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   ``Quarter`` column where there is one (:func:`year_columns`); dates may be text in one format (day first where
   the column says so), ``yyyymm`` integers, period codes, or Unix times
   (:func:`unix_times`);
-- a CSV whose first line is data (no header row: :func:`header_is_data`) is
-  read with columns named ``column_1``, ``column_2``, ...;
+- title lines above a CSV's header are left out (:func:`lines_before_header`),
+  and a CSV whose first line is data (no header row: :func:`header_is_data`)
+  is read with columns named ``column_1``, ``column_2``, ...;
 - columns with no header and no value (a separator at the end of every line)
   are left out (:func:`drop_empty_columns`);
 - numbers with thousands separators are read, and cells that stand for a
@@ -159,9 +160,38 @@ def table_dialect(header: str) -> dict:
 
 
 def _csv_dialect(path: Path) -> dict:
-    """:func:`table_dialect` of a .csv file's first line."""
+    """:func:`table_dialect` of a .csv file's header line (the first, or the first after :func:`lines_before_header`)."""
+    lines = _first_lines(path)
+    skip = lines_before_header(lines)
+    return table_dialect(lines[skip] if skip < len(lines) else "")
+
+
+def _first_lines(path: Path, n: int = 30) -> list[str]:
     with open(path, "rb") as fh:
-        return table_dialect(fh.readline().decode("utf-8", "replace"))
+        return [fh.readline().decode("utf-8-sig", "replace").rstrip("\r\n") for _ in range(n)]
+
+
+def lines_before_header(lines: list[str]) -> int:
+    """How many lines before a table's header are not the table (a title such as ``Sales export 2023`` or
+    ``# from the logger``, blank lines): the fewest, at most 5, after which a line of two or more fields is
+    followed at once by lines of as many fields (the next ten that are not blank), where every line before it
+    has fewer fields or a blank line ends them; 0 otherwise."""
+    import csv
+
+    def fields(line: str, sep: str) -> int:
+        return len(next(csv.reader([line], delimiter=sep), [])) if line.strip() else 0
+
+    for k in range(min(6, len(lines))):
+        if not lines[k].strip():
+            continue
+        sep = table_dialect(lines[k])["sep"]
+        width = fields(lines[k], sep)
+        rest = [fields(x, sep) for x in lines[k + 1:] if x.strip()][:10]
+        if width < 2 or not rest or any(w != width for w in rest) or (k + 1 < len(lines) and not lines[k + 1].strip()):
+            continue  # not a header: too few fields, unlike the lines after it, or a blank line after it (a title)
+        before = lines[:k]
+        return k if all(fields(x, sep) < width for x in before) or (before and not before[-1].strip()) else 0
+    return 0
 
 
 def read_table(path: str | Path):
@@ -178,10 +208,11 @@ def read_table(path: str | Path):
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv", ".gz"):
+            skip = lines_before_header(_first_lines(path)) if suffix != ".gz" else 0
             if suffix == ".csv":
-                df = pd.read_csv(path, **_csv_dialect(path))
+                df = pd.read_csv(path, skiprows=skip, **_csv_dialect(path))
             else:
-                df = pd.read_csv(path, sep=None, engine="python")
+                df = pd.read_csv(path, sep=None, engine="python", skiprows=skip)
         else:
             raise _err(path, f"expected a .csv or .parquet file, got {suffix or 'no extension'!r}")
     except UnicodeDecodeError:
@@ -197,12 +228,16 @@ def read_table(path: str | Path):
         raise _err(path, f"no data rows (only the header {list(df.columns)})")
     df.columns = [str(c).strip() for c in df.columns]
     notes = []
+    if suffix in (".csv", ".txt", ".tsv", ".gz") and skip:
+        title = " | ".join(x.strip() for x in _first_lines(path, skip) if x.strip())
+        notes.append(f"{skip} line(s) before the header left out ({title[:80]!r})")
+        df.attrs["header_lines"] = skip + 1
     if suffix in (".csv", ".txt", ".tsv", ".gz") and header_is_data(list(df.columns)):
         first = ",".join(df.columns)
-        df = pd.read_csv(path, header=None, **(_csv_dialect(path) if suffix == ".csv" else {"sep": None,
-                                                                                             "engine": "python"}))
+        df = pd.read_csv(path, header=None, skiprows=skip, **(_csv_dialect(path) if suffix == ".csv" else
+                                                               {"sep": None, "engine": "python"}))
         df.columns = [f"column_{k + 1}" for k in range(df.shape[1])]
-        df.attrs["header_lines"] = 0
+        df.attrs["header_lines"] = skip
         notes.append(f"the file has no header row (its first line, {first!r}, is data): its columns are named "
                      f"{', '.join(df.columns)}")
     df.attrs["source"] = str(path)
