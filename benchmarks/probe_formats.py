@@ -115,6 +115,17 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         k = np.arange(len(idx))
         y = 40 + 15 * np.sin(2 * np.pi * k / 288) + rng.normal(0, 2, len(idx))
         pd.DataFrame({"timestamp": idx.strftime("%Y-%m-%d %H:%M:%S"), "temp": y}).to_csv(path, index=False)
+    elif name == "year_month_columns":  # 'Year,Month,Sales' (a statistics office's table)
+        t, y = _monthly(72)
+        pd.DataFrame({"Year": t.year, "Month": t.month, "Sales": np.round(y, 2)}).to_csv(path, index=False)
+    elif name == "title_line":  # an export's title and a blank line above the header
+        t, y = _monthly(72)
+        path.write_text("Monthly sales, shop 3\n\nMonth,Sales\n" + "".join(f"{a:%Y-%m},{b:.2f}\n" for a, b in zip(t, y)))
+    elif name == "no_header":  # the first line is data
+        t, y = _monthly(72)
+        path.write_text("".join(f"{a:%Y-%m},{b:.2f}\n" for a, b in zip(t, y)))
+    elif name == "sunspots_as_shipped":  # the shipped file, nothing named ('YEAR,SUNACTIVITY')
+        path.write_text((ROOT.parent / "shared" / "data" / "series" / "sunspots.csv").read_text())
     else:
         raise SystemExit(f"probe_formats: no probe {name!r}; the probes: {', '.join(PROBES)}")
     return path, extra
@@ -123,7 +134,7 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
 PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_comma", "month_first_slashes",
           "ten_seconds", "yyyymm", "yyyymmdd", "mmm_yy", "yy_mmm", "year_number_month", "short_monthly_bom",
           "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm",
-          "logger_jitter")
+          "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -289,6 +289,15 @@ def test_day_first_dates_and_unix_times_are_read_as_the_forecaster_reads_them(tm
     assert data.time[0] == 1672531200  # events keep the user's own time values
 
 
+def test_year_and_month_columns_are_the_time_not_channels():
+    m = pd.date_range("2015-01-01", periods=60, freq="MS")
+    data = from_frame(pd.DataFrame({"Year": m.year, "Month": m.month, "load": np.sin(np.arange(60) / 3.0)}))
+    assert data.columns == ["load"] and data.time_column == "Year Month" and data.time[0] == "2015-01"
+    assert not any("not evenly spaced" in n for n in data.notes)
+    yearly = from_frame(pd.DataFrame({"year": 1950 + np.arange(40), "flow": np.cos(np.arange(40) / 2.0)}))
+    assert yearly.columns == ["flow"] and yearly.time_column == "year"
+
+
 def test_numbers_with_thousands_separators_are_read_with_a_note(tmp_path):
     data = load_anomaly_data(_csv(tmp_path, 'v\n"1,200.5"\n980\n"12,000"\n7\n'))
     assert data.values[:, 0].tolist() == [1200.5, 980.0, 12000.0, 7.0]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ...data.series import (clock_repeat_hint, date_and_clock, drop_empty_columns, holds_dates, infer_freq,
-                            integer_dates, numeric_column, parse_time, read_table, unix_times)
+                            integer_dates, numeric_column, parse_time, read_table, unix_times, year_columns)
 from .config import DataConfig
 from .events import runs
 
@@ -131,6 +131,10 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
             reserved.add(time_col)
             if not joined:
                 notes.append(f"column {time_col!r} holds dates: read as the time column, not as a channel")
+        else:  # 'Year' (with 'Month' or 'Quarter'): the time, not channels
+            time_col = year_columns(df, reserved, notes) or ""
+            if time_col:
+                reserved.add(time_col)
     if cfg.columns:
         for c in cfg.columns:
             if c not in df.columns:
