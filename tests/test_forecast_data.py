@@ -677,3 +677,34 @@ def test_title_lines_before_the_header_are_left_out(tmp_path):
         load_series(path, None, None)
     path.write_text("Month,Sales\n" + body)  # a plain file: nothing left out
     assert not any("before the header" in n for n in load_series(path, None, None).notes)
+
+
+def test_one_row_per_series_with_the_dates_across_the_header_is_read_as_such(tmp_path):
+    # 'Page,2015-07-01,2015-07-02,...' (web-traffic and sales exports): the load stopped at "expected the value
+    # column to be named" with every date column listed
+    days = pd.date_range("2015-07-01", periods=40, freq="D")
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.poisson(50, (3, 40)).astype(float), columns=days.strftime("%Y-%m-%d"))
+    table.iloc[2, :5] = np.nan  # a page that starts later
+    table.iloc[0, 20] = np.nan  # a missing day
+    table.insert(0, "Page", ["a.org", "b.org", "c.org"])
+    path = tmp_path / "traffic.csv"
+    table.to_csv(path, index=False)
+    d = load_series(path, None, None)
+    assert [s.id for s in d.series] == ["a.org", "b.org", "c.org"] and d.freq == "D"
+    assert len(d.series[0].values) == 40 and len(d.series[2].values) == 35 and d.series[2].time[0] == days[5]
+    assert d.series[1].values[:3].tolist() == table.iloc[1, 1:4].tolist()
+    assert d.notes[0] == ("40 columns named by dates ('2015-07-01' .. '2015-08-09'): one row per series (id column "
+                          "'Page'), read as such")
+    assert not any("not used" in n for n in d.notes)
+    bad = table.drop(columns="Page").astype(object)
+    bad.iloc[1, 7] = "x"
+    bad.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"column '2015-07-08' row 3: expected a number, got 'x'"):  # file rows
+        load_series(path, None, None)
+    assert [s.id for s in load_series(table.drop(columns="Page"), None, None).series] == [
+        "position 0", "position 1", "position 2"]
+    # not this layout: a named target, or two columns not named by dates
+    two = table.assign(Region=["n", "s", "n"])
+    with pytest.raises(ValueError, match=r"expected the value column to be named"):
+        load_series(two, None, None)

@@ -32,6 +32,8 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
 - title lines above a CSV's header are left out (:func:`lines_before_header`),
   and a CSV whose first line is data (no header row: :func:`header_is_data`)
   is read with columns named ``column_1``, ``column_2``, ...;
+- one row per series with the dates across the header (``Page,2015-07-01,...``)
+  is melted to the long layout (:func:`dates_across`);
 - columns with no header and no value (a separator at the end of every line)
   are left out (:func:`drop_empty_columns`);
 - numbers with thousands separators are read, and cells that stand for a
@@ -248,9 +250,10 @@ def read_table(path: str | Path):
 
 def header_is_data(names: list[str]) -> bool:
     """Whether a CSV's header cells are a first line of data (``1949-01,112``: a file written without a header,
-    whose first values would otherwise become column names): every cell a number or a date, and some cell a date,
-    a number with a decimal point or an exponent, or the only cell. Whole numbers alone (``1,2,3``) stay a
-    header: series may be numbered."""
+    whose first values would otherwise become column names): every cell a number or a date, some cell a number,
+    and some cell a date, a number with a decimal point or an exponent, or the only cell. Whole numbers alone
+    (``1,2,3``: series may be numbered) and dates alone (one row per series, :func:`dates_across`) stay a
+    header."""
     import warnings
 
     import pandas as pd
@@ -265,7 +268,7 @@ def header_is_data(names: list[str]) -> bool:
                  and not pd.isna(pd.to_datetime(c, errors="coerce"))]
     if len(numbers) + len(dates) != len(cells):
         return False
-    return bool(dates) or len(cells) == 1 or any(re.search(r"[.eE]", c) for c in numbers)
+    return bool(numbers) and (bool(dates) or len(cells) == 1 or any(re.search(r"[.eE]", c) for c in numbers))
 
 
 def where_row(df, i: int) -> str:
@@ -742,6 +745,44 @@ def year_columns(df, skip, notes: list[str]) -> str | None:
     return y
 
 
+def dates_across(df, id: str | None, path, notes: list[str]):
+    """A table with one row per series and the dates across its header (``Page,2015-07-01,2015-07-02,...``, as
+    web-traffic and sales exports are often laid out), melted to one row per (series, date): ``(frame, id
+    column, time column, value column)``; ``None`` where fewer than three column names read as dates, where a
+    column not named by a date holds numbers, or where more than one column is not named by a date (it would not
+    be clear which is the id). Values are checked while the rows are the file's; said in ``notes``."""
+    import warnings
+
+    import pandas as pd
+
+    names = [str(c) for c in df.columns]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dated = [c for c in names if re.search(r"\d[-/.]\d", c) and not pd.isna(pd.to_datetime(c, errors="coerce"))]
+    if len(dated) < 3:
+        return None
+    others = [c for c in names if c not in dated]
+    if len(others) > 1 or (id and others != [id]) or any(reads_as_numbers(df[c]) for c in others):
+        return None
+    for c in dated:  # checked here, while the rows are still the file's
+        check_finite(numeric_column(df, c, path, notes=notes).to_numpy(), df, c, path)
+    attrs = dict(df.attrs)
+    key = others[0] if others else "series"
+    frame = df.reset_index(drop=True)
+    if not others:
+        frame[key] = [where_row(df, i) for i in range(len(df))]  # 'row 2' in a file, 'position 0' in a frame
+    time, value = "time", "value"
+    while time in (key,):
+        time += "_"
+    long = frame.melt(id_vars=[key], value_vars=dated, var_name=time, value_name=value, ignore_index=False)
+    long["__row__"] = long.index.to_numpy()
+    long = long.reset_index(drop=True)
+    long.attrs.update(attrs)
+    notes.append(f"{len(dated)} columns named by dates ({dated[0]!r} .. {dated[-1]!r}): one row per series"
+                 + (f" (id column {key!r})" if others else " (each row a series)") + ", read as such")
+    return long, key, time, value
+
+
 def find_time_column(df, skip, path, notes: list[str]) -> str | None:
     """The time column when none is named: the one column, other than those in ``skip`` (target, id,
     covariates), that :func:`holds_dates` (said in ``notes``), or a date and a time-of-day column joined
@@ -1189,6 +1230,10 @@ def load_series(
     row_text = _row_text(bool(df.attrs.get("file_rows")), df.attrs.get("header_lines", 1))
     notes: list[str] = list(df.attrs.get("read_notes", []))
     drop_empty_columns(df, notes)
+    if layout == "long" and not (time or target or past_covariates or future_covariates) and find_time:
+        rows = dates_across(df, id, src, notes)  # one row per series, the dates across the header
+        if rows is not None:
+            df, id, time, target = rows
     if not time and find_time:
         named = [target] if isinstance(target, str) else list(target or [])
         time = find_time_column(df, {*named, id, *past_covariates, *future_covariates}, src, notes)
@@ -1243,14 +1288,15 @@ def load_series(
             _need(df, src, [id], "id")
         _need(df, src, past_covariates, "past-covariate")
         _need(df, src, future_covariates, "future-covariate")
-        unused = [c for c in df.columns if c not in (target, time, id, *past_covariates, *future_covariates)
+        unused = [c for c in df.columns if c not in (target, time, id, "__row__", *past_covariates, *future_covariates)
                   and reads_as_numbers(df[c])]
         if unused:  # said, so that a time or id column written as numbers (Unix seconds, store numbers) is not lost
             notes.append(f"numeric column(s) {unused[:5]}{' ...' if len(unused) > 5 else ''} not used (time=, id=, "
                          "past_covariates= or future_covariates= name them; --time, --id, --data.past_covariates or "
                          "--data.future_covariates on the command line)")
         df = df.reset_index(drop=True)
-        df["__row__"] = np.arange(len(df))
+        if "__row__" not in df.columns:  # (dates across the header: the melted rows keep their file rows)
+            df["__row__"] = np.arange(len(df))
         id_col, target_col, target_name = id, target, target
 
     y_all = numeric_column(df, target_col, src, notes=notes)
