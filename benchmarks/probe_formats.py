@@ -126,6 +126,19 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         path.write_text("".join(f"{a:%Y-%m},{b:.2f}\n" for a, b in zip(t, y)))
     elif name == "sunspots_as_shipped":  # the shipped file, nothing named ('YEAR,SUNACTIVITY')
         path.write_text((ROOT.parent / "shared" / "data" / "series" / "sunspots.csv").read_text())
+    elif name == "dates_across":  # one row per page, the days across the header (a web-traffic export)
+        rng = np.random.default_rng(13)
+        days = pd.date_range("2016-01-01", periods=300, freq="D")
+        k = np.arange(300)
+        rows = []
+        for page in range(8):
+            level = rng.uniform(50, 5000)
+            week = 1 + 0.25 * np.sin(2 * np.pi * (k + page) / 7)
+            rows.append(np.round(level * week * np.exp(np.cumsum(rng.normal(0, 0.02, 300))) + rng.normal(0, level * .05,
+                                                                                                         300)))
+        table = pd.DataFrame(rows, columns=days.strftime("%Y-%m-%d"))
+        table.insert(0, "Page", [f"page_{p}.example.org" for p in range(8)])
+        table.to_csv(path, index=False)
     else:
         raise SystemExit(f"probe_formats: no probe {name!r}; the probes: {', '.join(PROBES)}")
     return path, extra
@@ -134,7 +147,8 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
 PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_comma", "month_first_slashes",
           "ten_seconds", "yyyymm", "yyyymmdd", "mmm_yy", "yy_mmm", "year_number_month", "short_monthly_bom",
           "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm",
-          "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped")
+          "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
+          "dates_across")
 
 
 def probe(name: str, folder: Path) -> dict:
