@@ -708,3 +708,12 @@ def test_one_row_per_series_with_the_dates_across_the_header_is_read_as_such(tmp
     two = table.assign(Region=["n", "s", "n"])
     with pytest.raises(ValueError, match=r"expected the value column to be named"):
         load_series(two, None, None)
+
+
+def test_a_header_shorter_than_its_rows_stays_the_header(tmp_path):
+    # rows written with a trailing separator under a header without one: not a title line above a header
+    path = tmp_path / "short_header.csv"
+    path.write_text("Month,Sales\n" + "".join(f"2020-{m:02d},{100 + m},\n" for m in range(1, 13)))
+    d = load_series(path, "Sales", "Month")
+    assert len(d.series[0].values) == 12 and d.series[0].values[0] == 101
+    assert not any("before the header" in n for n in d.notes)

@@ -177,7 +177,8 @@ def lines_before_header(lines: list[str]) -> int:
     """How many lines before a table's header are not the table (a title such as ``Sales export 2023`` or
     ``# from the logger``, blank lines): the fewest, at most 5, after which a line of two or more fields is
     followed at once by lines of as many fields (the next ten that are not blank), where every line before it
-    has fewer fields or a blank line ends them; 0 otherwise."""
+    is blank, has one field or starts with ``#``, or a blank line ends them; 0 otherwise (a header shorter than
+    its rows, ``Month,Sales`` above ``2020-01,5,``, stays the header)."""
     import csv
 
     def fields(line: str, sep: str) -> int:
@@ -192,7 +193,8 @@ def lines_before_header(lines: list[str]) -> int:
         if width < 2 or not rest or any(w != width for w in rest) or (k + 1 < len(lines) and not lines[k + 1].strip()):
             continue  # not a header: too few fields, unlike the lines after it, or a blank line after it (a title)
         before = lines[:k]
-        return k if all(fields(x, sep) < width for x in before) or (before and not before[-1].strip()) else 0
+        title = all(fields(x, sep) <= 1 or x.lstrip().startswith("#") for x in before)  # not a shorter header
+        return k if title or (before and not before[-1].strip()) else 0
     return 0
 
 
@@ -211,10 +213,12 @@ def read_table(path: str | Path):
             df = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv", ".gz"):
             skip = lines_before_header(_first_lines(path)) if suffix != ".gz" else 0
+            # index_col=False: rows with a separator at their end (one field more than the header) would
+            # otherwise make pandas take the first column for the index and shift every value one column on
             if suffix == ".csv":
-                df = pd.read_csv(path, skiprows=skip, **_csv_dialect(path))
+                df = pd.read_csv(path, skiprows=skip, index_col=False, **_csv_dialect(path))
             else:
-                df = pd.read_csv(path, sep=None, engine="python", skiprows=skip)
+                df = pd.read_csv(path, sep=None, engine="python", skiprows=skip, index_col=False)
         else:
             raise _err(path, f"expected a .csv or .parquet file, got {suffix or 'no extension'!r}")
     except UnicodeDecodeError:
@@ -764,8 +768,8 @@ def dates_across(df, id: str | None, path, notes: list[str]):
     others = [c for c in names if c not in dated]
     if len(others) > 1 or (id and others != [id]) or any(reads_as_numbers(df[c]) for c in others):
         return None
-    for c in dated:  # checked here, while the rows are still the file's
-        check_finite(numeric_column(df, c, path, notes=notes).to_numpy(), df, c, path)
+    for c in dated:  # checked here, while the rows are still the file's (notes come once, from the melted values)
+        check_finite(numeric_column(df, c, path).to_numpy(), df, c, path)
     attrs = dict(df.attrs)
     key = others[0] if others else "series"
     frame = df.reset_index(drop=True)
