@@ -717,3 +717,20 @@ def test_a_header_shorter_than_its_rows_stays_the_header(tmp_path):
     d = load_series(path, "Sales", "Month")
     assert len(d.series[0].values) == 12 and d.series[0].values[0] == 101
     assert not any("before the header" in n for n in d.notes)
+
+
+def test_a_column_whose_every_value_carries_one_sign_or_unit_is_read(tmp_path):
+    # '$983.94' or '9.8%' in every row (a spreadsheet's currency and percent formats) stopped the load; one sign
+    # for the whole column is unambiguous, so it is read with a note; signs on some values only stay an error
+    t = pd.date_range("2020-01-01", periods=12, freq="MS").strftime("%Y-%m-%d")
+    path = tmp_path / "signed.csv"
+    for written, sign, first in ((lambda v: f"${v:,.2f}", "$", 983.94), (lambda v: f"{v / 100:.1f}%", "%", 9.8),
+                                 (lambda v: f"{v:.0f} kWh", "kWh", 984.0), (lambda v: f"€ {v:.2f}", "€", 983.94)):
+        values = [983.94 + 100.5 * i for i in range(12)]
+        path.write_text("date,revenue\n" + "".join(f'{d},"{written(v)}"\n' for d, v in zip(t, values)))
+        d = load_series(path)  # nothing named: the signed column is the value column
+        assert d.target == "revenue" and d.series[0].values[0] == pytest.approx(first)
+        assert any(f"column 'revenue': every value written with {sign!r}" in n for n in d.notes)
+    for mixed in (["$5"] * 6 + ["€5"] * 6, ["5%"] * 6 + ["0.05"] * 6, ["3 pm"] * 12):
+        with pytest.raises(ValueError, match=r"expected a number"):
+            load_series(pd.DataFrame({"date": t, "v": mixed}), "v", "date")

@@ -307,16 +307,48 @@ def reads_as_numbers(col) -> bool:
     text = col.dropna().astype(str).str.strip()
     marked = text.isin(MISSING_MARKERS)
     text = text[(text != "") & ~marked]
+    if len(text) and _one_sign(text, text == text) is not None:  # '$983.94', '9.8%' in every value
+        return True
     grouped = text.str.fullmatch(_THOUSANDS)
     if len(text) == 0 or not (grouped.any() or marked.any()):
         return False
     return bool((grouped | pd.to_numeric(text, errors="coerce").notna()).all())
 
 
+_PLAIN = r"[-+]?(\d+(\.\d*)?|\.\d+)"
+_SIGNED = re.compile(rf"(?P<pre>[$€£¥])?\s*(?P<num>[-+]?\s*({_THOUSANDS[5:]}|{_PLAIN[5:]}))\s*(?P<post>%|[$€£¥]|[A-Za-z]{{1,3}})?")
+
+
+def _one_sign(raw, present):
+    """``(values, sign)`` where every present value of ``raw`` is a number written with one and the same currency
+    sign before it (``$983.94``, ``€ 3``) or one and the same percent sign, currency sign or unit of up to three
+    letters after it (``9.8%``, ``40 kg``), thousands separators allowed; ``None`` otherwise (a sign on some
+    values only, or mixed signs, stays an error: ``$5`` beside ``€5`` or ``5%`` beside ``0.05`` would be read
+    wrong)."""
+    import pandas as pd
+
+    text = raw[present].astype(str).str.strip()
+    if len(text) == 0 or pd.to_numeric(text, errors="coerce").notna().any():
+        return None
+    parts = text.str.extract(_SIGNED.pattern)
+    full = text.str.fullmatch(_SIGNED.pattern)
+    pre, post = parts["pre"].fillna(""), parts["post"].fillna("")
+    signs = set(pre + "|" + post)
+    if not full.all() or len(signs) != 1 or signs == {"|"} or ((pre != "") & (post != "")).any() or \
+            post.iloc[0].lower() in ("am", "pm"):  # '3 pm' is a time of day
+        return None
+    number = pd.to_numeric(parts["num"].str.replace(r"[\s,]", "", regex=True), errors="coerce")
+    if number.isna().any():
+        return None
+    sign = (pre.iloc[0] or post.iloc[0])
+    return pd.Series(number.to_numpy(), index=text.index).reindex(raw.index), sign
+
+
 def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[str] | None = None):
     """Column as float, raising on values that are present but not numbers. Numbers written with thousands
     separators (``"1,124.86"``, a spreadsheet's number format: commas between groups of exactly three digits, a
-    point before the decimals) are read, said in ``notes``."""
+    point before the decimals), and columns whose every value carries the same currency sign, percent sign or
+    unit (:func:`_one_sign`), are read, said in ``notes``; ``?`` and dashes are missing (:data:`MISSING_MARKERS`)."""
     import pandas as pd
 
     raw = df[col]
@@ -330,6 +362,16 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
             kinds = sorted(set(raw[marked].astype(str).str.strip()))
             notes.append(f"{name}: {int(marked.sum())} value(s) written {' or '.join(map(repr, kinds))} read as "
                          f"missing (first at {where_row(df, int(np.flatnonzero(marked.to_numpy())[0]))})")
+    signed = _one_sign(raw, bad | (num.notna() & raw.notna()))
+    if signed is not None:  # every value written with the same currency sign, percent sign or unit
+        values, sign = signed
+        num = num.where(~bad, values)
+        if notes is not None:
+            name = "the series columns" if col.startswith("__") else f"column {col!r}"
+            first = raw[bad].astype(str).str.strip().iloc[0]
+            notes.append(f"{name}: every value written with {sign!r} (such as {first!r}): read as the number without "
+                         f"it ({float(num[bad].iloc[0]):g})")
+        return num.astype("float64")
     if bad.any():
         text = raw[bad].astype(str).str.strip()
         if text.str.fullmatch(_THOUSANDS).all():
