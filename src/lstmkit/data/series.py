@@ -328,7 +328,9 @@ def _one_sign(raw, present):
     import pandas as pd
 
     text = raw[present].astype(str).str.strip()
-    if len(text) == 0 or pd.to_numeric(text, errors="coerce").notna().any():
+    if len(text) == 0 or not text.iloc[:100].str.fullmatch(_SIGNED.pattern).all():  # ids and words fail fast
+        return None
+    if pd.to_numeric(text, errors="coerce").notna().any():
         return None
     parts = text.str.extract(_SIGNED.pattern)
     full = text.str.fullmatch(_SIGNED.pattern)
