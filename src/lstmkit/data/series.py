@@ -1027,7 +1027,8 @@ def snap_jitter(times: np.ndarray, freq) -> tuple[np.ndarray, str, float, int]:
     if len(times) < 3:
         return times, "", 0.0, 0
     idx = pd.DatetimeIndex(times)
-    if freq is None and infer_freq(idx) is not None:
+    steps = np.diff(idx.asi8)
+    if (steps == steps[0]).all() or (freq is None and infer_freq(idx) is not None):  # even steps: fast, no grid
         return times, "", 0.0, 0
     step = None
     if freq is not None:
@@ -1036,7 +1037,7 @@ def snap_jitter(times: np.ndarray, freq) -> tuple[np.ndarray, str, float, int]:
         except ValueError:
             return times, "", 0.0, 0
     else:
-        median = pd.Timedelta(int(np.median(np.diff(idx.asi8))), "ns")
+        median = pd.Timedelta(int(np.median(steps)), "ns")
         for s in map(pd.Timedelta, _ROUND_STEPS):
             if abs(median - s) <= 0.1 * s:
                 step = s
