@@ -355,7 +355,11 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
 
     raw = df[col]
     num = pd.to_numeric(raw, errors="coerce")
-    bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    bad = num.isna() & raw.notna()
+    if not bad.any():  # numbers (and missing values) only: the common case, nothing more to read
+        return num.astype("float64")
+    stripped = raw[bad].astype(str).str.strip()
+    bad[bad] = (stripped != "").to_numpy()
     marked = bad & raw.astype(str).str.strip().isin(MISSING_MARKERS)
     if marked.any() and allow_missing:  # '?' or a dash for a missing value: missing, said in the notes
         bad = bad & ~marked
@@ -990,6 +994,18 @@ def _semi_monthly(idx) -> str | None:
     return None
 
 
+def _positions(ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Each id's row positions, ascending, from one stable sort (``ids == sid`` for every id compared every row
+    once per series: 800 million string comparisons for 2,000 series of 200 rows)."""
+    if len(ids) == 0:
+        return {}
+    order = np.argsort(ids, kind="stable")
+    ranked = ids[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    return {str(ranked[a]): order[a:b] for a, b in zip(starts, ends)}
+
+
 def _common_freq(times, ids) -> str | None:
     """The frequency most series with at least three distinct timestamps show (``None`` where none does)."""
     import pandas as pd
@@ -1380,8 +1396,9 @@ def load_series(
 
     jitter: dict[str, list] = {}  # step -> [series, timestamps moved, largest offset in seconds]
     before_series = len(notes)  # where the rounding note goes: after the notes on columns, before the series'
+    by_id = _positions(ids)
     for sid in map(str, dict.fromkeys(ids)):  # file order; plain str, not numpy str, in ids and messages
-        sel = np.flatnonzero(ids == sid)
+        sel = by_id[sid]
         rows = row_all[sel]
         y = y_all.to_numpy()[sel]
         if t_all is None:
