@@ -161,13 +161,6 @@ def table_dialect(header: str) -> dict:
     return {"sep": ";", "decimal": ","} if sep == ";" else {"sep": sep}
 
 
-def _csv_dialect(path: Path) -> dict:
-    """:func:`table_dialect` of a .csv file's header line (the first, or the first after :func:`lines_before_header`)."""
-    lines = _first_lines(path)
-    skip = lines_before_header(lines)
-    return table_dialect(lines[skip] if skip < len(lines) else "")
-
-
 def _first_lines(path: Path, n: int = 30) -> list[str]:
     with open(path, "rb") as fh:
         return [fh.readline().decode("utf-8-sig", "replace").rstrip("\r\n") for _ in range(n)]
@@ -212,13 +205,14 @@ def read_table(path: str | Path):
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv", ".gz"):
-            skip = lines_before_header(_first_lines(path)) if suffix != ".gz" else 0
+            lines = _first_lines(path) if suffix != ".gz" else []
+            skip = lines_before_header(lines)
+            # the separator (and decimal mark) of a .csv from its header line; the others: pandas' sniffer
+            dialect = table_dialect(lines[skip] if skip < len(lines) else "") if suffix == ".csv" else \
+                {"sep": None, "engine": "python"}
             # index_col=False: rows with a separator at their end (one field more than the header) would
             # otherwise make pandas take the first column for the index and shift every value one column on
-            if suffix == ".csv":
-                df = pd.read_csv(path, skiprows=skip, index_col=False, **_csv_dialect(path))
-            else:
-                df = pd.read_csv(path, sep=None, engine="python", skiprows=skip, index_col=False)
+            df = pd.read_csv(path, skiprows=skip, index_col=False, **dialect)
         else:
             raise _err(path, f"expected a .csv or .parquet file, got {suffix or 'no extension'!r}")
     except UnicodeDecodeError:
@@ -235,13 +229,12 @@ def read_table(path: str | Path):
     df.columns = [str(c).strip() for c in df.columns]
     notes = []
     if suffix in (".csv", ".txt", ".tsv", ".gz") and skip:
-        title = " | ".join(x.strip() for x in _first_lines(path, skip) if x.strip())
+        title = " | ".join(x.strip() for x in lines[:skip] if x.strip())
         notes.append(f"{skip} line(s) before the header left out ({title[:80]!r})")
         df.attrs["header_lines"] = skip + 1
     if suffix in (".csv", ".txt", ".tsv", ".gz") and header_is_data(list(df.columns)):
         first = ",".join(df.columns)
-        df = pd.read_csv(path, header=None, skiprows=skip, **(_csv_dialect(path) if suffix == ".csv" else
-                                                               {"sep": None, "engine": "python"}))
+        df = pd.read_csv(path, header=None, skiprows=skip, **dialect)
         df.columns = [f"column_{k + 1}" for k in range(df.shape[1])]
         df.attrs["header_lines"] = skip
         notes.append(f"the file has no header row (its first line, {first!r}, is data): its columns are named "
@@ -252,24 +245,31 @@ def read_table(path: str | Path):
     return df
 
 
+def _names_a_date(cell: str) -> bool:
+    """Whether a header cell is a date (``2015-07-01``, ``1949-01``, ``01/02/2020``): digits on both sides of a
+    date separator, and pandas reads it."""
+    import warnings
+
+    import pandas as pd
+
+    if not re.search(r"\d[-/.:]\d", cell):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return not pd.isna(pd.to_datetime(cell, errors="coerce"))
+
+
 def header_is_data(names: list[str]) -> bool:
     """Whether a CSV's header cells are a first line of data (``1949-01,112``: a file written without a header,
     whose first values would otherwise become column names): every cell a number or a date, some cell a number,
     and some cell a date, a number with a decimal point or an exponent, or the only cell. Whole numbers alone
     (``1,2,3``: series may be numbered) and dates alone (one row per series, :func:`dates_across`) stay a
     header."""
-    import warnings
-
-    import pandas as pd
-
     cells = [str(c).strip() for c in names]
     if not cells or any(c == "" or c.startswith("Unnamed: ") for c in cells):
         return False
     numbers = [c for c in cells if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", c)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dates = [c for c in cells if c not in numbers and re.search(r"\d[-/.:]\d", c)
-                 and not pd.isna(pd.to_datetime(c, errors="coerce"))]
+    dates = [c for c in cells if c not in numbers and _names_a_date(c)]
     if len(numbers) + len(dates) != len(cells):
         return False
     return bool(numbers) and (bool(dates) or len(cells) == 1 or any(re.search(r"[.eE]", c) for c in numbers))
@@ -287,7 +287,8 @@ def _need(df, path, cols: list[str], role: str) -> None:
 
 
 #: a number written with commas between groups of three digits and a decimal point (1,124.86; 12,000)
-_THOUSANDS = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
+_GROUPED = r"\d{1,3}(,\d{3})+(\.\d+)?"
+_THOUSANDS = r"[-+]?" + _GROUPED
 
 
 #: cells that stand for a missing value where a number is expected (UCI's files write '?', statistics tables a
@@ -315,8 +316,9 @@ def reads_as_numbers(col) -> bool:
     return bool((grouped | pd.to_numeric(text, errors="coerce").notna()).all())
 
 
-_PLAIN = r"[-+]?(\d+(\.\d*)?|\.\d+)"
-_SIGNED = re.compile(rf"(?P<pre>[$€£¥])?\s*(?P<num>[-+]?\s*({_THOUSANDS[5:]}|{_PLAIN[5:]}))\s*(?P<post>%|[$€£¥]|[A-Za-z]{{1,3}})?")
+#: a number with a currency sign before it or a percent sign, currency sign or unit after it ($983.94, 9.8%, 40 kg)
+_SIGNED = re.compile(rf"(?P<pre>[$€£¥])?\s*(?P<num>[-+]?\s*({_GROUPED}|\d+(\.\d*)?|\.\d+))\s*"
+                     r"(?P<post>%|[$€£¥]|[A-Za-z]{1,3})?")
 
 
 def _one_sign(raw, present):
@@ -358,9 +360,10 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
     bad = num.isna() & raw.notna()
     if not bad.any():  # numbers (and missing values) only: the common case, nothing more to read
         return num.astype("float64")
-    stripped = raw[bad].astype(str).str.strip()
+    stripped = raw[bad].astype(str).str.strip()  # only the values pandas could not read
+    marked = bad.copy()
+    marked[bad] = stripped.isin(MISSING_MARKERS).to_numpy()
     bad[bad] = (stripped != "").to_numpy()
-    marked = bad & raw.astype(str).str.strip().isin(MISSING_MARKERS)
     if marked.any() and allow_missing:  # '?' or a dash for a missing value: missing, said in the notes
         bad = bad & ~marked
         if notes is not None:
@@ -710,10 +713,17 @@ def holds_dates(col) -> bool:
 _CLOCK = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp]\.?[Mm]\.?)?"
 
 
+def _free_name(df, name: str) -> str:
+    """``name``, with underscores added until no column of ``df`` has it."""
+    while name in df.columns:
+        name += "_"
+    return name
+
+
 def date_and_clock(df, found: list[str], notes: list[str]) -> str | None:
     """Where the columns that hold dates are two, a date without a time and a time of day (``16/12/2006`` and
-    ``17:24:00``, as data loggers and UCI's household power file write them): both joined into a new column of
-    ``df`` (a private copy), its name returned and said in ``notes``; else ``None``."""
+    ``17:24:00``, as data loggers and UCI's household power file write them): both replaced by a new column of
+    ``df`` (a private copy) joining them, its name returned and said in ``notes``; else ``None``."""
     if len(found) != 2:
         return None
     for day, clock in (found, found[::-1]):
@@ -721,11 +731,10 @@ def date_and_clock(df, found: list[str], notes: list[str]) -> str | None:
         d = df[day].dropna().astype(str).str.strip()
         if len(c) and c.str.fullmatch(_CLOCK).all() and not d.str.contains(":").any() and df[clock].notna().equals(
                 df[day].notna()):
-            name = f"{day} {clock}"
-            while name in df.columns:
-                name += "_"
+            name = _free_name(df, f"{day} {clock}")
             df[name] = df[day].astype(str).str.strip() + " " + df[clock].astype(str).str.strip()
             df.loc[df[day].isna(), name] = None
+            df.drop(columns=[day, clock], inplace=True)  # read into the new column: neither is a channel now
             notes.append(f"columns {day!r} and {clock!r} hold a date and a time of day: read together as the time "
                          f"(e.g. {df[name].dropna().iloc[0]!r})")
             return name
@@ -784,9 +793,7 @@ def year_columns(df, skip, notes: list[str]) -> str | None:
                 part = "-Q" + text.str[-1]
             else:
                 continue
-            name = f"{y} {c}"
-            while name in df.columns:
-                name += "_"
+            name = _free_name(df, f"{y} {c}")
             df[name] = year + part
             df.drop(columns=[y, c], inplace=True)  # read into the new column: neither is a value column now
             notes.append(f"columns {y!r} and {c!r} hold the year and the {kind}: read together as the time (e.g. "
@@ -803,14 +810,8 @@ def dates_across(df, id: str | None, path, notes: list[str]):
     column, time column, value column)``; ``None`` where fewer than three column names read as dates, where a
     column not named by a date holds numbers, or where more than one column is not named by a date (it would not
     be clear which is the id). Values are checked while the rows are the file's; said in ``notes``."""
-    import warnings
-
-    import pandas as pd
-
     names = [str(c) for c in df.columns]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dated = [c for c in names if re.search(r"\d[-/.]\d", c) and not pd.isna(pd.to_datetime(c, errors="coerce"))]
+    dated = [c for c in names if re.search(r"\d[-/.]\d", c) and _names_a_date(c)]  # dates, not times of day
     if len(dated) < 3:
         return None
     others = [c for c in names if c not in dated]
@@ -823,9 +824,7 @@ def dates_across(df, id: str | None, path, notes: list[str]):
     frame = df.reset_index(drop=True)
     if not others:
         frame[key] = [where_row(df, i) for i in range(len(df))]  # 'row 2' in a file, 'position 0' in a frame
-    time, value = "time", "value"
-    while time in (key,):
-        time += "_"
+    time, value = ("time_" if key == "time" else "time"), "value"
     long = frame.melt(id_vars=[key], value_vars=dated, var_name=time, value_name=value, ignore_index=False)
     long["__row__"] = long.index.to_numpy()
     long = long.reset_index(drop=True)
@@ -835,26 +834,36 @@ def dates_across(df, id: str | None, path, notes: list[str]):
     return long, key, time, value
 
 
+def time_candidates(df, skip, notes: list[str]) -> tuple[str | None, list[str]]:
+    """Where no time column is named: ``(column, dated)``. A date column and a time-of-day column are joined
+    (:func:`date_and_clock`: that column, ``[]``); else ``dated`` lists the columns, other than those in
+    ``skip``, that :func:`holds_dates` (the column is the one of them, ``None`` where there are several: the
+    caller names them in its error, and says which one it took); else a year column, alone or joined with a
+    month or quarter column (:func:`year_columns`, ``[]``). The steps that build a column say so in ``notes``.
+    The forecaster's and the anomaly detector's loaders both find their time column here."""
+    found = [c for c in df.columns if c not in skip and holds_dates(df[c])]
+    joined = date_and_clock(df, found, notes)
+    if joined:
+        return joined, []
+    if found:
+        return (found[0] if len(found) == 1 else None), found
+    return year_columns(df, skip, notes), []
+
+
 def find_time_column(df, skip, path, notes: list[str]) -> str | None:
     """The time column when none is named: the one column, other than those in ``skip`` (target, id,
     covariates), that :func:`holds_dates` (said in ``notes``), or a date and a time-of-day column joined
     (:func:`date_and_clock`), else a year column, alone or with a month or quarter column
-    (:func:`year_columns`); ``None`` (row order) where none does; an error naming them where several hold
-    dates."""
-    found = [c for c in df.columns if c not in skip and holds_dates(df[c])]
-    joined = date_and_clock(df, found, notes)
-    if joined:
-        return joined
-    if len(found) > 1:
-        raise _err(path, f"columns {found} hold dates; name the time column (time=, or --time on the command line)")
-    if found:
-        notes.append(f"column {found[0]!r} holds dates: it is the time column (none was named; time=, or --time "
+    (:func:`year_columns`), as :func:`time_candidates` finds them; ``None`` (row order) where none does; an error
+    naming them where several hold dates."""
+    column, dated = time_candidates(df, skip, notes)
+    if len(dated) > 1:
+        raise _err(path, f"columns {dated} hold dates; name the time column (time=, or --time on the command line)")
+    if dated:
+        notes.append(f"column {column!r} holds dates: it is the time column (none was named; time=, or --time "
                      "on the command line, names another)")
-        return found[0]
-    joined = year_columns(df, skip, notes)
-    if joined:
-        return joined
-    import pandas as pd
+    if column:
+        return column
 
     def date_like(c) -> bool:  # digits and a separator in every row ('1-01', '01-Jan'), not labels ('north', 'N7')
         col = df[c].dropna()

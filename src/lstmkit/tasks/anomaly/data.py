@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import (clock_repeat_hint, date_and_clock, drop_empty_columns, holds_dates, infer_freq,
-                            integer_dates, numeric_column, parse_time, read_table, unix_times, year_columns)
+from ...data.series import (clock_repeat_hint, drop_empty_columns, infer_freq, integer_dates, numeric_column,
+                            parse_time, read_table, time_candidates, unix_times)
 from .config import DataConfig
 from .events import runs
 
@@ -118,23 +118,15 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
     drop_empty_columns(df, notes)
     time_col = cfg.time
     if not time_col and not cfg.columns:  # a column of dates is the time, not a channel
-        dates = [c for c in df.columns if c not in reserved and holds_dates(df[c])]
-        joined = date_and_clock(df, dates, notes)
-        if joined:
-            reserved.update(dates)
-            dates = [joined]
+        found, dates = time_candidates(df, reserved, notes)  # as the forecaster's loader finds it
         if len(dates) > 1:
             raise _err(path, f"columns {dates} hold dates; name the time column (time=, data.time) and the value "
                        "columns (data.columns)")
         if dates:
-            time_col = dates[0]
+            notes.append(f"column {found!r} holds dates: read as the time column, not as a channel")
+        if found:
+            time_col = found
             reserved.add(time_col)
-            if not joined:
-                notes.append(f"column {time_col!r} holds dates: read as the time column, not as a channel")
-        else:  # 'Year' (with 'Month' or 'Quarter'): the time, not channels
-            time_col = year_columns(df, reserved, notes) or ""
-            if time_col:
-                reserved.add(time_col)
     if cfg.columns:
         for c in cfg.columns:
             if c not in df.columns:
