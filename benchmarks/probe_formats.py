@@ -25,6 +25,9 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from lstmkit.data.series import read_table  # noqa: E402
 
 
 def _monthly(n: int = 60, start: str = "2001-01-01", seed: int = 3):
@@ -139,6 +142,15 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         table = pd.DataFrame(rows, columns=days.strftime("%Y-%m-%d"))
         table.insert(0, "Page", [f"page_{p}.example.org" for p in range(8)])
         table.to_csv(path, index=False)
+    elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
+        t, y = _daily()
+        lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
+        path.write_bytes(("Date;Recette (€) – température °C\r\n" + "\r\n".join(lines) + "\r\n").encode("cp1252"))
+    elif name == "excel_unicode_text":  # Excel's "Unicode Text": UTF-16 with a byte-order mark, tabs, a .txt
+        t, y = _daily()
+        path = path.with_suffix(".txt")
+        path.write_bytes(("Datum\tUmsatz (€)\n" + "".join(f"{a:%Y-%m-%d}\t{b:.2f}\n" for a, b in zip(t, y)))
+                         .encode("utf-16"))
     else:
         raise SystemExit(f"probe_formats: no probe {name!r}; the probes: {', '.join(PROBES)}")
     return path, extra
@@ -148,7 +160,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "ten_seconds", "yyyymm", "yyyymmdd", "mmm_yy", "yy_mmm", "year_number_month", "short_monthly_bom",
           "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm",
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
-          "dates_across")
+          "dates_across", "excel_ansi", "excel_unicode_text")
 
 
 def probe(name: str, folder: Path) -> dict:
@@ -160,7 +172,7 @@ def probe(name: str, folder: Path) -> dict:
                        timeout=900)
     lines = [ln.strip() for ln in (p.stdout + "\n" + p.stderr).splitlines() if ln.strip()]
     row = {"probe": name, "exit": p.returncode, "seconds": round(time.perf_counter() - t0, 1),
-           "first_values": pd.read_csv(path, sep=None, engine="python", nrows=2).iloc[:, 0].astype(str).tolist()}
+           "first_values": read_table(path).iloc[:2, 0].astype(str).tolist()}
     for ln in lines:
         if ln.startswith("data handling:"):
             row["read"] = ln[len("data handling:"):].strip()

@@ -229,10 +229,14 @@ def test_non_finite_values_name_the_file_column_and_row(tmp_path, value, what):
         AnomalyDetector().fit(np.r_[np.zeros(5), [np.inf], np.zeros(5)])
 
 
-def test_text_that_is_not_utf8_or_a_binary_file_names_the_file(tmp_path):
+def test_text_that_is_not_utf8_is_read_with_a_note_and_a_binary_file_names_the_file(tmp_path):
+    ansi = tmp_path / "ansi.csv"  # Excel's CSV on Windows: cp1252
+    ansi.write_bytes("Temp\xe9rature,label\n1,0\n2,0\n3,1\n".encode("cp1252"))
+    d = load_anomaly_data(ansi)
+    assert d.columns == ["Température"] and any("read as Windows-1252" in n for n in d.notes)
     latin = tmp_path / "latin.csv"
     latin.write_bytes("v,label\n1,0\ncaf\xe9,0\n".encode("latin-1"))
-    with pytest.raises(ValueError, match=r"latin.csv: line 3: expected UTF-8 text"):
+    with pytest.raises(ValueError, match=r"latin.csv: column 'v' row 3: expected a number, got 'caf\xe9'"):
         load_anomaly_data(latin)
     binary = tmp_path / "blob.csv"
     binary.write_bytes(b"v\n1\n\x00\x00\x01\x02\n")

@@ -255,10 +255,37 @@ def test_a_csv_with_semicolons_and_decimal_commas_and_a_latin1_csv(tmp_path):
     semi.write_text("date;units sold\n2015-01-01;100,13\n2015-02-01;101,5\n")
     df = read_table(semi)
     assert list(df.columns) == ["date", "units sold"] and df["units sold"].tolist() == [100.13, 101.5]
-    latin = tmp_path / "latin.csv"
-    latin.write_bytes("date,caf\xe9\n2015-01-01,1\n".encode("latin-1"))
-    with pytest.raises(ValueError, match=r"latin.csv: line 1: expected UTF-8 text, got byte 0xe9"):
-        read_table(latin)
+
+
+def test_tables_saved_by_excel_in_other_encodings_are_read_with_a_note_and_binary_files_are_refused(tmp_path):
+    from lstmkit.data.series import read_table
+
+    rows = "".join(f"2015-{m:02d}-01;{m},5\n" for m in range(1, 13))
+    ansi = tmp_path / "ansi.csv"  # Excel's "CSV" on a French Windows: cp1252, ';' and decimal commas
+    ansi.write_bytes(("Date;Température (°C) – moyenne €\n" + rows).encode("cp1252"))
+    df = read_table(ansi)
+    assert list(df.columns) == ["Date", "Température (°C) – moyenne €"] and df.iloc[:, 1].tolist()[:2] == [1.5, 2.5]
+    assert any("not UTF-8 (byte 0xe9 on line 1): read as Windows-1252" in n for n in df.attrs["read_notes"])
+    s = load_series(ansi)
+    assert s.freq == "MS" and s.target == "Température (°C) – moyenne €" and len(s.series[0].values) == 12
+    assert any("Windows-1252" in n for n in s.notes)
+    latin = tmp_path / "latin.csv"  # 0x81 is not a Windows-1252 letter: Latin-1
+    latin.write_bytes("date,caf\xe9\x81\n2015-01-01,1\n".encode("latin-1"))
+    df = read_table(latin)
+    assert list(df.columns) == ["date", "caf\xe9\x81"] and any("read as Latin-1" in n for n in df.attrs["read_notes"])
+    utf16 = tmp_path / "unicode.txt"  # Excel's "Unicode Text": UTF-16 with its byte-order mark, tab-separated
+    utf16.write_bytes("Monat\tUmsatz (€)\n".encode("utf-16") + "".join(
+        f"2015-{m:02d}-01\t{m}\n" for m in range(1, 13)).encode("utf-16-le"))
+    df = read_table(utf16)
+    assert list(df.columns) == ["Monat", "Umsatz (€)"] and df["Umsatz (€)"].tolist() == list(range(1, 13))
+    assert any("UTF-16" in n for n in df.attrs["read_notes"])
+    plain = tmp_path / "plain.csv"
+    plain.write_text("date,café\n2015-01-01,1\n", encoding="utf-8")
+    assert list(read_table(plain).columns) == ["date", "café"] and read_table(plain).attrs["read_notes"] == []
+    blob = tmp_path / "blob.csv"
+    blob.write_bytes(b"v\n1\n\x00\x00\xe9\x02\n")
+    with pytest.raises(ValueError, match=r"blob.csv: line 3: expected CSV text, got a NUL byte"):
+        read_table(blob)
 
 
 def test_an_unnamed_column_of_dates_is_the_time_column_and_orders_the_rows(tmp_path):

@@ -42,6 +42,9 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   early, within a fifth of a step) are rounded to it (:func:`snap_jitter`);
 - a time so far from the others that the grid would span more than
   :data:`MAX_GRID` steps (and 100 a row) is an error naming its rows;
+- a text file that is not UTF-8 is read as UTF-16 where it starts with that
+  byte-order mark, else as Windows-1252 (Excel's CSV), with a note
+  (:func:`text_encoding`); a binary file is refused;
 - rows with no field at all at the end of a file are skipped;
 - timestamps missing from a regular grid are inserted as missing values;
 - leading and trailing missing targets are dropped (trailing rows whose
@@ -161,9 +164,31 @@ def table_dialect(header: str) -> dict:
     return {"sep": ";", "decimal": ","} if sep == ";" else {"sep": sep}
 
 
-def _first_lines(path: Path, n: int = 30) -> list[str]:
-    with open(path, "rb") as fh:
-        return [fh.readline().decode("utf-8-sig", "replace").rstrip("\r\n") for _ in range(n)]
+#: bytes Windows-1252 leaves undefined: a file holding one is read as Latin-1 instead
+_CP1252_HOLES = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+
+
+def text_encoding(path: Path, data: bytes) -> tuple[str, str | None]:
+    """The encoding to read a text table's bytes ``data`` with, and a note where it is not UTF-8.
+
+    UTF-8 (a byte-order mark or none) as it is; UTF-16 with its byte-order mark (Excel's "Unicode Text");
+    any other file that does not decode as UTF-8 as Windows-1252, the encoding of Excel's "CSV" on Windows
+    (Latin-1 where it holds a byte Windows-1252 leaves undefined), with a note naming the first such byte.
+    A NUL byte in a file that is not UTF-16 is binary data: ``ValueError`` naming the line."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16", "the file is UTF-16 text (as Excel saves 'Unicode Text'): read as such"
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise _err(path, f"line {line}: expected CSV text, got a NUL byte (a binary file?)")
+    try:
+        data.decode("utf-8")
+        return "utf-8-sig", None
+    except UnicodeDecodeError as e:
+        at, line = e.start, data.count(b"\n", 0, e.start) + 1
+    enc, name = ("latin-1", "Latin-1") if any(b in data for b in _CP1252_HOLES) else ("cp1252", "Windows-1252")
+    return enc, (f"the file is not UTF-8 (byte 0x{data[at]:02x} on line {line}): read as {name}, the encoding "
+                 f"of Excel's CSV on Windows (save it as UTF-8 to be sure of its accented letters)")
 
 
 def lines_before_header(lines: list[str]) -> int:
@@ -201,25 +226,30 @@ def read_table(path: str | Path):
     if path.stat().st_size == 0:
         raise _err(path, "the file is empty; expected a header row and data rows")
     suffix = path.suffix.lower()
+    notes: list[str] = []
     try:
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv", ".gz"):
-            lines = _first_lines(path) if suffix != ".gz" else []
+            data = path.read_bytes()
+            if suffix == ".gz":
+                import gzip
+
+                data = gzip.decompress(data)
+            encoding, note = text_encoding(path, data)
+            if note:
+                notes.append(note)
+            lines = [x.rstrip("\r") for x in data.decode(encoding, "replace").split("\n", 30)[:30]]
             skip = lines_before_header(lines)
             # the separator (and decimal mark) of a .csv from its header line; the others: pandas' sniffer
             dialect = table_dialect(lines[skip] if skip < len(lines) else "") if suffix == ".csv" else \
                 {"sep": None, "engine": "python"}
+            dialect["encoding"] = encoding
             # index_col=False: rows with a separator at their end (one field more than the header) would
             # otherwise make pandas take the first column for the index and shift every value one column on
             df = pd.read_csv(path, skiprows=skip, index_col=False, **dialect)
         else:
             raise _err(path, f"expected a .csv or .parquet file, got {suffix or 'no extension'!r}")
-    except UnicodeDecodeError:
-        from ..io.files import read_text
-
-        read_text(path, "a table")  # raises, naming the line and the byte
-        raise _err(path, "expected UTF-8 text") from None
     except pd.errors.EmptyDataError:
         raise _err(path, "the file is empty; expected a header row and data rows") from None
     except pd.errors.ParserError as e:
@@ -227,7 +257,6 @@ def read_table(path: str | Path):
     if len(df) == 0:
         raise _err(path, f"no data rows (only the header {list(df.columns)})")
     df.columns = [str(c).strip() for c in df.columns]
-    notes = []
     if suffix in (".csv", ".txt", ".tsv", ".gz") and skip:
         title = " | ".join(x.strip() for x in lines[:skip] if x.strip())
         notes.append(f"{skip} line(s) before the header left out ({title[:80]!r})")

@@ -72,15 +72,8 @@ def check_finite(values: np.ndarray, columns: list[str], where, row_offset: int)
 
 
 def _read(path: str | Path):
-    """The table of a CSV/Parquet file, refusing text that is not UTF-8 and unreadable Parquet with errors naming it."""
-    from ...io.files import read_text
-
-    p = Path(path)
-    if p.is_file() and p.suffix.lower() in (".csv", ".tsv", ".txt"):
-        text = read_text(p, "anomaly data (CSV)")
-        if "\x00" in text:
-            line = text.count("\n", 0, text.index("\x00")) + 1
-            raise _err(path, f"line {line}: expected CSV text, got a NUL byte (a binary file?)")
+    """The table of a CSV/Parquet file (:func:`lstmkit.data.series.read_table`: text in any of the encodings it
+    reads, binary data refused), unreadable Parquet refused with an error naming it."""
     try:
         return read_table(path)
     except FileNotFoundError:
