@@ -395,3 +395,23 @@ def test_values_at_or_below_zero_after_training_go_to_the_fallback_not_to_a_log_
     c = Forecaster(horizon=6, model="combination", peers=[], **QUICK)
     c.backtest(df, time="t", target="y", start="2018-01")
     assert any("in the LSTM's place in the combination" in n for n in c.evaluate()["notes"]), c.evaluate()["notes"]
+
+
+def test_a_long_window_keeps_its_batch_and_its_early_stopping_origins_are_thinned_to_a_budget():
+    from lstmkit.tasks.forecast.lstm_fit import MAX_BATCH_STEPS, MAX_ES_STEPS, batch_plan, thin_es_origins
+
+    # short windows: the batch grows 8x as before; two seasons of 5-minute steps (576): it stays
+    assert batch_plan(90_000, 32, 36) == (256, 100) and batch_plan(90_000, 32, 48) == (256, 100)
+    assert batch_plan(90_000, 32, 576) == (32, 100) and batch_plan(90_000, 32, 96) == (128, 100)
+    for w in (1, 24, 200, 999):  # grown only within the bound; the given batch is never cut
+        b = batch_plan(10 ** 6, 32, w)[0]
+        assert b == 32 or (b > 32 and b * w <= MAX_BATCH_STEPS)
+    assert batch_plan(500, 32, 576) == (32, 16)  # few windows: unchanged
+    few = [np.arange(100, 118), np.arange(40, 58)]
+    assert thin_es_origins(few, 36) is few  # under the budget: every origin
+    many = [np.arange(1000, 11512)]  # a tenth of a year of 5-minute steps
+    thin = thin_es_origins(many, 576)
+    assert thin[0][-1] == 11511 and np.all(np.diff(thin[0]) == 6) and len(thin[0]) * 576 <= MAX_ES_STEPS
+    panel = [np.arange(k, k + 300) for k in range(50)]
+    out = thin_es_origins(panel, 200)
+    assert [o[-1] for o in out] == [o[-1] for o in panel] and sum(map(len, out)) * 200 <= MAX_ES_STEPS * 1.01

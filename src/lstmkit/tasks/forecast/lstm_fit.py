@@ -33,14 +33,31 @@ MIN_ES_WINDOWS = 20
 #: most batches per pass; larger data sets first grow the batch (up to MAX_GROWTH x train.batch_size)
 MAX_BATCHES = 100
 MAX_GROWTH = 8
+#: the batch grows only while it holds at most this many input steps (windows x window length): 256 windows of
+#: 48 steps. A long window (two seasons of 288 5-minute steps) keeps the given batch: a pass's cost is its steps,
+#: and 8x the windows of 576 steps made one pass of a year of 5-minute data cost 20 s
+MAX_BATCH_STEPS = 256 * 48
+#: the early-stopping origins are thinned (evenly, the last of each series kept) to about this many input steps
+#: each pass reads: a tenth of a year of 5-minute data held 10,512 origins of 576 steps, 6 million steps a pass
+MAX_ES_STEPS = 2 ** 20
 
 
-def batch_plan(n_windows: int, batch_size: int) -> tuple[int, int]:
-    """(batch size, batches per pass) for ``n_windows`` training windows (see :data:`MAX_BATCHES`)."""
+def batch_plan(n_windows: int, batch_size: int, window: int = 1) -> tuple[int, int]:
+    """(batch size, batches per pass) for ``n_windows`` training windows of ``window`` steps (see
+    :data:`MAX_BATCHES`, :data:`MAX_BATCH_STEPS`)."""
     batch = batch_size
-    while batch < MAX_GROWTH * batch_size and math.ceil(n_windows / batch) > MAX_BATCHES:
+    while (batch < MAX_GROWTH * batch_size and math.ceil(n_windows / batch) > MAX_BATCHES
+           and 2 * batch * window <= MAX_BATCH_STEPS):
         batch *= 2
     return batch, min(MAX_BATCHES, max(MIN_BATCHES, math.ceil(n_windows / batch)))
+
+
+def thin_es_origins(origins: list[np.ndarray], window: int) -> list[np.ndarray]:
+    """Every k-th early-stopping origin of each series, counted back from its last, so that all of them read
+    about :data:`MAX_ES_STEPS` input steps (k = 1 below it)."""
+    total = sum(len(o) for o in origins) * window
+    k = max(1, -(-total // MAX_ES_STEPS))
+    return origins if k == 1 else [o[::-1][::k][::-1] for o in origins]
 
 
 @dataclass
@@ -198,13 +215,13 @@ def fit_lstm(setup: LSTMSetup, data: SeriesSet, ends: list[int], horizon: int, t
     if n_windows == 0:
         raise ValueError(f"forecast: {data.source}: no series has {L + H} values before its forecast origins "
                          f"(input window {L} + horizon {H}); a shorter window is needed")
-    batch_size, auto_batches = batch_plan(n_windows, train_cfg.batch_size)
+    batch_size, auto_batches = batch_plan(n_windows, train_cfg.batch_size, L)
     if batches is None:
         batches = auto_batches
     n_epochs = int(epochs or train_cfg.epochs)
     val_loader = None
     if val_origins is not None and sum(len(o) for o in val_origins):
-        val_loader = FixedWindows(values, past, future, L, H, val_origins, batch_size=4096)
+        val_loader = FixedWindows(values, past, future, L, H, thin_es_origins(val_origins, L), batch_size=4096)
     cfg = replace(train_cfg, epochs=n_epochs, batch_size=batch_size)
     if val_loader is None:
         cfg = replace(cfg, early_stopping=0)
