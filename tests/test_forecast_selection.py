@@ -54,6 +54,15 @@ def test_window_and_validation_come_from_the_data():
     plan = f.core_.plan
     assert 12 <= plan.input_size < 24 and plan.val_windows == 10  # a fifth of the 50 values
     assert set(f.choice_["validation"]) == {"lstm", "naive"}
+    # a long series: a tenth of it would be 3,360 origins; the span stops at MAX_VAL_ORIGINS horizons (240)
+    f = Forecaster(horizon=4, candidates=["seasonal_naive", "naive"], peers=[], progress_bar=False)
+    f.fit(_seasonal(33_600, "5min", 288), time="t", target="y")
+    plan = f.core_.plan
+    assert plan.season == 288 and plan.val_windows == 288 and f.core_.val_count == 72  # a season; every 4th
+    f = Forecaster(horizon=12, candidates=["seasonal_naive", "naive"], peers=[], progress_bar=False)
+    f.fit(_seasonal(33_600, "5min", 288), time="t", target="y")
+    assert f.core_.plan.val_windows == 720 and f.core_.val_count == 60 and any(
+        "up to 60 horizons" in r for r in f.core_.plan.reasons)
 
 
 def test_the_choice_never_sees_the_test_windows():

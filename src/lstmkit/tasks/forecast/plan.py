@@ -8,8 +8,9 @@ Given the series, the training part (``ends``) and the configuration, a
 - the **validation origins** of the inner model choice: the last ``V``
   origins of each series' training part, ``V`` = the longest of the horizon,
   the season (one cycle of errors) and a tenth of the history (fewer origins
-  make a noisier choice), split across series when there are several, at
-  most a fifth of the typical history; more than :data:`MAX_VAL_ORIGINS`
+  make a noisier choice) up to :data:`MAX_VAL_ORIGINS` horizons (a year of
+  5-minute values held out 36 days, 10,512 origins), split across series
+  when there are several, at most a fifth of the typical history; more than :data:`MAX_VAL_ORIGINS`
   of them are thinned to every ``s``-th (the last kept, ``s`` at most the
   horizon, so every value of the span is still forecast);
 - the LSTM's **input window**: ``max(2 * season, 2 * horizon)`` (at least one
@@ -136,10 +137,11 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
         V = cfg.select.windows
         reasons.append(f"{V} validation origin(s) per series (given)")
     else:
-        V = max(1, math.ceil(max(H, season, 0.1 * n_typ) / n))
+        V = max(1, math.ceil(max(H, season, min(0.1 * n_typ, MAX_VAL_ORIGINS * H)) / n))
         V = max(1, min(V, int(MAX_VAL_SHARE * n_typ)))
         reasons.append(f"{V} validation origin(s) per series at the end of each training part "
-                       f"(a season, a horizon or a tenth of the history, whichever is longest"
+                       f"(a season, a horizon or a tenth of the history up to {MAX_VAL_ORIGINS} horizons, "
+                       f"whichever is longest"
                        f"{', shared across ' + str(n) + ' series' if n > 1 else ''}; at most a fifth of the history); "
                        "the model is chosen on them, never on test windows")
     stride = spaced_stride(V, MAX_VAL_ORIGINS, H)
