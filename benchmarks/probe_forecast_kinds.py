@@ -16,6 +16,9 @@ The series are generated with a fixed seed; nothing in the forecaster was set fr
     .venv/bin/python benchmarks/probe_forecast_kinds.py stores   # 200 series, a few too short (minutes)
     for c in six_hourly biweekly bimonthly semimonthly ten_minute fifteen_minute daily_temperature \
         monthly_cycle132; do .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
+    # a year of 5-minute values through the main command (backtest + final fit, about 14 minutes)
+    .venv/bin/python benchmarks/probe_forecast_kinds.py fivemin_year --csv /tmp/fivemin_year.csv
+    .venv/bin/lstmkit forecast train --data /tmp/fivemin_year.csv --out /tmp/fivemin_year
 
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
@@ -32,7 +35,7 @@ import pandas as pd
 CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps_noseason", "weekly_short",
          "daily3y", "monthly_mult", "hourly_week", "level_shift", "minute", "quarterly_short", "yearly_trend",
          "month_end", "stores", "six_hourly", "biweekly", "bimonthly", "semimonthly", "ten_minute", "fifteen_minute",
-         "daily_temperature", "monthly_cycle132")
+         "daily_temperature", "monthly_cycle132", "fivemin_year")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -172,6 +175,13 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
         y = np.maximum(0, (60 + 30 * np.sin(2 * np.pi * t / 1100)) * phase + rng.gamma(2, 6, n) * phase
                        + rng.normal(0, 8, n))
         return pd.DataFrame({"Month": pd.date_range("1900-01", periods=n, freq="MS"), "Sunspots": y}), 6
+    if name == "fivemin_year":  # a year of 5-minute power: daily cycle, quiet weekends, a wandering level
+        r = np.random.default_rng(7)
+        t = pd.date_range("2023-01-01", periods=105_120, freq="5min")
+        i = np.arange(len(t))
+        y = (50 + np.sin(2 * np.pi * i / 288) * 10 + np.sin(4 * np.pi * i / 288) * 3 + np.where(t.dayofweek >= 5, -8, 0)
+             + np.cumsum(r.normal(0, 0.05, len(t))) + r.normal(0, 2, len(t)))
+        return pd.DataFrame({"timestamp": t.strftime("%Y-%m-%d %H:%M"), "power_kw": y.round(2)}), 6
     raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
 
 
@@ -180,6 +190,9 @@ def main() -> int:
 
     args = sys.argv[1:]
     longer = 0
+    if len(args) == 3 and args[1] == "--csv" and args[0] in CASES:  # the series as a file, for the command line
+        case(args[0])[0].to_csv(args[2], index=False)
+        return 0
     if len(args) == 3 and args[1] == "--longer-season" and args[2].isdigit():
         longer = int(args[2])
         args = args[:1]

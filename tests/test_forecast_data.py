@@ -761,3 +761,16 @@ def test_a_column_whose_every_value_carries_one_sign_or_unit_is_read(tmp_path):
     for mixed in (["$5"] * 6 + ["€5"] * 6, ["5%"] * 6 + ["0.05"] * 6, ["3 pm"] * 12):
         with pytest.raises(ValueError, match=r"expected a number"):
             load_series(pd.DataFrame({"date": t, "v": mixed}), "v", "date")
+
+
+def test_a_file_of_several_value_columns_or_a_spreadsheet_gets_an_error_that_says_what_to_do(tmp_path):
+    t = pd.date_range("2020-01-01", periods=30, freq="MS")
+    wide = _write(tmp_path, pd.DataFrame({"when": t, "a": np.arange(30.0), "b": np.arange(30.0) * 2}))
+    with pytest.raises(ValueError, match=r"\(--target on the command line\) or layout='wide' \(--data.layout wide\) "
+                                         r"to forecast each of them as a series; numeric columns: \['a', 'b'\]"):
+        load_series(wide)
+    assert [s.id for s in load_series(wide, layout="wide").series] == ["a", "b"]
+    sheet = tmp_path / "sales.xlsx"
+    sheet.write_bytes(b"PK\x03\x04")
+    with pytest.raises(ValueError, match=r"sales.xlsx: expected a .csv or .parquet file, got '.xlsx' \(save the sheet as CSV"):
+        load_series(sheet)

@@ -249,7 +249,8 @@ def read_table(path: str | Path):
             # otherwise make pandas take the first column for the index and shift every value one column on
             df = pd.read_csv(path, skiprows=skip, index_col=False, **dialect)
         else:
-            raise _err(path, f"expected a .csv or .parquet file, got {suffix or 'no extension'!r}")
+            sheet = " (save the sheet as CSV: File > Save As > CSV UTF-8)" if suffix in (".xlsx", ".xls", ".ods") else ""
+            raise _err(path, f"expected a .csv or .parquet file, got {suffix or 'no extension'!r}{sheet}")
     except pd.errors.EmptyDataError:
         raise _err(path, "the file is empty; expected a header row and data rows") from None
     except pd.errors.ParserError as e:
@@ -1381,8 +1382,10 @@ def load_series(
             if not numeric and len(others) == 1:  # one column left, not read as numbers: its check names the row
                 numeric = others
             if len(numeric) != 1:
-                raise _err(src, "expected the value column to be named: target= (--target on the command line); "
-                           f"numeric columns: {numeric}")
+                wide = (" or layout='wide' (--data.layout wide) to forecast each of them as a series"
+                        if len(numeric) > 1 and not id else "")
+                raise _err(src, "expected the value column to be named: target= (--target on the command line)"
+                           f"{wide}; numeric columns: {numeric}")
             target = numeric[0]
         _need(df, src, [target], "target")
         if time:
