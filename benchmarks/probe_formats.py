@@ -142,6 +142,9 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         table = pd.DataFrame(rows, columns=days.strftime("%Y-%m-%d"))
         table.insert(0, "Page", [f"page_{p}.example.org" for p in range(8)])
         table.to_csv(path, index=False)
+    elif name == "excel_day_numbers":  # a spreadsheet's date column saved as numbers: 42005 = 2015-01-01
+        t, y = _monthly(72, start="2015-01-01")
+        pd.DataFrame({"Date": (t - pd.Timestamp("1899-12-30")).days, "Sales": y.round(2)}).to_csv(path, index=False)
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -160,7 +163,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "ten_seconds", "yyyymm", "yyyymmdd", "mmm_yy", "yy_mmm", "year_number_month", "short_monthly_bom",
           "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm",
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
-          "dates_across", "excel_ansi", "excel_unicode_text")
+          "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -454,6 +454,32 @@ def test_unix_times_are_read_as_utc_dates():
     assert a.columns == ["cpu"] and a.time_column == "timestamp"
 
 
+def test_excel_day_numbers_in_a_column_named_date_are_read_as_dates(tmp_path):
+    # a date column saved from a spreadsheet as numbers (42005 = 2015-01-01): the loader took 'Date' for a second
+    # value column ("expected the value column to be named"), and named as the time, monthly ones were irregular
+    months = pd.date_range("2015-01-01", periods=48, freq="MS")
+    hours = pd.date_range("2022-03-01", periods=24 * 10, freq="h")
+    excel = pd.Timestamp("1899-12-30")
+    for col, when, freq in (("Date", months, "MS"), ("order_date", months, "MS"), ("OrderDate", months, "MS"),
+                            ("Datum", hours, "h")):
+        days = (when - excel) / pd.Timedelta(days=1)  # whole days, or fractions for the time of day
+        path = _write(tmp_path, pd.DataFrame({col: days, "sales": np.arange(len(when)) * 1.0}))
+        for time in (None, col):
+            d = load_series(path, None if time is None else "sales", time)
+            assert d.freq == freq and list(d.series[0].time[:2]) == list(when[:2]), (col, time)
+            assert any(f"read as Excel day numbers (days since 1899-12-30): {when[0]}" in n for n in d.notes)
+    # not day numbers: a name that does not say date, 'update', values before 1960, too few rows
+    k = np.arange(48)
+    for df in (pd.DataFrame({"time": 42005 + k, "v": k * 1.0}), pd.DataFrame({"update": 42005 + k, "v": k * 1.0}),
+               pd.DataFrame({"date": 20000 + k, "v": k * 1.0}), pd.DataFrame({"date": 42005 + k[:7], "v": k[:7] * 1.0})):
+        name = df.columns[0]
+        assert not load_series(df, "v", name).datetime, name
+    from lstmkit.tasks.anomaly.data import from_frame
+
+    a = from_frame(pd.DataFrame({"Date": (hours - excel) / pd.Timedelta(days=1), "cpu": np.sin(np.arange(240) / 5.0)}))
+    assert a.columns == ["cpu"] and a.time_column == "Date" and not any("not evenly spaced" in n for n in a.notes)
+
+
 def test_a_mistyped_time_far_off_the_others_is_an_error_naming_it_not_a_grid_that_fills_memory(tmp_path):
     # one time typed wrong made the loader build a grid from it to the others, step by step (672 million integer
     # steps here, or a minute grid to the year 2203): memory ran out before the too-long gap was reported
@@ -770,6 +796,9 @@ def test_a_file_of_several_value_columns_or_a_spreadsheet_gets_an_error_that_say
                                          r"to forecast each of them as a series; numeric columns: \['a', 'b'\]"):
         load_series(wide)
     assert [s.id for s in load_series(wide, layout="wide").series] == ["a", "b"]
+    steps = pd.DataFrame({"time": np.arange(30) * 7, "a": np.arange(30.0)})  # one column says time: no wide hint
+    with pytest.raises(ValueError, match=r"command line\); numeric columns: \['time', 'a'\]"):
+        load_series(steps)
     sheet = tmp_path / "sales.xlsx"
     sheet.write_bytes(b"PK\x03\x04")
     with pytest.raises(ValueError, match=r"sales.xlsx: expected a .csv or .parquet file, got '.xlsx' \(save the sheet as CSV"):

@@ -27,8 +27,9 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   or a date column and a time-of-day column read together
   (:func:`date_and_clock`), or a ``Year`` column, with a ``Month`` or
   ``Quarter`` column where there is one (:func:`year_columns`); dates may be text in one format (day first where
-  the column says so), ``yyyymm`` integers, period codes, or Unix times
-  (:func:`unix_times`);
+  the column says so), ``yyyymm`` integers, period codes, Unix times
+  (:func:`unix_times`), or Excel's day numbers in a column named as a date
+  (:func:`excel_days`);
 - title lines above a CSV's header are left out (:func:`lines_before_header`),
   and a CSV whose first line is data (no header row: :func:`header_is_data`)
   is read with columns named ``column_1``, ``column_2``, ...;
@@ -478,6 +479,12 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
                 notes.append(f"column {col!r}: numbers such as {raw.iloc[0].item()!r} read as Unix times ({unit[0]} "
                              f"since 1970-01-01), in UTC: {t.iloc[0]}")
             return _naive(t, keys)
+        t = excel_days(raw, col)
+        if t is not None:
+            if notes is not None:
+                notes.append(f"column {col!r}: numbers such as {raw.iloc[0].item()!r} read as Excel day numbers "
+                             f"(days since 1899-12-30): {t.iloc[0]}")
+            return _naive(t, keys)
     if integral:
         t = coded
         if t is None:
@@ -673,6 +680,31 @@ def unix_times(raw, name: str | None = None, unit_out: list[str] | None = None):
     return None
 
 
+#: Excel's day numbers (days since 1899-12-30) from 1960-01-01 to 2099-12-31
+EXCEL_SPAN = (21916, 73051)
+#: a column of Excel day numbers must say date in its name, as a word (``Date``, ``order_date``, ``OrderDate``,
+#: ``Datum``, ``fecha``; not ``update``, and a "time" of 30,000 seconds is not a day number)
+EXCEL_NAME = re.compile(r"(?<![a-zA-Z])(?:[dD]ate|DATE|[dD]atum|DATUM|[fF]echa|FECHA)|(?<=[a-z])Date")
+
+
+def excel_days(raw, name) -> object:
+    """Excel's day numbers as datetimes (``42005`` = 2015-01-01; a fraction is the time of day, to the second),
+    or ``None``: a date column saved from a spreadsheet as numbers. Only where the column's name says date
+    (:data:`EXCEL_NAME`), every value lies in :data:`EXCEL_SPAN` and there are :data:`MIN_CODED_ROWS` rows."""
+    import pandas as pd
+
+    if not EXCEL_NAME.search(str(name)) or len(raw) < MIN_CODED_ROWS:
+        return None
+    v = pd.to_numeric(pd.Series(raw), errors="coerce")
+    if v.isna().any():
+        return None
+    a = v.to_numpy(dtype="float64")
+    if not ((a >= EXCEL_SPAN[0]) & (a < EXCEL_SPAN[1])).all():
+        return None
+    t = pd.Timestamp("1899-12-30") + pd.to_timedelta(np.round(a * 86400), unit="s")
+    return pd.Series(t, index=pd.Series(raw).index)
+
+
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
 
@@ -715,6 +747,8 @@ def holds_dates(col) -> bool:
         t = integer_dates(col) if len(col) >= MIN_CODED_ROWS else None
         if t is None:
             t = unix_times(col, name=col.name)
+        if t is None:
+            t = excel_days(col, col.name)
         return t is not None and bool(t.notna().all())
     col = col.dropna()
     if len(col) == 0 or not pd.api.types.is_string_dtype(col) or not col.map(lambda v: isinstance(v, str)).all():
@@ -1383,7 +1417,7 @@ def load_series(
                 numeric = others
             if len(numeric) != 1:
                 wide = (" or layout='wide' (--data.layout wide) to forecast each of them as a series"
-                        if len(numeric) > 1 and not id else "")
+                        if len(numeric) > 1 and not id and not any(UNIX_NAME.search(str(c)) for c in numeric) else "")
                 raise _err(src, "expected the value column to be named: target= (--target on the command line)"
                            f"{wide}; numeric columns: {numeric}")
             target = numeric[0]

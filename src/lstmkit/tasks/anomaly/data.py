@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import (clock_repeat_hint, drop_empty_columns, infer_freq, integer_dates, numeric_column,
-                            parse_time, read_table, time_candidates, unix_times)
+from ...data.series import (clock_repeat_hint, drop_empty_columns, excel_days, infer_freq, integer_dates,
+                            numeric_column, parse_time, read_table, time_candidates, unix_times)
 from .config import DataConfig
 from .events import runs
 
@@ -188,7 +188,8 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
 
     raw = df[col]
     numeric = pd.to_numeric(raw, errors="coerce")
-    if numeric.notna().all() and integer_dates(numeric) is None and unix_times(numeric) is None:
+    if (numeric.notna().all() and integer_dates(numeric) is None and unix_times(numeric) is None
+            and excel_days(numeric, col) is None):
         t = numeric.to_numpy()  # steps, seconds from a start: numbers as they are
     else:  # dates, read as the forecaster reads them (day first where the column says so, codes, Unix times)
         try:
