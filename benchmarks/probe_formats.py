@@ -145,6 +145,12 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
     elif name == "excel_day_numbers":  # a spreadsheet's date column saved as numbers: 42005 = 2015-01-01
         t, y = _monthly(72, start="2015-01-01")
         pd.DataFrame({"Date": (t - pd.Timestamp("1899-12-30")).days, "Sales": y.round(2)}).to_csv(path, index=False)
+    elif name == "panel_no_id":  # 'region,date,sales' for five regions, the id column not named
+        parts = []
+        for j, region in enumerate(("north", "south", "east", "west", "centre")):
+            t, y = _daily(seed=20 + j)
+            parts.append(pd.DataFrame({"region": region, "date": t.strftime("%Y-%m-%d"), "sales": (y * (1 + j)).round(2)}))
+        pd.concat(parts).to_csv(path, index=False)
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -163,7 +169,8 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "ten_seconds", "yyyymm", "yyyymmdd", "mmm_yy", "yy_mmm", "year_number_month", "short_monthly_bom",
           "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm",
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
-          "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers")
+          "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
+          "panel_no_id")
 
 
 def probe(name: str, folder: Path) -> dict:

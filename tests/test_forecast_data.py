@@ -803,3 +803,31 @@ def test_a_file_of_several_value_columns_or_a_spreadsheet_gets_an_error_that_say
     sheet.write_bytes(b"PK\x03\x04")
     with pytest.raises(ValueError, match=r"sales.xlsx: expected a .csv or .parquet file, got '.xlsx' \(save the sheet as CSV"):
         load_series(sheet)
+
+
+def test_a_long_table_of_several_series_finds_its_id_column_where_one_splits_the_repeated_times(tmp_path):
+    # 'region,month,sales' for three regions: the loader stopped at "duplicate timestamp 2020-01-01 at rows 2 and
+    # 62"; 'store_id,month,sales' at "expected the value column to be named" (store_id counted as a value column)
+    t = pd.date_range("2020-01-01", periods=30, freq="MS").strftime("%Y-%m-%d")
+    k = np.arange(30.0)
+    for col, ids in (("region", ["north", "south", "east"]), ("store_id", [101, 102, 103]), ("StoreID", [7, 8, 9])):
+        df = pd.concat([pd.DataFrame({col: i, "month": t, "sales": k + j}) for j, i in enumerate(ids)])
+        path = _write(tmp_path, df)
+        for target in (None, "sales"):
+            s = load_series(path, target)
+            assert [x.id for x in s.series] == [str(i) for i in ids] and s.freq == "MS", (col, target)
+            assert s.series[2].values[0] == 2.0
+            assert any(f"column {col!r} (3 values) splits the repeated times into series" in n for n in s.notes)
+    # two columns that could be the id: named in the error
+    both = pd.concat([pd.DataFrame({"region": r, "manager": m, "month": t, "sales": k})
+                      for r, m in (("north", "ann"), ("south", "bob"))])
+    with pytest.raises(ValueError, match=r"several columns could be the series id: \['region', 'manager'\]; name one"):
+        load_series(_write(tmp_path, both))
+    # times that repeat within a column's groups, or a number column not named as an id: the duplicate error
+    for bad in (pd.concat([pd.DataFrame({"region": "north", "month": t, "sales": k})] * 2),
+                pd.concat([pd.DataFrame({"store": j, "month": t, "sales": k}) for j in (1, 2)])):
+        with pytest.raises(ValueError, match=r"duplicate timestamp 2020-01-01 00:00:00 at rows 2 and 32 \(30 "
+                                             r"duplicate\(s\)\); several series in one table\? name their id column"):
+            load_series(_write(tmp_path, bad), "sales")
+    single = load_series(_write(tmp_path, pd.DataFrame({"region": "north", "month": t, "sales": k})))
+    assert len(single.series) == 1 and single.series[0].id == "sales"  # times once: no id looked for

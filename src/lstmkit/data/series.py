@@ -30,6 +30,9 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   the column says so), ``yyyymm`` integers, period codes, Unix times
   (:func:`unix_times`), or Excel's day numbers in a column named as a date
   (:func:`excel_days`);
+- in a long table whose times repeat, with no id named, the one column
+  whose values split the rows into series (each time once) is the series id
+  (:func:`find_id_column`);
 - title lines above a CSV's header are left out (:func:`lines_before_header`),
   and a CSV whose first line is data (no header row: :func:`header_is_data`)
   is read with columns named ``column_1``, ``column_2``, ...;
@@ -649,6 +652,43 @@ UNIX_SPAN = {"s": (10**9, _UNIX_END), "ms": (10**12, _UNIX_END * 10**3), "us": (
 UNIX_UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 #: where nobody named the time column, a column of Unix times must also say so in its name
 UNIX_NAME = re.compile(r"time|epoch|unix|stamp|date|(^|[_ ])ts($|[_ ])", re.IGNORECASE)
+
+
+#: a column of numbers may be the series id only where its name says so (``id``, ``store_id``, ``StoreID``, ``sku``)
+ID_NAME = re.compile(r"(?<![a-zA-Z])(?:id|ID|Id|sku|SKU)(?![a-z])|(?<=[a-z_])(?:ID|Id)(?![a-z])|_id$")
+
+
+def find_id_column(df, time: str, taken: set, src, notes: list[str]) -> str | None:
+    """The series-id column of a long table nobody named one for, where the time column repeats: the one column
+    (text, or whole numbers under an id name: :data:`ID_NAME`) whose values split the rows into series with
+    each time once, at least two rows a series; ``None`` where the times do not repeat, and then the duplicate
+    check names them where no column or several columns do so."""
+    import pandas as pd
+
+    times = df[time]
+    if not times.duplicated().any():
+        return None
+    found = []
+    for c in df.columns:
+        if c == time or c in taken:
+            continue
+        col = df[c]
+        text = pd.api.types.is_string_dtype(col) or pd.api.types.is_object_dtype(col)
+        whole = pd.api.types.is_integer_dtype(col) and bool(ID_NAME.search(str(c)))
+        if not (text or whole) or col.isna().any():
+            continue
+        k = col.nunique()
+        if 2 <= k <= len(df) // 2 and not pd.DataFrame({"i": col, "t": times}).duplicated().any():
+            found.append((c, k))
+    if len(found) == 1:
+        c, k = found[0]
+        notes.append(f"column {c!r} ({k} values) splits the repeated times into series, each time once: it is the "
+                     "series id (none was named; id=, or --id on the command line, names another)")
+        return c
+    if len(found) > 1:
+        raise _err(src, f"the times of column {time!r} repeat, and several columns could be the series id: "
+                   f"{[c for c, _ in found]}; name one with id= (--id on the command line)")
+    return None
 
 
 def unix_times(raw, name: str | None = None, unit_out: list[str] | None = None):
@@ -1383,6 +1423,9 @@ def load_series(
             attrs = dict(df.attrs)
             df = df.iloc[:last]
             df.attrs.update(attrs)
+    if layout == "long" and time and not id and find_time and time in df.columns:
+        id = find_id_column(df, time, {target if isinstance(target, str) else None, *past_covariates,
+                                       *future_covariates}, src, notes)
 
     if layout == "wide":
         if id or past_covariates or future_covariates:
@@ -1494,6 +1537,8 @@ def load_series(
                 i = int(np.flatnonzero(dup)[0])
                 a, b = sorted((rows[i], rows[i + 1]))
                 hint = clock_repeat_hint(t, t[1:][dup]) if is_dt else ""
+                if not hint and not id_col:
+                    hint = "; several series in one table? name their id column: id= (--id on the command line)"
                 raise _err(src, f"series {sid!r}, column {time!r}: duplicate timestamp {pd.Timestamp(t[i]) if is_dt else t[i]} "
                            f"at {row_text(a)} and {row_text(b).split(' ')[-1]} ({int(dup.sum())} duplicate(s))"
                            .replace("at row ", "at rows ").replace("at position ", "at positions ") + hint)
