@@ -157,13 +157,36 @@ def test_missing_timestamps_and_short_gaps_interpolated(tmp_path):
 
 def test_long_nan_run_is_an_error_and_error_policy(tmp_path):
     df = _monthly()
-    df.loc[5:12, "sales"] = np.nan  # 8 missing in a row
+    df.loc[15:22, "sales"] = np.nan  # 8 missing in a row, 15 values before them and 7 after
     path = _write(tmp_path, df)
-    with pytest.raises(ValueError, match=r"a run of 8 missing values from row 7 is longer than max_gap=3"):
+    with pytest.raises(ValueError, match=r"a run of 8 missing values from row 17 is longer than max_gap=3 \(the values "
+                                         r"after it are fewer than those before, so the series is not cut there\)"):
         load_series(path, "sales", "month", max_gap=3)
     assert len(load_series(path, "sales", "month", max_gap=8).series[0]) == 30
-    with pytest.raises(ValueError, match=r"row 7: missing value"):
+    with pytest.raises(ValueError, match=r"row 17: missing value"):
         load_series(path, "sales", "month", missing="error")
+
+
+def test_an_outage_early_in_a_series_starts_it_after_the_outage(tmp_path):
+    # 40 days missing from a 500-day series stopped the run ("a run of 40 missing values ... is longer than
+    # max_gap=12"); with more values after the outage than before it, the series now starts after it
+    t = pd.date_range("2021-01-01", periods=500, freq="D")
+    df = pd.DataFrame({"date": t, "v": np.arange(500.0)}).drop(index=range(200, 240))
+    d = load_series(_write(tmp_path, df), "v", "date")
+    s = d.series[0]
+    assert len(s) == 260 and s.time[0] == t[240] and s.values[0] == 240.0 and s.rows[0] == 200
+    assert any("the 200 value(s) of 'v' before a run of 40 missing values (from step 200 of the series; longer than "
+               "max_gap=12) left out, the 260 after it kept (--data.max_gap 40 interpolates" in n for n in d.notes)
+    assert len(load_series(_write(tmp_path, df), "v", "date", max_gap=40).series[0]) == 500  # or interpolated
+    two = df.drop(index=range(260, 280))  # a second outage: the series starts after the last one
+    assert load_series(_write(tmp_path, two), "v", "date").series[0].time[0] == t[280]
+    late = pd.DataFrame({"date": t, "v": np.arange(500.0)}).drop(index=range(300, 340))  # fewer after: the error
+    with pytest.raises(ValueError, match=r"a run of 40 missing values from step 300 of the series is longer"):
+        load_series(_write(tmp_path, late), "v", "date")
+    # many series: each is cut on its own
+    panel = pd.concat([df.assign(store="a"), pd.DataFrame({"date": t, "v": np.arange(500.0), "store": "b"})])
+    ss = load_series(_write(tmp_path, panel), "v", "date", id="store")
+    assert [len(x) for x in ss.series] == [260, 500]
 
 
 def test_leading_trailing_missing_dropped(tmp_path):

@@ -54,7 +54,9 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
 - leading and trailing missing targets are dropped (trailing rows whose
   known-future covariates are present become the future for ``predict``);
 - inner missing values are linearly interpolated when a run is at most
-  ``max_gap`` long (``missing="interpolate"``); a longer run, or any missing
+  ``max_gap`` long (``missing="interpolate"``); where a longer run leaves at
+  least as many values after it as before, the series starts after it (an
+  early outage; :func:`_cut_at_long_gap`); any other longer run, or any missing
   value with ``missing="error"``, is an error naming its rows;
 - missing covariate values are filled forward, then backward.
 """
@@ -1270,6 +1272,29 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
     return grid, f
 
 
+def _cut_at_long_gap(values, rows, sid, target, missing: str, max_gap: int, min_length: int, notes: list[str],
+                     row_text=_row_text(True)) -> int:
+    """Where a run of missing values longer than ``max_gap`` splits ``values`` (already trimmed) and the part after
+    the last such run holds at least as many observed values as the part before it (and ``min_length``), the
+    index it starts at, with a note: a sensor's outage early in a series leaves the rest to forecast from.
+    0 otherwise (nothing cut; :func:`_fill_target` then names the run)."""
+    miss = np.isnan(values)
+    if missing != "interpolate" or not miss.any():
+        return 0
+    long = [(a, b + 1) for a, b in true_runs(miss) if b + 1 - a > max_gap]
+    if not long:
+        return 0
+    a, b = long[-1]
+    before, after = int((~miss[:a]).sum()), int((~miss[b:]).sum())
+    if after < max(before, min_length):
+        return 0
+    at = row_text(rows[a]) if rows[a] >= 0 else f"step {a} of the series"
+    notes.append(f"series {sid!r}: the {before} value(s) of {target!r} before a run of {b - a} missing values (from "
+                 f"{at}; longer than max_gap={max_gap}) left out, the {after} after it kept (--data.max_gap {b - a} "
+                 "interpolates the run instead)")
+    return b
+
+
 def _fill_target(values, rows, sid, path, target, missing: str, max_gap: int, notes: list[str],
                  row_text=_row_text(True)):
     """Interpolate inner gaps of ``values`` (already trimmed), or raise."""
@@ -1286,7 +1311,8 @@ def _fill_target(values, rows, sid, path, target, missing: str, max_gap: int, no
     if long:
         a, b = long[0]
         raise _err(path, f"series {sid!r}, column {target!r}: a run of {b - a} missing values from {where(a, b)} "
-                   f"is longer than max_gap={max_gap}; fill it, cut the series, or raise --data.max_gap")
+                   f"is longer than max_gap={max_gap} (the values after it are fewer than those before, so the "
+                   "series is not cut there); fill it, cut the series, or raise --data.max_gap")
     x = np.arange(len(values))
     filled = values.copy()
     filled[miss] = np.interp(x[miss], x[~miss], values[~miss])
@@ -1574,6 +1600,8 @@ def load_series(
                 notes.append(f"series {sid!r}: {n_future} trailing row(s) with known-future covariates kept as the future")
             else:
                 notes.append(f"series {sid!r}: {n - 1 - last} trailing missing value(s) dropped")
+        first += _cut_at_long_gap(yy[first:last + 1], rr[first:last + 1], sid, target_name, missing, max_gap,
+                                  min_length, notes, row_text)
         values = _fill_target(yy[first:last + 1], rr[first:last + 1], sid, src, target_name, missing, max_gap, notes,
                               row_text)
         past = _fill_covariate(cv[first:last + 1, :len(past_covariates)], past_covariates, sid, notes)
