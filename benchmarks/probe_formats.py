@@ -151,6 +151,11 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
             t, y = _daily(seed=20 + j)
             parts.append(pd.DataFrame({"region": region, "date": t.strftime("%Y-%m-%d"), "sales": (y * (1 + j)).round(2)}))
         pd.concat(parts).to_csv(path, index=False)
+    elif name == "early_outage":  # a sensor's 40-day outage a quarter of the way in: empty cells
+        t, y = _daily()
+        v = pd.Series(y.round(2))
+        v[100:140] = np.nan
+        pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "flow": v}).to_csv(path, index=False)
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -170,7 +175,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm",
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
-          "panel_no_id")
+          "panel_no_id", "early_outage")
 
 
 def probe(name: str, folder: Path) -> dict:
