@@ -281,7 +281,7 @@ def test_a_csv_with_semicolons_and_decimal_commas_and_a_latin1_csv(tmp_path):
 
 
 def test_tables_saved_by_excel_in_other_encodings_are_read_with_a_note_and_binary_files_are_refused(tmp_path):
-    from lstmkit.data.series import read_table
+    from lstmkit.data.series import read_table, text_encoding
 
     rows = "".join(f"2015-{m:02d}-01;{m},5\n" for m in range(1, 13))
     ansi = tmp_path / "ansi.csv"  # Excel's "CSV" on a French Windows: cp1252, ';' and decimal commas
@@ -305,6 +305,17 @@ def test_tables_saved_by_excel_in_other_encodings_are_read_with_a_note_and_binar
     plain = tmp_path / "plain.csv"
     plain.write_text("date,café\n2015-01-01,1\n", encoding="utf-8")
     assert list(read_table(plain).columns) == ["date", "café"] and read_table(plain).attrs["read_notes"] == []
+    # read in pieces of a megabyte: a character across a piece's end is whole, a late byte or NUL has its line
+    body = "".join(f"2015-01-01,{k}\n" for k in range(90_000))  # about 1.5 MB
+    big = tmp_path / "big.csv"
+    big.write_bytes(("date,caf\u00e9\n" + body[:1_048_564] + "\u00e9\u00e9\u00e9" + body[1_048_564:]).encode("utf-8"))
+    assert text_encoding(big) == ("utf-8-sig", None)
+    late = tmp_path / "late.csv"
+    late.write_bytes(("date,v\n" + body).encode() + "caf\xe9,1\n".encode("cp1252"))
+    assert "(byte 0xe9 on line 90002): read as Windows-1252" in text_encoding(late)[1]
+    late.write_bytes(("date,v\n" + body).encode() + b"\x00\n")
+    with pytest.raises(ValueError, match=r"late.csv: line 90002: expected CSV text, got a NUL byte"):
+        text_encoding(late)
     blob = tmp_path / "blob.csv"
     blob.write_bytes(b"v\n1\n\x00\x00\xe9\x02\n")
     with pytest.raises(ValueError, match=r"blob.csv: line 3: expected CSV text, got a NUL byte"):

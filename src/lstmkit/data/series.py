@@ -174,26 +174,41 @@ def table_dialect(header: str) -> dict:
 _CP1252_HOLES = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
 
-def text_encoding(path: Path, data: bytes) -> tuple[str, str | None]:
-    """The encoding to read a text table's bytes ``data`` with, and a note where it is not UTF-8.
+def text_encoding(path: Path, opener=open) -> tuple[str, str | None]:
+    """The encoding to read a text table with, and a note where it is not UTF-8.
 
     UTF-8 (a byte-order mark or none) as it is; UTF-16 with its byte-order mark (Excel's "Unicode Text");
     any other file that does not decode as UTF-8 as Windows-1252, the encoding of Excel's "CSV" on Windows
     (Latin-1 where it holds a byte Windows-1252 leaves undefined), with a note naming the first such byte.
-    A NUL byte in a file that is not UTF-16 is binary data: ``ValueError`` naming the line."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return "utf-16", "the file is UTF-16 text (as Excel saves 'Unicode Text'): read as such"
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        raise _err(path, f"line {line}: expected CSV text, got a NUL byte (a binary file?)")
-    try:
-        data.decode("utf-8")
+    A NUL byte in a file that is not UTF-16 is binary data: ``ValueError`` naming the line. The file is read
+    in pieces of a megabyte, cut after a line's end (no character is split), so memory does not grow with it."""
+    with opener(path, "rb") as fh:
+        if fh.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+            return "utf-16", "the file is UTF-16 text (as Excel saves 'Unicode Text'): read as such"
+        fh.seek(0)
+        carry, line, bad, holes = b"", 1, None, False
+        while True:
+            chunk = fh.read(1 << 20)
+            buf = carry + chunk
+            cut = buf.rfind(b"\n") + 1 if chunk else len(buf)
+            piece, carry = buf[:cut], buf[cut:]
+            nul = piece.find(b"\x00")
+            if nul >= 0:
+                at = line + piece.count(b"\n", 0, nul)
+                raise _err(path, f"line {at}: expected CSV text, got a NUL byte (a binary file?)")
+            if bad is None and not piece.isascii():  # (plain ASCII, most tables of numbers: nothing to decode)
+                try:
+                    piece.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    bad = (piece[e.start], line + piece.count(b"\n", 0, e.start))
+            holes = holes or (bad is not None and any(h in piece for h in _CP1252_HOLES))
+            line += piece.count(b"\n")
+            if not chunk:
+                break
+    if bad is None:
         return "utf-8-sig", None
-    except UnicodeDecodeError as e:
-        at, line = e.start, data.count(b"\n", 0, e.start) + 1
-    enc, name = ("latin-1", "Latin-1") if any(b in data for b in _CP1252_HOLES) else ("cp1252", "Windows-1252")
-    return enc, (f"the file is not UTF-8 (byte 0x{data[at]:02x} on line {line}): read as {name}, the encoding "
+    enc, name = ("latin-1", "Latin-1") if holes else ("cp1252", "Windows-1252")
+    return enc, (f"the file is not UTF-8 (byte 0x{bad[0]:02x} on line {bad[1]}): read as {name}, the encoding "
                  f"of Excel's CSV on Windows (save it as UTF-8 to be sure of its accented letters)")
 
 
@@ -237,15 +252,15 @@ def read_table(path: str | Path):
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv", ".gz"):
-            data = path.read_bytes()
-            if suffix == ".gz":
-                import gzip
+            import gzip
 
-                data = gzip.decompress(data)
-            encoding, note = text_encoding(path, data)
+            opener = gzip.open if suffix == ".gz" else open
+            encoding, note = text_encoding(path, opener)
             if note:
                 notes.append(note)
-            lines = [x.rstrip("\r") for x in data.decode(encoding, "replace").split("\n", 30)[:30]]
+            with opener(path, "rb") as fh:  # the first lines, for a title above the header and the separator
+                head = fh.read(1 << 16).decode(encoding, "replace")
+            lines = [x.rstrip("\r") for x in head.split("\n", 30)[:30]]
             skip = lines_before_header(lines)
             # the separator (and decimal mark) of a .csv from its header line; the others: pandas' sniffer
             dialect = table_dialect(lines[skip] if skip < len(lines) else "") if suffix == ".csv" else \
