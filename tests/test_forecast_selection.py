@@ -409,10 +409,10 @@ def test_values_at_or_below_zero_after_training_go_to_the_fallback_not_to_a_log_
 def test_a_long_window_keeps_its_batch_and_its_early_stopping_origins_are_thinned_to_a_budget():
     from lstmkit.tasks.forecast.lstm_fit import MAX_BATCH_STEPS, MAX_ES_STEPS, batch_plan, thin_es_origins
 
-    # short windows: the batch grows 8x as before; two seasons of 5-minute steps (576): it stays
-    assert batch_plan(90_000, 32, 36) == (256, 100) and batch_plan(90_000, 32, 48) == (256, 100)
-    assert batch_plan(90_000, 32, 576) == (32, 100) and batch_plan(90_000, 32, 96) == (128, 100)
-    for w in (1, 24, 200, 999):  # grown only within the bound; the given batch is never cut
+    # windows up to two years of weeks: the batch grows 8x as before; two seasons of 5-minute steps (576): it stays
+    assert batch_plan(90_000, 32, 36) == (256, 100) and batch_plan(90_000, 32, 104) == (256, 100)
+    assert batch_plan(90_000, 32, 576) == (32, 100) and batch_plan(90_000, 32, 200) == (128, 100)
+    for w in (1, 24, 200, 999, 2000):  # grown only within the bound; the given batch is never cut
         b = batch_plan(10 ** 6, 32, w)[0]
         assert b == 32 or (b > 32 and b * w <= MAX_BATCH_STEPS)
     assert batch_plan(500, 32, 576) == (32, 16)  # few windows: unchanged

@@ -34,9 +34,10 @@ MIN_ES_WINDOWS = 20
 MAX_BATCHES = 100
 MAX_GROWTH = 8
 #: the batch grows only while it holds at most this many input steps (windows x window length): 256 windows of
-#: 48 steps. A long window (two seasons of 288 5-minute steps) keeps the given batch: a pass's cost is its steps,
-#: and 8x the windows of 576 steps made one pass of a year of 5-minute data cost 20 s
-MAX_BATCH_STEPS = 256 * 48
+#: 104 steps (two years of weeks, the longest calendar window of the tables). A longer window (two seasons of
+#: 288 5-minute steps) grows it less: a pass's cost is its steps, and 8x the windows of 576 steps made one pass
+#: of a year of 5-minute data cost 20 s
+MAX_BATCH_STEPS = 256 * 104
 #: the early-stopping origins are thinned (evenly, the last of each series kept) to about this many input steps
 #: each pass reads: a tenth of a year of 5-minute data held 10,512 origins of 576 steps, 6 million steps a pass
 MAX_ES_STEPS = 2 ** 20
