@@ -19,6 +19,9 @@ The series are generated with a fixed seed; nothing in the forecaster was set fr
     # a year of 5-minute values through the main command (backtest + final fit, about 14 minutes)
     .venv/bin/python benchmarks/probe_forecast_kinds.py fivemin_year --csv /tmp/fivemin_year.csv
     .venv/bin/lstmkit forecast train --data /tmp/fivemin_year.csv --out /tmp/fivemin_year
+    # the same for ten years of hourly values (about 15 minutes)
+    .venv/bin/python benchmarks/probe_forecast_kinds.py hourly10y --csv /tmp/hourly10y.csv
+    .venv/bin/lstmkit forecast train --data /tmp/hourly10y.csv --out /tmp/hourly10y
 
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
@@ -35,7 +38,7 @@ import pandas as pd
 CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps_noseason", "weekly_short",
          "daily3y", "monthly_mult", "hourly_week", "level_shift", "minute", "quarterly_short", "yearly_trend",
          "month_end", "stores", "six_hourly", "biweekly", "bimonthly", "semimonthly", "ten_minute", "fifteen_minute",
-         "daily_temperature", "monthly_cycle132", "fivemin_year")
+         "daily_temperature", "monthly_cycle132", "fivemin_year", "hourly10y")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -182,6 +185,14 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
         y = (50 + np.sin(2 * np.pi * i / 288) * 10 + np.sin(4 * np.pi * i / 288) * 3 + np.where(t.dayofweek >= 5, -8, 0)
              + np.cumsum(r.normal(0, 0.05, len(t))) + r.normal(0, 2, len(t)))
         return pd.DataFrame({"timestamp": t.strftime("%Y-%m-%d %H:%M"), "power_kw": y.round(2)}), 6
+    if name == "hourly10y":  # ten years of hourly load: day and night, weekends, winter peaks, a drifting level
+        r = np.random.default_rng(11)
+        t = pd.date_range("2014-01-01", periods=87_600, freq="h")
+        day = np.where((t.hour >= 7) & (t.hour < 22), 1.0, 0.4) * (1 + 0.3 * np.sin(2 * np.pi * (t.hour - 6) / 24))
+        year = 1 + 0.25 * np.cos(2 * np.pi * (t.dayofyear - 15) / 365.25)
+        level = 1000 * np.exp(np.cumsum(r.normal(0, 0.002, len(t))))
+        y = level * day * np.where(t.dayofweek >= 5, 0.75, 1.0) * year * np.exp(r.normal(0, 0.03, len(t)))
+        return pd.DataFrame({"Datetime": t.strftime("%Y-%m-%d %H:%M:%S"), "MW": y.round(1)}), 6
     raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
 
 
