@@ -865,3 +865,28 @@ def test_a_long_table_of_several_series_finds_its_id_column_where_one_splits_the
             load_series(_write(tmp_path, bad), "sales")
     single = load_series(_write(tmp_path, pd.DataFrame({"region": "north", "month": t, "sales": k})))
     assert len(single.series) == 1 and single.series[0].id == "sales"  # times once: no id looked for
+
+
+def test_a_date_column_and_an_hour_column_are_read_together_as_the_time(tmp_path):
+    # 'Date,HE,Load' (a grid operator's hour ending 1-24) and 'Date,Hour,Load' (0-23) stopped at "expected the value
+    # column to be named; numeric columns: ['HE', 'Load']" (and, with --target, duplicate dates)
+    t = pd.date_range("2022-03-01", periods=24 * 10, freq="h")
+    load = np.arange(240.0)
+    for col, hour, how in (("Hour", t.hour, "the hour 0-23"), ("HE", t.hour + 1, "the hour ending 1-24"),
+                           ("Hour Ending", t.hour + 1, "the hour ending 1-24")):
+        for day in (t.strftime("%Y-%m-%d"), t.strftime("%d/%m/%Y")):
+            s = load_series(_write(tmp_path, pd.DataFrame({"Date": day, col: hour, "Load": load})))
+            assert s.freq == "h" and list(s.series[0].time) == list(t) and s.target == "Load", (col, day[0])
+            assert s.series[0].values.tolist() == load.tolist()
+            assert any(f"columns 'Date' and {col!r} hold a date and {how}" in n for n in s.notes)
+    from lstmkit.tasks.anomaly.data import from_frame
+
+    a = from_frame(pd.DataFrame({"Date": t.strftime("%Y-%m-%d"), "HE": t.hour + 1, "Load": load}))
+    assert a.columns == ["Load"] and a.time_column == "Date HE" and a.time[0] == "2022-03-01 00:00"
+    # not joined: one row a day (an 'hours' value), hours 0-24 both, a repeated (day, hour)
+    days = pd.date_range("2022-03-01", periods=30, freq="D").strftime("%Y-%m-%d")
+    daily = load_series(pd.DataFrame({"Date": days, "hours": np.arange(30) % 24, "v": np.arange(30.0)}), "v")
+    assert daily.freq == "D" and not any("hold a date and" in n for n in daily.notes)
+    both = pd.DataFrame({"Date": np.repeat(days[:10], 25), "Hour": np.tile(np.arange(25), 10), "v": np.arange(250.0)})
+    with pytest.raises(ValueError, match=r"expected the value column to be named"):
+        load_series(both)

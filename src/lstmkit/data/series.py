@@ -25,7 +25,8 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
 - with no time column named, the one column of dates is the time column
   (:func:`find_time_column`; several are an error, none means row order),
   or a date column and a time-of-day column read together
-  (:func:`date_and_clock`), or a ``Year`` column, with a ``Month`` or
+  (:func:`date_and_clock`), or a date column and an hour column (0-23, or an
+  hour ending 1-24: :func:`date_and_hour`), or a ``Year`` column, with a ``Month`` or
   ``Quarter`` column where there is one (:func:`year_columns`); dates may be text in one format (day first where
   the column says so), ``yyyymm`` integers, period codes, Unix times
   (:func:`unix_times`), or Excel's day numbers in a column named as a date
@@ -862,6 +863,42 @@ def date_and_clock(df, found: list[str], notes: list[str]) -> str | None:
     return None
 
 
+#: column names that say the hour of the day (``Hour``, ``hr``, ``HE`` / ``Hour Ending``, ``HB``, ``Stunde``, ...)
+_HOUR_NAME = re.compile(r"(?i)hours?|hr|he|hb|hour[ _]?(ending|beginning|starting)|stunde|heure|hora")
+
+
+def date_and_hour(df, day: str, skip, notes: list[str]) -> str | None:
+    """Where the one column of dates holds days without a time (``2022-01-01``) and a column named for the hour
+    (:data:`_HOUR_NAME`) holds whole numbers 0-23, or 1-24 (an hour ending, as grid operators write load), each
+    (day, hour) once: both replaced by a new column of ``df`` (a private copy) joining them, each hour at its
+    start (hour ending 1 is 00:00); its name returned and said in ``notes``; else ``None``."""
+    import pandas as pd
+
+    d = df[day]
+    if pd.api.types.is_numeric_dtype(d) or d.dropna().astype(str).str.contains(":").any():
+        return None
+    hours = [c for c in df.columns if c not in skip and c != day and _HOUR_NAME.fullmatch(str(c).strip())
+             and _whole(df[c], 0, 24)]
+    if len(hours) != 1 or not d.duplicated().any():
+        return None
+    hour = pd.to_numeric(df[hours[0]]).astype("int64")
+    if hour.max() <= 23:
+        start, how = hour, "the hour 0-23"
+    elif hour.min() >= 1:
+        start, how = hour - 1, "the hour ending 1-24 (each hour read at its start: hour ending 1 is 00:00)"
+    else:
+        return None
+    if pd.DataFrame({"d": d, "h": hour}).duplicated().any():
+        return None
+    name = _free_name(df, f"{day} {hours[0]}")
+    df[name] = d.astype(str).str.strip() + " " + start.map("{:02d}:00".format)
+    df.loc[d.isna(), name] = None
+    df.drop(columns=[day, hours[0]], inplace=True)
+    notes.append(f"columns {day!r} and {hours[0]!r} hold a date and {how}: read together as the time "
+                 f"(e.g. {df[name].dropna().iloc[0]!r})")
+    return name
+
+
 def drop_empty_columns(df, notes: list[str]) -> list[str]:
     """Drop (in place, from a private copy) the columns with no header and no value, which a separator at the end
     of every line leaves (``Month,Sales,``: pandas names the third ``Unnamed: 2``); said in ``notes``."""
@@ -957,13 +994,15 @@ def dates_across(df, id: str | None, path, notes: list[str]):
 
 def time_candidates(df, skip, notes: list[str]) -> tuple[str | None, list[str]]:
     """Where no time column is named: ``(column, dated)``. A date column and a time-of-day column are joined
-    (:func:`date_and_clock`: that column, ``[]``); else ``dated`` lists the columns, other than those in
+    (:func:`date_and_clock`: that column, ``[]``), as are a date column and an hour column
+    (:func:`date_and_hour`); else ``dated`` lists the columns, other than those in
     ``skip``, that :func:`holds_dates` (the column is the one of them, ``None`` where there are several: the
     caller names them in its error, and says which one it took); else a year column, alone or joined with a
     month or quarter column (:func:`year_columns`, ``[]``). The steps that build a column say so in ``notes``.
     The forecaster's and the anomaly detector's loaders both find their time column here."""
     found = [c for c in df.columns if c not in skip and holds_dates(df[c])]
-    joined = date_and_clock(df, found, notes)
+    joined = date_and_clock(df, found, notes) or (date_and_hour(df, found[0], skip, notes) if len(found) == 1
+                                                  else None)
     if joined:
         return joined, []
     if found:
