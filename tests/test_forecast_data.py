@@ -852,6 +852,11 @@ def test_a_long_table_of_several_series_finds_its_id_column_where_one_splits_the
             assert [x.id for x in s.series] == [str(i) for i in ids] and s.freq == "MS", (col, target)
             assert s.series[2].values[0] == 2.0
             assert any(f"column {col!r} (3 values) splits the repeated times into series" in n for n in s.notes)
+    # a count under an id-like name beside a label column: the label is the id
+    counts = pd.concat([pd.DataFrame({"store": s, "month": t, "sku_count": j + np.arange(30) % 5, "sales": k})
+                        for j, s in enumerate(("a", "b"))])
+    s = load_series(_write(tmp_path, counts), "sales")
+    assert [x.id for x in s.series] == ["a", "b"] and any("column 'store' (2 values)" in n for n in s.notes)
     # two columns that could be the id: named in the error
     both = pd.concat([pd.DataFrame({"region": r, "manager": m, "month": t, "sales": k})
                       for r, m in (("north", "ann"), ("south", "bob"))])

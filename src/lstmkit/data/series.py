@@ -673,7 +673,7 @@ UNIX_NAME = re.compile(r"time|epoch|unix|stamp|date|(^|[_ ])ts($|[_ ])", re.IGNO
 
 
 #: a column of numbers may be the series id only where its name says so (``id``, ``store_id``, ``StoreID``, ``sku``)
-ID_NAME = re.compile(r"(?<![a-zA-Z])(?:id|ID|Id|sku|SKU)(?![a-z])|(?<=[a-z_])(?:ID|Id)(?![a-z])|_id$")
+ID_NAME = re.compile(r"(?<![a-zA-Z])(?:id|ID|Id|sku|SKU)(?![a-zA-Z_])|(?<=[a-z_])(?:ID|Id)(?![a-z])|_id$")
 
 
 def find_id_column(df, time: str, taken: set, src, notes: list[str]) -> str | None:
@@ -697,15 +697,17 @@ def find_id_column(df, time: str, taken: set, src, notes: list[str]) -> str | No
             continue
         k = col.nunique()
         if 2 <= k <= len(df) // 2 and not pd.DataFrame({"i": col, "t": times}).duplicated().any():
-            found.append((c, k))
+            found.append((c, k, text))
+    if any(text for *_, text in found):  # labels before numbers: a count under an id-like name is not the id
+        found = [f for f in found if f[2]]
     if len(found) == 1:
-        c, k = found[0]
+        c, k, _ = found[0]
         notes.append(f"column {c!r} ({k} values) splits the repeated times into series, each time once: it is the "
                      "series id (none was named; id=, or --id on the command line, names another)")
         return c
     if len(found) > 1:
         raise _err(src, f"the times of column {time!r} repeat, and several columns could be the series id: "
-                   f"{[c for c, _ in found]}; name one with id= (--id on the command line)")
+                   f"{[f[0] for f in found]}; name one with id= (--id on the command line)")
     return None
 
 
