@@ -868,6 +868,11 @@ def test_a_long_table_of_several_series_finds_its_id_column_where_one_splits_the
         with pytest.raises(ValueError, match=r"duplicate timestamp 2020-01-01 00:00:00 at rows 2 and 32 \(30 "
                                              r"duplicate\(s\)\); several series in one table\? name their id column"):
             load_series(_write(tmp_path, bad), "sales")
+    # an hour repeated where the clock goes back, beside a zone column: not two series, the clock's error
+    local = pd.date_range("2022-10-29", periods=72, freq="h", tz="Europe/Berlin")
+    dst = pd.DataFrame({"time": local.strftime("%Y-%m-%d %H:%M"), "zone": local.strftime("%Z"), "load": np.arange(72.)})
+    with pytest.raises(ValueError, match=r"duplicate timestamp 2022-10-30 02:00:00"):
+        load_series(_write(tmp_path, dst), "load", "time")
     single = load_series(_write(tmp_path, pd.DataFrame({"region": "north", "month": t, "sales": k})))
     assert len(single.series) == 1 and single.series[0].id == "sales"  # times once: no id looked for
 

@@ -679,12 +679,13 @@ ID_NAME = re.compile(r"(?<![a-zA-Z])(?:id|ID|Id|sku|SKU)(?![a-zA-Z_])|(?<=[a-z_]
 def find_id_column(df, time: str, taken: set, src, notes: list[str]) -> str | None:
     """The series-id column of a long table nobody named one for, where the time column repeats: the one column
     (text, or whole numbers under an id name: :data:`ID_NAME`) whose values split the rows into series with
-    each time once, at least two rows a series; ``None`` where the times do not repeat, and then the duplicate
-    check names them where no column or several columns do so."""
+    each time once, at least two rows a series; ``None`` where under a tenth of the times repeat (the hour a clock
+    goes back in autumn, beside a CET/CEST column, is not a series), and then the duplicate check names them; an
+    error where several columns could be the id."""
     import pandas as pd
 
     times = df[time]
-    if not times.duplicated().any():
+    if times.duplicated().mean() < 0.1:  # none, or a few: a clock set back an hour in autumn, a row typed twice
         return None
     found = []
     for c in df.columns:
