@@ -900,3 +900,29 @@ def test_a_date_column_and_an_hour_column_are_read_together_as_the_time(tmp_path
     both = pd.DataFrame({"Date": np.repeat(days[:10], 25), "Hour": np.tile(np.arange(25), 10), "v": np.arange(250.0)})
     with pytest.raises(ValueError, match=r"expected the value column to be named"):
         load_series(both)
+
+
+def test_a_row_of_units_under_the_header_is_left_out(tmp_path):
+    # 'Timestamp,Power,Temp' then ',kW,degC' (a data logger's export) stopped at "column 'Power' row 2: expected a
+    # number, got 'kW'"
+    t = pd.date_range("2023-01-01", periods=48, freq="h")
+    body = "".join(f"{a:%Y-%m-%d %H:%M},{k * 1.5},{k % 7}\n" for k, a in enumerate(t))
+    path = tmp_path / "logger.csv"
+    path.write_text("Timestamp,Power,Temp\n,kW,degC\n" + body)
+    s = load_series(path, "Power")
+    assert s.freq == "h" and s.series[0].values[:2].tolist() == [0.0, 1.5] and list(s.series[0].time[:1]) == [t[0]]
+    assert any("the row under the header holds units or labels (Power: 'kW', Temp: 'degC'): left out" in n
+               for n in s.notes)
+    bad = tmp_path / "bad.csv"  # rows keep their file numbers: the header, the units, then data from row 3
+    bad.write_text("Timestamp,Power,Temp\nUTC,kW,degC\n" + body.replace(",3.0,", ",x,", 1))
+    with pytest.raises(ValueError, match=r"column 'Power' row 5: expected a number, got 'x'"):
+        load_series(bad, "Power", "Timestamp")
+    semi = tmp_path / "semi.csv"  # ';' and decimal commas: typed by pandas once the row is out
+    semi.write_text("Zeit;Leistung\n;kW\n" + "".join(f"{a:%d.%m.%Y %H:%M};{k},5\n" for k, a in enumerate(t)))
+    assert load_series(semi, "Leistung").series[0].values[:2].tolist() == [0.5, 1.5]
+    # a first row of data is kept: a date in it, or a number, or a missing-value mark
+    for first in ("2022-12-31 23:00,kW,1", "x,3,1", "?,kW,degC", 'x,"1,200.5",y'):
+        keep = tmp_path / "keep.csv"
+        keep.write_text("Timestamp,Power,Temp\n" + first + "\n" + body)
+        with pytest.raises(ValueError, match=r"row 2"):
+            load_series(keep, "Power", "Timestamp")

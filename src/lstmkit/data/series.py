@@ -35,6 +35,7 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   whose values split the rows into series (each time once) is the series id
   (:func:`find_id_column`);
 - title lines above a CSV's header are left out (:func:`lines_before_header`),
+  as is a row of units under it (:func:`units_row`),
   and a CSV whose first line is data (no header row: :func:`header_is_data`)
   is read with columns named ``column_1``, ``column_2``, ...;
 - one row per series with the dates across the header (``Page,2015-07-01,...``)
@@ -291,6 +292,13 @@ def read_table(path: str | Path):
         df.attrs["header_lines"] = skip
         notes.append(f"the file has no header row (its first line, {first!r}, is data): its columns are named "
                      f"{', '.join(df.columns)}")
+    if suffix in (".csv", ".txt", ".tsv", ".gz") and units_row(df, dialect.get("decimal", ".")):
+        first = ", ".join(f"{c}: {str(v).strip()!r}" for c, v in df.iloc[0].items() if not pd.isna(v))
+        names = list(df.columns)  # read again without that row, so that pandas types the columns (decimal commas)
+        df = pd.read_csv(path, skiprows=[*range(skip), skip + 1], index_col=False, **dialect)
+        df.columns = names
+        df.attrs["header_lines"] = skip + 2
+        notes.append(f"the row under the header holds units or labels ({first[:80]}): left out")
     df.attrs["source"] = str(path)
     df.attrs["file_rows"] = True
     df.attrs["read_notes"] = notes
@@ -325,6 +333,30 @@ def header_is_data(names: list[str]) -> bool:
     if len(numbers) + len(dates) != len(cells):
         return False
     return bool(numbers) and (bool(dates) or len(cells) == 1 or any(re.search(r"[.eE]", c) for c in numbers))
+
+
+def units_row(df, decimal: str = ".") -> bool:
+    """Whether a table's first row holds units or labels under its header (``,kW,degC`` under
+    ``Timestamp,Power,Temp``, as data loggers write them): three rows or more, every filled cell of the first
+    row text that is neither a number nor a date, and some column a number in every later row that has a value."""
+    import pandas as pd
+
+    if len(df) < 3:
+        return False
+    first = df.iloc[0]
+    cells = [str(v).strip() for v in first if not pd.isna(v) and str(v).strip()]
+    def number(c: str) -> bool:  # (thousands separators, signs and units: as the value columns read them)
+        return pd.notna(pd.to_numeric(c.replace(decimal, "."), errors="coerce")) or reads_as_numbers(pd.Series([c]))
+
+    if not cells or any(number(c) or c in MISSING_MARKERS or _names_a_date(c) for c in cells):
+        return False  # a number, a missing-value mark or a date: a row of data
+    def numbers_below(c) -> bool:
+        rest = df[c].iloc[1:].dropna()
+        if decimal != "." and not pd.api.types.is_numeric_dtype(rest):
+            rest = rest.astype(str).str.replace(decimal, ".", regex=False)
+        return len(rest) > 0 and (bool(pd.to_numeric(rest, errors="coerce").notna().all()) or reads_as_numbers(rest))
+
+    return any(not pd.isna(first[c]) and numbers_below(c) for c in df.columns)
 
 
 def where_row(df, i: int) -> str:
