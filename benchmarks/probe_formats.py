@@ -164,6 +164,10 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         idx = pd.date_range("2023-01-01", periods=24 * 60, freq="h")
         rows = "".join(f"{a:%Y-%m-%d %H:%M},{v:.1f}\n" for a, v in zip(idx, _hourly()))
         path.write_text("Timestamp,Power\nUTC,kW\n" + rows)
+    elif name == "month_dot_year":  # a German export: 'Monat;Umsatz' with '01.2001;104,08'
+        t, y = _monthly(72)
+        path.write_text("Monat;Umsatz\n" + "".join(f"{a:%m.%Y};{b:.2f}\n".replace(".", ",").replace(",", ".", 1)
+                                                    for a, b in zip(t, y)))
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -183,7 +187,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm",
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
-          "panel_no_id", "early_outage", "date_hour_ending", "units_row")
+          "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -926,3 +926,19 @@ def test_a_row_of_units_under_the_header_is_left_out(tmp_path):
         keep.write_text("Timestamp,Power,Temp\n" + first + "\n" + body)
         with pytest.raises(ValueError, match=r"row 2"):
             load_series(keep, "Power", "Timestamp")
+
+
+def test_months_written_with_a_dot_are_read_as_months(tmp_path):
+    # 'Monat;Umsatz' with '01.2018;100,5' (a German export): "no column reads as dates", rows taken as steps
+    m = pd.date_range("2018-01-01", periods=30, freq="MS")
+    path = tmp_path / "de.csv"
+    path.write_text("Monat;Umsatz\n" + "".join(f"{d:%m.%Y};{100 + i},5\n" for i, d in enumerate(m)))
+    s = load_series(path)
+    assert s.freq == "MS" and list(s.series[0].time) == list(m) and s.series[0].values[0] == 100.5
+    assert any("period codes such as '01.2018' read as the time their period starts (2018-01-01)" in n for n in s.notes)
+    short = pd.DataFrame({"Monat": [f"{d.month}.{d.year}" for d in m], "v": np.arange(30.0)})  # '1.2018' too
+    assert load_series(short, "v").freq == "MS"
+    # not months: a thirteenth month, too few rows
+    bad = pd.DataFrame({"Monat": ["13.2018"] + [f"{d:%m.%Y}" for d in m[1:]], "v": np.arange(30.0)})
+    assert not load_series(bad, "v").datetime
+    assert not load_series(short.head(7), "v").datetime

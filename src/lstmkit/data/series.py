@@ -628,11 +628,15 @@ def clock_skip_hint(times, inserted) -> str:
             "gap: write the times in UTC to keep only the hours measured)")
 
 
+#: a month and its year with a dot, as German and other European exports write months (``01.2020``, ``1.2020``)
+_MONTH_DOT_YEAR = r"(\d{1,2})\.((?:19|20)\d{2})"
+
+
 def period_codes(raw):
     """Period codes that pandas does not read as dates, as the time each period starts (a datetime series), or
     ``None`` unless every value is written as one of them, all of one kind: months as statistics offices write
-    them (``2001M01``, ``2001m1``, ``2001-M01``: the month's first day) or as spreadsheets show them (``Jan-01``,
-    :func:`_month_year`), quarters with a space or the quarter
+    them (``2001M01``, ``2001m1``, ``2001-M01``: the month's first day), with a dot (``01.2001``, as European
+    exports write them) or as spreadsheets show them (``Jan-01``, :func:`_month_year`), quarters with a space or the quarter
     first (``2001 Q1``, ``Q1 2001``, ``Q1-2001``: the quarter's first day) and ISO 8601 weeks (``2001-W05``,
     ``2001W05``: the week's Monday). A code for a period that does not exist (``2001M13``, ``2021-W53``) is
     ``NaT``."""
@@ -645,11 +649,12 @@ def period_codes(raw):
     if months is not None:
         return months
     for kind, pattern in (("M", r"(\d{4})\s*-?\s*[Mm](\d{1,2})"), ("W", r"(\d{4})\s*-?\s*[Ww](\d{1,2})"),
-                          ("Q", r"(\d{4})\s*-?\s*[Qq](\d)"), ("QY", r"[Qq](\d)\s*[-/ ]?\s*(\d{4})")):
+                          ("Q", r"(\d{4})\s*-?\s*[Qq](\d)"), ("QY", r"[Qq](\d)\s*[-/ ]?\s*(\d{4})"),
+                          ("MY", _MONTH_DOT_YEAR)):
         parts = text.str.extract(f"^{pattern}$")
         if parts.isna().any().any():
             continue
-        year, num = (parts[1], parts[0]) if kind == "QY" else (parts[0], parts[1])
+        year, num = (parts[1], parts[0]) if kind in ("QY", "MY") else (parts[0], parts[1])
         if kind in ("Q", "QY"):  # the quarter's first month; Q5 is no quarter
             q = num.astype(int)
             num = ((q - 1) * 3 + 1).where(q.between(1, 4), 13).astype(str)
@@ -848,6 +853,8 @@ def holds_dates(col) -> bool:
         return False
 
     def every(part) -> bool:  # not words ('Jan', 'red'), not numbers; one format (fast), else value by value
+        if len(col) >= MIN_CODED_ROWS and part.str.strip().str.fullmatch(_MONTH_DOT_YEAR).all():  # '01.2020'
+            return bool(period_codes(part).notna().all())
         if not part.str.contains(r"\d").all() or pd.to_numeric(part, errors="coerce").notna().any():
             return False
         codes = period_codes(part)
