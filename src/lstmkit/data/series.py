@@ -249,11 +249,12 @@ def read_table(path: str | Path):
     if path.stat().st_size == 0:
         raise _err(path, "the file is empty; expected a header row and data rows")
     suffix = path.suffix.lower()
+    text = suffix in (".csv", ".txt", ".tsv", ".gz")
     notes: list[str] = []
     try:
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
-        elif suffix in (".csv", ".txt", ".tsv", ".gz"):
+        elif text:
             import gzip
 
             opener = gzip.open if suffix == ".gz" else open
@@ -281,18 +282,18 @@ def read_table(path: str | Path):
     if len(df) == 0:
         raise _err(path, f"no data rows (only the header {list(df.columns)})")
     df.columns = [str(c).strip() for c in df.columns]
-    if suffix in (".csv", ".txt", ".tsv", ".gz") and skip:
+    if text and skip:
         title = " | ".join(x.strip() for x in lines[:skip] if x.strip())
         notes.append(f"{skip} line(s) before the header left out ({title[:80]!r})")
         df.attrs["header_lines"] = skip + 1
-    if suffix in (".csv", ".txt", ".tsv", ".gz") and header_is_data(list(df.columns)):
+    if text and header_is_data(list(df.columns)):
         first = ",".join(df.columns)
         df = pd.read_csv(path, header=None, skiprows=skip, **dialect)
         df.columns = [f"column_{k + 1}" for k in range(df.shape[1])]
         df.attrs["header_lines"] = skip
         notes.append(f"the file has no header row (its first line, {first!r}, is data): its columns are named "
                      f"{', '.join(df.columns)}")
-    if suffix in (".csv", ".txt", ".tsv", ".gz") and units_row(df, dialect.get("decimal", ".")):
+    if text and units_row(df, dialect.get("decimal", ".")):
         first = ", ".join(f"{c}: {str(v).strip()!r}" for c, v in df.iloc[0].items() if not pd.isna(v))
         names = list(df.columns)  # read again without that row, so that pandas types the columns (decimal commas)
         df = pd.read_csv(path, skiprows=[*range(skip), skip + 1], index_col=False, **dialect)
@@ -444,6 +445,7 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
     bad = num.isna() & raw.notna()
     if not bad.any():  # numbers (and missing values) only: the common case, nothing more to read
         return num.astype("float64")
+    name = "the series columns" if col.startswith("__") else f"column {col!r}"  # in the notes
     stripped = raw[bad].astype(str).str.strip()  # only the values pandas could not read
     marked = bad.copy()
     marked[bad] = stripped.isin(MISSING_MARKERS).to_numpy()
@@ -451,7 +453,6 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
     if marked.any() and allow_missing:  # '?' or a dash for a missing value: missing, said in the notes
         bad = bad & ~marked
         if notes is not None:
-            name = "the series columns" if col.startswith("__") else f"column {col!r}"
             kinds = sorted(set(raw[marked].astype(str).str.strip()))
             notes.append(f"{name}: {int(marked.sum())} value(s) written {' or '.join(map(repr, kinds))} read as "
                          f"missing (first at {where_row(df, int(np.flatnonzero(marked.to_numpy())[0]))})")
@@ -460,7 +461,6 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
         values, sign = signed
         num = num.where(~bad, values)
         if notes is not None:
-            name = "the series columns" if col.startswith("__") else f"column {col!r}"
             first = raw[bad].astype(str).str.strip().iloc[0]
             notes.append(f"{name}: every value written with {sign!r} (such as {first!r}): read as the number without "
                          f"it ({float(num[bad].iloc[0]):g})")
@@ -470,7 +470,6 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
         if text.str.fullmatch(_THOUSANDS).all():
             num = num.where(~bad, pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce"))
             if notes is not None:
-                name = "the series columns" if col.startswith("__") else f"column {col!r}"
                 notes.append(f"{name}: {int(bad.sum())} number(s) with thousands separators such as {text.iloc[0]!r} "
                              f"read as {float(num[bad].iloc[0]):g}")
             return num.astype("float64")
@@ -736,7 +735,7 @@ def find_id_column(df, time: str, taken: set, src, notes: list[str]) -> str | No
         k = col.nunique()
         if 2 <= k <= len(df) // 2 and not pd.DataFrame({"i": col, "t": times}).duplicated().any():
             found.append((c, k, text))
-    if any(text for *_, text in found):  # labels before numbers: a count under an id-like name is not the id
+    if any(f[2] for f in found):  # labels before numbers: a count under an id-like name is not the id
         found = [f for f in found if f[2]]
     if len(found) == 1:
         c, k, _ = found[0]
@@ -884,6 +883,17 @@ def _free_name(df, name: str) -> str:
     return name
 
 
+def _join_time(df, a: str, b: str, values, what: str, notes: list[str]) -> str:
+    """Columns ``a`` and ``b`` of ``df`` (a private copy) replaced by one new column of ``values``, the time,
+    named ``"a b"``; said in ``notes`` (they "hold ``what``"). Its name is returned."""
+    name = _free_name(df, f"{a} {b}")
+    df[name] = values
+    df.drop(columns=[a, b], inplace=True)  # read into the new column: neither is a value column now
+    notes.append(f"columns {a!r} and {b!r} hold {what}: read together as the time (e.g. "
+                 f"{df[name].dropna().iloc[0]!r})")
+    return name
+
+
 def date_and_clock(df, found: list[str], notes: list[str]) -> str | None:
     """Where the columns that hold dates are two, a date without a time and a time of day (``16/12/2006`` and
     ``17:24:00``, as data loggers and UCI's household power file write them): both replaced by a new column of
@@ -895,13 +905,8 @@ def date_and_clock(df, found: list[str], notes: list[str]) -> str | None:
         d = df[day].dropna().astype(str).str.strip()
         if len(c) and c.str.fullmatch(_CLOCK).all() and not d.str.contains(":").any() and df[clock].notna().equals(
                 df[day].notna()):
-            name = _free_name(df, f"{day} {clock}")
-            df[name] = df[day].astype(str).str.strip() + " " + df[clock].astype(str).str.strip()
-            df.loc[df[day].isna(), name] = None
-            df.drop(columns=[day, clock], inplace=True)  # read into the new column: neither is a channel now
-            notes.append(f"columns {day!r} and {clock!r} hold a date and a time of day: read together as the time "
-                         f"(e.g. {df[name].dropna().iloc[0]!r})")
-            return name
+            joined = df[day].astype(str).str.strip() + " " + df[clock].astype(str).str.strip()
+            return _join_time(df, day, clock, joined.where(df[day].notna(), None), "a date and a time of day", notes)
     return None
 
 
@@ -932,13 +937,8 @@ def date_and_hour(df, day: str, skip, notes: list[str]) -> str | None:
         return None
     if pd.DataFrame({"d": d, "h": hour}).duplicated().any():
         return None
-    name = _free_name(df, f"{day} {hours[0]}")
-    df[name] = d.astype(str).str.strip() + " " + start.map("{:02d}:00".format)
-    df.loc[d.isna(), name] = None
-    df.drop(columns=[day, hours[0]], inplace=True)
-    notes.append(f"columns {day!r} and {hours[0]!r} hold a date and {how}: read together as the time "
-                 f"(e.g. {df[name].dropna().iloc[0]!r})")
-    return name
+    joined = d.astype(str).str.strip() + " " + start.map("{:02d}:00".format)
+    return _join_time(df, day, hours[0], joined.where(d.notna(), None), f"a date and {how}", notes)
 
 
 def drop_empty_columns(df, notes: list[str]) -> list[str]:
@@ -993,12 +993,7 @@ def year_columns(df, skip, notes: list[str]) -> str | None:
                 part = "-Q" + text.str[-1]
             else:
                 continue
-            name = _free_name(df, f"{y} {c}")
-            df[name] = year + part
-            df.drop(columns=[y, c], inplace=True)  # read into the new column: neither is a value column now
-            notes.append(f"columns {y!r} and {c!r} hold the year and the {kind}: read together as the time (e.g. "
-                         f"{df[name].iloc[0]!r})")
-            return name
+            return _join_time(df, y, c, year + part, f"the year and the {kind}", notes)
     notes.append(f"column {y!r} holds years: it is the time column (none was named; time=, or --time on the command "
                  "line, names another)")
     return y
