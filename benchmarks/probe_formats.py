@@ -168,6 +168,16 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         t, y = _monthly(72)
         path.write_text("Monat;Umsatz\n" + "".join(f"{a:%m.%Y};{b:.2f}\n".replace(".", ",").replace(",", ".", 1)
                                                     for a, b in zip(t, y)))
+    elif name == "pandas_index":  # DataFrame.to_csv() without index=False: a first column of row numbers
+        t, y = _daily()
+        pd.DataFrame({"date": t, "sales": np.round(y, 2)}).to_csv(path)
+    elif name == "r_ts_time":  # R: write.csv(data.frame(time = time(x), x = x)): row names, decimal years
+        t, y = _monthly(96)
+        years = 2001 + np.arange(len(y)) / 12
+        path.write_text('"","time","x"\n' + "".join(f'"{i + 1}",{a!r},{b:.3f}\n'
+                                                     for i, (a, b) in enumerate(zip(years.tolist(), y))))
+    elif name == "time_steps":  # 'time,value' with the steps 1, 2, 3, ...: a simulation's or a textbook's file
+        pd.DataFrame({"time": np.arange(1, 24 * 60 + 1), "value": np.round(_hourly(), 2)}).to_csv(path, index=False)
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -187,7 +197,8 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "thousands", "dollars", "percent", "uci_household", "trailing_separator", "utc_z", "am_pm",
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
-          "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year")
+          "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
+          "pandas_index", "r_ts_time", "time_steps")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -451,3 +451,13 @@ def test_a_column_of_date_text_is_the_time_too():
     codes = pd.DataFrame({"code": ["a1"] * 50, "v": x[:, 0]})  # text that is not dates stays a (bad) value column
     with pytest.raises(ValueError, match="column 'code'"):
         from_frame(codes)
+
+
+def test_a_row_number_column_and_a_step_column_are_not_channels(tmp_path):
+    x = np.arange(200.0)
+    frame = pd.DataFrame({"time": np.arange(200) * 10, "a": np.sin(x / 5), "b": np.cos(x / 7)})
+    path = tmp_path / "d.csv"
+    frame.to_csv(path)  # with pandas' row numbers as a first, unnamed column
+    d = load_anomaly_data(path)
+    assert d.columns == ["a", "b"] and d.time_column == "time"
+    assert any("numbers the rows" in n for n in d.notes)

@@ -64,6 +64,14 @@ def test_csv_series_wide_and_long(tmp_path):
         read_examples(wide, ClassifyDataConfig())
 
 
+def test_csv_series_with_a_row_number_column_leaves_it_out(tmp_path):
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",label,t0,t1,t2\n0,a,1,2,3\n1,b,4,5,6\n")  # pandas' to_csv with its index
+    ex = read_examples(wide, ClassifyDataConfig())
+    np.testing.assert_allclose(ex.items[1][:, 0], [4, 5, 6])  # not the row number 1 as a first step
+    assert any("numbers the rows" in n for n in ex.notes)
+
+
 def test_ts_file_reads_as_series(shared_data):
     ex = read_examples(shared_data / "ucr" / "BasicMotions_TRAIN.ts", ClassifyDataConfig())
     assert ex.kind == "series" and len(ex) == 40 and ex.items[0].shape == (100, 6)

@@ -830,9 +830,11 @@ def test_a_file_of_several_value_columns_or_a_spreadsheet_gets_an_error_that_say
                                          r"to forecast each of them as a series; numeric columns: \['a', 'b'\]"):
         load_series(wide)
     assert [s.id for s in load_series(wide, layout="wide").series] == ["a", "b"]
-    steps = pd.DataFrame({"time": np.arange(30) * 7, "a": np.arange(30.0)})  # one column says time: no wide hint
-    with pytest.raises(ValueError, match=r"command line\); numeric columns: \['time', 'a'\]"):
-        load_series(steps)
+    steps = pd.DataFrame({"time": np.arange(30) * 7, "a": np.arange(30.0)})  # increasing, and its name says time
+    assert list(load_series(steps).series[0].time[:2]) == [0, 7]
+    jumbled = pd.DataFrame({"time": np.random.default_rng(0).permutation(90)[:30], "a": np.arange(30.0)})
+    with pytest.raises(ValueError, match=r"command line\); numeric columns: \['time', 'a'\]"):  # no wide hint
+        load_series(jumbled)
     sheet = tmp_path / "sales.xlsx"
     sheet.write_bytes(b"PK\x03\x04")
     with pytest.raises(ValueError, match=r"sales.xlsx: expected a .csv or .parquet file, got '.xlsx' \(save the sheet as CSV"):
@@ -942,3 +944,58 @@ def test_months_written_with_a_dot_are_read_as_months(tmp_path):
     bad = pd.DataFrame({"Monat": ["13.2018"] + [f"{d:%m.%Y}" for d in m[1:]], "v": np.arange(30.0)})
     assert not load_series(bad, "v").datetime
     assert not load_series(short.head(7), "v").datetime
+
+
+def test_a_row_number_column_as_pandas_and_r_write_it_is_left_out(tmp_path):
+    t = pd.date_range("2020-01-01", periods=40, freq="D")
+    frame = pd.DataFrame({"date": t, "sales": np.arange(40.0) % 7})
+    path = tmp_path / "index.csv"
+    frame.to_csv(path)  # pandas' default: the index, with no header, as the first column
+    d = load_series(path)
+    assert d.target == "sales" and d.freq == "D" and len(d.series[0]) == 40
+    assert any("numbers the rows, as pandas' to_csv and R's write.csv write them" in n for n in d.notes)
+    frame.iloc[::2].to_csv(path)  # a filtered frame keeps its row numbers: 0, 2, 4, ...
+    assert load_series(path).target == "sales"
+    path.write_text('"","x"\n' + "".join(f'"{i + 1}",{v}\n' for i, v in enumerate(np.arange(30.0) % 5)))  # R
+    d = load_series(path)
+    assert d.target == "x" and d.freq == 1 and list(d.series[0].values[:3]) == [0.0, 1.0, 2.0]
+    assert load_series(path, target="Unnamed: 0").target == "Unnamed: 0"  # a column the user names is kept
+    reset = pd.DataFrame({"index": np.arange(40), "date": t, "sales": np.arange(40.0)})  # reset_index()
+    assert load_series(reset).target == "sales"
+    numbered = pd.DataFrame({"index": [3, 1, 2], "a": [1.0, 2.0, 3.0]})  # not a count of the rows: kept
+    with pytest.raises(ValueError, match=r"numeric columns: \['index', 'a'\]"):
+        load_series(numbered)
+
+
+def test_decimal_years_as_r_writes_a_ts_read_as_months_quarters_and_half_years(tmp_path):
+    path = tmp_path / "r.csv"
+    months = 1990 + np.arange(36) / 12
+    path.write_text('"","time","x"\n' + "".join(f'"{i + 1}",{t!r},{i % 12}\n' for i, t in enumerate(months.tolist())))
+    d = load_series(path)
+    assert d.freq == "MS" and str(d.series[0].time[0].date()) == "1990-01-01"
+    assert str(d.series[0].time[13].date()) == "1991-02-01"
+    assert any("decimal years such as 1990.0833" in n and "read as months" in n for n in d.notes)
+    rounded = pd.DataFrame({"time": np.round(months, 3), "x": np.arange(36.0)})  # printed to three places
+    assert load_series(rounded).freq == "MS"
+    quarters = load_series(pd.DataFrame({"time": 1990 + np.arange(20) / 4, "x": np.arange(20.0)}))
+    assert quarters.freq.startswith("QS") and str(quarters.series[0].time[5].date()) == "1991-04-01"
+    halves = load_series(pd.DataFrame({"t": 2001 + np.arange(10) / 2, "x": np.arange(10.0)}), time="t")
+    assert str(halves.series[0].time[3].date()) == "2002-07-01"
+
+
+def test_a_numeric_time_column_named_for_time_is_the_time_as_steps(tmp_path):
+    d = load_series(_write(tmp_path, pd.DataFrame({"time": np.arange(1, 41), "value": np.arange(40.0)})))
+    assert d.target == "value" and d.freq == 1 and list(d.series[0].time[:2]) == [1, 2]
+    assert any("its name says time: it is the time column" in n for n in d.notes)
+    half = load_series(pd.DataFrame({"t": np.arange(40) * 0.5, "y": np.arange(40.0)}))
+    assert list(half.series[0].time[:3]) == [0, 1, 2]
+    assert any("evenly spaced numbers (0, 0.5, ...) read as steps 0, 1, 2, ... of 0.5" in n for n in half.notes)
+    gaps = load_series(pd.DataFrame({"t": np.delete(np.arange(40) * 0.25, [5]), "y": np.arange(39.0)}))
+    assert len(gaps.series[0]) == 40  # the missing step is inserted and filled
+    panel = pd.DataFrame({"shop": np.repeat(["a", "b"], 20), "step": np.tile(np.arange(20), 2),
+                          "y": np.arange(40.0)})
+    assert len(load_series(panel).series) == 2
+    with pytest.raises(ValueError, match=r"column 't': numbers that are not whole and not evenly spaced \(0.1, 0.35, "):
+        load_series(pd.DataFrame({"t": [0.1, 0.35, 0.9, 1.7], "y": [1.0, 2, 3, 4]}), "y", "t")
+    with pytest.raises(ValueError, match=r"numeric columns: \['weight', 'y'\]"):  # the name does not say time
+        load_series(pd.DataFrame({"weight": np.arange(40), "y": np.arange(40.0)}))

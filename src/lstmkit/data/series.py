@@ -27,10 +27,14 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   or a date column and a time-of-day column read together
   (:func:`date_and_clock`), or a date column and an hour column (0-23, or an
   hour ending 1-24: :func:`date_and_hour`), or a ``Year`` column, with a ``Month`` or
-  ``Quarter`` column where there is one (:func:`year_columns`); dates may be text in one format (day first where
+  ``Quarter`` column where there is one (:func:`year_columns`), or else a column named for
+  time or steps whose numbers increase (:func:`step_column`); dates may be text in one format (day first where
   the column says so), ``yyyymm`` integers, period codes, Unix times
-  (:func:`unix_times`), or Excel's day numbers in a column named as a date
-  (:func:`excel_days`);
+  (:func:`unix_times`), Excel's day numbers in a column named as a date
+  (:func:`excel_days`), or decimal years as R writes them (:func:`decimal_years`); other evenly spaced
+  numbers that are not whole (``0, 0.5, 1.0``) are read as steps;
+- a first column that only numbers the rows (pandas' ``to_csv``, R's
+  ``write.csv``) is left out (:func:`drop_row_counter`);
 - in a long table whose times repeat, with no id named, the one column
   whose values split the rows into series (each time once) is the series id
   (:func:`find_id_column`);
@@ -523,6 +527,14 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
     integral = pd.api.types.is_integer_dtype(raw) or (
         pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0))
     coded = integer_dates(raw) if integral else None
+    if pd.api.types.is_numeric_dtype(raw) and not integral:  # R's decimal years; evenly spaced numbers
+        t = decimal_years(raw)
+        if t is not None:
+            if notes is not None:
+                kind = _YEAR_PARTS[round(1 / even_step(raw.to_numpy(dtype="float64")))]
+                notes.append(f"column {col!r}: decimal years such as {raw.iloc[min(1, len(raw) - 1)].item()!r} (as R's "
+                             f"time() writes them) read as {kind}: {t.iloc[0]:%Y-%m-%d}, ...")
+            return _naive(t, keys)
     if pd.api.types.is_numeric_dtype(raw) and coded is None:  # seconds (or ms, us, ns) since 1970?
         unit: list[str] = []
         t = unix_times(raw, unit_out=unit)
@@ -537,6 +549,18 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
                 notes.append(f"column {col!r}: numbers such as {raw.iloc[0].item()!r} read as Excel day numbers "
                              f"(days since 1899-12-30): {t.iloc[0]}")
             return _naive(t, keys)
+    if pd.api.types.is_numeric_dtype(raw) and not integral:  # 0, 0.5, 1.0, ...: whole steps from the first
+        a = raw.to_numpy(dtype="float64")
+        d = even_step(a)
+        if d is None:
+            bad = ", ".join(repr(v) for v in raw.iloc[:3].tolist())
+            raise _err(path, f"column {col!r}: numbers that are not whole and not evenly spaced ({bad}, ...): "
+                       "expected dates, whole-number steps or evenly spaced numbers")
+        steps = np.round((a - a.min()) / d).astype("int64")
+        if notes is not None:
+            notes.append(f"column {col!r}: evenly spaced numbers ({a.min():g}, {a.min() + d:g}, ...) read as steps "
+                         f"0, 1, 2, ... of {d:g}; the forecasts are numbered on in those steps")
+        return steps, False, None, False
     if integral:
         t = coded
         if t is None:
@@ -698,6 +722,108 @@ def integer_dates(raw):
     return None
 
 
+def even_step(a: np.ndarray) -> float | None:
+    """The step of numbers that lie on an even grid: their distinct values' gaps are whole multiples of the
+    smallest gap (within 5 % of it, so that ``1990.083, 1990.167`` rounded to three places pass); ``None`` for
+    fewer than three distinct values or any other spacing. A panel's times repeat: the distinct values count."""
+    a = np.asarray(a, dtype="float64")
+    if not np.isfinite(a).all():
+        return None
+    u = np.unique(a)
+    if len(u) < 3:
+        return None
+    gaps = np.diff(u)
+    d = float(gaps.min())
+    r = gaps / d
+    return d if bool(np.all(np.abs(r - np.round(r)) < 0.05)) else None
+
+
+#: a year written as a decimal: parts of a year that ``decimal_years`` reads, and the months each part starts
+_YEAR_PARTS = {12: "months", 4: "quarters", 2: "half-years"}
+
+
+def decimal_years(raw):
+    """Years written as decimals, as R's ``time()`` writes a monthly, quarterly or half-yearly series
+    (``1990, 1990.0833, 1990.1667, ...``; ``1990.25`` is the second quarter): the first day of each period as
+    datetimes, or ``None``. Every value lies from 1800 to 2200, some are not whole, their step is a twelfth, a
+    quarter or a half of a year, and each is a whole number of those steps (within 5 % of one, for values
+    rounded to three places). pandas would read them as nanoseconds since 1970."""
+    import pandas as pd
+
+    v = pd.to_numeric(pd.Series(raw), errors="coerce")
+    if len(v) < 3 or v.isna().any():
+        return None
+    a = v.to_numpy(dtype="float64")
+    if np.all(np.mod(a, 1) == 0) or not ((a >= 1800) & (a < 2200)).all():
+        return None
+    d = even_step(a)
+    if d is None:
+        return None
+    for f in _YEAR_PARTS:
+        if abs(d * f - 1) < 0.02 and bool(np.all(np.abs(a * f - np.round(a * f)) < 0.05)):
+            year, part = np.divmod(np.round(a * f).astype("int64"), f)
+            t = pd.to_datetime(pd.DataFrame({"year": year, "month": 1 + part * (12 // f), "day": 1}))
+            return pd.Series(t.to_numpy(), index=v.index)
+    return None
+
+
+#: where nobody named the time column, a column of increasing numbers is the time only where its name says steps
+STEP_NAME = re.compile(r"(?i)t|times?|time[ _]?(steps?|index|idx)|steps?|ticks?|idx|index|obs|samples?|period")
+
+
+def step_column(df, skip, notes: list[str]) -> str | None:
+    """Where no column holds dates or years: the one column named for time or steps (:data:`STEP_NAME`: ``t``,
+    ``time``, ``step``, ``index``, ...) whose numbers increase row by row, or repeat (a panel) on an even grid,
+    said in ``notes``; ``None`` where there is no such column, or several."""
+    import pandas as pd
+
+    found = []
+    for c in df.columns:
+        col = df[c]
+        if (c in skip or not STEP_NAME.fullmatch(str(c).strip()) or not pd.api.types.is_numeric_dtype(col)
+                or pd.api.types.is_bool_dtype(col) or len(col) < 3 or col.isna().any()):
+            continue
+        a = col.to_numpy(dtype="float64")
+        panel = len(np.unique(a)) < len(a)  # a panel's times repeat, one run per series
+        if np.isfinite(a).all() and (bool(np.all(np.diff(a) > 0)) or (panel and even_step(a) is not None)):
+            found.append(c)
+    if len(found) != 1:
+        return None
+    notes.append(f"column {found[0]!r} holds increasing numbers and its name says time: it is the time column, "
+                 "read as steps (none was named; time=, or --time on the command line, names another)")
+    return found[0]
+
+
+def drop_row_counter(df, keep, notes: list[str]) -> str | None:
+    """Drop (in place, from a private copy) a first column that only numbers the rows, as pandas' ``to_csv``
+    (without ``index=False``) and R's ``write.csv`` write them: a column with no header (pandas names it
+    ``Unnamed: 0``) of distinct whole numbers from 0, or one named ``index`` (``reset_index``) that counts 0, 1,
+    2, ... or 1, 2, 3, ...; said in ``notes``. It would otherwise be read as a value column (or a channel, or the
+    first step of every series). ``keep``: the columns the user named, never dropped."""
+    import pandas as pd
+
+    if df.shape[1] < 2:
+        return None
+    c = df.columns[0]
+    name = str(c).strip()
+    col = df[c]
+    if (c in keep or name not in ("", "Unnamed: 0", "index") or not pd.api.types.is_numeric_dtype(col)
+            or pd.api.types.is_bool_dtype(col) or col.isna().any()):
+        return None
+    a = col.to_numpy(dtype="float64")
+    if not (np.all(np.mod(a, 1) == 0) and a.min() >= 0 and len(np.unique(a)) == len(a)):
+        return None
+    counts = any(np.array_equal(a, np.arange(s, s + len(a))) for s in (0, 1))
+    if name == "index" and not counts:
+        return None
+    df.drop(columns=[c], inplace=True)
+    shown = ", ".join(str(int(v)) for v in a[:3])
+    label = "no header" if name in ("", "Unnamed: 0") else repr(name)
+    notes.append(f"the first column ({label}: {shown}, ...) numbers the rows, as pandas' to_csv and "
+                 "R's write.csv write them: left out")
+    return c
+
+
 #: Unix times read as dates: seconds since 1970-01-01 UTC from 2001-09-09 (10**9, the first ten-digit second) to
 #: 2100-01-01, or milli-, micro- or nanoseconds over the same span (13, 16 or 19 digits)
 _UNIX_END = 4_102_444_800
@@ -846,6 +972,8 @@ def holds_dates(col) -> bool:
             t = unix_times(col, name=col.name)
         if t is None:
             t = excel_days(col, col.name)
+        if t is None and len(col) >= MIN_CODED_ROWS:
+            t = decimal_years(col)
         return t is not None and bool(t.notna().all())
     col = col.dropna()
     if len(col) == 0 or not pd.api.types.is_string_dtype(col) or not col.map(lambda v: isinstance(v, str)).all():
@@ -1044,7 +1172,7 @@ def time_candidates(df, skip, notes: list[str]) -> tuple[str | None, list[str]]:
         return joined, []
     if found:
         return (found[0] if len(found) == 1 else None), found
-    return year_columns(df, skip, notes), []
+    return year_columns(df, skip, notes) or step_column(df, skip, notes), []
 
 
 def find_time_column(df, skip, path, notes: list[str]) -> str | None:
@@ -1525,12 +1653,13 @@ def load_series(
     row_text = _row_text(bool(df.attrs.get("file_rows")), df.attrs.get("header_lines", 1))
     notes: list[str] = list(df.attrs.get("read_notes", []))
     drop_empty_columns(df, notes)
+    named = [target] if isinstance(target, str) else list(target or [])
+    drop_row_counter(df, {*named, time, id, *past_covariates, *future_covariates}, notes)
     if layout == "long" and not (time or target or past_covariates or future_covariates) and find_time:
         rows = dates_across(df, id, src, notes)  # one row per series, the dates across the header
         if rows is not None:
             df, id, time, target = rows
     if not time and find_time:
-        named = [target] if isinstance(target, str) else list(target or [])
         time = find_time_column(df, {*named, id, *past_covariates, *future_covariates}, src, notes)
     if time and time in df.columns:  # rows with no field at all at the end (a spreadsheet's last lines)
         filled = np.flatnonzero(df.notna().any(axis=1).to_numpy())

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import (clock_repeat_hint, drop_empty_columns, excel_days, infer_freq, integer_dates,
-                            numeric_column, parse_time, read_table, time_candidates, unix_times)
+from ...data.series import (clock_repeat_hint, drop_empty_columns, drop_row_counter, excel_days, infer_freq,
+                            integer_dates, numeric_column, parse_time, read_table, time_candidates, unix_times)
 from .config import DataConfig
 from .events import runs
 
@@ -109,6 +109,7 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
     notes: list[str] = list(df.attrs.get("read_notes", []))
     df = df.copy()  # columns may be left out or joined below: never the caller's frame
     drop_empty_columns(df, notes)
+    drop_row_counter(df, {cfg.label, cfg.time, *(cfg.columns or [])} - {""}, notes)  # else read as a channel
     time_col = cfg.time
     if not time_col and not cfg.columns:  # a column of dates is the time, not a channel
         found, dates = time_candidates(df, reserved, notes)  # as the forecaster's loader finds it

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ class Examples:
         labels: class labels (``str`` from files; any hashable from memory) or ``None``.
         ids: where each example came from (``line 12``, a series id, ``X[3]``), for predictions.
         source: the file, or ``'X'`` for in-memory data.
+        notes: what was done to the data on reading (a row-number column left out), for the log.
     """
 
     kind: str
@@ -60,6 +61,7 @@ class Examples:
     labels: list | None
     ids: list[str]
     source: str
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -68,7 +70,7 @@ class Examples:
         index = list(index)
         return Examples(self.kind, [self.items[i] for i in index],
                         None if self.labels is None else [self.labels[i] for i in index],
-                        [self.ids[i] for i in index], self.source)
+                        [self.ids[i] for i in index], self.source, self.notes)
 
 
 # ------------------------------------------------------------------ checks
@@ -231,9 +233,14 @@ def series_from_frame(frame, cfg: ClassifyDataConfig, source: str, first_line: i
     def row_name(r) -> str:
         return f"line {r + first_line}" if first_line is not None else f"row {r}"
 
+    from ...data.series import drop_row_counter
+
     frame = frame.reset_index(drop=True)
     has_label = cfg.label_column in frame.columns
     skip = {cfg.label_column, cfg.id_column, cfg.time_column} - {""}
+    notes: list[str] = []
+    if not cfg.value_columns:  # a writer's row numbers would be every series' first step (wide) or a channel (long)
+        drop_row_counter(frame, skip, notes)  # (in place: reset_index made the frame this function's own)
     if cfg.value_columns:
         missing = [c for c in cfg.value_columns if c not in frame.columns]
         if missing:
@@ -277,7 +284,7 @@ def series_from_frame(frame, cfg: ClassifyDataConfig, source: str, first_line: i
                 if len(seen) != 1:
                     raise ValueError(f"classify: {source}: expected one label per series, got {list(seen)} for series {sid!r}")
                 labels.append(_label(seen[0], first_line))
-    return Examples("series", items, labels if has_label else None, ids, source)
+    return Examples("series", items, labels if has_label else None, ids, source, notes)
 
 
 def _number(value: Any) -> float | None:

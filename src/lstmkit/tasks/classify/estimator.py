@@ -127,6 +127,8 @@ class SequenceClassifier(Estimator):
         data = as_examples(X, y, self.config.data, who="SequenceClassifier.fit")
         if data.labels is None:
             raise ValueError(f"SequenceClassifier.fit: expected labels (y, or a {self.config.data.label_column!r} column), got none")
+        for note in data.notes:
+            self.log.info(f"note: {note}")
         classes = _sorted_classes(data.labels)
         if len(classes) < 2:
             raise ValueError(f"SequenceClassifier.fit: expected at least 2 classes, got {classes}")
