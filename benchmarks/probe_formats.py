@@ -178,6 +178,15 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
                                                      for i, (a, b) in enumerate(zip(years.tolist(), y))))
     elif name == "time_steps":  # 'time,value' with the steps 1, 2, 3, ...: a simulation's or a textbook's file
         pd.DataFrame({"time": np.arange(1, 24 * 60 + 1), "value": np.round(_hourly(), 2)}).to_csv(path, index=False)
+    elif name == "google_trends":  # Google Trends' export: a title, a blank line, weeks, '<1' for the smallest shares
+        weeks = pd.date_range("2019-01-06", periods=260, freq="W-SUN")
+        rng = np.random.default_rng(11)
+        k = np.arange(len(weeks))
+        share = np.clip(1 + 30 * np.sin(np.pi * k / 52) ** 8 + rng.normal(0, 1, len(k)) + k / 100, 0, None)
+        share = 100 * share / share.max()  # the week of most searches is 100
+        cells = [str(int(v)) if v >= 1 else "<1" for v in share]
+        path.write_text("Category: All categories\n\nWeek,lstm: (Worldwide)\n"
+                        + "".join(f"{a:%Y-%m-%d},{b}\n" for a, b in zip(weeks, cells)))
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -198,7 +207,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
-          "pandas_index", "r_ts_time", "time_steps")
+          "pandas_index", "r_ts_time", "time_steps", "google_trends")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -999,3 +999,19 @@ def test_a_numeric_time_column_named_for_time_is_the_time_as_steps(tmp_path):
         load_series(pd.DataFrame({"t": [0.1, 0.35, 0.9, 1.7], "y": [1.0, 2, 3, 4]}), "y", "t")
     with pytest.raises(ValueError, match=r"numeric columns: \['weight', 'y'\]"):  # the name does not say time
         load_series(pd.DataFrame({"weight": np.arange(40), "y": np.arange(40.0)}))
+
+
+def test_values_below_a_limit_read_as_half_of_it(tmp_path):
+    weeks = pd.date_range("2021-01-03", periods=30, freq="W-SUN")
+    shares = [str(k % 9) if k % 9 else "<1" for k in range(30)]
+    path = tmp_path / "trends.csv"  # as Google Trends writes it: a title, a blank line, '<1' for the smallest shares
+    path.write_text("Category: All categories\n\nWeek,lstm: (Worldwide)\n"
+                    + "".join(f"{d:%Y-%m-%d},{v}\n" for d, v in zip(weeks, shares)))
+    d = load_series(path)
+    assert d.freq == "W-SUN" and d.series[0].values[0] == 0.5 and d.series[0].values[1] == 1.0
+    assert any("4 value(s) written '<1' (below a limit" in n and "read as half the limit (0.5; first at row 4)" in n
+               for n in d.notes)
+    lab = pd.DataFrame({"t": np.arange(12), "nitrate": ["< 0.05", "0.2", "0.3"] * 4})
+    assert load_series(lab, "nitrate", "t").series[0].values[0] == pytest.approx(0.025)
+    with pytest.raises(ValueError, match=r"expected a number, got '<<1'"):
+        load_series(pd.DataFrame({"t": np.arange(12), "y": ["<<1"] + ["2"] * 11}), "y", "t")

@@ -383,6 +383,9 @@ _THOUSANDS = r"[-+]?" + _GROUPED
 #: cells that stand for a missing value where a number is expected (UCI's files write '?', statistics tables a
 #: dash); pandas reads its own markers ('', 'NA', 'NaN', 'null', '#N/A', ...) as missing already
 MISSING_MARKERS = ("?", "-", "--", ".", "\u2013", "\u2014")
+#: a value below a limit (``<1``, ``< 0.05``), as Google Trends writes its smallest shares and laboratories their
+#: readings below a detection limit: read as half the limit (the usual substitution for a censored value)
+_BELOW = r"<\s*(\d+(\.\d*)?|\.\d+)"
 
 
 def reads_as_numbers(col) -> bool:
@@ -395,7 +398,7 @@ def reads_as_numbers(col) -> bool:
     if pd.api.types.is_numeric_dtype(col):
         return not pd.api.types.is_bool_dtype(col)
     text = col.dropna().astype(str).str.strip()
-    marked = text.isin(MISSING_MARKERS)
+    marked = text.isin(MISSING_MARKERS) | text.str.fullmatch(_BELOW)
     text = text[(text != "") & ~marked]
     if len(text) and _one_sign(text, text == text) is not None:  # '$983.94', '9.8%' in every value
         return True
@@ -460,6 +463,17 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
             kinds = sorted(set(raw[marked].astype(str).str.strip()))
             notes.append(f"{name}: {int(marked.sum())} value(s) written {' or '.join(map(repr, kinds))} read as "
                          f"missing (first at {where_row(df, int(np.flatnonzero(marked.to_numpy())[0]))})")
+    below = bad & raw.astype(str).str.strip().str.fullmatch(_BELOW).fillna(False).astype(bool)
+    if below.any():  # '<1': below a limit, read as half of it
+        text = raw[below].astype(str).str.strip()
+        num = num.where(~below, pd.to_numeric(text.str.lstrip("<").str.strip(), errors="coerce") / 2)
+        bad = bad & ~below
+        if notes is not None:
+            kinds = sorted(set(text))
+            shown = " or ".join(map(repr, kinds[:3])) + (" ..." if len(kinds) > 3 else "")
+            notes.append(f"{name}: {int(below.sum())} value(s) written {shown} (below a limit, as Google Trends and "
+                         f"laboratories write them) read as half the limit ({float(num[below].iloc[0]):g}; first at "
+                         f"{where_row(df, int(np.flatnonzero(below.to_numpy())[0]))})")
     signed = _one_sign(raw, bad | (num.notna() & raw.notna()))
     if signed is not None:  # every value written with the same currency sign, percent sign or unit
         values, sign = signed
