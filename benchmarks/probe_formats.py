@@ -187,6 +187,21 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         cells = [str(int(v)) if v >= 1 else "<1" for v in share]
         path.write_text("Category: All categories\n\nWeek,lstm: (Worldwide)\n"
                         + "".join(f"{a:%Y-%m-%d},{b}\n" for a, b in zip(weeks, cells)))
+    elif name == "world_bank":  # an indicator as the World Bank writes it: title lines, four naming columns, the
+        years = list(range(1960, 2024))  # years across the header, early years empty, a country with no data
+        rng = np.random.default_rng(8)
+        lines = ['"Data Source","World Development Indicators",', "", '"Last Updated Date","2024-06-28",', "",
+                 '"Country Name","Country Code","Indicator Name","Indicator Code",'
+                 + ",".join(f'"{y}"' for y in years) + ","]
+        for k in range(41):
+            level = rng.uniform(40, 70) + np.cumsum(rng.normal(rng.uniform(0.1, 0.4), 0.4, len(years)))
+            cells = [f'"{v:.3f}"' for v in level] if k < 40 else ['""'] * len(years)
+            early = int(rng.integers(0, 12))
+            cells[:early] = ['""'] * early
+            cells[-1] = '""'  # the last year not yet published
+            lines.append(f'"Country {k}","C{k:02d}","Life expectancy at birth, total (years)","SP.DYN.LE00.IN",'
+                         + ",".join(cells) + ",")
+        path.write_text("\n".join(lines) + "\n")
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -207,7 +222,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
-          "pandas_index", "r_ts_time", "time_steps", "google_trends")
+          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -791,10 +791,13 @@ def test_one_row_per_series_with_the_dates_across_the_header_is_read_as_such(tmp
         load_series(path, None, None)
     assert [s.id for s in load_series(table.drop(columns="Page"), None, None).series] == [
         "position 0", "position 1", "position 2"]
-    # not this layout: a named target, or two columns not named by dates
+    # several columns not named by dates: the first that names each row once is the id, the others left out
     two = table.assign(Region=["n", "s", "n"])
-    with pytest.raises(ValueError, match=r"expected the value column to be named"):
-        load_series(two, None, None)
+    d = load_series(two, None, None)
+    assert [s.id for s in d.series] == ["a.org", "b.org", "c.org"]
+    assert "column(s) ['Region'] left out: 'Page' names each row's series" in d.notes
+    with pytest.raises(ValueError, match=r"expected the value column to be named"):  # none does: not this layout
+        load_series(two.assign(Page=["a.org", "a.org", "b.org"]), None, None)
 
 
 def test_a_header_shorter_than_its_rows_stays_the_header(tmp_path):
@@ -1015,3 +1018,39 @@ def test_values_below_a_limit_read_as_half_of_it(tmp_path):
     assert load_series(lab, "nitrate", "t").series[0].values[0] == pytest.approx(0.025)
     with pytest.raises(ValueError, match=r"expected a number, got '<<1'"):
         load_series(pd.DataFrame({"t": np.arange(12), "y": ["<<1"] + ["2"] * 11}), "y", "t")
+
+
+def _world_bank(path, countries: int, empty: int = 0):
+    """A World Bank indicator file: four title lines, four naming columns, the years across the header, a
+    separator at the end of every line, early years empty."""
+    years = list(range(1960, 2024))
+    lines = ['"Data Source","World Development Indicators",', "", '"Last Updated Date","2024-06-28",', "",
+             '"Country Name","Country Code","Indicator Name","Indicator Code",'
+             + ",".join(f'"{y}"' for y in years) + ","]
+    rng = np.random.default_rng(4)
+    for k in range(countries + empty):
+        cells = [f'"{v:.3f}"' for v in 60 + np.cumsum(rng.normal(0.2, 0.5, len(years)))] if k < countries else \
+            ['""'] * len(years)
+        cells[: k % 5] = ['""'] * (k % 5)
+        lines.append(f'"Country {k}","C{k:02d}","Life expectancy at birth, total (years)","SP.DYN.LE00.IN",'
+                     + ",".join(cells) + ",")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_world_bank_file_years_across_the_header_is_one_series_a_country(tmp_path):
+    d = load_series(_world_bank(tmp_path / "API_SP.DYN.LE00.IN.csv", 12, empty=2))
+    assert len(d.series) == 12 and d.freq == 1 and d.series[0].id == "Country 0"
+    assert list(d.series[0].time[:2]) == [1960, 1961] and list(d.series[1].time[:1]) == [1961]
+    assert any("64 columns named by years ('1960' .. '2023')" in n for n in d.notes)
+    assert any("['Country Code', 'Indicator Name', 'Indicator Code'] left out: 'Country Name' names each row" in n
+               for n in d.notes)
+    assert any(n.startswith("2 series with fewer than 2 observed values of 'value' left out") and "'Country 12'" in n
+               for n in d.notes)
+    gathered = [n for n in d.notes if "leading missing value(s) dropped" in n]
+    assert len(gathered) == 1 and "(and 6 more series alike: 9 in all)" in gathered[0]  # not 9 notes
+    lone = pd.DataFrame({"t": np.arange(5), "y": [np.nan] * 5})
+    with pytest.raises(ValueError, match=r"expected at least 2 observed values"):  # one series: still an error
+        load_series(lone, "y", "t")
+    databank = pd.DataFrame({"Series Name": ["GDP", "CPI"], **{f"{y} [YR{y}]": [1.0 + y, 2.0] for y in range(2000, 2012)}})
+    assert [s.id for s in load_series(databank).series] == ["GDP", "CPI"]

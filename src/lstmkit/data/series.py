@@ -1093,6 +1093,8 @@ def drop_empty_columns(df, notes: list[str]) -> list[str]:
     return empty
 
 
+#: a header cell naming a year: ``1960``, or ``1960 [YR1960]`` as the World Bank's DataBank writes it
+_YEAR_HEAD = re.compile(r"\d{4}( \[YR\d{4}\])?")
 #: column names that say years, months, quarters (English, German, French, Spanish, Portuguese)
 _YEAR_NAME = re.compile(r"(?i)year|yr|yyyy|jahr|ann[ée]e|a[ñn]o")
 _MONTH_NAME = re.compile(r"(?i)month|monat|mois|mes|m[êe]s")  # not 'mm' (millimetres) or 'mon' (Monday)
@@ -1149,10 +1151,28 @@ def dates_across(df, id: str | None, path, notes: list[str]):
     be clear which is the id). Values are checked while the rows are the file's; said in ``notes``."""
     names = [str(c) for c in df.columns]
     dated = [c for c in names if re.search(r"\d[-/.]\d", c) and _names_a_date(c)]  # dates, not times of day
+    years = [c for c in names if _YEAR_HEAD.fullmatch(c.strip()) and 1800 <= int(c.strip()[:4]) < 2200]
+    if len(dated) < 3 and len(years) >= MIN_CODED_ROWS:  # '1960', '1961', ... or '1960 [YR1960]' (the World Bank)
+        step = even_step(np.array([int(c.strip()[:4]) for c in years]))
+        dated = years if step == 1 else []
+    else:
+        years = []
     if len(dated) < 3:
         return None
     others = [c for c in names if c not in dated]
-    if len(others) > 1 or (id and others != [id]) or any(reads_as_numbers(df[c]) for c in others):
+    if id and others != [id]:
+        return None
+    if len(others) > 1:  # 'Country Name, Country Code, Indicator Name, ...': the first one naming each row once
+        if any(reads_as_numbers(df[c]) for c in others):
+            return None
+        distinct = [c for c in others if df[c].notna().all() and df[c].nunique() == len(df)]
+        if not distinct:
+            return None
+        left = [c for c in others if c != distinct[0]]
+        df = df.drop(columns=left)
+        notes.append(f"column(s) {left} left out: {distinct[0]!r} names each row's series")
+        others = [distinct[0]]
+    if any(reads_as_numbers(df[c]) for c in others):
         return None
     for c in dated:  # checked here, while the rows are still the file's (notes come once, from the melted values)
         check_finite(numeric_column(df, c, path).to_numpy(), df, c, path)
@@ -1166,7 +1186,9 @@ def dates_across(df, id: str | None, path, notes: list[str]):
     long["__row__"] = long.index.to_numpy()
     long = long.reset_index(drop=True)
     long.attrs.update(attrs)
-    notes.append(f"{len(dated)} columns named by dates ({dated[0]!r} .. {dated[-1]!r}): one row per series"
+    if years:  # whole years, as a year column is read: integer steps
+        long[time] = long[time].str.strip().str[:4].astype("int64")
+    notes.append(f"{len(dated)} columns named by {'years' if years else 'dates'} ({dated[0]!r} .. {dated[-1]!r}): one row per series"
                  + (f" (id column {key!r})" if others else " (each row a series)") + ", read as such")
     return long, key, time, value
 
@@ -1775,6 +1797,7 @@ def load_series(
     jitter: dict[str, list] = {}  # step -> [series, timestamps moved, largest offset in seconds]
     before_series = len(notes)  # where the rounding note goes: after the notes on columns, before the series'
     by_id = _positions(ids)
+    scant: list[str] = []  # series with fewer than min_length observed values, where there are others
     for sid in map(str, dict.fromkeys(ids)):  # file order; plain str, not numpy str, in ids and messages
         sel = by_id[sid]
         rows = row_all[sel]
@@ -1821,8 +1844,11 @@ def load_series(
             cv[pos, j] = covs[c].to_numpy()[sel]
         observed = np.flatnonzero(~np.isnan(yy))
         if len(observed) < min_length:
-            raise _err(src, f"series {sid!r}: expected at least {min_length} observed values of {target_name!r}, "
-                       f"got {len(observed)}")
+            if len(by_id) == 1:
+                raise _err(src, f"series {sid!r}: expected at least {min_length} observed values of {target_name!r}, "
+                           f"got {len(observed)}")
+            scant.append(sid)  # one of many (a country with no data in a World Bank file): left out, said below
+            continue
         first, last = int(observed[0]), int(observed[-1])
         if first > 0:
             notes.append(f"series {sid!r}: {first} leading missing value(s) dropped")
@@ -1843,12 +1869,46 @@ def load_series(
         out.append(Series(id=str(sid), time=grid[first:last + 1], values=values, past=past, future=fut,
                           rows=rr[first:last + 1]))
     if not out:
-        raise _err(src, "no series found")
+        raise _err(src, "no series found" if not scant else f"no series has {min_length} observed values of "
+                   f"{target_name!r} ({len(scant)} series)")
+    if scant:
+        shown = ", ".join(map(repr, scant[:10])) + (" ..." if len(scant) > 10 else "")
+        notes.append(f"{len(scant)} series with fewer than {min_length} observed values of {target_name!r} left out "
+                     f"(nothing to forecast them from): {shown}")
+    notes[before_series:] = gather_series_notes(notes[before_series:])
     for step, (k, moved, worst) in jitter.items():
         notes.insert(before_series, f"{moved} timestamp(s) a little off the {step!r} grid (at most {worst:g} s) rounded to it"
                      + (f" in {k} series" if len(out) > 1 else "") + " (a logger's clock that runs late or early)")
     return SeriesSet(series=out, source=src, target=target_name, freq=out and (f if is_dt else int(f)),
                      past_names=past_covariates, future_names=future_covariates, notes=notes, form=form)
+
+
+#: per-series notes of one kind shown one by one up to this many series; beyond it, these and a count
+SERIES_NOTES_SHOWN = 3
+
+
+def gather_series_notes(notes: list[str]) -> list[str]:
+    """``notes`` with the per-series ones (``series 'A': 8 leading missing value(s) dropped``) of one kind (the same
+    words, numbers aside) gathered into one note where more than :data:`SERIES_NOTES_SHOWN` series have it: the
+    first few as they are, and how many more. A World Bank file of 266 countries would otherwise print 500 notes."""
+    kinds: dict[str, list[int]] = {}
+    for k, n in enumerate(notes):
+        m = re.match(r"series (['\"]).*?\1: (.*)$", n)
+        if m:
+            kinds.setdefault(re.sub(r"\d+(\.\d+)?", "#", m.group(2)), []).append(k)
+    out, gathered = [], set()
+    for k, n in enumerate(notes):
+        if k in gathered:
+            continue
+        m = re.match(r"series (['\"]).*?\1: (.*)$", n)
+        same = kinds.get(re.sub(r"\d+(\.\d+)?", "#", m.group(2)), []) if m else []
+        if len(same) > SERIES_NOTES_SHOWN:
+            gathered.update(same)
+            out.append("; ".join(notes[j] for j in same[:SERIES_NOTES_SHOWN])
+                       + f" (and {len(same) - SERIES_NOTES_SHOWN} more series alike: {len(same)} in all)")
+        else:
+            out.append(n)
+    return out
 
 
 def future_index(series: Series, freq, steps: int):
