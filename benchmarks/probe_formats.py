@@ -202,6 +202,17 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
             lines.append(f'"Country {k}","C{k:02d}","Life expectancy at birth, total (years)","SP.DYN.LE00.IN",'
                          + ",".join(cells) + ",")
         path.write_text("\n".join(lines) + "\n")
+    elif name == "store_item":  # Kaggle's store-item demand layout: date, store, item, sales; two columns name a series
+        days = pd.date_range("2016-01-01", periods=500, freq="D")
+        rng = np.random.default_rng(21)
+        rows = []
+        for store in (1, 2, 3):
+            for item in (1, 2, 3, 4):
+                level = rng.uniform(10, 40)
+                week = rng.uniform(0.1, 0.4) * np.sin(2 * np.pi * (days.dayofweek.to_numpy() - rng.integers(7)) / 7)
+                rows += [(f"{d:%Y-%m-%d}", store, item, int(v)) for d, v in zip(days, rng.poisson(level * (1 + week)))]
+        pd.DataFrame(rows, columns=["date", "store", "item", "sales"]).to_csv(path, index=False)
+        extra = ["--target", "sales", "--id", "store,item"]
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -222,7 +233,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
-          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank")
+          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item")
 
 
 def probe(name: str, folder: Path) -> dict:

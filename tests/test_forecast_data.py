@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -868,10 +869,12 @@ def test_a_long_table_of_several_series_finds_its_id_column_where_one_splits_the
     with pytest.raises(ValueError, match=r"several columns could be the series id: \['region', 'manager'\]; name one"):
         load_series(_write(tmp_path, both))
     # times that repeat within a column's groups, or a number column not named as an id: the duplicate error
-    for bad in (pd.concat([pd.DataFrame({"region": "north", "month": t, "sales": k})] * 2),
-                pd.concat([pd.DataFrame({"store": j, "month": t, "sales": k}) for j in (1, 2)])):
+    # (the error names the column that would split them where one does)
+    for bad, hint in ((pd.concat([pd.DataFrame({"region": "north", "month": t, "sales": k})] * 2), "name their id column"),
+                      (pd.concat([pd.DataFrame({"store": j, "month": t, "sales": k}) for j in (1, 2)]),
+                       "'store' would split the rows into 2 series with each time once: id='store'")):
         with pytest.raises(ValueError, match=r"duplicate timestamp 2020-01-01 00:00:00 at rows 2 and 32 \(30 "
-                                             r"duplicate\(s\)\); several series in one table\? name their id column"):
+                                             r"duplicate\(s\)\); several series in one table\? " + hint):
             load_series(_write(tmp_path, bad), "sales")
     # an hour repeated where the clock goes back, beside a zone column: not two series, the clock's error
     local = pd.date_range("2022-10-29", periods=72, freq="h", tz="Europe/Berlin")
@@ -1054,3 +1057,27 @@ def test_a_world_bank_file_years_across_the_header_is_one_series_a_country(tmp_p
         load_series(lone, "y", "t")
     databank = pd.DataFrame({"Series Name": ["GDP", "CPI"], **{f"{y} [YR{y}]": [1.0 + y, 2.0] for y in range(2000, 2012)}})
     assert [s.id for s in load_series(databank).series] == ["GDP", "CPI"]
+
+
+def test_two_id_columns_together_name_the_series_and_the_error_says_which(tmp_path):
+    days = pd.date_range("2017-01-01", periods=20, freq="D")
+    frame = pd.DataFrame([(d, s, i, float(s * 10 + i + k % 7)) for s in (1, 2) for i in (1, 2, 3)
+                          for k, d in enumerate(days)], columns=["date", "store", "item", "sales"])
+    path = _write(tmp_path, frame)
+    with pytest.raises(ValueError, match=r"numeric columns: \['store', 'item', 'sales'\]; several series in one table\? "
+                                         r"'store' and 'item' would split the rows into 6 series with each time once: "
+                                         r"id=\['store', 'item'\] \(--id store,item on the command line\)"):
+        load_series(path)
+    with pytest.raises(ValueError, match=r"duplicate timestamp .* 'store' and 'item' would split the rows into 6"):
+        load_series(path, target="sales")
+    for id in ("store,item", ["store", "item"]):
+        d = load_series(path, target="sales", id=id)
+        assert [s.id for s in d.series] == ["1/1", "1/2", "1/3", "2/1", "2/2", "2/3"]
+        assert "columns ['store', 'item'] together name the series (ids such as '1/1')" in d.notes
+    back = d.form.frame(pd.DataFrame({"id": ["2/3", "1/1"], "time": days[:2], "forecast": [1.0, 2.0]}))
+    assert list(back.columns) == ["store", "item", "time", "forecast"]
+    assert back["store"].tolist() == [2, 1] and back["item"].tolist() == [3, 1]  # the user's values, as numbers
+    from lstmkit.data.series import OutputForm
+
+    again = OutputForm.from_dict(json.loads(json.dumps(d.form.to_dict())))  # as a saved model keeps it
+    assert again.frame(back.assign(id=["2/3", "1/1"])[["id", "time"]]).columns.tolist() == ["store", "item", "time"]

@@ -250,3 +250,17 @@ def test_a_model_fitted_on_the_row_order_reads_new_data_by_row_order_even_with_a
     np.testing.assert_allclose(out["forecast"].to_numpy(), y[-12:-9])  # seasonal naive by row order
     g = Forecaster(horizon=3, model="seasonal_naive", peers=[], **QUICK).fit(dated, target="y")
     assert g.freq_ == "MS"  # a fit of its own does find the dates
+
+
+def test_two_id_columns_come_back_as_two_columns_of_the_forecasts(tmp_path):
+    days = pd.date_range("2017-01-01", periods=40, freq="D")
+    frame = pd.DataFrame([(d, s, i, float(s * 10 + len(i) + k % 7)) for s in (1, 2) for i in ("a", "bb")
+                          for k, d in enumerate(days)], columns=["date", "store", "item", "sales"])
+    f = Forecaster(horizon=3, target="sales", id="store,item", candidates=["seasonal_naive", "naive"], peers=[],
+                   progress_bar=False).fit(frame)
+    out = f.predict()
+    assert list(out.columns[:3]) == ["store", "item", "time"] and len(out) == 4 * 3
+    assert set(zip(out["store"], out["item"])) == {(1, "a"), (1, "bb"), (2, "a"), (2, "bb")}
+    f.save(tmp_path / "m")
+    again = Forecaster.load(tmp_path / "m").predict(history=frame)
+    pd.testing.assert_frame_equal(again, out)

@@ -23,7 +23,8 @@ def _common(p: argparse.ArgumentParser, with_config: bool = True) -> None:
     p.add_argument("--data", metavar="FILE", help="CSV or Parquet file (default: the built-in airline-passengers series)")
     p.add_argument("--target", metavar="COL", help="value column (wide layout: comma-separated series columns)")
     p.add_argument("--time", metavar="COL", help="time column (dates or integer steps); default: the one column of dates, else row order")
-    p.add_argument("--id", metavar="COL", help="series-id column, for many series in long layout")
+    p.add_argument("--id", metavar="COL", help="series-id column, for many series in long layout (COL1,COL2: "
+                   "several columns that together name each series)")
     if with_config:
         p.add_argument("--horizon", type=int, metavar="N", help="steps to forecast from each origin (default 6)")
         p.add_argument("--season", type=int, metavar="N", help="season length; default from the frequency, else "

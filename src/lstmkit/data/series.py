@@ -128,15 +128,25 @@ class OutputForm:
     #: the time zone of tz-aware times, and whether they are held in UTC (else as local wall-clock times)
     tz: str | None = None
     tz_utc: bool = False
+    #: the id columns a joined id came from (``store``, ``item``), where several named the series; their values
+    #: are then ``id_values``' (a list for each id)
+    id_columns: list = field(default_factory=list)
 
     def frame(self, df):
-        """``df`` (columns ``id``, ``time``, ``origin`` where present) in the user's ids and time zone (a copy)."""
+        """``df`` (columns ``id``, ``time``, ``origin`` where present) in the user's ids and time zone (a copy);
+        a joined id goes back as its columns."""
         import pandas as pd
 
         if not self.id_values and self.tz is None:
             return df
         out = df.copy()
-        if self.id_values and "id" in out.columns:
+        if self.id_columns and "id" in out.columns:
+            at = list(out.columns).index("id")
+            for k, c in enumerate(self.id_columns):
+                out.insert(at + k, c, out["id"].map(lambda v: self.id_values.get(v, [v] * (k + 1))[k]).infer_objects(),
+                           allow_duplicates=True)
+            out = out.drop(columns="id")
+        elif self.id_values and "id" in out.columns:
             out["id"] = out["id"].map(lambda v: self.id_values.get(v, v)).infer_objects()
         if self.tz is not None:
             for col in ("time", "origin"):
@@ -156,12 +166,14 @@ class OutputForm:
         return idx if not isinstance(values, pd.Series) else pd.Series(idx, index=values.index, name=values.name)
 
     def to_dict(self) -> dict:
-        return {"id_values": [[k, v] for k, v in self.id_values.items()], "tz": self.tz, "tz_utc": self.tz_utc}
+        return {"id_values": [[k, v] for k, v in self.id_values.items()], "tz": self.tz, "tz_utc": self.tz_utc,
+                "id_columns": list(self.id_columns)}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "OutputForm":
         d = d or {}
-        return cls({k: v for k, v in d.get("id_values", [])}, d.get("tz"), bool(d.get("tz_utc", False)))
+        return cls({k: v for k, v in d.get("id_values", [])}, d.get("tz"), bool(d.get("tz_utc", False)),
+                   list(d.get("id_columns", [])))
 
 
 def _err(path, msg: str) -> ValueError:
@@ -850,6 +862,55 @@ UNIX_NAME = re.compile(r"time|epoch|unix|stamp|date|(^|[_ ])ts($|[_ ])", re.IGNO
 
 #: a column of numbers may be the series id only where its name says so (``id``, ``store_id``, ``StoreID``, ``sku``)
 ID_NAME = re.compile(r"(?<![a-zA-Z])(?:id|ID|Id|sku|SKU)(?![a-zA-Z_])|(?<=[a-z_])(?:ID|Id)(?![a-z])|_id$")
+
+
+def join_id_columns(df, id, src, notes: list[str]):
+    """Several id columns (``["store", "item"]``, or ``"store,item"`` where no one column has that name) joined
+    into one column of ``df`` (a private copy), named by them (``store/item``) and holding ``1/3``; said in
+    ``notes``. One name is returned as it is."""
+    if isinstance(id, str) and "," in id and id not in df.columns:
+        id = [c.strip() for c in id.split(",") if c.strip()]
+    if not isinstance(id, (list, tuple)):
+        return id
+    if len(id) == 1:
+        return id[0]
+    _need(df, src, list(id), "id")
+    name = "/".join(map(str, id))
+    joined = df[list(id)].astype(str).agg("/".join, axis=1)
+    parts = df[list(id)].assign(__id__=joined).drop_duplicates("__id__")
+    df.attrs["id_parts"] = (list(id), {j: [v.item() if isinstance(v, np.generic) else v for v in row]
+                                       for j, *row in parts[["__id__", *id]].itertuples(index=False)})
+    df[name] = joined
+    df.drop(columns=[c for c in id if c != name], inplace=True)
+    notes.append(f"columns {list(id)} together name the series (ids such as {df[name].iloc[0]!r})")
+    return name
+
+
+def id_hint(df, time: str, skip) -> str:
+    """Where a long table's times repeat and no id is named: the column, or pair of columns, that would split the
+    rows into series with each time once (the fewest series), as a hint for the error (``--id store,item``)."""
+    import itertools
+
+    import pandas as pd
+
+    def id_like(c) -> bool:  # labels or whole numbers, not measurements
+        col = df[c]
+        whole = pd.api.types.is_numeric_dtype(col) and bool((np.mod(col.to_numpy(dtype="float64"), 1) == 0).all())
+        return whole or pd.api.types.is_string_dtype(col) or pd.api.types.is_object_dtype(col)
+
+    free = [c for c in df.columns if c != time and c not in skip and not df[c].isna().any()
+            and df[c].nunique() <= len(df) // 2 and id_like(c)][:20]
+    best = None  # the fewest series: a value column that happens to differ at each time is not the id
+    for cols in [*itertools.combinations(free, 1), *itertools.combinations(free, 2)]:
+        n = len(df[list(cols)].drop_duplicates())
+        if n >= 2 and (best is None or n < best[1]) and not df[[time, *cols]].duplicated().any():
+            best = (cols, n)
+    if best is None:
+        return "; several series in one table? name their id column: id= (--id on the command line)"
+    cols, n = best
+    return (f"; several series in one table? {' and '.join(map(repr, cols))} would split the rows into {n} series "
+            f"with each time once: id={list(cols) if len(cols) > 1 else cols[0]!r} (--id {','.join(cols)} on the "
+            "command line)")
 
 
 def find_id_column(df, time: str, taken: set, src, notes: list[str]) -> str | None:
@@ -1690,6 +1751,7 @@ def load_series(
     notes: list[str] = list(df.attrs.get("read_notes", []))
     drop_empty_columns(df, notes)
     named = [target] if isinstance(target, str) else list(target or [])
+    id = join_id_columns(df, id, src, notes)
     drop_row_counter(df, {*named, time, id, *past_covariates, *future_covariates}, notes)
     if layout == "long" and not (time or target or past_covariates or future_covariates) and find_time:
         rows = dates_across(df, id, src, notes)  # one row per series, the dates across the header
@@ -1741,10 +1803,12 @@ def load_series(
             if not numeric and len(others) == 1:  # one column left, not read as numbers: its check names the row
                 numeric = others
             if len(numeric) != 1:
+                panel = bool(time) and not id and time in df.columns and df[time].duplicated().mean() >= 0.1
                 wide = (" or layout='wide' (--data.layout wide) to forecast each of them as a series"
-                        if len(numeric) > 1 and not id and not any(UNIX_NAME.search(str(c)) for c in numeric) else "")
+                        if len(numeric) > 1 and not id and not panel and not any(UNIX_NAME.search(str(c)) for c in numeric)
+                        else "")
                 raise _err(src, "expected the value column to be named: target= (--target on the command line)"
-                           f"{wide}; numeric columns: {numeric}")
+                           f"{wide}; numeric columns: {numeric}" + (id_hint(df, time, set()) if panel else ""))
             target = numeric[0]
         _need(df, src, [target], "target")
         if time:
@@ -1776,7 +1840,9 @@ def load_series(
     else:
         t_all, is_dt, tz, tz_utc = None, False, None, False
     form = OutputForm(tz=tz, tz_utc=tz_utc)
-    if id_col and layout == "long":
+    if id_col and layout == "long" and df.attrs.get("id_parts"):  # several id columns: the results name each
+        form.id_columns, form.id_values = df.attrs["id_parts"]
+    elif id_col and layout == "long":
         first = df[id_col].drop_duplicates()
         if not all(isinstance(v, str) for v in first):  # ids given as numbers (or other values) go back as such
             form.id_values = {str(v): (v.item() if isinstance(v, np.generic) else v) for v in first}
@@ -1821,7 +1887,7 @@ def load_series(
                 a, b = sorted((rows[i], rows[i + 1]))
                 hint = clock_repeat_hint(t, t[1:][dup]) if is_dt else ""
                 if not hint and not id_col:
-                    hint = "; several series in one table? name their id column: id= (--id on the command line)"
+                    hint = id_hint(df, time, {target_col, *past_covariates, *future_covariates})
                 raise _err(src, f"series {sid!r}, column {time!r}: duplicate timestamp {pd.Timestamp(t[i]) if is_dt else t[i]} "
                            f"at {row_text(a)} and {row_text(b).split(' ')[-1]} ({int(dup.sum())} duplicate(s))"
                            .replace("at row ", "at rows ").replace("at position ", "at positions ") + hint)

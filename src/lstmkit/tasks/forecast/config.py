@@ -27,7 +27,9 @@ class DataConfig:
     target: str = option("", "value column (long layout) or comma-separated series columns (wide); empty: the only numeric column")
     time: str = option("", "time column (dates, or integer steps such as years); empty: the one column of dates, "
                                 "else row order")
-    id: str = option("", "series-id column for many series in long layout; empty: one series")
+    id: str = option("", "series-id column for many series in long layout ('store,item': several columns that "
+                         "together name each series); empty: one series, or the one column found to split repeated "
+                         "times")
     layout: str = option("long", "long (one row per id and time) or wide (one column per series)")
     past_covariates: list[str] = option([], "columns known only up to the forecast origin (comma-separated)")
     future_covariates: list[str] = option([], "columns known in advance, for the forecast horizon too (comma-separated)")
