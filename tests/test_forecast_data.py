@@ -1081,3 +1081,25 @@ def test_two_id_columns_together_name_the_series_and_the_error_says_which(tmp_pa
 
     again = OutputForm.from_dict(json.loads(json.dumps(d.form.to_dict())))  # as a saved model keeps it
     assert again.frame(back.assign(id=["2/3", "1/1"])[["id", "time"]]).columns.tolist() == ["store", "item", "time"]
+
+
+def test_frames_and_series_keep_their_calendar_from_periods_text_dates_and_index_levels(tmp_path):
+    y = 100 + np.arange(48.0) + 10 * np.sin(np.arange(48) * 2 * np.pi / 12)
+    months = pd.period_range("2000-01", periods=48, freq="M")
+    for data in (pd.Series(y, index=months, name="sales"), pd.DataFrame({"sales": y}, index=months)):
+        d = load_series(data)  # statsmodels' data sets come with periods
+        assert d.freq == "MS" and str(d.series[0].time[0].date()) == "2000-01-01"
+    assert load_series(pd.Series(y, index=pd.period_range("2000Q1", periods=48, freq="Q"))).freq.startswith("QS")
+    path = tmp_path / "m.csv"
+    pd.DataFrame({"date": months.to_timestamp(), "sales": y}).to_csv(path, index=False)
+    d = load_series(pd.read_csv(path, index_col=0))  # the dates as the index, still text
+    assert d.freq == "MS" and any("column 'date' holds dates" in n for n in d.notes)
+    stores = pd.DataFrame({"sales": np.r_[y, 2 * y]},
+                          index=pd.MultiIndex.from_product([["a", "b"], months.to_timestamp()], names=["store", "day"]))
+    for data in (stores, stores["sales"]):  # not one series of 96 values: two of 48
+        d = load_series(data)
+        assert [s.id for s in d.series] == ["a", "b"] and d.freq == "MS" and len(d.series[1]) == 48
+    every_other = pd.DataFrame({"date": months.to_timestamp(), "sales": y}).iloc[::2]  # row labels 0, 2, 4, ...
+    assert load_series(every_other).freq == "2MS"
+    with pytest.raises(ValueError, match=r"the index and a column are both named 'sales'"):
+        load_series(pd.DataFrame({"sales": y}, index=pd.Index(y, name="sales")))

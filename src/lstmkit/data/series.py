@@ -1652,6 +1652,19 @@ def _fill_covariate(arr: np.ndarray, names: list[str], sid: str, notes: list[str
     return df.to_numpy()
 
 
+def _index_holds_data(idx) -> bool:
+    """Whether a frame's index holds values to read (levels of a MultiIndex, a named index, or text such as dates
+    read by ``read_csv(index_col=0)``) rather than row labels (a RangeIndex, or the integers a filtered or sorted
+    frame keeps)."""
+    import pandas as pd
+
+    if isinstance(idx, pd.MultiIndex):
+        return True
+    if isinstance(idx, pd.RangeIndex):
+        return False
+    return idx.name is not None or not (pd.api.types.is_integer_dtype(idx) or pd.api.types.is_bool_dtype(idx))
+
+
 def as_frame(source, target: str | list[str] | None = None, time: str | None = None):
     """A DataFrame (and its name for messages) from a path, DataFrame, Series or 1-D array.
 
@@ -1670,19 +1683,33 @@ def as_frame(source, target: str | list[str] | None = None, time: str | None = N
             raise _err(source.attrs.get("source", "DataFrame"), f"no data rows (columns {list(source.columns)})")
         df = source.copy()
         df.columns = [str(c).strip() for c in df.columns]
+        name = str(source.attrs.get("source", "DataFrame"))
+        if isinstance(df.index, pd.PeriodIndex):  # months or quarters as periods (statsmodels' data sets)
+            df.index = df.index.to_timestamp()
         if not time and isinstance(df.index, pd.DatetimeIndex):  # the dates are the index: as a Series' are
             time = str(df.index.name or "time")
             if time in df.columns:
-                raise _err(source.attrs.get("source", "DataFrame"), f"the dates are the index and a column is named "
-                           f"{time!r} too; give the time column with time=")
+                raise _err(name, f"the dates are the index and a column is named {time!r} too; give the time column "
+                           "with time=")
             df = df.reset_index(names=time)
-        return df, str(source.attrs.get("source", "DataFrame")), time
+        elif _index_holds_data(df.index):  # (store, date) levels, or dates as text (read_csv's index_col=0)
+            names = [str(n) if n is not None else ("time" if df.index.nlevels == 1 else f"level_{k}")
+                     for k, n in enumerate(df.index.names)]
+            clash = [n for n in names if n in df.columns]
+            if clash:
+                raise _err(name, f"the index and a column are both named {clash[0]!r}; reset the index or rename one")
+            df = df.reset_index(names=names)
+        return df, name, time
     if isinstance(source, pd.Series):
         name = str(source.name) if source.name is not None else (target if isinstance(target, str) and target else "value")
-        idx = source.index
+        if isinstance(source.index, pd.MultiIndex):  # (store, date) levels: a long table of one value column
+            return as_frame(source.rename(name).to_frame(), target, time)
+        idx = source.index.to_timestamp() if isinstance(source.index, pd.PeriodIndex) else source.index
         if time is None and (isinstance(idx, pd.DatetimeIndex) or idx.name is not None):
             time = str(idx.name or "time")
             df = pd.DataFrame({time: idx, name: source.to_numpy()})
+        elif time is None and _index_holds_data(idx):  # unnamed text, dates perhaps: the time column finder decides
+            df = pd.DataFrame({("index" if name == "time" else "time"): idx, name: source.to_numpy()})
         else:
             df = pd.DataFrame({name: source.to_numpy()})
         if len(df) == 0:
