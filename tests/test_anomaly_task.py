@@ -461,3 +461,12 @@ def test_a_row_number_column_and_a_step_column_are_not_channels(tmp_path):
     d = load_anomaly_data(path)
     assert d.columns == ["a", "b"] and d.time_column == "time"
     assert any("numbers the rows" in n for n in d.notes)
+
+
+def test_a_frame_indexed_by_dates_or_periods_keeps_them_as_its_time():
+    x = np.arange(120.0)
+    for index in (pd.date_range("2024-01-01", periods=120, freq="h"), pd.period_range("2010-01", periods=120, freq="M")):
+        d = from_frame(pd.DataFrame({"a": np.sin(x / 5), "b": np.cos(x / 3)}, index=index))
+        assert d.columns == ["a", "b"] and d.time_column == "time"
+        assert pd.Timestamp(d.time[1]) == pd.Timestamp(index[1].start_time if hasattr(index[1], "start_time")
+                                                       else index[1])

@@ -1665,6 +1665,36 @@ def _index_holds_data(idx) -> bool:
     return idx.name is not None or not (pd.api.types.is_integer_dtype(idx) or pd.api.types.is_bool_dtype(idx))
 
 
+def index_as_columns(source, name: str, time: str | None = None, err=None):
+    """A copy of the DataFrame ``source`` (column names as text) with an index that holds data made columns:
+    ``(frame, the time column where the index held dates, else None)``. Periods become their start dates; dates
+    (unless ``time`` names a column) become the time column, named as the index or ``time``; the levels of a
+    MultiIndex, a named index, or a text index (dates read by ``read_csv(index_col=0)``) become columns for the
+    finders of the time and the id (:func:`_index_holds_data`). ``err``: how to raise for a name clash (the
+    loader's ``_err`` by default)."""
+    import pandas as pd
+
+    err = err or _err
+    df = source.copy()
+    df.columns = [str(c).strip() for c in df.columns]
+    if isinstance(df.index, pd.PeriodIndex):  # months or quarters as periods (statsmodels' data sets)
+        df.index = df.index.to_timestamp()
+    if not time and isinstance(df.index, pd.DatetimeIndex):  # the dates are the index: as a Series' are
+        dates = str(df.index.name or "time")
+        if dates in df.columns:
+            raise err(name, f"the dates are the index and a column is named {dates!r} too; give the time column "
+                      "with time=")
+        return df.reset_index(names=dates), dates
+    if _index_holds_data(df.index):  # (store, date) levels, or dates as text (read_csv's index_col=0)
+        names = [str(n) if n is not None else ("time" if df.index.nlevels == 1 else f"level_{k}")
+                 for k, n in enumerate(df.index.names)]
+        clash = [n for n in names if n in df.columns]
+        if clash:
+            raise err(name, f"the index and a column are both named {clash[0]!r}; reset the index or rename one")
+        df = df.reset_index(names=names)
+    return df, None
+
+
 def as_frame(source, target: str | list[str] | None = None, time: str | None = None):
     """A DataFrame (and its name for messages) from a path, DataFrame, Series or 1-D array.
 
@@ -1681,25 +1711,9 @@ def as_frame(source, target: str | list[str] | None = None, time: str | None = N
     if isinstance(source, pd.DataFrame):
         if len(source) == 0:
             raise _err(source.attrs.get("source", "DataFrame"), f"no data rows (columns {list(source.columns)})")
-        df = source.copy()
-        df.columns = [str(c).strip() for c in df.columns]
         name = str(source.attrs.get("source", "DataFrame"))
-        if isinstance(df.index, pd.PeriodIndex):  # months or quarters as periods (statsmodels' data sets)
-            df.index = df.index.to_timestamp()
-        if not time and isinstance(df.index, pd.DatetimeIndex):  # the dates are the index: as a Series' are
-            time = str(df.index.name or "time")
-            if time in df.columns:
-                raise _err(name, f"the dates are the index and a column is named {time!r} too; give the time column "
-                           "with time=")
-            df = df.reset_index(names=time)
-        elif _index_holds_data(df.index):  # (store, date) levels, or dates as text (read_csv's index_col=0)
-            names = [str(n) if n is not None else ("time" if df.index.nlevels == 1 else f"level_{k}")
-                     for k, n in enumerate(df.index.names)]
-            clash = [n for n in names if n in df.columns]
-            if clash:
-                raise _err(name, f"the index and a column are both named {clash[0]!r}; reset the index or rename one")
-            df = df.reset_index(names=names)
-        return df, name, time
+        df, dates = index_as_columns(source, name, time)
+        return df, name, time or dates
     if isinstance(source, pd.Series):
         name = str(source.name) if source.name is not None else (target if isinstance(target, str) and target else "value")
         if isinstance(source.index, pd.MultiIndex):  # (store, date) levels: a long table of one value column

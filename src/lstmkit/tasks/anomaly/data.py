@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ...data.series import (clock_repeat_hint, drop_empty_columns, drop_row_counter, excel_days, infer_freq,
-                            integer_dates, numeric_column, parse_time, read_table, time_candidates, unix_times)
+                            index_as_columns, integer_dates, numeric_column, parse_time, read_table, time_candidates,
+                            unix_times)
 from .config import DataConfig
 from .events import runs
 
@@ -100,6 +101,7 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
     file with a header line, 0 in memory)."""
     cfg = cfg or DataConfig()
     path = source
+    df, _ = index_as_columns(df, source, cfg.time or None, _err)  # dates as the index: the time column, found below
     # the default label column is optional (no labels: no evaluation); one the user names must exist
     named_label = cfg.label if cfg.label != "label" else ""
     for role, col in (("label", named_label), ("time", cfg.time)):
