@@ -968,6 +968,9 @@ def test_a_row_number_column_as_pandas_and_r_write_it_is_left_out(tmp_path):
     assert load_series(path, target="Unnamed: 0").target == "Unnamed: 0"  # a column the user names is kept
     reset = pd.DataFrame({"index": np.arange(40), "date": t, "sales": np.arange(40.0)})  # reset_index()
     assert load_series(reset).target == "sales"
+    years = pd.DataFrame({"Unnamed: 0": np.arange(1990, 2020), "x": np.arange(30.0)})  # R's row names as years: kept
+    with pytest.raises(ValueError, match=r"numeric columns: \['Unnamed: 0', 'x'\]"):
+        load_series(years)
     numbered = pd.DataFrame({"index": [3, 1, 2], "a": [1.0, 2.0, 3.0]})  # not a count of the rows: kept
     with pytest.raises(ValueError, match=r"numeric columns: \['index', 'a'\]"):
         load_series(numbered)

@@ -823,7 +823,8 @@ def step_column(df, skip, notes: list[str]) -> str | None:
 def drop_row_counter(df, keep, notes: list[str]) -> str | None:
     """Drop (in place, from a private copy) a first column that only numbers the rows, as pandas' ``to_csv``
     (without ``index=False``) and R's ``write.csv`` write them: a column with no header (pandas names it
-    ``Unnamed: 0``) of distinct whole numbers from 0, or one named ``index`` (``reset_index``) that counts 0, 1,
+    ``Unnamed: 0``) of distinct whole numbers from 0 (a filtered or sorted frame's row labels too, but not
+    consecutive years: R's row names may be years), or one named ``index`` (``reset_index``) that counts 0, 1,
     2, ... or 1, 2, 3, ...; said in ``notes``. It would otherwise be read as a value column (or a channel, or the
     first step of every series). ``keep``: the columns the user named, never dropped."""
     import pandas as pd
@@ -840,7 +841,8 @@ def drop_row_counter(df, keep, notes: list[str]) -> str | None:
     if not (np.all(np.mod(a, 1) == 0) and a.min() >= 0 and len(np.unique(a)) == len(a)):
         return None
     counts = any(np.array_equal(a, np.arange(s, s + len(a))) for s in (0, 1))
-    if name == "index" and not counts:
+    years = bool(np.all(np.diff(a) == 1)) and 1800 <= a.min() and a.max() < 2200  # R's row names may be years
+    if (name == "index" or years) and not counts:
         return None
     df.drop(columns=[c], inplace=True)
     shown = ", ".join(str(int(v)) for v in a[:3])
