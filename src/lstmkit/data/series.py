@@ -552,29 +552,15 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
         return _naive(pd.to_datetime(raw), keys)
     integral = pd.api.types.is_integer_dtype(raw) or (
         pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0))
-    coded = integer_dates(raw) if integral else None
-    if pd.api.types.is_numeric_dtype(raw) and not integral:  # R's decimal years; evenly spaced numbers
-        t = decimal_years(raw)
-        if t is not None:
-            if notes is not None:
-                kind = _YEAR_PARTS[round(1 / even_step(raw.to_numpy(dtype="float64")))]
-                notes.append(f"column {col!r}: decimal years such as {raw.iloc[min(1, len(raw) - 1)].item()!r} (as R's "
-                             f"time() writes them) read as {kind}: {t.iloc[0]:%Y-%m-%d}, ...")
-            return _naive(t, keys)
-    if pd.api.types.is_numeric_dtype(raw) and coded is None:  # seconds (or ms, us, ns) since 1970?
-        unit: list[str] = []
-        t = unix_times(raw, unit_out=unit)
-        if t is not None:
-            if notes is not None:
-                notes.append(f"column {col!r}: numbers such as {raw.iloc[0].item()!r} read as Unix times ({unit[0]} "
-                             f"since 1970-01-01), in UTC: {t.iloc[0]}")
-            return _naive(t, keys)
-        t = excel_days(raw, col)
-        if t is not None:
-            if notes is not None:
-                notes.append(f"column {col!r}: numbers such as {raw.iloc[0].item()!r} read as Excel day numbers "
-                             f"(days since 1899-12-30): {t.iloc[0]}")
-            return _naive(t, keys)
+    t, note = numeric_dates(raw, col)  # yyyymm(dd) codes, R's decimal years, Unix times, Excel day numbers
+    if t is not None:
+        if t.isna().any():  # only a yyyymmdd code can name a day that does not exist
+            i = int(np.flatnonzero(t.isna().to_numpy())[0])
+            raise _err(path, f"column {col!r} {where_row(df, i)}: integers read as dates (yyyymmdd), got "
+                       f"{raw.iloc[i]!r}: no such day")
+        if notes is not None:
+            notes.append(note)
+        return _naive(t, keys)
     if pd.api.types.is_numeric_dtype(raw) and not integral:  # 0, 0.5, 1.0, ...: whole steps from the first
         a = raw.to_numpy(dtype="float64")
         d = even_step(a)
@@ -587,19 +573,8 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
             notes.append(f"column {col!r}: evenly spaced numbers ({a.min():g}, {a.min() + d:g}, ...) read as steps "
                          f"0, 1, 2, ... of {d:g}; the forecasts are numbered on in those steps")
         return steps, False, None, False
-    if integral:
-        t = coded
-        if t is None:
-            return raw.to_numpy().astype("int64"), False, None, False
-        if t.isna().any():
-            i = int(np.flatnonzero(t.isna().to_numpy())[0])
-            raise _err(path, f"column {col!r} {where_row(df, i)}: integers read as dates (yyyymmdd), got "
-                       f"{raw.iloc[i]!r}: no such day")
-        form = "year, month and day (yyyymmdd)" if int(raw.iloc[0]) >= 10**7 else "year and month (yyyymm)"
-        if notes is not None:
-            notes.append(f"column {col!r}: integers such as {int(raw.iloc[0])} read as {form}, "
-                         f"{t.iloc[0]:%Y-%m-%d}")
-        return _naive(t, keys)
+    if integral:  # steps (or years)
+        return raw.to_numpy().astype("int64"), False, None, False
     import warnings
 
     t = period_codes(raw)
@@ -1005,6 +980,45 @@ def excel_days(raw, name) -> object:
     return pd.Series(t, index=pd.Series(raw).index)
 
 
+def numeric_dates(raw, col: str, search: bool = False):
+    """Numbers that read as dates: ``(datetimes, note)``, or ``(None, None)`` where they are numbers (steps,
+    values). In this order: ``yyyymm`` / ``yyyymmdd`` integers (:func:`integer_dates`; a day that does not exist
+    is ``NaT``, for the caller's error naming its row), R's decimal years (:func:`decimal_years`), Unix times
+    (:func:`unix_times`, in UTC) and Excel's day numbers in a column named as a date (:func:`excel_days`).
+    ``search``: nobody named the column as the time, so the codes and decimal years need
+    :data:`MIN_CODED_ROWS` rows and Unix times a name that says time. The one place the forecaster's and the
+    anomaly detector's loaders ask whether numbers are dates."""
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw) or len(raw) == 0:
+        return None, None
+    enough = not search or len(raw) >= MIN_CODED_ROWS
+    first = raw.iloc[0].item() if hasattr(raw.iloc[0], "item") else raw.iloc[0]
+
+    def shown(t) -> str:
+        return f"{t.iloc[0]:%Y-%m-%d}" if len(t) and not pd.isna(t.iloc[0]) else "a day that does not exist"
+
+    t = integer_dates(raw) if enough else None
+    if t is not None:
+        form = "year, month and day (yyyymmdd)" if int(first) >= 10**7 else "year and month (yyyymm)"
+        return t, f"column {col!r}: integers such as {int(first)} read as {form}, {shown(t)}"
+    t = decimal_years(raw) if enough else None
+    if t is not None:
+        kind = _YEAR_PARTS[round(1 / even_step(raw.to_numpy(dtype="float64")))]
+        example = raw.iloc[min(1, len(raw) - 1)]
+        return t, (f"column {col!r}: decimal years such as {example.item() if hasattr(example, 'item') else example!r}"
+                   f" (as R's time() writes them) read as {kind}: {shown(t)}, ...")
+    unit: list[str] = []
+    t = unix_times(raw, name=col if search else None, unit_out=unit)
+    if t is not None:
+        return t, (f"column {col!r}: numbers such as {first!r} read as Unix times ({unit[0]} since 1970-01-01), in "
+                   f"UTC: {t.iloc[0]}")
+    t = excel_days(raw, col)
+    if t is not None:
+        return t, f"column {col!r}: numbers such as {first!r} read as Excel day numbers (days since 1899-12-30): {t.iloc[0]}"
+    return None, None
+
+
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
 
@@ -1043,14 +1057,8 @@ def holds_dates(col) -> bool:
 
     if pd.api.types.is_datetime64_any_dtype(col):
         return True
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):  # yyyymm, yyyymmdd, Unix
-        t = integer_dates(col) if len(col) >= MIN_CODED_ROWS else None
-        if t is None:
-            t = unix_times(col, name=col.name)
-        if t is None:
-            t = excel_days(col, col.name)
-        if t is None and len(col) >= MIN_CODED_ROWS:
-            t = decimal_years(col)
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):  # yyyymm, Unix, Excel, R
+        t = numeric_dates(col, col.name, search=True)[0]
         return t is not None and bool(t.notna().all())
     col = col.dropna()
     if len(col) == 0 or not pd.api.types.is_string_dtype(col) or not col.map(lambda v: isinstance(v, str)).all():

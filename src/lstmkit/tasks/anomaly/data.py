@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import (clock_repeat_hint, drop_empty_columns, drop_row_counter, excel_days, infer_freq,
-                            index_as_columns, integer_dates, numeric_column, parse_time, read_table, time_candidates,
-                            unix_times)
+from ...data.series import (clock_repeat_hint, drop_empty_columns, drop_row_counter, index_as_columns, infer_freq,
+                            numeric_column, numeric_dates, parse_time, read_table, time_candidates)
 from .config import DataConfig
 from .events import runs
 
@@ -191,10 +190,14 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
 
     raw = df[col]
     numeric = pd.to_numeric(raw, errors="coerce")
-    if (numeric.notna().all() and integer_dates(numeric) is None and unix_times(numeric) is None
-            and excel_days(numeric, col) is None):
+    numbers = bool(numeric.notna().all())
+    dates, note = numeric_dates(numeric, col) if numbers else (None, None)  # yyyymm, R's years, Unix, Excel
+    if numbers and dates is None:
         t = numeric.to_numpy()  # steps, seconds from a start: numbers as they are
-    else:  # dates, read as the forecaster reads them (day first where the column says so, codes, Unix times)
+    elif dates is not None and not dates.isna().any():
+        t = dates.to_numpy()
+        notes.append(note)
+    else:  # dates, read as the forecaster reads them (day first where the column says so; a code's missing day)
         try:
             t = parse_time(df, col, path, notes=notes)[0]
         except ValueError as e:
