@@ -213,6 +213,13 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
                 rows += [(f"{d:%Y-%m-%d}", store, item, int(v)) for d, v in zip(days, rng.poisson(level * (1 + week)))]
         pd.DataFrame(rows, columns=["date", "store", "item", "sales"]).to_csv(path, index=False)
         extra = ["--target", "sales", "--id", "store,item"]
+    elif name == "local_autumn":  # hourly wall-clock times with no zone over the end of summer time (02:00 twice)
+        idx = pd.date_range("2023-09-01", periods=24 * 90, freq="h", tz="Europe/Berlin")
+        k = np.arange(len(idx))
+        rng = np.random.default_rng(13)
+        local = idx.hour.to_numpy()  # people's load follows the local clock
+        load = 50 + 20 * np.sin(2 * np.pi * (local - 6) / 24) + 5 * (idx.dayofweek.to_numpy() < 5) + rng.normal(0, 3, len(k))
+        pd.DataFrame({"Datetime": idx.strftime("%Y-%m-%d %H:%M:%S"), "MW": np.round(load, 1)}).to_csv(path, index=False)
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -233,7 +240,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
-          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item")
+          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -112,13 +112,30 @@ def test_the_hour_a_local_clock_skips_in_spring_is_named_in_the_gap_note(tmp_pat
         assert not any("summer time" in n for n in d.notes)
 
 
+@pytest.mark.parametrize("freq", ["h", "15min"])
+def test_the_hour_a_local_clock_repeats_in_autumn_holds_the_mean_of_its_values(tmp_path, freq):
+    # wall-clock times over the end of summer time repeat 02:00-02:59; the load stopped at "duplicate timestamp"
+    t = pd.date_range("2024-10-26", "2024-10-28 23:59", freq=freq, tz="Europe/Paris").tz_localize(None)
+    df = pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "load": np.arange(len(t), dtype=float)})
+    d = load_series(_write(tmp_path, df), "load")
+    per_hour = 4 if freq == "15min" else 1
+    assert len(d.series[0]) == len(t) - per_hour
+    at = list(d.series[0].time).index(pd.Timestamp("2024-10-27 02:00"))
+    assert d.series[0].values[at] == df.loc[df["time"] == "2024-10-27 02:00", "load"].mean()
+    assert d.series[0].values[at + per_hour] == df.loc[df["time"] == "2024-10-27 03:00", "load"].iloc[0]
+    assert any(n.startswith("the hour a local clock repeats when summer time ends") and "values averaged" in n
+               for n in d.notes)
+
+
 def test_a_local_clock_going_back_an_hour_is_named_in_the_duplicate_error(tmp_path):
-    # hourly wall-clock times over the end of summer time repeat 02:00: the error says why and what to write
+    # small hours repeated on two days of one year are no clock change: the error says what it may be and what to
+    # write
     t = pd.date_range("2024-10-26", periods=48, freq="h", tz="Europe/Paris").tz_localize(None)
     df = pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "load": np.arange(48.0)})
-    with pytest.raises(ValueError, match=r"duplicate timestamp 2024-10-27 02:00:00 .*summer time ends: write the "
+    twice = pd.concat([df, df.iloc[[1]]]).sort_values("time", kind="stable")
+    with pytest.raises(ValueError, match=r"duplicate timestamp 2024-10-26 01:00:00 .*summer time ends: write the "
                                          r"times with their UTC offset"):
-        load_series(_write(tmp_path, df), "load")
+        load_series(_write(tmp_path, twice), "load")
     # a repeat at noon, or in monthly data, is a plain duplicate: no such hint
     df.loc[13, "time"] = df.loc[12, "time"]
     df.loc[27, "time"] = df.loc[28, "time"] = "2024-10-27 05:00"
@@ -876,11 +893,11 @@ def test_a_long_table_of_several_series_finds_its_id_column_where_one_splits_the
         with pytest.raises(ValueError, match=r"duplicate timestamp 2020-01-01 00:00:00 at rows 2 and 32 \(30 "
                                              r"duplicate\(s\)\); several series in one table\? " + hint):
             load_series(_write(tmp_path, bad), "sales")
-    # an hour repeated where the clock goes back, beside a zone column: not two series, the clock's error
+    # an hour repeated where the clock goes back, beside a zone column: not two series, the clock's repeated hour
     local = pd.date_range("2022-10-29", periods=72, freq="h", tz="Europe/Berlin")
     dst = pd.DataFrame({"time": local.strftime("%Y-%m-%d %H:%M"), "zone": local.strftime("%Z"), "load": np.arange(72.)})
-    with pytest.raises(ValueError, match=r"duplicate timestamp 2022-10-30 02:00:00"):
-        load_series(_write(tmp_path, dst), "load", "time")
+    one = load_series(_write(tmp_path, dst), "load", "time")
+    assert len(one.series) == 1 and len(one.series[0]) == 71
     single = load_series(_write(tmp_path, pd.DataFrame({"region": "north", "month": t, "sales": k})))
     assert len(single.series) == 1 and single.series[0].id == "sales"  # times once: no id looked for
 

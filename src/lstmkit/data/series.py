@@ -57,6 +57,9 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   (:func:`text_encoding`); a binary file is refused;
 - rows with no field at all at the end of a file are skipped;
 - timestamps missing from a regular grid are inserted as missing values;
+- where times without a zone repeat the hour a local clock repeats when summer
+  time ends (the small hours of one autumn day a year), that time's values are
+  averaged into its one slot on the grid;
 - leading and trailing missing targets are dropped (trailing rows whose
   known-future covariates are present become the future for ``predict``);
 - inner missing values are linearly interpolated when a run is at most
@@ -635,18 +638,37 @@ def _clock_change_moments(times, moments, longest_step: float):
     return at
 
 
+def _once_a_year(moments) -> bool:
+    """Whether ``moments`` (datetimes) fall within one hour of a day, on at most one day a year: a local clock's
+    change, not a table's repeated rows."""
+    import pandas as pd
+
+    at = pd.DatetimeIndex(np.asarray(moments, dtype="datetime64[ns]"))
+    days = pd.Series(at.asi8).groupby(np.asarray(at.normalize())).agg(["min", "max"])
+    return bool((days["max"] - days["min"] < 3600 * 10**9).all()) and len(days) <= len(np.unique(at.year))
+
+
+def _merge_repeats(t, y, rows, sel):
+    """Sorted times with repeats, and the values, file rows and positions beside them: one entry a time, its
+    values averaged (missing ones left out of the mean), the first row and position kept."""
+    first = np.r_[True, t[1:] != t[:-1]]
+    group = np.cumsum(first) - 1
+    total = np.bincount(group, weights=np.nan_to_num(y))
+    count = np.bincount(group, weights=(~np.isnan(y)).astype("float64"))
+    mean = np.full(len(total), np.nan)
+    np.divide(total, count, out=mean, where=count > 0)
+    return t[first], mean, rows[first], sel[first]
+
+
 def clock_skip_hint(times, inserted) -> str:
     """A hint for timestamps missing from a grid finer than a day (and so inserted and filled): where every one
     falls in the small hours of a month when summer time begins somewhere (March-April north of the equator,
     September-November south of it), it is most likely the hour a local clock skips; else ``""``."""
-    import pandas as pd
-
     hour = 3600 * 10**9
     gap = _clock_change_moments(times, inserted, hour)
     if gap is None:
         return ""
-    days = pd.Series(gap.asi8).groupby(np.asarray(gap.normalize())).agg(["min", "max"])
-    if (days["max"] - days["min"] >= hour).any() or len(days) > len(np.unique(gap.year)):  # an hour, once a year
+    if not _once_a_year(gap):  # an hour, once a year
         return ""
     return (" (most likely the hour a local clock skips when summer time begins; its value is interpolated like a "
             "gap: write the times in UTC to keep only the hours measured)")
@@ -1915,6 +1937,7 @@ def load_series(
     before_series = len(notes)  # where the rounding note goes: after the notes on columns, before the series'
     by_id = _positions(ids)
     scant: list[str] = []  # series with fewer than min_length observed values, where there are others
+    repeats: list[str] = []  # series whose local clock repeated an hour (its values averaged)
     for sid in map(str, dict.fromkeys(ids)):  # file order; plain str, not numpy str, in ids and messages
         sel = by_id[sid]
         rows = row_all[sel]
@@ -1933,6 +1956,11 @@ def load_series(
                     jitter[step][1] += moved
                     jitter[step][2] = max(jitter[step][2], worst)
             dup = t[1:] == t[:-1]
+            if dup.any() and is_dt and clock_repeat_hint(t, t[1:][dup]) and _once_a_year(t[1:][dup]):
+                # the hour a local clock repeats when summer time ends: one slot on the grid, its values averaged
+                t, y, rows, sel = _merge_repeats(t, y, rows, sel)
+                repeats.append(sid)
+                dup = t[1:] == t[:-1]
             if dup.any():
                 i = int(np.flatnonzero(dup)[0])
                 a, b = sorted((rows[i], rows[i + 1]))
@@ -1988,6 +2016,12 @@ def load_series(
     if not out:
         raise _err(src, "no series found" if not scant else f"no series has {min_length} observed values of "
                    f"{target_name!r} ({len(scant)} series)")
+    if repeats:
+        shown = ", ".join(map(repr, repeats[:10])) + (" ..." if len(repeats) > 10 else "")
+        notes.append(f"the hour a local clock repeats when summer time ends (times without a zone, twice in the "
+                     f"small hours of an autumn day) holds one value on the grid: each repeated time's values "
+                     f"averaged{' in series ' + shown if len(by_id) > 1 else ''} (times with their UTC offset, or in "
+                     "UTC, keep both)")
     if scant:
         shown = ", ".join(map(repr, scant[:10])) + (" ..." if len(scant) > 10 else "")
         notes.append(f"{len(scant)} series with fewer than {min_length} observed values of {target_name!r} left out "
