@@ -255,9 +255,13 @@ def test_time_column_checks(tmp_path):
     with pytest.raises(ValueError, match=r"column 't': duplicate timestamp 2 at rows 3 and 4"):
         load_anomaly_data(_csv(tmp_path, "t,v\n1,1\n2,2\n2,3\n3,4\n"), cfg_t)
     autumn = "".join(f"2024-10-27 0{h}:00,{i}\n" for i, h in enumerate([0, 1, 2, 2, 3, 4]))
-    with pytest.raises(ValueError, match=r"duplicate timestamp 2024-10-27 02:00 at rows 4 and 5; local clock times "
-                                         r"repeat an hour when summer time ends"):
-        load_anomaly_data(_csv(tmp_path, "t,v\n" + autumn), cfg_t)
+    d = load_anomaly_data(_csv(tmp_path, "t,v\n" + autumn), cfg_t)  # a local clock's autumn hour: both rows kept
+    assert len(d.values) == 6 and any("the hour a local clock repeats when summer time ends" in n for n in d.notes)
+    assert not any("not evenly spaced" in n for n in d.notes)
+    twice = "".join(f"2024-10-2{d} 0{h}:00,{i}\n" for i, (d, h) in enumerate([(6, 2), (6, 2), (7, 1), (7, 2), (7, 2)]))
+    with pytest.raises(ValueError, match=r"duplicate timestamp 2024-10-26 02:00 at rows 2 and 3; local clock times "
+                                         r"repeat an hour when summer time ends"):  # on two days: not a clock change
+        load_anomaly_data(_csv(tmp_path, "t,v\n" + twice), cfg_t)
     with pytest.raises(ValueError, match=r"row 4: timestamps must increase"):
         load_anomaly_data(_csv(tmp_path, "t,v\n1,1\n3,2\n2,3\n"), cfg_t)
     with pytest.raises(ValueError, match=r"^anomaly data: .*column 't' row 3: expected a date/time"):

@@ -648,6 +648,13 @@ def _once_a_year(moments) -> bool:
     return bool((days["max"] - days["min"] < 3600 * 10**9).all()) and len(days) <= len(np.unique(at.year))
 
 
+def is_clock_repeat(times, repeated) -> bool:
+    """Whether the ``repeated`` times of ``times`` (datetimes without a zone) are the hour a local clock repeats
+    when summer time ends: finer than daily data, the small hours of an autumn day (:func:`clock_repeat_hint`),
+    within one hour, on one day a year (:func:`_once_a_year`). Both loaders ask it."""
+    return bool(clock_repeat_hint(times, repeated)) and _once_a_year(repeated)
+
+
 def _merge_repeats(t, y, rows, sel):
     """Sorted times with repeats, and the values, file rows and positions beside them: one entry a time, its
     values averaged (missing ones left out of the mean), the first row and position kept."""
@@ -1956,7 +1963,7 @@ def load_series(
                     jitter[step][1] += moved
                     jitter[step][2] = max(jitter[step][2], worst)
             dup = t[1:] == t[:-1]
-            if dup.any() and is_dt and clock_repeat_hint(t, t[1:][dup]) and _once_a_year(t[1:][dup]):
+            if dup.any() and is_dt and is_clock_repeat(t, t[1:][dup]):
                 # the hour a local clock repeats when summer time ends: one slot on the grid, its values averaged
                 t, y, rows, sel = _merge_repeats(t, y, rows, sel)
                 repeats.append(sid)

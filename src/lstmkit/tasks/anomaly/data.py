@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ...data.series import (clock_repeat_hint, drop_empty_columns, drop_row_counter, index_as_columns, infer_freq,
-                            numeric_column, numeric_dates, parse_time, read_table, time_candidates)
+                            is_clock_repeat, numeric_column, numeric_dates, parse_time, read_table, time_candidates)
 from .config import DataConfig
 from .events import runs
 
@@ -181,7 +181,8 @@ def from_array(x, cfg: DataConfig | None = None, source: str = "array") -> Anoma
 
 
 def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np.ndarray:
-    """The time column: duplicates and disorder are errors; uneven spacing is reported.
+    """The time column: duplicates and disorder are errors (but the hour a local clock repeats in autumn, kept
+    with a note); uneven spacing is reported.
 
     The detectors treat rows as equally spaced steps, so uneven spacing is
     allowed but stated in the report's data-handling notes.
@@ -203,7 +204,13 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
         except ValueError as e:
             raise ValueError(str(e).replace("load_series: ", "anomaly data: ", 1)) from None
     dup = pd.Series(t).duplicated(keep=False).to_numpy()
-    if dup.any():
+    dated = np.issubdtype(t.dtype, np.datetime64)
+    repeat = bool(dup.any()) and dated and is_clock_repeat(t, t[dup])
+    if repeat:  # both hours were measured, in this order: the rows stay, as the steps the detectors read
+        notes.append(f"{col}: the hour a local clock repeats when summer time ends (times without a zone, twice in "
+                     "the small hours of an autumn day): both rows kept in file order, as the detectors read rows as "
+                     "steps")
+    elif dup.any():
         rows = (np.flatnonzero(dup)[:2] + row_offset).tolist()
         hint = clock_repeat_hint(t, t[dup]) if np.issubdtype(t.dtype, np.datetime64) else ""
         raise _err(path, f"column {col!r}: duplicate timestamp {raw.iloc[rows[0] - row_offset]} at rows {rows[0]} and "
@@ -212,6 +219,8 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
     if steps.size and (steps < steps.dtype.type(0)).any():
         i = int(np.flatnonzero(steps < steps.dtype.type(0))[0]) + 1
         raise _err(path, f"column {col!r} row {i + row_offset}: timestamps must increase; {raw.iloc[i]} comes after {raw.iloc[i - 1]}")
+    if repeat:
+        steps = steps[steps != steps.dtype.type(0)]  # the repeated hour's zero step is no unevenness
     if steps.size and (steps != steps[0]).any() and not (  # months and quarters: even on the calendar
             np.issubdtype(t.dtype, np.datetime64) and len(t) >= 3 and infer_freq(pd.DatetimeIndex(t)) is not None):
         notes.append(f"{col}: the timestamps are not evenly spaced ({len(np.unique(steps))} different steps); "
