@@ -220,6 +220,15 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         local = idx.hour.to_numpy()  # people's load follows the local clock
         load = 50 + 20 * np.sin(2 * np.pi * (local - 6) / 24) + 5 * (idx.dayofweek.to_numpy() < 5) + rng.normal(0, 3, len(k))
         pd.DataFrame({"Datetime": idx.strftime("%Y-%m-%d %H:%M:%S"), "MW": np.round(load, 1)}).to_csv(path, index=False)
+    elif name == "entsoe":  # the ENTSO-E transparency platform's load file: intervals as text, 'n/e' for missing
+        idx = pd.date_range("2023-01-01", periods=24 * 60, freq="h")
+        cells = [f"{v:.0f}" for v in 1000 * _hourly()]
+        for k in (100, 101, 900):
+            cells[k] = "n/e"
+        pd.DataFrame({"Time (UTC)": [f"{a:%d.%m.%Y %H:%M} - {a + pd.Timedelta(hours=1):%d.%m.%Y %H:%M}" for a in idx],
+                      "Day-ahead Total Load Forecast [MW] - BZN|DE-LU": cells,
+                      "Actual Total Load [MW] - BZN|DE-LU": cells}).to_csv(path, index=False)
+        extra = ["--target", "Actual Total Load [MW] - BZN|DE-LU"]
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -240,7 +249,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
-          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn")
+          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe")
 
 
 def probe(name: str, folder: Path) -> dict:

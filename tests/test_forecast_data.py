@@ -1123,3 +1123,19 @@ def test_frames_and_series_keep_their_calendar_from_periods_text_dates_and_index
     assert load_series(every_other).freq == "2MS"
     with pytest.raises(ValueError, match=r"the index and a column are both named 'sales'"):
         load_series(pd.DataFrame({"sales": y}, index=pd.Index(y, name="sales")))
+
+
+def test_intervals_read_by_their_start_and_more_missing_markers(tmp_path):
+    t = pd.date_range("2020-01-01", periods=24 * 20, freq="h")
+    cells = [str(int(v)) for v in 50000 + 8000 * np.sin(2 * np.pi * (t.hour.to_numpy() - 6) / 24)]
+    cells[30], cells[60], cells[90], cells[120] = "n/e", "#DIV/0!", ":", "n.a."
+    path = tmp_path / "entsoe.csv"  # as the ENTSO-E transparency platform writes a load file
+    pd.DataFrame({"Time (CET/CEST)": [f"{a:%d.%m.%Y %H:%M} - {a + pd.Timedelta(hours=1):%d.%m.%Y %H:%M}" for a in t],
+                  "Actual Total Load [MW]": cells}).to_csv(path, index=False)
+    d = load_series(path)
+    assert d.freq == "h" and d.series[0].time[24 * 12] == pd.Timestamp("2020-01-13")  # day first, by their starts
+    assert any("intervals such as '01.01.2020 00:00 - 01.01.2020 01:00' read by their start" in n for n in d.notes)
+    assert any("4 value(s) written" in n and "'n/e'" in n and "'#DIV/0!'" in n for n in d.notes)
+    assert len(d.series[0]) == len(t) and not np.isnan(d.series[0].values).any()
+    ranges = pd.DataFrame({"band": ["10 - 20", "20 - 30", "30 - 40"], "t": [0, 1, 2], "y": [1.0, 2.0, 3.0]})
+    assert load_series(ranges, "y").series[0].time.tolist() == [0, 1, 2]  # number ranges are no dates: t is the time

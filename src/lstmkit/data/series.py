@@ -47,7 +47,10 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
 - columns with no header and no value (a separator at the end of every line)
   are left out (:func:`drop_empty_columns`);
 - numbers with thousands separators are read, and cells that stand for a
-  missing value (:data:`MISSING_MARKERS`: ``?``, a dash) are missing;
+  missing value (:data:`MISSING_MARKERS`: ``?``, a dash, ``n/e``, ``:``, a
+  spreadsheet's ``#DIV/0!``) are missing; ``<1`` (below a limit) is half the limit;
+- time intervals written as text (``01.01.2020 00:00 - 01.01.2020 01:00``) are
+  read by their start (:func:`interval_starts`);
 - timestamps a little off a round step (a logger's clock running late or
   early, within a fifth of a step) are rounded to it (:func:`snap_jitter`);
 - a time so far from the others that the grid would span more than
@@ -397,7 +400,11 @@ _THOUSANDS = r"[-+]?" + _GROUPED
 
 #: cells that stand for a missing value where a number is expected (UCI's files write '?', statistics tables a
 #: dash); pandas reads its own markers ('', 'NA', 'NaN', 'null', '#N/A', ...) as missing already
-MISSING_MARKERS = ("?", "-", "--", ".", "\u2013", "\u2014")
+MISSING_MARKERS = ("?", "-", "--", ".", "\u2013", "\u2014",
+                   ":",  # Eurostat's 'not available'
+                   "n/e", "N/E",  # ENTSO-E's 'not expected'
+                   "n.a.", "N.A.", "n.v.", "k.A.",  # 'not available' in English and German reports
+                   "#DIV/0!", "#VALUE!", "#REF!", "#NUM!", "#NAME?", "#NULL!")  # a spreadsheet's error cells
 #: a value below a limit (``<1``, ``< 0.05``), as Google Trends writes its smallest shares and laboratories their
 #: readings below a detection limit: read as half the limit (the usual substitution for a censored value)
 _BELOW = r"<\s*(\d+(\.\d*)?|\.\d+)"
@@ -580,6 +587,11 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
         return raw.to_numpy().astype("int64"), False, None, False
     import warnings
 
+    starts = interval_starts(raw)
+    if starts is not None:  # intervals: read by their starts (the time a value's period starts, as elsewhere)
+        if notes is not None:
+            notes.append(f"column {col!r}: intervals such as {str(raw.iloc[0]).strip()!r} read by their start")
+        raw = starts
     t = period_codes(raw)
     if t is not None:
         if t.isna().any():
@@ -1111,6 +1123,10 @@ def holds_dates(col) -> bool:
                     pass
         return False
 
+    starts = interval_starts(col.iloc[:100])
+    if starts is not None:  # '01.01.2020 00:00 - 01.01.2020 01:00': the intervals' starts
+        starts = interval_starts(col)
+        col = starts if starts is not None else col
     return every(col.iloc[:100]) and every(col)  # the first rows first: a column of names fails fast
 
 
@@ -1338,6 +1354,26 @@ def find_time_column(df, skip, path, notes: list[str]) -> str | None:
                      f" e.g. {df[c].dropna().iloc[0]!r}, is not read as a date; write dates as YYYY-MM-DD to use "
                      "the calendar)")
     return None
+
+
+#: a time interval written as its start and end: ``01.01.2020 00:00 - 01.01.2020 01:00`` (spaces around the dash)
+_INTERVAL = r"\s*(\S*\d\S*(?:\s+\S*\d\S*)*)\s+[-\u2013]\s+(\S*\d\S*(?:\s+\S*\d\S*)*)\s*"
+
+
+def interval_starts(raw):
+    """Time intervals written as text, start and end (``01.01.2020 00:00 - 01.01.2020 01:00``, as the ENTSO-E
+    transparency platform and other energy exports write them): the starts as text, or ``None`` unless every
+    value is such an interval with the same number of parts on each side. Whether the starts are dates is the
+    caller's question."""
+    import pandas as pd
+
+    text = pd.Series(raw).astype(str)
+    parts = text.str.extract(f"^{_INTERVAL}$")
+    if len(text) == 0 or parts.isna().any().any():
+        return None
+    if not (parts[0].str.split().str.len() == parts[1].str.split().str.len()).all():
+        return None
+    return parts[0]
 
 
 def _one_format(raw, col: str, notes: list[str] | None):
