@@ -264,3 +264,19 @@ def test_two_id_columns_come_back_as_two_columns_of_the_forecasts(tmp_path):
     f.save(tmp_path / "m")
     again = Forecaster.load(tmp_path / "m").predict(history=frame)
     pd.testing.assert_frame_equal(again, out)
+
+
+def test_new_data_are_read_by_the_step_or_year_column_found_at_fit(tmp_path):
+    # a model fitted where a 'time' or 'Year' column was found read new data by their row order, which left that
+    # column as a second value column: predict(history=...) stopped at "expected the value column to be named"
+    for column, first in (("time", 1), ("Year", 1950)):
+        frame = pd.DataFrame({column: np.arange(first, first + 80), "v": 5 + np.sin(np.arange(80) / 3)})
+        f = Forecaster(horizon=3, candidates=["seasonal_naive", "naive"], peers=[], progress_bar=False).fit(frame)
+        assert f.predict()["time"].tolist() == [first + 80, first + 81, first + 82]
+        assert f.predict(history=frame.iloc[:60])["time"].tolist() == [first + 60, first + 61, first + 62]
+        f.save(tmp_path / column)
+        again = Forecaster.load(tmp_path / column).predict(history=frame.iloc[:50])
+        assert again["time"].tolist() == [first + 50, first + 51, first + 52]
+    dated = pd.DataFrame({"v": np.arange(40.0) + 1}, index=pd.date_range("2000-01-01", periods=40, freq="MS"))
+    f = Forecaster(horizon=2, candidates=["naive"], peers=[], progress_bar=False).fit(dated)
+    assert f.predict(history=dated.iloc[:30])["time"].iloc[0] == pd.Timestamp("2002-07-01")

@@ -112,6 +112,9 @@ class SeriesSet:
     notes: list[str] = field(default_factory=list)
     #: how results go back to the user: the ids' own values and the time zone (:class:`OutputForm`)
     form: "OutputForm" = field(default_factory=lambda: OutputForm())
+    #: the column of the data that holds the times (given or found; ``None`` for the row order, or a time made by
+    #: joining or melting columns), so that new data are read the same way
+    time_column: str | None = None
 
     def __len__(self) -> int:
         return len(self.series)
@@ -1754,8 +1757,8 @@ def index_as_columns(source, name: str, time: str | None = None, err=None):
     df.columns = [str(c).strip() for c in df.columns]
     if isinstance(df.index, pd.PeriodIndex):  # months or quarters as periods (statsmodels' data sets)
         df.index = df.index.to_timestamp()
-    if not time and isinstance(df.index, pd.DatetimeIndex):  # the dates are the index: as a Series' are
-        dates = str(df.index.name or "time")
+    if isinstance(df.index, pd.DatetimeIndex) and (not time or time not in df.columns):  # as a Series' dates are
+        dates = str(time or df.index.name or "time")
         if dates in df.columns:
             raise err(name, f"the dates are the index and a column is named {dates!r} too; give the time column "
                       "with time=")
@@ -1862,6 +1865,7 @@ def load_series(
     past_covariates = list(past_covariates or [])
     future_covariates = list(future_covariates or [])
     df, name, time = as_frame(path, target, time)
+    given = set(df.columns)  # the columns as the data hold them (the finders below may add joined ones)
     src = source or name
     row_text = _row_text(bool(df.attrs.get("file_rows")), df.attrs.get("header_lines", 1))
     notes: list[str] = list(df.attrs.get("read_notes", []))
@@ -2074,6 +2078,7 @@ def load_series(
         notes.insert(before_series, f"{moved} timestamp(s) a little off the {step!r} grid (at most {worst:g} s) rounded to it"
                      + (f" in {k} series" if len(out) > 1 else "") + " (a logger's clock that runs late or early)")
     return SeriesSet(series=out, source=src, target=target_name, freq=out and (f if is_dt else int(f)),
+                     time_column=time if time in given else None,
                      past_names=past_covariates, future_names=future_covariates, notes=notes, form=form)
 
 

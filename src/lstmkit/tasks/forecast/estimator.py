@@ -128,6 +128,9 @@ class Forecaster(Estimator):
                           layout=cols["layout"], past_covariates=list(cols["past_covariates"] or []),
                           future_covariates=list(cols["future_covariates"] or []), freq=freq, missing=d.missing,
                           max_gap=d.max_gap, source=source, find_time=not row_order)
+        if not new_data and not cols["time"] and isinstance(out.freq, int) and out.time_column:
+            # steps or years found in a column: new data are read by that column, not by their row order
+            self._read_columns["time"] = out.time_column
         return out
 
     def _with(self, horizon: int | None = None, **dotted) -> ForecastConfig:
