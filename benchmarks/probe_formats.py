@@ -229,6 +229,12 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
                       "Day-ahead Total Load Forecast [MW] - BZN|DE-LU": cells,
                       "Actual Total Load [MW] - BZN|DE-LU": cells}).to_csv(path, index=False)
         extra = ["--target", "Actual Total Load [MW] - BZN|DE-LU"]
+    elif name == "ecb":  # the ECB data portal's CSV: the day twice ('DATE' and 'TIME PERIOD'), the series' title
+        days = pd.bdate_range("2021-01-01", periods=500)
+        rng = np.random.default_rng(17)
+        rate = 1.1 * np.exp(np.cumsum(rng.normal(0, 0.004, len(days))))
+        pd.DataFrame({"DATE": days.strftime("%Y-%m-%d"), "TIME PERIOD": days.strftime("%Y-%m-%d"),
+                      "US dollar/Euro (EXR.D.USD.EUR.SP00.A)": np.round(rate, 4)}).to_csv(path, index=False)
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -249,7 +255,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
-          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe")
+          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb")
 
 
 def probe(name: str, folder: Path) -> dict:

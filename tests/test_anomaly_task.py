@@ -428,7 +428,7 @@ def test_a_column_of_dates_is_the_time_not_a_channel():
     assert det.detector_.channels == 1 and det.columns_ == ["v"]
     ev = det.detect(df)
     assert len(ev) and (ev["peak_time"] == stamps[ev["peak"]]).all()
-    two = df.assign(other=stamps)
+    two = df.assign(other=stamps + pd.Timedelta(minutes=30))  # two different dates a row (the same: one time)
     with pytest.raises(ValueError, match=r"columns \['when', 'other'\] hold dates; name the time column"):
         AnomalyDetector(config=cfg()).fit(two)
 

@@ -353,8 +353,10 @@ def test_an_unnamed_column_of_dates_is_the_time_column_and_orders_the_rows(tmp_p
     words = pd.DataFrame({"who": ["ann", "bob"] * 10, "code": [f"N{i}" for i in range(20)], "v": np.arange(20.0)})
     plain = load_series(words, "v")
     assert plain.freq == 1 and not plain.datetime and plain.notes == []
+    ends = pd.to_datetime(df["month"]) + pd.offsets.MonthEnd(0)  # two different dates a row: which is the time?
     with pytest.raises(ValueError, match=r"columns \['month', 'end'\] hold dates; name the time column"):
-        load_series(df.assign(end=df["month"]), "sales")
+        load_series(df.assign(end=ends.dt.strftime("%Y-%m-%d")), "sales")
+    assert load_series(df.assign(end=df["month"]), "sales").series[0].time[0] == found.series[0].time[0]  # the same
 
 
 def test_year_first_dates_carry_no_day_or_month_doubt_and_trailing_empty_rows_are_skipped(tmp_path):
@@ -1139,3 +1141,16 @@ def test_intervals_read_by_their_start_and_more_missing_markers(tmp_path):
     assert len(d.series[0]) == len(t) and not np.isnan(d.series[0].values).any()
     ranges = pd.DataFrame({"band": ["10 - 20", "20 - 30", "30 - 40"], "t": [0, 1, 2], "y": [1.0, 2.0, 3.0]})
     assert load_series(ranges, "y").series[0].time.tolist() == [0, 1, 2]  # number ranges are no dates: t is the time
+
+
+def test_two_columns_of_the_same_dates_are_one_time_column(tmp_path):
+    days = pd.bdate_range("2020-01-01", periods=60)
+    rate = 1.1 + np.arange(60) / 1000
+    ecb = pd.DataFrame({"DATE": days.strftime("%Y-%m-%d"), "TIME PERIOD": days.strftime("%d %b %Y"),
+                        "US dollar/Euro (EXR.D.USD.EUR.SP00.A)": rate})  # as the ECB's data portal writes it
+    d = load_series(_write(tmp_path, ecb))
+    assert d.freq == "B" and d.target.startswith("US dollar/Euro")
+    assert "columns ['DATE', 'TIME PERIOD'] hold the same dates: 'DATE' is read, the others left out" in d.notes
+    shipped = ecb.assign(**{"TIME PERIOD": (days + pd.Timedelta(days=3)).strftime("%d %b %Y")})  # two different dates
+    with pytest.raises(ValueError, match=r"columns \['DATE', 'TIME PERIOD'\] hold dates; name the time column"):
+        load_series(_write(tmp_path, shipped))

@@ -1325,9 +1325,22 @@ def time_candidates(df, skip, notes: list[str]) -> tuple[str | None, list[str]]:
                                                   else None)
     if joined:
         return joined, []
+    if len(found) > 1 and _same_dates(df, found):  # 'DATE' beside 'TIME PERIOD' (the ECB): one time, written twice
+        df.drop(columns=found[1:], inplace=True)
+        notes.append(f"columns {found} hold the same dates: {found[0]!r} is read, the others left out")
+        found = found[:1]
     if found:
         return (found[0] if len(found) == 1 else None), found
     return year_columns(df, skip, notes) or step_column(df, skip, notes), []
+
+
+def _same_dates(df, cols) -> bool:
+    """Whether the columns ``cols`` of ``df`` read as the very same times, row by row."""
+    try:
+        times = [np.asarray(parse_time(df, c, "")[0]) for c in cols]
+    except ValueError:
+        return False
+    return all(t.shape == times[0].shape and bool(np.all(t == times[0])) for t in times[1:])
 
 
 def find_time_column(df, skip, path, notes: list[str]) -> str | None:
