@@ -235,6 +235,15 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         rate = 1.1 * np.exp(np.cumsum(rng.normal(0, 0.004, len(days))))
         pd.DataFrame({"DATE": days.strftime("%Y-%m-%d"), "TIME PERIOD": days.strftime("%Y-%m-%d"),
                       "US dollar/Euro (EXR.D.USD.EUR.SP00.A)": np.round(rate, 4)}).to_csv(path, index=False)
+    elif name == "event_log":  # a home-automation log: a reading whenever the value changes, at odd moments
+        rng = np.random.default_rng(19)
+        start = pd.Timestamp("2024-01-01")
+        at = start + pd.to_timedelta(np.sort(rng.uniform(0, 45 * 86400, 6000)), unit="s")
+        hour = (at - start) / pd.Timedelta(hours=1)
+        temp = 20 + 3 * np.sin(2 * np.pi * (hour.to_numpy() - 8) / 24) + rng.normal(0, 0.3, len(at))
+        pd.DataFrame({"last_changed": at.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"), "state": np.round(temp, 2)}).to_csv(
+            path, index=False)
+        extra = ["--data.freq", "h"]
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -255,7 +264,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
-          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb")
+          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb", "event_log")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -689,11 +689,12 @@ def test_a_logger_clock_a_little_late_or_early_is_rounded_to_its_grid(tmp_path):
 def test_monthly_dates_stamped_mid_month_get_an_error_that_says_how_to_write_them():
     # no pandas frequency describes 'the 15th of every month': the error asked for freq=, which cannot help
     mid = pd.date_range("2015-01-01", periods=40, freq="MS") + pd.Timedelta(days=14)
-    for freq in (None, "MS"):
-        with pytest.raises(ValueError, match=r"irregular frequency: .*every date is on day 15 of its month: monthly "
-                                             r"data stamped mid-month have no pandas frequency; write each as its "
-                                             r"month \(2015-01\) or its first day \(2015-01-01\)"):
-            load_series(pd.DataFrame({"d": mid.strftime("%Y-%m-%d"), "v": np.arange(40.0)}), "v", "d", freq=freq)
+    with pytest.raises(ValueError, match=r"irregular frequency: .*every date is on day 15 of its month: monthly "
+                                         r"data stamped mid-month have no pandas frequency; write each as its "
+                                         r"month \(2015-01\) or its first day \(2015-01-01\)"):
+        load_series(pd.DataFrame({"d": mid.strftime("%Y-%m-%d"), "v": np.arange(40.0)}), "v", "d")
+    given = load_series(pd.DataFrame({"d": mid.strftime("%Y-%m-%d"), "v": np.arange(40.0)}), "v", "d", freq="MS")
+    assert given.freq == "MS" and given.series[0].values.tolist() == list(np.arange(40.0))  # each in its month
     months = load_series(pd.DataFrame({"d": mid.strftime("%Y-%m"), "v": np.arange(40.0)}), "v", "d")
     assert months.freq == "MS" and len(months.series[0].values) == 40  # the fix the message names works
     jumpy = pd.DatetimeIndex(["2015-01-03", "2015-01-09", "2015-02-20", "2015-04-01"])  # not one day: no hint
@@ -1154,3 +1155,31 @@ def test_two_columns_of_the_same_dates_are_one_time_column(tmp_path):
     shipped = ecb.assign(**{"TIME PERIOD": (days + pd.Timedelta(days=3)).strftime("%d %b %Y")})  # two different dates
     with pytest.raises(ValueError, match=r"columns \['DATE', 'TIME PERIOD'\] hold dates; name the time column"):
         load_series(_write(tmp_path, shipped))
+
+
+def test_times_between_the_points_of_a_given_grid_are_grouped_into_its_periods(tmp_path):
+    # a log of readings at odd moments stopped at "irregular frequency ... give it with freq=", and with freq= at
+    # "is off the 'h' grid": the advice led nowhere
+    stamps = pd.to_datetime(["2024-01-01 00:10", "2024-01-01 00:40", "2024-01-01 01:05", "2024-01-01 02:30",
+                             "2024-01-01 02:31", "2024-01-01 02:59", "2024-01-01 04:15"])
+    log = pd.DataFrame({"at": stamps.strftime("%Y-%m-%d %H:%M"), "v": [1.0, 3.0, 5.0, 2.0, np.nan, 8.0, 7.0]})
+    path = _write(tmp_path, log)
+    with pytest.raises(ValueError, match=r"give it with freq= .*the values of each period are then averaged"):
+        load_series(path, "v")
+    for how, expect in (("mean", [2, 5, 5, 7]), ("sum", [4, 5, 10, 7]), ("last", [3, 5, 8, 7]),
+                        ("max", [3, 5, 8, 7]), ("min", [1, 5, 2, 7])):
+        d = load_series(path, "v", freq="h", aggregate=how)
+        s = d.series[0]
+        assert list(s.time) == list(pd.date_range("2024-01-01", periods=5, freq="h"))
+        np.testing.assert_allclose(s.values[[0, 1, 2, 4]], expect)
+        assert np.isfinite(s.values[3])  # the empty hour: inserted and interpolated
+        assert any("7 time(s) between the points of the 'h' grid" in n for n in d.notes)
+    days = pd.date_range("2023-01-01", "2023-12-31", freq="D")
+    daily = pd.DataFrame({"day": days, "sold": np.ones(len(days))})
+    monthly = load_series(daily, "sold", "day", freq="MS", aggregate="sum")
+    assert monthly.freq == "MS" and monthly.series[0].values[:3].tolist() == [31.0, 28.0, 31.0]
+    twice = pd.concat([daily, daily])  # the same times twice, on the grid: two series, not one period's values
+    with pytest.raises(ValueError, match=r"duplicate timestamp"):
+        load_series(twice, "sold", "day", freq="D")
+    with pytest.raises(ValueError, match=r"expected aggregate one of"):
+        load_series(daily, "sold", "day", freq="MS", aggregate="median")

@@ -670,16 +670,56 @@ def is_clock_repeat(times, repeated) -> bool:
     return bool(clock_repeat_hint(times, repeated)) and _once_a_year(repeated)
 
 
-def _merge_repeats(t, y, rows, sel):
-    """Sorted times with repeats, and the values, file rows and positions beside them: one entry a time, its
-    values averaged (missing ones left out of the mean), the first row and position kept."""
-    first = np.r_[True, t[1:] != t[:-1]]
+#: how the values of one period become one, where times fall between the points of a given grid; and the words
+AGGREGATES = {"mean": "averaged", "sum": "summed", "last": "represented by the last", "max": "represented by the "
+              "largest", "min": "represented by the smallest"}
+
+
+def _periods(t, freq):
+    """The start of the ``freq`` period each of the sorted datetimes ``t`` falls in (``09:41`` -> ``09:00`` for
+    ``h``; the 17th -> the 1st for ``MS``), or ``None`` for a frequency pandas cannot lay out."""
+    import pandas as pd
+
+    idx = pd.DatetimeIndex(t)
+    try:
+        off = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return None
+    try:
+        off.nanos  # fixed steps (seconds to days): from midnight
+        return idx.floor(off).to_numpy()
+    except ValueError:
+        pass
+    start = off.rollback(idx[0].normalize())
+    grid = pd.date_range(start, idx[-1], freq=off)
+    if len(grid) == 0:
+        return None
+    at = np.searchsorted(grid.asi8, idx.asi8, side="right") - 1
+    return grid[np.maximum(at, 0)].to_numpy()
+
+
+def _aggregate(slots, y, rows, sel, how: str):
+    """Sorted period starts ``slots`` with repeats, and the values, file rows and positions beside them: one entry
+    a period, its values reduced by ``how`` (:data:`AGGREGATES`; missing values left out), the first row and
+    position kept."""
+    first = np.r_[True, slots[1:] != slots[:-1]]
+    starts = np.flatnonzero(first)
     group = np.cumsum(first) - 1
-    total = np.bincount(group, weights=np.nan_to_num(y))
-    count = np.bincount(group, weights=(~np.isnan(y)).astype("float64"))
-    mean = np.full(len(total), np.nan)
-    np.divide(total, count, out=mean, where=count > 0)
-    return t[first], mean, rows[first], sel[first]
+    present = ~np.isnan(y)
+    count = np.bincount(group, weights=present.astype("float64"))
+    if how in ("mean", "sum"):
+        total = np.bincount(group, weights=np.where(present, y, 0.0))
+        out = np.full(len(starts), np.nan)
+        np.divide(total, count, out=out, where=count > 0) if how == "mean" else np.copyto(out, total, where=count > 0)
+    elif how == "last":
+        last = np.full(len(starts), -1)
+        np.maximum.at(last, group[present], np.flatnonzero(present))
+        out = np.where(last >= 0, y[np.maximum(last, 0)], np.nan)
+    else:
+        fill = -np.inf if how == "max" else np.inf
+        out = (np.maximum if how == "max" else np.minimum).reduceat(np.where(present, y, fill), starts)
+        out = np.where(count > 0, out, np.nan)
+    return slots[first], out, rows[first], sel[first]
 
 
 def clock_skip_hint(times, inserted) -> str:
@@ -1657,7 +1697,9 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
         f = default()
     if not f:
         raise _err(path, f"series {sid!r}, column {time_col!r}: irregular frequency: could not infer a regular "
-                   "step from the timestamps; give it with freq= (--data.freq; a pandas frequency such as MS, D, h)"
+                   "step from the timestamps; give it with freq= (--data.freq; a pandas frequency such as MS, D, h: "
+                   "the values of each period are then averaged, or summed with aggregate='sum', --data.aggregate "
+                   "sum)"
                    + _month_day_hint(idx))
     try:
         nanos = pd.tseries.frequencies.to_offset(f).nanos  # fixed steps (hours, days); calendar ones raise
@@ -1846,6 +1888,7 @@ def load_series(
     min_length: int = 2,
     source: str | None = None,
     find_time: bool = True,
+    aggregate: str = "mean",
 ) -> SeriesSet:
     """Check ``path`` (a DataFrame, Series, 1-D array or a file) and return regular, gap-filled series.
 
@@ -1866,6 +1909,9 @@ def load_series(
         max_gap: longest run of missing targets that is interpolated.
         min_length: fewer observed values than this is an error.
         source: the name used in messages and reports (default: the file path, or ``DataFrame``).
+        aggregate: where ``freq`` is given and times fall between its grid points (a log of events, readings at
+            odd moments), how the values of each period become one: ``mean``, ``sum`` (counts, amounts),
+            ``last``, ``max`` or ``min`` (:func:`_aggregate`).
         find_time: with no ``time``, look for the one column of dates (``False``: the row order, as a model
             fitted on the row order reads new data).
     """
@@ -1873,6 +1919,8 @@ def load_series(
 
     if layout not in ("long", "wide"):
         raise ValueError(f"load_series: expected layout 'long' or 'wide', got {layout!r}")
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"load_series: expected aggregate one of {list(AGGREGATES)}, got {aggregate!r}")
     if missing not in ("interpolate", "error"):
         raise ValueError(f"load_series: expected missing 'interpolate' or 'error', got {missing!r}")
     past_covariates = list(past_covariates or [])
@@ -2015,10 +2063,19 @@ def load_series(
                     jitter[step][0] += 1
                     jitter[step][1] += moved
                     jitter[step][2] = max(jitter[step][2], worst)
+            if is_dt and freq:  # a grid the user gave: times between its points are grouped into its periods
+                slots = _periods(t, freq)
+                if slots is not None and (slots != t).any():
+                    most = int(np.max(np.unique(slots, return_counts=True)[1]))
+                    moved = int((slots != t).sum())
+                    t, y, rows, sel = _aggregate(slots, y, rows, sel, aggregate)
+                    notes.append(f"series {sid!r}: {moved} time(s) between the points of the {freq!r} grid: the values "
+                                 f"of each period {AGGREGATES[aggregate]} (up to {most} a period; data.aggregate: "
+                                 f"{', '.join(AGGREGATES)})")
             dup = t[1:] == t[:-1]
             if dup.any() and is_dt and is_clock_repeat(t, t[1:][dup]):
                 # the hour a local clock repeats when summer time ends: one slot on the grid, its values averaged
-                t, y, rows, sel = _merge_repeats(t, y, rows, sel)
+                t, y, rows, sel = _aggregate(t, y, rows, sel, "mean")
                 repeats.append(sid)
                 dup = t[1:] == t[:-1]
             if dup.any():

@@ -33,7 +33,10 @@ class DataConfig:
     layout: str = option("long", "long (one row per id and time) or wide (one column per series)")
     past_covariates: list[str] = option([], "columns known only up to the forecast origin (comma-separated)")
     future_covariates: list[str] = option([], "columns known in advance, for the forecast horizon too (comma-separated)")
-    freq: str = option("", "pandas frequency (MS, D, h, ...) or integer step; empty: inferred")
+    freq: str = option("", "pandas frequency (MS, D, h, ...) or integer step; empty: inferred. Times between its "
+                           "points (a log of events) are grouped into its periods (see aggregate)")
+    aggregate: str = option("mean", "where freq is given and times fall between its points: how each period's values "
+                                    "become one: mean, sum (counts, amounts), last, max or min")
     missing: str = option("interpolate", "missing targets: interpolate (runs up to max_gap) or error")
     max_gap: int = option(12, "longest run of missing values that is interpolated")
     transform: str = option("auto", "auto (log when every value is positive), log or none")
@@ -45,6 +48,8 @@ class DataConfig:
             raise ValueError(f"DataConfig: expected layout 'long' or 'wide', got {self.layout!r}")
         if self.missing not in ("interpolate", "error"):
             raise ValueError(f"DataConfig: expected missing 'interpolate' or 'error', got {self.missing!r}")
+        if self.aggregate not in ("mean", "sum", "last", "max", "min"):
+            raise ValueError(f"DataConfig: expected aggregate mean, sum, last, max or min, got {self.aggregate!r}")
         if self.max_gap < 0:
             raise ValueError(f"DataConfig: expected max_gap >= 0, got {self.max_gap}")
         if self.transform not in ("auto", "log", "none"):

@@ -127,7 +127,7 @@ class Forecaster(Estimator):
         out = load_series(data, target=target or None, time=cols["time"] or None, id=cols["id"] or None,
                           layout=cols["layout"], past_covariates=list(cols["past_covariates"] or []),
                           future_covariates=list(cols["future_covariates"] or []), freq=freq, missing=d.missing,
-                          max_gap=d.max_gap, source=source, find_time=not row_order)
+                          max_gap=d.max_gap, source=source, find_time=not row_order, aggregate=d.aggregate)
         if not new_data and not cols["time"] and isinstance(out.freq, int) and out.time_column:
             # steps or years found in a column: new data are read by that column, not by their row order
             self._read_columns["time"] = out.time_column
