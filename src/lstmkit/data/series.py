@@ -710,7 +710,10 @@ def _aggregate(slots, y, rows, sel, how: str):
     if how in ("mean", "sum"):
         total = np.bincount(group, weights=np.where(present, y, 0.0))
         out = np.full(len(starts), np.nan)
-        np.divide(total, count, out=out, where=count > 0) if how == "mean" else np.copyto(out, total, where=count > 0)
+        if how == "mean":
+            np.divide(total, count, out=out, where=count > 0)
+        else:
+            np.copyto(out, total, where=count > 0)
     elif how == "last":
         last = np.full(len(starts), -1)
         np.maximum.at(last, group[present], np.flatnonzero(present))
@@ -2160,17 +2163,19 @@ def gather_series_notes(notes: list[str]) -> list[str]:
     """``notes`` with the per-series ones (``series 'A': 8 leading missing value(s) dropped``) of one kind (the same
     words, numbers aside) gathered into one note where more than :data:`SERIES_NOTES_SHOWN` series have it: the
     first few as they are, and how many more. A World Bank file of 266 countries would otherwise print 500 notes."""
+    def kind(note: str) -> str | None:  # the words after 'series <id>:', numbers aside
+        m = re.match(r"series (['\"]).*?\1: (.*)$", note)
+        return re.sub(r"\d+(\.\d+)?", "#", m.group(2)) if m else None
+
     kinds: dict[str, list[int]] = {}
     for k, n in enumerate(notes):
-        m = re.match(r"series (['\"]).*?\1: (.*)$", n)
-        if m:
-            kinds.setdefault(re.sub(r"\d+(\.\d+)?", "#", m.group(2)), []).append(k)
+        if kind(n) is not None:
+            kinds.setdefault(kind(n), []).append(k)
     out, gathered = [], set()
     for k, n in enumerate(notes):
         if k in gathered:
             continue
-        m = re.match(r"series (['\"]).*?\1: (.*)$", n)
-        same = kinds.get(re.sub(r"\d+(\.\d+)?", "#", m.group(2)), []) if m else []
+        same = kinds.get(kind(n), []) if kind(n) is not None else []
         if len(same) > SERIES_NOTES_SHOWN:
             gathered.update(same)
             out.append("; ".join(notes[j] for j in same[:SERIES_NOTES_SHOWN])
