@@ -244,6 +244,9 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         pd.DataFrame({"last_changed": at.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"), "state": np.round(temp, 2)}).to_csv(
             path, index=False)
         extra = ["--data.freq", "h"]
+    elif name == "month_dot_comma":  # months with a dot in a comma file: 'Month,Sales' with '01.2001,104.08'
+        t, y = _monthly(72)
+        path.write_text("Month,Sales\n" + "".join(f"{a:%m.%Y},{b:.2f}\n" for a, b in zip(t, y)))
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -264,7 +267,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
-          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb", "event_log")
+          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb", "event_log", "month_dot_comma")
 
 
 def probe(name: str, folder: Path) -> dict:

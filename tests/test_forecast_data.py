@@ -1183,3 +1183,19 @@ def test_times_between_the_points_of_a_given_grid_are_grouped_into_its_periods(t
         load_series(twice, "sold", "day", freq="D")
     with pytest.raises(ValueError, match=r"expected aggregate one of"):
         load_series(daily, "sold", "day", freq="MS", aggregate="median")
+
+
+def test_months_with_a_dot_in_a_comma_file_are_months_not_numbers(tmp_path):
+    # pandas read '01.2015' as the number 1.202 (and '10.2015' as 10.202): the file was refused with two numeric
+    # columns; in a ';' file, where the decimal mark is a comma, they stayed text and were read as months already
+    months = pd.date_range("2015-01-01", periods=30, freq="MS")
+    body = "".join(f"{m:%m.%Y},{100 + k}\n" for k, m in enumerate(months))
+    for name, text in (("header", "Month,Sales\n" + body), ("no_header", body), ("units", "Month,Sales\n,EUR\n" + body)):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(text)
+        d = load_series(path)
+        assert d.freq == "MS" and len(d.series[0]) == 30, name
+        assert d.series[0].time[9] == pd.Timestamp("2015-10-01") and d.series[0].values[0] == 100.0, name
+    prices = tmp_path / "prices.csv"  # one cell not a month: the column is numbers
+    prices.write_text("t,price\n" + "".join(f"{k},{v}\n" for k, v in enumerate(["1.2015"] * 9 + ["3.5"])))
+    assert load_series(prices, "price", "t").series[0].values.tolist() == [1.2015] * 9 + [3.5]

@@ -264,6 +264,22 @@ def lines_before_header(lines: list[str]) -> int:
     return 0
 
 
+def _month_dot_year_columns(rows: list[str], sep: str | None) -> list[int]:
+    """The positions of the columns whose every cell in the data lines ``rows`` (up to 20, at least
+    :data:`MIN_CODED_ROWS`; a first cell without digits, a row of units, aside) is a month with a dot
+    (``01.2020``), in a file whose decimal mark is a point: pandas would read ``01.2020`` as the number 1.202,
+    and ``10.2020`` as 10.202. ``[]`` where there are none."""
+    if sep not in (",", "\t", "|"):
+        return []
+    cells = [[c.strip().strip('"') for c in ln.split(sep)] for ln in rows[:21] if ln.strip()]
+    if cells and not any(ch.isdigit() for ch in "".join(cells[0])):
+        cells = cells[1:]  # a row of units under the header
+    if len(cells) < MIN_CODED_ROWS:
+        return []
+    width = min(len(r) for r in cells)
+    return [k for k in range(width) if all(re.fullmatch(_MONTH_DOT_YEAR, r[k]) for r in cells)]
+
+
 def read_table(path: str | Path):
     """A pandas DataFrame from a .csv/.tsv/.txt or .parquet file, with clear errors."""
     import pandas as pd
@@ -294,6 +310,10 @@ def read_table(path: str | Path):
             dialect = table_dialect(lines[skip] if skip < len(lines) else "") if suffix == ".csv" else \
                 {"sep": None, "engine": "python"}
             dialect["encoding"] = encoding
+            months = _month_dot_year_columns(lines[skip + 1:], dialect.get("sep"))
+            if months:  # '01.2020' in a comma file: pandas would read the number 1.202
+                header = [c.strip().strip('"') for c in lines[skip].split(dialect["sep"])]
+                dialect["dtype"] = {header[k]: str for k in months if k < len(header)}
             # index_col=False: rows with a separator at their end (one field more than the header) would
             # otherwise make pandas take the first column for the index and shift every value one column on
             df = pd.read_csv(path, skiprows=skip, index_col=False, **dialect)
@@ -313,6 +333,9 @@ def read_table(path: str | Path):
         df.attrs["header_lines"] = skip + 1
     if text and header_is_data(list(df.columns)):
         first = ",".join(df.columns)
+        if suffix == ".csv":  # every line is data: the months with a dot counted from the first
+            months = _month_dot_year_columns(lines[skip:], dialect.get("sep"))
+            dialect["dtype"] = {k: str for k in months} if months else None
         df = pd.read_csv(path, header=None, skiprows=skip, **dialect)
         df.columns = [f"column_{k + 1}" for k in range(df.shape[1])]
         df.attrs["header_lines"] = skip
