@@ -1089,7 +1089,7 @@ def test_two_id_columns_together_name_the_series_and_the_error_says_which(tmp_pa
     path = _write(tmp_path, frame)
     with pytest.raises(ValueError, match=r"numeric columns: \['store', 'item', 'sales'\]; several series in one table\? "
                                          r"'store' and 'item' would split the rows into 6 series with each time once: "
-                                         r"id=\['store', 'item'\] \(--id store,item on the command line\)"):
+                                         r"id='store,item' \(--id store,item on the command line\)"):
         load_series(path)
     with pytest.raises(ValueError, match=r"duplicate timestamp .* 'store' and 'item' would split the rows into 6"):
         load_series(path, target="sales")

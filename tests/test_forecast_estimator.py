@@ -264,6 +264,12 @@ def test_two_id_columns_come_back_as_two_columns_of_the_forecasts(tmp_path):
     f.save(tmp_path / "m")
     again = Forecaster.load(tmp_path / "m").predict(history=frame)
     pd.testing.assert_frame_equal(again, out)
+    listed = Forecaster(horizon=3, target="sales", id=["store", "item"], candidates=["seasonal_naive", "naive"],
+                        peers=[], progress_bar=False)  # a list works as well as the string
+    pd.testing.assert_frame_equal(listed.fit(frame).predict(), out)
+    pd.testing.assert_frame_equal(Forecaster(horizon=3, target="sales", candidates=["seasonal_naive", "naive"],
+                                             peers=[], progress_bar=False).fit(frame, id=["store", "item"]).predict(),
+                                  out)
 
 
 def test_new_data_are_read_by_the_step_or_year_column_found_at_fit(tmp_path):

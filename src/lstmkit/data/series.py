@@ -996,8 +996,7 @@ def id_hint(df, time: str, skip) -> str:
         return "; several series in one table? name their id column: id= (--id on the command line)"
     cols, n = best
     return (f"; several series in one table? {' and '.join(map(repr, cols))} would split the rows into {n} series "
-            f"with each time once: id={list(cols) if len(cols) > 1 else cols[0]!r} (--id {','.join(cols)} on the "
-            "command line)")
+            f"with each time once: id={','.join(cols)!r} (--id {','.join(cols)} on the command line)")
 
 
 def find_id_column(df, time: str, taken: set, src, notes: list[str]) -> str | None:

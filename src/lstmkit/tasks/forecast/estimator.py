@@ -76,6 +76,11 @@ class Forecaster(Estimator):
     kinds = (KIND,)
     task = "forecast"
 
+    def __init__(self, config: Any = None, **params: Any) -> None:
+        if isinstance(params.get("id"), (list, tuple)):  # id=['store', 'item'] as the option's 'store,item'
+            params["id"] = ",".join(map(str, params["id"]))
+        super().__init__(config, **params)
+
     # ------------------------------------------------------------------ data
     def _columns(self, overrides: dict[str, Any]) -> dict[str, Any]:
         base = dict(getattr(self, "columns_", None) or {})
@@ -101,6 +106,8 @@ class Forecaster(Estimator):
         import pandas as pd
 
         cols = self._columns(columns)
+        if isinstance(cols.get("id"), (list, tuple)):  # id=['store', 'item']: the columns that together name a series
+            cols["id"] = ",".join(map(str, cols["id"]))
         if data is not None and not isinstance(data, (pd.DataFrame, str, Path)):
             # a Series or an array holds one series: no id or covariate columns, time only from a Series' index
             cols.update(id=None, past_covariates=[], future_covariates=[], layout="long",
