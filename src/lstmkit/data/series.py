@@ -264,6 +264,11 @@ def lines_before_header(lines: list[str]) -> int:
     return 0
 
 
+def _cells(line: str, sep: str) -> list[str]:
+    """A CSV line's cells, stripped of spaces and quotes (a first look at the file, before pandas reads it)."""
+    return [c.strip().strip('"') for c in line.split(sep)]
+
+
 def _month_dot_year_columns(rows: list[str], sep: str | None) -> list[int]:
     """The positions of the columns whose every cell in the data lines ``rows`` (up to 20, at least
     :data:`MIN_CODED_ROWS`; a first cell without digits, a row of units, aside) is a month with a dot
@@ -271,7 +276,7 @@ def _month_dot_year_columns(rows: list[str], sep: str | None) -> list[int]:
     and ``10.2020`` as 10.202. ``[]`` where there are none."""
     if sep not in (",", "\t", "|"):
         return []
-    cells = [[c.strip().strip('"') for c in ln.split(sep)] for ln in rows[:21] if ln.strip()]
+    cells = [_cells(ln, sep) for ln in rows[:21] if ln.strip()]
     if cells and not any(ch.isdigit() for ch in "".join(cells[0])):
         cells = cells[1:]  # a row of units under the header
     if len(cells) < MIN_CODED_ROWS:
@@ -312,7 +317,7 @@ def read_table(path: str | Path):
             dialect["encoding"] = encoding
             months = _month_dot_year_columns(lines[skip + 1:], dialect.get("sep"))
             if months:  # '01.2020' in a comma file: pandas would read the number 1.202
-                header = [c.strip().strip('"') for c in lines[skip].split(dialect["sep"])]
+                header = _cells(lines[skip], dialect["sep"])
                 dialect["dtype"] = {header[k]: str for k in months if k < len(header)}
             # index_col=False: rows with a separator at their end (one field more than the header) would
             # otherwise make pandas take the first column for the index and shift every value one column on
@@ -694,6 +699,7 @@ def is_clock_repeat(times, repeated) -> bool:
 
 
 #: how the values of one period become one, where times fall between the points of a given grid; and the words
+#: (the forecaster's DataConfig checks the same names without importing this module)
 AGGREGATES = {"mean": "averaged", "sum": "summed", "last": "represented by the last", "max": "represented by the "
               "largest", "min": "represented by the smallest"}
 
@@ -962,13 +968,13 @@ def join_id_columns(df, id, src, notes: list[str]):
     if len(id) == 1:
         return id[0]
     _need(df, src, list(id), "id")
-    name = "/".join(map(str, id))
+    name = _free_name(df, "/".join(map(str, id)))
     joined = df[list(id)].astype(str).agg("/".join, axis=1)
     parts = df[list(id)].assign(__id__=joined).drop_duplicates("__id__")
     df.attrs["id_parts"] = (list(id), {j: [v.item() if isinstance(v, np.generic) else v for v in row]
                                        for j, *row in parts[["__id__", *id]].itertuples(index=False)})
     df[name] = joined
-    df.drop(columns=[c for c in id if c != name], inplace=True)
+    df.drop(columns=list(id), inplace=True)
     notes.append(f"columns {list(id)} together name the series (ids such as {df[name].iloc[0]!r})")
     return name
 

@@ -212,7 +212,7 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
                      "steps")
     elif dup.any():
         rows = (np.flatnonzero(dup)[:2] + row_offset).tolist()
-        hint = clock_repeat_hint(t, t[dup]) if np.issubdtype(t.dtype, np.datetime64) else ""
+        hint = clock_repeat_hint(t, t[dup]) if dated else ""
         raise _err(path, f"column {col!r}: duplicate timestamp {raw.iloc[rows[0] - row_offset]} at rows {rows[0]} and "
                    f"{rows[1]}{hint}")
     steps = np.diff(t)
@@ -222,7 +222,7 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
     if repeat:
         steps = steps[steps != steps.dtype.type(0)]  # the repeated hour's zero step is no unevenness
     if steps.size and (steps != steps[0]).any() and not (  # months and quarters: even on the calendar
-            np.issubdtype(t.dtype, np.datetime64) and len(t) >= 3 and infer_freq(pd.DatetimeIndex(t)) is not None):
+            dated and len(t) >= 3 and infer_freq(pd.DatetimeIndex(t)) is not None):
         notes.append(f"{col}: the timestamps are not evenly spaced ({len(np.unique(steps))} different steps); "
                      "the detectors treat the rows as equally spaced steps")
     return raw.to_numpy()

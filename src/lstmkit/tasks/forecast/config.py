@@ -48,7 +48,7 @@ class DataConfig:
             raise ValueError(f"DataConfig: expected layout 'long' or 'wide', got {self.layout!r}")
         if self.missing not in ("interpolate", "error"):
             raise ValueError(f"DataConfig: expected missing 'interpolate' or 'error', got {self.missing!r}")
-        if self.aggregate not in ("mean", "sum", "last", "max", "min"):
+        if self.aggregate not in ("mean", "sum", "last", "max", "min"):  # data.series.AGGREGATES (not imported: numpy)
             raise ValueError(f"DataConfig: expected aggregate mean, sum, last, max or min, got {self.aggregate!r}")
         if self.max_gap < 0:
             raise ValueError(f"DataConfig: expected max_gap >= 0, got {self.max_gap}")
