@@ -13,6 +13,9 @@ The series are generated with a fixed seed; nothing in the forecaster was set fr
     for c in daily3y monthly_mult hourly_week level_shift minute quarterly_short yearly_trend month_end; do
         .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
     .venv/bin/python benchmarks/probe_forecast_kinds.py hourly_week --longer-season 168   # + seasonal naive
+    # 10-second data with an hourly wave: the hour the values show (default) against the calendar's minute
+    for c in ten_second_hour ten_second_hour_h60; do for s in 0 6; do
+        .venv/bin/python benchmarks/probe_forecast_kinds.py $c --start -720 --season $s; done; done
     .venv/bin/python benchmarks/probe_forecast_kinds.py stores   # 200 series, a few too short (minutes)
     for c in six_hourly biweekly bimonthly semimonthly ten_minute fifteen_minute daily_temperature \
         monthly_cycle132; do .venv/bin/python benchmarks/probe_forecast_kinds.py $c; done
@@ -38,7 +41,7 @@ import pandas as pd
 CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps_noseason", "weekly_short",
          "daily3y", "monthly_mult", "hourly_week", "level_shift", "minute", "quarterly_short", "yearly_trend",
          "month_end", "stores", "six_hourly", "biweekly", "bimonthly", "semimonthly", "ten_minute", "fifteen_minute",
-         "daily_temperature", "monthly_cycle132", "fivemin_year", "hourly10y")
+         "daily_temperature", "monthly_cycle132", "fivemin_year", "hourly10y", "ten_second_hour", "ten_second_hour_h60")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -100,6 +103,12 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
         t = np.arange(n)
         y = 100 + 10 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 3, n) + 40 * (t >= 240)
         return pd.DataFrame({"ts": pd.date_range("2023-01-01", periods=n, freq="D"), "v": y}), 7
+    if name.startswith("ten_second_hour"):  # 12 hours of 10-second readings, an hourly wave (probe_formats' ten_seconds)
+        r = np.random.default_rng(5)
+        k = np.arange(360 * 12)
+        y = 10 + np.sin(2 * np.pi * k / 360) + r.normal(0, .2, len(k))
+        return pd.DataFrame({"ts": pd.date_range("2023-01-01", periods=len(k), freq="10s"), "v": y}), \
+            (60 if name.endswith("h60") else 6)
     if name == "minute":  # two days by the minute, an hourly cycle on a wandering level
         n = 60 * 24 * 2
         t = np.arange(n)
@@ -204,37 +213,39 @@ def main() -> int:
     if len(args) == 3 and args[1] == "--csv" and args[0] in CASES:  # the series as a file, for the command line
         case(args[0])[0].to_csv(args[2], index=False)
         return 0
-    if len(args) == 3 and args[1] == "--longer-season" and args[2].isdigit():
-        longer = int(args[2])
-        args = args[:1]
+    given = {}  # --season N / --start S: a setting forced, to compare with the default on the same windows
+    while len(args) >= 3 and args[-2] in ("--longer-season", "--season", "--start"):
+        given[args[-2]] = args[-1]
+        args = args[:-2]
+    longer = int(given.get("--longer-season", 0))
     if len(args) != 1 or args[0] not in CASES:
         print(__doc__)
         return 2
     name = args[0]
     df, h = case(name)
-    f = Forecaster(horizon=h, progress_bar=False)
+    f = Forecaster(horizon=h, progress_bar=False, season=int(given.get("--season", 0)))
     t0, c0 = time.perf_counter(), time.process_time()
     cols = dict(id="store", target="sales") if name == "stores" else dict(time=df.columns[0], target=df.columns[1])
-    frame = f.backtest(df, **cols)
+    frame = f.backtest(df, **cols, **({"start": given["--start"]} if "--start" in given else {}))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     m = f.evaluate()
     core = f.backtest_.cores[0]
-    extra = {}
+    mae = {k: round(m[k]["mae"], 4) for k in ["model", *m["peers"]]}
     if longer:  # seasonal naive at a season the forecaster did not take (a week of hours), the same origins: MAE
         g = Forecaster(horizon=h, season=longer, candidates=["seasonal_naive"], peers=[], progress_bar=False)
         g.backtest(df, time=df.columns[0], target=df.columns[1], start=str(frame["origin"].min()))
         assert g.evaluate()["origins"] == m["origins"]
-        extra = {"mae": {"model": round(m["model"]["mae"], 3), "seasonal_naive": round(m["seasonal_naive"]["mae"], 3),
-                         f"seasonal_naive_{longer}": round(g.evaluate()["model"]["mae"], 3)}}
+        mae[f"seasonal_naive_{longer}"] = round(g.evaluate()["model"]["mae"], 4)
     print(json.dumps({
         "case": name, "values": len(df), "horizon": h, "origins": m["origins"], "stride": m["stride"],
         "season": m["season"], "season_reason": core.plan.season_reason, "window": core.plan.input_size,
-        "validation_origins": core.val_count, "chosen": core.chosen,
+        "validation_origins": core.val_count, "chosen": core.chosen, "given": given,
+        "mae": mae,
         "validation": {k: round(v, 3) for k, v in core.scores.items()},
         "mase": {k: round(m[k]["mase"], 3) for k in ["model", *m["peers"]]},
         "seconds": {"wall": round(wall, 1), "cpu_main": round(cpu, 1)},
         "stages": {k: round(v, 1) for k, v in core.seconds.items()}, "series": int(frame["id"].nunique()),
-        "notes": [n[:160] for n in m.get("notes", [])], **extra,
+        "notes": [n[:160] for n in m.get("notes", [])],
     }))
     return 0
 

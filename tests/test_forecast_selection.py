@@ -424,3 +424,24 @@ def test_a_long_window_keeps_its_batch_and_its_early_stopping_origins_are_thinne
     panel = [np.arange(k, k + 300) for k in range(50)]
     out = thin_es_origins(panel, 200)
     assert [o[-1] for o in out] == [o[-1] for o in panel] and sum(map(len, out)) * 200 <= MAX_ES_STEPS * 1.01
+
+
+def test_fine_data_take_the_calendar_cycle_their_values_show():
+    from lstmkit.tasks.forecast.seasonality import calendar_cycles, resolve_season
+
+    # finer than 5 minutes: the minute, hour and day that fit; coarser data keep their one calendar season
+    assert calendar_cycles("10s") == [6, 360] and calendar_cycles("3min") == [20, 480]
+    assert calendar_cycles("min") == [60] and calendar_cycles("5min") == [] and calendar_cycles("MS") == []
+    rng = np.random.default_rng(5)
+    k = np.arange(360 * 12)
+    hourly_wave = 10 + np.sin(2 * np.pi * k / 360) + rng.normal(0, 0.2, len(k))
+    season, why = resolve_season(0, "10s", [hourly_wave])
+    assert season == 360 and "hour" in why  # the minute's 6 steps sit on the wave's slope: no peak there
+    assert resolve_season(0, "10s", [np.sin(2 * np.pi * k / 6) + rng.normal(0, 0.3, len(k))])[0] == 6
+    # no cycle in the values, or too few hours of them: the calendar's minute, as before, and the reason says so
+    for values in (rng.normal(size=len(k)), np.cumsum(rng.normal(size=len(k))), hourly_wave[:1000]):
+        season, why = resolve_season(0, "10s", [values])
+        assert season == 6 and "no calendar cycle" in why
+    k = np.arange(480 * 10)
+    assert resolve_season(0, "3min", [np.sin(2 * np.pi * k / 480) + rng.normal(0, 0.3, len(k))])[0] == 480
+    assert resolve_season(12, "10s", [hourly_wave])[0] == 12  # the user's season stands

@@ -7,6 +7,14 @@ often cycle (sunspots every ~11 years, business cycles, a phase index): for
 them the season is the lag with the strongest peak of the autocorrelation of
 the training values around their straight-line trend, kept only when that
 peak is clearly above noise (see :func:`detect_season`).
+
+Data finer than 5 minutes have several calendar cycles and none is sure: a
+day of 10-second steps is too long a season (8,640), and the minute a
+10-second sensor would get from the calendar alone is seldom a cycle it
+has. Their season is the calendar cycle (the minute, the hour, the day) at
+which the values' autocorrelation peaks, among those short enough to model
+(:data:`MAX_FINE_SEASON`), and the first that fits where none peaks (see
+:func:`fine_season`).
 """
 
 from __future__ import annotations
@@ -21,6 +29,10 @@ NOISE_Z = 3.3
 MIN_DETECTED = 3
 #: most steps in a calendar season (5-minute data a day); finer data take the hour (or minute) as season
 MAX_DAILY_STEPS = 288
+#: longest calendar cycle that data finer than 5 minutes may take when their values show it (twice a day of
+#: 5-minute steps: the input window, two seasons, stays within twice the longest calendar one's)
+MAX_FINE_SEASON = 2 * MAX_DAILY_STEPS
+_MINUTE, _HOUR, _DAY = 60 * 10**9, 3600 * 10**9, 86400 * 10**9
 
 
 def season_from_freq(freq) -> int:
@@ -58,13 +70,23 @@ def season_from_freq(freq) -> int:
         nanos = offset.nanos
     except ValueError:
         return 0
-    day = 86400 * 10**9
-    if nanos == day:
+    if nanos == _DAY:
         return 7
-    for cycle in (day, 3600 * 10**9, 60 * 10**9):  # the day, else the hour, else the minute
+    for cycle in (_DAY, _HOUR, _MINUTE):  # the day, else the hour, else the minute
         if nanos < cycle and cycle % nanos == 0 and cycle // nanos <= MAX_DAILY_STEPS:
             return int(cycle // nanos)
     return 0
+
+
+def calendar_cycles(freq) -> list[int]:
+    """The minute, hour and day in steps of ``freq`` when the day is longer than :data:`MAX_DAILY_STEPS` steps
+    (data finer than 5 minutes), those of at least :data:`MIN_DETECTED` and at most :data:`MAX_FINE_SEASON`
+    steps; ``[]`` for any other frequency (its calendar season is sure, or it has none)."""
+    nanos = _step_nanos(freq)
+    if not nanos or _DAY // nanos <= MAX_DAILY_STEPS:
+        return []
+    return [c // nanos for c in (_MINUTE, _HOUR, _DAY)
+            if c % nanos == 0 and MIN_DETECTED <= c // nanos <= MAX_FINE_SEASON]
 
 
 def _acf(x: np.ndarray, max_lag: int) -> np.ndarray:
@@ -95,16 +117,34 @@ def detect_season(series: list[np.ndarray], max_lag: int | None = None) -> tuple
     ``NOISE_Z / sqrt(n)``, a band white noise stays under even when about a
     hundred lags are looked at. Returns ``(1, peak)`` when no lag qualifies.
     """
+    acf, bar = _trend_acf(series, max_lag)
+    if acf is None:
+        return 1, 0.0
+    max_lag = len(acf) - 1
+    peaks = [m for m in range(MIN_DETECTED, max_lag) if acf[m] > acf[m - 1] and acf[m] >= acf[m + 1]]
+    if not peaks:
+        return 1, 0.0
+    m = max(peaks, key=lambda k: acf[k])
+    height = float(acf[m])
+    if height < bar:
+        return 1, height
+    return int(m), height
+
+
+def _trend_acf(series: list[np.ndarray], max_lag: int | None = None) -> tuple[np.ndarray | None, float]:
+    """The autocorrelation around each series' straight-line trend, averaged over (at most 200) series weighted
+    by length, at lags up to ``max_lag`` and a third of the typical length; and the height a peak must clear
+    (:data:`MIN_ACF` and the noise band). ``(None, 0)`` when the series are too short or flat."""
     picked = [np.asarray(s, dtype="float64") for s in series if len(s) >= 12]
     if not picked:
-        return 1, 0.0
+        return None, 0.0
     if len(picked) > 200:
         picked = [picked[i] for i in np.linspace(0, len(picked) - 1, 200).astype(int)]
     n_typ = int(np.median([len(s) for s in picked]))
     cap = max(2, (n_typ - 1) // 3)
     max_lag = min(max_lag or cap, cap)
     if max_lag < 2:
-        return 1, 0.0
+        return None, 0.0
     total = np.zeros(max_lag + 1)
     weight = 0.0
     for s in picked:
@@ -115,16 +155,32 @@ def detect_season(series: list[np.ndarray], max_lag: int | None = None) -> tuple
         total += len(d) * _acf(d, max_lag)
         weight += len(d)
     if weight == 0:
-        return 1, 0.0
-    acf = total / weight
-    peaks = [m for m in range(MIN_DETECTED, max_lag) if acf[m] > acf[m - 1] and acf[m] >= acf[m + 1]]
-    if not peaks:
-        return 1, 0.0
-    m = max(peaks, key=lambda k: acf[k])
-    height = float(acf[m])
-    if height < max(MIN_ACF, NOISE_Z / np.sqrt(n_typ * len(picked))):
-        return 1, height
-    return int(m), height
+        return None, 0.0
+    return total / weight, max(MIN_ACF, NOISE_Z / np.sqrt(n_typ * len(picked)))
+
+
+def fine_season(cycles: list[int], series: list[np.ndarray]) -> tuple[int, float]:
+    """The calendar cycle among ``cycles`` (steps) at which the values' autocorrelation around the trend peaks
+    highest, and that height; ``(0, 0)`` when none does.
+
+    A cycle counts when the autocorrelation within a tenth of it either side is highest inside that band (a
+    peak, not a slope) and clears the bar of :func:`detect_season`: a slow hourly wave keeps a 10-second
+    series' autocorrelation high at the minute's 6 steps too, but falling there, not peaking. The band allows
+    for the estimator's shrinking with the lag and for a cycle that is not exactly the calendar's.
+    """
+    acf, bar = _trend_acf(series, max(cycles, default=0) + max(cycles, default=0) // 10 + 1)
+    if acf is None:
+        return 0, 0.0
+    best, height = 0, 0.0
+    for m in cycles:
+        d = max(1, m // 10)
+        if m + d >= len(acf):
+            continue
+        near = acf[m - d: m + d + 1]
+        j = int(np.argmax(near))
+        if 0 < j < 2 * d and near[j] >= bar and near[j] > height:  # a peak inside the band, not a slope
+            best, height = m, float(near[j])
+    return best, height
 
 
 def resolve_season(season: int, freq, series: list[np.ndarray] | None = None) -> tuple[int, str]:
@@ -132,6 +188,15 @@ def resolve_season(season: int, freq, series: list[np.ndarray] | None = None) ->
     if season:
         return season, "given" if season > 1 else "given: none"
     cal = season_from_freq(freq)
+    cycles = calendar_cycles(freq) if series is not None else []
+    if cycles:
+        m, peak = fine_season(cycles, series)
+        if m > 1:
+            return m, (f"the {freq!r} frequency's {_cycle_name(m, freq)}: the autocorrelation around the trend "
+                       f"line peaks there ({peak:.2f})")
+        if cal > 1:
+            return cal, (f"from the {freq!r} frequency: no calendar cycle of at most {MAX_FINE_SEASON} steps "
+                         "peaks in the values")
     if cal > 1:
         return cal, f"from the {freq!r} frequency"
     if series is None:
@@ -140,3 +205,24 @@ def resolve_season(season: int, freq, series: list[np.ndarray] | None = None) ->
     if m > 1:
         return m, f"detected: the autocorrelation around the trend line peaks at lag {m} ({peak:.2f})"
     return 1, "none: no calendar season and no clear autocorrelation peak"
+
+
+def _step_nanos(freq) -> int:
+    """The step of a fixed pandas frequency in nanoseconds; 0 for calendar ones (months, weeks, business days)."""
+    if not isinstance(freq, str):
+        return 0
+    import warnings
+
+    import pandas as pd
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return max(0, int(pd.tseries.frequencies.to_offset(freq).nanos))
+    except ValueError:
+        return 0
+
+
+def _cycle_name(steps: int, freq) -> str:
+    """'minute', 'hour' or 'day' for a cycle of ``steps`` steps of ``freq``."""
+    return {_MINUTE: "minute", _HOUR: "hour", _DAY: "day"}.get(steps * _step_nanos(freq), f"{steps}-step cycle")
