@@ -13,6 +13,12 @@ error if the run raised. Nothing in the forecaster was set from these series.
 With ``--panel`` each seed draws one file of 20-120 series of one frequency: constant ones, counts with zeros,
 seasonal ones, random walks that cross zero, some of two values, each with its own first time.
 
+With ``--odd`` each seed draws a single series of a frequency none of the tables holds (2, 3, 4 and 12 hours,
+90 and 20 minutes, 3 and 2 minutes, 30 and 15 seconds, 2 and 7 days, 2 and 4 weeks, half-years, two-yearly)
+with the cycle such data have (the day, the hour, the year; five steps for two-yearly data):
+
+    .venv/bin/python benchmarks/probe_forecast_random.py --odd 1 2 3 ... 16
+
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
 
@@ -45,6 +51,25 @@ def draw(seed: int) -> tuple[pd.DataFrame, int, int]:
     return pd.DataFrame({"t": pd.date_range("2015-01-05", periods=n, freq=FREQ[m]), "y": y}), h, m
 
 
+#: frequencies the tables do not hold, and the cycle in steps each is drawn with
+ODD = [("2h", 12), ("3h", 8), ("4h", 6), ("12h", 2), ("90min", 16), ("20min", 72), ("3min", 480), ("2min", 30),
+       ("30s", 120), ("15s", 240), ("2D", 7), ("7D", 52), ("2W", 26), ("4W", 13), ("6MS", 2), ("2YS", 5)]
+
+
+def draw_odd(seed: int) -> tuple[pd.DataFrame, int, int]:
+    """The series of ``seed`` at one of the :data:`ODD` frequencies, its horizon and the cycle drawn."""
+    rng = np.random.default_rng(5000 + seed)
+    freq, m = ODD[int(rng.integers(len(ODD)))]
+    n = int(rng.integers(max(4 * m, 40), max(4 * m + 300, 700) if freq not in ("6MS", "2YS") else 120))
+    t = np.arange(n)
+    amp, noise = rng.uniform(0.2, 1), rng.uniform(0.02, 0.3)
+    wave = np.sin(2 * np.pi * t / m + rng.uniform(0, 6)) + 0.5 * np.sin(4 * np.pi * t / m)
+    y = 100 + rng.normal(0, 0.02) * t + 30 * amp * wave + np.cumsum(rng.normal(0, noise * 3, n)) * (rng.random() < 0.5)
+    y = y + rng.normal(0, noise * 20, n)
+    h = int(rng.choice([max(1, m // 2), m if m <= 48 else 12, 6]))
+    return pd.DataFrame({"t": pd.date_range("2021-03-01", periods=n, freq=freq), "y": y}), h, m
+
+
 def draw_panel(seed: int) -> tuple[pd.DataFrame, int, int]:
     """The long table (id, t, y) of ``seed``'s panel, its horizon and season."""
     rng = np.random.default_rng(1000 + seed)
@@ -67,14 +92,15 @@ def draw_panel(seed: int) -> tuple[pd.DataFrame, int, int]:
 def main(argv: list[str]) -> int:
     from lstmkit import Forecaster
 
-    panel = bool(argv) and argv[0] == "--panel"
-    argv = argv[1:] if panel else argv
+    mode = argv[0] if argv and argv[0] in ("--panel", "--odd") else ""
+    panel = mode == "--panel"
+    argv = argv[1:] if mode else argv
     if not argv or not all(a.isdigit() for a in argv):
         print(__doc__)
         return 2
     warnings.simplefilter("ignore")
     for seed in map(int, argv):
-        df, h, m = draw_panel(seed) if panel else draw(seed)
+        df, h, m = draw_panel(seed) if panel else draw_odd(seed) if mode == "--odd" else draw(seed)
         f = Forecaster(horizon=h, progress_bar=False)
         t0 = time.perf_counter()
         try:
@@ -87,6 +113,7 @@ def main(argv: list[str]) -> int:
         core = f.backtest_.cores[0]
         mase = {k: round(ev[k]["mase"], 3) for k in ["model", *ev["peers"]]}
         print(json.dumps({"seed": seed, "values": len(df), "series": int(df["id"].nunique()) if panel else 1,
+                          "step": str(df["t"].iloc[1] - df["t"].iloc[0]),
                           "season_drawn": m, "horizon": h, "season": ev["season"],
                           "origins": ev["origins"], "chosen": core.chosen,
                           "validation": {k: round(v, 3) for k, v in core.scores.items()}, "mase": mase,
