@@ -1199,3 +1199,23 @@ def test_months_with_a_dot_in_a_comma_file_are_months_not_numbers(tmp_path):
     prices = tmp_path / "prices.csv"  # one cell not a month: the column is numbers
     prices.write_text("t,price\n" + "".join(f"{k},{v}\n" for k, v in enumerate(["1.2015"] * 9 + ["3.5"])))
     assert load_series(prices, "price", "t").series[0].values.tolist() == [1.2015] * 9 + [3.5]
+
+
+def test_rows_newest_first_or_out_of_order_are_read_in_time_order_with_a_note(tmp_path):
+    # price exports (Yahoo, Investing.com, the ECB's tables) write the newest day first: the rows were sorted
+    # without a word, so a user could not tell the file was read as meant
+    df = _monthly(30)
+    d = load_series(_write(tmp_path, df.iloc[::-1]), "sales", "month")
+    np.testing.assert_array_equal(d.series[0].values, np.arange(1.0, 31))
+    assert "the rows run newest first: read in time order" in d.notes
+    d = load_series(_write(tmp_path, df.sample(frac=1, random_state=2)), "sales", "month")
+    np.testing.assert_array_equal(d.series[0].values, np.arange(1.0, 31))
+    assert "the rows are not in time order: read in time order" in d.notes
+    assert not any("time order" in n for n in load_series(_write(tmp_path, df), "sales", "month").notes)
+    # a long table: each series' own rows count, not the file's (all stores at one time, then the next time)
+    both = pd.concat([df.assign(store=s) for s in ("a", "b")]).sort_values(["month", "store"])
+    assert not any("time order" in n for n in load_series(_write(tmp_path, both), "sales", "month", id="store").notes)
+    flipped = pd.concat([df.assign(store="a"), df.iloc[::-1].assign(store="b")])
+    d = load_series(_write(tmp_path, flipped), "sales", "month", id="store")
+    assert "the rows run newest first in 1 series ('b'): read in time order" in d.notes
+    np.testing.assert_array_equal(d.series[1].values, np.arange(1.0, 31))

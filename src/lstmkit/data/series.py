@@ -2077,6 +2077,7 @@ def load_series(
     by_id = _positions(ids)
     scant: list[str] = []  # series with fewer than min_length observed values, where there are others
     repeats: list[str] = []  # series whose local clock repeated an hour (its values averaged)
+    backwards, shuffled = [], []  # series whose rows run newest first (price exports), or in no time order
     for sid in map(str, dict.fromkeys(ids)):  # file order; plain str, not numpy str, in ids and messages
         sel = by_id[sid]
         rows = row_all[sel]
@@ -2086,6 +2087,8 @@ def load_series(
         else:
             t = t_all[sel]
             order = np.argsort(t, kind="stable")
+            if len(order) > 1 and (order[1:] < order[:-1]).any():
+                (backwards if (order[1:] < order[:-1]).all() else shuffled).append(sid)
             t, y, rows, sel = t[order], y[order], rows[order], sel[order]
             if is_dt and t[1:].size and not (t[1:] == t[:-1]).any():
                 t, step, worst, moved = snap_jitter(t, freq)
@@ -2170,6 +2173,11 @@ def load_series(
                      f"small hours of an autumn day) holds one value on the grid: each repeated time's values "
                      f"averaged{' in series ' + shown if len(by_id) > 1 else ''} (times with their UTC offset, or in "
                      "UTC, keep both)")
+    for which, how in ((backwards, "run newest first"), (shuffled, "are not in time order")):
+        if which:
+            shown = ", ".join(map(repr, which[:10])) + (" ..." if len(which) > 10 else "")
+            notes.append(f"the rows {how}{' in ' + str(len(which)) + ' series (' + shown + ')' if len(by_id) > 1 else ''}"
+                         ": read in time order")
     if scant:
         shown = ", ".join(map(repr, scant[:10])) + (" ..." if len(scant) > 10 else "")
         notes.append(f"{len(scant)} series with fewer than {min_length} observed values of {target_name!r} left out "
