@@ -264,6 +264,13 @@ def test_time_column_checks(tmp_path):
         load_anomaly_data(_csv(tmp_path, "t,v\n" + twice), cfg_t)
     with pytest.raises(ValueError, match=r"row 4: timestamps must increase"):
         load_anomaly_data(_csv(tmp_path, "t,v\n1,1\n3,2\n2,3\n"), cfg_t)
+    # newest first, as price exports write it: read forwards in time, labels with their rows, with a note
+    newest = "".join(f"2024-01-{d:02d},{d},{int(d == 3)}\n" for d in range(9, 0, -1))
+    d = load_anomaly_data(_csv(tmp_path, "t,v,label\n" + newest), cfg_t)
+    np.testing.assert_array_equal(d.values[:, 0], np.arange(1.0, 10))
+    assert d.labels.tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0] and str(d.time[0]) == "2024-01-01"
+    assert "t: the rows run newest first: read in time order" in d.notes
+    assert not any("evenly" in n for n in d.notes)
     with pytest.raises(ValueError, match=r"^anomaly data: .*column 't' row 3: expected a date/time"):
         load_anomaly_data(_csv(tmp_path, "t,v\n2024-01-01,1\nsoon,2\n"), cfg_t)
     data = load_anomaly_data(_csv(tmp_path, "t,v\n2024-01-01,1\n2024-01-02,2\n2024-01-04,5\n"), cfg_t)

@@ -145,7 +145,10 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise _err(path, f"column {cfg.label!r} row {i + row_offset}: expected a 0/1 label, got {df[cfg.label].iloc[i]!r}")
         labels = lab.to_numpy().astype(int)
-    time = _check_time(df, time_col, path, notes, row_offset) if time_col else np.arange(len(df))
+    time, backwards = _check_time(df, time_col, path, notes, row_offset) if time_col else (np.arange(len(df)), False)
+    if backwards:  # newest first: the detectors read forwards in time
+        values, time = values[::-1].copy(), time[::-1].copy()
+        labels = None if labels is None else labels[::-1].copy()
     return AnomalyData(values, labels, time, columns, str(path), notes, time_column=time_col)
 
 
@@ -180,9 +183,10 @@ def from_array(x, cfg: DataConfig | None = None, source: str = "array") -> Anoma
     return AnomalyData(values, None, np.arange(a.shape[0]), columns, source, notes)
 
 
-def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np.ndarray:
+def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> tuple[np.ndarray, bool]:
     """The time column: duplicates and disorder are errors (but the hour a local clock repeats in autumn, kept
-    with a note); uneven spacing is reported.
+    with a note, and rows that run newest first, as price exports write them: the caller reverses them, with a
+    note); uneven spacing is reported. Returns the column and whether its rows run newest first.
 
     The detectors treat rows as equally spaced steps, so uneven spacing is
     allowed but stated in the report's data-handling notes.
@@ -216,6 +220,10 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
         raise _err(path, f"column {col!r}: duplicate timestamp {raw.iloc[rows[0] - row_offset]} at rows {rows[0]} and "
                    f"{rows[1]}{hint}")
     steps = np.diff(t)
+    backwards = bool(steps.size) and bool((steps < steps.dtype.type(0)).all()) and not repeat
+    if backwards:
+        notes.append(f"{col}: the rows run newest first: read in time order")
+        steps = -steps
     if steps.size and (steps < steps.dtype.type(0)).any():
         i = int(np.flatnonzero(steps < steps.dtype.type(0))[0]) + 1
         raise _err(path, f"column {col!r} row {i + row_offset}: timestamps must increase; {raw.iloc[i]} comes after {raw.iloc[i - 1]}")
@@ -225,4 +233,4 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> np
             dated and len(t) >= 3 and infer_freq(pd.DatetimeIndex(t)) is not None):
         notes.append(f"{col}: the timestamps are not evenly spaced ({len(np.unique(steps))} different steps); "
                      "the detectors treat the rows as equally spaced steps")
-    return raw.to_numpy()
+    return raw.to_numpy(), backwards
