@@ -247,6 +247,21 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
     elif name == "month_dot_comma":  # months with a dot in a comma file: 'Month,Sales' with '01.2001,104.08'
         t, y = _monthly(72)
         path.write_text("Month,Sales\n" + "".join(f"{a:%m.%Y},{b:.2f}\n" for a, b in zip(t, y)))
+    elif name in ("german_thousands", "french_nnbsp", "swiss_apostrophe"):  # 12.345,67 / 12 345,67 / 12'345.67
+        t, y = _daily()
+        mark, dec, sep, fmt = {"german_thousands": (".", ",", ";", "%d.%m.%Y"),
+                               "french_nnbsp": ("\u202f", ",", ";", "%d/%m/%Y"),
+                               "swiss_apostrophe": ("'", ".", ",", "%Y-%m-%d")}[name]
+        cells = [f"{100 * b:,.2f}".replace(",", "G").replace(".", dec).replace("G", mark) for b in y]
+        path.write_text(f"Datum{sep}Umsatz\n" + "".join(f"{a:{fmt}}{sep}{c}\n" for a, c in zip(t, cells)),
+                        encoding="utf-8")
+    elif name == "german_whole":  # whole numbers grouped by a point in a ';' file: '987' beside '1.052'
+        t, y = _monthly(72)
+        path.write_text("Monat;Umsatz\n" + "".join(f"{a:%d.%m.%Y};{round(8 * b):,}\n".replace(",", ".")
+                                                    for a, b in zip(t, y)))
+    elif name == "newest_first":  # a price export: the newest day first (Yahoo, Investing.com)
+        t, y = _daily()
+        pd.DataFrame({"Date": t.strftime("%m/%d/%Y"), "Close": y.round(2)}).iloc[::-1].to_csv(path, index=False)
     elif name == "excel_ansi":  # Excel's "CSV" on a French Windows: cp1252, ';', decimal commas, '°' and '€'
         t, y = _daily()
         lines = [f"{a:%d/%m/%Y};{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
@@ -267,7 +282,8 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
-          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb", "event_log", "month_dot_comma")
+          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb", "event_log", "month_dot_comma",
+          "german_thousands", "french_nnbsp", "swiss_apostrophe", "german_whole", "newest_first")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -382,7 +382,7 @@ def test_numbers_with_thousands_separators_are_read_and_other_forms_name_the_row
     path.write_text("date,v\n" + "".join(f'{d},"{v:,}"\n' for d, v in zip(t, values)))
     d = load_series(path)  # neither column named: the dates are the time, the one other column the target
     np.testing.assert_allclose(d.series[0].values, values)
-    assert any("column 'v': 11 number(s) with thousands separators such as '1,017.75' read as 1017.75" in n
+    assert any("column 'v': 11 number(s) with thousands separators (',') such as '1,017.75' read as 1017.75" in n
                for n in d.notes)
     wide = tmp_path / "w.csv"  # the wide layout reads them too
     wide.write_text("date,a,b\n" + "".join(f'{d},"{v:,}",{i}\n' for i, (d, v) in enumerate(zip(t, values))))
@@ -405,6 +405,53 @@ def test_numbers_with_thousands_separators_are_read_and_other_forms_name_the_row
     with pytest.raises(ValueError, match=r"row 5: expected a number, got 'unknown' \(1 non-numeric value\(s\) in the "
                                          r"column\)$"):
         load_series(path)  # a word is no unit
+
+
+@pytest.mark.parametrize("sep,mark,decimal", [(";", ".", ","), (";", " ", ","), (";", "\u202f", ","),
+                                              (";", "\u00a0", ","), (",", "'", "."), (",", " ", ".")])
+def test_thousands_separators_of_other_countries_are_read_where_they_cannot_be_the_decimal_mark(tmp_path, sep, mark,
+                                                                                                 decimal):
+    # German (1.234,5), French (1 234,5 with a space or Excel's narrow no-break space) and Swiss (1'234.5) exports
+    # stopped at "expected a number"; in a ';' file pandas also read '1.234' as 1.234 beside '1.234,5'
+    values = [880.5 + 37.25 * i for i in range(12)] + [1234.0, 1.5]
+    t = pd.date_range("2020-01-01", periods=len(values), freq="MS").strftime("%Y-%m-%d")
+
+    def written(v):
+        whole, frac = f"{v:,.2f}".split(".")
+        text = whole.replace(",", mark) + (decimal + frac if frac != "00" else "")
+        return f'"{text}"' if sep in text else text
+
+    path = tmp_path / "k.csv"
+    path.write_text(f"date{sep}v\n" + "".join(f"{d}{sep}{written(v)}\n" for d, v in zip(t, values)), encoding="utf-8")
+    d = load_series(path)
+    np.testing.assert_allclose(d.series[0].values, values)  # '1.234' (no decimals) is 1234 where '.' groups
+    assert any(f"number(s) with thousands separators ({mark!r})" in n for n in d.notes)
+    other = '"1,234"' if decimal == "." else ("1 234" if mark == "." else "1.234")  # a second kind of mark
+    mixed = path.read_text(encoding="utf-8").replace(f"{sep}{written(1234.0)}\n", f"{sep}{other}\n")
+    path.write_text(mixed, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"column 'v' row 14: expected a number, got .* \(two kinds of thousands "
+                                         r"separator in the column, .*in 1 value\(s\).*: write one kind\)$"):
+        load_series(path)
+
+
+def test_whole_numbers_grouped_by_points_in_a_semicolon_file(tmp_path):
+    # a German export of whole numbers: '723' and '1.252'; pandas read the point as a decimal mark, and the series
+    # dropped from 723 to 1.252 where it passed 1000, without a word
+    t = pd.date_range("2022-01-01", periods=40, freq="MS")
+    y = np.round(1000 + 300 * np.sin(np.arange(40)))
+    path = tmp_path / "umsatz.csv"
+    path.write_text("Datum;Umsatz\n" + "".join(f"{a:%d.%m.%Y};{int(b):,}\n".replace(",", ".") for a, b in zip(t, y)))
+    d = load_series(path)
+    np.testing.assert_allclose(d.series[0].values, y)
+    assert any("the point read as the thousands separator (1000)" in n for n in d.notes)
+    # every value with a point ('2.252', a meter's three decimals, or thousands?): read as decimals, with a note
+    path.write_text("Datum;Umsatz\n" + "".join(f"{a:%d.%m.%Y};{b / 1000 + 1:.3f}\n" for a, b in zip(t, y)))
+    d = load_series(path)
+    np.testing.assert_allclose(d.series[0].values, np.round(y / 1000 + 1, 3))
+    assert any("read with the point as the decimal mark (2); where it separates thousands" in n for n in d.notes)
+    # small counts beside one '1.500': no three-digit numbers to show the scale, so the point stays a decimal
+    path.write_text("Datum;n\n" + "".join(f"{a:%d.%m.%Y};{'1.500' if i == 5 else i % 3}\n" for i, a in enumerate(t)))
+    assert load_series(path).series[0].values[5] == 1.5
 
 
 def test_a_series_too_short_to_show_its_step_takes_the_step_the_other_series_show():

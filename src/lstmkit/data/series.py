@@ -46,7 +46,11 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   is melted to the long layout (:func:`dates_across`);
 - columns with no header and no value (a separator at the end of every line)
   are left out (:func:`drop_empty_columns`);
-- numbers with thousands separators are read, and cells that stand for a
+- numbers with thousands separators are read (:func:`grouped_numbers`: a
+  comma, or where it cannot be the decimal mark a point, a space or an
+  apostrophe, one kind a column; in a ``;`` file, whole numbers grouped by a
+  point beside three-digit ones: :func:`_points_in_comma_file`); rows that run
+  newest first, or out of order, are read in time order with a note; cells that stand for a
   missing value (:data:`MISSING_MARKERS`: ``?``, a dash, ``n/e``, ``:``, a
   spreadsheet's ``#DIV/0!``) are missing; ``<1`` (below a limit) is half the limit;
 - time intervals written as text (``01.01.2020 00:00 - 01.01.2020 01:00``) are
@@ -354,6 +358,7 @@ def read_table(path: str | Path):
         df.attrs["header_lines"] = skip + 2
         notes.append(f"the row under the header holds units or labels ({first[:80]}): left out")
     df.attrs["source"] = str(path)
+    df.attrs["decimal"] = dialect.get("decimal", ".") if text else "."
     df.attrs["file_rows"] = True
     df.attrs["read_notes"] = notes
     return df
@@ -426,7 +431,31 @@ def _need(df, path, cols: list[str], role: str) -> None:
 
 #: a number written with commas between groups of three digits and a decimal point (1,124.86; 12,000)
 _GROUPED = r"\d{1,3}(,\d{3})+(\.\d+)?"
-_THOUSANDS = r"[-+]?" + _GROUPED
+#: thousands separators: a comma, or in a decimal-comma file a point (1.234,5, German); a space, no-break or narrow
+#: no-break space (1 234,5, French); an apostrophe (1'234.50, Swiss). None of them can be the decimal mark there
+GROUP_MARKS = (",", ".", " ", "\u00a0", "\u202f", "'")
+
+
+def _grouped_forms(text, decimal: str) -> dict:
+    """For each thousands separator that is not ``decimal``: which values of ``text`` are numbers grouped by it."""
+    d = re.escape(decimal)
+    return {m: text.str.fullmatch(rf"[-+]?\d{{1,3}}({re.escape(m)}\d{{3}})+({d}\d+)?")
+            for m in GROUP_MARKS if m != decimal}
+
+
+def grouped_numbers(text, decimal: str = "."):
+    """``(values, mark)`` where every value of ``text`` (stripped strings) is a number written with the file's
+    ``decimal`` mark, some with one and the same thousands separator between groups of exactly three digits
+    (:data:`GROUP_MARKS`, never the decimal mark): ``1,234.5`` and ``999.5``; ``1.234,5`` and ``999,5`` in a
+    decimal-comma file; ``None`` otherwise (no value grouped, or marks mixed)."""
+    import pandas as pd
+
+    d = re.escape(decimal)
+    for mark, grouped in _grouped_forms(text, decimal).items():
+        if grouped.any() and (grouped | text.str.fullmatch(rf"[-+]?(\d+({d}\d*)?|{d}\d+)")).all():
+            plain = text.str.replace(mark, "", regex=False).str.replace(decimal, ".", regex=False)
+            return pd.to_numeric(plain, errors="coerce"), mark
+    return None
 
 
 #: cells that stand for a missing value where a number is expected (UCI's files write '?', statistics tables a
@@ -455,10 +484,9 @@ def reads_as_numbers(col) -> bool:
     text = text[(text != "") & ~marked]
     if len(text) and _one_sign(text, text == text) is not None:  # '$983.94', '9.8%' in every value
         return True
-    grouped = text.str.fullmatch(_THOUSANDS)
-    if len(text) == 0 or not (grouped.any() or marked.any()):
-        return False
-    return bool((grouped | pd.to_numeric(text, errors="coerce").notna()).all())
+    if len(text) and grouped_numbers(text, col.attrs.get("decimal", ".")) is not None:
+        return True
+    return bool(marked.any()) and bool(pd.to_numeric(text, errors="coerce").notna().all())
 
 
 #: a number with a currency sign before it or a percent sign, currency sign or unit after it ($983.94, 9.8%, 40 kg)
@@ -493,6 +521,36 @@ def _one_sign(raw, present):
     return pd.Series(number.to_numpy(), index=text.index).reindex(raw.index), sign
 
 
+def _points_in_comma_file(raw, num, name: str, notes: list[str] | None):
+    """``num`` for a text column of a ';' file (decimal commas) that pandas read whole once a point was taken for
+    the decimal mark: where every value with a point is a whole number grouped by it (``1.252``) and the others
+    are whole numbers of up to three digits, some of three (``723``), the point separates thousands (read as
+    decimals the series would drop 600-fold wherever it passes 1000), said in ``notes``; where every value has
+    one (``2.000``, ``1.252``) it stays a decimal point, and the note says the reading is a guess."""
+    import pandas as pd
+
+    text = raw[raw.notna()].astype(str).str.strip()
+    dotted = text.str.contains(".", regex=False)
+    if not dotted.any() or not text[dotted].str.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+").all():
+        return num
+    first = text[dotted].iloc[0]
+    rest = text[~dotted]
+    if rest.str.fullmatch(r"[-+]?\d{1,3}").all() and rest.str.fullmatch(r"[-+]?\d{3}").any():
+        num = num.where(raw.isna(), pd.to_numeric(text.str.replace(".", "", regex=False)).reindex(raw.index))
+        said = (f"{int(dotted.sum())} whole number(s) such as {first!r} with a point before groups of three digits, "
+                f"beside whole numbers of up to three digits, in a ';' file: the point read as the thousands separator "
+                f"({float(num[text[dotted].index[0]]):g})")
+    elif rest.empty:
+        said = (f"a ';' file, whose decimal mark is a comma, yet {int(dotted.sum())} value(s) such as {first!r} have a "
+                f"point before groups of three digits: read with the point as the decimal mark "
+                f"({float(num[text[dotted].index[0]]):g}); where it separates thousands, write the numbers without it")
+    else:
+        return num
+    if notes is not None:
+        notes.append(f"{name}: {said}")
+    return num
+
+
 def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[str] | None = None):
     """Column as float, raising on values that are present but not numbers. Numbers written with thousands
     separators (``"1,124.86"``, a spreadsheet's number format: commas between groups of exactly three digits, a
@@ -503,9 +561,11 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
     raw = df[col]
     num = pd.to_numeric(raw, errors="coerce")
     bad = num.isna() & raw.notna()
-    if not bad.any():  # numbers (and missing values) only: the common case, nothing more to read
-        return num.astype("float64")
     name = "the series columns" if col.startswith("__") else f"column {col!r}"  # in the notes
+    if not bad.any():  # numbers (and missing values) only: the common case, nothing more to read
+        if df.attrs.get("decimal", ".") != "." and not pd.api.types.is_numeric_dtype(raw):
+            num = _points_in_comma_file(raw, num, name, notes)
+        return num.astype("float64")
     stripped = raw[bad].astype(str).str.strip()  # only the values pandas could not read
     marked = bad.copy()
     marked[bad] = stripped.isin(MISSING_MARKERS).to_numpy()
@@ -537,23 +597,41 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
                          f"it ({float(num[bad].iloc[0]):g})")
         return num.astype("float64")
     if bad.any():
-        text = raw[bad].astype(str).str.strip()
-        if text.str.fullmatch(_THOUSANDS).all():
-            num = num.where(~bad, pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce"))
+        # every value read again, not only those pandas left as text: in a decimal-comma file pandas takes
+        # '1.234' for 1.234 where '1.234,5' beside it shows the point is the thousands separator
+        read = (bad | num.notna()) & raw.notna() & ~below & ~marked
+        grouped = grouped_numbers(raw[read].astype(str).str.strip(), df.attrs.get("decimal", "."))
+        if grouped is not None:
+            values, mark = grouped
+            num = num.where(~read, values.reindex(raw.index))
             if notes is not None:
-                notes.append(f"{name}: {int(bad.sum())} number(s) with thousands separators such as {text.iloc[0]!r} "
-                             f"read as {float(num[bad].iloc[0]):g}")
+                first = raw[bad].astype(str).str.strip().iloc[0]
+                notes.append(f"{name}: {int(bad.sum())} number(s) with thousands separators ({mark!r}) such as "
+                             f"{first!r} read as {float(num[bad].iloc[0]):g}")
             return num.astype("float64")
+        decimal = df.attrs.get("decimal", ".")
+        if decimal != ".":  # '880,50' in a ';' file is a number: name the value that is not one
+            fine = pd.to_numeric(raw[bad].astype(str).str.strip().str.replace(decimal, ".", regex=False),
+                                 errors="coerce").notna().to_numpy()
+            if not fine.all():
+                bad[bad] = ~fine
         i = int(np.flatnonzero(bad.to_numpy())[0])
         hint = ""
-        text = str(raw.iloc[i]).strip()
+        used = {m: g for m, g in _grouped_forms(raw[read].astype(str).str.strip(), decimal).items() if g.any()}
+        if len(used) > 1:  # '1.234,5' and '1 234,5' in one column: name a value of the rarer kind
+            odd = min(used, key=lambda m: int(used[m].sum()))
+            i = int(np.flatnonzero(read.to_numpy())[int(np.flatnonzero(used[odd].to_numpy())[0])])
+            hint = ("two kinds of thousands separator in the column, "
+                    + " and ".join(f"{m!r} in {int(g.sum())} value(s)" for m, g in used.items()) + ": write one kind")
+        text = "" if hint else str(raw.iloc[i]).strip()  # the other hints: from the value named
         if re.fullmatch(r"[-+]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?", text):
-            hint = ("; thousands separators are read only as commas between groups of three digits before a decimal "
-                    "point (1,234.5), in every such value: write the numbers without them")
+            hint = ("; thousands separators are read only between groups of exactly three digits, one kind in a "
+                    "column and never the file's decimal mark (1,234.5; 1.234,5 in a ';' file; 1 234,5): write the "
+                    "numbers without them")
         elif re.fullmatch(r"[-+]?\s*[$€£¥]\s*[-+]?[\d.,' ]+|[-+]?[\d.,' ]+\s*(%|[$€£¥]|[A-Za-z]{1,3})", text):
             hint = "; units and currency or percent signs are not read: write plain numbers"
-        raise _err(path, f"column {col!r} {where_row(df, i)}: expected a number, got {raw.iloc[i]!r}"
-                   f" ({int(bad.sum())} non-numeric value(s) in the column{hint})")
+        detail = hint if len(used) > 1 else f"{int(bad.sum())} non-numeric value(s) in the column{hint}"
+        raise _err(path, f"column {col!r} {where_row(df, i)}: expected a number, got {raw.iloc[i]!r} ({detail})")
     return num.astype("float64")
 
 
