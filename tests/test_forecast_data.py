@@ -454,6 +454,25 @@ def test_whole_numbers_grouped_by_points_in_a_semicolon_file(tmp_path):
     assert load_series(path).series[0].values[5] == 1.5
 
 
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_months_written_year_dot_month_are_months(tmp_path, sep):
+    # '2020.01' (East Asian statistics, some spreadsheets): in a comma file pandas read the number 2020.01, and the
+    # loader stopped at "a run of 88 missing values" between 2020.12 and 2021.01
+    t = pd.date_range("2020-01-01", periods=36, freq="MS")
+    y = 100 + np.arange(36.0)
+    path = tmp_path / "m.csv"
+    path.write_text(f"period{sep}value\n" + "".join(f"{a:%Y.%m}{sep}{v:g}\n" for a, v in zip(t, y)))
+    d = load_series(path)
+    assert d.freq == "MS" and str(d.series[0].time[0].date()) == "2020-01-01" and len(d.series[0]) == 36
+    np.testing.assert_allclose(d.series[0].values, y)
+    assert any("period codes such as '2020.01'" in n for n in d.notes)
+    # two decimals that are not all months (a price column) stay numbers
+    prices = [f"{2020 + k % 3}.{(k * 7) % 100:02d}" for k in range(36)]
+    path.write_text(f"date{sep}price\n" + "".join(f"{a:%Y-%m-%d}{sep}{p}\n" for a, p in zip(t, prices)))
+    d = load_series(path)
+    assert d.freq == "MS" and d.series[0].values[1] == pytest.approx(2021.07)
+
+
 def test_a_series_too_short_to_show_its_step_takes_the_step_the_other_series_show():
     """Among many series, one of two timestamps used to stop the whole load ('could not infer a regular step')."""
     rows = [("a", t, 1.0 + i) for i, t in enumerate(pd.date_range("2020-01-06", periods=30, freq="D"))]

@@ -276,8 +276,8 @@ def _cells(line: str, sep: str) -> list[str]:
 def _month_dot_year_columns(rows: list[str], sep: str | None) -> list[int]:
     """The positions of the columns whose every cell in the data lines ``rows`` (up to 20, at least
     :data:`MIN_CODED_ROWS`; a first cell without digits, a row of units, aside) is a month with a dot
-    (``01.2020``), in a file whose decimal mark is a point: pandas would read ``01.2020`` as the number 1.202,
-    and ``10.2020`` as 10.202. ``[]`` where there are none."""
+    (``01.2020``, or ``2020.01``), in a file whose decimal mark is a point: pandas would read ``01.2020`` as the
+    number 1.202, ``10.2020`` as 10.202 and ``2020.01`` as a number. ``[]`` where there are none."""
     if sep not in (",", "\t", "|"):
         return []
     cells = [_cells(ln, sep) for ln in rows[:21] if ln.strip()]
@@ -286,7 +286,8 @@ def _month_dot_year_columns(rows: list[str], sep: str | None) -> list[int]:
     if len(cells) < MIN_CODED_ROWS:
         return []
     width = min(len(r) for r in cells)
-    return [k for k in range(width) if all(re.fullmatch(_MONTH_DOT_YEAR, r[k]) for r in cells)]
+    return [k for k in range(width) if all(re.fullmatch(_MONTH_DOT_YEAR, r[k]) for r in cells)
+            or all(re.fullmatch(_YEAR_DOT_MONTH, r[k]) for r in cells)]
 
 
 def read_table(path: str | Path):
@@ -848,13 +849,16 @@ def clock_skip_hint(times, inserted) -> str:
 
 #: a month and its year with a dot, as German and other European exports write months (``01.2020``, ``1.2020``)
 _MONTH_DOT_YEAR = r"(\d{1,2})\.((?:19|20)\d{2})"
+#: the year, a dot and a two-digit month, as East Asian statistics and some spreadsheets write months (``2020.01``;
+#: ``2020.1`` is not taken: as a number it is October's ``2020.10`` too)
+_YEAR_DOT_MONTH = r"((?:19|20)\d{2})\.(0[1-9]|1[0-2])"
 
 
 def period_codes(raw):
     """Period codes that pandas does not read as dates, as the time each period starts (a datetime series), or
     ``None`` unless every value is written as one of them, all of one kind: months as statistics offices write
     them (``2001M01``, ``2001m1``, ``2001-M01``: the month's first day), with a dot (``01.2001``, as European
-    exports write them) or as spreadsheets show them (``Jan-01``, :func:`_month_year`), quarters with a space or the quarter
+    exports write them, or ``2001.01``, year first) or as spreadsheets show them (``Jan-01``, :func:`_month_year`), quarters with a space or the quarter
     first (``2001 Q1``, ``Q1 2001``, ``Q1-2001``: the quarter's first day) and ISO 8601 weeks (``2001-W05``,
     ``2001W05``: the week's Monday). A code for a period that does not exist (``2001M13``, ``2021-W53``) is
     ``NaT``."""
@@ -868,7 +872,7 @@ def period_codes(raw):
         return months
     for kind, pattern in (("M", r"(\d{4})\s*-?\s*[Mm](\d{1,2})"), ("W", r"(\d{4})\s*-?\s*[Ww](\d{1,2})"),
                           ("Q", r"(\d{4})\s*-?\s*[Qq](\d)"), ("QY", r"[Qq](\d)\s*[-/ ]?\s*(\d{4})"),
-                          ("MY", _MONTH_DOT_YEAR)):
+                          ("MY", _MONTH_DOT_YEAR), ("YM", _YEAR_DOT_MONTH)):
         parts = text.str.extract(f"^{pattern}$")
         if parts.isna().any().any():
             continue
@@ -1258,7 +1262,8 @@ def holds_dates(col) -> bool:
         return False
 
     def every(part) -> bool:  # not words ('Jan', 'red'), not numbers; one format (fast), else value by value
-        if len(col) >= MIN_CODED_ROWS and part.str.strip().str.fullmatch(_MONTH_DOT_YEAR).all():  # '01.2020'
+        if len(col) >= MIN_CODED_ROWS and (part.str.strip().str.fullmatch(_MONTH_DOT_YEAR).all() or  # '01.2020'
+                                           part.str.strip().str.fullmatch(_YEAR_DOT_MONTH).all()):  # '2020.01'
             return bool(period_codes(part).notna().all())
         if not part.str.contains(r"\d").all() or pd.to_numeric(part, errors="coerce").notna().any():
             return False
