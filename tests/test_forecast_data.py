@@ -640,6 +640,29 @@ def test_spreadsheet_months_such_as_jan_01_are_read_as_months_and_unread_text_ti
     assert not any("no column reads as dates" in n for n in plain.notes)  # a label column is no time column
 
 
+@pytest.mark.parametrize("names", [
+    "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",  # French Excel
+    "Jan Feb Mrz Apr Mai Jun Jul Aug Sep Okt Nov Dez",  # German
+    "Jänner Februar März April Mai Juni Juli August September Oktober November Dezember",  # Austrian, in full
+    "ene feb mar abr may jun jul ago sept oct nov dic",  # Spanish
+    "gen feb mar apr mag giu lug ago set ott nov dic",  # Italian
+    "jan feb mrt apr mei jun jul aug sep okt nov dec",  # Dutch
+    "jan fev mar abr mai jun jul ago set out nov dez",  # Portuguese
+])
+def test_month_names_in_other_languages_are_months(tmp_path, names):
+    # a spreadsheet in French, German, Spanish ... writes 'janv.-21' or 'Mrz 2021': pandas reads none of them, so
+    # the column was left out and the rows taken as steps without a calendar
+    t = pd.date_range("2019-11-01", periods=30, freq="MS")
+    month = names.split()
+    for fmt in ("{m}-{yy:02d}", "{m} {yyyy}"):
+        text = [fmt.format(m=month[a.month - 1], yy=a.year % 100, yyyy=a.year) for a in t]
+        d = load_series(_write(tmp_path, pd.DataFrame({"Monat": text, "v": np.arange(30.0)})))
+        assert d.freq == "MS" and str(d.series[0].time[0].date()) == "2019-11-01" and len(d.series[0]) == 30
+    # a word that begins two months' names (French 'jui': juin, juillet) names neither: rows as steps
+    labels = pd.DataFrame({"when": [f"jui {2000 + k}" for k in range(30)], "v": np.arange(30.0)})
+    assert not load_series(_write(tmp_path, labels), "v", None).datetime
+
+
 @pytest.mark.parametrize("code,freq,first", [
     (lambda t: f"{t.year}M{t.month:02d}", "MS", "2001-01-01"),  # Eurostat, IMF
     (lambda t: f"{t.year}m{t.month}", "MS", "2001-01-01"),  # Stata

@@ -1218,26 +1218,54 @@ def numeric_dates(raw, col: str, search: bool = False):
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
+#: month names as spreadsheets in other languages write them (French, German and Austrian, Spanish, Italian,
+#: Dutch, Portuguese), with the abbreviations that are not a beginning of a name (``mrz``, ``mrt``)
+_LOCAL_MONTHS = (
+    ("janvier", "januar", "jänner", "jän", "enero", "gennaio", "januari", "janeiro"),
+    ("février", "fevrier", "févr", "fevr", "februar", "febrero", "febbraio", "februari", "fevereiro"),
+    ("mars", "märz", "maerz", "mrz", "marzo", "maart", "mrt", "março", "marco"),
+    ("avril", "abril", "aprile"),
+    ("mai", "mayo", "maggio", "mei", "maio"),
+    ("juin", "juni", "junio", "giugno", "junho"),
+    ("juillet", "juil", "juli", "julio", "luglio", "julho"),
+    ("août", "aout", "agosto", "augustus"),
+    ("septembre", "septiembre", "settembre", "setembro", "sept", "set", "sett"),
+    ("octobre", "oktober", "octubre", "ottobre", "outubro", "okt"),
+    ("novembre", "noviembre", "novembro"),
+    ("décembre", "decembre", "déc", "dezember", "diciembre", "dicembre", "december", "dezembro", "dez"),
+)
+
+
+def _month_number(word: str) -> int:
+    """1-12 for a month's name or abbreviation (three letters or more) in English or a language of
+    :data:`_LOCAL_MONTHS`, where it names one month only; 0 otherwise (``Run``, ``jui`` for juin or juillet)."""
+    w = word.lower().rstrip(".")
+    if len(w) < 3:
+        return 0
+    found = {i + 1 for i, m in enumerate(_MONTHS) if m.startswith(w)}
+    found |= {i + 1 for i, names in enumerate(_LOCAL_MONTHS) for m in names if m.startswith(w)}
+    return found.pop() if len(found) == 1 else 0
 
 
 def _month_year(text):
     """Months written as a month's name and a two-digit year (``Jan-01``, ``Sep 98``, ``March'05``: a
-    spreadsheet's ``mmm-yy``) as each month's first day, or ``None``. pandas reads none of them (``Jan-01`` is
-    "out of bounds"). The names must be months (``Run-01`` is a label); the century is the one that puts the year
-    at most 20 years from now (``49`` is 1949, ``05`` is 2005); and, as the same text could be a day without a
-    year (``Jan-01`` .. ``Jan-31``), most consecutive rows must be one month apart in file order."""
+    spreadsheet's ``mmm-yy``), or in another language with two or four digits (``janv.-01``, ``Mrz 2001``,
+    ``ene-01``: :data:`_LOCAL_MONTHS`), as each month's first day, or ``None``. pandas reads none of them
+    (``Jan-01`` is "out of bounds"). The names must be months (``Run-01`` is a label); the century is the one
+    that puts the year at most 20 years from now (``49`` is 1949, ``05`` is 2005); and, as the same text could
+    be a day without a year (``Jan-01`` .. ``Jan-31``), most consecutive rows must be one month apart in file
+    order."""
     import pandas as pd
 
-    parts = text.str.extract(r"^([A-Za-z]{3,9})\.?\s*[-/' ]?\s*(\d{2})$")
+    parts = text.str.extract(r"^([^\W\d_]{3,10})\.?\s*[-/' ]?\s*(\d{2}|\d{4})$")
     if len(text) < 2 or parts.isna().any().any():
         return None
-    name = parts[0].str.lower()
-    month = name.map(lambda w: next((i + 1 for i, m in enumerate(_MONTHS) if m.startswith(w)), 0))
+    month = parts[0].map(_month_number)
     if (month == 0).any():
         return None
     yy = parts[1].astype(int)
     pivot = (pd.Timestamp.now().year + 20) % 100
-    year = np.where(yy <= pivot, 2000 + yy, 1900 + yy)
+    year = np.where(yy >= 100, yy, np.where(yy <= pivot, 2000 + yy, 1900 + yy))
     steps = np.diff(year * 12 + month.to_numpy())
     if np.mean(steps == 1) < 0.8:
         return None
