@@ -262,6 +262,11 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
     elif name == "year_dot_month":  # '2001.01,104.08': year, a dot, a two-digit month, in a comma file
         t, y = _monthly(72)
         path.write_text("period,value\n" + "".join(f"{a:%Y.%m},{b:.2f}\n" for a, b in zip(t, y)))
+    elif name == "french_months":  # a French spreadsheet's mmm-yy: 'janv.-01;104,08'
+        t, y = _monthly(72)
+        fr = "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.".split()
+        lines = [f"{fr[a.month - 1]}-{a:%y};" + f"{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
+        path.write_text("Mois;Ventes\n" + "\n".join(lines) + "\n", encoding="utf-8")
     elif name == "newest_first":  # a price export: the newest day first (Yahoo, Investing.com)
         t, y = _daily()
         pd.DataFrame({"Date": t.strftime("%m/%d/%Y"), "Close": y.round(2)}).iloc[::-1].to_csv(path, index=False)
@@ -286,7 +291,8 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
           "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb", "event_log", "month_dot_comma",
-          "german_thousands", "french_nnbsp", "swiss_apostrophe", "german_whole", "newest_first", "year_dot_month")
+          "german_thousands", "french_nnbsp", "swiss_apostrophe", "german_whole", "newest_first", "year_dot_month",
+          "french_months")
 
 
 def probe(name: str, folder: Path) -> dict:
