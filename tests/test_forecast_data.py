@@ -1308,3 +1308,37 @@ def test_rows_newest_first_or_out_of_order_are_read_in_time_order_with_a_note(tm
     d = load_series(_write(tmp_path, flipped), "sales", "month", id="store")
     assert "the rows run newest first in 1 series ('b'): read in time order" in d.notes
     np.testing.assert_array_equal(d.series[1].values, np.arange(1.0, 31))
+
+
+@pytest.mark.parametrize("period", ["{y}-{m:02d}", "{y}M{m:02d}"])
+def test_eurostat_tsv_with_its_dimensions_flags_and_periods_across_is_read(tmp_path, period):
+    # Eurostat's download: 'freq,unit,geo\TIME_PERIOD' then the periods across the header (tab-separated), the first
+    # cell of each row its dimensions ('M,I15,AT'), values with flags ('101.2 p') and ':' or ': c' for none. It
+    # stopped at "expected the value column to be named; numeric columns: []" (read as three comma columns)
+    rng = np.random.default_rng(0)
+    months = [(2018 + k // 12, k % 12 + 1) for k in range(40)]
+    head = "freq,unit,geo\\TIME_PERIOD\t" + "\t".join(period.format(y=y, m=m) + " " for y, m in months)
+    values = {g: 100 + np.arange(40.0) + rng.normal(0, 1, 40).round(1) for g in ("AT", "BE", "DE")}
+    lines = []
+    for g, v in values.items():
+        cells = [f"{x:.1f}" + ("", " p", " e", " bep")[k % 4] for k, x in enumerate(v)]
+        if g == "AT":
+            cells[5], cells[9] = ":", ": c"
+        lines.append(f"M,I15,{g}\t" + "\t".join(cells))
+    path = tmp_path / "estat.tsv"
+    path.write_text(head + "\n" + "\n".join(lines) + "\n")
+    d = load_series(path)
+    assert [s.id for s in d.series] == ["AT", "BE", "DE"] and d.freq == "MS"
+    assert str(d.series[0].time[0].date()) == "2018-01-01" and len(d.series[0]) == 40
+    np.testing.assert_allclose(d.series[1].values, values["BE"].round(1))
+    at = d.series[0].values  # the two missing ones interpolated, the flagged ones read as their numbers
+    np.testing.assert_allclose(at[[4, 6, 7]], values["AT"][[4, 6, 7]].round(1))
+    assert at[5] == pytest.approx((values["AT"][4].round(1) + values["AT"][6].round(1)) / 2)
+    assert any("'geo' names the series; the same in every row, left out: freq 'M', unit 'I15'" in n for n in d.notes)
+    assert any("with Eurostat's flags (bep, e, p" in n for n in d.notes)
+    # a flag on a value among plain numbers in an ordinary file is read too; a unit on every value still is a unit
+    df = pd.DataFrame({"month": pd.date_range("2020-01", periods=30, freq="MS").strftime("%Y-%m"),
+                       "v": [f"{k}.5 p" if k % 5 == 0 else f"{k}.5" for k in range(30)]})
+    np.testing.assert_allclose(load_series(_write(tmp_path, df)).series[0].values, np.arange(30) + 0.5)
+    df["v"] = [f"{k} kg" for k in range(30)]
+    assert any("every value written with 'kg'" in n for n in load_series(_write(tmp_path, df)).notes)

@@ -290,6 +290,34 @@ def _month_dot_year_columns(rows: list[str], sep: str | None) -> list[int]:
             or all(re.fullmatch(_YEAR_DOT_MONTH, r[k]) for r in cells)]
 
 
+def _split_dimensions(df, notes: list[str]):
+    """Eurostat's layout (``freq,unit,geo\\TIME_PERIOD`` over cells ``M,I15,AT``, the periods across the header):
+    the first column split into one column per dimension, those that are the same in every row left out, with a
+    note; where several vary they are kept as one column (``unit/geo``: ``I15/AT``). ``df`` as it is elsewhere."""
+    import pandas as pd
+
+    first = str(df.columns[0])
+    if "\\" not in first or df.empty:
+        return df
+    dims = [d.strip() for d in first.split("\\")[0].split(",")]
+    parts = df.iloc[:, 0].astype(str).str.split(",", expand=True)
+    if parts.shape[1] != len(dims) or len(set(dims)) != len(dims) or any(d in df.columns[1:] for d in dims):
+        return df
+    parts.columns = dims
+    same = [d for d in dims if parts[d].nunique() == 1]
+    vary = [d for d in dims if d not in same]
+    if not vary:
+        return df
+    key = "/".join(vary)
+    ids = parts[vary].apply(lambda r: "/".join(r), axis=1) if len(vary) > 1 else parts[vary[0]]
+    out = pd.concat([ids.rename(key), df.iloc[:, 1:]], axis=1)
+    out.attrs.update(df.attrs)
+    kept = ", ".join(f"{d} {parts[d].iloc[0]!r}" for d in same)
+    notes.append(f"column {first!r} (Eurostat's dimensions, the time across the header): {key!r} names the series"
+                 + (f"; the same in every row, left out: {kept}" if same else ""))
+    return out
+
+
 def read_table(path: str | Path):
     """A pandas DataFrame from a .csv/.tsv/.txt or .parquet file, with clear errors."""
     import pandas as pd
@@ -317,7 +345,8 @@ def read_table(path: str | Path):
             lines = [x.rstrip("\r") for x in head.split("\n", 30)[:30]]
             skip = lines_before_header(lines)
             # the separator (and decimal mark) of a .csv from its header line; the others: pandas' sniffer
-            dialect = table_dialect(lines[skip] if skip < len(lines) else "") if suffix == ".csv" else \
+            inner = Path(path.stem).suffix.lower() if suffix == ".gz" else suffix  # 'x.tsv.gz': '.tsv'
+            dialect = table_dialect(lines[skip] if skip < len(lines) else "") if inner in (".csv", ".tsv") else \
                 {"sep": None, "engine": "python"}
             dialect["encoding"] = encoding
             months = _month_dot_year_columns(lines[skip + 1:], dialect.get("sep"))
@@ -358,6 +387,7 @@ def read_table(path: str | Path):
         df.columns = names
         df.attrs["header_lines"] = skip + 2
         notes.append(f"the row under the header holds units or labels ({first[:80]}): left out")
+    df = _split_dimensions(df, notes)
     df.attrs["source"] = str(path)
     df.attrs["decimal"] = dialect.get("decimal", ".") if text else "."
     df.attrs["file_rows"] = True
@@ -466,6 +496,11 @@ MISSING_MARKERS = ("?", "-", "--", ".", "\u2013", "\u2014",
                    "n/e", "N/E",  # ENTSO-E's 'not expected'
                    "n.a.", "N.A.", "n.v.", "k.A.",  # 'not available' in English and German reports
                    "#DIV/0!", "#VALUE!", "#REF!", "#NUM!", "#NAME?", "#NULL!")  # a spreadsheet's error cells
+#: a number with Eurostat's flags after a space (``101.2 p``: provisional; b break in series, c confidential, d
+#: definition differs, e estimated, f forecast, n not significant, r revised, s Eurostat estimate, u low
+#: reliability, z not applicable), read as the number; ``: c`` (no value, a flag) is missing
+_FLAGGED = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+))\s+[bcdefnprsuz]{1,4}"
+_FLAGGED_MISSING = r":\s*[bcdefnprsuz]{1,4}"
 #: a value below a limit (``<1``, ``< 0.05``), as Google Trends writes its smallest shares and laboratories their
 #: readings below a detection limit: read as half the limit (the usual substitution for a censored value)
 _BELOW = r"<\s*(\d+(\.\d*)?|\.\d+)"
@@ -569,7 +604,7 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
         return num.astype("float64")
     stripped = raw[bad].astype(str).str.strip()  # only the values pandas could not read
     marked = bad.copy()
-    marked[bad] = stripped.isin(MISSING_MARKERS).to_numpy()
+    marked[bad] = (stripped.isin(MISSING_MARKERS) | stripped.str.fullmatch(_FLAGGED_MISSING)).to_numpy()
     bad[bad] = (stripped != "").to_numpy()
     if marked.any() and allow_missing:  # '?' or a dash for a missing value: missing, said in the notes
         bad = bad & ~marked
@@ -588,6 +623,16 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
             notes.append(f"{name}: {int(below.sum())} value(s) written {shown} (below a limit, as Google Trends and "
                          f"laboratories write them) read as half the limit ({float(num[below].iloc[0]):g}; first at "
                          f"{where_row(df, int(np.flatnonzero(below.to_numpy())[0]))})")
+    flagged = bad & raw.astype(str).str.strip().str.fullmatch(_FLAGGED).fillna(False).astype(bool)
+    if flagged.any() and not _one_sign(raw, bad | (num.notna() & raw.notna())):  # '101.2 p' beside '99.8'
+        text = raw[flagged].astype(str).str.strip()
+        num = num.where(~flagged, pd.to_numeric(text.str.extract(f"^{_FLAGGED}$")[0], errors="coerce"))
+        bad = bad & ~flagged
+        if notes is not None:
+            kinds = sorted(set(text.str.split().str[-1]))
+            notes.append(f"{name}: {int(flagged.sum())} value(s) with Eurostat's flags ({', '.join(kinds)}: p "
+                         f"provisional, e estimated, b break in series, ...) such as {text.iloc[0]!r} read as the "
+                         f"numbers ({float(num[flagged].iloc[0]):g})")
     signed = _one_sign(raw, bad | (num.notna() & raw.notna()))
     if signed is not None:  # every value written with the same currency sign, percent sign or unit
         values, sign = signed
@@ -1458,6 +1503,12 @@ def dates_across(df, id: str | None, path, notes: list[str]):
         dated = years if step == 1 else []
     else:
         years = []
+    if len(dated) < 3 and not years:  # period codes: '2018M01', '2018-Q1' (Eurostat's older files, the IMF)
+        import pandas as pd
+
+        coded = [c for c in names if re.fullmatch(r"\d{4}\s*-?\s*[MmQqWw]\d{1,2}|[Qq]\d\s*[-/ ]?\s*\d{4}", c.strip())]
+        codes = period_codes(pd.Series([c.strip() for c in coded])) if len(coded) >= 3 else None
+        dated = coded if codes is not None and codes.notna().all() else dated
     if len(dated) < 3:
         return None
     others = [c for c in names if c not in dated]
