@@ -267,6 +267,19 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         fr = "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.".split()
         lines = [f"{fr[a.month - 1]}-{a:%y};" + f"{b:.2f}".replace(".", ",") for a, b in zip(t, y)]
         path.write_text("Mois;Ventes\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    elif name == "eurostat":  # Eurostat's TSV: dimensions in the first cell, months across, flags, ':' and ': c'
+        rng = np.random.default_rng(11)
+        t = pd.date_range("2015-01-01", periods=96, freq="MS")
+        head = "freq,unit,geo\\TIME_PERIOD\t" + "\t".join(f"{a:%Y-%m} " for a in t)
+        rows = []
+        for g in ("AT", "BE", "DE", "ES", "FR", "IT", "NL", "PL"):
+            _, y = _monthly(96, seed=int(rng.integers(1000)))
+            flags = rng.choice(["", "", "", " p", " e", " b"], size=96)
+            cells = [f"{v:.1f}{f}" for v, f in zip(y, flags)]
+            cells[int(rng.integers(10, 80))] = ":" if g != "DE" else ": c"
+            rows.append(f"M,I15,{g}\t" + "\t".join(cells))
+        path = path.with_suffix(".tsv")
+        path.write_text(head + "\n" + "\n".join(rows) + "\n")
     elif name == "newest_first":  # a price export: the newest day first (Yahoo, Investing.com)
         t, y = _daily()
         pd.DataFrame({"Date": t.strftime("%m/%d/%Y"), "Close": y.round(2)}).iloc[::-1].to_csv(path, index=False)
@@ -292,7 +305,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
           "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb", "event_log", "month_dot_comma",
           "german_thousands", "french_nnbsp", "swiss_apostrophe", "german_whole", "newest_first", "year_dot_month",
-          "french_months")
+          "french_months", "eurostat")
 
 
 def probe(name: str, folder: Path) -> dict:
