@@ -280,6 +280,14 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
             rows.append(f"M,I15,{g}\t" + "\t".join(cells))
         path = path.with_suffix(".tsv")
         path.write_text(head + "\n" + "\n".join(rows) + "\n")
+    elif name == "oecd":  # an OECD download: LOCATION, INDICATOR, ..., TIME, Value and an empty 'Flag Codes'
+        frames = []
+        for k, loc in enumerate(("AUS", "AUT", "BEL", "CAN", "DEU", "FRA")):
+            t, y = _monthly(96, seed=20 + k)
+            frames.append(pd.DataFrame({"LOCATION": loc, "INDICATOR": "CPI", "SUBJECT": "TOT", "MEASURE": "IDX2015",
+                                        "FREQUENCY": "M", "TIME": t.strftime("%Y-%m"), "Value": y.round(2),
+                                        "Flag Codes": np.nan}))
+        pd.concat(frames).to_csv(path, index=False)
     elif name == "newest_first":  # a price export: the newest day first (Yahoo, Investing.com)
         t, y = _daily()
         pd.DataFrame({"Date": t.strftime("%m/%d/%Y"), "Close": y.round(2)}).iloc[::-1].to_csv(path, index=False)
@@ -305,7 +313,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
           "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb", "event_log", "month_dot_comma",
           "german_thousands", "french_nnbsp", "swiss_apostrophe", "german_whole", "newest_first", "year_dot_month",
-          "french_months", "eurostat")
+          "french_months", "eurostat", "oecd")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -1342,3 +1342,17 @@ def test_eurostat_tsv_with_its_dimensions_flags_and_periods_across_is_read(tmp_p
     np.testing.assert_allclose(load_series(_write(tmp_path, df)).series[0].values, np.arange(30) + 0.5)
     df["v"] = [f"{k} kg" for k in range(30)]
     assert any("every value written with 'kg'" in n for n in load_series(_write(tmp_path, df)).notes)
+
+
+def test_a_named_column_with_no_value_is_left_out_unless_the_user_names_it(tmp_path):
+    # an OECD download: LOCATION, INDICATOR, ..., TIME, Value and an empty 'Flag Codes'; the empty column counted as
+    # a second numeric column, so the load stopped at "expected the value column to be named"
+    t = pd.date_range("2015-01-01", periods=40, freq="MS").strftime("%Y-%m")
+    df = pd.concat([pd.DataFrame({"LOCATION": loc, "INDICATOR": "CPI", "TIME": t, "Value": np.arange(40.0) + k,
+                                  "Flag Codes": np.nan}) for k, loc in enumerate(["AUS", "AUT"])])
+    d = load_series(_write(tmp_path, df))
+    assert [s.id for s in d.series] == ["AUS", "AUT"] and d.freq == "MS"
+    np.testing.assert_allclose(d.series[1].values, np.arange(40.0) + 1)
+    assert "column(s) ['Flag Codes'] hold no value: left out" in d.notes
+    with pytest.raises(ValueError, match="Flag Codes"):  # named as the target, it is not dropped: its error says so
+        load_series(_write(tmp_path, df), "Flag Codes", "TIME", id="LOCATION")

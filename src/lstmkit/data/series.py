@@ -1429,14 +1429,22 @@ def date_and_hour(df, day: str, skip, notes: list[str]) -> str | None:
     return _join_time(df, day, hours[0], joined.where(d.notna(), None), f"a date and {how}", notes)
 
 
-def drop_empty_columns(df, notes: list[str]) -> list[str]:
-    """Drop (in place, from a private copy) the columns with no header and no value, which a separator at the end
-    of every line leaves (``Month,Sales,``: pandas names the third ``Unnamed: 2``); said in ``notes``."""
-    empty = [c for c in df.columns if str(c).startswith("Unnamed: ") and df[c].isna().all()]
-    if empty:
-        df.drop(columns=empty, inplace=True)
-        notes.append(f"empty column(s) {empty} left out (no header, no value: a separator at the end of every line?)")
-    return empty
+def drop_empty_columns(df, notes: list[str], keep=()) -> list[str]:
+    """Drop (in place, from a private copy) the columns with no value: those with no header either, which a
+    separator at the end of every line leaves (``Month,Sales,``: pandas names the third ``Unnamed: 2``), and named
+    ones the user did not name (``keep``), such as the empty ``Flag Codes`` of an OECD file, which would otherwise
+    count as a second value column; said in ``notes``."""
+    blank = [c for c in df.columns if df[c].isna().all() and c not in keep]
+    unnamed = [c for c in blank if str(c).startswith("Unnamed: ")]
+    named = [c for c in blank if c not in unnamed]
+    if len(named) == len(df.columns):  # nothing but empty columns: the loaders' own errors say so
+        return []
+    df.drop(columns=blank, inplace=True)
+    if unnamed:
+        notes.append(f"empty column(s) {unnamed} left out (no header, no value: a separator at the end of every line?)")
+    if named:
+        notes.append(f"column(s) {named} hold no value: left out")
+    return blank
 
 
 #: a header cell naming a year: ``1960``, or ``1960 [YR1960]`` as the World Bank's DataBank writes it
@@ -2123,8 +2131,9 @@ def load_series(
     src = source or name
     row_text = _row_text(bool(df.attrs.get("file_rows")), df.attrs.get("header_lines", 1))
     notes: list[str] = list(df.attrs.get("read_notes", []))
-    drop_empty_columns(df, notes)
     named = [target] if isinstance(target, str) else list(target or [])
+    drop_empty_columns(df, notes, {*named, time, *(id.split(",") if isinstance(id, str) else id or []),
+                                   *past_covariates, *future_covariates})
     id = join_id_columns(df, id, src, notes)
     drop_row_counter(df, {*named, time, id, *past_covariates, *future_covariates}, notes)
     if layout == "long" and not (time or target or past_covariates or future_covariates) and find_time:

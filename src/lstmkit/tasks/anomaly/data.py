@@ -109,7 +109,7 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
     reserved = {c for c in (cfg.label, cfg.time) if c}
     notes: list[str] = list(df.attrs.get("read_notes", []))
     df = df.copy()  # columns may be left out or joined below: never the caller's frame
-    drop_empty_columns(df, notes)
+    drop_empty_columns(df, notes, {cfg.label, cfg.time, *(cfg.columns or [])})
     drop_row_counter(df, {cfg.label, cfg.time, *(cfg.columns or [])} - {""}, notes)  # else read as a channel
     time_col = cfg.time
     if not time_col and not cfg.columns:  # a column of dates is the time, not a channel
