@@ -288,6 +288,15 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
                                         "FREQUENCY": "M", "TIME": t.strftime("%Y-%m"), "Value": y.round(2),
                                         "Flag Codes": np.nan}))
         pd.concat(frames).to_csv(path, index=False)
+    elif name == "ons":  # the ONS's series file: 8 'key,value' lines, no header, years, quarters, then months
+        t, y = _monthly(96)
+        meta = ['"Title","RETAIL SALES INDEX: ALL RETAILING"', '"CDID","J5EK"', '"Source dataset ID","DRSI"',
+                '"PreUnit",""', '"Unit","Index"', '"Release date","19-01-2024"', '"Next release","16 February 2024"',
+                '"Important notes",""']
+        yearly = [f'"{a}","{y[k * 12:(k + 1) * 12].mean():.1f}"' for k, a in enumerate(range(2001, 2009))]
+        quarterly = [f'"{2001 + k // 4} Q{k % 4 + 1}","{y[k * 3:(k + 1) * 3].mean():.1f}"' for k in range(32)]
+        monthly = [f'"{a.year} {a.strftime("%b").upper()}","{b:.1f}"' for a, b in zip(t, y)]
+        path.write_text("\n".join(meta + yearly + quarterly + monthly) + "\n")
     elif name == "newest_first":  # a price export: the newest day first (Yahoo, Investing.com)
         t, y = _daily()
         pd.DataFrame({"Date": t.strftime("%m/%d/%Y"), "Close": y.round(2)}).iloc[::-1].to_csv(path, index=False)
@@ -313,7 +322,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
           "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb", "event_log", "month_dot_comma",
           "german_thousands", "french_nnbsp", "swiss_apostrophe", "german_whole", "newest_first", "year_dot_month",
-          "french_months", "eurostat", "oecd")
+          "french_months", "eurostat", "oecd", "ons")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -1356,3 +1356,30 @@ def test_a_named_column_with_no_value_is_left_out_unless_the_user_names_it(tmp_p
     assert "column(s) ['Flag Codes'] hold no value: left out" in d.notes
     with pytest.raises(ValueError, match="Flag Codes"):  # named as the target, it is not dropped: its error says so
         load_series(_write(tmp_path, df), "Flag Codes", "TIME", id="LOCATION")
+
+
+def test_an_ons_series_file_metadata_lines_and_several_frequencies_in_one_column(tmp_path):
+    # the UK's Office for National Statistics: eight 'key,value' lines, no header, then the series as years, then
+    # as quarters, then as months, in one column. The first line became the header and the load stopped at
+    # "expected the value column to be named; numeric columns: []"
+    meta = ['"Title","CPIH ANNUAL RATE 00: ALL ITEMS 2015=100"', '"CDID","L55O"', '"Source dataset ID","MM23"',
+            '"PreUnit",""', '"Unit","%"', '"Release date","14-02-2024"', '"Next release","13 March 2024"',
+            '"Important notes",""']
+    years = [f'"{y}","{y - 2000}.5"' for y in range(2015, 2020)]
+    quarters = [f'"{y} Q{q}","{q}.0"' for y in range(2015, 2020) for q in range(1, 5)]
+    names = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
+    months = [f'"{y} {m}","{k}.25"' for k, (y, m) in enumerate((y, m) for y in range(2015, 2020) for m in names)]
+    path = tmp_path / "ons.csv"
+    path.write_text("\n".join(meta + years + quarters + months) + "\n")
+    d = load_series(path)
+    assert d.freq == "MS" and len(d.series[0]) == 60 and str(d.series[0].time[0].date()) == "2015-01-01"
+    np.testing.assert_allclose(d.series[0].values, np.arange(60) + 0.25)
+    assert any(n.startswith("8 line(s) before the header left out ('\"Title\"") for n in d.notes)
+    assert "the first column holds the series at several frequencies: its 60 months kept, 5 years and 20 quarters " \
+           "left out" in d.notes
+    path.write_text("\n".join(meta + years + quarters) + "\n")  # a quarterly series: its years left out
+    assert load_series(path).freq.startswith("QS") and len(load_series(path).series[0]) == 20
+    # a header and a row of units above dated rows are not metadata: the header stays
+    units = "Timestamp,Power\nUTC,kW\n" + "".join(f"2023-01-01 {h:02d}:00,{h}\n" for h in range(24))
+    path.write_text(units)
+    assert load_series(path).target == "Power"

@@ -268,6 +268,49 @@ def lines_before_header(lines: list[str]) -> int:
     return 0
 
 
+def metadata_lines(lines: list[str]) -> int:
+    """How many lines of ``key,value`` metadata stand above a table that has no header, as the UK's Office for
+    National Statistics writes its series (``"Title","CPIH ANNUAL RATE ..."``, ``"CDID","L55O"``, ... then
+    ``"1989","4.1"``): the leading lines whose first cell starts with a letter, at least three (a header and a
+    row of units under it are two: :func:`units_row`), where the next :data:`MIN_CODED_ROWS` lines or more (to
+    the end of ``lines``) start with a four-digit year; 0 otherwise."""
+    full = [x for x in lines if x.strip()]
+    if not full:
+        return 0
+    sep = table_dialect(full[0])["sep"]
+    first = [_cells(x, sep)[0] if x.strip() else "" for x in lines]
+    k = next((i for i, c in enumerate(first) if re.match(r"\d{4}\b", c)), 0)
+    after = [c for c in first[k:] if c]
+    if k < 3 or not all(re.match(r"[^\W\d_]", c) for c in first[:k] if c) or len(after) < MIN_CODED_ROWS or \
+            not all(re.match(r"\d{4}\b", c) for c in after[:-1]):  # (the last line of the piece may be cut)
+        return 0
+    return k
+
+
+#: a year, a quarter or a month as the ONS writes them in one column (``1989``, ``1989 Q1``, ``1989 JAN``)
+_ONS_PERIOD = {"year": r"\d{4}", "quarter": r"\d{4} ?Q[1-4]", "month": r"\d{4} ?[A-Za-z]{3}"}
+
+
+def finest_periods(df, notes: list[str]):
+    """``df`` with only the rows of its finest frequency where its first column holds years, quarters and months
+    together (``1989``, ``1989 Q1``, ``1989 JAN``: an ONS series at every frequency it is published at, one
+    after another), with a note naming what was left out; ``df`` as it is otherwise."""
+    if df.shape[1] < 2 or len(df) == 0:
+        return df
+    col = df.iloc[:, 0].astype(str).str.strip()
+    kinds = {k: col.str.fullmatch(p) for k, p in _ONS_PERIOD.items()}
+    present = [k for k, m in kinds.items() if m.any()]
+    if len(present) < 2 or not (kinds["year"] | kinds["quarter"] | kinds["month"]).all():
+        return df
+    finest = present[-1]  # months, else quarters
+    left = {k: int(kinds[k].sum()) for k in present if k != finest}
+    out = df[kinds[finest].to_numpy()].reset_index(drop=True)
+    out.attrs.update(df.attrs)
+    notes.append(f"the first column holds the series at several frequencies: its {int(kinds[finest].sum())} "
+                 f"{finest}s kept, " + " and ".join(f"{n} {k}s" for k, n in left.items()) + " left out")
+    return out
+
+
 def _cells(line: str, sep: str) -> list[str]:
     """A CSV line's cells, stripped of spaces and quotes (a first look at the file, before pandas reads it)."""
     return [c.strip().strip('"') for c in line.split(sep)]
@@ -343,7 +386,7 @@ def read_table(path: str | Path):
             with opener(path, "rb") as fh:  # the first lines, for a title above the header and the separator
                 head = fh.read(1 << 16).decode(encoding, "replace")
             lines = [x.rstrip("\r") for x in head.split("\n", 30)[:30]]
-            skip = lines_before_header(lines)
+            skip = lines_before_header(lines) or metadata_lines(lines)
             # the separator (and decimal mark) of a .csv from its header line; the others: pandas' sniffer
             inner = Path(path.stem).suffix.lower() if suffix == ".gz" else suffix  # 'x.tsv.gz': '.tsv'
             dialect = table_dialect(lines[skip] if skip < len(lines) else "") if inner in (".csv", ".tsv") else \
@@ -388,6 +431,8 @@ def read_table(path: str | Path):
         df.attrs["header_lines"] = skip + 2
         notes.append(f"the row under the header holds units or labels ({first[:80]}): left out")
     df = _split_dimensions(df, notes)
+    if text:
+        df = finest_periods(df, notes)
     df.attrs["source"] = str(path)
     df.attrs["decimal"] = dialect.get("decimal", ".") if text else "."
     df.attrs["file_rows"] = True
