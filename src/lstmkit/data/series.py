@@ -39,13 +39,18 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   whose values split the rows into series (each time once) is the series id
   (:func:`find_id_column`);
 - title lines above a CSV's header are left out (:func:`lines_before_header`),
-  as is a row of units under it (:func:`units_row`),
+  as is a row of units under it (:func:`units_row`) and the ONS's ``key,value``
+  lines above a table without a header (:func:`metadata_lines`), whose years,
+  quarters and months in one column are cut to the finest (:func:`finest_periods`),
   and a CSV whose first line is data (no header row: :func:`header_is_data`)
   is read with columns named ``column_1``, ``column_2``, ...;
-- one row per series with the dates across the header (``Page,2015-07-01,...``)
-  is melted to the long layout (:func:`dates_across`);
-- columns with no header and no value (a separator at the end of every line)
-  are left out (:func:`drop_empty_columns`);
+- one row per series with the dates (or period codes) across the header
+  (``Page,2015-07-01,...``) is melted to the long layout (:func:`dates_across`);
+  Eurostat's first column (``freq,unit,geo\\TIME_PERIOD``) is split into its
+  dimensions first, those the same in every row left out (:func:`_split_dimensions`);
+- columns with no value (a separator at the end of every line, an empty
+  ``Flag Codes``) are left out unless named (:func:`drop_empty_columns`);
+- Eurostat's flags after a value (``101.2 p``) are read as the number, ``: c`` as missing;
 - numbers with thousands separators are read (:func:`grouped_numbers`: a
   comma, or where it cannot be the decimal mark a point, a space or an
   apostrophe, one kind a column; in a ``;`` file, whole numbers grouped by a
