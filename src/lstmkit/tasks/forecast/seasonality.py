@@ -37,17 +37,8 @@ _MINUTE, _HOUR, _DAY = 60 * 10**9, 3600 * 10**9, 86400 * 10**9
 
 def season_from_freq(freq) -> int:
     """Season implied by a pandas frequency (0 when the calendar implies none, e.g. yearly or integer steps)."""
-    if not isinstance(freq, str):
-        return 0
-    import pandas as pd
-
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            offset = pd.tseries.frequencies.to_offset(freq)
-    except ValueError:
+    offset = _offset(freq)
+    if offset is None:
         return 0
     code = offset.rule_code.split("-")[0].upper()
     n = max(1, int(getattr(offset, "n", 1)))
@@ -66,9 +57,8 @@ def season_from_freq(freq) -> int:
         return per_year // n if per_year % n == 0 and per_year // n > 1 else 0
     if code in ("B", "C"):
         return 5 if n == 1 else 0
-    try:
-        nanos = offset.nanos
-    except ValueError:
+    nanos = _step_nanos(freq)
+    if not nanos:
         return 0
     if nanos == _DAY:
         return 7
@@ -207,10 +197,10 @@ def resolve_season(season: int, freq, series: list[np.ndarray] | None = None) ->
     return 1, "none: no calendar season and no clear autocorrelation peak"
 
 
-def _step_nanos(freq) -> int:
-    """The step of a fixed pandas frequency in nanoseconds; 0 for calendar ones (months, weeks, business days)."""
+def _offset(freq):
+    """The pandas offset of a frequency string (``'MS'``, ``'10s'``), ``None`` for anything else."""
     if not isinstance(freq, str):
-        return 0
+        return None
     import warnings
 
     import pandas as pd
@@ -218,7 +208,16 @@ def _step_nanos(freq) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            return max(0, int(pd.tseries.frequencies.to_offset(freq).nanos))
+            return pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return None
+
+
+def _step_nanos(freq) -> int:
+    """The step of a fixed pandas frequency in nanoseconds; 0 for calendar ones (months, weeks, business days)."""
+    offset = _offset(freq)
+    try:
+        return max(0, int(offset.nanos)) if offset is not None else 0
     except ValueError:
         return 0
 
