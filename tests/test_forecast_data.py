@@ -1336,6 +1336,7 @@ def test_eurostat_tsv_with_its_dimensions_flags_and_periods_across_is_read(tmp_p
     assert at[5] == pytest.approx((values["AT"][4].round(1) + values["AT"][6].round(1)) / 2)
     assert any("'geo' names the series; the same in every row, left out: freq 'M', unit 'I15'" in n for n in d.notes)
     assert any("with Eurostat's flags (bep, e, p" in n for n in d.notes)
+    assert any("written ':' or ': c' read as missing (first at row 2)" in n for n in d.notes)  # AT's row, not a melted one
     # a flag on a value among plain numbers in an ordinary file is read too; a unit on every value still is a unit
     df = pd.DataFrame({"month": pd.date_range("2020-01", periods=30, freq="MS").strftime("%Y-%m"),
                        "v": [f"{k}.5 p" if k % 5 == 0 else f"{k}.5" for k in range(30)]})

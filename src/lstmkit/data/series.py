@@ -500,7 +500,10 @@ def units_row(df, decimal: str = ".") -> bool:
 
 
 def where_row(df, i: int) -> str:
-    """``row N`` (file row, header = row 1) for a frame read from a file, ``position i`` for one made in memory."""
+    """``row N`` (file row, header = row 1) for a frame read from a file, ``position i`` for one made in memory;
+    in a table melted from dates across the header (:func:`dates_across`), the row the value came from."""
+    if "__row__" in df.columns:  # the melted rows keep their own
+        i = int(df["__row__"].iloc[i])
     return f"row {i + 1 + df.attrs.get('header_lines', 1)}" if df.attrs.get("file_rows") else f"position {i}"
 
 
