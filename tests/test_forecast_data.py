@@ -1375,7 +1375,7 @@ def test_an_ons_series_file_metadata_lines_and_several_frequencies_in_one_column
     d = load_series(path)
     assert d.freq == "MS" and len(d.series[0]) == 60 and str(d.series[0].time[0].date()) == "2015-01-01"
     np.testing.assert_allclose(d.series[0].values, np.arange(60) + 0.25)
-    assert any(n.startswith("8 line(s) before the header left out ('\"Title\"") for n in d.notes)
+    assert any(n.startswith("8 line(s) of metadata before the table left out ('\"Title\"") for n in d.notes)
     assert "the first column holds the series at several frequencies: its 60 months kept, 5 years and 20 quarters " \
            "left out" in d.notes
     path.write_text("\n".join(meta + years + quarters) + "\n")  # a quarterly series: its years left out

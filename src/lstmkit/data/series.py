@@ -391,7 +391,9 @@ def read_table(path: str | Path):
             with opener(path, "rb") as fh:  # the first lines, for a title above the header and the separator
                 head = fh.read(1 << 16).decode(encoding, "replace")
             lines = [x.rstrip("\r") for x in head.split("\n", 30)[:30]]
-            skip = lines_before_header(lines) or metadata_lines(lines)
+            skip = lines_before_header(lines)
+            meta = 0 if skip else metadata_lines(lines)  # 'key,value' lines above a table without a header
+            skip = skip or meta
             # the separator (and decimal mark) of a .csv from its header line; the others: pandas' sniffer
             inner = Path(path.stem).suffix.lower() if suffix == ".gz" else suffix  # 'x.tsv.gz': '.tsv'
             dialect = table_dialect(lines[skip] if skip < len(lines) else "") if inner in (".csv", ".tsv") else \
@@ -416,7 +418,8 @@ def read_table(path: str | Path):
     df.columns = [str(c).strip() for c in df.columns]
     if text and skip:
         title = " | ".join(x.strip() for x in lines[:skip] if x.strip())
-        notes.append(f"{skip} line(s) before the header left out ({title[:80]!r})")
+        notes.append(f"{skip} line(s) {'of metadata before the table' if meta else 'before the header'} left out "
+                     f"({title[:80]!r})")
         df.attrs["header_lines"] = skip + 1
     if text and header_is_data(list(df.columns)):
         first = ",".join(df.columns)
