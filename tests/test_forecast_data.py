@@ -1384,3 +1384,21 @@ def test_an_ons_series_file_metadata_lines_and_several_frequencies_in_one_column
     units = "Timestamp,Power\nUTC,kW\n" + "".join(f"2023-01-01 {h:02d}:00,{h}\n" for h in range(24))
     path.write_text(units)
     assert load_series(path).target == "Power"
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_numbers_in_parentheses_are_negative_as_accounts_write_them(tmp_path, sep):
+    # a profit-and-loss export: '(1,513.60)' for -1513.6 (and '(1.513,60)' in a ';' file) stopped at "expected a number"
+    t = pd.date_range("2020-01-01", periods=30, freq="MS").strftime("%Y-%m")
+    x = (np.sin(np.arange(30)) * 2000).round(2)
+    text = [f"({abs(a):,.2f})" if a < 0 else f"{a:,.2f}" for a in x]
+    if sep == ";":
+        text = [v.replace(",", "_").replace(".", ",").replace("_", ".") for v in text]
+    path = tmp_path / "pl.csv"
+    pd.DataFrame({"month": t, "profit": text}).to_csv(path, index=False, sep=sep)
+    d = load_series(path)
+    np.testing.assert_allclose(d.series[0].values, x)
+    assert any("14 value(s) in parentheses such as" in n and "read as -1513.6" in n for n in d.notes)
+    pd.DataFrame({"month": t, "profit": ["(3)", "(a note)", *map(str, x[2:])]}).to_csv(path, index=False, sep=sep)
+    with pytest.raises(ValueError, match=r"row 3: expected a number, got '\(a note\)'"):  # words stay an error
+        load_series(path)

@@ -50,7 +50,8 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   dimensions first, those the same in every row left out (:func:`_split_dimensions`);
 - columns with no value (a separator at the end of every line, an empty
   ``Flag Codes``) are left out unless named (:func:`drop_empty_columns`);
-- Eurostat's flags after a value (``101.2 p``) are read as the number, ``: c`` as missing;
+- Eurostat's flags after a value (``101.2 p``) are read as the number, ``: c`` as missing; a number in
+  parentheses (``(1,234.50)``, as accounts write it) as a negative one;
 - numbers with thousands separators are read (:func:`grouped_numbers`: a
   comma, or where it cannot be the decimal mark a point, a space or an
   apostrophe, one kind a column; in a ``;`` file, whole numbers grouped by a
@@ -557,6 +558,8 @@ MISSING_MARKERS = ("?", "-", "--", ".", "\u2013", "\u2014",
 #: reliability, z not applicable), read as the number; ``: c`` (no value, a flag) is missing
 _FLAGGED = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+))\s+[bcdefnprsuz]{1,4}"
 _FLAGGED_MISSING = r":\s*[bcdefnprsuz]{1,4}"
+#: a number in parentheses, as accounts write a negative one (``(1,234.50)``, ``(12)``)
+_PARENTHESES = r"\(\s*\d[\d.,' \u00a0\u202f]*\s*\)"
 #: a value below a limit (``<1``, ``< 0.05``), as Google Trends writes its smallest shares and laboratories their
 #: readings below a detection limit: read as half the limit (the usual substitution for a censored value)
 _BELOW = r"<\s*(\d+(\.\d*)?|\.\d+)"
@@ -679,6 +682,20 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
             notes.append(f"{name}: {int(below.sum())} value(s) written {shown} (below a limit, as Google Trends and "
                          f"laboratories write them) read as half the limit ({float(num[below].iloc[0]):g}; first at "
                          f"{where_row(df, int(np.flatnonzero(below.to_numpy())[0]))})")
+    negative = bad & raw.astype(str).str.strip().str.fullmatch(_PARENTHESES).fillna(False).astype(bool)
+    if negative.any():  # '(1,234.50)': an accountant's negative number
+        text = raw[negative].astype(str).str.strip()
+        inner = text.str.strip("()").str.strip()
+        decimal = df.attrs.get("decimal", ".")
+        grouped = grouped_numbers(inner, decimal)
+        plain = grouped[0] if grouped is not None else \
+            pd.to_numeric(inner.str.replace(decimal, ".", regex=False), errors="coerce")
+        negative[negative] = plain.notna().to_numpy()
+        num = num.where(~negative, -plain.reindex(raw.index))
+        bad = bad & ~negative
+        if notes is not None:
+            notes.append(f"{name}: {int(negative.sum())} value(s) in parentheses such as {text.iloc[0]!r} (an "
+                         f"accountant's negative numbers) read as {float(num[negative].iloc[0]):g}")
     flagged = bad & raw.astype(str).str.strip().str.fullmatch(_FLAGGED).fillna(False).astype(bool)
     if flagged.any() and not _one_sign(raw, bad | (num.notna() & raw.notna())):  # '101.2 p' beside '99.8'
         text = raw[flagged].astype(str).str.strip()
@@ -701,15 +718,16 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
     if bad.any():
         # every value read again, not only those pandas left as text: in a decimal-comma file pandas takes
         # '1.234' for 1.234 where '1.234,5' beside it shows the point is the thousands separator
-        read = (bad | num.notna()) & raw.notna() & ~below & ~marked
+        read = (bad | num.notna()) & raw.notna() & ~below & ~marked & ~negative & ~flagged
         grouped = grouped_numbers(raw[read].astype(str).str.strip(), df.attrs.get("decimal", "."))
         if grouped is not None:
             values, mark = grouped
             num = num.where(~read, values.reindex(raw.index))
             if notes is not None:
-                first = raw[bad].astype(str).str.strip().iloc[0]
-                notes.append(f"{name}: {int(bad.sum())} number(s) with thousands separators ({mark!r}) such as "
-                             f"{first!r} read as {float(num[bad].iloc[0]):g}")
+                text = raw[read].astype(str).str.strip()
+                marked_ones = text[text.str.contains(mark, regex=False)]
+                notes.append(f"{name}: {len(marked_ones)} number(s) with thousands separators ({mark!r}) such as "
+                             f"{marked_ones.iloc[0]!r} read as {float(num[marked_ones.index[0]]):g}")
             return num.astype("float64")
         decimal = df.attrs.get("decimal", ".")
         if decimal != ".":  # '880,50' in a ';' file is a number: name the value that is not one
