@@ -15,7 +15,10 @@ Stated limits (they keep a run on long or fine-grained data to seconds):
   are handled by STL: the series is seasonally adjusted (statsforecast's
   ``MSTL``) and the trend is forecast by ETS or ARIMA (ETS and seasonal ARIMA
   searches are refused or take minutes there); seasonal ARIMA is searched only
-  for seasons up to 12;
+  for seasons up to 12; the decomposition's trend and low-pass smoothers are
+  evaluated at every tenth of their span and interpolated between, as R's
+  ``stl()`` does by default (:func:`stl_jumps`; statsmodels evaluates every
+  point, which at a season of 360 made each decomposition 30x slower);
 - a model that fails on a series (too short, constant, numerical trouble) or
   returns non-finite values is replaced for that series by seasonal naive
   (naive when the series is shorter than a season), and a note says so.
@@ -42,6 +45,23 @@ MAX_SEASONAL_ARIMA = 12
 
 def statsforecast_available() -> bool:
     return importlib.util.find_spec("statsforecast") is not None
+
+
+def stl_jumps(season: int, seasonal: int = 11) -> dict[str, int]:
+    """STL's jumps for the trend and low-pass smoothers at ``season``: ``ceil(window / 10)``, R's ``stl()`` defaults
+    (Cleveland et al. 1990 suggest them; the LOESS is fitted every ``jump`` points and interpolated between).
+
+    The windows are statsmodels' defaults, which MSTL uses: the trend's the smallest odd integer above
+    ``1.5 season / (1 - 1.5 / seasonal)``, the low-pass filter's the smallest odd integer above the season.
+    ``seasonal`` is MSTL's seasonal window for one season (11). The seasonal smoother, cheap, keeps every point.
+    """
+    def above(x: float) -> int:
+        k = int(np.floor(x)) + 1
+        return k + (k % 2 == 0)
+
+    trend = above(1.5 * season / (1 - 1.5 / seasonal))
+    low = above(season)
+    return {"trend_jump": -(-trend // 10), "low_pass_jump": -(-low // 10)}
 
 
 def fit_length(season: int) -> int:
@@ -76,7 +96,7 @@ def _model(name: str, season: int, n: int):
     stl = m > MAX_DIRECT_SEASON or (name == "arima" and m > MAX_SEASONAL_ARIMA)
     if stl and n >= 2 * m + 1:
         trend = AutoETS(model="ZZN") if name == "ets" else AutoARIMA()
-        return MSTL(season_length=m, trend_forecaster=trend)
+        return MSTL(season_length=m, trend_forecaster=trend, stl_kwargs=stl_jumps(m))
     if stl:  # too short to adjust: no seasonality
         return AutoETS(model="ZZN") if name == "ets" else AutoARIMA()
     return AutoETS(season_length=m) if name == "ets" else AutoARIMA(season_length=m)
