@@ -454,12 +454,14 @@ def test_stl_jumps_are_a_tenth_of_the_windows_statsmodels_uses(season):
     pytest.importorskip("statsforecast")
     import statsmodels.api as sm
 
-    from lstmkit.tasks.forecast.classical import _model, stl_jumps
+    from lstmkit.tasks.forecast.classical import _model, describe, stl_jumps
 
     config = sm.tsa.STL(np.zeros(3 * season), period=season, seasonal=11).config
     assert stl_jumps(season) == {"trend_jump": -(-config["trend"] // 10),
                                  "low_pass_jump": -(-config["low_pass"] // 10)}
     assert _model("ets", season, 3 * season).stl_kwargs == stl_jumps(season)
+    j = stl_jumps(season)
+    assert f"every {j['trend_jump']} and {j['low_pass_jump']} points" in describe("ets", season)  # the report says so
 
 
 @pytest.mark.parametrize("name", ["ets", "arima"])

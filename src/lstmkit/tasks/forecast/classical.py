@@ -77,13 +77,17 @@ def describe(name: str, season: int) -> str:
         return f"seasonal naive: the last {season} values repeated" if season > 1 else "seasonal naive = naive (no season)"
     if name == "theta":
         return f"AutoTheta(season_length={season})"
+    jumps = "STL's trend and low-pass smoothers fitted every {trend_jump} and {low_pass_jump} points, as R's stl()"
+    jumps = jumps.format(**stl_jumps(season))
     if season > MAX_DIRECT_SEASON:
         inner = "AutoETS(model='ZZN')" if name == "ets" else "AutoARIMA()"
-        return f"MSTL(season_length={season}, trend_forecaster={inner}) (STL adjustment: season > {MAX_DIRECT_SEASON})"
+        return (f"MSTL(season_length={season}, trend_forecaster={inner}) (STL adjustment: season > {MAX_DIRECT_SEASON}; "
+                f"{jumps})")
     if name == "ets":
         return f"AutoETS(season_length={season})"
     if season > MAX_SEASONAL_ARIMA:
-        return f"MSTL(season_length={season}, trend_forecaster=AutoARIMA()) (seasonal ARIMA only up to {MAX_SEASONAL_ARIMA})"
+        return (f"MSTL(season_length={season}, trend_forecaster=AutoARIMA()) (seasonal ARIMA only up to "
+                f"{MAX_SEASONAL_ARIMA}; {jumps})")
     return f"AutoARIMA(season_length={season})"
 
 
