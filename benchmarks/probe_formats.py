@@ -229,6 +229,22 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
                       "Day-ahead Total Load Forecast [MW] - BZN|DE-LU": cells,
                       "Actual Total Load [MW] - BZN|DE-LU": cells}).to_csv(path, index=False)
         extra = ["--target", "Actual Total Load [MW] - BZN|DE-LU"]
+    elif name == "entsoe_prices":  # ENTSO-E's day-ahead prices: 'MTU (CET/CEST)' intervals, day first, zone names
+        # on the rows of the autumn change only, constant Area and Sequence columns, empty intraday columns
+        idx = pd.date_range("2023-09-01", periods=24 * 90, freq="h", tz="Europe/Berlin")
+        rng = np.random.default_rng(19)
+        local = idx.hour.to_numpy()
+        price = (90 + 30 * np.sin(2 * np.pi * (local - 6) / 24) + 10 * (idx.dayofweek.to_numpy() < 5)
+                 + np.cumsum(rng.normal(0, 1, len(idx))) + rng.normal(0, 6, len(idx)))
+        alike = idx.strftime("%d/%m/%Y %H").duplicated(keep=False)
+
+        def stamp(d, mark):
+            return d.strftime("%d/%m/%Y %H:%M:%S") + (f" ({'CEST' if d.dst() else 'CET'})" if mark else "")
+
+        cells = [f"{stamp(a, m)} - {stamp(a + pd.Timedelta(hours=1), m)}" for a, m in zip(idx, alike)]
+        pd.DataFrame({"Area": "BZN|DE-LU", "Sequence": "Without Sequence", "MTU (CET/CEST)": cells,
+                      "Day-ahead Price (EUR/MWh)": np.round(price, 2), "Intraday Period (CET/CEST)": "",
+                      "Intraday Price (EUR/MWh)": ""}).to_csv(path, index=False)
     elif name == "ecb":  # the ECB data portal's CSV: the day twice ('DATE' and 'TIME PERIOD'), the series' title
         days = pd.bdate_range("2021-01-01", periods=500)
         rng = np.random.default_rng(17)
@@ -320,7 +336,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "logger_jitter", "year_month_columns", "title_line", "no_header", "sunspots_as_shipped",
           "dates_across", "excel_ansi", "excel_unicode_text", "excel_day_numbers",
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
-          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "ecb", "event_log", "month_dot_comma",
+          "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "entsoe_prices", "ecb", "event_log", "month_dot_comma",
           "german_thousands", "french_nnbsp", "swiss_apostrophe", "german_whole", "newest_first", "year_dot_month",
           "french_months", "eurostat", "oecd", "ons")
 

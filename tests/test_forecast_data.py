@@ -1233,6 +1233,48 @@ def test_intervals_read_by_their_start_and_more_missing_markers(tmp_path):
     assert load_series(ranges, "y").series[0].time.tolist() == [0, 1, 2]  # number ranges are no dates: t is the time
 
 
+def _entsoe_marked(every: bool, interval: bool = True) -> pd.DataFrame:
+    """Hourly prices over the end of summer time, times in Berlin's wall clock with ENTSO-E's zone marks: on every
+    time, or only on the two hours that would otherwise read alike (and the hour ending in one of them)."""
+    idx = pd.date_range("2023-10-20", periods=24 * 20, freq="h", tz="Europe/Berlin")
+    alike = idx.strftime("%d/%m/%Y %H").duplicated(keep=False)
+
+    def stamp(d, mark: bool) -> str:
+        return d.strftime("%d/%m/%Y %H:%M:%S") + (f" ({'CEST' if d.dst() else 'CET'})" if mark else "")
+
+    cells = []
+    for k, a in enumerate(idx):
+        b = a + pd.Timedelta(hours=1)
+        mark = every or alike[k] or (k + 1 < len(idx) and alike[k + 1])
+        cells.append(f"{stamp(a, mark)} - {stamp(b, mark)}" if interval else stamp(a, mark))
+    price = 80 + 30 * np.sin(2 * np.pi * (idx.hour.to_numpy() - 6) / 24) + np.arange(len(idx)) / 100
+    return pd.DataFrame({"Area": "BZN|DE-LU", "Sequence": "Without Sequence", "MTU (CET/CEST)": cells,
+                         "Day-ahead Price (EUR/MWh)": np.round(price, 2), "Intraday Price (EUR/MWh)": ""})
+
+
+@pytest.mark.parametrize("interval", [True, False])
+def test_times_marked_with_their_zone_on_every_row_read_at_their_utc_offsets(tmp_path, interval):
+    """'29/10/2023 02:00:00 (CEST) - ...' (ENTSO-E's export): the marks kept every column from reading as dates, so
+    the rows were steps; marked on every row, the two 02:00 hours are two hours."""
+    df = _entsoe_marked(every=True, interval=interval)
+    d = load_series(_write(tmp_path, df))
+    assert d.time_column == "MTU (CET/CEST)" and d.freq == "h"
+    t = d.series[0].time
+    assert len(t) == len(df) and (np.diff(t.to_numpy()) == np.timedelta64(1, "h")).all()  # in UTC: no hour twice
+    assert t[0] == pd.Timestamp("2023-10-19 22:00")  # 00:00 CEST
+    assert "column 'MTU (CET/CEST)': zone names (CEST), (CET) read as UTC offsets" in d.notes
+    assert np.allclose(d.series[0].values, df["Day-ahead Price (EUR/MWh)"])
+
+
+def test_zone_marks_on_a_few_rows_are_left_out_and_the_clock_read_as_written(tmp_path):
+    df = _entsoe_marked(every=False)
+    d = load_series(_write(tmp_path, df))
+    t = d.series[0].time
+    assert d.freq == "h" and t[0] == pd.Timestamp("2023-10-20") and len(t) == len(df) - 1  # 02:00 twice: one slot
+    assert any("zone names (CEST), (CET) on 3 of 480 times only: left out" in n for n in d.notes), d.notes
+    assert any("the hour a local clock repeats when summer time ends" in n for n in d.notes)
+
+
 def test_two_columns_of_the_same_dates_are_one_time_column(tmp_path):
     days = pd.bdate_range("2020-01-01", periods=60)
     rate = 1.1 + np.arange(60) / 1000

@@ -61,6 +61,10 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   spreadsheet's ``#DIV/0!``) are missing; ``<1`` (below a limit) is half the limit;
 - time intervals written as text (``01.01.2020 00:00 - 01.01.2020 01:00``) are
   read by their start (:func:`interval_starts`);
+- a European zone's name after a time (``29/10/2023 02:00:00 (CEST)``, as
+  ENTSO-E marks its hours) is read as its UTC offset where every time has one,
+  and left out where only the times around a clock change have one
+  (:func:`zone_marks`);
 - timestamps a little off a round step (a logger's clock running late or
   early, within a fifth of a step) are rounded to it (:func:`snap_jitter`);
 - a time so far from the others that the grid would span more than
@@ -816,6 +820,23 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
         return raw.to_numpy().astype("int64"), False, None, False
     import warnings
 
+    marks = zone_marks(raw)
+    if marks is not None:  # '29/10/2023 02:00:00 (CEST)': read without the marks, then each at its offset
+        text, offsets = marks
+        t, is_dt, tz, tz_utc = parse_time(df.assign(**{col: text}), col, path, keys, notes)
+        found = raw.astype(str).str.findall(_ZONE_MARK)
+        named = ", ".join(f"({z})" for z in dict.fromkeys(z for v in found for z in v))
+        if offsets is None or not is_dt:
+            if notes is not None:
+                notes.append(f"column {col!r}: zone names {named} on {int(text.ne(raw.astype(str)).sum())} of "
+                             f"{len(raw)} times only: left out, the times read as the clock shows them")
+            return t, is_dt, tz, tz_utc
+        if notes is not None:
+            notes.append(f"column {col!r}: zone names {named} read as UTC offsets")
+        if not _repeats(t, keys):  # the wall clock as written, as for times with UTC offsets
+            return t, True, None, False
+        return (np.asarray(t, dtype="datetime64[ns]") - (offsets * 3600 * 10**9).astype("timedelta64[ns]"),
+                True, "UTC", True)
     starts = interval_starts(raw)
     if starts is not None:  # intervals: read by their starts (the time a value's period starts, as elsewhere)
         if notes is not None:
@@ -1407,6 +1428,8 @@ def holds_dates(col) -> bool:
     col = col.dropna()
     if len(col) == 0 or not pd.api.types.is_string_dtype(col) or not col.map(lambda v: isinstance(v, str)).all():
         return False
+    marks = zone_marks(col)
+    col = col if marks is None else marks[0]  # '02:00:00 (CEST)': the times without the zone's name
 
     def every(part) -> bool:  # not words ('Jan', 'red'), not numbers; one format (fast), else value by value
         if len(col) >= MIN_CODED_ROWS and (part.str.strip().str.fullmatch(_MONTH_DOT_YEAR).all() or  # '01.2020'
@@ -1685,6 +1708,30 @@ def find_time_column(df, skip, path, notes: list[str]) -> str | None:
                      f" e.g. {df[c].dropna().iloc[0]!r}, is not read as a date; write dates as YYYY-MM-DD to use "
                      "the calendar)")
     return None
+
+
+#: a time zone's name in parentheses after a time, as ENTSO-E marks its hours (``02:00:00 (CEST)``), and its UTC
+#: offset in hours: Europe's zones and UTC (names used elsewhere for other zones, CST or IST, are left alone)
+ZONE_OFFSETS = {"UTC": 0, "GMT": 0, "WET": 0, "WEST": 1, "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2, "EET": 2,
+                "EEST": 3}
+_ZONE_MARK = r"\s*\((" + "|".join(ZONE_OFFSETS) + r")\)"
+
+
+def zone_marks(raw):
+    """Times written with a zone's name in parentheses (``29/10/2023 02:00:00 (CEST)``, and the intervals ENTSO-E
+    writes, ``29/10/2023 02:00:00 (CEST) - 29/10/2023 02:00:00 (CET)``): ``(the text without the names, each
+    value's UTC offset in hours from its first name)``, the offsets ``None`` unless every value has a name (where
+    only some have one, around a clock change, the others' offsets are unknown); ``None`` where no value has one."""
+    import pandas as pd
+
+    text = pd.Series(raw).astype(str)
+    first = text.str.extract(_ZONE_MARK, expand=False)
+    if first.isna().all():
+        return None
+    stripped = text.str.replace(_ZONE_MARK, "", regex=True)
+    if first.isna().any():
+        return stripped, None
+    return stripped, first.map(ZONE_OFFSETS).to_numpy(dtype="int64")
 
 
 #: a time interval written as its start and end: ``01.01.2020 00:00 - 01.01.2020 01:00`` (spaces around the dash)
