@@ -459,9 +459,31 @@ def test_a_column_of_date_text_is_the_time_too():
     data = from_frame(pd.DataFrame({"timestamp": stamps, "sensor temp": x[:, 0]}))
     assert data.columns == ["sensor temp"] and data.time_column == "timestamp"
     assert any("holds dates" in n for n in data.notes)
-    codes = pd.DataFrame({"code": ["a1"] * 50, "v": x[:, 0]})  # text that is not dates stays a (bad) value column
+    codes = pd.DataFrame({"code": ["a1", "b2"] * 25, "v": x[:, 0]})  # text that is not dates stays a (bad) value column
     with pytest.raises(ValueError, match="column 'code'"):
         from_frame(codes)
+
+
+def test_text_the_same_in_every_row_is_left_out_and_zone_marked_times_are_read(tmp_path):
+    """ENTSO-E's price export: constant 'Area' and 'Sequence' texts stopped the load ("column 'Area': expected a
+    number"), and its times carry zone names ('02:00:00 (CEST)'); now one channel, the price, on UTC times."""
+    from lstmkit.tasks.anomaly.data import from_frame
+
+    idx = pd.date_range("2023-10-25", periods=24 * 8, freq="h", tz="Europe/Berlin")
+    stamp = [f"{a:%d/%m/%Y %H:%M:%S} ({'CEST' if a.dst() else 'CET'})" for a in idx]
+    price = 80 + 20 * np.sin(2 * np.pi * idx.hour.to_numpy() / 24) + np.arange(len(idx)) / 50
+    frame = pd.DataFrame({"Area": "BZN|DE-LU", "Sequence": "Without Sequence", "MTU (CET/CEST)": stamp,
+                          "Day-ahead Price (EUR/MWh)": price})
+    path = tmp_path / "prices.csv"
+    frame.to_csv(path, index=False)
+    d = load_anomaly_data(path)
+    assert d.columns == ["Day-ahead Price (EUR/MWh)"] and d.time_column == "MTU (CET/CEST)"
+    assert "column(s) ['Area', 'Sequence'] hold one text in every row (e.g. 'BZN|DE-LU'): left out, not channels" \
+        in d.notes
+    assert len(d.values) == len(idx) and list(d.time[:1]) == [stamp[0]]  # every hour, the times as written
+    assert "column 'MTU (CET/CEST)': zone names (CEST), (CET) read as UTC offsets" in d.notes
+    with pytest.raises(ValueError, match="column 'Area'"):  # nothing else to read: the text is what is there
+        from_frame(frame[["Area"]])
 
 
 def test_a_row_number_column_and_a_step_column_are_not_channels(tmp_path):

@@ -129,6 +129,11 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
         columns = list(cfg.columns)
     else:
         columns = [c for c in df.columns if c not in reserved]
+        labels_of_all = [c for c in columns if _one_text(df[c])]  # 'Area: BZN|DE-LU' on every row: a label, no channel
+        if labels_of_all and len(labels_of_all) < len(columns):
+            columns = [c for c in columns if c not in labels_of_all]
+            notes.append(f"column(s) {labels_of_all} hold one text in every row (e.g. {str(df[labels_of_all[0]].iloc[0])!r}): "
+                         "left out, not channels")
         if not columns:
             raise _err(path, f"no value columns besides {sorted(reserved)}")
     raw = np.stack([_numeric(df, c, path, row_offset, notes).to_numpy() for c in columns], axis=1)
@@ -150,6 +155,18 @@ def from_frame(df, cfg: DataConfig | None = None, source: str = "DataFrame", row
         values, time = values[::-1].copy(), time[::-1].copy()
         labels = None if labels is None else labels[::-1].copy()
     return AnomalyData(values, labels, time, columns, str(path), notes, time_column=time_col)
+
+
+def _one_text(col) -> bool:
+    """Whether a column holds the same text, not a number, in every row (an export's area or unit column)."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col) or col.isna().any() or len(col) < 2:
+        return False
+    first = str(col.iloc[0]).strip()
+    if not first or first[0].isdigit() or first[0] in "+-.(":  # a number however written: the constant check's
+        return False
+    return bool((col.astype(str).str.strip() == first).all())
 
 
 def _numeric(df, col: str, path, row_offset: int, notes: list[str] | None = None):
