@@ -464,6 +464,18 @@ def test_a_column_of_date_text_is_the_time_too():
         from_frame(codes)
 
 
+def test_months_written_with_a_dot_are_months_not_decimal_numbers(tmp_path):
+    """'01.2002' after '12.2001' (months as German and comma-file exports write them) stopped the detector at
+    "timestamps must increase": the text was read as the numbers 1.2002 and 12.2001."""
+    months = pd.date_range("2001-01", periods=36, freq="MS")
+    path = tmp_path / "m.csv"
+    with open(path, "w") as f:
+        f.write("Month,Sales\n" + "".join(f"{m:%m.%Y},{100 + k % 12}\n" for k, m in enumerate(months)))
+    d = load_anomaly_data(path)
+    assert d.time_column == "Month" and len(d.values) == 36 and list(d.time[12:14]) == ["01.2002", "02.2002"]
+    assert any("period codes such as '01.2001' read as the time their period starts" in n for n in d.notes), d.notes
+
+
 def test_text_the_same_in_every_row_is_left_out_and_zone_marked_times_are_read(tmp_path):
     """ENTSO-E's price export: constant 'Area' and 'Sequence' texts stopped the load ("column 'Area': expected a
     number"), and its times carry zone names ('02:00:00 (CEST)'); now one channel, the price, on UTC times."""

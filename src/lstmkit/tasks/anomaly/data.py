@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.series import (clock_repeat_hint, drop_empty_columns, drop_row_counter, index_as_columns, infer_freq,
-                            is_clock_repeat, numeric_column, numeric_dates, parse_time, read_table, time_candidates)
+from ...data.series import (clock_repeat_hint, drop_empty_columns, drop_row_counter, holds_dates, index_as_columns,
+                            infer_freq, is_clock_repeat, numeric_column, numeric_dates, parse_time, read_table,
+                            time_candidates)
 from .config import DataConfig
 from .events import runs
 
@@ -212,7 +213,8 @@ def _check_time(df, col: str, path, notes: list[str], row_offset: int = 2) -> tu
 
     raw = df[col]
     numeric = pd.to_numeric(raw, errors="coerce")
-    numbers = bool(numeric.notna().all())
+    # text that reads as numbers but holds dates ('01.2001', a month, is not 1.2001) is read as dates below
+    numbers = bool(numeric.notna().all()) and (pd.api.types.is_numeric_dtype(raw) or not holds_dates(raw))
     dates, note = numeric_dates(numeric, col) if numbers else (None, None)  # yyyymm, R's years, Unix, Excel
     if numbers and dates is None:
         t = numeric.to_numpy()  # steps, seconds from a start: numbers as they are
