@@ -1444,3 +1444,19 @@ def test_numbers_in_parentheses_are_negative_as_accounts_write_them(tmp_path, se
     pd.DataFrame({"month": t, "profit": ["(3)", "(a note)", *map(str, x[2:])]}).to_csv(path, index=False, sep=sep)
     with pytest.raises(ValueError, match=r"row 3: expected a number, got '\(a note\)'"):  # words stay an error
         load_series(path)
+
+
+def test_a_frame_read_without_decimal_comma_has_its_numbers_read_not_a_month_column_forecast():
+    """``pd.read_csv(path, sep=';')`` on a German export leaves '104,08' as text. The frame's month codes (read by
+    pandas as 1.2001, 2.2001, ...) were then the only numeric column and were forecast, without a word."""
+    from lstmkit.data.series import decimal_commas
+
+    months = pd.date_range("2001-01", periods=36, freq="MS")
+    sales = [f"{100 + k % 12},{k % 7}{k % 10}" for k in range(36)]
+    frame = pd.DataFrame({"Monat": [float(f"{m:%m.%Y}") for m in months], "Umsatz": sales})
+    with pytest.raises(ValueError, match=r"numeric columns: \['Monat', 'Umsatz'\]"):
+        load_series(frame)
+    d = load_series(frame.assign(Monat=months.strftime("%Y-%m")))
+    assert d.target == "Umsatz" and d.series[0].values[1] == pytest.approx(101.11)
+    assert any("numbers written with a decimal comma (such as '100,00') read as 100" in n for n in d.notes), d.notes
+    assert decimal_commas(pd.Series(["1,234", "2,345"])) is None  # three digits after every comma: thousands as likely

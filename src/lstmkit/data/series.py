@@ -585,6 +585,8 @@ def reads_as_numbers(col) -> bool:
         return True
     if len(text) and grouped_numbers(text, col.attrs.get("decimal", ".")) is not None:
         return True
+    if decimal_commas(col) is not None:  # '104,08' in a frame read without decimal=','
+        return True
     return bool(marked.any()) and bool(pd.to_numeric(text, errors="coerce").notna().all())
 
 
@@ -650,6 +652,23 @@ def _points_in_comma_file(raw, num, name: str, notes: list[str] | None):
     return num
 
 
+def decimal_commas(raw):
+    """A text column of numbers written with a decimal comma (``'104,08'``), in a frame that did not come from a file
+    (a file's dialect says its decimal mark): the numbers, or ``None``. Only where some value has other than three
+    digits after its comma, so that the comma cannot be a thousands separator (``'1,234'`` stays unread)."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(raw) or "decimal" in raw.attrs:
+        return None
+    text = raw.dropna().astype(str).str.strip()
+    if not len(text) or not text.str.fullmatch(r"[-+]?\d+(,\d+)?").all():
+        return None
+    after = text.str.extract(r",(\d+)$")[0].dropna()
+    if not len(after) or (after.str.len() == 3).all():
+        return None
+    return pd.to_numeric(raw.astype(str).str.strip().str.replace(",", ".", regex=False), errors="coerce")
+
+
 def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[str] | None = None):
     """Column as float, raising on values that are present but not numbers. Numbers written with thousands
     separators (``"1,124.86"``, a spreadsheet's number format: commas between groups of exactly three digits, a
@@ -661,6 +680,13 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
     num = pd.to_numeric(raw, errors="coerce")
     bad = num.isna() & raw.notna()
     name = "the series columns" if col.startswith("__") else f"column {col!r}"  # in the notes
+    commas = decimal_commas(raw) if bad.any() and "decimal" not in df.attrs else None
+    if commas is not None:  # a frame read without decimal=',': '104,08' is 104.08
+        if notes is not None:
+            first = raw[bad].astype(str).str.strip().iloc[0]
+            notes.append(f"{name}: numbers written with a decimal comma (such as {first!r}) read as "
+                         f"{float(commas[bad].iloc[0]):g}")
+        return commas.astype("float64")
     if not bad.any():  # numbers (and missing values) only: the common case, nothing more to read
         if df.attrs.get("decimal", ".") != "." and not pd.api.types.is_numeric_dtype(raw):
             num = _points_in_comma_file(raw, num, name, notes)
