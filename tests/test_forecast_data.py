@@ -1460,3 +1460,21 @@ def test_a_frame_read_without_decimal_comma_has_its_numbers_read_not_a_month_col
     assert d.target == "Umsatz" and d.series[0].values[1] == pytest.approx(101.11)
     assert any("numbers written with a decimal comma (such as '100,00') read as 100" in n for n in d.notes), d.notes
     assert decimal_commas(pd.Series(["1,234", "2,345"])) is None  # three digits after every comma: thousands as likely
+
+
+@pytest.mark.parametrize("form", ["%m.%Y", "%Y.%m"])
+def test_months_that_pandas_read_as_numbers_are_months(form):
+    """``pd.read_csv`` reads '01.2001' as 1.2001 and '2001.01' as 2001.01 (lstmkit's own reader keeps them as text):
+    in a frame, such a column was a second value column ("numeric columns: ['Month', 'Sales']") or, for
+    year.month, R's decimal years with most months missing."""
+    from lstmkit.data.series import dotted_months
+
+    months = pd.date_range("2001-01", periods=40, freq="MS")
+    frame = pd.DataFrame({"Month": [float(f"{m:{form}}") for m in months], "Sales": 100 + np.arange(40.0) % 12})
+    d = load_series(frame)
+    assert d.time_column == "Month" and d.target == "Sales" and d.freq == "MS"
+    assert d.series[0].time[0] == pd.Timestamp("2001-01-01") and len(d.series[0]) == 40
+    assert any("read as months written" in n for n in d.notes), d.notes
+    rng = np.random.default_rng(0)
+    assert dotted_months(pd.Series(np.round(2000 + rng.uniform(0, 5, 40), 2))) is None  # prices near 2000
+    assert dotted_months(pd.Series([2001.01, 2001.05, 2001.09, 2002.01, 2002.05])) is None  # not month after month

@@ -1371,6 +1371,11 @@ def numeric_dates(raw, col: str, search: bool = False):
         example = raw.iloc[min(1, len(raw) - 1)]
         return t, (f"column {col!r}: decimal years such as {example.item() if hasattr(example, 'item') else example!r}"
                    f" (as R's time() writes them) read as {kind}: {shown(t)}, ...")
+    t = dotted_months(raw) if enough else None
+    if t is not None:
+        form = "month.year" if float(first) < 13 else "year.month"
+        return t, (f"column {col!r}: numbers such as {first!r} read as months written {form} (pandas reads '01.2001' "
+                   f"and '2001.01' as numbers): {shown(t)}, ...")
     unit: list[str] = []
     t = unix_times(raw, name=col if search else None, unit_out=unit)
     if t is not None:
@@ -1380,6 +1385,32 @@ def numeric_dates(raw, col: str, search: bool = False):
     if t is not None:
         return t, f"column {col!r}: numbers such as {first!r} read as Excel day numbers (days since 1899-12-30): {t.iloc[0]}"
     return None, None
+
+
+def dotted_months(raw):
+    """Months written ``01.2001`` or ``2001.01`` that a reader took for the numbers 1.2001 and 2001.01 (a frame read
+    by ``pd.read_csv``; lstmkit's own file reader keeps them as text): the months' first days, or ``None``. Every
+    value must be a month of the years 1800-2200 in one of the two forms, and the months present must follow one
+    another (nine steps in ten a single month), so that measured values do not pass."""
+    import pandas as pd
+
+    v = raw.to_numpy(dtype="float64")
+    if not np.isfinite(v).all() or np.all(np.mod(v, 1) == 0):
+        return None
+    for scale, month_first in ((10000, True), (100, False)):
+        a = np.round(v * scale)
+        if np.abs(v * scale - a).max() > 1e-4:
+            continue
+        a = a.astype("int64")
+        year, month = (a % 10000, a // 10000) if month_first else (a // 100, a % 100)
+        if not ((month >= 1) & (month <= 12) & (year >= 1800) & (year <= 2200)).all():
+            continue
+        present = np.unique(year * 12 + month - 1)
+        if len(present) < 2 or (np.diff(present) == 1).mean() < 0.9:
+            continue
+        return pd.Series(pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1})).to_numpy(),
+                         index=raw.index)
+    return None
 
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
