@@ -1448,18 +1448,22 @@ def test_numbers_in_parentheses_are_negative_as_accounts_write_them(tmp_path, se
 
 def test_a_frame_read_without_decimal_comma_has_its_numbers_read_not_a_month_column_forecast():
     """``pd.read_csv(path, sep=';')`` on a German export leaves '104,08' as text. The frame's month codes (read by
-    pandas as 1.2001, 2.2001, ...) were then the only numeric column and were forecast, without a word."""
+    pandas as 1.2001, 2.2001, ...) were then the only numeric column and were forecast, without a word; now the
+    sales are the target and the codes the months."""
     from lstmkit.data.series import decimal_commas
 
     months = pd.date_range("2001-01", periods=36, freq="MS")
     sales = [f"{100 + k % 12},{k % 7}{k % 10}" for k in range(36)]
     frame = pd.DataFrame({"Monat": [float(f"{m:%m.%Y}") for m in months], "Umsatz": sales})
-    with pytest.raises(ValueError, match=r"numeric columns: \['Monat', 'Umsatz'\]"):
-        load_series(frame)
+    whole = load_series(frame)  # the months too, since pandas' 1.2001 is read as January 2001
+    assert whole.target == "Umsatz" and whole.time_column == "Monat" and whole.freq == "MS"
     d = load_series(frame.assign(Monat=months.strftime("%Y-%m")))
     assert d.target == "Umsatz" and d.series[0].values[1] == pytest.approx(101.11)
     assert any("numbers written with a decimal comma (such as '100,00') read as 100" in n for n in d.notes), d.notes
     assert decimal_commas(pd.Series(["1,234", "2,345"])) is None  # three digits after every comma: thousands as likely
+    grouped = load_series(pd.DataFrame({"t": months.strftime("%Y-%m"), "v": ["9.839,61", "10.516,96", "987,5"] * 12}))
+    assert grouped.series[0].values[:3] == pytest.approx([9839.61, 10516.96, 987.5])  # '9.839,61' as Germans group
+    assert decimal_commas(pd.Series(["1.234,5", "1,234.5"])) is None  # two readings in one column: no guess
 
 
 @pytest.mark.parametrize("form", ["%m.%Y", "%Y.%m"])

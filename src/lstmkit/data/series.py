@@ -653,20 +653,22 @@ def _points_in_comma_file(raw, num, name: str, notes: list[str] | None):
 
 
 def decimal_commas(raw):
-    """A text column of numbers written with a decimal comma (``'104,08'``), in a frame that did not come from a file
-    (a file's dialect says its decimal mark): the numbers, or ``None``. Only where some value has other than three
-    digits after its comma, so that the comma cannot be a thousands separator (``'1,234'`` stays unread)."""
+    """A text column of numbers written with a decimal comma (``'104,08'``, and grouped ``'9.839,61'``), in a frame
+    that did not come from a file (a file's dialect says its decimal mark): the numbers, or ``None``. Only where
+    some value has other than three digits after its comma, so that the comma cannot be a thousands separator
+    (``'1,234'`` stays unread)."""
     import pandas as pd
 
     if pd.api.types.is_numeric_dtype(raw) or "decimal" in raw.attrs:
         return None
     text = raw.dropna().astype(str).str.strip()
-    if not len(text) or not text.str.fullmatch(r"[-+]?\d+(,\d+)?").all():
-        return None
     after = text.str.extract(r",(\d+)$")[0].dropna()
-    if not len(after) or (after.str.len() == 3).all():
+    if not len(text) or not len(after) or (after.str.len() == 3).all():
         return None
-    return pd.to_numeric(raw.astype(str).str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    if text.str.fullmatch(r"[-+]?\d+(,\d+)?").all():
+        return pd.to_numeric(raw.astype(str).str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    grouped = grouped_numbers(text, ",")  # '9.839,61', '9 839,61': thousands grouped, as in a decimal-comma file
+    return None if grouped is None else grouped[0].reindex(raw.index)
 
 
 def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[str] | None = None):
