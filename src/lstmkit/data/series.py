@@ -65,6 +65,11 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   ENTSO-E marks its hours) is read as its UTC offset where every time has one,
   and left out where only the times around a clock change have one
   (:func:`zone_marks`);
+- in a DataFrame (not a file, whose dialect gives the decimal mark), text
+  numbers with a decimal comma (``'104,08'``, ``'9.839,61'``) are read
+  (:func:`decimal_commas`), and months that ``pd.read_csv`` took for numbers
+  (1.2001 for ``01.2001``, 2001.01 for ``2001.01``) are months
+  (:func:`dotted_months`);
 - timestamps a little off a round step (a logger's clock running late or
   early, within a fifth of a step) are rounded to it (:func:`snap_jitter`);
 - a time so far from the others that the grid would span more than
