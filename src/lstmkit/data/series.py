@@ -687,7 +687,7 @@ def numeric_column(df, col: str, path, allow_missing: bool = True, notes: list[s
     num = pd.to_numeric(raw, errors="coerce")
     bad = num.isna() & raw.notna()
     name = "the series columns" if col.startswith("__") else f"column {col!r}"  # in the notes
-    commas = decimal_commas(raw) if bad.any() and "decimal" not in df.attrs else None
+    commas = decimal_commas(raw) if bad.any() else None  # None for a file's column: its attrs carry the decimal mark
     if commas is not None:  # a frame read without decimal=',': '104,08' is 104.08
         if notes is not None:
             first = raw[bad].astype(str).str.strip().iloc[0]

@@ -165,8 +165,8 @@ def _one_text(col) -> bool:
     if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col) or col.isna().any() or len(col) < 2:
         return False
     first = str(col.iloc[0]).strip()
-    if not first or first[0].isdigit() or first[0] in "+-.(":  # a number however written: the constant check's
-        return False
+    if not first or first[0].isdigit() or first[0] in "+-.(":  # a number, however written: a constant channel,
+        return False  # which the constant-column error names
     return bool((col.astype(str).str.strip() == first).all())
 
 
