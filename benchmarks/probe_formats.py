@@ -325,6 +325,27 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         path = path.with_suffix(".txt")
         path.write_bytes(("Datum\tUmsatz (€)\n" + "".join(f"{a:%Y-%m-%d}\t{b:.2f}\n" for a, b in zip(t, y)))
                          .encode("utf-16"))
+    elif name == "meter_readings":  # a meter read once a month, on whichever day the reader came, day first
+        t, y = _monthly(96)
+        rng = np.random.default_rng(11)
+        read = t + pd.to_timedelta(rng.integers(0, 27, len(t)), unit="D")
+        pd.DataFrame({"Read on": read.strftime("%d/%m/%Y"), "kWh": y.round(1)}).to_csv(path, index=False)
+    elif name == "weight_log":  # a weight logged each morning, at a different minute each day, from an app
+        t, y = _daily()
+        rng = np.random.default_rng(12)
+        at = t + pd.to_timedelta(rng.integers(6 * 60, 10 * 60, len(t)), unit="min")
+        pd.DataFrame({"Date": at.strftime("%Y-%m-%d %H:%M:%S"), "Value": y.round(1)}).to_csv(path, index=False)
+    elif name == "weekly_count":  # a weekly count taken on whichever weekday the counter came
+        rng = np.random.default_rng(13)
+        t = pd.date_range("2018-01-01", periods=260, freq="W-MON") + pd.to_timedelta(rng.integers(0, 5, 260), "D")
+        k = np.arange(260)
+        y = 500 + k + 80 * np.sin(2 * np.pi * k / 52.18) + rng.normal(0, 20, 260)
+        pd.DataFrame({"counted": t.strftime("%Y-%m-%d"), "birds": y.round()}).to_csv(path, index=False)
+    elif name == "hourly_sample":  # one sample an hour, taken at any minute of it
+        rng = np.random.default_rng(14)
+        t = pd.date_range("2023-05-01", periods=24 * 60, freq="h") + pd.to_timedelta(rng.integers(0, 60, 24 * 60),
+                                                                                      unit="min")
+        pd.DataFrame({"sampled": t.strftime("%Y-%m-%d %H:%M"), "ppm": _hourly().round(2)}).to_csv(path, index=False)
     else:
         raise SystemExit(f"probe_formats: no probe {name!r}; the probes: {', '.join(PROBES)}")
     return path, extra
@@ -338,7 +359,8 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "panel_no_id", "early_outage", "date_hour_ending", "units_row", "month_dot_year",
           "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "entsoe_prices", "ecb", "event_log", "month_dot_comma",
           "german_thousands", "french_nnbsp", "swiss_apostrophe", "german_whole", "newest_first", "year_dot_month",
-          "french_months", "eurostat", "oecd", "ons")
+          "french_months", "eurostat", "oecd", "ons", "meter_readings", "weight_log", "weekly_count",
+          "hourly_sample")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -767,25 +767,75 @@ def test_a_logger_clock_a_little_late_or_early_is_rounded_to_its_grid(tmp_path):
     days = pd.date_range("2023-01-01 03:00", periods=60, freq="D")
     d = load_series(pd.DataFrame({"ts": np.r_[days[:20], days[25:]], "v": np.arange(55.0)}), "v", "ts")
     assert d.series[0].time[0] == days[0] and not any("rounded" in n for n in d.notes)
-    far = grid + pd.to_timedelta(rng.integers(0, 90, 300), unit="s")  # up to 1.5 of 5 minutes off
-    with pytest.raises(ValueError, match=r"irregular frequency"):
-        load_series(pd.DataFrame({"ts": far, "v": np.arange(300.0)}), "v", "ts")
+    far = grid + pd.to_timedelta(rng.integers(0, 90, 300), unit="s")  # up to 1.5 of 5 minutes late: too far to
+    d = load_series(pd.DataFrame({"ts": far, "v": np.arange(300.0)}), "v", "ts")  # round, but one each period
+    assert (d.series[0].time == grid).all() and not any("rounded" in n for n in d.notes)
+    assert any(n.startswith("one reading each 5-minute period at varying moments") for n in d.notes)
     crowded = grid.append(pd.DatetimeIndex([grid[10] + pd.Timedelta("1s")])).sort_values()
     with pytest.raises(ValueError, match=r"irregular frequency"):
         load_series(pd.DataFrame({"ts": crowded, "v": np.arange(301.0)}), "v", "ts")
 
 
-def test_monthly_dates_stamped_mid_month_get_an_error_that_says_how_to_write_them():
-    # no pandas frequency describes 'the 15th of every month': the error asked for freq=, which cannot help
+@pytest.mark.parametrize("freq,moment,word", [
+    ("h", "min", "hour"),  # a sample at any minute of each hour
+    ("D", "min", "day"),  # a weight logged each morning at a different time
+    ("B", "min", "business day"),  # a reading each working day, weekends absent
+    ("W-MON", "D", "week"),  # a weekly count taken Monday to Friday
+    ("MS", "D", "month"),  # a meter read on a different day each month
+    ("QS", "D", "quarter"),
+])
+def test_readings_once_a_period_at_varying_moments_are_laid_on_that_periods_grid(freq, moment, word):
+    # no regular step describes them: the load stopped at "could not infer a regular step" and asked for freq=
+    rng = np.random.default_rng(0)
+    starts = pd.date_range("2020-01-06", periods=80, freq=freq)
+    width = {"min": (0, 59 if freq == "h" else 23 * 60), "D": (0, 4 if freq == "W-MON" else 27)}[moment]
+    times = starts + pd.to_timedelta(rng.integers(*width, 80), unit=moment)
+    df = pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "v": np.arange(80.0)})
+    d = load_series(df.drop(index=[30]), "v", "t")  # one period without a reading: filled
+    assert d.freq == freq and (d.series[0].time == starts).all()
+    np.testing.assert_allclose(d.series[0].values, np.arange(80.0))
+    assert (f"one reading each {word} at varying moments, which no regular step describes: each {word}'s reading "
+            f"is taken as its value, dated the {word}'s start (freq {freq!r}; freq= gives another)") in d.notes
+    later = (times + pd.Timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")  # a minute later, in the same period
+    twice = pd.concat([df, df.iloc[[10]].assign(t=later[10], v=100.0)])  # one period read twice: averaged, said
+    d = load_series(twice, "v", "t")
+    assert d.series[0].values[10] == pytest.approx(55.0) and any("1 " + word in n for n in d.notes)
+    crowded = pd.concat([df, df.iloc[:8].assign(t=later[:8], v=0.0)])  # two in a tenth of them: not once each
+    with pytest.raises(ValueError, match="irregular frequency"):
+        load_series(crowded, "v", "t")
+    panel = pd.concat([df.assign(id="a"), df.iloc[:50].assign(id="b")])
+    d = load_series(panel, "v", "t", id="id")
+    assert d.freq == freq and [len(s) for s in d.series] == [80, 50]
+    assert any(n.startswith(f"2 series read once each {word} at varying moments") for n in d.notes)
+
+
+def test_readings_on_one_grid_but_for_a_few_keep_the_regular_grid_or_its_error():
+    days = pd.date_range("2023-01-01 03:00", periods=60, freq="D")  # 03:00 each day, a gap: the 03:00 grid
+    d = load_series(pd.DataFrame({"ts": np.r_[days[:20], days[25:]], "v": np.arange(55.0)}), "v", "ts")
+    assert d.freq == "D" and d.series[0].time[0] == days[0] and len(d.series[0]) == 60
+    assert not any("varying moments" in n for n in d.notes)
+    typo = days.strftime("%Y-%m-%d %H:%M").tolist()
+    typo[7] = "2023-01-08 13:00"  # one time mistyped: the error names its row, as before
+    with pytest.raises(ValueError, match=r"position 7: irregular frequency"):
+        load_series(pd.DataFrame({"ts": typo, "v": np.arange(60.0)}), "v", "ts")
+
+
+def test_monthly_dates_stamped_mid_month_are_read_as_their_months_and_too_few_get_an_error_that_says_how():
+    # no pandas frequency describes 'the 15th of every month': the load stopped, asking for freq=
     mid = pd.date_range("2015-01-01", periods=40, freq="MS") + pd.Timedelta(days=14)
+    d = load_series(pd.DataFrame({"d": mid.strftime("%Y-%m-%d"), "v": np.arange(40.0)}), "v", "d")
+    assert d.freq == "MS" and d.series[0].values.tolist() == list(np.arange(40.0))  # each in its month
+    assert (d.series[0].time == mid - pd.Timedelta(days=14)).all()
+    assert any(n.startswith("one reading each month at varying moments") for n in d.notes)
+    few = mid[:6]  # too few to tell: the error names the fix
     with pytest.raises(ValueError, match=r"irregular frequency: .*every date is on day 15 of its month: monthly "
                                          r"data stamped mid-month have no pandas frequency; write each as its "
                                          r"month \(2015-01\) or its first day \(2015-01-01\)"):
-        load_series(pd.DataFrame({"d": mid.strftime("%Y-%m-%d"), "v": np.arange(40.0)}), "v", "d")
-    given = load_series(pd.DataFrame({"d": mid.strftime("%Y-%m-%d"), "v": np.arange(40.0)}), "v", "d", freq="MS")
-    assert given.freq == "MS" and given.series[0].values.tolist() == list(np.arange(40.0))  # each in its month
-    months = load_series(pd.DataFrame({"d": mid.strftime("%Y-%m"), "v": np.arange(40.0)}), "v", "d")
-    assert months.freq == "MS" and len(months.series[0].values) == 40  # the fix the message names works
+        load_series(pd.DataFrame({"d": few.strftime("%Y-%m-%d"), "v": np.arange(6.0)}), "v", "d")
+    given = load_series(pd.DataFrame({"d": few.strftime("%Y-%m-%d"), "v": np.arange(6.0)}), "v", "d", freq="MS")
+    assert given.freq == "MS" and given.series[0].values.tolist() == list(np.arange(6.0))  # each in its month
+    months = load_series(pd.DataFrame({"d": few.strftime("%Y-%m"), "v": np.arange(6.0)}), "v", "d")
+    assert months.freq == "MS" and len(months.series[0].values) == 6  # the fix the message names works
     jumpy = pd.DatetimeIndex(["2015-01-03", "2015-01-09", "2015-02-20", "2015-04-01"])  # not one day: no hint
     with pytest.raises(ValueError, match=r"irregular frequency") as err:
         load_series(pd.DataFrame({"d": jumpy, "v": np.arange(4.0)}), "v", "d")

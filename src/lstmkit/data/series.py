@@ -72,6 +72,11 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   (:func:`dotted_months`);
 - timestamps a little off a round step (a logger's clock running late or
   early, within a fifth of a step) are rounded to it (:func:`snap_jitter`);
+- readings taken once a calendar period at varying moments (a meter read on
+  a different day each month, a weight logged at a different time each
+  morning, a sample at any minute of each hour), which no regular step
+  describes, are laid on that period's grid, each dated its period's start,
+  with a note (:func:`once_a_period`);
 - a time so far from the others that the grid would span more than
   :data:`MAX_GRID` steps (and 100 a row) is an error naming its rows;
 - a text file that is not UTF-8 is read as UTF-16 where it starts with that
@@ -2016,6 +2021,68 @@ def snap_jitter(times: np.ndarray, freq) -> tuple[np.ndarray, str, float, int]:
     return rounded.to_numpy(), name, float(off.max()), int((off > 0).sum())
 
 
+#: calendar periods a series read once a period at varying moments is laid on (:func:`once_a_period`), finest
+#: first, with each one's length in days (roughly, for months and longer) to skip those far from the series' step
+_READING_PERIODS = (("1min", 1 / 1440), ("5min", 5 / 1440), ("10min", 10 / 1440), ("15min", 15 / 1440),
+                    ("30min", 30 / 1440), ("h", 1 / 24), ("D", 1.0), ("B", 1.4), ("W", 7.0), ("MS", 30.44),
+                    ("QS", 91.31), ("YS", 365.25))
+#: the words notes use for each of those periods
+_PERIOD_WORDS = {"1min": "minute", "5min": "5-minute period", "10min": "10-minute period",
+                 "15min": "quarter hour", "30min": "half hour", "h": "hour", "D": "day", "B": "business day",
+                 "W": "week", "MS": "month", "QS": "quarter", "YS": "year"}
+#: the least share of the periods from the first reading's to the last's that must hold a reading
+MIN_PERIOD_COVER = 0.9
+#: the largest share of those periods that may hold two readings or more (averaged, with a note)
+MAX_PERIOD_REPEATS = 0.05
+#: the least share of the readings off the grid (of steps: their most common offset in the period; of months,
+#: quarters, years: the period's start). Fewer: a grid with gaps, which the regular grid reads as it is, or with
+#: a mistyped time, which the error that names its row serves better
+MIN_PERIOD_MOVED = 0.25
+
+
+def once_a_period(times: np.ndarray) -> tuple[str, str, int] | None:
+    """Readings taken once a calendar period at varying moments (a meter read on a different day each month, a
+    weight logged at a different hour each morning, a sample at any minute of each hour), which no regular step
+    describes: ``(frequency, words for the period, periods holding two readings or more)``, the finest period of
+    :data:`_READING_PERIODS` in which the readings fall almost once each (at most :data:`MAX_PERIOD_REPEATS` of
+    the periods twice or more, at least :data:`MIN_PERIOD_COVER` of them holding one); weeks start on the weekday
+    that puts the readings nearest their week's start. ``None`` where no period fits, or where all but fewer than
+    :data:`MIN_PERIOD_MOVED` of the readings lie on one grid (daily data at 03:00 with gaps, which the regular grid
+    reads as they are; a mistyped date, which the error names)."""
+    import pandas as pd
+
+    if len(times) < 8:
+        return None
+    idx = pd.DatetimeIndex(times)
+    day = 86400e9
+    median = float(np.median(np.diff(idx.asi8))) / day
+    for name, days in _READING_PERIODS:
+        if not 0.5 * days <= median <= 1.5 * days:
+            continue
+        found = None
+        for freq in ([f"W-{d}" for d in ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")] if name == "W" else [name]):
+            slots = _periods(idx, freq)
+            if slots is None:
+                continue
+            kinds, counts = np.unique(slots, return_counts=True)
+            span = len(pd.date_range(kinds[0], kinds[-1], freq=freq))
+            if len(kinds) < MIN_PERIOD_COVER * span or (counts > 1).sum() > MAX_PERIOD_REPEATS * len(kinds):
+                continue
+            off = idx.asi8 - slots.astype("datetime64[ns]").astype("int64")
+            if name in ("MS", "QS", "YS"):  # their grids start at the period's start: a later day is off it
+                varying = float((off != 0).mean())
+            else:  # a grid of fixed steps (or weekdays) may start at any moment: off it is off the common offset
+                varying = 1.0 - np.unique(off, return_counts=True)[1].max() / len(off)
+            if varying < MIN_PERIOD_MOVED:
+                return None  # on a grid already, but for a few readings (typing errors?)
+            offset = float(np.mean(off))
+            if found is None or offset < found[1]:
+                found = (freq, offset, int((counts > 1).sum()))
+        if found is not None:
+            return found[0], _PERIOD_WORDS[name], found[2]
+    return None
+
+
 #: the most steps a series' regular grid may span, where that is also more than 100 steps a row: beyond, a
 #: mistyped time (a year 2203, a value in seconds among milliseconds) would fill memory with missing values
 MAX_GRID = 10**6
@@ -2429,6 +2496,7 @@ def load_series(
         return common or None
 
     jitter: dict[str, list] = {}  # step -> [series, timestamps moved, largest offset in seconds]
+    periodic: dict[tuple, list] = {}  # (period, its words) -> [series read once a period, periods read twice]
     before_series = len(notes)  # where the rounding note goes: after the notes on columns, before the series'
     by_id = _positions(ids)
     scant: list[str] = []  # series with fewer than min_length observed values, where there are others
@@ -2438,6 +2506,7 @@ def load_series(
         sel = by_id[sid]
         rows = row_all[sel]
         y = y_all.to_numpy()[sel]
+        own = None  # the period of readings taken once a period at varying moments (:func:`once_a_period`)
         if t_all is None:
             t = np.arange(len(sel), dtype="int64")
         else:
@@ -2453,6 +2522,15 @@ def load_series(
                     jitter[step][0] += 1
                     jitter[step][1] += moved
                     jitter[step][2] = max(jitter[step][2], worst)
+            if (is_dt and not freq and len(t) >= 8 and not (t[1:] == t[:-1]).any()
+                    and infer_freq(pd.DatetimeIndex(t)) is None):
+                found = once_a_period(t)
+                if found:
+                    own, words, twice = found
+                    t, y, rows, sel = _aggregate(_periods(t, own), y, rows, sel, "mean")
+                    periodic.setdefault((own, words), [0, 0])
+                    periodic[(own, words)][0] += 1
+                    periodic[(own, words)][1] += twice
             if is_dt and freq:  # a grid the user gave: times between its points are grouped into its periods
                 slots = _periods(t, freq)
                 if slots is not None and (slots != t).any():
@@ -2477,7 +2555,7 @@ def load_series(
                 raise _err(src, f"series {sid!r}, column {time!r}: duplicate timestamp {pd.Timestamp(t[i]) if is_dt else t[i]} "
                            f"at {row_text(a)} and {row_text(b).split(' ')[-1]} ({int(dup.sum())} duplicate(s))"
                            .replace("at row ", "at rows ").replace("at position ", "at positions ") + hint)
-        grid, f = _grid(t, is_dt, freq, src, time or "(row order)", sid, rows, row_text,
+        grid, f = _grid(t, is_dt, freq or own, src, time or "(row order)", sid, rows, row_text,
                         default=lambda: others_step(sid, len(t)))  # called here, in this step of the loop
         n = len(grid)
         pos = grid.get_indexer(pd.DatetimeIndex(t) if is_dt else pd.Index(t))
@@ -2542,6 +2620,11 @@ def load_series(
     for step, (k, moved, worst) in jitter.items():
         notes.insert(before_series, f"{moved} timestamp(s) a little off the {step!r} grid (at most {worst:g} s) rounded to it"
                      + (f" in {k} series" if len(out) > 1 else "") + " (a logger's clock that runs late or early)")
+    for (per, words), (k, twice) in periodic.items():
+        notes.insert(before_series, ("one reading each " if k == 1 else f"{k} series read once each ") + f"{words} at varying "
+                     f"moments, which no regular step describes: each {words}'s reading is taken as its value, dated "
+                     f"the {words}'s start (freq {per!r}; freq= gives another)"
+                     + (f"; {twice} {words}s hold two readings or more: those averaged" if twice else ""))
     return SeriesSet(series=out, source=src, target=target_name, freq=out and (f if is_dt else int(f)),
                      time_column=time if time in given else None,
                      past_names=past_covariates, future_names=future_covariates, notes=notes, form=form)
