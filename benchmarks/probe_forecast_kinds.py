@@ -41,7 +41,8 @@ import pandas as pd
 CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps_noseason", "weekly_short",
          "daily3y", "monthly_mult", "hourly_week", "level_shift", "minute", "quarterly_short", "yearly_trend",
          "month_end", "stores", "six_hourly", "biweekly", "bimonthly", "semimonthly", "ten_minute", "fifteen_minute",
-         "daily_temperature", "monthly_cycle132", "fivemin_year", "hourly10y", "ten_second_hour", "ten_second_hour_h60")
+         "daily_temperature", "monthly_cycle132", "fivemin_year", "hourly10y", "ten_second_hour", "ten_second_hour_h60",
+         "business_days", "business_hours", "shop_hours", "market_half_hours")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -202,6 +203,32 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
         level = 1000 * np.exp(np.cumsum(r.normal(0, 0.002, len(t))))
         y = level * day * np.where(t.dayofweek >= 5, 0.75, 1.0) * year * np.exp(r.normal(0, 0.03, len(t)))
         return pd.DataFrame({"Datetime": t.strftime("%Y-%m-%d %H:%M:%S"), "MW": y.round(1)}), 6
+    if name == "business_days":  # calls to an office open Monday to Friday: Mondays busiest, a slow drift
+        t = pd.bdate_range("2021-01-04", periods=600)
+        y = (200 + np.cumsum(rng.normal(0, 2, len(t)))) * np.array([1.3, 1.1, 1.0, 0.95, 0.8])[t.dayofweek]
+        return pd.DataFrame({"day": t.strftime("%Y-%m-%d"), "calls": (y + rng.normal(0, 8, len(t))).round()}), 10
+    if name == "business_hours":  # a shop's till, 9:00 to 17:00 on weekdays: a lunchtime peak, quiet Fridays
+        t = pd.date_range("2023-01-02", periods=24 * 7 * 30, freq="h")
+        t = t[(t.dayofweek < 5) & (t.hour >= 9) & (t.hour < 17)]
+        hour = np.array([0.5, 0.8, 1.0, 1.6, 1.8, 1.2, 0.9, 0.7])[t.hour - 9]
+        y = 40 * hour * np.where(t.dayofweek == 4, 0.7, 1.0) + rng.normal(0, 3, len(t))
+        return pd.DataFrame({"hour": t.strftime("%Y-%m-%d %H:%M"), "sales": y.round(1)}), 8
+    if name == "shop_hours":  # a shop's hourly till, 08:00 to 20:00 every day: evening peak, busy Saturdays
+        t = pd.date_range("2023-03-06", periods=24 * 7 * 16, freq="h")
+        t = t[(t.hour >= 8) & (t.hour < 20)]
+        hour = 1 + 0.6 * np.exp(-0.5 * ((t.hour - 17.5) / 1.5) ** 2) + 0.3 * np.exp(-0.5 * ((t.hour - 12.5) / 1) ** 2)
+        level = 60 + np.cumsum(rng.normal(0, 0.3, len(t)))
+        y = level * hour * np.array([0.9, 0.9, 0.95, 1.0, 1.15, 1.4, 0.8])[t.dayofweek] + rng.normal(0, 4, len(t))
+        return pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "takings": y.round(2)}), 12
+    if name == "market_half_hours":  # traded volume each half hour, 09:30 to 16:00 on weekdays: a U shape
+        t = pd.date_range("2024-01-01", periods=48 * 7 * 20, freq="30min")
+        t = t[(t.dayofweek < 5) & (t.hour * 60 + t.minute >= 570) & (t.hour < 16)]
+        t = t[t.normalize() != pd.Timestamp("2024-01-15")]  # a holiday: no session that day
+        k = (t.hour * 60 + t.minute - 570) / 30
+        u = 1 + 1.5 * np.exp(-k / 1.5) + 1.2 * np.exp(-(12 - k) / 1.5)
+        level = np.exp(np.cumsum(rng.normal(0, 0.01, len(t))))
+        y = 1e5 * level * u * np.exp(rng.normal(0, 0.15, len(t)))
+        return pd.DataFrame({"Datetime": t.strftime("%Y-%m-%d %H:%M:%S"), "Volume": y.round()}), 13
     raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
 
 

@@ -1532,3 +1532,106 @@ def test_months_that_pandas_read_as_numbers_are_months(form):
     rng = np.random.default_rng(0)
     assert dotted_months(pd.Series(np.round(2000 + rng.uniform(0, 5, 40), 2))) is None  # prices near 2000
     assert dotted_months(pd.Series([2001.01, 2001.05, 2001.09, 2002.01, 2002.05])) is None  # not month after month
+
+
+def _open_hours(freq="h", days=28, start="2024-01-01", opens="10:00", closes="18:00", weekdays=range(7)):
+    t = pd.date_range(start, periods=days * 86400 * 10**9 // pd.tseries.frequencies.to_offset(freq).nanos, freq=freq)
+    minutes = t.hour * 60 + t.minute
+    a, b = (int(x[:2]) * 60 + int(x[3:]) for x in (opens, closes))
+    return t[(minutes >= a) & (minutes < b) & np.isin(t.dayofweek, list(weekdays))]
+
+
+def test_opening_hours_step_from_one_open_slot_to_the_next_and_forecast_on_them():
+    # a shop's hours from 10:00 to 18:00 used to stop at "off the 'bh' grid"; 08:00 to 20:00 had its nights
+    # inserted as missing and filled by interpolation (half the series made up); half hours on weekdays stopped
+    # at "a run of 35 missing values"
+    from lstmkit.data import sessions
+    from lstmkit.data.series import future_index
+    from lstmkit.tasks.forecast.seasonality import calendar_cycles, resolve_season
+
+    for t, freq, describe in [
+        (_open_hours(), "h 10:00-18:00 daily", "8 slots of 1 hour from 10:00 to 18:00, every day"),
+        (_open_hours(opens="08:00", closes="20:00", weekdays=range(6)), "h 08:00-20:00 Mon-Sat",
+         "12 slots of 1 hour from 08:00 to 20:00, Mon-Sat"),
+        (_open_hours("30min", opens="09:30", closes="16:00", weekdays=range(5)), "30min 09:30-16:00 Mon-Fri",
+         "13 slots of 30 minutes from 09:30 to 16:00, Mon-Fri"),
+    ]:
+        y = np.arange(len(t), dtype=float)
+        d = load_series(pd.DataFrame({"t": t.strftime("%Y-%m-%d %H:%M"), "y": y}), "y", "t")
+        s = d.series[0]
+        assert d.freq == freq and (s.time == t).all() and (s.values == y).all()  # nothing inserted, nothing made up
+        assert any(f"the same slots of each open day ({describe}): the hours between are closed, not missing" in n
+                   for n in d.notes)
+        assert not any("interpolation" in n or "inserted" in n for n in d.notes)
+        session = sessions.parse(freq)
+        assert session is not None and session.freq == freq
+        after = future_index(s, d.freq, 2 * session.slots)  # the next open slots, over the closed hours and days
+        assert (after == session.grid(t[-1] + pd.Timedelta(minutes=1), after[-1])).all() and after[0] > t[-1]
+        assert np.isin(after.dayofweek, session.days).all()
+        assert (after.hour * 60 + after.minute).min() == session.open // 60_000_000_000
+        assert resolve_season(0, d.freq)[0] == session.slots  # the open day; the open week is a candidate too
+        assert calendar_cycles(d.freq) == [session.slots, session.slots * len(session.days)]
+
+
+def test_a_holiday_in_opening_hours_is_a_closed_day_and_a_named_session_is_kept():
+    from lstmkit.data.series import future_index
+
+    t = _open_hours("30min", opens="09:30", closes="16:00", weekdays=range(5))
+    t = t[t.normalize() != pd.Timestamp("2024-01-15")]  # a Monday holiday: no session that day
+    df = pd.DataFrame({"t": t, "v": np.arange(len(t), dtype=float)})
+    d = load_series(df, "v", "t")
+    assert d.freq == "30min 09:30-16:00 Mon-Fri" and len(d.series[0]) == len(t)
+    assert "1 open day(s) without a reading (holidays?) left out as closed" in d.notes
+    # a short history read with the session named (as a fitted model reads new data); a time off its slots
+    few = load_series(df.iloc[-3:], "v", "t", freq="30min 09:30-16:00 Mon-Fri")
+    assert few.freq == "30min 09:30-16:00 Mon-Fri" and list(few.series[0].values) == list(df["v"].iloc[-3:])
+    assert future_index(few.series[0], few.freq, 1)[0] == pd.Timestamp("2024-01-29 09:30")  # Friday -> Monday
+    off = df.iloc[-3:].copy()
+    off.iloc[1, 0] = pd.Timestamp("2024-01-26 17:00")
+    with pytest.raises(ValueError, match=r"position 1: 2024-01-26 17:00:00 is off the open slots of "
+                                         r"'30min 09:30-16:00 Mon-Fri' \(13 slots of 30 minutes"):
+        load_series(off, "v", "t", freq="30min 09:30-16:00 Mon-Fri")
+
+
+def test_round_the_clock_data_and_pandas_business_hours_are_not_sessions_and_a_saturday_opened_once_is_kept():
+    t = pd.date_range("2024-01-01", periods=24 * 20, freq="h")
+    gap = np.r_[t[:100], t[103:]]  # three hours missing once: the hourly grid, filled
+    d = load_series(pd.DataFrame({"t": gap, "v": np.arange(len(gap), dtype=float)}), "v", "t")
+    assert d.freq == "h" and len(d.series[0]) == len(t)
+    bh = _open_hours(opens="09:00", closes="17:00", weekdays=range(5))
+    d = load_series(pd.DataFrame({"t": bh, "v": np.arange(len(bh), dtype=float)}), "v", "t")
+    assert d.freq == "bh" and len(d.series[0]) == len(bh)
+    from lstmkit.tasks.forecast.seasonality import calendar_cycles
+
+    assert calendar_cycles("bh") == [8, 40]
+    weekend_once = _open_hours(weekdays=range(5)).append(_open_hours(days=7, start="2024-01-06", weekdays=[5]))
+    weekend_once = weekend_once.sort_values()  # one Saturday open in four: kept, but not forecast
+    d = load_series(pd.DataFrame({"t": weekend_once, "v": np.arange(len(weekend_once), dtype=float)}), "v", "t")
+    assert d.freq == "h 10:00-18:00 Mon-Fri" and (d.series[0].time == weekend_once).all()
+    assert "1 day(s) of weekdays mostly closed hold readings: kept in the history (forecasts are for the open " \
+           "weekdays)" in d.notes
+
+
+def test_calendar_phases_of_business_days_and_hours_follow_the_clock():
+    # business days with their season of 5 had the month as phase (constant within a month)
+    from lstmkit.data.calendar import time_features
+
+    def phase(f, m):
+        return np.round(np.arctan2(f[:, 0], f[:, 1]) / (2 * np.pi) * m).astype(int) % m
+
+    days = pd.bdate_range("2024-01-01", periods=15)
+    f, names = time_features(days, "B", 5)
+    assert names == ["season_sin", "season_cos"] and (phase(f, 5) == days.dayofweek).all()
+    hours = pd.date_range("2024-01-05 09:00", periods=16, freq="bh")
+    f, names = time_features(hours, "bh", 8)
+    assert names == ["season_sin", "season_cos", "dow_sin", "dow_cos"]
+    assert (phase(f, 8) == hours.hour - 9).all()
+    week = phase(time_features(hours, "bh", 40)[0], 40)
+    assert (np.diff(week) % 40 == 1).all()  # one step of the open week each working hour, over the weekend
+    from lstmkit.data import sessions
+
+    s = sessions.parse("30min 09:30-16:00 Mon-Fri")
+    t = s.grid(pd.Timestamp("2024-01-05 15:00"), pd.Timestamp("2024-01-08 10:30"))
+    f, names = time_features(t, s.freq, 13)
+    assert names == ["season_sin", "season_cos", "dow_sin", "dow_cos"]
+    assert list(phase(f, 13)) == list(s.position(t)) == [11, 12, 0, 1, 2]

@@ -286,3 +286,24 @@ def test_new_data_are_read_by_the_step_or_year_column_found_at_fit(tmp_path):
     dated = pd.DataFrame({"v": np.arange(40.0) + 1}, index=pd.date_range("2000-01-01", periods=40, freq="MS"))
     f = Forecaster(horizon=2, candidates=["naive"], peers=[], progress_bar=False).fit(dated)
     assert f.predict(history=dated.iloc[:30])["time"].iloc[0] == pd.Timestamp("2002-07-01")
+
+
+def test_opening_hours_forecast_the_next_open_slots_after_save_and_load_and_from_a_short_history(tmp_path):
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2024-01-01", periods=48 * 7 * 6, freq="30min")
+    t = t[(t.dayofweek < 5) & (t.hour * 60 + t.minute >= 570) & (t.hour < 16)]  # 09:30 to 16:00 on weekdays
+    k = (t.hour * 60 + t.minute - 570) // 30
+    df = pd.DataFrame({"t": t, "volume": 100 + 10 * np.cos(2 * np.pi * k / 13) + rng.normal(0, 1, len(t))})
+    f = Forecaster(horizon=15, model="lstm-level", peers=[], **QUICK).fit(df)
+    assert f.freq_ == "30min 09:30-16:00 Mon-Fri"
+    fc = f.predict()
+    last = t[-1]  # a Friday, 15:30: the next slots are Monday's, then Tuesday's
+    assert last.dayofweek == 4 and fc["time"].iloc[0] == last.normalize() + pd.Timedelta(days=3, hours=9, minutes=30)
+    assert list(fc["time"].iloc[12:15]) == [last.normalize() + pd.Timedelta(days=d, hours=h, minutes=m)
+                                            for d, h, m in ((3, 15, 30), (4, 9, 30), (4, 10, 0))]
+    f.save(tmp_path / "m")
+    g = Forecaster.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(g.predict(history=df), fc)
+    short = g.predict(history=df.iloc[-40:])  # three days: the fitted session reads them
+    assert list(short["time"]) == list(fc["time"])
+    np.testing.assert_allclose(short["forecast"], fc["forecast"], rtol=1e-6)

@@ -26,7 +26,19 @@ def time_features(index, freq, season: int, step0: int = 0) -> tuple[np.ndarray,
     cols: list[np.ndarray] = []
     names: list[str] = []
     n = len(index)
-    if isinstance(freq, str):
+    from . import sessions
+
+    session = sessions.parse(freq)
+    if session is not None:  # opening hours: the slot of the open day, and the weekday where more than one opens
+        idx = pd.DatetimeIndex(index)
+        if season > 1:
+            pos = session.steps_from_epoch(idx)  # modulo the open day's slots: the slot of the day
+            cols += _cycle(pos, season)
+            names += ["season_sin", "season_cos"]
+        if len(session.days) > 1:
+            cols += _cycle(idx.dayofweek.to_numpy(), 7)
+            names += ["dow_sin", "dow_cos"]
+    elif isinstance(freq, str):
         idx = pd.DatetimeIndex(index)
         offset = pd.tseries.frequencies.to_offset(freq)
         name = getattr(offset, "rule_code", None) or str(freq)
@@ -36,8 +48,14 @@ def time_features(index, freq, season: int, step0: int = 0) -> tuple[np.ndarray,
                 pos = idx.month.to_numpy() - 1
             elif code in ("QS", "Q", "QE", "BQ", "BQS") and season == 4:
                 pos = idx.quarter.to_numpy() - 1
-            elif code in ("D", "B") and season == 7:
+            elif code in ("D", "B") and season == 7 or code == "B" and season == 5:  # weekdays: Monday is 0
                 pos = idx.dayofweek.to_numpy()
+            elif code in ("BH", "CBH"):  # business hours: working hours since the epoch
+                first = offset.start[0].hour * 60 + offset.start[0].minute
+                last = offset.end[-1].hour * 60 + offset.end[-1].minute
+                day = np.busday_count(np.datetime64("1970-01-01"), idx.to_numpy().astype("datetime64[D]"))
+                pos = (day * (last - first) + idx.hour.to_numpy() * 60 + idx.minute.to_numpy() - first) // (
+                    60 * offset.n)
             elif code in ("H",) and season == 24:
                 pos = idx.hour.to_numpy()
             else:  # steps since the epoch, modulo the season
@@ -58,7 +76,8 @@ def time_features(index, freq, season: int, step0: int = 0) -> tuple[np.ndarray,
             nanos = offset.nanos
         except ValueError:
             nanos = None
-        if nanos is not None and nanos <= 86400 * 10**9 and season != 7:
+        hours = code in ("BH", "CBH")  # business hours: steps of an hour or more within the working day
+        if (nanos is not None and nanos <= 86400 * 10**9 or hours) and season != 7:
             cols += _cycle(idx.dayofweek.to_numpy(), 7)
             names += ["dow_sin", "dow_cos"]
         if nanos is not None and nanos <= 3600 * 10**9 and season != 24:

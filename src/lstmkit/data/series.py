@@ -77,6 +77,11 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   morning, a sample at any minute of each hour), which no regular step
   describes, are laid on that period's grid, each dated its period's start,
   with a note (:func:`once_a_period`);
+- opening hours (readings in the same clock slots of each open day, nothing
+  between: a shop's hours, a market's session) step from one open slot to the
+  next, with a frequency of their own (``"h 10:00-18:00 daily"``,
+  :mod:`lstmkit.data.sessions`) found or given as ``freq``; an open weekday
+  without readings (a holiday) is a closed day, left out with a note;
 - a time so far from the others that the grid would span more than
   :data:`MAX_GRID` steps (and 100 a row) is an error naming its rows;
 - a text file that is not UTF-8 is read as UTF-16 where it starts with that
@@ -105,6 +110,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import sessions
 from .runs import true_runs
 
 
@@ -2174,6 +2180,25 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
     return grid, f
 
 
+def _session_grid(session, t, path, time_col: str, sid: str, rows: np.ndarray, row_text):
+    """The open slots of the days ``t`` (sorted datetimes) fall on, the session's frequency, how many open
+    weekdays between the first and the last reading hold none (left out: a holiday is a closed day) and how many
+    days of the other weekdays hold readings (kept); raise, naming the row, where a reading is off the slots (a
+    session the user named that the data do not keep)."""
+    import pandas as pd
+
+    days = np.unique(np.asarray(t, dtype="datetime64[D]"))
+    grid = pd.DatetimeIndex(session.on_days(days))  # the open days and any other day with readings
+    on = pd.DatetimeIndex(t).isin(grid)
+    if not on.all():
+        i = int(np.flatnonzero(~on)[0])
+        raise _err(path, f"series {sid!r}, column {time_col!r} {row_text(rows[i])}: {pd.Timestamp(t[i])} is off the "
+                   f"open slots of {session.freq!r} ({session.describe()})")
+    extra = int((~np.isin(pd.DatetimeIndex(days).dayofweek, session.days)).sum())
+    closed = len(session.open_days(t[0], t[-1])) - (len(days) - extra)
+    return grid, session.freq, closed, extra
+
+
 def _cut_at_long_gap(values, rows, sid, target, missing: str, max_gap: int, min_length: int, notes: list[str],
                      row_text=_row_text(True)) -> int:
     """Where a run of missing values longer than ``max_gap`` splits ``values`` (already trimmed) and the part after
@@ -2357,7 +2382,8 @@ def load_series(
         layout: ``"long"`` or ``"wide"``.
         past_covariates: columns observed only up to the forecast origin.
         future_covariates: columns known ahead (calendar features are added by the task).
-        freq: pandas frequency (``"MS"``) or integer step; default inferred.
+        freq: pandas frequency (``"MS"``), opening hours (``"30min 09:30-16:00 Mon-Fri"``,
+            :mod:`lstmkit.data.sessions`) or integer step; default inferred.
         missing: ``"interpolate"`` (gaps up to ``max_gap``) or ``"error"``.
         max_gap: longest run of missing targets that is interpolated.
         min_length: fewer observed values than this is an error.
@@ -2495,10 +2521,23 @@ def load_series(
                          "other series taken")
         return common or None
 
+    session = sessions.parse(freq)  # opening hours the user named ("h 10:00-18:00 daily"), or found below
+    if session is not None:
+        freq = None  # (no pandas frequency: the grid is the session's)
+    by_id = _positions(ids)
+    tod = t_all.astype("datetime64[ns]").astype("int64") % sessions.DAY if is_dt and len(t_all) else None
+    if tod is not None and not freq and session is None and 0 < np.ptp(tod) < sessions.DAY - sessions.MIN_CLOSED:
+        # (times of day that vary, but not round the clock: only then per series)
+        session = sessions.find([np.unique(t_all[sel]) for sel in by_id.values()])
+        if session is not None:
+            notes.append(f"the readings fall in the same slots of each open day ({session.describe()}): the hours "
+                         f"between are closed, not missing; the series steps from one open slot to the next (freq "
+                         f"{session.freq!r}), and forecasts continue on those slots")
+    closed_days: dict[str, int] = {}  # series -> open weekdays without a reading, left out as closed
+    extra_days: dict[str, int] = {}  # series -> days of the weekdays mostly closed that hold readings, kept
     jitter: dict[str, list] = {}  # step -> [series, timestamps moved, largest offset in seconds]
     periodic: dict[tuple, list] = {}  # (period, its words) -> [series read once a period, periods read twice]
     before_series = len(notes)  # where the rounding note goes: after the notes on columns, before the series'
-    by_id = _positions(ids)
     scant: list[str] = []  # series with fewer than min_length observed values, where there are others
     repeats: list[str] = []  # series whose local clock repeated an hour (its values averaged)
     backwards, shuffled = [], []  # series whose rows run newest first (price exports), or in no time order
@@ -2515,14 +2554,14 @@ def load_series(
             if len(order) > 1 and (order[1:] < order[:-1]).any():
                 (backwards if (order[1:] < order[:-1]).all() else shuffled).append(sid)
             t, y, rows, sel = t[order], y[order], rows[order], sel[order]
-            if is_dt and t[1:].size and not (t[1:] == t[:-1]).any():
+            if is_dt and t[1:].size and not (t[1:] == t[:-1]).any() and session is None:
                 t, step, worst, moved = snap_jitter(t, freq)
                 if moved:
                     jitter.setdefault(step, [0, 0, 0.0])
                     jitter[step][0] += 1
                     jitter[step][1] += moved
                     jitter[step][2] = max(jitter[step][2], worst)
-            if (is_dt and not freq and len(t) >= 8 and not (t[1:] == t[:-1]).any()
+            if (is_dt and not freq and session is None and len(t) >= 8 and not (t[1:] == t[:-1]).any()
                     and infer_freq(pd.DatetimeIndex(t)) is None):
                 found = once_a_period(t)
                 if found:
@@ -2555,8 +2594,15 @@ def load_series(
                 raise _err(src, f"series {sid!r}, column {time!r}: duplicate timestamp {pd.Timestamp(t[i]) if is_dt else t[i]} "
                            f"at {row_text(a)} and {row_text(b).split(' ')[-1]} ({int(dup.sum())} duplicate(s))"
                            .replace("at row ", "at rows ").replace("at position ", "at positions ") + hint)
-        grid, f = _grid(t, is_dt, freq or own, src, time or "(row order)", sid, rows, row_text,
-                        default=lambda: others_step(sid, len(t)))  # called here, in this step of the loop
+        if session is not None and is_dt:
+            grid, f, closed, extra = _session_grid(session, t, src, time, sid, rows, row_text)
+            if closed:
+                closed_days[sid] = closed
+            if extra:
+                extra_days[sid] = extra
+        else:
+            grid, f = _grid(t, is_dt, freq or own, src, time or "(row order)", sid, rows, row_text,
+                            default=lambda: others_step(sid, len(t)))  # called here, in this step of the loop
         n = len(grid)
         pos = grid.get_indexer(pd.DatetimeIndex(t) if is_dt else pd.Index(t))
         yy = np.full(n, np.nan)
@@ -2620,6 +2666,13 @@ def load_series(
     for step, (k, moved, worst) in jitter.items():
         notes.insert(before_series, f"{moved} timestamp(s) a little off the {step!r} grid (at most {worst:g} s) rounded to it"
                      + (f" in {k} series" if len(out) > 1 else "") + " (a logger's clock that runs late or early)")
+    if extra_days:
+        notes.insert(before_series, f"{sum(extra_days.values())} day(s) of weekdays mostly closed hold readings: kept "
+                     "in the history (forecasts are for the open weekdays)"
+                     + (f", in {len(extra_days)} series" if len(out) > 1 else ""))
+    if closed_days:
+        notes.insert(before_series, f"{sum(closed_days.values())} open day(s) without a reading (holidays?) left out"
+                     " as closed" + (f", in {len(closed_days)} series" if len(out) > 1 else ""))
     for (per, words), (k, twice) in periodic.items():
         notes.insert(before_series, ("one reading each " if k == 1 else f"{k} series read once each ") + f"{words} at varying "
                      f"moments, which no regular step describes: each {words}'s reading is taken as its value, dated "
@@ -2665,6 +2718,9 @@ def future_index(series: Series, freq, steps: int):
     import pandas as pd
 
     last = series.time[-1]
+    session = sessions.parse(freq)
+    if session is not None:
+        return session.after(last, steps)
     if isinstance(freq, str):
         return pd.date_range(last, periods=steps + 1, freq=freq)[1:]
     return pd.Index(np.arange(1, steps + 1) * int(freq) + int(last))

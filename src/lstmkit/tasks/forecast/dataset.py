@@ -8,6 +8,7 @@ import numpy as np
 
 from ...data.calendar import time_features
 from ...data.scaling import SeriesScaler
+from ...data import sessions
 from ...data.series import Series, SeriesSet, future_index
 from .config import DataConfig
 
@@ -101,7 +102,8 @@ class Transform:
             if first == t0:
                 return 0
             lo, hi = (t0, first) if first > t0 else (first, t0)
-            n = len(pd.date_range(lo, hi, freq=self.freq)) - 1
+            session = sessions.parse(self.freq)
+            n = len(session.grid(lo, hi) if session else pd.date_range(lo, hi, freq=self.freq)) - 1
             return n if first > t0 else -n
         step = int(self.freq) if self.freq else 1
         return int((int(first) - int(t0)) // max(step, 1))

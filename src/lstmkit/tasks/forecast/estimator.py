@@ -261,6 +261,10 @@ class Forecaster(Estimator):
         if history is None:
             frame, form = self.forecast_, self.form_
         else:
+            from ...data import sessions
+
+            if sessions.parse(self.freq_) is not None and columns.get("freq") is None:
+                columns = dict(columns, freq=self.freq_)  # opening hours: a short history need not show them again
             try:
                 data = self.read(history, new_data=True, **columns)
             except ValueError as e:  # too few or gappy dates to show their step: the model's step is theirs

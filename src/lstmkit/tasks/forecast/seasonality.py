@@ -36,7 +36,11 @@ _MINUTE, _HOUR, _DAY = 60 * 10**9, 3600 * 10**9, 86400 * 10**9
 
 
 def season_from_freq(freq) -> int:
-    """Season implied by a pandas frequency (0 when the calendar implies none, e.g. yearly or integer steps)."""
+    """Season implied by a pandas frequency (0 when the calendar implies none, e.g. yearly or integer steps); of
+    opening hours (:mod:`lstmkit.data.sessions`), the open day's slots."""
+    day = _open_day(freq)
+    if day is not None:
+        return day[0] if day[0] > 1 else 0
     offset = _offset(freq)
     if offset is None:
         return 0
@@ -68,10 +72,31 @@ def season_from_freq(freq) -> int:
     return 0
 
 
+def _open_day(freq) -> tuple[int, int] | None:
+    """Of opening hours (a session of :mod:`lstmkit.data.sessions`, or pandas' business hours ``bh``, 09:00 to
+    17:00 on weekdays): the steps of an open day and of an open week; ``None`` for any other frequency."""
+    from ...data import sessions
+
+    session = sessions.parse(freq)
+    if session is not None:
+        return session.slots, session.slots * len(session.days)
+    offset = _offset(freq)
+    if offset is None or offset.rule_code.split("-")[0].upper() not in ("BH", "CBH"):
+        return None
+    minutes = sum((e.hour * 60 + e.minute - s.hour * 60 - s.minute) % 1440 for s, e in zip(offset.start, offset.end))
+    n = max(1, int(offset.n))
+    per_day = minutes // (60 * n) if minutes % (60 * n) == 0 else 0
+    return per_day, per_day * len(str(getattr(offset, "weekmask", None) or "Mon Tue Wed Thu Fri").split())
+
+
 def calendar_cycles(freq) -> list[int]:
     """The minute, hour and day in steps of ``freq`` when the day is longer than :data:`MAX_DAILY_STEPS` steps
     (data finer than 5 minutes), those of at least :data:`MIN_DETECTED` and at most :data:`MAX_FINE_SEASON`
-    steps; ``[]`` for any other frequency (its calendar season is sure, or it has none)."""
+    steps; the open day and week of opening hours (:func:`_open_day`; a weekly effect, quiet Fridays, shows in
+    the week); ``[]`` for any other frequency (its calendar season is sure, or it has none)."""
+    day = _open_day(freq)
+    if day is not None:
+        return [c for c in day if MIN_DETECTED <= c <= MAX_FINE_SEASON]
     nanos = _step_nanos(freq)
     if not nanos or _DAY // nanos <= MAX_DAILY_STEPS:
         return []
@@ -223,5 +248,9 @@ def _step_nanos(freq) -> int:
 
 
 def _cycle_name(steps: int, freq) -> str:
-    """'minute', 'hour' or 'day' for a cycle of ``steps`` steps of ``freq``."""
+    """'minute', 'hour' or 'day' for a cycle of ``steps`` steps of ``freq``; 'open day' or 'open week' of
+    opening hours."""
+    day = _open_day(freq)
+    if day is not None:
+        return {day[0]: "open day", day[1]: "open week"}.get(steps, f"{steps}-step cycle")
     return {_MINUTE: "minute", _HOUR: "hour", _DAY: "day"}.get(steps * _step_nanos(freq), f"{steps}-step cycle")

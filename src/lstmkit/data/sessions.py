@@ -1,0 +1,217 @@
+"""Opening hours: series read only in the same clock slots of each open day.
+
+A shop's till from 10:00 to 18:00, a market's half hours from 09:30 to 16:00
+on weekdays, a call centre's quarter hours from 08:00 to 20:00 Monday to
+Saturday: between the sessions nothing is measured, and nothing is missing.
+A regular grid of hours would insert the closed hours as missing values and
+fill them by interpolation (half the series made up) or stop at the first
+night longer than ``max_gap``. Such a series steps instead from one open slot
+to the next; its frequency is written as a string that says so,
+``"h 10:00-18:00 daily"`` or ``"30min 09:30-16:00 Mon-Fri"`` (the step as
+pandas writes it, the first slot's start and the last slot's end, the open
+weekdays), which :func:`parse` reads back, so a saved model forecasts on the
+same slots. Open days without any reading (a holiday) are left out of the
+history, as closed days, and days of a mostly closed weekday that hold
+readings (a Saturday opened once) are kept in it; forecasts continue on the
+open weekdays.
+
+pandas' own ``bh`` (hours from 09:00 to 17:00, Monday to Friday) is left to
+pandas.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+DAY = 86400 * 10**9
+_HOUR = 3600 * 10**9
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_FORM = re.compile(r"^(\d*[A-Za-z]+) (\d\d):(\d\d)-(\d\d):(\d\d) (daily|[A-Z][a-z]{2}(?:[-,][A-Z][a-z]{2})*)$")
+#: the least time a day that must hold no reading for the rest to be a session: less is a day with a gap
+MIN_CLOSED = 2 * _HOUR
+#: the least share of the open slots (on the days with readings) that must hold one
+MIN_COVER = 0.9
+#: the least share of a weekday's dates in the span that must hold readings for the weekday to be open
+MIN_DAY_SHARE = 0.5
+
+
+def _step_name(step: int) -> str:
+    import pandas as pd
+
+    return pd.tseries.frequencies.to_offset(pd.Timedelta(step, "ns")).freqstr
+
+
+def _days_text(days: tuple[int, ...]) -> str:
+    if len(days) == 7:
+        return "daily"
+    if days == tuple(range(days[0], days[-1] + 1)) and len(days) > 2:
+        return f"{DAY_NAMES[days[0]]}-{DAY_NAMES[days[-1]]}"
+    return ",".join(DAY_NAMES[d] for d in days)
+
+
+def _span_words(ns: int) -> str:
+    for unit, name in ((_HOUR, "hour"), (60 * 10**9, "minute"), (10**9, "second")):
+        if ns % unit == 0:
+            n = ns // unit
+            return f"{n} {name}" + ("s" if n != 1 else "")
+    return f"{ns} ns"
+
+
+def _clock(ns: int) -> str:
+    return f"{ns // _HOUR:02d}:{ns % _HOUR // (60 * 10**9):02d}"
+
+
+@dataclass(frozen=True)
+class Session:
+    """The open slots of a day: ``slots`` steps of ``step`` ns from ``open`` ns after midnight, on ``days``
+    (0 = Monday)."""
+
+    step: int
+    open: int
+    slots: int
+    days: tuple[int, ...]
+
+    @property
+    def close(self) -> int:
+        return self.open + self.slots * self.step
+
+    @property
+    def freq(self) -> str:
+        """The frequency string (``"30min 09:30-16:00 Mon-Fri"``) :func:`parse` reads."""
+        return f"{_step_name(self.step)} {_clock(self.open)}-{_clock(self.close)} {_days_text(self.days)}"
+
+    def describe(self) -> str:
+        """Words for notes: ``8 slots of 1 hour from 10:00 to 18:00, every day``."""
+        days = {"daily": "every day"}.get(_days_text(self.days), _days_text(self.days))
+        return f"{self.slots} slots of {_span_words(self.step)} from {_clock(self.open)} to {_clock(self.close)}, {days}"
+
+    def _offsets(self) -> np.ndarray:
+        return self.open + self.step * np.arange(self.slots, dtype="int64")
+
+    def on_days(self, days) -> np.ndarray:
+        """Every slot of the midnights ``days`` (datetime64[ns]), in time order."""
+        d = np.asarray(days, dtype="datetime64[ns]").astype("int64")
+        return (d[:, None] + self._offsets()[None, :]).ravel().astype("datetime64[ns]")
+
+    def open_days(self, first, last) -> np.ndarray:
+        """The midnights of the open weekdays from ``first``'s day to ``last``'s."""
+        import pandas as pd
+
+        days = pd.date_range(pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize(), freq="D")
+        return days[np.isin(days.dayofweek, self.days)].to_numpy()
+
+    def grid(self, first, last):
+        """The open slots from ``first`` to ``last`` (both included), as a DatetimeIndex."""
+        import pandas as pd
+
+        t = self.on_days(self.open_days(first, last))
+        lo, hi = np.datetime64(pd.Timestamp(first)), np.datetime64(pd.Timestamp(last))
+        return pd.DatetimeIndex(t[(t >= lo) & (t <= hi)])
+
+    def after(self, last, steps: int):
+        """The ``steps`` open slots after ``last``."""
+        import pandas as pd
+
+        last = pd.Timestamp(last)
+        days = int(np.ceil(steps / self.slots * 7 / len(self.days))) + 8
+        t = self.grid(last, last.normalize() + pd.Timedelta(days=days))
+        return t[t > last][:steps]
+
+    def position(self, times) -> np.ndarray:
+        """The slot of each time within its day (0 for the first)."""
+        t = np.asarray(times, dtype="datetime64[ns]").astype("int64")
+        return (t % DAY - self.open) // self.step
+
+    def steps_from_epoch(self, times) -> np.ndarray:
+        """Open slots since 1970-01-01 (a Thursday): open days before each time's day, times slots, plus its
+        slot."""
+        t = np.asarray(times, dtype="datetime64[ns]")
+        mask = [d in self.days for d in range(7)]
+        before = np.busday_count(np.datetime64("1970-01-01"), t.astype("datetime64[D]"), weekmask=mask)
+        return before * self.slots + self.position(t)
+
+
+def parse(freq) -> Session | None:
+    """The session a frequency string names (:attr:`Session.freq`), else ``None`` (pandas frequencies,
+    integer steps)."""
+    if not isinstance(freq, str):
+        return None
+    m = _FORM.match(freq.strip())
+    if not m:
+        return None
+    import pandas as pd
+
+    try:
+        step = int(pd.tseries.frequencies.to_offset(m.group(1)).nanos)
+    except ValueError:
+        return None
+    a = (int(m.group(2)) * 60 + int(m.group(3))) * 60 * 10**9
+    b = (int(m.group(4)) * 60 + int(m.group(5))) * 60 * 10**9
+    if step <= 0 or b <= a or b > DAY or (b - a) % step:
+        return None
+    text = m.group(6)
+    if text == "daily":
+        days = tuple(range(7))
+    elif "-" in text:
+        lo, hi = (DAY_NAMES.index(x) for x in text.split("-"))
+        if hi < lo:
+            return None
+        days = tuple(range(lo, hi + 1))
+    else:
+        days = tuple(sorted(DAY_NAMES.index(x) for x in text.split(",")))
+    return Session(step, a, (b - a) // step, days)
+
+
+def find(series_times: list[np.ndarray]) -> Session | None:
+    """The session of series read only in the same clock slots of each open day, from each series' sorted
+    datetime64[ns] times; ``None`` unless all of these hold: one step, the most common between readings and
+    shorter than a day, lays every reading on the slots from the earliest time of day to the latest; at least
+    :data:`MIN_CLOSED` of each day holds no reading; readings fall on at least three days; and the readings
+    fill at least :data:`MIN_COVER` of the slots of the days they fall on. The open weekdays (those forecast)
+    are those that hold readings on :data:`MIN_DAY_SHARE` of their dates; a day of another weekday with
+    readings (a Saturday opened once) stays in the history. Hours from 09:00 to 17:00 on weekdays are pandas'
+    ``bh``: ``None``."""
+    import pandas as pd
+
+    times = [np.asarray(t, dtype="datetime64[ns]").astype("int64") for t in series_times if len(t)]
+    if not times:
+        return None
+    every = np.concatenate(times)
+    tod = every % DAY
+    lo, hi = int(tod.min()), int(tod.max())
+    if DAY - (hi - lo) <= MIN_CLOSED:
+        return None  # readings all round the clock: not a session
+    steps = np.concatenate([np.diff(t) for t in times])
+    steps = steps[steps > 0]
+    if not len(steps):
+        return None
+    kinds, counts = np.unique(steps, return_counts=True)
+    step = int(kinds[counts.argmax()])
+    if step >= DAY or counts.max() < 0.5 * len(steps) or ((tod - lo) % step).any():
+        return None
+    slots = (hi - lo) // step + 1
+    if slots < 2 or DAY - slots * step < MIN_CLOSED:
+        return None
+    dates = np.unique(every // DAY)
+    if len(dates) < 3:
+        return None
+    weekday = (dates + 3) % 7  # 1970-01-01 was a Thursday
+    span = pd.date_range(pd.Timestamp(int(dates[0]) * DAY), pd.Timestamp(int(dates[-1]) * DAY), freq="D").dayofweek
+    seen = np.bincount(weekday, minlength=7)
+    total = np.bincount(np.asarray(span), minlength=7)
+    days = tuple(d for d in range(7) if seen[d] and seen[d] >= MIN_DAY_SHARE * total[d])
+    if not days:
+        return None
+    s = Session(step, lo, slots, days)
+    if s.freq == "h 09:00-17:00 Mon-Fri":
+        return None  # pandas' business hours
+    open_slots = sum(len(np.unique(t // DAY)) for t in times) * slots
+    if len(every) < MIN_COVER * open_slots:
+        return None
+    return s
+
+
+__all__ = ["Session", "parse", "find"]
