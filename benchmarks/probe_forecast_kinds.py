@@ -42,7 +42,8 @@ CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps
          "daily3y", "monthly_mult", "hourly_week", "level_shift", "minute", "quarterly_short", "yearly_trend",
          "month_end", "stores", "six_hourly", "biweekly", "bimonthly", "semimonthly", "ten_minute", "fifteen_minute",
          "daily_temperature", "monthly_cycle132", "fivemin_year", "hourly10y", "ten_second_hour", "ten_second_hour_h60",
-         "business_days", "business_hours", "shop_hours", "market_half_hours")
+         "business_days", "business_hours", "shop_hours", "market_half_hours",
+         "shop_days")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -229,6 +230,14 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
         level = np.exp(np.cumsum(rng.normal(0, 0.01, len(t))))
         y = 1e5 * level * u * np.exp(rng.normal(0, 0.15, len(t)))
         return pd.DataFrame({"Datetime": t.strftime("%Y-%m-%d %H:%M:%S"), "Volume": y.round()}), 13
+    if name == "shop_days":  # a shop's daily takings, shut on Sundays: busy Saturdays, a yearly swing, growth
+        t = pd.date_range("2021-01-04", periods=3 * 365, freq="D")
+        t = t[t.dayofweek < 6]
+        week = np.array([0.85, 0.8, 0.9, 0.95, 1.1, 1.5])[t.dayofweek]
+        year = 1 + 0.15 * np.sin(2 * np.pi * (t.dayofyear - 80) / 365.25)
+        level = 1000 * np.exp(np.cumsum(rng.normal(0.0004, 0.01, len(t))))
+        y = level * week * year * np.exp(rng.normal(0, 0.06, len(t)))
+        return pd.DataFrame({"date": t.strftime("%d.%m.%Y"), "takings": y.round(2)}), 12
     raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
 
 

@@ -1635,3 +1635,30 @@ def test_calendar_phases_of_business_days_and_hours_follow_the_clock():
     f, names = time_features(t, s.freq, 13)
     assert names == ["season_sin", "season_cos", "dow_sin", "dow_cos"]
     assert list(phase(f, 13)) == list(s.position(t)) == [11, 12, 0, 1, 2]
+
+
+def test_dates_on_the_same_weekdays_each_week_step_over_the_closed_days():
+    # a shop shut on Sundays: the daily grid inserted every Sunday and made it up by interpolation (a seventh of
+    # the series), and forecast Sundays
+    from lstmkit.data.series import future_index
+    from lstmkit.tasks.forecast.seasonality import resolve_season
+
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2023-01-02", periods=300, freq="D")
+    for days, freq, season in [(range(6), "D Mon-Sat", 6), (range(1, 6), "D Tue-Sat", 5)]:
+        open_ = t[np.isin(t.dayofweek, list(days))]
+        d = load_series(pd.DataFrame({"day": open_.strftime("%Y-%m-%d"), "sales": np.arange(len(open_), dtype=float)}))
+        assert d.freq == freq and (d.series[0].time == open_).all()
+        assert not any("interpolation" in n or "inserted" in n for n in d.notes)
+        assert any(n.startswith(f"the readings fall on the same weekdays each week ({freq[2:]}): the other days are "
+                                "closed, not missing") for n in d.notes)
+        after = future_index(d.series[0], d.freq, 14)
+        assert np.isin(after.dayofweek, list(days)).all() and after[0] > open_[-1]
+        assert resolve_season(0, d.freq)[0] == season  # the open week
+    weekdays = t[t.dayofweek < 5]  # Monday to Friday: pandas' business days, as before
+    assert load_series(pd.DataFrame({"d": weekdays, "v": np.arange(len(weekdays), dtype=float)}), "v", "d").freq == "B"
+    k = np.arange(len(t))  # days absent at random, and every third one of the first month: no even stretch at the
+    scattered = t[(rng.random(len(t)) < 0.85) & ((k % 3 != 1) | (k >= 30))]  # start; the daily grid, gaps filled
+    d = load_series(pd.DataFrame({"d": scattered, "v": np.arange(len(scattered), dtype=float)}), "v", "d")
+    assert d.freq == "D" and len(d.series[0]) == (scattered[-1] - scattered[0]).days + 1
+    assert not any("same weekdays" in n for n in d.notes)

@@ -78,10 +78,14 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   describes, are laid on that period's grid, each dated its period's start,
   with a note (:func:`once_a_period`);
 - opening hours (readings in the same clock slots of each open day, nothing
-  between: a shop's hours, a market's session) step from one open slot to the
-  next, with a frequency of their own (``"h 10:00-18:00 daily"``,
+  between: a shop's hours, a market's session; or dates on the same weekdays
+  each week, a shop shut on Sundays) step from one open slot to the next,
+  with a frequency of their own (``"h 10:00-18:00 daily"``, ``"D Mon-Sat"``,
   :mod:`lstmkit.data.sessions`) found or given as ``freq``; an open weekday
   without readings (a holiday) is a closed day, left out with a note;
+- times with no regular stretch at their start take their most common step
+  where every time lies on it and they fill half its grid (days absent at
+  random; :func:`_common_step`);
 - a time so far from the others that the grid would span more than
   :data:`MAX_GRID` steps (and 100 a row) is an error naming its rows;
 - a text file that is not UTF-8 is read as UTF-16 where it starts with that
@@ -2119,6 +2123,25 @@ def _month_day_hint(idx) -> str:
             f"frequency; write each as its month ({idx[0]:%Y-%m}) or its first day ({idx[0]:%Y-%m}-01)")
 
 
+def _common_step(idx) -> str | None:
+    """The step between consecutive times that is most common, as a pandas frequency, where it is at least half
+    the steps, every time lies on it from the first and the times fill at least half its grid (daily data with
+    a fifth of the days absent at random, which no stretch at the start shows); ``None`` otherwise (a log of
+    events at odd moments: the error asks for the frequency)."""
+    import pandas as pd
+
+    if len(idx) < 3:
+        return None
+    steps = np.diff(idx.asi8)
+    kinds, counts = np.unique(steps, return_counts=True)
+    step = int(kinds[counts.argmax()])
+    if step <= 0 or counts.max() < 0.5 * len(steps) or ((idx.asi8 - idx.asi8[0]) % step).any():
+        return None
+    if len(idx) < 0.5 * ((idx.asi8[-1] - idx.asi8[0]) // step + 1):
+        return None
+    return pd.tseries.frequencies.to_offset(pd.Timedelta(step, "ns")).freqstr
+
+
 def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndarray, row_text=_row_text(True),
           default=None):
     """The regular grid covering ``times`` (sorted, unique) and its frequency; raise if off-grid. ``default``:
@@ -2152,6 +2175,8 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
                 f = infer_freq(idx[:n])
                 if f:
                     break
+    if not f:
+        f = _common_step(idx)
     if not f and default is not None:
         f = default()
     if not f:
@@ -2526,10 +2551,16 @@ def load_series(
         freq = None  # (no pandas frequency: the grid is the session's)
     by_id = _positions(ids)
     tod = t_all.astype("datetime64[ns]").astype("int64") % sessions.DAY if is_dt and len(t_all) else None
-    if tod is not None and not freq and session is None and 0 < np.ptp(tod) < sessions.DAY - sessions.MIN_CLOSED:
-        # (times of day that vary, but not round the clock: only then per series)
+    if tod is not None and not freq and session is None and np.ptp(tod) < sessions.DAY - sessions.MIN_CLOSED \
+            and (np.ptp(tod) > 0 or not tod.any() and sessions.weekdays_uneven(t_all)):
+        # (times of day that vary, but not round the clock; or dates at midnight, some weekdays rare in them:
+        # only then per series)
         session = sessions.find([np.unique(t_all[sel]) for sel in by_id.values()])
-        if session is not None:
+        if session is not None and session.daily:
+            notes.append(f"the readings fall on the same weekdays each week ({session.describe()}): the other days are "
+                         f"closed, not missing; the series steps from one open day to the next (freq "
+                         f"{session.freq!r}), and forecasts continue on open days")
+        elif session is not None:
             notes.append(f"the readings fall in the same slots of each open day ({session.describe()}): the hours "
                          f"between are closed, not missing; the series steps from one open slot to the next (freq "
                          f"{session.freq!r}), and forecasts continue on those slots")
@@ -2562,7 +2593,7 @@ def load_series(
                     jitter[step][1] += moved
                     jitter[step][2] = max(jitter[step][2], worst)
             if (is_dt and not freq and session is None and len(t) >= 8 and not (t[1:] == t[:-1]).any()
-                    and infer_freq(pd.DatetimeIndex(t)) is None):
+                    and (np.diff(t) != t[1] - t[0]).any() and infer_freq(pd.DatetimeIndex(t)) is None):
                 found = once_a_period(t)
                 if found:
                     own, words, twice = found

@@ -1,4 +1,4 @@
-"""Opening hours: series read only in the same clock slots of each open day.
+"""Opening hours: series read only in the same clock slots of each open day, or only on open weekdays.
 
 A shop's till from 10:00 to 18:00, a market's half hours from 09:30 to 16:00
 on weekdays, a call centre's quarter hours from 08:00 to 20:00 Monday to
@@ -15,8 +15,12 @@ history, as closed days, and days of a mostly closed weekday that hold
 readings (a Saturday opened once) are kept in it; forecasts continue on the
 open weekdays.
 
-pandas' own ``bh`` (hours from 09:00 to 17:00, Monday to Friday) is left to
-pandas.
+Dates on the same weekdays each week, the others closed (a shop shut on
+Sundays), are the same thing a day at a time: ``"D Mon-Sat"``; a regular
+daily grid would make up every Sunday by interpolation.
+
+pandas' own ``bh`` (hours from 09:00 to 17:00, Monday to Friday) and ``B``
+(Monday to Friday) are left to pandas.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ import numpy as np
 DAY = 86400 * 10**9
 _HOUR = 3600 * 10**9
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_FORM = re.compile(r"^(\d*[A-Za-z]+) (\d\d):(\d\d)-(\d\d):(\d\d) (daily|[A-Z][a-z]{2}(?:[-,][A-Z][a-z]{2})*)$")
+_DAYS = r"(daily|[A-Z][a-z]{2}(?:[-,][A-Z][a-z]{2})*)"
+_FORM = re.compile(r"^(\d*[A-Za-z]+) (\d\d):(\d\d)-(\d\d):(\d\d) " + _DAYS + "$")
+_DAY_FORM = re.compile(r"^D " + _DAYS + "$")
 #: the least time a day that must hold no reading for the rest to be a session: less is a day with a gap
 MIN_CLOSED = 2 * _HOUR
 #: the least share of the open slots (on the days with readings) that must hold one
@@ -79,13 +85,22 @@ class Session:
         return self.open + self.slots * self.step
 
     @property
+    def daily(self) -> bool:
+        """One reading an open day (dates on open weekdays), not slots within it."""
+        return self.step == DAY
+
+    @property
     def freq(self) -> str:
-        """The frequency string (``"30min 09:30-16:00 Mon-Fri"``) :func:`parse` reads."""
+        """The frequency string (``"30min 09:30-16:00 Mon-Fri"``, ``"D Mon-Sat"``) :func:`parse` reads."""
+        if self.daily:
+            return f"D {_days_text(self.days)}"
         return f"{_step_name(self.step)} {_clock(self.open)}-{_clock(self.close)} {_days_text(self.days)}"
 
     def describe(self) -> str:
-        """Words for notes: ``8 slots of 1 hour from 10:00 to 18:00, every day``."""
+        """Words for notes: ``8 slots of 1 hour from 10:00 to 18:00, every day``; of dates, ``Mon-Sat``."""
         days = {"daily": "every day"}.get(_days_text(self.days), _days_text(self.days))
+        if self.daily:
+            return days
         return f"{self.slots} slots of {_span_words(self.step)} from {_clock(self.open)} to {_clock(self.close)}, {days}"
 
     def _offsets(self) -> np.ndarray:
@@ -139,6 +154,10 @@ def parse(freq) -> Session | None:
     integer steps)."""
     if not isinstance(freq, str):
         return None
+    m = _DAY_FORM.match(freq.strip())
+    if m:
+        days = _read_days(m.group(1))
+        return Session(DAY, 0, 1, days) if days else None
     m = _FORM.match(freq.strip())
     if not m:
         return None
@@ -152,17 +171,61 @@ def parse(freq) -> Session | None:
     b = (int(m.group(4)) * 60 + int(m.group(5))) * 60 * 10**9
     if step <= 0 or b <= a or b > DAY or (b - a) % step:
         return None
-    text = m.group(6)
-    if text == "daily":
-        days = tuple(range(7))
-    elif "-" in text:
-        lo, hi = (DAY_NAMES.index(x) for x in text.split("-"))
-        if hi < lo:
-            return None
-        days = tuple(range(lo, hi + 1))
-    else:
-        days = tuple(sorted(DAY_NAMES.index(x) for x in text.split(",")))
-    return Session(step, a, (b - a) // step, days)
+    days = _read_days(m.group(6))
+    return Session(step, a, (b - a) // step, days) if days else None
+
+
+def _read_days(text: str) -> tuple[int, ...] | None:
+    """``daily``, ``Mon-Sat`` or ``Mon,Wed,Fri`` as weekday numbers; ``None`` for a name that is not a day."""
+    try:
+        if text == "daily":
+            return tuple(range(7))
+        if "-" in text:
+            lo, hi = (DAY_NAMES.index(x) for x in text.split("-"))
+            return tuple(range(lo, hi + 1)) if lo < hi else None
+        return tuple(sorted(set(DAY_NAMES.index(x) for x in text.split(","))))
+    except ValueError:
+        return None
+
+
+def _weekdays_open(dates: np.ndarray) -> tuple[int, ...]:
+    """The weekdays (0 = Monday) that hold readings on at least :data:`MIN_DAY_SHARE` of their dates from the
+    first of ``dates`` (days since 1970-01-01) to the last; ``()`` where the others hold readings on more than
+    half the share of the least open one (gaps at random, not days closed each week)."""
+    weekday = (dates + 3) % 7  # 1970-01-01 was a Thursday
+    span = (np.arange(dates[0], dates[-1] + 1) + 3) % 7
+    share = np.bincount(weekday, minlength=7) / np.maximum(np.bincount(span, minlength=7), 1)
+    days = tuple(d for d in range(7) if share[d] > 0 and share[d] >= MIN_DAY_SHARE)
+    closed = [share[d] for d in range(7) if d not in days]
+    if days and closed and max(closed) > 0.5 * min(share[d] for d in days):
+        return ()
+    return days
+
+
+def weekdays_uneven(times: np.ndarray) -> bool:
+    """Whether some weekday holds fewer than half the times the commonest one holds (a quick look across all
+    series before :func:`find` looks at each: daily, weekly and monthly data hold every weekday alike, or one)."""
+    counts = np.bincount((np.asarray(times, dtype="datetime64[D]").astype("int64") + 3) % 7, minlength=7)
+    return bool(counts.min() < 0.5 * counts.max()) and np.count_nonzero(counts) > 1
+
+
+#: the least weeks of dates from which open weekdays are told from closed ones
+MIN_WEEKS = 4
+
+
+def _open_weekdays(times: list[np.ndarray], every: np.ndarray) -> Session | None:
+    """Dates (at midnight) on the same weekdays each week, the others closed: a shop shut on Sundays, a market
+    open Tuesday to Saturday. ``None`` where every weekday is open (daily data, with gaps or not), or where the
+    open ones are Monday to Friday with no reading on another day (pandas' business days, ``B``)."""
+    dates = np.unique(every // DAY)
+    if dates[-1] - dates[0] < 7 * MIN_WEEKS:
+        return None
+    days = _weekdays_open(dates)
+    if len(days) in (0, 7):
+        return None
+    if days == tuple(range(5)) and ((dates + 3) % 7 < 5).all():
+        return None  # business days: pandas' own
+    return Session(DAY, 0, 1, days)
 
 
 def find(series_times: list[np.ndarray]) -> Session | None:
@@ -173,9 +236,7 @@ def find(series_times: list[np.ndarray]) -> Session | None:
     fill at least :data:`MIN_COVER` of the slots of the days they fall on. The open weekdays (those forecast)
     are those that hold readings on :data:`MIN_DAY_SHARE` of their dates; a day of another weekday with
     readings (a Saturday opened once) stays in the history. Hours from 09:00 to 17:00 on weekdays are pandas'
-    ``bh``: ``None``."""
-    import pandas as pd
-
+    ``bh``: ``None``. Dates at midnight, a day apart for the most part, are read by :func:`_open_weekdays`."""
     times = [np.asarray(t, dtype="datetime64[ns]").astype("int64") for t in series_times if len(t)]
     if not times:
         return None
@@ -190,6 +251,8 @@ def find(series_times: list[np.ndarray]) -> Session | None:
         return None
     kinds, counts = np.unique(steps, return_counts=True)
     step = int(kinds[counts.argmax()])
+    if step == DAY and hi == 0:
+        return _open_weekdays(times, every)
     if step >= DAY or counts.max() < 0.5 * len(steps) or ((tod - lo) % step).any():
         return None
     slots = (hi - lo) // step + 1
@@ -198,11 +261,7 @@ def find(series_times: list[np.ndarray]) -> Session | None:
     dates = np.unique(every // DAY)
     if len(dates) < 3:
         return None
-    weekday = (dates + 3) % 7  # 1970-01-01 was a Thursday
-    span = pd.date_range(pd.Timestamp(int(dates[0]) * DAY), pd.Timestamp(int(dates[-1]) * DAY), freq="D").dayofweek
-    seen = np.bincount(weekday, minlength=7)
-    total = np.bincount(np.asarray(span), minlength=7)
-    days = tuple(d for d in range(7) if seen[d] and seen[d] >= MIN_DAY_SHARE * total[d])
+    days = _weekdays_open(dates)
     if not days:
         return None
     s = Session(step, lo, slots, days)

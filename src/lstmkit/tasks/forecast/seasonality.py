@@ -39,8 +39,8 @@ def season_from_freq(freq) -> int:
     """Season implied by a pandas frequency (0 when the calendar implies none, e.g. yearly or integer steps); of
     opening hours (:mod:`lstmkit.data.sessions`), the open day's slots."""
     day = _open_day(freq)
-    if day is not None:
-        return day[0] if day[0] > 1 else 0
+    if day is not None:  # the open day's slots; of dates on open weekdays, the open week
+        return day[0] if day[0] > 1 else day[1] if day[1] > 1 else 0
     offset = _offset(freq)
     if offset is None:
         return 0
@@ -96,7 +96,7 @@ def calendar_cycles(freq) -> list[int]:
     the week); ``[]`` for any other frequency (its calendar season is sure, or it has none)."""
     day = _open_day(freq)
     if day is not None:
-        return [c for c in day if MIN_DETECTED <= c <= MAX_FINE_SEASON]
+        return [c for c in day if MIN_DETECTED <= c <= MAX_FINE_SEASON] if day[0] > 1 else []
     nanos = _step_nanos(freq)
     if not nanos or _DAY // nanos <= MAX_DAILY_STEPS:
         return []
