@@ -1662,3 +1662,18 @@ def test_dates_on_the_same_weekdays_each_week_step_over_the_closed_days():
     d = load_series(pd.DataFrame({"d": scattered, "v": np.arange(len(scattered), dtype=float)}), "v", "d")
     assert d.freq == "D" and len(d.series[0]) == (scattered[-1] - scattered[0]).days + 1
     assert not any("same weekdays" in n for n in d.notes)
+
+
+def test_every_other_business_day_and_a_weekday_of_the_month_are_read_on_their_own_grids():
+    # every other business day stopped at "could not infer a regular step" (a first mend read it on a 2-day grid
+    # with the weekends made up); the second Monday of each month had no calendar season
+    from lstmkit.data.series import future_index
+    from lstmkit.tasks.forecast.seasonality import resolve_season
+
+    t = pd.bdate_range("2020-01-01", periods=300)[::2]
+    d = load_series(pd.DataFrame({"t": t, "y": np.arange(len(t), dtype=float)}), "y", "t")
+    assert d.freq == "2B" and (d.series[0].time == t).all()
+    assert future_index(d.series[0], d.freq, 1)[0] == pd.bdate_range(t[-1], periods=3)[-1]
+    months = pd.date_range("2015-01-01", periods=60, freq="WOM-2MON")
+    d = load_series(pd.DataFrame({"t": months, "y": np.arange(60.0)}), "y", "t")
+    assert d.freq == "WOM-2MON" and resolve_season(0, d.freq)[0] == 12

@@ -2126,12 +2126,20 @@ def _month_day_hint(idx) -> str:
 def _common_step(idx) -> str | None:
     """The step between consecutive times that is most common, as a pandas frequency, where it is at least half
     the steps, every time lies on it from the first and the times fill at least half its grid (daily data with
-    a fifth of the days absent at random, which no stretch at the start shows); ``None`` otherwise (a log of
-    events at odd moments: the error asks for the frequency)."""
+    a fifth of the days absent at random, which no stretch at the start shows; dates on weekdays only, in steps
+    of business days: every other business day is ``2B``); ``None`` otherwise (a log of events at odd moments:
+    the error asks for the frequency)."""
     import pandas as pd
 
     if len(idx) < 3:
         return None
+    days = idx.to_numpy().astype("datetime64[D]")
+    if (idx == idx.normalize()).all() and (idx.dayofweek < 5).all():  # weekdays only: steps of business days
+        at = np.busday_count(days[0], days)
+        kinds, counts = np.unique(np.diff(at), return_counts=True)
+        k = int(kinds[counts.argmax()])
+        if k > 1 and counts.max() >= 0.5 * (len(idx) - 1) and not (at % k).any() and len(idx) >= 0.5 * (at[-1] // k + 1):
+            return f"{k}B"
     steps = np.diff(idx.asi8)
     kinds, counts = np.unique(steps, return_counts=True)
     step = int(kinds[counts.argmax()])

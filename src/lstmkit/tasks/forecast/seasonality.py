@@ -47,7 +47,7 @@ def season_from_freq(freq) -> int:
     code = offset.rule_code.split("-")[0].upper()
     n = max(1, int(getattr(offset, "n", 1)))
     per_year = None
-    if code in ("MS", "M", "ME", "BMS", "BM", "BME", "CBMS", "CBME"):
+    if code in ("MS", "M", "ME", "BMS", "BM", "BME", "CBMS", "CBME", "WOM", "LWOM"):  # WOM: a weekday of the month
         per_year = 12
     elif code in ("SMS", "SM", "SME"):
         per_year = 24
