@@ -1677,3 +1677,20 @@ def test_every_other_business_day_and_a_weekday_of_the_month_are_read_on_their_o
     months = pd.date_range("2015-01-01", periods=60, freq="WOM-2MON")
     d = load_series(pd.DataFrame({"t": months, "y": np.arange(60.0)}), "y", "t")
     assert d.freq == "WOM-2MON" and resolve_season(0, d.freq)[0] == 12
+
+
+def test_opening_hours_with_a_lunch_break_keep_both_stretches():
+    # a market's morning and afternoon sessions (09:00-11:30, 12:30-15:00): the lunch hour is closed too
+    from lstmkit.data import sessions
+    from lstmkit.data.series import future_index
+
+    t = _open_hours("30min", opens="09:00", closes="15:00", weekdays=range(5))
+    t = t[(t.hour * 60 + t.minute < 690) | (t.hour * 60 + t.minute >= 750)]
+    d = load_series(pd.DataFrame({"t": t, "v": np.arange(len(t), dtype=float)}), "v", "t")
+    assert d.freq == "30min 09:00-11:30,12:30-15:00 Mon-Fri" and (d.series[0].time == t).all()
+    assert any("10 slots of 30 minutes from 09:00 to 11:30 and 12:30 to 15:00, Mon-Fri" in n for n in d.notes)
+    s = sessions.parse(d.freq)
+    assert s.slots == 10 and s.freq == d.freq and list(s.position(t[:10])) == list(range(10))
+    after = future_index(d.series[0], d.freq, 6)
+    assert [x.strftime("%H:%M") for x in after] == ["09:00", "09:30", "10:00", "10:30", "11:00", "12:30"]
+    assert sessions.parse("h 09:00-12:00,11:00-15:00 daily") is None  # stretches that overlap name no session

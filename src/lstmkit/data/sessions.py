@@ -2,13 +2,15 @@
 
 A shop's till from 10:00 to 18:00, a market's half hours from 09:30 to 16:00
 on weekdays, a call centre's quarter hours from 08:00 to 20:00 Monday to
-Saturday: between the sessions nothing is measured, and nothing is missing.
+Saturday, a shop closed for lunch (09:00 to 12:00 and 14:00 to 19:00):
+between the sessions nothing is measured, and nothing is missing.
 A regular grid of hours would insert the closed hours as missing values and
 fill them by interpolation (half the series made up) or stop at the first
 night longer than ``max_gap``. Such a series steps instead from one open slot
 to the next; its frequency is written as a string that says so,
-``"h 10:00-18:00 daily"`` or ``"30min 09:30-16:00 Mon-Fri"`` (the step as
-pandas writes it, the first slot's start and the last slot's end, the open
+``"h 10:00-18:00 daily"``, ``"30min 09:30-16:00 Mon-Fri"`` or
+``"h 09:00-12:00,14:00-19:00 Mon-Sat"`` (the step as pandas writes it, each
+open stretch from its first slot's start to its last slot's end, the open
 weekdays), which :func:`parse` reads back, so a saved model forecasts on the
 same slots. Open days without any reading (a holiday) are left out of the
 history, as closed days, and days of a mostly closed weekday that hold
@@ -34,7 +36,7 @@ DAY = 86400 * 10**9
 _HOUR = 3600 * 10**9
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DAYS = r"(daily|[A-Z][a-z]{2}(?:[-,][A-Z][a-z]{2})*)"
-_FORM = re.compile(r"^(\d*[A-Za-z]+) (\d\d):(\d\d)-(\d\d):(\d\d) " + _DAYS + "$")
+_FORM = re.compile(r"^(\d*[A-Za-z]+) (\d\d:\d\d-\d\d:\d\d(?:,\d\d:\d\d-\d\d:\d\d)*) " + _DAYS + "$")
 _DAY_FORM = re.compile(r"^D " + _DAYS + "$")
 #: the least time a day that must hold no reading for the rest to be a session: less is a day with a gap
 MIN_CLOSED = 2 * _HOUR
@@ -72,39 +74,55 @@ def _clock(ns: int) -> str:
 
 @dataclass(frozen=True)
 class Session:
-    """The open slots of a day: ``slots`` steps of ``step`` ns from ``open`` ns after midnight, on ``days``
-    (0 = Monday)."""
+    """The open slots of a day, ``offsets`` ns after midnight (steps of ``step`` ns, in one run or several: a
+    lunch break between two), on ``days`` (0 = Monday)."""
 
     step: int
-    open: int
-    slots: int
+    offsets: tuple[int, ...]
     days: tuple[int, ...]
 
     @property
-    def close(self) -> int:
-        return self.open + self.slots * self.step
+    def slots(self) -> int:
+        return len(self.offsets)
+
+    @property
+    def open(self) -> int:
+        return self.offsets[0]
 
     @property
     def daily(self) -> bool:
         """One reading an open day (dates on open weekdays), not slots within it."""
         return self.step == DAY
 
+    def runs(self) -> list[tuple[int, int]]:
+        """The open stretches of the day: ``(start, end)`` in ns after midnight, the end after the last slot."""
+        out: list[tuple[int, int]] = []
+        for o in self.offsets:
+            if out and o == out[-1][1]:
+                out[-1] = (out[-1][0], o + self.step)
+            else:
+                out.append((o, o + self.step))
+        return out
+
     @property
     def freq(self) -> str:
-        """The frequency string (``"30min 09:30-16:00 Mon-Fri"``, ``"D Mon-Sat"``) :func:`parse` reads."""
+        """The frequency string (``"30min 09:30-16:00 Mon-Fri"``, ``"h 09:00-12:00,14:00-18:00 Mon-Sat"``,
+        ``"D Mon-Sat"``) :func:`parse` reads."""
         if self.daily:
             return f"D {_days_text(self.days)}"
-        return f"{_step_name(self.step)} {_clock(self.open)}-{_clock(self.close)} {_days_text(self.days)}"
+        hours = ",".join(f"{_clock(a)}-{_clock(b)}" for a, b in self.runs())
+        return f"{_step_name(self.step)} {hours} {_days_text(self.days)}"
 
     def describe(self) -> str:
         """Words for notes: ``8 slots of 1 hour from 10:00 to 18:00, every day``; of dates, ``Mon-Sat``."""
         days = {"daily": "every day"}.get(_days_text(self.days), _days_text(self.days))
         if self.daily:
             return days
-        return f"{self.slots} slots of {_span_words(self.step)} from {_clock(self.open)} to {_clock(self.close)}, {days}"
+        hours = " and ".join(f"{_clock(a)} to {_clock(b)}" for a, b in self.runs())
+        return f"{self.slots} slots of {_span_words(self.step)} from {hours}, {days}"
 
     def _offsets(self) -> np.ndarray:
-        return self.open + self.step * np.arange(self.slots, dtype="int64")
+        return np.asarray(self.offsets, dtype="int64")
 
     def on_days(self, days) -> np.ndarray:
         """Every slot of the midnights ``days`` (datetime64[ns]), in time order."""
@@ -138,7 +156,7 @@ class Session:
     def position(self, times) -> np.ndarray:
         """The slot of each time within its day (0 for the first)."""
         t = np.asarray(times, dtype="datetime64[ns]").astype("int64")
-        return (t % DAY - self.open) // self.step
+        return np.searchsorted(self._offsets(), t % DAY)
 
     def steps_from_epoch(self, times) -> np.ndarray:
         """Open slots since 1970-01-01 (a Thursday): open days before each time's day, times slots, plus its
@@ -157,7 +175,7 @@ def parse(freq) -> Session | None:
     m = _DAY_FORM.match(freq.strip())
     if m:
         days = _read_days(m.group(1))
-        return Session(DAY, 0, 1, days) if days else None
+        return Session(DAY, (0,), days) if days else None
     m = _FORM.match(freq.strip())
     if not m:
         return None
@@ -167,12 +185,16 @@ def parse(freq) -> Session | None:
         step = int(pd.tseries.frequencies.to_offset(m.group(1)).nanos)
     except ValueError:
         return None
-    a = (int(m.group(2)) * 60 + int(m.group(3))) * 60 * 10**9
-    b = (int(m.group(4)) * 60 + int(m.group(5))) * 60 * 10**9
-    if step <= 0 or b <= a or b > DAY or (b - a) % step:
+    if step <= 0:
         return None
-    days = _read_days(m.group(6))
-    return Session(step, a, (b - a) // step, days) if days else None
+    offsets: list[int] = []
+    for run in m.group(2).split(","):
+        a, b = ((int(x[:2]) * 60 + int(x[3:])) * 60 * 10**9 for x in run.split("-"))
+        if b <= a or b > DAY or (b - a) % step or (offsets and a < offsets[-1] + step):
+            return None
+        offsets += range(a, b, step)
+    days = _read_days(m.group(3))
+    return Session(step, tuple(offsets), days) if days else None
 
 
 def _read_days(text: str) -> tuple[int, ...] | None:
@@ -225,13 +247,14 @@ def _open_weekdays(times: list[np.ndarray], every: np.ndarray) -> Session | None
         return None
     if days == tuple(range(5)) and ((dates + 3) % 7 < 5).all():
         return None  # business days: pandas' own
-    return Session(DAY, 0, 1, days)
+    return Session(DAY, (0,), days)
 
 
 def find(series_times: list[np.ndarray]) -> Session | None:
     """The session of series read only in the same clock slots of each open day, from each series' sorted
     datetime64[ns] times; ``None`` unless all of these hold: one step, the most common between readings and
-    shorter than a day, lays every reading on the slots from the earliest time of day to the latest; at least
+    shorter than a day, lays every reading on a lattice from the earliest time of day (the slots are the times
+    of day read, so a lunch break between two stretches is closed too); at least
     :data:`MIN_CLOSED` of each day holds no reading; readings fall on at least three days; and the readings
     fill at least :data:`MIN_COVER` of the slots of the days they fall on. The open weekdays (those forecast)
     are those that hold readings on :data:`MIN_DAY_SHARE` of their dates; a day of another weekday with
@@ -255,7 +278,8 @@ def find(series_times: list[np.ndarray]) -> Session | None:
         return _open_weekdays(times, every)
     if step >= DAY or counts.max() < 0.5 * len(steps) or ((tod - lo) % step).any():
         return None
-    slots = (hi - lo) // step + 1
+    offsets = tuple(int(o) for o in np.unique(tod))  # the slots: the times of day read (a lunch break between)
+    slots = len(offsets)
     if slots < 2 or DAY - slots * step < MIN_CLOSED:
         return None
     dates = np.unique(every // DAY)
@@ -264,7 +288,7 @@ def find(series_times: list[np.ndarray]) -> Session | None:
     days = _weekdays_open(dates)
     if not days:
         return None
-    s = Session(step, lo, slots, days)
+    s = Session(step, offsets, days)
     if s.freq == "h 09:00-17:00 Mon-Fri":
         return None  # pandas' business hours
     open_slots = sum(len(np.unique(t // DAY)) for t in times) * slots
