@@ -43,7 +43,7 @@ CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps
          "month_end", "stores", "six_hourly", "biweekly", "bimonthly", "semimonthly", "ten_minute", "fifteen_minute",
          "daily_temperature", "monthly_cycle132", "fivemin_year", "hourly10y", "ten_second_hour", "ten_second_hour_h60",
          "business_days", "business_hours", "shop_hours", "market_half_hours",
-         "shop_days")
+         "shop_days", "lunch_break")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -238,6 +238,12 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
         level = 1000 * np.exp(np.cumsum(rng.normal(0.0004, 0.01, len(t))))
         y = level * week * year * np.exp(rng.normal(0, 0.06, len(t)))
         return pd.DataFrame({"date": t.strftime("%d.%m.%Y"), "takings": y.round(2)}), 12
+    if name == "lunch_break":  # a shop open 09:00-12:00 and 14:00-19:00, Monday to Saturday: busier Saturdays
+        t = pd.date_range("2024-01-01", periods=24 * 120, freq="h")
+        t = t[((t.hour >= 9) & (t.hour < 12) | (t.hour >= 14) & (t.hour < 19)) & (t.dayofweek < 6)]
+        k = np.searchsorted([9, 10, 11, 14, 15, 16, 17, 18], t.hour)
+        y = 50 + 20 * np.sin(np.pi * k / 7) + np.where(t.dayofweek == 5, 15, 0) + rng.normal(0, 3, len(t))
+        return pd.DataFrame({"t": t.strftime("%Y-%m-%d %H:%M"), "customers": y.round(1)}), 8
     raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
 
 
