@@ -346,6 +346,21 @@ def write(name: str, folder: Path) -> tuple[Path, list[str]]:
         t = pd.date_range("2023-05-01", periods=24 * 60, freq="h") + pd.to_timedelta(rng.integers(0, 60, 24 * 60),
                                                                                       unit="min")
         pd.DataFrame({"sampled": t.strftime("%Y-%m-%d %H:%M"), "ppm": _hourly().round(2)}).to_csv(path, index=False)
+    elif name == "monash_tsf":  # the Monash archive's .tsf: 12 quarterly series of different starts and lengths
+        path = path.with_suffix(".tsf")
+        rng = np.random.default_rng(15)
+        lines = ["# quarterly series as the archive writes them", "@relation tourism_quarterly_like",
+                 "@attribute series_name string", "@attribute start_timestamp date", "@frequency quarterly",
+                 "@horizon 8", "@missing false", "@equallength false", "@data"]
+        for k in range(12):
+            n = int(rng.integers(40, 100))
+            q = np.arange(n)
+            y = 1000 * rng.uniform(0.5, 2) * (1 + 0.01 * q) * (1 + 0.2 * np.sin(2 * np.pi * q / 4 + rng.uniform(0, 6)))
+            y = y * np.exp(rng.normal(0, 0.05, n))
+            start = pd.Timestamp("1998-01-01") + pd.DateOffset(months=3 * int(rng.integers(0, 20)))
+            lines.append(f"T{k + 1}:{start:%Y-%m-%d %H-%M-%S}:" + ",".join(f"{v:.2f}" for v in y))
+        path.write_text("\n".join(lines) + "\n")
+        extra = ["--horizon", "8"]
     else:
         raise SystemExit(f"probe_formats: no probe {name!r}; the probes: {', '.join(PROBES)}")
     return path, extra
@@ -360,7 +375,7 @@ PROBES = ("utc_offsets", "epoch_seconds", "day_first_dots", "semicolon_decimal_c
           "pandas_index", "r_ts_time", "time_steps", "google_trends", "world_bank", "store_item", "local_autumn", "entsoe", "entsoe_prices", "ecb", "event_log", "month_dot_comma",
           "german_thousands", "french_nnbsp", "swiss_apostrophe", "german_whole", "newest_first", "year_dot_month",
           "french_months", "eurostat", "oecd", "ons", "meter_readings", "weight_log", "weekly_count",
-          "hourly_sample")
+          "hourly_sample", "monash_tsf")
 
 
 def probe(name: str, folder: Path) -> dict:

@@ -1000,7 +1000,7 @@ def test_a_file_of_several_value_columns_or_a_spreadsheet_gets_an_error_that_say
         load_series(jumbled)
     sheet = tmp_path / "sales.xlsx"
     sheet.write_bytes(b"PK\x03\x04")
-    with pytest.raises(ValueError, match=r"sales.xlsx: expected a .csv or .parquet file, got '.xlsx' \(save the sheet as CSV"):
+    with pytest.raises(ValueError, match=r"sales.xlsx: expected a .csv, .parquet or .tsf file, got '.xlsx' \(save the sheet as CSV"):
         load_series(sheet)
 
 
@@ -1694,3 +1694,47 @@ def test_opening_hours_with_a_lunch_break_keep_both_stretches():
     after = future_index(d.series[0], d.freq, 6)
     assert [x.strftime("%H:%M") for x in after] == ["09:00", "09:30", "10:00", "10:30", "11:00", "12:30"]
     assert sessions.parse("h 09:00-12:00,11:00-15:00 daily") is None  # stretches that overlap name no session
+
+
+def _tsf(tmp_path, body: str, name="x.tsf"):
+    path = tmp_path / name
+    path.write_text(body)
+    return path
+
+
+def test_monash_tsf_files_are_read_with_their_names_frequency_and_missing_values(tmp_path):
+    # the forecasting archive's own format stopped at "expected a .csv or .parquet file"
+    header = ("# generated\n@relation tiny\n@attribute series_name string\n@attribute state string\n"
+              "@attribute start_timestamp date\n@frequency monthly\n@horizon 6\n@missing true\n@equallength false\n"
+              "@data\n")
+    a = ",".join(str(v) for v in range(1, 25))
+    path = _tsf(tmp_path, header + f"T1:NSW:1979-01-01 00-00-00:{a}\nT2:VIC:1985-03-31 00-00-00:5,?,7,8,9,10,11,12\n")
+    d = load_series(path)
+    assert d.freq == "MS" and [s.id for s in d.series] == ["T1", "T2"]
+    assert list(d.series[0].values) == list(range(1, 25)) and d.series[0].time[0] == pd.Timestamp("1979-01-01")
+    assert d.series[1].time[0] == pd.Timestamp("1985-03-01")  # a month's last day: the month
+    assert d.series[1].values[1] == 6.0  # '?' missing, filled
+    assert "the .tsf attributes state left out; 'series_name' names the series" in d.notes
+    assert "the .tsf file gives a horizon of 6 (horizon=, --horizon, sets the one forecast)" in d.notes
+    weekly = _tsf(tmp_path, "@relation w\n@attribute series_name string\n@attribute start_timestamp date\n"
+                            f"@frequency weekly\n@data\nA:2015-01-07 00-00-00:{a}\n", "w.tsf")
+    assert load_series(weekly).freq == "W-WED"  # weeks anchored on the first date's weekday
+    steps = _tsf(tmp_path, f"@relation s\n@attribute series_name string\n@frequency yearly\n@data\nY1:{a}\nY2:{a}\n",
+                 "s.tsf")
+    d = load_series(steps)
+    assert d.freq == 1 and [len(s) for s in d.series] == [24, 24]  # no start: steps
+    with pytest.raises(ValueError, match=r"b.tsf: line 5: expected numbers or '\?', got 'x'"):
+        load_series(_tsf(tmp_path, "@relation b\n@attribute series_name string\n@frequency daily\n@data\nA:1,x\n",
+                         "b.tsf"))
+    with pytest.raises(ValueError, match=r"no @data line"):
+        load_series(_tsf(tmp_path, "@relation n\n@attribute series_name string\n", "n.tsf"))
+    with pytest.raises(ValueError, match=r"c.tsf: line 1: expected an @ line of the header or @data, got 'just,a,csv'"):
+        load_series(_tsf(tmp_path, "just,a,csv\n1,2,3\n", "c.tsf"))
+    f = lstmkit_forecaster(horizon=3).fit(path)
+    assert list(f.predict()["time"][:3]) == list(pd.date_range("1981-01-01", periods=3, freq="MS"))
+
+
+def lstmkit_forecaster(**kw):
+    from lstmkit import Forecaster
+
+    return Forecaster(candidates=["naive"], peers=[], progress_bar=False, **kw)

@@ -1,4 +1,4 @@
-"""Load one or many time series from a DataFrame (or a CSV/Parquet file), check them, and say what was fixed.
+"""Load one or many time series from a DataFrame (or a CSV/Parquet/``.tsf`` file), check them, and say what was fixed.
 
 The source is a pandas DataFrame, a pandas Series or a 1-D array (one series)
 or a file path; a file is read into a DataFrame first (:func:`read_table`)
@@ -401,6 +401,12 @@ def read_table(path: str | Path):
     if path.stat().st_size == 0:
         raise _err(path, "the file is empty; expected a header row and data rows")
     suffix = path.suffix.lower()
+    if suffix == ".tsf":  # the Monash forecasting archive's format: its own reader, which names the columns
+        from .tsf import read_tsf
+
+        df = read_tsf(path)
+        df.attrs.update(source=str(path), decimal=".")
+        return df
     text = suffix in (".csv", ".txt", ".tsv", ".gz")
     notes: list[str] = []
     try:
@@ -433,7 +439,7 @@ def read_table(path: str | Path):
             df = pd.read_csv(path, skiprows=skip, index_col=False, **dialect)
         else:
             sheet = " (save the sheet as CSV: File > Save As > CSV UTF-8)" if suffix in (".xlsx", ".xls", ".ods") else ""
-            raise _err(path, f"expected a .csv or .parquet file, got {suffix or 'no extension'!r}{sheet}")
+            raise _err(path, f"expected a .csv, .parquet or .tsf file, got {suffix or 'no extension'!r}{sheet}")
     except pd.errors.EmptyDataError:
         raise _err(path, "the file is empty; expected a header row and data rows") from None
     except pd.errors.ParserError as e:
@@ -2407,7 +2413,8 @@ def load_series(
 
     Args:
         path: a DataFrame (long or wide), a pandas Series or 1-D array (one
-            series), or a CSV/Parquet file, which is read into a DataFrame first.
+            series), or a CSV/Parquet file, which is read into a DataFrame first (a ``.tsf`` file of the
+            Monash archive: :func:`lstmkit.data.tsf.read_tsf`, which names the id, time and value columns).
         target: the value column (long); the series columns (wide, default all numeric).
         time: the time column; ``None``: the one column that is not numbers and reads as dates
             (:func:`find_time_column`), else the row order as integer steps.
@@ -2438,6 +2445,11 @@ def load_series(
     past_covariates = list(past_covariates or [])
     future_covariates = list(future_covariates or [])
     df, name, time = as_frame(path, target, time)
+    if df.attrs.get("id_column"):  # a file that names its columns (.tsf): those, where the user named none
+        id = id or df.attrs["id_column"]
+        time = time or df.attrs.get("time_column")
+        target = target or df.attrs["target_column"]
+        freq = freq or df.attrs.get("freq")
     given = set(df.columns)  # the columns as the data hold them (the finders below may add joined ones)
     src = source or name
     row_text = _row_text(bool(df.attrs.get("file_rows")), df.attrs.get("header_lines", 1))
