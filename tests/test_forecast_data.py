@@ -1719,10 +1719,14 @@ def test_monash_tsf_files_are_read_with_their_names_frequency_and_missing_values
     weekly = _tsf(tmp_path, "@relation w\n@attribute series_name string\n@attribute start_timestamp date\n"
                             f"@frequency weekly\n@data\nA:2015-01-07 00-00-00:{a}\n", "w.tsf")
     assert load_series(weekly).freq == "W-WED"  # weeks anchored on the first date's weekday
-    steps = _tsf(tmp_path, f"@relation s\n@attribute series_name string\n@frequency yearly\n@data\nY1:{a}\nY2:{a}\n",
+    steps = _tsf(tmp_path, f"@relation s\n@attribute series_name string\n@frequency monthly\n@data\nY1:{a}\nY2:{a}\n",
                  "s.tsf")
     d = load_series(steps)
-    assert d.freq == 1 and [len(s) for s in d.series] == [24, 24]  # no start: steps
+    assert d.freq == 1 and [len(s) for s in d.series] == [24, 24]  # no start: steps, the season still monthly's
+    from lstmkit.tasks.forecast.config import ForecastConfig
+    from lstmkit.tasks.forecast.plan import make_plan
+
+    assert d.calendar == "MS" and make_plan(ForecastConfig(horizon=3), d, [24, 24]).season == 12
     with pytest.raises(ValueError, match=r"b.tsf: line 5: expected numbers or '\?', got 'x'"):
         load_series(_tsf(tmp_path, "@relation b\n@attribute series_name string\n@frequency daily\n@data\nA:1,x\n",
                          "b.tsf"))

@@ -149,6 +149,9 @@ class SeriesSet:
     #: the column of the data that holds the times (given or found; ``None`` for the row order, or a time made by
     #: joining or melting columns), so that new data are read the same way
     time_column: str | None = None
+    #: the calendar frequency that integer steps stand for, where the data say so without dates (a ``.tsf``
+    #: file's ``@frequency monthly`` with no starts): the season comes from it
+    calendar: str | None = None
 
     def __len__(self) -> int:
         return len(self.series)
@@ -2730,7 +2733,7 @@ def load_series(
                      f"the {words}'s start (freq {per!r}; freq= gives another)"
                      + (f"; {twice} {words}s hold two readings or more: those averaged" if twice else ""))
     return SeriesSet(series=out, source=src, target=target_name, freq=out and (f if is_dt else int(f)),
-                     time_column=time if time in given else None,
+                     time_column=time if time in given else None, calendar=None if is_dt else df.attrs.get("calendar"),
                      past_names=past_covariates, future_names=future_covariates, notes=notes, form=form)
 
 

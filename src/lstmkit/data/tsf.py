@@ -119,6 +119,10 @@ def read_tsf(path: str | Path):
         times = [pd.date_range(t0, periods=n, freq=freq).to_numpy() for t0, n in zip(first_times, lengths)]
         out["time"] = np.concatenate(times)
         time_col = "time"
+    elif freq:  # a frequency but no starts: steps, whose season the frequency still gives
+        out.attrs["calendar"] = freq
+        notes.append(f"the .tsf series have no start_timestamp: their values are steps; the season is the "
+                     f"{word} frequency's")
     out["value"] = np.concatenate(values)
     horizon = meta.get("horizon", "")
     if horizon.isdigit():

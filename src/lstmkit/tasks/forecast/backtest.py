@@ -287,5 +287,5 @@ def _detected_season(cfg: ForecastConfig, data: SeriesSet) -> int:
     """The season ``start=auto`` uses: given, from the calendar, or detected on the first 80 % of each series."""
     from .seasonality import resolve_season
 
-    m, _ = resolve_season(cfg.season, data.freq, [s.values[: int(0.8 * len(s))] for s in data.series])
+    m, _ = resolve_season(cfg.season, data.calendar or data.freq, [s.values[: int(0.8 * len(s))] for s in data.series])
     return m

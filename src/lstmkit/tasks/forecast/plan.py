@@ -129,7 +129,8 @@ def make_plan(cfg: ForecastConfig, data, ends: list[int]) -> Plan:
     n = len(data.series)
     ends = [int(e) for e in ends]
     reasons: list[str] = []
-    season, season_why = resolve_season(cfg.season, data.freq, [s.values[:e] for s, e in zip(data.series, ends)])
+    season, season_why = resolve_season(cfg.season, data.calendar or data.freq,
+                                        [s.values[:e] for s, e in zip(data.series, ends)])
     reasons.append(f"season {season} ({season_why})")
 
     n_typ = int(np.median(ends))

@@ -77,7 +77,7 @@ def score(metric: str, actual: np.ndarray, forecast: np.ndarray, scale: float) -
 
 def subset(data: SeriesSet, keep: list[int]) -> SeriesSet:
     return SeriesSet([data.series[k] for k in keep], data.source, data.target, data.freq, data.past_names,
-                     data.future_names, data.notes, form=data.form)
+                     data.future_names, data.notes, form=data.form, calendar=data.calendar)
 
 
 @dataclass
