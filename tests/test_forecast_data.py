@@ -1742,3 +1742,48 @@ def lstmkit_forecaster(**kw):
     from lstmkit import Forecaster
 
     return Forecaster(candidates=["naive"], peers=[], progress_bar=False, **kw)
+
+
+@pytest.mark.parametrize("codes,freq,first", [
+    ([f"{y}H{h}" for y in range(2000, 2012) for h in (1, 2)], "2QS-OCT", "2000-01-01"),  # half-years
+    ([f"{y}-S{h}" for y in range(2000, 2012) for h in (1, 2)], "2QS-OCT", "2000-01-01"),  # Eurostat's semesters
+    ([f"{y}/{(y + 1) % 100:02d}" for y in range(1998, 2012)], "YS-JAN", "1998-01-01"),  # seasons, fiscal years
+    ([f"FY{y}" for y in range(2000, 2012)], "YS-JAN", "2000-01-01"),
+    ([f"{y}-{m:02d}-D{d}" for y in (2019, 2020) for m in range(1, 13) for d in (1, 2, 3)], "10D each month",
+     "2019-01-01"),  # dekads
+    ([f"A{y}{d:03d}" for y in (2019, 2020, 2021) for d in range(1, 366, 8)], "8D each year", "2019-01-01"),  # MODIS
+])
+def test_period_codes_of_half_years_seasons_fiscal_years_dekads_and_days_of_the_year_are_dates(codes, freq, first):
+    # these were read as the row order (steps, no dates, no season); the day-of-year codes stopped once read
+    # as dates ("off the '8D' grid": the steps start again each year)
+    from lstmkit.tasks.forecast.seasonality import resolve_season
+
+    d = load_series(pd.DataFrame({"period": codes, "v": np.arange(len(codes), dtype=float)}))
+    assert d.freq == freq and d.series[0].time[0] == pd.Timestamp(first) and len(d.series[0]) == len(codes)
+    assert resolve_season(0, d.freq)[0] == {"2QS-OCT": 2, "YS-JAN": 1, "10D each month": 36, "8D each year": 46}[freq]
+
+
+def test_steps_that_start_again_each_month_or_year_forecast_on_that_calendar():
+    from lstmkit.data import sessions
+    from lstmkit.data.calendar import time_features
+    from lstmkit.data.series import future_index
+
+    sixteen = pd.DatetimeIndex([pd.Timestamp(f"{y}-01-01") + pd.Timedelta(days=d)
+                                for y in (2018, 2019, 2020) for d in range(0, 365, 16)])  # NDVI composites
+    d = load_series(pd.DataFrame({"date": sixteen.strftime("%Y-%m-%d"), "ndvi": np.linspace(0, 1, len(sixteen))}))
+    assert d.freq == "16D each year" and (d.series[0].time == sixteen).all()
+    assert any("the dates step by 16 days from the first day of each year" in n for n in d.notes)
+    after = future_index(d.series[0], d.freq, 3)
+    assert list(after) == [pd.Timestamp("2021-01-01"), pd.Timestamp("2021-01-17"), pd.Timestamp("2021-02-02")]
+    f, names = time_features(sixteen[20:26], d.freq, 23)
+    phase = np.round(np.arctan2(f[:, 0], f[:, 1]) / (2 * np.pi) * 23).astype(int) % 23
+    assert list(phase) == [20, 21, 22, 0, 1, 2]  # the composite of the year, over the new year
+    gap = sixteen.delete([30])  # one composite absent: filled on the calendar
+    assert len(load_series(pd.DataFrame({"t": gap, "v": np.arange(len(gap), dtype=float)}), "v", "t").series[0]) \
+        == len(sixteen)
+    regular = pd.date_range("2018-01-01", periods=80, freq="8D")  # 8 days on end, across the years: pandas' 8D
+    assert load_series(pd.DataFrame({"t": regular, "v": np.arange(80.0)}), "v", "t").freq == "8D"
+    assert sessions.parse("16D each year").slots == 23 and sessions.parse("5D each month").per_year == 72
+    off = pd.DataFrame({"t": sixteen[:5].append(pd.DatetimeIndex(["2018-03-02"])), "v": np.arange(6.0)})
+    with pytest.raises(ValueError, match=r"position 5: 2018-03-02 00:00:00 is off the calendar '16D each year'"):
+        load_series(off, "v", "t", freq="16D each year")

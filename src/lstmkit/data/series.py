@@ -83,6 +83,9 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   with a frequency of their own (``"h 10:00-18:00 daily"``, ``"D Mon-Sat"``,
   :mod:`lstmkit.data.sessions`) found or given as ``freq``; an open weekday
   without readings (a holiday) is a closed day, left out with a note;
+- dates in steps that start again each month or year (dekads, the 8- and
+  16-day composites of satellite products) are read on that calendar
+  (``"16D each year"``, :class:`lstmkit.data.sessions.Restarting`);
 - times with no regular stretch at their start take their most common step
   where every time lies on it and they fill half its grid (days absent at
   random; :func:`_common_step`);
@@ -1067,16 +1070,22 @@ def period_codes(raw):
     months = _month_year(text)
     if months is not None:
         return months
+    years = _year_codes(text)
+    if years is not None:
+        return years
     for kind, pattern in (("M", r"(\d{4})\s*-?\s*[Mm](\d{1,2})"), ("W", r"(\d{4})\s*-?\s*[Ww](\d{1,2})"),
                           ("Q", r"(\d{4})\s*-?\s*[Qq](\d)"), ("QY", r"[Qq](\d)\s*[-/ ]?\s*(\d{4})"),
+                          ("H", r"(\d{4})\s*-?\s*[HhSs]([12])"), ("HY", r"[HhSs]([12])\s*[-/ ]?\s*(\d{4})"),
                           ("MY", _MONTH_DOT_YEAR), ("YM", _YEAR_DOT_MONTH)):
         parts = text.str.extract(f"^{pattern}$")
         if parts.isna().any().any():
             continue
-        year, num = (parts[1], parts[0]) if kind in ("QY", "MY") else (parts[0], parts[1])
+        year, num = (parts[1], parts[0]) if kind in ("QY", "MY", "HY") else (parts[0], parts[1])
         if kind in ("Q", "QY"):  # the quarter's first month; Q5 is no quarter
             q = num.astype(int)
             num = ((q - 1) * 3 + 1).where(q.between(1, 4), 13).astype(str)
+        if kind in ("H", "HY"):  # the half-year's (semester's) first month
+            num = ((num.astype(int) - 1) * 6 + 1).astype(str)
         num = num.str.zfill(2)
         if kind != "W":
             return pd.to_datetime(year + "-" + num + "-01", format="%Y-%m-%d", errors="coerce")
@@ -1084,6 +1093,37 @@ def period_codes(raw):
         iso = t.dt.isocalendar()  # 2021-W53 does not exist: strptime would roll it into 2022
         same = (iso["year"] == year.astype(int)) & (iso["week"] == num.astype(int))
         return t.where(same.fillna(False).astype(bool))
+    return None
+
+
+def _year_codes(text):
+    """Years written as statistics offices and agencies write them, as each one's first day (a datetime series),
+    or ``None``: seasons or fiscal years across two calendar years (``2019/20``, ``2019-2020``: every second year
+    the first's next), ``FY2020`` or ``FY20``; and days: dekads (``2020-01-D2``, the 11th) and days of the year
+    (``2020-123``, ``2020123`` with a letter before it as MODIS names its composites, ``A2020123``: that day)."""
+    import pandas as pd
+
+    if len(text) < 3:
+        return None
+    parts = text.str.extract(r"^(\d{4})\s*[/-]\s*(\d{2}|\d{4})$")
+    if not parts.isna().any().any():
+        first, second = parts[0].astype(int), parts[1].astype(int)
+        nxt = np.where(parts[1].str.len() == 2, (first + 1) % 100, first + 1)
+        if (second == nxt).all():
+            return pd.to_datetime(parts[0] + "-01-01", format="%Y-%m-%d")
+        return None
+    parts = text.str.extract(r"^[Ff][Yy]\s*-?\s*(\d{4}|\d{2})$")
+    if not parts.isna().any().any():
+        year = parts[0].where(parts[0].str.len() == 4, ("20" + parts[0]).where(parts[0].astype(int) < 50,
+                                                                                  "19" + parts[0]))
+        return pd.to_datetime(year + "-01-01", format="%Y-%m-%d")
+    parts = text.str.extract(r"^(\d{4})\s*-?\s*(\d{1,2})\s*-?\s*[Dd]([123])$")  # dekads: 2020-01-D2
+    if not parts.isna().any().any():
+        day = ((parts[2].astype(int) - 1) * 10 + 1).astype(str).str.zfill(2)
+        return pd.to_datetime(parts[0] + "-" + parts[1].str.zfill(2) + "-" + day, format="%Y-%m-%d", errors="coerce")
+    parts = text.str.extract(r"^[A-Za-z]?(\d{4})-?(\d{3})$")
+    if not parts.isna().any().any() and (text.str.contains("-") | ~text.str.fullmatch(r"\d+")).all():
+        return pd.to_datetime(parts[0] + parts[1], format="%Y%j", errors="coerce")
     return None
 
 
@@ -2222,6 +2262,21 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
     return grid, f
 
 
+def _restarting(t_all, by_id: dict):
+    """The :class:`~lstmkit.data.sessions.Restarting` calendar of dates at midnight, found on the longest series
+    (where ``pd.infer_freq`` names none) and kept where every other series' dates lie on it; else ``None``."""
+    import pandas as pd
+
+    longest = max(by_id.values(), key=len)
+    t = np.unique(t_all[longest])
+    if len(t) < 8 or infer_freq(pd.DatetimeIndex(t)) is not None:
+        return None
+    found = sessions.find_restarting(t)
+    if found is None or not all(found.on_grid(t_all[sel]).all() for sel in by_id.values()):
+        return None
+    return found
+
+
 def _session_grid(session, t, path, time_col: str, sid: str, rows: np.ndarray, row_text):
     """The open slots of the days ``t`` (sorted datetimes) fall on, the session's frequency, how many open
     weekdays between the first and the last reading hold none (left out: a holiday is a closed day) and how many
@@ -2229,6 +2284,14 @@ def _session_grid(session, t, path, time_col: str, sid: str, rows: np.ndarray, r
     session the user named that the data do not keep)."""
     import pandas as pd
 
+    if isinstance(session, sessions.Restarting):  # steps that start again each month or year: every slot between
+        grid = session.grid(t[0], t[-1])
+        off = ~session.on_grid(t)
+        if off.any():
+            i = int(np.flatnonzero(off)[0])
+            raise _err(path, f"series {sid!r}, column {time_col!r} {row_text(rows[i])}: {pd.Timestamp(t[i])} is off "
+                       f"the calendar {session.freq!r} ({session.describe()})")
+        return grid, session.freq, 0, 0
     days = np.unique(np.asarray(t, dtype="datetime64[D]"))
     grid = pd.DatetimeIndex(session.on_days(days))  # the open days and any other day with readings
     on = pd.DatetimeIndex(t).isin(grid)
@@ -2587,6 +2650,12 @@ def load_series(
             notes.append(f"the readings fall in the same slots of each open day ({session.describe()}): the hours "
                          f"between are closed, not missing; the series steps from one open slot to the next (freq "
                          f"{session.freq!r}), and forecasts continue on those slots")
+    if tod is not None and not freq and session is None and not tod.any():
+        session = _restarting(t_all, by_id)
+        if session is not None:
+            notes.append(f"the dates step by {session.step} days from the first day of each {session.period} "
+                         f"({session.describe()}), which no pandas frequency describes: read on that calendar (freq "
+                         f"{session.freq!r}), and forecasts continue on it")
     closed_days: dict[str, int] = {}  # series -> open weekdays without a reading, left out as closed
     extra_days: dict[str, int] = {}  # series -> days of the weekdays mostly closed that hold readings, kept
     jitter: dict[str, list] = {}  # step -> [series, timestamps moved, largest offset in seconds]

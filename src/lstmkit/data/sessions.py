@@ -167,11 +167,134 @@ class Session:
         return before * self.slots + self.position(t)
 
 
-def parse(freq) -> Session | None:
-    """The session a frequency string names (:attr:`Session.freq`), else ``None`` (pandas frequencies,
-    integer steps)."""
+@dataclass(frozen=True)
+class Restarting:
+    """Steps of ``step`` days that start again on the first day of each month or year (``period``: ``"month"``
+    or ``"year"``), the last one of a period running to its end: dekads (``10D each month``: the 1st, 11th and
+    21st), pentads, or the 8- and 16-day composites of satellite products (``8D each year``: days 1, 9, ...,
+    361 of each year). The same methods as :class:`Session`, so the loaders, the calendar features and the
+    forecasts read either."""
+
+    step: int  # days
+    period: str
+
+    #: the last first day of a slot every period has (February's 28 days; a year's 365)
+    _LAST = {"month": 27, "year": 364}
+
+    @property
+    def slots(self) -> int:
+        return self._LAST[self.period] // self.step + 1
+
+    @property
+    def per_year(self) -> int:
+        return self.slots * (12 if self.period == "month" else 1)
+
+    @property
+    def days(self) -> tuple[int, ...]:
+        return ()  # (no weekday pattern)
+
+    daily = False
+
+    @property
+    def freq(self) -> str:
+        return f"{self.step}D each {self.period}"
+
+    def describe(self) -> str:
+        return (f"steps of {self.step} days from the first day of each {self.period}, {self.slots} a {self.period}, "
+                f"the last running to the {self.period}'s end")
+
+    def _starts(self, first, last) -> np.ndarray:
+        import pandas as pd
+
+        code = "MS" if self.period == "month" else "YS"
+        lo = pd.Timestamp(first).to_period(code[0]).start_time
+        return pd.date_range(lo, pd.Timestamp(last), freq=code).to_numpy()
+
+    def grid(self, first, last):
+        import pandas as pd
+
+        offsets = (np.arange(self.slots) * self.step).astype("timedelta64[D]").astype("timedelta64[ns]")
+        t = (self._starts(first, last)[:, None] + offsets[None, :]).ravel()
+        lo, hi = np.datetime64(pd.Timestamp(first)), np.datetime64(pd.Timestamp(last))
+        return pd.DatetimeIndex(t[(t >= lo) & (t <= hi)])
+
+    def after(self, last, steps: int):
+        import pandas as pd
+
+        last = pd.Timestamp(last)
+        t = self.grid(last, last + pd.Timedelta(days=(steps + 2) * self.step + 62))
+        return t[t > last][:steps]
+
+    def _in_period(self, times) -> np.ndarray:
+        import pandas as pd
+
+        idx = pd.DatetimeIndex(times)
+        return np.asarray((idx.day if self.period == "month" else idx.dayofyear) - 1)
+
+    def position(self, times) -> np.ndarray:
+        """The slot of each time within its month or year (0 for the first)."""
+        return np.minimum(self._in_period(times) // self.step, self.slots - 1)
+
+    def on_grid(self, times) -> np.ndarray:
+        """Whether each time is the first day of a slot, at midnight."""
+        import pandas as pd
+
+        idx = pd.DatetimeIndex(times)
+        d = self._in_period(idx)
+        return np.asarray((idx == idx.normalize()) & (d % self.step == 0) & (d // self.step < self.slots))
+
+    def steps_from_epoch(self, times) -> np.ndarray:
+        import pandas as pd
+
+        idx = pd.DatetimeIndex(times)
+        period = (idx.year - 1970) * 12 + idx.month - 1 if self.period == "month" else idx.year - 1970
+        return np.asarray(period) * self.slots + self.position(idx)
+
+
+_RESTART_FORM = re.compile(r"^(\d+)D each (month|year)$")
+
+
+def find_restarting(times: np.ndarray) -> Restarting | None:
+    """Dates (sorted datetime64[ns], at midnight, of one series) in steps of 2-31 days that start again each
+    month or year (:class:`Restarting`); ``None`` unless every date is a slot's first day, a step other than
+    the most common one falls only where a month or year begins (or skips whole slots within one), at least one
+    new period starts them again off the step, and the dates fill 90 % of the slots from the first to the
+    last."""
+    import pandas as pd
+
+    if len(times) < 8:
+        return None
+    idx = pd.DatetimeIndex(times)
+    if (idx != idx.normalize()).any():
+        return None
+    gaps = np.diff(idx.asi8) // DAY
+    kinds, counts = np.unique(gaps, return_counts=True)
+    k = int(kinds[counts.argmax()])
+    if not 2 <= k <= 31 or (gaps == k).all():
+        return None
+    for period in ("year", "month"):
+        r = Restarting(k, period)
+        if r.slots < 2 or not r.on_grid(idx).all():
+            continue
+        new = np.asarray((idx.dayofyear == 1) if period == "year" else (idx.day == 1))[1:]
+        key = np.asarray(idx.year * 12 + idx.month if period == "month" else idx.year)
+        missed = (gaps % k == 0) & (key[1:] == key[:-1])  # slots absent within a period
+        if not (new | missed)[gaps != k].all() or not (new & (gaps % k != 0)).any():
+            continue  # an odd step where no period begins, or no new period seen to start the steps again
+        if len(idx) >= MIN_COVER * len(r.grid(idx[0], idx[-1])):
+            return r
+    return None
+
+
+def parse(freq) -> Session | Restarting | None:
+    """The session a frequency string names (:attr:`Session.freq`, :attr:`Restarting.freq`), else ``None``
+    (pandas frequencies, integer steps)."""
     if not isinstance(freq, str):
         return None
+    m = _RESTART_FORM.match(freq.strip())
+    if m:
+        r = Restarting(int(m.group(1)), m.group(2))
+        return r if 1 <= r.step <= 31 and r.slots >= 2 else None
     m = _DAY_FORM.match(freq.strip())
     if m:
         days = _read_days(m.group(1))
@@ -297,4 +420,4 @@ def find(series_times: list[np.ndarray]) -> Session | None:
     return s
 
 
-__all__ = ["Session", "parse", "find"]
+__all__ = ["Session", "Restarting", "parse", "find", "find_restarting"]

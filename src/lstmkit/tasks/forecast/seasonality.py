@@ -41,6 +41,11 @@ def season_from_freq(freq) -> int:
     day = _open_day(freq)
     if day is not None:  # the open day's slots; of dates on open weekdays, the open week
         return day[0] if day[0] > 1 else day[1] if day[1] > 1 else 0
+    from ...data import sessions
+
+    restarting = sessions.parse(freq)
+    if restarting is not None:  # dekads, 8-day composites: their slots in a year
+        return restarting.per_year
     offset = _offset(freq)
     if offset is None:
         return 0
@@ -78,6 +83,8 @@ def _open_day(freq) -> tuple[int, int] | None:
     from ...data import sessions
 
     session = sessions.parse(freq)
+    if isinstance(session, sessions.Restarting):
+        return None
     if session is not None:
         return session.slots, session.slots * len(session.days)
     offset = _offset(freq)
