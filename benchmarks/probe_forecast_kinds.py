@@ -43,7 +43,7 @@ CASES = ("fivemin", "hourly2y", "bday_rw", "intermittent", "monthly_neg", "steps
          "month_end", "stores", "six_hourly", "biweekly", "bimonthly", "semimonthly", "ten_minute", "fifteen_minute",
          "daily_temperature", "monthly_cycle132", "fivemin_year", "hourly10y", "ten_second_hour", "ten_second_hour_h60",
          "business_days", "business_hours", "shop_hours", "market_half_hours",
-         "shop_days", "lunch_break")
+         "shop_days", "lunch_break", "ndvi_16day", "dekad_rain")
 
 
 def case(name: str) -> tuple[pd.DataFrame, int]:
@@ -244,6 +244,18 @@ def case(name: str) -> tuple[pd.DataFrame, int]:
         k = np.searchsorted([9, 10, 11, 14, 15, 16, 17, 18], t.hour)
         y = 50 + 20 * np.sin(np.pi * k / 7) + np.where(t.dayofweek == 5, 15, 0) + rng.normal(0, 3, len(t))
         return pd.DataFrame({"t": t.strftime("%Y-%m-%d %H:%M"), "customers": y.round(1)}), 8
+    if name == "ndvi_16day":  # a field's NDVI, 16-day composites (days 1, 17, ..., 353 of each year), 12 years
+        t = pd.DatetimeIndex([pd.Timestamp(f"{y}-01-01") + pd.Timedelta(days=d)
+                              for y in range(2010, 2022) for d in range(0, 365, 16)])
+        green = np.exp(-0.5 * ((np.asarray(t.dayofyear) - 200) / 45) ** 2)
+        y = 0.2 + 0.5 * green * (1 + 0.1 * np.sin(2 * np.pi * (np.asarray(t.year) - 2010) / 5)) + rng.normal(0, 0.03, len(t))
+        return pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "ndvi": y.clip(0, 1).round(4)}), 23
+    if name == "dekad_rain":  # rainfall by dekad (the 1st, 11th and 21st), 15 years: a wet season, dry spells
+        t = pd.DatetimeIndex([pd.Timestamp(f"{y}-{m:02d}-{d:02d}") for y in range(2005, 2020)
+                              for m in range(1, 13) for d in (1, 11, 21)])
+        wet = np.clip(np.sin(2 * np.pi * (np.asarray(t.dayofyear) - 100) / 365.25), 0, None) ** 2
+        y = rng.gamma(2.0, 1.0, len(t)) * 40 * wet + rng.gamma(0.5, 2.0, len(t))
+        return pd.DataFrame({"dekad": t.strftime("%Y-%m-%d"), "rain_mm": y.round(1)}), 6
     raise KeyError(f"unknown case {name!r}; one of {', '.join(CASES)}")
 
 
