@@ -1787,3 +1787,26 @@ def test_steps_that_start_again_each_month_or_year_forecast_on_that_calendar():
     off = pd.DataFrame({"t": sixteen[:5].append(pd.DatetimeIndex(["2018-03-02"])), "v": np.arange(6.0)})
     with pytest.raises(ValueError, match=r"position 5: 2018-03-02 00:00:00 is off the calendar '16D each year'"):
         load_series(off, "v", "t", freq="16D each year")
+
+
+def test_hour_ending_24_00_dotted_clocks_and_iso_week_dates_are_read_as_times():
+    # '2020-01-01 24:00' (midnight as data stamped by the hour ending write it) was not a date: the column was
+    # read as the row order; as a time column beside a date column it split the rows into 24 series, one an hour
+    t = pd.date_range("2020-01-01 01:00", periods=72, freq="h")
+    day = [(x - pd.Timedelta(hours=1)) for x in t]
+    clock = ["24:00" if x.hour == 0 else x.strftime("%H:%M") for x in t]
+    one = pd.DataFrame({"when": [f"{d:%d/%m/%Y} {c}" for d, c in zip(day, clock)], "mw": np.arange(72.0)})
+    two = pd.DataFrame({"Date": [f"{d:%Y-%m-%d}" for d in day], "Time": clock, "mw": np.arange(72.0)})
+    for df in (one, two):
+        d = load_series(df)
+        assert d.freq == "h" and len(d.series) == 1 and (d.series[0].time == t).all()
+        assert any("3 time(s) of 24:00 (the hour ending at midnight) read as 00:00 of the next day" in n
+                   for n in d.notes)
+    dots = pd.DataFrame({"aika": t.strftime("%d.%m.%Y %H.%M"), "kw": np.arange(72.0)})  # a Finnish export
+    d = load_series(dots)
+    assert d.freq == "h" and (d.series[0].time == t).all()
+    assert any("clocks written with dots ('01.01.2020 01.00') read as hours and minutes" in n for n in d.notes)
+    weeks = pd.date_range("2020-01-06", periods=30, freq="D")
+    iso = [f"{x.isocalendar()[0]}-W{x.isocalendar()[1]:02d}-{x.isocalendar()[2]}" for x in weeks]
+    d = load_series(pd.DataFrame({"day": iso, "v": np.arange(30.0)}))
+    assert d.freq == "D" and (d.series[0].time == weeks).all()

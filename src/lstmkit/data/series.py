@@ -59,6 +59,9 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
   newest first, or out of order, are read in time order with a note; cells that stand for a
   missing value (:data:`MISSING_MARKERS`: ``?``, a dash, ``n/e``, ``:``, a
   spreadsheet's ``#DIV/0!``) are missing; ``<1`` (below a limit) is half the limit;
+- ``24:00`` after a date (the hour ending at midnight) is the next day's
+  00:00, and a clock written with dots (``01.02.2020 13.30``) is read
+  (:func:`clock_forms`);
 - time intervals written as text (``01.01.2020 00:00 - 01.01.2020 01:00``) are
   read by their start (:func:`interval_starts`);
 - a European zone's name after a time (``29/10/2023 02:00:00 (CEST)``, as
@@ -880,6 +883,16 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
         return raw.to_numpy().astype("int64"), False, None, False
     import warnings
 
+    clock = clock_forms(raw)
+    if clock is not None:  # '24:00' (hour-ending data's midnight), '01.00' (a clock written with dots)
+        text, later, said = clock
+        t, is_dt, tz, tz_utc = parse_time(df.assign(**{col: text}), col, path, keys, notes)
+        if not is_dt:
+            return t, is_dt, tz, tz_utc
+        if notes is not None:
+            notes.append(f"column {col!r}: {said}")
+        return (np.asarray(t, dtype="datetime64[ns]") + later.astype("int64") * np.timedelta64(1, "D").astype(
+            "timedelta64[ns]"), True, tz, tz_utc)
     marks = zone_marks(raw)
     if marks is not None:  # '29/10/2023 02:00:00 (CEST)': read without the marks, then each at its offset
         text, offsets = marks
@@ -930,6 +943,35 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
         i = int(np.flatnonzero(t.isna().to_numpy())[0])
         raise _err(path, f"column {col!r} {where_row(df, i)}: expected a date/time or an integer step, got {raw.iloc[i]!r}")
     return _naive(t, keys)
+
+
+#: a time of day written with dots after a date (``01.02.2020 13.30``, as Finnish and Danish exports write it)
+_DOTTED_CLOCK = r"^(\S*\d)\s+(\d{1,2})\.(\d{2})(?:\.(\d{2}))?$"
+
+
+def clock_forms(raw):
+    """Clocks pandas does not read, as text it reads: ``(text, the rows whose time is the next day's midnight,
+    what was read)``, or ``None`` where there are none. ``24:00`` (``2020-01-01 24:00``, as data stamped by the
+    hour ending write midnight) becomes ``00:00`` of the next day; a clock written with dots after a date
+    (``01.02.2020 13.30``) is read with colons, where every value has one."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_datetime64_any_dtype(raw):
+        return None
+    text = raw.astype(str).str.strip()
+    said = []
+    if text.str.fullmatch(_DOTTED_CLOCK).all():
+        text = text.str.replace(_DOTTED_CLOCK, lambda m: f"{m[1]} {m[2]}:{m[3]}" + (f":{m[4]}" if m[4] else ""),
+                                regex=True)
+        said.append(f"clocks written with dots ({str(raw.iloc[0]).strip()!r}) read as hours and minutes")
+    later = text.str.contains(r"(?:^|[ T])24:00(?::00)?$", regex=True).to_numpy()
+    if later.any():
+        text = text.str.replace(r"(^|[ T])24:00((?::00)?)$", lambda m: f"{m[1]}00:{'00'}{m[2]}", regex=True)
+        said.append(f"{int(later.sum())} time(s) of 24:00 (the hour ending at midnight) read as 00:00 of the next "
+                    "day")
+    if not said:
+        return None
+    return text, later, "; ".join(said)
 
 
 def clock_repeat_hint(times, repeated) -> str:
@@ -1073,6 +1115,11 @@ def period_codes(raw):
     years = _year_codes(text)
     if years is not None:
         return years
+    days = text.str.extract(r"^(\d{4})-?[Ww](\d{2})-?([1-7])$")  # ISO 8601 week dates: 2020-W05-3
+    if not days.isna().any().any():
+        t = pd.to_datetime(days[0] + "-W" + days[1] + "-" + days[2], format="%G-W%V-%u", errors="coerce")
+        iso = t.dt.isocalendar()
+        return t.where((iso["year"] == days[0].astype(int)) & (iso["week"] == days[1].astype(int)))
     for kind, pattern in (("M", r"(\d{4})\s*-?\s*[Mm](\d{1,2})"), ("W", r"(\d{4})\s*-?\s*[Ww](\d{1,2})"),
                           ("Q", r"(\d{4})\s*-?\s*[Qq](\d)"), ("QY", r"[Qq](\d)\s*[-/ ]?\s*(\d{4})"),
                           ("H", r"(\d{4})\s*-?\s*[HhSs]([12])"), ("HY", r"[HhSs]([12])\s*[-/ ]?\s*(\d{4})"),
@@ -1558,6 +1605,8 @@ def holds_dates(col) -> bool:
         return False
     marks = zone_marks(col)
     col = col if marks is None else marks[0]  # '02:00:00 (CEST)': the times without the zone's name
+    clock = clock_forms(col)
+    col = col if clock is None else clock[0]  # '24:00', '13.30': as pandas reads them
 
     def every(part) -> bool:  # not words ('Jan', 'red'), not numbers; one format (fast), else value by value
         if len(col) >= MIN_CODED_ROWS and (part.str.strip().str.fullmatch(_MONTH_DOT_YEAR).all() or  # '01.2020'
