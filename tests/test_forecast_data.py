@@ -1810,3 +1810,21 @@ def test_hour_ending_24_00_dotted_clocks_and_iso_week_dates_are_read_as_times():
     iso = [f"{x.isocalendar()[0]}-W{x.isocalendar()[1]:02d}-{x.isocalendar()[2]}" for x in weeks]
     d = load_series(pd.DataFrame({"day": iso, "v": np.arange(30.0)}))
     assert d.freq == "D" and (d.series[0].time == weeks).all()
+
+
+def test_files_joined_one_after_another_have_their_repeated_headers_left_out(tmp_path):
+    # 'cat jan.csv feb.csv mar.csv': the headers inside made every column text, and the load stopped at
+    # "expected the value column to be named ... numeric columns: []"
+    t = pd.date_range("2022-01-01", periods=90, freq="D")
+    parts = ["date,sales\n" + "".join(f"{a:%Y-%m-%d},{100 + k:.2f}\n" for k, a in enumerate(t[m * 30:(m + 1) * 30],
+                                                                                          start=m * 30))
+             for m in range(3)]
+    path = tmp_path / "joined.csv"
+    path.write_text("".join(parts))
+    d = load_series(path)
+    assert d.freq == "D" and list(d.series[0].values) == [100.0 + k for k in range(90)]
+    assert d.notes[0] == ("2 line(s) repeating the header (files joined one after another) left out, the first at "
+                          "row 32")
+    path.write_text("".join(parts).replace("2022-02-15,145.00", "2022-02-15,oops"))
+    with pytest.raises(ValueError, match=r"column 'sales' row 48: expected a number, got 'oops'"):  # the file's row
+        load_series(path)

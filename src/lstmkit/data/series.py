@@ -97,7 +97,9 @@ Documented handling (recorded in :attr:`SeriesSet.notes`, which reports print):
 - a text file that is not UTF-8 is read as UTF-16 where it starts with that
   byte-order mark, else as Windows-1252 (Excel's CSV), with a note
   (:func:`text_encoding`); a binary file is refused;
-- rows with no field at all at the end of a file are skipped;
+- rows with no field at all at the end of a file are skipped, and lines that
+  repeat the header (files joined one after another) are left out with a
+  note, the errors still naming the file's rows;
 - timestamps missing from a regular grid are inserted as missing values;
 - where times without a zone repeat the hour a local clock repeats when summer
   time ends (the small hours of one autumn day a year), that time's values are
@@ -478,6 +480,19 @@ def read_table(path: str | Path):
         df.columns = names
         df.attrs["header_lines"] = skip + 2
         notes.append(f"the row under the header holds units or labels ({first[:80]}): left out")
+    if text:
+        again = _repeated_header_rows(df)
+        if len(again):  # files joined one after another ('cat *.csv'): their headers read again without them
+            lines = df.attrs.get("header_lines", skip + 1)
+            names = list(df.columns)
+            kept = np.delete(np.arange(len(df)), again)
+            df = pd.read_csv(path, skiprows=[*range(lines - 1), *(lines + int(r) for r in again)], index_col=False,
+                             **dialect)
+            df.columns = names
+            df.attrs["header_lines"] = lines
+            df.attrs["row_positions"] = kept
+            notes.append(f"{len(again)} line(s) repeating the header (files joined one after another) left out, the "
+                         f"first at row {int(again[0]) + 1 + lines}")
     df = _split_dimensions(df, notes)
     if text:
         df = finest_periods(df, notes)
@@ -486,6 +501,20 @@ def read_table(path: str | Path):
     df.attrs["file_rows"] = True
     df.attrs["read_notes"] = notes
     return df
+
+
+def _repeated_header_rows(df) -> np.ndarray:
+    """The positions of the rows whose every cell is its column's name (a header again, where files were joined
+    one after another)."""
+    if len(df.columns) < 2 or len(df) < 2:
+        return np.array([], dtype="int64")
+    same = np.ones(len(df), dtype=bool)
+    for c in df.columns:
+        col = df[c]
+        if col.dtype != object:
+            return np.array([], dtype="int64")  # a column pandas typed as numbers holds no header
+        same &= (col.astype(str).str.strip() == str(c).strip()).to_numpy()
+    return np.flatnonzero(same)
 
 
 def _names_a_date(cell: str) -> bool:
@@ -547,6 +576,8 @@ def where_row(df, i: int) -> str:
     in a table melted from dates across the header (:func:`dates_across`), the row the value came from."""
     if "__row__" in df.columns:  # the melted rows keep their own
         i = int(df["__row__"].iloc[i])
+    if df.attrs.get("row_positions") is not None:  # lines left out between the data rows (headers repeated)
+        i = int(df.attrs["row_positions"][i])
     return f"row {i + 1 + df.attrs.get('header_lines', 1)}" if df.attrs.get("file_rows") else f"position {i}"
 
 
@@ -2081,8 +2112,11 @@ def _common_freq(times, ids) -> str | None:
     return max(found, key=found.get) if found else None
 
 
-def _row_text(file_rows: bool, header_lines: int = 1):
-    """How to name row ``r`` of the source: ``row r+2`` in a file (header = row 1), ``position r`` in a frame."""
+def _row_text(file_rows: bool, header_lines: int = 1, positions=None):
+    """How to name row ``r`` of the source: ``row r+2`` in a file (header = row 1), ``position r`` in a frame;
+    ``positions``: each row's position in the file's data rows, where lines were left out between them."""
+    if positions is not None and file_rows:
+        return lambda r: f"row {int(positions[r]) + 1 + header_lines}"
     return (lambda r: f"row {r + 1 + header_lines}") if file_rows else (lambda r: f"position {r}")
 
 
@@ -2567,7 +2601,7 @@ def load_series(
         freq = freq or df.attrs.get("freq")
     given = set(df.columns)  # the columns as the data hold them (the finders below may add joined ones)
     src = source or name
-    row_text = _row_text(bool(df.attrs.get("file_rows")), df.attrs.get("header_lines", 1))
+    row_text = _row_text(bool(df.attrs.get("file_rows")), df.attrs.get("header_lines", 1), df.attrs.get("row_positions"))
     notes: list[str] = list(df.attrs.get("read_notes", []))
     named = [target] if isinstance(target, str) else list(target or [])
     drop_empty_columns(df, notes, {*named, time, *(id.split(",") if isinstance(id, str) else id or []),
