@@ -489,3 +489,24 @@ def test_the_stl_adjustment_with_jumps_forecasts_as_the_exact_decomposition(name
     err_ours = np.abs(ours - np.stack([y[o:o + H] for o in origins])).mean()
     err_ref = np.abs(ref - np.stack([y[o:o + H] for o in origins])).mean()
     assert err_ours < 1.1 * err_ref, (err_ours, err_ref)
+
+
+@pytest.mark.parametrize("name", ["theta", "ets", "arima"])
+def test_statistical_peers_forecast_small_values_as_they_forecast_the_same_values_scaled_up(name):
+    """AutoTheta's optimiser stops on absolute tolerances: on a monthly series times 1e-4 its forecasts (and
+    bands) were 5.5 % off those of the series itself scaled back. Below a mean absolute value of 1 the series is
+    multiplied by a power of ten first (``unit_factor``) and the forecasts divided again."""
+    pytest.importorskip("statsforecast")
+    from lstmkit.tasks.forecast.classical import _series_forecasts, unit_factor
+
+    rng = np.random.default_rng(0)
+    k = np.arange(144)
+    y = 300 * (1 + 0.01 * k) * (1 + 0.2 * np.sin(2 * np.pi * k / 12)) * np.exp(rng.normal(0, 0.03, 144))
+    origins = np.arange(120, 133)
+    ref, _, ref_bands = _series_forecasts(name, y * 1e-3, 120, origins, 12, 12, quantiles=(0.1, 0.9))
+    for scale in (1e-4, 1e-7):
+        out, note, bands = _series_forecasts(name, y * scale, 120, origins, 12, 12, quantiles=(0.1, 0.9))
+        assert note is None
+        np.testing.assert_allclose(out / scale, ref / 1e-3, rtol=1e-6)
+        np.testing.assert_allclose(bands[0.9] / scale, ref_bands[0.9] / 1e-3, rtol=1e-6)
+    assert unit_factor(y) == 1.0 and unit_factor(y * 1e-3) == 1000.0 and unit_factor(np.zeros(5)) == 1.0

@@ -125,6 +125,17 @@ def band_levels(quantiles) -> dict[float, float]:
     return {float(q): round(100 * abs(1 - 2 * float(q)), 6) for q in quantiles if float(q) != 0.5}
 
 
+def unit_factor(y: np.ndarray) -> float:
+    """What to multiply a series by before a statistical model sees it: a power of ten that brings a mean
+    absolute value below 1 to between 100 and 1000 (else 1). AutoTheta's optimiser stops on absolute
+    tolerances: on airline's values times 1e-4 its forecasts were 5.5 % off its forecasts of the values
+    themselves, times 1e6 0.03 %; AutoETS and AutoARIMA did not move."""
+    level = float(np.mean(np.abs(y))) if len(y) else 0.0
+    if not 0 < level < 1 or not np.isfinite(level):
+        return 1.0
+    return float(10.0 ** np.ceil(2 - np.log10(level)))
+
+
 def _series_forecasts(name: str, values: np.ndarray, end: int, origins: np.ndarray, horizon: int,
                       season: int, quantiles=()) -> tuple[np.ndarray, str | None, dict[float, np.ndarray]]:
     """Forecasts ``(len(origins), H)`` of one series, a note if a fallback was used, and (a statistical model,
@@ -141,6 +152,8 @@ def _series_forecasts(name: str, values: np.ndarray, end: int, origins: np.ndarr
     cap = fit_length(season)
     start = max(0, end - cap)
     y = np.asarray(values[start:end], dtype="float64")
+    factor = unit_factor(y)
+    y = y * factor
     note = None
     try:
         if len(y) < 3:
@@ -153,11 +166,11 @@ def _series_forecasts(name: str, values: np.ndarray, end: int, origins: np.ndarr
                 # from the fit's own first value: a model moved forward runs its filter from the states it
                 # fitted there, so a window that slid with the origin would shift a seasonal model's phase
                 # by as much as the origin moved (ETS forecast the same values from every origin)
-                hist = np.asarray(values[start:t], dtype="float64")
+                hist = np.asarray(values[start:t], dtype="float64") * factor
                 f = model.predict(horizon, **kw) if t == end else model.forward(y=hist, h=horizon, **kw)
-                out[i] = np.asarray(f["mean"], dtype="float64")[:horizon]
+                out[i] = np.asarray(f["mean"], dtype="float64")[:horizon] / factor
                 for q, lv in levels.items():
-                    bands[q][i] = np.asarray(f[f"{'lo' if q < 0.5 else 'hi'}-{lv}"], dtype="float64")[:horizon]
+                    bands[q][i] = np.asarray(f[f"{'lo' if q < 0.5 else 'hi'}-{lv}"], dtype="float64")[:horizon] / factor
         if not np.all(np.isfinite(out)) or np.any(np.abs(out) > 1e100):
             raise FloatingPointError("non-finite forecasts")
         if any(not np.all(np.isfinite(b)) for b in bands.values()):
