@@ -1828,3 +1828,15 @@ def test_files_joined_one_after_another_have_their_repeated_headers_left_out(tmp
     path.write_text("".join(parts).replace("2022-02-15,145.00", "2022-02-15,oops"))
     with pytest.raises(ValueError, match=r"column 'sales' row 48: expected a number, got 'oops'"):  # the file's row
         load_series(path)
+
+
+def test_an_irregular_frequency_error_suggests_the_step_that_groups_the_times():
+    rng = np.random.default_rng(0)
+    # a log of events at odd moments: the error asked for freq= without saying which
+    for span_days, n, hint in ((60, 5000, r"the times are 1\d minutes apart at the median: freq='15min' groups them "
+                                          r"into quarter hours$"),
+                               (4000, 100, r"the times are 2\d\.\d days apart at the median: freq='MS' groups them "
+                                           r"into months$")):
+        t = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.uniform(0, span_days * 86400, n)), unit="s")
+        with pytest.raises(ValueError, match="irregular frequency: could not infer a regular step.*" + hint):
+            load_series(pd.DataFrame({"t": t, "y": rng.normal(size=n)}), "y", "t")

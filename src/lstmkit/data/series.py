@@ -2242,6 +2242,30 @@ def _check_span(n_grid: int, gaps: np.ndarray, times, path, time_col: str, sid: 
                f"{times[i + 1]} {row_text(rows[i + 1])}: check that time for a typing error")
 
 
+#: the steps an irregular-frequency error may suggest, with words for each (:func:`_step_hint`)
+_HINT_STEPS = (("1min", "minutes"), ("5min", "5 minutes"), ("15min", "quarter hours"), ("h", "hours"),
+               ("D", "days"), ("W", "weeks"), ("MS", "months"), ("QS", "quarters"), ("YS", "years"))
+
+
+def _step_hint(idx) -> str:
+    """For an irregular-frequency error: the first round step of :data:`_HINT_STEPS` at or above 0.8 of the times'
+    median step, as a frequency to give (``; the times are 12 minutes apart at the median: freq='15min' groups
+    them into quarter hours``); ``""`` for fewer than three times."""
+    import pandas as pd
+
+    if len(idx) < 3:
+        return ""
+    secs = float(np.median(np.diff(idx.asi8))) / 1e9
+    days = {"1min": 1 / 1440, "5min": 5 / 1440, "15min": 15 / 1440, "h": 1 / 24, "D": 1, "W": 7, "MS": 28, "QS": 89,
+            "YS": 365}
+    shown = (f"{secs:.0f} seconds" if secs < 60 else f"{secs / 60:.0f} minutes" if secs < 3600 else
+             f"{secs / 3600:.1f} hours" if secs < 86400 else f"{secs / 86400:.1f} days")
+    for freq, words in _HINT_STEPS:
+        if 0.8 * secs <= days[freq] * 86400:  # (a month of 28 days takes medians up to 35)
+            return f"; the times are {shown} apart at the median: freq={freq!r} groups them into {words}"
+    return ""
+
+
 def _month_day_hint(idx) -> str:
     """For an irregular-frequency error: where every date is on one day of its month other than the first or
     the last (``2015-01-15``, ``2015-02-15``: monthly data stamped mid-month, which no pandas frequency
@@ -2324,7 +2348,7 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
                    "step from the timestamps; give it with freq= (--data.freq; a pandas frequency such as MS, D, h: "
                    "the values of each period are then averaged, or summed with aggregate='sum', --data.aggregate "
                    "sum)"
-                   + _month_day_hint(idx))
+                   + (_month_day_hint(idx) or _step_hint(idx)))
     try:
         nanos = pd.tseries.frequencies.to_offset(f).nanos  # fixed steps (hours, days); calendar ones raise
     except ValueError:
