@@ -1840,3 +1840,22 @@ def test_an_irregular_frequency_error_suggests_the_step_that_groups_the_times():
         t = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.uniform(0, span_days * 86400, n)), unit="s")
         with pytest.raises(ValueError, match="irregular frequency: could not infer a regular step.*" + hint):
             load_series(pd.DataFrame({"t": t, "y": rng.normal(size=n)}), "y", "t")
+
+
+def test_series_read_once_a_week_on_different_weekdays_share_one_week():
+    # each series took the week start nearest its readings, and the panel's one frequency dated the forecasts of
+    # the others a day or two off
+    from lstmkit.data.series import future_index
+
+    rng = np.random.default_rng(1)
+    weeks = pd.date_range("2021-01-04", periods=60, freq="W-MON")
+    early = weeks + pd.to_timedelta(rng.integers(0, 3, 60), unit="D")  # Monday to Wednesday
+    late = weeks + pd.to_timedelta(rng.integers(2, 7, 60), unit="D")  # Wednesday to Sunday
+    panel = pd.concat([pd.DataFrame({"id": "a", "t": early, "v": np.arange(60.0)}),
+                       pd.DataFrame({"id": "b", "t": late, "v": np.arange(60.0)}),
+                       pd.DataFrame({"id": "c", "t": early[:50], "v": np.arange(50.0)})])
+    d = load_series(panel, "v", "t", id="id")
+    assert d.freq == "W-MON" and all((s.time == weeks[:len(s)]).all() for s in d.series)
+    assert all(list(s.values) == list(np.arange(float(len(s)))) for s in d.series)
+    assert d.notes[0].startswith("the series read once a week settled on weeks starting on different days")
+    assert all(future_index(s, d.freq, 1)[0].dayofweek == 0 for s in d.series)

@@ -2903,6 +2903,14 @@ def load_series(
     if closed_days:
         notes.insert(before_series, f"{sum(closed_days.values())} open day(s) without a reading (holidays?) left out"
                      " as closed" + (f", in {len(closed_days)} series" if len(out) > 1 else ""))
+    weekly = [per for per, _ in periodic if per.startswith("W-")]
+    if len(weekly) > 1:  # series read once a week that settled on weeks starting on different days: one for all
+        common = max(weekly, key=lambda p: periodic[(p, "week")][0])
+        again = load_series(path, target, time, id, layout, past_covariates, future_covariates, common, missing,
+                            max_gap, min_length, source, find_time, aggregate)
+        again.notes.insert(0, f"the series read once a week settled on weeks starting on different days "
+                              f"({', '.join(weekly)}): all read on the {common!r} weeks of the most")
+        return again
     for (per, words), (k, twice) in periodic.items():
         notes.insert(before_series, ("one reading each " if k == 1 else f"{k} series read once each ") + f"{words} at varying "
                      f"moments, which no regular step describes: each {words}'s reading is taken as its value, dated "
