@@ -1752,6 +1752,8 @@ def lstmkit_forecaster(**kw):
     ([f"{y}-{m:02d}-D{d}" for y in (2019, 2020) for m in range(1, 13) for d in (1, 2, 3)], "10D each month",
      "2019-01-01"),  # dekads
     ([f"A{y}{d:03d}" for y in (2019, 2020, 2021) for d in range(1, 366, 8)], "8D each year", "2019-01-01"),  # MODIS
+    ([f"Q{q}-{y % 100:02d}" for y in range(1998, 2004) for q in range(1, 5)], "QS-OCT", "1998-01-01"),
+    ([f"{y}-{q}" for y in range(2000, 2006) for q in range(1, 5)], "QS-OCT", "2000-01-01"),  # were January-April
 ])
 def test_period_codes_of_half_years_seasons_fiscal_years_dekads_and_days_of_the_year_are_dates(codes, freq, first):
     # these were read as the row order (steps, no dates, no season); the day-of-year codes stopped once read
@@ -1760,7 +1762,8 @@ def test_period_codes_of_half_years_seasons_fiscal_years_dekads_and_days_of_the_
 
     d = load_series(pd.DataFrame({"period": codes, "v": np.arange(len(codes), dtype=float)}))
     assert d.freq == freq and d.series[0].time[0] == pd.Timestamp(first) and len(d.series[0]) == len(codes)
-    assert resolve_season(0, d.freq)[0] == {"2QS-OCT": 2, "YS-JAN": 1, "10D each month": 36, "8D each year": 46}[freq]
+    assert resolve_season(0, d.freq)[0] == {"2QS-OCT": 2, "YS-JAN": 1, "10D each month": 36, "8D each year": 46,
+                                            "QS-OCT": 4}[freq]
 
 
 def test_steps_that_start_again_each_month_or_year_forecast_on_that_calendar():

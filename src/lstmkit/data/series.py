@@ -1146,6 +1146,10 @@ def period_codes(raw):
     years = _year_codes(text)
     if years is not None:
         return years
+    quarters = text.str.extract(r"^(\d{4})\s*[-./]\s*([1-4])$")  # 2000-1 .. 2000-4: quarters, not January-April
+    if len(text) >= 8 and not quarters.isna().any().any() and quarters[1].nunique() == 4:
+        month = ((quarters[1].astype(int) - 1) * 3 + 1).astype(str).str.zfill(2)
+        return pd.to_datetime(quarters[0] + "-" + month + "-01", format="%Y-%m-%d")
     days = text.str.extract(r"^(\d{4})-?[Ww](\d{2})-?([1-7])$")  # ISO 8601 week dates: 2020-W05-3
     if not days.isna().any().any():
         t = pd.to_datetime(days[0] + "-W" + days[1] + "-" + days[2], format="%G-W%V-%u", errors="coerce")
@@ -1153,12 +1157,15 @@ def period_codes(raw):
         return t.where((iso["year"] == days[0].astype(int)) & (iso["week"] == days[1].astype(int)))
     for kind, pattern in (("M", r"(\d{4})\s*-?\s*[Mm](\d{1,2})"), ("W", r"(\d{4})\s*-?\s*[Ww](\d{1,2})"),
                           ("Q", r"(\d{4})\s*-?\s*[Qq](\d)"), ("QY", r"[Qq](\d)\s*[-/ ]?\s*(\d{4})"),
+                          ("QY", r"[Qq]([1-4])\s*[-/ ']\s*(\d{2})"),
                           ("H", r"(\d{4})\s*-?\s*[HhSs]([12])"), ("HY", r"[HhSs]([12])\s*[-/ ]?\s*(\d{4})"),
                           ("MY", _MONTH_DOT_YEAR), ("YM", _YEAR_DOT_MONTH)):
         parts = text.str.extract(f"^{pattern}$")
         if parts.isna().any().any():
             continue
         year, num = (parts[1], parts[0]) if kind in ("QY", "MY", "HY") else (parts[0], parts[1])
+        if (year.str.len() == 2).all():  # Q1-00, Q3 '99: two-digit years, as spreadsheets shorten them
+            year = year.where(year.astype(int) >= 50, "20" + year).where(year.astype(int) < 50, "19" + year)
         if kind in ("Q", "QY"):  # the quarter's first month; Q5 is no quarter
             q = num.astype(int)
             num = ((q - 1) * 3 + 1).where(q.between(1, 4), 13).astype(str)
