@@ -1862,3 +1862,13 @@ def test_series_read_once_a_week_on_different_weekdays_share_one_week():
     assert all(list(s.values) == list(np.arange(float(len(s)))) for s in d.series)
     assert d.notes[0].startswith("the series read once a week settled on weeks starting on different days")
     assert all(future_index(s, d.freq, 1)[0].dayofweek == 0 for s in d.series)
+
+
+def test_date_codes_held_as_text_in_a_frame_read_as_a_file_holds_them():
+    # a frame read with dtype=str holds '200001' as text: it was no date (the row order), where the same file
+    # read by lstmkit, or by pandas without dtype=str, gave months
+    t = pd.date_range("2000-01-01", periods=36, freq="MS")
+    for codes, what in ((t.strftime("%Y%m").tolist(), "yyyymm"), (t.strftime("%Y%m%d").tolist(), "yyyymmdd")):
+        d = load_series(pd.DataFrame({"period": codes, "v": np.arange(36.0)}))
+        assert d.freq == "MS" and (d.series[0].time == t).all()
+        assert any(f"({what})" in n for n in d.notes)

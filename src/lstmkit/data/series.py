@@ -914,6 +914,8 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
         return raw.to_numpy().astype("int64"), False, None, False
     import warnings
 
+    if _digit_text(raw):  # '200001' as text (a frame read with dtype=str): the numbers a file would hold
+        return parse_time(df.assign(**{col: pd.to_numeric(raw)}), col, path, keys, notes)
     clock = clock_forms(raw)
     if clock is not None:  # '24:00' (hour-ending data's midnight), '01.00' (a clock written with dots)
         text, later, said = clock
@@ -978,6 +980,18 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
 
 #: a time of day written with dots after a date (``01.02.2020 13.30``, as Finnish and Danish exports write it)
 _DOTTED_CLOCK = r"^(\S*\d)\s+(\d{1,2})\.(\d{2})(?:\.(\d{2}))?$"
+
+
+def _digit_text(col) -> bool:
+    """Whether a text column holds whole numbers only (``'200001'``, ``'20240131'``), as a frame read with
+    ``dtype=str`` holds them: read as those numbers (yyyymm codes, Unix times, years)."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col) or len(col) == 0:
+        return False
+    if not col.map(lambda v: isinstance(v, str)).all():
+        return False
+    return bool(col.str.strip().str.fullmatch(r"\d{1,18}").all())
 
 
 def clock_forms(raw):
@@ -1639,6 +1653,8 @@ def holds_dates(col) -> bool:
         t = numeric_dates(col, col.name, search=True)[0]
         return t is not None and bool(t.notna().all())
     col = col.dropna()
+    if _digit_text(col):  # '200001' as text: as the numbers a file would hold
+        return holds_dates(pd.to_numeric(col).rename(col.name))
     if len(col) == 0 or not pd.api.types.is_string_dtype(col) or not col.map(lambda v: isinstance(v, str)).all():
         return False
     marks = zone_marks(col)
