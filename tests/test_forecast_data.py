@@ -1872,3 +1872,20 @@ def test_date_codes_held_as_text_in_a_frame_read_as_a_file_holds_them():
         d = load_series(pd.DataFrame({"period": codes, "v": np.arange(36.0)}))
         assert d.freq == "MS" and (d.series[0].time == t).all()
         assert any(f"({what})" in n for n in d.notes)
+
+
+def test_year_month_day_hour_and_day_of_year_columns_are_read_together_as_the_time(tmp_path):
+    # 'YEAR,MO,DY,T2M' (NASA POWER), 'Year,Month,Day,Hour', 'YEAR,DOY': only a year with a month was joined; these
+    # stopped at "expected the value column to be named ... 'Day' would split the rows into 31 series"
+    days = pd.date_range("2020-01-01", periods=100, freq="D")
+    hours = pd.date_range("2020-01-01", periods=100, freq="h")
+    for cols, t, what in (
+            ({"YEAR": days.year, "MO": days.month, "DY": days.day}, days, "the year, the month and the day"),
+            ({"Year": hours.year, "Month": hours.month, "Day": hours.day, "Hour": hours.hour}, hours,
+             "the year, the month, the day and the hour"),
+            ({"YEAR": days.year, "DOY": days.dayofyear}, days, "the year and the day of the year"),
+            ({"year": hours.year, "doy": hours.dayofyear, "HE": hours.hour + 1}, hours,
+             "the year, the day of the year and the hour")):
+        d = load_series(_write(tmp_path, pd.DataFrame({**cols, "T2M": np.arange(100.0)})))
+        assert d.target == "T2M" and (d.series[0].time == t).all(), what
+        assert any(f"hold {what}: read together as the time" in n for n in d.notes)

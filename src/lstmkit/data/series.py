@@ -1699,14 +1699,15 @@ def _free_name(df, name: str) -> str:
     return name
 
 
-def _join_time(df, a: str, b: str, values, what: str, notes: list[str]) -> str:
-    """Columns ``a`` and ``b`` of ``df`` (a private copy) replaced by one new column of ``values``, the time,
-    named ``"a b"``; said in ``notes`` (they "hold ``what``"). Its name is returned."""
-    name = _free_name(df, f"{a} {b}")
+def _join_time(df, a: str, b: str, values, what: str, notes: list[str], more: tuple = ()) -> str:
+    """Columns ``a`` and ``b`` (and ``more``) of ``df`` (a private copy) replaced by one new column of
+    ``values``, the time, named after them; said in ``notes`` (they "hold ``what``"). Its name is returned."""
+    cols = [a, b, *more]
+    name = _free_name(df, " ".join(cols))
     df[name] = values
-    df.drop(columns=[a, b], inplace=True)  # read into the new column: neither is a value column now
-    notes.append(f"columns {a!r} and {b!r} hold {what}: read together as the time (e.g. "
-                 f"{df[name].dropna().iloc[0]!r})")
+    df.drop(columns=cols, inplace=True)  # read into the new column: none is a value column now
+    listed = f"{a!r} and {b!r}" if not more else ", ".join(map(repr, cols[:-1])) + f" and {cols[-1]!r}"
+    notes.append(f"columns {listed} hold {what}: read together as the time (e.g. {str(df[name].dropna().iloc[0])!r})")
     return name
 
 
@@ -1779,8 +1780,27 @@ def drop_empty_columns(df, notes: list[str], keep=()) -> list[str]:
 _YEAR_HEAD = re.compile(r"\d{4}( \[YR\d{4}\])?")
 #: column names that say years, months, quarters (English, German, French, Spanish, Portuguese)
 _YEAR_NAME = re.compile(r"(?i)year|yr|yyyy|jahr|ann[ée]e|a[ñn]o")
-_MONTH_NAME = re.compile(r"(?i)month|monat|mois|mes|m[êe]s")  # not 'mm' (millimetres) or 'mon' (Monday)
+_MONTH_NAME = re.compile(r"(?i)month|monat|mois|mes|m[êe]s|mo")  # not 'mm' (millimetres) or 'mon' (Monday); 'MO'
+# as NASA POWER names it
 _QUARTER_NAME = re.compile(r"(?i)quarter|qtr|quartal|trimestre")  # not 'q' (a discharge, a quantity)
+_DAY_NAME = re.compile(r"(?i)day|dy|tag|jour|d[ií]a")  # beside a year and a month: the day of the month
+_DOY_NAME = re.compile(r"(?i)doy|day[_ ]?of[_ ]?year|jday|julian[_ ]?day|yday")  # NASA POWER's, loggers' days
+
+
+def _finer_parts(df, free: list[str], used: list[str], start) -> tuple:
+    """Beside the year's columns ``used`` (read as the dates ``start``), an hour column (:data:`_HOUR_NAME`):
+    ``(times, columns used)``; where there is none, ``(start, used)``. Hours 1-24 are hours ending, each read at
+    its start (hour ending 1 is 00:00), as :func:`date_and_hour` reads them."""
+    import pandas as pd
+
+    for c in free:
+        if c in used or not _HOUR_NAME.fullmatch(str(c).strip()) or not _whole(df[c], 0, 24):
+            continue
+        hours = pd.to_numeric(df[c]).astype("int64")
+        if hours.max() > 23 and hours.min() < 1:
+            continue
+        return start + pd.to_timedelta(hours - (1 if hours.max() > 23 else 0), unit="h"), [*used, c]
+    return start, used
 
 
 def _whole(col, low: int, high: int) -> bool:
@@ -1796,7 +1816,8 @@ def year_columns(df, skip, notes: list[str]) -> str | None:
     """Where no column holds dates: a column named for the year (``Year``, ``yr``, ``Jahr``, ...) of whole numbers
     1000-2999 is the time, the years as integer steps; with a month column (``Month``: 1-12 or month names) or a
     quarter column (``Quarter``: 1-4 or ``Q1``-``Q4``) beside it, both are replaced by a new column of ``df``
-    (a private copy) read as months or quarters. Its name is returned and said in ``notes``; ``None`` where there
+    (a private copy) read as months or quarters; with a month and a day column (``YEAR, MO, DY`` as NASA POWER
+    writes them), or a day-of-year column (``YEAR, DOY``), as dates, and with an hour column too, as hours. Its name is returned and said in ``notes``; ``None`` where there
     is no year column."""
     import pandas as pd
 
@@ -1806,6 +1827,15 @@ def year_columns(df, skip, notes: list[str]) -> str | None:
         return None
     y = years[0]
     year = pd.to_numeric(df[y]).astype("int64").astype(str)
+    for c in free:  # a day of the year beside the year (NASA POWER's YEAR, DOY)
+        if c != y and _DOY_NAME.fullmatch(str(c).strip()) and _whole(df[c], 1, 366):
+            start = pd.to_datetime(year + pd.to_numeric(df[c]).astype("int64").astype(str).str.zfill(3), format="%Y%j",
+                                   errors="coerce")
+            if start.isna().any():
+                continue
+            times, used = _finer_parts(df, free, [y, c], start)
+            return _join_time(df, used[0], used[1], times, "the year, the day of the year and the hour" if len(used) > 2
+                              else "the year and the day of the year", notes, tuple(used[2:]))
     for kind, pattern in (("month", _MONTH_NAME), ("quarter", _QUARTER_NAME)):
         for c in free:
             if c == y or not pattern.fullmatch(str(c).strip()):
@@ -1819,6 +1849,16 @@ def year_columns(df, skip, notes: list[str]) -> str | None:
                 part = "-Q" + text.str[-1]
             else:
                 continue
+            for d in free if kind == "month" else ():  # a day of the month beside them: dates (and hours)
+                if d in (y, c) or not _DAY_NAME.fullmatch(str(d).strip()) or not _whole(df[d], 1, 31):
+                    continue
+                start = pd.to_datetime(year + part + "-" + pd.to_numeric(df[d]).astype("int64").astype(str).str.zfill(2),
+                                       format="%Y-%m-%d", errors="coerce")
+                if start.isna().any():
+                    continue
+                times, used = _finer_parts(df, free, [y, c, d], start)
+                return _join_time(df, y, c, times, "the year, the month, the day and the hour" if len(used) > 3 else
+                                  "the year, the month and the day", notes, tuple(used[2:]))
             return _join_time(df, y, c, year + part, f"the year and the {kind}", notes)
     notes.append(f"column {y!r} holds years: it is the time column (none was named; time=, or --time on the command "
                  "line, names another)")
