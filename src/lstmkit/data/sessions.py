@@ -19,7 +19,10 @@ open weekdays.
 
 Dates on the same weekdays each week, the others closed (a shop shut on
 Sundays), are the same thing a day at a time: ``"D Mon-Sat"``; a regular
-daily grid would make up every Sunday by interpolation.
+daily grid would make up every Sunday by interpolation. Steps that start
+again on the first day of each month or year (dekads, the 8- and 16-day
+composites of satellite products) are :class:`Restarting`:
+``"10D each month"``, ``"16D each year"``.
 
 pandas' own ``bh`` (hours from 09:00 to 17:00, Monday to Friday) and ``B``
 (Monday to Friday) are left to pandas.
