@@ -1889,3 +1889,32 @@ def test_year_month_day_hour_and_day_of_year_columns_are_read_together_as_the_ti
         d = load_series(_write(tmp_path, pd.DataFrame({**cols, "T2M": np.arange(100.0)})))
         assert d.target == "T2M" and (d.series[0].time == t).all(), what
         assert any(f"hold {what}: read together as the time" in n for n in d.notes)
+
+
+def test_opening_hours_past_midnight_belong_to_the_evening_they_opened():
+    # a bar open 18:00-02:00 stopped at "off the 'bh' grid"; night shifts (22:00-06:00, Monday to Friday nights)
+    # at a run of missing values
+    from lstmkit.data import sessions
+    from lstmkit.data.calendar import time_features
+    from lstmkit.data.series import future_index
+
+    t = pd.date_range("2024-01-01", periods=24 * 60, freq="h")
+    bar = t[(t.hour >= 18) | (t.hour < 2)]
+    nights = t[((t.hour >= 22) & (t.dayofweek < 5)) | ((t.hour < 6) & (t.dayofweek >= 1) & (t.dayofweek <= 5))]
+    for times, freq, slots, first_after in ((bar, "h 18:00-02:00 daily", 8, "2024-03-01 00:00"),
+                                            (nights, "h 22:00-06:00 Mon-Fri", 8, "2024-03-01 00:00")):
+        d = load_series(pd.DataFrame({"t": times, "v": np.arange(len(times), dtype=float)}), "v", "t")
+        assert d.freq == freq and (d.series[0].time == times).all() and d.notes[0].startswith("the readings fall")
+        assert len(d.notes) == 1  # nothing inserted, dropped or filled
+        s = sessions.parse(freq)
+        assert s.freq == freq and s.slots == slots
+        after = future_index(d.series[0], d.freq, 2 * slots)
+        last = int(s.position(times[-1:])[0])
+        assert after[0] == pd.Timestamp(first_after)
+        assert list(s.position(after)) == [(last + 1 + k) % slots for k in range(2 * slots)]
+        steps = s.steps_from_epoch(times)
+        assert (np.diff(steps) == 1).all()  # one step a slot, over midnight and over the closed days
+        phase = time_features(times[:slots + 2], freq, slots)[0]
+        np.testing.assert_allclose(phase[slots, :2], phase[0, :2], atol=1e-9)  # that slot of the next session
+    assert sessions.parse("h 22:00-06:00 Mon-Fri").session_days([pd.Timestamp("2024-01-06 03:00")])[0] == \
+        np.datetime64("2024-01-05")  # Saturday 03:00 belongs to Friday night

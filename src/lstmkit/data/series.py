@@ -2462,8 +2462,9 @@ def _session_grid(session, t, path, time_col: str, sid: str, rows: np.ndarray, r
             raise _err(path, f"series {sid!r}, column {time_col!r} {row_text(rows[i])}: {pd.Timestamp(t[i])} is off "
                        f"the calendar {session.freq!r} ({session.describe()})")
         return grid, session.freq, 0, 0
-    days = np.unique(np.asarray(t, dtype="datetime64[D]"))
+    days = np.unique(session.session_days(t))  # (a slot after midnight belongs to the evening before's session)
     grid = pd.DatetimeIndex(session.on_days(days))  # the open days and any other day with readings
+    grid = grid[(grid >= t[0]) & (grid <= t[-1])]  # (a session the data start or end inside)
     on = pd.DatetimeIndex(t).isin(grid)
     if not on.all():
         i = int(np.flatnonzero(~on)[0])
@@ -2807,8 +2808,9 @@ def load_series(
         freq = None  # (no pandas frequency: the grid is the session's)
     by_id = _positions(ids)
     tod = t_all.astype("datetime64[ns]").astype("int64") % sessions.DAY if is_dt and len(t_all) else None
-    if tod is not None and not freq and session is None and np.ptp(tod) < sessions.DAY - sessions.MIN_CLOSED \
-            and (np.ptp(tod) > 0 or not tod.any() and sessions.weekdays_uneven(t_all)):
+    if tod is not None and not freq and session is None and (
+            np.ptp(tod) > 0 and sessions.closed_stretch(tod)[0] > sessions.MIN_CLOSED
+            or not tod.any() and sessions.weekdays_uneven(t_all)):
         # (times of day that vary, but not round the clock; or dates at midnight, some weekdays rare in them:
         # only then per series)
         session = sessions.find([np.unique(t_all[sel]) for sel in by_id.values()])

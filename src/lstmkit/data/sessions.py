@@ -2,8 +2,10 @@
 
 A shop's till from 10:00 to 18:00, a market's half hours from 09:30 to 16:00
 on weekdays, a call centre's quarter hours from 08:00 to 20:00 Monday to
-Saturday, a shop closed for lunch (09:00 to 12:00 and 14:00 to 19:00):
-between the sessions nothing is measured, and nothing is missing.
+Saturday, a shop closed for lunch (09:00 to 12:00 and 14:00 to 19:00), a bar
+from 18:00 to 02:00 or night shifts from 22:00 to 06:00 (a slot after
+midnight belongs to the evening's session and its weekday): between the
+sessions nothing is measured, and nothing is missing.
 A regular grid of hours would insert the closed hours as missing values and
 fill them by interpolation (half the series made up) or stop at the first
 night longer than ``max_gap``. Such a series steps instead from one open slot
@@ -72,6 +74,10 @@ def _span_words(ns: int) -> str:
 
 
 def _clock(ns: int) -> str:
+    """``HH:MM`` of ``ns`` after a midnight; past the next midnight, on the next day's clock (``26:00`` is
+    ``02:00``); the next midnight itself is ``24:00``."""
+    if ns != DAY:
+        ns %= DAY
     return f"{ns // _HOUR:02d}:{ns % _HOUR // (60 * 10**9):02d}"
 
 
@@ -127,16 +133,23 @@ class Session:
     def _offsets(self) -> np.ndarray:
         return np.asarray(self.offsets, dtype="int64")
 
+    def session_days(self, times) -> np.ndarray:
+        """The day (datetime64[D]) whose session each time belongs to: its own, or the day before for a slot after
+        midnight of a session that opened the evening before (``18:00-02:00``)."""
+        t = np.asarray(times, dtype="datetime64[ns]").astype("int64")
+        return ((t - self.open) // DAY * DAY).astype("datetime64[ns]").astype("datetime64[D]")
+
     def on_days(self, days) -> np.ndarray:
-        """Every slot of the midnights ``days`` (datetime64[ns]), in time order."""
-        d = np.asarray(days, dtype="datetime64[ns]").astype("int64")
+        """Every slot of the sessions of the days ``days`` (their midnights), in time order."""
+        d = np.asarray(days, dtype="datetime64[D]").astype("datetime64[ns]").astype("int64")
         return (d[:, None] + self._offsets()[None, :]).ravel().astype("datetime64[ns]")
 
     def open_days(self, first, last) -> np.ndarray:
-        """The midnights of the open weekdays from ``first``'s day to ``last``'s."""
+        """The days of the open weekdays from ``first``'s session to ``last``'s."""
         import pandas as pd
 
-        days = pd.date_range(pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize(), freq="D")
+        a, b = self.session_days([pd.Timestamp(first), pd.Timestamp(last)])
+        days = pd.date_range(pd.Timestamp(a), pd.Timestamp(b), freq="D")
         return days[np.isin(days.dayofweek, self.days)].to_numpy()
 
     def grid(self, first, last):
@@ -157,16 +170,16 @@ class Session:
         return t[t > last][:steps]
 
     def position(self, times) -> np.ndarray:
-        """The slot of each time within its day (0 for the first)."""
+        """The slot of each time within its session (0 for the first)."""
         t = np.asarray(times, dtype="datetime64[ns]").astype("int64")
-        return np.searchsorted(self._offsets(), t % DAY)
+        return np.searchsorted(self._offsets(), (t - self.open) % DAY + self.open)
 
     def steps_from_epoch(self, times) -> np.ndarray:
-        """Open slots since 1970-01-01 (a Thursday): open days before each time's day, times slots, plus its
-        slot."""
+        """Open slots since 1970-01-01 (a Thursday): open days before each time's session day, times slots, plus
+        its slot."""
         t = np.asarray(times, dtype="datetime64[ns]")
         mask = [d in self.days for d in range(7)]
-        before = np.busday_count(np.datetime64("1970-01-01"), t.astype("datetime64[D]"), weekmask=mask)
+        before = np.busday_count(np.datetime64("1970-01-01"), self.session_days(t), weekmask=mask)
         return before * self.slots + self.position(t)
 
 
@@ -316,8 +329,16 @@ def parse(freq) -> Session | Restarting | None:
     offsets: list[int] = []
     for run in m.group(2).split(","):
         a, b = ((int(x[:2]) * 60 + int(x[3:])) * 60 * 10**9 for x in run.split("-"))
-        if b <= a or b > DAY or (b - a) % step or (offsets and a < offsets[-1] + step):
+        if a >= DAY or b > DAY:
             return None
+        if offsets and a < offsets[-1]:  # a stretch after midnight of a session that opened the evening before
+            a += DAY
+            b += DAY
+        if b <= a:  # '18:00-02:00': the end on the next day
+            b += DAY
+        first = offsets[0] if offsets else a
+        if (b - a) % step or (offsets and a < offsets[-1] + step) or b - first > DAY:
+            return None  # (a session is at most a day long)
         offsets += range(a, b, step)
     days = _read_days(m.group(3))
     return Session(step, tuple(offsets), days) if days else None
@@ -376,6 +397,16 @@ def _open_weekdays(times: list[np.ndarray], every: np.ndarray) -> Session | None
     return Session(DAY, (0,), days)
 
 
+def closed_stretch(tod: np.ndarray) -> tuple[int, int]:
+    """The longest stretch of the day, round the clock, between two times of day read (``tod``: ns after
+    midnight), less one reading's step at most: ``(its length from one reading to the next, the time of day the
+    next reading opens)``; a day read at one time only is ``(DAY, that time)``."""
+    u = np.unique(np.asarray(tod, dtype="int64"))
+    gaps = np.diff(np.r_[u, u[0] + DAY])
+    k = int(np.argmax(gaps))
+    return int(gaps[k]), int(u[(k + 1) % len(u)])
+
+
 def find(series_times: list[np.ndarray]) -> Session | None:
     """The session of series read only in the same clock slots of each open day, from each series' sorted
     datetime64[ns] times; ``None`` unless all of these hold: one step, the most common between readings and
@@ -392,7 +423,7 @@ def find(series_times: list[np.ndarray]) -> Session | None:
     every = np.concatenate(times)
     tod = every % DAY
     lo, hi = int(tod.min()), int(tod.max())
-    if DAY - (hi - lo) <= MIN_CLOSED:
+    if hi > 0 and closed_stretch(tod)[0] <= MIN_CLOSED:
         return None  # readings all round the clock: not a session
     steps = np.concatenate([np.diff(t) for t in times])
     steps = steps[steps > 0]
@@ -404,11 +435,13 @@ def find(series_times: list[np.ndarray]) -> Session | None:
         return _open_weekdays(times, every)
     if step >= DAY or counts.max() < 0.5 * len(steps) or ((tod - lo) % step).any():
         return None
-    offsets = tuple(int(o) for o in np.unique(tod))  # the slots: the times of day read (a lunch break between)
+    start = closed_stretch(tod)[1]  # the session opens after the day's longest closed stretch (18:00 for a bar)
+    shifted = (tod - start) % DAY + start
+    offsets = tuple(int(o) for o in np.unique(shifted))  # the slots: the times of day read (a lunch break between)
     slots = len(offsets)
     if slots < 2 or DAY - slots * step < MIN_CLOSED:
         return None
-    dates = np.unique(every // DAY)
+    dates = np.unique((every - start) // DAY)  # each reading's session day
     if len(dates) < 3:
         return None
     days = _weekdays_open(dates)
@@ -417,7 +450,7 @@ def find(series_times: list[np.ndarray]) -> Session | None:
     s = Session(step, offsets, days)
     if s.freq == "h 09:00-17:00 Mon-Fri":
         return None  # pandas' business hours
-    open_slots = sum(len(np.unique(t // DAY)) for t in times) * slots
+    open_slots = sum(len(np.unique((t - start) // DAY)) for t in times) * slots
     if len(every) < MIN_COVER * open_slots:
         return None
     return s
