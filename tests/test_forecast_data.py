@@ -1862,6 +1862,13 @@ def test_series_read_once_a_week_on_different_weekdays_share_one_week():
     assert all(list(s.values) == list(np.arange(float(len(s)))) for s in d.series)
     assert d.notes[0].startswith("the series read once a week settled on weeks starting on different days")
     assert all(future_index(s, d.freq, 1)[0].dayofweek == 0 for s in d.series)
+    # the panel is read again as the caller named it, not by the columns the first reading joined (the time
+    # 'Year Month Day' exists only inside it)
+    parts = pd.DataFrame({"id": panel["id"].to_numpy(), "Year": panel["t"].dt.year.to_numpy(),
+                          "Month": panel["t"].dt.month.to_numpy(), "Day": panel["t"].dt.day.to_numpy(),
+                          "v": panel["v"].to_numpy()})
+    again = load_series(parts, "v", id="id")
+    assert again.freq == "W-MON" and all((s.time == weeks[:len(s)]).all() for s in again.series)
 
 
 def test_date_codes_held_as_text_in_a_frame_read_as_a_file_holds_them():

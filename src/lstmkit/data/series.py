@@ -2673,6 +2673,7 @@ def load_series(
     """
     import pandas as pd
 
+    asked = dict(target=target, time=time, id=id)  # as the caller named them (the finders below replace them)
     if layout not in ("long", "wide"):
         raise ValueError(f"load_series: expected layout 'long' or 'wide', got {layout!r}")
     if aggregate not in AGGREGATES:
@@ -2971,8 +2972,9 @@ def load_series(
     weekly = [per for per, _ in periodic if per.startswith("W-")]
     if len(weekly) > 1:  # series read once a week that settled on weeks starting on different days: one for all
         common = max(weekly, key=lambda p: periodic[(p, "week")][0])
-        again = load_series(path, target, time, id, layout, past_covariates, future_covariates, common, missing,
-                            max_gap, min_length, source, find_time, aggregate)
+        again = load_series(path, **asked, layout=layout, past_covariates=past_covariates,
+                            future_covariates=future_covariates, freq=common, missing=missing, max_gap=max_gap,
+                            min_length=min_length, source=source, find_time=find_time, aggregate=aggregate)
         again.notes.insert(0, f"the series read once a week settled on weeks starting on different days "
                               f"({', '.join(weekly)}): all read on the {common!r} weeks of the most")
         return again
