@@ -28,8 +28,8 @@ def time_features(index, freq, season: int, step0: int = 0) -> tuple[np.ndarray,
     n = len(index)
     from . import sessions
 
-    session = sessions.parse(freq)
-    if session is not None:  # opening hours: the slot of the open day, and the weekday where more than one opens
+    session = sessions.parse(freq) or sessions.business_hours(freq)
+    if session is not None:  # opening hours, pandas' business hours among them: the slot, and the weekday
         idx = pd.DatetimeIndex(index)
         if season > 1:
             pos = session.steps_from_epoch(idx)  # modulo the open day's slots: the slot of the day
@@ -50,12 +50,6 @@ def time_features(index, freq, season: int, step0: int = 0) -> tuple[np.ndarray,
                 pos = idx.quarter.to_numpy() - 1
             elif code in ("D", "B") and season == 7 or code == "B" and season == 5:  # weekdays: Monday is 0
                 pos = idx.dayofweek.to_numpy()
-            elif code in ("BH", "CBH"):  # business hours: working hours since the epoch
-                first = offset.start[0].hour * 60 + offset.start[0].minute
-                last = offset.end[-1].hour * 60 + offset.end[-1].minute
-                day = np.busday_count(np.datetime64("1970-01-01"), idx.to_numpy().astype("datetime64[D]"))
-                pos = (day * (last - first) + idx.hour.to_numpy() * 60 + idx.minute.to_numpy() - first) // (
-                    60 * offset.n)
             elif code in ("H",) and season == 24:
                 pos = idx.hour.to_numpy()
             else:  # steps since the epoch, modulo the season
@@ -76,8 +70,7 @@ def time_features(index, freq, season: int, step0: int = 0) -> tuple[np.ndarray,
             nanos = offset.nanos
         except ValueError:
             nanos = None
-        hours = code in ("BH", "CBH")  # business hours: steps of an hour or more within the working day
-        if (nanos is not None and nanos <= 86400 * 10**9 or hours) and season != 7:
+        if nanos is not None and nanos <= 86400 * 10**9 and season != 7:
             cols += _cycle(idx.dayofweek.to_numpy(), 7)
             names += ["dow_sin", "dow_cos"]
         if nanos is not None and nanos <= 3600 * 10**9 and season != 24:

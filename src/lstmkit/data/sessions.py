@@ -344,6 +344,33 @@ def parse(freq) -> Session | Restarting | None:
     return Session(step, tuple(offsets), days) if days else None
 
 
+def business_hours(freq) -> Session | None:
+    """pandas' business hours (``bh``, or a ``CustomBusinessHour``) as the :class:`Session` they are: steps of
+    ``n`` hours over each working day's stretches, on its weekdays (Monday to Friday unless a weekmask says
+    otherwise); ``None`` for any other frequency, or where the stretches are not whole steps."""
+    import pandas as pd
+
+    if not isinstance(freq, str):
+        return None
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return None
+    if not isinstance(offset, pd.offsets.BusinessHour | pd.offsets.CustomBusinessHour):
+        return None
+    step = max(1, int(offset.n)) * _HOUR
+    offsets: list[int] = []
+    for a, b in zip(offset.start, offset.end):
+        lo, hi = (a.hour * 60 + a.minute) * 60 * 10**9, (b.hour * 60 + b.minute) * 60 * 10**9
+        if hi <= lo:
+            hi += DAY  # a working day past midnight
+        if (hi - lo) % step:
+            return None
+        offsets += range(lo, hi, step)
+    mask = getattr(offset, "weekmask", None) or "Mon Tue Wed Thu Fri"
+    return Session(step, tuple(offsets), tuple(DAY_NAMES.index(d) for d in mask.split()))
+
+
 def _read_days(text: str) -> tuple[int, ...] | None:
     """``daily``, ``Mon-Sat`` or ``Mon,Wed,Fri`` as weekday numbers; ``None`` for a name that is not a day."""
     try:
@@ -456,4 +483,4 @@ def find(series_times: list[np.ndarray]) -> Session | None:
     return s
 
 
-__all__ = ["Session", "Restarting", "parse", "find", "find_restarting"]
+__all__ = ["Session", "Restarting", "parse", "business_hours", "find", "find_restarting"]

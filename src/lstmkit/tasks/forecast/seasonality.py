@@ -82,18 +82,10 @@ def _open_day(freq) -> tuple[int, int] | None:
     17:00 on weekdays): the steps of an open day and of an open week; ``None`` for any other frequency."""
     from ...data import sessions
 
-    session = sessions.parse(freq)
-    if isinstance(session, sessions.Restarting):
+    session = sessions.parse(freq) or sessions.business_hours(freq)
+    if session is None or isinstance(session, sessions.Restarting):
         return None
-    if session is not None:
-        return session.slots, session.slots * len(session.days)
-    offset = _offset(freq)
-    if offset is None or offset.rule_code.split("-")[0].upper() not in ("BH", "CBH"):
-        return None
-    minutes = sum((e.hour * 60 + e.minute - s.hour * 60 - s.minute) % 1440 for s, e in zip(offset.start, offset.end))
-    n = max(1, int(offset.n))
-    per_day = minutes // (60 * n) if minutes % (60 * n) == 0 else 0
-    return per_day, per_day * len(str(getattr(offset, "weekmask", None) or "Mon Tue Wed Thu Fri").split())
+    return session.slots, session.slots * len(session.days)
 
 
 def calendar_cycles(freq) -> list[int]:
