@@ -1011,7 +1011,7 @@ def clock_forms(raw):
         said.append(f"clocks written with dots ({str(raw.iloc[0]).strip()!r}) read as hours and minutes")
     later = text.str.contains(r"(?:^|[ T])24:00(?::00)?$", regex=True).to_numpy()
     if later.any():
-        text = text.str.replace(r"(^|[ T])24:00((?::00)?)$", lambda m: f"{m[1]}00:{'00'}{m[2]}", regex=True)
+        text = text.str.replace(r"(^|[ T])24:00((?::00)?)$", lambda m: f"{m[1]}00:00{m[2]}", regex=True)
         said.append(f"{int(later.sum())} time(s) of 24:00 (the hour ending at midnight) read as 00:00 of the next "
                     "day")
     if not said:
@@ -1179,7 +1179,7 @@ def period_codes(raw):
             continue
         year, num = (parts[1], parts[0]) if kind in ("QY", "MY", "HY") else (parts[0], parts[1])
         if (year.str.len() == 2).all():  # Q1-00, Q3 '99: two-digit years, as spreadsheets shorten them
-            year = year.where(year.astype(int) >= 50, "20" + year).where(year.astype(int) < 50, "19" + year)
+            year = pd.Series(_full_years(year.astype(int).to_numpy()), index=year.index).astype(str)
         if kind in ("Q", "QY"):  # the quarter's first month; Q5 is no quarter
             q = num.astype(int)
             num = ((q - 1) * 3 + 1).where(q.between(1, 4), 13).astype(str)
@@ -1213,8 +1213,7 @@ def _year_codes(text):
         return None
     parts = text.str.extract(r"^[Ff][Yy]\s*-?\s*(\d{4}|\d{2})$")
     if not parts.isna().any().any():
-        year = parts[0].where(parts[0].str.len() == 4, ("20" + parts[0]).where(parts[0].astype(int) < 50,
-                                                                                  "19" + parts[0]))
+        year = pd.Series(_full_years(parts[0].astype(int).to_numpy()), index=parts.index).astype(str)
         return pd.to_datetime(year + "-01-01", format="%Y-%m-%d")
     parts = text.str.extract(r"^(\d{4})\s*-?\s*(\d{1,2})\s*-?\s*[Dd]([123])$")  # dekads: 2020-01-D2
     if not parts.isna().any().any():
@@ -1630,14 +1629,22 @@ def _month_year(text):
     month = parts[0].map(_month_number)
     if (month == 0).any():
         return None
-    yy = parts[1].astype(int)
-    pivot = (pd.Timestamp.now().year + 20) % 100
-    year = np.where(yy >= 100, yy, np.where(yy <= pivot, 2000 + yy, 1900 + yy))
+    year = _full_years(parts[1].astype(int).to_numpy())
     steps = np.diff(year * 12 + month.to_numpy())
     if np.mean(steps == 1) < 0.8:
         return None
     return pd.to_datetime(pd.Series(year * 10000 + month.to_numpy() * 100 + 1, index=text.index).astype(str),
                           format="%Y%m%d")
+
+
+def _full_years(yy: np.ndarray) -> np.ndarray:
+    """Years as written, two digits or four, as four: the century is the one that puts a two-digit year at
+    most 20 years from now (``49`` is 1949, ``05`` is 2005)."""
+    import pandas as pd
+
+    yy = np.asarray(yy, dtype="int64")
+    pivot = (pd.Timestamp.now().year + 20) % 100
+    return np.where(yy >= 100, yy, np.where(yy <= pivot, 2000 + yy, 1900 + yy))
 
 
 def holds_dates(col) -> bool:
@@ -2259,8 +2266,7 @@ def once_a_period(times: np.ndarray) -> tuple[str, str, int] | None:
     if len(times) < 8:
         return None
     idx = pd.DatetimeIndex(times)
-    day = 86400e9
-    median = float(np.median(np.diff(idx.asi8))) / day
+    median = float(np.median(np.diff(idx.asi8))) / sessions.DAY
     for name, days in _READING_PERIODS:
         if not 0.5 * days <= median <= 1.5 * days:
             continue
