@@ -52,6 +52,7 @@ def read_tsf(path: str | Path):
     starts: list[str] = []
     values: list[np.ndarray] = []
     data_line = 0
+    date_at = None  # the position of the start_timestamp among a data line's attributes
     with open(path, encoding="utf-8", errors="replace") as fh:
         for number, raw in enumerate(fh, start=1):
             line = raw.strip()
@@ -62,6 +63,8 @@ def read_tsf(path: str | Path):
                     data_line = number
                     if not attributes:
                         raise _err(path, f"line {number}: @data before any @attribute line")
+                    kinds = [k for _, k in attributes]
+                    date_at = kinds.index("date") if "date" in kinds else None
                     continue
                 if not line.startswith("@"):
                     raise _err(path, f"line {number}: expected an @ line of the header or @data, got {line[:40]!r}")
@@ -84,9 +87,8 @@ def read_tsf(path: str | Path):
                 raise _err(path, f"line {number}: expected numbers or '?', got {bad[:20]!r}") from None
             names.append(fields)
             values.append(v)
-            kinds = [k for _, k in attributes]
-            if "date" in kinds:
-                starts.append(fields[kinds.index("date")])
+            if date_at is not None:
+                starts.append(fields[date_at])
     if not data_line:
         raise _err(path, "no @data line: expected a .tsf file of the Monash forecasting archive")
     if not values:
