@@ -19,6 +19,14 @@ with the cycle such data have (the day, the hour, the year; five steps for two-y
 
     .venv/bin/python benchmarks/probe_forecast_random.py --odd 1 2 3 ... 16
 
+With ``--hard`` each seed draws a single series with what real series have and the other draws lack: a
+season whose shape wanders, level shifts, outliers, a cycle whose length and height change from one cycle to
+the next (as sunspots'), counts with a seasonal rate, a random walk at a seasonal frequency, a damped trend,
+noise that grows with the level; at lengths such as the M competitions' (2 to 12 years of quarters or months,
+20 to 60 years, a few hundred days or hours):
+
+    .venv/bin/python benchmarks/probe_forecast_random.py --hard 1 2 3 ... 40
+
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
 
@@ -70,6 +78,58 @@ def draw_odd(seed: int) -> tuple[pd.DataFrame, int, int]:
     return pd.DataFrame({"t": pd.date_range("2021-03-01", periods=n, freq=freq), "y": y}), h, m
 
 
+HARD_KINDS = ("wandering_season", "level_shift", "outliers", "quasi_cycle", "seasonal_counts", "random_walk",
+              "damped_trend", "growing_noise")
+#: season -> (frequency, shortest and longest history)
+HARD_FREQ = {1: ("YS", 20, 60), 4: ("QS", 24, 100), 12: ("MS", 48, 150), 7: ("D", 120, 600), 24: ("h", 240, 900)}
+
+
+def draw_hard(seed: int) -> tuple[pd.DataFrame, int, int, str]:
+    """The series of ``seed`` with one of the :data:`HARD_KINDS` troubles, its horizon, season and kind."""
+    rng = np.random.default_rng(9000 + seed)
+    kind = HARD_KINDS[int(rng.integers(len(HARD_KINDS)))]
+    m = int(rng.choice([1, 4, 12, 7, 24])) if kind == "quasi_cycle" else int(rng.choice([4, 12, 7, 24]))
+    freq, lo, hi = HARD_FREQ[m]
+    n = int(rng.integers(lo, hi))
+    t = np.arange(n)
+    h = {1: 6, 4: 8, 12: 18, 7: 14, 24: 48}[m]
+    shape = np.sin(2 * np.pi * np.arange(max(m, 1)) / max(m, 1) + rng.uniform(0, 6)) + rng.normal(0, 0.3, max(m, 1))
+    level = 100 + np.cumsum(rng.normal(0, rng.uniform(0.2, 2), n))
+    noise = rng.normal(0, rng.uniform(1, 6), n)
+    amp = rng.uniform(5, 30)
+    if kind == "wandering_season":  # the seasonal indices move by a random walk of their own
+        idx = shape[None, :] + np.cumsum(rng.normal(0, 0.15, (n // m + 1, m)), axis=0)
+        y = level + amp * idx.ravel()[:n] + noise
+    elif kind == "level_shift":  # one or two shifts of several noise widths
+        y = level + amp * shape[t % m] + noise
+        for at in rng.integers(n // 4, n - h, int(rng.integers(1, 3))):
+            y[at:] += rng.choice([-1, 1]) * rng.uniform(15, 40)
+    elif kind == "outliers":  # a few points far off, a few per cent of the history
+        y = level + amp * shape[t % m] + noise
+        hit = rng.choice(n, max(2, n // 40), replace=False)
+        y[hit] += rng.choice([-1, 1], len(hit)) * rng.uniform(40, 120, len(hit))
+    elif kind == "quasi_cycle":  # cycles of 9 to 13 steps (or seasons), each of its own height, never below 0
+        lengths = rng.integers(9, 14, n // 9 + 2) * max(m, 1)
+        phase = np.concatenate([np.linspace(0, 2 * np.pi, L, endpoint=False) for L in lengths])[:n]
+        heights = np.repeat(rng.uniform(40, 160, len(lengths)), lengths)[:n]
+        y = np.maximum(heights * (1 - np.cos(phase)) / 2 + noise * 2 + 5, 0)
+        if m > 1:
+            y = y + amp * 0.3 * shape[t % m]
+    elif kind == "seasonal_counts":  # Poisson counts whose rate follows the season, many zeros
+        rate = np.exp(rng.uniform(-1, 1.5) + 0.8 * shape[t % m])
+        y = rng.poisson(rate).astype(float)
+    elif kind == "random_walk":  # no season at all, though the calendar has one
+        y = level + np.cumsum(rng.normal(0, 2, n)) + noise * 0.3
+    elif kind == "damped_trend":  # a trend that levels off, with a season
+        slope = rng.uniform(-2, 3)
+        y = 100 + slope * 30 * (1 - 0.97 ** t) + amp * shape[t % m] + noise
+    else:  # growing_noise: multiplicative season on a growing level, noise in proportion
+        lv = 50 * np.exp(rng.uniform(0.002, 0.02) * t)
+        y = lv * (1 + 0.2 * shape[t % m]) * np.exp(rng.normal(0, rng.uniform(0.03, 0.12), n))
+    start = "1950-01-01" if m == 1 else "2005-01-01"
+    return pd.DataFrame({"t": pd.date_range(start, periods=n, freq=freq), "y": y}), h, m, kind
+
+
 def draw_panel(seed: int) -> tuple[pd.DataFrame, int, int]:
     """The long table (id, t, y) of ``seed``'s panel, its horizon and season."""
     rng = np.random.default_rng(1000 + seed)
@@ -92,7 +152,7 @@ def draw_panel(seed: int) -> tuple[pd.DataFrame, int, int]:
 def main(argv: list[str]) -> int:
     from lstmkit import Forecaster
 
-    mode = argv[0] if argv and argv[0] in ("--panel", "--odd") else ""
+    mode = argv[0] if argv and argv[0] in ("--panel", "--odd", "--hard") else ""
     panel = mode == "--panel"
     argv = argv[1:] if mode else argv
     if not argv or not all(a.isdigit() for a in argv):
@@ -100,19 +160,23 @@ def main(argv: list[str]) -> int:
         return 2
     warnings.simplefilter("ignore")
     for seed in map(int, argv):
-        df, h, m = draw_panel(seed) if panel else draw_odd(seed) if mode == "--odd" else draw(seed)
+        kind = None
+        if mode == "--hard":
+            df, h, m, kind = draw_hard(seed)
+        else:
+            df, h, m = draw_panel(seed) if panel else draw_odd(seed) if mode == "--odd" else draw(seed)
         f = Forecaster(horizon=h, progress_bar=False)
         t0 = time.perf_counter()
         try:
             f.backtest(df, time="t", target="y", **({"id": "id"} if panel else {}))
         except Exception as e:  # noqa: BLE001 - the point is to record what raises
-            print(json.dumps({"seed": seed, "values": len(df), "season_drawn": m, "horizon": h,
+            print(json.dumps({"seed": seed, "kind": kind, "values": len(df), "season_drawn": m, "horizon": h,
                               "error": f"{type(e).__name__}: {e}"[:300]}), flush=True)
             continue
         ev = f.evaluate()
         core = f.backtest_.cores[0]
         mase = {k: round(ev[k]["mase"], 3) for k in ["model", *ev["peers"]]}
-        print(json.dumps({"seed": seed, "values": len(df), "series": int(df["id"].nunique()) if panel else 1,
+        print(json.dumps({"seed": seed, "kind": kind, "values": len(df), "series": int(df["id"].nunique()) if panel else 1,
                           "step": str(df["t"].iloc[1] - df["t"].iloc[0]),
                           "season_drawn": m, "horizon": h, "season": ev["season"],
                           "origins": ev["origins"], "chosen": core.chosen,
