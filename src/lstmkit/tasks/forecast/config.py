@@ -40,6 +40,11 @@ class DataConfig:
                                     "become one: mean, sum (counts, amounts), last, max or min")
     missing: str = option("interpolate", "missing targets: interpolate (runs up to max_gap) or error")
     max_gap: int = option(12, "longest run of missing values that is interpolated")
+    outliers: str = option("keep", "values far off the series' course (more than 5 robust deviations from a seasonal "
+                                   "prediction made from the values before them, and not the start of a lasting "
+                                   "shift): keep, or replace them in the history the models read (the peers and the "
+                                   "scores read the values as given; for data known to carry glitches: on M3 the "
+                                   "values it replaces are more often real turns, benchmarks/RESULTS_forecast_long.md)")
     transform: str = option("auto", "auto (log when every value is positive), log or none")
     scaling: str = option("auto", "per-series scaling after the transform: auto (none after a log transform, "
                                   "standard otherwise), standard, minmax, mean or none")
@@ -53,6 +58,8 @@ class DataConfig:
             raise ValueError(f"DataConfig: expected aggregate mean, sum, last, max or min, got {self.aggregate!r}")
         if self.max_gap < 0:
             raise ValueError(f"DataConfig: expected max_gap >= 0, got {self.max_gap}")
+        if self.outliers not in ("replace", "keep"):
+            raise ValueError(f"DataConfig: expected outliers 'replace' or 'keep', got {self.outliers!r}")
         if self.transform not in ("auto", "log", "none"):
             raise ValueError(f"DataConfig: expected transform 'auto', 'log' or 'none', got {self.transform!r}")
         if self.scaling not in ("auto", "standard", "minmax", "mean", "none"):

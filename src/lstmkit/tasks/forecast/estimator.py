@@ -437,7 +437,7 @@ class Forecaster(Estimator):
                      "metric": core.metric, "fallback": core.fallback, "residuals": core.residuals,
                      "interval_log": core.interval_log, "intervals": core.intervals, "notes": core.notes,
                      "ends": core.ends,
-                     "members": core.members,
+                     "members": core.members, "clean_season": core.clean_season,
                      "plan": core.plan.to_dict(),
                      "lstm": None if core.lstm is None else {"setup": _setup_dict(core.lstm.setup),
                                                              "epochs": core.lstm.epochs,
@@ -494,7 +494,8 @@ class Forecaster(Estimator):
                            scores=dict(c["scores"]), metric=c["metric"], lstm=lstm, fallback=c["fallback"],
                            residuals=dict(c["residuals"]), interval_log=bool(c["interval_log"]),
                            intervals=str(c.get("intervals", "validation")),  # folders from before the option
-                           notes=list(c["notes"]), members=list(c.get("members", [])))
+                           notes=list(c["notes"]), members=list(c.get("members", [])),
+                           clean_season=int(c.get("clean_season", 0)))  # folders from before: values as given
             fc = pd.DataFrame(extra["forecast"])
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFolderError(f"{cls.__name__}.load: {Path(path) / 'config.json'}: field 'extra' is not a "

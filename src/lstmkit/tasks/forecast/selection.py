@@ -118,6 +118,10 @@ class CoreFit:
     classical_cache: dict = field(default_factory=dict, repr=False)
     #: the combination this fit forecasts the LSTM part of ("": the chosen model itself), for the notes
     part_of: str = field(default="", repr=False)
+    #: the season outliers are judged with (:mod:`.outliers`; 0: the models read the values as given)
+    clean_season: int = 0
+    #: values :meth:`forecast` replaced in the data it was last given (its models read them cleaned)
+    last_replaced: int = field(default=0, repr=False)
 
     def title(self) -> str:
         """The chosen model as a table names it: a mean names its members."""
@@ -141,6 +145,7 @@ class CoreFit:
         """
         H, season = self.plan.horizon, self.plan.season
         ends = self.ends if ends is None else ends
+        data = self.model_view(data, ends)
         n = len(data.series)
         point: list[np.ndarray] = [np.zeros((len(o), H)) for o in origins]
         quant: dict[float, list[np.ndarray]] = {}
@@ -155,6 +160,7 @@ class CoreFit:
                 if name in CLASSICAL:
                     parts.append(self._classical(name, data, ends, origins, jobs))
                     continue
+                # (``data`` is already the models' view: the part does not clean it again)
                 lstm_part = CoreFit(plan=self.plan, ends=self.ends, chosen=name, runner_up=None, scores={},
                                     metric=self.metric, lstm=self.lstm, fallback=self.fallback, notes=self.notes,
                                     part_of=self.title())
@@ -203,15 +209,29 @@ class CoreFit:
                 quant = _own_bands(quant, own, self.intervals)
         return Forecasts(point, _tidy_quantiles(quant, point, data, ends))
 
+    def model_view(self, data: SeriesSet, ends: list[int]) -> SeriesSet:
+        """``data`` as the models read it: outliers replaced (:mod:`.outliers`) where this fit judges them."""
+        self.last_replaced = 0
+        if not self.clean_season:
+            return data
+        from .outliers import clean_set
+
+        view, found = clean_set(data, self.clean_season, ends)
+        self.last_replaced = sum(len(p) for p in found.values())
+        return view
+
     def classical(self, name: str, data: SeriesSet, ends: list[int], origins: list[np.ndarray],
                   jobs: int = 1, bands: bool = False) -> tuple:
         """``name``'s forecasts from ``origins`` fitted on ``values[:ends[k]]`` and their notes, made once; with
-        ``bands``, also the model's own interval bounds (made with the forecasts and kept), as a third item."""
+        ``bands``, also the model's own interval bounds (made with the forecasts and kept), as a third item.
+        The values are part of the key: the models' cleaned history and the peers' given one differ only where
+        outliers were replaced."""
         import hashlib
 
         digest = hashlib.sha1()
-        for o in origins:
+        for o, s in zip(origins, data.series):
             digest.update(np.asarray(o, dtype="int64").tobytes() + b"|")
+            digest.update(np.ascontiguousarray(s.values[:int(np.max(o)) if len(o) else 0]).tobytes() + b"|")
         key = (name, tuple(s.id for s in data.series), tuple(int(e) for e in ends), digest.hexdigest())
         made = self.classical_cache.get(key)
         if made is None or (bands and made[2] is None):
@@ -539,7 +559,20 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
     from pathlib import Path
     t_all = time.perf_counter()
     ends = [len(s) for s in data.series] if ends is None else [int(e) for e in ends]
+    clean_season, clean_note = 0, ""
+    if cfg.data.outliers == "replace":
+        from .outliers import clean_set, note
+        from .seasonality import resolve_season
+
+        clean_season, _ = resolve_season(cfg.season, data.calendar or data.freq,
+                                         [s.values[:e] for s, e in zip(data.series, ends)])
+        clean_season = max(1, clean_season)
+        view, found = clean_set(data, clean_season, ends)
+        clean_note = note(data, found, before=ends)
+        data = view
     val = validate(cfg, data, ends, progress=progress, log_dir=log_dir, resume=resume)
+    if clean_note:
+        val.notes.insert(0, clean_note)
     plan, notes, seconds, members = val.plan, val.notes, val.seconds, val.members
     H = plan.horizon
     metric = cfg.select.metric
@@ -585,7 +618,8 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
     core = CoreFit(plan=plan, ends=ends, chosen=chosen, runner_up=runner_up, scores=scores, metric=metric,
                    fallback=fallback, residuals=residuals, interval_log=plan.log, intervals=cfg.model.intervals,
                    notes=notes,
-                   seconds=seconds, val_count=val_count, members=chosen_members, val_errors=e)
+                   seconds=seconds, val_count=val_count, members=chosen_members, val_errors=e,
+                   clean_season=clean_season)
     # ---- the chosen candidate (or the mean's LSTM member) on the whole training part
     net_name = chosen_members[0] if chosen_members else chosen
     if net_name in plan.lstm_setups:
