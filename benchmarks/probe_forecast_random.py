@@ -26,6 +26,7 @@ noise that grows with the level; at lengths such as the M competitions' (2 to 12
 20 to 60 years, a few hundred days or hours):
 
     .venv/bin/python benchmarks/probe_forecast_random.py --hard 1 2 3 ... 40
+    .venv/bin/python benchmarks/probe_forecast_random.py --hard --outliers replace 1 2 3 ... 40  # data.outliers
 
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
@@ -84,8 +85,9 @@ HARD_KINDS = ("wandering_season", "level_shift", "outliers", "quasi_cycle", "sea
 HARD_FREQ = {1: ("YS", 20, 60), 4: ("QS", 24, 100), 12: ("MS", 48, 150), 7: ("D", 120, 600), 24: ("h", 240, 900)}
 
 
-def draw_hard(seed: int) -> tuple[pd.DataFrame, int, int, str]:
-    """The series of ``seed`` with one of the :data:`HARD_KINDS` troubles, its horizon, season and kind."""
+def draw_hard(seed: int, spikes: bool = True) -> tuple[pd.DataFrame, int, int, str]:
+    """The series of ``seed`` with one of the :data:`HARD_KINDS` troubles, its horizon, season and kind;
+    ``spikes=False``: an ``outliers`` draw without its outliers (drawn all the same: the rest is unchanged)."""
     rng = np.random.default_rng(9000 + seed)
     kind = HARD_KINDS[int(rng.integers(len(HARD_KINDS)))]
     m = int(rng.choice([1, 4, 12, 7, 24])) if kind == "quasi_cycle" else int(rng.choice([4, 12, 7, 24]))
@@ -107,7 +109,7 @@ def draw_hard(seed: int) -> tuple[pd.DataFrame, int, int, str]:
     elif kind == "outliers":  # a few points far off, a few per cent of the history
         y = level + amp * shape[t % m] + noise
         hit = rng.choice(n, max(2, n // 40), replace=False)
-        y[hit] += rng.choice([-1, 1], len(hit)) * rng.uniform(40, 120, len(hit))
+        y[hit] += rng.choice([-1, 1], len(hit)) * rng.uniform(40, 120, len(hit)) * spikes
     elif kind == "quasi_cycle":  # cycles of 9 to 13 steps (or seasons), each of its own height, never below 0
         lengths = rng.integers(9, 14, n // 9 + 2) * max(m, 1)
         phase = np.concatenate([np.linspace(0, 2 * np.pi, L, endpoint=False) for L in lengths])[:n]
@@ -155,6 +157,9 @@ def main(argv: list[str]) -> int:
     mode = argv[0] if argv and argv[0] in ("--panel", "--odd", "--hard") else ""
     panel = mode == "--panel"
     argv = argv[1:] if mode else argv
+    extra = {}
+    if argv[:1] == ["--outliers"] and len(argv) > 1:  # data.outliers (replace: the models read them cleaned)
+        extra, argv = {"outliers": argv[1]}, argv[2:]
     if not argv or not all(a.isdigit() for a in argv):
         print(__doc__)
         return 2
@@ -165,7 +170,7 @@ def main(argv: list[str]) -> int:
             df, h, m, kind = draw_hard(seed)
         else:
             df, h, m = draw_panel(seed) if panel else draw_odd(seed) if mode == "--odd" else draw(seed)
-        f = Forecaster(horizon=h, progress_bar=False)
+        f = Forecaster(horizon=h, progress_bar=False, **extra)
         t0 = time.perf_counter()
         try:
             f.backtest(df, time="t", target="y", **({"id": "id"} if panel else {}))

@@ -1,28 +1,19 @@
-"""Would the forecaster gain from cleaning outliers out of the history it reads?  A study, not a default.
+"""Outliers in the history: the forecaster with ``data.outliers`` keep (the default) and replace, and a bound.
 
 ``probe_forecast_random.py --hard`` found the defaults weakest on series with outliers (a few points far off,
-2.5 % of the history): 6 of 18 such draws lost to seasonal naive. A model that reads a history with a spike in
-it carries the spike into its level (naive, Theta, the level-anchored LSTM, ETS with a high smoothing weight)
-or its fit (ARIMA's parameters), while seasonal naive copies it into one step a season only.
+2.5 % of the history): with the values read as given, 6 of 19 such draws lost to seasonal naive. With
+``data.outliers replace`` the forecaster replaces such values in the history its models read
+(:mod:`lstmkit.tasks.forecast.outliers`: each value judged on the values before it only), and the peers and the
+scores read the values as given. This script compares runs of the probe and gives an upper bound: the
+``outliers`` draws backtested on their values without the spikes (the generator's own positions, which no
+cleaner knows), scored against the values with them::
 
-This script tries the remedy that forecasting tools offer (R's ``tsclean``, X-13's outlier regressors) in a
-form a backtest can use honestly: :func:`causal_clean` judges each value on the values *before* it only, so
-the cleaned series seen up to an origin is what the cleaner would have made at that origin, and no test value
-leaks into a forecast. Each value is compared with two predictions, seasonal naive moved by the median of the
-last season's seasonal differences, one made from the cleaned values and one from the raw ones; a value more
-than ``k`` robust deviations (1.4826 MAD of the residuals kept so far) from both, on the same side, is replaced
-by the cleaned prediction, unless the raw value before it was off on the same side too: a *run* is a level
-shift, and from its second value on it is kept. (Judged on the cleaned prediction alone, a level shift is an
-outlier for ever: each replaced value becomes the next season's reference, and on one hourly draw it flagged
-21 values after the shift.) Logs where every value is positive.
+    .venv/bin/python benchmarks/probe_forecast_random.py --hard 1 2 ... 80 > keep.jsonl
+    .venv/bin/python benchmarks/probe_forecast_random.py --hard --outliers replace 1 2 ... 80 > replace.jsonl
+    .venv/bin/python benchmarks/study_outliers.py --bound 1 2 ... 80 > bound.jsonl
+    .venv/bin/python benchmarks/study_outliers.py --compare keep.jsonl replace.jsonl bound.jsonl
 
-The forecaster is then backtested with every default on the cleaned values, and scored against the *raw*
-actual values, beside seasonal naive on the raw values (the peer every table uses)::
-
-    .venv/bin/python benchmarks/probe_forecast_random.py --hard 1 2 ... 80 > raw.jsonl   # as shipped
-    .venv/bin/python benchmarks/study_outliers.py 1 2 ... 80 > cleaned.jsonl             # on cleaned values
-    .venv/bin/python benchmarks/study_outliers.py --compare raw.jsonl cleaned.jsonl
-
+Every MASE is against seasonal naive on the values as given, the peer every table uses.
 Figures: ``benchmarks/RESULTS_forecast_long.md``, section "Harder draws".
 """
 
@@ -40,45 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def _predict(a: np.ndarray, t: int, m: int) -> float:
-    """Seasonal naive at ``t`` from ``a[:t]``, moved by the median of the last season's seasonal differences
-    (non-seasonal: the last value moved by the median of the last four steps)."""
-    if m > 1:
-        recent = [a[t - j] - a[t - j - m] for j in range(1, m + 1) if t - j - m >= 0]
-        return float(a[t - m] + (np.median(recent) if recent else 0.0))
-    return float(a[t - 1] + np.median(np.diff(a[max(0, t - 5):t])))
-
-
-def causal_clean(y, season: int, k: float = 5.0) -> tuple[np.ndarray, list[int]]:
-    """``(cleaned values, positions replaced)``; each value judged on the values before it only."""
-    y = np.asarray(y, dtype=float)
-    log = bool(np.all(y > 0))
-    z = np.log(y) if log else y.copy()
-    c = z.copy()
-    m = max(int(season), 1)
-    kept: list[float] = []
-    replaced: list[int] = []
-    before = 0  # the side the raw value before was off on (0: not off)
-    for t in range(max(2 * m + 2, 8), len(z)):
-        pc, pr = _predict(c, t, m), _predict(z, t, m)
-        e, er = z[t] - pc, z[t] - pr
-        s = 0.0
-        if len(kept) >= 10:
-            r = np.asarray(kept[-500:])
-            s = 1.4826 * float(np.median(np.abs(r - np.median(r))))
-        side = (1 if e > k * s else -1 if e < -k * s else 0) if s > 0 else 0
-        side_raw = (1 if er > k * s else -1 if er < -k * s else 0) if s > 0 else 0
-        if side and side == side_raw and side_raw != before:
-            c[t] = pc
-            replaced.append(t)
-        else:
-            kept.append(e)
-        before = side_raw
-    return (np.exp(c) if log else c), replaced
-
-
-def run(seeds: list[int]) -> None:
-    """Backtest each ``--hard`` draw on its cleaned values; one JSON line per seed, MASE on the raw actuals."""
+def bound(seeds: list[int]) -> None:
+    """Each ``outliers`` draw backtested without its spikes, scored on the values with them; a JSON line each."""
     from probe_forecast_random import draw_hard
 
     from lstmkit import Forecaster
@@ -87,54 +41,53 @@ def run(seeds: list[int]) -> None:
     warnings.simplefilter("ignore")
     for seed in seeds:
         df, h, m, kind = draw_hard(seed)
+        if kind != "outliers":
+            continue
+        plain, _, _, _ = draw_hard(seed, spikes=False)
+        f = Forecaster(horizon=h, progress_bar=False, outliers="keep")
+        fr = f.backtest(plain, time="t", target="y")
         raw = df["y"].to_numpy(dtype=float)
-        cleaned, replaced = causal_clean(raw, m)
-        f = Forecaster(horizon=h, progress_bar=False)
-        f.backtest(df.assign(y=cleaned), time="t", target="y")
-        fr = f.backtest_.frame
         first = len(df) - fr["origin"].nunique() - h + 1
         scale = series_scale(raw[:first], m)
         actual = raw[np.searchsorted(df["t"].to_numpy(), fr["time"].to_numpy())]
-        mase = {k: round(float(np.mean(np.abs(actual - fr[k].to_numpy())) / scale), 3)
-                for k in ("forecast", "seasonal_naive", "ets", "arima", "theta")}
-        print(json.dumps({"seed": seed, "kind": kind, "replaced": len(replaced),
-                          "chosen": f.backtest_.cores[0].chosen, "mase": mase}), flush=True)
+        print(json.dumps({"seed": seed, "kind": kind, "chosen": f.backtest_.cores[0].chosen,
+                          "mase": {"model": round(float(np.mean(np.abs(actual - fr["forecast"].to_numpy())) / scale), 3)}}),
+              flush=True)
 
 
-def compare(raw_file: str, cleaned_file: str) -> str:
-    """Markdown: the defaults on raw and on cleaned values against seasonal naive on the raw values."""
-    raw = {r["seed"]: r for r in map(json.loads, Path(raw_file).read_text().splitlines()) if "error" not in r}
-    cl = {r["seed"]: r for r in map(json.loads, Path(cleaned_file).read_text().splitlines())}
-    seeds = sorted(set(raw) & set(cl))
+def compare(files: list[str]) -> str:
+    """Markdown: each run's beat / tie / lose against seasonal naive (of the first file) and geometric mean."""
+    runs = [{r["seed"]: r for r in map(json.loads, Path(f).read_text().splitlines()) if "error" not in r} for f in files]
+    base = runs[0]
 
-    def tally(pairs: list[tuple[float, float]]) -> str:
+    def tally(run: dict, seeds: list[int]) -> str:
+        pairs = [(run[s]["mase"]["model"], base[s]["mase"]["seasonal_naive"]) for s in seeds if s in run]
+        if not pairs:
+            return "- | -"
         beat = sum(a < b for a, b in pairs)
         tie = sum(a == b for a, b in pairs)
         g = math.exp(sum(math.log(a / b) for a, b in pairs) / len(pairs))
         return f"{beat} / {tie} / {len(pairs) - beat - tie} | {g:.3f}"
 
     by = defaultdict(list)
-    for s in seeds:
-        by[raw[s]["kind"]].append(s)
-    lines = ["| draws | n | values replaced | raw: beat / tie / lose | geo. mean over s. naive | "
-             "cleaned: beat / tie / lose | geo. mean over s. naive |", "|---|---|---|---|---|---|---|"]
-    for name, ss in [("all", seeds), *sorted(by.items())]:
-        sn = {s: raw[s]["mase"]["seasonal_naive"] for s in ss}
-        lines.append(f"| {name} | {len(ss)} | {sum(cl[s]['replaced'] for s in ss)} | "
-                     f"{tally([(raw[s]['mase']['model'], sn[s]) for s in ss])} | "
-                     f"{tally([(cl[s]['mase']['forecast'], sn[s]) for s in ss])} |")
+    for s, r in sorted(base.items()):
+        by[r["kind"]].append(s)
+    head = " | ".join(f"{Path(f).stem}: beat / tie / lose | geo. mean" for f in files)
+    lines = [f"| draws | n | {head} |", "|---|---|" + "---|---|" * len(files)]
+    for name, seeds in [("all", sorted(base)), *sorted(by.items())]:
+        lines.append(f"| {name} | {len(seeds)} | " + " | ".join(tally(run, seeds) for run in runs) + " |")
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--compare"] and len(argv) == 3:
-        print(compare(argv[1], argv[2]))
+    if argv[:1] == ["--compare"] and len(argv) >= 3:
+        print(compare(argv[1:]))
         return 0
-    if not argv or not all(a.isdigit() for a in argv):
-        print(__doc__)
-        return 2
-    run([int(a) for a in argv])
-    return 0
+    if argv[:1] == ["--bound"] and len(argv) > 1 and all(a.isdigit() for a in argv[1:]):
+        bound([int(a) for a in argv[1:]])
+        return 0
+    print(__doc__)
+    return 2
 
 
 if __name__ == "__main__":
