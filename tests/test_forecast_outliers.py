@@ -103,3 +103,13 @@ def test_a_spike_at_the_end_of_the_history_is_not_the_forecasts_level(tmp_path):
 def test_bad_outliers_setting_is_refused():
     with pytest.raises(ValueError, match="outliers"):
         Forecaster(outliers="drop")
+
+
+def test_the_verdict_names_the_chosen_models_peer_when_its_column_differs():
+    from lstmkit.tasks.forecast.backtest import verdict
+
+    same = verdict({"forecast": {"mase": 0.9}, "naive": {"mase": 0.9}, "seasonal_naive": {"mase": 1.2}}, "naive")
+    assert not same["peer_wins"] and same["best"] == "forecast"  # the model's own column is not a rival
+    # the model read a cleaned history, its peer the values as given, and the peer did better
+    apart = verdict({"forecast": {"mase": 0.9}, "naive": {"mase": 0.8}, "seasonal_naive": {"mase": 1.2}}, "naive")
+    assert apart["peer_wins"] and apart["best"] == "naive"

@@ -153,7 +153,9 @@ def verdict(forecasters: dict, chosen: str | None, metric: str = "mase", title: 
 
     ``forecasters`` maps ``"forecast"`` (the model) and each peer to its
     metrics. When the automatic choice *is* a peer (``chosen``), that peer's
-    column holds the same forecasts, so the model is compared with the others.
+    column holds the same forecasts, so the model is compared with the others;
+    unless the column scores otherwise (the model read a history with outliers
+    replaced, ``data.outliers replace``, and the peer the values as given).
     """
     vals = {k: v.get(metric) for k, v in forecasters.items()
             if v.get(metric) is not None and np.isfinite(v.get(metric))}
@@ -162,7 +164,7 @@ def verdict(forecasters: dict, chosen: str | None, metric: str = "mase", title: 
         return {"best": None, "peer_wins": False, "text": f"{name} is undefined on these windows"}
     model = vals.pop("forecast")
     who = f"the model ({title or label(chosen)})" if chosen else "the model"
-    others = {k: v for k, v in vals.items() if k != chosen}
+    others = {k: v for k, v in vals.items() if k != chosen or v != model}
     if not others:
         return {"best": "forecast", "peer_wins": False, "text": f"{who}: {name} {model:.3f}"}
     best = min(others, key=others.get)

@@ -177,12 +177,14 @@ def note(data, found: dict[int, list[int]], before: list[int] | None = None) -> 
         return ""
     total = sum(len(p) for p in hits.values())
     shown = []
+    from .backtest import _time_text
+
     for k, pos in list(hits.items())[:3]:
         s = data.series[k]
-        when = ", ".join(str(s.time[t]) for t in pos[:3]) + (" ..." if len(pos) > 3 else "")
+        when = ", ".join(_time_text(s.time[t]) for t in pos[:3]) + (" ..." if len(pos) > 3 else "")
         shown.append(f"{s.id!r} at {when}" if len(data.series) > 1 else when)
     return (f"outliers: {total} value{'s' if total != 1 else ''} in {len(hits)} series far off the series' course "
             f"(more than {K:g} robust deviations from a seasonal prediction made from the values before, and not the "
             f"start of a lasting shift) replaced in the history the models read: {'; '.join(shown)}"
             + (" ..." if len(hits) > 3 else "") + "; the peers and the scores read the values as given "
-            "(data.outliers keep: leave them)")
+            "(data.outliers keep, the default, leaves them)")
