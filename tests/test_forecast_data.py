@@ -640,6 +640,21 @@ def test_spreadsheet_months_such_as_jan_01_are_read_as_months_and_unread_text_ti
     assert not any("no column reads as dates" in n for n in plain.notes)  # a label column is no time column
 
 
+def test_months_written_year_first_or_as_numbers_with_two_digit_years_are_months(tmp_path):
+    # '15-Jan' (mmm-yy as other locales' spreadsheets show it) and '01/15' or '1/15' (mm/yy) were rows in file
+    # order, without a calendar
+    t = pd.date_range("1998-11-01", periods=30, freq="MS")
+    for text in (t.strftime("%y-%b"), t.strftime("%m/%y"), [f"{d.month}/{d.strftime('%y')}" for d in t],
+                 t.strftime("%m-%y")):
+        d = load_series(_write(tmp_path, pd.DataFrame({"Month": text, "v": np.arange(30.0)})), None, None)
+        assert d.freq == "MS" and str(d.series[0].time[0].date()) == "1998-11-01", text[:2]
+    # the same shapes as days without a year ('01-Jan' .. '31-Jan', '01/15' .. '01/31', '15/01' ..) stay rows
+    days = pd.date_range("2023-01-01", periods=40, freq="D")
+    for text in (days.strftime("%d-%b"), days.strftime("%m/%d"), days.strftime("%d/%m")):
+        d = load_series(_write(tmp_path, pd.DataFrame({"when": text, "v": np.arange(40.0)})), "v", None)
+        assert not d.datetime, text[:2]
+
+
 @pytest.mark.parametrize("names", [
     "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",  # French Excel
     "Jan Feb Mrz Apr Mai Jun Jul Aug Sep Okt Nov Dez",  # German

@@ -1615,18 +1615,29 @@ def _month_number(word: str) -> int:
 
 def _month_year(text):
     """Months written as a month's name and a two-digit year (``Jan-01``, ``Sep 98``, ``March'05``: a
-    spreadsheet's ``mmm-yy``), or in another language with two or four digits (``janv.-01``, ``Mrz 2001``,
-    ``ene-01``: :data:`_LOCAL_MONTHS`), as each month's first day, or ``None``. pandas reads none of them
+    spreadsheet's ``mmm-yy``; ``01-Jan``, year first, as other locales show it), or in another language with two
+    or four digits (``janv.-01``, ``Mrz 2001``, ``ene-01``: :data:`_LOCAL_MONTHS`), or as a month's number and a
+    two-digit year (``01/15``, ``mm/yy``), as each month's first day, or ``None``. pandas reads none of them
     (``Jan-01`` is "out of bounds"). The names must be months (``Run-01`` is a label); the century is the one
     that puts the year at most 20 years from now (``49`` is 1949, ``05`` is 2005); and, as the same text could
-    be a day without a year (``Jan-01`` .. ``Jan-31``), most consecutive rows must be one month apart in file
-    order."""
+    be a day without a year (``Jan-01`` .. ``Jan-31``, ``01-Jan`` .. ``31-Jan``, ``01/15`` .. ``01/31``), most
+    consecutive rows must be one month apart in file order."""
     import pandas as pd
 
-    parts = text.str.extract(r"^([^\W\d_]{3,10})\.?\s*[-/' ]?\s*(\d{2}|\d{4})$")
-    if len(text) < 2 or parts.isna().any().any():
+    if len(text) < 2:
         return None
-    month = parts[0].map(_month_number)
+    parts = text.str.extract(r"^([^\W\d_]{3,10})\.?\s*[-/' ]?\s*(\d{2}|\d{4})$")
+    if not parts.isna().any().any():
+        month = parts[0].map(_month_number)
+    else:  # the year first, as some locales' spreadsheets show mmm-yy (15-Jan), or the month's number (01/15)
+        parts = text.str.extract(r"^(\d{2})\s*[-/' ]\s*([^\W\d_]{3,10})\.?$")[[1, 0]].set_axis([0, 1], axis=1)
+        if not parts.isna().any().any():
+            month = parts[0].map(_month_number)
+        else:
+            parts = text.str.extract(r"^(\d{1,2})\s*[-/]\s*(\d{2})$")
+            if parts.isna().any().any():
+                return None
+            month = parts[0].astype(int).where(parts[0].astype(int).between(1, 12), 0)
     if (month == 0).any():
         return None
     year = _full_years(parts[1].astype(int).to_numpy())
