@@ -1637,7 +1637,8 @@ def _month_year(text):
             parts = text.str.extract(r"^(\d{1,2})\s*[-/]\s*(\d{2})$")
             if parts.isna().any().any():
                 return None
-            month = parts[0].astype(int).where(parts[0].astype(int).between(1, 12), 0)
+            number = parts[0].astype(int)
+            month = number.where(number.between(1, 12), 0)
     if (month == 0).any():
         return None
     year = _full_years(parts[1].astype(int).to_numpy())

@@ -450,7 +450,8 @@ def find(series_times: list[np.ndarray]) -> Session | None:
     every = np.concatenate(times)
     tod = every % DAY
     lo, hi = int(tod.min()), int(tod.max())
-    if hi > 0 and closed_stretch(tod)[0] <= MIN_CLOSED:
+    closed, start = closed_stretch(tod)  # the session opens after the day's longest closed stretch (18:00 for a bar)
+    if hi > 0 and closed <= MIN_CLOSED:
         return None  # readings all round the clock: not a session
     steps = np.concatenate([np.diff(t) for t in times])
     steps = steps[steps > 0]
@@ -462,7 +463,6 @@ def find(series_times: list[np.ndarray]) -> Session | None:
         return _open_weekdays(times, every)
     if step >= DAY or counts.max() < 0.5 * len(steps) or ((tod - lo) % step).any():
         return None
-    start = closed_stretch(tod)[1]  # the session opens after the day's longest closed stretch (18:00 for a bar)
     shifted = (tod - start) % DAY + start
     offsets = tuple(int(o) for o in np.unique(shifted))  # the slots: the times of day read (a lunch break between)
     slots = len(offsets)

@@ -232,7 +232,9 @@ def run_backtest(cfg: ForecastConfig, data: SeriesSet, progress=None, log_dir=No
         for q, arrs in fc.quantiles.items():
             cols.setdefault(f"q{q:g}", []).extend(arrs)
         for p in peers:
-            if p == core.chosen and not core.plan.short and not core.last_replaced:  # else: the values as given
+            # the chosen model's own column, unless its models read cleaned values (then the peer reads the values
+            # as given: the cache, keyed by the values, still makes it once where nothing was replaced)
+            if p == core.chosen and not core.plan.short and not core.clean_season:
                 cols.setdefault(p, []).extend(fc.point)
                 continue
             say(f"  peer {label(p)}")  # a combination member's forecasts are reused, not made twice

@@ -88,8 +88,8 @@ def _one_prediction(c: np.ndarray, t: int, m: int) -> float:
 
 
 def _deviation(r: np.ndarray, start: int) -> np.ndarray:
-    """``s[t]``: 1.4826 x the MAD of the residuals ``r[u]``, ``start <= u < t``, the last :data:`WINDOW` of them,
-    re-measured every :data:`EVERY` steps; 0 where fewer than :data:`MIN_RESIDUALS` exist."""
+    """``s[t]``: 1.4826 x the MAD of the non-zero residuals ``r[u]``, ``start <= u < t``, the last :data:`WINDOW`
+    of them, re-measured as :data:`EVERY` says; 0 where fewer than :data:`MIN_RESIDUALS` exist."""
     n = len(r)
     s = np.zeros(n)
     t0 = start + MIN_RESIDUALS
@@ -151,8 +151,6 @@ def clean_set(data, season: int, ends: list[int] | None = None):
     was replaced."""
     from dataclasses import replace
 
-    from .selection import subset
-
     found: dict[int, list[int]] = {}
     series = []
     for k, s in enumerate(data.series):
@@ -162,11 +160,7 @@ def clean_set(data, season: int, ends: list[int] | None = None):
             series.append(replace(s, values=v))
         else:
             series.append(s)
-    if not found:
-        return data, found
-    out = subset(data, list(range(len(data.series))))
-    out.series = series
-    return out, found
+    return (replace(data, series=series) if found else data), found
 
 
 def note(data, found: dict[int, list[int]], before: list[int] | None = None) -> str:

@@ -120,8 +120,6 @@ class CoreFit:
     part_of: str = field(default="", repr=False)
     #: the season outliers are judged with (:mod:`.outliers`; 0: the models read the values as given)
     clean_season: int = 0
-    #: values :meth:`forecast` replaced in the data it was last given (its models read them cleaned)
-    last_replaced: int = field(default=0, repr=False)
 
     def title(self) -> str:
         """The chosen model as a table names it: a mean names its members."""
@@ -211,14 +209,11 @@ class CoreFit:
 
     def model_view(self, data: SeriesSet, ends: list[int]) -> SeriesSet:
         """``data`` as the models read it: outliers replaced (:mod:`.outliers`) where this fit judges them."""
-        self.last_replaced = 0
         if not self.clean_season:
             return data
         from .outliers import clean_set
 
-        view, found = clean_set(data, self.clean_season, ends)
-        self.last_replaced = sum(len(p) for p in found.values())
-        return view
+        return clean_set(data, self.clean_season, ends)[0]
 
     def classical(self, name: str, data: SeriesSet, ends: list[int], origins: list[np.ndarray],
                   jobs: int = 1, bands: bool = False) -> tuple:
