@@ -299,3 +299,24 @@ def test_atomic_writes_fsync_unless_told_not_and_the_epoch_log_does_not(tmp_path
     assert len(synced) == 1
     assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,step,seconds,loss", "0,3,0.1,1.5"]
     assert not list(tmp_path.glob(".*.tmp")), "no temporary file is left behind"
+
+
+def test_plateau_schedule_without_validation_follows_the_training_loss(tmp_path):
+    # a target the model cannot fit: the training loss levels off and the plateau schedule must see it (before the
+    # fix Lightning stopped at the first epoch's end, asking for val_loss, which nobody logs without validation data)
+    from lightning.pytorch.callbacks import Callback
+
+    rates = []
+
+    class Rates(Callback):
+        def on_train_epoch_start(self, trainer, pl_module):
+            rates.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+    g = torch.Generator().manual_seed(3)
+    data = TensorDataset(torch.randn(64, 3, generator=g), torch.randn(64, 1, generator=g))
+    seed_everything(0)
+    res = fit(torch.nn.Linear(3, 1), _step, DataLoader(data, batch_size=16), None,
+              TrainConfig(epochs=25, batch_size=16, lr=0.05, progress_bar=False, schedule="plateau", early_stopping=2),
+              out_dir=tmp_path / "p", callbacks=[Rates()])
+    assert res.epochs == 25 and len(rates) == 25
+    assert rates[0] == 0.05 and min(rates) < 0.05  # the rate was cut once the training loss stopped improving

@@ -27,6 +27,7 @@ zero (``config.flush_denormals``, see :func:`denormals_flushed`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import warnings
@@ -190,6 +191,11 @@ def _fit(model, step, train_loader, val_loader, config: TrainConfig, out_dir: Pa
     seed_everything(config.seed, config.deterministic)
 
     validate = val_loader is not None
+    if not validate and config.schedule == "plateau" and config.monitor != "train_loss":
+        # no validation data to watch (a short series, a run without a dev part): Lightning would stop at the first
+        # epoch's end asking for a metric nobody logs, so the plateau follows the training loss instead
+        log.info("fit: no validation data: the plateau schedule follows train_loss instead of %s", config.monitor)
+        config = dataclasses.replace(config, monitor="train_loss")
     monitor = config.monitor if validate else None
     checkpoint = None
     if validate:
