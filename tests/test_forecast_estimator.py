@@ -30,6 +30,12 @@ def test_parameters_mirror_the_configuration():
         Forecaster(hidden=3)
     with pytest.raises(ValueError, match="SelectConfig: expected model 'auto' or one of"):
         Forecaster(model="prophet")
+    # the combination alone has no members to average (it stopped at an IndexError deep in the fit)
+    for bad in (dict(candidates=["combination"]), dict(candidates=["lstm", "combination"]),
+                dict(model="combination", candidates=["ets", "theta"])):
+        with pytest.raises(ValueError, match="combination is the mean of the best LSTM set-up and the statistical"):
+            Forecaster(**bad)
+    Forecaster(candidates=["lstm-level", "theta", "combination"])  # members present: accepted
 
 
 def test_verbs_need_a_fit_and_say_so():

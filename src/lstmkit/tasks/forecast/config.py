@@ -169,6 +169,13 @@ class SelectConfig:
         bad = [c for c in self.candidates if c not in CANDIDATES]
         if bad or not self.candidates:
             raise ValueError(f"SelectConfig: expected candidates among {CANDIDATES}, got {self.candidates}")
+        if self.model == "combination" or (self.model == "auto" and "combination" in self.candidates):
+            nets = [c for c in self.candidates if c in ("lstm", "lstm-level")]
+            stats = [c for c in self.candidates if c in PEERS]
+            if not nets or not stats:
+                raise ValueError(f"SelectConfig: the combination is the mean of the best LSTM set-up and the "
+                                 f"statistical models among the candidates, so they need lstm or lstm-level and one "
+                                 f"of ets, arima, theta beside it; got candidates {self.candidates}")
         bad = [c for c in self.peers if c not in PEERS]
         if bad:
             raise ValueError(f"SelectConfig: expected peers among {PEERS}, got {self.peers}")
@@ -187,7 +194,8 @@ class SelectConfig:
 class BacktestConfig:
     """Rolling-origin evaluation."""
 
-    start: str = option("auto", "first forecast origin: a date (1959-01), a time value, -N (the last N steps), "
+    start: str = option("auto", "first forecast origin: a date (1959-01), a time value, -N (the last N steps), a "
+                                "fraction (0.8: after the first 80% of each series), "
                                 "or auto (the last two seasons, or 20% of the series, and at least two horizons; at most a third of it, "
                                 "at least one horizon)")
     stride: int = option(0, "steps between forecast origins (0: auto: 1, or wider, up to the horizon, where a series "
