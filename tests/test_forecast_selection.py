@@ -350,6 +350,18 @@ def test_auto_start_covers_two_seasons_and_two_horizons_within_a_third_of_the_se
     assert first(60, 12, 12) == 20  # two seasons (24) capped at a third
 
 
+def test_a_fraction_starts_the_backtest_after_that_share_of_each_series():
+    from lstmkit.tasks.forecast.backtest import resolve_start
+
+    assert resolve_start("0.8", _Sized(144), 6, 12) == [115]  # as Darts' start=0.8: round(0.8 * 144)
+    assert resolve_start(".5", _Sized(100), 6, 12) == [50]
+    with pytest.raises(ValueError, match="leaves no full horizon"):
+        resolve_start("0.99", _Sized(100), 6, 12)
+    for bad in ("0,8", "80%"):
+        with pytest.raises(ValueError, match="a fraction such as 0.8"):
+            resolve_start(bad, _Sized(100), 6, 12)
+
+
 class _Sized:
     """The least of a SeriesSet that resolve_start reads: one series of T values."""
 

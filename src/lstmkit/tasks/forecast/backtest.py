@@ -17,6 +17,7 @@ seasonal-naive error of each series before its first origin.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -51,6 +52,10 @@ class BacktestResult:
     notes: list[str] = field(default_factory=list)
 
 
+#: a ``start`` between 0 and 1 written with a decimal point: the share of each series before its first origin
+_FRACTION = re.compile(r"0?\.[0-9]+")
+
+
 def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> list[int]:
     """Index of the first origin in each series for a ``start`` setting (see :class:`BacktestConfig`)."""
     import pandas as pd
@@ -69,17 +74,20 @@ def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> lis
             idx = T - max(min(n, T // 3), horizon)  # at most a third of the series, at least one horizon
         elif text.startswith("-") and text[1:].isdigit():
             idx = T - int(text[1:])
+        elif _FRACTION.fullmatch(text) and 0 < float(text) < 1:  # as Darts' start=0.8: that share of the series before
+            idx = int(round(float(text) * T))
         elif data.datetime:
             try:
                 ts = pd.Timestamp(text)
             except ValueError:
-                raise ValueError(f"backtest: expected start as a date, -N or auto, got {start!r}") from None
+                raise ValueError(f"backtest: expected start as a date, -N, a fraction such as 0.8 or auto, got {start!r}") from None
             idx = int(np.searchsorted(pd.DatetimeIndex(s.time).to_numpy(), ts.to_datetime64()))
         else:
             try:
                 v = int(float(text))
             except ValueError:
-                raise ValueError(f"backtest: expected start as a time value, -N or auto, got {start!r}") from None
+                raise ValueError(f"backtest: expected start as a time value, -N, a fraction such as 0.8 or auto, "
+                                 f"got {start!r}") from None
             idx = int(np.searchsorted(np.asarray(s.time), v))
         if idx < 2 or idx > T - horizon:
             raise ValueError(f"backtest: {data.source}: series {s.id!r}: start {start!r} leaves no full horizon of "

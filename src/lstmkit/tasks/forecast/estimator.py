@@ -295,7 +295,8 @@ class Forecaster(Estimator):
 
         Args:
             df: the data (default: the data given to :meth:`fit`, else ``data.path``).
-            start: first origin: a date, a time value, ``-N`` (the last N steps) or ``"auto"``.
+            start: first origin: a date, a time value, ``-N`` (the last N steps), a fraction
+                (``0.8``: after the first 80 % of each series, as Darts reads it) or ``"auto"``.
             horizon, stride, refit: as in the configuration's ``horizon`` and ``backtest`` section.
 
         Returns a DataFrame ``id, origin, step, time, actual, forecast, q<level>..., naive, seasonal_naive,
