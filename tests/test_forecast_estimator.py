@@ -82,6 +82,17 @@ def test_evaluate_on_the_values_that_followed(tmp_path):
     pd.testing.assert_frame_equal(g.predict(history=df), f.predict(history=df))  # refitted on the new history
 
 
+def test_evaluate_takes_one_actual_a_series():
+    # a one-step forecast is scored on the one value that followed: too few dates to show their own step, and
+    # fewer than the two values a training series needs (both stopped evaluate until 2026-12-07)
+    df = _monthly(73)
+    f = Forecaster(horizon=1, candidates=["ets", "seasonal_naive"], peers=["theta"], progress_bar=False)
+    f.fit(df.iloc[:72], time="month", target="sales")
+    m = f.evaluate(df.iloc[72:], time="month", target="sales")
+    assert m["points"] == 1 and m["series"] == 1
+    assert m["model"]["mae"] == pytest.approx(abs(f.predict()["forecast"].iloc[0] - df["sales"].iloc[72]))
+
+
 def test_the_combination_is_the_mean_of_its_members():
     from lstmkit.tasks.forecast.classical import classical_forecasts
     from lstmkit.tasks.forecast.lstm_fit import predict_windows

@@ -92,13 +92,14 @@ class Forecaster(Estimator):
                 base[k] = v
         return base
 
-    def read(self, data=None, new_data: bool = False, **columns) -> SeriesSet:
+    def read(self, data=None, new_data: bool = False, min_length: int = 2, **columns) -> SeriesSet:
         """The series in ``data`` (a DataFrame, Series, array or file path; ``None``: ``data.path`` or the built-in airline series).
 
         Column names default to those given to :meth:`fit` (or the ``data``
         section of the configuration); keyword arguments override them.
         ``new_data``: data for a fitted model (predict, evaluate), read with no time column where the model
-        was fitted on the row order.
+        was fitted on the row order. ``min_length``: fewer observed values in a series is an error (the actuals
+        :meth:`evaluate` scores may be a single value).
         """
         from ...data import builtin_path
         from ...data.series import load_series
@@ -134,7 +135,8 @@ class Forecaster(Estimator):
         out = load_series(data, target=target or None, time=cols["time"] or None, id=cols["id"] or None,
                           layout=cols["layout"], past_covariates=list(cols["past_covariates"] or []),
                           future_covariates=list(cols["future_covariates"] or []), freq=freq, missing=d.missing,
-                          max_gap=d.max_gap, source=source, find_time=not row_order, aggregate=d.aggregate)
+                          max_gap=d.max_gap, source=source, find_time=not row_order, aggregate=d.aggregate,
+                          min_length=min_length)
         if not new_data and not cols["time"] and isinstance(out.freq, int) and out.time_column:
             # steps or years found in a column: new data are read by that column, not by their row order
             self._read_columns["time"] = out.time_column
@@ -260,24 +262,36 @@ class Forecaster(Estimator):
             raise ValueError(f"Forecaster.predict: expected 1 <= horizon <= {H} (the fitted horizon), got {horizon}")
         if history is None:
             frame, form = self.forecast_, self.form_
+            names = list(getattr(self, "columns_", {}).get("future_covariates") or [])
         else:
-            from ...data import sessions
-
-            if sessions.parse(self.freq_) is not None and columns.get("freq") is None:
-                columns = dict(columns, freq=self.freq_)  # opening hours: a short history need not show them again
-            try:
-                data = self.read(history, new_data=True, **columns)
-            except ValueError as e:  # too few or gappy dates to show their step: the model's step is theirs
-                if "could not infer a regular step" not in str(e) or columns.get("freq") is not None \
-                        or not isinstance(self.freq_, str):
-                    raise
-                data = self.read(history, new_data=True, **dict(columns, freq=self.freq_))
-            if str(data.freq) != str(self.freq_):
-                raise ValueError(f"Forecaster.predict: {data.source}: expected data of frequency {self.freq_!r} (as "
-                                 f"in training), got {data.freq!r}; is the time column (time=, --time) the right one?")
-            frame, form = self._future(data, self.core_), data.form
+            data = self._read_new(history, "predict", **columns)
+            frame, form, names = self._future(data, self.core_), data.form, data.future_names
+        if frame.empty and names:  # no series has its future covariates for the horizon: nothing to forecast from
+            raise ValueError(f"Forecaster.predict: the model reads the known-future covariates {names}, so it needs "
+                             f"their values for the {H} steps after each series' end: pass history= with those rows "
+                             "added (the target empty there)")
         # ids and times as the user gave them (inside: string ids, naive times)
         return form.frame(frame[frame["step"] <= horizon].reset_index(drop=True))
+
+    def _read_new(self, df, verb: str, **columns) -> SeriesSet:
+        """New data for ``verb`` (predict, evaluate) in the fitted model's frequency: a history or a few actuals
+        too short or gappy to show their own step take the model's."""
+        from ...data import sessions
+
+        if sessions.parse(self.freq_) is not None and columns.get("freq") is None:
+            columns = dict(columns, freq=self.freq_)  # opening hours: a short history need not show them again
+        least = 1 if verb == "evaluate" else 2  # (actuals may be one value a series)
+        try:
+            data = self.read(df, new_data=True, min_length=least, **columns)
+        except ValueError as e:  # too few or gappy dates to show their step: the model's step is theirs
+            if "could not infer a regular step" not in str(e) or columns.get("freq") is not None \
+                    or not isinstance(self.freq_, str):
+                raise
+            data = self.read(df, new_data=True, min_length=least, **dict(columns, freq=self.freq_))
+        if verb == "predict" and str(data.freq) != str(self.freq_):  # (evaluate matches actuals by their times)
+            raise ValueError(f"Forecaster.{verb}: {data.source}: expected data of frequency {self.freq_!r} (as "
+                             f"in training), got {data.freq!r}; is the time column (time=, --time) the right one?")
+        return data
 
     # ------------------------------------------------------------------ backtest / evaluate
     def backtest(self, df=None, *, time: str | None = None, target: str | list[str] | None = None,
@@ -369,7 +383,7 @@ class Forecaster(Estimator):
         from .backtest import summarise, verdict
         from .selection import series_scale
 
-        actual = self.read(df, new_data=True, **columns)
+        actual = self._read_new(df, "evaluate", **columns)
         by_id = {s.id: s for s in actual.series}
         H, season = self.core_.plan.horizon, self.core_.plan.season
         peers = self._peer_forecasts()
