@@ -46,6 +46,13 @@ def test_many_series_with_covariates(tmp_path):
     assert list(pred["id"].unique()) == ["north", "south"] and len(pred) == 6
     assert str(pred["time"].iloc[0].date()) == "2019-01-01"
     assert (pred["q0.025"] < pred["forecast"]).all()
+    # evaluate takes the covariates over the horizon from the actuals' rows: the forecasts predict(history=) gives
+    later = _stores(future=3).groupby("store").tail(3).assign(sales=250.0)  # the horizon's rows, now with actuals
+    m = f.evaluate(later)
+    assert m["series"] == 2 and m["points"] == 6
+    got = f.evaluation_frame_.sort_values(["id", "step"])["forecast"].to_numpy()
+    same = f.predict(history=pd.concat([_stores(), later.assign(sales=np.nan)]))  # the training data, then the rows
+    np.testing.assert_allclose(got, same.sort_values(["id", "step"])["forecast"], rtol=1e-6)
     loaded = Forecaster.load(tmp_path / "model")
     with pytest.raises(ValueError, match="known-future covariates"):
         loaded.predict()

@@ -343,7 +343,8 @@ class Forecaster(Estimator):
         """Metrics: of the last :meth:`backtest` (no arguments), or of the forecasts against actuals in ``df``.
 
         With ``df`` (the values that followed the training data: same ids,
-        the timestamps after each series' end), the forecasts of :meth:`fit`
+        the timestamps after each series' end; where the model reads known-future covariates, their values over
+        the horizon are taken from the same rows), the forecasts of :meth:`fit`
         and those of the peers fitted on the same training data are scored on
         them: ``{"model": {...}, "naive": ..., "seasonal_naive": ..., "ets": ..., "verdict": ...,
         "per_series": [...], "per_step": [...]}`` with MAE, RMSE, MAPE, sMAPE and MASE each.
@@ -377,17 +378,38 @@ class Forecaster(Estimator):
         self.peer_notes_ = notes
         return out
 
+    def _forecast_with_known_future(self, actual: SeriesSet):
+        """The forecasts after the training data where the model reads known-future covariates: their values over
+        the horizon are those of the actuals' rows (a series whose actuals miss a step of it is not forecast)."""
+        import dataclasses
+
+        import pandas as pd
+
+        H = self.core_.plan.horizon
+        by_id = {a.id: a for a in actual.series}
+        series = []
+        for s in self.data_.series:
+            a = by_id.get(s.id)
+            pos = pd.Index(a.time).get_indexer(future_index(s, self.data_.freq, H)) if a is not None else None
+            if pos is None or (pos < 0).any():
+                series.append(s)
+                continue
+            series.append(dataclasses.replace(s, future=np.concatenate([s.future[:len(s)], a.future[pos]])))
+        return self._future(dataclasses.replace(self.data_, series=series, notes=list(self.data_.notes)), self.core_)
+
     def _evaluate_future(self, df, **columns) -> dict:
         import pandas as pd
 
         from .backtest import summarise, verdict
         from .selection import series_scale
 
-        actual = self._read_new(df, "evaluate", **columns)
+        # the actuals' past covariates are not read (the forecasts were made without them; after the end they are
+        # often empty), their known-future ones are (_forecast_with_known_future)
+        actual = self._read_new(df, "evaluate", **{"past_covariates": [], **columns})
         by_id = {s.id: s for s in actual.series}
         H, season = self.core_.plan.horizon, self.core_.plan.season
         peers = self._peer_forecasts()
-        fc = self.forecast_
+        fc = self._forecast_with_known_future(actual) if self.data_.future_names else self.forecast_
         parts = []
         for k, s in enumerate(self.data_.series):
             a = by_id.get(s.id)
