@@ -238,3 +238,21 @@ def test_a_chosen_statistical_model_gives_its_own_band_and_the_report_says_so(tm
                  "--out", str(out2), *TINY]) == 0
     assert "per-step quantiles of the chosen model" in (out2 / "report.html").read_text()
     assert not np.allclose(pd.read_csv(out2 / "forecast.csv")["q0.975"], fc["q0.975"])
+
+
+def test_train_on_known_future_covariates_without_future_rows_writes_no_forecast_and_says_why(tmp_path, capsys):
+    # the run (backtest, fit, model, report) is whole; only the forecast after the end needs the covariates' future
+    rng = np.random.default_rng(0)
+    n = 60
+    t = pd.date_range("2018-01", periods=n, freq="MS")
+    promo = (rng.random(n) < 0.3).astype(float)
+    y = 100 + 10 * np.sin(2 * np.pi * np.arange(n) / 12) + 20 * promo + rng.normal(0, 1, n)
+    path = tmp_path / "promo.csv"
+    pd.DataFrame({"month": t, "sales": y, "promo": promo}).to_csv(path, index=False)
+    out = tmp_path / "run"
+    assert main(["forecast", "train", "--data", str(path), "--time", "month", "--target", "sales", "--horizon", "3",
+                 "--data.future_covariates", "promo", "--out", str(out), *TINY]) == 0
+    assert "known-future covariates ['promo'] need 3 rows after the last target value" in capsys.readouterr().out
+    assert pd.read_csv(out / "forecast.csv").empty and (out / "model").is_dir()
+    assert main(["forecast", "predict", "--model", str(out / "model")]) == 2
+    assert "so it needs their values for the 3 steps after each series' end" in capsys.readouterr().err

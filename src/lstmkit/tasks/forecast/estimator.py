@@ -255,6 +255,16 @@ class Forecaster(Estimator):
 
         Returns a DataFrame ``id, time, step, forecast, q<level>...``.
         """
+        frame, names = self._forecast_table(horizon, history, **columns)
+        if frame.empty and names:  # no series has its future covariates for the horizon: nothing to forecast from
+            raise ValueError(f"Forecaster.predict: the model reads the known-future covariates {names}, so it needs "
+                             f"their values for the {self.core_.plan.horizon} steps after each series' end: pass "
+                             "history= with those rows added (the target empty there)")
+        return frame
+
+    def _forecast_table(self, horizon: int | None = None, history=None, **columns):
+        """:meth:`predict`'s table, and the known-future covariates' names; empty where no series has those
+        covariates' values over the horizon (the command line writes it so, beside its notes)."""
         self._require_fitted("predict")
         H = self.core_.plan.horizon
         horizon = H if horizon is None else int(horizon)
@@ -266,12 +276,8 @@ class Forecaster(Estimator):
         else:
             data = self._read_new(history, "predict", **columns)
             frame, form, names = self._future(data, self.core_), data.form, data.future_names
-        if frame.empty and names:  # no series has its future covariates for the horizon: nothing to forecast from
-            raise ValueError(f"Forecaster.predict: the model reads the known-future covariates {names}, so it needs "
-                             f"their values for the {H} steps after each series' end: pass history= with those rows "
-                             "added (the target empty there)")
         # ids and times as the user gave them (inside: string ids, naive times)
-        return form.frame(frame[frame["step"] <= horizon].reset_index(drop=True))
+        return form.frame(frame[frame["step"] <= horizon].reset_index(drop=True)), names
 
     def _read_new(self, df, verb: str, **columns) -> SeriesSet:
         """New data for ``verb`` (predict, evaluate) in the fitted model's frequency: a history or a few actuals
