@@ -1353,6 +1353,21 @@ def test_two_columns_of_the_same_dates_are_one_time_column(tmp_path):
         load_series(_write(tmp_path, shipped))
 
 
+def test_a_given_grid_of_several_days_starts_on_the_datas_first_day():
+    # '2D' was laid out from the epoch, so data on the other days moved by one (a single reading on a model's grid
+    # left it, and evaluate found no actual at the forecast's time); now from the first day, as pandas' resample
+    t = pd.date_range("2023-02-13", periods=6, freq="2D")  # 19401 days after the epoch: odd
+    d = load_series(pd.DataFrame({"t": t, "y": np.arange(6.0)}), "y", "t", freq="2D")
+    assert list(d.series[0].time) == list(t) and not any("between the points" in n for n in d.notes)
+    one = load_series(pd.DataFrame({"t": t[-1:], "y": [1.0]}), "y", "t", freq="2D", min_length=1)
+    assert list(one.series[0].time) == [t[-1]]
+    odd = pd.DataFrame({"t": pd.to_datetime(["2023-02-13 05:00", "2023-02-14 07:00", "2023-02-15 09:00"]),
+                        "y": [1.0, 2.0, 3.0]})  # readings within a period: grouped from the first day's midnight
+    g = load_series(odd, "y", "t", freq="2D")
+    assert list(g.series[0].time) == list(pd.to_datetime(["2023-02-13", "2023-02-15"]))
+    assert g.series[0].values.tolist() == [1.5, 3.0]
+
+
 def test_times_between_the_points_of_a_given_grid_are_grouped_into_its_periods(tmp_path):
     # a log of readings at odd moments stopped at "irregular frequency ... give it with freq=", and with freq= at
     # "is off the 'h' grid": the advice led nowhere

@@ -1081,10 +1081,13 @@ def _periods(t, freq):
     except ValueError:
         return None
     try:
-        off.nanos  # fixed steps (seconds to days): from midnight
-        return idx.floor(off).to_numpy()
+        step = off.nanos  # fixed steps (seconds to days): from the first day's midnight, as pandas' resample
     except ValueError:
         pass
+    else:  # (a step that divides the day gives the clock's own grid; '2D' keeps the data's days, not the epoch's:
+        # one reading on the 13th of a '2D' series laid on the 12th, off the model's grid, stopped evaluate)
+        origin = idx[0].normalize().value
+        return ((idx.asi8 - origin) // step * step + origin).astype("datetime64[ns]")
     start = off.rollback(idx[0].normalize())
     grid = pd.date_range(start, idx[-1], freq=off)
     if len(grid) == 0:
