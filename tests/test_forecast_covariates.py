@@ -53,6 +53,15 @@ def test_many_series_with_covariates(tmp_path):
     got = f.evaluation_frame_.sort_values(["id", "step"])["forecast"].to_numpy()
     same = f.predict(history=pd.concat([_stores(), later.assign(sales=np.nan)]))  # the training data, then the rows
     np.testing.assert_allclose(got, same.sort_values(["id", "step"])["forecast"], rtol=1e-6)
+    # training data that end in a row of the covariate without its target hold the horizon's first step already:
+    # the actuals give the rest, and the steps they have are scored
+    short = pd.concat([_stores(), later.groupby("store").head(1).assign(sales=np.nan)])
+    f.fit(short, **cols)
+    m = f.evaluate(later.groupby("store").tail(2))
+    assert m["points"] == 4 and sorted({r["step"] for r in m["per_step"]}) == [2, 3]
+    np.testing.assert_allclose(f.evaluation_frame_.sort_values(["id", "step"])["forecast"],
+                               same[same["step"] > 1].sort_values(["id", "step"])["forecast"], rtol=1e-6)
+    f.fit(_stores(), **cols)
     loaded = Forecaster.load(tmp_path / "model")
     with pytest.raises(ValueError, match="known-future covariates"):
         loaded.predict()

@@ -386,7 +386,8 @@ class Forecaster(Estimator):
 
     def _forecast_with_known_future(self, actual: SeriesSet):
         """The forecasts after the training data where the model reads known-future covariates: their values over
-        the horizon are those of the actuals' rows (a series whose actuals miss a step of it is not forecast)."""
+        the horizon are those the training data gave after its last target value, then those of the actuals' rows (a
+        series whose actuals miss a step still without them is not forecast)."""
         import dataclasses
 
         import pandas as pd
@@ -396,11 +397,12 @@ class Forecaster(Estimator):
         series = []
         for s in self.data_.series:
             a = by_id.get(s.id)
-            pos = pd.Index(a.time).get_indexer(future_index(s, self.data_.freq, H)) if a is not None else None
-            if pos is None or (pos < 0).any():
+            known = len(s.future) - len(s)  # rows after the last target value that the training data gave already
+            pos = pd.Index(a.time).get_indexer(future_index(s, self.data_.freq, H)[known:]) if a is not None else None
+            if known >= H or pos is None or (pos < 0).any():
                 series.append(s)
                 continue
-            series.append(dataclasses.replace(s, future=np.concatenate([s.future[:len(s)], a.future[pos]])))
+            series.append(dataclasses.replace(s, future=np.concatenate([s.future, a.future[pos]])))
         return self._future(dataclasses.replace(self.data_, series=series, notes=list(self.data_.notes)), self.core_)
 
     def _evaluate_future(self, df, **columns) -> dict:
