@@ -62,6 +62,11 @@ def test_many_series_with_covariates(tmp_path):
     np.testing.assert_allclose(f.evaluation_frame_.sort_values(["id", "step"])["forecast"],
                                same[same["step"] > 1].sort_values(["id", "step"])["forecast"], rtol=1e-6)
     f.fit(_stores(), **cols)
+    # and actuals whose last row has the covariate but no value (a hole at the end): the steps with values are scored
+    holed = later.copy()
+    holed.loc[holed.groupby("store").tail(1).index, "sales"] = np.nan
+    m = f.evaluate(holed)
+    assert m["points"] == 4 and sorted({r["step"] for r in m["per_step"]}) == [1, 2]
     loaded = Forecaster.load(tmp_path / "model")
     with pytest.raises(ValueError, match="known-future covariates"):
         loaded.predict()

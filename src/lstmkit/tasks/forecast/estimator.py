@@ -398,7 +398,10 @@ class Forecaster(Estimator):
         for s in self.data_.series:
             a = by_id.get(s.id)
             known = len(s.future) - len(s)  # rows after the last target value that the training data gave already
-            pos = pd.Index(a.time).get_indexer(future_index(s, self.data_.freq, H)[known:]) if a is not None else None
+            pos = None
+            if a is not None:  # the times of the actuals' covariate rows: theirs, then any after their last value
+                at = pd.Index(list(a.time) + list(future_index(a, self.data_.freq, len(a.future) - len(a))))
+                pos = at.get_indexer(future_index(s, self.data_.freq, H)[known:])
             if known >= H or pos is None or (pos < 0).any():
                 series.append(s)
                 continue
