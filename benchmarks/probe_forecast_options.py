@@ -203,7 +203,12 @@ def run_api(seed: int, work: Path) -> dict:
                 step = "predict a shorter horizon"
                 assert len(f.predict(horizon=1, **more)) == p["id"].nunique()
             step = "evaluate"
-            f.evaluate(tail, **cols)
+            ends_empty = (train.groupby("id")["y"].agg(lambda v: v.iloc[-1]) if ids else train["y"].tail(1)).isna()
+            try:
+                f.evaluate(tail, **cols)
+            except ValueError as e:  # every training part ends without a target: its forecasts start there, before
+                if not (ends_empty.all() and "no actual value" in str(e)):  # the held-out values (as they should)
+                    raise
             step = "save"
             f.save(work / "model")
             step = "load"
