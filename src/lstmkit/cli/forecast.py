@@ -119,7 +119,8 @@ def write_outputs(out, f, cfg, extra_metrics: dict) -> dict:
         f.backtest_data_.form.frame(f.backtest_.frame).to_csv(out / "backtest.csv", index=False)
         metrics["backtest"] = f.backtest_.metrics
     if f.is_fitted:
-        f._forecast_table()[0].to_csv(out / "forecast.csv", index=False)  # empty, with a note, without future covariates
+        # predict's table without predict's error: empty, beside its note, where known-future covariates lack rows
+        f._forecast_table()[0].to_csv(out / "forecast.csv", index=False)
         metrics["choice"] = f.choice_
     metrics["run"] = {**extra_metrics, "peak_memory_mb": round(peak_memory_mb(), 1)}
     report = f.report(out)

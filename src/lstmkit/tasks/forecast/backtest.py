@@ -80,7 +80,8 @@ def resolve_start(start: str, data: SeriesSet, horizon: int, season: int) -> lis
             try:
                 ts = pd.Timestamp(text)
             except ValueError:
-                raise ValueError(f"backtest: expected start as a date, -N, a fraction such as 0.8 or auto, got {start!r}") from None
+                raise ValueError(f"backtest: expected start as a date, -N, a fraction such as 0.8 or auto, "
+                                 f"got {start!r}") from None
             idx = int(np.searchsorted(pd.DatetimeIndex(s.time).to_numpy(), ts.to_datetime64()))
         else:
             try:

@@ -514,10 +514,6 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
             else:
                 plan.candidates.remove("combination")
                 notes.append("combination left out: it needs an LSTM set-up and one of ETS, ARIMA, Theta")
-                if not plan.candidates:
-                    raise ValueError(f"forecast: {data.source}: no candidate left to choose from: the combination "
-                                     "needs an LSTM set-up and one of ETS, ARIMA, Theta that could run "
-                                     f"({'; '.join(notes)})")
     else:
         notes.append("no series is long enough for validation origins: the first candidate is used as it is")
     return Validation(plan=plan, usable=usable, origins=origins, actual=actual, scales=scales, forecasts=val_fc,
