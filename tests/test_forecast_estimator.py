@@ -93,6 +93,46 @@ def test_evaluate_takes_one_actual_a_series():
     assert m["model"]["mae"] == pytest.approx(abs(f.predict()["forecast"].iloc[0] - df["sales"].iloc[72]))
 
 
+def test_new_data_in_the_models_step_stay_on_its_grid(tmp_path):
+    # 3-hourly readings at 01:00, 04:00, ...: a one-step actual or a two-row history is read in the model's step,
+    # which was laid from midnight (00:00, 03:00, ...): evaluate found no actual and predict(history=) forecast
+    # for 00:00-phase times (until 2026-12-07); the grid is now laid from a time on the model's own grid
+    t = pd.date_range("2024-01-01 01:00", periods=120, freq="3h")
+    y = 10 + 3 * np.sin(2 * np.pi * np.arange(120) / 8) + np.random.default_rng(1).normal(0, 0.2, 120)
+    df = pd.DataFrame({"time": t, "y": y})
+    f = Forecaster(horizon=1, candidates=["seasonal_naive"], peers=[], progress_bar=False)
+    f.fit(df.iloc[:100], time="time", target="y")
+    g = Forecaster.load(f.save(tmp_path / "m"))
+    for m in (f, g):
+        fc = m.predict(history=df.iloc[100:102], time="time", target="y")
+        assert list(fc["time"]) == [t[102]]
+    assert f.evaluate(df.iloc[100:101], time="time", target="y")["points"] == 1
+    got = g.evaluate(df.iloc[100:101], history=df.iloc[:100], time="time", target="y")
+    assert got["points"] == 1 and got["model"] == f.evaluation_["model"]
+    assert g.anchor_ == pd.Timestamp(t[99])
+
+
+def test_evaluate_after_load_starts_from_the_history_it_is_given(tmp_path):
+    # a loaded model keeps no training data: evaluate stopped at an AttributeError (until 2026-12-07); it now asks
+    # for history= and then scores the forecasts and the peers made from that history
+    df = _monthly(84)
+    f = Forecaster(horizon=3, candidates=["ets", "seasonal_naive"], peers=["theta"], progress_bar=False)
+    f.fit(df.iloc[:72], time="month", target="sales")
+    g = Forecaster.load(f.save(tmp_path / "m"))
+    with pytest.raises(ValueError, match=r"opened with load\(\) keeps no training data.*history="):
+        g.evaluate(df.iloc[72:75], time="month", target="sales")
+    same = g.evaluate(df.iloc[72:75], history=df.iloc[:72], time="month", target="sales")
+    want = f.evaluate(df.iloc[72:75], time="month", target="sales")
+    assert same["model"] == pytest.approx(want["model"]) and same["theta"] == pytest.approx(want["theta"])
+    # a later history: the forecasts after it, scored on the values after it
+    later = f.evaluate(df.iloc[78:81], history=df.iloc[:78], time="month", target="sales")
+    fc = f.predict(history=df.iloc[:78], time="month", target="sales")
+    assert later["points"] == 3
+    assert later["model"]["mae"] == pytest.approx(np.mean(np.abs(fc["forecast"].to_numpy()
+                                                                 - df["sales"].iloc[78:81].to_numpy())))
+    assert f.evaluate(df.iloc[72:75], time="month", target="sales")["model"] == pytest.approx(want["model"])
+
+
 def test_the_combination_is_the_mean_of_its_members():
     from lstmkit.tasks.forecast.classical import classical_forecasts
     from lstmkit.tasks.forecast.lstm_fit import predict_windows

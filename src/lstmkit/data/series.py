@@ -1070,9 +1070,10 @@ AGGREGATES = {"mean": "averaged", "sum": "summed", "last": "represented by the l
               "largest", "min": "represented by the smallest"}
 
 
-def _periods(t, freq):
+def _periods(t, freq, anchor=None):
     """The start of the ``freq`` period each of the sorted datetimes ``t`` falls in (``09:41`` -> ``09:00`` for
-    ``h``; the 17th -> the 1st for ``MS``), or ``None`` for a frequency pandas cannot lay out."""
+    ``h``; the 17th -> the 1st for ``MS``), or ``None`` for a frequency pandas cannot lay out. ``anchor``: a time
+    on the grid (a fitted model's), from which fixed steps are laid instead of from the first day's midnight."""
     import pandas as pd
 
     idx = pd.DatetimeIndex(t)
@@ -1086,7 +1087,7 @@ def _periods(t, freq):
         pass
     else:  # (a step that divides the day gives the clock's own grid; '2D' keeps the data's days, not the epoch's:
         # one reading on the 13th of a '2D' series laid on the 12th, off the model's grid, stopped evaluate)
-        origin = idx[0].normalize().value
+        origin = idx[0].normalize().value if anchor is None else pd.Timestamp(anchor).value
         return ((idx.asi8 - origin) // step * step + origin).astype("datetime64[ns]")
     start = off.rollback(idx[0].normalize())
     grid = pd.date_range(start, idx[-1], freq=off)
@@ -2664,6 +2665,7 @@ def load_series(
     source: str | None = None,
     find_time: bool = True,
     aggregate: str = "mean",
+    anchor=None,
 ) -> SeriesSet:
     """Check ``path`` (a DataFrame, Series, 1-D array or a file) and return regular, gap-filled series.
 
@@ -2691,6 +2693,9 @@ def load_series(
             ``last``, ``max`` or ``min`` (:func:`_aggregate`).
         find_time: with no ``time``, look for the one column of dates (``False``: the row order, as a model
             fitted on the row order reads new data).
+        anchor: a time on the grid of a fitted model (new data for it): the ``freq`` grid of fixed steps is laid
+            from it, so that 3-hourly readings at 01:00, 04:00, ... stay where they are instead of moving to the
+            clock's 00:00, 03:00, ... (default: from the first day's midnight, as pandas' ``resample``).
     """
     import pandas as pd
 
@@ -2888,7 +2893,7 @@ def load_series(
                     periodic[(own, words)][0] += 1
                     periodic[(own, words)][1] += twice
             if is_dt and freq:  # a grid the user gave: times between its points are grouped into its periods
-                slots = _periods(t, freq)
+                slots = _periods(t, freq, anchor)
                 if slots is not None and (slots != t).any():
                     most = int(np.max(np.unique(slots, return_counts=True)[1]))
                     moved = int((slots != t).sum())

@@ -136,7 +136,7 @@ class Forecaster(Estimator):
                           layout=cols["layout"], past_covariates=list(cols["past_covariates"] or []),
                           future_covariates=list(cols["future_covariates"] or []), freq=freq, missing=d.missing,
                           max_gap=d.max_gap, source=source, find_time=not row_order, aggregate=d.aggregate,
-                          min_length=min_length)
+                          min_length=min_length, anchor=getattr(self, "anchor_", None) if new_data else None)
         if not new_data and not cols["time"] and isinstance(out.freq, int) and out.time_column:
             # steps or years found in a column: new data are read by that column, not by their row order
             self._read_columns["time"] = out.time_column
@@ -186,6 +186,7 @@ class Forecaster(Estimator):
         self.core_ = core
         self.data_ = data
         self.freq_ = data.freq
+        self.anchor_ = _grid_anchor(data)
         self.form_ = data.form
         self.model_ = core.lstm.model if core.lstm is not None else ForecastEnsemble([])
         self.choice_ = core.summary()
@@ -345,7 +346,7 @@ class Forecaster(Estimator):
         self.log.info(f"  {m['verdict']['text']}")
         return data.form.frame(res.frame)
 
-    def evaluate(self, df=None, **columns) -> dict:
+    def evaluate(self, df=None, history=None, **columns) -> dict:
         """Metrics: of the last :meth:`backtest` (no arguments), or of the forecasts against actuals in ``df``.
 
         With ``df`` (the values that followed the training data: same ids,
@@ -354,6 +355,9 @@ class Forecaster(Estimator):
         and those of the peers fitted on the same training data are scored on
         them: ``{"model": {...}, "naive": ..., "seasonal_naive": ..., "ets": ..., "verdict": ...,
         "per_series": [...], "per_step": [...]}`` with MAE, RMSE, MAPE, sMAPE and MASE each.
+        ``history``: the forecasts (as :meth:`predict` makes them from it), the peers and the MASE scale start from
+        these data instead of the training data; a model opened with :meth:`load`, which keeps no training data,
+        needs it.
         """
         if df is None:
             if getattr(self, "backtest_", None) is None:
@@ -361,16 +365,17 @@ class Forecaster(Estimator):
                                  "actual values that followed the training data")
             return self.backtest_.metrics
         self._require_fitted("evaluate")
-        return self._evaluate_future(df, **columns)
+        return self._evaluate_future(df, history, **columns)
 
-    def _peer_forecasts(self) -> dict[str, list[np.ndarray]]:
-        """The peers' forecasts after the end of the training data (fitted on it), computed once."""
+    def _peer_forecasts(self, data: SeriesSet) -> dict[str, list[np.ndarray]]:
+        """The peers' forecasts after the end of ``data`` (fitted on it); those after the training data are kept."""
         from .backtest import peer_names
 
+        own = data is self.data_
         cached = getattr(self, "peer_forecasts_", None)
-        if cached is not None:
+        if own and cached is not None:
             return cached
-        data, core = self.data_, self.core_
+        core = self.core_
         notes: list[str] = []
         out = {}
         ends = [len(s) for s in data.series]
@@ -380,12 +385,13 @@ class Forecaster(Estimator):
             point, pnotes = core.classical(p, data, ends, origins, self.config.select.jobs)
             out[p] = [a[0] for a in point]
             notes.extend(pnotes)
-        self.peer_forecasts_ = out
+        if own:
+            self.peer_forecasts_ = out
         self.peer_notes_ = notes
         return out
 
-    def _forecast_with_known_future(self, actual: SeriesSet):
-        """The forecasts after the training data where the model reads known-future covariates: their values over
+    def _forecast_with_known_future(self, data: SeriesSet, actual: SeriesSet):
+        """The forecasts after ``data`` (the training data or a history) where the model reads known-future covariates: their values over
         the horizon are those the training data gave after its last target value, then those of the actuals' rows (a
         series whose actuals miss a step still without them is not forecast)."""
         import dataclasses
@@ -395,20 +401,20 @@ class Forecaster(Estimator):
         H = self.core_.plan.horizon
         by_id = {a.id: a for a in actual.series}
         series = []
-        for s in self.data_.series:
+        for s in data.series:
             a = by_id.get(s.id)
             known = len(s.future) - len(s)  # rows after the last target value that the training data gave already
             pos = None
             if a is not None:  # the times of the actuals' covariate rows: theirs, then any after their last value
-                at = pd.Index(list(a.time) + list(future_index(a, self.data_.freq, len(a.future) - len(a))))
-                pos = at.get_indexer(future_index(s, self.data_.freq, H)[known:])
+                at = pd.Index(list(a.time) + list(future_index(a, data.freq, len(a.future) - len(a))))
+                pos = at.get_indexer(future_index(s, data.freq, H)[known:])
             if known >= H or pos is None or (pos < 0).any():
                 series.append(s)
                 continue
             series.append(dataclasses.replace(s, future=np.concatenate([s.future, a.future[pos]])))
-        return self._future(dataclasses.replace(self.data_, series=series, notes=list(self.data_.notes)), self.core_)
+        return self._future(dataclasses.replace(data, series=series, notes=list(data.notes)), self.core_)
 
-    def _evaluate_future(self, df, **columns) -> dict:
+    def _evaluate_future(self, df, history=None, **columns) -> dict:
         import pandas as pd
 
         from .backtest import summarise, verdict
@@ -416,17 +422,25 @@ class Forecaster(Estimator):
 
         # the actuals' past covariates are not read (the forecasts were made without them; after the end they are
         # often empty), their known-future ones are (_forecast_with_known_future)
+        if history is None and self.data_ is None:
+            raise ValueError("Forecaster.evaluate: a model opened with load() keeps no training data, which the "
+                             "forecasts, the peers and the MASE scale start from; pass it (or the history the "
+                             "actuals follow) as evaluate(actuals, history=...)")
+        data = self.data_ if history is None else self._read_new(history, "predict", **columns)
         actual = self._read_new(df, "evaluate", **{"past_covariates": [], **columns})
         by_id = {s.id: s for s in actual.series}
         H, season = self.core_.plan.horizon, self.core_.plan.season
-        peers = self._peer_forecasts()
-        fc = self._forecast_with_known_future(actual) if self.data_.future_names else self.forecast_
+        peers = self._peer_forecasts(data)
+        if data.future_names:
+            fc = self._forecast_with_known_future(data, actual)
+        else:
+            fc = self.forecast_ if history is None else self._future(data, self.core_)
         parts = []
-        for k, s in enumerate(self.data_.series):
+        for k, s in enumerate(data.series):
             a = by_id.get(s.id)
             if a is None:
                 continue
-            times = future_index(s, self.data_.freq, H)
+            times = future_index(s, data.freq, H)
             pos = pd.Index(a.time).get_indexer(times)
             ok = pos >= 0
             if not ok.any():
@@ -442,7 +456,8 @@ class Forecaster(Estimator):
             parts.append(pd.DataFrame(part))
         if not parts:
             raise ValueError(f"Forecaster.evaluate: {actual.source}: no actual value at the {H} timestamps after "
-                             "the end of any training series (same ids, the times that follow)")
+                             f"the end of any {'training' if history is None else 'history'} series (same ids, the "
+                             "times that follow)")
         frame = pd.concat(parts, ignore_index=True)
         names = ["forecast", *peers]
         summary = summarise(frame, names, season)
@@ -494,6 +509,7 @@ class Forecaster(Estimator):
                                                              "windows": core.lstm.windows}},
             "transform": transform, "forecast": fc.to_dict(orient="list"),
             "time_is_datetime": bool(self.data_.datetime), "freq": self.data_.freq, "output_form": self.form_.to_dict(),
+            "anchor": None if self.anchor_ is None else str(self.anchor_),
         }
         return save_model(path, self.model_, KIND, net, extra=extra)
 
@@ -554,6 +570,7 @@ class Forecaster(Estimator):
             fc["time"] = fc["time"].astype("int64")
         f.columns_ = dict(extra["columns"])
         f.freq_ = extra["freq"]
+        f.anchor_ = None if extra.get("anchor") is None else pd.Timestamp(extra["anchor"])  # (older folders: none)
         f.core_ = core
         f.data_ = None
         f.form_ = OutputForm.from_dict(extra.get("output_form"))
@@ -652,3 +669,16 @@ def _setup_dict(setup) -> dict:
     from dataclasses import asdict
 
     return asdict(setup)
+
+
+def _grid_anchor(data: SeriesSet):
+    """A time on the fitted data's grid (the last time of the first series, as held inside: naive, local or UTC),
+    from which new data given in the model's step are laid (:func:`~lstmkit.data.series.load_series`'s
+    ``anchor``), or ``None`` for integer steps and opening hours, whose grids do not need one."""
+    import pandas as pd
+
+    from ...data import sessions
+
+    if not data.datetime or sessions.parse(data.freq) is not None or not data.series:
+        return None
+    return pd.Timestamp(data.series[0].time[-1])
