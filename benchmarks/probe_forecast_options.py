@@ -14,7 +14,8 @@ errors in one line), the last line of its error output, and whether every number
 :data:`API_PARAMS`: fit on all but the last ``H`` values of each series, ``predict`` (the horizon's rows of
 the known-future covariate added, and ``predict()`` without them must say it needs them), a shorter
 horizon, ``evaluate`` on the held-out values, ``save`` / ``load`` (the loaded model must give the same
-forecasts), ``predict(history=...)`` on the training data (the same forecasts again) and a ``backtest``.
+forecasts), ``predict(history=...)`` on the training data (the same forecasts again), ``evaluate`` of the
+loaded model with the training data as ``history`` (the same scores) and a ``backtest``.
 The record says the step that raised and the error.
 
     .venv/bin/python benchmarks/probe_forecast_options.py --cli OUT.jsonl FIRST LAST   # seeds FIRST .. LAST-1
@@ -204,8 +205,9 @@ def run_api(seed: int, work: Path) -> dict:
                 assert len(f.predict(horizon=1, **more)) == p["id"].nunique()
             step = "evaluate"
             ends_empty = (train.groupby("id")["y"].agg(lambda v: v.iloc[-1]) if ids else train["y"].tail(1)).isna()
+            scored = None
             try:
-                f.evaluate(tail, **cols)
+                scored = f.evaluate(tail, **cols)
             except ValueError as e:  # every training part ends without a target: its forecasts start there, before
                 if not (ends_empty.all() and "no actual value" in str(e)):  # the held-out values (as they should)
                     raise
@@ -218,6 +220,11 @@ def run_api(seed: int, work: Path) -> dict:
             step = "predict from a given history"
             np.testing.assert_allclose(g.predict(history=whole, **cols)["forecast"], p["forecast"], rtol=1e-4,
                                        atol=1e-6)
+            if scored is not None:
+                step = "evaluate after load, from the training data as history"
+                again = g.evaluate(tail, history=whole, **cols)
+                assert again["points"] == scored["points"], (again["points"], scored["points"])
+                np.testing.assert_allclose(again["model"]["mae"], scored["model"]["mae"], rtol=1e-4, atol=1e-6)
             step = "backtest"
             b = f.backtest(stride=max(1, H))
             assert np.isfinite(b["forecast"].to_numpy(dtype=float)).all(), "non-finite backtest forecasts"

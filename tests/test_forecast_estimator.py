@@ -131,6 +131,10 @@ def test_evaluate_after_load_starts_from_the_history_it_is_given(tmp_path):
     assert later["model"]["mae"] == pytest.approx(np.mean(np.abs(fc["forecast"].to_numpy()
                                                                  - df["sales"].iloc[78:81].to_numpy())))
     assert f.evaluate(df.iloc[72:75], time="month", target="sales")["model"] == pytest.approx(want["model"])
+    # backtest() of a loaded model has no data of its own either: it said "no target column 'sales'" of the
+    # built-in airline series it fell back to
+    with pytest.raises(ValueError, match=r"keeps no training data; pass the data to backtest"):
+        g.backtest()
 
 
 def test_the_combination_is_the_mean_of_its_members():

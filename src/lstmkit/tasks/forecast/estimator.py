@@ -332,6 +332,13 @@ class Forecaster(Estimator):
             data = self.data_
         else:
             cols = dict(time=time, target=target, id=id, **columns)
+            fitted_on = (getattr(self, "columns_", None) or {}).get("target")
+            if (df is None and getattr(self, "core_", None) is not None and self.data_ is None
+                    and not self.config.data.path
+                    and fitted_on not in (None, "", BUILTIN_DATA["target"])):
+                # a loaded model (which keeps no training data) would otherwise read the built-in airline series
+                raise ValueError("Forecaster.backtest: a model opened with load() keeps no training data; pass the "
+                                 "data to backtest: backtest(df)")
             data = self.read(df, **cols)
             if not hasattr(self, "columns_"):
                 self.columns_ = self._read_columns
