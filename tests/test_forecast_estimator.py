@@ -137,6 +137,22 @@ def test_evaluate_after_load_starts_from_the_history_it_is_given(tmp_path):
         g.backtest()
 
 
+def test_evaluate_on_the_row_order_scores_the_values_that_followed():
+    # a model fitted on an array (or a frame without dates) reads actuals on their row order too: they are the values
+    # after each series' end, not steps 0, 1, 2 (evaluate found "no actual value" until 2026-12-07)
+    y = _monthly(75)["sales"].to_numpy()
+    f = Forecaster(horizon=3, candidates=["ets", "seasonal_naive"], peers=[], progress_bar=False).fit(y[:72])
+    fc = f.predict()["forecast"].to_numpy()
+    m = f.evaluate(y[72:])
+    assert m["points"] == 3 and m["model"]["mae"] == pytest.approx(np.mean(np.abs(fc - y[72:])))
+    assert f.evaluate(y[72:73])["model"]["mae"] == pytest.approx(abs(fc[0] - y[72]))
+    two = pd.DataFrame({"id": np.repeat(["a", "b"], 75), "v": np.concatenate([y, 2 * y])})
+    g = Forecaster(horizon=3, candidates=["seasonal_naive"], peers=[], progress_bar=False)
+    g.fit(two.groupby("id").head(72), target="v", id="id")
+    got = g.evaluate(two.groupby("id").tail(3), target="v", id="id")
+    assert got["points"] == 6 and got["series"] == 2
+
+
 def test_the_combination_is_the_mean_of_its_members():
     from lstmkit.tasks.forecast.classical import classical_forecasts
     from lstmkit.tasks.forecast.lstm_fit import predict_windows

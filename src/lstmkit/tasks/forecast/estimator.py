@@ -435,6 +435,8 @@ class Forecaster(Estimator):
                              "actuals follow) as evaluate(actuals, history=...)")
         data = self.data_ if history is None else self._read_new(history, "predict", **columns)
         actual = self._read_new(df, "evaluate", **{"past_covariates": [], **columns})
+        if isinstance(self.freq_, int) and actual.time_column is None and not self._columns(columns).get("time"):
+            actual = _following(actual, data)
         by_id = {s.id: s for s in actual.series}
         H, season = self.core_.plan.horizon, self.core_.plan.season
         peers = self._peer_forecasts(data)
@@ -689,3 +691,17 @@ def _grid_anchor(data: SeriesSet):
     if not data.datetime or sessions.parse(data.freq) is not None or not data.series:
         return None
     return pd.Timestamp(data.series[0].time[-1])
+
+
+def _following(actual: SeriesSet, data: SeriesSet) -> SeriesSet:
+    """Actuals read on their row order (a model fitted on the row order: an array, a frame without dates) as the
+    values that followed each series of ``data``: their steps count on from its end, not from 0."""
+    import dataclasses
+
+    import pandas as pd
+
+    ends = {s.id: int(s.time[-1]) for s in data.series}
+    step = int(data.freq)
+    series = [dataclasses.replace(a, time=pd.Index(ends[a.id] + step * np.arange(1, len(a) + 1)))
+              if a.id in ends else a for a in actual.series]
+    return dataclasses.replace(actual, series=series)
