@@ -15,7 +15,9 @@ errors in one line), the last line of its error output, and whether every number
 the known-future covariate added, and ``predict()`` without them must say it needs them), a shorter
 horizon, ``evaluate`` on the held-out values, ``save`` / ``load`` (the loaded model must give the same
 forecasts), ``predict(history=...)`` on the training data (the same forecasts again), ``evaluate`` of the
-loaded model with the training data as ``history`` (the same scores) and a ``backtest``.
+loaded model with the training data as ``history`` (the same scores) and a ``backtest``. The data come as a
+long frame, or (drawn from a generator of their own, so that a seed's other draws stay those of earlier runs) a
+frame without its time column (the row order), a pandas Series indexed by dates, a 1-D array, or a wide frame.
 The record says the step that raised and the error.
 
     .venv/bin/python benchmarks/probe_forecast_options.py --cli OUT.jsonl FIRST LAST   # seeds FIRST .. LAST-1
@@ -175,14 +177,43 @@ def run_api(seed: int, work: Path) -> dict:
         kw[str(k)] = API_PARAMS[k][int(rng.integers(len(API_PARAMS[k])))]
     kw.update({role: [col] for role, col in cov.items()})
     H = int(rng.choice([1, 3, h]))
-    ids = ["id"] if "id" in df.columns else []
+    # the form the data come in (its own generator, so that a seed's other draws are those of earlier runs)
+    form = str(np.random.default_rng(777000 + seed).choice(["frame", "frame", "frame", "rows", "series", "array",
+                                                            "wide"]))
+    if form in ("series", "array") or (form == "wide" and "id" not in df.columns):
+        form = form if form != "wide" else "frame"
+        if "id" in df.columns:
+            df = df[df["id"] == df["id"].iloc[0]].drop(columns="id").reset_index(drop=True)
+    if form != "frame":  # covariates only in the long frame (rows: kept, on the row order)
+        for role, col in list(cov.items()):
+            if form != "rows":
+                df = df.drop(columns=col)
+                del cov[role]
+                kw.pop(role, None)
+    ids = ["id"] if "id" in df.columns and form != "wide" else []
     tail = df.groupby("id").tail(H) if ids else df.tail(H)  # held out for evaluate()
+    if form == "wide":
+        df = df.pivot(index="t", columns="id", values="y").reset_index()
+        df.columns = [str(c) for c in df.columns]
+        tail = df.tail(H)
     train = df.drop(tail.index)
     fut = "future_covariates" in cov
     # the training data, then the horizon's rows with the known-future covariate and no target
     whole = pd.concat([train, tail.assign(y=np.nan)]).sort_values([*ids, "t"]) if fut else train
+    if form == "rows":
+        cols.pop("time")
+        train, tail, whole = (x.drop(columns="t") for x in (train, tail, whole))
+    elif form == "wide":
+        cols = dict(time="t", layout="wide")
+    elif form in ("series", "array"):
+        cols = {}
+        train, tail = (pd.Series(x["y"].to_numpy(), index=pd.DatetimeIndex(x["t"]) if pd.api.types.is_datetime64_any_dtype(x["t"]) else None)
+                       for x in (train, tail))
+        if form == "array":
+            train, tail = train.to_numpy(), tail.to_numpy()
+        whole = train
     more = {"history": whole, **cols} if fut else {}
-    rec = {"seed": seed, "horizon": H, "params": kw, "values": len(df)}
+    rec = {"seed": seed, "horizon": H, "params": kw, "values": len(df), "form": form}
     t0 = time.perf_counter()
     step = "init"
     try:
@@ -204,7 +235,9 @@ def run_api(seed: int, work: Path) -> dict:
                 step = "predict a shorter horizon"
                 assert len(f.predict(horizon=1, **more)) == p["id"].nunique()
             step = "evaluate"
-            ends_empty = (train.groupby("id")["y"].agg(lambda v: v.iloc[-1]) if ids else train["y"].tail(1)).isna()
+            last = (train.groupby("id")["y"].agg(lambda v: v.iloc[-1]) if ids
+                    else pd.DataFrame(train).drop(columns="t", errors="ignore").iloc[-1:])
+            ends_empty = pd.isna(np.asarray(last, dtype=float))
             scored = None
             try:
                 scored = f.evaluate(tail, **cols)
