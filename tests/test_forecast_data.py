@@ -1276,6 +1276,13 @@ def test_frames_and_series_keep_their_calendar_from_periods_text_dates_and_index
     for data in (stores, stores["sales"]):  # not one series of 96 values: two of 48
         d = load_series(data)
         assert [s.id for s in d.series] == ["a", "b"] and d.freq == "MS" and len(d.series[1]) == 48
+    # periods in a column (a PeriodIndex reset, a (store, month) index of periods): refused until 2026-12-07
+    long = pd.DataFrame({"store": np.repeat(["a", "b"], 48), "month": np.r_[months, months], "sales": np.r_[y, 2 * y]})
+    for data, cols in ((long, dict(time="month", id="store", target="sales")),
+                       (long.set_index(["store", "month"]), {})):
+        d = load_series(data, **cols)
+        assert d.freq == "MS" and [s.id for s in d.series] == ["a", "b"]
+        assert str(d.series[1].time[-1].date()) == "2003-12-01" and d.series[1].values[-1] == 2 * y[-1]
     every_other = pd.DataFrame({"date": months.to_timestamp(), "sales": y}).iloc[::2]  # row labels 0, 2, 4, ...
     assert load_series(every_other).freq == "2MS"
     with pytest.raises(ValueError, match=r"the index and a column are both named 'sales'"):

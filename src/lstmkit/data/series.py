@@ -2576,7 +2576,8 @@ def _index_holds_data(idx) -> bool:
 
 def index_as_columns(source, name: str, time: str | None = None, err=None):
     """A copy of the DataFrame ``source`` (column names as text) with an index that holds data made columns:
-    ``(frame, the time column where the index held dates, else None)``. Periods become their start dates; dates
+    ``(frame, the time column where the index held dates, else None)``. Periods (index, levels or columns) become
+    their start dates; dates
     (unless ``time`` names a column) become the time column, named as the index or ``time``; the levels of a
     MultiIndex, a named index, or a text index (dates read by ``read_csv(index_col=0)``) become columns for the
     finders of the time and the id (:func:`_index_holds_data`). ``err``: how to raise for a name clash (the
@@ -2593,7 +2594,7 @@ def index_as_columns(source, name: str, time: str | None = None, err=None):
         if dates in df.columns:
             raise err(name, f"the dates are the index and a column is named {dates!r} too; give the time column "
                       "with time=")
-        return df.reset_index(names=dates), dates
+        return _period_starts(df.reset_index(names=dates)), dates
     if _index_holds_data(df.index):  # (store, date) levels, or dates as text (read_csv's index_col=0)
         names = [str(n) if n is not None else ("time" if df.index.nlevels == 1 else f"level_{k}")
                  for k, n in enumerate(df.index.names)]
@@ -2601,7 +2602,18 @@ def index_as_columns(source, name: str, time: str | None = None, err=None):
         if clash:
             raise err(name, f"the index and a column are both named {clash[0]!r}; reset the index or rename one")
         df = df.reset_index(names=names)
-    return df, None
+    return _period_starts(df), None
+
+
+def _period_starts(df):
+    """``df`` with every column of periods (a PeriodIndex reset, a level of periods) as their start dates, as a
+    PeriodIndex is read."""
+    import pandas as pd
+
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.PeriodDtype):
+            df[c] = df[c].dt.to_timestamp()
+    return df
 
 
 def as_frame(source, target: str | list[str] | None = None, time: str | None = None):
