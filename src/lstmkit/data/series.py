@@ -2577,10 +2577,9 @@ def _index_holds_data(idx) -> bool:
 def index_as_columns(source, name: str, time: str | None = None, err=None):
     """A copy of the DataFrame ``source`` (column names as text) with an index that holds data made columns:
     ``(frame, the time column where the index held dates, else None)``. Periods (index, levels or columns) become
-    their start dates; dates
-    (unless ``time`` names a column) become the time column, named as the index or ``time``; the levels of a
-    MultiIndex, a named index, or a text index (dates read by ``read_csv(index_col=0)``) become columns for the
-    finders of the time and the id (:func:`_index_holds_data`). ``err``: how to raise for a name clash (the
+    their start dates; dates (unless ``time`` names a column) become the time column, named as the index or
+    ``time``; the levels of a MultiIndex, a named index, or a text index (dates read by ``read_csv(index_col=0)``)
+    become columns for the finders of the time and the id (:func:`_index_holds_data`). ``err``: how to raise for a name clash (the
     loader's ``_err`` by default)."""
     import pandas as pd
 

@@ -398,9 +398,9 @@ class Forecaster(Estimator):
         return out
 
     def _forecast_with_known_future(self, data: SeriesSet, actual: SeriesSet):
-        """The forecasts after ``data`` (the training data or a history) where the model reads known-future covariates: their values over
-        the horizon are those the training data gave after its last target value, then those of the actuals' rows (a
-        series whose actuals miss a step still without them is not forecast)."""
+        """The forecasts after ``data`` (the training data or a history) where the model reads known-future
+        covariates: their values over the horizon are those ``data`` gave after its last target value, then those of
+        the actuals' rows (a series whose actuals miss a step still without them is not forecast)."""
         import dataclasses
 
         import pandas as pd
