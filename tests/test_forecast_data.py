@@ -296,6 +296,14 @@ def test_a_csv_with_semicolons_and_decimal_commas_and_a_latin1_csv(tmp_path):
     semi.write_text("date;units sold\n2015-01-01;100,13\n2015-02-01;101,5\n")
     df = read_table(semi)
     assert list(df.columns) == ["date", "units sold"] and df["units sold"].tolist() == [100.13, 101.5]
+    # the same table saved as .txt (a "Text" export): read by pandas' sniffer, which found the ';' but not the
+    # decimal comma ("expected a number, got '100,13'") until 2026-12-07; a space-separated .txt still is sniffed
+    txt = tmp_path / "semi.txt"
+    txt.write_text(semi.read_text())
+    assert read_table(txt)["units sold"].tolist() == [100.13, 101.5]
+    spaced = tmp_path / "spaced.txt"
+    spaced.write_text("year value\n1949 112.5\n1950 118\n")
+    assert read_table(spaced)["value"].tolist() == [112.5, 118.0]
 
 
 def test_tables_saved_by_excel_in_other_encodings_are_read_with_a_note_and_binary_files_are_refused(tmp_path):

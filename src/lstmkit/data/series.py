@@ -436,10 +436,12 @@ def read_table(path: str | Path):
             skip = lines_before_header(lines)
             meta = 0 if skip else metadata_lines(lines)  # 'key,value' lines above a table without a header
             skip = skip or meta
-            # the separator (and decimal mark) of a .csv from its header line; the others: pandas' sniffer
+            # the separator (and decimal mark) of a .csv from its header line, and of a .txt whose header has one of
+            # those separators (a ';' .txt export with decimal commas); the others (spaces): pandas' sniffer
             inner = Path(path.stem).suffix.lower() if suffix == ".gz" else suffix  # 'x.tsv.gz': '.tsv'
-            dialect = table_dialect(lines[skip] if skip < len(lines) else "") if inner in (".csv", ".tsv") else \
-                {"sep": None, "engine": "python"}
+            header_line = lines[skip] if skip < len(lines) else ""
+            dialect = table_dialect(header_line) if inner in (".csv", ".tsv") or (
+                inner == ".txt" and any(c in header_line for c in ",;\t|")) else {"sep": None, "engine": "python"}
             dialect["encoding"] = encoding
             months = _month_dot_year_columns(lines[skip + 1:], dialect.get("sep"))
             if months:  # '01.2020' in a comma file: pandas would read the number 1.202
