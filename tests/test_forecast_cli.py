@@ -219,6 +219,32 @@ def test_predict_writes_into_a_folder_it_makes(tmp_path, shared_data):
     assert len(lstmkit.load(out).predict()) == 2
 
 
+def test_evaluate_scores_a_saved_model_after_a_history_beside_the_peers(tmp_path, shared_data, capsys):
+    src = pd.read_csv(shared_data / "series" / "airline.csv")
+    src.iloc[:132].to_csv(tmp_path / "train.csv", index=False)
+    src.iloc[:138].to_csv(tmp_path / "later.csv", index=False)
+    src.iloc[138:141].to_csv(tmp_path / "next.csv", index=False)
+    out = tmp_path / "run"
+    assert main(["forecast", "train", "--data", str(tmp_path / "train.csv"), "--horizon", "3", "--select.candidates",
+                 "ets,seasonal_naive", "--select.peers", "theta", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    target = tmp_path / "new dir" / "m.json"
+    assert main(["forecast", "evaluate", "--model", str(out / "model"), "--history", str(tmp_path / "later.csv"),
+                 "--data", str(tmp_path / "next.csv"), "--output", str(target)]) == 0
+    said = capsys.readouterr().out
+    assert "scored 3 values of 1 series (horizon 3): model sMAPE" in said and "AutoTheta sMAPE" in said
+    m = json.loads(target.read_text())
+    import lstmkit
+
+    fc = lstmkit.load(out / "model").predict(history=src.iloc[:138])["forecast"].to_numpy()
+    assert m["points"] == 3 and m["peers"] == ["naive", "seasonal_naive", "theta"]
+    assert m["model"]["mae"] == pytest.approx(np.mean(np.abs(fc - src["Passengers"].iloc[138:141].to_numpy())))
+    # values that do not follow the history: the one-line error, not a traceback
+    assert main(["forecast", "evaluate", "--model", str(out / "model"), "--history", str(tmp_path / "train.csv"),
+                 "--data", str(tmp_path / "next.csv")]) == 2
+    assert "no actual value at the 3 timestamps after the end of any history series" in capsys.readouterr().err
+
+
 def test_a_chosen_statistical_model_gives_its_own_band_and_the_report_says_so(tmp_path, shared_data):
     pytest.importorskip("statsforecast")
     out = tmp_path / "run"

@@ -1,4 +1,4 @@
-"""``lstmkit forecast train|backtest|predict``: a thin layer over :class:`lstmkit.Forecaster`.
+"""``lstmkit forecast train|backtest|predict|evaluate``: a thin layer over :class:`lstmkit.Forecaster`.
 
 This module reads the file into a DataFrame, calls the estimator, writes the
 run folder (model, CSVs, metrics, report) and prints; everything else happens
@@ -16,6 +16,7 @@ _EPILOG = """examples:
   lstmkit forecast train --config run.yaml --model.hidden_size 64 --select.model lstm
   lstmkit forecast backtest --data ../shared/data/series/sunspots.csv --time YEAR --target SUNACTIVITY --horizon 11
   lstmkit forecast predict --model runs/forecast-airline/model --data airline.csv
+  lstmkit forecast evaluate --model runs/forecast-sales/model --history sales.csv --data sales_next_month.csv
 """
 
 
@@ -66,6 +67,19 @@ def add_parser(sub) -> None:
     _common(r, with_config=False)
     r.add_argument("--output", metavar="FILE.csv", help="write forecasts here (default: print them)")
     r.set_defaults(func=run, action="predict")
+    e = fsub.add_parser("evaluate", help="score a trained model's forecasts on the values that followed, beside the "
+                        "peers", description="Load a model folder written by `forecast train`, forecast the horizon "
+                        "after the end of every series in --history (as `predict` does) and score those forecasts, "
+                        "and those of naive, seasonal naive and the statsforecast peers fitted on the same history, "
+                        "against the values that followed in --data (same ids, the times after each series' end). "
+                        "Column names default to the training data's.")
+    e.add_argument("--model", required=True, metavar="DIR", help="model folder (…/model with model.safetensors and "
+                   "config.json)")
+    e.add_argument("--history", required=True, metavar="FILE", help="the data the forecasts start from (the "
+                   "training data, or the same series up to a later end)")
+    _common(e, with_config=False)
+    e.add_argument("--output", metavar="FILE.json", help="write the metrics here as JSON")
+    e.set_defaults(func=run, action="evaluate")
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -153,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(frame.to_csv(index=False), end="")
             return 0
+        if args.action == "evaluate":
+            return _evaluate(args)
         cfg = _config(args)
         from lstmkit.tasks.forecast.estimator import Forecaster, backtest_line
 
@@ -187,3 +203,26 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, ImportError, FloatingPointError) as e:
         print(f"lstmkit forecast: error: {e}", file=sys.stderr)
         return 2
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """``forecast evaluate``: the loaded model's forecasts after ``--history`` against ``--data``, beside the peers."""
+    import sys
+
+    from lstmkit.io.files import atomic_write_json
+    from lstmkit.tasks.forecast.estimator import Forecaster, backtest_line
+
+    if not args.data:
+        print("lstmkit forecast: error: evaluate needs --data, the values that followed --history", file=sys.stderr)
+        return 2
+    f = Forecaster.load(args.model)
+    m = f.evaluate(read_frame(args.data), history=read_frame(args.history), target=args.target, time=args.time,
+                   id=args.id)
+    print(f"scored {m['points']} values of {m['series']} series (horizon {m['horizon']}): {backtest_line(m)}")
+    print(f"  {m['verdict']['text']}")
+    for note in m.get("notes", []):
+        print(f"  note: {note}")
+    if args.output:
+        atomic_write_json(args.output, m)
+        print(f"metrics: {args.output}")
+    return 0
