@@ -1404,6 +1404,14 @@ def test_times_between_the_points_of_a_given_grid_are_grouped_into_its_periods(t
     daily = pd.DataFrame({"day": days, "sold": np.ones(len(days))})
     monthly = load_series(daily, "sold", "day", freq="MS", aggregate="sum")
     assert monthly.freq == "MS" and monthly.series[0].values[:3].tolist() == [31.0, 28.0, 31.0]
+    # periods named by their last day, as pandas' resample names them: January's days under the 31st of January
+    # (they were laid on the 31st of December, the 1st a month early, until 2026-12-07)
+    span = pd.date_range("2022-01-01", "2024-12-31", freq="D")
+    ramp = pd.DataFrame({"day": span, "sold": np.arange(len(span), dtype=float)})
+    for freq in ("ME", "QE", "YE", "BME"):
+        d = load_series(ramp, "sold", "day", freq=freq, aggregate="sum")
+        want = ramp.set_index("day")["sold"].resample(freq).sum()
+        assert list(d.series[0].time) == list(want.index) and d.series[0].values.tolist() == want.tolist()
     twice = pd.concat([daily, daily])  # the same times twice, on the grid: two series, not one period's values
     with pytest.raises(ValueError, match=r"duplicate timestamp"):
         load_series(twice, "sold", "day", freq="D")

@@ -1072,6 +1072,13 @@ AGGREGATES = {"mean": "averaged", "sum": "summed", "last": "represented by the l
               "largest", "min": "represented by the smallest"}
 
 
+def _end_offsets() -> tuple:
+    import pandas as pd
+
+    o = pd.offsets
+    return (o.MonthEnd, o.QuarterEnd, o.YearEnd, o.BusinessMonthEnd, o.BQuarterEnd, o.BYearEnd, o.SemiMonthEnd)
+
+
 def _periods(t, freq, anchor=None):
     """The start of the ``freq`` period each of the sorted datetimes ``t`` falls in (``09:41`` -> ``09:00`` for
     ``h``; the 17th -> the 1st for ``MS``), or ``None`` for a frequency pandas cannot lay out. ``anchor``: a time
@@ -1092,6 +1099,12 @@ def _periods(t, freq, anchor=None):
         origin = idx[0].normalize().value if anchor is None else pd.Timestamp(anchor).value
         return ((idx.asi8 - origin) // step * step + origin).astype("datetime64[ns]")
     start = off.rollback(idx[0].normalize())
+    if isinstance(off, _end_offsets()):
+        # periods named by their last day (ME, QE, YE, ...), as pandas' resample labels them: a day belongs to the
+        # first end on or after it (the 1st of January was laid on the 31st of December, a month early)
+        grid = pd.date_range(start, idx[-1].normalize() + off, freq=off)
+        at = np.searchsorted(grid.asi8, idx.normalize().asi8, side="left")
+        return grid[np.minimum(at, len(grid) - 1)].to_numpy()
     grid = pd.date_range(start, idx[-1], freq=off)
     if len(grid) == 0:
         return None
