@@ -1406,6 +1406,12 @@ def test_times_between_the_points_of_a_given_grid_are_grouped_into_its_periods(t
     assert monthly.freq == "MS" and monthly.series[0].values[:3].tolist() == [31.0, 28.0, 31.0]
     # periods named by their last day, as pandas' resample names them: January's days under the 31st of January
     # (they were laid on the 31st of December, the 1st a month early, until 2026-12-07)
+    # a frequency in words: the Monash archive's, as a user may write it
+    words = load_series(daily, "sold", "day", freq="Monthly", aggregate="sum")
+    assert words.freq == "MS" and words.series[0].values[:3].tolist() == [31.0, 28.0, 31.0]
+    assert "freq 'Monthly' read as the pandas frequency 'MS'" in words.notes
+    with pytest.raises(ValueError, match=r"expected a pandas frequency \(MS, W-MON, D, h, 15min, ...\) or a word"):
+        load_series(daily, "sold", "day", freq="fortnightly")
     span = pd.date_range("2022-01-01", "2024-12-31", freq="D")
     ramp = pd.DataFrame({"day": span, "sold": np.arange(len(span), dtype=float)})
     for freq in ("ME", "QE", "YE", "BME"):

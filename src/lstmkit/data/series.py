@@ -1072,6 +1072,21 @@ AGGREGATES = {"mean": "averaged", "sum": "summed", "last": "represented by the l
               "largest", "min": "represented by the smallest"}
 
 
+def _frequency_word(freq, notes: list[str]):
+    """``freq``, or the pandas frequency a word names (``monthly`` -> ``MS``, ``hourly`` -> ``h``: the words of the
+    Monash archive's ``@frequency``, :data:`lstmkit.data.tsf.FREQUENCIES`, and ``annual``), with a note."""
+    if not isinstance(freq, str):
+        return freq
+    from .tsf import FREQUENCIES
+
+    word = freq.strip().lower().replace("-", "_").replace(" ", "_")
+    found = {**FREQUENCIES, "annual": "YS", "annually": "YS", "half_hourly": "30min"}.get(word)
+    if found is None:
+        return freq
+    notes.append(f"freq {freq!r} read as the pandas frequency {found!r}")
+    return found
+
+
 def _end_offsets() -> tuple:
     import pandas as pd
 
@@ -2460,7 +2475,8 @@ def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndar
     try:
         grid = pd.date_range(idx[0], idx[-1], freq=f)
     except ValueError as e:
-        raise _err(path, f"expected a pandas frequency, got {f!r}: {e}") from None
+        raise _err(path, f"expected a pandas frequency (MS, W-MON, D, h, 15min, ...) or a word (monthly, weekly, "
+                   f"daily, hourly, quarterly, yearly), got {f!r}: {e}") from None
     on = idx.isin(grid)
     if not on.all():
         i = int(np.flatnonzero(~on)[0])
@@ -2744,6 +2760,7 @@ def load_series(
     src = source or name
     row_text = _row_text(bool(df.attrs.get("file_rows")), df.attrs.get("header_lines", 1), df.attrs.get("row_positions"))
     notes: list[str] = list(df.attrs.get("read_notes", []))
+    freq = _frequency_word(freq, notes)
     named = [target] if isinstance(target, str) else list(target or [])
     drop_empty_columns(df, notes, {*named, time, *(id.split(",") if isinstance(id, str) else id or []),
                                    *past_covariates, *future_covariates})
