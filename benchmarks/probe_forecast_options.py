@@ -9,6 +9,9 @@ sometimes with holes, values crossing zero, a known-future 0/1 covariate and a p
 from :data:`CLI_OPTIONS` (a value each), two epochs and one network per set-up (to keep a run to seconds).
 The record says the exit code, whether the output held a Python traceback (a bug: the command line reports
 errors in one line), the last line of its error output, and whether every number of ``forecast.csv`` is finite.
+After a finished run, ``forecast predict`` on the training file must give ``forecast.csv``'s forecasts again,
+and ``forecast evaluate`` of the model from all but each series' last two rows on those rows must end in a
+score or a one-line error.
 
 ``--api``: a session of :class:`lstmkit.Forecaster` with 1 to 4 keyword parameters drawn from
 :data:`API_PARAMS`: fit on all but the last ``H`` values of each series, ``predict`` (the horizon's rows of
@@ -157,13 +160,49 @@ def run_cli(seed: int, work: Path) -> dict:
     rec = {"seed": seed, "rc": rc, "traceback": "Traceback" in err, "last": lines[-1][:400] if lines else "",
            "seconds": round(time.perf_counter() - t0, 1), "args": " ".join(args[3:])}
     if rc == 0:
-        num = pd.read_csv(out / "forecast.csv").select_dtypes("number").to_numpy()
-        rec["finite"] = bool(np.isfinite(num).all())
+        fc = pd.read_csv(out / "forecast.csv")
+        rec["finite"] = bool(np.isfinite(fc.select_dtypes("number").to_numpy()).all())
+        _cli_after_train(rec, out, path, df, work, seed)
     if rec["traceback"]:
         rec["tail"] = err[-2500:]
     shutil.rmtree(out, ignore_errors=True)
     path.unlink()
     return rec
+
+
+def _cli_after_train(rec: dict, out: Path, path: Path, df: pd.DataFrame, work: Path, seed: int) -> None:
+    """``forecast predict`` on the training file (the forecasts of ``forecast.csv`` again, or the one-line error
+    where that file is empty) and ``forecast evaluate`` of the model from all but each series' last rows on those
+    rows (a one-line error at most), into ``rec``."""
+    def call(*args) -> tuple[object, str, str]:
+        try:
+            p = subprocess.run([LSTMKIT, "forecast", *args], capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            return "timeout", "", ""
+        return p.returncode, p.stdout, p.stderr
+
+    fc = pd.read_csv(out / "forecast.csv")
+    pred = work / f"p{seed}.csv"
+    rc, _, err = call("predict", "--model", str(out / "model"), "--data", str(path), "--output", str(pred))
+    rec["predict_rc"] = rc
+    rec["traceback"] = rec["traceback"] or "Traceback" in err
+    if rc == 0 and len(fc):
+        again = pd.read_csv(pred)
+        rec["predict_same"] = bool(len(again) == len(fc) and np.allclose(
+            again["forecast"].to_numpy(float), fc["forecast"].to_numpy(float), rtol=1e-4, atol=1e-6))
+    elif rc != 0:
+        rec["predict_last"] = (err.strip().splitlines() or [""])[-1][:300]
+    tail_rows = df.groupby("id").tail(2) if "id" in df.columns else df.tail(2)
+    history, actual = work / f"h{seed}.csv", work / f"a{seed}.csv"
+    df.drop(tail_rows.index).to_csv(history, index=False)
+    tail_rows.to_csv(actual, index=False)
+    rc, _, err = call("evaluate", "--model", str(out / "model"), "--history", str(history), "--data", str(actual))
+    rec["evaluate_rc"] = rc
+    rec["traceback"] = rec["traceback"] or "Traceback" in err
+    if rc != 0:
+        rec["evaluate_last"] = (err.strip().splitlines() or [""])[-1][:300]
+    for f in (pred, history, actual):
+        f.unlink(missing_ok=True)
 
 
 def run_api(seed: int, work: Path) -> dict:

@@ -67,6 +67,11 @@ def test_many_series_with_covariates(tmp_path):
     holed.loc[holed.groupby("store").tail(1).index, "sales"] = np.nan
     m = f.evaluate(holed)
     assert m["points"] == 4 and sorted({r["step"] for r in m["per_step"]}) == [1, 2]
+    # actuals shorter than the horizon, no covariate rows after them: no forecast can be made, and the error says
+    # why (it said "no actual value at the 3 timestamps" until 2026-12-07)
+    with pytest.raises(ValueError, match=r"known-future covariates \['promo'\], so its forecasts need their values "
+                                         r"for the 3 steps after each series' end; .* add those rows"):
+        f.evaluate(later.groupby("store").head(2))
     loaded = Forecaster.load(tmp_path / "model")
     with pytest.raises(ValueError, match="known-future covariates"):
         loaded.predict()

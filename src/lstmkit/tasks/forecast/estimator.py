@@ -221,7 +221,7 @@ class Forecaster(Estimator):
         if missing:
             note = (f"no forecast after the end of series {missing[:5]}: the known-future covariates "
                     f"{data.future_names} need {H} rows after the last target value; add them (with an empty "
-                    "target) and predict with history=")
+                    "target) and predict with history= (--data on the command line)")
             if note not in data.notes:
                 data.notes.append(note)
             self.log.info(f"  note: {note}")
@@ -260,7 +260,8 @@ class Forecaster(Estimator):
         if frame.empty and names:  # no series has its future covariates for the horizon: nothing to forecast from
             raise ValueError(f"Forecaster.predict: the model reads the known-future covariates {names}, so it needs "
                              f"their values for the {self.core_.plan.horizon} steps after each series' end: pass "
-                             "history= with those rows added (the target empty there)")
+                             "history= (--data on the command line) with those rows added (the target empty "
+                             "there)")
         return frame
 
     def _forecast_table(self, horizon: int | None = None, history=None, **columns):
@@ -463,6 +464,11 @@ class Forecaster(Estimator):
                 part[p] = arrs[k][ok]
             part["_scale"] = np.full(int(ok.sum()), series_scale(s.values, season))
             parts.append(pd.DataFrame(part))
+        if not parts and data.future_names and len(fc) == 0:
+            raise ValueError(f"Forecaster.evaluate: the model reads the known-future covariates {data.future_names}, "
+                             f"so its forecasts need their values for the {H} steps after each series' end; "
+                             f"{actual.source} (or the history) does not give them for any series: add those rows "
+                             "(the target empty where it is not known)")
         if not parts:
             raise ValueError(f"Forecaster.evaluate: {actual.source}: no actual value at the {H} timestamps after "
                              f"the end of any {'training' if history is None else 'history'} series (same ids, the "
