@@ -298,8 +298,13 @@ def run_api(seed: int, work: Path) -> dict:
                 assert again["points"] == scored["points"], (again["points"], scored["points"])
                 np.testing.assert_allclose(again["model"]["mae"], scored["model"]["mae"], rtol=1e-4, atol=1e-6)
             step = "backtest"
-            b = f.backtest(stride=max(1, H))
-            assert np.isfinite(b["forecast"].to_numpy(dtype=float)).all(), "non-finite backtest forecasts"
+            try:
+                b = f.backtest(stride=max(1, H))
+            except ValueError as e:  # a training part of 2 values (a panel's shortest series, alone) holds none
+                if "no series is long enough for a backtest" not in str(e) or rec["values"] > 2 * H + 4:
+                    raise
+            else:
+                assert np.isfinite(b["forecast"].to_numpy(dtype=float)).all(), "non-finite backtest forecasts"
         rec["ok"] = True
     except Exception as e:  # noqa: BLE001 - the point is to record what raises, and where
         rec.update(ok=False, step=step, error=f"{type(e).__name__}: {str(e)[:300]}",
