@@ -259,7 +259,7 @@ class Forecaster(Estimator):
         frame, names = self._forecast_table(horizon, history, **columns)
         if frame.empty and names:  # no series has its future covariates for the horizon: nothing to forecast from
             raise ValueError(f"Forecaster.predict: the model reads the known-future covariates {names}, so it needs "
-                             f"their values for the {self.core_.plan.horizon} steps after each series' end: pass "
+                             f"their values for the {_steps(self.core_.plan.horizon)} after each series' end: pass "
                              "history= (--data on the command line) with those rows added (the target empty "
                              "there)")
         return frame
@@ -466,7 +466,7 @@ class Forecaster(Estimator):
             parts.append(pd.DataFrame(part))
         if not parts and data.future_names and len(fc) == 0:
             raise ValueError(f"Forecaster.evaluate: the model reads the known-future covariates {data.future_names}, "
-                             f"so its forecasts need their values for the {H} steps after each series' end; "
+                             f"so its forecasts need their values for the {_steps(H)} after each series' end; "
                              f"{actual.source} (or the history) does not give them for any series: add those rows "
                              "(the target empty where it is not known)")
         if not parts:
@@ -711,3 +711,7 @@ def _following(actual: SeriesSet, data: SeriesSet) -> SeriesSet:
     series = [dataclasses.replace(a, time=pd.Index(ends[a.id] + step * np.arange(1, len(a) + 1)))
               if a.id in ends else a for a in actual.series]
     return dataclasses.replace(actual, series=series)
+
+
+def _steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
