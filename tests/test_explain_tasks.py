@@ -68,6 +68,18 @@ def test_forecaster_traces_its_input_window(tmp_path):
     assert main(["explain", "--model", str(model_dir), "--series", ",".join(str(100 + i % 12) for i in range(80)),
                  "--out", str(out)]) == 0
     assert (out / "heatmap_layer0.png").is_file() and len(json.loads((out / "traces.json").read_text())["labels"]) == n
+    # no --series: the data it was fitted on (here the built-in airline series), read as the training data were:
+    # the window before its end, labelled with its months (an error asking for --series until 2026-12-07)
+    out2 = tmp_path / "ex2"
+    assert main(["explain", "--model", str(model_dir), "--out", str(out2)]) == 0
+    labels = json.loads((out2 / "traces.json").read_text())["labels"]
+    assert len(labels) == n and labels[-1].startswith("1960-12")
+    import pandas as pd
+
+    g = Forecaster(model="lstm", ensemble=1, hidden_size=8, epochs=1, progress_bar=False)
+    g.fit(pd.DataFrame({"v": 100 + np.arange(60.0) % 12}), target="v")  # in memory: nothing to default to
+    assert g.training_file() is None
+    assert main(["explain", "--model", str(g.save(tmp_path / "mem")), "--out", str(tmp_path / "ex3")]) == 2
 
 
 def test_a_forecaster_that_chose_a_classical_model_is_refused_in_one_line(tmp_path, capsys):

@@ -36,7 +36,8 @@ def add_parser(sub) -> None:
     src = p.add_argument_group("input (one of them; serve needs none)")
     src.add_argument("--text", help="text to trace (text models)")
     src.add_argument("--text-file", metavar="FILE", help="read the text from a UTF-8 file")
-    src.add_argument("--series", metavar="CSV|NUMBERS", help="series models: a CSV file or comma-separated numbers")
+    src.add_argument("--series", metavar="CSV|NUMBERS", help="series models: a CSV file or comma-separated numbers "
+                     "(a forecaster: default the file it was fitted on, where its configuration names one)")
     src.add_argument("--column", default="", help="with a CSV --series: the value column (default: every numeric column)")
     src.add_argument("--row", type=int, default=0, metavar="N",
                      help="with a CSV --series of one series per row (a classifier's wide file): the row to trace "
@@ -87,6 +88,10 @@ def _input(args, ex):
     from pathlib import Path
 
     given = [k for k in ("text", "text_file", "series") if getattr(args, k)]
+    trained_on = getattr(getattr(ex, "estimator", None), "training_file", lambda: None)
+    if not given and ex.kind == "forecast-lstm" and trained_on() is not None:
+        print(f"explain: no --series: the data the model was fitted on, {trained_on()}")
+        return trained_on()  # (read like the training data; the trace is of the window before its end)
     if len(given) != 1:
         raise ValueError(f"explain: expected one of --text, --text-file or --series, got {len(given)}")
     if ex.input_kind == "text":

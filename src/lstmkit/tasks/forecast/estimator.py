@@ -333,10 +333,8 @@ class Forecaster(Estimator):
             data = self.data_
         else:
             cols = dict(time=time, target=target, id=id, **columns)
-            fitted_on = (getattr(self, "columns_", None) or {}).get("target")
-            if (df is None and getattr(self, "core_", None) is not None and self.data_ is None
-                    and not self.config.data.path
-                    and fitted_on not in (None, "", BUILTIN_DATA["target"])):
+            if df is None and getattr(self, "core_", None) is not None and self.data_ is None \
+                    and self.training_file() is None:
                 # a loaded model (which keeps no training data) would otherwise read the built-in airline series
                 raise ValueError("Forecaster.backtest: a model opened with load() keeps no training data; pass the "
                                  "data to backtest: backtest(df)")
@@ -609,6 +607,16 @@ class Forecaster(Estimator):
     def lstm_(self):
         """The fitted LSTM (networks and the transform they read), or ``None`` when a classical model was chosen."""
         return getattr(self, "core_", None) and self.core_.lstm
+
+    def training_file(self) -> str | None:
+        """The file the model was fitted on where the configuration names it (``data.path``, or the built-in
+        airline series for a model fitted on it), else ``None`` (data given in memory)."""
+        from ...data import builtin_path
+
+        if self.config.data.path:
+            return str(self.config.data.path)
+        fitted_on = (getattr(self, "columns_", None) or {}).get("target")
+        return str(builtin_path(BUILTIN_DATA["path"])) if fitted_on in (None, "", BUILTIN_DATA["target"]) else None
 
     def explain_target(self):
         """What ``lstmkit explain`` traces: the LSTM (the first ensemble member's encoder) and its input window.
