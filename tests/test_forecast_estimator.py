@@ -110,6 +110,33 @@ def test_new_data_in_the_models_step_stay_on_its_grid(tmp_path):
     got = g.evaluate(df.iloc[100:101], history=df.iloc[:100], time="time", target="y")
     assert got["points"] == 1 and got["model"] == f.evaluation_["model"]
     assert g.anchor_ == pd.Timestamp(t[99])
+    # two series on different offsets of the step (01:00 and 02:00): each keeps its own
+    u = t + pd.Timedelta("1h")
+    two = pd.concat([df.assign(id="a"), df.assign(id="b", time=u)], ignore_index=True)
+    cols = dict(time="time", target="y", id="id")
+    f.fit(two.groupby("id").head(100), **cols)
+    g = Forecaster.load(f.save(tmp_path / "m2"))
+    assert g.anchor_ == {"": pd.Timestamp(t[99]), "a": pd.Timestamp(t[99]), "b": pd.Timestamp(u[99])}
+    for m in (f, g):
+        fc = m.predict(history=two.groupby("id").nth([100, 101]), **cols)
+        assert list(fc["time"]) == [t[102], u[102]]
+    assert f.evaluate(two.groupby("id").nth(100), **cols)["points"] == 2
+
+
+def test_a_second_fit_is_evaluated_against_its_own_peers():
+    # evaluate keeps the peers' forecasts after the training data; a second fit read the first fit's (stale
+    # numbers for the same number of series, an IndexError for more) until 2026-12-07
+    a, b = _monthly(75, seed=0), _monthly(75, seed=1).assign(sales=lambda d: 3 * d["sales"])
+    kw = dict(horizon=3, candidates=["seasonal_naive"], peers=["theta"], progress_bar=False)
+    f = Forecaster(**kw).fit(a.iloc[:72], time="month", target="sales")
+    f.evaluate(a.iloc[72:], time="month", target="sales")
+    f.fit(b.iloc[:72], time="month", target="sales")
+    again = f.evaluate(b.iloc[72:], time="month", target="sales")
+    fresh = Forecaster(**kw).fit(b.iloc[:72], time="month", target="sales").evaluate(b.iloc[72:], time="month",
+                                                                                      target="sales")
+    assert again["theta"] == pytest.approx(fresh["theta"]) and again["naive"] == pytest.approx(fresh["naive"])
+    f.fit(a.iloc[:72], time="month", target="sales")  # a new fit: the last one's evaluation is not in its report
+    assert f.evaluation_ is None and again["after"] == "the training data"
 
 
 def test_evaluate_after_load_starts_from_the_history_it_is_given(tmp_path):
@@ -122,6 +149,9 @@ def test_evaluate_after_load_starts_from_the_history_it_is_given(tmp_path):
     with pytest.raises(ValueError, match=r"opened with load\(\) keeps no training data.*history="):
         g.evaluate(df.iloc[72:75], time="month", target="sales")
     same = g.evaluate(df.iloc[72:75], history=df.iloc[:72], time="month", target="sales")
+    assert same["after"] == "the history given"
+    html = g.report(tmp_path / "r").read_text()
+    assert "Evaluation on the data that followed the history given (3 points)" in html
     want = f.evaluate(df.iloc[72:75], time="month", target="sales")
     assert same["model"] == pytest.approx(want["model"]) and same["theta"] == pytest.approx(want["theta"])
     # a later history: the forecasts after it, scored on the values after it

@@ -2737,7 +2737,8 @@ def load_series(
             fitted on the row order reads new data).
         anchor: a time on the grid of a fitted model (new data for it): the ``freq`` grid of fixed steps is laid
             from it, so that 3-hourly readings at 01:00, 04:00, ... stay where they are instead of moving to the
-            clock's 00:00, 03:00, ... (default: from the first day's midnight, as pandas' ``resample``).
+            clock's 00:00, 03:00, ... (default: from the first day's midnight, as pandas' ``resample``); or a
+            dict of them by series id, ``""`` for the series it does not name.
     """
     import pandas as pd
 
@@ -2936,7 +2937,7 @@ def load_series(
                     periodic[(own, words)][0] += 1
                     periodic[(own, words)][1] += twice
             if is_dt and freq:  # a grid the user gave: times between its points are grouped into its periods
-                slots = _periods(t, freq, anchor)
+                slots = _periods(t, freq, anchor.get(sid, anchor.get("")) if isinstance(anchor, dict) else anchor)
                 if slots is not None and (slots != t).any():
                     most = int(np.max(np.unique(slots, return_counts=True)[1]))
                     moved = int((slots != t).sum())

@@ -185,6 +185,8 @@ class Forecaster(Estimator):
 
         self.core_ = core
         self.data_ = data
+        # an earlier fit's peers and evaluation are not this one's (a second fit's evaluate read the peers, stale)
+        self.peer_forecasts_ = self.evaluation_ = self.evaluation_frame_ = None
         self.freq_ = data.freq
         self.anchor_ = _grid_anchor(data)
         self.form_ = data.form
@@ -373,8 +375,9 @@ class Forecaster(Estimator):
         self._require_fitted("evaluate")
         return self._evaluate_future(df, history, **columns)
 
-    def _peer_forecasts(self, data: SeriesSet) -> dict[str, list[np.ndarray]]:
-        """The peers' forecasts after the end of ``data`` (fitted on it); those after the training data are kept."""
+    def _peer_forecasts(self, data: SeriesSet) -> tuple[dict[str, list[np.ndarray]], list[str]]:
+        """The peers' forecasts after the end of ``data`` (fitted on it) and their notes; those after the training
+        data are kept (``peer_forecasts_``, cleared by a new fit)."""
         from .backtest import peer_names
 
         own = data is self.data_
@@ -392,9 +395,8 @@ class Forecaster(Estimator):
             out[p] = [a[0] for a in point]
             notes.extend(pnotes)
         if own:
-            self.peer_forecasts_ = out
-        self.peer_notes_ = notes
-        return out
+            self.peer_forecasts_ = (out, notes)
+        return out, notes
 
     def _forecast_with_known_future(self, data: SeriesSet, actual: SeriesSet):
         """The forecasts after ``data`` (the training data or a history) where the model reads known-future
@@ -438,7 +440,7 @@ class Forecaster(Estimator):
             actual = _following(actual, data)
         by_id = {s.id: s for s in actual.series}
         H, season = self.core_.plan.horizon, self.core_.plan.season
-        peers = self._peer_forecasts(data)
+        peers, peer_notes = self._peer_forecasts(data)
         if data.future_names:
             fc = self._forecast_with_known_future(data, actual)
         else:
@@ -478,7 +480,7 @@ class Forecaster(Estimator):
         out = {"model": fm["forecast"], **{p: fm[p] for p in peers}, "verdict": verdict(fm, self.core_.chosen, title=self.core_.title()),
                "series": int(frame["id"].nunique()), "points": int(len(frame)), "horizon": H, "season": season,
                "peers": list(peers), "per_series": summary["per_series"], "per_step": summary["per_step"],
-               "notes": list(getattr(self, "peer_notes_", []))}
+               "notes": list(peer_notes), "after": "the training data" if history is None else "the history given"}
         self.evaluation_ = out
         self.evaluation_frame_ = frame.drop(columns="_scale")
         return out
@@ -522,7 +524,7 @@ class Forecaster(Estimator):
                                                              "windows": core.lstm.windows}},
             "transform": transform, "forecast": fc.to_dict(orient="list"),
             "time_is_datetime": bool(self.data_.datetime), "freq": self.data_.freq, "output_form": self.form_.to_dict(),
-            "anchor": None if self.anchor_ is None else str(self.anchor_),
+            "anchor": _anchor_text(self.anchor_),
         }
         return save_model(path, self.model_, KIND, net, extra=extra)
 
@@ -583,7 +585,7 @@ class Forecaster(Estimator):
             fc["time"] = fc["time"].astype("int64")
         f.columns_ = dict(extra["columns"])
         f.freq_ = extra["freq"]
-        f.anchor_ = None if extra.get("anchor") is None else pd.Timestamp(extra["anchor"])  # (older folders: none)
+        f.anchor_ = _anchor_value(extra.get("anchor"))  # (older folders: none)
         f.core_ = core
         f.data_ = None
         f.form_ = OutputForm.from_dict(extra.get("output_form"))
@@ -695,16 +697,42 @@ def _setup_dict(setup) -> dict:
 
 
 def _grid_anchor(data: SeriesSet):
-    """A time on the fitted data's grid (the last time of the first series, as held inside: naive, local or UTC),
-    from which new data given in the model's step are laid (:func:`~lstmkit.data.series.load_series`'s
-    ``anchor``), or ``None`` for integer steps and opening hours, whose grids do not need one."""
+    """Where the fitted data's grid of fixed steps lies, for new data given in the model's step
+    (:func:`~lstmkit.data.series.load_series`'s ``anchor``): the last time of the first series (as held inside:
+    naive, local or UTC), or, where series lie at different offsets of the step (3-hourly at 01:00 and at 02:00),
+    a dict of each series' last time by id (``""``: the first's, for new ids). ``None`` for integer steps,
+    calendar frequencies and opening hours, whose grids do not need one."""
     import pandas as pd
 
     from ...data import sessions
 
     if not data.datetime or sessions.parse(data.freq) is not None or not data.series:
         return None
-    return pd.Timestamp(data.series[0].time[-1])
+    try:
+        step = pd.tseries.frequencies.to_offset(data.freq).nanos
+    except ValueError:  # months, quarters, weeks: their grid is the calendar's
+        return None
+    last = {s.id: pd.Timestamp(s.time[-1]) for s in data.series}
+    first = next(iter(last.values()))
+    if all((t.value - first.value) % step == 0 for t in last.values()):
+        return first
+    return {"": first, **last}
+
+
+def _anchor_text(anchor):
+    """``anchor_`` as JSON holds it (times as text)."""
+    if isinstance(anchor, dict):
+        return {k: str(v) for k, v in anchor.items()}
+    return None if anchor is None else str(anchor)
+
+
+def _anchor_value(saved):
+    """``anchor_`` from its JSON form (:func:`_anchor_text`)."""
+    import pandas as pd
+
+    if isinstance(saved, dict):
+        return {k: pd.Timestamp(v) for k, v in saved.items()}
+    return None if saved is None else pd.Timestamp(saved)
 
 
 def _following(actual: SeriesSet, data: SeriesSet) -> SeriesSet:

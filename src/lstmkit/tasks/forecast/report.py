@@ -164,8 +164,8 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
         lines.append(f"Backtest ({bt.metrics['origins']} origins, horizon {bt.metrics['horizon']}): "
                      f"{bt.metrics['verdict']['text']}.")
     if ev is not None:
-        lines.append(f"Evaluation on the data that followed the training data ({ev['points']} points): "
-                     f"{ev['verdict']['text']}.")
+        lines.append(f"Evaluation on the data that followed {ev.get('after', 'the training data')} "
+                     f"({ev['points']} points): {ev['verdict']['text']}.")
     if core is not None:
         lines.append(f"Model chosen on the training data: {core.title()}"
                      + (f" (validation {core.metric.upper()} {core.scores[core.chosen]:.3f}"
@@ -204,7 +204,8 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
             _choice(page, bcore)
     if ev is not None:
         page.heading("Evaluation")
-        page.paragraph(f"The forecasts from the end of the training data and the peers fitted on the same data, "
+        page.paragraph(f"The forecasts from the end of {ev.get('after', 'the training data')} and the peers fitted "
+                       "on the same data, "
                        f"against {ev['points']} actual values of {ev['series']} series.")
         metrics_table(page, ev, core.title() if core else "model")
 
