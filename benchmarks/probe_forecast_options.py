@@ -294,7 +294,7 @@ def run_api(seed: int, work: Path) -> dict:
                                        atol=1e-6)
             if scored is not None:
                 step = "evaluate after load, from the training data as history"
-                again = g.evaluate(tail, history=whole, **cols)
+                again = g.evaluate(tail, history=train, **cols)
                 assert again["points"] == scored["points"], (again["points"], scored["points"])
                 np.testing.assert_allclose(again["model"]["mae"], scored["model"]["mae"], rtol=1e-4, atol=1e-6)
             step = "backtest"

@@ -181,6 +181,16 @@ def test_evaluate_on_the_row_order_scores_the_values_that_followed():
     g.fit(two.groupby("id").head(72), target="v", id="id")
     got = g.evaluate(two.groupby("id").tail(3), target="v", id="id")
     assert got["points"] == 6 and got["series"] == 2
+    # a training part that ends in a row of a known-future covariate without its target: the actuals are the rows
+    # after that row (they were laid from the last value, one row early, and scored against the wrong steps)
+    rows = pd.DataFrame({"v": y, "promo": (np.arange(75) % 5 == 0).astype(float)})
+    train = rows.iloc[:72].copy()
+    train.loc[71, "v"] = np.nan
+    h = Forecaster(horizon=3, candidates=["lstm"], peers=[], **QUICK).fit(train, target="v",
+                                                                          future_covariates=["promo"])
+    got = h.evaluate(rows.iloc[72:], target="v", future_covariates=["promo"])
+    frame = h.evaluation_frame_
+    assert got["points"] == 2 and frame["step"].tolist() == [2, 3] and frame["actual"].tolist() == y[72:74].tolist()
 
 
 def test_the_combination_is_the_mean_of_its_members():

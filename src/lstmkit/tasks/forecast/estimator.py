@@ -737,13 +737,14 @@ def _anchor_value(saved):
 
 def _following(actual: SeriesSet, data: SeriesSet) -> SeriesSet:
     """Actuals read on their row order (a model fitted on the row order: an array, a frame without dates) as the
-    values that followed each series of ``data``: their steps count on from its end, not from 0."""
+    values that followed each series of ``data``: their steps count on from its last row, not from 0 (rows of
+    known-future covariates after the last target value included: the actuals are the rows after those)."""
     import dataclasses
 
     import pandas as pd
 
-    ends = {s.id: int(s.time[-1]) for s in data.series}
     step = int(data.freq)
+    ends = {s.id: int(s.time[-1]) + step * (len(s.future) - len(s)) for s in data.series}
     series = [dataclasses.replace(a, time=pd.Index(ends[a.id] + step * np.arange(1, len(a) + 1)))
               if a.id in ends else a for a in actual.series]
     return dataclasses.replace(actual, series=series)
