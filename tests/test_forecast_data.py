@@ -245,6 +245,11 @@ def test_in_memory_frames_series_and_arrays_match_the_file(tmp_path):
     assert from_series.freq == "MS" and from_series.series[0].id == "sales"
     from_array = load_series(df["sales"].to_numpy())
     assert from_array.freq == 1 and len(from_array.series[0]) == 30 and from_array.series[0].id == "value"
+    # nothing but missing values: said so (a Series asked for the value column to be named, until 2026-12-07)
+    with pytest.raises(ValueError, match=r"load_series: Series: every one of its 2 values is missing"):
+        load_series(pd.Series([np.nan, np.nan], index=s.index[:2]))
+    with pytest.raises(ValueError, match=r"load_series: array: every one of its 3 values is missing"):
+        load_series(np.full(3, np.nan))
     bad = df.astype({"sales": object})
     bad.loc[4, "sales"] = "x"
     with pytest.raises(ValueError, match=r"DataFrame: column 'sales' position 4: expected a number, got 'x'"):

@@ -2679,6 +2679,8 @@ def as_frame(source, target: str | list[str] | None = None, time: str | None = N
             df = pd.DataFrame({name: source.to_numpy()})
         if len(df) == 0:
             raise _err("Series", "no values")
+        if pd.isna(source).all():  # (the empty column would be dropped, then 'name the value column' asked for)
+            raise _err("Series", f"every one of its {len(source)} values is missing")
         return df, "Series", time
     arr = np.asarray(source)
     if arr.ndim == 2 and arr.shape[1] == 1:  # one column: one series
@@ -2688,6 +2690,8 @@ def as_frame(source, target: str | list[str] | None = None, time: str | None = N
                          f"got an array of shape {arr.shape}")
     if len(arr) == 0:
         raise _err("array", "no values")
+    if pd.isna(arr).all():
+        raise _err("array", f"every one of its {len(arr)} values is missing")
     name = target if isinstance(target, str) and target else "value"
     return pd.DataFrame({name: arr}), "array", time
 
