@@ -88,10 +88,11 @@ def _input(args, ex):
     from pathlib import Path
 
     given = [k for k in ("text", "text_file", "series") if getattr(args, k)]
-    trained_on = getattr(getattr(ex, "estimator", None), "training_file", lambda: None)
-    if not given and ex.kind == "forecast-lstm" and trained_on() is not None:
-        print(f"explain: no --series: the data the model was fitted on, {trained_on()}")
-        return trained_on()  # (read like the training data; the trace is of the window before its end)
+    if not given and ex.kind == "forecast-lstm":
+        trained_on = ex.estimator.training_file()
+        if trained_on is not None:
+            print(f"explain: no --series: the data the model was fitted on, {trained_on}")
+            return trained_on  # (read like the training data; the trace is of the window before its end)
     if len(given) != 1:
         raise ValueError(f"explain: expected one of --text, --text-file or --series, got {len(given)}")
     if ex.input_kind == "text":

@@ -1080,7 +1080,7 @@ def _frequency_word(freq, notes: list[str]):
     from .tsf import FREQUENCIES
 
     word = freq.strip().lower().replace("-", "_").replace(" ", "_")
-    found = {**FREQUENCIES, "annual": "YS", "annually": "YS", "half_hourly": "30min"}.get(word)
+    found = {**FREQUENCIES, "annual": "YS", "annually": "YS"}.get(word)
     if found is None:
         return freq
     notes.append(f"freq {freq!r} read as the pandas frequency {found!r}")
@@ -2610,8 +2610,8 @@ def index_as_columns(source, name: str, time: str | None = None, err=None):
     ``(frame, the time column where the index held dates, else None)``. Periods (index, levels or columns) become
     their start dates; dates (unless ``time`` names a column) become the time column, named as the index or
     ``time``; the levels of a MultiIndex, a named index, or a text index (dates read by ``read_csv(index_col=0)``)
-    become columns for the finders of the time and the id (:func:`_index_holds_data`). ``err``: how to raise for a name clash (the
-    loader's ``_err`` by default)."""
+    become columns for the finders of the time and the id (:func:`_index_holds_data`). ``err``: how to raise for a
+    name clash (the loader's ``_err`` by default)."""
     import pandas as pd
 
     err = err or _err

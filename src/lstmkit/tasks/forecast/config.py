@@ -33,9 +33,9 @@ class DataConfig:
     layout: str = option("long", "long (one row per id and time) or wide (one column per series)")
     past_covariates: list[str] = option([], "columns known only up to the forecast origin (comma-separated)")
     future_covariates: list[str] = option([], "columns known in advance, for the forecast horizon too (comma-separated)")
-    freq: str = option("", "pandas frequency (MS, D, h, ...) or a word (monthly, daily, hourly, ...), opening hours ('30min 09:30-16:00 Mon-Fri') or integer "
-                           "step; empty: inferred. Times between its points (a log of events) are grouped into its "
-                           "periods (see aggregate)")
+    freq: str = option("", "pandas frequency (MS, D, h, ...) or a word (monthly, daily, hourly, ...), opening "
+                           "hours ('30min 09:30-16:00 Mon-Fri') or integer step; empty: inferred. Times between its "
+                           "points (a log of events) are grouped into its periods (see aggregate)")
     aggregate: str = option("mean", "where freq is given and times fall between its points: how each period's values "
                                     "become one: mean, sum (counts, amounts), last, max or min")
     missing: str = option("interpolate", "missing targets: interpolate (runs up to max_gap) or error")

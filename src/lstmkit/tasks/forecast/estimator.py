@@ -131,7 +131,7 @@ class Forecaster(Estimator):
         self._read_columns = dict(cols, target=target if not isinstance(target, list) else ",".join(target))
         # a model fitted on the row order (no column of dates was there, or it was saved before they were
         # looked for) reads new data the same way
-        row_order = new_data and isinstance(getattr(self, "freq_", None), int) and not cols["time"]
+        row_order = new_data and self._row_order(cols)
         out = load_series(data, target=target or None, time=cols["time"] or None, id=cols["id"] or None,
                           layout=cols["layout"], past_covariates=list(cols["past_covariates"] or []),
                           future_covariates=list(cols["future_covariates"] or []), freq=freq, missing=d.missing,
@@ -141,6 +141,11 @@ class Forecaster(Estimator):
             # steps or years found in a column: new data are read by that column, not by their row order
             self._read_columns["time"] = out.time_column
         return out
+
+    def _row_order(self, cols: dict) -> bool:
+        """Whether new data read with the columns ``cols`` go by their row order: the model was fitted on the row
+        order (no column of dates was there) and no time column is named."""
+        return isinstance(getattr(self, "freq_", None), int) and not cols.get("time")
 
     def _with(self, horizon: int | None = None, **dotted) -> ForecastConfig:
         from ...config import replace
@@ -411,7 +416,7 @@ class Forecaster(Estimator):
         series = []
         for s in data.series:
             a = by_id.get(s.id)
-            known = len(s.future) - len(s)  # rows after the last target value that the training data gave already
+            known = len(s.future) - len(s)  # rows after the last target value that ``data`` gave already
             pos = None
             if a is not None:  # the times of the actuals' covariate rows: theirs, then any after their last value
                 at = pd.Index(list(a.time) + list(future_index(a, data.freq, len(a.future) - len(a))))
@@ -436,7 +441,7 @@ class Forecaster(Estimator):
                              "actuals follow) as evaluate(actuals, history=...)")
         data = self.data_ if history is None else self._read_new(history, "predict", **columns)
         actual = self._read_new(df, "evaluate", **{"past_covariates": [], **columns})
-        if isinstance(self.freq_, int) and actual.time_column is None and not self._columns(columns).get("time"):
+        if actual.time_column is None and self._row_order(self._columns(columns)):
             actual = _following(actual, data)
         by_id = {s.id: s for s in actual.series}
         H, season = self.core_.plan.horizon, self.core_.plan.season
@@ -704,13 +709,11 @@ def _grid_anchor(data: SeriesSet):
     calendar frequencies and opening hours, whose grids do not need one."""
     import pandas as pd
 
-    from ...data import sessions
-
-    if not data.datetime or sessions.parse(data.freq) is not None or not data.series:
+    if not data.datetime or not data.series:
         return None
     try:
         step = pd.tseries.frequencies.to_offset(data.freq).nanos
-    except ValueError:  # months, quarters, weeks: their grid is the calendar's
+    except ValueError:  # months, quarters, weeks (the calendar's grid), opening hours (the session's)
         return None
     last = {s.id: pd.Timestamp(s.time[-1]) for s in data.series}
     first = next(iter(last.values()))
