@@ -522,3 +522,61 @@ def test_statistical_peers_forecast_small_values_as_they_forecast_the_same_value
         np.testing.assert_allclose(out / scale, ref / 1e-3, rtol=1e-6)
         np.testing.assert_allclose(bands[0.9] / scale, ref_bands[0.9] / 1e-3, rtol=1e-6)
     assert unit_factor(y) == 1.0 and unit_factor(y * 1e-3) == 1000.0 and unit_factor(np.zeros(5)) == 1.0
+
+
+def test_mase_scale_never_rests_on_a_near_zero_divisor():
+    """A history the seasonal naive repeats exactly is scaled by the naive error, then by its level, then by 1."""
+    from lstmkit.tasks.forecast.selection import scale_basis, scale_note
+
+    rng = np.random.default_rng(0)
+    noisy = 50 + rng.normal(0, 2, 48)
+    s, basis = scale_basis(noisy, 12)
+    assert basis == "seasonal naive" and s == pytest.approx(np.mean(np.abs(noisy[12:] - noisy[:-12])))
+    repeated = np.tile(np.arange(12.0), 4)
+    assert scale_basis(repeated, 12) == (pytest.approx(np.mean(np.abs(np.diff(repeated)))), "naive")
+    assert scale_basis(np.full(30, -5.0), 12) == (5.0, "mean level")
+    assert scale_basis(np.zeros(30), 12) == (1.0, "unit")
+    assert scale_basis(np.zeros(1), 12) == (1.0, "unit")
+    assert scale_basis(noisy[:8], 12)[1] == "naive"  # shorter than a season: the plain MASE scale, not a fallback
+    assert scale_note({"a": noisy, "b": noisy[:8]}, 12) is None
+    note = scale_note({"a": noisy, "z": np.zeros(30), "c": np.full(30, 3.0)}, 12)
+    assert "'z'" in note and "'c'" in note and "'a'" not in note
+
+
+def test_one_all_zero_series_does_not_decide_the_choice_or_blow_up_every_band(tmp_path):
+    """A panel with one item that never sold: its MASE scale was 1e-12, so the LSTM's 0.007 there scored 1.5e9
+    (the LSTM could never be chosen) and, forced, every series' 97.5 % bound went to 4x its forecast."""
+    rng = np.random.default_rng(2)
+    t = pd.date_range("2014-01-01", periods=60, freq="MS")
+    parts = [pd.DataFrame({"id": f"s{k}", "t": t, "y": 100 + 15 * np.sin(2 * np.pi * np.arange(60) / 12 + k)
+                           + rng.normal(0, 3, 60)}) for k in range(6)]
+    df = pd.concat(parts + [pd.DataFrame({"id": "zero", "t": t, "y": 0.0})], ignore_index=True)
+    f = Forecaster(horizon=6, model="lstm", candidates=["lstm", "seasonal_naive"], peers=[], **QUICK)
+    f.fit(df, time="t", target="y", id="id")
+    assert f.choice_["validation"]["lstm"] < 20
+    p = f.predict()
+    busy = p[p.id != "zero"]
+    assert (busy["q0.975"] - busy["forecast"]).max() < 60  # noise sd 3, season amplitude 15
+    zero = p[p.id == "zero"]
+    assert (zero["forecast"] >= 0).all()  # never below zero, as the series never was
+    assert (zero["q0.1"] <= zero["forecast"]).all() and (zero["forecast"] <= zero["q0.9"]).all()
+    actual = p[["id", "time"]].rename(columns={"time": "t"}).assign(y=np.where(p.id == "zero", 2.0, 100.0))
+    ev = f.evaluate(actual)
+    assert ev["model"]["mase"] < 100  # the zero series' 2 units over a scale of 1, not of 1e-12
+    assert any("'zero'" in n and "all zeros" in n for n in ev["notes"])
+    assert "all zeros" in f.report(tmp_path / "r").read_text()  # the evaluation's notes reach the report
+
+
+def test_forecasts_of_a_series_that_never_went_below_zero_stay_at_or_above_it():
+    """Counts falling to zero: ARIMA's forecast and the peers' go below zero, which no value of the series can."""
+    pytest.importorskip("statsforecast")
+    y = np.concatenate([np.linspace(40, 0, 30), np.zeros(6)])
+    t = pd.date_range("2020-01-01", periods=len(y), freq="D")
+    f = Forecaster(horizon=5, model="naive", candidates=["naive", "arima"], peers=["arima"], progress_bar=False)
+    f.fit(pd.DataFrame({"t": t, "y": y}), time="t", target="y")
+    from lstmkit.tasks.forecast.classical import _series_forecasts
+
+    raw, _, _ = _series_forecasts("arima", y, len(y), np.array([len(y)]), 5, 1)
+    assert raw.min() < 0  # what the floor is there for
+    peers, _ = f._peer_forecasts(f.data_)
+    assert (peers["arima"][0] >= 0).all()

@@ -28,7 +28,7 @@ from . import metrics as M
 from .classical import STATISTICAL, statsforecast_available
 from .config import ForecastConfig
 from .plan import spaced_stride
-from .selection import CoreFit, fit_core, label, series_scale, subset
+from .selection import CoreFit, fit_core, label, scale_note, series_scale, subset
 
 
 #: most origins a series gets from ``stride=0`` before they are spaced out (MSTL + ETS at season 288 takes
@@ -259,6 +259,9 @@ def run_backtest(cfg: ForecastConfig, data: SeriesSet, progress=None, log_dir=No
     for b in range(n_blocks):
         blocks_origins.extend([o[b * refit:(b + 1) * refit] for o in all_origins] if refit else all_origins)
     scales = [series_scale(s.values[:st], season) for s, st in zip(data.series, starts)]
+    odd_scale = scale_note({s.id: s.values[:st] for s, st in zip(data.series, starts)}, season)
+    if odd_scale and odd_scale not in notes:
+        notes.append(odd_scale)
     parts = []
     for j, origins in enumerate(blocks_origins):
         k = j % len(data.series)

@@ -209,6 +209,19 @@ class ClassicalForecasts:
                 f"{' ...' if len(ids) > 5 else ''}; first reason: {first})"]
 
 
+def never_negative(values: np.ndarray, end: int | None = None) -> bool:
+    """Whether a series never went below zero in its training part ``values[:end]`` (counts, sales, rainfall)."""
+    v = values if end is None else values[:end]
+    return bool(len(v)) and bool(np.min(v) >= 0)
+
+
+def floor_at_zero(point: list[np.ndarray], values: list[np.ndarray], ends: list[int]) -> list[np.ndarray]:
+    """Point forecasts at or above zero for each series that never went below it in training: a negative forecast
+    of such a series (ARIMA's or an LSTM's near a run of zeros) is further from any value the series can take
+    than zero is. Every forecaster, ours and the peers, obeys it, and the bands are floored alike."""
+    return [np.maximum(p, 0.0) if never_negative(v, e) else p for p, v, e in zip(point, values, ends)]
+
+
 def classical_forecasts(name: str, data, ends: list[int], origins: list[np.ndarray], horizon: int, season: int,
                         jobs: int = 1, quantiles=()) -> ClassicalForecasts:
     """Fit ``name`` on ``values[:ends[k]]`` of each series and forecast from every ``origins[k]``.
@@ -244,8 +257,10 @@ def classical_forecasts(name: str, data, ends: list[int], origins: list[np.ndarr
     fallbacks = {data.series[k].id: note for k, (_, note, _b) in enumerate(results) if note}
     bands = {q: [r[2].get(q) for r in results] for q in band_levels(quantiles)} \
         if any(r[2] for r in results) else {}
-    return ClassicalForecasts(name, [r[0] for r in results], fallbacks, time.perf_counter() - t0, bands)
+    point = floor_at_zero([r[0] for r in results], values, ends)
+    return ClassicalForecasts(name, point, fallbacks, time.perf_counter() - t0, bands)
 
 
 __all__ = ["CLASSICAL", "STATISTICAL", "LABELS", "ClassicalForecasts", "band_levels", "classical_forecasts", "describe",
-           "naive_forecast", "seasonal_naive_forecast", "statsforecast_available", "fit_length"]
+           "floor_at_zero", "naive_forecast", "never_negative", "seasonal_naive_forecast", "statsforecast_available",
+           "fit_length"]

@@ -431,7 +431,7 @@ class Forecaster(Estimator):
         import pandas as pd
 
         from .backtest import summarise, verdict
-        from .selection import series_scale
+        from .selection import scale_note, series_scale
 
         # the actuals' past covariates are not read (the forecasts were made without them; after the end they are
         # often empty), their known-future ones are (_forecast_with_known_future)
@@ -479,6 +479,9 @@ class Forecaster(Estimator):
                              f"the end of any {'training' if history is None else 'history'} series (same ids, the "
                              "times that follow)")
         frame = pd.concat(parts, ignore_index=True)
+        odd_scale = scale_note({s.id: s.values for s in data.series if s.id in set(frame["id"])}, season)
+        if odd_scale:
+            peer_notes = [*peer_notes, odd_scale]
         names = ["forecast", *peers]
         summary = summarise(frame, names, season)
         fm = summary["forecasters"]

@@ -240,10 +240,10 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
     # ---- data handling
     page.heading("Data handling")
     notes = list(data.notes) if data is not None else []
-    if bt is not None:
-        notes += [n for n in bt.notes if n not in notes]
+    for more in (bt.notes if bt is not None else [], ev.get("notes", []) if ev is not None else [],
+                 core.notes if core is not None else []):
+        notes += [n for n in more if n not in notes]
     if core is not None:
-        notes += [n for n in core.notes if n not in notes]
         short = list(core.plan.short)
         if short and not any("too short" in n or "shorter than" in n for n in notes):
             by = (f"forecast by {label(core.fallback)} instead" if core.lstm is not None

@@ -32,7 +32,7 @@ import numpy as np
 
 from ...data.series import SeriesSet
 from . import metrics as M
-from .classical import CLASSICAL, LABELS, classical_forecasts
+from .classical import CLASSICAL, LABELS, classical_forecasts, floor_at_zero, never_negative
 from .classical import STATISTICAL as STATS  # the statsforecast models
 from .config import ForecastConfig
 from .lstm_fit import FittedLSTM, fit_lstm, predict_windows
@@ -55,15 +55,46 @@ def label(name: str) -> str:
     return LSTM_LABELS.get(name) or LABELS.get(name, name)
 
 
-def series_scale(history: np.ndarray, season: int) -> float:
-    """MASE scale of one series: in-sample seasonal-naive MAE (naive when too short), never zero."""
+def scale_basis(history: np.ndarray, season: int) -> tuple[float, str]:
+    """One series' MASE scale and what it rests on: the in-sample MAE of the seasonal-naive forecast (``"seasonal
+    naive"``; the naive one where the season is 1 or longer than the history). Never zero: a history that forecast
+    repeats without error (a constant, an item with no sales, one season copied over) falls back to the naive MAE
+    (``"naive"``), then to its mean absolute value (``"mean level"``), then to 1 (``"unit"``: nothing but zeros).
+    A near-zero divisor would let that one series decide the choice among candidates, by errors a billion times
+    the others', and widen every series' interval, which pools the scaled errors."""
     h = np.asarray(history, dtype="float64")
-    if len(h) < 2:
-        return max(float(np.abs(h).mean()) if len(h) else 1.0, 1e-12)
-    s = M.mase_scale(h, season)
-    if s <= 0:
-        s = float(np.abs(h).mean()) * 1e-3
-    return max(s, 1e-12)
+    basis = "seasonal naive" if season > 1 and len(h) > season else "naive"
+    s = M.mase_scale(h, season) if len(h) >= 2 else 0.0
+    if s <= 0 and basis == "seasonal naive":
+        s, basis = M.mase_scale(h, 1), "naive"
+    if s <= 0 and len(h):
+        s, basis = float(np.abs(h).mean()), "mean level"
+    if not s > 0:
+        s, basis = 1.0, "unit"
+    return float(s), basis
+
+
+def series_scale(history: np.ndarray, season: int) -> float:
+    """MASE scale of one series (:func:`scale_basis`), never zero."""
+    return scale_basis(history, season)[0]
+
+
+def scale_note(histories: dict, season: int) -> str | None:
+    """The note a table of MASE values needs when some series' scale is not the seasonal-naive (or naive) error
+    (:func:`scale_basis`); ``histories`` maps each series' id to the values its scale is taken on."""
+    odd = {}
+    for sid, h in histories.items():
+        basis = scale_basis(h, season)[1]
+        if basis in ("mean level", "unit") or (basis == "naive" and season > 1 and len(h) > season):
+            odd.setdefault(basis, []).append(sid)
+    if not odd:
+        return None
+    what = {"naive": "the naive forecast's error (the seasonal naive repeats their history exactly)",
+            "mean level": "their mean absolute value (their history is constant)",
+            "unit": "1 (their history is all zeros)"}
+    parts = [f"{len(ids)} by {what[b]}: {', '.join(repr(i) for i in ids[:10])}{' ...' if len(ids) > 10 else ''}"
+             for b, ids in odd.items()]
+    return "MASE of series whose history has no error to scale by is scaled otherwise; " + "; ".join(parts)
 
 
 def score(metric: str, actual: np.ndarray, forecast: np.ndarray, scale: float) -> float:
@@ -201,6 +232,7 @@ class CoreFit:
                         f"{', '.join(repr(data.series[k].id) for k in ks[:10])}" + (" ..." if len(ks) > 10 else ""))
                 if note not in self.notes:
                     self.notes.append(note)
+        point = floor_at_zero(point, [s.values for s in data.series], ends)
         if not quant and self.residuals:
             quant = self.interval_bands(data, point, ends)
             if own:
@@ -322,8 +354,7 @@ def _tidy_quantiles(quant: dict[float, list[np.ndarray]], point: list[np.ndarray
     out: dict[float, list[np.ndarray]] = {q: [] for q in levels}
     for k, p in enumerate(point):
         stack = np.sort(np.stack([np.asarray(quant[q][k], dtype=float) for q in levels]), axis=0)
-        values = data.series[k].values[:ends[k]] if k < len(ends) else data.series[k].values
-        nonneg = len(values) and np.min(values) >= 0
+        nonneg = never_negative(data.series[k].values, ends[k] if k < len(ends) else None)
         for i, q in enumerate(levels):
             band = np.minimum(stack[i], p) if q < 0.5 else (np.maximum(stack[i], p) if q > 0.5 else stack[i])
             out[q].append(np.maximum(band, 0.0) if nonneg else band)
@@ -345,7 +376,7 @@ def _candidate_forecasts(name: str, plan: Plan, cfg: ForecastConfig, data: Serie
                  validate=plan.val_windows if cfg.train.early_stopping else 0)
     p = predict_windows(f.model, f.transform, data, origins, H, setup.input_size)
     point = [p["point"][p["series"] == k] for k in range(len(data.series))]
-    return point, f, []
+    return floor_at_zero(point, [s.values for s in data.series], ends), f, []
 
 
 @dataclass
