@@ -387,6 +387,21 @@ def test_year_first_dates_carry_no_day_or_month_doubt_and_trailing_empty_rows_ar
         load_series(_write(tmp_path, inner, "inner.csv"), "v", "date")
 
 
+def test_a_row_without_a_series_id_is_refused_naming_it_as_one_without_a_timestamp_is(tmp_path):
+    """It used to become a series of its own named 'nan' (or 'None'), while the series it belonged to lost a row."""
+    t = pd.date_range("2020-01-01", periods=24, freq="MS")
+    df = pd.concat([pd.DataFrame({"store": k, "date": t, "v": np.arange(24.0)}) for k in ("a", "b")],
+                   ignore_index=True)
+    df.loc[5, "store"] = None
+    with pytest.raises(ValueError, match="column 'store' row 7: missing series id"):
+        load_series(_write(tmp_path, df), "v", "date", id="store")
+    with pytest.raises(ValueError, match="column 'store' position 5: missing series id"):
+        load_series(df, "v", "date", id="store")
+    two = df.assign(region="north")
+    with pytest.raises(ValueError, match="column 'store' position 5: missing series id"):
+        load_series(two, "v", "date", id=["region", "store"])
+
+
 def test_numbers_with_thousands_separators_are_read_and_other_forms_name_the_row_and_the_cause(tmp_path):
     # a spreadsheet's number format ("1,124.86" beside "983.94") used to stop the load; it is read, with a note
     t = pd.date_range("2020-01-01", periods=12, freq="MS").strftime("%Y-%m-%d")

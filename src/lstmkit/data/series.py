@@ -583,6 +583,16 @@ def where_row(df, i: int) -> str:
     return f"row {i + 1 + df.attrs.get('header_lines', 1)}" if df.attrs.get("file_rows") else f"position {i}"
 
 
+def _no_missing_ids(df, cols: list, path) -> None:
+    """Refuse a row whose series id is missing: it belongs to no series (read as text, it made one named 'nan',
+    and its series lost the row), as a row without a timestamp has no place in one."""
+    for c in cols:
+        gone = df[c].isna().to_numpy()
+        if gone.any():
+            raise _err(path, f"column {c!r} {where_row(df, int(np.flatnonzero(gone)[0]))}: missing series id "
+                             f"({int(gone.sum())} row(s) without one; drop them or give them an id)")
+
+
 def _need(df, path, cols: list[str], role: str) -> None:
     for c in cols:
         if c not in df.columns:
@@ -1419,6 +1429,7 @@ def join_id_columns(df, id, src, notes: list[str]):
     if len(id) == 1:
         return id[0]
     _need(df, src, list(id), "id")
+    _no_missing_ids(df, list(id), src)
     name = _free_name(df, "/".join(map(str, id)))
     joined = df[list(id)].astype(str).agg("/".join, axis=1)
     parts = df[list(id)].assign(__id__=joined).drop_duplicates("__id__")
@@ -2852,6 +2863,8 @@ def load_series(
         check_finite(y_all.to_numpy(), df, target_col, src)
         for c, v in covs.items():
             check_finite(v.to_numpy(), df, c, src)
+    if id_col and layout == "long":
+        _no_missing_ids(df, [id_col], src)
     ids = df[id_col].astype(str).to_numpy() if id_col else np.array([target_name] * len(df))  # one series: named after its column
     if time:
         t_all, is_dt, tz, tz_utc = parse_time(df, time, src, ids if id_col else None, notes)
