@@ -120,6 +120,27 @@ def test_point_model_gets_empirical_intervals_from_validation_errors():
     assert (fc["q0.1"] < fc["forecast"]).all() and (fc["forecast"] < fc["q0.9"]).all()
 
 
+def test_quantile_levels_in_any_order_none_for_no_intervals_and_the_median_added_for_quantile_output(tmp_path):
+    """``quantiles=[]`` (no intervals) and ``[0.9, 0.1]`` used to be refused; a quantile head without the median
+    too, though its point forecast is that median."""
+    from lstmkit.tasks.forecast.config import ModelConfig
+    from lstmkit.tasks.forecast.estimator import Forecaster
+
+    assert ModelConfig(quantiles=[0.9, 0.1, 0.9]).quantiles == [0.1, 0.9]
+    assert ModelConfig(output="quantile", quantiles=[0.9, 0.1]).quantiles == [0.1, 0.5, 0.9]
+    assert ModelConfig(quantiles=[]).quantiles == []
+    for bad in ([0.0, 0.5], [0.5, 1.0], 0.9, ["x"]):
+        with pytest.raises(ValueError, match="quantile levels strictly between 0 and 1"):
+            ModelConfig(quantiles=bad)
+    t = pd.date_range("2000-01", periods=60, freq="MS")
+    df = pd.DataFrame({"t": t, "y": 100 + np.random.default_rng(0).normal(0, 5, 60)})
+    f = Forecaster(horizon=2, candidates=["naive", "seasonal_naive"], quantiles=[], progress_bar=False)
+    f.fit(df.iloc[:58], time="t", target="y")
+    assert list(f.predict().columns) == ["id", "time", "step", "forecast"] and not f.core_.residuals
+    assert "coverage_80" not in f.evaluate(df.iloc[58:])["model"]
+    assert "No prediction intervals" in f.report(tmp_path / "r").read_text()
+
+
 def test_autoregressive_feeds_back_its_own_point_forecast():
     torch.manual_seed(0)
     net = ForecastNet(3, 12, n_future=2, hidden_size=8, decoder="autoregressive", output="quantile",

@@ -83,7 +83,9 @@ class ModelConfig:
     output: str = option("point", "point, gaussian (mean and std) or quantile")
     loss: str = option("mae", "point loss: mae or mse (gaussian uses NLL, quantile the pinball loss)")
     quantiles: list[float] = option([0.025, 0.1, 0.5, 0.9, 0.975],
-                                    "quantile levels predicted (quantile output) or reported (gaussian output)")
+                                    "quantile levels predicted (quantile output, which adds the median) or "
+                                    "reported (point and gaussian output; empty for no intervals: quantiles=[], "
+                                    "--model.quantiles ''), in any order")
     intervals: str = option("model", "where a chosen statistical model's prediction band comes from: model (its own "
                                      "intervals, statsforecast's level), validation (the chosen candidate's errors on "
                                      "the validation origins, as every other candidate's band) or wider (the wider "
@@ -117,10 +119,16 @@ class ModelConfig:
             raise ValueError(f"ModelConfig: expected output 'point', 'gaussian' or 'quantile', got {self.output!r}")
         if self.loss not in ("mse", "mae"):
             raise ValueError(f"ModelConfig: expected loss 'mse' or 'mae', got {self.loss!r}")
-        if not self.quantiles or any(not 0 < q < 1 for q in self.quantiles) or sorted(set(self.quantiles)) != list(self.quantiles):
-            raise ValueError(f"ModelConfig: expected increasing quantile levels strictly between 0 and 1, got {self.quantiles}")
-        if self.output == "quantile" and 0.5 not in self.quantiles:
-            raise ValueError(f"ModelConfig: quantile output needs the median 0.5 among quantiles, got {self.quantiles}")
+        try:
+            levels = sorted({float(q) for q in self.quantiles})
+        except (TypeError, ValueError):
+            levels = [-1.0]
+        if any(not 0 < q < 1 for q in levels):
+            raise ValueError(f"ModelConfig: expected quantile levels strictly between 0 and 1 (none: no intervals), "
+                             f"got {self.quantiles}")
+        if self.output == "quantile" and 0.5 not in levels:  # the point forecast is the median the head learns
+            levels = sorted([*levels, 0.5])
+        self.quantiles = levels  # in any order, repeated levels once
         if self.intervals not in ("model", "validation", "wider"):
             raise ValueError(f"ModelConfig: expected intervals model, validation or wider, got {self.intervals!r}")
         if self.instance_norm not in ("mean", "meanstd", "none"):

@@ -215,7 +215,9 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
         _choice(page, core)
         fc = f.forecast_
         page.heading("Forecast")
-        if core.chosen in STATISTICAL and core.intervals != "validation":
+        if not cfg.model.quantiles:
+            page.paragraph("No prediction intervals: none were asked for (model.quantiles is empty).")
+        elif core.chosen in STATISTICAL and core.intervals != "validation":
             page.paragraph(f"Intervals are {core.title()}'s own (statsforecast's prediction intervals, from the "
                            f"fitted model's error variance)" + (", widened where the errors on the validation "
                            "origins give a wider band" if core.intervals == "wider" else "") +
