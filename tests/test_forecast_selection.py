@@ -558,7 +558,7 @@ def test_one_all_zero_series_does_not_decide_the_choice_or_blow_up_every_band(tm
     busy = p[p.id != "zero"]
     assert (busy["q0.975"] - busy["forecast"]).max() < 60  # noise sd 3, season amplitude 15
     zero = p[p.id == "zero"]
-    assert (zero["forecast"] >= 0).all()  # never below zero, as the series never was
+    assert (zero["forecast"] == 0).all()  # the value it held, not the network's bias (which was -0.008..0.007)
     assert (zero["q0.1"] <= zero["forecast"]).all() and (zero["forecast"] <= zero["q0.9"]).all()
     actual = p[["id", "time"]].rename(columns={"time": "t"}).assign(y=np.where(p.id == "zero", 2.0, 100.0))
     ev = f.evaluate(actual)
@@ -580,3 +580,15 @@ def test_forecasts_of_a_series_that_never_went_below_zero_stay_at_or_above_it():
     assert raw.min() < 0  # what the floor is there for
     peers, _ = f._peer_forecasts(f.data_)
     assert (peers["arima"][0] >= 0).all()
+
+
+def test_the_lstm_forecasts_a_series_that_held_one_value_up_to_the_origin_as_that_value():
+    from lstmkit.tasks.forecast.lstm_fit import _flat_before
+    from lstmkit.data.series import load_series
+
+    t = pd.date_range("2020-01-01", periods=10, freq="D")
+    df = pd.DataFrame({"id": np.repeat(["a", "b"], 10), "t": np.tile(t, 2),
+                       "y": [3.0] * 6 + [4, 5, 6, 7] + list(np.arange(10.0))})
+    data = load_series(df, "y", "t", id="id")
+    series, origin = np.array([0, 0, 0, 0, 1, 1]), np.array([1, 6, 7, 10, 1, 2])
+    assert _flat_before(data, series, origin).tolist() == [True, True, False, False, True, False]

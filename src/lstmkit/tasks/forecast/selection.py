@@ -89,12 +89,12 @@ def scale_note(histories: dict, season: int) -> str | None:
             odd.setdefault(basis, []).append(sid)
     if not odd:
         return None
-    what = {"naive": "the naive forecast's error (the seasonal naive repeats their history exactly)",
-            "mean level": "their mean absolute value (their history is constant)",
-            "unit": "1 (their history is all zeros)"}
-    parts = [f"{len(ids)} by {what[b]}: {', '.join(repr(i) for i in ids[:10])}{' ...' if len(ids) > 10 else ''}"
+    what = {"naive": "by the naive forecast's error (the seasonal naive repeats their history exactly)",
+            "mean level": "by their mean absolute value (their history is constant)",
+            "unit": "by 1 (their history is all zeros)"}
+    parts = [f"{len(ids)} series {what[b]}: {', '.join(repr(i) for i in ids[:10])}{' ...' if len(ids) > 10 else ''}"
              for b, ids in odd.items()]
-    return "MASE of series whose history has no error to scale by is scaled otherwise; " + "; ".join(parts)
+    return "MASE scaled otherwise where the seasonal naive has no in-sample error to scale by: " + "; ".join(parts)
 
 
 def score(metric: str, actual: np.ndarray, forecast: np.ndarray, scale: float) -> float:
