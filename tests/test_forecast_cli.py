@@ -204,6 +204,11 @@ def test_output_places_are_checked_before_any_work(tmp_path, capsys):
     assert f"{taken} is a file, not a folder" in capsys.readouterr().err
     assert main(["classify", "predict", "--model", "m", "--data", "d", "--output", str(taken / "p.csv")]) == 2
     assert not (tmp_path / "run").exists()
+    capsys.readouterr()
+    meant = f"{tmp_path / 'new'}/"  # a folder meant, not yet made: was an IsADirectoryError at the first write
+    assert main(["forecast", "predict", "--model", "m", "--output", meant]) == 2
+    assert f"names a folder; expected a file name (such as {meant}forecast.csv)" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
 
 
 def test_predict_writes_into_a_folder_it_makes(tmp_path, shared_data):

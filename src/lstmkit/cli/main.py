@@ -90,6 +90,8 @@ def _output_problem(args) -> str | None:
         p = Path(target)
         if p.is_dir():
             return f"--output {target}: a folder of that name exists; expected a file name"
+        if target.endswith(("/", "\\")):  # (Path drops the slash that says a folder is meant)
+            return f"--output {target}: names a folder; expected a file name (such as {target}{args.command}.csv)"
         if file_above(p):
             return f"--output {target}: {file_above(p)}"
         p.parent.mkdir(parents=True, exist_ok=True)
