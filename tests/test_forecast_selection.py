@@ -534,6 +534,8 @@ def test_mase_scale_never_rests_on_a_near_zero_divisor():
     assert basis == "seasonal naive" and s == pytest.approx(np.mean(np.abs(noisy[12:] - noisy[:-12])))
     repeated = np.tile(np.arange(12.0), 4)
     assert scale_basis(repeated, 12) == (pytest.approx(np.mean(np.abs(np.diff(repeated)))), "naive")
+    sine = 80 + 10 * np.sin(2 * np.pi * np.arange(40) / 12)  # repeats up to rounding: differences of 1e-14
+    assert scale_basis(sine, 12)[1] == "naive"
     assert scale_basis(np.full(30, -5.0), 12) == (5.0, "mean level")
     assert scale_basis(np.zeros(30), 12) == (1.0, "unit")
     assert scale_basis(np.zeros(1), 12) == (1.0, "unit")

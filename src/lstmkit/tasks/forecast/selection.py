@@ -64,11 +64,13 @@ def scale_basis(history: np.ndarray, season: int) -> tuple[float, str]:
     the others', and widen every series' interval, which pools the scaled errors."""
     h = np.asarray(history, dtype="float64")
     basis = "seasonal naive" if season > 1 and len(h) > season else "naive"
+    level = float(np.abs(h).mean()) if len(h) else 0.0
+    tiny = 1e-9 * level  # a season repeated in floating point leaves differences of its last bits, not zero
     s = M.mase_scale(h, season) if len(h) >= 2 else 0.0
-    if s <= 0 and basis == "seasonal naive":
+    if s <= tiny and basis == "seasonal naive":
         s, basis = M.mase_scale(h, 1), "naive"
-    if s <= 0 and len(h):
-        s, basis = float(np.abs(h).mean()), "mean level"
+    if s <= tiny and len(h):
+        s, basis = level, "mean level"
     if not s > 0:
         s, basis = 1.0, "unit"
     return float(s), basis
