@@ -2004,3 +2004,14 @@ def test_opening_hours_past_midnight_belong_to_the_evening_they_opened():
         np.testing.assert_allclose(phase[slots, :2], phase[0, :2], atol=1e-9)  # that slot of the next session
     assert sessions.parse("h 22:00-06:00 Mon-Fri").session_days([pd.Timestamp("2024-01-06 03:00")])[0] == \
         np.datetime64("2024-01-05")  # Saturday 03:00 belongs to Friday night
+
+
+def test_several_target_columns_without_an_id_are_read_as_series_of_their_own(tmp_path):
+    """target=['s0', 's1'] (or --target s0,s1) was refused as 'the long layout takes one target column'."""
+    t = pd.date_range("2020-01-01", periods=24, freq="MS")
+    df = pd.DataFrame({"t": t, "s0": np.arange(24.0), "s1": np.arange(24.0) * 2, "s2": 1.0})
+    d = load_series(df, ["s0", "s1"], "t")
+    assert [s.id for s in d.series] == ["s0", "s1"] and any("2 target columns" in n for n in d.notes)
+    assert [s.id for s in load_series(_write(tmp_path, df), "s0,s1", "t").series] == ["s0", "s1"]
+    with pytest.raises(ValueError, match="the long layout takes one target column.*wide layout"):
+        load_series(df.assign(k="a"), ["s0", "s1"], "t", id="k")

@@ -2772,6 +2772,8 @@ def load_series(
         time = time or df.attrs.get("time_column")
         target = target or df.attrs["target_column"]
         freq = freq or df.attrs.get("freq")
+    if isinstance(target, str) and "," in target and target not in df.columns:  # --target a,b as --id store,item
+        target = [c.strip() for c in target.split(",") if c.strip()]
     given = set(df.columns)  # the columns as the data hold them (the finders below may add joined ones)
     src = source or name
     row_text = _row_text(bool(df.attrs.get("file_rows")), df.attrs.get("header_lines", 1), df.attrs.get("row_positions"))
@@ -2782,6 +2784,9 @@ def load_series(
                                    *past_covariates, *future_covariates})
     id = join_id_columns(df, id, src, notes)
     drop_row_counter(df, {*named, time, id, *past_covariates, *future_covariates}, notes)
+    if layout == "long" and len(named) > 1 and not (id or past_covariates or future_covariates):
+        layout = "wide"  # several value columns and nothing else: what the wide layout reads
+        notes.append(f"{len(named)} target columns: each is read as a series of its own (layout wide)")
     if layout == "long" and not (time or target or past_covariates or future_covariates) and find_time:
         rows = dates_across(df, id, src, notes)  # one row per series, the dates across the header
         if rows is not None:
@@ -2824,7 +2829,8 @@ def load_series(
     else:
         if isinstance(target, (list, tuple)):
             if len(target) != 1:
-                raise _err(src, f"the long layout takes one target column, got {list(target)}")
+                raise _err(src, f"the long layout takes one target column, got {list(target)} (several are read as "
+                                f"series of their own with no id column and no covariates, in the wide layout)")
             target = target[0]
         if not target:
             others = [c for c in df.columns if c not in (time, id, *past_covariates, *future_covariates)]
