@@ -2015,3 +2015,26 @@ def test_several_target_columns_without_an_id_are_read_as_series_of_their_own(tm
     assert [s.id for s in load_series(_write(tmp_path, df), "s0,s1", "t").series] == ["s0", "s1"]
     with pytest.raises(ValueError, match="the long layout takes one target column.*wide layout"):
         load_series(df.assign(k="a"), ["s0", "s1"], "t", id="k")
+
+
+def test_series_of_different_steps_are_refused_and_of_one_step_anchored_differently_read_on_one_grid():
+    """A monthly and a quarterly series in one table used to be read each on its own grid under the last one's
+    frequency: the monthly series was then forecast in quarters (and with season 4); month starts beside month
+    ends, the month-start series forecast at month ends."""
+    def two(a, b):
+        return pd.concat([pd.DataFrame({"id": "a", "t": a, "y": np.arange(len(a), dtype=float)}),
+                          pd.DataFrame({"id": "b", "t": b, "y": np.arange(len(b), dtype=float)})])
+
+    months, quarters = pd.date_range("2015-01-01", periods=60, freq="MS"), pd.date_range("2010-01-01", periods=40, freq="QS")
+    with pytest.raises(ValueError, match=r"step at different frequencies \('MS': 1 series \('a'\); 'QS-OCT'"):
+        load_series(two(months, quarters), "y", "t", id="id")
+    assert load_series(two(months, quarters), "y", "t", id="id", freq="QS").freq == "QS"  # given: one grid
+    with pytest.raises(ValueError, match="step at different frequencies"):
+        load_series(pd.DataFrame({"id": ["a"] * 5 + ["b"] * 5, "t": [*range(5), *range(0, 10, 2)], "y": 1.0}),
+                    "y", "t", id="id")
+    ends = pd.date_range("2015-01-31", periods=30, freq="ME")
+    d = load_series(two(months[:40], ends), "y", "t", id="id")
+    assert d.freq == "MS" and any("anchored differently" in n for n in d.notes)
+    b = d.series[1]
+    assert b.time[0] == pd.Timestamp("2015-01-01") and b.time[-1] == pd.Timestamp("2017-06-01")
+    np.testing.assert_array_equal(b.values, np.arange(30.0))  # each value in its own month

@@ -2432,6 +2432,15 @@ def _common_step(idx) -> str | None:
     return pd.tseries.frequencies.to_offset(pd.Timedelta(step, "ns")).freqstr
 
 
+def mean_step_days(freq) -> float:
+    """The mean length in days of one step of a pandas frequency over ten years of steps ('MS' and 'ME' alike
+    30.4, 'B' 1.4, 'D' 1)."""
+    import pandas as pd
+
+    t = pd.date_range("2000-01-01", periods=121, freq=freq)
+    return float((t[-1] - t[0]) / pd.Timedelta(days=1) / 120)
+
+
 def _grid(times, is_dt: bool, freq, path, time_col: str, sid: str, rows: np.ndarray, row_text=_row_text(True),
           default=None):
     """The regular grid covering ``times`` (sorted, unique) and its frequency; raise if off-grid. ``default``:
@@ -2928,6 +2937,7 @@ def load_series(
     periodic: dict[tuple, list] = {}  # (period, its words) -> [series read once a period, periods read twice]
     before_series = len(notes)  # where the rounding note goes: after the notes on columns, before the series'
     scant: list[str] = []  # series with fewer than min_length observed values, where there are others
+    steps_of: dict = {}  # each series' own frequency (or integer step) -> the series on it
     repeats: list[str] = []  # series whose local clock repeated an hour (its values averaged)
     backwards, shuffled = [], []  # series whose rows run newest first (price exports), or in no time order
     for sid in map(str, dict.fromkeys(ids)):  # file order; plain str, not numpy str, in ids and messages
@@ -2965,9 +2975,9 @@ def load_series(
                     most = int(np.max(np.unique(slots, return_counts=True)[1]))
                     moved = int((slots != t).sum())
                     t, y, rows, sel = _aggregate(slots, y, rows, sel, aggregate)
-                    notes.append(f"series {sid!r}: {moved} time(s) between the points of the {freq!r} grid: the values "
-                                 f"of each period {AGGREGATES[aggregate]} (up to {most} a period; data.aggregate: "
-                                 f"{', '.join(AGGREGATES)})")
+                    notes.append(f"series {sid!r}: {moved} time(s) between the points of the {freq!r} grid: " + (
+                        "each dated by its period" if most == 1 else f"the values of each period "
+                        f"{AGGREGATES[aggregate]} (up to {most} a period; data.aggregate: {', '.join(AGGREGATES)})"))
             dup = t[1:] == t[:-1]
             if dup.any() and is_dt and is_clock_repeat(t, t[1:][dup]):
                 # the hour a local clock repeats when summer time ends: one slot on the grid, its values averaged
@@ -3033,6 +3043,7 @@ def load_series(
         fut = _fill_covariate(cv[first:last + 1 + n_future, len(past_covariates):], future_covariates, sid, notes)
         out.append(Series(id=str(sid), time=grid[first:last + 1], values=values, past=past, future=fut,
                           rows=rr[first:last + 1]))
+        steps_of.setdefault(f, []).append(str(sid))
     if not out:
         raise _err(src, "no series found" if not scant else f"no series has {min_length} observed values of "
                    f"{target_name!r} ({len(scant)} series)")
@@ -3070,6 +3081,23 @@ def load_series(
                             min_length=min_length, source=source, find_time=find_time, aggregate=aggregate)
         again.notes.insert(0, f"the series read once a week settled on weeks starting on different days "
                               f"({', '.join(weekly)}): all read on the {common!r} weeks of the most")
+        return again
+    if len(steps_of) > 1 and not freq and session is None:
+        ranked = sorted(steps_of, key=lambda f: -len(steps_of[f]))
+        listed = "; ".join(f"{f!r}: {len(steps_of[f])} series ({', '.join(map(repr, steps_of[f][:3]))}"
+                           f"{' ...' if len(steps_of[f]) > 3 else ''})" for f in ranked)
+        if not is_dt or len({round(mean_step_days(f), 2) for f in ranked}) > 1:
+            raise _err(src, f"the series step at different frequencies ({listed}), which one model cannot forecast "
+                            "together: forecast each frequency in a run of its own, or give freq= (--data.freq) to "
+                            "read them all on one grid (values within each period averaged; data.aggregate sum adds)")
+        # one step length, anchored differently (month starts and month ends, weeks from Sundays and from
+        # Mondays): each series' values taken into the periods of the most common grid, as a given freq would
+        again = load_series(path, **asked, layout=layout, past_covariates=past_covariates,
+                            future_covariates=future_covariates, freq=ranked[0], missing=missing, max_gap=max_gap,
+                            min_length=min_length, source=source, find_time=find_time, aggregate=aggregate)
+        again.notes.insert(0, f"the series are dated on grids of one step anchored differently ({listed}): all "
+                              f"read on the {ranked[0]!r} grid of the most, each value in the period it falls in "
+                              "(freq= gives another)")
         return again
     for (per, words), (k, twice) in periodic.items():
         notes.insert(before_series, ("one reading each " if k == 1 else f"{k} series read once each ") + f"{words} at varying "
