@@ -2038,3 +2038,15 @@ def test_series_of_different_steps_are_refused_and_of_one_step_anchored_differen
     b = d.series[1]
     assert b.time[0] == pd.Timestamp("2015-01-01") and b.time[-1] == pd.Timestamp("2017-06-01")
     np.testing.assert_array_equal(b.values, np.arange(30.0))  # each value in its own month
+
+
+def test_an_infinite_value_is_refused_without_numpy_warnings_before_the_one_line_error(tmp_path):
+    """The command line printed two RuntimeWarnings (the date detectors' remainder of inf) above its error."""
+    import warnings
+
+    path = tmp_path / "inf.csv"
+    path.write_text("v\n" + "".join(f"{np.sin(i):.3f}\n" for i in range(50)) + "inf\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="column 'v' row 52: expected a finite number"):
+            load_series(path)

@@ -573,6 +573,13 @@ def units_row(df, decimal: str = ".") -> bool:
     return any(not pd.isna(first[c]) and numbers_below(c) for c in df.columns)
 
 
+def whole_numbers(a) -> bool:
+    """Whether every value is a finite whole number (``inf`` is not, and raises no numpy warning on the way)."""
+    a = np.asarray(a, dtype="float64")
+    finite = np.isfinite(a)
+    return bool(finite.all()) and bool((np.mod(a, 1) == 0).all())
+
+
 def where_row(df, i: int) -> str:
     """``row N`` (file row, header = row 1) for a frame read from a file, ``position i`` for one made in memory;
     in a table melted from dates across the header (:func:`dates_across`), the row the value came from."""
@@ -900,7 +907,7 @@ def parse_time(df, col: str, path, keys=None, notes: list[str] | None = None):
     if pd.api.types.is_datetime64_any_dtype(raw):
         return _naive(pd.to_datetime(raw), keys)
     integral = pd.api.types.is_integer_dtype(raw) or (
-        pd.api.types.is_float_dtype(raw) and np.all(np.mod(raw.to_numpy(), 1) == 0))
+        pd.api.types.is_float_dtype(raw) and whole_numbers(raw.to_numpy()))
     t, note = numeric_dates(raw, col)  # yyyymm(dd) codes, R's decimal years, Unix times, Excel day numbers
     if t is not None:
         if t.isna().any():  # only a yyyymmdd code can name a day that does not exist
@@ -1285,7 +1292,7 @@ def integer_dates(raw):
     if len(v) == 0 or v.isna().any():
         return None
     a = v.to_numpy(dtype="float64")
-    if not np.all(np.mod(a, 1) == 0):
+    if not whole_numbers(a):
         return None
     a = a.astype("int64")
     for width in (6, 8):
@@ -1332,7 +1339,7 @@ def decimal_years(raw):
     if len(v) < 3 or v.isna().any():
         return None
     a = v.to_numpy(dtype="float64")
-    if np.all(np.mod(a, 1) == 0) or not ((a >= 1800) & (a < 2200)).all():
+    if whole_numbers(a) or not ((a >= 1800) & (a < 2200)).all():
         return None
     d = even_step(a)
     if d is None:
@@ -1390,7 +1397,7 @@ def drop_row_counter(df, keep, notes: list[str]) -> str | None:
             or pd.api.types.is_bool_dtype(col) or col.isna().any()):
         return None
     a = col.to_numpy(dtype="float64")
-    if not (np.all(np.mod(a, 1) == 0) and a.min() >= 0 and len(np.unique(a)) == len(a)):
+    if not (whole_numbers(a) and a.min() >= 0 and len(np.unique(a)) == len(a)):
         return None
     counts = any(np.array_equal(a, np.arange(s, s + len(a))) for s in (0, 1))
     years = bool(np.all(np.diff(a) == 1)) and 1800 <= a.min() and a.max() < 2200  # R's row names may be years
@@ -1450,7 +1457,7 @@ def id_hint(df, time: str, skip) -> str:
 
     def id_like(c) -> bool:  # labels or whole numbers, not measurements
         col = df[c]
-        whole = pd.api.types.is_numeric_dtype(col) and bool((np.mod(col.to_numpy(dtype="float64"), 1) == 0).all())
+        whole = pd.api.types.is_numeric_dtype(col) and whole_numbers(col.to_numpy(dtype="float64"))
         return whole or pd.api.types.is_string_dtype(col) or pd.api.types.is_object_dtype(col)
 
     free = [c for c in df.columns if c != time and c not in skip and not df[c].isna().any()
@@ -1519,7 +1526,7 @@ def unix_times(raw, name: str | None = None, unit_out: list[str] | None = None):
         return None
     a = v.to_numpy(dtype="float64")
     for unit, (lo, hi) in UNIX_SPAN.items():
-        if not (((a >= lo) & (a < hi)).all() and (unit == "s" or np.all(np.mod(a, 1) == 0))):
+        if not (((a >= lo) & (a < hi)).all() and (unit == "s" or whole_numbers(a))):
             continue
         if unit == "s":  # fractions of a second allowed: to the microsecond
             t = pd.to_datetime(a * 1000, unit="ms").round("us")
@@ -1872,7 +1879,7 @@ def _whole(col, low: int, high: int) -> bool:
     import pandas as pd
 
     v = pd.to_numeric(col, errors="coerce")
-    return len(v) > 0 and bool(v.notna().all()) and bool((np.mod(v, 1) == 0).all()) and \
+    return len(v) > 0 and bool(v.notna().all()) and whole_numbers(v.to_numpy(dtype="float64")) and \
         bool(v.between(low, high).all())
 
 
