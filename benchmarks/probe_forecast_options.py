@@ -8,14 +8,16 @@ sometimes with holes, values crossing zero, a known-future 0/1 covariate and a p
 ``--cli``: one ``lstmkit forecast train`` run (in a subprocess, as a user runs it) with 2 to 6 options drawn
 from :data:`CLI_OPTIONS` (a value each), two epochs and one network per set-up (to keep a run to seconds).
 The record says the exit code, whether the output held a Python traceback (a bug: the command line reports
-errors in one line), the last line of its error output, and whether every number of ``forecast.csv`` is finite.
+errors in one line), the last line of its error output, whether every number of ``forecast.csv`` is finite,
+and any forecast or bound farther than :data:`REACH` ranges from its series' history.
 After a finished run, ``forecast predict`` on the training file must give ``forecast.csv``'s forecasts again,
 and ``forecast evaluate`` of the model from all but each series' last two rows on those rows must end in a
 score or a one-line error.
 
 ``--api``: a session of :class:`lstmkit.Forecaster` with 1 to 4 keyword parameters drawn from
 :data:`API_PARAMS`: fit on all but the last ``H`` values of each series, ``predict`` (the horizon's rows of
-the known-future covariate added, and ``predict()`` without them must say it needs them), a shorter
+the known-future covariate added, and ``predict()`` without them must say it needs them; every forecast and
+bound within :data:`REACH` ranges of the series' history), a shorter
 horizon, ``evaluate`` on the held-out values, ``save`` / ``load`` (the loaded model must give the same
 forecasts), ``predict(history=...)`` on the training data (the same forecasts again), ``evaluate`` of the
 loaded model with the training data as ``history`` (the same scores) and a ``backtest``. The data come as a
@@ -26,8 +28,7 @@ The record says the step that raised and the error.
     .venv/bin/python benchmarks/probe_forecast_options.py --cli OUT.jsonl FIRST LAST   # seeds FIRST .. LAST-1
     .venv/bin/python benchmarks/probe_forecast_options.py --api OUT.jsonl FIRST LAST
 
-A one-line error for a combination that cannot work (a log transform of values <= 0, a quantile output
-without the median) is the intended answer; a traceback, a wrong exit code or a silent empty answer is not.
+A one-line error for a combination that cannot work (a log transform of values <= 0) is the intended answer; a traceback, a wrong exit code or a silent empty answer is not.
 Figures: ``benchmarks/RESULTS_forecast_long.md``.
 """
 
@@ -162,6 +163,10 @@ def run_cli(seed: int, work: Path) -> dict:
     if rc == 0:
         fc = pd.read_csv(out / "forecast.csv")
         rec["finite"] = bool(np.isfinite(fc.select_dtypes("number").to_numpy()).all())
+        try:
+            within_reach(fc, df, "frame")
+        except AssertionError as e:
+            rec["out_of_reach"] = str(e)
         _cli_after_train(rec, out, path, df, work, seed)
     if rec["traceback"]:
         rec["tail"] = err[-2500:]
@@ -203,6 +208,33 @@ def _cli_after_train(rec: dict, out: Path, path: Path, df: pd.DataFrame, work: P
         rec["evaluate_last"] = (err.strip().splitlines() or [""])[-1][:300]
     for f in (pred, history, actual):
         f.unlink(missing_ok=True)
+
+
+#: forecasts and interval bounds farther than this many ranges of a series' history from it are reported
+REACH = 5.0
+
+
+def within_reach(p: pd.DataFrame, train, form: str) -> None:
+    """Every forecast and band of a series lies within :data:`REACH` ranges of its training values (the range:
+    largest less smallest; its mean absolute value where flat; 1 where all zeros) of them. One series with
+    nothing to scale by once put every other series' 97.5 % bound at four times its forecast, and no check here
+    saw it."""
+    if form == "wide":
+        hist = {str(c): train[c].to_numpy(dtype=float) for c in train.columns if c != "t"}
+    elif isinstance(train, pd.DataFrame) and "id" in train.columns:
+        hist = {str(k): g["y"].to_numpy(dtype=float) for k, g in train.groupby("id")}
+    else:
+        y = train["y"] if isinstance(train, pd.DataFrame) else train
+        hist = {str(p["id"].iloc[0]): np.asarray(y, dtype=float)}
+    cols = ["forecast", *[c for c in p.columns if c.startswith("q")]]
+    for sid, g in p.groupby(p["id"].astype(str)):
+        v = hist[sid][np.isfinite(hist[sid])]
+        lo, hi = float(v.min()), float(v.max())
+        span = (hi - lo) or float(np.abs(v).mean()) or 1.0
+        vals = g[cols].to_numpy(dtype=float)
+        vals = vals[np.isfinite(vals)]
+        worst = float(max(lo - vals.min(), vals.max() - hi, 0.0)) / span
+        assert worst <= REACH, f"series {sid!r}: a forecast or bound {worst:.1f} ranges of its history outside it"
 
 
 def run_api(seed: int, work: Path) -> dict:
@@ -270,6 +302,8 @@ def run_api(seed: int, work: Path) -> dict:
             step = "predict"
             p = f.predict(**more)
             assert np.isfinite(p["forecast"].to_numpy(dtype=float)).all(), "non-finite forecasts"
+            step = "forecasts and bands within reach of the history"
+            within_reach(p, train, form)
             if H > 1:
                 step = "predict a shorter horizon"
                 assert len(f.predict(horizon=1, **more)) == p["id"].nunique()
