@@ -1043,7 +1043,7 @@ def test_a_file_of_several_value_columns_or_a_spreadsheet_gets_an_error_that_say
         load_series(jumbled)
     sheet = tmp_path / "sales.xlsx"
     sheet.write_bytes(b"PK\x03\x04")
-    with pytest.raises(ValueError, match=r"sales.xlsx: expected a .csv, .parquet or .tsf file, got '.xlsx' \(save the sheet as CSV"):
+    with pytest.raises(ValueError, match=r"sales.xlsx: expected a .csv .*, .parquet or .tsf file, got '.xlsx' \(save the sheet as CSV"):
         load_series(sheet)
 
 
@@ -2050,3 +2050,25 @@ def test_an_infinite_value_is_refused_without_numpy_warnings_before_the_one_line
         warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(ValueError, match="column 'v' row 52: expected a finite number"):
             load_series(path)
+
+
+@pytest.mark.parametrize("compression", ["gzip", "bz2", "xz", "zip"])
+def test_a_compressed_csv_reads_as_the_plain_one(tmp_path, compression):
+    """A Kaggle download ('train.csv.zip') was refused as 'expected a .csv ... got .zip'; .gz alone was read."""
+    t = pd.date_range("2020-01-01", periods=30, freq="D").strftime("%d.%m.%Y")
+    df = pd.DataFrame({"Datum": t, "Menge": [f"{v:.1f}".replace(".", ",") for v in np.arange(30.0) / 3]})
+    plain = tmp_path / "d.csv"
+    df.to_csv(plain, sep=";", index=False)
+    packed = tmp_path / f"d.csv.{ {'gzip': 'gz'}.get(compression, compression) }"
+    df.to_csv(packed, sep=";", index=False, compression=compression)
+    a, b = load_series(plain), load_series(packed)
+    assert b.freq == a.freq == "D" and a.notes == [n.replace(packed.name, plain.name) for n in b.notes]
+    np.testing.assert_array_equal(a.series[0].values, b.series[0].values)
+    if compression == "zip":
+        import zipfile
+
+        with zipfile.ZipFile(tmp_path / "two.zip", "w") as z:
+            z.writestr("a.csv", "x\n1\n")
+            z.writestr("b.csv", "x\n1\n")
+        with pytest.raises(ValueError, match=r"two.zip: expected one file inside the zip archive, got 2 \(a.csv, b.csv\)"):
+            load_series(tmp_path / "two.zip")

@@ -402,6 +402,40 @@ def _split_dimensions(df, notes: list[str]):
     return out
 
 
+#: compressed text tables read as they are (pandas reads them by the same suffixes)
+COMPRESSED = (".gz", ".bz2", ".xz", ".zip")
+
+
+def _opener(path: Path, suffix: str):
+    """``open``-like for the file's bytes: through gzip, bz2 or lzma, or the one file inside a zip archive."""
+    if suffix == ".gz":
+        import gzip
+        return gzip.open
+    if suffix == ".bz2":
+        import bz2
+        return bz2.open
+    if suffix == ".xz":
+        import lzma
+        return lzma.open
+    if suffix == ".zip":
+        import zipfile
+
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if not n.endswith("/")]
+        if len(names) != 1:
+            raise _err(path, f"expected one file inside the zip archive, got {len(names)}"
+                       + (f" ({', '.join(names[:5])}{' ...' if len(names) > 5 else ''}): unpack the one to read"
+                          if names else ""))
+        import contextlib
+
+        @contextlib.contextmanager
+        def member(p, mode="rb"):
+            with zipfile.ZipFile(p) as z, z.open(names[0]) as f:
+                yield f
+        return member
+    return open
+
+
 def read_table(path: str | Path):
     """A pandas DataFrame from a .csv/.tsv/.txt or .parquet file, with clear errors."""
     import pandas as pd
@@ -418,15 +452,13 @@ def read_table(path: str | Path):
         df = read_tsf(path)
         df.attrs.update(source=str(path), decimal=".")
         return df
-    text = suffix in (".csv", ".txt", ".tsv", ".gz")
+    text = suffix in (".csv", ".txt", ".tsv", *COMPRESSED)
     notes: list[str] = []
     try:
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         elif text:
-            import gzip
-
-            opener = gzip.open if suffix == ".gz" else open
+            opener = _opener(path, suffix)
             encoding, note = text_encoding(path, opener)
             if note:
                 notes.append(note)
@@ -438,7 +470,7 @@ def read_table(path: str | Path):
             skip = skip or meta
             # the separator (and decimal mark) of a .csv from its header line, and of a .txt whose header has one of
             # those separators (a ';' .txt export with decimal commas); the others (spaces): pandas' sniffer
-            inner = Path(path.stem).suffix.lower() if suffix == ".gz" else suffix  # 'x.tsv.gz': '.tsv'
+            inner = Path(path.stem).suffix.lower() if suffix in COMPRESSED else suffix  # 'x.tsv.gz': '.tsv'
             header_line = lines[skip] if skip < len(lines) else ""
             dialect = table_dialect(header_line) if inner in (".csv", ".tsv") or (
                 inner == ".txt" and any(c in header_line for c in ",;\t|")) else {"sep": None, "engine": "python"}
@@ -452,7 +484,8 @@ def read_table(path: str | Path):
             df = pd.read_csv(path, skiprows=skip, index_col=False, **dialect)
         else:
             sheet = " (save the sheet as CSV: File > Save As > CSV UTF-8)" if suffix in (".xlsx", ".xls", ".ods") else ""
-            raise _err(path, f"expected a .csv, .parquet or .tsf file, got {suffix or 'no extension'!r}{sheet}")
+            raise _err(path, f"expected a .csv (or .tsv, .txt; compressed .gz, .bz2, .xz, .zip), .parquet or .tsf "
+                             f"file, got {suffix or 'no extension'!r}{sheet}")
     except pd.errors.EmptyDataError:
         raise _err(path, "the file is empty; expected a header row and data rows") from None
     except pd.errors.ParserError as e:
@@ -467,7 +500,7 @@ def read_table(path: str | Path):
         df.attrs["header_lines"] = skip + 1
     if text and header_is_data(list(df.columns)):
         first = ",".join(df.columns)
-        if suffix == ".csv":  # every line is data: the months with a dot counted from the first
+        if inner == ".csv":  # every line is data: the months with a dot counted from the first
             months = _month_dot_year_columns(lines[skip:], dialect.get("sep"))
             dialect["dtype"] = {k: str for k in months} if months else None
         df = pd.read_csv(path, header=None, skiprows=skip, **dialect)
