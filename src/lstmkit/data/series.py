@@ -609,8 +609,7 @@ def units_row(df, decimal: str = ".") -> bool:
 def whole_numbers(a) -> bool:
     """Whether every value is a finite whole number (``inf`` is not, and raises no numpy warning on the way)."""
     a = np.asarray(a, dtype="float64")
-    finite = np.isfinite(a)
-    return bool(finite.all()) and bool((np.mod(a, 1) == 0).all())
+    return bool(np.isfinite(a).all()) and bool((np.mod(a, 1) == 0).all())
 
 
 def where_row(df, i: int) -> str:

@@ -479,7 +479,8 @@ class Forecaster(Estimator):
                              f"the end of any {'training' if history is None else 'history'} series (same ids, the "
                              "times that follow)")
         frame = pd.concat(parts, ignore_index=True)
-        odd_scale = scale_note({s.id: s.values for s in data.series if s.id in set(frame["id"])}, season)
+        scored = set(frame["id"])
+        odd_scale = scale_note({s.id: s.values for s in data.series if s.id in scored}, season)
         if odd_scale:
             peer_notes = [*peer_notes, odd_scale]
         names = ["forecast", *peers]
