@@ -99,12 +99,15 @@ def test_many_series_with_a_few_too_short_use_the_fallback_and_are_listed(tmp_pa
         n = 60 if k % 10 else 12  # three series of 12 values: shorter than the LSTM's window + horizon
         d = _seasonal(n, "MS", 12, seed=k, level=50 + k)
         frames.append(d.assign(id=f"s{k:02d}"))
+    frames.append(_seasonal(60, "MS", 12).tail(1).assign(id="new", y=7.0))  # sold once: was left out, unforecast
     df = pd.concat(frames, ignore_index=True)
     f = Forecaster(horizon=3, model="lstm", **QUICK)
     f.fit(df, time="t", target="y", id="id")
-    assert sorted(f.core_.plan.short) == ["s00", "s10", "s20"]
+    assert sorted(f.core_.plan.short) == ["new", "s00", "s10", "s20"]
     fc = f.predict()
-    assert fc["id"].nunique() == 30 and np.isfinite(fc["forecast"]).all()
+    assert fc["id"].nunique() == 31 and np.isfinite(fc["forecast"]).all()
+    assert fc.loc[fc["id"] == "new", "forecast"].tolist() == [7.0] * 3
+    assert f.predict(history=df)["id"].nunique() == 31
     note = [n for n in f.core_.notes if "too short" in n]
     assert note and "'s00'" in note[0]
     page = f.report(tmp_path).read_text()

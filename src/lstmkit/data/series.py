@@ -3099,7 +3099,9 @@ def load_series(
                          ": read in time order")
     if scant:
         shown = ", ".join(map(repr, scant[:10])) + (" ..." if len(scant) > 10 else "")
-        notes.append(f"{len(scant)} series with fewer than {min_length} observed values of {target_name!r} left out "
+        notes.append(f"{len(scant)} series with " + ("no observed value" if min_length == 1 else
+                                                    f"fewer than {min_length} observed values")
+                     + f" of {target_name!r} left out "
                      f"(nothing to forecast them from): {shown}")
     notes[before_series:] = gather_series_notes(notes[before_series:])
     for step, (k, moved, worst) in jitter.items():

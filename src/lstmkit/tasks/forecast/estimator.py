@@ -92,14 +92,15 @@ class Forecaster(Estimator):
                 base[k] = v
         return base
 
-    def read(self, data=None, new_data: bool = False, min_length: int = 2, **columns) -> SeriesSet:
+    def read(self, data=None, new_data: bool = False, min_length: int = 1, **columns) -> SeriesSet:
         """The series in ``data`` (a DataFrame, Series, array or file path; ``None``: ``data.path`` or the built-in airline series).
 
         Column names default to those given to :meth:`fit` (or the ``data``
         section of the configuration); keyword arguments override them.
         ``new_data``: data for a fitted model (predict, evaluate), read with no time column where the model
-        was fitted on the row order. ``min_length``: fewer observed values in a series is an error (the actuals
-        :meth:`evaluate` scores may be a single value).
+        was fitted on the row order. ``min_length``: a lone series with fewer observed values is an error; one
+        of many is left out with a note. One value is enough: a product sold once is forecast by the fallback
+        (the naive forecast at least), as the other too-short series are, not dropped from the forecasts.
         """
         from ...data import builtin_path
         from ...data.series import load_series
@@ -295,14 +296,13 @@ class Forecaster(Estimator):
 
         if sessions.parse(self.freq_) is not None and columns.get("freq") is None:
             columns = dict(columns, freq=self.freq_)  # opening hours: a short history need not show them again
-        least = 1 if verb == "evaluate" else 2  # (actuals may be one value a series)
         try:
-            data = self.read(df, new_data=True, min_length=least, **columns)
+            data = self.read(df, new_data=True, **columns)
         except ValueError as e:  # too few or gappy dates to show their step: the model's step is theirs
             if "could not infer a regular step" not in str(e) or columns.get("freq") is not None \
                     or not isinstance(self.freq_, str):
                 raise
-            data = self.read(df, new_data=True, min_length=least, **dict(columns, freq=self.freq_))
+            data = self.read(df, new_data=True, **dict(columns, freq=self.freq_))
         if verb == "predict" and str(data.freq) != str(self.freq_):  # (evaluate matches actuals by their times)
             raise ValueError(f"Forecaster.{verb}: {data.source}: expected data of frequency {self.freq_!r} (as "
                              f"in training), got {data.freq!r}; is the time column (time=, --time) the right one?")
