@@ -93,6 +93,20 @@ def test_evaluate_takes_one_actual_a_series():
     assert m["model"]["mae"] == pytest.approx(abs(f.predict()["forecast"].iloc[0] - df["sales"].iloc[72]))
 
 
+def test_evaluate_names_the_actuals_it_could_not_score():
+    """Actuals of an id the model never saw ('S1' for 's1') or of no forecast step were passed over in silence."""
+    t = pd.date_range("2018-01-01", periods=40, freq="MS")
+    df = pd.concat([pd.DataFrame({"id": f"s{k}", "t": t, "y": 50 + 10 * np.sin(np.arange(40) + k)}) for k in range(3)])
+    f = Forecaster(horizon=3, candidates=["naive"], peers=[], progress_bar=False).fit(df, time="t", target="y", id="id")
+    after, later = pd.date_range("2021-05-01", periods=3, freq="MS"), pd.date_range("2023-01-01", periods=3, freq="MS")
+    act = pd.concat([pd.DataFrame({"id": k, "t": when, "y": 50.0})
+                     for k, when in (("s0", after), ("S1", after), ("x", after), ("s2", later))])
+    m = f.evaluate(act, time="t", target="y", id="id")
+    assert m["series"] == 1 and m["points"] == 3
+    assert "actual values of 2 series not scored (not among the series forecast): 'S1', 'x'" in m["notes"]
+    assert "actual values of 1 series not scored (none at the 3 steps after the series' end): 's2'" in m["notes"]
+
+
 def test_new_data_in_the_models_step_stay_on_its_grid(tmp_path):
     # 3-hourly readings at 01:00, 04:00, ...: a one-step actual or a two-row history is read in the model's step,
     # which was laid from midnight (00:00, 03:00, ...): evaluate found no actual and predict(history=) forecast

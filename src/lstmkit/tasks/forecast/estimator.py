@@ -451,6 +451,9 @@ class Forecaster(Estimator):
         else:
             fc = self.forecast_ if history is None else self._future(data, self.core_)
         parts = []
+        known = {s.id for s in data.series}
+        unscored = {"not among the series forecast": [a.id for a in actual.series if a.id not in known],
+                    f"none at the {_steps(H)} after the series' end": []}
         for k, s in enumerate(data.series):
             a = by_id.get(s.id)
             if a is None:
@@ -459,6 +462,7 @@ class Forecaster(Estimator):
             pos = pd.Index(a.time).get_indexer(times)
             ok = pos >= 0
             if not ok.any():
+                unscored[f"none at the {_steps(H)} after the series' end"].append(s.id)
                 continue
             f = fc[fc["id"] == s.id]
             if len(f) != H:
@@ -483,6 +487,10 @@ class Forecaster(Estimator):
         odd_scale = scale_note({s.id: s.values for s in data.series if s.id in scored}, season)
         if odd_scale:
             peer_notes = [*peer_notes, odd_scale]
+        for why, ids in unscored.items():
+            if ids:
+                peer_notes = [*peer_notes, f"actual values of {len(ids)} series not scored ({why}): "
+                              + ", ".join(map(repr, ids[:10])) + (" ..." if len(ids) > 10 else "")]
         names = ["forecast", *peers]
         summary = summarise(frame, names, season)
         fm = summary["forecasters"]
