@@ -219,6 +219,8 @@ def within_reach(p: pd.DataFrame, train, form: str) -> None:
     largest less smallest; its mean absolute value where flat; 1 where all zeros) of them. One series with
     nothing to scale by once put every other series' 97.5 % bound at four times its forecast, and no check here
     saw it."""
+    if not len(p):  # (no forecasts: a known-future covariate without its rows after the end)
+        return
     if form == "wide":
         hist = {str(c): train[c].to_numpy(dtype=float) for c in train.columns if c != "t"}
     elif isinstance(train, pd.DataFrame) and "id" in train.columns:
