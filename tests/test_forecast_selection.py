@@ -597,32 +597,3 @@ def test_the_lstm_forecasts_a_series_that_held_one_value_up_to_the_origin_as_tha
     data = load_series(df, "y", "t", id="id")
     series, origin = np.array([0, 0, 0, 0, 1, 1]), np.array([1, 6, 7, 10, 1, 2])
     assert _flat_before(data, series, origin).tolist() == [True, True, False, False, True, False]
-
-
-def test_series_on_which_every_candidate_failed_do_not_vote():
-    from lstmkit.tasks.forecast.selection import voters
-
-    rng = np.random.default_rng(0)
-    actual = [rng.normal(0, 1, (4, 3)) for _ in range(10)]
-    fc = {"a": [x + 0.5 for x in actual], "b": [x + 0.7 for x in actual], "naive": [x + 0.9 for x in actual]}
-    fc["a"][9], fc["b"][9] = actual[9] + 20, actual[9] + 20  # a break only the naive forecast followed
-    assert voters("mase", actual, fc, [1.0] * 10) == (list(range(9)), [9])
-    assert voters("smape", actual, fc, [1.0] * 10)[1] == []  # other metrics' scales differ by series
-    assert voters("mase", actual[6:], {k: v[6:] for k, v in fc.items()}, [1.0] * 4)[1] == []  # too few to judge
-
-
-def test_a_launched_product_does_not_make_the_naive_forecast_the_choice_for_the_whole_panel():
-    """Twelve seasonal weekly series and one product launched ten weeks before the end: the launch scored
-    every candidate but the naive forecast at MASE 10 or more, and the panel was forecast flat."""
-    rng = np.random.default_rng(3)
-    t = pd.date_range("2019-01-06", periods=120, freq="W-SUN")
-    k = np.arange(120)
-    parts = [pd.DataFrame({"id": f"s{j}", "t": t, "y": 30 + 8 * np.sin(2 * np.pi * k / 52 + j) + rng.normal(0, 1, 120)})
-             for j in range(12)]
-    y = np.zeros(120)
-    y[-10:] = 20 + rng.normal(0, 2, 10)
-    df = pd.concat(parts + [pd.DataFrame({"id": "launched", "t": t, "y": y})], ignore_index=True)
-    f = Forecaster(horizon=6, candidates=["seasonal_naive", "naive"], peers=[], progress_bar=False)
-    f.fit(df, time="t", target="y", id="id")
-    assert f.choice_["chosen"] == "seasonal_naive"
-    assert any("every candidate failed" in n and "'launched'" in n for n in f.core_.notes)

@@ -395,24 +395,14 @@ class Validation:
     members: list[str]  # the combination's, when it could be formed
     notes: list[str]
     seconds: dict[str, float]
-    voters: list[int] | None = None  # the usable series the choice is made on (None: all; see :func:`voters`)
 
     @property
     def count(self) -> int:
         return sum(len(o) for o in self.origins)
 
-    def voting(self) -> tuple[dict[str, list[np.ndarray]], list[np.ndarray], list[float]]:
-        """The forecasts, actuals and scales of the series that vote on the choice."""
-        if self.voters is None:
-            return self.forecasts, self.actual, self.scales
-        keep = self.voters
-        return ({k: [fc[i] for i in keep] for k, fc in self.forecasts.items()}, [self.actual[i] for i in keep],
-                [self.scales[i] for i in keep])
-
     def score_of(self, metric: str, fc: list[np.ndarray]) -> float:
-        """Mean over the voting series of the validation score of forecasts ``fc`` (per usable series)."""
-        keep = range(len(self.actual)) if self.voters is None else self.voters
-        return float(np.mean([score(metric, self.actual[i], fc[i], self.scales[i]) for i in keep]))
+        """Mean over series of the validation score of forecasts ``fc`` (per usable series)."""
+        return float(np.mean([score(metric, a, f, s) for a, f, s in zip(self.actual, fc, self.scales)]))
 
     def scores(self, metric: str) -> dict[str, float]:
         """Each candidate's :meth:`score_of`."""
@@ -452,35 +442,6 @@ def mean_and_se(d: list[np.ndarray], horizon: int) -> tuple[float, float]:
             lrv += 2 * (1 - k / horizon) * float(np.dot(x[k:], x[:-k])) / m
         total += m * max(lrv, 0.0)
     return mu, float(np.sqrt(total / (n * max(n - 1, 1))))
-
-
-#: series that vote on the choice: those whose median candidate scores at most this many interquartile ranges above
-#: the panel's upper quartile (Tukey's far-out fence) or at most :data:`FAILED_TIMES` times the median series'
-FENCE = 3.0
-FAILED_TIMES = 3.0
-#: the fewest usable series for which some are judged to lie far out
-FEWEST_VOTERS = 5
-
-
-def voters(metric: str, actual: list[np.ndarray], forecasts: dict[str, list[np.ndarray]],
-           scales: list[float]) -> tuple[list[int], list[int]]:
-    """``(kept, left out)``: the positions of the series whose validation decides the choice, and of those on
-    which every candidate failed. A launched product (zeros, then sales) or a discontinued one (sales, then
-    zeros) scores MASE 10 for every candidate but the naive forecast, which follows the break: one such series
-    in a panel of twelve seasonal ones made the naive forecast the choice for all of them. Such a series (the
-    median of its candidates' MASE above the panel's far-out fence and :data:`FAILED_TIMES` times the median
-    series') still gets forecasts; it does not vote. With MASE only (the other metrics' scales differ by series),
-    and from :data:`FEWEST_VOTERS` series up; a single series always decides."""
-    n = len(actual)
-    everyone = list(range(n))
-    names = [k for k in forecasts if k != "combination"]
-    if metric != "mase" or n < FEWEST_VOTERS or not names:
-        return everyone, []
-    d = np.array([np.median([score(metric, actual[i], forecasts[k][i], scales[i]) for k in names])
-                  for i in range(n)])
-    q1, mid, q3 = np.percentile(d, [25, 50, 75])
-    out = [i for i in range(n) if d[i] > q3 + FENCE * (q3 - q1) and d[i] > FAILED_TIMES * mid]
-    return [i for i in everyone if i not in out], out
 
 
 def choose(rule: str, forecasts: dict[str, list[np.ndarray]], actual: list[np.ndarray], scales: list[float],
@@ -557,7 +518,6 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
     origins: list[np.ndarray] = []
     actual: list[np.ndarray] = []
     scales: list[float] = []
-    keep: list[int] = []  # the usable series that vote on the choice (:func:`voters`)
     if usable:
         sub = subset(data, usable)
         sub_ends = [vends[k] for k in usable]
@@ -577,16 +537,9 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
                 inner_fits[name] = fit
             val_fc[name] = fc
             seconds[f"validate {name}"] = time.perf_counter() - t0
-        keep, left_out = voters(metric, actual, val_fc, scales)
-        if left_out:
-            ids = [data.series[usable[i]].id for i in left_out]
-            notes.append(f"{len(ids)} series on which every candidate failed in validation (the median candidate's "
-                         f"{metric.upper()} far above the other series') left out of the choice, which they would "
-                         "decide by who guessed their break: " + ", ".join(map(repr, ids[:10]))
-                         + (" ..." if len(ids) > 10 else ""))
         if "combination" in plan.candidates:
             best_lstm = min((k for k in val_fc if k in plan.lstm_setups), default=None,
-                            key=lambda k: np.mean([score(metric, actual[i], val_fc[k][i], scales[i]) for i in keep]))
+                            key=lambda k: np.mean([score(metric, a, f, s) for a, f, s in zip(actual, val_fc[k], scales)]))
             stats = [k for k in STATS if k in val_fc]
             if best_lstm and stats:
                 members = [best_lstm, *stats]
@@ -597,8 +550,7 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
     else:
         notes.append("no series is long enough for validation origins: the first candidate is used as it is")
     return Validation(plan=plan, usable=usable, origins=origins, actual=actual, scales=scales, forecasts=val_fc,
-                      inner_fits=inner_fits, members=members, notes=notes, seconds=seconds,
-                      voters=keep if usable and len(keep) < len(usable) else None)
+                      inner_fits=inner_fits, members=members, notes=notes, seconds=seconds)
 
 
 def fit_final_lstm(cfg: ForecastConfig, plan: Plan, data: SeriesSet, ends: list[int], name: str,
@@ -659,7 +611,7 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
     if cfg.select.model != "auto":
         chosen, chosen_members = cfg.select.model, (members if cfg.select.model == "combination" else [])
     elif scores:
-        chosen, chosen_members = choose(cfg.select.rule, *val.voting(), members, metric,
+        chosen, chosen_members = choose(cfg.select.rule, val.forecasts, val.actual, val.scales, members, metric,
                                         order=plan.candidates, stride=plan.val_stride)
     else:
         chosen, chosen_members = ranked[0], []
