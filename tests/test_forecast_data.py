@@ -2072,3 +2072,26 @@ def test_a_compressed_csv_reads_as_the_plain_one(tmp_path, compression):
             z.writestr("b.csv", "x\n1\n")
         with pytest.raises(ValueError, match=r"two.zip: expected one file inside the zip archive, got 2 \(a.csv, b.csv\)"):
             load_series(tmp_path / "two.zip")
+
+
+def test_ids_with_spaces_around_them_name_the_same_series(tmp_path):
+    """'b ' in the last rows of series 'b' (a padded export) made a second series of five rows, and 'b' ended
+    five days early."""
+    t = pd.date_range("2020-01-01", periods=40, freq="D")
+    df = pd.concat([pd.DataFrame({"store": k, "date": t, "sales": 20.0 + np.arange(40) % 7}) for k in ("a", "b")],
+                   ignore_index=True)
+    df.loc[df.index[-5:], "store"] = "b "
+    for data in (df, _write(tmp_path, df)):
+        d = load_series(data, "sales", "date", id="store")
+        assert [(s.id, len(s)) for s in d.series] == [("a", 40), ("b", 40)]
+        assert any("5 id(s) in column 'store' with spaces around them read without ('b ' as 'b')" in n for n in d.notes)
+    assert df["store"].iloc[-1] == "b "  # the caller's frame is left as it was
+    two = df.assign(region=" north")
+    assert [s.id for s in load_series(two, "sales", "date", id=["region", "store"]).series] == ["north/a", "north/b"]
+
+
+def test_a_wide_table_names_the_columns_it_leaves_out_for_not_holding_numbers():
+    t = pd.date_range("2020-01-01", periods=30, freq="D")
+    d = load_series(pd.DataFrame({"date": t, "A": np.arange(30.0), "note": ["x"] * 30}), time="date", layout="wide")
+    assert [s.id for s in d.series] == ["A"]
+    assert any("column(s) ['note'] do not hold numbers: left out" in n for n in d.notes)

@@ -632,6 +632,26 @@ def _no_missing_ids(df, cols: list, path) -> None:
                              f"({int(gone.sum())} row(s) without one; drop them or give them an id)")
 
 
+def _strip_ids(df, cols: list, notes: list[str]) -> None:
+    """Text ids read without the spaces around them ('b ' as 'b', as a padded export or a spreadsheet writes
+    them), with a note: read as they were, the rows of one series split into two, and the forecasts of the
+    first started days early. ``df`` is the loader's own copy."""
+    import pandas as pd
+
+    for c in cols:
+        col = df[c]
+        if not (col.dtype == object or isinstance(col.dtype, pd.StringDtype)):
+            continue
+        text = col.astype(str)
+        bare = text.str.strip()
+        moved = (text != bare).to_numpy()
+        if moved.any():
+            df[c] = col.where(~moved, bare)
+            first = text[moved].iloc[0]
+            notes.append(f"{int(moved.sum())} id(s) in column {c!r} with spaces around them read without ({first!r} "
+                         f"as {first.strip()!r})")
+
+
 def _need(df, path, cols: list[str], role: str) -> None:
     for c in cols:
         if c not in df.columns:
@@ -1469,6 +1489,7 @@ def join_id_columns(df, id, src, notes: list[str]):
         return id[0]
     _need(df, src, list(id), "id")
     _no_missing_ids(df, list(id), src)
+    _strip_ids(df, list(id), notes)
     name = _free_name(df, "/".join(map(str, id)))
     joined = df[list(id)].astype(str).agg("/".join, axis=1)
     parts = df[list(id)].assign(__id__=joined).drop_duplicates("__id__")
@@ -2863,6 +2884,10 @@ def load_series(
             cols = [c for c in df.columns if c != time and reads_as_numbers(df[c])]
             if not cols:
                 raise _err(src, f"no numeric series columns besides the time column; the columns are {list(df.columns)}")
+            text = [c for c in df.columns if c not in (time, "__row__", *cols)]
+            if text:
+                notes.append(f"column(s) {text[:5]}{' ...' if len(text) > 5 else ''} do not hold numbers: left out "
+                             "(target= names the series columns)")
         _need(df, src, cols, "series")
         for c in cols:  # checked here, while the rows are still the file's
             check_finite(numeric_column(df, c, src).to_numpy(), df, c, src)
@@ -2919,6 +2944,7 @@ def load_series(
             check_finite(v.to_numpy(), df, c, src)
     if id_col and layout == "long":
         _no_missing_ids(df, [id_col], src)
+        _strip_ids(df, [id_col], notes)
     ids = df[id_col].astype(str).to_numpy() if id_col else np.array([target_name] * len(df))  # one series: named after its column
     if time:
         t_all, is_dt, tz, tz_utc = parse_time(df, time, src, ids if id_col else None, notes)
