@@ -536,16 +536,19 @@ def test_mase_scale_never_rests_on_a_near_zero_divisor():
     s, basis = scale_basis(noisy, 12)
     assert basis == "seasonal naive" and s == pytest.approx(np.mean(np.abs(noisy[12:] - noisy[:-12])))
     repeated = np.tile(np.arange(12.0), 4)
-    assert scale_basis(repeated, 12) == (pytest.approx(np.mean(np.abs(np.diff(repeated)))), "naive")
+    assert scale_basis(repeated, 12) == (pytest.approx(np.mean(np.abs(np.diff(repeated)))), "naive, season repeated")
     sine = 80 + 10 * np.sin(2 * np.pi * np.arange(40) / 12)  # repeats up to rounding: differences of 1e-14
-    assert scale_basis(sine, 12)[1] == "naive"
+    assert scale_basis(sine, 12)[1] == "naive, season repeated"
     assert scale_basis(np.full(30, -5.0), 12) == (5.0, "mean level")
     assert scale_basis(np.zeros(30), 12) == (1.0, "unit")
     assert scale_basis(np.zeros(1), 12) == (1.0, "unit")
     assert scale_basis(noisy[:8], 12)[1] == "naive"  # shorter than a season: the plain MASE scale, not a fallback
-    assert scale_note({"a": noisy, "b": noisy[:8]}, 12) is None
-    note = scale_note({"a": noisy, "z": np.zeros(30), "c": np.full(30, 3.0)}, 12)
-    assert "'z'" in note and "'c'" in note and "'a'" not in note
+    def note_of(histories):
+        return scale_note({k: scale_basis(h, 12)[1] for k, h in histories.items()})
+
+    assert note_of({"a": noisy, "b": noisy[:8]}) is None
+    note = note_of({"a": noisy, "z": np.zeros(30), "c": np.full(30, 3.0), "r": repeated})
+    assert "'z'" in note and "'c'" in note and "'r'" in note and "'a'" not in note
 
 
 def test_one_all_zero_series_does_not_decide_the_choice_or_blow_up_every_band(tmp_path):

@@ -28,7 +28,7 @@ from . import metrics as M
 from .classical import STATISTICAL, statsforecast_available
 from .config import ForecastConfig
 from .plan import spaced_stride
-from .selection import CoreFit, fit_core, label, scale_note, series_scale, subset
+from .selection import CoreFit, fit_core, label, scale_basis, scale_note, subset
 
 
 #: most origins a series gets from ``stride=0`` before they are spaced out (MSTL + ETS at season 288 takes
@@ -258,8 +258,9 @@ def run_backtest(cfg: ForecastConfig, data: SeriesSet, progress=None, log_dir=No
     blocks_origins = []
     for b in range(n_blocks):
         blocks_origins.extend([o[b * refit:(b + 1) * refit] for o in all_origins] if refit else all_origins)
-    scales = [series_scale(s.values[:st], season) for s, st in zip(data.series, starts)]
-    odd_scale = scale_note({s.id: s.values[:st] for s, st in zip(data.series, starts)}, season)
+    based = [scale_basis(s.values[:st], season) for s, st in zip(data.series, starts)]
+    scales = [scale for scale, _ in based]
+    odd_scale = scale_note({s.id: basis for s, (_, basis) in zip(data.series, based)})
     if odd_scale and odd_scale not in notes:
         notes.append(odd_scale)
     parts = []

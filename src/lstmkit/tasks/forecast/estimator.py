@@ -431,7 +431,7 @@ class Forecaster(Estimator):
         import pandas as pd
 
         from .backtest import summarise, verdict
-        from .selection import scale_note, series_scale
+        from .selection import scale_basis, scale_note
 
         # the actuals' past covariates are not read (the forecasts were made without them; after the end they are
         # often empty), their known-future ones are (_forecast_with_known_future)
@@ -451,9 +451,10 @@ class Forecaster(Estimator):
         else:
             fc = self.forecast_ if history is None else self._future(data, self.core_)
         parts = []
+        bases = {}  # what each scored series' MASE scale rests on
         known = {s.id for s in data.series}
-        unscored = {"not among the series forecast": [a.id for a in actual.series if a.id not in known],
-                    f"none at the {_steps(H)} after the series' end": []}
+        strangers = [a.id for a in actual.series if a.id not in known]
+        elsewhere = []  # series whose actuals hold none of the horizon's times
         for k, s in enumerate(data.series):
             a = by_id.get(s.id)
             if a is None:
@@ -462,7 +463,7 @@ class Forecaster(Estimator):
             pos = pd.Index(a.time).get_indexer(times)
             ok = pos >= 0
             if not ok.any():
-                unscored[f"none at the {_steps(H)} after the series' end"].append(s.id)
+                elsewhere.append(s.id)
                 continue
             f = fc[fc["id"] == s.id]
             if len(f) != H:
@@ -471,7 +472,8 @@ class Forecaster(Estimator):
                     "actual": a.values[pos[ok]], "forecast": f["forecast"].to_numpy()[ok]}
             for p, arrs in peers.items():
                 part[p] = arrs[k][ok]
-            part["_scale"] = np.full(int(ok.sum()), series_scale(s.values, season))
+            scale, bases[s.id] = scale_basis(s.values, season)
+            part["_scale"] = np.full(int(ok.sum()), scale)
             parts.append(pd.DataFrame(part))
         if not parts and data.future_names and len(fc) == 0:
             raise ValueError(f"Forecaster.evaluate: the model reads the known-future covariates {data.future_names}, "
@@ -483,21 +485,22 @@ class Forecaster(Estimator):
                              f"the end of any {'training' if history is None else 'history'} series (same ids, the "
                              "times that follow)")
         frame = pd.concat(parts, ignore_index=True)
-        scored = set(frame["id"])
-        odd_scale = scale_note({s.id: s.values for s in data.series if s.id in scored}, season)
+        notes = list(peer_notes)  # (a copy: the peers' notes are kept with their forecasts)
+        odd_scale = scale_note(bases)
         if odd_scale:
-            peer_notes = [*peer_notes, odd_scale]
-        for why, ids in unscored.items():
+            notes.append(odd_scale)
+        for why, ids in (("not among the series forecast", strangers),
+                         (f"none at the {_steps(H)} after the series' end", elsewhere)):
             if ids:
-                peer_notes = [*peer_notes, f"actual values of {len(ids)} series not scored ({why}): "
-                              + ", ".join(map(repr, ids[:10])) + (" ..." if len(ids) > 10 else "")]
+                notes.append(f"actual values of {len(ids)} series not scored ({why}): "
+                             + ", ".join(map(repr, ids[:10])) + (" ..." if len(ids) > 10 else ""))
         names = ["forecast", *peers]
         summary = summarise(frame, names, season)
         fm = summary["forecasters"]
         out = {"model": fm["forecast"], **{p: fm[p] for p in peers}, "verdict": verdict(fm, self.core_.chosen, title=self.core_.title()),
                "series": int(frame["id"].nunique()), "points": int(len(frame)), "horizon": H, "season": season,
                "peers": list(peers), "per_series": summary["per_series"], "per_step": summary["per_step"],
-               "notes": list(peer_notes), "after": "the training data" if history is None else "the history given"}
+               "notes": notes, "after": "the training data" if history is None else "the history given"}
         self.evaluation_ = out
         self.evaluation_frame_ = frame.drop(columns="_scale")
         return out

@@ -55,20 +55,28 @@ def label(name: str) -> str:
     return LSTM_LABELS.get(name) or LABELS.get(name, name)
 
 
+#: what a MASE scale rests on, where it is not the in-sample seasonal-naive (or, without a season, naive) error
+SCALE_FALLBACKS = {"naive, season repeated": "by the naive forecast's error (the seasonal naive repeats their history "
+                                             "exactly)",
+                   "mean level": "by their mean absolute value (their history is constant)",
+                   "unit": "by 1 (their history is all zeros)"}
+
+
 def scale_basis(history: np.ndarray, season: int) -> tuple[float, str]:
     """One series' MASE scale and what it rests on: the in-sample MAE of the seasonal-naive forecast (``"seasonal
-    naive"``; the naive one where the season is 1 or longer than the history). Never zero: a history that forecast
-    repeats without error (a constant, an item with no sales, one season copied over) falls back to the naive MAE
-    (``"naive"``), then to its mean absolute value (``"mean level"``), then to 1 (``"unit"``: nothing but zeros).
-    A near-zero divisor would let that one series decide the choice among candidates, by errors a billion times
-    the others', and widen every series' interval, which pools the scaled errors."""
+    naive"``; ``"naive"`` where the season is 1 or longer than the history). Never zero: a history that forecast
+    repeats without error (a constant, an item with no sales, one season copied over) falls back
+    (:data:`SCALE_FALLBACKS`) to the naive MAE (``"naive, season repeated"``), then to its mean absolute value
+    (``"mean level"``), then to 1 (``"unit"``: nothing but zeros). A near-zero divisor would let that one series
+    decide the choice among candidates, by errors a billion times the others', and widen every series' interval,
+    which pools the scaled errors."""
     h = np.asarray(history, dtype="float64")
     basis = "seasonal naive" if season > 1 and len(h) > season else "naive"
     level = float(np.abs(h).mean()) if len(h) else 0.0
     tiny = 1e-9 * level  # a season repeated in floating point leaves differences of its last bits, not zero
     s = M.mase_scale(h, season) if len(h) >= 2 else 0.0
     if s <= tiny and basis == "seasonal naive":
-        s, basis = M.mase_scale(h, 1), "naive"
+        s, basis = M.mase_scale(h, 1), "naive, season repeated"
     if s <= tiny and len(h):
         s, basis = level, "mean level"
     if not s > 0:
@@ -81,21 +89,17 @@ def series_scale(history: np.ndarray, season: int) -> float:
     return scale_basis(history, season)[0]
 
 
-def scale_note(histories: dict, season: int) -> str | None:
-    """The note a table of MASE values needs when some series' scale is not the seasonal-naive (or naive) error
-    (:func:`scale_basis`); ``histories`` maps each series' id to the values its scale is taken on."""
-    odd = {}
-    for sid, h in histories.items():
-        basis = scale_basis(h, season)[1]
-        if basis in ("mean level", "unit") or (basis == "naive" and season > 1 and len(h) > season):
+def scale_note(bases: dict) -> str | None:
+    """The note a table of MASE values needs when some series' scale is a fallback (:data:`SCALE_FALLBACKS`);
+    ``bases`` maps each series' id to what its scale rests on (:func:`scale_basis`)."""
+    odd: dict[str, list] = {}
+    for sid, basis in bases.items():
+        if basis in SCALE_FALLBACKS:
             odd.setdefault(basis, []).append(sid)
     if not odd:
         return None
-    what = {"naive": "by the naive forecast's error (the seasonal naive repeats their history exactly)",
-            "mean level": "by their mean absolute value (their history is constant)",
-            "unit": "by 1 (their history is all zeros)"}
-    parts = [f"{len(ids)} series {what[b]}: {', '.join(repr(i) for i in ids[:10])}{' ...' if len(ids) > 10 else ''}"
-             for b, ids in odd.items()]
+    parts = [f"{len(ids)} series {SCALE_FALLBACKS[b]}: {', '.join(repr(i) for i in ids[:10])}"
+             f"{' ...' if len(ids) > 10 else ''}" for b, ids in odd.items()]
     return "MASE scaled otherwise where the seasonal naive has no in-sample error to scale by: " + "; ".join(parts)
 
 
