@@ -622,24 +622,20 @@ def where_row(df, i: int) -> str:
     return f"row {i + 1 + df.attrs.get('header_lines', 1)}" if df.attrs.get("file_rows") else f"position {i}"
 
 
-def _no_missing_ids(df, cols: list, path) -> None:
-    """Refuse a row whose series id is missing: it belongs to no series (read as text, it made one named 'nan',
-    and its series lost the row), as a row without a timestamp has no place in one."""
-    for c in cols:
-        gone = df[c].isna().to_numpy()
-        if gone.any():
-            raise _err(path, f"column {c!r} {where_row(df, int(np.flatnonzero(gone)[0]))}: missing series id "
-                             f"({int(gone.sum())} row(s) without one; drop them or give them an id)")
-
-
-def _strip_ids(df, cols: list, notes: list[str]) -> None:
-    """Text ids read without the spaces around them ('b ' as 'b', as a padded export or a spreadsheet writes
-    them), with a note: read as they were, the rows of one series split into two, and the forecasts of the
-    first started days early. ``df`` is the loader's own copy."""
+def _read_ids(df, cols: list, path, notes: list[str]) -> None:
+    """The id columns ``cols`` of ``df`` (the loader's own copy) made fit to name series. A row whose id is missing
+    is refused: it belongs to no series (read as text, it made one named 'nan', and its series lost the row), as
+    a row without a timestamp has no place in one. Text ids are read without the spaces around them ('b ' as 'b',
+    as a padded export or a spreadsheet writes them), with a note: read as they were, the rows of one series split
+    into two, and the forecasts of the first started days early."""
     import pandas as pd
 
     for c in cols:
         col = df[c]
+        gone = col.isna().to_numpy()
+        if gone.any():
+            raise _err(path, f"column {c!r} {where_row(df, int(np.flatnonzero(gone)[0]))}: missing series id "
+                             f"({int(gone.sum())} row(s) without one; drop them or give them an id)")
         if not (col.dtype == object or isinstance(col.dtype, pd.StringDtype)):
             continue
         text = col.astype(str)
@@ -1488,8 +1484,7 @@ def join_id_columns(df, id, src, notes: list[str]):
     if len(id) == 1:
         return id[0]
     _need(df, src, list(id), "id")
-    _no_missing_ids(df, list(id), src)
-    _strip_ids(df, list(id), notes)
+    _read_ids(df, list(id), src, notes)
     name = _free_name(df, "/".join(map(str, id)))
     joined = df[list(id)].astype(str).agg("/".join, axis=1)
     parts = df[list(id)].assign(__id__=joined).drop_duplicates("__id__")
@@ -2943,8 +2938,7 @@ def load_series(
         for c, v in covs.items():
             check_finite(v.to_numpy(), df, c, src)
     if id_col and layout == "long":
-        _no_missing_ids(df, [id_col], src)
-        _strip_ids(df, [id_col], notes)
+        _read_ids(df, [id_col], src, notes)
     ids = df[id_col].astype(str).to_numpy() if id_col else np.array([target_name] * len(df))  # one series: named after its column
     if time:
         t_all, is_dt, tz, tz_utc = parse_time(df, time, src, ids if id_col else None, notes)
@@ -3140,15 +3134,19 @@ def load_series(
     if closed_days:
         notes.insert(before_series, f"{sum(closed_days.values())} open day(s) without a reading (holidays?) left out"
                      " as closed" + (f", in {len(closed_days)} series" if len(out) > 1 else ""))
+    def read_on(grid: str, why: str) -> SeriesSet:
+        """The same data read again on the one ``grid`` (as a given ``freq``), ``why`` its first note."""
+        again = load_series(path, **asked, layout=layout, past_covariates=past_covariates,
+                            future_covariates=future_covariates, freq=grid, missing=missing, max_gap=max_gap,
+                            min_length=min_length, source=source, find_time=find_time, aggregate=aggregate)
+        again.notes.insert(0, why)
+        return again
+
     weekly = [per for per, _ in periodic if per.startswith("W-")]
     if len(weekly) > 1:  # series read once a week that settled on weeks starting on different days: one for all
         common = max(weekly, key=lambda p: periodic[(p, "week")][0])
-        again = load_series(path, **asked, layout=layout, past_covariates=past_covariates,
-                            future_covariates=future_covariates, freq=common, missing=missing, max_gap=max_gap,
-                            min_length=min_length, source=source, find_time=find_time, aggregate=aggregate)
-        again.notes.insert(0, f"the series read once a week settled on weeks starting on different days "
-                              f"({', '.join(weekly)}): all read on the {common!r} weeks of the most")
-        return again
+        return read_on(common, f"the series read once a week settled on weeks starting on different days "
+                               f"({', '.join(weekly)}): all read on the {common!r} weeks of the most")
     if len(steps_of) > 1 and not freq and session is None:
         ranked = sorted(steps_of, key=lambda f: -len(steps_of[f]))
         listed = "; ".join(f"{f!r}: {len(steps_of[f])} series ({', '.join(map(repr, steps_of[f][:3]))}"
@@ -3159,13 +3157,9 @@ def load_series(
                             "read them all on one grid (values within each period averaged; data.aggregate sum adds)")
         # one step length, anchored differently (month starts and month ends, weeks from Sundays and from
         # Mondays): each series' values taken into the periods of the most common grid, as a given freq would
-        again = load_series(path, **asked, layout=layout, past_covariates=past_covariates,
-                            future_covariates=future_covariates, freq=ranked[0], missing=missing, max_gap=max_gap,
-                            min_length=min_length, source=source, find_time=find_time, aggregate=aggregate)
-        again.notes.insert(0, f"the series are dated on grids of one step anchored differently ({listed}): all "
-                              f"read on the {ranked[0]!r} grid of the most, each value in the period it falls in "
-                              "(freq= gives another)")
-        return again
+        return read_on(ranked[0], f"the series are dated on grids of one step anchored differently ({listed}): all "
+                                  f"read on the {ranked[0]!r} grid of the most, each value in the period it falls in "
+                                  "(freq= gives another)")
     for (per, words), (k, twice) in periodic.items():
         notes.insert(before_series, ("one reading each " if k == 1 else f"{k} series read once each ") + f"{words} at varying "
                      f"moments, which no regular step describes: each {words}'s reading is taken as its value, dated "

@@ -338,4 +338,3 @@ def _flat_before(data: SeriesSet, series: np.ndarray, origin: np.ndarray) -> np.
         moved = np.flatnonzero(v != v[0]) if len(v) else np.array([], dtype=int)
         first_change[k] = int(moved[0]) if len(moved) else len(v)
     return np.array([1 <= int(o) <= first_change[int(k)] for k, o in zip(series, origin)], dtype=bool)
-
