@@ -600,3 +600,62 @@ def test_the_lstm_forecasts_a_series_that_held_one_value_up_to_the_origin_as_tha
     data = load_series(df, "y", "t", id="id")
     series, origin = np.array([0, 0, 0, 0, 1, 1]), np.array([1, 6, 7, 10, 1, 2])
     assert _flat_before(data, series, origin).tolist() == [True, True, False, False, True, False]
+
+
+# ------------------------------------------------------------------------------- a panel's one choice
+def _panel(errors_by_name, H=3):
+    """Validation forecasts of several series: ``errors_by_name[name][k]`` is series k's absolute error at
+    every origin and step (actual zero, scale 1)."""
+    n = len(next(iter(errors_by_name.values())))
+    actual = [np.zeros((4, H)) for _ in range(n)]
+    fc = {k: [np.full((4, H), float(e)) for e in errs] for k, errs in errors_by_name.items()}
+    return fc, actual, [1.0] * n
+
+
+def test_panel_choice_is_not_decided_by_one_series_no_candidate_could_forecast():
+    from lstmkit.tasks.forecast.selection import choose, series_refs
+
+    # twelve ordinary series on which ETS is best, and a launch on which every candidate but naive fails
+    fc, actual, scales = _panel({"ets": [1.0] * 12 + [40.0], "theta": [1.2] * 12 + [30.0],
+                                 "naive": [1.5] * 12 + [5.0]})
+    plain = {k: np.mean([np.abs(f).mean() for f in v]) for k, v in fc.items()}
+    assert min(plain, key=plain.get) == "naive"  # the plain mean: the launch decides for all thirteen
+    refs = series_refs("mase", actual, fc, scales)
+    assert np.allclose(refs, [1.2] * 12 + [30.0])  # the median candidate's score on each series
+    assert choose("best", fc, actual, scales, [], refs=refs) == ("ets", [])
+    assert choose("best", fc, actual, scales, []) == ("naive", [])  # without references, as before
+
+
+def test_series_references_of_exact_and_lone_series():
+    from lstmkit.tasks.forecast.selection import series_refs
+
+    fc, actual, scales = _panel({"ets": [0.0, 0.0, 2.0], "theta": [0.0, 0.0, 4.0], "naive": [0.0, 3.0, 6.0]})
+    # every candidate exact: 1 (the series weighs nothing); the median exact but not all: the candidates' mean
+    assert series_refs("mase", actual, fc, scales) == [1.0, 1.0, 4.0]
+    one = {k: v[2:] for k, v in fc.items()}
+    assert series_refs("mase", actual[2:], one, scales[2:]) == [1.0]  # a lone series keeps its plain scores
+
+
+def test_forecaster_on_a_panel_with_a_launch_reports_relative_scores(tmp_path):
+    """Twelve seasonal weekly series and a product launched one week before the validation origins: the plain
+    mean chose the naive forecast for every series; each series counting once, a seasonal model is chosen."""
+    import pandas as pd
+
+    from lstmkit import Forecaster
+
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2020-01-05", periods=156, freq="W-SUN")
+    frames = []
+    for k in range(12):
+        y = (50 + 10 * k) * (1 + 0.3 * np.sin(2 * np.pi * np.arange(156) / 52.18 + k)) + rng.normal(0, 3, 156)
+        frames.append(pd.DataFrame({"date": t, "id": f"s{k}", "sales": np.maximum(y, 0)}))
+    launch = np.zeros(156)
+    launch[146:] = 20 + rng.normal(0, 2, 10)  # validation origins from 147 (horizon 6, 4 origins)
+    frames.append(pd.DataFrame({"date": t, "id": "new", "sales": launch}))
+    f = Forecaster(horizon=6, progress_bar=False, select__candidates=["ets", "theta", "seasonal_naive", "naive"])
+    f.fit(pd.concat(frames), time="date", target="sales", id="id")
+    c = f.choice_
+    assert c["relative"] is True
+    assert c["chosen"] != "naive"
+    assert c["validation"][c["chosen"]] < 1 < c["validation"]["naive"]  # relative to the median candidate
+    assert "relative MASE" in f.choice_text()

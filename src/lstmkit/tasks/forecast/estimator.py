@@ -209,7 +209,7 @@ class Forecaster(Estimator):
         v = c["validation"]
         text = self.core_.title()
         if c["chosen"] in v:
-            text += f" (validation {c['metric'].upper()} {v[c['chosen']]:.3f}"
+            text += f" (validation {self.core_.score_name()} {v[c['chosen']]:.3f}"
             if c["runner_up"] in v:
                 text += f"; runner-up {label(c['runner_up'])} {v[c['runner_up']]:.3f}"
             text += ")"
@@ -532,7 +532,8 @@ class Forecaster(Estimator):
         extra = {
             "forecast_config": to_dict(self.config), "columns": self.columns_,
             "core": {"chosen": core.chosen, "runner_up": core.runner_up, "scores": core.scores,
-                     "metric": core.metric, "fallback": core.fallback, "residuals": core.residuals,
+                     "metric": core.metric, "relative": core.relative, "fallback": core.fallback,
+                     "residuals": core.residuals,
                      "interval_log": core.interval_log, "intervals": core.intervals, "notes": core.notes,
                      "ends": core.ends,
                      "members": core.members, "clean_season": core.clean_season,
@@ -591,6 +592,7 @@ class Forecaster(Estimator):
                                   batch_size=c["lstm"].get("batch_size", 0), windows=c["lstm"].get("windows", 0))
             core = CoreFit(plan=plan, ends=list(c["ends"]), chosen=c["chosen"], runner_up=c["runner_up"],
                            scores=dict(c["scores"]), metric=c["metric"], lstm=lstm, fallback=c["fallback"],
+                           relative=bool(c.get("relative", False)),  # folders from before: plain scores
                            residuals=dict(c["residuals"]), interval_log=bool(c["interval_log"]),
                            intervals=str(c.get("intervals", "validation")),  # folders from before the option
                            notes=list(c["notes"]), members=list(c.get("members", [])),

@@ -168,7 +168,7 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
                      f"({ev['points']} points): {ev['verdict']['text']}.")
     if core is not None:
         lines.append(f"Model chosen on the training data: {core.title()}"
-                     + (f" (validation {core.metric.upper()} {core.scores[core.chosen]:.3f}"
+                     + (f" (validation {core.score_name()} {core.scores[core.chosen]:.3f}"
                         + (f"; runner-up {label(core.runner_up)} {core.scores[core.runner_up]:.3f}"
                            if core.runner_up in core.scores else "") + ")" if core.chosen in core.scores else "")
                      + ".")
@@ -284,8 +284,12 @@ def _choice(page: HtmlReport, core) -> None:
         every = f" (every {ordinal(plan.val_stride)} forecast)" if plan.val_stride > 1 else ""
         page.paragraph(f"Inner rolling-origin validation: each candidate fitted before the last {plan.val_windows} "
                        f"origin(s){every} of the training part of each series, scored on them by {core.metric.upper()} "
-                       f"({core.val_count} forecasts each).")
-        page.table(["candidate", f"validation {core.metric.upper()}", "set-up", ""], rows)
+                       f"({core.val_count} forecasts each)."
+                       + (f" Relative {core.metric.upper()}: each series' score divided by the median candidate's on "
+                          f"that series, then the mean over series (1: as good as the typical candidate), so that "
+                          f"every series counts once and one that no candidate could forecast does not decide for "
+                          f"all." if core.relative else ""))
+        page.table(["candidate", f"validation {core.score_name()}", "set-up", ""], rows)
     if core.lstm is not None:
         page.paragraph(f"Final LSTM: {core.lstm.setup.describe()}; {core.lstm.epochs} passes of {core.lstm.batches} "
                        f"batches of {core.lstm.batch_size} windows (of {core.lstm.windows}), "

@@ -6,8 +6,10 @@ block runs on the data before its first origin):
 1. derive the :class:`~.plan.Plan` (season, window, validation origins, candidates);
 2. *inner rolling-origin validation*: every candidate is fitted on each
    series' values before its last ``V + H - 1`` steps and forecasts the last
-   ``V`` origins of the training part; its score is the mean over series of
-   the chosen metric (MASE by default);
+   ``V`` origins of the training part; its score is the chosen metric (MASE
+   by default), and on a panel the mean over series of each series' score
+   divided by the median candidate's on that series (:func:`series_refs`), so
+   that one series no candidate could forecast does not decide for all;
 3. the best candidate is refitted on the whole training part (an LSTM set-up,
    whose passes were set by early stopping on origins held out before the
    validation origins, is trained on from its validated networks for a
@@ -26,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,6 +115,26 @@ def score(metric: str, actual: np.ndarray, forecast: np.ndarray, scale: float) -
     return M.mae(actual, forecast)
 
 
+def series_refs(metric: str, actual: list[np.ndarray], forecasts: dict[str, list[np.ndarray]],
+                scales: list[float]) -> list[float]:
+    """What each series' validation scores are divided by before a panel's are averaged: the median candidate's
+    score on that series (the candidates' mean where that median is 0; 1 where every candidate is exact).
+
+    So every series counts once, whatever its difficulty: without it one series on which every candidate failed
+    (a product launched just before the validation origins: MASE 10 and more for all but the naive forecast)
+    outweighs a panel of ordinary ones and decides the one choice for all of them. A lone series keeps its plain
+    scores (1), which rank its candidates the same way."""
+    if len(actual) < 2:
+        return [1.0] * len(actual)
+    p = np.array([[score(metric, a, f, s) for a, f, s in zip(actual, fc, scales)] for fc in forecasts.values()])
+    p[~np.isfinite(p)] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a series with no finite score: all NaN, reference 1
+        med, mean = np.nanmedian(p, axis=0), np.nanmean(p, axis=0)
+    ref = np.where(med > 0, med, np.where(mean > 0, mean, 1.0))
+    return [float(r) if np.isfinite(r) else 1.0 for r in ref]
+
+
 def subset(data: SeriesSet, keep: list[int]) -> SeriesSet:
     return SeriesSet([data.series[k] for k in keep], data.source, data.target, data.freq, data.past_names,
                      data.future_names, data.notes, form=data.form, calendar=data.calendar)
@@ -136,6 +159,8 @@ class CoreFit:
     scores: dict[str, float]  # validation score per candidate (lower is better)
     metric: str
     lstm: FittedLSTM | None = None
+    #: the scores are relative to each series' median candidate (a panel's, :func:`series_refs`), not plain
+    relative: bool = False
     fallback: str = "seasonal_naive"
     residuals: dict[str, list[float]] = field(default_factory=dict)  # level -> per-step quantile of scaled errors
     interval_log: bool = False
@@ -164,8 +189,13 @@ class CoreFit:
             return f"pool (mean of {', '.join(label(k) for k in self.members)})"
         return label(self.chosen)
 
+    def score_name(self) -> str:
+        """What the validation scores are, as tables head them: ``MASE`` or, on a panel, ``relative MASE``."""
+        return f"relative {self.metric.upper()}" if self.relative else self.metric.upper()
+
     def summary(self) -> dict:
-        return {"chosen": self.chosen, "runner_up": self.runner_up, "metric": self.metric, "members": self.members,
+        return {"chosen": self.chosen, "runner_up": self.runner_up, "metric": self.metric,
+                "relative": self.relative, "members": self.members,
                 "validation": {k: round(v, 6) for k, v in self.scores.items()}, "fallback": self.fallback,
                 "validation_forecasts": self.val_count, "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
                 "plan": self.plan.to_dict(), "notes": list(self.notes)}
@@ -394,6 +424,7 @@ class Validation:
     origins: list[np.ndarray]  # per usable series
     actual: list[np.ndarray]  # per usable series, (origins, H)
     scales: list[float]  # per usable series: its MASE scale on the values before its validation origins
+    refs: list[float]  # per usable series: what its scores are divided by (:func:`series_refs`)
     forecasts: dict[str, list[np.ndarray]]  # candidate -> per usable series, (origins, H)
     inner_fits: dict[str, FittedLSTM]
     members: list[str]  # the combination's, when it could be formed
@@ -404,9 +435,15 @@ class Validation:
     def count(self) -> int:
         return sum(len(o) for o in self.origins)
 
+    @property
+    def relative(self) -> bool:
+        """Whether the scores are relative to each series' median candidate (a panel) or plain (one series)."""
+        return len(self.actual) > 1
+
     def score_of(self, metric: str, fc: list[np.ndarray]) -> float:
-        """Mean over series of the validation score of forecasts ``fc`` (per usable series)."""
-        return float(np.mean([score(metric, a, f, s) for a, f, s in zip(self.actual, fc, self.scales)]))
+        """Mean over series of the validation score of forecasts ``fc`` (per usable series), each divided by its
+        series' reference (:func:`series_refs`)."""
+        return panel_score(metric, self.actual, fc, self.scales, self.refs)
 
     def scores(self, metric: str) -> dict[str, float]:
         """Each candidate's :meth:`score_of`."""
@@ -421,11 +458,19 @@ class Validation:
         return np.concatenate([(a - f) / s for a, f, s in zip(self.actual, fc, self.scales)])
 
 
+def panel_score(metric: str, actual: list[np.ndarray], forecasts: list[np.ndarray], scales: list[float],
+                refs: list[float]) -> float:
+    """Mean over series of each one's score divided by its reference (:func:`series_refs`)."""
+    return float(np.mean([score(metric, a, f, s) / r for a, f, s, r in zip(actual, forecasts, scales, refs)]))
+
+
 def origin_errors(metric: str, actual: list[np.ndarray], forecasts: list[np.ndarray],
-                  scales: list[float]) -> list[np.ndarray]:
-    """Per series, one error per origin: the ``metric`` of that origin's ``H`` forecasts."""
-    return [np.array([score(metric, a[i:i + 1], f[i:i + 1], s) for i in range(len(a))], dtype="float64")
-            for a, f, s in zip(actual, forecasts, scales)]
+                  scales: list[float], refs: list[float] | None = None) -> list[np.ndarray]:
+    """Per series, one error per origin: the ``metric`` of that origin's ``H`` forecasts (divided by the series'
+    reference, where ``refs`` are given)."""
+    refs = [1.0] * len(actual) if refs is None else refs
+    return [np.array([score(metric, a[i:i + 1], f[i:i + 1], s) / r for i in range(len(a))], dtype="float64")
+            for a, f, s, r in zip(actual, forecasts, scales, refs)]
 
 
 def mean_and_se(d: list[np.ndarray], horizon: int) -> tuple[float, float]:
@@ -450,7 +495,7 @@ def mean_and_se(d: list[np.ndarray], horizon: int) -> tuple[float, float]:
 
 def choose(rule: str, forecasts: dict[str, list[np.ndarray]], actual: list[np.ndarray], scales: list[float],
            members: list[str], metric: str = "mase", order: list[str] | None = None,
-           stride: int = 1) -> tuple[str, list[str]]:
+           stride: int = 1, refs: list[float] | None = None) -> tuple[str, list[str]]:
     """Turn the inner validation into a model: ``(chosen, members)``; ``members`` is non-empty for a mean.
 
     ``rule``:
@@ -464,9 +509,10 @@ def choose(rule: str, forecasts: dict[str, list[np.ndarray]], actual: list[np.nd
       so that one network is trained). A pool of one is that candidate.
 
     ``stride``: the origins are that many steps apart (they share ``H - stride`` targets, not ``H - 1``).
+    ``refs``: each series' errors are divided by its reference first (:func:`series_refs`; default 1).
     """
     names = [k for k in (order or list(forecasts)) if k in forecasts]
-    errs = {k: origin_errors(metric, actual, forecasts[k], scales) for k in names}
+    errs = {k: origin_errors(metric, actual, forecasts[k], scales, refs) for k in names}
     mean = {k: float(np.mean(np.concatenate(v))) for k, v in errs.items()}
     best = min(names, key=lambda k: (mean[k], names.index(k)))
     horizon = -(-actual[0].shape[1] // max(1, stride))  # the lags at which origins share targets, in origins
@@ -522,6 +568,7 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
     origins: list[np.ndarray] = []
     actual: list[np.ndarray] = []
     scales: list[float] = []
+    refs: list[float] = []
     if usable:
         sub = subset(data, usable)
         sub_ends = [vends[k] for k in usable]
@@ -541,9 +588,10 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
                 inner_fits[name] = fit
             val_fc[name] = fc
             seconds[f"validate {name}"] = time.perf_counter() - t0
+        refs = series_refs(metric, actual, val_fc, scales)
         if "combination" in plan.candidates:
             best_lstm = min((k for k in val_fc if k in plan.lstm_setups), default=None,
-                            key=lambda k: np.mean([score(metric, a, f, s) for a, f, s in zip(actual, val_fc[k], scales)]))
+                            key=lambda k: panel_score(metric, actual, val_fc[k], scales, refs))
             stats = [k for k in STATS if k in val_fc]
             if best_lstm and stats:
                 members = [best_lstm, *stats]
@@ -553,7 +601,8 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
                 notes.append("combination left out: it needs an LSTM set-up and one of ETS, ARIMA, Theta")
     else:
         notes.append("no series is long enough for validation origins: the first candidate is used as it is")
-    return Validation(plan=plan, usable=usable, origins=origins, actual=actual, scales=scales, forecasts=val_fc,
+    return Validation(plan=plan, usable=usable, origins=origins, actual=actual, scales=scales, refs=refs,
+                      forecasts=val_fc,
                       inner_fits=inner_fits, members=members, notes=notes, seconds=seconds)
 
 
@@ -616,7 +665,7 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
         chosen, chosen_members = cfg.select.model, (members if cfg.select.model == "combination" else [])
     elif scores:
         chosen, chosen_members = choose(cfg.select.rule, val.forecasts, val.actual, val.scales, members, metric,
-                                        order=plan.candidates, stride=plan.val_stride)
+                                        order=plan.candidates, stride=plan.val_stride, refs=val.refs)
     else:
         chosen, chosen_members = ranked[0], []
     if chosen == "pool":  # its validation forecasts and score, beside the candidates'
@@ -648,7 +697,7 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
                      "from; a shorter horizon or a longer history gives them")
 
     core = CoreFit(plan=plan, ends=ends, chosen=chosen, runner_up=runner_up, scores=scores, metric=metric,
-                   fallback=fallback, residuals=residuals, interval_log=plan.log, intervals=cfg.model.intervals,
+                   relative=val.relative, fallback=fallback, residuals=residuals, interval_log=plan.log, intervals=cfg.model.intervals,
                    notes=notes,
                    seconds=seconds, val_count=val_count, members=chosen_members, val_errors=e,
                    clean_season=clean_season)
