@@ -120,7 +120,8 @@ def run_one(freq: str, jobs: int, seed: int, limit: int | None) -> dict:
     return {
         "freq": freq, "series": ev["series"], "points": ev["points"], "horizon": spec["horizon"],
         "season": spec["season"], "chosen": f.choice_["chosen"], "runner_up": f.choice_["runner_up"],
-        "validation": f.choice_["validation"], "plan": f.choice_["plan"]["reasons"],
+        "validation": f.choice_["validation"], "relative": f.choice_.get("relative", False),
+        "plan": f.choice_["plan"]["reasons"],
         "smape": {n: ev[n]["smape"] for n in names}, "mase": {n: ev[n]["mase"] for n in names},
         "verdict": ev["verdict"]["text"], "fit_seconds": round(fit_s, 1), "fit_cpu_seconds": round(fit_cpu, 1),
         "fit_workers_cpu_seconds": round(workers_cpu, 1), "load_average_end_fit": [round(x, 2) for x in os.getloadavg()],
@@ -195,6 +196,7 @@ def write_results(results: list[dict], command: str) -> Path:
     lines += ["", "What the forecaster derived and chose (its own words):", ""]
     for r in results:
         lines.append(f"- {r['freq']}: chosen {label(r['chosen'])}, runner-up {label(r['runner_up'])}; validation "
+                     + ("(relative MASE: each series' MASE over the median candidate's) " if r.get("relative") else "")
                      + ", ".join(f"{label(k)} {v:.3f}" for k, v in sorted(r["validation"].items(), key=lambda kv: kv[1]))
                      + f". {'; '.join(r['plan'])}. Verdict on the test data: {r['verdict']}.")
     lines += ["", "All figures:", "", "```json", json.dumps(results, indent=1), "```", ""]

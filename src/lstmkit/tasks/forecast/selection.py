@@ -117,22 +117,26 @@ def score(metric: str, actual: np.ndarray, forecast: np.ndarray, scale: float) -
 
 def series_refs(metric: str, actual: list[np.ndarray], forecasts: dict[str, list[np.ndarray]],
                 scales: list[float]) -> list[float]:
-    """What each series' validation scores are divided by before a panel's are averaged: the median candidate's
-    score on that series (the candidates' mean where that median is 0; 1 where every candidate is exact).
+    """What each series' validation scores are divided by before a panel's are averaged, so that no series
+    weighs more than a typical one: the median candidate's score on that series where it is above the panel's
+    typical median (the median over series), else that typical median.
 
-    So every series counts once, whatever its difficulty: without it one series on which every candidate failed
-    (a product launched just before the validation origins: MASE 10 and more for all but the naive forecast)
-    outweighs a panel of ordinary ones and decides the one choice for all of them. A lone series keeps its plain
+    Without it one series on which every candidate failed (a product launched just before the validation
+    origins: MASE 10 and more for all but the naive forecast) outweighs a panel of ordinary ones and decides the
+    one choice for all of them. Series easier than the typical one keep their plain scores (divided by one
+    number), so a series every candidate forecasts almost exactly does not weigh more than one it forecasts
+    roughly (dividing by its own tiny median would blow its small differences up). A lone series keeps its plain
     scores (1), which rank its candidates the same way."""
     if len(actual) < 2:
         return [1.0] * len(actual)
     p = np.array([[score(metric, a, f, s) for a, f, s in zip(actual, fc, scales)] for fc in forecasts.values()])
     p[~np.isfinite(p)] = np.nan
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a series with no finite score: all NaN, reference 1
-        med, mean = np.nanmedian(p, axis=0), np.nanmean(p, axis=0)
-    ref = np.where(med > 0, med, np.where(mean > 0, mean, 1.0))
-    return [float(r) if np.isfinite(r) else 1.0 for r in ref]
+        warnings.simplefilter("ignore", RuntimeWarning)  # a series with no finite score: all NaN
+        med = np.nanmedian(p, axis=0)
+    positive = med[np.isfinite(med) & (med > 0)]
+    typical = float(np.median(positive)) if len(positive) else 1.0
+    return [float(max(m, typical)) if np.isfinite(m) else typical for m in med]
 
 
 def subset(data: SeriesSet, keep: list[int]) -> SeriesSet:
@@ -159,7 +163,7 @@ class CoreFit:
     scores: dict[str, float]  # validation score per candidate (lower is better)
     metric: str
     lstm: FittedLSTM | None = None
-    #: the scores are relative to each series' median candidate (a panel's, :func:`series_refs`), not plain
+    #: the scores are relative to each series' reference (a panel's, :func:`series_refs`), not plain
     relative: bool = False
     fallback: str = "seasonal_naive"
     residuals: dict[str, list[float]] = field(default_factory=dict)  # level -> per-step quantile of scaled errors
@@ -437,7 +441,7 @@ class Validation:
 
     @property
     def relative(self) -> bool:
-        """Whether the scores are relative to each series' median candidate (a panel) or plain (one series)."""
+        """Whether the scores are relative to each series' reference (a panel) or plain (one series)."""
         return len(self.actual) > 1
 
     def score_of(self, metric: str, fc: list[np.ndarray]) -> float:
