@@ -7,9 +7,10 @@ block runs on the data before its first origin):
 2. *inner rolling-origin validation*: every candidate is fitted on each
    series' values before its last ``V + H - 1`` steps and forecasts the last
    ``V`` origins of the training part; its score is the chosen metric (MASE
-   by default), and on a panel the mean over series of each series' score
-   divided by the median candidate's on that series (:func:`series_refs`), so
-   that one series no candidate could forecast does not decide for all;
+   by default), on a panel averaged over series with the score of a series
+   harder than the typical one divided by its median candidate's
+   (:func:`series_refs`), so that one series no candidate could forecast does
+   not decide for all;
 3. the best candidate is refitted on the whole training part (an LSTM set-up,
    whose passes were set by early stopping on origins held out before the
    validation origins, is trained on from its validated networks for a
