@@ -196,7 +196,8 @@ def write_results(results: list[dict], command: str) -> Path:
     lines += ["", "What the forecaster derived and chose (its own words):", ""]
     for r in results:
         lines.append(f"- {r['freq']}: chosen {label(r['chosen'])}, runner-up {label(r['runner_up'])}; validation "
-                     + ("(relative MASE: each series' MASE over the median candidate's) " if r.get("relative") else "")
+                     + ("(relative MASE: a series harder than the typical one is scored over its median candidate) "
+                        if r.get("relative") else "")
                      + ", ".join(f"{label(k)} {v:.3f}" for k, v in sorted(r["validation"].items(), key=lambda kv: kv[1]))
                      + f". {'; '.join(r['plan'])}. Verdict on the test data: {r['verdict']}.")
     lines += ["", "All figures:", "", "```json", json.dumps(results, indent=1), "```", ""]
