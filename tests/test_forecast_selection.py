@@ -661,3 +661,30 @@ def test_forecaster_on_a_panel_with_a_launch_reports_relative_scores(tmp_path):
     assert c["chosen"] != "naive"
     assert c["validation"][c["chosen"]] < c["validation"]["naive"]
     assert "relative MASE" in f.choice_text()
+
+
+def test_a_tie_goes_to_the_simpler_candidate():
+    from lstmkit.tasks.forecast.selection import choose
+
+    fc, actual, scales = _panel({"ets": [1.0, 2.0, 3.0], "seasonal_naive": [1.0, 2.0, 3.0], "naive": [2.0, 3.0, 4.0]})
+    assert choose("best", fc, actual, scales, [], order=["ets", "seasonal_naive", "naive"]) == ("seasonal_naive", [])
+
+
+def test_a_panel_too_short_for_ets_is_not_credited_to_ets():
+    """Quarterly series of nine values: AutoETS falls back to seasonal naive on every one in validation, so the
+    two score alike; the choice was AutoETS, whose own forecasts (fitted on all nine values) were never scored."""
+    import pandas as pd
+
+    from lstmkit import Forecaster
+
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2019-01-01", periods=9, freq="QS")
+    df = pd.concat([pd.DataFrame({"t": t, "id": f"s{k}", "y": 100 + 20 * np.sin(np.arange(9) * np.pi / 2 + k)
+                                  + rng.normal(0, 5, 9)}) for k in range(10)])
+    f = Forecaster(horizon=4, progress_bar=False)
+    f.fit(df, time="t", target="y", id="id")
+    v = f.choice_["validation"]
+    assert v["ets"] == v["seasonal_naive"]
+    assert any("AutoETS: seasonal naive used instead on 10 series" in n for n in f.choice_["notes"])
+    assert f.choice_["chosen"] == "seasonal_naive"
+    assert f.choice_["runner_up"] == "ets"

@@ -48,6 +48,14 @@ LSTM_LABELS = {"lstm": "LSTM", "lstm-level": "LSTM (level anchor)",
                "combination": "combination (mean of the best LSTM and the statistical models)",
                "pool": "pool (mean of the candidates the validation cannot tell from the best)"}
 LSTM_SETUPS = ("lstm", "lstm-level")
+#: equal validation scores go to the simpler candidate: a statistical model that fell back to seasonal naive on every
+#: series scores exactly as seasonal naive, and choosing it named a model whose own forecasts were never validated
+SIMPLEST_FIRST = ("naive", "seasonal_naive", "theta", "ets", "arima", "lstm", "lstm-level", "combination", "pool")
+
+
+def simpler(name: str) -> int:
+    """Rank of ``name`` when validation scores tie (lower: preferred)."""
+    return SIMPLEST_FIRST.index(name) if name in SIMPLEST_FIRST else len(SIMPLEST_FIRST)
 #: the chosen LSTM's final training: this share of its (early-stopped) passes more, on the whole training part,
 #: from the validated networks, at this share of the learning rate
 FINETUNE = 0.25
@@ -505,7 +513,7 @@ def choose(rule: str, forecasts: dict[str, list[np.ndarray]], actual: list[np.nd
 
     ``rule``:
 
-    * ``"best"``: the candidate with the lowest mean validation error (ties: the first in ``order``);
+    * ``"best"``: the candidate with the lowest mean validation error (ties: the simpler, :data:`SIMPLEST_FIRST`);
     * ``"pool"``: the mean of every candidate the validation cannot tell from the best (a *forecast pool*,
       after Kourentzes, Barrow & Petropoulos 2019): a candidate joins when its mean per-origin error is above
       the best's by no more than one standard error of the paired differences (Breiman's one-SE rule; the
@@ -519,7 +527,7 @@ def choose(rule: str, forecasts: dict[str, list[np.ndarray]], actual: list[np.nd
     names = [k for k in (order or list(forecasts)) if k in forecasts]
     errs = {k: origin_errors(metric, actual, forecasts[k], scales, refs) for k in names}
     mean = {k: float(np.mean(np.concatenate(v))) for k, v in errs.items()}
-    best = min(names, key=lambda k: (mean[k], names.index(k)))
+    best = min(names, key=lambda k: (mean[k], simpler(k), names.index(k)))
     horizon = -(-actual[0].shape[1] // max(1, stride))  # the lags at which origins share targets, in origins
     if rule == "best" or sum(len(v) for v in errs[best]) < 2:
         return best, (list(members) if best == "combination" else [])
@@ -531,7 +539,7 @@ def choose(rule: str, forecasts: dict[str, list[np.ndarray]], actual: list[np.nd
         if k == best or mu <= se:
             pool.append(k)
     bases: list[str] = []
-    for k in sorted(pool, key=lambda k: (mean[k], names.index(k))):
+    for k in sorted(pool, key=lambda k: (mean[k], simpler(k), names.index(k))):
         for b in (members if k == "combination" else [k]):
             if b not in bases:
                 bases.append(b)
@@ -665,7 +673,8 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
     scores = val.scores(metric)
     forecasts = dict(val.forecasts)
     val_count = val.count
-    ranked = sorted(scores, key=lambda k: (scores[k], plan.candidates.index(k))) if scores else list(plan.candidates)
+    ranked = (sorted(scores, key=lambda k: (scores[k], simpler(k), plan.candidates.index(k))) if scores
+              else list(plan.candidates))
     if cfg.select.model != "auto":
         chosen, chosen_members = cfg.select.model, (members if cfg.select.model == "combination" else [])
     elif scores:
