@@ -688,3 +688,37 @@ def test_a_panel_too_short_for_ets_is_not_credited_to_ets():
     assert any("AutoETS: seasonal naive used instead on 10 series" in n for n in f.choice_["notes"])
     assert f.choice_["chosen"] == "seasonal_naive"
     assert f.choice_["runner_up"] == "ets"
+
+
+# ------------------------------------------------------------------ a new run of one value held
+def test_held_runs_mark_a_new_regime_not_the_zeros_a_series_always_had():
+    from lstmkit.tasks.forecast.classical import held_runs
+
+    sold = np.r_[np.full(20, 30.0) + np.arange(20) % 3, np.zeros(8)]  # sold about 30, then nothing
+    h = held_runs(sold, 6)
+    assert len(h) == 29 and not h[:26].any() and h[26:].all()  # from the sixth zero (max(3, horizon))
+    counts = np.array([0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=float)
+    h = held_runs(counts, 6)  # the last run of 12 zeros is not twice the first one's 7
+    assert not h.any()
+    assert not held_runs(np.zeros(30), 6).any()  # one value all along: not a new regime
+    assert held_runs(np.r_[np.arange(10.0), np.full(3, 9.5)], 1)[-1]  # a reading stuck for 3 steps, horizon 1
+
+
+def test_a_product_taken_off_sale_is_forecast_as_zero_with_a_note():
+    import pandas as pd
+
+    from lstmkit import Forecaster
+
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2021-01-03", periods=120, freq="W-SUN")
+    frames = [pd.DataFrame({"t": t, "id": f"s{k}", "y": 50 + 10 * k + 5 * np.sin(np.arange(120) / 3)
+                            + rng.normal(0, 2, 120)}) for k in range(4)]
+    gone = 30 + rng.normal(0, 3, 120)
+    gone[112:] = 0.0  # eight weeks without a sale
+    frames.append(pd.DataFrame({"t": t, "id": "gone", "y": gone}))
+    f = Forecaster(horizon=6, progress_bar=False, select__candidates=["ets", "theta", "seasonal_naive", "naive"])
+    f.fit(pd.concat(frames), time="t", target="y", id="id")
+    fc = f.predict()
+    assert (fc.loc[fc["id"] == "gone", "forecast"] == 0).all()
+    assert (fc.loc[fc["id"] != "gone", "forecast"] > 20).all()
+    assert any("new run of one value" in n and "'gone'" in n for n in f.choice_["notes"])

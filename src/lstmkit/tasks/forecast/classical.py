@@ -222,6 +222,48 @@ def floor_at_zero(point: list[np.ndarray], values: list[np.ndarray], ends: list[
     return [np.maximum(p, 0.0) if never_negative(v, e) else p for p, v, e in zip(point, values, ends)]
 
 
+def held_runs(values: np.ndarray, horizon: int) -> np.ndarray:
+    """For each origin ``t`` (0..len), whether ``values[:t]`` ends in a new regime of one value held: a run of
+    equal values at least ``max(3, horizon)`` steps long and more than twice as long as any earlier run of that
+    value (a product taken off sale, a sensor stuck at one reading). Runs that the series has had before (the
+    zeros of intermittent counts) do not count; neither does a whole history of one value, which every
+    forecaster already forecasts as that value."""
+    v = np.asarray(values, dtype="float64")
+    out = np.zeros(len(v) + 1, dtype=bool)
+    longest: dict[float, int] = {}  # value -> longest run of it that ended before the current run
+    run = 0
+    for t in range(len(v)):
+        if t and v[t] == v[t - 1]:
+            run += 1
+        else:
+            if t:
+                longest[v[t - 1]] = max(longest.get(v[t - 1], 0), run)
+            run = 1
+        if run < t + 1:  # something else came before the run
+            out[t + 1] = run >= max(3, horizon) and run > 2 * longest.get(v[t], 0)
+    return out
+
+
+def hold_runs(point: list[np.ndarray], values: list[np.ndarray], origins: list[np.ndarray],
+              horizon: int) -> tuple[list[np.ndarray], dict[int, list[int]]]:
+    """Forecasts from an origin after a new run of one held value (:func:`held_runs`) are that value: a model
+    reads the run as noise around the old level (AutoARIMA forecast 5-9 a week for a product that sold 30 a week
+    and then nothing for eight weeks). Returns the forecasts (new arrays where changed) and, per series changed,
+    the rows (origins) held."""
+    out, rows = list(point), {}
+    for k, (p, v, o) in enumerate(zip(point, values, origins)):
+        if not len(o):
+            continue
+        held = held_runs(v[:int(np.max(o))], horizon)
+        at = [i for i, t in enumerate(o) if held[int(t)]]
+        if at:
+            p = np.array(p, dtype="float64", copy=True)
+            for i in at:
+                p[i] = v[int(o[i]) - 1]
+            out[k], rows[k] = p, at
+    return out, rows
+
+
 def classical_forecasts(name: str, data, ends: list[int], origins: list[np.ndarray], horizon: int, season: int,
                         jobs: int = 1, quantiles=()) -> ClassicalForecasts:
     """Fit ``name`` on ``values[:ends[k]]`` of each series and forecast from every ``origins[k]``.
@@ -262,5 +304,5 @@ def classical_forecasts(name: str, data, ends: list[int], origins: list[np.ndarr
 
 
 __all__ = ["CLASSICAL", "STATISTICAL", "LABELS", "ClassicalForecasts", "band_levels", "classical_forecasts", "describe",
-           "floor_at_zero", "naive_forecast", "never_negative", "seasonal_naive_forecast", "statsforecast_available",
-           "fit_length"]
+           "floor_at_zero", "held_runs", "hold_runs", "naive_forecast", "never_negative", "seasonal_naive_forecast",
+           "statsforecast_available", "fit_length"]

@@ -197,8 +197,8 @@ class Forecaster(Estimator):
         self.anchor_ = _grid_anchor(data)
         self.form_ = data.form
         self.model_ = core.lstm.model if core.lstm is not None else ForecastEnsemble([])
-        self.choice_ = core.summary()
         self.forecast_ = self._future(data, core, len_origin=None)
+        self.choice_ = core.summary()  # after the forecast, whose notes (series held, fallbacks) are the fit's too
 
     def choice_text(self) -> str:
         """One line: the chosen model, its validation score and the runner-up's."""

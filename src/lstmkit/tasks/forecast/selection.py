@@ -36,7 +36,7 @@ import numpy as np
 
 from ...data.series import SeriesSet
 from . import metrics as M
-from .classical import CLASSICAL, LABELS, classical_forecasts, floor_at_zero, never_negative
+from .classical import CLASSICAL, LABELS, classical_forecasts, floor_at_zero, hold_runs, never_negative
 from .classical import STATISTICAL as STATS  # the statsforecast models
 from .config import ForecastConfig
 from .lstm_fit import FittedLSTM, fit_lstm, predict_windows
@@ -282,6 +282,18 @@ class CoreFit:
                 if note not in self.notes:
                     self.notes.append(note)
         point = floor_at_zero(point, [s.values for s in data.series], ends)
+        if not self.part_of:  # (a combination's LSTM part: the combination holds its mean)
+            point, held = hold_runs(point, [s.values for s in data.series], origins, H)
+            for k, rows in held.items():  # a quantile head's bands: the value held, as the point
+                for arr in quant.values():
+                    arr[k][rows] = point[k][rows]
+            if held:
+                note = (f"{len(held)} series ended in a new run of one value (at least max(3, horizon) steps, more "
+                        f"than twice any earlier run of it: taken off sale, a sensor stuck) and are forecast as that "
+                        f"value from there: {', '.join(repr(data.series[k].id) for k in list(held)[:10])}"
+                        + (" ..." if len(held) > 10 else ""))
+                if note not in self.notes:
+                    self.notes.append(note)
         if not quant and self.residuals:
             quant = self.interval_bands(data, point, ends)
             if own:
@@ -599,7 +611,7 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
                     notes.append(n_)
             if fit is not None:
                 inner_fits[name] = fit
-            val_fc[name] = fc
+            val_fc[name] = hold_runs(fc, [data.series[k].values for k in usable], origins, H)[0]
             seconds[f"validate {name}"] = time.perf_counter() - t0
         refs = series_refs(metric, actual, val_fc, scales)
         if "combination" in plan.candidates:
