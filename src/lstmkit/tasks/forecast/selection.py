@@ -289,7 +289,8 @@ class CoreFit:
                     arr[k][rows] = point[k][rows]
             if held:
                 note = (f"{len(held)} series ended in a new run of one value (at least max(3, horizon) steps, more "
-                        f"than twice any earlier run of it: taken off sale, a sensor stuck) and are forecast as that "
+                        f"than twice any earlier run of it: taken off sale, a sensor stuck) and "
+                        f"{'is' if len(held) == 1 else 'are'} forecast as that "
                         f"value from there: {', '.join(repr(data.series[k].id) for k in list(held)[:10])}"
                         + (" ..." if len(held) > 10 else ""))
                 if note not in self.notes:
