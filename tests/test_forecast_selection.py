@@ -696,12 +696,13 @@ def test_held_runs_mark_a_new_regime_not_the_zeros_a_series_always_had():
 
     sold = np.r_[np.full(20, 30.0) + np.arange(20) % 3, np.zeros(8)]  # sold about 30, then nothing
     h = held_runs(sold, 6)
-    assert len(h) == 29 and not h[:26].any() and h[26:].all()  # from the sixth zero (max(3, horizon))
+    assert len(h) == 29 and not h[:26].any() and h[26:].all()  # from the sixth zero (max(5, horizon))
     counts = np.array([0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=float)
     h = held_runs(counts, 6)  # the last run of 12 zeros is not twice the first one's 7
     assert not h.any()
     assert not held_runs(np.zeros(30), 6).any()  # one value all along: not a new regime
-    assert held_runs(np.r_[np.arange(10.0), np.full(3, 9.5)], 1)[-1]  # a reading stuck for 3 steps, horizon 1
+    stuck = held_runs(np.r_[np.arange(10.0), np.full(5, 9.5)], 1)  # a reading stuck, horizon 1: five steps
+    assert stuck[-1] and not stuck[-2]
 
 
 def test_a_product_taken_off_sale_is_forecast_as_zero_with_a_note():

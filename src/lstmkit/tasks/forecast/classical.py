@@ -222,10 +222,15 @@ def floor_at_zero(point: list[np.ndarray], values: list[np.ndarray], ends: list[
     return [np.maximum(p, 0.0) if never_negative(v, e) else p for p, v, e in zip(point, values, ends)]
 
 
+#: the shortest run of one value that :func:`held_runs` reads as a new regime (longer where the horizon is): integer
+#: counts at a steady level repeat a value three times in a row by chance now and then, five hardly ever
+HELD_MIN = 5
+
+
 def held_runs(values: np.ndarray, horizon: int) -> np.ndarray:
     """For each origin ``t`` (0..len), whether ``values[:t]`` ends in a new regime of one value held: a run of
-    equal values at least ``max(3, horizon)`` steps long and more than twice as long as any earlier run of that
-    value (a product taken off sale, a sensor stuck at one reading). Runs that the series has had before (the
+    equal values at least ``max(HELD_MIN, horizon)`` steps long and more than twice as long as any earlier run of
+    that value (a product taken off sale, a sensor stuck at one reading). Runs that the series has had before (the
     zeros of intermittent counts) do not count; neither does a whole history of one value, which every
     forecaster already forecasts as that value."""
     v = np.asarray(values, dtype="float64")
@@ -240,7 +245,7 @@ def held_runs(values: np.ndarray, horizon: int) -> np.ndarray:
                 longest[v[t - 1]] = max(longest.get(v[t - 1], 0), run)
             run = 1
         if run < t + 1:  # something else came before the run
-            out[t + 1] = run >= max(3, horizon) and run > 2 * longest.get(v[t], 0)
+            out[t + 1] = run >= max(HELD_MIN, horizon) and run > 2 * longest.get(v[t], 0)
     return out
 
 

@@ -288,7 +288,7 @@ class CoreFit:
                 for arr in quant.values():
                     arr[k][rows] = point[k][rows]
             if held:
-                note = (f"{len(held)} series ended in a new run of one value (at least max(3, horizon) steps, more "
+                note = (f"{len(held)} series ended in a new run of one value (at least max(5, horizon) steps, more "
                         f"than twice any earlier run of it: taken off sale, a sensor stuck) and "
                         f"{'is' if len(held) == 1 else 'are'} forecast as that "
                         f"value from there: {', '.join(repr(data.series[k].id) for k in list(held)[:10])}"
