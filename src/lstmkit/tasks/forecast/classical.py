@@ -249,24 +249,31 @@ def held_runs(values: np.ndarray, horizon: int) -> np.ndarray:
     return out
 
 
+def held_rows(values: list[np.ndarray], origins: list[np.ndarray], horizon: int) -> dict[int, list[int]]:
+    """Per series with any, the rows of ``origins[k]`` that follow a new run of one held value (:func:`held_runs`),
+    read on the values before the series' last origin only."""
+    rows = {}
+    for k, (v, o) in enumerate(zip(values, origins)):
+        if len(o):
+            held = held_runs(v[:int(np.max(o))], horizon)
+            at = [i for i, t in enumerate(o) if held[int(t)]]
+            if at:
+                rows[k] = at
+    return rows
+
+
 def hold_runs(point: list[np.ndarray], values: list[np.ndarray], origins: list[np.ndarray],
-              horizon: int) -> tuple[list[np.ndarray], dict[int, list[int]]]:
-    """Forecasts from an origin after a new run of one held value (:func:`held_runs`) are that value: a model
-    reads the run as noise around the old level (AutoARIMA forecast 5-9 a week for a product that sold 30 a week
-    and then nothing for eight weeks). Returns the forecasts (new arrays where changed) and, per series changed,
-    the rows (origins) held."""
-    out, rows = list(point), {}
-    for k, (p, v, o) in enumerate(zip(point, values, origins)):
-        if not len(o):
-            continue
-        held = held_runs(v[:int(np.max(o))], horizon)
-        at = [i for i, t in enumerate(o) if held[int(t)]]
-        if at:
-            p = np.array(p, dtype="float64", copy=True)
-            for i in at:
-                p[i] = v[int(o[i]) - 1]
-            out[k], rows[k] = p, at
-    return out, rows
+              rows: dict[int, list[int]]) -> list[np.ndarray]:
+    """Forecasts from an origin after a new run of one held value (``rows``, :func:`held_rows`) are that value: a
+    model reads the run as noise around the old level (AutoARIMA forecast 5-9 a week for a product that sold 30 a
+    week and then nothing for eight weeks). New arrays where changed; ``point`` is left as it was."""
+    out = list(point)
+    for k, at in rows.items():
+        p = np.array(point[k], dtype="float64", copy=True)
+        for i in at:
+            p[i] = values[k][int(origins[k][i]) - 1]
+        out[k] = p
+    return out
 
 
 def classical_forecasts(name: str, data, ends: list[int], origins: list[np.ndarray], horizon: int, season: int,
@@ -309,5 +316,5 @@ def classical_forecasts(name: str, data, ends: list[int], origins: list[np.ndarr
 
 
 __all__ = ["CLASSICAL", "STATISTICAL", "LABELS", "ClassicalForecasts", "band_levels", "classical_forecasts", "describe",
-           "floor_at_zero", "held_runs", "hold_runs", "naive_forecast", "never_negative", "seasonal_naive_forecast",
+           "floor_at_zero", "held_rows", "held_runs", "hold_runs", "naive_forecast", "never_negative", "seasonal_naive_forecast",
            "statsforecast_available", "fit_length"]

@@ -286,9 +286,9 @@ def _choice(page: HtmlReport, core) -> None:
                        f"origin(s){every} of the training part of each series, scored on them by {core.metric.upper()} "
                        f"({core.val_count} forecasts each)."
                        + (f" Relative {core.metric.upper()}: each series' score divided by the median candidate's on "
-                          f"that series, or by the panel's typical one where that is larger, then the mean over series "
-                          f"(1: as good as the median candidate on a typical series), so that no series weighs more than "
-                          f"a typical one and one that no candidate could forecast does not decide for all."
+                          f"that series, or by the panel's typical one where that is larger, then the mean over "
+                          f"series (1: as good as the median candidate on a typical series), so that no series weighs "
+                          f"more than a typical one and one that no candidate could forecast does not decide for all."
                           if core.relative else ""))
         page.table(["candidate", f"validation {core.score_name()}", "set-up", ""], rows)
     if core.lstm is not None:

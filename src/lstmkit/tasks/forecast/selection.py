@@ -36,7 +36,8 @@ import numpy as np
 
 from ...data.series import SeriesSet
 from . import metrics as M
-from .classical import CLASSICAL, LABELS, classical_forecasts, floor_at_zero, hold_runs, never_negative
+from .classical import (CLASSICAL, LABELS, classical_forecasts, floor_at_zero, held_rows, hold_runs,
+                        never_negative)
 from .classical import STATISTICAL as STATS  # the statsforecast models
 from .config import ForecastConfig
 from .lstm_fit import FittedLSTM, fit_lstm, predict_windows
@@ -48,6 +49,10 @@ LSTM_LABELS = {"lstm": "LSTM", "lstm-level": "LSTM (level anchor)",
                "combination": "combination (mean of the best LSTM and the statistical models)",
                "pool": "pool (mean of the candidates the validation cannot tell from the best)"}
 LSTM_SETUPS = ("lstm", "lstm-level")
+#: the chosen LSTM's final training: this share of its (early-stopped) passes more, on the whole training part,
+#: from the validated networks, at this share of the learning rate
+FINETUNE = 0.25
+FINETUNE_LR = 0.3
 #: equal validation scores go to the simpler candidate: a statistical model that fell back to seasonal naive on every
 #: series scores exactly as seasonal naive, and choosing it named a model whose own forecasts were never validated
 SIMPLEST_FIRST = ("naive", "seasonal_naive", "theta", "ets", "arima", "lstm", "lstm-level", "combination", "pool")
@@ -56,10 +61,6 @@ SIMPLEST_FIRST = ("naive", "seasonal_naive", "theta", "ets", "arima", "lstm", "l
 def simpler(name: str) -> int:
     """Rank of ``name`` when validation scores tie (lower: preferred)."""
     return SIMPLEST_FIRST.index(name) if name in SIMPLEST_FIRST else len(SIMPLEST_FIRST)
-#: the chosen LSTM's final training: this share of its (early-stopped) passes more, on the whole training part,
-#: from the validated networks, at this share of the learning rate
-FINETUNE = 0.25
-FINETUNE_LR = 0.3
 
 
 def label(name: str) -> str:
@@ -281,9 +282,11 @@ class CoreFit:
                         f"{', '.join(repr(data.series[k].id) for k in ks[:10])}" + (" ..." if len(ks) > 10 else ""))
                 if note not in self.notes:
                     self.notes.append(note)
-        point = floor_at_zero(point, [s.values for s in data.series], ends)
+        values = [s.values for s in data.series]
+        point = floor_at_zero(point, values, ends)
         if not self.part_of:  # (a combination's LSTM part: the combination holds its mean)
-            point, held = hold_runs(point, [s.values for s in data.series], origins, H)
+            held = held_rows(values, origins, H)
+            point = hold_runs(point, values, origins, held)
             for k, rows in held.items():  # a quantile head's bands: the value held, as the point
                 for arr in quant.values():
                     arr[k][rows] = point[k][rows]
@@ -601,6 +604,8 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
         origins = [plan.val_origins(vends[k]) for k in usable]
         actual = [np.stack([data.series[k].values[t:t + H] for t in o]) for k, o in zip(usable, origins)]
         scales = [series_scale(data.series[k].values[:vends[k]], m) for k in usable]
+        values = [data.series[k].values for k in usable]
+        held = held_rows(values, origins, H)  # (the same for every candidate)
         for name in [c for c in plan.candidates if c != "combination"]:
             t0 = time.perf_counter()
             say(f"validating {label(name)} on {sum(len(o) for o in origins)} origins of the training part")
@@ -612,7 +617,7 @@ def validate(cfg: ForecastConfig, data: SeriesSet, ends: list[int], progress=Non
                     notes.append(n_)
             if fit is not None:
                 inner_fits[name] = fit
-            val_fc[name] = hold_runs(fc, [data.series[k].values for k in usable], origins, H)[0]
+            val_fc[name] = hold_runs(fc, values, origins, held)
             seconds[f"validate {name}"] = time.perf_counter() - t0
         refs = series_refs(metric, actual, val_fc, scales)
         if "combination" in plan.candidates:
@@ -724,8 +729,8 @@ def fit_core(cfg: ForecastConfig, data: SeriesSet, ends: list[int] | None = None
                      "from; a shorter horizon or a longer history gives them")
 
     core = CoreFit(plan=plan, ends=ends, chosen=chosen, runner_up=runner_up, scores=scores, metric=metric,
-                   relative=val.relative, fallback=fallback, residuals=residuals, interval_log=plan.log, intervals=cfg.model.intervals,
-                   notes=notes,
+                   relative=val.relative, fallback=fallback, residuals=residuals, interval_log=plan.log,
+                   intervals=cfg.model.intervals, notes=notes,
                    seconds=seconds, val_count=val_count, members=chosen_members, val_errors=e,
                    clean_season=clean_season)
     # ---- the chosen candidate (or the mean's LSTM member) on the whole training part
