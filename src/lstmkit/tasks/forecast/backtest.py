@@ -233,9 +233,7 @@ def run_backtest(cfg: ForecastConfig, data: SeriesSet, progress=None, log_dir=No
         core = fit_core(cfg, data, ends, progress=progress, resume=resume,
                         log_dir=None if log_dir is None else Path(log_dir) / f"block-{b}")
         cores.append(core)
-        say(f"  chosen: {core.title()}" + (f" (validation {core.score_name()} "
-            f"{core.scores[core.chosen]:.3f}; runner-up {label(core.runner_up)} {core.scores[core.runner_up]:.3f})"
-            if core.runner_up and core.chosen in core.scores else ""))
+        say(f"  chosen: {core.choice_text() if core.runner_up and core.chosen in core.scores else core.title()}")
         fc = core.forecast(data, block, cfg.select.jobs)
         cols.setdefault("forecast", []).extend(fc.point)
         for q, arrs in fc.quantiles.items():

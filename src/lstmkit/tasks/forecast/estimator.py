@@ -202,18 +202,8 @@ class Forecaster(Estimator):
 
     def choice_text(self) -> str:
         """One line: the chosen model, its validation score and the runner-up's."""
-        from .selection import label
-
         self._require_fitted("choice_text")
-        c = self.choice_
-        v = c["validation"]
-        text = self.core_.title()
-        if c["chosen"] in v:
-            text += f" (validation {self.core_.score_name()} {v[c['chosen']]:.3f}"
-            if c["runner_up"] in v:
-                text += f"; runner-up {label(c['runner_up'])} {v[c['runner_up']]:.3f}"
-            text += ")"
-        return text
+        return self.core_.choice_text()
 
     def _future(self, data: SeriesSet, core, len_origin=None):
         """Forecasts after the end of every series of ``data`` as a DataFrame (see :meth:`predict`)."""

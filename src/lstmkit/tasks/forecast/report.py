@@ -167,11 +167,7 @@ def write_report(out: Path, f, title: str = "Forecast report") -> Path:
         lines.append(f"Evaluation on the data that followed {ev.get('after', 'the training data')} "
                      f"({ev['points']} points): {ev['verdict']['text']}.")
     if core is not None:
-        lines.append(f"Model chosen on the training data: {core.title()}"
-                     + (f" (validation {core.score_name()} {core.scores[core.chosen]:.3f}"
-                        + (f"; runner-up {label(core.runner_up)} {core.scores[core.runner_up]:.3f}"
-                           if core.runner_up in core.scores else "") + ")" if core.chosen in core.scores else "")
-                     + ".")
+        lines.append(f"Model chosen on the training data: {core.choice_text()}.")
     page = HtmlReport(title, "")
     for line in lines:
         page.raw(f"<p><b>{_esc(line)}</b></p>")

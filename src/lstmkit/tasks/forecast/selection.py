@@ -207,6 +207,16 @@ class CoreFit:
         """What the validation scores are, as tables head them: ``MASE`` or, on a panel, ``relative MASE``."""
         return f"relative {self.metric.upper()}" if self.relative else self.metric.upper()
 
+    def choice_text(self) -> str:
+        """One line: the chosen model, its validation score and the runner-up's."""
+        text = self.title()
+        if self.chosen in self.scores:
+            text += f" (validation {self.score_name()} {self.scores[self.chosen]:.3f}"
+            if self.runner_up in self.scores:
+                text += f"; runner-up {label(self.runner_up)} {self.scores[self.runner_up]:.3f}"
+            text += ")"
+        return text
+
     def summary(self) -> dict:
         return {"chosen": self.chosen, "runner_up": self.runner_up, "metric": self.metric,
                 "relative": self.relative, "members": self.members,
